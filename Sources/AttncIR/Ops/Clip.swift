@@ -1,0 +1,67 @@
+import AttncTensor
+
+/// `Clip(x, min, max)`: `y = min(max(x, lo), hi)` elementwise; when `lo > hi` every element
+/// becomes `hi` (ONNX Clip-13). NaN stays NaN.
+///
+/// Before opset 11 the bounds are the float attributes `min`/`max` (defaults ∓FLT_MAX); from
+/// opset 11 they are optional scalar inputs 1 and 2 of the input's type (absent = unbounded).
+public struct Clip: Op, Evaluable {
+  /// The attribute bounds of opsets before 11; nil from opset 11 on.
+  public var attributeBounds: (min: Double, max: Double)?
+
+  public init(attributes: Attributes, opset: Int) throws {
+    if opset < 11 {
+      attributeBounds = (
+        Double(try attributes.float("min", default: -Float.greatestFiniteMagnitude)),
+        Double(try attributes.float("max", default: Float.greatestFiniteMagnitude))
+      )
+    }
+  }
+
+  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
+    try inputs.expectCount(attributeBounds == nil ? 1...3 : 1...1)
+    let x = try inputs.required(0)
+    try x.expectNumeric("input")
+    for (index, name) in [(1, "min"), (2, "max")] {
+      guard let bound = inputs.optional(index) else { continue }
+      try bound.expectSameType(as: x, name, "input")
+      guard bound.dims.allSatisfy({ $0 == 1 }) else {
+        throw AttncError.invalid("input '\(name)' must be a scalar, got shape \(bound.dims.shapeDescription)")
+      }
+    }
+    return [x.type]
+  }
+
+  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
+    guard let x = inputs.first ?? nil else { throw AttncError.invalid("input 0 is required") }
+    let lower = inputs.count > 1 ? inputs[1] : nil
+    let upper = inputs.count > 2 ? inputs[2] : nil
+    if x.dtype.isInteger {
+      let unsigned = x.dtype == .uint64
+      func less(_ a: Int64, _ b: Int64) -> Bool {
+        unsigned ? UInt64(bitPattern: a) < UInt64(bitPattern: b) : a < b
+      }
+      let lo = lower?.scalarInt
+      let hi = upper?.scalarInt
+      let out = x.int64s().map { v -> Int64 in
+        var y = v
+        if let lo, less(y, lo) { y = lo }
+        if let hi, less(hi, y) { y = hi }
+        return y
+      }
+      return [HostTensor(dtype: x.dtype, shape: x.shape, integers: out)]
+    }
+    guard x.dtype.isFloatingPoint else {
+      throw AttncError.unsupported("Clip on \(x.dtype) is not evaluated")
+    }
+    let lo = attributeBounds?.min ?? lower?.scalarDouble ?? -.infinity
+    let hi = attributeBounds?.max ?? upper?.scalarDouble ?? .infinity
+    let out = x.doubles().map { v -> Double in
+      var y = v
+      if y < lo { y = lo }
+      if y > hi { y = hi }
+      return y
+    }
+    return [HostTensor(dtype: x.dtype, shape: x.shape, converting: out)]
+  }
+}

@@ -1,0 +1,60 @@
+import AttncTensor
+
+/// `Concat(x0, x1, …)` along `axis`: dims agree except on `axis`, where they add.
+public struct Concat: Op, Evaluable, ContentPropagating {
+  public var axis: Int
+
+  public init(attributes: Attributes, opset: Int) throws {
+    guard let axis = try attributes.int("axis") else {
+      throw AttncError.invalid("attribute 'axis' is required")
+    }
+    self.axis = axis
+  }
+
+  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
+    guard !inputs.isEmpty else { throw AttncError.invalid("expects at least 1 input, got 0") }
+    let facts = try inputs.indices.map { try inputs.required($0) }
+    let first = facts[0]
+    let a = try first.type.axis(axis)
+    var dims = first.dims
+    for (k, fact) in facts.enumerated().dropFirst() {
+      guard fact.dtype == first.dtype else {
+        throw AttncError.invalid("input \(k) has type \(fact.dtype) but input 0 has \(first.dtype)")
+      }
+      guard fact.rank == first.rank else {
+        throw AttncError.invalid("input \(k) has rank \(fact.rank) but input 0 has rank \(first.rank)")
+      }
+      for i in 0..<dims.count where i != a {
+        dims[i] = try DimCheck.unify(dims[i], fact.dims[i], "dims on axis \(i) of inputs 0 and \(k)")
+      }
+      dims[a] = dims[a] + fact.dims[a]
+    }
+    return [TensorType(first.dtype, dims)]
+  }
+
+  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
+    let tensors = try inputs.indices.map { try required(inputs, $0) }
+    let a = try Shapes.normalize(axis: axis, rank: tensors[0].rank)
+    var shape = tensors[0].shape
+    shape[a] = tensors.reduce(0) { $0 + $1.shape[a] }
+    let outer = shape[..<a].reduce(1, *)
+    var picks: [(source: Int, element: Int)] = []
+    picks.reserveCapacity(shape.reduce(1, *))
+    for o in 0..<outer {
+      for (k, t) in tensors.enumerated() {
+        let block = t.shape[a...].reduce(1, *)
+        for e in 0..<block { picks.append((k, o * block + e)) }
+      }
+    }
+    return [ElementPicking.assemble(tensors, shape: shape, picks: picks)]
+  }
+
+  public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
+    var result: [Dim] = []
+    for input in inputs {
+      guard let content = input?.content, input?.rank == 1 else { return [nil] }
+      result += content
+    }
+    return [result]
+  }
+}

@@ -1,0 +1,122 @@
+import AttncTensor
+import Foundation
+
+extension OpRegistry {
+  /// Arithmetic, activations, normalisations, reductions, linear algebra, attention.
+  static var computeEntries: [Entry] {
+    binaryEntries + unaryEntries + variadicEntries + reduceEntries + [
+      Entry("Softmax") { a, o in try Softmax(attributes: a, opset: o) },
+      Entry("Clip", since: 6) { a, o in try Clip(attributes: a, opset: o) },
+      Entry("CumSum", since: 11) { a, o in try CumSum(attributes: a, opset: o) },
+      Entry("Trilu", since: 14) { a, o in try Trilu(attributes: a, opset: o) },
+      Entry("MatMul") { a, o in try MatMul(attributes: a, opset: o) },
+      Entry("Gemm", since: 7) { a, o in try Gemm(attributes: a, opset: o) },
+      Entry("Einsum", since: 12) { a, o in try Einsum(attributes: a, opset: o) },
+      Entry("Conv") { a, o in try Conv(attributes: a, opset: o) },
+      Entry("ConvTranspose") { a, o in try ConvTranspose(attributes: a, opset: o) },
+      Entry("BatchNormalization", since: 7) { a, o in
+        try BatchNormalization(attributes: a, opset: o)
+      },
+      Entry("LayerNormalization", since: 17) { a, o in
+        try LayerNormalization(attributes: a, opset: o)
+      },
+      Entry("RMSNormalization", since: 23) { a, o in
+        try RMSNormalization(attributes: a, opset: o)
+      },
+      Entry("Resize", since: 10) { a, o in try Resize(attributes: a, opset: o) },
+      Entry("Attention", since: 23) { a, o in try Attention(attributes: a, opset: o) },
+      Entry("LinearAttention", since: 27) { a, o in try LinearAttention(attributes: a, opset: o) },
+      Entry("RotaryEmbedding", since: 23) { a, o in try RotaryEmbedding(attributes: a, opset: o) },
+    ]
+  }
+}
+
+// MARK: - Checks shared by the compute ops' shape rules
+
+extension ValueFact {
+  /// Throws unless the value is a floating-point tensor.
+  /// - Throws: "input 'X' must be floating-point, got int64".
+  func expectFloatingPoint(_ name: String) throws {
+    guard dtype.isFloatingPoint else {
+      throw AttncError.invalid("input '\(name)' must be floating-point, got \(dtype)")
+    }
+  }
+
+  /// Throws unless the value is a number (integer or floating-point, not bool or string).
+  /// - Throws: "input 'X' must be numeric, got bool".
+  func expectNumeric(_ name: String) throws {
+    guard dtype.isFloatingPoint || dtype.isInteger else {
+      throw AttncError.invalid("input '\(name)' must be numeric, got \(dtype)")
+    }
+  }
+
+  /// Throws unless the value has rank `rank`.
+  /// - Throws: "input 'W' must have rank 4, got rank 3".
+  func expectRank(_ rank: Int, _ name: String) throws {
+    guard self.rank == rank else {
+      throw AttncError.invalid("input '\(name)' must have rank \(rank), got rank \(self.rank)")
+    }
+  }
+
+  /// Throws unless the value has the same element type as `other`.
+  /// - Throws: "input 'B' has type float16 but 'X' has float32".
+  func expectSameType(as other: ValueFact, _ name: String, _ otherName: String) throws {
+    guard dtype == other.dtype else {
+      throw AttncError.invalid(
+        "input '\(name)' has type \(dtype) but '\(otherName)' has \(other.dtype)")
+    }
+  }
+}
+
+/// Dim agreement for shape rules: two dims that must be equal at run time.
+enum DimCheck {
+  /// The more informative of two dims that must be equal: the constant when one is constant,
+  /// else the first.
+  /// - Throws: `what` followed by "differ: 3 and 4" when both are different constants.
+  static func unify(_ a: Dim, _ b: Dim, _ what: String) throws -> Dim {
+    if a == b { return a }
+    switch (a.value, b.value) {
+    case (let x?, let y?): throw AttncError.invalid("\(what) differ: \(x) and \(y)")
+    case (nil, .some): return b
+    default: return a
+    }
+  }
+
+  /// `dim / divisor` for a head count or group, exact when known.
+  /// - Throws: "`what` 30 is not divisible by 4" when both are constants and do not divide.
+  static func divide(_ dim: Dim, by divisor: Int, _ what: String) throws -> Dim {
+    guard divisor > 0 else { throw AttncError.invalid("\(what): divisor \(divisor) is not positive") }
+    if let value = dim.value, value % divisor != 0 {
+      throw AttncError.invalid("\(what) \(value) is not divisible by \(divisor)")
+    }
+    return dim.floorDivided(by: divisor)
+  }
+}
+
+/// Fresh data-dependent dims (`unk__resize3_1`) for a shape rule that cannot know a dim
+/// statically; each op instance draws its own number, so two nodes never share a symbol.
+struct DataDependentDims: Sendable {
+  private static let counter = InstanceCounter()
+  private let prefix: String
+
+  /// A source named after `op` (`"resize"`), numbered uniquely in this process.
+  init(_ op: String) {
+    prefix = Dim.unknownPrefix + op + "\(DataDependentDims.counter.next())_"
+  }
+
+  /// The fresh dim for output position `position`; the same position gives the same dim.
+  func dim(_ position: Int) -> Dim { .symbol(prefix + "\(position)") }
+}
+
+/// A process-wide counter, safe to call from any thread.
+private final class InstanceCounter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = 0
+
+  func next() -> Int {
+    lock.lock()
+    defer { lock.unlock() }
+    value += 1
+    return value
+  }
+}

@@ -1,0 +1,43 @@
+import AttncTensor
+
+/// `Where(condition, x, y)`: `x` where the condition holds, else `y`, with numpy broadcasting of
+/// all three. A known condition over shape vectors selects dims symbolically (torch's
+/// `Where(Equal(shape, -1), ones, shape)`).
+public struct Where: Op, Evaluable, ContentPropagating {
+  public init(attributes: Attributes, opset: Int) throws {}
+
+  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
+    try inputs.expectCount(3...3)
+    let condition = try inputs.required(0)
+    let x = try inputs.required(1)
+    let y = try inputs.required(2)
+    guard condition.dtype == .bool else { throw AttncError.invalid("condition must be bool, got \(condition.dtype)") }
+    guard x.dtype == y.dtype else { throw AttncError.invalid("x is \(x.dtype) but y is \(y.dtype)") }
+    return [TensorType(x.dtype, try Shapes.broadcast([condition.dims, x.dims, y.dims]))]
+  }
+
+  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
+    let c = try required(inputs, 0), x = try required(inputs, 1), y = try required(inputs, 2)
+    let indexer = try BroadcastIndexer([c.shape, x.shape, y.shape])
+    let index = indexer.indices()
+    let conditions = c.int64s()
+    let picks = (0..<indexer.count).map { i in
+      conditions[index[0][i]] != 0 ? (source: 0, element: index[1][i]) : (source: 1, element: index[2][i])
+    }
+    return [ElementPicking.assemble([x, y], shape: indexer.outputShape, picks: picks)]
+  }
+
+  public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
+    guard inputs.count == 3, let c = inputs[0]?.content, let x = inputs[1]?.content,
+      let y = inputs[2]?.content, let type = outputTypes.first, type.rank <= 1
+    else { return [nil] }
+    let n = max(c.count, x.count, y.count)
+    guard [c.count, x.count, y.count].allSatisfy({ $0 == n || $0 == 1 }) else { return [nil] }
+    var result: [Dim] = []
+    for i in 0..<n {
+      guard let flag = c[c.count == 1 ? 0 : i].value else { return [nil] }
+      result.append(flag != 0 ? x[x.count == 1 ? 0 : i] : y[y.count == 1 ? 0 : i])
+    }
+    return [result]
+  }
+}

@@ -1,0 +1,58 @@
+import AttncIR
+import AttncONNX
+import AttncPasses
+import AttncTensor
+import Foundation
+
+/// A model read from disk: the imported graph, the canonicalized graph and what the passes did.
+public struct LoadedModel: Sendable {
+  /// The path as the user gave it (used in messages).
+  public var path: String
+  /// The graph as imported, before any pass.
+  public var imported: Graph
+  /// The graph after canonicalization.
+  public var canonical: Graph
+  public var report: RewriteReport
+}
+
+/// Reads ONNX files into the IR. Every error carries the file name as its outermost context.
+public enum ModelLoader {
+  /// Decodes, imports and canonicalizes the model at `path`.
+  /// - Throws: `AttncError` whose description starts with `path`.
+  public static func load(_ path: String, options: ImportOptions = ImportOptions()) throws
+    -> LoadedModel
+  {
+    try withContext(path) {
+      let file = try MappedFile(path: path)
+      guard file.count > 0 else { throw AttncError.invalid("file is empty") }
+      let model = try OnnxDecoder.decodeModel(file.bytes)
+      let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+      let imported = try Importer(modelDirectory: directory, options: options).importModel(model)
+      var canonical = imported
+      let report = try Canonicalize.pipeline.run(&canonical)
+      return LoadedModel(path: path, imported: imported, canonical: canonical, report: report)
+    }
+  }
+
+  /// Throws one error listing every unsupported op type with its node names, if any.
+  ///
+  /// `unsupported op types: Foo (nodes 'a', 'b'); Bar (node 'c')`.
+  public static func checkSupported(_ graph: Graph) throws {
+    var byType: [(String, [String])] = []
+    for node in graph.nodes where !node.isSupported {
+      let type = node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"
+      if let index = byType.firstIndex(where: { $0.0 == type }) {
+        byType[index].1.append(node.name)
+      } else {
+        byType.append((type, [node.name]))
+      }
+    }
+    guard !byType.isEmpty else { return }
+    let parts = byType.map { type, nodes in
+      let names = nodes.map { "'\($0)'" }.joined(separator: ", ")
+      return "\(type) (\(nodes.count == 1 ? "node" : "nodes") \(names))"
+    }
+    throw AttncError.unsupported(
+      "unsupported op \(byType.count == 1 ? "type" : "types"): \(parts.joined(separator: "; "))")
+  }
+}

@@ -1,0 +1,152 @@
+import AttncIR
+import AttncTensor
+import Foundation
+
+/// What `attnc inspect <model.onnx>` reports: model facts, inputs and outputs with symbolic
+/// shapes, parameters, and op counts before and after canonicalization.
+public struct ModelSummary: Sendable {
+  public struct Port: Sendable {
+    public var name: String
+    /// `float32`, or a non-tensor type description; nil when unknown.
+    public var dtype: String?
+    /// Dims as numbers or expressions; nil when unknown.
+    public var dims: [Dim]?
+  }
+
+  public var path: String
+  public var info: ModelInfo
+  public var inputs: [Port]
+  public var outputs: [Port]
+  public var parameterCount: Int
+  public var parameterBytes: Int
+  public var parameterTensors: Int
+  public var opsBefore: [(type: String, count: Int)]
+  public var opsAfter: [(type: String, count: Int)]
+  public var passes: [(pass: String, count: Int)]
+  /// Unsupported op types with their node names.
+  public var unsupported: [(type: String, nodes: [String])]
+
+  public init(_ model: LoadedModel) {
+    path = model.path
+    info = model.imported.info
+    let graph = model.canonical
+    func port(_ id: ValueID) -> Port {
+      let value = graph.values[id]
+      if let other = value.nonTensorType { return Port(name: value.name, dtype: other, dims: nil) }
+      return Port(name: value.name, dtype: value.type.map { "\($0.dtype)" }, dims: value.type?.dims)
+    }
+    inputs = graph.inputs.map(port)
+    outputs = graph.outputs.map(port)
+    let weights = model.imported.values.filter { $0.constant != nil }
+    parameterTensors = weights.count
+    parameterCount = weights.reduce(0) { $0 + ($1.constant?.count ?? 0) }
+    parameterBytes = weights.reduce(0) { $0 + ($1.constant?.storage.count ?? 0) }
+    opsBefore = model.imported.opCounts()
+    opsAfter = graph.opCounts()
+    passes = model.report.hits
+    var unsupported: [(String, [String])] = []
+    for node in model.imported.nodes where !node.isSupported {
+      let type = node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"
+      if let i = unsupported.firstIndex(where: { $0.0 == type }) {
+        unsupported[i].1.append(node.name)
+      } else {
+        unsupported.append((type, [node.name]))
+      }
+    }
+    self.unsupported = unsupported
+  }
+
+  // MARK: - JSON
+
+  /// The stable JSON document (schema in docs/inspect-json.md).
+  public var json: JSON {
+    func dims(_ dims: [Dim]?) -> JSON {
+      guard let dims else { return .null }
+      return .array(dims.map { $0.value.map { JSON.int($0) } ?? .string($0.description) })
+    }
+    func ports(_ list: [Port]) -> JSON {
+      .array(list.map { .object([("name", .string($0.name)), ("dtype", $0.dtype.map(JSON.string) ?? .null), ("shape", dims($0.dims))]) })
+    }
+    func ops(_ list: [(type: String, count: Int)]) -> JSON {
+      .object(list.map { ($0.type, .int($0.count)) })
+    }
+    let opsets = info.opsets.sorted { $0.key < $1.key }.map {
+      JSON.object([("domain", .string($0.key.isEmpty ? "ai.onnx" : $0.key)), ("version", .int($0.value))])
+    }
+    return .object([
+      ("schema", .string("attnc.inspect.model/1")),
+      ("file", .string(path)),
+      ("ir_version", .int(info.irVersion)),
+      ("producer", .object([("name", .string(info.producerName)), ("version", .string(info.producerVersion))])),
+      ("opsets", .array(opsets)),
+      ("inputs", ports(inputs)),
+      ("outputs", ports(outputs)),
+      ("parameters", .object([("count", .int(parameterCount)), ("bytes", .int(parameterBytes)), ("tensors", .int(parameterTensors))])),
+      ("ops_before", ops(opsBefore)),
+      ("ops_after", ops(opsAfter)),
+      ("nodes_before", .int(opsBefore.reduce(0) { $0 + $1.count })),
+      ("nodes_after", .int(opsAfter.reduce(0) { $0 + $1.count })),
+      ("passes", .array(passes.map { .object([("name", .string($0.pass)), ("hits", .int($0.count))]) })),
+      ("unsupported_ops", .array(unsupported.map { .object([("op", .string($0.type)), ("nodes", .array($0.nodes.map(JSON.string)))]) })),
+    ])
+  }
+
+  // MARK: - Table
+
+  /// The human-readable report.
+  public var table: String {
+    var lines: [String] = []
+    func row(_ key: String, _ value: String) { lines.append(key.padding(toLength: 12, withPad: " ", startingAt: 0) + value) }
+    row("model", path)
+    let producer = [info.producerName, info.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
+    row("producer", producer.isEmpty ? "(none)" : producer)
+    row("ir version", "\(info.irVersion)")
+    row("opsets", info.opsets.sorted { $0.key < $1.key }.map { "\($0.key.isEmpty ? "ai.onnx" : $0.key) \($0.value)" }.joined(separator: ", "))
+    row("parameters", "\(Self.grouped(parameterCount)) in \(parameterTensors) tensors (\(Self.bytes(parameterBytes)))")
+    lines.append("")
+    let nameWidth = max(12, (inputs + outputs).map(\.name.count).max() ?? 0) + 2
+    for (title, list) in [("inputs", inputs), ("outputs", outputs)] {
+      lines.append(title)
+      for port in list {
+        let type = port.dtype ?? "?"
+        let shape = port.dims?.shapeDescription ?? "(unknown)"
+        lines.append("  " + port.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + type.padding(toLength: 10, withPad: " ", startingAt: 0) + shape)
+      }
+    }
+    lines.append("")
+    let before = Dictionary(uniqueKeysWithValues: opsBefore.map { ($0.type, $0.count) })
+    let after = Dictionary(uniqueKeysWithValues: opsAfter.map { ($0.type, $0.count) })
+    let types = Set(before.keys).union(after.keys).sorted()
+    let typeWidth = max(20, (types.map(\.count).max() ?? 0) + 2)
+    func count(_ n: Int?) -> String { String(repeating: " ", count: max(0, 8 - "\(n ?? 0)".count)) + "\(n ?? 0)" }
+    lines.append("op type".padding(toLength: typeWidth, withPad: " ", startingAt: 0) + "  before     after")
+    for type in types {
+      lines.append(type.padding(toLength: typeWidth, withPad: " ", startingAt: 0) + count(before[type]) + "  " + count(after[type]))
+    }
+    lines.append("total".padding(toLength: typeWidth, withPad: " ", startingAt: 0) + count(before.values.reduce(0, +)) + "  " + count(after.values.reduce(0, +)))
+    let hits = passes.filter { $0.count > 0 }.map { "\($0.pass) \($0.count)" }
+    lines.append("")
+    lines.append("passes: " + (hits.isEmpty ? "no changes" : hits.joined(separator: ", ")))
+    if !unsupported.isEmpty {
+      lines.append("unsupported: " + unsupported.map { "\($0.type) (\($0.nodes.count))" }.joined(separator: ", "))
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  static func grouped(_ n: Int) -> String {
+    let digits = Array(String(n))
+    var out = ""
+    for (i, c) in digits.enumerated() {
+      if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+      out.append(c)
+    }
+    return out
+  }
+
+  static func bytes(_ n: Int) -> String {
+    if n < 1024 { return "\(n) B" }
+    if n < 1 << 20 { return String(format: "%.1f KiB", Double(n) / 1024) }
+    if n < 1 << 30 { return String(format: "%.1f MiB", Double(n) / 1048576) }
+    return String(format: "%.2f GiB", Double(n) / 1073741824)
+  }
+}

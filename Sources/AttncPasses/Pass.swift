@@ -1,0 +1,75 @@
+import AttncIR
+import AttncTensor
+
+/// A named graph transformation. `run` returns how many times it changed the graph (its hits).
+public struct Pass: Sendable {
+  /// Stable kebab-case name, shown in reports (`fold-constants`).
+  public var name: String
+  public var run: @Sendable (inout Graph) throws -> Int
+
+  public init(_ name: String, _ run: @escaping @Sendable (inout Graph) throws -> Int) {
+    self.name = name
+    self.run = run
+  }
+}
+
+/// Hits per pass across a pipeline run, in first-run order.
+public struct RewriteReport: Sendable {
+  public var hits: [(pass: String, count: Int)] = []
+  /// Fixed-point iterations the pipeline took.
+  public var iterations = 0
+
+  public init() {}
+
+  mutating func record(_ pass: String, _ count: Int) {
+    if let index = hits.firstIndex(where: { $0.pass == pass }) {
+      hits[index].count += count
+    } else {
+      hits.append((pass, count))
+    }
+  }
+}
+
+/// Runs passes in order, repeatedly, until none changes the graph or `maximumIterations` is
+/// reached. Shape inference runs before each pass (rules read facts; they never infer). The
+/// graph is verified after each pass in debug builds.
+public struct Pipeline: Sendable {
+  public var passes: [Pass]
+  public var maximumIterations: Int
+
+  public init(_ passes: [Pass], maximumIterations: Int = 16) {
+    self.passes = passes
+    self.maximumIterations = maximumIterations
+  }
+
+  /// - Throws: shape-inference errors and invalid-model errors found while folding.
+  @discardableResult
+  public func run(_ graph: inout Graph) throws -> RewriteReport {
+    var report = RewriteReport()
+    for iteration in 1...maximumIterations {
+      report.iterations = iteration
+      var changed = 0
+      for pass in passes {
+        try InferShapes.run(&graph)
+        let hits = try pass.run(&graph)
+        report.record(pass.name, hits)
+        changed += hits
+        #if DEBUG
+          try withContext("after pass '\(pass.name)'") { try graph.verify() }
+        #endif
+      }
+      if changed == 0 { break }
+    }
+    try InferShapes.run(&graph)
+    return report
+  }
+}
+
+/// The canonicalization stage: fold constants and shape arithmetic, drop no-ops, normalise Gemm,
+/// remove dead nodes.
+public enum Canonicalize {
+  public static let pipeline = Pipeline([
+    FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
+    EliminateDeadNodes.pass,
+  ])
+}

@@ -1,0 +1,59 @@
+import AttncIR
+import AttncTensor
+
+/// `remove-no-ops`: bypasses nodes that return their input unchanged at inference time:
+/// `Identity`, `Dropout` (mask unused, not training), `Cast`/`CastLike` to the same dtype, and
+/// `Reshape`/`Expand`/`Squeeze`/`Unsqueeze` whose output type equals the input type.
+///
+/// Graph output names are preserved: when the bypassed output is a graph output, the input value
+/// takes over its name (or, if the input is itself a graph input, output or constant, the node
+/// stays).
+public enum RemoveNoOps {
+  public static let pass = Pass("remove-no-ops") { graph in run(&graph) }
+
+  static func run(_ graph: inout Graph) -> Int {
+    let consumers = graph.consumers()
+    var removed = Set<Int>()
+    for index in graph.nodes.indices {
+      // Read the node afresh: earlier bypasses in this loop rewire later nodes' inputs.
+      let node = graph.nodes[index]
+      guard isNoOp(node, graph: graph, consumers: consumers),
+        let inputID = node.inputs.first ?? nil, let outputID = node.outputs.first
+      else { continue }
+      if graph.outputs.contains(outputID) {
+        let inputIsFixed =
+          graph.inputs.contains(inputID) || graph.outputs.contains(inputID)
+          || graph.values[inputID].constant != nil
+        if inputIsFixed { continue }
+        let outputName = graph.values[outputID].name
+        graph.values[outputID].name = graph.freshName(outputName + "__bypassed")
+        graph.values[inputID].name = outputName
+      }
+      graph.replaceUses(of: outputID, with: inputID)
+      removed.insert(index)
+    }
+    graph.nodes = graph.nodes.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
+    return removed.count
+  }
+
+  static func isNoOp(_ node: Node, graph: Graph, consumers: [ValueID: [Int]]) -> Bool {
+    guard node.domain.isEmpty, let inputID = node.inputs.first ?? nil,
+      let input = graph.values[inputID].type, let outputID = node.outputs.first,
+      let output = graph.values[outputID].type
+    else { return false }
+    switch node.opType {
+    case "Identity":
+      return graph.values[inputID].nonTensorType == nil
+    case "Dropout":
+      let maskUsed = node.outputs.count > 1
+        && (consumers[node.outputs[1]] != nil || graph.outputs.contains(node.outputs[1]))
+      let training = node.inputs.count > 2 ? node.inputs[2] : nil
+      let trainingOff = training.map { graph.values[$0].constant?.scalarInt == 0 } ?? true
+      return !maskUsed && trainingOff
+    case "Cast", "CastLike", "Reshape", "Expand", "Squeeze", "Unsqueeze":
+      return input == output
+    default:
+      return false
+    }
+  }
+}

@@ -1,0 +1,237 @@
+/// One dimension of a shape: a constant, a symbol (`batch`, `seq`), or a small integer expression
+/// of symbols (`seq + 1`, `2*seq`, `seq/2`, `batch*seq`).
+///
+/// Stored in a canonical form — a polynomial with integer coefficients over atoms, where an atom
+/// is a symbol or a floor division that did not simplify — so equal expressions compare equal
+/// (`(2*seq + 2)/2 == seq + 1`). Symbols stand for non-negative integers.
+public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByIntegerLiteral {
+  /// An indivisible factor of a monomial.
+  public indirect enum Atom: Hashable, Sendable, Comparable, CustomStringConvertible {
+    case symbol(String)
+    /// `floor(dividend / divisor)` with divisor > 1, kept when it does not divide evenly.
+    case floorDiv(Dim, Int)
+
+    public var description: String {
+      switch self {
+      case .symbol(let name): return name
+      case .floorDiv(let dim, let divisor):
+        let inner = dim.terms.count > 1 || dim.terms.values.first.map { $0 != 1 } == true
+          ? "(\(dim))" : "\(dim)"
+        return "\(inner)/\(divisor)"
+      }
+    }
+
+    public static func < (lhs: Atom, rhs: Atom) -> Bool { lhs.description < rhs.description }
+  }
+
+  /// A product of atoms, kept sorted; the empty product is the constant 1.
+  public struct Monomial: Hashable, Sendable, Comparable {
+    public var atoms: [Atom]
+    public init(_ atoms: [Atom]) { self.atoms = atoms.sorted() }
+    public static let one = Monomial([])
+    public static func < (lhs: Monomial, rhs: Monomial) -> Bool {
+      if lhs.atoms.count != rhs.atoms.count { return lhs.atoms.count > rhs.atoms.count }
+      return lhs.atoms.lexicographicallyPrecedes(rhs.atoms)
+    }
+    var description: String { atoms.map(\.description).joined(separator: "*") }
+  }
+
+  /// Coefficient per monomial; zero coefficients are never stored.
+  public private(set) var terms: [Monomial: Int]
+
+  init(terms: [Monomial: Int]) { self.terms = terms.filter { $0.value != 0 } }
+
+  /// A constant dimension.
+  public init(_ value: Int) { self.init(terms: [.one: value]) }
+  public init(integerLiteral value: Int) { self.init(value) }
+
+  /// A named symbol, as an exporter's `dim_param` (`batch`, `sequence`).
+  public static func symbol(_ name: String) -> Dim { Dim(terms: [Monomial([.symbol(name)]): 1]) }
+
+  /// Prefix of the fresh symbols shape inference invents for data-dependent dims.
+  public static let unknownPrefix = "unk__"
+
+  /// The constant value, if this dim has no symbols.
+  public var value: Int? {
+    if terms.isEmpty { return 0 }
+    if terms.count == 1, let c = terms[.one] { return c }
+    return nil
+  }
+
+  public var isConstant: Bool { value != nil }
+
+  /// Every symbol this dim mentions, including inside divisions.
+  public var symbols: Set<String> {
+    var result = Set<String>()
+    for monomial in terms.keys {
+      for atom in monomial.atoms {
+        switch atom {
+        case .symbol(let name): result.insert(name)
+        case .floorDiv(let dim, _): result.formUnion(dim.symbols)
+        }
+      }
+    }
+    return result
+  }
+
+  /// True when the dim mentions a fresh data-dependent symbol (see `unknownPrefix`).
+  public var isDataDependent: Bool { symbols.contains { $0.hasPrefix(Dim.unknownPrefix) } }
+
+  /// True when every coefficient is non-negative, so the dim is ≥ 0 for every binding.
+  public var isKnownNonNegative: Bool { terms.values.allSatisfy { $0 >= 0 } }
+
+  // MARK: - Arithmetic
+
+  public static func + (lhs: Dim, rhs: Dim) -> Dim {
+    var terms = lhs.terms
+    for (monomial, c) in rhs.terms { terms[monomial, default: 0] += c }
+    return Dim(terms: terms)
+  }
+
+  public static prefix func - (dim: Dim) -> Dim { Dim(terms: dim.terms.mapValues { -$0 }) }
+
+  public static func - (lhs: Dim, rhs: Dim) -> Dim { lhs + (-rhs) }
+
+  public static func * (lhs: Dim, rhs: Dim) -> Dim {
+    var terms: [Monomial: Int] = [:]
+    for (a, ca) in lhs.terms {
+      for (b, cb) in rhs.terms {
+        terms[Monomial(a.atoms + b.atoms), default: 0] += ca * cb
+      }
+    }
+    return Dim(terms: terms)
+  }
+
+  /// Floor division by a positive constant; exact when every coefficient divides evenly.
+  public func floorDivided(by divisor: Int) -> Dim {
+    precondition(divisor > 0, "division by a non-positive constant")
+    if divisor == 1 { return self }
+    if let value { return Dim(Int((Double(value) / Double(divisor)).rounded(.down))) }
+    if terms.values.allSatisfy({ $0 % divisor == 0 }) {
+      return Dim(terms: terms.mapValues { $0 / divisor })
+    }
+    // Pull out the part that divides evenly: (2*seq + 1)/2 = seq + (1)/2 = seq + 0.
+    var exact: [Monomial: Int] = [:]
+    var rest: [Monomial: Int] = [:]
+    for (monomial, c) in terms {
+      let q = c >= 0 ? c / divisor : -((-c + divisor - 1) / divisor)
+      exact[monomial] = q
+      rest[monomial] = c - q * divisor
+    }
+    let remainder = Dim(terms: rest)
+    let quotient = Dim(terms: exact)
+    if let r = remainder.value { return quotient + Dim(r >= 0 ? r / divisor : -((-r + divisor - 1) / divisor)) }
+    return quotient + Dim(terms: [Monomial([.floorDiv(remainder, divisor)]): 1])
+  }
+
+  /// Division by another dim when it is exact in the algebra (a constant, or a monomial dividing
+  /// every term); nil when the quotient cannot be expressed.
+  public func divided(by divisor: Dim) -> Dim? {
+    if let d = divisor.value {
+      guard d > 0 else { return nil }
+      return floorDivided(by: d)
+    }
+    if self == divisor { return 1 }
+    guard divisor.terms.count == 1, let (monomial, c) = divisor.terms.first, c > 0 else {
+      return nil
+    }
+    var result: [Monomial: Int] = [:]
+    for (m, coefficient) in terms {
+      guard coefficient % c == 0, let rest = m.removing(monomial) else { return nil }
+      result[rest, default: 0] += coefficient / c
+    }
+    return Dim(terms: result)
+  }
+
+  /// `self mod divisor` for a positive constant divisor.
+  public func modulo(_ divisor: Int) -> Dim { self - floorDivided(by: divisor) * Dim(divisor) }
+
+  // MARK: - Evaluation
+
+  /// The value under `bindings` (symbol → value), or nil if a symbol is unbound.
+  public func evaluate(_ bindings: [String: Int]) -> Int? {
+    var total = 0
+    for (monomial, c) in terms {
+      var product = c
+      for atom in monomial.atoms {
+        switch atom {
+        case .symbol(let name):
+          guard let v = bindings[name] else { return nil }
+          product *= v
+        case .floorDiv(let dim, let divisor):
+          guard let v = dim.evaluate(bindings) else { return nil }
+          product *= Int((Double(v) / Double(divisor)).rounded(.down))
+        }
+      }
+      total += product
+    }
+    return total
+  }
+
+  /// Replaces symbols by dims (for `--input-shape` overrides and unification).
+  public func substituting(_ replacements: [String: Dim]) -> Dim {
+    var result = Dim(0)
+    for (monomial, c) in terms {
+      var product = Dim(c)
+      for atom in monomial.atoms {
+        switch atom {
+        case .symbol(let name): product = product * (replacements[name] ?? .symbol(name))
+        case .floorDiv(let dim, let divisor):
+          product = product * dim.substituting(replacements).floorDivided(by: divisor)
+        }
+      }
+      result = result + product
+    }
+    return result
+  }
+
+  // MARK: - Printing
+
+  /// `2*seq + 1`, `batch*seq`, `seq/2`, `seq - 1`.
+  public var description: String {
+    if terms.isEmpty { return "0" }
+    var parts: [String] = []
+    for monomial in terms.keys.sorted() {
+      guard let c = terms[monomial] else { continue }
+      let magnitude = abs(c)
+      let body: String
+      if monomial == .one {
+        body = "\(magnitude)"
+      } else if magnitude == 1 {
+        body = monomial.description
+      } else {
+        body = "\(magnitude)*\(monomial.description)"
+      }
+      if parts.isEmpty {
+        parts.append(c < 0 ? "-\(body)" : body)
+      } else {
+        parts.append(c < 0 ? "- \(body)" : "+ \(body)")
+      }
+    }
+    return parts.joined(separator: " ")
+  }
+}
+
+extension Dim.Monomial {
+  /// `self / other` when `other`'s atoms are a sub-multiset of `self`'s.
+  func removing(_ other: Dim.Monomial) -> Dim.Monomial? {
+    var remaining = atoms
+    for atom in other.atoms {
+      guard let index = remaining.firstIndex(of: atom) else { return nil }
+      remaining.remove(at: index)
+    }
+    return Dim.Monomial(remaining)
+  }
+}
+
+extension Dim: Comparable {
+  /// An arbitrary but stable order (constants by value first), for deterministic output.
+  public static func < (lhs: Dim, rhs: Dim) -> Bool {
+    switch (lhs.value, rhs.value) {
+    case (let a?, let b?): return a < b
+    case (.some, nil): return true
+    case (nil, .some): return false
+    default: return lhs.description < rhs.description
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import AttncKit
+import AttncTensor
+
+/// `attnc inspect <model.onnx>`: model facts, symbolic input/output shapes, parameters and the
+/// op table before and after canonicalization.
+struct Inspect: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print a model's inputs, outputs, parameters and op counts.",
+    discussion: """
+      Results go to stdout; warnings and errors to stderr. The JSON schema is documented in
+      docs/inspect-json.md. Unsupported op types are listed (the graph is still printed) and
+      make the command exit with status 2.
+      """)
+
+  @Argument(help: "The ONNX model file.")
+  var model: String
+
+  @Option(help: "Output format: table or json.")
+  var format: OutputFormat = .table
+
+  @Flag(help: "Also print the canonicalized graph, one node per line (table format only).")
+  var graph = false
+
+  @OptionGroup var shapes: ShapeOptions
+
+  func run() throws {
+    let loaded = try ModelLoader.load(model, options: try shapes.importOptions())
+    let summary = ModelSummary(loaded)
+    switch format {
+    case .table:
+      print(summary.table)
+      if graph { print("\n" + loaded.canonical.listing()) }
+    case .json: print(summary.json.rendered())
+    }
+    try withContext(model) { try ModelLoader.checkSupported(loaded.imported) }
+  }
+}

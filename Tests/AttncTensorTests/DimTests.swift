@@ -1,0 +1,99 @@
+import AttncTensor
+import Testing
+
+@Suite struct DimTests {
+  let seq = Dim.symbol("seq")
+  let batch = Dim.symbol("batch")
+}
+
+// MARK: - Algebra
+
+extension DimTests {
+  @Test func equalExpressionsCompareEqual() {
+    #expect((seq * 2 + 2).floorDivided(by: 2) == seq + 1)
+    #expect(seq + seq == seq * 2)
+    #expect(batch * seq == seq * batch)
+    #expect(seq - seq == 0)
+    #expect((seq + 1) * (seq - 1) == seq * seq - 1)
+  }
+
+  @Test func constantsFold() {
+    #expect((Dim(6) * 7).value == 42)
+    #expect(Dim(7).floorDivided(by: 2).value == 3)
+    #expect(Dim(-7).floorDivided(by: 2).value == -4)
+    #expect(Dim(7).modulo(3).value == 1)
+  }
+
+  @Test func divisionKeepsWhatDoesNotSimplify() {
+    let half = seq.floorDivided(by: 2)
+    #expect(half.value == nil)
+    #expect(half.description == "seq/2")
+    #expect(half.evaluate(["seq": 9]) == 4)
+    // (2*seq + 1)/2 = seq
+    #expect((seq * 2 + 1).floorDivided(by: 2) == seq)
+  }
+
+  @Test func divisionByAMonomial() {
+    #expect((batch * seq * 768).divided(by: batch * seq) == 768)
+    #expect((batch * seq * 768).divided(by: seq * 12) == batch * 64)
+    #expect((batch * seq + 1).divided(by: seq) == nil)
+    #expect(Dim(768).divided(by: 0) == nil)
+  }
+
+  @Test(arguments: [
+    (Dim.symbol("seq") + 1, "seq + 1"),
+    (Dim.symbol("seq") * 2, "2*seq"),
+    (Dim.symbol("seq") - 1, "seq - 1"),
+    (Dim.symbol("batch") * Dim.symbol("seq"), "batch*seq"),
+    (Dim(0), "0"),
+    (-Dim.symbol("seq") + 3, "-seq + 3"),
+  ])
+  func printsReadably(dim: Dim, text: String) {
+    #expect(dim.description == text)
+  }
+
+  @Test func evaluatesUnderBindings() {
+    let dim = batch * seq * 12 + seq.floorDivided(by: 4)
+    #expect(dim.evaluate(["batch": 2, "seq": 10]) == 242)
+    #expect(dim.evaluate(["batch": 2]) == nil)
+  }
+
+  @Test func substitutesSymbols() {
+    let dim = (seq + 1) * batch
+    #expect(dim.substituting(["seq": 127, "batch": 1]).value == 128)
+    #expect(dim.substituting(["seq": .symbol("n")]) == (Dim.symbol("n") + 1) * batch)
+  }
+
+  @Test func tracksDataDependentSymbols() {
+    #expect(!seq.isDataDependent)
+    #expect((seq + .symbol(Dim.unknownPrefix + "nonzero0")).isDataDependent)
+    #expect((seq * 2 + 1).isKnownNonNegative)
+    #expect(!(seq - 1).isKnownNonNegative)
+  }
+}
+
+// MARK: - Broadcasting
+
+extension DimTests {
+  @Test func broadcastsNumpyStyle() throws {
+    let mask: [Dim] = [batch, 1, 1, seq]
+    let scores: [Dim] = [batch, 12, seq, seq]
+    #expect(try Shapes.broadcast([mask, scores]) == scores)
+    #expect(try Shapes.broadcast([[3, 1], [4]]) == [3, 4])
+    #expect(try Shapes.broadcast([[seq], [1]]) == [seq])
+    #expect(try Shapes.broadcast([[seq], [8]]) == [8])
+  }
+
+  @Test func refusesIncompatibleConstants() {
+    #expect(throws: AttncError.invalid("cannot broadcast [2, 3] with [4]")) {
+      try Shapes.broadcast([[2, 3], [4]])
+    }
+  }
+
+  @Test func normalizesAxes() throws {
+    #expect(try Shapes.normalize(axis: -1, rank: 3) == 2)
+    #expect(throws: AttncError.invalid("axis 5 is out of range for rank 2")) {
+      try Shapes.normalize(axis: 5, rank: 2)
+    }
+  }
+}

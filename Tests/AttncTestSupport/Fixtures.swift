@@ -1,0 +1,62 @@
+import Foundation
+
+/// Locates the shared fixtures (`../shared` beside the package, or `$ATTNC_SHARED`) and the
+/// package's own files.
+public enum Fixtures {
+  /// The package root (the folder holding Package.swift).
+  public static let packageRoot: URL = {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+      url.deleteLastPathComponent()
+      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+        return url
+      }
+    }
+    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+  }()
+
+  /// The shared folder, if present.
+  public static let shared: URL? = {
+    if let override = ProcessInfo.processInfo.environment["ATTNC_SHARED"], !override.isEmpty {
+      return URL(fileURLWithPath: override)
+    }
+    let candidate = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    return FileManager.default.fileExists(atPath: candidate.appendingPathComponent("models").path)
+      ? candidate : nil
+  }()
+
+  /// True when `../shared` is present; tests that need it are skipped otherwise.
+  public static var sharedAvailable: Bool { shared != nil }
+
+  /// The message a skipped test shows.
+  public static let sharedMissing =
+    "needs ../shared beside the package (or ATTNC_SHARED); absent in a fresh clone, present in CI"
+
+  /// `shared/models/<name>/model.onnx`.
+  public static func model(_ name: String) -> String {
+    (shared ?? packageRoot).appendingPathComponent("models/\(name)/model.onnx").path
+  }
+
+  /// Names of the folders under `shared/models`.
+  public static var modelNames: [String] {
+    guard let shared else { return [] }
+    let folder = shared.appendingPathComponent("models").path
+    return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+  }
+
+  /// Names of the node tests under `shared/onnx-node`.
+  public static var nodeTestNames: [String] {
+    guard let shared else { return [] }
+    let folder = shared.appendingPathComponent("onnx-node").path
+    return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+      .filter { $0.hasPrefix("test_") }.sorted()
+  }
+
+  /// A fresh temporary directory, removed by the caller when done.
+  public static func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+      .appendingPathComponent("attnc-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+}

@@ -1,0 +1,127 @@
+import AttncTestSupport
+import Foundation
+import Testing
+
+/// Every kind of bad input is refused with exit status 2 and one line naming the file, the node or
+/// tensor, and the fact.
+@Suite struct BadInputTests {
+  let directory: URL
+
+  init() throws { directory = try Fixtures.temporaryDirectory() }
+
+  /// Runs `attnc inspect` on `bytes` written to `name` and returns (status, stderr).
+  func inspect(_ bytes: [UInt8], name: String = "model.onnx") throws -> CLI.Result {
+    let url = directory.appendingPathComponent(name)
+    try Data(bytes).write(to: url)
+    return try CLI.run(["inspect", url.path])
+  }
+
+  func expectRefused(_ result: CLI.Result, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(result.status == 2, sourceLocation: sourceLocation)
+    let path = directory.appendingPathComponent("model.onnx").path
+    #expect(result.stderr == "error: \(path): \(message)\n", sourceLocation: sourceLocation)
+  }
+
+  var valid: OnnxBuilder {
+    OnnxBuilder().input("x", ["n"]).node("Neg", ["x"], ["y"], name: "neg").output("y")
+  }
+}
+
+// MARK: - Files that are not models
+
+extension BadInputTests {
+  @Test func emptyFile() throws {
+    expectRefused(try inspect([]), "file is empty")
+  }
+
+  @Test func truncatedFile() throws {
+    let bytes = valid.bytes()
+    expectRefused(
+      try inspect(Array(bytes.prefix(bytes.count - 3))),
+      "not a valid ONNX model: protobuf decoding failed (truncated or corrupted file)")
+  }
+
+  @Test func randomBytes() throws {
+    var generator = SplitMix64(seed: 42)
+    let bytes = (0..<4096).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+    expectRefused(
+      try inspect(bytes), "not a valid ONNX model: protobuf decoding failed (truncated or corrupted file)")
+  }
+}
+
+// MARK: - Broken graphs
+
+extension BadInputTests {
+  @Test func cycle() throws {
+    let model = OnnxBuilder().input("x", ["n"])
+      .node("Add", ["x", "b"], ["a"], name: "first")
+      .node("Neg", ["a"], ["b"], name: "second")
+      .output("b")
+    expectRefused(try inspect(model.bytes()), "graph has a cycle through nodes 'first', 'second'")
+  }
+
+  @Test func undefinedValue() throws {
+    let model = OnnxBuilder().input("x", ["n"])
+      .node("Add", ["x", "ghost"], ["y"], name: "add")
+      .output("y")
+    expectRefused(
+      try inspect(model.bytes()),
+      "node 'add' (Add): input 'ghost' is not defined by any node, initializer or graph input")
+  }
+
+  @Test func duplicateOutputNames() throws {
+    let model = OnnxBuilder().input("x", ["n"])
+      .node("Neg", ["x"], ["y"], name: "one")
+      .node("Abs", ["x"], ["y"], name: "two")
+      .output("y")
+    expectRefused(
+      try inspect(model.bytes()),
+      "node 'two' (Abs): output 'y' is already defined by another node, an initializer or a graph input")
+  }
+
+  @Test func newerIRVersion() throws {
+    expectRefused(
+      try inspect(valid.with(irVersion: 99).bytes()),
+      "IR version 99 is newer than the newest supported, 14")
+  }
+
+  @Test func newerOpset() throws {
+    expectRefused(
+      try inspect(valid.with(opsets: [("", 99)]).bytes()),
+      "opset 99 of domain 'ai.onnx' is newer than the newest supported, 28")
+  }
+
+  @Test func unknownOpsAreListedTogetherAfterPrintingTheGraph() throws {
+    let model = OnnxBuilder().input("x", ["n"])
+      .node("FancyOp", ["x"], ["a"], name: "f1")
+      .node("FancyOp", ["a"], ["b"], name: "f2")
+      .node("OtherOp", ["b"], ["y"], name: "o1")
+      .output("y")
+    let result = try inspect(model.bytes())
+    expectRefused(result, "unsupported op types: FancyOp (nodes 'f1', 'f2'); OtherOp (node 'o1')")
+    #expect(result.stdout.contains("FancyOp"))
+    #expect(result.stdout.contains("op type"))
+  }
+
+  @Test func shapeRuleErrorsNameTheNode() throws {
+    let model = OnnxBuilder().input("x", ["2", "3"])
+      .node("Softmax", ["x"], ["y"], name: "encoder/Softmax_3", attributes: [("axis", 5)])
+      .output("y")
+    expectRefused(
+      try inspect(model.bytes()),
+      "node 'encoder/Softmax_3' (Softmax): axis 5 is out of range for rank 2")
+  }
+}
+
+/// A small seeded generator for reproducible random bytes.
+struct SplitMix64: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}

@@ -1,0 +1,66 @@
+import AttncTestSupport
+import Foundation
+import Testing
+
+@Suite struct InspectCommandTests {}
+
+extension InspectCommandTests {
+  @Test func helpTeachesTheCommands() throws {
+    let result = try CLI.run(["--help"])
+    #expect(result.status == 0)
+    #expect(result.stdout.contains("inspect"))
+    let inspect = try CLI.run(["inspect", "--help"])
+    #expect(inspect.status == 0)
+    #expect(inspect.stdout.contains("--input-shape"))
+  }
+
+  @Test func usageErrorsExitWithTwo() throws {
+    let missing = try CLI.run(["inspect"])
+    #expect(missing.status == 2)
+    #expect(missing.stderr.contains("Missing expected argument"))
+    let badFormat = try CLI.run(["inspect", "x.onnx", "--format", "yaml"])
+    #expect(badFormat.status == 2)
+    let badShape = try CLI.run(["inspect", "x.onnx", "--input-shape", "ids=1,-3"])
+    #expect(badShape.status == 2)
+    #expect(badShape.stderr.contains("'-3' is not a non-negative number or a symbol name"))
+    let unknown = try CLI.run(["frobnicate"])
+    #expect(unknown.status == 2)
+  }
+
+  @Test func missingFileIsAnIOError() throws {
+    let result = try CLI.run(["inspect", "/nonexistent/model.onnx"])
+    #expect(result.status == 2)
+    #expect(result.stderr == "error: /nonexistent/model.onnx: cannot open '/nonexistent/model.onnx': No such file or directory\n")
+  }
+
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
+  func inspectsEverySharedModelAsTableAndJSON() throws {
+    for name in Fixtures.modelNames {
+      let path = Fixtures.model(name)
+      let table = try CLI.run(["inspect", path])
+      #expect(table.status == 0, "\(name): \(table.stderr)")
+      #expect(table.stdout.contains("op type"))
+      let json = try CLI.run(["inspect", path, "--format", "json"])
+      #expect(json.status == 0, "\(name): \(json.stderr)")
+      let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+      for key in ["inputs", "outputs", "opsets", "ops_before", "ops_after", "parameters"] {
+        #expect(object?[key] != nil, "\(name): JSON lacks '\(key)'")
+      }
+    }
+  }
+
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
+  func inputShapeOverridesDeclaredDims() throws {
+    let path = Fixtures.model("vit_tiny_legacy")
+    let result = try CLI.run([
+      "inspect", path, "--format", "json", "--input-shape", "pixel_values=2,3,64,64",
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    let inputs = object?["inputs"] as? [[String: Any]]
+    #expect(inputs?.first?["shape"] as? [Int] == [2, 3, 64, 64])
+    let wrongName = try CLI.run(["inspect", path, "--input-shape", "pixels=1,3,64,64"])
+    #expect(wrongName.status == 2)
+    #expect(wrongName.stderr.contains("--input-shape names 'pixels', which is not a graph input (inputs: 'pixel_values')"))
+  }
+}
