@@ -86,6 +86,26 @@ extension CanonicalizeTests {
     #expect(weight.floats() == [0, 3, 1, 4, 2, 5])
   }
 
+  @Test func inlinesLocalFunctionsWithAttributeReferences() throws {
+    // local.SoftmaxThenNeg(x) = Neg(Softmax(x, axis = caller's 'dim'))
+    let builder = OnnxBuilder().with(opsets: [("", 17), ("local", 1)])
+      .function(
+        "SoftmaxThenNeg", domain: "local", inputs: ["a"], outputs: ["b"],
+        nodes: [
+          (type: "Softmax", inputs: ["a"], outputs: ["t"], refAttributes: [("axis", "dim")]),
+          (type: "Neg", inputs: ["t"], outputs: ["b"], refAttributes: []),
+        ])
+      .input("x", ["2", "3"])
+      .node("SoftmaxThenNeg", ["x"], ["y"], name: "call", attributes: [("dim", 0)], domain: "local")
+      .output("y")
+    let model = try load(builder)
+    #expect(model.imported.opCounts().map(\.type) == ["Neg", "Softmax"])
+    let softmax = try #require(model.imported.nodes.first { $0.opType == "Softmax" }?.op as? Softmax)
+    #expect(softmax.axis == 0)
+    #expect(model.imported.nodes.map(\.name) == ["call/1/Softmax", "call/1/Neg"])
+    #expect(model.canonical.values[model.canonical.outputs[0]].type?.dims == [2, 3])
+  }
+
   @Test func eliminatesDeadNodes() throws {
     let model = try load(
       OnnxBuilder().input("x", ["n"])

@@ -80,6 +80,7 @@ public struct OnnxBuilder {
   var inputs: [(String, Int64, [String])] = []
   var outputs: [(String, Int64, [String])] = []
   var initializers: [Tensor] = []
+  var functions: [(name: String, domain: String, inputs: [String], outputs: [String], nodes: [(type: String, inputs: [String], outputs: [String], refAttributes: [(String, String)])])] = []
 
   public init() {}
 
@@ -108,6 +109,17 @@ public struct OnnxBuilder {
   public func initializer(_ tensor: Tensor) -> OnnxBuilder {
     var copy = self
     copy.initializers.append(tensor)
+    return copy
+  }
+
+  /// A local function: nodes whose `refAttributes` pairs (name, ref_attr_name) read the
+  /// caller's int attributes.
+  public func function(
+    _ name: String, domain: String, inputs: [String], outputs: [String],
+    nodes: [(type: String, inputs: [String], outputs: [String], refAttributes: [(String, String)])]
+  ) -> OnnxBuilder {
+    var copy = self
+    copy.functions.append((name, domain, inputs, outputs, nodes))
     return copy
   }
 
@@ -162,6 +174,25 @@ public struct OnnxBuilder {
       model.message(8) { o in
         if !domain.isEmpty { o.string(1, domain) }
         o.int(2, version)
+      }
+    }
+    for function in functions {
+      model.message(25) { f in
+        f.string(1, function.name)
+        for i in function.inputs { f.string(4, i) }
+        for o in function.outputs { f.string(5, o) }
+        for node in function.nodes {
+          f.message(7) { n in
+            for i in node.inputs { n.string(1, i) }
+            for o in node.outputs { n.string(2, o) }
+            n.string(4, node.type)
+            for (name, ref) in node.refAttributes {
+              n.message(5) { a in a.string(1, name); a.int(20, 2); a.string(21, ref) }
+            }
+          }
+        }
+        f.message(9) { $0.int(2, 17) }
+        f.string(10, function.domain)
       }
     }
     return model.bytes
