@@ -25,12 +25,18 @@ let package = Package(
     // MARK: - Library layers (dependencies point one way: left to right)
     .target(name: "AttncTensor"),
     .target(name: "AttncKernels", dependencies: ["AttncTensor", "COpenBLAS"]),
+    .target(name: "AttncRuntime", dependencies: ["AttncKernels", "AttncTensor", "CSchemas", "CProtobufC", "CZstd"]),
     .target(name: "AttncIR", dependencies: ["AttncTensor", "AttncKernels"]),
     .target(name: "AttncONNX", dependencies: ["AttncIR", "AttncTensor", "CSchemas", "CProtobufC"]),
     .target(name: "AttncPasses", dependencies: ["AttncIR", "AttncTensor"]),
     .target(
+      name: "AttncCodegen",
+      dependencies: ["AttncIR", "AttncKernels", "AttncRuntime", "AttncTensor"]),
+    .target(
       name: "AttncKit",
-      dependencies: ["AttncIR", "AttncONNX", "AttncPasses", "AttncTensor"]),
+      dependencies: [
+        "AttncCodegen", "AttncIR", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
+      ]),
     .executableTarget(
       name: "attnc",
       dependencies: [
@@ -43,6 +49,8 @@ let package = Package(
     .testTarget(name: "AttncIRTests", dependencies: ["AttncIR", "AttncTestSupport"]),
     .testTarget(name: "AttncONNXTests", dependencies: ["AttncONNX", "AttncTestSupport"]),
     .testTarget(name: "AttncPassesTests", dependencies: ["AttncPasses", "AttncTestSupport"]),
+    .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncTestSupport"]),
+    .testTarget(name: "ModelParityTests", dependencies: ["AttncKit", "AttncTestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["AttncTestSupport", "attnc"]),
   ],
   swiftLanguageModes: [.v5]

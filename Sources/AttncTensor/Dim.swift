@@ -235,3 +235,19 @@ extension Dim: Comparable {
     }
   }
 }
+
+extension Dim {
+  /// The polynomial as (coefficient, atoms) terms in a stable order, for serialization.
+  public var termList: [(coefficient: Int, atoms: [Atom])] {
+    terms.keys.sorted().compactMap { monomial in
+      terms[monomial].map { ($0, monomial.atoms) }
+    }
+  }
+
+  /// Rebuilds a dim from serialized terms (the inverse of `termList`).
+  public init(termList: [(coefficient: Int, atoms: [Atom])]) {
+    var result: [Monomial: Int] = [:]
+    for term in termList { result[Monomial(term.atoms), default: 0] += term.coefficient }
+    self.init(terms: result)
+  }
+}

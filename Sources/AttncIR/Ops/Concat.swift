@@ -1,9 +1,17 @@
 import AttncTensor
 
-/// `Concat(x0, x1, …)` along `axis`: dims agree except on `axis`, where they add.
+/// `Concat(x0, x1, …)` along `axis`.
+///
+/// Every input has the same dtype and rank and the same dims
+/// off the axis; on the axis the dims add (`[batch, past, 64] ++ [batch, seq, 64]` is
+/// `[batch, past + seq, 64]`). Concatenated vectors concatenate their contents, which is how
+/// exporters assemble shapes (`Concat(Unsqueeze(batch), Unsqueeze(seq), [12], [64])`).
 public struct Concat: Op, Evaluable, ContentPropagating {
+  /// The required `axis` attribute (negative from opset 11).
   public var axis: Int
 
+  /// Reads `axis`.
+  /// - Throws: "attribute 'axis' is required".
   public init(attributes: Attributes, opset: Int) throws {
     guard let axis = try attributes.int("axis") else {
       throw AttncError.invalid("attribute 'axis' is required")
@@ -11,6 +19,10 @@ public struct Concat: Op, Evaluable, ContentPropagating {
     self.axis = axis
   }
 
+  /// The common dims with the axis dims summed.
+  /// - Throws: "axis 3 is out of range for rank 2"; "input 1 has type int32 but input 0 has
+  ///   int64"; "input 1 has rank 2 but input 0 has rank 3"; "dims on axis 0 of inputs 0 and 1
+  ///   differ: 2 and 3".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     guard !inputs.isEmpty else { throw AttncError.invalid("expects at least 1 input, got 0") }
     let facts = try inputs.indices.map { try inputs.required($0) }
@@ -22,37 +34,41 @@ public struct Concat: Op, Evaluable, ContentPropagating {
         throw AttncError.invalid("input \(k) has type \(fact.dtype) but input 0 has \(first.dtype)")
       }
       guard fact.rank == first.rank else {
-        throw AttncError.invalid("input \(k) has rank \(fact.rank) but input 0 has rank \(first.rank)")
+        throw AttncError.invalid(
+          "input \(k) has rank \(fact.rank) but input 0 has rank \(first.rank)")
       }
       for i in 0..<dims.count where i != a {
-        dims[i] = try DimCheck.unify(dims[i], fact.dims[i], "dims on axis \(i) of inputs 0 and \(k)")
+        dims[i] = try DimCheck.unify(
+          dims[i], fact.dims[i], "dims on axis \(i) of inputs 0 and \(k)")
       }
       dims[a] = dims[a] + fact.dims[a]
     }
     return [TensorType(first.dtype, dims)]
   }
 
+  /// Interleaves the inputs' blocks along the axis; O(elements).
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let tensors = try inputs.indices.map { try required(inputs, $0) }
     let a = try Shapes.normalize(axis: axis, rank: tensors[0].rank)
     var shape = tensors[0].shape
     shape[a] = tensors.reduce(0) { $0 + $1.shape[a] }
     let outer = shape[..<a].reduce(1, *)
+    let blocks = tensors.map { $0.shape[a...].reduce(1, *) }
     var picks: [(source: Int, element: Int)] = []
     picks.reserveCapacity(shape.reduce(1, *))
     for o in 0..<outer {
-      for (k, t) in tensors.enumerated() {
-        let block = t.shape[a...].reduce(1, *)
+      for (k, block) in blocks.enumerated() {
         for e in 0..<block { picks.append((k, o * block + e)) }
       }
     }
     return [ElementPicking.assemble(tensors, shape: shape, picks: picks)]
   }
 
+  /// The inputs' contents one after the other, when every input is a vector of known content.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     var result: [Dim] = []
     for input in inputs {
-      guard let content = input?.content, input?.rank == 1 else { return [nil] }
+      guard let input, input.rank == 1, let content = input.content else { return [nil] }
       result += content
     }
     return [result]

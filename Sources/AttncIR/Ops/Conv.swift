@@ -2,13 +2,13 @@ import AttncTensor
 
 /// Convolution geometry shared by `Conv` and `ConvTranspose`: kernel, strides, dilations, pads
 /// and `auto_pad`, parsed with the ONNX defaults.
-struct ConvGeometry: Sendable {
-  var autoPad: String
+public struct ConvGeometry: Sendable {
+  public var autoPad: String
   var strides: [Int]?
   var dilations: [Int]?
-  var pads: [Int]?
-  var kernelShape: [Int]?
-  var group: Int
+  public var pads: [Int]?
+  public var kernelShape: [Int]?
+  public var group: Int
 
   init(_ attributes: Attributes) throws {
     autoPad = try attributes.string("auto_pad", default: "NOTSET")
@@ -23,8 +23,8 @@ struct ConvGeometry: Sendable {
     guard group >= 1 else { throw AttncError.invalid("group must be ≥ 1, got \(group)") }
   }
 
-  func stride(_ i: Int) -> Int { strides?[safe: i] ?? 1 }
-  func dilation(_ i: Int) -> Int { dilations?[safe: i] ?? 1 }
+  public func stride(_ i: Int) -> Int { strides?[safe: i] ?? 1 }
+  public func dilation(_ i: Int) -> Int { dilations?[safe: i] ?? 1 }
   func padSum(_ i: Int, spatial: Int) -> Int {
     guard let pads, pads.count == 2 * spatial else { return 0 }
     return pads[i] + pads[i + spatial]
@@ -46,7 +46,29 @@ extension Array {
 /// `Conv(X, W, B?)`: N-D convolution. X `[N, C, D1…]`, W `[M, C/group, k1…]`; output spatial dim
 /// `floor((in + pads - dilation·(k-1) - 1) / stride) + 1`, or `ceil(in / stride)` for SAME padding.
 public struct Conv: Op {
-  var geometry: ConvGeometry
+  public internal(set) var geometry: ConvGeometry
+
+  /// Begin pads per spatial axis (explicit, or derived from SAME padding when the dims are
+  /// constant); nil when they depend on symbolic dims.
+  public func beginPads(_ x: [Dim], _ w: [Dim], _ out: [Dim]) throws -> [Int]? {
+    let spatial = x.count - 2
+    switch geometry.autoPad {
+    case "VALID": return [Int](repeating: 0, count: spatial)
+    case "SAME_UPPER", "SAME_LOWER":
+      var result: [Int] = []
+      for i in 0..<spatial {
+        guard let input = x[2 + i].value, let o = out[2 + i].value,
+          let k = geometry.kernelShape?[safe: i] ?? w[2 + i].value
+        else { return nil }
+        let total = max(0, (o - 1) * geometry.stride(i) + (k - 1) * geometry.dilation(i) + 1 - input)
+        result.append(geometry.autoPad == "SAME_UPPER" ? total / 2 : total - total / 2)
+      }
+      return result
+    default:
+      guard let pads = geometry.pads, pads.count == 2 * spatial else { return [Int](repeating: 0, count: spatial) }
+      return Array(pads.prefix(spatial))
+    }
+  }
 
   public init(attributes: Attributes, opset: Int) throws {
     geometry = try ConvGeometry(attributes)

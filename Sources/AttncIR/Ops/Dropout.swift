@@ -1,21 +1,54 @@
 import AttncTensor
 
-/// `Dropout(data, ratio?, training_mode?) → (output, mask?)`: at inference (training_mode absent
-/// or false) the output is the data and the mask all true.
+/// `Dropout(data, ratio?, training_mode?) → (output, mask?)`, run as inference.
+///
+/// Unless
+/// `training_mode` (an input from opset 12) is true, the output is the data and the mask all
+/// true. In training mode with a ratio above 0 the result is random and is not evaluated.
+///
+/// The mask has the data's dims; it is bool from opset 10 and of the data's dtype before.
+/// Opsets before 7 (`is_test`) are treated as inference.
 public struct Dropout: Op, Evaluable {
-  public init(attributes: Attributes, opset: Int) throws {}
+  /// True from opset 10, where the mask is bool.
+  public var boolMask: Bool
+  /// True from opset 12, where `ratio` and `training_mode` are inputs.
+  public var modeFromInputs: Bool
+  /// The opset 1–11 `ratio` attribute (default 0.5).
+  public var ratio: Float
 
-  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(1...3)
-    let x = try inputs.required(0)
-    return [x.type, TensorType(.bool, x.dims)]
+  /// Reads `ratio` before opset 12 (`seed` is ignored: training mode is not evaluated).
+  public init(attributes: Attributes, opset: Int) throws {
+    boolMask = opset >= 10
+    modeFromInputs = opset >= 12
+    ratio = modeFromInputs ? 0.5 : try attributes.float("ratio", default: 0.5)
   }
 
+  /// The data's type, then the mask's.
+  /// - Throws: "expects 1 to 3 inputs, got 4"; "ratio must be a scalar, got rank 1";
+  ///   "training_mode must be bool, got int64".
+  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
+    try inputs.expectCount(modeFromInputs ? 1...3 : 1...1)
+    let x = try inputs.required(0)
+    if let ratio = inputs.optional(1), ratio.rank != 0 {
+      throw AttncError.invalid("ratio must be a scalar, got rank \(ratio.rank)")
+    }
+    if let mode = inputs.optional(2), mode.dtype != .bool {
+      throw AttncError.invalid("training_mode must be bool, got \(mode.dtype)")
+    }
+    let mask = TensorType(boolMask ? .bool : x.dtype, x.dims)
+    return Array([x.type, mask].prefix(max(1, outputCount)))
+  }
+
+  /// The data and an all-true mask.
+  /// - Throws: `.unsupported` in training mode with a ratio above 0 (the result is random).
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let x = try required(inputs, 0)
-    if inputs.count > 2, let training = inputs[2], training.scalarInt != 0 {
-      throw AttncError.unsupported("dropout in training mode is random")
+    if modeFromInputs, inputs.count > 2, let mode = inputs[2], mode.scalarInt != 0 {
+      let ratio = inputs.count > 1 ? inputs[1]?.scalarDouble ?? 0.5 : 0.5
+      if ratio != 0 { throw AttncError.unsupported("dropout in training mode is random") }
     }
-    return [x, HostTensor(bools: [Bool](repeating: true, count: x.count), shape: x.shape)]
+    let ones = [Double](repeating: 1, count: x.count)
+    let mask = HostTensor(dtype: boolMask ? .bool : x.dtype, shape: x.shape, converting: ones)
+    return Array([x, mask].prefix(max(1, outputCount)))
   }
 }

@@ -1,39 +1,52 @@
 import AttncTensor
 
-/// `Expand(x, shape)`: broadcasts `x` against `shape` (numpy rules; the result may be larger than
-/// `shape` where `x` has more or larger axes).
+/// `Expand(x, shape)`: broadcasts `x` against `shape` with numpy's rules (the result can be larger
+/// than `shape` where `x` has more axes or larger dims), so `[1, 1, 1, seq]` against
+/// `[batch, 1, seq, seq]` is `[batch, 1, seq, seq]`.
+///
+/// A `shape` whose elements are unknown gives `max(rank, length)` dims: `x`'s constant dims
+/// above 1 where it has them (the shape entry must then be 1 or that dim), fresh dims elsewhere.
+/// Expanding a vector of known content repeats it.
 public struct Expand: Op, Evaluable, ContentPropagating {
   private let fresh = DataDependentDims("expand")
 
+  /// Expand has no attributes.
   public init(attributes: Attributes, opset: Int) throws {}
 
+  /// The broadcast of `x`'s dims with `shape`'s elements.
+  /// - Throws: "cannot broadcast [2, 3] with [4]"; "input 'shape' must be int64, got int32".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(2...2)
     let x = try inputs.required(0)
-    let shape = try inputs.required(1)
-    guard shape.rank == 1 else { throw AttncError.invalid("shape must be a 1-D tensor, got rank \(shape.rank)") }
-    guard let length = shape.dims[0].value else {
-      throw AttncError.unsupported("the output rank depends on data (shape has length \(shape.dims[0]))")
+    let (length, content) = try inputs.required(1).integerVector("shape")
+    if let content {
+      return [TensorType(x.dtype, try Shapes.broadcast([x.dims, content]))]
     }
-    guard let content = shape.content else {
-      let rank = max(length, x.rank)
-      return [TensorType(x.dtype, (0..<rank).map { fresh.dim($0) })]
+    let rank = max(length, x.rank)
+    let offset = rank - x.rank
+    let dims = (0..<rank).map { i -> Dim in
+      if i >= offset, let v = x.dims[i - offset].value, v > 1 { return Dim(v) }
+      return fresh.dim(i)
     }
-    return [TensorType(x.dtype, try Shapes.broadcast([x.dims, content]))]
+    return [TensorType(x.dtype, dims)]
   }
 
+  /// Repeats elements along the stretched axes; O(output elements).
+  /// - Throws: "cannot broadcast [2, 3] with [4]".
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let x = try required(inputs, 0)
-    let target = try required(inputs, 1).int64s().map { Int($0) }
+    let target = try required(inputs, 1).int64s().map { Int(clamping: $0) }
     let indexer = try BroadcastIndexer([x.shape, target])
     return [ElementPicking.pick(x, shape: indexer.outputShape, elements: indexer.indices()[0])]
   }
 
+  /// A scalar or vector of known content expanded to a vector of known length repeats it.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
-    guard let x = inputs.first ?? nil, let content = x.content, x.rank <= 1,
-      let n = outputTypes.first?.dims.first?.value, outputTypes.first?.rank == 1,
-      content.count == 1 || content.count == n
+    guard let x = inputs.first ?? nil, x.rank <= 1, let content = x.content,
+      let type = outputTypes.first, type.rank <= 1
     else { return [nil] }
+    let n = type.rank == 0 ? 1 : type.dims[0].value
+    guard let n, content.count == n || content.count == 1 else { return [nil] }
     return [content.count == n ? content : [Dim](repeating: content[0], count: n)]
   }
 }

@@ -1,15 +1,25 @@
 import AttncTensor
 
-/// `Gather(data, indices)` on `axis`: output dims `data[..<axis] + indices + data[axis+1...]`;
-/// negative indices count from the end. Gathering constant indices from a shape vector keeps
-/// the picked dims symbolic.
+/// `Gather(data, indices)` on `axis`: `out[i…, j…, k…] = data[i…, indices[j…], k…]`.
+///
+/// The output dims are `data[..<axis] + indices + data[(axis + 1)...]`; negative indices count from
+/// the end.
+///
+/// Gathering constant indices from a vector of known content picks the content's dims — with a
+/// scalar index the output is a scalar holding one dim, which is how exporters read `seq` out of
+/// `Shape(x)`.
 public struct Gather: Op, Evaluable, ContentPropagating {
+  /// The `axis` attribute (default 0).
   public var axis: Int
 
+  /// Reads `axis`.
   public init(attributes: Attributes, opset: Int) throws {
     axis = try attributes.int("axis", default: 0)
   }
 
+  /// `data[..<axis] + indices + data[(axis + 1)...]`.
+  /// - Throws: "axis 2 is out of range for rank 2"; "indices must be int32 or int64, got float32";
+  ///   "index 5 is out of range for axis 0 of size 3" (constant indices only).
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(2...2)
     let data = try inputs.required(0)
@@ -23,9 +33,12 @@ public struct Gather: Op, Evaluable, ContentPropagating {
     {
       throw AttncError.invalid("index \(bad) is out of range for axis \(a) of size \(d)")
     }
-    return [TensorType(data.dtype, Array(data.dims[..<a]) + indices.dims + Array(data.dims[(a + 1)...]))]
+    let dims = Array(data.dims[..<a]) + indices.dims + Array(data.dims[(a + 1)...])
+    return [TensorType(data.dtype, dims)]
   }
 
+  /// Picks the indexed slices; O(output elements).
+  /// - Throws: "index 5 is out of range for axis 0 of size 3".
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let data = try required(inputs, 0)
     let indices = try required(inputs, 1)
@@ -34,27 +47,31 @@ public struct Gather: Op, Evaluable, ContentPropagating {
     let outer = data.shape[..<a].reduce(1, *)
     let inner = data.shape[(a + 1)...].reduce(1, *)
     let picks = try indices.int64s().map { raw -> Int in
-      let i = Int(raw) < 0 ? Int(raw) + d : Int(raw)
-      guard i >= 0 && i < d else { throw AttncError.invalid("index \(raw) is out of range for axis \(a) of size \(d)") }
+      let i = raw < 0 ? Int(raw) + d : Int(raw)
+      guard i >= 0 && i < d else {
+        throw AttncError.invalid("index \(raw) is out of range for axis \(a) of size \(d)")
+      }
       return i
     }
     var elements: [Int] = []
     elements.reserveCapacity(outer * picks.count * inner)
     for o in 0..<outer {
       for i in picks {
-        for e in 0..<inner { elements.append((o * d + i) * inner + e) }
+        let start = (o * d + i) * inner
+        elements.append(contentsOf: start..<(start + inner))
       }
     }
     let shape = Array(data.shape[..<a]) + indices.shape + Array(data.shape[(a + 1)...])
     return [ElementPicking.pick(data, shape: shape, elements: elements)]
   }
 
+  /// The picked dims, when `data` is a vector of known content and the indices are constants.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     guard let data = inputs.first ?? nil, data.rank == 1, let content = data.content,
-      let indices = inputs.optional(1)?.constantInts, indices.count <= 64
+      let indices = inputs.optional(1), indices.rank <= 1, let ints = indices.constantInts
     else { return [nil] }
     var result: [Dim] = []
-    for raw in indices {
+    for raw in ints {
       let i = raw < 0 ? raw + content.count : raw
       guard i >= 0 && i < content.count else { return [nil] }
       result.append(content[i])

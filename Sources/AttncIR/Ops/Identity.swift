@@ -1,18 +1,26 @@
 import AttncTensor
 
-/// `Identity(x) = x` (also for sequence and optional values, which attnc passes through).
+/// `Identity(x) = x`, for every dtype.
+///
+/// Sequence and optional values, which attnc does not type,
+/// pass through shape inference unknown). Its content is the input's.
 public struct Identity: Op, Evaluable, ContentPropagating {
+  /// Identity has no attributes in any opset.
   public init(attributes: Attributes, opset: Int) throws {}
 
+  /// The input's type.
+  /// - Throws: "expects 1 inputs, got 2".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(1...1)
     return [try inputs.required(0).type]
   }
 
+  /// The input itself (no copy: storage is shared and immutable).
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     [try required(inputs, 0)]
   }
 
+  /// The input's content.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     [inputs.first??.content]
   }

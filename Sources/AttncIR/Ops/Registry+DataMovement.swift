@@ -1,3 +1,5 @@
+import AttncTensor
+
 extension OpRegistry {
   /// Shape queries, reshaping, slicing, gathering, constants, casts.
   static var dataMovementEntries: [Entry] {
@@ -24,7 +26,38 @@ extension OpRegistry {
       Entry("Dropout") { a, o in try Dropout(attributes: a, opset: o) },
       Entry("Where", since: 9) { a, o in try Where(attributes: a, opset: o) },
       Entry("Cast") { a, o in try Cast(attributes: a, opset: o) },
-      Entry("CastLike", since: 15) { a, o in try Cast(castLikeAttributes: a, opset: o) },
+      Entry("CastLike", since: 15) { a, o in try CastLike(attributes: a, opset: o) },
     ]
+  }
+}
+
+// MARK: - Checks shared by the data-movement shape rules
+
+extension ValueFact {
+  /// Reads a 1-D integer input that lists dims, indices or sizes (Reshape's `shape`, Tile's
+  /// `repeats`, Slice's `starts`…): its length and, when shape inference knows them, its elements.
+  /// - Parameters:
+  ///   - name: the input's ONNX name, for messages.
+  ///   - dtypes: the element types the op accepts.
+  /// - Throws: "input 'shape' must be a 1-D tensor, got rank 2"; "input 'shape' must be int64,
+  ///   got float32"; `.unsupported` when the length itself is data-dependent (the output rank
+  ///   would be unknown).
+  /// - Returns: the length, and the elements as dims when all are known.
+  func integerVector(_ name: String, dtypes: Set<DType> = [.int64]) throws
+    -> (length: Int, content: [Dim]?)
+  {
+    guard dtypes.contains(dtype) else {
+      let allowed = dtypes.map(\.description).sorted().joined(separator: " or ")
+      throw AttncError.invalid("input '\(name)' must be \(allowed), got \(dtype)")
+    }
+    guard rank == 1 else {
+      throw AttncError.invalid("input '\(name)' must be a 1-D tensor, got rank \(rank)")
+    }
+    guard let length = dims[0].value else {
+      throw AttncError.unsupported(
+        "the output rank depends on data: input '\(name)' has length \(dims[0])")
+    }
+    if let content, content.count == length { return (length, content) }
+    return (length, nil)
   }
 }

@@ -1,38 +1,50 @@
 import AttncTensor
 
-/// `Reshape(data, shape)`: same elements, new dims. In `shape`, `0` copies the input's dim at that
-/// position (unless `allowzero`, opset 14) and one `-1` takes whatever is left:
-/// `elements(data) / product(other dims)`, kept symbolic (`[batch, seq, 768] → [batch, seq, 12, 64]`).
-/// Opset 1–4 read `shape` from an attribute.
+/// `Reshape(data, shape)`: the same elements under new dims.
+///
+/// In `shape`, `0` copies the input's dim at that position (unless `allowzero`, opset 14, makes it
+/// a literal 0) and one `-1` takes what is left, `elements(data) / product(other dims)`, kept
+/// symbolic: `[batch, seq, 768]` with shape `[batch, seq, 12, -1]` is `[batch, seq, 12, 64]`.
+/// Opsets 1–4 read `shape` from an attribute. A `shape` whose elements are unknown gives fresh
+/// dims of the known output rank.
 public struct Reshape: Op, Evaluable, ContentPropagating {
+  /// The `allowzero` attribute (opset 14): a 0 in `shape` is a literal 0, not "copy".
   public var allowZero: Bool
-  /// The opset-1 `shape` attribute.
+  /// The opset 1–4 `shape` attribute.
   public var shapeAttribute: [Int]?
   private let fresh = DataDependentDims("reshape")
 
+  /// Reads `allowzero` (default 0), and `shape` before opset 5.
+  /// - Throws: "attribute 'shape' is required" at opsets 1–4.
   public init(attributes: Attributes, opset: Int) throws {
     allowZero = try attributes.int("allowzero", default: 0) != 0
-    shapeAttribute = opset < 5 ? try attributes.ints("shape") : nil
+    if opset < 5 {
+      guard let shape = try attributes.ints("shape") else {
+        throw AttncError.invalid("attribute 'shape' is required")
+      }
+      shapeAttribute = shape
+    }
   }
 
+  /// The requested entries (nil when unknown) and their count.
   func requested(_ inputs: [ValueFact?]) throws -> (entries: [Dim]?, rank: Int) {
     if let shapeAttribute { return (shapeAttribute.map { Dim($0) }, shapeAttribute.count) }
-    let shape = try inputs.required(1)
-    guard shape.dtype == .int64 else { throw AttncError.invalid("shape must be int64, got \(shape.dtype)") }
-    guard shape.rank == 1 else { throw AttncError.invalid("shape must be a 1-D tensor, got rank \(shape.rank)") }
-    guard let rank = shape.dims[0].value else {
-      throw AttncError.unsupported("the output rank depends on data (shape has length \(shape.dims[0]))")
-    }
-    return (shape.content, rank)
+    let (length, content) = try inputs.required(1).integerVector("shape")
+    return (content, length)
   }
 
   /// Output dims from the input dims and the requested entries.
+  /// - Throws: "shape has more than one -1"; "shape entry 2 is -3"; "shape entry 3 is 0 but the
+  ///   input has rank 2"; "shape [0, -1] has both a 0 and a -1 with allowzero";
+  ///   "cannot reshape [2, 3] (6 elements) into [4, -1]".
   func outputDims(_ input: [Dim], entries: [Dim]) throws -> [Dim] {
     var dims: [Dim] = []
     var inferred: Int?
     for (i, entry) in entries.enumerated() {
       if entry == 0 && !allowZero {
-        guard i < input.count else { throw AttncError.invalid("shape entry \(i) is 0 but the input has rank \(input.count)") }
+        guard i < input.count else {
+          throw AttncError.invalid("shape entry \(i) is 0 but the input has rank \(input.count)")
+        }
         dims.append(input[i])
       } else if entry == -1 {
         guard inferred == nil else { throw AttncError.invalid("shape has more than one -1") }
@@ -44,24 +56,40 @@ public struct Reshape: Op, Evaluable, ContentPropagating {
       }
     }
     let total = input.reduce(Dim(1), *)
-    if let index = inferred {
-      let known = dims.reduce(Dim(1), *)
-      if let value = known.value, value == 0 {
-        dims[index] = 0
-      } else if let quotient = total.divided(by: known) {
-        if let t = total.value, let k = known.value, t % k != 0 {
-          throw AttncError.invalid("cannot reshape \(input.shapeDescription) (\(t) elements) into \(entries.map(\.description))")
-        }
-        dims[index] = quotient
-      } else {
-        dims[index] = fresh.dim(index)
+    let known = dims.reduce(Dim(1), *)
+    guard let index = inferred else {
+      if let t = total.value, let o = known.value, t != o {
+        throw AttncError.invalid(
+          "cannot reshape \(input.shapeDescription) (\(t) elements) into "
+            + "\(dims.shapeDescription) (\(o) elements)")
       }
-    } else if let t = total.value, let o = dims.reduce(Dim(1), *).value, t != o {
-      throw AttncError.invalid("cannot reshape \(input.shapeDescription) (\(t) elements) into \(dims.shapeDescription) (\(o) elements)")
+      return dims
+    }
+    if allowZero && entries.contains(0) {
+      throw AttncError.invalid(
+        "shape \(entries.shapeDescription) has both a 0 and a -1 with allowzero")
+    }
+    if known == 0 {
+      // Only an empty input fits; the -1 is then ambiguous, ONNX takes 0.
+      dims[index] = 0
+    } else if let t = total.value, let k = known.value {
+      guard t % k == 0 else {
+        throw AttncError.invalid(
+          "cannot reshape \(input.shapeDescription) (\(t) elements) into "
+            + entries.shapeDescription
+        )
+      }
+      dims[index] = Dim(t / k)
+    } else if let quotient = total.divided(by: known) {
+      dims[index] = quotient
+    } else {
+      dims[index] = fresh.dim(index)
     }
     return dims
   }
 
+  /// The requested dims, with 0 and -1 resolved; fresh dims when the entries are unknown.
+  /// - Throws: see `outputDims(_:entries:)`; "input 'shape' must be int64, got int32".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(shapeAttribute == nil ? 2...2 : 1...1)
     let data = try inputs.required(0)
@@ -72,15 +100,18 @@ public struct Reshape: Op, Evaluable, ContentPropagating {
     return [TensorType(data.dtype, try outputDims(data.dims, entries: entries))]
   }
 
+  /// The same elements (storage shared) under the new dims.
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let data = try required(inputs, 0)
-    var entries = shapeAttribute ?? []
-    if shapeAttribute == nil { entries = try required(inputs, 1).int64s().map { Int($0) } }
+    let entries = try shapeAttribute ?? required(inputs, 1).int64s().map { Int(clamping: $0) }
     let dims = try outputDims(data.shape.map { Dim($0) }, entries: entries.map { Dim($0) })
     return [data.reshaped(try concreteDims(dims))]
   }
 
+  /// Reshaping a vector or scalar to a vector or scalar keeps its elements.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
-    [inputs.first??.content]
+    guard let x = inputs.first ?? nil, x.rank <= 1, let type = outputTypes.first, type.rank <= 1
+    else { return [nil] }
+    return [x.content]
   }
 }

@@ -1,36 +1,63 @@
 import AttncTensor
 
-/// `Tile(x, repeats)`: output dim `i` is `x.dims[i] * repeats[i]`.
-public struct Tile: Op, Evaluable {
+/// `Tile(x, repeats)`: `x` repeated `repeats[i]` times along each axis `i`.
+///
+/// Output dim `i` is `dims[i] * repeats[i]` (symbolic products stay exact). Unknown `repeats` give
+/// fresh dims; tiling a vector of known content repeats the content.
+public struct Tile: Op, Evaluable, ContentPropagating {
   private let fresh = DataDependentDims("tile")
 
+  /// Tile has no attributes (opset 1's `tiles`/`axis` inputs are not supported).
   public init(attributes: Attributes, opset: Int) throws {}
 
+  /// `dims[i] * repeats[i]`.
+  /// - Throws: "repeats has 1 entries for rank 2"; "repeats [2, -1] has a negative entry";
+  ///   "input 'repeats' must be int64, got int32".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(2...2)
     let x = try inputs.required(0)
-    let repeats = try inputs.required(1)
-    guard let content = repeats.content else {
+    let (length, content) = try inputs.required(1).integerVector("repeats")
+    guard length == x.rank else {
+      throw AttncError.invalid("repeats has \(length) entries for rank \(x.rank)")
+    }
+    guard let content else {
       return [TensorType(x.dtype, x.dims.indices.map { fresh.dim($0) })]
     }
-    guard content.count == x.rank else {
-      throw AttncError.invalid("repeats has \(content.count) entries for rank \(x.rank)")
+    if content.contains(where: { ($0.value ?? 0) < 0 }) {
+      throw AttncError.invalid("repeats \(content.shapeDescription) has a negative entry")
     }
     return [TensorType(x.dtype, zip(x.dims, content).map { $0 * $1 })]
   }
 
+  /// Repeats the elements; O(output elements).
+  /// - Throws: "repeats has 1 entries for rank 2"; "repeats [2, -1] has a negative entry".
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let x = try required(inputs, 0)
-    let repeats = try required(inputs, 1).int64s().map { Int($0) }
-    guard repeats.count == x.rank else { throw AttncError.invalid("repeats has \(repeats.count) entries for rank \(x.rank)") }
+    let repeats = try required(inputs, 1).int64s().map { Int(clamping: $0) }
+    guard repeats.count == x.rank else {
+      throw AttncError.invalid("repeats has \(repeats.count) entries for rank \(x.rank)")
+    }
+    guard repeats.allSatisfy({ $0 >= 0 }) else {
+      throw AttncError.invalid("repeats \(repeats) has a negative entry")
+    }
     let shape = zip(x.shape, repeats).map { $0 * $1 }
     let strides = ElementPicking.strides(x.shape)
     var elements: [Int] = []
+    elements.reserveCapacity(shape.reduce(1, *))
     ElementPicking.forEachIndex(shape) { index in
       var flat = 0
       for axis in index.indices { flat += (index[axis] % x.shape[axis]) * strides[axis] }
       elements.append(flat)
     }
     return [ElementPicking.pick(x, shape: shape, elements: elements)]
+  }
+
+  /// A vector of known content tiled a constant number of times.
+  public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
+    guard let x = inputs.first ?? nil, x.rank == 1, let content = x.content,
+      let times = inputs.optional(1)?.constantInts, times.count == 1, times[0] >= 0,
+      content.count * times[0] <= 64
+    else { return [nil] }
+    return [Array([[Dim]](repeating: content, count: times[0]).joined())]
   }
 }

@@ -1,29 +1,39 @@
 import AttncTensor
 
-/// `Transpose(x)`: output axis `i` is input axis `perm[i]` (default: reversed axes).
+/// `Transpose(x)`: output axis `i` is input axis `perm[i]` (default: the axes reversed), so
+/// `[batch, seq, 12, 64]` with `perm = [0, 2, 1, 3]` becomes `[batch, 12, seq, 64]`.
 public struct Transpose: Op, Evaluable, ContentPropagating {
+  /// The `perm` attribute; nil reverses the axes.
   public var perm: [Int]?
 
+  /// Reads `perm` (same meaning in every opset).
   public init(attributes: Attributes, opset: Int) throws {
     perm = try attributes.ints("perm")
   }
 
-  func permutation(_ rank: Int) throws -> [Int] {
+  /// The normalised permutation for an input of `rank` (lowering reads it too).
+  /// - Throws: "perm [0, 2] has 2 entries for rank 3"; "perm [0, 0, 1] is not a permutation".
+  public func permutation(_ rank: Int) throws -> [Int] {
     let p = perm ?? Array((0..<rank).reversed())
     guard p.count == rank else {
       throw AttncError.invalid("perm \(p) has \(p.count) entries for rank \(rank)")
     }
     let normalized = try p.map { try Shapes.normalize(axis: $0, rank: rank) }
-    guard Set(normalized).count == rank else { throw AttncError.invalid("perm \(p) is not a permutation") }
+    guard Set(normalized).count == rank else {
+      throw AttncError.invalid("perm \(p) is not a permutation")
+    }
     return normalized
   }
 
+  /// `dims[perm[i]]` for each output axis `i`.
+  /// - Throws: see `permutation(_:)`.
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(1...1)
     let x = try inputs.required(0)
     return [TensorType(x.dtype, try permutation(x.rank).map { x.dims[$0] })]
   }
 
+  /// Moves the elements; O(elements).
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let x = try required(inputs, 0)
     let p = try permutation(x.rank)
@@ -39,7 +49,9 @@ public struct Transpose: Op, Evaluable, ContentPropagating {
     return [ElementPicking.pick(x, shape: shape, elements: elements)]
   }
 
+  /// A rank-0 or rank-1 value is its own transpose: the content passes through.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
-    [inputs.first??.content]
+    guard let x = inputs.first ?? nil, x.rank <= 1 else { return [nil] }
+    return [x.content]
   }
 }

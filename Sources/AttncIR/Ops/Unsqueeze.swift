@@ -1,17 +1,35 @@
 import AttncTensor
 
-/// `Unsqueeze(x, axes)`: inserts size-1 axes at the listed positions of the output (axes are an
-/// attribute before opset 13 and an input from 13).
+/// `Unsqueeze(x, axes)`: inserts size-1 axes.
+///
+/// The axes are positions of the output (negative
+/// positions count from the end of the output). `axes` is an attribute before opset 13 and an
+/// int64 input from 13.
+///
+/// When the `axes` input is not known statically the output has `rank + count(axes)` fresh dims.
+/// Its content (a scalar unsqueezed to `[1]`, the `Shape → Gather → Unsqueeze → Concat` idiom) is
+/// the input's.
 public struct Unsqueeze: Op, Evaluable, ContentPropagating {
+  /// The opset 1–12 `axes` attribute.
   public var axesAttribute: [Int]?
+  /// True from opset 13, where `axes` is the second input.
   public var axesFromInput: Bool
   private let fresh = DataDependentDims("unsqueeze")
 
+  /// Reads `axes` as an attribute before opset 13.
+  /// - Throws: "attribute 'axes' is required" before opset 13.
   public init(attributes: Attributes, opset: Int) throws {
     axesFromInput = opset >= 13
-    axesAttribute = axesFromInput ? nil : try attributes.ints("axes")
+    if !axesFromInput {
+      guard let axes = try attributes.ints("axes") else {
+        throw AttncError.invalid("attribute 'axes' is required")
+      }
+      axesAttribute = axes
+    }
   }
 
+  /// Output dims for known `axes`.
+  /// - Throws: "axis 4 is out of range for rank 3"; "axes [1, -2] repeat an axis".
   func outputDims(_ dims: [Dim], axes: [Int]) throws -> [Dim] {
     let rank = dims.count + axes.count
     let normalized = try axes.map { try Shapes.normalize(axis: $0, rank: rank) }
@@ -30,33 +48,30 @@ public struct Unsqueeze: Op, Evaluable, ContentPropagating {
     return result
   }
 
-  func axes(_ inputs: [ValueFact?]) throws -> [Int] {
-    if !axesFromInput {
-      guard let axesAttribute else { throw AttncError.invalid("attribute 'axes' is required") }
-      return axesAttribute
-    }
-    guard let ints = try inputs.required(1).constantInts else {
-      throw AttncError.unsupported("axes must be a constant")
-    }
-    return ints
-  }
-
+  /// The input dims with 1s inserted.
+  /// - Throws: see `outputDims(_:axes:)`; "input 'axes' must be int64, got int32".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(1...2)
+    try inputs.expectCount(axesFromInput ? 2...2 : 1...1)
     let x = try inputs.required(0)
-    if axesFromInput, let given = inputs.optional(1), given.constantInts == nil {
-      guard let count = given.dims.first?.value else { throw AttncError.unsupported("axes length unknown") }
+    guard axesFromInput else {
+      return [TensorType(x.dtype, try outputDims(x.dims, axes: axesAttribute ?? []))]
+    }
+    let (count, content) = try inputs.required(1).integerVector("axes")
+    guard let axes = content.flatMap(Squeeze.constants) else {
       return [TensorType(x.dtype, (0..<(x.rank + count)).map { fresh.dim($0) })]
     }
-    return [TensorType(x.dtype, try outputDims(x.dims, axes: try axes(inputs)))]
+    return [TensorType(x.dtype, try outputDims(x.dims, axes: axes))]
   }
 
+  /// The same elements under the new dims.
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let x = try required(inputs, 0)
-    let axes = axesFromInput ? try required(inputs, 1).int64s().map { Int($0) } : (axesAttribute ?? [])
+    let axes =
+      try axesAttribute ?? required(inputs, 1).int64s().map { Int(clamping: $0) }
     return [x.reshaped(try concreteDims(try outputDims(x.shape.map { Dim($0) }, axes: axes)))]
   }
 
+  /// Unsqueezing keeps the elements: the content passes through.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     [inputs.first??.content]
   }

@@ -1,32 +1,47 @@
 import AttncTensor
 
 /// `Where(condition, x, y)`: `x` where the condition holds, else `y`, with numpy broadcasting of
-/// all three. A known condition over shape vectors selects dims symbolically (torch's
-/// `Where(Equal(shape, -1), ones, shape)`).
+/// all three.
+///
+/// A condition of known content selects dims elementwise, which is how legacy torch exports
+/// write `Where(Equal(shape, -1), ones, shape)` (a `-1` in a shape becomes 1).
 public struct Where: Op, Evaluable, ContentPropagating {
+  /// Where has no attributes.
   public init(attributes: Attributes, opset: Int) throws {}
 
+  /// The broadcast of the three inputs' dims, in `x`'s dtype.
+  /// - Throws: "condition must be bool, got int64"; "x has type float32 but y has int64";
+  ///   "cannot broadcast [2] with [3] with [2]".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(3...3)
     let condition = try inputs.required(0)
     let x = try inputs.required(1)
     let y = try inputs.required(2)
-    guard condition.dtype == .bool else { throw AttncError.invalid("condition must be bool, got \(condition.dtype)") }
-    guard x.dtype == y.dtype else { throw AttncError.invalid("x is \(x.dtype) but y is \(y.dtype)") }
+    guard condition.dtype == .bool else {
+      throw AttncError.invalid("condition must be bool, got \(condition.dtype)")
+    }
+    guard x.dtype == y.dtype else {
+      throw AttncError.invalid("x has type \(x.dtype) but y has \(y.dtype)")
+    }
     return [TensorType(x.dtype, try Shapes.broadcast([condition.dims, x.dims, y.dims]))]
   }
 
+  /// Picks from `x` or `y` per output element; O(output elements).
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let c = try required(inputs, 0), x = try required(inputs, 1), y = try required(inputs, 2)
+    let c = try required(inputs, 0)
+    let x = try required(inputs, 1)
+    let y = try required(inputs, 2)
     let indexer = try BroadcastIndexer([c.shape, x.shape, y.shape])
     let index = indexer.indices()
     let conditions = c.int64s()
     let picks = (0..<indexer.count).map { i in
-      conditions[index[0][i]] != 0 ? (source: 0, element: index[1][i]) : (source: 1, element: index[2][i])
+      conditions[index[0][i]] != 0
+        ? (source: 0, element: index[1][i]) : (source: 1, element: index[2][i])
     }
     return [ElementPicking.assemble([x, y], shape: indexer.outputShape, picks: picks)]
   }
 
+  /// Elementwise selection of contents when the condition's elements are constants.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     guard inputs.count == 3, let c = inputs[0]?.content, let x = inputs[1]?.content,
       let y = inputs[2]?.content, let type = outputTypes.first, type.rank <= 1

@@ -1,0 +1,71 @@
+import AttncTensor
+
+/// N-D convolution by im2col + GEMM, per batch and group.
+public enum Convolution {
+  /// `Conv(x, w, b)` with explicit begin/end pads, strides, dilations and groups.
+  /// x `[N, C, D…]`, w `[M, C/group, K…]` → `[N, M, O…]`.
+  public static func conv(
+    _ x: Tensor, _ w: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
+    outputSpatial: [Int], group: Int
+  ) throws -> Tensor {
+    let spatial = x.rank - 2
+    let batch = x.shape[0], channels = x.shape[1], filters = w.shape[0]
+    let kernel = Array(w.shape[2...])
+    let inSpatial = Array(x.shape[2...])
+    let cPerGroup = channels / group, mPerGroup = filters / group
+    let kernelSize = kernel.reduce(1, *)
+    let outSize = outputSpatial.reduce(1, *)
+    let inSize = inSpatial.reduce(1, *)
+    let rows = cPerGroup * kernelSize
+    var columns = [Float](repeating: 0, count: rows * outSize)
+    var out = [Float](repeating: 0, count: batch * filters * outSize)
+    let inStrides = rowMajorStrides(inSpatial)
+    // Precompute, for each (kernel offset, output position), the input offset or -1 (padding).
+    var offsets = [Int](repeating: -1, count: kernelSize * outSize)
+    for k in 0..<kernelSize {
+      var kIndex = [Int](repeating: 0, count: spatial)
+      var rest = k
+      for axis in stride(from: spatial - 1, through: 0, by: -1) { kIndex[axis] = rest % kernel[axis]; rest /= kernel[axis] }
+      for o in 0..<outSize {
+        var oRest = o
+        var offset = 0
+        var inside = true
+        for axis in stride(from: spatial - 1, through: 0, by: -1) {
+          let oi = oRest % outputSpatial[axis]
+          oRest /= outputSpatial[axis]
+          let position = oi * strides[axis] - padsBegin[axis] + kIndex[axis] * dilations[axis]
+          if position < 0 || position >= inSpatial[axis] { inside = false; break }
+          offset += position * inStrides[axis]
+        }
+        if inside { offsets[k * outSize + o] = offset }
+      }
+    }
+    for n in 0..<batch {
+      for g in 0..<group {
+        for c in 0..<cPerGroup {
+          let base = (n * channels + g * cPerGroup + c) * inSize
+          for k in 0..<kernelSize {
+            let row = (c * kernelSize + k) * outSize
+            for o in 0..<outSize {
+              let offset = offsets[k * outSize + o]
+              columns[row + o] = offset < 0 ? 0 : x.floats[base + offset]
+            }
+          }
+        }
+        w.floats.withUnsafeBufferPointer { wp in
+          columns.withUnsafeBufferPointer { cp in
+            out.withUnsafeMutableBufferPointer { op in
+              guard let wb = wp.baseAddress, let cb = cp.baseAddress, let ob = op.baseAddress else { return }
+              gemm(m: mPerGroup, n: outSize, k: rows, wb + g * mPerGroup * rows, cb,
+                   into: ob + (n * filters + g * mPerGroup) * outSize)
+            }
+          }
+        }
+      }
+    }
+    if let bias {
+      for n in 0..<batch { for m in 0..<filters { let b = bias.floats[m]; let base = (n * filters + m) * outSize; for o in 0..<outSize { out[base + o] += b } } }
+    }
+    return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
+  }
+}

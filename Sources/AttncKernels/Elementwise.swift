@@ -1,0 +1,214 @@
+import AttncTensor
+import Foundation
+
+/// Elementwise kernels with numpy broadcasting.
+public enum Elementwise {
+  /// Output shape and, per input, the flat source index of every output element.
+  public static func broadcastIndices(_ shapes: [[Int]]) throws -> (shape: [Int], indices: [[Int]]) {
+    let rank = shapes.map(\.count).max() ?? 0
+    var out = [Int](repeating: 1, count: rank)
+    for shape in shapes {
+      for (i, d) in shape.enumerated() {
+        let j = rank - shape.count + i
+        if out[j] == 1 { out[j] = d } else if d != 1 && d != out[j] {
+          throw AttncError.invalid("cannot broadcast \(shapes.map { "\($0)" }.joined(separator: " with "))")
+        }
+      }
+    }
+    let count = out.reduce(1, *)
+    let indices: [[Int]] = shapes.map { shape in
+      if shape.reduce(1, *) == count && shape.count <= rank && Array(repeating: 1, count: rank - shape.count) + shape == out {
+        return Array(0..<count)
+      }
+      if shape.reduce(1, *) == 1 { return [Int](repeating: 0, count: count) }
+      var strides = [Int](repeating: 0, count: rank)
+      var step = 1
+      for i in stride(from: shape.count - 1, through: 0, by: -1) {
+        strides[rank - shape.count + i] = shape[i] == 1 ? 0 : step
+        step *= shape[i]
+      }
+      var result = [Int](repeating: 0, count: count)
+      var index = [Int](repeating: 0, count: rank)
+      var offset = 0
+      for flat in 0..<count {
+        result[flat] = offset
+        var axis = rank - 1
+        while axis >= 0 {
+          index[axis] += 1
+          offset += strides[axis]
+          if index[axis] < out[axis] { break }
+          offset -= strides[axis] * index[axis]
+          index[axis] = 0
+          axis -= 1
+        }
+      }
+      return result
+    }
+    return (out, indices)
+  }
+
+  /// `op(a, b)` for ONNX binary op types (arithmetic, comparison, logic).
+  public static func binary(_ op: String, _ a: Tensor, _ b: Tensor, fmod: Bool = false) throws -> Tensor {
+    let (shape, idx) = try broadcastIndices([a.shape, b.shape])
+    let n = shape.reduce(1, *)
+    let comparison = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"].contains(op)
+    if a.isFloat {
+      let x = a.floats, y = b.isFloat ? b.floats : b.ints.map { Float($0) }
+      if comparison {
+        var out = [Int64](repeating: 0, count: n)
+        for i in 0..<n {
+          let p = x[idx[0][i]], q = y[idx[1][i]]
+          let r: Bool
+          switch op {
+          case "Equal": r = p == q
+          case "Less": r = p < q
+          case "LessOrEqual": r = p <= q
+          case "Greater": r = p > q
+          default: r = p >= q
+          }
+          out[i] = r ? 1 : 0
+        }
+        return .int(out, shape, dtype: .bool)
+      }
+      var out = [Float](repeating: 0, count: n)
+      let same = idx[0].count == n && a.count == n && b.count == n && a.shape == b.shape
+      switch op {
+      case "Add": if same { for i in 0..<n { out[i] = x[i] + y[i] } } else { for i in 0..<n { out[i] = x[idx[0][i]] + y[idx[1][i]] } }
+      case "Sub": for i in 0..<n { out[i] = x[idx[0][i]] - y[idx[1][i]] }
+      case "Mul": if same { for i in 0..<n { out[i] = x[i] * y[i] } } else { for i in 0..<n { out[i] = x[idx[0][i]] * y[idx[1][i]] } }
+      case "Div": for i in 0..<n { out[i] = x[idx[0][i]] / y[idx[1][i]] }
+      case "Max": for i in 0..<n { let p = x[idx[0][i]], q = y[idx[1][i]]; out[i] = p.isNaN || q.isNaN ? .nan : Swift.max(p, q) }
+      case "Min": for i in 0..<n { let p = x[idx[0][i]], q = y[idx[1][i]]; out[i] = p.isNaN || q.isNaN ? .nan : Swift.min(p, q) }
+      case "Pow":
+        for i in 0..<n {
+          let e = y[idx[1][i]]
+          out[i] = e == 2 ? x[idx[0][i]] * x[idx[0][i]] : Foundation.pow(x[idx[0][i]], e)
+        }
+      case "Mod":
+        for i in 0..<n {
+          let p = x[idx[0][i]], q = y[idx[1][i]]
+          let r = Foundation.fmod(p, q)
+          out[i] = fmod || r == 0 || (r < 0) == (q < 0) ? r : r + q
+        }
+      default: throw AttncError.unsupported("\(op) on \(a.dtype) is not implemented")
+      }
+      return .float(out, shape, dtype: a.dtype)
+    }
+    let x = a.ints, y = b.isFloat ? b.floats.map { Int64($0) } : b.ints
+    var out = [Int64](repeating: 0, count: n)
+    for i in 0..<n {
+      let p = x[idx[0][i]], q = y[idx[1][i]]
+      switch op {
+      case "Add": out[i] = p &+ q
+      case "Sub": out[i] = p &- q
+      case "Mul": out[i] = p &* q
+      case "Div":
+        guard q != 0 else { throw AttncError.invalid("integer division by zero") }
+        out[i] = p / q
+      case "Mod":
+        guard q != 0 else { throw AttncError.invalid("integer modulo by zero") }
+        let r = p % q
+        out[i] = fmod || r == 0 || (r < 0) == (q < 0) ? r : r + q
+      case "Pow": out[i] = Int64(Foundation.pow(Double(p), Double(q)))
+      case "Max": out[i] = Swift.max(p, q)
+      case "Min": out[i] = Swift.min(p, q)
+      case "Equal": out[i] = p == q ? 1 : 0
+      case "Less": out[i] = p < q ? 1 : 0
+      case "LessOrEqual": out[i] = p <= q ? 1 : 0
+      case "Greater": out[i] = p > q ? 1 : 0
+      case "GreaterOrEqual": out[i] = p >= q ? 1 : 0
+      case "And": out[i] = (p != 0 && q != 0) ? 1 : 0
+      case "Or": out[i] = (p != 0 || q != 0) ? 1 : 0
+      case "Xor": out[i] = ((p != 0) != (q != 0)) ? 1 : 0
+      default: throw AttncError.unsupported("\(op) on \(a.dtype) is not implemented")
+      }
+    }
+    return .int(out, shape, dtype: comparison ? .bool : a.dtype)
+  }
+
+  /// Unary functions by ONNX op type; `alpha`/`beta` for the parametrised ones.
+  public static func unary(_ op: String, _ x: Tensor, alpha: Float = 0, beta: Float = 0, approximate: String = "none") throws -> Tensor {
+    if !x.isFloat {
+      let v = x.ints
+      let out: [Int64]
+      switch op {
+      case "Neg": out = v.map { 0 &- $0 }
+      case "Abs": out = v.map { $0 < 0 ? 0 &- $0 : $0 }
+      case "Not": out = v.map { $0 == 0 ? 1 : 0 }
+      case "Sign": out = v.map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
+      case "Relu": out = v.map { max($0, 0) }
+      default: throw AttncError.unsupported("\(op) on \(x.dtype) is not implemented")
+      }
+      return .int(out, x.shape, dtype: x.dtype)
+    }
+    let f: (Float) -> Float
+    switch op {
+    case "Neg": f = { -$0 }
+    case "Abs": f = { Swift.abs($0) }
+    case "Exp": f = { Foundation.exp($0) }
+    case "Log": f = { Foundation.log($0) }
+    case "Sqrt": f = { $0.squareRoot() }
+    case "Reciprocal": f = { 1 / $0 }
+    case "Tanh": f = { Foundation.tanh($0) }
+    case "Erf": f = { Foundation.erf($0) }
+    case "Sigmoid": f = { 1 / (1 + Foundation.exp(-$0)) }
+    case "Relu": f = { max($0, 0) }
+    case "Sin": f = { Foundation.sin($0) }
+    case "Cos": f = { Foundation.cos($0) }
+    case "Floor": f = { $0.rounded(.down) }
+    case "Ceil": f = { $0.rounded(.up) }
+    case "Round": f = { $0.rounded(.toNearestOrEven) }
+    case "Sign": f = { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
+    case "Softplus": f = { Foundation.log1p(Foundation.exp($0)) }
+    case "LeakyRelu": f = { $0 >= 0 ? $0 : alpha * $0 }
+    case "HardSigmoid": f = { max(0, min(1, alpha * $0 + beta)) }
+    case "HardSwish": f = { $0 * max(0, min(1, $0 / 6 + 0.5)) }
+    case "Mish": f = { $0 * Foundation.tanh(Foundation.log1p(Foundation.exp($0))) }
+    case "Swish": f = { $0 / (1 + Foundation.exp(-alpha * $0)) }
+    case "Gelu":
+      if approximate == "tanh" {
+        f = { 0.5 * $0 * (1 + Foundation.tanh(0.7978845608 * ($0 + 0.044715 * $0 * $0 * $0))) }
+      } else {
+        f = { 0.5 * $0 * (1 + Foundation.erf($0 * 0.70710678118654752)) }
+      }
+    case "IsNaN": return .int(x.floats.map { $0.isNaN ? 1 : 0 }, x.shape, dtype: .bool)
+    default: throw AttncError.unsupported("\(op) is not implemented")
+    }
+    return .float(x.floats.map(f), x.shape, dtype: x.dtype)
+  }
+
+  /// `Where(c, x, y)` with broadcasting.
+  public static func select(_ c: Tensor, _ x: Tensor, _ y: Tensor) throws -> Tensor {
+    let (shape, idx) = try broadcastIndices([c.shape, x.shape, y.shape])
+    let n = shape.reduce(1, *)
+    var out = Tensor(dtype: x.dtype, shape: shape)
+    if x.isFloat {
+      out.floats = (0..<n).map { c.ints[idx[0][$0]] != 0 ? x.floats[idx[1][$0]] : y.floats[idx[2][$0]] }
+    } else if x.dtype == .string {
+      out.strings = (0..<n).map { c.ints[idx[0][$0]] != 0 ? x.strings[idx[1][$0]] : y.strings[idx[2][$0]] }
+    } else {
+      out.ints = (0..<n).map { c.ints[idx[0][$0]] != 0 ? x.ints[idx[1][$0]] : y.ints[idx[2][$0]] }
+    }
+    return out
+  }
+
+  /// Converts to `dtype` (floats to integers truncate toward zero; to narrower floats rounds).
+  public static func cast(_ x: Tensor, to dtype: DType) throws -> Tensor {
+    if x.dtype == dtype { return x }
+    if x.dtype == .string || dtype == .string { throw AttncError.unsupported("string casts are not implemented") }
+    if dtype.isFloatingPoint {
+      var values = x.isFloat ? x.floats : x.ints.map { Float($0) }
+      if dtype != .float && dtype != .double {
+        values = HostTensor(dtype: dtype, shape: [values.count], converting: values.map { Double($0) }).floats()
+      }
+      return .float(values, x.shape, dtype: dtype)
+    }
+    let wide = x.isFloat ? x.floats.map { v -> Int64 in v.isNaN ? 0 : Int64(max(-9.2e18, min(9.2e18, v))) } : x.ints
+    if dtype == .bool {
+      let flags = x.isFloat ? x.floats.map { Int64($0 != 0 ? 1 : 0) } : x.ints.map { Int64($0 != 0 ? 1 : 0) }
+      return .int(flags, x.shape, dtype: .bool)
+    }
+    let wrapped = HostTensor(dtype: dtype, shape: [wide.count], integers: wide).int64s()
+    return .int(wrapped, x.shape, dtype: dtype)
+  }
+}

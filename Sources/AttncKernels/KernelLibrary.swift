@@ -1,0 +1,257 @@
+import AttncTensor
+
+/// Everything a kernel call sees besides its inputs: parameters, the output count, and the
+/// bindings of the plan's symbols (`batch`, `seq`) for this run.
+public struct KernelContext: Sendable {
+  public var parameters: KernelParameters
+  public var outputCount: Int
+  public var bindings: [String: Int]
+
+  public init(parameters: KernelParameters, outputCount: Int, bindings: [String: Int]) {
+    self.parameters = parameters
+    self.outputCount = outputCount
+    self.bindings = bindings
+  }
+
+  /// Evaluates plan dims under the bindings.
+  /// - Throws: "dim 'seq + 1' uses unbound symbols".
+  public func resolve(_ dims: [Dim]) throws -> [Int] {
+    try dims.map { dim in
+      guard let value = dim.evaluate(bindings) else {
+        throw AttncError.invalid("dim '\(dim)' uses unbound symbols")
+      }
+      return value
+    }
+  }
+}
+
+/// A kernel: computes outputs from inputs (nil for an omitted optional input).
+public typealias Kernel = @Sendable (KernelContext, [Tensor?]) throws -> [Tensor]
+
+/// The kernels the interpreter can call, by the name instructions use.
+public enum KernelLibrary {
+  static func input(_ inputs: [Tensor?], _ index: Int) throws -> Tensor {
+    guard index < inputs.count, let tensor = inputs[index] else {
+      throw AttncError.invalid("input \(index) is missing")
+    }
+    return tensor
+  }
+
+  static let binaryOps = ["Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "LessOrEqual",
+                          "Greater", "GreaterOrEqual", "And", "Or", "Xor"]
+  static let unaryOps = ["Neg", "Abs", "Exp", "Log", "Sqrt", "Reciprocal", "Tanh", "Erf", "Sigmoid",
+                         "Relu", "Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "Softplus", "LeakyRelu",
+                         "HardSigmoid", "HardSwish", "Mish", "Swish", "Gelu", "Not", "IsNaN"]
+
+  /// Every kernel by name.
+  public static let kernels: [String: Kernel] = {
+    var table: [String: Kernel] = [:]
+    for op in binaryOps {
+      table[op] = { context, inputs in
+        [try Elementwise.binary(op, input(inputs, 0), input(inputs, 1), fmod: try context.parameters.int("fmod", default: 0) != 0)]
+      }
+    }
+    for op in unaryOps {
+      table[op] = { context, inputs in
+        let p = context.parameters
+        return [try Elementwise.unary(op, input(inputs, 0), alpha: try p.float("alpha", default: 0), beta: try p.float("beta", default: 0), approximate: try p.string("approximate", default: "none"))]
+      }
+    }
+    for (op, pairwise) in [("Sum", "Add"), ("Max", "Max"), ("Min", "Min")] {
+      table[op] = { _, inputs in
+        var result = try input(inputs, 0)
+        for k in 1..<max(inputs.count, 1) { result = try Elementwise.binary(pairwise, result, input(inputs, k)) }
+        return [result]
+      }
+    }
+    table["Identity"] = { _, inputs in [try input(inputs, 0)] }
+    table["Where"] = { _, inputs in [try Elementwise.select(input(inputs, 0), input(inputs, 1), input(inputs, 2))] }
+    table["Cast"] = { context, inputs in
+      [try Elementwise.cast(input(inputs, 0), to: DType(onnx: Int32(try context.parameters.int("to"))))]
+    }
+    table["Clip"] = { context, inputs in
+      var x = try input(inputs, 0)
+      let low = inputs.count > 1 ? inputs[1]?.floats.first : try context.parameters.floats("min")?.first
+      let high = inputs.count > 2 ? inputs[2]?.floats.first : try context.parameters.floats("max")?.first
+      x.floats = x.floats.map { v in min(max(v, low ?? -.infinity), high ?? .infinity) }
+      return [x]
+    }
+    table["MatMul"] = { _, inputs in [try LinearAlgebra.matmul(input(inputs, 0), input(inputs, 1))] }
+    table["Softmax"] = { context, inputs in
+      [try LinearAlgebra.softmax(input(inputs, 0), axis: try context.parameters.int("axis"), coerce2D: try context.parameters.int("coerce2d", default: 0) != 0)]
+    }
+    table["LayerNormalization"] = { context, inputs in
+      let p = context.parameters
+      return [try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: inputs.count > 2 ? inputs[2] : nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"))]
+    }
+    table["RMSNormalization"] = { context, inputs in
+      let p = context.parameters
+      return [try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"), rms: true)]
+    }
+    table["Reshape"] = { context, inputs in
+      let x = try input(inputs, 0)
+      let dims = try context.resolve(try context.parameters.dims("dims"))
+      guard dims.reduce(1, *) == x.count else {
+        throw AttncError.invalid("cannot reshape \(x.shape) into \(dims)")
+      }
+      return [x.reshaped(dims)]
+    }
+    table["ReshapeDynamic"] = { context, inputs in
+      let x = try input(inputs, 0)
+      let requested = try input(inputs, 1).ints.map { Int($0) }
+      let allowZero = try context.parameters.int("allowzero", default: 0) != 0
+      var dims = requested.enumerated().map { i, d in d == 0 && !allowZero && i < x.rank ? x.shape[i] : d }
+      if let hole = dims.firstIndex(of: -1) {
+        let known = dims.enumerated().filter { $0.offset != hole }.reduce(1) { $0 * $1.element }
+        dims[hole] = known == 0 ? 0 : x.count / known
+      }
+      guard dims.reduce(1, *) == x.count else { throw AttncError.invalid("cannot reshape \(x.shape) into \(requested)") }
+      return [x.reshaped(dims)]
+    }
+    table["DimExpressions"] = { context, inputs in
+      let values = try context.resolve(try context.parameters.dims("dims")).map { Int64($0) }
+      let dtype = try DType(onnx: Int32(try context.parameters.int("dtype")))
+      let scalar = try context.parameters.int("scalar", default: 0) != 0
+      return [.int(values, scalar ? [] : [values.count], dtype: dtype)]
+    }
+    table["Shape"] = { context, inputs in
+      let x = try input(inputs, 0)
+      let start = try context.parameters.int("start", default: 0)
+      let end = try context.parameters.int("end", default: x.rank)
+      func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + x.rank : v, 0), x.rank) }
+      let dims = x.shape[clamp(start)..<max(clamp(start), clamp(end))].map { Int64($0) }
+      return [.int(dims, [dims.count])]
+    }
+    table["Transpose"] = { context, inputs in
+      [Movement.transpose(try input(inputs, 0), perm: try context.parameters.ints("perm") ?? [])]
+    }
+    table["Gather"] = { context, inputs in
+      [try Movement.gather(input(inputs, 0), input(inputs, 1), axis: try context.parameters.int("axis"))]
+    }
+    table["GatherElements"] = { context, inputs in
+      [try Movement.gatherElements(input(inputs, 0), input(inputs, 1), axis: try context.parameters.int("axis"))]
+    }
+    table["GatherND"] = { context, inputs in
+      [try Movement.gatherND(input(inputs, 0), input(inputs, 1), batchDims: try context.parameters.int("batch_dims", default: 0))]
+    }
+    table["Concat"] = { context, inputs in
+      [try Movement.concat(try inputs.indices.map { try input(inputs, $0) }, axis: try context.parameters.int("axis"))]
+    }
+    table["Expand"] = { _, inputs in
+      [try Movement.expand(input(inputs, 0), to: try input(inputs, 1).ints.map { Int($0) })]
+    }
+    table["Tile"] = { _, inputs in
+      [Movement.tile(try input(inputs, 0), repeats: try input(inputs, 1).ints.map { Int($0) })]
+    }
+    table["Slice"] = { context, inputs in
+      let x = try input(inputs, 0)
+      let p = context.parameters
+      let starts = try p.ints("starts") ?? input(inputs, 1).ints.map { Int($0) }
+      let ends = try p.ints("ends") ?? input(inputs, 2).ints.map { Int($0) }
+      let axes = try p.ints("axes") ?? (inputs.count > 3 ? inputs[3]?.ints.map { Int($0) } : nil) ?? Array(0..<starts.count)
+      let steps = (inputs.count > 4 ? inputs[4]?.ints.map { Int($0) } : nil) ?? [Int](repeating: 1, count: starts.count)
+      var first = [Int](repeating: 0, count: x.rank)
+      var counts = x.shape
+      var strides = [Int](repeating: 1, count: x.rank)
+      for (k, raw) in axes.enumerated() {
+        let axis = try normalizedAxis(raw, rank: x.rank)
+        guard steps[k] != 0 else { throw AttncError.invalid("slice step cannot be 0") }
+        let clampedStart = Int(clamping: Int64(starts[k]))
+        let (s, c) = Movement.clampSlice(start: clampedStart, end: ends[k], step: steps[k], dim: x.shape[axis])
+        first[axis] = s
+        counts[axis] = c
+        strides[axis] = steps[k]
+      }
+      return [Movement.slice(x, starts: first, counts: counts, steps: strides)]
+    }
+    table["Split"] = { context, inputs in
+      let x = try input(inputs, 0)
+      let axis = try normalizedAxis(try context.parameters.int("axis", default: 0), rank: x.rank)
+      var sizes = try context.parameters.ints("split") ?? (inputs.count > 1 ? inputs[1]?.ints.map { Int($0) } : nil)
+      if sizes == nil {
+        let parts = try context.parameters.int("num_outputs", default: context.outputCount)
+        let chunk = (x.shape[axis] + parts - 1) / parts
+        sizes = (0..<parts).map { max(0, min(chunk, x.shape[axis] - $0 * chunk)) }
+      }
+      return try Movement.split(x, axis: axis, sizes: sizes ?? [])
+    }
+    table["Range"] = { _, inputs in
+      let start = try input(inputs, 0), limit = try input(inputs, 1), delta = try input(inputs, 2)
+      if start.isFloat {
+        let s = start.floats[0], l = limit.floats[0], d = delta.floats[0]
+        guard d != 0 else { throw AttncError.invalid("delta is 0") }
+        let n = max(0, Int(((l - s) / d).rounded(.up)))
+        return [.float((0..<n).map { s + Float($0) * d }, [n], dtype: start.dtype)]
+      }
+      let s = start.ints[0], l = limit.ints[0], d = delta.ints[0]
+      guard d != 0 else { throw AttncError.invalid("delta is 0") }
+      let n = max(0, Int((Double(l - s) / Double(d)).rounded(.up)))
+      return [.int((0..<n).map { s + Int64($0) * d }, [n], dtype: start.dtype)]
+    }
+    table["ConstantOfShape"] = { context, inputs in
+      let shape = try input(inputs, 0).ints.map { Int($0) }
+      let dtype = try DType(onnx: Int32(try context.parameters.int("dtype")))
+      let n = shape.reduce(1, *)
+      if dtype.isFloatingPoint {
+        return [.float([Float](repeating: try context.parameters.float("value"), count: n), shape, dtype: dtype)]
+      }
+      return [.int([Int64](repeating: Int64(try context.parameters.int("value")), count: n), shape, dtype: dtype)]
+    }
+    for op in ["ReduceSum", "ReduceMean", "ReduceMax"] {
+      table[op] = { context, inputs in
+        let x = try input(inputs, 0)
+        let p = context.parameters
+        var axes = try p.ints("axes") ?? (inputs.count > 1 ? inputs[1]?.ints.map { Int($0) } : nil) ?? []
+        if axes.isEmpty {
+          if try p.int("noop_with_empty_axes", default: 0) != 0 { return [x] }
+          axes = Array(0..<x.rank)
+        }
+        let normalized = Array(Set(try axes.map { try normalizedAxis($0, rank: x.rank) })).sorted()
+        return [LinearAlgebra.reduce(op, x, axes: normalized, keepDims: try p.int("keepdims", default: 1) != 0)]
+      }
+    }
+    table["CumSum"] = { context, inputs in
+      let axis = Int(try input(inputs, 1).ints.first ?? 0)
+      return [try LinearAlgebra.cumsum(input(inputs, 0), axis: axis, exclusive: try context.parameters.int("exclusive", default: 0) != 0, reverse: try context.parameters.int("reverse", default: 0) != 0)]
+    }
+    table["Trilu"] = { context, inputs in
+      var x = try input(inputs, 0)
+      let k = inputs.count > 1 ? Int(inputs[1]?.ints.first ?? 0) : 0
+      let upper = try context.parameters.int("upper", default: 1) != 0
+      let rows = x.shape[x.rank - 2], cols = x.shape[x.rank - 1]
+      for flat in 0..<x.count {
+        let j = flat % max(cols, 1), i = (flat / max(cols, 1)) % max(rows, 1)
+        if upper ? j - i < k : j - i > k {
+          if x.isFloat { x.floats[flat] = 0 } else { x.ints[flat] = 0 }
+        }
+      }
+      return [x]
+    }
+    table["Conv"] = { context, inputs in
+      let x = try input(inputs, 0)
+      let p = context.parameters
+      let spatial = x.rank - 2
+      return [try Convolution.conv(
+        x, try input(inputs, 1), bias: inputs.count > 2 ? inputs[2] : nil,
+        strides: try p.ints("strides") ?? [Int](repeating: 1, count: spatial),
+        dilations: try p.ints("dilations") ?? [Int](repeating: 1, count: spatial),
+        padsBegin: try p.ints("pads_begin") ?? [Int](repeating: 0, count: spatial),
+        outputSpatial: Array(try context.resolve(try p.dims("output")).dropFirst(2)),
+        group: try p.int("group", default: 1))]
+    }
+    table["Attention"] = { context, inputs in
+      let p = context.parameters
+      func optional(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
+      let heads = try p.int("q_num_heads", default: 0), kvHeads = try p.int("kv_num_heads", default: 0)
+      let scale = try p.float("scale", default: 0)
+      return try AttentionReference.run(
+        q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: optional(3),
+        pastKey: optional(4), pastValue: optional(5), nonpad: optional(6),
+        options: .init(qHeads: heads > 0 ? heads : nil, kvHeads: kvHeads > 0 ? kvHeads : nil,
+                       scale: scale > 0 ? scale : nil, causal: try p.int("is_causal", default: 0) != 0,
+                       softcap: try p.float("softcap", default: 0), qkMode: try p.int("qk_matmul_output_mode", default: 0)))
+    }
+    table["Size"] = { _, inputs in [.int([Int64(try input(inputs, 0).count)], [])] }
+    return table
+  }()
+}

@@ -1,0 +1,141 @@
+import AttncTensor
+import Foundation
+
+/// Matrix products and normalisations.
+public enum LinearAlgebra {
+  /// numpy `matmul` over float32 through `gemm`, batched over broadcast leading axes.
+  public static func matmul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+    let aShape = a.rank == 1 ? [1] + a.shape : a.shape
+    let bShape = b.rank == 1 ? b.shape + [1] : b.shape
+    let m = aShape[aShape.count - 2], k = aShape[aShape.count - 1], n = bShape[bShape.count - 1]
+    guard bShape[bShape.count - 2] == k else {
+      throw AttncError.invalid("inner dims differ: \(k) and \(bShape[bShape.count - 2])")
+    }
+    let (batch, idx) = try Elementwise.broadcastIndices([Array(aShape.dropLast(2)), Array(bShape.dropLast(2))])
+    let batches = batch.reduce(1, *)
+    var out = [Float](repeating: 0, count: batches * m * n)
+    if a.isFloat {
+      a.floats.withUnsafeBufferPointer { x in
+        b.floats.withUnsafeBufferPointer { y in
+          out.withUnsafeMutableBufferPointer { z in
+            guard let xb = x.baseAddress, let yb = y.baseAddress, let zb = z.baseAddress else { return }
+            for t in 0..<batches {
+              gemm(m: m, n: n, k: k, xb + idx[0][t] * m * k, yb + idx[1][t] * k * n, into: zb + t * m * n)
+            }
+          }
+        }
+      }
+      var shape = batch
+      if a.rank > 1 { shape.append(m) }
+      if b.rank > 1 { shape.append(n) }
+      return .float(out, shape, dtype: a.dtype)
+    }
+    var ints = [Int64](repeating: 0, count: batches * m * n)
+    for t in 0..<batches {
+      for i in 0..<m { for p in 0..<k { let v = a.ints[idx[0][t] * m * k + i * k + p]; for j in 0..<n { ints[t * m * n + i * n + j] &+= v &* b.ints[idx[1][t] * k * n + p * n + j] } } }
+    }
+    var shape = batch
+    if a.rank > 1 { shape.append(m) }
+    if b.rank > 1 { shape.append(n) }
+    return .int(ints, shape, dtype: a.dtype)
+  }
+
+  /// Softmax over `axis` (exact, max-subtracted). `coerce2D` applies the opset<13 form.
+  public static func softmax(_ x: Tensor, axis: Int, coerce2D: Bool = false) throws -> Tensor {
+    let a = try normalizedAxis(axis, rank: x.rank)
+    let outer = x.shape[..<a].reduce(1, *)
+    let length = coerce2D ? x.shape[a...].reduce(1, *) : x.shape[a]
+    let stride = coerce2D ? 1 : x.shape[(a + 1)...].reduce(1, *)
+    var out = x.floats
+    for o in 0..<outer {
+      for s in 0..<stride {
+        let base = o * length * stride + s
+        var maximum = -Float.infinity
+        for i in 0..<length { maximum = max(maximum, out[base + i * stride]) }
+        var sum: Float = 0
+        for i in 0..<length {
+          let e = Foundation.exp(out[base + i * stride] - maximum)
+          out[base + i * stride] = e
+          sum += e
+        }
+        let scale = 1 / sum
+        for i in 0..<length { out[base + i * stride] *= scale }
+      }
+    }
+    return .float(out, x.shape, dtype: x.dtype)
+  }
+
+  /// Layer normalisation over the axes from `axis` on: `(x - mean)/sqrt(var + eps)·scale + bias`.
+  public static func layerNorm(_ x: Tensor, scale: Tensor, bias: Tensor?, axis: Int, epsilon: Float, rms: Bool = false) throws -> Tensor {
+    let a = try normalizedAxis(axis, rank: x.rank)
+    let inner = x.shape[a...].reduce(1, *)
+    let rows = x.count / max(inner, 1)
+    let (_, sidx) = try Elementwise.broadcastIndices([scale.shape, Array(x.shape[a...])])
+    let bidx = try bias.map { try Elementwise.broadcastIndices([$0.shape, Array(x.shape[a...])]).indices[0] }
+    var out = x.floats
+    for r in 0..<rows {
+      let base = r * inner
+      var mean: Float = 0
+      if !rms {
+        for i in 0..<inner { mean += out[base + i] }
+        mean /= Float(inner)
+      }
+      var variance: Float = 0
+      for i in 0..<inner { let d = out[base + i] - mean; variance += d * d }
+      variance /= Float(inner)
+      let inv = 1 / (variance + epsilon).squareRoot()
+      for i in 0..<inner {
+        var v = (out[base + i] - mean) * inv * scale.floats[sidx[0][i]]
+        if let bias, let bidx { v += bias.floats[bidx[i]] }
+        out[base + i] = v
+      }
+    }
+    return .float(out, x.shape, dtype: x.dtype)
+  }
+
+  /// ReduceSum / ReduceMean / ReduceMax over `axes` (sorted, normalised).
+  public static func reduce(_ op: String, _ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
+    let kept = x.shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
+    let outStrides = rowMajorStrides(kept)
+    let count = kept.reduce(1, *)
+    let values = x.isFloat ? x.floats.map { Double($0) } : x.ints.map { Double($0) }
+    var acc = [Double](repeating: op == "ReduceMax" ? -.infinity : 0, count: count)
+    var k = 0
+    Movement.forEachIndex(x.shape) { index in
+      var flat = 0
+      for axis in index.indices where !axes.contains(axis) { flat += index[axis] * outStrides[axis] }
+      if op == "ReduceMax" { acc[flat] = max(acc[flat], values[k]) } else { acc[flat] += values[k] }
+      k += 1
+    }
+    if op == "ReduceMean" {
+      let n = Double(axes.reduce(1) { $0 * x.shape[$1] })
+      acc = acc.map { $0 / n }
+    }
+    let shape = keepDims ? kept : x.shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+    if x.isFloat { return .float(acc.map { Float($0) }, shape, dtype: x.dtype) }
+    return .int(acc.map { Int64($0) }, shape, dtype: x.dtype)
+  }
+
+  /// Running sums along `axis`.
+  public static func cumsum(_ x: Tensor, axis: Int, exclusive: Bool, reverse: Bool) throws -> Tensor {
+    let a = try normalizedAxis(axis, rank: x.rank)
+    let n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *), outer = x.shape[..<a].reduce(1, *)
+    var out = x
+    for o in 0..<outer {
+      for e in 0..<inner {
+        var si: Int64 = 0
+        var sf: Float = 0
+        for step in 0..<n {
+          let i = reverse ? n - 1 - step : step
+          let flat = (o * n + i) * inner + e
+          if x.isFloat {
+            if exclusive { out.floats[flat] = sf; sf += x.floats[flat] } else { sf += x.floats[flat]; out.floats[flat] = sf }
+          } else {
+            if exclusive { out.ints[flat] = si; si &+= x.ints[flat] } else { si &+= x.ints[flat]; out.ints[flat] = si }
+          }
+        }
+      }
+    }
+    return out
+  }
+}

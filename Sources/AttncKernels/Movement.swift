@@ -1,0 +1,187 @@
+import AttncTensor
+
+/// Data-movement kernels: the elements move, their values do not change.
+public enum Movement {
+  public static func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
+    let shape = perm.map { x.shape[$0] }
+    let strides = rowMajorStrides(x.shape)
+    let permuted = perm.map { strides[$0] }
+    let n = x.count
+    var elements = [Int](repeating: 0, count: n)
+    var index = [Int](repeating: 0, count: shape.count)
+    var offset = 0
+    for flat in 0..<n {
+      elements[flat] = offset
+      var axis = shape.count - 1
+      while axis >= 0 {
+        index[axis] += 1
+        offset += permuted[axis]
+        if index[axis] < shape[axis] { break }
+        offset -= permuted[axis] * index[axis]
+        index[axis] = 0
+        axis -= 1
+      }
+    }
+    return x.picking(elements, shape: shape)
+  }
+
+  public static func gather(_ data: Tensor, _ indices: Tensor, axis: Int) throws -> Tensor {
+    let a = try normalizedAxis(axis, rank: data.rank)
+    let d = data.shape[a]
+    let outer = data.shape[..<a].reduce(1, *)
+    let inner = data.shape[(a + 1)...].reduce(1, *)
+    let picks = try indices.ints.map { raw -> Int in
+      let i = raw < 0 ? Int(raw) + d : Int(raw)
+      guard i >= 0 && i < d else { throw AttncError.invalid("index \(raw) is out of range for axis \(a) of size \(d)") }
+      return i
+    }
+    var elements: [Int] = []
+    elements.reserveCapacity(outer * picks.count * inner)
+    for o in 0..<outer {
+      for i in picks { for e in 0..<inner { elements.append((o * d + i) * inner + e) } }
+    }
+    return data.picking(elements, shape: Array(data.shape[..<a]) + indices.shape + Array(data.shape[(a + 1)...]))
+  }
+
+  public static func gatherElements(_ data: Tensor, _ indices: Tensor, axis: Int) throws -> Tensor {
+    let a = try normalizedAxis(axis, rank: data.rank)
+    let strides = rowMajorStrides(data.shape)
+    let istrides = rowMajorStrides(indices.shape)
+    var elements = [Int](repeating: 0, count: indices.count)
+    for flat in 0..<indices.count {
+      var rest = flat
+      var source = 0
+      for axis in 0..<indices.rank {
+        let coordinate = rest / istrides[axis]
+        rest %= istrides[axis]
+        var c = coordinate
+        if axis == a {
+          c = Int(indices.ints[flat])
+          if c < 0 { c += data.shape[a] }
+          guard c >= 0 && c < data.shape[a] else { throw AttncError.invalid("index \(indices.ints[flat]) is out of range") }
+        }
+        source += c * strides[axis]
+      }
+      elements[flat] = source
+    }
+    return data.picking(elements, shape: indices.shape)
+  }
+
+  public static func gatherND(_ data: Tensor, _ indices: Tensor, batchDims b: Int) throws -> Tensor {
+    guard let q = indices.shape.last else { throw AttncError.invalid("indices must have rank ≥ 1") }
+    let strides = rowMajorStrides(data.shape)
+    let inner = data.shape[(b + q)...].reduce(1, *)
+    let batch = data.shape[..<b].reduce(1, *)
+    let tuples = indices.count / max(q, 1)
+    let perBatch = tuples / max(batch, 1)
+    var elements: [Int] = []
+    for t in 0..<tuples {
+      var flat = 0
+      var rest = perBatch > 0 ? t / perBatch : 0
+      for axis in stride(from: b - 1, through: 0, by: -1) {
+        flat += (rest % data.shape[axis]) * strides[axis]
+        rest /= data.shape[axis]
+      }
+      for k in 0..<q {
+        var i = Int(indices.ints[t * q + k])
+        let d = data.shape[b + k]
+        if i < 0 { i += d }
+        guard i >= 0 && i < d else { throw AttncError.invalid("index \(indices.ints[t * q + k]) is out of range for axis \(b + k) of size \(d)") }
+        flat += i * strides[b + k]
+      }
+      for e in 0..<inner { elements.append(flat + e) }
+    }
+    return data.picking(elements, shape: Array(indices.shape.dropLast()) + Array(data.shape[(b + q)...]))
+  }
+
+  /// Slice with per-axis (start, count, step) already clamped.
+  public static func slice(_ x: Tensor, starts: [Int], counts: [Int], steps: [Int]) -> Tensor {
+    let strides = rowMajorStrides(x.shape)
+    var elements: [Int] = []
+    elements.reserveCapacity(counts.reduce(1, *))
+    forEachIndex(counts) { index in
+      var flat = 0
+      for axis in index.indices { flat += (starts[axis] + index[axis] * steps[axis]) * strides[axis] }
+      elements.append(flat)
+    }
+    return x.picking(elements, shape: counts)
+  }
+
+  /// ONNX Slice clamping of one axis: (start, count) for `start`, `end`, `step` on a dim of size `d`.
+  public static func clampSlice(start s: Int, end e: Int, step: Int, dim d: Int) -> (Int, Int) {
+    var first = s < 0 ? s + d : s
+    var last = e < 0 ? e + d : e
+    if step > 0 {
+      first = min(max(first, 0), d)
+      last = min(max(last, 0), d)
+      return (first, max(0, (last - first + step - 1) / step))
+    }
+    first = min(max(first, 0), d - 1)
+    last = min(max(last, -1), d - 1)
+    return (first, max(0, (first - last + (-step) - 1) / (-step)))
+  }
+
+  public static func concat(_ parts: [Tensor], axis: Int) throws -> Tensor {
+    guard let first = parts.first else { throw AttncError.invalid("concat of nothing") }
+    let a = try normalizedAxis(axis, rank: first.rank)
+    var shape = first.shape
+    shape[a] = parts.reduce(0) { $0 + $1.shape[a] }
+    let outer = shape[..<a].reduce(1, *)
+    var out = Tensor(dtype: first.dtype, shape: shape)
+    for o in 0..<outer {
+      for p in parts {
+        let block = p.shape[a...].reduce(1, *)
+        let range = (o * block)..<((o + 1) * block)
+        if p.isFloat { out.floats += p.floats[range] } else if p.dtype == .string { out.strings += p.strings[range] } else { out.ints += p.ints[range] }
+      }
+    }
+    return out
+  }
+
+  public static func split(_ x: Tensor, axis: Int, sizes: [Int]) throws -> [Tensor] {
+    let a = try normalizedAxis(axis, rank: x.rank)
+    var offset = 0
+    return sizes.map { size in
+      var starts = [Int](repeating: 0, count: x.rank)
+      var counts = x.shape
+      starts[a] = offset
+      counts[a] = size
+      offset += size
+      return slice(x, starts: starts, counts: counts, steps: [Int](repeating: 1, count: x.rank))
+    }
+  }
+
+  public static func expand(_ x: Tensor, to target: [Int]) throws -> Tensor {
+    let (shape, idx) = try Elementwise.broadcastIndices([x.shape, target])
+    return x.picking(idx[0], shape: shape)
+  }
+
+  public static func tile(_ x: Tensor, repeats: [Int]) -> Tensor {
+    let shape = zip(x.shape, repeats).map { $0 * $1 }
+    let strides = rowMajorStrides(x.shape)
+    var elements: [Int] = []
+    forEachIndex(shape) { index in
+      var flat = 0
+      for axis in index.indices { flat += (index[axis] % x.shape[axis]) * strides[axis] }
+      elements.append(flat)
+    }
+    return x.picking(elements, shape: shape)
+  }
+
+  /// Calls `body` with every multi-index of `shape` in row-major order.
+  public static func forEachIndex(_ shape: [Int], _ body: ([Int]) -> Void) {
+    let count = shape.reduce(1, *)
+    guard count > 0 else { return }
+    var index = [Int](repeating: 0, count: shape.count)
+    for _ in 0..<count {
+      body(index)
+      var axis = shape.count - 1
+      while axis >= 0 {
+        index[axis] += 1
+        if index[axis] < shape[axis] { break }
+        index[axis] = 0
+        axis -= 1
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import AttncTensor
+
+/// A tensor as kernels compute on it: floating-point types widened to Float32, integers and
+/// bool as Int64 (bool 0/1), strings as strings. `dtype` is the logical element type.
+public struct Tensor: Sendable {
+  public var dtype: DType
+  public var shape: [Int]
+  /// Elements of a floating-point tensor (empty otherwise).
+  public var floats: [Float]
+  /// Elements of an integer or bool tensor (empty otherwise).
+  public var ints: [Int64]
+  /// Elements of a string tensor (empty otherwise).
+  public var strings: [String]
+
+  public var count: Int { shape.reduce(1, *) }
+  public var rank: Int { shape.count }
+  public var isFloat: Bool { dtype.isFloatingPoint }
+
+  public init(dtype: DType, shape: [Int], floats: [Float] = [], ints: [Int64] = [], strings: [String] = []) {
+    self.dtype = dtype
+    self.shape = shape
+    self.floats = floats
+    self.ints = ints
+    self.strings = strings
+  }
+
+  public static func float(_ values: [Float], _ shape: [Int], dtype: DType = .float) -> Tensor {
+    Tensor(dtype: dtype, shape: shape, floats: values)
+  }
+
+  public static func int(_ values: [Int64], _ shape: [Int], dtype: DType = .int64) -> Tensor {
+    Tensor(dtype: dtype, shape: shape, ints: values)
+  }
+
+  /// Converts stored data (weights, inputs) into the compute form.
+  public init(_ host: HostTensor) {
+    dtype = host.dtype
+    shape = host.shape
+    floats = []
+    ints = []
+    strings = []
+    if host.dtype == .string {
+      strings = host.strings
+    } else if host.dtype.isFloatingPoint {
+      if host.dtype == .float {
+        floats = host.storage.bytes.withMemoryRebound(to: Float.self) { Array($0.prefix(host.count)) }
+      } else {
+        floats = host.floats()
+      }
+    } else {
+      ints = host.int64s()
+    }
+  }
+
+  /// Converts back to stored form in `dtype` (rounding to the narrower float formats).
+  public var host: HostTensor {
+    if dtype == .string { return HostTensor(strings: strings, shape: shape) }
+    if dtype == .float { return HostTensor(floats: floats, shape: shape) }
+    if isFloat { return HostTensor(dtype: dtype, shape: shape, converting: floats.map { Double($0) }) }
+    return HostTensor(dtype: dtype, shape: shape, integers: ints)
+  }
+
+  /// Same elements, new shape.
+  public func reshaped(_ newShape: [Int]) -> Tensor {
+    var copy = self
+    copy.shape = newShape
+    return copy
+  }
+
+  /// A tensor of `shape` whose element `i` is element `elements[i]` of this one.
+  public func picking(_ elements: [Int], shape: [Int]) -> Tensor {
+    var out = Tensor(dtype: dtype, shape: shape)
+    if dtype == .string {
+      out.strings = elements.map { strings[$0] }
+    } else if isFloat {
+      out.floats = elements.map { floats[$0] }
+    } else {
+      out.ints = elements.map { ints[$0] }
+    }
+    return out
+  }
+}
+
+/// Row-major strides of `shape`.
+public func rowMajorStrides(_ shape: [Int]) -> [Int] {
+  var result = [Int](repeating: 1, count: shape.count)
+  var step = 1
+  for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+    result[axis] = step
+    step *= shape[axis]
+  }
+  return result
+}
+
+/// Normalises `axis` against `rank`, throwing "axis A is out of range for rank R".
+public func normalizedAxis(_ axis: Int, rank: Int) throws -> Int {
+  try Shapes.normalize(axis: axis, rank: rank)
+}

@@ -1,0 +1,120 @@
+import AttncKernels
+import AttncTensor
+import Foundation
+
+/// Runs a plan: binds inputs (checking rank, dtype and every dim against the plan's symbolic
+/// shapes), resolves symbols, and calls each instruction's kernel in order. Values are freed
+/// after their last use.
+public final class Interpreter: @unchecked Sendable {
+  public let plan: Plan
+  private let kernels: [Kernel]
+  private let lastUse: [Int]
+  /// Wall time per kernel name from the last `run` with `profile` set.
+  public private(set) var profile: [String: Double] = [:]
+
+  /// - Throws: "plan uses unknown kernel 'X'" for a plan from a newer attnc.
+  public init(plan: Plan) throws {
+    self.plan = plan
+    kernels = try plan.instructions.map { instruction in
+      guard let kernel = KernelLibrary.kernels[instruction.kernel] else {
+        throw AttncError.invalid("plan uses unknown kernel '\(instruction.kernel)' (node '\(instruction.label)')")
+      }
+      return kernel
+    }
+    var last = [Int](repeating: -1, count: plan.slots.count)
+    for (index, instruction) in plan.instructions.enumerated() {
+      for case let slot? in instruction.inputs { last[slot] = index }
+    }
+    for slot in plan.outputs { last[slot] = Int.max }
+    lastUse = last
+  }
+
+  /// Binds the input symbols from the actual shapes.
+  /// - Throws: a message naming the input and dim that contradicts the plan or another input.
+  public func bind(_ inputs: [HostTensor]) throws -> [String: Int] {
+    guard inputs.count == plan.inputs.count else {
+      throw AttncError.invalid("the plan takes \(plan.inputs.count) inputs, got \(inputs.count)")
+    }
+    var bindings: [String: Int] = [:]
+    var source: [String: String] = [:]
+    for (slot, tensor) in zip(plan.inputs, inputs) {
+      let expected = plan.slots[slot]
+      guard tensor.dtype == expected.dtype else {
+        throw AttncError.invalid("input '\(expected.name)' is \(tensor.dtype) but the plan expects \(expected.dtype)")
+      }
+      guard tensor.rank == expected.dims.count else {
+        throw AttncError.invalid("input '\(expected.name)' has rank \(tensor.rank) (\(tensor.shape)) but the plan expects \(expected.dims.count) (\(expected.dims.shapeDescription))")
+      }
+      for (axis, (dim, actual)) in zip(expected.dims, tensor.shape).enumerated() {
+        if let value = dim.value {
+          guard value == actual else {
+            throw AttncError.invalid("input '\(expected.name)' dim \(axis) is \(actual) but the plan expects \(value)")
+          }
+        } else if dim.symbols.count == 1, let symbol = dim.symbols.first, dim == .symbol(symbol) {
+          if let bound = bindings[symbol], bound != actual {
+            throw AttncError.invalid("input '\(expected.name)' dim \(axis) is \(actual) but '\(symbol)' is \(bound) from input '\(source[symbol] ?? "?")'")
+          }
+          bindings[symbol] = actual
+          source[symbol] = expected.name
+        }
+      }
+    }
+    // Expression dims (seq + 1) are checked once every symbol is bound.
+    for (slot, tensor) in zip(plan.inputs, inputs) {
+      let expected = plan.slots[slot]
+      for (axis, (dim, actual)) in zip(expected.dims, tensor.shape).enumerated() {
+        if let value = dim.evaluate(bindings), value != actual {
+          throw AttncError.invalid("input '\(expected.name)' dim \(axis) is \(actual) but the plan expects \(dim) = \(value)")
+        }
+      }
+    }
+    return bindings
+  }
+
+  /// Runs the plan on `inputs` (in the plan's input order) and returns the outputs in order.
+  public func run(_ inputs: [HostTensor], profile enabled: Bool = false) throws -> [HostTensor] {
+    let bindings = try bind(inputs)
+    var values = [Tensor?](repeating: nil, count: plan.slots.count)
+    for (slot, tensor) in plan.constants { values[slot] = Tensor(tensor) }
+    for (slot, tensor) in zip(plan.inputs, inputs) { values[slot] = Tensor(tensor) }
+    if enabled { profile = [:] }
+    for (index, instruction) in plan.instructions.enumerated() {
+      let arguments = instruction.inputs.map { slot in slot.flatMap { values[$0] } }
+      let context = KernelContext(parameters: KernelParameters(instruction.parameters), outputCount: instruction.outputs.count, bindings: bindings)
+      let start = enabled ? DispatchTime.now().uptimeNanoseconds : 0
+      let results = try withContext("node '\(instruction.label)' (\(instruction.kernel))") {
+        let results = try kernels[index](context, arguments)
+        guard results.count >= instruction.outputs.count else {
+          throw AttncError.invalid("kernel returned \(results.count) outputs, the plan expects \(instruction.outputs.count)")
+        }
+        for (slot, result) in zip(instruction.outputs, results) {
+          let dims = plan.slots[slot].dims
+          if dims.count != result.rank {
+            throw AttncError.invalid("internal: output '\(plan.slots[slot].name)' has shape \(result.shape) but the plan says \(dims.shapeDescription)")
+          }
+          for (dim, actual) in zip(dims, result.shape) {
+            if let expected = dim.evaluate(bindings), expected != actual {
+              throw AttncError.invalid("internal: output '\(plan.slots[slot].name)' has shape \(result.shape) but the plan says \(dims.shapeDescription)")
+            }
+          }
+        }
+        return results
+      }
+      if enabled {
+        profile[instruction.kernel, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      }
+      for (slot, result) in zip(instruction.outputs, results) { values[slot] = result }
+      for case let slot? in instruction.inputs where lastUse[slot] == index && plan.constants[slot] == nil {
+        values[slot] = nil
+      }
+    }
+    return try plan.outputs.map { slot in
+      guard let tensor = values[slot] else {
+        throw AttncError.invalid("internal: output '\(plan.slots[slot].name)' was not computed")
+      }
+      var result = tensor
+      result.dtype = plan.slots[slot].dtype
+      return result.host
+    }
+  }
+}

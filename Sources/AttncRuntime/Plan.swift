@@ -1,0 +1,97 @@
+import AttncKernels
+import AttncTensor
+
+/// An execution plan: what `attnc convert` writes and `attnc run` executes. Knows nothing of ONNX.
+///
+/// Values live in numbered slots; instructions read and write slots; constant slots hold weights.
+/// Dims are symbolic (`Dim`) and resolved from the actual input shapes at run time.
+public struct Plan: Sendable {
+  /// The file format version this build writes and reads.
+  public static let formatVersion: UInt32 = 1
+
+  /// SHA-256 of the source model file (32 bytes).
+  public var sourceSHA256: [UInt8]
+  /// `attnc <version>` that wrote the plan.
+  public var producer: String
+  /// `exact`, `fastest`, `balanced` or `accurate`.
+  public var policy: String
+  /// Per-layer decisions (filled by the attention and cost-model stages).
+  public var decisions: [Decision]
+  public var slots: [Slot]
+  /// Slots bound to the caller's inputs, in order.
+  public var inputs: [Int]
+  /// Slots returned as outputs, in order.
+  public var outputs: [Int]
+  public var instructions: [Instruction]
+  /// Weight data per constant slot.
+  public var constants: [Int: HostTensor]
+
+  public init(
+    sourceSHA256: [UInt8], producer: String, policy: String, decisions: [Decision] = [],
+    slots: [Slot], inputs: [Int], outputs: [Int], instructions: [Instruction],
+    constants: [Int: HostTensor]
+  ) {
+    self.sourceSHA256 = sourceSHA256
+    self.producer = producer
+    self.policy = policy
+    self.decisions = decisions
+    self.slots = slots
+    self.inputs = inputs
+    self.outputs = outputs
+    self.instructions = instructions
+    self.constants = constants
+  }
+
+  /// A value slot: its name (from the model), element type and symbolic dims.
+  public struct Slot: Sendable, Equatable {
+    public var name: String
+    public var dtype: DType
+    public var dims: [Dim]
+    public init(name: String, dtype: DType, dims: [Dim]) {
+      self.name = name
+      self.dtype = dtype
+      self.dims = dims
+    }
+  }
+
+  /// One kernel call: the kernel's name, its parameters, and the slots it reads and writes
+  /// (nil for an omitted optional input).
+  public struct Instruction: Sendable, Equatable {
+    public var kernel: String
+    public var parameters: [String: Parameter]
+    public var inputs: [Int?]
+    public var outputs: [Int]
+    /// The source node's name, for messages and profiles.
+    public var label: String
+    public init(kernel: String, parameters: [String: Parameter] = [:], inputs: [Int?], outputs: [Int], label: String) {
+      self.kernel = kernel
+      self.parameters = parameters
+      self.inputs = inputs
+      self.outputs = outputs
+      self.label = label
+    }
+  }
+
+  /// A kernel parameter value (defined with the kernels).
+  public typealias Parameter = KernelParameter
+
+  /// What the policy chose for one attention layer, and why.
+  public struct Decision: Sendable, Equatable {
+    public var layer: Int
+    public var node: String
+    public var variant: String
+    public var parameters: [String: Parameter]
+    public var predictedMilliseconds: Double
+    public var error: Double?
+    public var errorSource: String
+    public init(layer: Int, node: String, variant: String, parameters: [String: Parameter] = [:], predictedMilliseconds: Double, error: Double?, errorSource: String) {
+      self.layer = layer
+      self.node = node
+      self.variant = variant
+      self.parameters = parameters
+      self.predictedMilliseconds = predictedMilliseconds
+      self.error = error
+      self.errorSource = errorSource
+    }
+  }
+}
