@@ -40,7 +40,8 @@ let package = Package(
     .executableTarget(
       name: "attnc",
       dependencies: [
-        "AttncKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "AttncKit", "AttncKernels", "AttncONNX", "AttncRuntime", "AttncTensor",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
     // MARK: - Tests

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Regenerates the protobuf-c bindings of schemas/onnx.proto into the CSchemas target:
-#   Sources/CSchemas/onnx.pb-c.c and Sources/CSchemas/include/onnx.pb-c.h
+# Regenerates the protobuf-c bindings of schemas/onnx.proto and schemas/plan.proto into the
+# CSchemas target: Sources/CSchemas/<name>.pb-c.c and Sources/CSchemas/include/<name>.pb-c.h.
 # Needs protoc-c (Debian/Ubuntu: apt-get install protobuf-c-compiler). Run from anywhere.
 set -eu
 
@@ -14,12 +14,13 @@ command -v protoc-c >/dev/null 2>&1 || {
   exit 1
 }
 
-protoc-c --proto_path="$root/schemas" --c_out="$work" "$root/schemas/onnx.proto"
-
 mkdir -p "$target/include"
-# The header goes to include/ (SwiftPM's public headers); the .c includes it by a path relative
-# to its own folder, so it compiles without relying on the include search path.
-cp "$work/onnx.pb-c.h" "$target/include/onnx.pb-c.h"
-sed 's|#include "onnx.pb-c.h"|#include "include/onnx.pb-c.h"|' "$work/onnx.pb-c.c" \
-  > "$target/onnx.pb-c.c"
-echo "regen.sh: wrote $target/onnx.pb-c.c and $target/include/onnx.pb-c.h ($(protoc-c --version | head -n 1))"
+for name in onnx plan; do
+  protoc-c --proto_path="$root/schemas" --c_out="$work" "$root/schemas/$name.proto"
+  # The header goes to include/ (SwiftPM's public headers); the .c includes it by a path
+  # relative to its own folder, so it compiles without relying on the include search path.
+  cp "$work/$name.pb-c.h" "$target/include/$name.pb-c.h"
+  sed "s|#include \"$name.pb-c.h\"|#include \"include/$name.pb-c.h\"|" "$work/$name.pb-c.c" \
+    > "$target/$name.pb-c.c"
+done
+echo "regen.sh: wrote $target/{onnx,plan}.pb-c.c and include/ ($(protoc-c --version | head -n 1))"

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Runs attnc's main job on the bundled sample model: installs missing system packages, builds
-# attnc in release mode, and inspects samples/bert_tiny/model.onnx.
+# attnc in release mode, converts samples/bert_tiny/model.onnx to a plan, runs the plan on the
+# sample's test data (checked against ONNX Runtime's outputs), and inspects the model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build -c release --product attnc >&2
 attnc=$(swift build -c release --show-bin-path)/attnc
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 set -x
-"$attnc" inspect samples/bert_tiny/model.onnx
+"$attnc" convert samples/bert_tiny/model.onnx -o "$out/bert_tiny.attnc"
+"$attnc" run "$out/bert_tiny.attnc" --test-data samples/bert_tiny/test_data_set_0
+"$attnc" run "$out/bert_tiny.attnc" --test-data samples/bert_tiny/test_data_set_1 --repeat 10 --stats
 "$attnc" inspect samples/bert_tiny/model.onnx --input-shape input_ids=1,128 --input-shape attention_mask=1,128

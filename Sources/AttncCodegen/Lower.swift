@@ -102,7 +102,7 @@ public enum Lower {
       return Call(kernel: "Clip", parameters: parameters)
     case let op as Softmax:
       return Call(kernel: "Softmax", parameters: ["axis": .int(Int64(try Shapes.normalize(axis: op.axis, rank: rank))), "coerce2d": .int(op.coercesTo2D ? 1 : 0)])
-    case is Cast:
+    case is Cast, is CastLike:
       guard let type = outputs.first ?? nil else { return nil }
       return Call(kernel: "Cast", parameters: ["to": .int(Int64(type.dtype.rawValue))], usedInputs: 1)
     case is Reshape, is Flatten, is Squeeze, is Unsqueeze:

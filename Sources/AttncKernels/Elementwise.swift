@@ -47,57 +47,124 @@ public enum Elementwise {
     return (out, indices)
   }
 
+  /// How an input of a broadcast op is indexed from the output's flat index.
+  enum Access {
+    case same
+    case scalar
+    /// The input is the output's trailing block of `count` elements, repeated.
+    case cyclic(Int)
+    case general([Int])
+
+    @inline(__always) func index(_ i: Int) -> Int {
+      switch self {
+      case .same: return i
+      case .scalar: return 0
+      case .cyclic(let n): return i % n
+      case .general(let table): return table[i]
+      }
+    }
+  }
+
+  /// Output shape and per-input access patterns, choosing the cheap patterns where they apply.
+  static func accesses(_ shapes: [[Int]]) throws -> (shape: [Int], access: [Access]) {
+    let rank = shapes.map(\.count).max() ?? 0
+    var out = [Int](repeating: 1, count: rank)
+    for shape in shapes {
+      for (i, d) in shape.enumerated() {
+        let j = rank - shape.count + i
+        if out[j] == 1 { out[j] = d } else if d != 1 && d != out[j] {
+          throw AttncError.invalid("cannot broadcast \(shapes.map { "\($0)" }.joined(separator: " with "))")
+        }
+      }
+    }
+    let count = out.reduce(1, *)
+    var general: [[Int]]? = nil
+    var result: [Access] = []
+    for (k, shape) in shapes.enumerated() {
+      let n = shape.reduce(1, *)
+      let padded = [Int](repeating: 1, count: rank - shape.count) + shape
+      if padded == out { result.append(.same); continue }
+      if n == 1 { result.append(.scalar); continue }
+      // Trailing block: leading dims 1, the rest equal to the output's.
+      if let first = padded.firstIndex(where: { $0 != 1 }), Array(padded[first...]) == Array(out[first...]), n > 0, count % n == 0 {
+        result.append(.cyclic(n))
+        continue
+      }
+      if general == nil { general = try broadcastIndices(shapes).indices }
+      result.append(.general(general?[k] ?? []))
+    }
+    return (out, result)
+  }
+
   /// `op(a, b)` for ONNX binary op types (arithmetic, comparison, logic).
   public static func binary(_ op: String, _ a: Tensor, _ b: Tensor, fmod: Bool = false) throws -> Tensor {
-    let (shape, idx) = try broadcastIndices([a.shape, b.shape])
+    let commutative = ["Add", "Mul", "Max", "Min", "Equal", "And", "Or", "Xor"].contains(op)
+    if commutative && a.isFloat == b.isFloat && a.dtype == b.dtype && a.count < b.count {
+      return try binary(op, b, a, fmod: fmod)
+    }
+    let (shape, access) = try accesses([a.shape, b.shape])
+    let (ia, ib) = (access[0], access[1])
     let n = shape.reduce(1, *)
     let comparison = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"].contains(op)
     if a.isFloat {
-      let x = a.floats, y = b.isFloat ? b.floats : b.ints.map { Float($0) }
+      let y = b.isFloat ? b.floats : b.ints.map { Float($0) }
       if comparison {
         var out = [Int64](repeating: 0, count: n)
-        for i in 0..<n {
-          let p = x[idx[0][i]], q = y[idx[1][i]]
-          let r: Bool
-          switch op {
-          case "Equal": r = p == q
-          case "Less": r = p < q
-          case "LessOrEqual": r = p <= q
-          case "Greater": r = p > q
-          default: r = p >= q
+        a.floats.withUnsafeBufferPointer { x in
+          for i in 0..<n {
+            let p = x[ia.index(i)], q = y[ib.index(i)]
+            let r: Bool
+            switch op {
+            case "Equal": r = p == q
+            case "Less": r = p < q
+            case "LessOrEqual": r = p <= q
+            case "Greater": r = p > q
+            default: r = p >= q
+            }
+            out[i] = r ? 1 : 0
           }
-          out[i] = r ? 1 : 0
         }
         return .int(out, shape, dtype: .bool)
       }
-      var out = [Float](repeating: 0, count: n)
-      let same = idx[0].count == n && a.count == n && b.count == n && a.shape == b.shape
+      let f: (Float, Float) -> Float
       switch op {
-      case "Add": if same { for i in 0..<n { out[i] = x[i] + y[i] } } else { for i in 0..<n { out[i] = x[idx[0][i]] + y[idx[1][i]] } }
-      case "Sub": for i in 0..<n { out[i] = x[idx[0][i]] - y[idx[1][i]] }
-      case "Mul": if same { for i in 0..<n { out[i] = x[i] * y[i] } } else { for i in 0..<n { out[i] = x[idx[0][i]] * y[idx[1][i]] } }
-      case "Div": for i in 0..<n { out[i] = x[idx[0][i]] / y[idx[1][i]] }
-      case "Max": for i in 0..<n { let p = x[idx[0][i]], q = y[idx[1][i]]; out[i] = p.isNaN || q.isNaN ? .nan : Swift.max(p, q) }
-      case "Min": for i in 0..<n { let p = x[idx[0][i]], q = y[idx[1][i]]; out[i] = p.isNaN || q.isNaN ? .nan : Swift.min(p, q) }
-      case "Pow":
-        for i in 0..<n {
-          let e = y[idx[1][i]]
-          out[i] = e == 2 ? x[idx[0][i]] * x[idx[0][i]] : Foundation.pow(x[idx[0][i]], e)
-        }
+      case "Add": f = { $0 + $1 }
+      case "Sub": f = { $0 - $1 }
+      case "Mul": f = { $0 * $1 }
+      case "Div": f = { $0 / $1 }
+      case "Max": f = { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+      case "Min": f = { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+      case "Pow": f = { $1 == 2 ? $0 * $0 : Foundation.pow($0, $1) }
       case "Mod":
-        for i in 0..<n {
-          let p = x[idx[0][i]], q = y[idx[1][i]]
+        f = { p, q in
           let r = Foundation.fmod(p, q)
-          out[i] = fmod || r == 0 || (r < 0) == (q < 0) ? r : r + q
+          return fmod || r == 0 || (r < 0) == (q < 0) ? r : r + q
         }
       default: throw AttncError.unsupported("\(op) on \(a.dtype) is not implemented")
+      }
+      var out = [Float](repeating: 0, count: n)
+      a.floats.withUnsafeBufferPointer { x in
+        y.withUnsafeBufferPointer { y in
+          out.withUnsafeMutableBufferPointer { z in
+            switch (op, ia, ib) {
+            case ("Add", .same, .same): for i in 0..<n { z[i] = x[i] + y[i] }
+            case ("Add", .same, .cyclic(let m)): for i in 0..<n { z[i] = x[i] + y[i % m] }
+            case ("Mul", .same, .same): for i in 0..<n { z[i] = x[i] * y[i] }
+            case ("Mul", .same, .cyclic(let m)): for i in 0..<n { z[i] = x[i] * y[i % m] }
+            case ("Mul", .same, .scalar): let c = y[0]; for i in 0..<n { z[i] = x[i] * c }
+            case ("Div", .same, .scalar): let c = y[0]; for i in 0..<n { z[i] = x[i] / c }
+            case ("Add", .same, .scalar): let c = y[0]; for i in 0..<n { z[i] = x[i] + c }
+            default: for i in 0..<n { z[i] = f(x[ia.index(i)], y[ib.index(i)]) }
+            }
+          }
+        }
       }
       return .float(out, shape, dtype: a.dtype)
     }
     let x = a.ints, y = b.isFloat ? b.floats.map { Int64($0) } : b.ints
     var out = [Int64](repeating: 0, count: n)
     for i in 0..<n {
-      let p = x[idx[0][i]], q = y[idx[1][i]]
+      let p = x[ia.index(i)], q = y[ib.index(i)]
       switch op {
       case "Add": out[i] = p &+ q
       case "Sub": out[i] = p &- q

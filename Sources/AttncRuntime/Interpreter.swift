@@ -9,6 +9,8 @@ public final class Interpreter: @unchecked Sendable {
   public let plan: Plan
   private let kernels: [Kernel]
   private let lastUse: [Int]
+  /// Weights in compute form, converted once.
+  private let constants: [Int: Tensor]
   /// Wall time per kernel name from the last `run` with `profile` set.
   public private(set) var profile: [String: Double] = [:]
 
@@ -27,6 +29,7 @@ public final class Interpreter: @unchecked Sendable {
     }
     for slot in plan.outputs { last[slot] = Int.max }
     lastUse = last
+    constants = plan.constants.mapValues { Tensor($0) }
   }
 
   /// Binds the input symbols from the actual shapes.
@@ -75,7 +78,7 @@ public final class Interpreter: @unchecked Sendable {
   public func run(_ inputs: [HostTensor], profile enabled: Bool = false) throws -> [HostTensor] {
     let bindings = try bind(inputs)
     var values = [Tensor?](repeating: nil, count: plan.slots.count)
-    for (slot, tensor) in plan.constants { values[slot] = Tensor(tensor) }
+    for (slot, tensor) in constants { values[slot] = tensor }
     for (slot, tensor) in zip(plan.inputs, inputs) { values[slot] = Tensor(tensor) }
     if enabled { profile = [:] }
     for (index, instruction) in plan.instructions.enumerated() {

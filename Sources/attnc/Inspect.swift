@@ -6,14 +6,14 @@ import AttncTensor
 /// op table before and after canonicalization.
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Print a model's inputs, outputs, parameters and op counts.",
+    abstract: "Print a model's (or a plan's) inputs, outputs, parameters and op counts.",
     discussion: """
       Results go to stdout; warnings and errors to stderr. The JSON schema is documented in
       docs/inspect-json.md. Unsupported op types are listed (the graph is still printed) and
       make the command exit with status 2.
       """)
 
-  @Argument(help: "The ONNX model file.")
+  @Argument(help: "The ONNX model file, or a plan written by 'attnc convert'.")
   var model: String
 
   @Option(help: "Output format: table or json.")
@@ -25,6 +25,11 @@ struct Inspect: ParsableCommand {
   @OptionGroup var shapes: ShapeOptions
 
   func run() throws {
+    if PlanSummary.isPlan(model) {
+      let summary = try PlanSummary(path: model)
+      print(format == .json ? summary.json.rendered() : summary.table)
+      return
+    }
     let loaded = try ModelLoader.load(model, options: try shapes.importOptions())
     let summary = ModelSummary(loaded)
     switch format {

@@ -35,16 +35,34 @@ public struct Cast: Op, Evaluable, ContentPropagating {
     self.roundMode = roundMode
   }
 
-  /// Reads `to`, `saturate` (default 1) and `round_mode` (default "up").
-  /// - Throws: "attribute 'to' is required"; "unknown tensor data type 40";
-  ///   "round_mode 'sideways' is not one of up, down, nearest".
+  /// Reads `to` (a type name such as "FLOAT" in opsets 1–5, a `DataType` number from 6),
+  /// `saturate` (default 1) and `round_mode` (default "up").
+  /// - Throws: "attribute 'to' is required"; "unknown tensor data type 40"; "unknown tensor
+  ///   data type name 'FLOAT128'"; "round_mode 'sideways' is not one of up, down, nearest".
   public init(attributes: Attributes, opset: Int) throws {
-    guard let to = try attributes.int("to") else {
+    switch attributes["to"] {
+    case .string(let name)?:
+      guard let dtype = Cast.legacyNames[name.uppercased()] else {
+        throw AttncError.unsupported("unknown tensor data type name '\(name)'")
+      }
+      self.init(to: dtype)
+    case .int(let number)?:
+      self.init(to: try DType(onnx: Int32(clamping: number)))
+    case nil:
       throw AttncError.invalid("attribute 'to' is required")
+    default:
+      throw AttncError.invalid("attribute 'to' must be an int")
     }
-    self.init(to: try DType(onnx: Int32(clamping: to)))
     try readConversionAttributes(attributes)
   }
+
+  /// The `TensorProto.DataType` names opsets 1–5 spell `to` with.
+  static let legacyNames: [String: DType] = [
+    "FLOAT": .float, "UINT8": .uint8, "INT8": .int8, "UINT16": .uint16, "INT16": .int16,
+    "INT32": .int32, "INT64": .int64, "STRING": .string, "BOOL": .bool, "FLOAT16": .float16,
+    "DOUBLE": .double, "UINT32": .uint32, "UINT64": .uint64, "COMPLEX64": .complex64,
+    "COMPLEX128": .complex128, "BFLOAT16": .bfloat16,
+  ]
 
   /// Reads the attributes Cast and CastLike share.
   mutating func readConversionAttributes(_ attributes: Attributes) throws {

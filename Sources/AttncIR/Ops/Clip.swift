@@ -26,7 +26,8 @@ public struct Clip: Op, Evaluable {
       guard let bound = inputs.optional(index) else { continue }
       try bound.expectSameType(as: x, name, "input")
       guard bound.dims.allSatisfy({ $0 == 1 }) else {
-        throw AttncError.invalid("input '\(name)' must be a scalar, got shape \(bound.dims.shapeDescription)")
+        throw AttncError.invalid(
+          "input '\(name)' must be a scalar, got shape \(bound.dims.shapeDescription)")
       }
     }
     return [x.type]

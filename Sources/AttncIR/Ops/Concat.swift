@@ -7,13 +7,13 @@ import AttncTensor
 /// `[batch, past + seq, 64]`). Concatenated vectors concatenate their contents, which is how
 /// exporters assemble shapes (`Concat(Unsqueeze(batch), Unsqueeze(seq), [12], [64])`).
 public struct Concat: Op, Evaluable, ContentPropagating {
-  /// The required `axis` attribute (negative from opset 11).
+  /// The `axis` attribute: required from opset 4 (default 1 before), negative from opset 11.
   public var axis: Int
 
   /// Reads `axis`.
-  /// - Throws: "attribute 'axis' is required".
+  /// - Throws: "attribute 'axis' is required" from opset 4.
   public init(attributes: Attributes, opset: Int) throws {
-    guard let axis = try attributes.int("axis") else {
+    guard let axis = try attributes.int("axis") ?? (opset < 4 ? 1 : nil) else {
       throw AttncError.invalid("attribute 'axis' is required")
     }
     self.axis = axis
@@ -49,6 +49,9 @@ public struct Concat: Op, Evaluable, ContentPropagating {
   /// Interleaves the inputs' blocks along the axis; O(elements).
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let tensors = try inputs.indices.map { try required(inputs, $0) }
+    // The shape rule validates dtypes, ranks and off-axis dims.
+    let facts = tensors.map { ValueFact(type: TensorType($0.dtype, $0.shape.map { Dim($0) })) }
+    _ = try outputTypes(facts, outputCount: 1)
     let a = try Shapes.normalize(axis: axis, rank: tensors[0].rank)
     var shape = tensors[0].shape
     shape[a] = tensors.reduce(0) { $0 + $1.shape[a] }

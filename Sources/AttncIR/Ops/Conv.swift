@@ -1,74 +1,13 @@
 import AttncTensor
 
-/// Convolution geometry shared by `Conv` and `ConvTranspose`: kernel, strides, dilations, pads
-/// and `auto_pad`, parsed with the ONNX defaults.
-public struct ConvGeometry: Sendable {
-  public var autoPad: String
-  var strides: [Int]?
-  var dilations: [Int]?
-  public var pads: [Int]?
-  public var kernelShape: [Int]?
-  public var group: Int
-
-  init(_ attributes: Attributes) throws {
-    autoPad = try attributes.string("auto_pad", default: "NOTSET")
-    guard ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(autoPad) else {
-      throw AttncError.invalid("auto_pad '\(autoPad)' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID")
-    }
-    strides = try attributes.ints("strides")
-    dilations = try attributes.ints("dilations")
-    pads = try attributes.ints("pads")
-    kernelShape = try attributes.ints("kernel_shape")
-    group = try attributes.int("group", default: 1)
-    guard group >= 1 else { throw AttncError.invalid("group must be ≥ 1, got \(group)") }
-  }
-
-  public func stride(_ i: Int) -> Int { strides?[safe: i] ?? 1 }
-  public func dilation(_ i: Int) -> Int { dilations?[safe: i] ?? 1 }
-  func padSum(_ i: Int, spatial: Int) -> Int {
-    guard let pads, pads.count == 2 * spatial else { return 0 }
-    return pads[i] + pads[i + spatial]
-  }
-
-  func validate(spatial: Int) throws {
-    for (name, list, count) in [("strides", strides, spatial), ("dilations", dilations, spatial), ("pads", pads, 2 * spatial), ("kernel_shape", kernelShape, spatial)] {
-      if let list, list.count != count {
-        throw AttncError.invalid("'\(name)' has \(list.count) entries, expected \(count)")
-      }
-    }
-  }
-}
-
-extension Array {
-  subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
-}
-
-/// `Conv(X, W, B?)`: N-D convolution. X `[N, C, D1…]`, W `[M, C/group, k1…]`; output spatial dim
-/// `floor((in + pads - dilation·(k-1) - 1) / stride) + 1`, or `ceil(in / stride)` for SAME padding.
+/// `Conv(X, W, B?)`: N-D cross-correlation over the spatial axes, in channel groups.
+///
+/// `X [N, C, D₁…Dₙ]`, `W [M, C/group, k₁…kₙ]`, `B [M]` → `Y [N, M, O₁…Oₙ]` with, per spatial
+/// axis, `O = floor((D + pad_begin + pad_end - dilation·(k-1) - 1) / stride) + 1` (explicit pads,
+/// `auto_pad = NOTSET`, or zero pads for `VALID`) or `O = ceil(D / stride)` for `SAME_UPPER` /
+/// `SAME_LOWER` (the odd pad goes to the end or the beginning). Symbolic `D` stay exact.
 public struct Conv: Op {
   public internal(set) var geometry: ConvGeometry
-
-  /// Begin pads per spatial axis (explicit, or derived from SAME padding when the dims are
-  /// constant); nil when they depend on symbolic dims.
-  public func beginPads(_ x: [Dim], _ w: [Dim], _ out: [Dim]) throws -> [Int]? {
-    let spatial = x.count - 2
-    switch geometry.autoPad {
-    case "VALID": return [Int](repeating: 0, count: spatial)
-    case "SAME_UPPER", "SAME_LOWER":
-      var result: [Int] = []
-      for i in 0..<spatial {
-        guard let input = x[2 + i].value, let o = out[2 + i].value,
-          let k = geometry.kernelShape?[safe: i] ?? w[2 + i].value
-        else { return nil }
-        let total = max(0, (o - 1) * geometry.stride(i) + (k - 1) * geometry.dilation(i) + 1 - input)
-        result.append(geometry.autoPad == "SAME_UPPER" ? total / 2 : total - total / 2)
-      }
-      return result
-    default:
-      guard let pads = geometry.pads, pads.count == 2 * spatial else { return [Int](repeating: 0, count: spatial) }
-      return Array(pads.prefix(spatial))
-    }
-  }
 
   public init(attributes: Attributes, opset: Int) throws {
     geometry = try ConvGeometry(attributes)
@@ -76,29 +15,156 @@ public struct Conv: Op {
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(2...3)
-    let x = try inputs.required(0), w = try inputs.required(1)
-    guard x.rank >= 3, w.rank == x.rank else {
-      throw AttncError.invalid("X has rank \(x.rank) and W rank \(w.rank); both must be equal and ≥ 3")
+    let x = try inputs.required(0)
+    let w = try inputs.required(1)
+    try x.expectFloatingPoint("X")
+    try w.expectSameType(as: x, "W", "X")
+    let kernel = try geometry.kernel(x: x, w: w)
+    let group = geometry.group
+    _ = try DimCheck.unify(
+      x.dims[1], w.dims[1] * Dim(group), "input channels and W's channels × group")
+    let m = w.dims[0]
+    if let value = m.value, value % group != 0 {
+      throw AttncError.invalid("W's \(value) output channels are not divisible by group \(group)")
     }
-    let spatial = x.rank - 2
-    try geometry.validate(spatial: spatial)
-    if let c = x.dims[1].value, let wc = w.dims[1].value, c != wc * geometry.group {
-      throw AttncError.invalid("X has \(c) channels but W expects \(wc) × group \(geometry.group)")
+    if let b = inputs.optional(2) {
+      try b.expectSameType(as: x, "B", "X")
+      try b.expectRank(1, "B")
+      _ = try DimCheck.unify(b.dims[0], m, "B's length and W's output channels")
     }
-    var dims: [Dim] = [x.dims[0], w.dims[0]]
-    for i in 0..<spatial {
-      let input = x.dims[2 + i]
-      let s = geometry.stride(i)
-      switch geometry.autoPad {
-      case "SAME_UPPER", "SAME_LOWER":
-        dims.append((input + Dim(s - 1)).floorDivided(by: s))
-      default:
-        let k = geometry.kernelShape?[safe: i].map { Dim($0) } ?? w.dims[2 + i]
-        let pads = geometry.autoPad == "VALID" ? 0 : geometry.padSum(i, spatial: spatial)
-        let span = input + Dim(pads) - Dim(geometry.dilation(i)) * (k - 1) - 1
-        dims.append(span.floorDivided(by: s) + 1)
-      }
+    var dims: [Dim] = [x.dims[0], m]
+    for i in kernel.indices {
+      dims.append(try geometry.convolvedDim(x.dims[2 + i], kernel: kernel[i], axis: i))
     }
     return [TensorType(x.dtype, dims)]
+  }
+
+  /// Begin pads per spatial axis, explicit or derived from `SAME_*` padding:
+  /// `total = max(0, (O-1)·stride + dilation·(k-1) + 1 - D)`, `SAME_UPPER` puts `total/2` first.
+  /// Nil when `SAME_*` padding meets symbolic dims.
+  /// - Parameters: `x`, `w`, `out`: the dims of X, W and Y.
+  public func beginPads(_ x: [Dim], _ w: [Dim], _ out: [Dim]) throws -> [Int]? {
+    let spatial = x.count - 2
+    switch geometry.autoPad {
+    case .valid: return [Int](repeating: 0, count: spatial)
+    case .notSet: return (0..<spatial).map { geometry.padBegin($0) }
+    case .sameUpper, .sameLower:
+      var result: [Int] = []
+      for i in 0..<spatial {
+        guard let input = x[2 + i].value, let o = out[2 + i].value,
+          let k = geometry.kernelShape?[i] ?? w[2 + i].value
+        else { return nil }
+        let span = (o - 1) * geometry.stride(i) + (k - 1) * geometry.dilation(i) + 1
+        let total = max(0, span - input)
+        result.append(geometry.autoPad == .sameUpper ? total / 2 : total - total / 2)
+      }
+      return result
+    }
+  }
+}
+
+/// Convolution geometry shared by `Conv` and `ConvTranspose`: `auto_pad`, `kernel_shape`,
+/// `strides`, `dilations` (default 1), `pads` (`[x1_begin, x2_begin…, x1_end, x2_end…]`, default 0)
+/// and `group` (default 1), parsed with the ONNX defaults.
+public struct ConvGeometry: Sendable {
+  /// The `auto_pad` attribute.
+  public enum AutoPad: String, Sendable {
+    case notSet = "NOTSET"
+    case sameUpper = "SAME_UPPER"
+    case sameLower = "SAME_LOWER"
+    case valid = "VALID"
+  }
+
+  public var autoPad: AutoPad
+  public var kernelShape: [Int]?
+  public var strides: [Int]?
+  public var dilations: [Int]?
+  public var pads: [Int]?
+  public var group: Int
+
+  /// - Throws: "attribute 'auto_pad' is 'X', not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID",
+  ///   "attribute 'group' must be positive, got 0".
+  init(_ attributes: Attributes) throws {
+    let text = try attributes.string("auto_pad", default: "NOTSET")
+    guard let autoPad = AutoPad(rawValue: text) else {
+      throw AttncError.invalid(
+        "attribute 'auto_pad' is '\(text)', not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID")
+    }
+    self.autoPad = autoPad
+    kernelShape = try attributes.ints("kernel_shape")
+    strides = try attributes.ints("strides")
+    dilations = try attributes.ints("dilations")
+    pads = try attributes.ints("pads")
+    group = try attributes.int("group", default: 1)
+    guard group >= 1 else {
+      throw AttncError.invalid("attribute 'group' must be positive, got \(group)")
+    }
+  }
+
+  /// Stride of spatial axis `i` (1 when absent).
+  public func stride(_ i: Int) -> Int { strides?[i] ?? 1 }
+  /// Dilation of spatial axis `i` (1 when absent).
+  public func dilation(_ i: Int) -> Int { dilations?[i] ?? 1 }
+  /// Explicit begin pad of spatial axis `i` (0 when absent or `auto_pad` is set).
+  func padBegin(_ i: Int) -> Int { autoPad == .notSet ? pads?[i] ?? 0 : 0 }
+  /// Explicit end pad of spatial axis `i`.
+  func padEnd(_ i: Int) -> Int {
+    guard autoPad == .notSet, let pads else { return 0 }
+    return pads[pads.count / 2 + i]
+  }
+
+  /// Checks X and W's ranks and the attribute lengths and values; returns the kernel dims
+  /// (`kernel_shape`, else W's spatial dims).
+  /// - Throws: "input 'X' must have rank ≥ 3, got rank 2", "attribute 'strides' has 1 entries
+  ///   for 2 spatial axes", "attribute 'strides' must be positive, got [0, 1]",
+  ///   "attribute 'kernel_shape' [3, 3] and W's kernel dims [5, 5] differ".
+  func kernel(x: ValueFact, w: ValueFact) throws -> [Dim] {
+    guard x.rank >= 3 else {
+      throw AttncError.invalid("input 'X' must have rank ≥ 3, got rank \(x.rank)")
+    }
+    try w.expectRank(x.rank, "W")
+    let spatial = x.rank - 2
+    let lists: [(String, [Int]?, Int, Int)] = [
+      ("kernel_shape", kernelShape, spatial, 1), ("strides", strides, spatial, 1),
+      ("dilations", dilations, spatial, 1), ("pads", pads, 2 * spatial, 0),
+    ]
+    for (name, list, count, minimum) in lists {
+      guard let list else { continue }
+      guard list.count == count else {
+        throw AttncError.invalid(
+          "attribute '\(name)' has \(list.count) entries for \(spatial) spatial axes")
+      }
+      guard list.allSatisfy({ $0 >= minimum }) else {
+        let bound = minimum == 1 ? "positive" : "non-negative"
+        throw AttncError.invalid("attribute '\(name)' must be \(bound), got \(list)")
+      }
+    }
+    let weightKernel = Array(w.dims[2...])
+    guard let kernelShape else { return weightKernel }
+    let attribute = kernelShape.map { Dim($0) }
+    for (a, b) in zip(attribute, weightKernel) where a != b && b.isConstant {
+      throw AttncError.invalid(
+        "attribute 'kernel_shape' \(kernelShape) and W's kernel dims "
+          + "\(weightKernel.shapeDescription) differ")
+    }
+    return attribute
+  }
+
+  /// Conv output length of spatial axis `axis` for input length `input`.
+  /// - Throws: "spatial axis 0: input 2 is shorter than the dilated kernel 3" when constant.
+  func convolvedDim(_ input: Dim, kernel: Dim, axis: Int) throws -> Dim {
+    let s = stride(axis)
+    switch autoPad {
+    case .sameUpper, .sameLower:
+      return (input + Dim(s - 1)).floorDivided(by: s)
+    case .notSet, .valid:
+      let padded = input + Dim(padBegin(axis) + padEnd(axis))
+      let span = Dim(dilation(axis)) * (kernel - 1) + 1
+      if let p = padded.value, let k = span.value, p < k {
+        throw AttncError.invalid(
+          "spatial axis \(axis): padded input \(p) is shorter than the dilated kernel \(k)")
+      }
+      return (padded - span).floorDivided(by: s) + 1
+    }
   }
 }

@@ -1,12 +1,16 @@
 import AttncTensor
 
-/// `ConvTranspose(X, W, B?)`: the gradient of Conv. W `[C, M/group, k1…]`; output spatial dim
-/// `stride·(in-1) + output_padding + dilation·(k-1) + 1 - pads`, or `output_shape` when given,
-/// or `in·stride` for SAME padding.
+/// `ConvTranspose(X, W, B?)`: the transpose (gradient) of `Conv`, in channel groups.
+///
+/// `X [N, C, D₁…Dₙ]`, `W [C, M/group, k₁…kₙ]`, `B [M]` → `Y [N, M, O₁…Oₙ]` with, per spatial
+/// axis, `O = output_shape[i]` when the attribute is given, `O = D·stride` for `SAME_UPPER` /
+/// `SAME_LOWER`, else `O = stride·(D-1) + output_padding + dilation·(k-1) + 1 - pad_begin -
+/// pad_end` (pads zero for `VALID`). Attributes as `Conv`, plus `output_padding` (default 0) and
+/// `output_shape` (spatial dims, or a full shape whose last n entries are used).
 public struct ConvTranspose: Op {
-  var geometry: ConvGeometry
-  var outputPadding: [Int]?
-  var outputShape: [Int]?
+  public var geometry: ConvGeometry
+  public var outputPadding: [Int]?
+  public var outputShape: [Int]?
 
   public init(attributes: Attributes, opset: Int) throws {
     geometry = try ConvGeometry(attributes)
@@ -16,29 +20,49 @@ public struct ConvTranspose: Op {
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(2...3)
-    let x = try inputs.required(0), w = try inputs.required(1)
-    guard x.rank >= 3, w.rank == x.rank else {
-      throw AttncError.invalid("X has rank \(x.rank) and W rank \(w.rank); both must be equal and ≥ 3")
+    let x = try inputs.required(0)
+    let w = try inputs.required(1)
+    try x.expectFloatingPoint("X")
+    try w.expectSameType(as: x, "W", "X")
+    let kernel = try geometry.kernel(x: x, w: w)
+    let spatial = kernel.count
+    _ = try DimCheck.unify(x.dims[1], w.dims[0], "input channels and W's input channels")
+    let m = w.dims[1] * Dim(geometry.group)
+    if let b = inputs.optional(2) {
+      try b.expectSameType(as: x, "B", "X")
+      try b.expectRank(1, "B")
+      _ = try DimCheck.unify(b.dims[0], m, "B's length and the output channels")
     }
-    let spatial = x.rank - 2
-    try geometry.validate(spatial: spatial)
-    var dims: [Dim] = [x.dims[0], w.dims[1] * Dim(geometry.group)]
-    for i in 0..<spatial {
-      if let outputShape {
-        guard outputShape.count >= spatial else { throw AttncError.invalid("output_shape has \(outputShape.count) entries for \(spatial) spatial axes") }
-        dims.append(Dim(outputShape[outputShape.count - spatial + i]))
-        continue
+    if let outputPadding {
+      guard outputPadding.count == spatial, outputPadding.allSatisfy({ $0 >= 0 }) else {
+        throw AttncError.invalid(
+          "attribute 'output_padding' \(outputPadding) does not fit \(spatial) spatial axes")
       }
+    }
+    var dims: [Dim] = [x.dims[0], m]
+    if let outputShape {
+      guard outputShape.count == spatial || outputShape.count == x.rank else {
+        throw AttncError.invalid(
+          "attribute 'output_shape' has \(outputShape.count) entries for \(spatial) spatial axes")
+      }
+      dims += outputShape.suffix(spatial).map { Dim($0) }
+      return [TensorType(x.dtype, dims)]
+    }
+    for i in 0..<spatial {
       let input = x.dims[2 + i]
       let s = geometry.stride(i)
-      if geometry.autoPad == "SAME_UPPER" || geometry.autoPad == "SAME_LOWER" {
+      switch geometry.autoPad {
+      case .sameUpper, .sameLower:
         dims.append(input * Dim(s))
-        continue
+      case .notSet, .valid:
+        let extra = (outputPadding?[i] ?? 0) - geometry.padBegin(i) - geometry.padEnd(i)
+        let span = Dim(geometry.dilation(i)) * (kernel[i] - 1) + 1
+        let out = Dim(s) * (input - 1) + span + Dim(extra)
+        if let value = out.value, value < 1 {
+          throw AttncError.invalid("spatial axis \(i): output length \(value) is not positive")
+        }
+        dims.append(out)
       }
-      let k = geometry.kernelShape?[safe: i].map { Dim($0) } ?? w.dims[2 + i]
-      let pads = geometry.autoPad == "VALID" ? 0 : geometry.padSum(i, spatial: spatial)
-      let extra = outputPadding?[safe: i] ?? 0
-      dims.append(Dim(s) * (input - 1) + Dim(extra) + Dim(geometry.dilation(i)) * (k - 1) + 1 - Dim(pads))
     }
     return [TensorType(x.dtype, dims)]
   }

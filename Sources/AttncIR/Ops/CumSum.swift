@@ -1,10 +1,18 @@
 import AttncTensor
 
-/// `CumSum(x, axis)`: running sums along `axis`; `exclusive` starts from 0, `reverse` runs from
-/// the end.
+/// `CumSum(x, axis)`: running sums along `axis`, `y[…, i, …] = Σ_{j ≤ i} x[…, j, …]`.
+///
+/// `exclusive = 1` leaves element `i` out of its own sum (`j < i`); `reverse = 1` sums from the
+/// end (`j ≥ i`). `axis` is an int32/int64 scalar (or one-element vector) in `-rank..<rank`.
+/// Integer evaluation is exact (wrapping).
 public struct CumSum: Op, Evaluable {
   public var exclusive: Bool
   public var reverse: Bool
+
+  public init(exclusive: Bool = false, reverse: Bool = false) {
+    self.exclusive = exclusive
+    self.reverse = reverse
+  }
 
   public init(attributes: Attributes, opset: Int) throws {
     exclusive = try attributes.int("exclusive", default: 0) != 0
@@ -15,40 +23,55 @@ public struct CumSum: Op, Evaluable {
     try inputs.expectCount(2...2)
     let x = try inputs.required(0)
     let axis = try inputs.required(1)
-    guard axis.rank <= 1 else { throw AttncError.invalid("axis must be a scalar") }
+    try x.expectNumeric("x")
+    guard axis.dtype == .int64 || axis.dtype == .int32, axis.dims.allSatisfy({ $0 == 1 }) else {
+      throw AttncError.invalid("input 'axis' must be an int32 or int64 scalar, got \(axis.type)")
+    }
+    guard x.rank >= 1 else { throw AttncError.invalid("input 'x' must have rank ≥ 1, got 0") }
     if let a = axis.constantInts?.first { _ = try x.type.axis(a) }
     return [x.type]
   }
 
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let x = try required(inputs, 0)
-    guard let raw = try required(inputs, 1).scalarInt else { throw AttncError.invalid("axis must be a scalar") }
+    guard let raw = try required(inputs, 1).scalarInt else {
+      throw AttncError.invalid("input 'axis' must be a scalar")
+    }
     let a = try Shapes.normalize(axis: Int(raw), rank: x.rank)
-    let n = x.shape[a]
+    let length = x.shape[a]
     let inner = x.shape[(a + 1)...].reduce(1, *)
     let outer = x.shape[..<a].reduce(1, *)
-    let integer = x.dtype.isInteger
-    let ints = integer ? x.int64s() : []
-    let reals = integer ? [] : x.doubles()
-    var outInts = ints
-    var outReals = reals
-    for o in 0..<outer {
-      for e in 0..<inner {
-        var si: Int64 = 0
-        var sr = 0.0
-        for step in 0..<n {
-          let i = reverse ? n - 1 - step : step
-          let flat = (o * n + i) * inner + e
-          if integer {
-            if exclusive { outInts[flat] = si; si &+= ints[flat] } else { si &+= ints[flat]; outInts[flat] = si }
-          } else {
-            if exclusive { outReals[flat] = sr; sr += reals[flat] } else { sr += reals[flat]; outReals[flat] = sr }
+
+    /// Running sums of `values` along the axis.
+    func scan<T>(_ values: [T], zero: T, _ add: (T, T) -> T) -> [T] {
+      var out = values
+      for o in 0..<outer {
+        for e in 0..<inner {
+          var sum = zero
+          for step in 0..<length {
+            let i = reverse ? length - 1 - step : step
+            let flat = (o * length + i) * inner + e
+            if exclusive {
+              out[flat] = sum
+              sum = add(sum, values[flat])
+            } else {
+              sum = add(sum, values[flat])
+              out[flat] = sum
+            }
           }
         }
       }
+      return out
     }
-    return [integer
-      ? HostTensor(dtype: x.dtype, shape: x.shape, integers: outInts)
-      : HostTensor(dtype: x.dtype, shape: x.shape, converting: outReals)]
+
+    if x.dtype.isInteger {
+      let out = scan(x.int64s(), zero: Int64(0)) { $0 &+ $1 }
+      return [HostTensor(dtype: x.dtype, shape: x.shape, integers: out)]
+    }
+    guard x.dtype.isFloatingPoint else {
+      throw AttncError.unsupported("CumSum on \(x.dtype) is not evaluated")
+    }
+    let out = scan(x.doubles(), zero: 0.0) { $0 + $1 }
+    return [HostTensor(dtype: x.dtype, shape: x.shape, converting: out)]
   }
 }

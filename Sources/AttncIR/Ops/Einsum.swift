@@ -1,81 +1,160 @@
 import AttncTensor
 
-/// `Einsum(inputs…)` with an equation such as `bij,bjk->bik` or `...ii->...i`: each output index
-/// letter takes the dim its letter has in the inputs; `...` stands for broadcast leading axes.
-/// Without `->`, the output is the ellipsis then the letters seen once, alphabetically.
+/// `Einsum(inputs…)`: Einstein summation, `output[out-term] = Σ Π inputᵢ[termᵢ]` over the labels
+/// missing from the output term (`bij,bjk->bik` is a batched matmul, `...ii->...i` a diagonal).
+///
+/// Labels are ASCII letters (upper and lower case distinct); spaces are ignored. `...` stands for
+/// the same number of leading-or-middle axes in every term that has it; those axes broadcast
+/// numpy-style, and so do size-1 axes of a label shared by several inputs (a label repeated within
+/// one term must have equal dims). Without `->` the output is the ellipsis axes followed by the
+/// labels used exactly once, in ASCII order.
 public struct Einsum: Op {
+  /// One subscript of a term.
+  public enum Label: Hashable, Sendable {
+    case letter(Character)
+    case ellipsis
+  }
+
+  /// The equation as written.
   public var equation: String
+  /// Each input's subscripts.
+  public var inputTerms: [[Label]]
+  /// The output subscripts (nil when implicit: derived from the inputs).
+  public var outputTerm: [Label]?
+
+  /// Parses `equation`.
+  /// - Throws: "attribute 'equation' is required", "equation 'ij,j->k*' has an invalid
+  ///   character '*'", "term 'i...j...' has more than one ellipsis".
+  public init(equation: String) throws {
+    self.equation = equation
+    let text = equation.filter { $0 != " " }
+    let sides = text.components(separatedBy: "->")
+    guard sides.count <= 2 else {
+      throw AttncError.invalid("equation '\(equation)' has more than one '->'")
+    }
+    inputTerms = try sides[0].split(separator: ",", omittingEmptySubsequences: false)
+      .map { try Einsum.parse(Substring($0), equation) }
+    outputTerm = sides.count == 2 ? try Einsum.parse(Substring(sides[1]), equation) : nil
+    if let outputTerm {
+      var seen = Set<Label>()
+      for label in outputTerm where !seen.insert(label).inserted {
+        throw AttncError.invalid("output term of '\(equation)' repeats \(Einsum.name(label))")
+      }
+    }
+  }
 
   public init(attributes: Attributes, opset: Int) throws {
     guard let equation = try attributes.string("equation") else {
       throw AttncError.invalid("attribute 'equation' is required")
     }
-    self.equation = equation.filter { !$0.isWhitespace }
+    try self.init(equation: equation)
   }
 
-  /// Terms of the equation: input subscripts and the (explicit or implicit) output subscript.
-  func terms() -> (inputs: [String], output: String?) {
-    let sides = equation.components(separatedBy: "->")
-    let inputs = sides[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-    return (inputs, sides.count > 1 ? sides[1] : nil)
+  static func parse(_ term: Substring, _ equation: String) throws -> [Label] {
+    var labels: [Label] = []
+    var rest = term[...]
+    while let first = rest.first {
+      if rest.hasPrefix("...") {
+        guard !labels.contains(.ellipsis) else {
+          throw AttncError.invalid("term '\(term)' has more than one ellipsis")
+        }
+        labels.append(.ellipsis)
+        rest = rest.dropFirst(3)
+      } else if first.isASCII && first.isLetter {
+        labels.append(.letter(first))
+        rest = rest.dropFirst()
+      } else {
+        throw AttncError.invalid("equation '\(equation)' has an invalid character '\(first)'")
+      }
+    }
+    return labels
+  }
+
+  static func name(_ label: Label) -> String {
+    switch label {
+    case .letter(let c): "label '\(c)'"
+    case .ellipsis: "the ellipsis"
+    }
+  }
+
+  /// The output subscripts: explicit, or the ellipsis then the labels used exactly once.
+  public var resolvedOutputTerm: [Label] {
+    if let outputTerm { return outputTerm }
+    var counts: [Character: Int] = [:]
+    var hasEllipsis = false
+    for term in inputTerms {
+      for label in term {
+        switch label {
+        case .letter(let c): counts[c, default: 0] += 1
+        case .ellipsis: hasEllipsis = true
+        }
+      }
+    }
+    let once = counts.filter { $0.value == 1 }.keys.sorted {
+      $0.asciiValue ?? 0 < $1.asciiValue ?? 0
+    }
+    return (hasEllipsis ? [.ellipsis] : []) + once.map { .letter($0) }
   }
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    let (terms, explicit) = terms()
-    guard terms.count == inputs.count else {
-      throw AttncError.invalid("equation '\(equation)' has \(terms.count) inputs, the node \(inputs.count)")
+    guard inputs.count == inputTerms.count else {
+      throw AttncError.invalid(
+        "equation '\(equation)' has \(inputTerms.count) input terms for \(inputs.count) inputs")
+    }
+    var facts: [ValueFact] = []
+    for index in inputs.indices { facts.append(try inputs.required(index)) }
+    try facts[0].expectNumeric("Inputs")
+    for (index, fact) in facts.enumerated().dropFirst() {
+      try fact.expectSameType(as: facts[0], "input \(index)", "input 0")
     }
     var letters: [Character: Dim] = [:]
-    var counts: [Character: Int] = [:]
     var ellipsis: [Dim] = []
-    for (k, term) in terms.enumerated() {
-      let fact = try inputs.required(k)
-      let hasEllipsis = term.contains("...")
-      let named = Array(term.replacingOccurrences(of: "...", with: ""))
-      let ellipsisRank = fact.rank - named.count
-      guard hasEllipsis ? ellipsisRank >= 0 : ellipsisRank == 0 else {
-        throw AttncError.invalid("term '\(term)' does not fit input \(k) of rank \(fact.rank)")
+    for (k, (term, fact)) in zip(inputTerms, facts).enumerated() {
+      let named = term.filter { $0 != .ellipsis }.count
+      let ellipsisRank = fact.rank - named
+      guard term.contains(.ellipsis) ? ellipsisRank >= 0 : ellipsisRank == 0 else {
+        throw AttncError.invalid(
+          "term \(k) of '\(equation)' has \(named) labels but input \(k) has rank \(fact.rank)")
       }
+      var own: [Character: Dim] = [:]
       var axis = 0
-      var chars = Array(term)
-      var i = 0
-      while i < chars.count {
-        if chars[i] == "." {
-          ellipsis = try Shapes.broadcast([ellipsis, Array(fact.dims[axis..<(axis + ellipsisRank)])])
+      for label in term {
+        switch label {
+        case .ellipsis:
+          let dims = Array(fact.dims[axis..<(axis + ellipsisRank)])
+          ellipsis = try Shapes.broadcast([ellipsis, dims])
           axis += ellipsisRank
-          i += 3
-          continue
+        case .letter(let c):
+          let dim = fact.dims[axis]
+          if let previous = own[c] {
+            _ = try DimCheck.unify(previous, dim, "dims of repeated label '\(c)' in input \(k)")
+          }
+          own[c] = dim
+          if let existing = letters[c] {
+            letters[c] = try Shapes.broadcast([[existing], [dim]])[0]
+          } else {
+            letters[c] = dim
+          }
+          axis += 1
         }
-        let letter = chars[i]
-        let dim = fact.dims[axis]
-        if let existing = letters[letter], existing != dim {
-          letters[letter] = try Shapes.broadcast([[existing], [dim]])[0]
-        } else {
-          letters[letter] = dim
-        }
-        counts[letter, default: 0] += 1
-        axis += 1
-        i += 1
       }
-      chars = []
     }
-    let output = explicit ?? ("..." + String(counts.filter { $0.value == 1 }.keys.sorted()))
+    let output = resolvedOutputTerm
+    if !output.contains(.ellipsis), ellipsis.contains(where: { $0 != 1 }) {
+      throw AttncError.invalid(
+        "output term of '\(equation)' drops the ellipsis axes \(ellipsis.shapeDescription)")
+    }
     var dims: [Dim] = []
-    var chars = Array(output)
-    var i = 0
-    while i < chars.count {
-      if chars[i] == "." {
-        dims += ellipsis
-        i += 3
-        continue
+    for label in output {
+      switch label {
+      case .ellipsis: dims += ellipsis
+      case .letter(let c):
+        guard let dim = letters[c] else {
+          throw AttncError.invalid("output label '\(c)' of '\(equation)' is in no input term")
+        }
+        dims.append(dim)
       }
-      guard let dim = letters[chars[i]] else {
-        throw AttncError.invalid("output letter '\(chars[i])' does not appear in the inputs")
-      }
-      dims.append(dim)
-      i += 1
     }
-    chars = []
-    return [TensorType(try inputs.required(0).dtype, dims)]
+    return [TensorType(facts[0].dtype, dims)]
   }
 }

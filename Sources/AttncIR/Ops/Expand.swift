@@ -14,12 +14,16 @@ public struct Expand: Op, Evaluable, ContentPropagating {
   public init(attributes: Attributes, opset: Int) throws {}
 
   /// The broadcast of `x`'s dims with `shape`'s elements.
-  /// - Throws: "cannot broadcast [2, 3] with [4]"; "input 'shape' must be int64, got int32".
+  /// - Throws: "cannot broadcast [2, 3] with [4]"; "shape entry -2 is negative"; "input 'shape'
+  ///   must be int64, got int32".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(2...2)
     let x = try inputs.required(0)
     let (length, content) = try inputs.required(1).integerVector("shape")
     if let content {
+      if let bad = content.first(where: { ($0.value ?? 0) < 0 }) {
+        throw AttncError.invalid("shape entry \(bad) is negative")
+      }
       return [TensorType(x.dtype, try Shapes.broadcast([x.dims, content]))]
     }
     let rank = max(length, x.rank)
@@ -32,10 +36,13 @@ public struct Expand: Op, Evaluable, ContentPropagating {
   }
 
   /// Repeats elements along the stretched axes; O(output elements).
-  /// - Throws: "cannot broadcast [2, 3] with [4]".
+  /// - Throws: "cannot broadcast [2, 3] with [4]"; "shape entry -2 is negative".
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let x = try required(inputs, 0)
     let target = try required(inputs, 1).int64s().map { Int(clamping: $0) }
+    if let bad = target.first(where: { $0 < 0 }) {
+      throw AttncError.invalid("shape entry \(bad) is negative")
+    }
     let indexer = try BroadcastIndexer([x.shape, target])
     return [ElementPicking.pick(x, shape: indexer.outputShape, elements: indexer.indices()[0])]
   }

@@ -30,11 +30,19 @@ public struct GatherElements: Op, Evaluable {
   }
 
   /// Picks one element per index; O(indices).
-  /// - Throws: "index 4 is out of range for axis 1 of size 3".
+  /// - Throws: "index 4 is out of range for axis 1 of size 3"; "indices have 3 entries on axis 0
+  ///   but data has 2".
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let data = try required(inputs, 0)
     let indices = try required(inputs, 1)
     let a = try Shapes.normalize(axis: axis, rank: data.rank)
+    guard indices.rank == data.rank else {
+      throw AttncError.invalid("indices have rank \(indices.rank) but data has rank \(data.rank)")
+    }
+    for i in 0..<data.rank where i != a && indices.shape[i] > data.shape[i] {
+      throw AttncError.invalid(
+        "indices have \(indices.shape[i]) entries on axis \(i) but data has \(data.shape[i])")
+    }
     let size = data.shape[a]
     let strides = ElementPicking.strides(data.shape)
     let values = indices.int64s()

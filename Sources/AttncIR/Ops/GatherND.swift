@@ -61,6 +61,11 @@ public struct GatherND: Op, Evaluable {
       throw AttncError.invalid(
         "indices address \(q) axes after \(b) batch dims of a rank-\(data.rank) tensor")
     }
+    let batchShape = Array(data.shape[..<b])
+    guard Array(indices.shape[..<b]) == batchShape else {
+      throw AttncError.invalid(
+        "batch dims \(Array(indices.shape[..<b])) of indices differ from \(batchShape)")
+    }
     let strides = ElementPicking.strides(data.shape)
     let inner = data.shape[(b + q)...].reduce(1, *)
     // Index tuples per batch entry: the indices' dims between the batch axes and the last.

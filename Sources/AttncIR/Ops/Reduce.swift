@@ -1,98 +1,202 @@
 import AttncTensor
 
-/// `ReduceSum`, `ReduceMean`, `ReduceMax` over `axes` (all axes when absent, unless
-/// `noop_with_empty_axes`), keeping reduced axes as size 1 when `keepdims` (default 1).
-/// Axes are an attribute before opset 13 (ReduceSum) or 18 (ReduceMean, ReduceMax), an input after.
+/// Reductions over a set of axes: `ReduceSum` (`Σ x`), `ReduceMean` (`Σ x / n`) and `ReduceMax`
+/// (`max x`; on bool, any). Reduced axes become 1 (`keepdims = 1`, the default) or disappear.
+///
+/// The axes are an attribute before ReduceSum-13 and ReduceMax/ReduceMean-18, and the optional
+/// int64 input 1 from then on. No axes reduce everything, unless `noop_with_empty_axes = 1`
+/// (input form only), which makes the op the identity. Over an empty set, Sum gives 0, Mean NaN,
+/// Max -inf (the type's lowest value for integers).
 public struct Reduce: Op, Evaluable {
   public enum Function: String, Sendable, CaseIterable {
-    case sum = "ReduceSum", mean = "ReduceMean", max = "ReduceMax"
+    case max = "ReduceMax"
+    case mean = "ReduceMean"
+    case sum = "ReduceSum"
 
-    /// First opset that takes axes as an input.
+    /// First opset that reads the axes from input 1.
     var axesInputSince: Int { self == .sum ? 13 : 18 }
   }
 
   public var function: Function
   public var keepDims: Bool
   public var noopWithEmptyAxes: Bool
-  public var axesAttribute: [Int]?
+  /// Whether the axes come from input 1 (else from `axesAttribute`).
   public var axesFromInput: Bool
-  private let fresh = DataDependentDims("reduce")
+  /// The `axes` attribute of the attribute form; nil or empty = every axis.
+  public var axesAttribute: [Int]?
+  let freshDims: DataDependentDims
+
+  public init(
+    _ function: Function, axes: [Int]? = nil, keepDims: Bool = true,
+    noopWithEmptyAxes: Bool = false, axesFromInput: Bool = false
+  ) {
+    self.function = function
+    self.keepDims = keepDims
+    self.noopWithEmptyAxes = noopWithEmptyAxes
+    self.axesFromInput = axesFromInput
+    axesAttribute = axes
+    freshDims = DataDependentDims("reduce")
+  }
 
   public init(_ function: Function, attributes: Attributes, opset: Int) throws {
-    self.function = function
-    keepDims = try attributes.int("keepdims", default: 1) != 0
-    noopWithEmptyAxes = try attributes.int("noop_with_empty_axes", default: 0) != 0
-    axesFromInput = opset >= function.axesInputSince
-    axesAttribute = axesFromInput ? nil : try attributes.ints("axes")
+    let fromInput = opset >= function.axesInputSince
+    let axes = fromInput ? nil : try attributes.ints("axes")
+    let noop = try attributes.int("noop_with_empty_axes", default: 0) != 0
+    self.init(
+      function, axes: axes, keepDims: try attributes.int("keepdims", default: 1) != 0,
+      noopWithEmptyAxes: fromInput && noop, axesFromInput: fromInput)
   }
 
-  func axes(_ inputs: [ValueFact?], rank: Int) throws -> [Int] {
-    var axes = axesAttribute ?? []
-    if axesFromInput, let fact = inputs.optional(1) {
-      guard let ints = fact.constantInts else { throw AttncError.unsupported("axes must be a constant") }
-      axes = ints
+  /// The axes to reduce, normalised and sorted: nil when unknown statically, `[]` for identity.
+  /// - Throws: "axis 5 is out of range for rank 2", "axis 1 appears twice".
+  func axes(rank: Int, _ inputs: [ValueFact?]) throws -> [Int]? {
+    var raw: [Int]
+    if axesFromInput, let axesInput = inputs.optional(1) {
+      guard axesInput.dtype == .int64 || axesInput.dtype == .int32, axesInput.rank <= 1 else {
+        throw AttncError.invalid("input 'axes' must be an int64 vector, got \(axesInput.type)")
+      }
+      guard let known = axesInput.constantInts else { return nil }
+      raw = known
+    } else {
+      raw = axesAttribute ?? []
     }
-    if axes.isEmpty { return noopWithEmptyAxes ? [] : Array(0..<rank) }
-    let normalized = try axes.map { try Shapes.normalize(axis: $0, rank: rank) }
-    return Array(Set(normalized)).sorted()
+    if raw.isEmpty { return noopWithEmptyAxes ? [] : Array(0..<rank) }
+    var seen = Set<Int>()
+    for axis in raw {
+      let normalized = try Shapes.normalize(axis: axis, rank: rank)
+      guard seen.insert(normalized).inserted else {
+        throw AttncError.invalid("axis \(axis) appears twice")
+      }
+    }
+    return seen.sorted()
   }
 
-  func outputDims(_ dims: [Dim], axes: [Int]) -> [Dim] {
-    var result: [Dim] = []
-    for (i, d) in dims.enumerated() {
-      if axes.contains(i) {
-        if keepDims { result.append(1) }
-      } else {
-        result.append(d)
+  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
+    try inputs.expectCount(axesFromInput ? 1...2 : 1...1)
+    let x = try inputs.required(0)
+    if function == .max && x.dtype == .bool {
+      // ReduceMax-20 accepts bool.
+    } else {
+      try x.expectNumeric("data")
+    }
+    guard let axes = try axes(rank: x.rank, inputs) else {
+      return [TensorType(x.dtype, try unknownAxesDims(x, inputs))]
+    }
+    var dims: [Dim] = []
+    for (axis, dim) in x.dims.enumerated() {
+      if !axes.contains(axis) {
+        dims.append(dim)
+      } else if keepDims {
+        dims.append(1)
+      }
+    }
+    return [TensorType(x.dtype, dims)]
+  }
+
+  /// Output dims when the axes input is not a constant: fresh dims, the rank exact.
+  /// - Throws: `.unsupported` when `keepdims = 0` and the number of axes is unknown.
+  func unknownAxesDims(_ x: ValueFact, _ inputs: [ValueFact?]) throws -> [Dim] {
+    if keepDims { return (0..<x.rank).map { freshDims.dim($0) } }
+    let count = inputs.optional(1).flatMap { $0.rank == 0 ? 1 : $0.dims[0].value }
+    guard let count, count > 0 else {
+      throw AttncError.unsupported(
+        "\(function.rawValue) with keepdims=0 needs a constant axes input or one of known length")
+    }
+    guard count <= x.rank else {
+      throw AttncError.invalid("\(count) axes given for rank \(x.rank)")
+    }
+    return (0..<(x.rank - count)).map { freshDims.dim($0) }
+  }
+
+  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
+    let x = try required(inputs, 0)
+    let facts: [ValueFact?] = inputs.map { tensor in
+      tensor.map { ValueFact(type: TensorType($0.dtype, $0.shape.map { Dim($0) }), constant: $0) }
+    }
+    guard let axes = try axes(rank: x.rank, facts) else {
+      throw AttncError.unsupported("\(function.rawValue) needs constant axes")
+    }
+    // Each input element adds into the output element with the reduced coordinates zeroed.
+    var keptShape = x.shape
+    for axis in axes { keptShape[axis] = 1 }
+    var strides = ElementPicking.strides(keptShape)
+    for axis in axes { strides[axis] = 0 }
+    let target = Reduce.targets(shape: x.shape, strides: strides, count: x.count)
+    let outCount = keptShape.reduce(1, *)
+    let reducedCount = axes.reduce(1) { $0 * x.shape[$1] }
+    let shape =
+      keepDims ? keptShape : x.shape.indices.filter { !axes.contains($0) }.map { x.shape[$0] }
+
+    if x.dtype.isInteger || x.dtype == .bool {
+      let values = x.int64s()
+      let unsigned = !x.dtype.isSignedInteger
+      var out = [Int64](repeating: function == .max ? Reduce.lowest(x.dtype) : 0, count: outCount)
+      for (i, v) in values.enumerated() {
+        let o = target[i]
+        switch function {
+        case .max:
+          let less = unsigned ? UInt64(bitPattern: out[o]) < UInt64(bitPattern: v) : out[o] < v
+          if less { out[o] = v }
+        case .sum, .mean: out[o] &+= v
+        }
+      }
+      if function == .mean {
+        guard reducedCount > 0 else {
+          throw AttncError.unsupported("integer ReduceMean over an empty set is not evaluated")
+        }
+        out = out.map { $0 / Int64(reducedCount) }
+      }
+      return [HostTensor(dtype: x.dtype, shape: shape, integers: out)]
+    }
+    guard x.dtype.isFloatingPoint else {
+      throw AttncError.unsupported("\(function.rawValue) on \(x.dtype) is not evaluated")
+    }
+    var out = [Double](repeating: function == .max ? -.infinity : 0, count: outCount)
+    for (i, v) in x.doubles().enumerated() {
+      let o = target[i]
+      switch function {
+      case .max: if v.isNaN || v > out[o] { out[o] = out[o].isNaN ? out[o] : v }
+      case .sum, .mean: out[o] += v
+      }
+    }
+    if function == .mean { out = out.map { $0 / Double(reducedCount) } }
+    return [HostTensor(dtype: x.dtype, shape: shape, converting: out)]
+  }
+
+  /// For each element of a row-major tensor of `shape`, its flat index under `strides`.
+  static func targets(shape: [Int], strides: [Int], count: Int) -> [Int] {
+    var result = [Int](repeating: 0, count: count)
+    var position = [Int](repeating: 0, count: shape.count)
+    var offset = 0
+    for flat in 0..<count {
+      result[flat] = offset
+      var axis = shape.count - 1
+      while axis >= 0 {
+        position[axis] += 1
+        offset += strides[axis]
+        if position[axis] < shape[axis] { break }
+        offset -= strides[axis] * position[axis]
+        position[axis] = 0
+        axis -= 1
       }
     }
     return result
   }
 
-  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(1...2)
-    let x = try inputs.required(0)
-    if axesFromInput, let given = inputs.optional(1), given.constantInts == nil {
-      // Axes arrive at run time: the rank is known, the dims are not.
-      guard let count = given.dims.first?.value else { throw AttncError.unsupported("axes length unknown") }
-      let rank = keepDims ? x.rank : (count == 0 ? (noopWithEmptyAxes ? x.rank : 0) : x.rank - count)
-      return [TensorType(x.dtype, (0..<rank).map { fresh.dim($0) })]
-    }
-    return [TensorType(x.dtype, outputDims(x.dims, axes: try axes(inputs, rank: x.rank)))]
-  }
-
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    let facts: [ValueFact?] = inputs.map { t in t.map { ValueFact(type: TensorType($0.dtype, $0.shape.map { Dim($0) }), constant: $0) } }
-    let axes = try axes(facts, rank: x.rank)
-    let shape = try concreteDims(outputDims(x.shape.map { Dim($0) }, axes: axes))
-    let keptShape = x.shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
-    let outStrides = ElementPicking.strides(keptShape)
-    let count = keptShape.reduce(1, *)
-    let values = x.doubles()
-    var acc = [Double](repeating: function == .max ? -.infinity : 0, count: count)
-    var k = 0
-    ElementPicking.forEachIndex(x.shape) { index in
-      var flat = 0
-      for axis in index.indices where !axes.contains(axis) { flat += index[axis] * outStrides[axis] }
-      switch function {
-      case .max: acc[flat] = Swift.max(acc[flat], values[k])
-      default: acc[flat] += values[k]
-      }
-      k += 1
-    }
-    if function == .mean {
-      let n = Double(axes.reduce(1) { $0 * x.shape[$1] })
-      acc = acc.map { $0 / n }
-    }
-    return [HostTensor(dtype: x.dtype, shape: shape, converting: acc)]
+  /// The smallest value of an integer or bool type, as stored in Int64.
+  static func lowest(_ dtype: DType) -> Int64 {
+    guard dtype.isSignedInteger else { return 0 }
+    return -(Int64(1) << (dtype.bitWidth - 1))
   }
 }
 
 extension OpRegistry {
+  /// Entries for every `Reduce.Function`.
   static var reduceEntries: [Entry] {
     Reduce.Function.allCases.map { function in
-      Entry(function.rawValue) { a, o in try Reduce(function, attributes: a, opset: o) }
+      Entry(function.rawValue) { attributes, opset in
+        try Reduce(function, attributes: attributes, opset: opset)
+      }
     }
   }
 }

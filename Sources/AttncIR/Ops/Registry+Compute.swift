@@ -85,7 +85,9 @@ enum DimCheck {
   /// `dim / divisor` for a head count or group, exact when known.
   /// - Throws: "`what` 30 is not divisible by 4" when both are constants and do not divide.
   static func divide(_ dim: Dim, by divisor: Int, _ what: String) throws -> Dim {
-    guard divisor > 0 else { throw AttncError.invalid("\(what): divisor \(divisor) is not positive") }
+    guard divisor > 0 else {
+      throw AttncError.invalid("\(what): divisor \(divisor) is not positive")
+    }
     if let value = dim.value, value % divisor != 0 {
       throw AttncError.invalid("\(what) \(value) is not divisible by \(divisor)")
     }

@@ -18,7 +18,7 @@ extension OpRegistry {
       Entry("GatherElements", since: 11) { a, o in try GatherElements(attributes: a, opset: o) },
       Entry("GatherND", since: 11) { a, o in try GatherND(attributes: a, opset: o) },
       Entry("Expand", since: 8) { a, o in try Expand(attributes: a, opset: o) },
-      Entry("Tile") { a, o in try Tile(attributes: a, opset: o) },
+      Entry("Tile", since: 6) { a, o in try Tile(attributes: a, opset: o) },
       Entry("ConstantOfShape", since: 9) { a, o in try ConstantOfShape(attributes: a, opset: o) },
       Entry("Constant") { a, o in try Constant(attributes: a, opset: o) },
       Entry("Range", since: 11) { a, o in try Range(attributes: a, opset: o) },

@@ -1,59 +1,159 @@
 import AttncTensor
-import Foundation
 
-/// `Resize(X, roi?, scales?, sizes?)`: output dims `floor(in · scale)` from `scales`, or `sizes`
-/// (with `keep_aspect_ratio_policy` `not_larger`/`not_smaller` one scale for all listed axes,
-/// dims `round(in · scale)`), on `axes` (default all). Opset 10 takes only `scales`.
+/// `Resize(X, roi?, scales?, sizes?)`: resamples `X` along some axes by nearest, (multi)linear or
+/// cubic interpolation (opsets 10–19; opset 10 has inputs `X, scales` only).
+///
+/// Exactly one of `scales` (float32, one per resized axis) and `sizes` (int64) is given; the other
+/// is absent or empty. Output dims on the resized axes (`axes`, opset 18, default all):
+/// from scales `O = floor(D · scale)`; from sizes `O = size` with `keep_aspect_ratio_policy =
+/// stretch` (default), else one scale `s = min` (`not_larger`) or `max` (`not_smaller`) of
+/// `size / D` over the axes and `O = round_half_up(D · s)`. The other axes keep their dims. When
+/// scales or sizes are not constants, the resized dims are fresh symbols; the rank stays exact.
 public struct Resize: Op {
-  public var axes: [Int]?
-  public var keepAspectRatioPolicy: String
-  public var opset: Int
-  private let fresh = DataDependentDims("resize")
+  /// The interpolation `mode`.
+  public enum Mode: String, Sendable { case nearest, linear, cubic }
 
+  public var mode: Mode
+  /// `coordinate_transformation_mode` (default `half_pixel`; `asymmetric` at opset 10).
+  public var coordinateTransformation: String
+  /// `nearest_mode` (default `round_prefer_floor`).
+  public var nearestMode: String
+  public var cubicCoefficient: Float
+  public var excludeOutside: Bool
+  public var extrapolationValue: Float
+  public var antialias: Bool
+  /// The `axes` attribute (opset 18); nil = every axis.
+  public var axes: [Int]?
+  /// `keep_aspect_ratio_policy`: `stretch`, `not_larger` or `not_smaller`.
+  public var keepAspectRatioPolicy: String
+  /// Whether the inputs are `X, scales` (opset 10) rather than `X, roi, scales, sizes`.
+  public var scalesOnly: Bool
+  private let freshDims = DataDependentDims("resize")
+
+  static let coordinateModes: Set<String> = [
+    "half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
+    "tf_half_pixel_for_nn", "tf_crop_and_resize",
+  ]
+  static let nearestModes: Set<String> = [
+    "round_prefer_floor", "round_prefer_ceil", "floor", "ceil",
+  ]
+  static let policies: Set<String> = ["stretch", "not_larger", "not_smaller"]
+
+  /// - Throws: "attribute 'mode' is 'area', not one of nearest, linear, cubic" and likewise for
+  ///   the other string attributes.
   public init(attributes: Attributes, opset: Int) throws {
-    axes = try attributes.ints("axes")
+    let modeText = try attributes.string("mode", default: "nearest")
+    guard let mode = Mode(rawValue: modeText), opset >= 11 || mode != .cubic else {
+      throw AttncError.invalid(
+        "attribute 'mode' is '\(modeText)', not one of nearest, linear, cubic")
+    }
+    self.mode = mode
+    scalesOnly = opset < 11
+    coordinateTransformation = try attributes.string(
+      "coordinate_transformation_mode", default: scalesOnly ? "asymmetric" : "half_pixel")
+    nearestMode = try attributes.string("nearest_mode", default: "round_prefer_floor")
     keepAspectRatioPolicy = try attributes.string("keep_aspect_ratio_policy", default: "stretch")
-    self.opset = opset
+    for (name, value, allowed) in [
+      ("coordinate_transformation_mode", coordinateTransformation, Resize.coordinateModes),
+      ("nearest_mode", nearestMode, Resize.nearestModes),
+      ("keep_aspect_ratio_policy", keepAspectRatioPolicy, Resize.policies),
+    ] where !allowed.contains(value) {
+      throw AttncError.invalid(
+        "attribute '\(name)' is '\(value)', not one of \(allowed.sorted().joined(separator: ", "))")
+    }
+    cubicCoefficient = try attributes.float("cubic_coeff_a", default: -0.75)
+    excludeOutside = try attributes.int("exclude_outside", default: 0) != 0
+    extrapolationValue = try attributes.float("extrapolation_value", default: 0)
+    antialias = try attributes.int("antialias", default: 0) != 0
+    axes = try attributes.ints("axes")
   }
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(1...4)
+    try inputs.expectCount(scalesOnly ? 2...2 : 1...4)
     let x = try inputs.required(0)
-    let axes = try (self.axes ?? Array(0..<x.rank)).map { try x.type.axis($0) }
-    let scalesFact = opset < 11 ? inputs.optional(1) : inputs.optional(2)
-    let sizesFact = opset < 11 ? nil : inputs.optional(3)
-    var dims = x.dims
-    if let sizesFact, sizesFact.dims.first?.value ?? 0 > 0 || sizesFact.constant != nil {
-      guard let sizes = sizesFact.constantInts else { return [TensorType(x.dtype, x.dims.indices.map { fresh.dim($0) })] }
-      guard sizes.count == axes.count else { throw AttncError.invalid("sizes has \(sizes.count) entries for \(axes.count) axes") }
-      if keepAspectRatioPolicy == "stretch" {
-        for (k, axis) in axes.enumerated() { dims[axis] = Dim(sizes[k]) }
-      } else {
-        let inputs = try axes.map { axis -> Int in
-          guard let v = x.dims[axis].value else { throw AttncError.unsupported("aspect-ratio policy needs constant input dims") }
-          return v
-        }
-        let ratios = zip(sizes, inputs).map { Double($0) / Double($1) }
-        let scale = keepAspectRatioPolicy == "not_larger" ? (ratios.min() ?? 1) : (ratios.max() ?? 1)
-        for (k, axis) in axes.enumerated() { dims[axis] = Dim(Int((Double(inputs[k]) * scale).rounded())) }
+    var resized: [Int] = []
+    for axis in axes ?? Array(0..<x.rank) {
+      let normalized = try x.type.axis(axis)
+      guard !resized.contains(normalized) else {
+        throw AttncError.invalid("attribute 'axes' names axis \(axis) twice")
       }
-      return [TensorType(x.dtype, dims)]
+      resized.append(normalized)
     }
-    guard let scalesFact, let scales = scalesFact.constant?.doubles() else {
-      return [TensorType(x.dtype, x.dims.indices.map { fresh.dim($0) })]
-    }
-    guard scales.count == axes.count else { throw AttncError.invalid("scales has \(scales.count) entries for \(axes.count) axes") }
-    for (k, axis) in axes.enumerated() {
-      if let v = x.dims[axis].value {
-        dims[axis] = Dim(Int(floor(Double(v) * scales[k] + 1e-9)))
-      } else if scales[k] == 1 {
-        continue
-      } else if scales[k] == scales[k].rounded(), scales[k] > 0 {
-        dims[axis] = x.dims[axis] * Dim(Int(scales[k]))
-      } else {
-        dims[axis] = fresh.dim(axis)
+    let scales = Resize.given(inputs.optional(scalesOnly ? 1 : 2))
+    let sizes = scalesOnly ? nil : Resize.given(inputs.optional(3))
+    var dims = x.dims
+    switch (scales, sizes) {
+    case (nil, nil):
+      throw AttncError.invalid("one of the inputs 'scales' and 'sizes' is required")
+    case (.some, .some):
+      throw AttncError.invalid("only one of the inputs 'scales' and 'sizes' may be given")
+    case (let scales?, nil):
+      try Resize.expectVector(scales, "scales", float: true, count: resized.count)
+      guard let values = scales.constant?.doubles() else {
+        for axis in resized { dims[axis] = freshDims.dim(axis) }
+        break
+      }
+      for (k, axis) in resized.enumerated() {
+        guard values[k] > 0 else {
+          throw AttncError.invalid("input 'scales' must be positive, got \(values[k])")
+        }
+        dims[axis] = scaled(x.dims[axis], by: values[k], axis: axis)
+      }
+    case (nil, let sizes?):
+      try Resize.expectVector(sizes, "sizes", float: false, count: resized.count)
+      guard let values = sizes.constantInts else {
+        for axis in resized { dims[axis] = freshDims.dim(axis) }
+        break
+      }
+      guard values.allSatisfy({ $0 >= 0 }) else {
+        throw AttncError.invalid("input 'sizes' must be non-negative, got \(values)")
+      }
+      if keepAspectRatioPolicy == "stretch" {
+        for (k, axis) in resized.enumerated() { dims[axis] = Dim(values[k]) }
+        break
+      }
+      let lengths = resized.compactMap { x.dims[$0].value }
+      guard lengths.count == resized.count, !lengths.contains(0) else {
+        for axis in resized { dims[axis] = freshDims.dim(axis) }
+        break
+      }
+      let ratios = zip(values, lengths).map { Double($0) / Double($1) }
+      let scale = (keepAspectRatioPolicy == "not_larger" ? ratios.min() : ratios.max()) ?? 1
+      for (k, axis) in resized.enumerated() {
+        dims[axis] = Dim(Int(scale * Double(lengths[k]) + 0.5))
       }
     }
     return [TensorType(x.dtype, dims)]
+  }
+
+  /// `floor(D · scale)`, exact for symbolic `D` when the scale is an integer or its reciprocal;
+  /// otherwise a fresh dim.
+  func scaled(_ dim: Dim, by scale: Double, axis: Int) -> Dim {
+    if let length = dim.value { return Dim(Int((Double(length) * scale).rounded(.down))) }
+    if scale == scale.rounded() { return dim * Dim(Int(scale)) }
+    let reciprocal = 1 / scale
+    if reciprocal == reciprocal.rounded(), reciprocal * scale == 1 {
+      return dim.floorDivided(by: Int(reciprocal))
+    }
+    return freshDims.dim(axis)
+  }
+
+  /// The input if present and not known to be empty.
+  static func given(_ fact: ValueFact?) -> ValueFact? {
+    guard let fact else { return nil }
+    if fact.rank == 1, fact.dims[0] == 0 { return nil }
+    return fact
+  }
+
+  /// Throws unless `fact` is a vector of the right element type and (when known) length.
+  /// - Throws: "input 'scales' must be a float vector of 4 entries, got int64[4]".
+  static func expectVector(_ fact: ValueFact, _ name: String, float: Bool, count: Int) throws {
+    let typeOK = float ? fact.dtype.isFloatingPoint : fact.dtype == .int64
+    let lengthOK = fact.rank == 1 && (fact.dims[0].value.map { $0 == count } ?? true)
+    guard typeOK, lengthOK else {
+      let kind = float ? "float" : "int64"
+      throw AttncError.invalid(
+        "input '\(name)' must be a \(kind) vector of \(count) entries, got \(fact.type)")
+    }
   }
 }

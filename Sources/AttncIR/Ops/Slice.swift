@@ -2,10 +2,10 @@ import AttncTensor
 
 /// `Slice(data, starts, ends, axes?, steps?)`: a strided window on some axes.
 ///
-/// On each listed axis it takes the elements at
-/// `start, start + step, …` before `end`, with ONNX's clamping: negative positions count from the
-/// end, positions past either end clamp (for a negative step, `start` to `d - 1` and `end` to -1).
-/// Opsets 1–9 read `starts`, `ends` and `axes` from attributes; `steps` arrive in opset 10.
+/// On each listed axis it takes the elements at `start, start + step, …` before `end`, with
+/// ONNX's clamping: negative positions count from the end, positions past either end clamp (for
+/// a negative step, `start` to `d - 1` and `end` to -1). Opsets 1–9 read `starts`, `ends` and
+/// `axes` from attributes; `steps` arrive in opset 10.
 ///
 /// Symbolic dims stay exact where the algebra can tell: an end of `INT64_MAX` (anything
 /// ≥ 2³¹ − 1) or an end equal to the dim clamps to the dim, a small negative constant `-k` is
@@ -55,7 +55,7 @@ public struct Slice: Op, Evaluable, ContentPropagating {
   ///   axis"; "axis 3 is out of range for rank 2".
   func spec(_ inputs: [ValueFact?], rank: Int) throws -> Spec {
     var spec: Spec
-    var count: Int
+    let count: Int
     if let form = attributeForm {
       count = form.starts.count
       spec = Spec(

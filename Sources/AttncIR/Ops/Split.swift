@@ -16,6 +16,7 @@ public struct Split: Op, Evaluable {
   public var numOutputs: Int?
   /// True in opset 1 and from 13, where `split` may be the second input.
   public var splitFromInput: Bool
+  private let fresh = DataDependentDims("split")
 
   /// Reads `axis`, `split` (before opset 13) and `num_outputs` (opset 18).
   /// - Throws: "num_outputs 0 is not positive".
@@ -80,7 +81,6 @@ public struct Split: Op, Evaluable {
         guard count == outputCount else {
           throw AttncError.invalid("split has \(count) entries for \(outputCount) outputs")
         }
-        let fresh = DataDependentDims("split")
         return (0..<outputCount).map { k in
           var dims = x.dims
           dims[a] = fresh.dim(k)

@@ -7,7 +7,8 @@ import AttncTensor
 public struct Tile: Op, Evaluable, ContentPropagating {
   private let fresh = DataDependentDims("tile")
 
-  /// Tile has no attributes (opset 1's `tiles`/`axis` inputs are not supported).
+  /// Tile has no attributes (the opset-6 form; opset 1's `tiles` and `axis` inputs are not
+  /// registered).
   public init(attributes: Attributes, opset: Int) throws {}
 
   /// `dims[i] * repeats[i]`.

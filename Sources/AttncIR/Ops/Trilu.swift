@@ -1,9 +1,13 @@
 import AttncTensor
 
-/// `Trilu(x, k?)`: keeps the upper (`upper=1`, default) or lower triangle of the last two axes,
-/// offset by diagonal `k`; zeroes the rest.
+/// `Trilu(x, k?)`: keeps one triangle of the matrices in the last two axes and zeroes the rest.
+///
+/// With `upper = 1` (default) element `[…, i, j]` is kept when `j - i ≥ k`, with `upper = 0` when
+/// `j - i ≤ k`; `k` is an optional int64 scalar (default 0, the main diagonal).
 public struct Trilu: Op, Evaluable {
   public var upper: Bool
+
+  public init(upper: Bool = true) { self.upper = upper }
 
   public init(attributes: Attributes, opset: Int) throws {
     upper = try attributes.int("upper", default: 1) != 0
@@ -12,22 +16,36 @@ public struct Trilu: Op, Evaluable {
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(1...2)
     let x = try inputs.required(0)
-    guard x.rank >= 2 else { throw AttncError.invalid("input must have rank ≥ 2, got \(x.rank)") }
+    guard x.rank >= 2 else {
+      throw AttncError.invalid("input must have rank ≥ 2, got rank \(x.rank)")
+    }
+    if let k = inputs.optional(1) {
+      guard k.dtype == .int64, k.dims.allSatisfy({ $0 == 1 }) else {
+        throw AttncError.invalid("input 'k' must be an int64 scalar, got \(k.type)")
+      }
+    }
     return [x.type]
   }
 
+  /// Whether element `[i, j]` of a matrix is kept for diagonal offset `k`.
+  public func keeps(row i: Int, column j: Int, k: Int) -> Bool { upper ? j - i >= k : j - i <= k }
+
   public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
     let x = try required(inputs, 0)
+    guard x.dtype != .string else {
+      throw AttncError.unsupported("Trilu on strings is not evaluated")
+    }
     let k = inputs.count > 1 ? Int(inputs[1]?.scalarInt ?? 0) : 0
-    let rows = x.shape[x.rank - 2], cols = x.shape[x.rank - 1]
+    let rows = x.shape[x.rank - 2]
+    let columns = x.shape[x.rank - 1]
     let zero = HostTensor(dtype: x.dtype, shape: [1], converting: [0])
     var picks: [(source: Int, element: Int)] = []
+    picks.reserveCapacity(x.count)
     for flat in 0..<x.count {
-      let j = flat % cols, i = (flat / max(cols, 1)) % max(rows, 1)
-      let keep = upper ? j - i >= k : j - i <= k
-      picks.append(keep ? (0, flat) : (1, 0))
+      let j = flat % columns
+      let i = (flat / columns) % rows
+      picks.append(keeps(row: i, column: j, k: k) ? (0, flat) : (1, 0))
     }
-    if x.dtype == .string { throw AttncError.unsupported("Trilu on strings") }
     return [ElementPicking.assemble([x, zero], shape: x.shape, picks: picks)]
   }
 }

@@ -151,7 +151,9 @@ public struct Unary: Op, Evaluable {
     switch function {
     case .not:
       guard x.dtype == .bool else { throw AttncError.invalid("Not needs a bool input") }
-      return [HostTensor(dtype: .bool, shape: x.shape, integers: x.int64s().map { $0 == 0 ? 1 : 0 })]
+      return [
+        HostTensor(dtype: .bool, shape: x.shape, integers: x.int64s().map { $0 == 0 ? 1 : 0 })
+      ]
     case .isNaN, .isInf:
       let flags = x.doubles().map { test($0) ? Int64(1) : 0 }
       return [HostTensor(dtype: .bool, shape: x.shape, integers: flags)]

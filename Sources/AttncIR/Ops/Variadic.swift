@@ -7,7 +7,9 @@ import AttncTensor
 /// Integer evaluation is exact (Sum wraps; uint64 compares unsigned).
 public struct Variadic: Op, Evaluable {
   public enum Function: String, Sendable, CaseIterable {
-    case sum = "Sum", max = "Max", min = "Min"
+    case sum = "Sum"
+    case max = "Max"
+    case min = "Min"
   }
 
   public var function: Function

@@ -1,0 +1,62 @@
+import AttncTensor
+
+/// `LayerNormalization(X, Scale, B?)` (opset 17) over the trailing axes from `axis` (default -1):
+/// `Y = (X - mean) / sqrt(var + epsilon) · Scale + B`, mean and variance taken over those axes.
+///
+/// `Scale` and `B` broadcast one way to `X`'s normalised dims `X.dims[axis...]`. The optional
+/// outputs `Mean` and `InvStdDev` keep the leading dims and have size 1 on the normalised axes;
+/// their type is `stash_type` (default 1, float32).
+public struct LayerNormalization: Op {
+  public var axis: Int
+  public var epsilon: Float
+  /// Element type of the `Mean` and `InvStdDev` outputs.
+  public var stashType: DType
+
+  public init(attributes: Attributes, opset: Int) throws {
+    axis = try attributes.int("axis", default: -1)
+    epsilon = try attributes.float("epsilon", default: 1e-5)
+    stashType = try NormalizationStash.dtype(attributes)
+  }
+
+  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
+    try inputs.expectCount(2...3)
+    let x = try inputs.required(0)
+    try x.expectFloatingPoint("X")
+    let a = try x.type.axis(axis)
+    let normalized = Array(x.dims[a...])
+    try NormalizationStash.expectBroadcast(try inputs.required(1), "Scale", to: normalized, x)
+    if let b = inputs.optional(2) {
+      try NormalizationStash.expectBroadcast(b, "B", to: normalized, x)
+    }
+    let stats = TensorType(stashType, Array(x.dims[..<a]) + [Dim](repeating: 1, count: x.rank - a))
+    return [x.type, stats, stats]
+  }
+}
+
+/// Checks shared by `LayerNormalization` and `RMSNormalization`.
+enum NormalizationStash {
+  /// The `stash_type` attribute (default float32).
+  /// - Throws: "attribute 'stash_type' must name a floating-point type, got 7".
+  static func dtype(_ attributes: Attributes) throws -> DType {
+    let raw = try attributes.int("stash_type", default: 1)
+    guard let dtype = DType(rawValue: Int32(clamping: raw)), dtype.isFloatingPoint else {
+      throw AttncError.invalid("attribute 'stash_type' must name a floating-point type, got \(raw)")
+    }
+    return dtype
+  }
+
+  /// Throws unless `fact` has X's type and broadcasts one way to `normalized`.
+  /// - Throws: "input 'Scale' of shape [3] does not broadcast to the normalised dims [4]".
+  static func expectBroadcast(
+    _ fact: ValueFact, _ name: String, to normalized: [Dim], _ x: ValueFact
+  ) throws {
+    try fact.expectSameType(as: x, name, "X")
+    let message = AttncError.invalid(
+      "input '\(name)' of shape \(fact.dims.shapeDescription) does not broadcast to the "
+        + "normalised dims \(normalized.shapeDescription)")
+    guard fact.rank <= normalized.count else { throw message }
+    guard let result = try? Shapes.broadcast([normalized, fact.dims]), result == normalized else {
+      throw message
+    }
+  }
+}

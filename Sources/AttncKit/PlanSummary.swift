@@ -1,0 +1,85 @@
+import AttncRuntime
+import AttncTensor
+import Foundation
+
+/// What `attnc inspect <plan>` reports: the header, the per-layer decisions and a summary of the
+/// instructions and weights.
+public struct PlanSummary: Sendable {
+  public var path: String
+  public var plan: Plan
+  public var fileBytes: Int
+
+  /// True when the file at `path` starts with the plan magic.
+  public static func isPlan(_ path: String) -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? handle.close() }
+    return (try? handle.read(upToCount: 8)).map { Array($0) == Array("ATTNCPLN".utf8) } ?? false
+  }
+
+  public init(path: String) throws {
+    self.path = path
+    plan = try withContext(path) { try PlanFile.read(path) }
+    fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+  }
+
+  var kernelCounts: [(String, Int)] {
+    Dictionary(grouping: plan.instructions, by: \.kernel).map { ($0.key, $0.value.count) }.sorted { $0.0 < $1.0 }
+  }
+
+  var weightBytes: Int { plan.constants.values.reduce(0) { $0 + $1.storage.count } }
+
+  func port(_ slot: Int) -> JSON {
+    let s = plan.slots[slot]
+    return .object([("name", .string(s.name)), ("dtype", .string("\(s.dtype)")), ("shape", .array(s.dims.map { $0.value.map(JSON.int) ?? .string($0.description) }))])
+  }
+
+  public var json: JSON {
+    .object([
+      ("schema", .string("attnc.inspect.plan/1")),
+      ("file", .string(path)),
+      ("format_version", .int(Int(Plan.formatVersion))),
+      ("producer", .string(plan.producer)),
+      ("policy", .string(plan.policy)),
+      ("source_sha256", .string(SHA256.hex(plan.sourceSHA256))),
+      ("inputs", .array(plan.inputs.map(port))),
+      ("outputs", .array(plan.outputs.map(port))),
+      ("instructions", .int(plan.instructions.count)),
+      ("kernels", .object(kernelCounts.map { ($0.0, .int($0.1)) })),
+      ("weights", .object([("tensors", .int(plan.constants.count)), ("bytes", .int(weightBytes))])),
+      ("file_bytes", .int(fileBytes)),
+      ("decisions", .array(plan.decisions.map { d in
+        .object([("layer", .int(d.layer)), ("node", .string(d.node)), ("variant", .string(d.variant)), ("predicted_ms", .number(d.predictedMilliseconds)), ("error", d.error.map(JSON.number) ?? .null), ("error_source", .string(d.errorSource))])
+      })),
+    ])
+  }
+
+  public var table: String {
+    var lines = [
+      "plan        \(path)",
+      "format      version \(Plan.formatVersion), \(fileBytes) bytes (weights \(weightBytes) bytes in \(plan.constants.count) tensors, zstd)",
+      "producer    \(plan.producer)",
+      "policy      \(plan.policy)",
+      "source      sha256 \(SHA256.hex(plan.sourceSHA256))",
+      "",
+    ]
+    for (title, slots) in [("inputs", plan.inputs), ("outputs", plan.outputs)] {
+      lines.append(title)
+      for slot in slots {
+        let s = plan.slots[slot]
+        lines.append("  \(s.name.padding(toLength: 20, withPad: " ", startingAt: 0))\("\(s.dtype)".padding(toLength: 10, withPad: " ", startingAt: 0))\(s.dims.shapeDescription)")
+      }
+    }
+    lines.append("")
+    lines.append("decisions   \(plan.decisions.isEmpty ? "none (exact plan)" : "\(plan.decisions.count)")")
+    for d in plan.decisions {
+      lines.append("  layer \(d.layer) \(d.node): \(d.variant), predicted \(d.predictedMilliseconds) ms, error \(d.error.map { "\($0)" } ?? "-") (\(d.errorSource))")
+    }
+    lines.append("")
+    lines.append("kernel                count")
+    for (kernel, count) in kernelCounts {
+      lines.append(kernel.padding(toLength: 20, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 7 - "\(count)".count)) + "\(count)")
+    }
+    lines.append("total".padding(toLength: 20, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 7 - "\(plan.instructions.count)".count)) + "\(plan.instructions.count)")
+    return lines.joined(separator: "\n")
+  }
+}

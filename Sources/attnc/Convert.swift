@@ -1,0 +1,58 @@
+import ArgumentParser
+import AttncKit
+import AttncRuntime
+import AttncTensor
+import Foundation
+
+/// `attnc convert <model.onnx> -o <model.attnc>`: compile a model into an execution plan.
+struct Convert: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Compile an ONNX model into an attnc plan.",
+    discussion: """
+      Imports and canonicalizes the model, lowers every node to a kernel and writes one
+      versioned, checksummed plan file (weights zstd-compressed in chunks). The file is written
+      to a temporary name and renamed, so an interrupted run never leaves a partial plan.
+
+      Only the `exact` policy exists so far: the attention rewrites and the cost model that
+      choose other variants are the next milestones.
+
+      Example:
+        attnc convert model.onnx -o model.attnc
+        attnc run model.attnc --test-data test_data_set_0
+      """)
+
+  @Argument(help: "The ONNX model file.")
+  var model: String
+
+  @Option(name: .shortAndLong, help: "Where to write the plan (default: <model>.attnc beside it).")
+  var output: String?
+
+  @Option(help: "Attention policy (only 'exact' so far).")
+  var policy: PolicyName = .exact
+
+  @Flag(help: "Overwrite an existing plan.")
+  var force = false
+
+  @OptionGroup var shapes: ShapeOptions
+
+  func run() throws {
+    let destination = output ?? URL(fileURLWithPath: model).deletingPathExtension().appendingPathExtension("attnc").path
+    if FileManager.default.fileExists(atPath: destination) && !force {
+      throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")
+    }
+    let start = Date()
+    let (loaded, plan) = try Compiler.plan(model, options: try shapes.importOptions(), policy: policy.rawValue)
+    try withContext(destination) { try PlanFile.write(plan, to: destination) }
+    let summary = ModelSummary(loaded)
+    let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
+    print("converted \(model) -> \(destination)")
+    print("  policy \(policy.rawValue), \(plan.instructions.count) kernel calls, \(plan.slots.count) slots, \(plan.constants.count) weights")
+    print("  nodes \(summary.opsBefore.reduce(0) { $0 + $1.count }) -> \(summary.opsAfter.reduce(0) { $0 + $1.count }) after canonicalization; plan \(size) bytes")
+    print(String(format: "  took %.2f s", Date().timeIntervalSince(start)))
+  }
+}
+
+/// The attention policies `--policy` accepts.
+enum PolicyName: String, ExpressibleByArgument, CaseIterable {
+  case exact
+}

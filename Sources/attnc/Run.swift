@@ -1,0 +1,126 @@
+import ArgumentParser
+import AttncKit
+import AttncKernels
+import AttncRuntime
+import AttncTensor
+import Foundation
+
+/// `attnc run <plan>`: execute a plan on inputs from files or a test-data folder.
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a plan on inputs and write or check its outputs.",
+    discussion: """
+      Inputs come from --input name=FILE (.npy or ONNX TensorProto .pb) or from --test-data, an
+      ONNX test_data_set_N folder whose input_i.pb are fed in order and whose output_i.pb are
+      compared with the results (|actual - expected| <= atol + rtol*|expected|). Exit status 0
+      when every output is within tolerance, 1 otherwise.
+
+      Examples:
+        attnc run model.attnc --test-data samples/bert_tiny/test_data_set_0
+        attnc run model.attnc --input input_ids=ids.npy --input attention_mask=mask.npy --output-dir out
+        attnc run model.attnc --test-data test_data_set_0 --repeat 20 --stats
+      """)
+
+  @Argument(help: "The plan file written by 'attnc convert'.")
+  var plan: String
+
+  @Option(name: .customLong("input"), help: ArgumentHelp("An input: name=FILE (.npy or .pb). Repeatable.", valueName: "name=file"))
+  var inputs: [String] = []
+
+  @Option(help: "An ONNX test_data_set_N folder: feeds input_i.pb, checks against output_i.pb.")
+  var testData: String?
+
+  @Option(help: "Write each output as <name>.npy into this folder.")
+  var outputDir: String?
+
+  @Option(help: "Threads for OpenBLAS.")
+  var threads: Int = 2
+
+  @Option(name: .customLong("repeat"), help: "Run this many times (timing uses the median).")
+  var repetitions: Int = 1
+
+  @Flag(help: "Print the median wall time and the kernels that took longest.")
+  var stats = false
+
+  @Option(help: "Relative tolerance for --test-data.")
+  var rtol: Double = 1e-3
+
+  @Option(help: "Absolute tolerance for --test-data.")
+  var atol: Double = 1e-5
+
+  func validate() throws {
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
+  }
+
+  func run() throws {
+    setBLASThreads(threads)
+    let loaded = try withContext(plan) { try PlanFile.read(plan) }
+    let interpreter = try withContext(plan) { try Interpreter(plan: loaded) }
+    let names = loaded.inputs.map { loaded.slots[$0].name }
+    var feeds = [HostTensor?](repeating: nil, count: names.count)
+    if let testData {
+      for index in names.indices {
+        let path = URL(fileURLWithPath: testData).appendingPathComponent("input_\(index).pb").path
+        feeds[index] = try TensorFiles.readProto(path)
+      }
+    }
+    for text in inputs {
+      guard let equals = text.firstIndex(of: "=") else { throw AttncError(.usage, "--input '\(text)' must look like name=FILE") }
+      let name = String(text[..<equals]), file = String(text[text.index(after: equals)...])
+      guard let index = names.firstIndex(of: name) else {
+        throw AttncError(.usage, "--input names '\(name)', which is not an input of the plan (inputs: \(names.map { "'\($0)'" }.joined(separator: ", ")))")
+      }
+      feeds[index] = file.hasSuffix(".npy") ? try NPY.read(file) : try TensorFiles.readProto(file)
+    }
+    if let missing = feeds.indices.first(where: { feeds[$0] == nil }) {
+      throw AttncError(.usage, "no value for input '\(names[missing])'; give --input \(names[missing])=FILE or --test-data DIR")
+    }
+    let arguments = feeds.compactMap { $0 }
+    var times: [Double] = []
+    var outputs: [HostTensor] = []
+    for _ in 0..<repetitions {
+      let start = DispatchTime.now().uptimeNanoseconds
+      outputs = try withContext(plan) { try interpreter.run(arguments, profile: stats) }
+      times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    let outputNames = loaded.outputs.map { loaded.slots[$0].name }
+    if let outputDir {
+      try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+      for (name, tensor) in zip(outputNames, outputs) {
+        let safe = name.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." ? $0 : "_" }
+        try AtomicFile.write(try NPY.encode(tensor), to: URL(fileURLWithPath: outputDir).appendingPathComponent(String(safe) + ".npy").path)
+      }
+    }
+    if stats {
+      let sorted = times.sorted()
+      print(String(format: "wall time: median %.3f ms over %d runs (min %.3f, max %.3f), %d threads", sorted[sorted.count / 2], sorted.count, sorted.first ?? 0, sorted.last ?? 0, threads))
+      let top = interpreter.profile.sorted { $0.value > $1.value }.prefix(8)
+      let total = interpreter.profile.values.reduce(0, +)
+      print("top kernels (last run):")
+      for (kernel, seconds) in top {
+        let padded = kernel.padding(toLength: 22, withPad: " ", startingAt: 0)
+        print("  \(padded)" + String(format: " %9.3f ms  %5.1f%%", seconds * 1e3, total > 0 ? 100 * seconds / total : 0))
+      }
+    }
+    guard let testData else {
+      if outputDir == nil && !stats {
+        for (name, tensor) in zip(outputNames, outputs) { print("\(name): \(tensor.dtype)\(tensor.shape)") }
+      }
+      return
+    }
+    var failed = false
+    for (index, (name, tensor)) in zip(outputNames, outputs).enumerated() {
+      let path = URL(fileURLWithPath: testData).appendingPathComponent("output_\(index).pb").path
+      guard FileManager.default.fileExists(atPath: path) else { continue }
+      let expected = try TensorFiles.readProto(path)
+      let comparison = Comparison(tensor, expected, relative: rtol, absolute: atol)
+      failed = failed || !comparison.withinTolerance
+      let status = comparison.withinTolerance ? "ok  " : "FAIL"
+      print("\(status) \(name): " + String(format: "max abs error %.3g, max rel error %.3g, relative error %.3g", comparison.maxAbsolute, comparison.maxRelative, comparison.relativeFrobenius))
+    }
+    if failed {
+      throw AttncError(.verification, "outputs differ from \(testData) beyond rtol \(rtol), atol \(atol)")
+    }
+  }
+}
