@@ -1,5 +1,6 @@
 import AttncIR
 import AttncTensor
+import Foundation
 
 /// A named graph transformation. `run` returns how many times it changed the graph (its hits).
 public struct Pass: Sendable {
@@ -32,10 +33,20 @@ public struct RewriteReport: Sendable {
 
 /// Runs passes in order, repeatedly, until none changes the graph or `maximumIterations` is
 /// reached. Shape inference runs before each pass (rules read facts; they never infer). The
-/// graph is verified after each pass in debug builds.
+/// graph is verified after each pass in debug builds and under `ATTNC_VERIFY=1`.
 public struct Pipeline: Sendable {
   public var passes: [Pass]
   public var maximumIterations: Int
+
+  /// Verify the IR after every pass: in debug builds, and whenever `ATTNC_VERIFY=1` (the test
+  /// script sets it, so release-mode test runs check too).
+  public static let verifiesEachPass: Bool = {
+    #if DEBUG
+      return true
+    #else
+      return ProcessInfo.processInfo.environment["ATTNC_VERIFY"] == "1"
+    #endif
+  }()
 
   public init(_ passes: [Pass], maximumIterations: Int = 16) {
     self.passes = passes
@@ -54,9 +65,9 @@ public struct Pipeline: Sendable {
         let hits = try pass.run(&graph)
         report.record(pass.name, hits)
         changed += hits
-        #if DEBUG
+        if Pipeline.verifiesEachPass {
           try withContext("after pass '\(pass.name)'") { try graph.verify() }
-        #endif
+        }
       }
       if changed == 0 { break }
     }

@@ -11,6 +11,9 @@ public final class Interpreter: @unchecked Sendable {
   private let lastUse: [Int]
   /// Weights in compute form, converted once.
   private let constants: [Int: Tensor]
+  /// `ATTNC_TRACE=1` prints every instruction's output shape and element sum to stderr.
+  static let traces = ProcessInfo.processInfo.environment["ATTNC_TRACE"] == "1"
+
   /// Wall time per kernel name from the last `run` with `profile` set.
   public private(set) var profile: [String: Double] = [:]
 
@@ -107,6 +110,12 @@ public final class Interpreter: @unchecked Sendable {
         profile[instruction.kernel, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       }
       for (slot, result) in zip(instruction.outputs, results) { values[slot] = result }
+      if Interpreter.traces {
+        for (slot, result) in zip(instruction.outputs, results) {
+          let sum = result.isFloat ? result.floats.reduce(0.0) { $0 + Double($1) } : Double(result.ints.reduce(0, &+))
+          FileHandle.standardError.write(Data("trace \(index) \(instruction.kernel) '\(plan.slots[slot].name)' \(result.shape) sum \(sum)\n".utf8))
+        }
+      }
       for case let slot? in instruction.inputs where lastUse[slot] == index && plan.constants[slot] == nil {
         values[slot] = nil
       }

@@ -13,9 +13,11 @@ import CSchemas
 /// force-unwrapped, and every structural fact is checked (a oneof is set, a divisor is at least
 /// 2, names are unique).
 enum PlanCodec {
-  /// Messages may nest at most this deep (header → slot → dim → term counts four); dims nest
-  /// four levels per floor division, so this allows about 23 nested divisions.
-  static let nestingLimit = 100
+  /// Messages may nest at most this deep (header → slot → dim → term counts four). A floor
+  /// division adds four levels, so this allows 14 divisions nested in one another: far more
+  /// than shape arithmetic produces, few enough that the `Dim` algebra (whose ordering prints
+  /// atoms, which costs exponential time in the nesting) stays fast on a hostile file.
+  static let nestingLimit = 64
 
   // MARK: - Packing
 
@@ -48,7 +50,7 @@ enum PlanCodec {
   ///
   /// Checks structure only; slot indices and weight ranges are the caller's to check.
   /// - Throws: `AttncError` (`.invalidModel`): "plan header is corrupted: protobuf decoding
-  ///   failed"; "plan header is corrupted: messages nest more than 100 levels deep"; "plan
+  ///   failed"; "plan header is corrupted: messages nest more than 64 levels deep"; "plan
   ///   header is corrupted: <where>: <what>" for a value that breaks the schema's rules.
   static func unpack(_ bytes: UnsafeRawBufferPointer) throws -> PlanFile.Header {
     switch NestingCheck.scan(bytes, limit: nestingLimit) {

@@ -28,8 +28,17 @@ public final class ByteStorage: @unchecked Sendable {
   }
 
   /// Copies an array's bytes.
-  public convenience init(_ bytes: [UInt8]) {
-    self.init(copying: bytes.withUnsafeBytes { $0 })
+  public init(_ bytes: [UInt8]) {
+    let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+    bytes.withUnsafeBytes { source in
+      if let base = source.baseAddress, source.count > 0 {
+        memory.copyMemory(from: base, byteCount: source.count)
+      }
+    }
+    base = UnsafeRawPointer(memory)
+    count = bytes.count
+    heap = memory
+    owner = nil
   }
 
   /// Zero-filled storage of `count` bytes.

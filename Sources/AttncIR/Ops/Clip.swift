@@ -21,7 +21,11 @@ public struct Clip: Op, Evaluable {
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(attributeBounds == nil ? 1...3 : 1...1)
     let x = try inputs.required(0)
-    try x.expectNumeric("input")
+    if attributeBounds == nil {
+      try x.expectNumeric("input")
+    } else {
+      try x.expectFloatingPoint("input")
+    }
     for (index, name) in [(1, "min"), (2, "max")] {
       guard let bound = inputs.optional(index) else { continue }
       try bound.expectSameType(as: x, name, "input")
@@ -37,7 +41,7 @@ public struct Clip: Op, Evaluable {
     guard let x = inputs.first ?? nil else { throw AttncError.invalid("input 0 is required") }
     let lower = inputs.count > 1 ? inputs[1] : nil
     let upper = inputs.count > 2 ? inputs[2] : nil
-    if x.dtype.isInteger {
+    if x.dtype.isInteger && attributeBounds == nil {
       let unsigned = x.dtype == .uint64
       func less(_ a: Int64, _ b: Int64) -> Bool {
         unsigned ? UInt64(bitPattern: a) < UInt64(bitPattern: b) : a < b

@@ -7,6 +7,7 @@ import AttncTensor
 /// `auto_pad = NOTSET`, or zero pads for `VALID`) or `O = ceil(D / stride)` for `SAME_UPPER` /
 /// `SAME_LOWER` (the odd pad goes to the end or the beginning). Symbolic `D` stay exact.
 public struct Conv: Op {
+  /// Kernel, strides, dilations, pads and group.
   public internal(set) var geometry: ConvGeometry
 
   public init(attributes: Attributes, opset: Int) throws {

@@ -8,6 +8,7 @@ import AttncTensor
 /// pad_end` (pads zero for `VALID`). Attributes as `Conv`, plus `output_padding` (default 0) and
 /// `output_shape` (spatial dims, or a full shape whose last n entries are used).
 public struct ConvTranspose: Op {
+  /// Kernel, strides, dilations, pads and group, as for `Conv`.
   public var geometry: ConvGeometry
   public var outputPadding: [Int]?
   public var outputShape: [Int]?

@@ -9,6 +9,7 @@ public struct CumSum: Op, Evaluable {
   public var exclusive: Bool
   public var reverse: Bool
 
+  /// A running sum with the given direction and inclusion.
   public init(exclusive: Bool = false, reverse: Bool = false) {
     self.exclusive = exclusive
     self.reverse = reverse

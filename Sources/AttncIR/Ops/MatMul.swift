@@ -6,6 +6,7 @@ import AttncTensor
 /// `[K, 1]`, and the added axis is dropped from the result (`[K] × [K] → []`). Both inputs share
 /// one numeric type; integer evaluation is exact (wrapping).
 public struct MatMul: Op, Evaluable {
+  /// MatMul has no attributes.
   public init() {}
   public init(attributes: Attributes, opset: Int) throws {}
 

@@ -8,6 +8,7 @@ import AttncTensor
 /// (input form only), which makes the op the identity. Over an empty set, Sum gives 0, Mean NaN,
 /// Max -inf (the type's lowest value for integers).
 public struct Reduce: Op, Evaluable {
+  /// The reduction; raw values are the ONNX op types.
   public enum Function: String, Sendable, CaseIterable {
     case max = "ReduceMax"
     case mean = "ReduceMean"
@@ -26,6 +27,7 @@ public struct Reduce: Op, Evaluable {
   public var axesAttribute: [Int]?
   let freshDims: DataDependentDims
 
+  /// A reduction with explicit parameters (`axes` as in the attribute form).
   public init(
     _ function: Function, axes: [Int]? = nil, keepDims: Bool = true,
     noopWithEmptyAxes: Bool = false, axesFromInput: Bool = false
@@ -38,6 +40,7 @@ public struct Reduce: Op, Evaluable {
     freshDims = DataDependentDims("reduce")
   }
 
+  /// Parses `keepdims`, `noop_with_empty_axes` and, before the input form, `axes`.
   public init(_ function: Function, attributes: Attributes, opset: Int) throws {
     let fromInput = opset >= function.axesInputSince
     let axes = fromInput ? nil : try attributes.ints("axes")

@@ -94,10 +94,10 @@ public struct Resize: Op {
         break
       }
       for (k, axis) in resized.enumerated() {
-        guard values[k] > 0 else {
-          throw AttncError.invalid("input 'scales' must be positive, got \(values[k])")
+        guard values[k] > 0, values[k] < Resize.largestScale else {
+          throw AttncError.invalid("input 'scales' must be positive and finite, got \(values[k])")
         }
-        dims[axis] = scaled(x.dims[axis], by: values[k], axis: axis)
+        dims[axis] = try scaled(x.dims[axis], by: values[k], axis: axis)
       }
     case (nil, let sizes?):
       try Resize.expectVector(sizes, "sizes", float: false, count: resized.count)
@@ -120,7 +120,7 @@ public struct Resize: Op {
       let ratios = zip(values, lengths).map { Double($0) / Double($1) }
       let scale = (keepAspectRatioPolicy == "not_larger" ? ratios.min() : ratios.max()) ?? 1
       for (k, axis) in resized.enumerated() {
-        dims[axis] = Dim(Int(scale * Double(lengths[k]) + 0.5))
+        dims[axis] = Dim(try Resize.integer(scale * Double(lengths[k]) + 0.5))
       }
     }
     return [TensorType(x.dtype, dims)]
@@ -128,14 +128,26 @@ public struct Resize: Op {
 
   /// `floor(D · scale)`, exact for symbolic `D` when the scale is an integer or its reciprocal;
   /// otherwise a fresh dim.
-  func scaled(_ dim: Dim, by scale: Double, axis: Int) -> Dim {
-    if let length = dim.value { return Dim(Int((Double(length) * scale).rounded(.down))) }
-    if scale == scale.rounded() { return dim * Dim(Int(scale)) }
+  func scaled(_ dim: Dim, by scale: Double, axis: Int) throws -> Dim {
+    if let length = dim.value { return Dim(try Resize.integer(Double(length) * scale)) }
+    if scale == scale.rounded() { return dim * Dim(try Resize.integer(scale)) }
     let reciprocal = 1 / scale
-    if reciprocal == reciprocal.rounded(), reciprocal * scale == 1 {
+    if reciprocal == reciprocal.rounded(), reciprocal * scale == 1, reciprocal < 1e15 {
       return dim.floorDivided(by: Int(reciprocal))
     }
     return freshDims.dim(axis)
+  }
+
+  /// Scales at or above this are refused (they would overflow any dim).
+  static let largestScale = 1e15
+
+  /// `floor(value)` as an Int.
+  /// - Throws: "resized dim 1e+20 is too large" beyond 2^53.
+  static func integer(_ value: Double) throws -> Int {
+    guard value.isFinite, abs(value) < 9_007_199_254_740_992 else {
+      throw AttncError.invalid("resized dim \(value) is too large")
+    }
+    return Int(value.rounded(.down))
   }
 
   /// The input if present and not known to be empty.

@@ -7,6 +7,7 @@ import AttncTensor
 public struct Trilu: Op, Evaluable {
   public var upper: Bool
 
+  /// Keeps the upper (default) or lower triangle.
   public init(upper: Bool = true) { self.upper = upper }
 
   public init(attributes: Attributes, opset: Int) throws {

@@ -77,6 +77,7 @@ public struct Unary: Op, Evaluable {
 
   public var function: Function
 
+  /// The op computing `function`.
   public init(_ function: Function) { self.function = function }
 
   /// Parses the function named `type` with its attributes and ONNX defaults

@@ -6,6 +6,7 @@ import AttncTensor
 /// All inputs share one element type; `Sum` takes floating-point inputs, `Max`/`Min` any number.
 /// Integer evaluation is exact (Sum wraps; uint64 compares unsigned).
 public struct Variadic: Op, Evaluable {
+  /// The combining function; raw values are the ONNX op types.
   public enum Function: String, Sendable, CaseIterable {
     case sum = "Sum"
     case max = "Max"
@@ -14,8 +15,10 @@ public struct Variadic: Op, Evaluable {
 
   public var function: Function
 
+  /// The op computing `function`.
   public init(_ function: Function) { self.function = function }
 
+  /// The registry's initializer; the family has no attributes.
   public init(_ function: Function, attributes: Attributes, opset: Int) throws {
     self.function = function
   }

@@ -20,6 +20,10 @@ import Testing
       name: "refuses bound inputs before opset 11", type: "Clip", opset: 6,
       inputs: [fact(.float, [3]), fact(.float, [])], expected: .error("expects 1 inputs, got 2")),
     ComputeShapeCase(
+      name: "refuses integers before opset 11", type: "Clip", opset: 6,
+      inputs: [fact(.int32, [3])],
+      expected: .error("input 'input' must be floating-point, got int32")),
+    ComputeShapeCase(
       name: "refuses a vector bound", type: "Clip", opset: 13,
       inputs: [fact(.float, [3]), fact(.float, [2])],
       expected: .error("input 'min' must be a scalar, got shape [2]")),

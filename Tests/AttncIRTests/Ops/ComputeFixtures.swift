@@ -88,6 +88,11 @@ extension UsesComputeFixtures {
   static func typed(_ dtype: DType, _ values: [Int64], _ shape: [Int]) -> HostTensor {
     HostTensor(dtype: dtype, shape: shape, integers: values)
   }
+
+  // The same, for instance test methods.
+  var batch: Dim { Self.batch }
+  var seq: Dim { Self.seq }
+  func fact(_ dtype: DType, _ dims: [Dim]) -> ValueFact { Self.fact(dtype, dims) }
 }
 
 /// One shape-rule case: op type, attributes and opset, the input facts, and the expected output

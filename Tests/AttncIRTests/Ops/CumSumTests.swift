@@ -11,7 +11,8 @@ import Testing
       expected: .types([TensorType(.float, [batch, seq])])),
     ComputeShapeCase(
       name: "takes an axis known only at run time", type: "CumSum", opset: 14,
-      inputs: [fact(.int32, [seq]), fact(.int32, [])], expected: .types([TensorType(.int32, [seq])])),
+      inputs: [fact(.int32, [seq]), fact(.int32, [])], expected: .types([TensorType(.int32, [seq])])
+    ),
     ComputeShapeCase(
       name: "refuses an axis out of range", type: "CumSum", opset: 14,
       inputs: [fact(.float, [2, 3]), ints([2], scalar: true)],

@@ -101,7 +101,7 @@ import Testing
   @Test(arguments: evalCases) func evaluation(_ c: ComputeEvalCase) throws { try c.check() }
 
   @Test func givesEachNodeItsOwnFreshDims() throws {
-    let facts = [Self.x, Self.fact(.int64, [1])]
+    let facts = [Self.x, fact(.int64, [1])]
     let a = try ComputeFixtures.op("ReduceSum", [:], opset: 13).outputTypes(facts, outputCount: 1)
     let b = try ComputeFixtures.op("ReduceSum", [:], opset: 13).outputTypes(facts, outputCount: 1)
     #expect(Set(a[0].dims).isDisjoint(with: b[0].dims))

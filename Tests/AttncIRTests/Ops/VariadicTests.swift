@@ -47,7 +47,9 @@ import Testing
       expected: [floats([.nan, .nan], [2])]),
     ComputeEvalCase(
       name: "is exact on int64", type: "Max", opset: 13,
-      inputs: [int64s([9_007_199_254_740_993, -1], [2]), int64s([9_007_199_254_740_992, -2], [2])],
+      inputs: [
+        int64s([9_007_199_254_740_993, -1], [2]), int64s([9_007_199_254_740_992, -2], [2]),
+      ],
       expected: [int64s([9_007_199_254_740_993, -1], [2])]),
     ComputeEvalCase(
       name: "compares uint64 unsigned", type: "Min", opset: 13,
