@@ -13,10 +13,11 @@ import CSchemas
 /// force-unwrapped, and every structural fact is checked (a oneof is set, a divisor is at least
 /// 2, names are unique).
 enum PlanCodec {
-  /// Messages may nest at most this deep (header → slot → dim → term counts four). A floor
-  /// division adds four levels, so this allows 14 divisions nested in one another: far more
-  /// than shape arithmetic produces, few enough that the `Dim` algebra (whose ordering prints
-  /// atoms, which costs exponential time in the nesting) stays fast on a hostile file.
+  /// How deeply messages may nest (header → slot → dim → term counts four).
+  ///
+  /// A floor division adds four levels, so this allows 14 divisions nested in one another: far
+  /// more than shape arithmetic produces, few enough that the `Dim` algebra (whose ordering
+  /// prints atoms, which costs exponential time in the nesting) stays fast on a hostile file.
   static let nestingLimit = 64
 
   // MARK: - Packing
@@ -60,7 +61,9 @@ enum PlanCodec {
     }
     // An empty buffer has no base address; protobuf-c reads nothing at a zero length.
     let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-    guard let proto = attnc__plan_header__unpack(nil, bytes.count, data) else { throw corrupted("protobuf decoding failed") }
+    guard let proto = attnc__plan_header__unpack(nil, bytes.count, data) else {
+      throw corrupted("protobuf decoding failed")
+    }
     defer { attnc__plan_header__free_unpacked(proto, nil) }
     do {
       return try Reader.header(proto.pointee)
@@ -505,9 +508,10 @@ private enum Reader {
 
 // MARK: - Nesting check
 
-/// A pass over the wire format that measures how deeply messages nest, before protobuf-c (which
-/// recurses once per level) sees it. It walks with an explicit stack and knows which fields of
-/// plan.proto hold messages; only `DimExpr` can nest without bound.
+/// A pass over the wire format that measures how deeply messages nest.
+///
+/// It runs before protobuf-c, which recurses once per level. It walks with an explicit stack
+/// and knows which fields of plan.proto hold messages; only `DimExpr` can nest without bound.
 private enum NestingCheck {
   enum Kind {
     case header, decision, parameter, dims, slot, instruction, dimExpr, term, atom, floorDiv

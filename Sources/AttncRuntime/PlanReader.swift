@@ -145,8 +145,7 @@ extension PlanFile {
     throws
   {
     for constant in constants {
-      try withContext("the weight of slot \(constant.slot) ('\(plan.slots[constant.slot].name)')")
-      {
+      try withContext("the weight of slot \(constant.slot) ('\(plan.slots[constant.slot].name)')") {
         guard constant.offset >= 0, constant.length >= 0, constant.offset <= streamLength,
           constant.length <= streamLength - constant.offset
         else {

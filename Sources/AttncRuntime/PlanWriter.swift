@@ -25,9 +25,11 @@ extension PlanFile {
     return file
   }
 
-  /// Writes `plan` to `path` atomically: the bytes go to `.<name>.tmp-<pid>` in the same
-  /// folder, which is synced to disk and renamed over `path`. `path` is never left partly
-  /// written, and the temporary file is removed on any error.
+  /// Writes `plan` to `path` atomically.
+  ///
+  /// The bytes go to `.<name>.tmp-<pid>` in the same folder, which is synced to disk and
+  /// renamed over `path`. `path` is never left partly written, and the temporary file is
+  /// removed on any error.
   ///
   /// - Throws: as `encode`, and `AttncError` (`.io`) naming the file and the system's reason
   ///   when it cannot be created, written, synced or renamed.

@@ -18,6 +18,9 @@ import Testing
     let folder = shared.appendingPathComponent("onnx-node/\(test)")
     let model = try ModelLoader.load(folder.appendingPathComponent("model.onnx").path)
     try ModelLoader.checkSupported(model.imported)
+    // `attnc inspect --format json` of every node-test model parses.
+    let json = ModelSummary(model).json.rendered()
+    #expect((try? JSONSerialization.jsonObject(with: Data(json.utf8))) != nil, "inspect JSON does not parse")
     let data = folder.appendingPathComponent("test_data_set_0")
     var bindings: [String: Int] = [:]
     for (index, input) in model.canonical.inputs.enumerated() {
