@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// Building tensors by picking elements of others, for the evaluators of data-movement ops
@@ -5,16 +6,8 @@ import AttncTensor
 /// elements are copied as bytes, packed sub-byte elements through their numeric value, strings
 /// as strings.
 enum ElementPicking {
-  /// Row-major strides of `shape`.
-  static func strides(_ shape: [Int]) -> [Int] {
-    var result = [Int](repeating: 1, count: shape.count)
-    var step = 1
-    for axis in stride(from: shape.count - 1, through: 0, by: -1) {
-      result[axis] = step
-      step *= shape[axis]
-    }
-    return result
-  }
+  /// Row-major strides of `shape` (the kernels' definition).
+  static func strides(_ shape: [Int]) -> [Int] { rowMajorStrides(shape) }
 
   /// A tensor of `shape` whose element `i` is element `picks[i].element` of
   /// `sources[picks[i].source]`; every source has the same dtype.
@@ -46,21 +39,9 @@ enum ElementPicking {
     assemble([source], shape: shape, picks: elements.map { (0, $0) })
   }
 
-  /// Calls `body` with every multi-index of `shape` in row-major order.
+  /// Calls `body` with every multi-index of `shape` in row-major order (the kernels' loop).
   static func forEachIndex(_ shape: [Int], _ body: ([Int]) -> Void) {
-    let count = shape.reduce(1, *)
-    guard count > 0 else { return }
-    var index = [Int](repeating: 0, count: shape.count)
-    for _ in 0..<count {
-      body(index)
-      var axis = shape.count - 1
-      while axis >= 0 {
-        index[axis] += 1
-        if index[axis] < shape[axis] { break }
-        index[axis] = 0
-        axis -= 1
-      }
-    }
+    Movement.forEachIndex(shape, body)
   }
 }
 
