@@ -27,22 +27,7 @@ public enum Elementwise {
         strides[rank - shape.count + i] = shape[i] == 1 ? 0 : step
         step *= shape[i]
       }
-      var result = [Int](repeating: 0, count: count)
-      var index = [Int](repeating: 0, count: rank)
-      var offset = 0
-      for flat in 0..<count {
-        result[flat] = offset
-        var axis = rank - 1
-        while axis >= 0 {
-          index[axis] += 1
-          offset += strides[axis]
-          if index[axis] < out[axis] { break }
-          offset -= strides[axis] * index[axis]
-          index[axis] = 0
-          axis -= 1
-        }
-      }
-      return result
+      return stridedOffsets(out, strides: strides)
     }
     return (out, indices)
   }

@@ -5,24 +5,7 @@ public enum Movement {
   public static func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
     let shape = perm.map { x.shape[$0] }
     let strides = rowMajorStrides(x.shape)
-    let permuted = perm.map { strides[$0] }
-    let n = x.count
-    var elements = [Int](repeating: 0, count: n)
-    var index = [Int](repeating: 0, count: shape.count)
-    var offset = 0
-    for flat in 0..<n {
-      elements[flat] = offset
-      var axis = shape.count - 1
-      while axis >= 0 {
-        index[axis] += 1
-        offset += permuted[axis]
-        if index[axis] < shape[axis] { break }
-        offset -= permuted[axis] * index[axis]
-        index[axis] = 0
-        axis -= 1
-      }
-    }
-    return x.picking(elements, shape: shape)
+    return x.picking(stridedOffsets(shape, strides: perm.map { strides[$0] }), shape: shape)
   }
 
   public static func gather(_ data: Tensor, _ indices: Tensor, axis: Int) throws -> Tensor {

@@ -92,6 +92,28 @@ public func rowMajorStrides(_ shape: [Int]) -> [Int] {
   return result
 }
 
+/// For every element of a row-major walk over `shape`, the flat offset `Σ index[axis]·strides[axis]`
+/// (strides may be permuted for a transpose, or 0 on broadcast axes).
+public func stridedOffsets(_ shape: [Int], strides: [Int]) -> [Int] {
+  let count = shape.reduce(1, *)
+  var result = [Int](repeating: 0, count: count)
+  var index = [Int](repeating: 0, count: shape.count)
+  var offset = 0
+  for flat in 0..<count {
+    result[flat] = offset
+    var axis = shape.count - 1
+    while axis >= 0 {
+      index[axis] += 1
+      offset += strides[axis]
+      if index[axis] < shape[axis] { break }
+      offset -= strides[axis] * index[axis]
+      index[axis] = 0
+      axis -= 1
+    }
+  }
+  return result
+}
+
 /// Normalises `axis` against `rank`, throwing "axis A is out of range for rank R".
 public func normalizedAxis(_ axis: Int, rank: Int) throws -> Int {
   try Shapes.normalize(axis: axis, rank: rank)

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// Reductions over a set of axes: `ReduceSum` (`Σ x`), `ReduceMean` (`Σ x / n`) and `ReduceMax`
@@ -124,7 +125,7 @@ public struct Reduce: Op, Evaluable {
     for axis in axes { keptShape[axis] = 1 }
     var strides = ElementPicking.strides(keptShape)
     for axis in axes { strides[axis] = 0 }
-    let target = Reduce.targets(shape: x.shape, strides: strides, count: x.count)
+    let target = stridedOffsets(x.shape, strides: strides)
     let outCount = keptShape.reduce(1, *)
     let reducedCount = axes.reduce(1) { $0 * x.shape[$1] }
     let shape =
@@ -164,26 +165,6 @@ public struct Reduce: Op, Evaluable {
     }
     if function == .mean { out = out.map { $0 / Double(reducedCount) } }
     return [HostTensor(dtype: x.dtype, shape: shape, converting: out)]
-  }
-
-  /// For each element of a row-major tensor of `shape`, its flat index under `strides`.
-  static func targets(shape: [Int], strides: [Int], count: Int) -> [Int] {
-    var result = [Int](repeating: 0, count: count)
-    var position = [Int](repeating: 0, count: shape.count)
-    var offset = 0
-    for flat in 0..<count {
-      result[flat] = offset
-      var axis = shape.count - 1
-      while axis >= 0 {
-        position[axis] += 1
-        offset += strides[axis]
-        if position[axis] < shape[axis] { break }
-        offset -= strides[axis] * position[axis]
-        position[axis] = 0
-        axis -= 1
-      }
-    }
-    return result
   }
 
   /// The smallest value of an integer or bool type, as stored in Int64.
