@@ -52,6 +52,9 @@ let package = Package(
     .testTarget(name: "AttncPassesTests", dependencies: ["AttncPasses", "AttncTestSupport"]),
     .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncTestSupport"]),
     .testTarget(name: "ModelParityTests", dependencies: ["AttncKit", "AttncTestSupport"]),
+    .testTarget(
+      name: "ConformanceTests", dependencies: ["AttncKit", "AttncTestSupport"],
+      exclude: ["not-passing.tsv"]),
     .testTarget(name: "CLITests", dependencies: ["AttncTestSupport", "attnc"]),
   ],
   swiftLanguageModes: [.v5]
