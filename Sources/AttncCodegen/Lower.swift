@@ -79,6 +79,8 @@ public enum Lower {
       return graph.outputs.contains(id) || graph.nodes.contains { $0.inputs.contains(id) }
     }
     switch op {
+    case let op as FusedMatMul:
+      return Call(kernel: "FusedMatMul", parameters: ["alpha": .float(Double(op.alpha)), "activation": .string(op.activation.rawValue)])
     case let op as DimExpressions:
       return Call(kernel: "DimExpressions", parameters: ["dims": .dims(op.dims), "dtype": .int(Int64(op.dtype.rawValue)), "scalar": .int(op.scalar ? 1 : 0)])
     case let op as Binary:
@@ -156,8 +158,8 @@ public enum Lower {
     case let op as Trilu:
       return Call(kernel: "Trilu", parameters: ["upper": .int(op.upper ? 1 : 0)])
     case let op as LayerNormalization:
-      guard !consumed(1) && !consumed(2) else { return nil }
-      return Call(kernel: "LayerNormalization", parameters: ["axis": .int(Int64(try Shapes.normalize(axis: op.axis, rank: rank))), "epsilon": .float(Double(op.epsilon))], usedOutputs: 1)
+      let statistics = consumed(1) || consumed(2)
+      return Call(kernel: "LayerNormalization", parameters: ["axis": .int(Int64(try Shapes.normalize(axis: op.axis, rank: rank))), "epsilon": .float(Double(op.epsilon))], usedOutputs: statistics ? nil : 1)
     case let op as RMSNormalization:
       return Call(kernel: "RMSNormalization", parameters: ["axis": .int(Int64(try Shapes.normalize(axis: op.axis, rank: rank))), "epsilon": .float(Double(op.epsilon))])
     case let op as Attention:

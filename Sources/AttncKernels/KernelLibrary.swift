@@ -77,16 +77,22 @@ public enum KernelLibrary {
       return [x]
     }
     table["MatMul"] = { _, inputs in [try LinearAlgebra.matmul(input(inputs, 0), input(inputs, 1))] }
+    table["FusedMatMul"] = { context, inputs in
+      let p = context.parameters
+      return [try LinearAlgebra.fusedMatMul(
+        input(inputs, 0), input(inputs, 1), addends: try (2..<inputs.count).map { try input(inputs, $0) },
+        alpha: try p.float("alpha", default: 1), activation: try p.string("activation", default: "none"))]
+    }
     table["Softmax"] = { context, inputs in
       [try LinearAlgebra.softmax(input(inputs, 0), axis: try context.parameters.int("axis"), coerce2D: try context.parameters.int("coerce2d", default: 0) != 0)]
     }
     table["LayerNormalization"] = { context, inputs in
       let p = context.parameters
-      return [try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: inputs.count > 2 ? inputs[2] : nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"))]
+      return try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: inputs.count > 2 ? inputs[2] : nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"), statistics: context.outputCount > 1)
     }
     table["RMSNormalization"] = { context, inputs in
       let p = context.parameters
-      return [try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"), rms: true)]
+      return try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"), rms: true)
     }
     table["Reshape"] = { context, inputs in
       let x = try input(inputs, 0)

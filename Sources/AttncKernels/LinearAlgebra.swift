@@ -47,6 +47,13 @@ public enum LinearAlgebra {
     let length = coerce2D ? x.shape[a...].reduce(1, *) : x.shape[a]
     let stride = coerce2D ? 1 : x.shape[(a + 1)...].reduce(1, *)
     var out = x.floats
+    if stride == 1 {
+      out.withUnsafeMutableBufferPointer { buffer in
+        guard let base = buffer.baseAddress else { return }
+        for o in 0..<outer { VectorMath.softmaxRow(base + o * length, count: length) }
+      }
+      return .float(out, x.shape, dtype: x.dtype)
+    }
     for o in 0..<outer {
       for s in 0..<stride {
         let base = o * length * stride + s
@@ -65,33 +72,51 @@ public enum LinearAlgebra {
     return .float(out, x.shape, dtype: x.dtype)
   }
 
-  /// Layer normalisation over the axes from `axis` on: `(x - mean)/sqrt(var + eps)·scale + bias`.
-  public static func layerNorm(_ x: Tensor, scale: Tensor, bias: Tensor?, axis: Int, epsilon: Float, rms: Bool = false) throws -> Tensor {
+  /// Layer normalisation over the axes from `axis` on: `(x − mean)/√(var + ε)·scale + bias`
+  /// (`rms`: `x/√(mean(x²) + ε)·scale`). Returns Y, and with `statistics` also Mean and InvStdDev
+  /// shaped like x with the normalised axes kept as 1 (ONNX LayerNormalization outputs 1 and 2).
+  public static func layerNorm(
+    _ x: Tensor, scale: Tensor, bias: Tensor?, axis: Int, epsilon: Float, rms: Bool = false, statistics: Bool = false
+  ) throws -> [Tensor] {
     let a = try normalizedAxis(axis, rank: x.rank)
     let inner = x.shape[a...].reduce(1, *)
-    let rows = x.count / max(inner, 1)
-    let (_, sidx) = try Elementwise.broadcastIndices([scale.shape, Array(x.shape[a...])])
-    let bidx = try bias.map { try Elementwise.broadcastIndices([$0.shape, Array(x.shape[a...])]).indices[0] }
-    var out = x.floats
-    for r in 0..<rows {
-      let base = r * inner
-      var mean: Float = 0
-      if !rms {
-        for i in 0..<inner { mean += out[base + i] }
-        mean /= Float(inner)
-      }
-      var variance: Float = 0
-      for i in 0..<inner { let d = out[base + i] - mean; variance += d * d }
-      variance /= Float(inner)
-      let inv = 1 / (variance + epsilon).squareRoot()
-      for i in 0..<inner {
-        var v = (out[base + i] - mean) * inv * scale.floats[sidx[0][i]]
-        if let bias, let bidx { v += bias.floats[bidx[i]] }
-        out[base + i] = v
+    let rows = inner == 0 ? 0 : x.count / inner
+    // scale and bias broadcast to one row of `inner` elements, once per call.
+    let row = Array(x.shape[a...])
+    let (_, sidx) = try Elementwise.broadcastIndices([scale.shape, row])
+    let gamma = sidx[0].map { scale.floats[$0] }
+    let beta = try bias.map { b in try Elementwise.broadcastIndices([b.shape, row]).indices[0].map { b.floats[$0] } }
+    var out = [Float](repeating: 0, count: x.count)
+    var means = [Float](repeating: 0, count: statistics ? rows : 0)
+    var inverses = [Float](repeating: 0, count: statistics ? rows : 0)
+    x.floats.withUnsafeBufferPointer { source in
+      out.withUnsafeMutableBufferPointer { target in
+        guard let xs = source.baseAddress, let ys = target.baseAddress else { return }
+        for r in 0..<rows {
+          let xr = xs + r * inner, yr = ys + r * inner
+          let mean = rms ? 0 : VectorMath.sum(xr, count: inner) / Float(inner)
+          for i in 0..<inner { yr[i] = xr[i] - mean }
+          var squares: Float = 0
+          for i in 0..<inner { squares += yr[i] * yr[i] }
+          let inv = 1 / (squares / Float(inner) + epsilon).squareRoot()
+          if statistics {
+            means[r] = mean
+            inverses[r] = inv
+          }
+          if let beta {
+            for i in 0..<inner { yr[i] = yr[i] * inv * gamma[i] + beta[i] }
+          } else {
+            for i in 0..<inner { yr[i] = yr[i] * inv * gamma[i] }
+          }
+        }
       }
     }
-    return .float(out, x.shape, dtype: x.dtype)
+    let y = Tensor.float(out, x.shape, dtype: x.dtype)
+    guard statistics else { return [y] }
+    let kept = Array(x.shape[..<a]) + [Int](repeating: 1, count: x.rank - a)
+    return [y, .float(means, kept), .float(inverses, kept)]
   }
+
 
   /// ReduceSum / ReduceMean / ReduceMax over `axes` (sorted, normalised).
   public static func reduce(_ op: String, _ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {

@@ -1,6 +1,7 @@
 import AttncCodegen
 import AttncIR
 import AttncONNX
+import AttncPasses
 import AttncRuntime
 import AttncTensor
 import Foundation
@@ -19,8 +20,10 @@ public enum Compiler {
       let file = try MappedFile(path: path)
       return SHA256.digest(file.bytes)
     }
-    let plan = try withContext(path) {
-      try Lower.plan(model.canonical, sourceSHA256: digest, producer: version, policy: policy)
+    let plan = try withContext(path) { () throws -> Plan in
+      var graph = model.canonical
+      try Fusion.pipeline.run(&graph)
+      return try Lower.plan(graph, sourceSHA256: digest, producer: version, policy: policy)
     }
     return (model, plan)
   }

@@ -84,3 +84,11 @@ public enum Canonicalize {
     EliminateDeadNodes.pass,
   ])
 }
+
+/// The lowering stage, run on a copy of the canonical graph just before codegen: fuse spelled-out
+/// GELUs, then MatMul epilogues. (Inspect shows the canonical, unfused graph.)
+public enum Fusion {
+  public static let pipeline = Pipeline([
+    FuseGelu.pass, EliminateDeadNodes.pass, FuseMatMulEpilogues.pass, EliminateDeadNodes.pass,
+  ])
+}

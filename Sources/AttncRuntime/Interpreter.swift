@@ -17,6 +17,10 @@ public final class Interpreter: @unchecked Sendable {
   /// Wall time per kernel name from the last `run` with `profile` set.
   public private(set) var profile: [String: Double] = [:]
 
+  /// The largest total size (bytes, in compute form) of the inputs and intermediate values
+  /// alive at once during the last `run`; weights are not counted.
+  public private(set) var peakBytes = 0
+
   /// - Throws: "plan uses unknown kernel 'X'" for a plan from a newer attnc.
   public init(plan: Plan) throws {
     self.plan = plan
@@ -77,6 +81,11 @@ public final class Interpreter: @unchecked Sendable {
     return bindings
   }
 
+  /// Bytes of a value in compute form (4 per float element, 8 per integer).
+  static func bytes(of tensor: Tensor) -> Int {
+    tensor.floats.count * 4 + tensor.ints.count * 8
+  }
+
   /// Runs the plan on `inputs` (in the plan's input order) and returns the outputs in order.
   public func run(_ inputs: [HostTensor], profile enabled: Bool = false) throws -> [HostTensor] {
     let bindings = try bind(inputs)
@@ -84,6 +93,8 @@ public final class Interpreter: @unchecked Sendable {
     for (slot, tensor) in constants { values[slot] = tensor }
     for (slot, tensor) in zip(plan.inputs, inputs) { values[slot] = Tensor(tensor) }
     if enabled { profile = [:] }
+    var liveBytes = inputs.reduce(0) { $0 + $1.count * ($1.dtype.isFloatingPoint ? 4 : 8) }
+    peakBytes = liveBytes
     for (index, instruction) in plan.instructions.enumerated() {
       let arguments = instruction.inputs.map { slot in slot.flatMap { values[$0] } }
       let context = KernelContext(parameters: KernelParameters(instruction.parameters), outputCount: instruction.outputs.count, bindings: bindings)
@@ -109,14 +120,20 @@ public final class Interpreter: @unchecked Sendable {
       if enabled {
         profile[instruction.kernel, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
       }
-      for (slot, result) in zip(instruction.outputs, results) { values[slot] = result }
+      for (slot, result) in zip(instruction.outputs, results) {
+        values[slot] = result
+        liveBytes += Interpreter.bytes(of: result)
+      }
+      peakBytes = max(peakBytes, liveBytes)
       if Interpreter.traces {
         for (slot, result) in zip(instruction.outputs, results) {
           let sum = result.isFloat ? result.floats.reduce(0.0) { $0 + Double($1) } : Double(result.ints.reduce(0, &+))
-          FileHandle.standardError.write(Data("trace \(index) \(instruction.kernel) '\(plan.slots[slot].name)' \(result.shape) sum \(sum)\n".utf8))
+          let took = enabled ? String(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) + " ms" : ""
+          FileHandle.standardError.write(Data("trace \(index) \(instruction.kernel) '\(plan.slots[slot].name)' \(result.shape) sum \(sum) \(took)\n".utf8))
         }
       }
       for case let slot? in instruction.inputs where lastUse[slot] == index && plan.constants[slot] == nil {
+        if let value = values[slot] { liveBytes -= Interpreter.bytes(of: value) }
         values[slot] = nil
       }
     }

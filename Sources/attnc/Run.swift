@@ -54,7 +54,7 @@ struct Run: ParsableCommand {
   }
 
   func run() throws {
-    setBLASThreads(threads)
+    Parallel.configure(threads: threads)
     let loaded = try withContext(plan) { try PlanFile.read(plan) }
     let interpreter = try withContext(plan) { try Interpreter(plan: loaded) }
     let names = loaded.inputs.map { loaded.slots[$0].name }

@@ -1,0 +1,178 @@
+import AttncTensor
+
+/// The fast paths of the elementwise kernels: broadcasting by coalesced strided rows instead of
+/// per-element index tables, the operation chosen once per call (not per element), and
+/// vectorised transcendental functions. `Elementwise.binary`/`unary` try these first and keep
+/// their general loops for the rest (modulo, power, mixed types).
+enum BroadcastLoops {
+  /// A broadcast iteration: the output dims merged where every operand is contiguous (or
+  /// broadcast) across the boundary, with each operand's element strides (0 on broadcast dims).
+  struct Walk {
+    var shape: [Int]
+    var strides: [[Int]]
+    var count: Int
+
+    init(output: [Int], operands: [[Int]]) {
+      let rank = output.count
+      var strides: [[Int]] = operands.map { shape in
+        var result = [Int](repeating: 0, count: rank)
+        var step = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+          result[rank - shape.count + i] = shape[i] == 1 ? 0 : step
+          step *= shape[i]
+        }
+        return result
+      }
+      // Merge axis a into a+1 where, for every operand, stride[a] == stride[a+1]·dim[a+1].
+      var dims = output
+      var axis = rank - 2
+      while axis >= 0 {
+        let inner = dims[axis + 1]
+        if strides.allSatisfy({ $0[axis] == $0[axis + 1] * inner }) {
+          dims[axis + 1] *= dims[axis]
+          dims.remove(at: axis)
+          for k in strides.indices { strides[k].remove(at: axis) }
+        }
+        axis -= 1
+      }
+      if dims.isEmpty {
+        dims = [1]
+        strides = strides.map { _ in [0] }
+      }
+      shape = dims
+      self.strides = strides
+      count = output.reduce(1, *)
+    }
+
+    /// Calls `body(offsets, rowLength, rowStrides)` for every innermost row, in output order.
+    @inline(__always) func rows(_ body: (_ offsets: [Int], _ outOffset: Int, _ length: Int) -> Void) {
+      let rank = shape.count
+      let length = shape[rank - 1]
+      guard count > 0, length > 0 else { return }
+      let rows = count / length
+      var index = [Int](repeating: 0, count: rank)
+      var offsets = [Int](repeating: 0, count: strides.count)
+      for row in 0..<rows {
+        body(offsets, row * length, length)
+        var axis = rank - 2
+        while axis >= 0 {
+          index[axis] += 1
+          for k in offsets.indices { offsets[k] += strides[k][axis] }
+          if index[axis] < shape[axis] { break }
+          for k in offsets.indices { offsets[k] -= strides[k][axis] * index[axis] }
+          index[axis] = 0
+          axis -= 1
+        }
+      }
+    }
+  }
+
+  /// One row of `z[i] = f(x[i·sx], y[i·sy])` with strides 0 or 1, split so each case vectorises.
+  @inline(__always) static func row<T>(
+    _ x: UnsafePointer<T>, _ sx: Int, _ y: UnsafePointer<T>, _ sy: Int, _ z: UnsafeMutablePointer<T>,
+    _ n: Int, _ f: (T, T) -> T
+  ) {
+    switch (sx, sy) {
+    case (1, 1): for i in 0..<n { z[i] = f(x[i], y[i]) }
+    case (1, 0): let c = y[0]; for i in 0..<n { z[i] = f(x[i], c) }
+    case (0, 1): let c = x[0]; for i in 0..<n { z[i] = f(c, y[i]) }
+    case (0, 0): let v = f(x[0], y[0]); for i in 0..<n { z[i] = v }
+    default: for i in 0..<n { z[i] = f(x[i * sx], y[i * sy]) }
+    }
+  }
+
+  @inline(__always) static func apply<T>(
+    _ walk: Walk, _ x: [T], _ y: [T], into out: inout [T], _ f: (T, T) -> T
+  ) {
+    let last = walk.shape.count - 1
+    let sx = walk.strides[0][last], sy = walk.strides[1][last]
+    x.withUnsafeBufferPointer { xb in
+      y.withUnsafeBufferPointer { yb in
+        out.withUnsafeMutableBufferPointer { zb in
+          guard let xp = xb.baseAddress, let yp = yb.baseAddress, let zp = zb.baseAddress else { return }
+          walk.rows { offsets, outOffset, length in
+            row(xp + offsets[0], sx, yp + offsets[1], sy, zp + outOffset, length, f)
+          }
+        }
+      }
+    }
+  }
+
+  /// Float32 arithmetic (Add, Sub, Mul, Div, Max, Min) on two float tensors; nil for other ops.
+  static func floatArithmetic(_ op: String, _ a: Tensor, _ b: Tensor, walk: Walk) -> [Float]? {
+    var out = [Float](unsafeUninitializedCapacity: walk.count) { _, initialized in initialized = walk.count }
+    switch op {
+    case "Add": apply(walk, a.floats, b.floats, into: &out, +)
+    case "Sub": apply(walk, a.floats, b.floats, into: &out, -)
+    case "Mul": apply(walk, a.floats, b.floats, into: &out, *)
+    case "Div": apply(walk, a.floats, b.floats, into: &out, /)
+    case "Max": apply(walk, a.floats, b.floats, into: &out) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+    case "Min": apply(walk, a.floats, b.floats, into: &out) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+    default: return nil
+    }
+    return out
+  }
+
+  /// Integer and bool ops that cannot fail (no division) on two int tensors; nil for others.
+  /// Comparisons and logic give 0/1.
+  static func integer(_ op: String, _ a: Tensor, _ b: Tensor, walk: Walk) -> [Int64]? {
+    var out = [Int64](unsafeUninitializedCapacity: walk.count) { _, initialized in initialized = walk.count }
+    switch op {
+    case "Add": apply(walk, a.ints, b.ints, into: &out, &+)
+    case "Sub": apply(walk, a.ints, b.ints, into: &out, &-)
+    case "Mul": apply(walk, a.ints, b.ints, into: &out, &*)
+    case "Max": apply(walk, a.ints, b.ints, into: &out) { Swift.max($0, $1) }
+    case "Min": apply(walk, a.ints, b.ints, into: &out) { Swift.min($0, $1) }
+    case "Equal": apply(walk, a.ints, b.ints, into: &out) { $0 == $1 ? 1 : 0 }
+    case "Less": apply(walk, a.ints, b.ints, into: &out) { $0 < $1 ? 1 : 0 }
+    case "LessOrEqual": apply(walk, a.ints, b.ints, into: &out) { $0 <= $1 ? 1 : 0 }
+    case "Greater": apply(walk, a.ints, b.ints, into: &out) { $0 > $1 ? 1 : 0 }
+    case "GreaterOrEqual": apply(walk, a.ints, b.ints, into: &out) { $0 >= $1 ? 1 : 0 }
+    case "And": apply(walk, a.ints, b.ints, into: &out) { $0 != 0 && $1 != 0 ? 1 : 0 }
+    case "Or": apply(walk, a.ints, b.ints, into: &out) { $0 != 0 || $1 != 0 ? 1 : 0 }
+    case "Xor": apply(walk, a.ints, b.ints, into: &out) { ($0 != 0) != ($1 != 0) ? 1 : 0 }
+    default: return nil
+    }
+    return out
+  }
+
+  static let comparisons: Set<String> = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"]
+
+  /// `op(a, b)` by the fast paths, or nil when they do not cover the case.
+  static func binary(_ op: String, _ a: Tensor, _ b: Tensor) throws -> Tensor? {
+    guard a.dtype == b.dtype || (a.isFloat && b.isFloat) || (!a.isFloat && !b.isFloat && comparisons.contains(op)),
+      a.dtype != .string, b.dtype != .string
+    else { return nil }
+    let shape = try Elementwise.accesses([a.shape, b.shape]).shape
+    let walk = Walk(output: shape, operands: [a.shape, b.shape])
+    if a.isFloat && b.isFloat {
+      guard let out = floatArithmetic(op, a, b, walk: walk) else { return nil }
+      return .float(out, shape, dtype: a.dtype)
+    }
+    if !a.isFloat && !b.isFloat {
+      guard let out = integer(op, a, b, walk: walk) else { return nil }
+      return .int(out, shape, dtype: comparisons.contains(op) ? .bool : a.dtype)
+    }
+    return nil
+  }
+
+  /// Vectorised unary functions on float tensors (Exp, Erf, Tanh, Gelu); nil for the others.
+  static func unary(_ op: String, _ x: Tensor, approximate: String) -> Tensor? {
+    let function: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    switch op {
+    case "Exp": function = { VectorMath.exp($0, into: $1, count: $2) }
+    case "Erf": function = { VectorMath.erf($0, into: $1, count: $2) }
+    case "Tanh": function = { VectorMath.tanh($0, into: $1, count: $2) }
+    case "Gelu": function = { VectorMath.gelu($0, into: $1, count: $2, tanh: approximate == "tanh") }
+    default: return nil
+    }
+    var out = [Float](unsafeUninitializedCapacity: x.count) { _, initialized in initialized = x.count }
+    x.floats.withUnsafeBufferPointer { source in
+      out.withUnsafeMutableBufferPointer { target in
+        guard let s = source.baseAddress, let t = target.baseAddress else { return }
+        function(s, t, x.count)
+      }
+    }
+    return .float(out, x.shape, dtype: x.dtype)
+  }
+}

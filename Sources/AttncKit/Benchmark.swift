@@ -1,0 +1,146 @@
+import AttncKernels
+import AttncRuntime
+import AttncTensor
+import Foundation
+
+/// Timing of plans on synthetic inputs, and of the machine's sgemm, for `attnc bench`.
+public enum Benchmark {
+  /// One timed configuration.
+  public struct Result: Sendable {
+    public var bindings: [String: Int]
+    /// Median, min and max wall time of one run, in milliseconds.
+    public var median: Double
+    public var minimum: Double
+    public var maximum: Double
+    /// Multiply-add FLOPs of the plan's matrix products at these bindings (2·m·n·k each).
+    public var flops: Double
+    /// Largest total size of the values alive at once, in bytes.
+    public var peakBytes: Int
+  }
+
+  /// Synthetic inputs for `plan` with its symbols bound: token ids in 0..<100 for integer
+  /// inputs (ones for names containing "mask", 0..<seq positions for "position"), standard
+  /// normal floats (seeded, so runs compare).
+  /// - Throws: `.usage` naming a symbol that `bindings` leaves unbound.
+  public static func inputs(for plan: Plan, bindings: [String: Int]) throws -> [HostTensor] {
+    var generator = SplitMix(seed: 0x5EED)
+    return try plan.inputs.map { slot in
+      let spec = plan.slots[slot]
+      let shape = try spec.dims.map { dim -> Int in
+        guard let value = dim.evaluate(bindings) else {
+          throw AttncError(.usage, "input '\(spec.name)' has dim '\(dim)': give its symbols with --dim NAME=VALUE")
+        }
+        return value
+      }
+      let count = shape.reduce(1, *)
+      let name = spec.name.lowercased()
+      if spec.dtype.isFloatingPoint {
+        let values = (0..<count).map { _ in Double(generator.normal()) }
+        return HostTensor(dtype: spec.dtype, shape: shape, converting: values)
+      }
+      let last = shape.last ?? 1
+      let values: [Int64] = (0..<count).map { i in
+        if name.contains("mask") { return 1 }
+        if name.contains("position") { return Int64(i % max(last, 1)) }
+        return Int64(generator.next() % 100)
+      }
+      return HostTensor(dtype: spec.dtype, shape: shape, integers: values)
+    }
+  }
+
+  /// Binds `batch`-like symbols (names containing "batch") to `batch` and every other symbol of
+  /// the plan's inputs to `sequence`, then applies `overrides`.
+  public static func bindings(for plan: Plan, batch: Int, sequence: Int, overrides: [String: Int]) -> [String: Int] {
+    var result: [String: Int] = [:]
+    for slot in plan.inputs {
+      for dim in plan.slots[slot].dims {
+        for symbol in dim.symbols where result[symbol] == nil {
+          result[symbol] = symbol.lowercased().contains("batch") ? batch : sequence
+        }
+      }
+    }
+    result.merge(overrides) { _, new in new }
+    return result
+  }
+
+  /// Runs `plan` `warmups + repeats` times and times the last `repeats`.
+  public static func time(_ plan: Plan, interpreter: Interpreter, bindings: [String: Int], repeats: Int, warmups: Int = 1) throws -> Result {
+    let feeds = try inputs(for: plan, bindings: bindings)
+    var times: [Double] = []
+    for run in 0..<(warmups + repeats) {
+      let start = DispatchTime.now().uptimeNanoseconds
+      _ = try interpreter.run(feeds)
+      if run >= warmups { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+    }
+    times.sort()
+    let resolved = try interpreter.bind(feeds)
+    return Result(
+      bindings: bindings, median: times[times.count / 2], minimum: times.first ?? 0, maximum: times.last ?? 0,
+      flops: matrixFLOPs(plan, bindings: resolved), peakBytes: interpreter.peakBytes)
+  }
+
+  /// 2·m·n·k summed over the plan's MatMul, FusedMatMul and Attention (QKᵀ and PV) calls.
+  public static func matrixFLOPs(_ plan: Plan, bindings: [String: Int]) -> Double {
+    var total = 0.0
+    func shape(_ slot: Int?) -> [Int]? {
+      guard let slot else { return nil }
+      let dims = plan.slots[slot].dims.compactMap { $0.evaluate(bindings) }
+      return dims.count == plan.slots[slot].dims.count ? dims : nil
+    }
+    for instruction in plan.instructions {
+      switch instruction.kernel {
+      case "MatMul", "FusedMatMul":
+        guard instruction.inputs.count >= 2, let a = shape(instruction.inputs[0]),
+          let out = shape(instruction.outputs.first), let k = a.last
+        else { continue }
+        total += 2 * Double(out.reduce(1, *)) * Double(k)
+      default:
+        continue
+      }
+    }
+    return total
+  }
+
+  /// The machine's sgemm rate in FLOP/s: the median of `repeats` square `size³` products on the
+  /// current thread budget (OpenBLAS, as the plans use it).
+  public static func sgemmPeak(size: Int = 1024, repeats: Int = 5) -> Double {
+    let a = [Float](repeating: 0.5, count: size * size)
+    let b = [Float](repeating: 0.25, count: size * size)
+    var c = [Float](repeating: 0, count: size * size)
+    var times: [Double] = []
+    for run in 0...repeats {
+      let start = DispatchTime.now().uptimeNanoseconds
+      a.withUnsafeBufferPointer { x in
+        b.withUnsafeBufferPointer { y in
+          c.withUnsafeMutableBufferPointer { z in
+            gemm(m: size, n: size, k: size, x.baseAddress!, y.baseAddress!, into: z.baseAddress!)
+          }
+        }
+      }
+      if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+    }
+    times.sort()
+    return 2 * Double(size * size * size) / times[times.count / 2]
+  }
+}
+
+/// A small deterministic random generator (SplitMix64) for synthetic inputs.
+struct SplitMix {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  /// A standard normal sample (Box–Muller).
+  mutating func normal() -> Float {
+    let u = (Double(next() >> 11) + 0.5) / Double(1 << 53)
+    let v = Double(next() >> 11) / Double(1 << 53)
+    return Float((-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v))
+  }
+}

@@ -1,0 +1,83 @@
+import AttncIR
+import AttncTensor
+
+/// `fuse-matmul-epilogues`: folds the elementwise chain after a float32 `MatMul` into one
+/// `FusedMatMul` node: scalar `Mul`/`Div` (into alpha, only before any add), up to two `Add`s of
+/// values that broadcast into the product without growing it (bias, residual, attention mask),
+/// then optionally `Gelu` or a last-axis `Softmax`. Every interior value must have one reader and
+/// not be a graph output.
+public enum FuseMatMulEpilogues {
+  public static let pass = Pass("fuse-matmul-epilogues") { graph in try run(&graph) }
+
+  struct Match {
+    var a: ValueID
+    var b: ValueID
+    var addends: [ValueID] = []
+    var alpha: Float = 1
+    var activation = FusedMatMul.Activation.none
+    var output: ValueID
+    var last: Int
+  }
+
+  static func run(_ graph: inout Graph) throws -> Int {
+    let matching = GraphMatching(graph)
+    var matches: [Match] = []
+    for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty && node.opType == "MatMul" {
+      if let match = self.match(index, node, graph, matching) { matches.append(match) }
+    }
+    guard !matches.isEmpty else { return 0 }
+    var inserted: [Int: Node] = [:]
+    for match in matches {
+      let type = graph.values[match.output].type
+      let fused = graph.addValue(Value(name: graph.freshName(graph.values[match.output].name + "__fused"), type: type))
+      let op = FusedMatMul(alpha: match.alpha, activation: match.activation)
+      inserted[match.last] = Node(
+        name: graph.nodes[match.last].name + "/fused", domain: FusedMatMul.domain, opType: FusedMatMul.type,
+        inputs: [match.a, match.b] + match.addends, outputs: [fused], opset: 1, op: op)
+      graph.redirect(match.output, to: fused)
+    }
+    var nodes: [Node] = []
+    for (index, node) in graph.nodes.enumerated() {
+      nodes.append(node)
+      if let extra = inserted[index] { nodes.append(extra) }
+    }
+    graph.nodes = nodes
+    return matches.count
+  }
+
+  static func match(_ index: Int, _ node: Node, _ graph: Graph, _ m: GraphMatching) -> Match? {
+    guard node.inputs.count == 2, let a = node.inputs[0], let b = node.inputs[1],
+      let product = node.outputs.first, let type = graph.values[product].type,
+      type.dtype == .float, (graph.values[a].type?.rank ?? 0) >= 2, (graph.values[b].type?.rank ?? 0) >= 2
+    else { return nil }
+    var match = Match(a: a, b: b, output: product, last: index)
+    var current = product
+    while let (next, reader) = m.soleConsumer(current), let output = reader.outputs.first, reader.domain.isEmpty {
+      if match.addends.isEmpty, let (other, c) = m.withScalar(reader, "Mul"), other == current {
+        match.alpha *= c
+      } else if match.addends.isEmpty, let (other, c) = m.withScalar(reader, "Div", constantSecond: true),
+        other == current, c != 0
+      {
+        match.alpha /= c
+      } else if match.addends.count < 2, let addend = m.otherOperand(reader, "Add", besides: current),
+        let addendType = graph.values[addend].type, addendType.dtype == .float,
+        (try? Shapes.broadcast([type.dims, addendType.dims])) == type.dims
+      {
+        match.addends.append(addend)
+      } else if let unary = reader.op as? Unary, case .gelu(let tanh) = unary.function {
+        match.activation = tanh ? .geluTanh : .gelu
+      } else if let softmax = reader.op as? Softmax,
+        (try? Shapes.normalize(axis: softmax.axis, rank: type.rank)) == type.rank - 1
+      {
+        match.activation = .softmax
+      } else {
+        break
+      }
+      current = output
+      match.output = output
+      match.last = next
+      if match.activation != .none { break }
+    }
+    return match.output == product ? nil : match
+  }
+}

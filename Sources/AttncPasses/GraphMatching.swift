@@ -1,0 +1,75 @@
+import AttncIR
+import AttncTensor
+
+/// Read-only lookups the fusion passes share: who produces and who reads a value, and scalar
+/// constants.
+struct GraphMatching {
+  let graph: Graph
+  let producers: [ValueID: Int]
+  let consumers: [ValueID: [Int]]
+  let outputs: Set<ValueID>
+
+  init(_ graph: Graph) {
+    self.graph = graph
+    producers = graph.producers()
+    consumers = graph.consumers()
+    outputs = Set(graph.outputs)
+  }
+
+  /// The node producing `value`, if any.
+  func producer(_ value: ValueID) -> Node? {
+    producers[value].map { graph.nodes[$0] }
+  }
+
+  /// The only reader of `value` (nil when it has several, none, or is a graph output).
+  func soleConsumer(_ value: ValueID) -> (index: Int, node: Node)? {
+    guard !outputs.contains(value), let readers = consumers[value], readers.count == 1 else { return nil }
+    return (readers[0], graph.nodes[readers[0]])
+  }
+
+  /// The element of a one-element floating-point constant.
+  func scalar(_ value: ValueID?) -> Float? {
+    guard let value, let constant = graph.values[value].constant, constant.count == 1,
+      constant.dtype.isFloatingPoint, let element = constant.floats().first
+    else { return nil }
+    return element
+  }
+
+  /// For a standard binary `node` of `type` with a scalar constant operand: the other operand
+  /// and the constant. `constantSecond` demands the constant be the right operand (Div, Pow).
+  func withScalar(_ node: Node, _ type: String, constantSecond: Bool = false) -> (other: ValueID, constant: Float)? {
+    guard node.domain.isEmpty, node.opType == type, node.inputs.count == 2,
+      let left = node.inputs[0], let right = node.inputs[1]
+    else { return nil }
+    if let c = scalar(right) { return (left, c) }
+    if !constantSecond, let c = scalar(left) { return (right, c) }
+    return nil
+  }
+
+  /// The other operand of a two-input `node` of `type` that reads `value` once.
+  func otherOperand(_ node: Node, _ type: String, besides value: ValueID) -> ValueID? {
+    guard node.domain.isEmpty, node.opType == type, node.inputs.count == 2,
+      let left = node.inputs[0], let right = node.inputs[1]
+    else { return nil }
+    if left == value && right != value { return right }
+    if right == value && left != value { return left }
+    return nil
+  }
+
+  static func near(_ value: Float, _ target: Float) -> Bool {
+    abs(value - target) <= 1e-4 * abs(target)
+  }
+}
+
+extension Graph {
+  /// Makes `replacement` take over every use of `old`; when `old` is a graph output,
+  /// `replacement` also takes its name so the model's interface is unchanged.
+  mutating func redirect(_ old: ValueID, to replacement: ValueID) {
+    if outputs.contains(old) {
+      let name = values[old].name
+      values[old].name = freshName(name + "__replaced")
+      values[replacement].name = name
+    }
+    replaceUses(of: old, with: replacement)
+  }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import AttncKit
+import AttncKernels
+import AttncRuntime
+import AttncTensor
+import Foundation
+
+/// `attnc bench`: latency of a model or plan at several sequence lengths, on synthetic inputs.
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Time a model or plan at several sequence lengths and compare with sgemm peak.",
+    discussion: """
+      Converts an .onnx model in memory under --policy (or loads an .attnc plan), binds the
+      symbols of its inputs (names containing "batch" to --batch, every other symbol to each
+      --seq; --dim overrides one), feeds synthetic inputs (token ids 0..99, all-ones masks,
+      seeded normal floats), and reports the median wall time of --repeat runs after one
+      warm-up. It also measures this machine's sgemm rate (1024³, same threads) and gives each
+      configuration's matrix-product rate as a fraction of it.
+
+      Examples:
+        attnc bench ../shared/models/bert_mini_legacy/model.onnx --seq 128 --seq 512 --seq 2048
+        attnc bench model.attnc --seq 2048 --threads 2 --repeat 10 --format json
+      """)
+
+  @Argument(help: "An ONNX model (.onnx) or a plan written by 'attnc convert'.")
+  var model: String
+
+  @Option(name: .customLong("seq"), help: "A sequence length to time. Repeatable (default 128).")
+  var sequences: [Int] = []
+
+  @Option(help: "The batch size.")
+  var batch: Int = 1
+
+  @Option(name: .customLong("dim"), help: ArgumentHelp("Bind a symbol: NAME=VALUE. Repeatable.", valueName: "name=value"))
+  var dims: [String] = []
+
+  @Option(help: "Threads for OpenBLAS and attnc's loops.")
+  var threads: Int = 2
+
+  @Option(name: .customLong("repeat"), help: "Timed runs per configuration (the median is reported).")
+  var repetitions: Int = 5
+
+  @Option(help: "Policy when converting an .onnx model.")
+  var policy: String = "exact"
+
+  @Option(help: "Output format: table or json.")
+  var format: String = "table"
+
+  func validate() throws {
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
+    guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+    guard sequences.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--seq must be at least 1") }
+    guard ["table", "json"].contains(format) else { throw ValidationError("--format must be table or json") }
+  }
+
+  func run() throws {
+    Parallel.configure(threads: threads)
+    var overrides: [String: Int] = [:]
+    for text in dims {
+      let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, let value = Int(parts[1]), value >= 1 else {
+        throw AttncError(.usage, "--dim '\(text)' must look like NAME=VALUE with VALUE ≥ 1")
+      }
+      overrides[parts[0]] = value
+    }
+    let plan: Plan
+    if model.hasSuffix(".onnx") {
+      plan = try Compiler.plan(model, policy: policy).plan
+    } else {
+      plan = try withContext(model) { try PlanFile.read(model) }
+    }
+    let interpreter = try withContext(model) { try Interpreter(plan: plan) }
+    let peak = Benchmark.sgemmPeak()
+    var results: [Benchmark.Result] = []
+    for sequence in sequences.isEmpty ? [128] : sequences {
+      let bindings = Benchmark.bindings(for: plan, batch: batch, sequence: sequence, overrides: overrides)
+      FileHandleOutput.standardError("timing \(model) at \(bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))…\n")
+      results.append(try withContext(model) {
+        try Benchmark.time(plan, interpreter: interpreter, bindings: bindings, repeats: repetitions)
+      })
+    }
+    if format == "json" {
+      let entries = results.map { r -> [String: Any] in
+        ["bindings": r.bindings, "median_ms": r.median, "min_ms": r.minimum, "max_ms": r.maximum,
+         "matmul_gflop": r.flops / 1e9, "gflops_per_s": r.flops / r.median / 1e6,
+         "fraction_of_sgemm_peak": r.flops / r.median / 1e-3 / peak, "peak_value_bytes": r.peakBytes]
+      }
+      let object: [String: Any] = ["model": model, "threads": threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
+      let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+      print(String(decoding: data, as: UTF8.self))
+      return
+    }
+    print("model \(model), \(threads) threads, sgemm peak " + String(format: "%.1f GFLOP/s", peak / 1e9) + " (1024³)")
+    print("bindings                  median ms    min ms    max ms   matmul GFLOP   GFLOP/s   of peak   peak values")
+    for r in results {
+      let label = r.bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+      let rate = r.flops / (r.median / 1e3)
+      print(label.padding(toLength: 24, withPad: " ", startingAt: 0)
+        + String(format: " %10.2f %9.2f %9.2f %14.3f %9.1f %8.1f%% %10.1f MiB", r.median, r.minimum, r.maximum, r.flops / 1e9, rate / 1e9, 100 * rate / peak, Double(r.peakBytes) / 1_048_576))
+    }
+  }
+}
