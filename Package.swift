@@ -51,6 +51,7 @@ let package = Package(
     .testTarget(name: "AttncONNXTests", dependencies: ["AttncONNX", "AttncTestSupport"]),
     .testTarget(name: "AttncPassesTests", dependencies: ["AttncPasses", "AttncTestSupport"]),
     .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncTestSupport"]),
+    .testTarget(name: "AttncKernelsTests", dependencies: ["AttncKernels", "AttncTensor"]),
     .testTarget(name: "ModelParityTests", dependencies: ["AttncKit", "AttncTestSupport"]),
     .testTarget(
       name: "ConformanceTests", dependencies: ["AttncKit", "AttncTestSupport"],

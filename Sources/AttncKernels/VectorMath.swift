@@ -20,8 +20,12 @@ public enum VectorMath {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     p = p * (r * r) + r + 1
-    let scale = Float(bitPattern: (t.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
-    let result = p * scale
+    // 2^n as 2^(n>>1)·2^(n−n>>1): each factor stays a normal float for n in −126…128.
+    let n0 = Int32(bitPattern: t.bitPattern &- 0x4B40_0000)
+    let n1 = n0 >> 1, n2 = n0 &- n1
+    let scale1 = Float(bitPattern: UInt32(bitPattern: (n1 &+ 127) &<< 23))
+    let scale2 = Float(bitPattern: UInt32(bitPattern: (n2 &+ 127) &<< 23))
+    let result = p * scale1 * scale2
     return x < -87.33654 ? 0 : (x > 88.72283 ? .infinity : result)
   }
 

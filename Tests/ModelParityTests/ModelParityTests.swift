@@ -7,7 +7,7 @@ import Foundation
 import Testing
 
 /// Every `test_data_set_N` of every model in `shared/models` (and the bundled sample) through
-/// canonicalize → lower → interpret, compared with ONNX Runtime's outputs (rtol 1e-3, atol 1e-5).
+/// the conversion pipeline (canonicalize → fuse → lower) and the interpreter, compared with ONNX Runtime's outputs (rtol 1e-3, atol 1e-5).
 @Suite(.serialized) struct ModelParityTests {
   static let tolerance = (relative: 1e-3, absolute: 1e-5)
 
@@ -32,8 +32,7 @@ import Testing
     guard let shared = Fixtures.shared else { return }
     let parts = testCase.split(separator: "/").map(String.init)
     let folder = shared.appendingPathComponent("models/\(parts[0])")
-    let model = try ModelLoader.load(folder.appendingPathComponent("model.onnx").path)
-    let plan = try Lower.plan(model.canonical, sourceSHA256: [], producer: "test", policy: "exact")
+    let plan = try Compiler.plan(folder.appendingPathComponent("model.onnx").path).plan
     let data = folder.appendingPathComponent(parts[1])
     let inputs = try plan.inputs.indices.map { try TensorFiles.readProto(data.appendingPathComponent("input_\($0).pb").path) }
     let outputs = try Interpreter(plan: plan).run(inputs)

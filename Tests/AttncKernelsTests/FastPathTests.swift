@@ -1,0 +1,73 @@
+@testable import AttncKernels
+import AttncTensor
+import Testing
+
+/// The elementwise fast paths (strided broadcast rows) and the fused MatMul against plain
+/// per-element references.
+@Suite struct FastPathTests {
+  static let shapePairs: [([Int], [Int])] = [
+    ([2, 3, 4], [2, 3, 4]), ([2, 3, 4], [4]), ([2, 3, 4], [3, 1]), ([2, 1, 4], [1, 3, 1]),
+    ([1, 12, 5, 5], [1, 1, 1, 5]), ([1, 12, 5, 5], [1, 1, 5, 5]), ([3, 1], [1, 4]), ([], [2, 2]),
+    ([2, 3, 4], []), ([5, 1, 3], [5, 4, 1]),
+  ]
+
+  /// `op` by the broadcast index table, element by element.
+  func reference(_ a: Tensor, _ b: Tensor, _ f: (Double, Double) -> Double) throws -> [Double] {
+    let (_, indices) = try Elementwise.broadcastIndices([a.shape, b.shape])
+    let x = a.isFloat ? a.floats.map(Double.init) : a.ints.map(Double.init)
+    let y = b.isFloat ? b.floats.map(Double.init) : b.ints.map(Double.init)
+    return zip(indices[0], indices[1]).map { f(x[$0], y[$1]) }
+  }
+
+  @Test(arguments: shapePairs.indices)
+  func floatArithmeticMatchesReference(pair: Int) throws {
+    let (sa, sb) = Self.shapePairs[pair]
+    let a = Tensor.float((0..<sa.reduce(1, *)).map { Float($0) * 0.5 - 3 }, sa)
+    let b = Tensor.float((0..<sb.reduce(1, *)).map { Float($0) * 0.25 + 1 }, sb)
+    for (op, f) in [("Add", { (p: Double, q: Double) in p + q }), ("Sub", { $0 - $1 }), ("Mul", { $0 * $1 }), ("Div", { $0 / $1 })] {
+      let fast = try #require(try BroadcastLoops.binary(op, a, b))
+      let expected = try reference(a, b, f)
+      #expect(fast.floats.count == expected.count)
+      for (value, exact) in zip(fast.floats, expected) { #expect(abs(Double(value) - exact) <= 1e-6 * max(1, abs(exact)), "\(op) \(sa) \(sb)") }
+    }
+  }
+
+  @Test(arguments: shapePairs.indices)
+  func integerOpsMatchReference(pair: Int) throws {
+    let (sa, sb) = Self.shapePairs[pair]
+    let a = Tensor.int((0..<sa.reduce(1, *)).map { Int64($0 % 5) - 2 }, sa)
+    let b = Tensor.int((0..<sb.reduce(1, *)).map { Int64($0 % 3) - 1 }, sb)
+    for (op, f) in [("Add", { (p: Double, q: Double) in p + q }), ("Less", { $0 < $1 ? 1 : 0 }), ("And", { $0 != 0 && $1 != 0 ? 1 : 0 }), ("Max", { max($0, $1) })] {
+      let fast = try #require(try BroadcastLoops.binary(op, a, b))
+      let expected = try reference(a, b, f)
+      #expect(fast.ints.map(Double.init) == expected, "\(op) \(sa) \(sb)")
+    }
+  }
+
+  @Test(arguments: ["none", "gelu", "softmax"])
+  func fusedMatMulMatchesUnfusedChain(activation: String) throws {
+    // [2, 3, 4, 5] × [3, 5, 6] (broadcast batch), alpha 0.5, a bias [6] and a mask [2, 1, 1, 6].
+    let a = Tensor.float((0..<120).map { Float(($0 * 7) % 11) / 11 - 0.5 }, [2, 3, 4, 5])
+    let b = Tensor.float((0..<90).map { Float(($0 * 5) % 13) / 13 - 0.5 }, [3, 5, 6])
+    let bias = Tensor.float((0..<6).map { Float($0) / 10 }, [6])
+    let mask = Tensor.float((0..<12).map { $0 % 4 == 0 ? -10_000 : 0 }, [2, 1, 1, 6])
+    let fused = try LinearAlgebra.fusedMatMul(a, b, addends: [bias, mask], alpha: 0.5, activation: activation)
+    var expected = try LinearAlgebra.matmul(a, b)
+    expected = try Elementwise.binary("Mul", expected, .float([0.5], []))
+    expected = try Elementwise.binary("Add", expected, bias)
+    expected = try Elementwise.binary("Add", expected, mask)
+    if activation == "gelu" { expected = try Elementwise.unary("Gelu", expected) }
+    if activation == "softmax" { expected = try LinearAlgebra.softmax(expected, axis: -1) }
+    #expect(fused.shape == [2, 3, 4, 6])
+    for (value, exact) in zip(fused.floats, expected.floats) { #expect(abs(value - exact) <= 1e-5 * max(1, abs(exact))) }
+  }
+
+  @Test func blasCoreUpgradeOnlyWhenNeeded() {
+    let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"]
+    #expect(BLASCore.better(current: "prescott", flags: avx512, environment: [:]) == "SkylakeX")
+    #expect(BLASCore.better(current: "prescott", flags: ["avx2", "fma"], environment: [:]) == "Haswell")
+    #expect(BLASCore.better(current: "skylakex", flags: avx512, environment: [:]) == nil)
+    #expect(BLASCore.better(current: "prescott", flags: avx512, environment: ["OPENBLAS_CORETYPE": "Prescott"]) == nil)
+    #expect(BLASCore.better(current: "prescott", flags: ["sse3"], environment: [:]) == nil)
+  }
+}

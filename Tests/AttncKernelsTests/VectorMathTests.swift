@@ -1,0 +1,83 @@
+import AttncKernels
+import Foundation
+import Testing
+
+/// The vectorised transcendental functions against Foundation's double-precision ones.
+@Suite struct VectorMathTests {
+  /// -30…30 in steps of 1/64, plus the edges of exp's range and special values.
+  static let grid: [Float] = (-1920...1920).map { Float($0) / 64 } + [-88, -87.3, 88.7, 89, 1e-7, -1e-7, 0]
+
+  func run(_ f: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void, _ x: [Float]) -> [Float] {
+    var y = [Float](repeating: 0, count: x.count)
+    x.withUnsafeBufferPointer { source in
+      y.withUnsafeMutableBufferPointer { target in f(source.baseAddress!, target.baseAddress!, x.count) }
+    }
+    return y
+  }
+
+  @Test func expWithinTwoUlp() {
+    let y = run({ VectorMath.exp($0, into: $1, count: $2) }, Self.grid)
+    for (x, value) in zip(Self.grid, y) {
+      let exact = Foundation.exp(Double(x))
+      if exact < Double(Float.leastNormalMagnitude) {
+        #expect(value >= 0 && Double(value) <= 2 * Double(Float.leastNormalMagnitude), "exp(\(x)) = \(value)")
+      } else if exact > Double(Float.greatestFiniteMagnitude) {
+        #expect(value == .infinity, "exp(\(x)) = \(value)")
+      } else {
+        #expect(abs(Double(value) - exact) <= 2 * Double(Float(exact).ulp), "exp(\(x)) = \(value), exact \(exact)")
+      }
+    }
+  }
+
+  @Test func erfAndTanhWithinThreeTenMillionths() {
+    let erfs = run({ VectorMath.erf($0, into: $1, count: $2) }, Self.grid)
+    let tanhs = run({ VectorMath.tanh($0, into: $1, count: $2) }, Self.grid)
+    for (i, x) in Self.grid.enumerated() {
+      #expect(abs(Double(erfs[i]) - Foundation.erf(Double(x))) <= 3e-7, "erf(\(x)) = \(erfs[i])")
+      #expect(abs(Double(tanhs[i]) - Foundation.tanh(Double(x))) <= 3e-7, "tanh(\(x)) = \(tanhs[i])")
+    }
+  }
+
+  @Test func specialValuesPropagate() {
+    let special: [Float] = [.nan, .infinity, -.infinity]
+    let exps = run({ VectorMath.exp($0, into: $1, count: $2) }, special)
+    #expect(exps[0].isNaN && exps[1] == .infinity && exps[2] == 0)
+    let erfs = run({ VectorMath.erf($0, into: $1, count: $2) }, special)
+    #expect(erfs[0].isNaN && erfs[1] == 1 && erfs[2] == -1)
+    let tanhs = run({ VectorMath.tanh($0, into: $1, count: $2) }, special)
+    #expect(tanhs[0].isNaN && tanhs[1] == 1 && tanhs[2] == -1)
+  }
+
+  @Test(arguments: [1, 7, 8, 9, 33, 512])
+  func softmaxRowMatchesDefinition(length: Int) {
+    var row = (0..<length).map { Float(sin(Double($0) * 1.7)) * 20 }
+    let reference: [Double] = {
+      let top = row.map(Double.init).max() ?? 0
+      let e = row.map { Foundation.exp(Double($0) - top) }
+      let sum = e.reduce(0, +)
+      return e.map { $0 / sum }
+    }()
+    row.withUnsafeMutableBufferPointer { VectorMath.softmaxRow($0.baseAddress!, count: length) }
+    for (value, exact) in zip(row, reference) {
+      #expect(abs(Double(value) - exact) <= 1e-6 + 1e-5 * exact)
+    }
+  }
+
+  @Test func softmaxRowOfMinusInfinityIsNaN() {
+    var row = [Float](repeating: -.infinity, count: 10)
+    row.withUnsafeMutableBufferPointer { VectorMath.softmaxRow($0.baseAddress!, count: 10) }
+    let finite = row.filter { !$0.isNaN }
+    #expect(finite.isEmpty)
+  }
+
+  @Test func geluMatchesBothDefinitions() {
+    let y = run({ VectorMath.gelu($0, into: $1, count: $2, tanh: false) }, Self.grid)
+    let t = run({ VectorMath.gelu($0, into: $1, count: $2, tanh: true) }, Self.grid)
+    for (i, x) in Self.grid.enumerated() {
+      let v = Double(x)
+      #expect(abs(Double(y[i]) - 0.5 * v * (1 + Foundation.erf(v / 2.0.squareRoot()))) <= 1e-6 * max(1, abs(v)))
+      let inner = (2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v)
+      #expect(abs(Double(t[i]) - 0.5 * v * (1 + Foundation.tanh(inner))) <= 1e-6 * max(1, abs(v)))
+    }
+  }
+}
