@@ -88,6 +88,11 @@ public enum Elementwise {
       return try binary(op, b, a, fmod: fmod)
     }
     if let fast = try BroadcastLoops.binary(op, a, b) { return fast }
+    if a.dtype == .string || b.dtype == .string {
+      guard op == "Equal", a.dtype == b.dtype else { throw AttncError.unsupported("\(op) on \(a.dtype) and \(b.dtype) is not implemented") }
+      let (shape, indices) = try broadcastIndices([a.shape, b.shape])
+      return .int(zip(indices[0], indices[1]).map { a.strings[$0] == b.strings[$1] ? 1 : 0 }, shape, dtype: .bool)
+    }
     let (shape, access) = try accesses([a.shape, b.shape])
     let (ia, ib) = (access[0], access[1])
     let n = shape.reduce(1, *)

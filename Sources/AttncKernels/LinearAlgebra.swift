@@ -138,7 +138,9 @@ public enum LinearAlgebra {
     }
     let shape = keepDims ? kept : x.shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
     if x.isFloat { return .float(acc.map { Float($0) }, shape, dtype: x.dtype) }
-    return .int(acc.map { Int64($0) }, shape, dtype: x.dtype)
+    // ReduceMax of an empty set is the type's minimum (false for bool, 0 unsigned).
+    let lowest: Int64 = x.dtype.isSignedInteger ? -(Int64(1) << Int64(min(x.dtype.bitWidth, 64) - 1)) : 0
+    return .int(acc.map { $0 == -.infinity ? lowest : Int64($0) }, shape, dtype: x.dtype)
   }
 
   /// Running sums along `axis`.
