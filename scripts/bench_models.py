@@ -4,13 +4,15 @@
 Optional: needs python3 with numpy and onnxruntime (pip install onnxruntime). For each model and
 sequence length it writes random token ids (and an all-ones attention mask) as .npy, times ONNX
 Runtime (median of --repeat runs after a warm-up, --threads intra-op threads) and then
-`attnc run --stats` on the same inputs, and prints a Markdown table.
+`attnc bench` on the converted plan (synthetic inputs of the same shapes; latency does not depend on
+the token values), and prints a Markdown table. "of peak" is the model's matrix-product FLOPs per
+second as a fraction of the sgemm rate `attnc bench` measures (1024^3, same threads).
 
   python3 scripts/bench_models.py --attnc .build/release/attnc \
       --model ../shared/models/bert_mini_legacy 128 512 2048 \
       --model ../shared/models/gpt2_mini_dynamo 2048 8192
 """
-import argparse, os, re, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, tempfile, time
 
 import numpy as np
 
@@ -30,15 +32,13 @@ def ort_latency(model, feeds, threads, repeat):
     return float(np.median(times))
 
 
-def attnc_latency(attnc, plan, files, threads, repeat):
-    command = [attnc, "run", plan, "--threads", str(threads), "--repeat", str(repeat + 1), "--stats"]
-    for name, path in files.items():
-        command += ["--input", f"{name}={path}"]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    match = re.search(r"median ([0-9.]+) ms", output)
-    if not match:
-        raise RuntimeError(f"no timing in attnc output:\n{output}")
-    return float(match.group(1))
+def attnc_bench(attnc, plan, n, threads, repeat):
+    """`attnc bench` on the plan: its median latency, matrix-product FLOPs and sgemm peak."""
+    command = [attnc, "bench", plan, "--seq", str(n), "--threads", str(threads),
+               "--repeat", str(repeat), "--format", "json"]
+    report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    result = report["results"][0]
+    return result["median_ms"], result["matmul_gflop"], report["sgemm_peak_gflops"]
 
 
 def main():
@@ -49,8 +49,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    print(f"| model | seq | ONNX Runtime (ms) | attnc exact (ms) | attnc / ORT |")
-    print(f"|---|---:|---:|---:|---:|")
+    print("| model | seq | ONNX Runtime (ms) | attnc exact (ms) | attnc / ORT | matmul GFLOP "
+          "| sgemm peak GFLOP/s | ORT of peak | attnc of peak |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as work:
         for spec in args.model:
             folder, lengths = spec[0], [int(x) for x in spec[1:]]
@@ -68,14 +69,12 @@ def main():
                         feeds[input_name] = np.ones((1, n), dtype=np.int64)
                     else:
                         feeds[input_name] = rng.integers(0, 1000, size=(1, n), dtype=np.int64)
-                files = {}
-                for key, value in feeds.items():
-                    files[key] = os.path.join(work, f"{name}_{n}_{key}.npy")
-                    np.save(files[key], value)
                 ort_ms = ort_latency(model, feeds, args.threads, args.repeat)
-                attnc_ms = attnc_latency(args.attnc, plan, files, args.threads, args.repeat)
-                print(f"| {name} | {n} | {ort_ms:.2f} | {attnc_ms:.2f} | {attnc_ms / ort_ms:.2f}x |", flush=True)
-
+                attnc_ms, gflop, peak = attnc_bench(args.attnc, plan, n, args.threads, args.repeat)
+                ort_peak = 100 * gflop / (ort_ms / 1e3) / peak
+                attnc_peak = 100 * gflop / (attnc_ms / 1e3) / peak
+                print(f"| {name} | {n} | {ort_ms:.2f} | {attnc_ms:.2f} | {attnc_ms / ort_ms:.2f}x "
+                      f"| {gflop:.2f} | {peak:.0f} | {ort_peak:.0f}% | {attnc_peak:.0f}% |", flush=True)
 
 if __name__ == "__main__":
     sys.exit(main())

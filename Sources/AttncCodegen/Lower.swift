@@ -92,7 +92,8 @@ public enum Lower {
       case .leakyRelu(let alpha): parameters = ["alpha": .float(alpha)]
       case .swish(let alpha): parameters = ["alpha": .float(alpha)]
       case .gelu(let tanh): parameters = ["approximate": .string(tanh ? "tanh" : "none")]
-      case .isInf: return nil
+      case .isInf(let negative, let positive):
+        return Call(kernel: "IsInf", parameters: ["detect_negative": .int(negative ? 1 : 0), "detect_positive": .int(positive ? 1 : 0)])
       default: break
       }
       return Call(kernel: op.function.onnxType, parameters: parameters)

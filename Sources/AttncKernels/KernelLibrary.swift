@@ -73,8 +73,20 @@ public enum KernelLibrary {
       var x = try input(inputs, 0)
       let low = inputs.count > 1 ? inputs[1]?.floats.first : try context.parameters.floats("min")?.first
       let high = inputs.count > 2 ? inputs[2]?.floats.first : try context.parameters.floats("max")?.first
+      if !x.isFloat {
+        let lowInt = inputs.count > 1 ? inputs[1]?.ints.first : nil
+        let highInt = inputs.count > 2 ? inputs[2]?.ints.first : nil
+        x.ints = x.ints.map { v in min(max(v, lowInt ?? .min), highInt ?? .max) }
+        return [x]
+      }
       x.floats = x.floats.map { v in min(max(v, low ?? -.infinity), high ?? .infinity) }
       return [x]
+    }
+    table["IsInf"] = { context, inputs in
+      let x = try input(inputs, 0)
+      let positive = try context.parameters.int("detect_positive", default: 1) != 0
+      let negative = try context.parameters.int("detect_negative", default: 1) != 0
+      return [.int(x.floats.map { ($0 == .infinity && positive) || ($0 == -.infinity && negative) ? 1 : 0 }, x.shape, dtype: .bool)]
     }
     table["MatMul"] = { _, inputs in [try LinearAlgebra.matmul(input(inputs, 0), input(inputs, 1))] }
     table["FusedMatMul"] = { context, inputs in
