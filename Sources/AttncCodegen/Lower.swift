@@ -107,7 +107,8 @@ public enum Lower {
       return Call(kernel: "Softmax", parameters: ["axis": .int(Int64(try Shapes.normalize(axis: op.axis, rank: rank))), "coerce2d": .int(op.coercesTo2D ? 1 : 0)])
     case is Cast, is CastLike:
       guard let type = outputs.first ?? nil else { return nil }
-      return Call(kernel: "Cast", parameters: ["to": .int(Int64(type.dtype.rawValue))], usedInputs: 1)
+      let cast = (op as? Cast) ?? (op as? CastLike)?.cast(to: type.dtype)
+      return Call(kernel: "Cast", parameters: ["to": .int(Int64(type.dtype.rawValue)), "saturate": .int(cast?.saturate == false ? 0 : 1), "round_mode": .string(cast?.roundMode.rawValue ?? "up")], usedInputs: 1)
     case is Reshape, is Flatten, is Squeeze, is Unsqueeze:
       guard let type = outputs.first ?? nil else { return nil }
       if !type.dims.contains(where: \.isDataDependent) {
@@ -116,11 +117,24 @@ public enum Lower {
       if let reshape = op as? Reshape, reshape.shapeAttribute == nil {
         return Call(kernel: "ReshapeDynamic", parameters: ["allowzero": .int(reshape.allowZero ? 1 : 0)])
       }
+      if let squeeze = op as? Squeeze {
+        return Call(kernel: "SqueezeDynamic", parameters: squeeze.axesAttribute.map { ["axes": .ints($0.map { Int64($0) })] } ?? [:])
+      }
+      if let unsqueeze = op as? Unsqueeze {
+        return Call(kernel: "UnsqueezeDynamic", parameters: unsqueeze.axesAttribute.map { ["axes": .ints($0.map { Int64($0) })] } ?? [:])
+      }
       return nil
     case is Identity:
       return Call(kernel: "Identity")
-    case is Dropout:
-      return consumed(1) ? nil : Call(kernel: "Identity", usedInputs: 1, usedOutputs: 1)
+    case let op as Dropout:
+      // Inference (no training_mode input, or a constant false one) with an unused mask is a copy.
+      let training = node.inputs.count > 2 ? node.inputs[2] : nil
+      if !consumed(1) && training.map({ graph.values[$0].constant?.scalarInt == 0 }) ?? true {
+        return Call(kernel: "Identity", usedInputs: 1, usedOutputs: 1)
+      }
+      var parameters: [String: KernelParameter] = ["mask_dtype": .int(Int64((outputs.count > 1 ? outputs[1]?.dtype : nil)?.rawValue ?? DType.bool.rawValue))]
+      if let seed = op.seed { parameters["seed"] = .int(seed) }
+      return Call(kernel: "Dropout", parameters: parameters, usedOutputs: consumed(1) ? nil : 1)
     case is Where, is MatMul, is Expand, is Tile, is Range, is Size:
       return Call(kernel: node.opType)
     case let op as Transpose:

@@ -67,7 +67,10 @@ public enum KernelLibrary {
     table["Identity"] = { _, inputs in [try input(inputs, 0)] }
     table["Where"] = { _, inputs in [try Elementwise.select(input(inputs, 0), input(inputs, 1), input(inputs, 2))] }
     table["Cast"] = { context, inputs in
-      [try Elementwise.cast(input(inputs, 0), to: DType(onnx: Int32(try context.parameters.int("to"))))]
+      let p = context.parameters
+      let mode = try p.string("round_mode", default: "up")
+      guard let rounding = NarrowFloat.Rounding(rawValue: mode) else { throw AttncError.invalid("round_mode '\(mode)' is not one of up, down, nearest") }
+      return [try Elementwise.cast(input(inputs, 0), to: DType(onnx: Int32(try p.int("to"))), saturate: try p.int("saturate", default: 1) != 0, rounding: rounding)]
     }
     table["Clip"] = { context, inputs in
       var x = try input(inputs, 0)
@@ -125,6 +128,23 @@ public enum KernelLibrary {
       }
       guard dims.reduce(1, *) == x.count else { throw AttncError.invalid("cannot reshape \(x.shape) into \(requested)") }
       return [x.reshaped(dims)]
+    }
+    table["SqueezeDynamic"] = { context, inputs in
+      let axes = try context.parameters.ints("axes") ?? (inputs.count > 1 ? inputs[1]?.ints.map { Int($0) } : nil)
+      return [try Movement.squeeze(input(inputs, 0), axes: axes)]
+    }
+    table["UnsqueezeDynamic"] = { context, inputs in
+      let axes = try context.parameters.ints("axes") ?? input(inputs, 1).ints.map { Int($0) }
+      return [try Movement.unsqueeze(input(inputs, 0), axes: axes)]
+    }
+    table["Dropout"] = { context, inputs in
+      let ratio = (inputs.count > 1 ? inputs[1]?.floats.first : nil) ?? 0.5
+      let training = (inputs.count > 2 ? inputs[2]?.ints.first : nil).map { $0 != 0 } ?? false
+      let seed = try context.parameters.int("seed", default: Int.random(in: 0...Int(UInt32.max)))
+      var random = MersenneTwister(seed: UInt64(truncatingIfNeeded: seed))
+      let maskType = try DType(onnx: Int32(try context.parameters.int("mask_dtype", default: Int(DType.bool.rawValue))))
+      let (output, mask) = try Elementwise.dropout(input(inputs, 0), ratio: ratio, training: training, maskType: maskType, random: &random)
+      return Array([output, mask].prefix(max(1, context.outputCount)))
     }
     table["DimExpressions"] = { context, inputs in
       let values = try context.resolve(try context.parameters.dims("dims")).map { Int64($0) }

@@ -20,10 +20,9 @@ public enum Element {
         out[i] = Double(Float(bitPattern: bits))
       }
     case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
-      let table = float8Table(dtype)
-      for i in 0..<count { out[i] = table[Int(bytes[i])] }
+      for i in 0..<count { out[i] = NarrowFloat.value(bytes[i], dtype) }
     case .float4e2m1:
-      for i in 0..<count { out[i] = float4Value(nibble(bytes, i)) }
+      for i in 0..<count { out[i] = NarrowFloat.value(nibble(bytes, i), dtype) }
     case .complex64, .complex128, .string:
       break  // not numeric; callers reject these before reading
     default:
@@ -121,58 +120,20 @@ public enum Element {
     return UInt16((bits &+ rounding) >> 16)
   }
 
-  /// The 256 values of an 8-bit float format, indexed by bit pattern.
-  public static func float8Table(_ dtype: DType) -> [Double] {
-    switch dtype {
-    case .float8e4m3fn: return table8
-    case .float8e4m3fnuz: return table8fnuz
-    case .float8e5m2: return table5m2
-    case .float8e5m2fnuz: return table5m2fnuz
-    default: return table8m0
-    }
-  }
-
-  private static func makeTable(exponentBits: Int, bias: Int, kind: Int) -> [Double] {
-    // kind 0: E4M3FN (no inf, NaN = all ones), 1: FNUZ (NaN = 0x80 only), 2: IEEE (inf + NaN).
-    let mantissaBits = 7 - exponentBits
-    return (0..<256).map { pattern -> Double in
-      let sign: Double = pattern & 0x80 != 0 ? -1 : 1
-      let e = (pattern >> mantissaBits) & ((1 << exponentBits) - 1)
-      let m = pattern & ((1 << mantissaBits) - 1)
-      let maxE = (1 << exponentBits) - 1
-      switch kind {
-      case 0 where e == maxE && m == (1 << mantissaBits) - 1: return .nan
-      case 1 where pattern == 0x80: return .nan
-      case 2 where e == maxE: return m == 0 ? sign * .infinity : .nan
-      default: break
-      }
-      let scale = Double(1 << mantissaBits)
-      if e == 0 { return sign * Double(m) / scale * pow2(1 - bias) }
-      return sign * (1 + Double(m) / scale) * pow2(e - bias)
-    }
-  }
-
-  private static func pow2(_ e: Int) -> Double { Double(sign: .plus, exponent: e, significand: 1) }
-
-  private static let table8 = makeTable(exponentBits: 4, bias: 7, kind: 0)
-  private static let table8fnuz = makeTable(exponentBits: 4, bias: 8, kind: 1)
-  private static let table5m2 = makeTable(exponentBits: 5, bias: 15, kind: 2)
-  private static let table5m2fnuz = makeTable(exponentBits: 5, bias: 16, kind: 1)
-  private static let table8m0: [Double] = (0..<256).map { $0 == 255 ? .nan : pow2($0 - 127) }
-
-  /// Value of a float4e2m1 nibble.
-  public static func float4Value(_ nibble: UInt8) -> Double {
-    let magnitudes: [Double] = [0, 0.5, 1, 1.5, 2, 3, 4, 6]
-    let value = magnitudes[Int(nibble & 0x7)]
-    return nibble & 0x8 != 0 ? -value : value
-  }
-
   // MARK: - Encoding
 
-  /// Packs doubles as `dtype`: floats round to nearest even (8- and 4-bit floats saturate to
-  /// their largest finite value unless the format has infinities); integers truncate toward zero
-  /// and wrap like a C cast; bool is `x != 0`.
-  public static func pack(_ values: [Double], as dtype: DType) -> [UInt8] {
+  /// Packs doubles as `dtype`: integers truncate toward zero and wrap like a C cast; bool is
+  /// `x != 0`; floats round to nearest even.
+  ///
+  /// The 8- and 4-bit floats follow `NarrowFloat.encode` with `saturate` and `rounding`. The
+  /// defaults store a result the way IEEE arithmetic does, and keep every value the format holds
+  /// (infinity included) unchanged: out of range becomes infinity, or NaN where the format has
+  /// none (float4e2m1, having neither, saturates), and float8e8m0 rounds to the nearest power of
+  /// two. ONNX Cast's defaults are `saturate: true, rounding: .up`; the Cast op passes its own.
+  public static func pack(
+    _ values: [Double], as dtype: DType, saturate: Bool = false,
+    rounding: NarrowFloat.Rounding = .nearest
+  ) -> [UInt8] {
     switch dtype {
     case .float: return bytesOf(values.map { Float($0) })
     case .double: return bytesOf(values)
@@ -180,11 +141,9 @@ public enum Element {
     case .bfloat16: return bytesOf(values.map { floatToBFloat16(Float($0)) })
     case .bool: return values.map { $0 != 0 ? 1 : 0 }
     case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
-      let table = float8Table(dtype)
-      return values.map { nearestPattern($0, table: table, hasInfinity: dtype == .float8e5m2) }
+      return values.map { NarrowFloat.encode($0, as: dtype, saturate: saturate, rounding: rounding) }
     case .float4e2m1:
-      let table = (0..<16).map { float4Value(UInt8($0)) }
-      return packNibbles(values.map { nearestPattern($0, table: table, hasInfinity: false) })
+      return packNibbles(values.map { NarrowFloat.encode($0, as: dtype, saturate: saturate) })
     case .string, .complex64, .complex128: return []
     default:
       return pack(integers: values.map { v in
@@ -216,30 +175,6 @@ public enum Element {
     var out = [UInt8](repeating: 0, count: (nibbles.count + 1) / 2)
     for (i, n) in nibbles.enumerated() { out[i / 2] |= i % 2 == 0 ? n & 0xF : (n & 0xF) << 4 }
     return out
-  }
-
-  /// The bit pattern whose value is nearest to `x`, ties to the even pattern; NaN to a NaN
-  /// pattern; out of range saturates to the largest finite value (or infinity when the format
-  /// has one and `x` is infinite).
-  private static func nearestPattern(_ x: Double, table: [Double], hasInfinity: Bool) -> UInt8 {
-    if x.isNaN { return UInt8(table.firstIndex { $0.isNaN } ?? 0xFF) }
-    if x.isInfinite && hasInfinity {
-      return UInt8(table.firstIndex { $0 == x } ?? 0)
-    }
-    var best = 0
-    var bestDistance = Double.infinity
-    for (pattern, value) in table.enumerated() where value.isFinite {
-      // Prefer the positive zero for 0 and patterns of matching sign.
-      if value == 0 && (x.sign == .minus) != (pattern & (table.count / 2) != 0) && x == 0 {
-        continue
-      }
-      let distance = abs(value - x)
-      if distance < bestDistance || (distance == bestDistance && pattern & 1 == 0 && best & 1 == 1) {
-        best = pattern
-        bestDistance = distance
-      }
-    }
-    return UInt8(best)
   }
 
   private static func bytesOf<T: BitwiseCopyable>(_ values: [T]) -> [UInt8] {

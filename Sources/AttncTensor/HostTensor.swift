@@ -77,8 +77,9 @@ public struct HostTensor: Sendable, CustomStringConvertible {
     self.init(unchecked: .string, shape: shape, storage: ByteStorage(zeros: 0), strings: strings)
   }
 
-  /// Builds a tensor of `dtype` from doubles, converting each element with the Cast rules of
-  /// `Element.convert` (round to nearest even, saturating where the format saturates).
+  /// Builds a tensor of `dtype` from doubles, converting each element with `Element.pack`'s
+  /// defaults (round to nearest even; out of range becomes infinity, or NaN in the 8-bit float
+  /// formats without one).
   public init(dtype: DType, shape: [Int], converting values: [Double]) {
     precondition(values.count == shape.reduce(1, *), "element count mismatch")
     let bytes = Element.pack(values, as: dtype)

@@ -7,19 +7,13 @@ import AttncTensor
 /// to nearest even and, with `saturate` (opset 19, default 1), clamp to the largest finite value;
 /// without it they overflow to infinity (E5M2) or NaN. float4e2m1 always saturates and maps NaN
 /// to -0 (no NaN encoding). float8e8m0 keeps the power of two, rounded as `round_mode` says
-/// (`up`, `down`, `nearest`; opset 24). Strings parse as numbers ("1e-5", "INF", "NaN") and
+/// (`up`, `down`, `nearest`; opset 24). `NarrowFloat` holds these rules, shared with the runtime
+/// kernel. Strings parse as numbers ("1e-5", "INF", "NaN") and
 /// numbers print in their shortest form. Integer contents pass through, so a `Cast` in the middle
 /// of shape arithmetic keeps the dims symbolic.
 public struct Cast: Op, Evaluable, ContentPropagating {
-  /// How a value becomes a float8e8m0 power of two.
-  public enum RoundMode: String, Sendable {
-    /// Up to the next power of two unless exact (the default).
-    case up
-    /// Down to the power of two below (the exponent alone).
-    case down
-    /// To the nearest power of two, ties up.
-    case nearest
-  }
+  /// How a value becomes a float8e8m0 power of two (`up`, `down`, `nearest`).
+  public typealias RoundMode = NarrowFloat.Rounding
 
   /// The target dtype.
   public var to: DType
@@ -118,21 +112,6 @@ public struct Cast: Op, Evaluable, ContentPropagating {
     }
     if to == .string { return HostTensor(strings: try Cast.strings(x), shape: x.shape) }
     let values = try x.dtype == .string ? Cast.numbers(x.strings) : x.doubles()
-    switch to {
-    case .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz:
-      let bytes = values.map { Cast.float8Pattern($0, to, saturate: saturate) }
-      return try HostTensor(dtype: to, shape: x.shape, storage: ByteStorage(bytes))
-    case .float4e2m1:
-      let nibbles = values.map(Cast.float4Pattern)
-      var bytes = [UInt8](repeating: 0, count: (nibbles.count + 1) / 2)
-      for (i, n) in nibbles.enumerated() { bytes[i / 2] |= i % 2 == 0 ? n : n << 4 }
-      return try HostTensor(dtype: to, shape: x.shape, storage: ByteStorage(bytes))
-    case .float8e8m0:
-      let bytes = values.map { Cast.e8m0Pattern(Float($0), saturate: saturate, mode: roundMode) }
-      return try HostTensor(dtype: to, shape: x.shape, storage: ByteStorage(bytes))
-    default:
-      break
-    }
     if to.isInteger && x.dtype != .string && !x.dtype.isFloatingPoint {
       // Integer to integer: exact and wrapping, past 2^53 too.
       return HostTensor(dtype: to, shape: x.shape, integers: x.int64s())
@@ -143,7 +122,8 @@ public struct Cast: Op, Evaluable, ContentPropagating {
         return HostTensor(dtype: to, shape: x.shape, integers: integers.map { $0 ?? 0 })
       }
     }
-    return HostTensor(dtype: to, shape: x.shape, converting: values)
+    let bytes = Element.pack(values, as: to, saturate: saturate, rounding: roundMode)
+    return try HostTensor(dtype: to, shape: x.shape, storage: ByteStorage(bytes))
   }
 
   /// Numbers parsed from strings: decimal and scientific forms, and "INF", "+INF", "-INF", "NaN"
@@ -175,87 +155,6 @@ public struct Cast: Op, Evaluable, ContentPropagating {
     case .double: return x.doubles().map { "\($0)" }
     default: throw AttncError.unsupported("casts from \(x.dtype) to string are not evaluated")
     }
-  }
-
-  /// The float8 bit pattern nearest to `x` (ties to the even pattern), following ONNX's tables:
-  /// NaN stays NaN; out of range saturates to ±max, or without `saturate` becomes ±infinity
-  /// (E5M2) or NaN (the other formats); the FNUZ formats have no -0.
-  static func float8Pattern(_ x: Double, _ dtype: DType, saturate: Bool) -> UInt8 {
-    let table = Element.float8Table(dtype)
-    let unsignedZero = dtype == .float8e4m3fnuz || dtype == .float8e5m2fnuz
-    let sign: UInt8 = x.sign == .minus ? 0x80 : 0
-    // NaN patterns: 0x80 in the FNUZ formats, all ones (with the sign) in the others.
-    let nan: UInt8 = unsignedZero ? 0x80 : 0x7F | sign
-    if x.isNaN { return nan }
-    // The positive finite patterns, 0x00…0x7F, in increasing order of value.
-    let positives = (0..<0x80).filter { table[$0].isFinite }
-    guard let largest = positives.last else { return nan }
-    let magnitude = abs(x)
-    let pattern: Int
-    if magnitude.isInfinite {
-      pattern = largest + 1
-    } else {
-      // The value one step above the largest, with its parity, decides rounding at the top.
-      let step = table[largest] - table[largest - 1]
-      pattern = nearestEven(
-        magnitude, values: positives.map { table[$0] } + [table[largest] + step])
-    }
-    if pattern > largest {
-      if saturate { return UInt8(largest) | sign }
-      return dtype == .float8e5m2 ? 0x7C | sign : nan
-    }
-    if pattern == 0 && unsignedZero { return 0 }
-    return UInt8(pattern) | sign
-  }
-
-  /// The float4e2m1 nibble nearest to `x` (ties to even), saturating at ±6; NaN becomes -0.
-  static func float4Pattern(_ x: Double) -> UInt8 {
-    if x.isNaN { return 0x8 }
-    let sign: UInt8 = x.sign == .minus ? 0x8 : 0
-    let magnitudes: [Double] = [0, 0.5, 1, 1.5, 2, 3, 4, 6, 8]
-    let pattern = abs(x).isInfinite ? 7 : min(7, nearestEven(abs(x), values: magnitudes))
-    return UInt8(pattern) | sign
-  }
-
-  /// Index of the entry of the increasing `values` nearest to `x`, ties to the even index.
-  static func nearestEven(_ x: Double, values: [Double]) -> Int {
-    var best = 0
-    for i in values.indices.dropFirst() {
-      let distance = abs(values[i] - x)
-      let bestDistance = abs(values[best] - x)
-      if distance < bestDistance || (distance == bestDistance && i % 2 == 0) { best = i }
-      if values[i] > x { break }
-    }
-    return best
-  }
-
-  /// The float8e8m0 pattern (a biased power-of-two exponent) of `x` as float32.
-  ///
-  /// It is the exponent
-  /// field, incremented for `up` when any mantissa bit is set and for `nearest` when the value is
-  /// at least halfway to the next power; with `saturate` never past 0xFE. NaN is 0xFF; infinity
-  /// is 0xFE with `saturate`, else 0xFF. The sign is ignored (negative inputs are undefined).
-  static func e8m0Pattern(_ x: Float, saturate: Bool, mode: RoundMode) -> UInt8 {
-    if x.isNaN { return 0xFF }
-    if x.isInfinite { return saturate ? 0xFE : 0xFF }
-    let bits = x.bitPattern
-    let exponent = (bits >> 23) & 0xFF
-    let mantissa = bits & 0x7F_FFFF
-    let roundUp: Bool
-    switch mode {
-    case .down:
-      roundUp = false
-    case .up:
-      roundUp = mantissa != 0
-    case .nearest:
-      // Halfway bit set: round up, except for a float32 subnormal exactly at the half, whose
-      // value 2^-127 is pattern 0 itself.
-      let half = mantissa & 0x40_0000 != 0
-      let below = mantissa & 0x3F_FFFF != 0
-      roundUp = half && (below || exponent > 0)
-    }
-    if roundUp && !(saturate && exponent == 0xFE) { return UInt8(min(exponent + 1, 0xFF)) }
-    return UInt8(exponent)
   }
 }
 

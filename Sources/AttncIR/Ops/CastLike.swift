@@ -20,7 +20,7 @@ public struct CastLike: Op, Evaluable, ContentPropagating {
   }
 
   /// The Cast this node performs for a `like` input of `dtype`.
-  func cast(to dtype: DType) -> Cast { Cast(to: dtype, saturate: saturate, roundMode: roundMode) }
+  public func cast(to dtype: DType) -> Cast { Cast(to: dtype, saturate: saturate, roundMode: roundMode) }
 
   /// `x`'s dims in `like`'s dtype.
   /// - Throws: "expects 2 inputs, got 1".

@@ -1,10 +1,11 @@
 import AttncTensor
 
-/// `Dropout(data, ratio?, training_mode?) → (output, mask?)`, run as inference.
+/// `Dropout(data, ratio?, training_mode?) → (output, mask?)`.
 ///
-/// Unless
-/// `training_mode` (an input from opset 12) is true, the output is the data and the mask all
-/// true. In training mode with a ratio above 0 the result is random and is not evaluated.
+/// Unless `training_mode` (an input from opset 12) is true, or when the ratio is 0, the output is
+/// the data and the mask all true. In training mode each element is kept with probability
+/// `1 - ratio` and scaled by `1 / (1 - ratio)`; the runtime's "Dropout" kernel draws the choice
+/// from a Mersenne Twister seeded with `seed`. That result is random, so it is not evaluated here.
 ///
 /// The mask has the data's dims; it is bool from opset 10 and of the data's dtype before.
 /// Opsets before 7 (`is_test`) are treated as inference.
@@ -15,12 +16,15 @@ public struct Dropout: Op, Evaluable {
   public var modeFromInputs: Bool
   /// The opset 1–11 `ratio` attribute (default 0.5).
   public var ratio: Float
+  /// The `seed` attribute (opset 12): seeds the training-mode draw; nil lets the runtime pick one.
+  public var seed: Int64?
 
-  /// Reads `ratio` before opset 12 (`seed` is ignored: training mode is not evaluated).
+  /// Reads `ratio` before opset 12 and `seed` from 12.
   public init(attributes: Attributes, opset: Int) throws {
     boolMask = opset >= 10
     modeFromInputs = opset >= 12
     ratio = modeFromInputs ? 0.5 : try attributes.float("ratio", default: 0.5)
+    seed = modeFromInputs ? try attributes.int("seed").map { Int64($0) } : nil
   }
 
   /// The data's type, then the mask's.
