@@ -197,6 +197,40 @@ public enum Lower {
         "pads_begin": .ints(pads.map { Int64($0) }), "group": .int(Int64(op.geometry.group)),
         "output": .dims(out.dims),
       ])
+    case let op as ConvTranspose:
+      guard let x = facts.first ?? nil, let w = facts.count > 1 ? facts[1] : nil, let out = outputs.first ?? nil,
+        let pads = op.beginPads(x.dims, w.dims, out.dims)
+      else { return nil }
+      let spatial = x.rank - 2
+      return Call(kernel: "ConvTranspose", parameters: [
+        "strides": .ints((0..<spatial).map { Int64(op.geometry.stride($0)) }),
+        "dilations": .ints((0..<spatial).map { Int64(op.geometry.dilation($0)) }),
+        "pads_begin": .ints(pads.map { Int64($0) }), "group": .int(Int64(op.geometry.group)),
+        "output": .dims(out.dims),
+      ])
+    case let op as Resize:
+      var parameters: [String: KernelParameter] = [
+        "mode": .string(op.mode.rawValue), "coordinate_transformation_mode": .string(op.coordinateTransformation),
+        "nearest_mode": .string(op.nearestMode), "cubic_coeff_a": .float(Double(op.cubicCoefficient)),
+        "exclude_outside": .int(op.excludeOutside ? 1 : 0), "extrapolation_value": .float(Double(op.extrapolationValue)),
+        "antialias": .int(op.antialias ? 1 : 0), "keep_aspect_ratio_policy": .string(op.keepAspectRatioPolicy),
+        "scales_only": .int(op.scalesOnly ? 1 : 0),
+      ]
+      if let axes = op.axes { parameters["axes"] = .ints(try axes.map { Int64(try Shapes.normalize(axis: $0, rank: rank)) }) }
+      return Call(kernel: "Resize", parameters: parameters)
+    case let op as Einsum:
+      let ranks = facts.map { $0?.rank }
+      guard let dtype = facts.first??.dtype, dtype.isFloatingPoint, !ranks.contains(nil) else { return nil }
+      let (terms, output) = try op.axisLabels(ranks: ranks.compactMap { $0 })
+      return Call(kernel: "Einsum", parameters: [
+        "labels": .ints(terms.joined().map { Int64($0) }), "ranks": .ints(terms.map { Int64($0.count) }),
+        "output": .ints(output.map { Int64($0) }),
+      ])
+    case let op as BatchNormalization:
+      let training = op.trainingMode || (op.maximumOutputs > 3 && node.outputs.count > 1)
+      return Call(kernel: "BatchNormalization", parameters: [
+        "epsilon": .float(Double(op.epsilon)), "momentum": .float(Double(op.momentum)), "training": .int(training ? 1 : 0),
+      ], usedOutputs: training ? nil : 1)
     default:
       return nil
     }

@@ -277,6 +277,53 @@ public enum KernelLibrary {
         outputSpatial: Array(try context.resolve(try p.dims("output")).dropFirst(2)),
         group: try p.int("group", default: 1))]
     }
+    table["ConvTranspose"] = { context, inputs in
+      let p = context.parameters
+      return [try TransposedConvolution.convTranspose(
+        input(inputs, 0), input(inputs, 1), bias: inputs.count > 2 ? inputs[2] : nil,
+        strides: try p.ints("strides") ?? [], dilations: try p.ints("dilations") ?? [],
+        padsBegin: try p.ints("pads_begin") ?? [],
+        outputSpatial: Array(try context.resolve(try p.dims("output")).dropFirst(2)),
+        group: try p.int("group", default: 1))]
+    }
+    table["Resize"] = { context, inputs in
+      let p = context.parameters
+      var options = Resampling.Options()
+      options.mode = try p.string("mode")
+      options.coordinateTransformation = try p.string("coordinate_transformation_mode")
+      options.nearestMode = try p.string("nearest_mode")
+      options.cubicCoefficient = Double(try p.float("cubic_coeff_a"))
+      options.excludeOutside = try p.int("exclude_outside") != 0
+      options.extrapolationValue = Double(try p.float("extrapolation_value"))
+      options.antialias = try p.int("antialias") != 0
+      options.keepAspectRatioPolicy = try p.string("keep_aspect_ratio_policy")
+      options.axes = try p.ints("axes")
+      // A given input that is empty counts as absent.
+      func given(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i].flatMap { $0.count > 0 ? $0 : nil } : nil }
+      let scalesOnly = try p.int("scales_only", default: 0) != 0
+      let roi = scalesOnly ? nil : given(1)?.floats.map(Double.init)
+      let scales = given(scalesOnly ? 1 : 2)?.floats.map(Double.init)
+      let sizes = scalesOnly ? nil : given(3)?.ints.map { Int($0) }
+      return [try Resampling.resize(input(inputs, 0), roi: roi, scales: sizes == nil ? scales : nil, sizes: sizes, options: options)]
+    }
+    table["Einsum"] = { context, inputs in
+      let labels = try context.parameters.ints("labels") ?? []
+      let ranks = try context.parameters.ints("ranks") ?? []
+      var terms: [[Int]] = []
+      var start = 0
+      for rank in ranks { terms.append(Array(labels[start..<(start + rank)])); start += rank }
+      return [try EinsumContraction.evaluate(try inputs.indices.map { try input(inputs, $0) }, terms: terms, output: try context.parameters.ints("output") ?? [])]
+    }
+    table["BatchNormalization"] = { context, inputs in
+      let p = context.parameters
+      let x = try input(inputs, 0), scale = try input(inputs, 1), bias = try input(inputs, 2)
+      let mean = try input(inputs, 3), variance = try input(inputs, 4)
+      let epsilon = try p.float("epsilon")
+      if try p.int("training", default: 0) != 0 {
+        return try ChannelNormalization.training(x, scale: scale, bias: bias, mean: mean, variance: variance, epsilon: epsilon, momentum: try p.float("momentum"))
+      }
+      return [try ChannelNormalization.inference(x, scale: scale, bias: bias, mean: mean, variance: variance, epsilon: epsilon)]
+    }
     table["Attention"] = { context, inputs in
       let p = context.parameters
       func optional(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }

@@ -68,3 +68,31 @@ public struct ConvTranspose: Op {
     return [TensorType(x.dtype, dims)]
   }
 }
+
+extension ConvTranspose {
+  /// Begin pads per spatial axis. `NOTSET`: the explicit `pads` (0 when absent, so an
+  /// `output_shape` alone crops or zero-extends the output at the end); `VALID`: 0;
+  /// `SAME_UPPER` / `SAME_LOWER`: from `total = stride·(D-1) + output_padding + dilation·(k-1)
+  /// + 1 - O`, `SAME_UPPER` putting `⌊total/2⌋` first, `SAME_LOWER` `total - ⌊total/2⌋`.
+  /// Nil when that needs a symbolic dim.
+  /// - Parameters: `x`, `w`, `out`: the dims of X, W and Y.
+  public func beginPads(_ x: [Dim], _ w: [Dim], _ out: [Dim]) -> [Int]? {
+    let spatial = x.count - 2
+    switch geometry.autoPad {
+    case .valid: return [Int](repeating: 0, count: spatial)
+    case .notSet: return (0..<spatial).map { geometry.padBegin($0) }
+    case .sameUpper, .sameLower:
+      var result: [Int] = []
+      for i in 0..<spatial {
+        guard let input = x[2 + i].value, let o = out[2 + i].value,
+          let k = geometry.kernelShape?[i] ?? w[2 + i].value
+        else { return nil }
+        let span = geometry.dilation(i) * (k - 1) + 1
+        let total = geometry.stride(i) * (input - 1) + (outputPadding?[i] ?? 0) + span - o
+        let half = Int((Double(total) / 2).rounded(.down))
+        result.append(geometry.autoPad == .sameUpper ? half : total - half)
+      }
+      return result
+    }
+  }
+}

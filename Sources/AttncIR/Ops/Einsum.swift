@@ -158,3 +158,35 @@ public struct Einsum: Op {
     return [TensorType(facts[0].dtype, dims)]
   }
 }
+
+extension Einsum {
+  /// Every axis's label as an integer, the ellipsis expanded: letters are their ASCII code, the
+  /// ellipsis axes `256 + j` right-aligned over the widest ellipsis (so they broadcast numpy-style).
+  /// - Parameter ranks: each input's rank.
+  /// - Returns: one label per axis of each input, and one per output axis.
+  /// - Throws: "term 0 of 'ij->i' has 2 labels but input 0 has rank 3".
+  public func axisLabels(ranks: [Int]) throws -> (terms: [[Int]], output: [Int]) {
+    guard ranks.count == inputTerms.count else {
+      throw AttncError.invalid("equation '\(equation)' has \(inputTerms.count) input terms for \(ranks.count) inputs")
+    }
+    var ellipsisRanks: [Int] = []
+    for (k, (term, rank)) in zip(inputTerms, ranks).enumerated() {
+      let named = term.filter { $0 != .ellipsis }.count
+      guard term.contains(.ellipsis) ? rank >= named : rank == named else {
+        throw AttncError.invalid("term \(k) of '\(equation)' has \(named) labels but input \(k) has rank \(rank)")
+      }
+      ellipsisRanks.append(rank - named)
+    }
+    let widest = ellipsisRanks.max() ?? 0
+    func expand(_ term: [Label], ellipsisRank: Int) -> [Int] {
+      term.flatMap { label -> [Int] in
+        switch label {
+        case .letter(let c): return [Int(c.asciiValue ?? 0)]
+        case .ellipsis: return (widest - ellipsisRank..<widest).map { 256 + $0 }
+        }
+      }
+    }
+    let terms = zip(inputTerms, ellipsisRanks).map { expand($0, ellipsisRank: $1) }
+    return (terms, expand(resolvedOutputTerm, ellipsisRank: widest))
+  }
+}

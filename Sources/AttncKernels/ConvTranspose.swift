@@ -1,0 +1,87 @@
+import AttncTensor
+
+/// `ConvTranspose` by GEMM + col2im, per batch and group.
+///
+/// With `X [N, C, D…]`, `W [C, M/group, K…]`: per group `g`, the columns
+/// `cols[(m, k), i] = Σ_c W[c, m, k] · X[n, c, i]` (one `gemm` with `Wᵀ`), then each column entry
+/// is added into `Y[n, m, i·stride - pad_begin + k·dilation]` when that lies inside the output.
+public enum TransposedConvolution {
+  /// - Parameters: `padsBegin` per spatial axis (may be negative, which shifts the output right),
+  ///   `outputSpatial` the output's spatial dims.
+  public static func convTranspose(
+    _ x: Tensor, _ w: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
+    outputSpatial: [Int], group: Int
+  ) throws -> Tensor {
+    let spatial = x.rank - 2
+    guard w.rank == x.rank, strides.count == spatial, dilations.count == spatial,
+      padsBegin.count == spatial, outputSpatial.count == spatial
+    else { throw AttncError.invalid("ConvTranspose parameters do not fit rank \(x.rank)") }
+    let batch = x.shape[0], channels = x.shape[1]
+    let cPerGroup = channels / group, mPerGroup = w.shape[1], filters = mPerGroup * group
+    guard w.shape[0] == channels else {
+      throw AttncError.invalid("W has \(w.shape[0]) input channels, X has \(channels)")
+    }
+    let kernel = Array(w.shape[2...])
+    let inSpatial = Array(x.shape[2...])
+    let kernelSize = kernel.reduce(1, *)
+    let inSize = inSpatial.reduce(1, *)
+    let outSize = outputSpatial.reduce(1, *)
+    let rows = mPerGroup * kernelSize
+    let outStrides = rowMajorStrides(outputSpatial)
+    // For each (kernel offset, input position), the output offset or -1 (cropped away).
+    var offsets = [Int](repeating: -1, count: kernelSize * inSize)
+    for k in 0..<kernelSize {
+      var kIndex = [Int](repeating: 0, count: spatial)
+      var rest = k
+      for axis in stride(from: spatial - 1, through: 0, by: -1) { kIndex[axis] = rest % kernel[axis]; rest /= kernel[axis] }
+      for i in 0..<inSize {
+        var iRest = i
+        var offset = 0
+        var inside = true
+        for axis in stride(from: spatial - 1, through: 0, by: -1) {
+          let ii = iRest % inSpatial[axis]
+          iRest /= inSpatial[axis]
+          let position = ii * strides[axis] - padsBegin[axis] + kIndex[axis] * dilations[axis]
+          if position < 0 || position >= outputSpatial[axis] { inside = false; break }
+          offset += position * outStrides[axis]
+        }
+        if inside { offsets[k * inSize + i] = offset }
+      }
+    }
+    var columns = [Float](repeating: 0, count: rows * inSize)
+    var out = [Float](repeating: 0, count: batch * filters * outSize)
+    for n in 0..<batch {
+      for g in 0..<group {
+        w.floats.withUnsafeBufferPointer { wp in
+          x.floats.withUnsafeBufferPointer { xp in
+            columns.withUnsafeMutableBufferPointer { cp in
+              guard let wb = wp.baseAddress, let xb = xp.baseAddress, let cb = cp.baseAddress else { return }
+              // cols [M/group·K, inSize] = W_gᵀ [M/group·K, C/group] · X_g [C/group, inSize]
+              gemm(m: rows, n: inSize, k: cPerGroup, wb + g * cPerGroup * rows, transposeA: true,
+                   xb + (n * channels + g * cPerGroup) * inSize, into: cb)
+            }
+          }
+        }
+        for m in 0..<mPerGroup {
+          let target = (n * filters + g * mPerGroup + m) * outSize
+          for k in 0..<kernelSize {
+            let row = (m * kernelSize + k) * inSize
+            for i in 0..<inSize {
+              let offset = offsets[k * inSize + i]
+              if offset >= 0 { out[target + offset] += columns[row + i] }
+            }
+          }
+        }
+      }
+    }
+    if let bias {
+      for n in 0..<batch {
+        for m in 0..<filters {
+          let b = bias.floats[m], base = (n * filters + m) * outSize
+          for o in 0..<outSize { out[base + o] += b }
+        }
+      }
+    }
+    return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
+  }
+}
