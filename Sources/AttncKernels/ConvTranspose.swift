@@ -27,27 +27,9 @@ public enum TransposedConvolution {
     let inSize = inSpatial.reduce(1, *)
     let outSize = outputSpatial.reduce(1, *)
     let rows = mPerGroup * kernelSize
-    let outStrides = rowMajorStrides(outputSpatial)
     // For each (kernel offset, input position), the output offset or -1 (cropped away).
-    var offsets = [Int](repeating: -1, count: kernelSize * inSize)
-    for k in 0..<kernelSize {
-      var kIndex = [Int](repeating: 0, count: spatial)
-      var rest = k
-      for axis in stride(from: spatial - 1, through: 0, by: -1) { kIndex[axis] = rest % kernel[axis]; rest /= kernel[axis] }
-      for i in 0..<inSize {
-        var iRest = i
-        var offset = 0
-        var inside = true
-        for axis in stride(from: spatial - 1, through: 0, by: -1) {
-          let ii = iRest % inSpatial[axis]
-          iRest /= inSpatial[axis]
-          let position = ii * strides[axis] - padsBegin[axis] + kIndex[axis] * dilations[axis]
-          if position < 0 || position >= outputSpatial[axis] { inside = false; break }
-          offset += position * outStrides[axis]
-        }
-        if inside { offsets[k * inSize + i] = offset }
-      }
-    }
+    let offsets = Convolution.windowOffsets(
+      kernel: kernel, walk: inSpatial, target: outputSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
     var columns = [Float](repeating: 0, count: rows * inSize)
     var out = [Float](repeating: 0, count: batch * filters * outSize)
     for n in 0..<batch {

@@ -19,27 +19,9 @@ public enum Convolution {
     let rows = cPerGroup * kernelSize
     var columns = [Float](repeating: 0, count: rows * outSize)
     var out = [Float](repeating: 0, count: batch * filters * outSize)
-    let inStrides = rowMajorStrides(inSpatial)
-    // Precompute, for each (kernel offset, output position), the input offset or -1 (padding).
-    var offsets = [Int](repeating: -1, count: kernelSize * outSize)
-    for k in 0..<kernelSize {
-      var kIndex = [Int](repeating: 0, count: spatial)
-      var rest = k
-      for axis in stride(from: spatial - 1, through: 0, by: -1) { kIndex[axis] = rest % kernel[axis]; rest /= kernel[axis] }
-      for o in 0..<outSize {
-        var oRest = o
-        var offset = 0
-        var inside = true
-        for axis in stride(from: spatial - 1, through: 0, by: -1) {
-          let oi = oRest % outputSpatial[axis]
-          oRest /= outputSpatial[axis]
-          let position = oi * strides[axis] - padsBegin[axis] + kIndex[axis] * dilations[axis]
-          if position < 0 || position >= inSpatial[axis] { inside = false; break }
-          offset += position * inStrides[axis]
-        }
-        if inside { offsets[k * outSize + o] = offset }
-      }
-    }
+    // For each (kernel offset, output position), the input offset or -1 (padding).
+    let offsets = windowOffsets(
+      kernel: kernel, walk: outputSpatial, target: inSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
     for n in 0..<batch {
       for g in 0..<group {
         for c in 0..<cPerGroup {
@@ -67,5 +49,37 @@ public enum Convolution {
       for n in 0..<batch { for m in 0..<filters { let b = bias.floats[m]; let base = (n * filters + m) * outSize; for o in 0..<outSize { out[base + o] += b } } }
     }
     return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
+  }
+
+  /// The im2col table shared by Conv and ConvTranspose: for kernel offset `k` and position `p`
+  /// of `walk`, the row-major offset in `target` of `p·stride − padBegin + k·dilation` per
+  /// spatial axis, or -1 where that falls outside `target` (padding, or cropped away).
+  /// Entry `k · |walk| + p`.
+  static func windowOffsets(
+    kernel: [Int], walk: [Int], target: [Int], strides: [Int], dilations: [Int], padsBegin: [Int]
+  ) -> [Int] {
+    let spatial = kernel.count
+    let kernelSize = kernel.reduce(1, *), walkSize = walk.reduce(1, *)
+    let targetStrides = rowMajorStrides(target)
+    var offsets = [Int](repeating: -1, count: kernelSize * walkSize)
+    for k in 0..<kernelSize {
+      var kIndex = [Int](repeating: 0, count: spatial)
+      var rest = k
+      for axis in stride(from: spatial - 1, through: 0, by: -1) { kIndex[axis] = rest % kernel[axis]; rest /= kernel[axis] }
+      for w in 0..<walkSize {
+        var wRest = w
+        var offset = 0
+        var inside = true
+        for axis in stride(from: spatial - 1, through: 0, by: -1) {
+          let wi = wRest % walk[axis]
+          wRest /= walk[axis]
+          let position = wi * strides[axis] - padsBegin[axis] + kIndex[axis] * dilations[axis]
+          if position < 0 || position >= target[axis] { inside = false; break }
+          offset += position * targetStrides[axis]
+        }
+        if inside { offsets[k * walkSize + w] = offset }
+      }
+    }
+    return offsets
   }
 }

@@ -137,16 +137,8 @@ public enum Elementwise {
       a.floats.withUnsafeBufferPointer { x in
         y.withUnsafeBufferPointer { y in
           out.withUnsafeMutableBufferPointer { z in
-            switch (op, ia, ib) {
-            case ("Add", .same, .same): for i in 0..<n { z[i] = x[i] + y[i] }
-            case ("Add", .same, .cyclic(let m)): for i in 0..<n { z[i] = x[i] + y[i % m] }
-            case ("Mul", .same, .same): for i in 0..<n { z[i] = x[i] * y[i] }
-            case ("Mul", .same, .cyclic(let m)): for i in 0..<n { z[i] = x[i] * y[i % m] }
-            case ("Mul", .same, .scalar): let c = y[0]; for i in 0..<n { z[i] = x[i] * c }
-            case ("Div", .same, .scalar): let c = y[0]; for i in 0..<n { z[i] = x[i] / c }
-            case ("Add", .same, .scalar): let c = y[0]; for i in 0..<n { z[i] = x[i] + c }
-            default: for i in 0..<n { z[i] = f(x[ia.index(i)], y[ib.index(i)]) }
-            }
+            // Same-type float arithmetic takes BroadcastLoops first; this loop serves mixed types, Pow and Mod.
+            for i in 0..<n { z[i] = f(x[ia.index(i)], y[ib.index(i)]) }
           }
         }
       }
