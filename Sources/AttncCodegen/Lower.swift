@@ -81,6 +81,15 @@ public enum Lower {
     switch op {
     case let op as FusedMatMul:
       return Call(kernel: "FusedMatMul", parameters: ["alpha": .float(Double(op.alpha)), "activation": .string(op.activation.rawValue)])
+    case let op as FusedAttention:
+      let spec = op.spec
+      var parameters: [String: KernelParameter] = [
+        "scale": .float(Double(spec.scale)), "causal": .int(spec.causal ? 1 : 0), "softcap": .float(Double(spec.softcap)),
+        "mask": .string(spec.mask.rawValue), "variant": .string(spec.variant.name),
+      ]
+      if spec.mask == .keyPadding { parameters["mask_fill"] = .float(Double(spec.maskFill)) }
+      for (key, value) in spec.variant.parameters { parameters["variant_" + key] = .float(value) }
+      return Call(kernel: "FusedAttention", parameters: parameters)
     case let op as DimExpressions:
       return Call(kernel: "DimExpressions", parameters: ["dims": .dims(op.dims), "dtype": .int(Int64(op.dtype.rawValue)), "scalar": .int(op.scalar ? 1 : 0)])
     case let op as Binary:

@@ -336,6 +336,21 @@ public enum KernelLibrary {
                        scale: scale > 0 ? scale : nil, causal: try p.int("is_causal", default: 0) != 0,
                        softcap: try p.float("softcap", default: 0), qkMode: try p.int("qk_matmul_output_mode", default: 0)))
     }
+    table["FusedAttention"] = { context, inputs in
+      let p = context.parameters
+      let variant = try p.string("variant", default: "softmax")
+      guard variant == "softmax" else { throw AttncError.unsupported("attention variant '\(variant)' has no kernel in this build") }
+      let mask: TiledAttention.Mask
+      switch try p.string("mask", default: "none") {
+      case "none": mask = .none
+      case "key_padding": mask = .keyPadding(try input(inputs, 3), fill: try p.float("mask_fill"))
+      case "additive_bias": mask = .bias(try input(inputs, 3))
+      case let other: throw AttncError.invalid("unknown attention mask kind '\(other)'")
+      }
+      let options = TiledAttention.Options(
+        scale: try p.float("scale"), causal: try p.int("causal", default: 0) != 0, softcap: try p.float("softcap", default: 0))
+      return [try TiledAttention.run(q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask, options: options)]
+    }
     table["Size"] = { _, inputs in [.int([Int64(try input(inputs, 0).count)], [])] }
     return table
   }()

@@ -22,6 +22,7 @@ public enum Compiler {
     }
     let plan = try withContext(path) { () throws -> Plan in
       var graph = model.canonical
+      try AttentionMatching.pipeline.run(&graph)
       try Fusion.pipeline.run(&graph)
       return try Lower.plan(graph, sourceSHA256: digest, producer: version, policy: policy)
     }

@@ -1,4 +1,5 @@
 import AttncIR
+import AttncPasses
 import AttncTensor
 import Foundation
 
@@ -25,6 +26,8 @@ public struct ModelSummary: Sendable {
   public var passes: [(pass: String, count: Int)]
   /// Unsupported op types with their node names.
   public var unsupported: [(type: String, nodes: [String])]
+  /// Every softmax attention the matcher found, and every Softmax it left exact (with why).
+  public var attention: MatchAttention.Report
 
   public init(_ model: LoadedModel) {
     path = model.path
@@ -54,6 +57,7 @@ public struct ModelSummary: Sendable {
       }
     }
     self.unsupported = unsupported
+    attention = MatchAttention.analyze(graph)
   }
 
   // MARK: - JSON
@@ -88,6 +92,16 @@ public struct ModelSummary: Sendable {
       ("nodes_after", .int(opsAfter.reduce(0) { $0 + $1.count })),
       ("passes", .array(passes.map { .object([("name", .string($0.pass)), ("hits", .int($0.count))]) })),
       ("unsupported_ops", .array(unsupported.map { .object([("op", .string($0.type)), ("nodes", .array($0.nodes.map(JSON.string)))]) })),
+      ("attention", .array(attention.matches.map { match in
+        .object([
+          ("node", .string(match.node)), ("layer", .int(match.layer)), ("q_heads", .int(match.spec.qHeads)),
+          ("kv_heads", .int(match.spec.kvHeads)), ("head_dim", .int(match.spec.headDim)), ("scale", .number(Double(match.spec.scale))),
+          ("mask", .string(match.spec.maskDescription)), ("causal", .bool(match.spec.causal)),
+          ("seq_len", match.queries.value.map { JSON.int($0) } ?? .string(match.queries.description)),
+          ("variant", .string(match.spec.variant.description)),
+        ])
+      })),
+      ("unmatched_softmax", .array(attention.declined.map { .object([("node", .string($0.node)), ("reason", .string($0.reason))]) })),
     ])
   }
 
@@ -127,8 +141,31 @@ public struct ModelSummary: Sendable {
     let hits = passes.filter { $0.count > 0 }.map { "\($0.pass) \($0.count)" }
     lines.append("")
     lines.append("passes: " + (hits.isEmpty ? "no changes" : hits.joined(separator: ", ")))
+    lines.append("")
+    lines.append(attentionTable)
     if !unsupported.isEmpty {
       lines.append("unsupported: " + unsupported.map { "\($0.type) (\($0.nodes.count))" }.joined(separator: ", "))
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  /// One row per matched attention, then the Softmax nodes left exact with the reason.
+  var attentionTable: String {
+    var lines = ["attention: \(attention.matches.count) matched, \(attention.declined.count) softmax left exact"]
+    if !attention.matches.isEmpty {
+      let header = ["layer", "heads q/kv", "head dim", "scale", "mask", "seq", "variant", "node"]
+      var rows = attention.matches.map { match -> [String] in
+        ["\(match.layer)", "\(match.spec.qHeads)/\(match.spec.kvHeads)", "\(match.spec.headDim)", "\(match.spec.scale)",
+         match.spec.maskDescription, match.queries.description, match.spec.variant.description, match.node]
+      }
+      rows.insert(header, at: 0)
+      let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+      for row in rows {
+        lines.append("  " + row.enumerated().map { $1.padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }.joined())
+      }
+    }
+    for declined in attention.declined {
+      lines.append("  exact softmax '\(declined.node)': \(declined.reason)")
     }
     return lines.joined(separator: "\n")
   }

@@ -85,6 +85,12 @@ public enum Canonicalize {
   ])
 }
 
+/// The attention stage, run after canonicalization: every softmax attention becomes one
+/// `FusedAttention` node (the replaced nodes are dead and removed).
+public enum AttentionMatching {
+  public static let pipeline = Pipeline([MatchAttention.pass, EliminateDeadNodes.pass])
+}
+
 /// The lowering stage, run on a copy of the canonical graph just before codegen: fuse spelled-out
 /// GELUs, then MatMul epilogues. (Inspect shows the canonical, unfused graph.)
 public enum Fusion {

@@ -1,5 +1,6 @@
 import AttncCodegen
 import AttncKit
+import AttncPasses
 import AttncRuntime
 import AttncTensor
 import AttncTestSupport
@@ -43,6 +44,44 @@ import Testing
       #expect(output.shape == expected.shape, "output \(index) shape")
       let comparison = Comparison(output, expected, relative: Self.tolerance.relative, absolute: Self.tolerance.absolute)
       #expect(comparison.withinTolerance, "output \(index): max abs error \(comparison.maxAbsolute), max rel error \(comparison.maxRelative)")
+    }
+  }
+}
+
+/// The test data sets hold unpadded batches of one: matched attention (key-padding and causal
+/// masks recognised by probing, GQA read in place) is checked here against the same model with
+/// every Softmax left as exported, on a padded batch of three (right and left padding).
+@Suite struct MatchedAttentionParityTests {
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)),
+        arguments: ["bert_mini_legacy", "bert_tiny_dynamo", "bert_tiny_legacy", "gpt2_tiny_dynamo", "llama_tiny_dynamo"])
+  func matchedEqualsUnmatchedOnPaddedBatches(name: String) throws {
+    let path = Fixtures.model(name)
+    let plan = try Compiler.plan(path).plan
+    var unmatched = try ModelLoader.load(path).canonical
+    try Fusion.pipeline.run(&unmatched)
+    let reference = try Lower.plan(unmatched, sourceSHA256: [UInt8](repeating: 0, count: 32), producer: "test", policy: "exact")
+    #expect(plan.instructions.contains { $0.kernel == "FusedAttention" })
+    #expect(!reference.instructions.contains { $0.kernel == "FusedAttention" })
+    let (batch, length) = (3, 37)
+    var state: UInt64 = 7
+    let inputs = plan.inputs.map { slot -> HostTensor in
+      var values = [Int64](repeating: 1, count: batch * length)
+      if plan.slots[slot].name == "attention_mask" {
+        for j in 30..<length { values[length + j] = 0 }
+        for j in 0..<5 { values[2 * length + j] = 0 }
+      } else {
+        values = values.map { _ in
+          state = state &* 6364136223846793005 &+ 1442695040888963407
+          return Int64(state >> 33) % 1000
+        }
+      }
+      return HostTensor(dtype: .int64, shape: [batch, length], integers: values)
+    }
+    let outputs = try Interpreter(plan: plan).run(inputs)
+    let expected = try Interpreter(plan: reference).run(inputs)
+    for (output, wanted) in zip(outputs, expected) {
+      let comparison = Comparison(output, wanted, relative: 1e-4, absolute: 1e-5)
+      #expect(comparison.withinTolerance, "\(name): max abs error \(comparison.maxAbsolute), max rel error \(comparison.maxRelative)")
     }
   }
 }

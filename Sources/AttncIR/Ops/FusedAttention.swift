@@ -1,0 +1,134 @@
+import AttncTensor
+
+/// What one attention computes, whatever exporter wrote it: the matcher's result and the
+/// variant's input. `Y = softmax(softcap(scale·Q·Kᵀ) + mask) · V` per query head, each query head
+/// reading key/value head `h / (qHeads / kvHeads)` (GQA, MQA).
+public struct AttentionSpec: Sendable, Equatable {
+  /// What the optional fourth input of the attention holds.
+  public enum Mask: String, Sendable {
+    /// No fourth input.
+    case none
+    /// `[B, L]`: key `j` of batch `b` is masked where the value is 0; a masked score gets
+    /// `maskFill` added (as the exporters' `(1 − mask)·fill` does).
+    case keyPadding = "key_padding"
+    /// Any float tensor broadcasting to `[B, Hq, S, L]`, added to the scores.
+    case bias = "additive_bias"
+  }
+
+  public var qHeads: Int
+  public var kvHeads: Int
+  public var headDim: Int
+  public var valueDim: Int
+  public var scale: Float
+  /// Query `i` sees keys `j ≤ i + (L − S)` only (bottom-right alignment).
+  public var causal: Bool
+  public var mask: Mask
+  /// Added to masked scores of a `keyPadding` mask.
+  public var maskFill: Float
+  /// `c·tanh(x/c)` of the scaled scores; 0 = none.
+  public var softcap: Float
+  public var variant: AttentionVariant
+
+  public init(
+    qHeads: Int, kvHeads: Int, headDim: Int, valueDim: Int, scale: Float, causal: Bool = false,
+    mask: Mask = .none, maskFill: Float = 0, softcap: Float = 0, variant: AttentionVariant = .softmax
+  ) {
+    self.qHeads = qHeads
+    self.kvHeads = kvHeads
+    self.headDim = headDim
+    self.valueDim = valueDim
+    self.scale = scale
+    self.causal = causal
+    self.mask = mask
+    self.maskFill = maskFill
+    self.softcap = softcap
+    self.variant = variant
+  }
+
+  /// `none`, `causal`, `key_padding`, `causal+key_padding`, `additive_bias`…, as `inspect` shows.
+  public var maskDescription: String {
+    switch (causal, mask) {
+    case (false, .none): return "none"
+    case (true, .none): return "causal"
+    case (false, _): return mask.rawValue
+    case (true, _): return "causal+" + mask.rawValue
+    }
+  }
+}
+
+/// Which computation replaces the exact softmax, with its parameters (`performer:m=256`).
+public struct AttentionVariant: Sendable, Equatable, CustomStringConvertible {
+  public var name: String
+  public var parameters: [String: Double]
+
+  public init(name: String, parameters: [String: Double] = [:]) {
+    self.name = name
+    self.parameters = parameters
+  }
+
+  /// Exact attention, fused and tiled.
+  public static let softmax = AttentionVariant(name: "softmax")
+
+  /// `name` or `name:key=value,...` with keys sorted.
+  public var description: String {
+    guard !parameters.isEmpty else { return name }
+    let pairs = parameters.sorted { $0.key < $1.key }.map { key, value in
+      value == value.rounded() && abs(value) < 1e15 ? "\(key)=\(Int(value))" : "\(key)=\(value)"
+    }
+    return name + ":" + pairs.joined(separator: ",")
+  }
+}
+
+/// attnc op: one attention, `FusedAttention(Q, K, V, mask?)` with `Q [B, Hq, S, d]`,
+/// `K [B, Hkv, L, d]`, `V [B, Hkv, L, dv]` → `Y [B, Hq, S, dv]`, computed as `spec` says.
+///
+/// Produced by the `match-attention` pass from exported softmax attention, and from ONNX
+/// `Attention` nodes that need no cache or score outputs.
+public struct FusedAttention: Op {
+  public static let type = "FusedAttention"
+  public static let domain = "attnc"
+
+  public var spec: AttentionSpec
+
+  public init(spec: AttentionSpec) { self.spec = spec }
+
+  /// - Throws: "K has 3 heads but the spec says 2", "mask [B, 7] does not match the keys
+  ///   [batch, seq]"…
+  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
+    try inputs.expectCount(spec.mask == .none ? 3...3 : 4...4)
+    let q = try inputs.required(0), k = try inputs.required(1), v = try inputs.required(2)
+    for (name, fact) in [("Q", q), ("K", k), ("V", v)] {
+      guard fact.dtype == .float, fact.rank == 4 else {
+        throw AttncError.invalid("\(name) must be a 4-D float32 tensor, got \(fact.type)")
+      }
+    }
+    let batch = try DimCheck.unify(try DimCheck.unify(q.dims[0], k.dims[0], "batch of Q and K"), v.dims[0], "batch of Q and V")
+    let expectations: [(String, Dim, Int)] = [
+      ("Q heads", q.dims[1], spec.qHeads), ("K heads", k.dims[1], spec.kvHeads), ("V heads", v.dims[1], spec.kvHeads),
+      ("Q head size", q.dims[3], spec.headDim), ("K head size", k.dims[3], spec.headDim), ("V head size", v.dims[3], spec.valueDim),
+    ]
+    for (what, dim, expected) in expectations {
+      _ = try DimCheck.unify(dim, Dim(expected), "\(what) and the attention spec")
+    }
+    guard spec.kvHeads > 0, spec.qHeads % spec.kvHeads == 0 else {
+      throw AttncError.invalid("\(spec.qHeads) query heads are not a multiple of \(spec.kvHeads) key/value heads")
+    }
+    let keys = try DimCheck.unify(k.dims[2], v.dims[2], "key lengths of K and V")
+    let output = [batch, q.dims[1], q.dims[2], v.dims[3]]
+    switch spec.mask {
+    case .none: break
+    case .keyPadding:
+      let mask = try inputs.required(3)
+      guard mask.rank == 2 else { throw AttncError.invalid("a key-padding mask must be [B, L], got \(mask.dims.shapeDescription)") }
+      _ = try DimCheck.unify(mask.dims[0], batch, "mask batch and Q's batch")
+      _ = try DimCheck.unify(mask.dims[1], keys, "mask length and the key length")
+    case .bias:
+      let bias = try inputs.required(3)
+      let scores = [batch, q.dims[1], q.dims[2], keys]
+      guard bias.dtype == .float, bias.rank <= 4, try Shapes.broadcast([scores, bias.dims]) == scores else {
+        throw AttncError.invalid("an additive mask must be float32 broadcasting to \(scores.shapeDescription), got \(bias.type)")
+      }
+    }
+    return [TensorType(.float, output)]
+  }
+}

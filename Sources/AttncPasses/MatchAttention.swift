@@ -1,0 +1,301 @@
+import AttncIR
+import AttncTensor
+
+/// `match-attention`: turns every exported softmax attention into one `FusedAttention` node.
+///
+/// The core is the invariant `MatMul(q, kᵀ) → [Mul|Div by a scalar] → [Add mask] → Softmax(-1)
+/// → MatMul(·, v)` on `[B, H, S, ·]` tensors (with the √scale form `Mul(q, c₁)`, `Mul(kᵀ, c₂)` as
+/// well). Named rules then grow it outward: `key-transpose` reads K through the transpose that
+/// made `kᵀ`, `repeat-kv` reads the grouped K/V before a GQA `Unsqueeze → Expand → Reshape`, and
+/// `mask-form` probes the mask (`MaskProbe`) to recognise causal and key-padding masks. Each
+/// Softmax left exact is reported with the check that failed. Nodes are never deleted here:
+/// the replaced ones become dead and `eliminate-dead-nodes` removes them.
+public enum MatchAttention {
+  public static let pass = Pass("match-attention") { graph in try run(&graph).matches.count }
+
+  /// One matched attention.
+  public struct Match: Sendable {
+    /// The Softmax node it replaced.
+    public var node: String
+    /// Index among the matched attentions, in graph order.
+    public var layer: Int
+    public var spec: AttentionSpec
+    public var queries: Dim
+    public var keys: Dim
+  }
+
+  /// A Softmax left exact, with the deepest check that failed.
+  public struct Declined: Sendable {
+    public var node: String
+    public var reason: String
+  }
+
+  public struct Report: Sendable {
+    public var matches: [Match] = []
+    public var declined: [Declined] = []
+  }
+
+  /// What the core and the rules found for one Softmax.
+  struct Candidate {
+    var softmax: Int
+    var last: Int
+    var output: ValueID
+    var q: ValueID
+    /// K as `[B, H, L, d]`, read through `keyPermutation` when set.
+    var k: ValueID
+    var keyPermutation: [Int]?
+    var v: ValueID
+    var mask: ValueID?
+    var spec: AttentionSpec
+    var queries: Dim
+    var keys: Dim
+  }
+
+  struct Decline: Error {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
+  }
+
+  /// A named growth rule: refines the candidate or throws `Decline`.
+  struct Rule {
+    var name: String
+    var apply: (inout Candidate, GraphMatching) throws -> Void
+  }
+
+  static let rules: [Rule] = [
+    Rule(name: "key-transpose", apply: readKeyThroughTranspose),
+    Rule(name: "repeat-kv", apply: readGroupedKeysAndValues),
+    Rule(name: "mask-form", apply: classifyMask),
+  ]
+
+  /// Finds every attention without changing the graph.
+  public static func analyze(_ graph: Graph) -> Report {
+    report(findCandidates(graph), graph)
+  }
+
+  static func report(_ outcomes: [Outcome], _ graph: Graph) -> Report {
+    var report = Report()
+    for outcome in outcomes {
+      switch outcome {
+      case .matched(let c):
+        report.matches.append(Match(node: graph.nodes[c.softmax].name, layer: report.matches.count, spec: c.spec, queries: c.queries, keys: c.keys))
+      case .declined(let index, let reason):
+        report.declined.append(Declined(node: graph.nodes[index].name, reason: reason))
+      }
+    }
+    return report
+  }
+
+  /// Replaces every matched attention by a `FusedAttention` node.
+  @discardableResult
+  static func run(_ graph: inout Graph) throws -> Report {
+    let outcomes = findCandidates(graph)
+    let report = report(outcomes, graph)
+    var inserted: [Int: [Node]] = [:]
+    for case .matched(let candidate) in outcomes {
+      inserted[candidate.last] = try replacement(candidate, &graph)
+    }
+    guard !inserted.isEmpty else { return report }
+    var nodes: [Node] = []
+    for (index, node) in graph.nodes.enumerated() {
+      nodes.append(node)
+      nodes.append(contentsOf: inserted[index] ?? [])
+    }
+    graph.nodes = nodes
+    return report
+  }
+
+  /// The nodes computing `candidate` (a K transpose when needed, then the attention).
+  static func replacement(_ candidate: Candidate, _ graph: inout Graph) throws -> [Node] {
+    var nodes: [Node] = []
+    var k = candidate.k
+    let label = graph.nodes[candidate.softmax].name
+    if let perm = candidate.keyPermutation, let type = graph.values[k].type {
+      let transposed = graph.addValue(Value(name: graph.freshName(graph.values[k].name + "__bhld"), type: TensorType(type.dtype, perm.map { type.dims[$0] })))
+      let attributes = Attributes(["perm": .ints(perm.map { Int64($0) })])
+      nodes.append(Node(name: label + "/key_transpose", opType: "Transpose", inputs: [k], outputs: [transposed],
+                        attributes: attributes, opset: 13, op: try Transpose(attributes: attributes, opset: 13)))
+      k = transposed
+    }
+    let type = graph.values[candidate.output].type
+    let output = graph.addValue(Value(name: graph.freshName(graph.values[candidate.output].name + "__attention"), type: type))
+    nodes.append(Node(
+      name: label + "/attention", domain: FusedAttention.domain, opType: FusedAttention.type,
+      inputs: [candidate.q, k, candidate.v] + (candidate.mask.map { [$0] } ?? []), outputs: [output], opset: 1,
+      op: FusedAttention(spec: candidate.spec)))
+    graph.redirect(candidate.output, to: output)
+    return nodes
+  }
+
+  enum Outcome {
+    case matched(Candidate)
+    case declined(index: Int, reason: String)
+  }
+
+  static func findCandidates(_ graph: Graph) -> [Outcome] {
+    let matching = GraphMatching(graph)
+    var results: [Outcome] = []
+    for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty && node.opType == "Softmax" {
+      do {
+        var candidate = try core(index, node, matching)
+        for rule in rules { try rule.apply(&candidate, matching) }
+        results.append(.matched(candidate))
+      } catch let decline as Decline {
+        results.append(.declined(index: index, reason: decline.reason))
+      } catch {
+        results.append(.declined(index: index, reason: "\(error)"))
+      }
+    }
+    return results
+  }
+
+  // MARK: - The core
+
+  static func core(_ index: Int, _ node: Node, _ m: GraphMatching) throws -> Candidate {
+    let graph = m.graph
+    guard let softmax = node.op as? Softmax, let input = node.inputs.first ?? nil, let probabilities = node.outputs.first,
+      let type = graph.values[input].type
+    else { throw Decline("Softmax without a typed input") }
+    guard type.rank == 4, type.dtype == .float else {
+      throw Decline("scores are \(type), not float32 [B, H, S, L]")
+    }
+    guard !softmax.coercesTo2D || softmax.axis == 3 || softmax.axis == -1, (try? Shapes.normalize(axis: softmax.axis, rank: 4)) == 3 else {
+      throw Decline("softmax over axis \(softmax.axis), not the key axis")
+    }
+    guard let (last, product) = m.soleConsumer(probabilities), product.domain.isEmpty, product.opType == "MatMul",
+      product.inputs.first == probabilities, let v = product.inputs[1], let output = product.outputs.first
+    else { throw Decline("the probabilities are not used once, as the left operand of a MatMul") }
+    // Scores: [mask +] scale · MatMul(q, kᵀ).
+    guard let scoresNode = m.producer(input) else { throw Decline("the scores have no producer") }
+    var mask: ValueID?
+    var scaled = input
+    if scoresNode.domain.isEmpty, scoresNode.opType == "Add", m.soleConsumer(input) != nil {
+      let operands = scoresNode.inputs.compactMap { $0 }
+      guard operands.count == 2 else { throw Decline("mask Add without two operands") }
+      if let side = operands.firstIndex(where: { leadsToProduct($0, m) }) {
+        scaled = operands[side]
+        mask = operands[1 - side]
+      } else {
+        throw Decline("neither operand of the mask Add '\(scoresNode.name)' is a scaled Q·Kᵀ product")
+      }
+    }
+    var scale: Float = 1
+    var current = scaled
+    while let producer = m.producer(current), producer.domain.isEmpty, producer.opType != "MatMul" {
+      guard m.soleConsumer(current) != nil else { throw Decline("'\(graph.values[current].name)' is used more than once") }
+      if let (other, c) = m.withScalar(producer, "Mul") {
+        scale *= c
+        current = other
+      } else if let (other, c) = m.withScalar(producer, "Div", constantSecond: true), c != 0 {
+        scale /= c
+        current = other
+      } else {
+        throw Decline("'\(producer.name)' (\(producer.opType)) between Q·Kᵀ and the softmax is not a scalar scale or one mask Add")
+      }
+    }
+    guard let matmul = m.producer(current), matmul.opType == "MatMul", matmul.domain.isEmpty, m.soleConsumer(current) != nil,
+      var q = matmul.inputs[0], var keyT = matmul.inputs[1]
+    else { throw Decline("no single-use MatMul(q, kᵀ) before the softmax") }
+    // √scale on both operands (ViT, some SDPA exports).
+    if let producer = m.producer(q), m.soleConsumer(q) != nil, let (other, c) = m.withScalar(producer, "Mul") {
+      scale *= c
+      q = other
+    }
+    if let producer = m.producer(keyT), m.soleConsumer(keyT) != nil, let (other, c) = m.withScalar(producer, "Mul") {
+      scale *= c
+      keyT = other
+    }
+    guard scale.isFinite, scale > 0 else { throw Decline("the score scale \(scale) is not positive and finite") }
+    guard let qType = graph.values[q].type, let kType = graph.values[keyT].type, let vType = graph.values[v].type,
+      qType.rank == 4, kType.rank == 4, vType.rank == 4, qType.dtype == .float, kType.dtype == .float, vType.dtype == .float
+    else { throw Decline("Q, Kᵀ and V are not all float32 of rank 4") }
+    guard let heads = qType.dims[1].value, let depth = qType.dims[3].value, let kHeads = kType.dims[1].value,
+      let vHeads = vType.dims[1].value, let valueDepth = vType.dims[3].value
+    else { throw Decline("head counts or head sizes are symbolic: Q \(qType.dims.shapeDescription), V \(vType.dims.shapeDescription)") }
+    guard kHeads == heads, vHeads == heads, kType.dims[2] == qType.dims[3] else {
+      throw Decline("Q \(qType.dims.shapeDescription), Kᵀ \(kType.dims.shapeDescription) and V \(vType.dims.shapeDescription) are not per-head [B, H, S, d], [B, H, d, L], [B, H, L, dv]")
+    }
+    if let mask, let maskType = graph.values[mask].type {
+      let scores = [qType.dims[0], Dim(heads), qType.dims[2], kType.dims[3]]
+      guard maskType.dtype == .float, maskType.rank <= 4, (try? Shapes.broadcast([scores, maskType.dims])) == scores else {
+        throw Decline("the mask \(maskType) does not broadcast into the scores \(scores.shapeDescription)")
+      }
+    }
+    let spec = AttentionSpec(qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias)
+    return Candidate(
+      softmax: index, last: last, output: output, q: q, k: keyT, keyPermutation: [0, 1, 3, 2], v: v, mask: mask,
+      spec: spec, queries: qType.dims[2], keys: kType.dims[3])
+  }
+
+  /// True when `value` is (a scalar scaling of) a MatMul product.
+  static func leadsToProduct(_ value: ValueID, _ m: GraphMatching) -> Bool {
+    var current = value
+    while let producer = m.producer(current), producer.domain.isEmpty {
+      if producer.opType == "MatMul" { return true }
+      if let (other, _) = m.withScalar(producer, "Mul") ?? m.withScalar(producer, "Div", constantSecond: true) {
+        current = other
+      } else {
+        return false
+      }
+    }
+    return false
+  }
+
+  // MARK: - Rules
+
+  /// `key-transpose`: when `kᵀ` is itself a Transpose, read K from its input with the composed
+  /// permutation (none at all when they cancel).
+  static func readKeyThroughTranspose(_ c: inout Candidate, _ m: GraphMatching) throws {
+    guard let swap = c.keyPermutation, let producer = m.producer(c.k), let transpose = producer.op as? Transpose,
+      let source = producer.inputs.first ?? nil, let perm = try? transpose.permutation(4)
+    else { return }
+    let composed = swap.map { perm[$0] }
+    c.k = source
+    c.keyPermutation = composed == [0, 1, 2, 3] ? nil : composed
+  }
+
+  /// `repeat-kv`: K and V of `H` heads built from `Hkv` heads by `Unsqueeze(x, 2) → Expand →
+  /// Reshape` are read as `x` (GQA/MQA without the repeat).
+  static func readGroupedKeysAndValues(_ c: inout Candidate, _ m: GraphMatching) throws {
+    guard c.keyPermutation == nil, let key = groupedSource(c.k, m), let value = groupedSource(c.v, m),
+      key.heads == value.heads
+    else { return }
+    c.k = key.source
+    c.v = value.source
+    c.spec.kvHeads = key.heads
+  }
+
+  /// For a `[B, H, L, d]` value made by repeating `[B, Hkv, L, d]` heads: the source and `Hkv`.
+  static func groupedSource(_ value: ValueID, _ m: GraphMatching) -> (source: ValueID, heads: Int)? {
+    let graph = m.graph
+    guard let reshape = m.producer(value), reshape.opType == "Reshape", let expanded = reshape.inputs.first ?? nil,
+      let expand = m.producer(expanded), expand.opType == "Expand", let unsqueezed = expand.inputs.first ?? nil,
+      let unsqueeze = m.producer(unsqueezed), unsqueeze.opType == "Unsqueeze", let source = unsqueeze.inputs.first ?? nil,
+      let sourceType = graph.values[source].type, let unsqueezedType = graph.values[unsqueezed].type,
+      let expandedType = graph.values[expanded].type, let outputType = graph.values[value].type,
+      sourceType.rank == 4, unsqueezedType.rank == 5, expandedType.rank == 5,
+      unsqueezedType.dims == [sourceType.dims[0], sourceType.dims[1], Dim(1), sourceType.dims[2], sourceType.dims[3]],
+      let groups = sourceType.dims[1].value, let repeats = expandedType.dims[2].value,
+      expandedType.dims == [sourceType.dims[0], sourceType.dims[1], Dim(repeats), sourceType.dims[2], sourceType.dims[3]],
+      outputType.dims == [sourceType.dims[0], Dim(groups * repeats), sourceType.dims[2], sourceType.dims[3]]
+    else { return nil }
+    return (source, groups)
+  }
+
+  /// `mask-form`: replaces a probed causal / key-padding mask by the spec's mask kind.
+  static func classifyMask(_ c: inout Candidate, _ m: GraphMatching) throws {
+    guard let mask = c.mask else { return }
+    var reason = ""
+    guard let finding = MaskProbe.classify(mask, in: m.graph, declined: &reason) else { return }
+    c.spec.causal = finding.causal
+    guard finding.explained else { return }
+    if let padding = finding.padding {
+      c.mask = padding
+      c.spec.mask = .keyPadding
+      c.spec.maskFill = finding.fill
+    } else {
+      c.mask = nil
+      c.spec.mask = .none
+    }
+  }
+}
