@@ -81,6 +81,11 @@ public enum Lower {
     switch op {
     case let op as FusedMatMul:
       return Call(kernel: "FusedMatMul", parameters: ["alpha": .float(Double(op.alpha)), "activation": .string(op.activation.rawValue)])
+    case let op as RotaryEmbedding:
+      return Call(kernel: "RotaryEmbedding", parameters: [
+        "interleaved": .int(op.interleaved ? 1 : 0), "rotary_embedding_dim": .int(Int64(op.rotaryDim)),
+        "num_heads": .int(Int64(op.numHeads ?? 0)),
+      ])
     case let op as FusedAttention:
       let spec = op.spec
       var parameters: [String: KernelParameter] = [
@@ -190,6 +195,7 @@ public enum Lower {
       var parameters: [String: KernelParameter] = [
         "is_causal": .int(op.isCausal ? 1 : 0), "softcap": .float(Double(op.softcap)),
         "qk_matmul_output_mode": .int(Int64(op.qkMatmulOutputMode)),
+        "left_window_size": .int(Int64(op.leftWindow)), "right_window_size": .int(Int64(op.rightWindow)),
       ]
       if let h = op.qHeads { parameters["q_num_heads"] = .int(Int64(h)) }
       if let h = op.kvHeads { parameters["kv_num_heads"] = .int(Int64(h)) }

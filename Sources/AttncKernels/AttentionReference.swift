@@ -16,7 +16,12 @@ public enum AttentionReference {
     public var causal: Bool
     public var softcap: Float
     public var qkMode: Int
-    public init(qHeads: Int?, kvHeads: Int?, scale: Float?, causal: Bool, softcap: Float, qkMode: Int) {
+    /// Keys allowed left / right of a query's absolute position `i + offset`; -1 = unbounded.
+    public var leftWindow: Int
+    public var rightWindow: Int
+    public init(qHeads: Int?, kvHeads: Int?, scale: Float?, causal: Bool, softcap: Float, qkMode: Int, leftWindow: Int = -1, rightWindow: Int = -1) {
+      self.leftWindow = leftWindow
+      self.rightWindow = rightWindow
       self.qHeads = qHeads
       self.kvHeads = kvHeads
       self.scale = scale
@@ -98,6 +103,8 @@ public enum AttentionReference {
             var bias: Float = 0
             if let maskValues { bias += maskValues[maskIndex[row + j]] }
             if options.causal && j > i + offset { bias = -.infinity }
+            if options.leftWindow >= 0 && j < i + offset - options.leftWindow { bias = -.infinity }
+            if options.rightWindow >= 0 && j > i + offset + options.rightWindow { bias = -.infinity }
             if j >= valid { bias = -.infinity }
             if options.qkMode <= 1 { qk[row + j] = s }
             s += bias

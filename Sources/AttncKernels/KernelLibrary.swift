@@ -334,7 +334,15 @@ public enum KernelLibrary {
         pastKey: optional(4), pastValue: optional(5), nonpad: optional(6),
         options: .init(qHeads: heads > 0 ? heads : nil, kvHeads: kvHeads > 0 ? kvHeads : nil,
                        scale: scale > 0 ? scale : nil, causal: try p.int("is_causal", default: 0) != 0,
-                       softcap: try p.float("softcap", default: 0), qkMode: try p.int("qk_matmul_output_mode", default: 0)))
+                       softcap: try p.float("softcap", default: 0), qkMode: try p.int("qk_matmul_output_mode", default: 0),
+                       leftWindow: try p.int("left_window_size", default: -1), rightWindow: try p.int("right_window_size", default: -1)))
+    }
+    table["RotaryEmbedding"] = { context, inputs in
+      let p = context.parameters
+      return [try RotaryEmbeddingKernel.run(
+        input(inputs, 0), cos: input(inputs, 1), sin: input(inputs, 2), positions: inputs.count > 3 ? inputs[3] : nil,
+        interleaved: try p.int("interleaved", default: 0) != 0, rotaryDim: try p.int("rotary_embedding_dim", default: 0),
+        numHeads: try p.int("num_heads", default: 0))]
     }
     table["FusedAttention"] = { context, inputs in
       let p = context.parameters

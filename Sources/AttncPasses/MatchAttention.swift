@@ -8,7 +8,9 @@ import AttncTensor
 /// well). Named rules then grow it outward: `key-transpose` reads K through the transpose that
 /// made `kᵀ`, `repeat-kv` reads the grouped K/V before a GQA `Unsqueeze → Expand → Reshape`, and
 /// `mask-form` probes the mask (`MaskProbe`) to recognise causal and key-padding masks. Each
-/// Softmax left exact is reported with the check that failed. Nodes are never deleted here:
+/// Softmax left exact is reported with the check that failed. ONNX `Attention` nodes that need
+/// no KV cache, score output, window or bool mask become the same node (the others stay on the
+/// reference kernel, reported likewise). Nodes are never deleted here:
 /// the replaced ones become dead and `eliminate-dead-nodes` removes them.
 public enum MatchAttention {
   public static let pass = Pass("match-attention") { graph in try run(&graph).matches.count }
@@ -49,6 +51,8 @@ public enum MatchAttention {
     var spec: AttentionSpec
     var queries: Dim
     var keys: Dim
+    /// Q, K, V and the output are 3-D `[B, S, H·d]` (ONNX `Attention`).
+    var foldedHeads = false
   }
 
   struct Decline: Error {
@@ -108,8 +112,14 @@ public enum MatchAttention {
   /// The nodes computing `candidate` (a K transpose when needed, then the attention).
   static func replacement(_ candidate: Candidate, _ graph: inout Graph) throws -> [Node] {
     var nodes: [Node] = []
-    var k = candidate.k
+    var (q, k, v) = (candidate.q, candidate.k, candidate.v)
     let label = graph.nodes[candidate.softmax].name
+    let spec = candidate.spec
+    if candidate.foldedHeads {
+      q = try splitHeads(q, heads: spec.qHeads, label + "/split_q", &nodes, &graph)
+      k = try splitHeads(k, heads: spec.kvHeads, label + "/split_k", &nodes, &graph)
+      v = try splitHeads(v, heads: spec.kvHeads, label + "/split_v", &nodes, &graph)
+    }
     if let perm = candidate.keyPermutation, let type = graph.values[k].type {
       let transposed = graph.addValue(Value(name: graph.freshName(graph.values[k].name + "__bhld"), type: TensorType(type.dtype, perm.map { type.dims[$0] })))
       let attributes = Attributes(["perm": .ints(perm.map { Int64($0) })])
@@ -117,14 +127,50 @@ public enum MatchAttention {
                         attributes: attributes, opset: 13, op: try Transpose(attributes: attributes, opset: 13)))
       k = transposed
     }
-    let type = graph.values[candidate.output].type
-    let output = graph.addValue(Value(name: graph.freshName(graph.values[candidate.output].name + "__attention"), type: type))
+    guard let qType = graph.values[q].type, let vType = graph.values[v].type else { return [] }
+    let type = TensorType(.float, [qType.dims[0], qType.dims[1], qType.dims[2], vType.dims[3]])
+    var output = graph.addValue(Value(name: graph.freshName(graph.values[candidate.output].name + "__attention"), type: type))
     nodes.append(Node(
       name: label + "/attention", domain: FusedAttention.domain, opType: FusedAttention.type,
-      inputs: [candidate.q, k, candidate.v] + (candidate.mask.map { [$0] } ?? []), outputs: [output], opset: 1,
-      op: FusedAttention(spec: candidate.spec)))
+      inputs: [q, k, v] + (candidate.mask.map { [$0] } ?? []), outputs: [output], opset: 1,
+      op: FusedAttention(spec: spec)))
+    if candidate.foldedHeads {
+      output = try mergeHeads(output, label + "/merge_heads", &nodes, &graph)
+    }
     graph.redirect(candidate.output, to: output)
     return nodes
+  }
+
+  /// `[B, S, H·d]` → `Transpose(Reshape(x, [0, 0, H, d]), [0, 2, 1, 3])`.
+  static func splitHeads(_ x: ValueID, heads: Int, _ name: String, _ nodes: inout [Node], _ graph: inout Graph) throws -> ValueID {
+    guard let type = graph.values[x].type, let hidden = type.dims[2].value else { return x }
+    let split = try reshape(x, to: [0, 0, Int64(heads), Int64(hidden / heads)], dims: [type.dims[0], type.dims[1], Dim(heads), Dim(hidden / heads)], name, &nodes, &graph)
+    return try transpose(split, name + "/transpose", &nodes, &graph)
+  }
+
+  /// `[B, H, S, d]` → `Reshape(Transpose(y, [0, 2, 1, 3]), [0, 0, H·d])`.
+  static func mergeHeads(_ y: ValueID, _ name: String, _ nodes: inout [Node], _ graph: inout Graph) throws -> ValueID {
+    guard let type = graph.values[y].type, let heads = type.dims[1].value, let depth = type.dims[3].value else { return y }
+    let swapped = try transpose(y, name + "/transpose", &nodes, &graph)
+    return try reshape(swapped, to: [0, 0, Int64(heads * depth)], dims: [type.dims[0], type.dims[2], Dim(heads * depth)], name, &nodes, &graph)
+  }
+
+  static func reshape(_ x: ValueID, to shape: [Int64], dims: [Dim], _ name: String, _ nodes: inout [Node], _ graph: inout Graph) throws -> ValueID {
+    let target = graph.addConstant(HostTensor(dtype: .int64, shape: [shape.count], integers: shape), name: name + "/shape")
+    let output = graph.addValue(Value(name: graph.freshName(name), type: TensorType(.float, dims)))
+    nodes.append(Node(name: name, opType: "Reshape", inputs: [x, target], outputs: [output], opset: 14,
+                      op: try Reshape(attributes: Attributes(), opset: 14)))
+    return output
+  }
+
+  /// Swaps axes 1 and 2 of a 4-D value.
+  static func transpose(_ x: ValueID, _ name: String, _ nodes: inout [Node], _ graph: inout Graph) throws -> ValueID {
+    guard let type = graph.values[x].type else { return x }
+    let attributes = Attributes(["perm": .ints([0, 2, 1, 3])])
+    let output = graph.addValue(Value(name: graph.freshName(name), type: TensorType(type.dtype, [type.dims[0], type.dims[2], type.dims[1], type.dims[3]])))
+    nodes.append(Node(name: name, opType: "Transpose", inputs: [x], outputs: [output], attributes: attributes, opset: 13,
+                      op: try Transpose(attributes: attributes, opset: 13)))
+    return output
   }
 
   enum Outcome {
@@ -135,9 +181,9 @@ public enum MatchAttention {
   static func findCandidates(_ graph: Graph) -> [Outcome] {
     let matching = GraphMatching(graph)
     var results: [Outcome] = []
-    for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty && node.opType == "Softmax" {
+    for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty && (node.opType == "Softmax" || node.op is Attention) {
       do {
-        var candidate = try core(index, node, matching)
+        var candidate = try node.op is Attention ? standardAttention(index, node, matching) : core(index, node, matching)
         for rule in rules { try rule.apply(&candidate, matching) }
         results.append(.matched(candidate))
       } catch let decline as Decline {
@@ -227,6 +273,61 @@ public enum MatchAttention {
       spec: spec, queries: qType.dims[2], keys: kType.dims[3])
   }
 
+  /// An ONNX `Attention` node that needs no cache, score output, window or bool mask, with
+  /// 4-D float32 Q, K, V: the same computation as a `FusedAttention`.
+  static func standardAttention(_ index: Int, _ node: Node, _ m: GraphMatching) throws -> Candidate {
+    let graph = m.graph
+    guard let op = node.op as? Attention, let q = node.inputs[0], let k = node.inputs[1], let v = node.inputs[2],
+      let output = node.outputs.first
+    else { throw Decline("Attention without Q, K, V") }
+    guard node.inputs.count <= 4 || node.inputs[4...].allSatisfy({ $0 == nil }) else {
+      throw Decline("Attention with a KV cache or nonpad_kv_seqlen stays on the reference kernel")
+    }
+    guard node.outputs.dropFirst().allSatisfy({ m.consumers[$0] == nil && !m.outputs.contains($0) }) else {
+      throw Decline("Attention whose present K/V or scores are used stays on the reference kernel")
+    }
+    guard op.leftWindow < 0, op.rightWindow < 0, op.softmaxPrecision == nil || op.softmaxPrecision == .float else {
+      throw Decline("Attention with a sliding window or a softmax precision stays on the reference kernel")
+    }
+    guard let q3 = graph.values[q].type, let k3 = graph.values[k].type, let v3 = graph.values[v].type,
+      [q3, k3, v3].allSatisfy({ $0.dtype == .float }), q3.rank == k3.rank, k3.rank == v3.rank
+    else { throw Decline("Attention on non-float32 Q, K, V stays on the reference kernel") }
+    // 3-D operands [B, S, H·d] are read per head ([B, H, S, d]) through a Reshape and Transpose.
+    let folded = q3.rank == 3
+    guard let qType = perHead(q3, heads: op.qHeads), let kType = perHead(k3, heads: op.kvHeads),
+      let vType = perHead(v3, heads: op.kvHeads)
+    else { throw Decline("Q, K, V are not 4-D, or 3-D with q_num_heads and kv_num_heads dividing their hidden sizes") }
+    guard let heads = qType.dims[1].value, let kvHeads = kType.dims[1].value, let depth = qType.dims[3].value,
+      let valueDepth = vType.dims[3].value, kvHeads > 0, heads % kvHeads == 0
+    else { throw Decline("head counts or sizes are symbolic") }
+    // Without a cache, ONNX aligns the causal mask top-left (query i sees keys j ≤ i); the
+    // spec's bottom-right alignment agrees only when S = L.
+    guard !op.isCausal || qType.dims[2] == kType.dims[2] else {
+      throw Decline("causal Attention with \(qType.dims[2]) queries and \(kType.dims[2]) keys (top-left aligned) stays on the reference kernel")
+    }
+    var mask: ValueID?
+    if node.inputs.count > 3, let given = node.inputs[3] {
+      let scores = [qType.dims[0], Dim(heads), qType.dims[2], kType.dims[2]]
+      guard let maskType = graph.values[given].type, maskType.dtype == .float, maskType.rank <= 4,
+        (try? Shapes.broadcast([scores, maskType.dims])) == scores
+      else { throw Decline("a boolean or short attn_mask stays on the reference kernel") }
+      mask = given
+    }
+    let spec = AttentionSpec(
+      qHeads: heads, kvHeads: kvHeads, headDim: depth, valueDim: valueDepth, scale: op.scale ?? 1 / Float(depth).squareRoot(),
+      causal: op.isCausal, mask: mask == nil ? .none : .bias, softcap: op.softcap)
+    return Candidate(
+      softmax: index, last: index, output: output, q: q, k: k, keyPermutation: nil, v: v, mask: mask, spec: spec,
+      queries: qType.dims[2], keys: kType.dims[2], foldedHeads: folded)
+  }
+
+  /// The `[B, H, S, d]` type of a 4-D operand, or of a 3-D `[B, S, H·d]` one split into `heads`.
+  static func perHead(_ type: TensorType, heads: Int?) -> TensorType? {
+    if type.rank == 4 { return type }
+    guard type.rank == 3, let heads, heads > 0, let hidden = type.dims[2].value, hidden % heads == 0 else { return nil }
+    return TensorType(type.dtype, [type.dims[0], Dim(heads), type.dims[1], Dim(hidden / heads)])
+  }
+
   /// True when `value` is (a scalar scaling of) a MatMul product.
   static func leadsToProduct(_ value: ValueID, _ m: GraphMatching) -> Bool {
     var current = value
@@ -287,7 +388,7 @@ public enum MatchAttention {
     guard let mask = c.mask else { return }
     var reason = ""
     guard let finding = MaskProbe.classify(mask, in: m.graph, declined: &reason) else { return }
-    c.spec.causal = finding.causal
+    c.spec.causal = c.spec.causal || finding.causal
     guard finding.explained else { return }
     if let padding = finding.padding {
       c.mask = padding

@@ -64,3 +64,22 @@ extension InspectCommandTests {
     #expect(wrongName.stderr.contains("--input-shape names 'pixels', which is not a graph input (inputs: 'pixel_values')"))
   }
 }
+
+extension InspectCommandTests {
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
+  func jsonListsEveryMatchedAttention() throws {
+    let result = try CLI.run(["inspect", Fixtures.model("llama_tiny_dynamo"), "--format", "json"])
+    #expect(result.status == 0)
+    let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let attention = try #require(document["attention"] as? [[String: Any]])
+    #expect(attention.count == 2)
+    for (layer, entry) in attention.enumerated() {
+      #expect(entry["layer"] as? Int == layer)
+      #expect(entry["q_heads"] as? Int == 4 && entry["kv_heads"] as? Int == 2 && entry["head_dim"] as? Int == 16)
+      #expect(entry["mask"] as? String == "causal" && entry["causal"] as? Bool == true)
+      #expect(entry["seq_len"] as? String == "seq" && entry["variant"] as? String == "softmax")
+      #expect(entry["scale"] as? Double == 0.25)
+    }
+    #expect((document["unmatched_softmax"] as? [Any])?.isEmpty == true)
+  }
+}
