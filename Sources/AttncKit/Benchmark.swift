@@ -79,7 +79,7 @@ public enum Benchmark {
       flops: matrixFLOPs(plan, bindings: resolved), peakBytes: interpreter.peakBytes)
   }
 
-  /// 2·m·n·k summed over the plan's MatMul, FusedMatMul and Attention (QKᵀ and PV) calls.
+  /// 2·m·n·k summed over the plan's MatMul, FusedMatMul and FusedAttention (QKᵀ and P·V, dense) calls.
   public static func matrixFLOPs(_ plan: Plan, bindings: [String: Int]) -> Double {
     var total = 0.0
     func shape(_ slot: Int?) -> [Int]? {
@@ -94,6 +94,12 @@ public enum Benchmark {
           let out = shape(instruction.outputs.first), let k = a.last
         else { continue }
         total += 2 * Double(out.reduce(1, *)) * Double(k)
+      case "FusedAttention":
+        // Dense-equivalent QKᵀ and P·V (causal attention skips about half of it).
+        guard instruction.inputs.count >= 3, let q = shape(instruction.inputs[0]), let k = shape(instruction.inputs[1]),
+          let out = shape(instruction.outputs.first), q.count == 4, k.count == 4, out.count == 4
+        else { continue }
+        total += 2 * Double(q[0] * q[1] * q[2] * k[2]) * Double(q[3] + out[3])
       default:
         continue
       }
