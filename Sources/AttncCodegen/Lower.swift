@@ -86,6 +86,18 @@ public enum Lower {
         "interleaved": .int(op.interleaved ? 1 : 0), "rotary_embedding_dim": .int(Int64(op.rotaryDim)),
         "num_heads": .int(Int64(op.numHeads ?? 0)),
       ])
+    case let op as LinearAttention:
+      let (decays, correctsDelta): (Bool, Bool)
+      switch op.updateRule {
+      case .linear: (decays, correctsDelta) = (false, false)
+      case .gated: (decays, correctsDelta) = (true, false)
+      case .delta: (decays, correctsDelta) = (false, true)
+      case .gatedDelta: (decays, correctsDelta) = (true, true)
+      }
+      return Call(kernel: "LinearAttention", parameters: [
+        "q_num_heads": .int(Int64(op.qHeads)), "kv_num_heads": .int(Int64(op.kvHeads)), "scale": .float(Double(op.scale)),
+        "decays": .int(decays ? 1 : 0), "corrects_delta": .int(correctsDelta ? 1 : 0),
+      ])
     case let op as FusedAttention:
       let spec = op.spec
       var parameters: [String: KernelParameter] = [

@@ -7,7 +7,9 @@ import Foundation
 /// (past + new) keys: `s = softcap(scale · q·k)`, plus the bias from `attn_mask` (boolean: false →
 /// −∞; additive otherwise; padded with −∞ to the total length), the causal mask aligned
 /// bottom-right (`j ≤ i + offset`, offset = past length, or `nonpad_kv_seqlen[b] − S`), and the
-/// `nonpad_kv_seqlen` padding. A fully masked row yields zeros, not NaN.
+/// `nonpad_kv_seqlen` padding. A fully masked row yields zeros, not NaN. Q and K are each scaled
+/// by `√scale` before the product, as the ONNX reference does; with float16 or bfloat16 inputs
+/// every step rounds to that type where the reference's does (`NarrowFloatArithmetic`).
 public enum AttentionReference {
   public struct Options: Sendable {
     public var qHeads: Int?
@@ -58,7 +60,13 @@ public enum AttentionReference {
     let (hkv, keys, dv) = (k.shape[1], k.shape[2], v.shape[3])
     guard hkv > 0, hq % hkv == 0 else { throw AttncError.invalid("q heads \(hq) are not a multiple of kv heads \(hkv)") }
     let group = hq / hkv
-    let scale = options.scale ?? 1 / Float(d).squareRoot()
+    let narrow = NarrowFloatArithmetic(q.dtype)
+    /// Rounds to Q's type where the reference's narrow-float arithmetic does; identity else.
+    func r(_ x: Float) -> Float { narrow?.rounded(x) ?? x }
+    // Q and K are each scaled by √scale, rounded to their type, before the product.
+    let rootScale = r((options.scale ?? 1 / Float(d).squareRoot()).squareRoot())
+    let scaledQ = q.floats.map { r($0 * rootScale) }
+    let scaledK = k.floats.map { r($0 * rootScale) }
     let past = pastKey?.shape[2] ?? 0
 
     // The additive mask broadcast to [B, H, S, T].
@@ -97,9 +105,9 @@ public enum AttentionReference {
           for j in 0..<keys {
             let kBase = ((b * hkv + kvh) * keys + j) * d
             var dot: Float = 0
-            for t in 0..<d { dot += q.floats[qBase + t] * k.floats[kBase + t] }
-            var s = dot * scale
-            if options.softcap > 0 { s = options.softcap * Foundation.tanh(s / options.softcap) }
+            for t in 0..<d { dot += scaledQ[qBase + t] * scaledK[kBase + t] }
+            var s = r(dot)
+            if options.softcap > 0 { s = r(options.softcap * r(Foundation.tanh(r(s / options.softcap)))) }
             var bias: Float = 0
             if let maskValues { bias += maskValues[maskIndex[row + j]] }
             if options.causal && j > i + offset { bias = -.infinity }
@@ -107,7 +115,7 @@ public enum AttentionReference {
             if options.rightWindow >= 0 && j > i + offset + options.rightWindow { bias = -.infinity }
             if j >= valid { bias = -.infinity }
             if options.qkMode <= 1 { qk[row + j] = s }
-            s += bias
+            s = r(s + bias)
             if options.qkMode == 2 { qk[row + j] = s }
             scores[j] = s
             maximum = max(maximum, s)
@@ -117,14 +125,15 @@ public enum AttentionReference {
             if options.qkMode == 3 { for j in 0..<keys { qk[row + j] = 0 } }
             continue  // fully masked row: zeros
           }
-          var sum: Float = 0
+          var total: Float = 0
           for j in 0..<keys {
-            let e = Foundation.exp(scores[j] - maximum)
+            let e = r(Foundation.exp(r(scores[j] - maximum)))
             scores[j] = e
-            sum += e
+            total = narrow?.accumulated(total, e) ?? total + e
           }
+          let sum = r(total)
           for j in 0..<keys {
-            let p = scores[j] / sum
+            let p = r(scores[j] / sum)
             if options.qkMode == 3 { qk[row + j] = p }
             if p == 0 { continue }
             let vBase = ((b * hkv + kvh) * keys + j) * dv

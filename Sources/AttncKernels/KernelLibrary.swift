@@ -99,7 +99,11 @@ public enum KernelLibrary {
         alpha: try p.float("alpha", default: 1), activation: try p.string("activation", default: "none"))]
     }
     table["Softmax"] = { context, inputs in
-      [try LinearAlgebra.softmax(input(inputs, 0), axis: try context.parameters.int("axis"), coerce2D: try context.parameters.int("coerce2d", default: 0) != 0)]
+      let x = try input(inputs, 0)
+      let axis = try context.parameters.int("axis")
+      let coerce2D = try context.parameters.int("coerce2d", default: 0) != 0
+      if let narrow = NarrowFloatArithmetic(x.dtype) { return [try narrow.softmax(x, axis: axis, coerce2D: coerce2D)] }
+      return [try LinearAlgebra.softmax(x, axis: axis, coerce2D: coerce2D)]
     }
     table["LayerNormalization"] = { context, inputs in
       let p = context.parameters
@@ -344,6 +348,16 @@ public enum KernelLibrary {
         interleaved: try p.int("interleaved", default: 0) != 0, rotaryDim: try p.int("rotary_embedding_dim", default: 0),
         numHeads: try p.int("num_heads", default: 0))]
     }
+    table["LinearAttention"] = { context, inputs in
+      let p = context.parameters
+      func optional(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
+      let options = LinearAttentionKernel.Options(
+        qHeads: try p.int("q_num_heads"), kvHeads: try p.int("kv_num_heads"), scale: try p.float("scale", default: 0),
+        decays: try p.int("decays") != 0, correctsDelta: try p.int("corrects_delta") != 0)
+      return try LinearAttentionKernel.run(
+        query: input(inputs, 0), key: input(inputs, 1), value: input(inputs, 2), pastState: optional(3),
+        decay: optional(4), beta: optional(5), options: options)
+    }
     table["FusedAttention"] = { context, inputs in
       let p = context.parameters
       let variant = try p.string("variant", default: "softmax")
@@ -360,6 +374,12 @@ public enum KernelLibrary {
       return [try TiledAttention.run(q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask, options: options)]
     }
     table["Size"] = { _, inputs in [.int([Int64(try input(inputs, 0).count)], [])] }
-    return table
+    return table.mapValues(roundingOutputs)
   }()
+
+  /// `kernel` with its outputs rounded to their element types (`Tensor.roundedToDType`), so a
+  /// narrow float result (float16, bfloat16, float8, float4) holds what the ONNX op would store.
+  static func roundingOutputs(_ kernel: @escaping Kernel) -> Kernel {
+    { context, inputs in try kernel(context, inputs).map { $0.roundedToDType() } }
+  }
 }

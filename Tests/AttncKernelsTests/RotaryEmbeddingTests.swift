@@ -1,4 +1,5 @@
 import AttncKernels
+import Foundation
 import Testing
 
 /// RoPE on hand-checkable cases: a quarter turn maps (x₁, x₂) to (−x₂, x₁).
@@ -28,5 +29,29 @@ import Testing
     #expect(throws: (any Error).self) {
       try RotaryEmbeddingKernel.run(x, cos: quarterTurn.cos, sin: quarterTurn.sin, positions: .int([5], [1, 1]), interleaved: false, rotaryDim: 0, numHeads: 0)
     }
+  }
+}
+
+extension RotaryEmbeddingTests {
+  /// `[1, 1, 2, 4]`, rotary dim 2, interleaved, positions [1, 0] against a plain loop: only the
+  /// pair (x0, x1) of each token turns, by its position's angle.
+  @Test func interleavedRotaryDimMatchesAPlainLoop() throws {
+    let x: [Float] = [1, 2, 3, 4, 5, 6, 7, 8]
+    let angles: [Float] = [0.3, 1.1]  // one angle per table row, R/2 = 1
+    let cos = Tensor.float(angles.map { Foundation.cos($0) }, [2, 1])
+    let sin = Tensor.float(angles.map { Foundation.sin($0) }, [2, 1])
+    let positions: [Int64] = [1, 0]
+    var expected = x
+    for s in 0..<2 {
+      let angle = angles[Int(positions[s])]
+      let (x1, x2) = (x[s * 4], x[s * 4 + 1])
+      expected[s * 4] = x1 * Foundation.cos(angle) - x2 * Foundation.sin(angle)
+      expected[s * 4 + 1] = x1 * Foundation.sin(angle) + x2 * Foundation.cos(angle)
+    }
+    let y = try RotaryEmbeddingKernel.run(
+      .float(x, [1, 1, 2, 4]), cos: cos, sin: sin, positions: .int(positions, [1, 2]), interleaved: true,
+      rotaryDim: 2, numHeads: 0)
+    #expect(zip(y.floats, expected).allSatisfy { abs($0 - $1) < 1e-6 })
+    #expect(Array(y.floats[2..<4]) == [3, 4] && Array(y.floats[6..<8]) == [7, 8])
   }
 }
