@@ -25,24 +25,19 @@ public enum FuseGelu {
       if let match = self.match(node, matching) { matches.append(match) }
     }
     guard !matches.isEmpty else { return 0 }
-    var inserted: [Int: Node] = [:]
+    var inserted: [Int: [Node]] = [:]
     for match in matches {
       let type = graph.values[match.output].type
       let gelu = graph.addValue(Value(name: graph.freshName(graph.values[match.x].name + "__gelu"), type: type))
       let attributes = Attributes(match.tanh ? ["approximate": .string("tanh")] : [:])
       let opset = max(graph.nodes[match.last].opset, 20)
       let op = try OpRegistry.make(domain: "", type: "Gelu", attributes: attributes, opset: opset)
-      inserted[match.last] = Node(
+      inserted[match.last] = [Node(
         name: graph.nodes[match.last].name + "/gelu", opType: "Gelu", inputs: [match.x], outputs: [gelu],
-        attributes: attributes, opset: opset, op: op)
+        attributes: attributes, opset: opset, op: op)]
       graph.redirect(match.output, to: gelu)
     }
-    var nodes: [Node] = []
-    for (index, node) in graph.nodes.enumerated() {
-      nodes.append(node)
-      if let extra = inserted[index] { nodes.append(extra) }
-    }
-    graph.nodes = nodes
+    graph.insert(after: inserted)
     return matches.count
   }
 

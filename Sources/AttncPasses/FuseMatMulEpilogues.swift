@@ -26,22 +26,17 @@ public enum FuseMatMulEpilogues {
       if let match = self.match(index, node, graph, matching) { matches.append(match) }
     }
     guard !matches.isEmpty else { return 0 }
-    var inserted: [Int: Node] = [:]
+    var inserted: [Int: [Node]] = [:]
     for match in matches {
       let type = graph.values[match.output].type
       let fused = graph.addValue(Value(name: graph.freshName(graph.values[match.output].name + "__fused"), type: type))
       let op = FusedMatMul(alpha: match.alpha, activation: match.activation)
-      inserted[match.last] = Node(
+      inserted[match.last] = [Node(
         name: graph.nodes[match.last].name + "/fused", domain: FusedMatMul.domain, opType: FusedMatMul.type,
-        inputs: [match.a, match.b] + match.addends, outputs: [fused], opset: 1, op: op)
+        inputs: [match.a, match.b] + match.addends, outputs: [fused], opset: 1, op: op)]
       graph.redirect(match.output, to: fused)
     }
-    var nodes: [Node] = []
-    for (index, node) in graph.nodes.enumerated() {
-      nodes.append(node)
-      if let extra = inserted[index] { nodes.append(extra) }
-    }
-    graph.nodes = nodes
+    graph.insert(after: inserted)
     return matches.count
   }
 

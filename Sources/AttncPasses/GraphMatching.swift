@@ -62,6 +62,18 @@ struct GraphMatching {
 }
 
 extension Graph {
+  /// Puts `inserted[i]` right after node `i`, for every `i` (indices of the current node list).
+  mutating func insert(after inserted: [Int: [Node]]) {
+    guard !inserted.isEmpty else { return }
+    var result: [Node] = []
+    result.reserveCapacity(nodes.count + inserted.count)
+    for (index, node) in nodes.enumerated() {
+      result.append(node)
+      result.append(contentsOf: inserted[index] ?? [])
+    }
+    nodes = result
+  }
+
   /// Makes `replacement` take over every use of `old`; when `old` is a graph output,
   /// `replacement` also takes its name so the model's interface is unchanged.
   mutating func redirect(_ old: ValueID, to replacement: ValueID) {

@@ -39,9 +39,10 @@ enum MaskProbe {
     }
     let padding = paddingInputs.first
     var tally = Tally()
+    let names = symbols(of: mask, nodes: nodes, inputs: inputs, in: graph)
     for length in lengths {
       for pattern in padding == nil ? [0] : [0, 1, 2] {
-        let bindings = Dictionary(uniqueKeysWithValues: symbols(of: mask, inputs, in: graph).map { ($0, length) })
+        let bindings = Dictionary(uniqueKeysWithValues: names.map { ($0, length) })
         var paddingTensor: HostTensor?
         if let padding, let type = graph.values[padding].type {
           guard let dims = type.dims.map({ $0.substituting(bindings.mapValues { Dim($0) }).value }) as? [Int] else { return nil }
@@ -150,13 +151,14 @@ enum MaskProbe {
     return (nodes.sorted(), inputs)
   }
 
-  /// Every symbol in the types of `mask` and `inputs` and in the `DimExpressions` it depends on.
-  static func symbols(of mask: ValueID, _ inputs: [ValueID], in graph: Graph) -> Set<String> {
+  /// Every symbol in the types of `mask`, `inputs` and the outputs of `nodes` (its ancestors), and
+  /// in their `DimExpressions`.
+  static func symbols(of mask: ValueID, nodes: [Int], inputs: [ValueID], in graph: Graph) -> Set<String> {
     var result: Set<String> = []
     for id in inputs + [mask] {
       for dim in graph.values[id].type?.dims ?? [] { result.formUnion(dim.symbols) }
     }
-    for index in ancestors(of: mask, in: graph).nodes {
+    for index in nodes {
       if let op = graph.nodes[index].op as? DimExpressions {
         for dim in op.dims { result.formUnion(dim.symbols) }
       }

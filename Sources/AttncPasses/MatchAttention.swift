@@ -99,13 +99,7 @@ public enum MatchAttention {
     for case .matched(let candidate) in outcomes {
       inserted[candidate.last] = try replacement(candidate, &graph)
     }
-    guard !inserted.isEmpty else { return report }
-    var nodes: [Node] = []
-    for (index, node) in graph.nodes.enumerated() {
-      nodes.append(node)
-      nodes.append(contentsOf: inserted[index] ?? [])
-    }
-    graph.nodes = nodes
+    graph.insert(after: inserted)
     return report
   }
 
@@ -120,12 +114,8 @@ public enum MatchAttention {
       k = try splitHeads(k, heads: spec.kvHeads, label + "/split_k", &nodes, &graph)
       v = try splitHeads(v, heads: spec.kvHeads, label + "/split_v", &nodes, &graph)
     }
-    if let perm = candidate.keyPermutation, let type = graph.values[k].type {
-      let transposed = graph.addValue(Value(name: graph.freshName(graph.values[k].name + "__bhld"), type: TensorType(type.dtype, perm.map { type.dims[$0] })))
-      let attributes = Attributes(["perm": .ints(perm.map { Int64($0) })])
-      nodes.append(Node(name: label + "/key_transpose", opType: "Transpose", inputs: [k], outputs: [transposed],
-                        attributes: attributes, opset: 13, op: try Transpose(attributes: attributes, opset: 13)))
-      k = transposed
+    if let perm = candidate.keyPermutation {
+      k = try transpose(k, perm: perm, label + "/key_transpose", &nodes, &graph)
     }
     guard let qType = graph.values[q].type, let vType = graph.values[v].type else { return [] }
     let type = TensorType(.float, [qType.dims[0], qType.dims[1], qType.dims[2], vType.dims[3]])
@@ -145,13 +135,13 @@ public enum MatchAttention {
   static func splitHeads(_ x: ValueID, heads: Int, _ name: String, _ nodes: inout [Node], _ graph: inout Graph) throws -> ValueID {
     guard let type = graph.values[x].type, let hidden = type.dims[2].value else { return x }
     let split = try reshape(x, to: [0, 0, Int64(heads), Int64(hidden / heads)], dims: [type.dims[0], type.dims[1], Dim(heads), Dim(hidden / heads)], name, &nodes, &graph)
-    return try transpose(split, name + "/transpose", &nodes, &graph)
+    return try transpose(split, perm: [0, 2, 1, 3], name + "/transpose", &nodes, &graph)
   }
 
   /// `[B, H, S, d]` → `Reshape(Transpose(y, [0, 2, 1, 3]), [0, 0, H·d])`.
   static func mergeHeads(_ y: ValueID, _ name: String, _ nodes: inout [Node], _ graph: inout Graph) throws -> ValueID {
     guard let type = graph.values[y].type, let heads = type.dims[1].value, let depth = type.dims[3].value else { return y }
-    let swapped = try transpose(y, name + "/transpose", &nodes, &graph)
+    let swapped = try transpose(y, perm: [0, 2, 1, 3], name + "/transpose", &nodes, &graph)
     return try reshape(swapped, to: [0, 0, Int64(heads * depth)], dims: [type.dims[0], type.dims[2], Dim(heads * depth)], name, &nodes, &graph)
   }
 
@@ -163,11 +153,11 @@ public enum MatchAttention {
     return output
   }
 
-  /// Swaps axes 1 and 2 of a 4-D value.
-  static func transpose(_ x: ValueID, _ name: String, _ nodes: inout [Node], _ graph: inout Graph) throws -> ValueID {
+  /// `Transpose(x, perm)`, appended to `nodes`.
+  static func transpose(_ x: ValueID, perm: [Int], _ name: String, _ nodes: inout [Node], _ graph: inout Graph) throws -> ValueID {
     guard let type = graph.values[x].type else { return x }
-    let attributes = Attributes(["perm": .ints([0, 2, 1, 3])])
-    let output = graph.addValue(Value(name: graph.freshName(name), type: TensorType(type.dtype, [type.dims[0], type.dims[2], type.dims[1], type.dims[3]])))
+    let attributes = Attributes(["perm": .ints(perm.map { Int64($0) })])
+    let output = graph.addValue(Value(name: graph.freshName(name), type: TensorType(type.dtype, perm.map { type.dims[$0] })))
     nodes.append(Node(name: name, opType: "Transpose", inputs: [x], outputs: [output], attributes: attributes, opset: 13,
                       op: try Transpose(attributes: attributes, opset: 13)))
     return output
