@@ -28,7 +28,7 @@ let package = Package(
     .target(name: "AttncRuntime", dependencies: ["AttncKernels", "AttncTensor", "CSchemas", "CProtobufC", "CZstd"]),
     .target(name: "AttncIR", dependencies: ["AttncTensor", "AttncKernels"]),
     .target(name: "AttncONNX", dependencies: ["AttncIR", "AttncTensor", "CSchemas", "CProtobufC"]),
-    .target(name: "AttncPasses", dependencies: ["AttncIR", "AttncTensor"]),
+    .target(name: "AttncPasses", dependencies: ["AttncIR", "AttncKernels", "AttncTensor"]),
     .target(
       name: "AttncCodegen",
       dependencies: ["AttncIR", "AttncKernels", "AttncRuntime", "AttncTensor"]),

@@ -360,8 +360,13 @@ public enum KernelLibrary {
     }
     table["FusedAttention"] = { context, inputs in
       let p = context.parameters
-      let variant = try p.string("variant", default: "softmax")
-      guard variant == "softmax" else { throw AttncError.unsupported("attention variant '\(variant)' has no kernel in this build") }
+      let definition = try AttentionVariants.named(try p.string("variant", default: "softmax"))
+      var values: [String: Double] = [:]
+      for (key, value) in p.values where key.hasPrefix("variant_") {
+        guard case .float(let number) = value else { throw AttncError.invalid("kernel parameter '\(key)' is not a number") }
+        values[String(key.dropFirst("variant_".count))] = number
+      }
+      let parameters = try definition.resolve(values)
       let mask: TiledAttention.Mask
       switch try p.string("mask", default: "none") {
       case "none": mask = .none
@@ -371,7 +376,12 @@ public enum KernelLibrary {
       }
       let options = TiledAttention.Options(
         scale: try p.float("scale"), causal: try p.int("causal", default: 0) != 0, softcap: try p.float("softcap", default: 0))
-      return [try TiledAttention.run(q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask, options: options)]
+      guard definition.kernel != nil else {
+        return [try TiledAttention.run(q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask, options: options)]
+      }
+      return [try VariantAttention.run(
+        definition, parameters: parameters, q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask,
+        scale: options.scale, causal: options.causal)]
     }
     table["Size"] = { _, inputs in [.int([Int64(try input(inputs, 0).count)], [])] }
     return table.mapValues(roundingOutputs)

@@ -131,6 +131,24 @@ public enum VectorMath {
     return result
   }
 
+  /// `Σ x[i]·y[i]` (eight partial sums).
+  static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= count {
+      lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+      i += 8
+    }
+    var result = lanes.sum()
+    while i < count { result += x[i] * y[i]; i += 1 }
+    return result
+  }
+
+  /// `y[i] += a·x[i]`.
+  static func addScaled(_ a: Float, _ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { y[i] += a * x[i] }
+  }
+
   /// Softmax of one contiguous row in place: `x[i] = e^{x[i] − max} / Σ e^{x[j] − max}`.
   /// A row of all −inf, or holding NaN, gives NaN, as the unfused ONNX definition does.
   public static func softmaxRow(_ x: UnsafeMutablePointer<Float>, count: Int) {

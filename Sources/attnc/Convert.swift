@@ -13,11 +13,15 @@ struct Convert: ParsableCommand {
       versioned, checksummed plan file (weights zstd-compressed in chunks). The file is written
       to a temporary name and renamed, so an interrupted run never leaves a partial plan.
 
-      Only the `exact` policy exists so far: the attention rewrites and the cost model that
-      choose other variants are the next milestones.
+      Every softmax attention the matcher finds runs as one fused attention node. Under
+      `--policy exact` it is the exact tiled kernel; `--variant NAME[:key=value,...]` puts an
+      efficient variant on every matched layer that can honour its mask (the others stay exact,
+      and are listed). Variants: \(VariantHelp.names). `attnc variants` describes them.
 
-      Example:
+      Examples:
         attnc convert model.onnx -o model.attnc
+        attnc convert model.onnx -o fast.attnc --variant performer:m=128
+        attnc convert bert.onnx -o nys.attnc --variant nystrom:m=64 --force
         attnc run model.attnc --test-data test_data_set_0
       """)
 
@@ -30,6 +34,11 @@ struct Convert: ParsableCommand {
   @Option(help: "Attention policy (only 'exact' so far).")
   var policy: PolicyName = .exact
 
+  @Option(help: ArgumentHelp(
+    "Attention variant for every matched layer that can honour it: NAME or NAME:key=value,... (performer:m=256, fastmax:p=1, scatterbrain:w=64,m=32).",
+    valueName: "variant"))
+  var variant: String?
+
   @Flag(help: "Overwrite an existing plan.")
   var force = false
 
@@ -41,13 +50,15 @@ struct Convert: ParsableCommand {
       throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")
     }
     let start = Date()
-    let (loaded, plan) = try Compiler.plan(model, options: try shapes.importOptions(), policy: policy.rawValue)
+    let (loaded, plan, attention) = try Compiler.compile(
+      model, options: try shapes.importOptions(), policy: policy.rawValue, variant: variant)
     try withContext(destination) { try PlanFile.write(plan, to: destination) }
     let summary = ModelSummary(loaded)
     let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
     print("converted \(model) -> \(destination)")
     print("  policy \(policy.rawValue), \(plan.instructions.count) kernel calls, \(plan.slots.count) slots, \(plan.constants.count) weights")
     print("  nodes \(summary.opsBefore.reduce(0) { $0 + $1.count }) -> \(summary.opsAfter.reduce(0) { $0 + $1.count }) after canonicalization; plan \(size) bytes")
+    print(VariantHelp.outcomeTable(attention, requested: variant))
     print(String(format: "  took %.2f s", Date().timeIntervalSince(start)))
   }
 }

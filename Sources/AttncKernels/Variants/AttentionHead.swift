@@ -1,0 +1,138 @@
+import AttncTensor
+
+/// One (batch, query head) of an attention, as a variant kernel receives it: row-major
+/// `q [S, d]`, `k [L, d]`, `v [L, dv]` (the key/value head this query head reads), output
+/// `y [S, dv]`, zero on entry. Scores are `scale·q·k`.
+public struct AttentionHead: @unchecked Sendable {
+  public var q: UnsafePointer<Float>
+  public var k: UnsafePointer<Float>
+  public var v: UnsafePointer<Float>
+  public var y: UnsafeMutablePointer<Float>
+  public var queries: Int
+  public var keys: Int
+  public var depth: Int
+  public var valueDepth: Int
+  public var scale: Float
+  /// Query `i` sees keys `j < i + causalOffset + 1` (bottom-right: `L − S`); nil = every key.
+  public var causalOffset: Int?
+  /// Per key, 1 = attended, 0 = masked (key padding); nil = every key.
+  public var keyWeights: UnsafePointer<Float>?
+  /// This head's seed for random features and projections (`VariantParameters.seed(head:)`).
+  public var seed: UInt64
+
+  public init(
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    queries: Int, keys: Int, depth: Int, valueDepth: Int, scale: Float, causalOffset: Int? = nil,
+    keyWeights: UnsafePointer<Float>? = nil, seed: UInt64 = 0
+  ) {
+    self.q = q
+    self.k = k
+    self.v = v
+    self.y = y
+    self.queries = queries
+    self.keys = keys
+    self.depth = depth
+    self.valueDepth = valueDepth
+    self.scale = scale
+    self.causalOffset = causalOffset
+    self.keyWeights = keyWeights
+    self.seed = seed
+  }
+
+  /// Keys `0..<visibleKeys(i)` are the ones query `i` may see (before padding).
+  @inline(__always) func visibleKeys(_ i: Int) -> Int {
+    guard let offset = causalOffset else { return keys }
+    return max(0, min(keys, i + offset + 1))
+  }
+
+  @inline(__always) func weight(_ j: Int) -> Float { keyWeights?[j] ?? 1 }
+
+  /// `scale·q` as a new `[S, d]` array (the variants fold the scale into the queries).
+  func scaledQueries() -> [Float] {
+    var result = [Float](repeating: 0, count: queries * depth)
+    for i in 0..<(queries * depth) { result[i] = q[i] * scale }
+    return result
+  }
+
+  /// `y_i = numerator_i / denominator_i`; rows with no weight (every key masked) give zeros.
+  func writeRatio(_ numerator: UnsafePointer<Float>, _ denominator: UnsafePointer<Float>, rows: Range<Int>) {
+    for i in rows {
+      let d = denominator[i - rows.lowerBound]
+      let inverse: Float = d != 0 && d.isFinite ? 1 / d : 0
+      let source = numerator + (i - rows.lowerBound) * valueDepth, target = y + i * valueDepth
+      for c in 0..<valueDepth { target[c] = source[c] * inverse }
+    }
+  }
+}
+
+/// Runs a non-softmax variant over a whole `[B, H, S, d]` attention: splits it into heads and
+/// hands each to the variant's kernel, in parallel over (batch, head).
+public enum VariantAttention {
+  /// - Parameters: as `TiledAttention.run`; `mask` may only be `.none` or `.keyPadding`
+  ///   (the padding fill is irrelevant: a masked key gets weight zero).
+  /// - Throws: when the variant cannot honour the mask or causality, or the operands do not fit.
+  public static func run(
+    _ definition: AttentionVariantDefinition, parameters: VariantParameters, q: Tensor, k: Tensor, v: Tensor,
+    mask: TiledAttention.Mask, scale: Float, causal: Bool
+  ) throws -> Tensor {
+    guard let kernel = definition.kernel else {
+      return try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: .init(scale: scale, causal: causal))
+    }
+    guard q.rank == 4, k.rank == 4, v.rank == 4, q.isFloat, k.isFloat, v.isFloat else {
+      throw AttncError.invalid("attention takes 4-D float Q, K, V; got \(q.shape), \(k.shape), \(v.shape)")
+    }
+    let (batch, heads, queries, depth) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+    let (kvHeads, keys, valueDepth) = (k.shape[1], k.shape[2], v.shape[3])
+    guard k.shape[0] == batch, v.shape[0] == batch, k.shape[3] == depth, v.shape[1] == kvHeads, v.shape[2] == keys,
+      kvHeads > 0, heads % kvHeads == 0
+    else {
+      throw AttncError.invalid("attention operands do not fit: Q \(q.shape), K \(k.shape), V \(v.shape)")
+    }
+    let maskName: String
+    var weights: [Float]? = nil
+    switch mask {
+    case .none: maskName = "none"
+    case .keyPadding(let padding, _):
+      maskName = "key_padding"
+      guard padding.shape == [batch, keys] else {
+        throw AttncError.invalid("key-padding mask has shape \(padding.shape), expected [\(batch), \(keys)]")
+      }
+      weights = padding.isFloat ? padding.floats.map { $0 == 0 ? 0 : 1 } : padding.ints.map { $0 == 0 ? 0 : 1 }
+    case .bias: maskName = "additive_bias"
+    }
+    if let refusal = definition.refusal(causal: causal, mask: maskName, softcap: 0) {
+      throw AttncError.unsupported(refusal)
+    }
+    var output = [Float](repeating: 0, count: batch * heads * queries * valueDepth)
+    let group = heads / kvHeads
+    q.floats.withUnsafeBufferPointer { qp in
+      k.floats.withUnsafeBufferPointer { kp in
+        v.floats.withUnsafeBufferPointer { vp in
+          output.withUnsafeMutableBufferPointer { yp in
+            let (qBase, kBase, vBase, yBase) = (qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, yp.baseAddress!)
+            func runHeads(_ weightBase: UnsafePointer<Float>?) {
+              Parallel.chunks(batch * heads) { range in
+                for item in range {
+                  let b = item / heads, h = item % heads, g = h / group
+                  let head = AttentionHead(
+                    q: qBase + (b * heads + h) * queries * depth, k: kBase + (b * kvHeads + g) * keys * depth,
+                    v: vBase + (b * kvHeads + g) * keys * valueDepth, y: yBase + (b * heads + h) * queries * valueDepth,
+                    queries: queries, keys: keys, depth: depth, valueDepth: valueDepth, scale: scale,
+                    causalOffset: causal ? keys - queries : nil, keyWeights: weightBase.map { $0 + b * keys },
+                    seed: parameters.seed(head: h))
+                  kernel(head, parameters)
+                }
+              }
+            }
+            if let weights {
+              weights.withUnsafeBufferPointer { runHeads($0.baseAddress!) }
+            } else {
+              runHeads(nil)
+            }
+          }
+        }
+      }
+    }
+    return .float(output, [batch, heads, queries, valueDepth])
+  }
+}

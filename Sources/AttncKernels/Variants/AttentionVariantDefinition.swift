@@ -1,0 +1,166 @@
+import AttncTensor
+
+/// One attention variant, defined once: its parameters, what it can honour, its cost formula and
+/// its kernel. `AttentionVariants.all` lists them; the IR, the CLI, `inspect` and the benchmarks
+/// all read these definitions.
+public struct AttentionVariantDefinition: Sendable {
+  /// A numeric parameter (`m`, `k`, `p`…) with its default and allowed range.
+  public struct Parameter: Sendable {
+    public var name: String
+    public var defaultValue: Double
+    public var range: ClosedRange<Double>
+    public var integer: Bool
+    public var help: String
+
+    public init(_ name: String, default defaultValue: Double, _ range: ClosedRange<Double>, integer: Bool = true, help: String) {
+      self.name = name
+      self.defaultValue = defaultValue
+      self.range = range
+      self.integer = integer
+      self.help = help
+    }
+  }
+
+  public var name: String
+  /// One line for `--help` and the docs.
+  public var summary: String
+  public var parameters: [Parameter]
+  /// Whether the kernel honours causal masking (prefix sums or an in-support cut).
+  public var supportsCausal: Bool
+  /// Whether it honours a `[B, L]` key-padding mask (masked keys get weight zero).
+  public var supportsKeyPadding: Bool
+  /// True when the variant computes a different score function from softmax (Fastmax), so
+  /// `inspect` says so instead of calling it an approximation.
+  public var changesScoreFunction: Bool
+  /// Whether the parameters include a `seed` for random features or projections.
+  public var usesSeed: Bool
+  /// FLOPs, exponentials, bytes and extra memory for one (batch, head).
+  public var cost: @Sendable (AttentionShape, VariantParameters) -> AttentionCost
+  /// The per-head kernel; nil for `softmax`, which runs as the fused tiled kernel.
+  public var kernel: (@Sendable (AttentionHead, VariantParameters) -> Void)?
+
+  /// Why this variant cannot run an attention with these properties, or nil if it can.
+  public func refusal(causal: Bool, mask: String, softcap: Float) -> String? {
+    if causal && !supportsCausal { return "\(name) has no causal form" }
+    if mask == "key_padding" && !supportsKeyPadding { return "\(name) cannot honour a key-padding mask" }
+    if name != "softmax" && mask != "none" && mask != "key_padding" { return "\(name) cannot honour an additive mask" }
+    if name != "softmax" && softcap > 0 { return "\(name) cannot apply a softcap" }
+    return nil
+  }
+
+  /// `values` completed with defaults and checked against the declared parameters.
+  /// - Throws: "performer has no parameter 'k' (it takes m, seed)", "fastmax: p must be an
+  ///   integer in 1...2, got 3".
+  public func resolve(_ values: [String: Double]) throws -> VariantParameters {
+    var resolved: [String: Double] = [:]
+    for (key, value) in values {
+      guard let parameter = parameters.first(where: { $0.name == key }) else {
+        let known = parameters.map(\.name).joined(separator: ", ")
+        throw AttncError.invalid("\(name) has no parameter '\(key)'" + (known.isEmpty ? " (it takes none)" : " (it takes \(known))"))
+      }
+      let bounds = "\(format(parameter.range.lowerBound))...\(format(parameter.range.upperBound))"
+      guard value.isFinite, parameter.range.contains(value), !parameter.integer || value == value.rounded() else {
+        throw AttncError.invalid("\(name): \(key) must be \(parameter.integer ? "an integer" : "a number") in \(bounds), got \(format(value))")
+      }
+      resolved[key] = value
+    }
+    for parameter in parameters where resolved[parameter.name] == nil { resolved[parameter.name] = parameter.defaultValue }
+    return VariantParameters(resolved)
+  }
+
+  private func format(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+  }
+}
+
+/// A variant's resolved parameters (every declared one present).
+public struct VariantParameters: Sendable, Equatable {
+  public var values: [String: Double]
+
+  public init(_ values: [String: Double]) { self.values = values }
+
+  public subscript(_ name: String) -> Double { values[name] ?? 0 }
+
+  public func int(_ name: String) -> Int { Int(values[name] ?? 0) }
+
+  /// The seed for one head: the layer's recorded seed mixed with the head index (SplitMix64).
+  public func seed(head: Int) -> UInt64 {
+    var z = UInt64(values["seed"] ?? 0) &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(head + 1)
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
+
+/// The shape of one (batch, head) of an attention: `N` queries of depth `d` against `Nk` keys,
+/// values of depth `dv`.
+public struct AttentionShape: Sendable, Equatable {
+  public var queries: Int
+  public var keys: Int
+  public var depth: Int
+  public var valueDepth: Int
+  public var causal: Bool
+
+  public init(queries: Int, keys: Int, depth: Int, valueDepth: Int, causal: Bool = false) {
+    self.queries = queries
+    self.keys = keys
+    self.depth = depth
+    self.valueDepth = valueDepth
+    self.causal = causal
+  }
+}
+
+/// What one (batch, head) costs: multiply-adds count 2 FLOPs, exponentials are counted apart
+/// (`docs/attention-variants.md` conventions); bytes are the float traffic to and from memory;
+/// extra memory is what the kernel holds beyond Q, K, V and the output.
+public struct AttentionCost: Sendable, Equatable {
+  public var flops: Double
+  public var exponentials: Double
+  public var bytes: Double
+  public var extraMemoryBytes: Double
+
+  public init(flops: Double, exponentials: Double, bytes: Double, extraMemoryBytes: Double) {
+    self.flops = flops
+    self.exponentials = exponentials
+    self.bytes = bytes
+    self.extraMemoryBytes = extraMemoryBytes
+  }
+
+  /// Reading Q, K, V and writing the output once, in bytes.
+  static func operandBytes(_ s: AttentionShape) -> Double {
+    4 * Double(s.queries * (s.depth + s.valueDepth) + s.keys * (s.depth + s.valueDepth))
+  }
+}
+
+/// Every attention variant attnc implements, by name.
+public enum AttentionVariants {
+  public static let all: [AttentionVariantDefinition] = [
+    .softmax, .performer, .linformer, .flurkaRandom, .flurkaPool, .flurkaElu, .fastmax, .scatterbrain, .nystrom,
+  ]
+
+  /// - Throws: "unknown attention variant 'perfomer' (known: softmax, performer, …)".
+  public static func named(_ name: String) throws -> AttentionVariantDefinition {
+    guard let definition = all.first(where: { $0.name == name }) else {
+      throw AttncError.invalid("unknown attention variant '\(name)' (known: \(all.map(\.name).joined(separator: ", ")))")
+    }
+    return definition
+  }
+
+  /// Parses `NAME` or `NAME:key=value,...` (`performer:m=256`, `fastmax:p=1`).
+  /// - Throws: a message naming the part that does not parse.
+  public static func parse(_ text: String) throws -> (AttentionVariantDefinition, VariantParameters) {
+    let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+    let definition = try named(String(parts[0]))
+    var values: [String: Double] = [:]
+    if parts.count == 2 {
+      for pair in parts[1].split(separator: ",") {
+        let kv = pair.split(separator: "=", maxSplits: 1)
+        guard kv.count == 2, let value = Double(kv[1].filter { $0 != " " }) else {
+          throw AttncError.invalid("variant parameter '\(pair)' in '\(text)' is not key=number")
+        }
+        values[kv[0].filter { $0 != " " }] = value
+      }
+    }
+    return (definition, try definition.resolve(values))
+  }
+}

@@ -1,0 +1,101 @@
+/// `fastmax` (FAST, Gerami et al. 2024): the score weight is the degree-`p` Taylor polynomial
+/// `f(x) = 1 + x (+ x²/2)` instead of `eˣ`, which factorises exactly:
+/// `f(q·k) = φ(q)·φ(k)` with `φ(x) = [1, x, vec(x⊗x)/√2]` (`1 + d + d²` features), so it runs on the
+/// kernelized skeleton with states of `d`, `d²` (and `d³`) floats, causal by streamed prefix sums.
+/// With `normalize=1` (the paper's reference code) each token is centred over its features and
+/// every token divided by the head's largest token norm, so `|x| ≤ 1`; `normalize=0` uses the
+/// model's scaled `q·k`. It is a different function from softmax, not an approximation of it.
+extension AttentionVariantDefinition {
+  public static let fastmax = AttentionVariantDefinition(
+    name: "fastmax",
+    summary: "factorized polynomial score 1+x(+x²/2) (p=1|2), causal by prefix sums; changes the score function",
+    parameters: [
+      .init("p", default: 2, 1...2, help: "degree of the polynomial"),
+      .init("normalize", default: 1, 0...1, help: "1: centre tokens and divide by the largest norm (paper); 0: raw scaled q·k"),
+    ],
+    supportsCausal: true, supportsKeyPadding: true, changesScoreFunction: true, usesSeed: false,
+    cost: { s, p in
+      var cost = KernelizedCost.of(s, features: Fastmax.featureCount(depth: s.depth, degree: p.int("p")), featureFLOPsPerInput: 1, exponentials: false)
+      if p.int("normalize") != 0 { cost.flops += Double(s.queries + s.keys) * Double(s.depth) * 5 }
+      return cost
+    },
+    kernel: { head, p in Fastmax.run(head, degree: p.int("p"), normalize: p.int("normalize") != 0) })
+}
+
+enum Fastmax {
+  static func featureCount(depth d: Int, degree: Int) -> Int { 1 + d + (degree == 2 ? d * d : 0) }
+
+  static func run(_ head: AttentionHead, degree: Int, normalize: Bool) {
+    let d = head.depth
+    var q: [Float], k: [Float]
+    if normalize {
+      q = normalized(head.q, rows: head.queries, depth: d, weights: nil)
+      k = normalized(head.k, rows: head.keys, depth: d, weights: head.keyWeights)
+    } else {
+      q = head.scaledQueries()
+      k = Array(UnsafeBufferPointer(start: head.k, count: head.keys * d))
+    }
+    let map = PolynomialFeatures(depth: d, degree: degree)
+    k.withUnsafeBufferPointer { kp in
+      var view = head
+      view.k = kp.baseAddress!
+      KernelizedAttention.run(view, map: map, q: q)
+    }
+  }
+
+  /// Each row minus its mean over features, all divided by the largest resulting row norm among
+  /// the rows with nonzero weight (the paper's reference normalisation).
+  static func normalized(_ x: UnsafePointer<Float>, rows: Int, depth d: Int, weights: UnsafePointer<Float>?) -> [Float] {
+    var result = [Float](repeating: 0, count: rows * d)
+    var largest: Float = 0
+    for r in 0..<rows {
+      var mean: Float = 0
+      for t in 0..<d { mean += x[r * d + t] }
+      mean /= Float(d)
+      var norm: Float = 0
+      for t in 0..<d {
+        let value = x[r * d + t] - mean
+        result[r * d + t] = value
+        norm += value * value
+      }
+      if (weights?[r] ?? 1) != 0 { largest = max(largest, norm.squareRoot()) }
+    }
+    if largest > 0 {
+      let inverse = 1 / largest
+      for i in 0..<(rows * d) { result[i] *= inverse }
+    }
+    return result
+  }
+}
+
+/// `φ(x) = [1, x, vec(x⊗x)/√2]` (degree 2) or `[1, x]` (degree 1): `φ(q)·φ(k) = 1 + q·k (+ (q·k)²/2)`.
+struct PolynomialFeatures: FeatureMap {
+  let depth: Int
+  let degree: Int
+  var count: Int { Fastmax.featureCount(depth: depth, degree: degree) }
+
+  func apply(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+    let m = count, d = depth
+    let half: Float = 0.70710678118654752
+    for r in 0..<rows {
+      let source = x + r * d, target = out + r * m
+      target[0] = 1
+      for t in 0..<d { target[1 + t] = source[t] }
+      guard degree == 2 else { continue }
+      for a in 0..<d {
+        let scaled = source[a] * half, row = target + 1 + d + a * d
+        for b in 0..<d { row[b] = scaled * source[b] }
+      }
+    }
+  }
+
+  func queries(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, logScales: UnsafeMutablePointer<Float>) {
+    apply(x, rows: rows, into: out)
+    for r in 0..<rows { logScales[r] = 0 }
+  }
+
+  func keys(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) -> Float {
+    apply(x, rows: rows, into: out)
+    return 0
+  }
+}

@@ -1,0 +1,56 @@
+/// FLuRKA (Gupta et al. 2023/24): low-rank then kernel, `D⁻¹·φ(Q)·(φ(E·K)ᵀ·(F·V))` — the sequence
+/// axis of K and V is shrunk to `k` rows first, then a feature map runs on Q and the `k`
+/// pseudo-keys (attention-variants.md §2.2); neither `N×N` nor `N×k` is formed. The paper's three
+/// variants could not be read (§2.3); attnc names the three corners of its two axes:
+/// `flurka-rf` random projection + FAVOR+, `flurka-pool` pooling + FAVOR+, `flurka-elu` pooling +
+/// `elu+1`. Encoder only (the projections mix all positions).
+extension AttentionVariantDefinition {
+  public static let flurkaRandom = flurka(
+    "flurka-rf", "random projection E=δR, F=e^-δ R (k) then FAVOR+ (m), encoder only", random: true, favor: true)
+  public static let flurkaPool = flurka("flurka-pool", "segment-mean pooling (k) then FAVOR+ (m), encoder only", random: false, favor: true)
+  public static let flurkaElu = flurka("flurka-elu", "segment-mean pooling (k) then elu+1 features, encoder only", random: false, favor: false)
+
+  static func flurka(_ name: String, _ summary: String, random: Bool, favor: Bool) -> AttentionVariantDefinition {
+    var parameters: [Parameter] = [.init("k", default: 128, 1...65536, help: "projected length")]
+    if favor { parameters.append(.init("m", default: 128, 1...8192, help: "random features")) }
+    if random { parameters.append(.init("delta", default: 1, 0...16, integer: false, help: "δ of the random construction")) }
+    if favor || random {
+      parameters.append(.init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the features and projection"))
+    }
+    return AttentionVariantDefinition(
+      name: name, summary: summary, parameters: parameters, supportsCausal: false, supportsKeyPadding: true,
+      changesScoreFunction: !favor, usesSeed: favor || random,
+      cost: { s, p in
+        let rank = min(p.int("k"), s.keys)
+        let projection = LowRankCost.projection(s, rank: rank, random: random)
+        var reduced = s
+        reduced.keys = rank
+        let features = favor ? p.int("m") : s.depth
+        var cost = KernelizedCost.of(
+          reduced, features: features, featureFLOPsPerInput: favor ? 2 * Double(s.depth) + 2 : 1, exponentials: favor)
+        if !favor { cost.exponentials = Double(s.queries + rank) * Double(s.depth) / 2 }  // elu on negative inputs
+        cost.flops += projection.flops
+        cost.extraMemoryBytes += projection.memory
+        cost.bytes = AttentionCost.operandBytes(s) + cost.bytes - AttentionCost.operandBytes(reduced)
+        return cost
+      },
+      kernel: { head, p in
+        let projection: SequenceProjection = random ? .random(delta: Float(p["delta"]), seed: head.seed) : .pool
+        let (k, v, rows) = projection.project(
+          head.k, width: head.depth, head.v, width2: head.valueDepth, length: head.keys, rank: p.int("k"), weights: head.keyWeights)
+        guard rows > 0 else { return }
+        let map: FeatureMap =
+          favor ? PositiveRandomFeatures(features: p.int("m"), depth: head.depth, seed: head.seed &+ 1) : EluFeatures(count: head.depth)
+        k.withUnsafeBufferPointer { kp in
+          v.withUnsafeBufferPointer { vp in
+            var reduced = head
+            reduced.k = kp.baseAddress!
+            reduced.v = vp.baseAddress!
+            reduced.keys = rows
+            reduced.keyWeights = nil
+            KernelizedAttention.run(reduced, map: map, q: head.scaledQueries())
+          }
+        }
+      })
+  }
+}

@@ -1,0 +1,50 @@
+/// `linformer` (Wang et al. 2020): `softmax(Q·(E·K)ᵀ)·(F·V)` with `E, F [k, L]` along the sequence
+/// axis — segment-mean pooling (`random=0`, the training-free stand-in) or the random
+/// `E = δR, F = e^{−δ}R` of the paper's existence proof (`random=1`). Every pseudo-token mixes all
+/// positions, so there is no causal form. Trained projections would come from a Linformer
+/// checkpoint; no exporter writes one today.
+extension AttentionVariantDefinition {
+  public static let linformer = AttentionVariantDefinition(
+    name: "linformer",
+    summary: "sequence-axis projection of K and V to k rows (pooling, or random E=δR, F=e^-δ R), encoder only",
+    parameters: [
+      .init("k", default: 128, 1...65536, help: "projected length"),
+      .init("random", default: 0, 0...1, help: "1: random E=δR, F=e^-δ R; 0: segment-mean pooling"),
+      .init("delta", default: 1, 0...16, integer: false, help: "δ of the random construction"),
+      .init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the random projection"),
+    ],
+    supportsCausal: false, supportsKeyPadding: true, changesScoreFunction: false, usesSeed: true,
+    cost: { s, p in
+      let (n, d, dv, k) = (Double(s.queries), Double(s.depth), Double(s.valueDepth), Double(min(p.int("k"), s.keys)))
+      let projection = LowRankCost.projection(s, rank: p.int("k"), random: p.int("random") != 0)
+      return AttentionCost(
+        flops: projection.flops + n * k * (2 * d + 2 * dv + 4), exponentials: n * k,
+        bytes: AttentionCost.operandBytes(s) + 4 * k * (d + dv), extraMemoryBytes: projection.memory + 4 * min(n, 256) * k)
+    },
+    kernel: { head, p in
+      let projection: SequenceProjection = p.int("random") != 0 ? .random(delta: Float(p["delta"]), seed: head.seed) : .pool
+      let (k, v, rows) = projection.project(
+        head.k, width: head.depth, head.v, width2: head.valueDepth, length: head.keys, rank: p.int("k"), weights: head.keyWeights)
+      guard rows > 0 else { return }  // every key masked: zeros
+      let q = head.scaledQueries()
+      q.withUnsafeBufferPointer { qp in
+        k.withUnsafeBufferPointer { kp in
+          v.withUnsafeBufferPointer { vp in
+            denseSoftmaxAttention(
+              qp.baseAddress!, rows: head.queries, depth: head.depth, kp.baseAddress!, keys: rows, vp.baseAddress!,
+              valueDepth: head.valueDepth, into: head.y)
+          }
+        }
+      }
+    })
+}
+
+/// Costs shared by the variants that shrink the sequence axis.
+enum LowRankCost {
+  /// FLOPs and extra bytes of `E·K`, `F·V` to `rank` rows.
+  static func projection(_ s: AttentionShape, rank: Int, random: Bool) -> (flops: Double, memory: Double) {
+    let (nk, d, dv, k) = (Double(s.keys), Double(s.depth), Double(s.valueDepth), Double(min(rank, s.keys)))
+    let flops = random ? 2 * k * nk * (d + dv) : nk * (d + dv)
+    return (flops, 4 * (k * (d + dv) + (random ? k * nk : 0)))
+  }
+}

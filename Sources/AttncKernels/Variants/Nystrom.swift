@@ -1,0 +1,135 @@
+/// `nystrom` (Nyströmformer, Xiong et al. 2021), training-free form: with `m` segment-mean
+/// landmarks `Q̃` (of the scaled queries) and `K̃` (of the unmasked keys),
+/// `softmax(Q·K̃ᵀ) · pinv(softmax(Q̃·K̃ᵀ)) · (softmax(Q̃·Kᵀ)·V)`, the pseudo-inverse by the cubic
+/// iteration `Z ← ¼·Z·(13I − XZ(15I − XZ(7I − XZ)))` from `Z₀ = Xᵀ/(‖X‖₁·‖X‖∞)`. The learned
+/// depth-wise convolution residual is left out. Landmarks mix all positions: no causal form.
+extension AttentionVariantDefinition {
+  public static let nystrom = AttentionVariantDefinition(
+    name: "nystrom",
+    summary: "Nyström landmarks (m segment means) with an iterative pseudo-inverse, encoder only",
+    parameters: [
+      .init("m", default: 64, 1...4096, help: "landmarks"),
+      .init("iterations", default: 6, 1...50, help: "pseudo-inverse iterations"),
+    ],
+    supportsCausal: false, supportsKeyPadding: true, changesScoreFunction: false, usesSeed: false,
+    cost: { s, p in
+      let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
+      let m = Double(min(p.int("m"), s.queries, s.keys)), iterations = Double(p.int("iterations"))
+      let flops = (n + nk) * d  // landmarks
+        + n * m * (2 * d + 4) + m * m * (2 * d + 4) + m * nk * (2 * d + 4)  // the three softmaxes
+        + iterations * 8 * m * m * m  // pseudo-inverse
+        + 2 * m * nk * dv + 2 * m * m * dv + 2 * n * m * dv  // (K3·V), pinv·(…), K1·(…)
+      let bytes = AttentionCost.operandBytes(s) + 4 * (m * nk + 2 * m * m)
+      return AttentionCost(
+        flops: flops, exponentials: n * m + m * m + m * nk, bytes: bytes,
+        extraMemoryBytes: 4 * (m * nk + min(n, 256) * m + m * (2 * d + 2 * dv)) + 8 * 4 * m * m)
+    },
+    kernel: { head, p in Nystrom.run(head, landmarks: p.int("m"), iterations: p.int("iterations")) })
+}
+
+enum Nystrom {
+  static func run(_ head: AttentionHead, landmarks: Int, iterations: Int) {
+    let (d, dv) = (head.depth, head.valueDepth)
+    let q = head.scaledQueries()
+    let querySegments = SequenceProjection.segments(length: head.queries, count: landmarks, weights: nil)
+    let keySegments = SequenceProjection.segments(length: head.keys, count: landmarks, weights: head.keyWeights)
+    guard !keySegments.isEmpty, !querySegments.isEmpty else { return }
+    let (mq, mk) = (querySegments.count, keySegments.count)
+    var queryLandmarks = [Float](repeating: 0, count: mq * d), keyLandmarks = [Float](repeating: 0, count: mk * d)
+    q.withUnsafeBufferPointer { qp in
+      for (s, segment) in querySegments.enumerated() {
+        SequenceProjection.mean(qp.baseAddress!, width: d, segment, weights: nil, into: &queryLandmarks, row: s)
+      }
+    }
+    for (s, segment) in keySegments.enumerated() {
+      SequenceProjection.mean(head.k, width: d, segment, weights: head.keyWeights, into: &keyLandmarks, row: s)
+    }
+    // K3·V: softmax(Q̃·Kᵀ) over the unmasked keys, times V → [mq, dv].
+    var kernel3 = [Float](repeating: 0, count: mq * head.keys)
+    var summary = [Float](repeating: 0, count: mq * dv)
+    kernel3.withUnsafeMutableBufferPointer { k3 in
+      queryLandmarks.withUnsafeBufferPointer { ql in
+        gemm(m: mq, n: head.keys, k: d, ql.baseAddress!, head.k, transposeB: true, into: k3.baseAddress!)
+      }
+      for r in 0..<mq {
+        let row = k3.baseAddress! + r * head.keys
+        if let weights = head.keyWeights {
+          for j in 0..<head.keys where weights[j] == 0 { row[j] = -.infinity }
+        }
+        VectorMath.softmaxRow(row, count: head.keys)
+      }
+      summary.withUnsafeMutableBufferPointer { gemm(m: mq, n: dv, k: head.keys, k3.baseAddress!, head.v, into: $0.baseAddress!) }
+    }
+    // pinv(softmax(Q̃·K̃ᵀ)) · summary → [mk, dv].
+    var kernel2 = [Float](repeating: 0, count: mq * mk)
+    kernel2.withUnsafeMutableBufferPointer { k2 in
+      queryLandmarks.withUnsafeBufferPointer { ql in
+        keyLandmarks.withUnsafeBufferPointer { kl in
+          gemm(m: mq, n: mk, k: d, ql.baseAddress!, kl.baseAddress!, transposeB: true, into: k2.baseAddress!)
+        }
+      }
+      for r in 0..<mq { VectorMath.softmaxRow(k2.baseAddress! + r * mk, count: mk) }
+    }
+    let inverse = pseudoInverse(kernel2.map(Double.init), rows: mq, columns: mk, iterations: iterations)
+    var mixed = [Float](repeating: 0, count: mk * dv)
+    for i in 0..<mk {
+      for c in 0..<dv {
+        var sum = 0.0
+        for t in 0..<mq { sum += inverse[i * mq + t] * Double(summary[t * dv + c]) }
+        mixed[i * dv + c] = Float(sum)
+      }
+    }
+    // y = softmax(Q·K̃ᵀ) · mixed.
+    q.withUnsafeBufferPointer { qp in
+      keyLandmarks.withUnsafeBufferPointer { kl in
+        mixed.withUnsafeBufferPointer { mx in
+          denseSoftmaxAttention(
+            qp.baseAddress!, rows: head.queries, depth: d, kl.baseAddress!, keys: mk, mx.baseAddress!, valueDepth: dv, into: head.y)
+        }
+      }
+    }
+  }
+
+  /// Moore–Penrose pseudo-inverse of `x [rows, columns]` by the Nyströmformer iteration, in
+  /// Double; returns `[columns, rows]`.
+  static func pseudoInverse(_ x: [Double], rows: Int, columns: Int, iterations: Int) -> [Double] {
+    func multiply(_ a: [Double], _ b: [Double], _ n: Int, _ k: Int, _ m: Int) -> [Double] {
+      var c = [Double](repeating: 0, count: n * m)
+      for i in 0..<n {
+        for t in 0..<k {
+          let a = a[i * k + t]
+          if a == 0 { continue }
+          for j in 0..<m { c[i * m + j] += a * b[t * m + j] }
+        }
+      }
+      return c
+    }
+    var columnSum = [Double](repeating: 0, count: columns), largestRow = 0.0
+    for i in 0..<rows {
+      var rowSum = 0.0
+      for j in 0..<columns {
+        rowSum += abs(x[i * columns + j])
+        columnSum[j] += abs(x[i * columns + j])
+      }
+      largestRow = max(largestRow, rowSum)
+    }
+    let denominator = columnSum.max()! * largestRow
+    var z = [Double](repeating: 0, count: columns * rows)
+    for i in 0..<rows {
+      for j in 0..<columns { z[j * rows + i] = x[i * columns + j] / denominator }
+    }
+    // (a·I − b) for square b [rows, rows].
+    func shifted(_ a: Double, _ b: [Double]) -> [Double] {
+      var result = b.map { -$0 }
+      for i in 0..<rows { result[i * rows + i] += a }
+      return result
+    }
+    for _ in 0..<iterations {
+      let xz = multiply(x, z, rows, columns, rows)
+      let inner = multiply(xz, shifted(7, xz), rows, rows, rows)
+      let middle = multiply(xz, shifted(15, inner), rows, rows, rows)
+      z = multiply(z, shifted(13, middle), columns, rows, rows).map { $0 * 0.25 }
+    }
+    return z
+  }
+}

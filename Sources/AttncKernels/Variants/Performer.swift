@@ -1,0 +1,36 @@
+/// `performer` (FAVOR+, Choromanski et al. 2021): kernelized attention with `m` positive
+/// orthogonal random features; an unbiased estimate of `exp(q·k)`. Causal by streamed prefix
+/// sums. On real pretrained heads its error is about that of uniform attention
+/// (attention-variants.md §6): its variance grows like `exp(|q + k|²/2)/√m`.
+extension AttentionVariantDefinition {
+  public static let performer = AttentionVariantDefinition(
+    name: "performer",
+    summary: "FAVOR+ positive orthogonal random features (m), causal by prefix sums",
+    parameters: [
+      .init("m", default: 256, 1...8192, help: "random features per head"),
+      .init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the feature draw (mixed with layer and head)"),
+    ],
+    supportsCausal: true, supportsKeyPadding: true, changesScoreFunction: false, usesSeed: true,
+    cost: { shape, p in KernelizedCost.of(shape, features: p.int("m"), featureFLOPsPerInput: 2 * Double(shape.depth) + 2, exponentials: true) },
+    kernel: { head, p in
+      let map = PositiveRandomFeatures(features: p.int("m"), depth: head.depth, seed: head.seed)
+      KernelizedAttention.run(head, map: map, q: head.scaledQueries())
+    })
+}
+
+/// The cost of the kernelized skeleton (`KernelizedAttention`) with an `m`-feature map.
+enum KernelizedCost {
+  /// - Parameters: `featureFLOPsPerInput` per feature per input row (a `d`-projection is `2d`).
+  static func of(_ s: AttentionShape, features m: Int, featureFLOPsPerInput: Double, exponentials: Bool) -> AttentionCost {
+    let (n, nk, d, dv, mm) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth), Double(m))
+    let block = Double(KernelizedAttention.block)
+    var flops = (n + nk) * mm * featureFLOPsPerInput  // features
+    flops += nk * mm * (2 * dv + 1)  // S += φ(K)ᵀV, z
+    flops += n * mm * (2 * dv + 2) + n * dv  // φ(Q)·S, φ(Q)·z, divide
+    if s.causal { flops += n * min(block, nk) * (2 * mm + 2 * dv) }  // in-block tiles
+    let blocks = ((n + nk) / block).rounded(.up)
+    let bytes = AttentionCost.operandBytes(s) + 4 * blocks * mm * (d + dv + 1)
+    let extra = 4 * (mm * d + mm * (dv + 1) + 2 * block * mm + block * block + n * (dv + 2))
+    return AttentionCost(flops: flops, exponentials: exponentials ? (n + nk) * mm : 0, bytes: bytes, extraMemoryBytes: extra)
+  }
+}

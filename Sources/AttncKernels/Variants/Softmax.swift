@@ -1,0 +1,21 @@
+/// `softmax`: exact attention, run by the fused tiled kernel (`TiledAttention`), which honours
+/// every mask, causality and softcap.
+extension AttentionVariantDefinition {
+  public static let softmax = AttentionVariantDefinition(
+    name: "softmax",
+    summary: "exact attention, tiled with an online softmax (the reference every variant is measured against)",
+    parameters: [], supportsCausal: true, supportsKeyPadding: true, changesScoreFunction: false, usesSeed: false,
+    cost: { s, _ in
+      let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
+      // Causal: the visible fraction of the score matrix (bottom-right aligned).
+      let visible = s.causal ? min(1, (nk - n + (n + 1) / 2) / nk) : 1
+      let pairs = n * nk * visible
+      let options = TiledAttention.Options(scale: 1)
+      let queryBlocks = (n / Double(options.queryBlock)).rounded(.up)
+      let bytes = 4 * n * (d + dv) + 4 * nk * (d + dv) * queryBlocks * visible
+      return AttentionCost(
+        flops: pairs * (2 * d + 2 * dv + 4), exponentials: pairs, bytes: bytes,
+        extraMemoryBytes: 4 * Double(options.queryBlock * (options.keyBlock + 2)))
+    },
+    kernel: nil)
+}

@@ -1,0 +1,381 @@
+@testable import AttncKernels
+import AttncTensor
+import Foundation
+import Testing
+
+/// Every attention variant against a plain reference of its own math, written here in Double in
+/// its explicit form (the `N × N` weight matrix where that is the plain form), with the same
+/// random draws (features, projections, hash directions) the kernel made from its seed.
+/// Cases cross the kernels' 64-row blocks, use GQA (4 query heads on 2 key/value heads), causal
+/// attention with more keys than queries (bottom-right alignment) and a key-padding mask.
+@Suite struct AttentionVariantTests {
+  struct Case: CustomStringConvertible {
+    var batch = 2, heads = 4, kvHeads = 2, queries = 70, keys = 70, depth = 8, valueDepth = 6
+    var scale: Float = 0.35
+    var causal = false
+    var padded = false
+    var description: String { "S=\(queries) L=\(keys) causal=\(causal) padded=\(padded)" }
+  }
+
+  static let cases: [Case] = [
+    Case(), Case(padded: true), Case(causal: true), Case(queries: 50, keys: 70, causal: true, padded: true),
+  ]
+
+  static func values(_ count: Int, seed: UInt64, amplitude: Double = 1) -> [Float] {
+    var state = seed &* 6364136223846793005 &+ 1442695040888963407
+    return (0..<count).map { _ in
+      state = state &* 6364136223846793005 &+ 1442695040888963407
+      return Float((Double(state >> 40) / Double(1 << 24) * 2 - 1) * amplitude)
+    }
+  }
+
+  /// Batch 1 masks its last 11 keys and key 3; batch 0 masks nothing.
+  static func keyWeights(_ c: Case) -> [Float] {
+    (0..<(c.batch * c.keys)).map { index in
+      let (b, j) = (index / c.keys, index % c.keys)
+      return c.padded && b == 1 && (j >= c.keys - 11 || j == 3) ? 0 : 1
+    }
+  }
+
+  /// One (batch, head) in Double: scaled queries, keys, values, key weights, visible key count per query.
+  struct Head {
+    var q: [[Double]], k: [[Double]], v: [[Double]], weights: [Double]
+    var visible: [Int]
+    var seed: UInt64
+  }
+
+  static func heads(_ c: Case, parameters: VariantParameters) -> (run: [Float], heads: [Head]) {
+    let q = values(c.batch * c.heads * c.queries * c.depth, seed: 11, amplitude: 1.5)
+    let k = values(c.batch * c.kvHeads * c.keys * c.depth, seed: 12, amplitude: 1.5)
+    let v = values(c.batch * c.kvHeads * c.keys * c.valueDepth, seed: 13, amplitude: 2)
+    let weights = keyWeights(c)
+    var heads: [Head] = []
+    for b in 0..<c.batch {
+      for h in 0..<c.heads {
+        let g = h / (c.heads / c.kvHeads)
+        func rows(_ x: [Float], _ base: Int, _ count: Int, _ width: Int, _ scale: Double) -> [[Double]] {
+          (0..<count).map { i in (0..<width).map { Double(x[base + i * width + $0]) * scale } }
+        }
+        heads.append(
+          Head(
+            q: rows(q, (b * c.heads + h) * c.queries * c.depth, c.queries, c.depth, Double(c.scale)),
+            k: rows(k, (b * c.kvHeads + g) * c.keys * c.depth, c.keys, c.depth, 1),
+            v: rows(v, (b * c.kvHeads + g) * c.keys * c.valueDepth, c.keys, c.valueDepth, 1),
+            weights: (0..<c.keys).map { Double(weights[b * c.keys + $0]) },
+            visible: (0..<c.queries).map { i in c.causal ? max(0, min(c.keys, i + c.keys - c.queries + 1)) : c.keys },
+            seed: parameters.seed(head: h)))
+      }
+    }
+    return (q + k + v, heads)
+  }
+
+  static func run(_ name: String, _ c: Case, _ parameters: [String: Double]) throws -> (output: [Float], heads: [Head], parameters: VariantParameters) {
+    let definition = try AttentionVariants.named(name)
+    let resolved = try definition.resolve(parameters)
+    let q = values(c.batch * c.heads * c.queries * c.depth, seed: 11, amplitude: 1.5)
+    let k = values(c.batch * c.kvHeads * c.keys * c.depth, seed: 12, amplitude: 1.5)
+    let v = values(c.batch * c.kvHeads * c.keys * c.valueDepth, seed: 13, amplitude: 2)
+    let mask: TiledAttention.Mask = c.padded ? .keyPadding(.float(keyWeights(c), [c.batch, c.keys]), fill: -10000) : .none
+    let y = try VariantAttention.run(
+      definition, parameters: resolved, q: .float(q, [c.batch, c.heads, c.queries, c.depth]),
+      k: .float(k, [c.batch, c.kvHeads, c.keys, c.depth]), v: .float(v, [c.batch, c.kvHeads, c.keys, c.valueDepth]),
+      mask: mask, scale: c.scale, causal: c.causal)
+    #expect(y.shape == [c.batch, c.heads, c.queries, c.valueDepth])
+    return (y.floats, heads(c, parameters: resolved).heads, resolved)
+  }
+
+  /// `‖y − reference‖_F / ‖reference‖_F`, the reference given per head as `[S][dv]`.
+  static func relativeError(_ y: [Float], _ reference: [[[Double]]]) -> Double {
+    var difference = 0.0, norm = 0.0, index = 0
+    for head in reference {
+      for row in head {
+        for value in row {
+          difference += (Double(y[index]) - value) * (Double(y[index]) - value)
+          norm += value * value
+          index += 1
+        }
+      }
+    }
+    return (difference / max(norm, 1e-300)).squareRoot()
+  }
+
+  // MARK: plain math
+
+  static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+
+  /// `y_i = Σ_j W_ij v_j / Σ_j W_ij` over the keys query `i` sees (causal cut, padding weights).
+  static func weighted(_ head: Head, _ weight: (Int, Int) -> Double) -> [[Double]] {
+    head.q.indices.map { i in
+      var numerator = [Double](repeating: 0, count: head.v[0].count), denominator = 0.0
+      for j in 0..<head.visible[i] where head.weights[j] != 0 {
+        let w = weight(i, j)
+        denominator += w
+        for c in numerator.indices { numerator[c] += w * head.v[j][c] }
+      }
+      return denominator == 0 ? numerator.map { _ in 0 } : numerator.map { $0 / denominator }
+    }
+  }
+
+  /// `φ(x) = m^{-1/2}·exp(Ωx − |x|²/2)` with the kernel's `Ω`.
+  static func favor(_ x: [Double], _ omega: [Float], _ m: Int) -> [Double] {
+    let d = x.count, norm = dot(x, x)
+    return (0..<m).map { r in Foundation.exp((0..<d).reduce(0) { $0 + Double(omega[r * d + $1]) * x[$1] } - norm / 2) / Double(m).squareRoot() }
+  }
+
+  static func softmaxAttention(_ q: [[Double]], _ k: [[Double]], _ v: [[Double]]) -> [[Double]] {
+    q.map { qi in
+      let scores = k.map { dot(qi, $0) }
+      let top = scores.max()!
+      let e = scores.map { Foundation.exp($0 - top) }
+      let total = e.reduce(0, +)
+      return (0..<v[0].count).map { c in (0..<k.count).reduce(0) { $0 + e[$1] * v[$1][c] } / total }
+    }
+  }
+
+  /// Segment-mean pooling matrix rows over the unmasked tokens (empty segments dropped).
+  static func pool(_ x: [[Double]], weights: [Double], count: Int) -> [[Double]] {
+    let n = x.count, parts = min(count, n)
+    return (0..<parts).compactMap { s -> [Double]? in
+      let members = ((s * n / parts)..<((s + 1) * n / parts)).filter { weights[$0] != 0 }
+      guard !members.isEmpty else { return nil }
+      return (0..<x[0].count).map { t in members.reduce(0) { $0 + x[$1][t] } / Double(members.count) }
+    }
+  }
+
+  // MARK: tests
+
+  @Test(arguments: cases)
+  func performerIsFavorPlusWithItsFeatures(_ c: Case) throws {
+    let (y, heads, _) = try Self.run("performer", c, ["m": 24, "seed": 5])
+    let reference = heads.map { head -> [[Double]] in
+      let omega = PositiveRandomFeatures(features: 24, depth: c.depth, seed: head.seed).projection
+      let fq = head.q.map { Self.favor($0, omega, 24) }, fk = head.k.map { Self.favor($0, omega, 24) }
+      return Self.weighted(head) { i, j in Self.dot(fq[i], fk[j]) }
+    }
+    #expect(Self.relativeError(y, reference) < 1e-4)
+  }
+
+  @Test func orthogonalFeaturesAreOrthogonalInBlocksWithChiNorms() {
+    let d = 8, omega = PositiveRandomFeatures(features: 20, depth: d, seed: 3).projection
+    func row(_ r: Int) -> [Double] { (0..<d).map { Double(omega[r * d + $0]) } }
+    for block in 0..<2 {
+      for a in 0..<d {
+        for b in (a + 1)..<d { #expect(abs(Self.dot(row(block * d + a), row(block * d + b))) < 1e-4 * Self.dot(row(block * d + a), row(block * d + a)).squareRoot() * Self.dot(row(block * d + b), row(block * d + b)).squareRoot()) }
+      }
+    }
+    let norms = (0..<20).map { Self.dot(row($0), row($0)).squareRoot() }
+    #expect(Set(norms.map { ($0 * 1000).rounded() }).count > 15)  // chi draws, not all √d
+    #expect(PositiveRandomFeatures(features: 20, depth: d, seed: 3).projection == omega)  // seeded
+    #expect(PositiveRandomFeatures(features: 20, depth: d, seed: 4).projection != omega)
+  }
+
+  @Test(arguments: cases)
+  func fastmaxIsThePolynomialScore(_ c: Case) throws {
+    for p in [1, 2] {
+      for normalize in [0, 1] {
+        let (y, heads, _) = try Self.run("fastmax", c, ["p": Double(p), "normalize": Double(normalize)])
+        let reference = heads.map { head -> [[Double]] in
+          var q = head.q, k = head.k
+          if normalize == 1 {
+            func centred(_ rows: [[Double]], _ weights: [Double]?) -> [[Double]] {
+              let rows = rows.map { r in r.map { $0 - r.reduce(0, +) / Double(r.count) } }
+              let largest = rows.indices.filter { weights?[$0] ?? 1 != 0 }.map { Self.dot(rows[$0], rows[$0]).squareRoot() }.max()!
+              return rows.map { $0.map { $0 / largest } }
+            }
+            q = centred(head.q.map { $0.map { $0 / Double(c.scale) } }, nil)
+            k = centred(head.k, head.weights)
+          }
+          return Self.weighted(head) { i, j in
+            let x = Self.dot(q[i], k[j])
+            return 1 + x + (p == 2 ? x * x / 2 : 0)
+          }
+        }
+        let error = Self.relativeError(y, reference)
+        #expect(error < 1e-4, "p=\(p) normalize=\(normalize): \(error)")
+      }
+    }
+  }
+
+  @Test(arguments: cases)
+  func scatterbrainIsExactOnItsSupportAndFavorElsewhere(_ c: Case) throws {
+    for (w, m, b) in [(8, 16, 0), (0, 16, 12), (6, 0, 10), (4, 12, 9)] {
+      let (y, heads, _) = try Self.run("scatterbrain", c, ["w": Double(w), "m": Double(m), "b": Double(b), "hashes": 2, "seed": 9])
+      let reference = heads.map { head -> [[Double]] in
+        let (n, l) = (head.q.count, head.k.count)
+        var support = [[Bool]](repeating: [Bool](repeating: false, count: l), count: n)
+        for i in 0..<n {
+          for j in 0..<l where w > 0 && abs(j - (i + l - n)) <= w / 2 { support[i][j] = true }
+        }
+        if b > 0 {
+          // XBOX+ transform, one direction per round, sort, equal clusters of b.
+          let valid = (0..<l).filter { head.weights[$0] != 0 }
+          let total = head.q.map { Self.dot($0, $0) }.max()! + valid.map { Self.dot(head.k[$0], head.k[$0]) }.max()!
+          for a in Scatterbrain.hashDirections(seed: head.seed, rounds: 2, width: c.depth + 2).map({ $0.map(Double.init) }) {
+            let pq = head.q.map { Self.dot($0, Array(a[0..<c.depth])) + (total - Self.dot($0, $0)).squareRoot() * a[c.depth + 1] }
+            let pk = head.k.map { Self.dot($0, Array(a[0..<c.depth])) + max(0, total - Self.dot($0, $0)).squareRoot() * a[c.depth] }
+            let queryOrder = (0..<n).sorted { pq[$0] < pq[$1] }, keyOrder = valid.sorted { pk[$0] < pk[$1] }
+            for (rank, i) in queryOrder.enumerated() {
+              let cluster = rank / b
+              for j in keyOrder.dropFirst(cluster * b).prefix(b) { support[i][j] = true }
+            }
+          }
+        }
+        let omega = m > 0 ? PositiveRandomFeatures(features: m, depth: c.depth, seed: head.seed).projection : []
+        let fq = head.q.map { m > 0 ? Self.favor($0, omega, m) : [] }, fk = head.k.map { m > 0 ? Self.favor($0, omega, m) : [] }
+        return Self.weighted(head) { i, j in
+          let low = m > 0 ? Self.dot(fq[i], fk[j]) : 0
+          return support[i][j] ? Foundation.exp(Self.dot(head.q[i], head.k[j])) : low
+        }
+      }
+      let error = Self.relativeError(y, reference)
+      #expect(error < 1e-4, "w=\(w) m=\(m) b=\(b): \(error)")
+    }
+  }
+
+  static let encoderCases = cases.filter { !$0.causal }
+
+  @Test(arguments: encoderCases)
+  func linformerIsSoftmaxOverProjectedKeys(_ c: Case) throws {
+    for (k, random) in [(16, 0), (200, 0), (16, 1)] {
+      let (y, heads, _) = try Self.run("linformer", c, ["k": Double(k), "random": Double(random), "delta": 0.5, "seed": 2])
+      let reference = heads.map { head -> [[Double]] in
+        if random == 1 {
+          let r = SequenceProjection.gaussianMatrix(rows: k, columns: c.keys, seed: head.seed, weights: nil)
+          func project(_ x: [[Double]], _ factor: Double) -> [[Double]] {
+            (0..<k).map { i in (0..<x[0].count).map { t in (0..<c.keys).reduce(0) { $0 + factor * Double(r[i * c.keys + $1]) * head.weights[$1] * x[$1][t] } } }
+          }
+          return Self.softmaxAttention(head.q, project(head.k, 0.5), project(head.v, Foundation.exp(-0.5)))
+        }
+        return Self.softmaxAttention(head.q, Self.pool(head.k, weights: head.weights, count: k), Self.pool(head.v, weights: head.weights, count: k))
+      }
+      let error = Self.relativeError(y, reference)
+      #expect(error < 1e-4, "k=\(k) random=\(random): \(error)")
+    }
+  }
+
+  @Test(arguments: encoderCases)
+  func flurkaIsAFeatureMapOverProjectedKeys(_ c: Case) throws {
+    for name in ["flurka-rf", "flurka-pool", "flurka-elu"] {
+      let (y, heads, _) = try Self.run(name, c, ["k": 20, "seed": 4].filter { name != "flurka-elu" || $0.key == "k" })
+      let reference = heads.map { head -> [[Double]] in
+        var keys = Self.pool(head.k, weights: head.weights, count: 20), values = Self.pool(head.v, weights: head.weights, count: 20)
+        if name == "flurka-rf" {
+          let r = SequenceProjection.gaussianMatrix(rows: 20, columns: c.keys, seed: head.seed, weights: nil)
+          func project(_ x: [[Double]], _ factor: Double) -> [[Double]] {
+            (0..<20).map { i in (0..<x[0].count).map { t in (0..<c.keys).reduce(0) { $0 + factor * Double(r[i * c.keys + $1]) * head.weights[$1] * x[$1][t] } } }
+          }
+          keys = project(head.k, 1)
+          values = project(head.v, Foundation.exp(-1))
+        }
+        let phi: ([Double]) -> [Double]
+        if name == "flurka-elu" {
+          phi = { $0.map { $0 > 0 ? $0 + 1 : Foundation.exp($0) } }
+        } else {
+          let omega = PositiveRandomFeatures(features: 128, depth: c.depth, seed: head.seed &+ 1).projection
+          phi = { Self.favor($0, omega, 128) }
+        }
+        let fk = keys.map(phi)
+        return head.q.map { qi in
+          let fq = phi(qi)
+          let w = fk.map { Self.dot(fq, $0) }
+          let total = w.reduce(0, +)
+          return (0..<c.valueDepth).map { t in (0..<w.count).reduce(0) { $0 + w[$1] * values[$1][t] } / total }
+        }
+      }
+      let error = Self.relativeError(y, reference)
+      #expect(error < 1e-4, "\(name): \(error)")
+    }
+  }
+
+  @Test(arguments: encoderCases)
+  func nystromIsLandmarkSoftmaxWithIteratedPseudoInverse(_ c: Case) throws {
+    let (y, heads, _) = try Self.run("nystrom", c, ["m": 10, "iterations": 6])
+    let reference = heads.map { head -> [[Double]] in
+      let ql = Self.pool(head.q, weights: head.q.map { _ in 1 }, count: 10), kl = Self.pool(head.k, weights: head.weights, count: 10)
+      func softmaxRows(_ a: [[Double]], _ b: [[Double]], _ weights: [Double]?) -> [[Double]] {
+        a.map { x in
+          let s = b.indices.map { weights?[$0] ?? 1 != 0 ? Self.dot(x, b[$0]) : -Double.infinity }
+          let top = s.max()!, e = s.map { Foundation.exp($0 - top) }, total = e.reduce(0, +)
+          return e.map { $0 / total }
+        }
+      }
+      func multiply(_ a: [[Double]], _ b: [[Double]]) -> [[Double]] {
+        a.map { row in (0..<b[0].count).map { j in row.indices.reduce(0) { $0 + row[$1] * b[$1][j] } } }
+      }
+      let k1 = softmaxRows(head.q, kl, nil), k2 = softmaxRows(ql, kl, nil), k3 = softmaxRows(ql, head.k, head.weights)
+      // Z₀ = Xᵀ/(max column sum · max row sum), Z ← ¼Z(13I − XZ(15I − XZ(7I − XZ))).
+      let rows = k2.count
+      let columnSums = (0..<k2[0].count).map { j in k2.reduce(0) { $0 + abs($1[j]) } }
+      let rowSums = k2.map { $0.reduce(0) { $0 + abs($1) } }
+      var z = (0..<k2[0].count).map { j in (0..<rows).map { i in k2[i][j] / (columnSums.max()! * rowSums.max()!) } }
+      func minus(_ a: Double, _ x: [[Double]]) -> [[Double]] { x.indices.map { i in x[i].indices.map { j in (i == j ? a : 0) - x[i][j] } } }
+      for _ in 0..<6 {
+        let xz = multiply(k2, z)
+        z = multiply(z, minus(13, multiply(xz, minus(15, multiply(xz, minus(7, xz)))))).map { $0.map { $0 / 4 } }
+      }
+      return multiply(multiply(k1, z), multiply(k3, head.v))
+    }
+    #expect(Self.relativeError(y, reference) < 1e-4)
+  }
+
+  @Test func nystromWithAsManyLandmarksAsTokensIsExact() throws {
+    let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 12, keys: 12)
+    let (y, heads, _) = try Self.run("nystrom", c, ["m": 12, "iterations": 30])
+    let reference = heads.map { Self.softmaxAttention($0.q, $0.k, $0.v) }
+    #expect(Self.relativeError(y, reference) < 1e-3)
+  }
+
+  @Test func variantsRefuseWhatTheyCannotHonour() throws {
+    for name in ["linformer", "flurka-rf", "flurka-pool", "flurka-elu", "nystrom"] {
+      #expect(throws: AttncError.self) { _ = try Self.run(name, Case(causal: true), [:]) }
+    }
+    let definition = try AttentionVariants.named("performer")
+    #expect(definition.refusal(causal: false, mask: "additive_bias", softcap: 0) != nil)
+    #expect(definition.refusal(causal: true, mask: "key_padding", softcap: 0) == nil)
+    #expect(definition.refusal(causal: false, mask: "none", softcap: 30) != nil)
+  }
+
+  @Test func parametersParseWithDefaultsAndClearErrors() throws {
+    let (definition, parameters) = try AttentionVariants.parse("scatterbrain:w=32,m=0")
+    #expect(definition.name == "scatterbrain")
+    #expect(parameters.values == ["w": 32, "m": 0, "b": 0, "hashes": 2, "seed": 0])
+    for (text, message) in [
+      ("perfomer", "unknown attention variant 'perfomer'"), ("fastmax:p=3", "p must be an integer in 1...2, got 3"),
+      ("performer:k=4", "performer has no parameter 'k' (it takes m, seed)"), ("nystrom:m", "is not key=number"),
+    ] {
+      do {
+        _ = try AttentionVariants.parse(text)
+        Issue.record("\(text) parsed")
+      } catch {
+        #expect("\(error)".contains(message), "\(error)")
+      }
+    }
+  }
+
+  @Test func aFullyMaskedBatchGivesZeros() throws {
+    var c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 5, keys: 5)
+    c.padded = false
+    for name in AttentionVariants.all.map(\.name) where name != "softmax" {
+      let definition = try AttentionVariants.named(name)
+      let y = try VariantAttention.run(
+        definition, parameters: try definition.resolve([:]), q: .float(Self.values(2 * 5 * 8, seed: 1), [1, 2, 5, 8]),
+        k: .float(Self.values(2 * 5 * 8, seed: 2), [1, 2, 5, 8]), v: .float(Self.values(2 * 5 * 6, seed: 3), [1, 2, 5, 6]),
+        mask: .keyPadding(.float([0, 0, 0, 0, 0], [1, 5]), fill: -10000), scale: 0.3, causal: false)
+      #expect(y.floats.allSatisfy { $0 == 0 }, "\(name)")
+    }
+  }
+
+  @Test func costsGrowLinearlyForTheLinearVariants() throws {
+    for name in ["performer", "linformer", "flurka-pool", "flurka-elu", "fastmax", "scatterbrain", "nystrom"] {
+      let definition = try AttentionVariants.named(name)
+      let p = try definition.resolve([:])
+      let small = definition.cost(AttentionShape(queries: 4096, keys: 4096, depth: 64, valueDepth: 64), p).flops
+      let large = definition.cost(AttentionShape(queries: 16384, keys: 16384, depth: 64, valueDepth: 64), p).flops
+      #expect(large / small > 3.5 && large / small < 4.1, "\(name): \(large / small)")
+    }
+    let softmax = AttentionVariantDefinition.softmax
+    let ratio = softmax.cost(AttentionShape(queries: 8192, keys: 8192, depth: 64, valueDepth: 64), VariantParameters([:])).flops
+      / softmax.cost(AttentionShape(queries: 4096, keys: 4096, depth: 64, valueDepth: 64), VariantParameters([:])).flops
+    #expect(abs(ratio - 4) < 0.01)
+  }
+}
