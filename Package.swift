@@ -35,7 +35,7 @@ let package = Package(
     .target(
       name: "AttncKit",
       dependencies: [
-        "AttncCodegen", "AttncIR", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
+        "AttncCodegen", "AttncIR", "AttncKernels", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
       ]),
     .executableTarget(
       name: "attnc",

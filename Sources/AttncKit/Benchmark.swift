@@ -131,11 +131,11 @@ public enum Benchmark {
 }
 
 /// A small deterministic random generator (SplitMix64) for synthetic inputs.
-struct SplitMix {
+public struct SplitMix: Sendable {
   var state: UInt64
-  init(seed: UInt64) { state = seed }
+  public init(seed: UInt64) { state = seed }
 
-  mutating func next() -> UInt64 {
+  public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -144,7 +144,7 @@ struct SplitMix {
   }
 
   /// A standard normal sample (Box–Muller).
-  mutating func normal() -> Float {
+  public mutating func normal() -> Float {
     let u = (Double(next() >> 11) + 0.5) / Double(1 << 53)
     let v = Double(next() >> 11) / Double(1 << 53)
     return Float((-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v))

@@ -20,6 +20,9 @@ public final class Interpreter: @unchecked Sendable {
   /// The largest total size (bytes, in compute form) of the inputs and intermediate values
   /// alive at once during the last `run`; weights are not counted.
   public private(set) var peakBytes = 0
+  /// Called after each instruction with its inputs and outputs (`attnc verify` uses it to
+  /// measure each attention layer's own error); nil in normal runs.
+  public var observer: ((_ instruction: Plan.Instruction, _ inputs: [Tensor?], _ outputs: [Tensor]) throws -> Void)?
 
   /// - Throws: "plan uses unknown kernel 'X'" for a plan from a newer attnc.
   public init(plan: Plan) throws {
@@ -119,6 +122,9 @@ public final class Interpreter: @unchecked Sendable {
       }
       if enabled {
         profile[instruction.kernel, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      }
+      if let observer {
+        try withContext("node '\(instruction.label)' (\(instruction.kernel))") { try observer(instruction, arguments, results) }
       }
       for (slot, result) in zip(instruction.outputs, results) {
         values[slot] = result

@@ -16,5 +16,5 @@ struct Attnc: ParsableCommand {
         attnc inspect model.onnx --format json
         attnc inspect vit.onnx --input-shape pixel_values=1,3,224,224
       """,
-    subcommands: [Convert.self, Run.self, Inspect.self, Bench.self, Variants.self])
+    subcommands: [Convert.self, Run.self, Verify.self, Inspect.self, Bench.self, Variants.self])
 }

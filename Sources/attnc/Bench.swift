@@ -5,9 +5,24 @@ import AttncRuntime
 import AttncTensor
 import Foundation
 
-/// `attnc bench`: latency of a model or plan at several sequence lengths, on synthetic inputs.
+/// `attnc bench`: model latency (default), attention-variant quality and scaling.
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
+    abstract: "Benchmarks: model latency, attention-variant quality and scaling.",
+    discussion: """
+      Examples:
+        attnc bench ../shared/models/bert_mini_legacy/model.onnx --seq 128 --seq 512
+        attnc bench ../shared/models/gpt2_mini_dynamo/model.onnx --seq 8192 --variant performer
+        attnc bench quality --attention-data ../shared/attention-data
+        attnc bench scaling --seq 1024 --seq 4096 --seq 16384
+      """,
+    subcommands: [BenchModel.self, BenchQuality.self, BenchScaling.self], defaultSubcommand: BenchModel.self)
+}
+
+/// `attnc bench [model] <model>`: latency of a model or plan at several sequence lengths, on synthetic inputs.
+struct BenchModel: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "model",
     abstract: "Time a model or plan at several sequence lengths and compare with sgemm peak.",
     discussion: """
       Converts an .onnx model in memory under --policy (or loads an .attnc plan), binds the
@@ -43,6 +58,9 @@ struct Bench: ParsableCommand {
   @Option(help: "Policy when converting an .onnx model.")
   var policy: String = "exact"
 
+  @Option(help: ArgumentHelp("Attention variant when converting an .onnx model (as `convert --variant`).", valueName: "variant"))
+  var variant: String?
+
   @Option(help: "Output format: table or json.")
   var format: String = "table"
 
@@ -66,7 +84,7 @@ struct Bench: ParsableCommand {
     }
     let plan: Plan
     if model.hasSuffix(".onnx") {
-      plan = try Compiler.plan(model, policy: policy).plan
+      plan = try Compiler.plan(model, policy: policy, variant: variant).plan
     } else {
       plan = try withContext(model) { try PlanFile.read(model) }
     }
@@ -86,12 +104,12 @@ struct Bench: ParsableCommand {
          "matmul_gflop": r.flops / 1e9, "gflops_per_s": r.flops / r.median / 1e6,
          "fraction_of_sgemm_peak": r.flops / r.median / 1e-3 / peak, "peak_value_bytes": r.peakBytes]
       }
-      let object: [String: Any] = ["model": model, "threads": threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
+      let object: [String: Any] = ["model": model, "variant": variant ?? "softmax", "threads": threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
       return
     }
-    print("model \(model), \(threads) threads, sgemm peak " + String(format: "%.1f GFLOP/s", peak / 1e9) + " (1024³)")
+    print("model \(model)\(variant.map { ", variant \($0)" } ?? ""), \(threads) threads, sgemm peak " + String(format: "%.1f GFLOP/s", peak / 1e9) + " (1024³)")
     print("bindings                  median ms    min ms    max ms   matmul GFLOP   GFLOP/s   of peak   peak values")
     for r in results {
       let label = r.bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

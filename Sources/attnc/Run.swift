@@ -57,26 +57,7 @@ struct Run: ParsableCommand {
     Parallel.configure(threads: threads)
     let loaded = try withContext(plan) { try PlanFile.read(plan) }
     let interpreter = try withContext(plan) { try Interpreter(plan: loaded) }
-    let names = loaded.inputs.map { loaded.slots[$0].name }
-    var feeds = [HostTensor?](repeating: nil, count: names.count)
-    if let testData {
-      for index in names.indices {
-        let path = URL(fileURLWithPath: testData).appendingPathComponent("input_\(index).pb").path
-        feeds[index] = try TensorFiles.readProto(path)
-      }
-    }
-    for text in inputs {
-      guard let equals = text.firstIndex(of: "=") else { throw AttncError(.usage, "--input '\(text)' must look like name=FILE") }
-      let name = String(text[..<equals]), file = String(text[text.index(after: equals)...])
-      guard let index = names.firstIndex(of: name) else {
-        throw AttncError(.usage, "--input names '\(name)', which is not an input of the plan (inputs: \(names.map { "'\($0)'" }.joined(separator: ", ")))")
-      }
-      feeds[index] = file.hasSuffix(".npy") ? try NPY.read(file) : try TensorFiles.readProto(file)
-    }
-    if let missing = feeds.indices.first(where: { feeds[$0] == nil }) {
-      throw AttncError(.usage, "no value for input '\(names[missing])'; give --input \(names[missing])=FILE or --test-data DIR")
-    }
-    let arguments = feeds.compactMap { $0 }
+    let arguments = try InputFeeds.load(for: loaded, inputs: inputs, testData: testData)
     var times: [Double] = []
     var outputs: [HostTensor] = []
     for _ in 0..<repetitions {

@@ -1,0 +1,69 @@
+import ArgumentParser
+import AttncKit
+import AttncKernels
+import AttncRuntime
+import AttncTensor
+import Foundation
+
+/// `attnc verify <plan> --reference model.onnx`: the plan's error against the exact model.
+struct Verify: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Compare a plan's results with the exact model's, end to end and per attention layer.",
+    discussion: """
+      Converts --reference exactly, runs both on the same inputs (--test-data and/or --input, as
+      in `attnc run`) and prints each output's relative error ‖y − y_ref‖_F / ‖y_ref‖_F and,
+      for every attention layer, its own error: its output against exact attention on the
+      same q, k, v. Exit status 1 when --max-output-error is given and exceeded.
+
+      Examples:
+        attnc convert bert.onnx -o bert-nys.attnc --variant nystrom
+        attnc verify bert-nys.attnc --reference bert.onnx --test-data test_data_set_0
+        attnc verify bert-nys.attnc --reference bert.onnx --input input_ids=ids.npy --format json
+      """)
+
+  @Argument(help: "The plan to check.")
+  var plan: String
+
+  @Option(help: "The ONNX model the plan was converted from.")
+  var reference: String
+
+  @Option(name: .customLong("input"), help: ArgumentHelp("An input: name=FILE (.npy or .pb). Repeatable.", valueName: "name=file"))
+  var inputs: [String] = []
+
+  @Option(help: "An ONNX test_data_set_N folder whose input_i.pb are fed.")
+  var testData: String?
+
+  @Option(help: "Fail (exit 1) when the largest output error exceeds this.")
+  var maxOutputError: Double?
+
+  @Option(help: "Threads for OpenBLAS and attnc's loops.")
+  var threads: Int = 2
+
+  @Option(help: "Output format: table or json.")
+  var format: OutputFormat = .table
+
+  @OptionGroup var shapes: ShapeOptions
+
+  func run() throws {
+    Parallel.configure(threads: threads)
+    let loaded = try withContext(plan) { try PlanFile.read(plan) }
+    let feeds = try InputFeeds.load(for: loaded, inputs: inputs, testData: testData)
+    let exact = try Compiler.plan(reference, options: try shapes.importOptions()).plan
+    guard exact.sourceSHA256 == loaded.sourceSHA256 else {
+      throw AttncError(.usage, "\(plan) was not converted from \(reference) (source SHA-256 differs)")
+    }
+    let report = try withContext(plan) { try Verification.verify(loaded, reference: exact, inputs: feeds) }
+    if format == .json {
+      print(report.json.rendered())
+    } else {
+      print("plan \(plan) against \(reference)")
+      for output in report.outputs { print("  output \(output.name): relative error \(String(format: "%.4g", output.error))") }
+      for layer in report.layers {
+        print("  layer \(layer.layer) \(layer.variant.padding(toLength: 14, withPad: " ", startingAt: 0)) attention error \(String(format: "%.4g", layer.error))  (\(layer.node))")
+      }
+    }
+    if let maxOutputError, report.outputError > maxOutputError {
+      throw AttncError(.verification, "output error \(String(format: "%.4g", report.outputError)) exceeds --max-output-error \(maxOutputError)")
+    }
+  }
+}

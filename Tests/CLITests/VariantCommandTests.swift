@@ -1,0 +1,82 @@
+import AttncTestSupport
+import Foundation
+import Testing
+
+/// `convert --variant`, `verify`, `variants` and `bench quality` as a user runs them.
+@Suite struct VariantCommandTests {
+  @Test func variantsListsEveryVariantWithItsParameters() throws {
+    let result = try CLI.run(["variants"])
+    #expect(result.status == 0)
+    for name in ["softmax", "performer", "linformer", "flurka-rf", "flurka-pool", "flurka-elu", "fastmax", "scatterbrain", "nystrom"] {
+      #expect(result.stdout.contains("\n\(name)\n") || result.stdout.hasPrefix("\(name)\n"), "\(name)")
+    }
+    #expect(result.stdout.contains("changes the score function"))
+    #expect(result.stdout.contains("m=256"))
+  }
+
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
+  func convertWithAVariantRecordsDecisionsAndVerifyMeasuresThem() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let model = Fixtures.model("bert_tiny_legacy")
+    let testData = URL(fileURLWithPath: model).deletingLastPathComponent().appendingPathComponent("test_data_set_0").path
+    let plan = folder.appendingPathComponent("nys.attnc").path
+    let convert = try CLI.run(["convert", model, "-o", plan, "--variant", "nystrom:m=4"])
+    #expect(convert.status == 0, "\(convert.stderr)")
+    #expect(convert.stdout.contains("layer 0"))
+    #expect(convert.stdout.contains("nystrom:iterations=6,m=4"))
+    let inspect = try CLI.run(["inspect", plan, "--format", "json"])
+    #expect(inspect.stdout.contains("\"variant\": \"nystrom\""))
+
+    let verify = try CLI.run(["verify", plan, "--reference", model, "--test-data", testData, "--format", "json"])
+    #expect(verify.status == 0, "\(verify.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(verify.stdout.utf8)) as? [String: Any])
+    let outputError = try #require(json["output_error"] as? Double)
+    #expect(outputError > 0 && outputError < 1)
+    let layers = try #require(json["layers"] as? [[String: Any]])
+    #expect(!layers.isEmpty)
+    #expect(layers.allSatisfy { ($0["variant"] as? String) == "nystrom" && (($0["error"] as? Double) ?? 0) > 0 })
+    #expect((json["outputs"] as? [[String: Any]])?.first?["name"] != nil)
+
+    let strict = try CLI.run(["verify", plan, "--reference", model, "--test-data", testData, "--max-output-error", "1e-9"])
+    #expect(strict.status == 1)
+    #expect(strict.stderr.contains("exceeds --max-output-error"))
+
+    // Same options, same bytes: seeds are part of the plan.
+    let again = folder.appendingPathComponent("again.attnc").path
+    let seeded = folder.appendingPathComponent("seeded.attnc").path
+    _ = try CLI.run(["convert", model, "-o", seeded, "--variant", "performer:m=16"])
+    _ = try CLI.run(["convert", model, "-o", again, "--variant", "performer:m=16"])
+    #expect(FileManager.default.contents(atPath: seeded) == FileManager.default.contents(atPath: again))
+    let run = try CLI.run(["run", seeded, "--test-data", testData, "--rtol", "1", "--atol", "10"])
+    #expect(run.status == 0, "\(run.stderr)")
+  }
+
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
+  func encoderOnlyVariantsStayExactOnCausalLayersWithTheReason() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let model = Fixtures.model("gpt2_tiny_dynamo")
+    let plan = folder.appendingPathComponent("gpt2.attnc").path
+    let convert = try CLI.run(["convert", model, "-o", plan, "--variant", "linformer"])
+    #expect(convert.status == 0, "\(convert.stderr)")
+    #expect(convert.stdout.contains("kept exact: linformer has no causal form"))
+    #expect(convert.stdout.contains("note: no layer could take 'linformer'"))
+    let testData = URL(fileURLWithPath: model).deletingLastPathComponent().appendingPathComponent("test_data_set_0").path
+    #expect(try CLI.run(["run", plan, "--test-data", testData]).status == 0)
+  }
+
+  @Test func badVariantsAreUsageErrors() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let missing = folder.appendingPathComponent("none").path
+    for (variant, message) in [("perfomer", "unknown attention variant 'perfomer'"), ("fastmax:p=7", "p must be an integer in 1...2")] {
+      let result = try CLI.run(["bench", "quality", "--attention-data", folder.path, "--variant", variant])
+      #expect(result.status == 2)
+      #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+    let empty = try CLI.run(["bench", "quality", "--attention-data", missing])
+    #expect(empty.status == 2)
+    #expect(empty.stderr.contains("is not a folder"))
+  }
+}

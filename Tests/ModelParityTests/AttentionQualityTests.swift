@@ -1,0 +1,67 @@
+import AttncKernels
+import AttncKit
+import AttncTestSupport
+import Foundation
+import Testing
+
+/// `attnc bench quality` against the numpy reference `../shared/tools/attention_error_check.py`
+/// on the captured heads of `../shared/attention-data`: the deterministic settings (pooling
+/// Linformer, Nyström, Fastmax, sparse-only Scatterbrain) must agree to 0.01; the random-feature
+/// settings, whose single-draw medians move by about ±0.05 (the numpy tool takes one draw, we
+/// pool four), must be no worse than the numpy row + 0.1.
+@Suite(.serialized) struct AttentionQualityTests {
+  /// The numpy tool's rows: label → median, per dataset; nil when python3 with numpy is missing.
+  static let numpy: [String: [String: Double]]? = {
+    guard let shared = Fixtures.shared else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", shared.appendingPathComponent("tools/attention_error_check.py").path]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { return nil }
+    var result: [String: [String: Double]] = [:]
+    var dataset = ""
+    for line in String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init) {
+      if line.hasPrefix("== ") {
+        dataset = String(line.dropFirst(3).prefix { $0 != ":" })
+        continue
+      }
+      // "label   0.5339  [0.3964, 0.6743]"
+      guard !dataset.isEmpty, let bracket = line.firstIndex(of: "[") else { continue }
+      let head = line[..<bracket].trimmingCharacters(in: .whitespaces)
+      guard let space = head.lastIndex(of: " "), let median = Double(head[head.index(after: space)...]) else { continue }
+      result[dataset, default: [:]][head[..<space].trimmingCharacters(in: .whitespaces)] = median
+    }
+    return result
+  }()
+
+  static var available: Bool { Fixtures.sharedAvailable && numpy != nil }
+
+  @Test(.enabled(if: available, "needs ../shared and python3 with numpy (the reference tool)"))
+  func everyVariantIsNoWorseThanTheNumpyReference() throws {
+    guard let shared = Fixtures.shared, let numpy = Self.numpy else { return }
+    let datasets = try AttentionQuality.datasets(at: shared.appendingPathComponent("attention-data").path)
+    #expect(datasets.count == 2)
+    let settings = AttentionQuality.standardSettings.filter { $0.numpyLabel != nil }
+    var compared = 0
+    for dataset in datasets {
+      let rows = try AttentionQuality.evaluate(dataset, settings: settings, draws: 4)
+      for row in rows {
+        guard let label = row.setting.numpyLabel, let reference = numpy[dataset.name]?[label] else {
+          Issue.record("numpy tool has no row '\(row.setting.numpyLabel ?? "")' for \(dataset.name)")
+          continue
+        }
+        let random = try AttentionVariants.named(row.variant).usesSeed
+        let allowance = random ? 0.1 : 0.01
+        #expect(row.median <= reference + allowance, "\(dataset.name) \(row.setting.variant): \(row.median) vs numpy \(reference)")
+        if !random { #expect(abs(row.median - reference) <= allowance, "\(dataset.name) \(row.setting.variant): \(row.median) vs numpy \(reference)") }
+        compared += 1
+      }
+    }
+    #expect(compared == 2 * settings.count)
+  }
+}
