@@ -139,6 +139,25 @@ public enum Movement {
   public static func split(_ x: Tensor, axis: Int, sizes: [Int]) throws -> [Tensor] {
     let a = try normalizedAxis(axis, rank: x.rank)
     var offset = 0
+    if x.dtype != .string, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) <= x.shape[a] {
+      // Each part is `outer` contiguous runs of `size·inner` elements: copy runs.
+      let outer = x.shape[..<a].reduce(1, *), inner = x.shape[(a + 1)...].reduce(1, *), total = x.shape[a]
+      return sizes.map { size in
+        var shape = x.shape
+        shape[a] = size
+        func runs<T>(_ source: [T]) -> [T] {
+          var result: [T] = []
+          result.reserveCapacity(outer * size * inner)
+          for o in 0..<outer {
+            let start = (o * total + offset) * inner
+            result.append(contentsOf: source[start..<(start + size * inner)])
+          }
+          return result
+        }
+        defer { offset += size }
+        return x.isFloat ? .float(runs(x.floats), shape, dtype: x.dtype) : .int(runs(x.ints), shape, dtype: x.dtype)
+      }
+    }
     return sizes.map { size in
       var starts = [Int](repeating: 0, count: x.rank)
       var counts = x.shape

@@ -26,7 +26,7 @@ public enum TiledAttention {
     public var queryBlock: Int
     public var keyBlock: Int
 
-    public init(scale: Float, causal: Bool = false, softcap: Float = 0, queryBlock: Int = 64, keyBlock: Int = 512) {
+    public init(scale: Float, causal: Bool = false, softcap: Float = 0, queryBlock: Int = 256, keyBlock: Int = 512) {
       self.scale = scale
       self.causal = causal
       self.softcap = softcap

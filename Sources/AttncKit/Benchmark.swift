@@ -79,7 +79,8 @@ public enum Benchmark {
       flops: matrixFLOPs(plan, bindings: resolved), peakBytes: interpreter.peakBytes)
   }
 
-  /// 2·m·n·k summed over the plan's MatMul, FusedMatMul and FusedAttention (QKᵀ and P·V, dense) calls.
+  /// 2·m·n·k summed over the plan's MatMul and FusedMatMul calls, plus each FusedAttention's
+  /// FLOPs by its variant's cost formula (exact attention: the visible part of QKᵀ and P·V).
   public static func matrixFLOPs(_ plan: Plan, bindings: [String: Int]) -> Double {
     var total = 0.0
     func shape(_ slot: Int?) -> [Int]? {
@@ -95,11 +96,19 @@ public enum Benchmark {
         else { continue }
         total += 2 * Double(out.reduce(1, *)) * Double(k)
       case "FusedAttention":
-        // Dense-equivalent QKᵀ and P·V (causal attention skips about half of it).
         guard instruction.inputs.count >= 3, let q = shape(instruction.inputs[0]), let k = shape(instruction.inputs[1]),
           let out = shape(instruction.outputs.first), q.count == 4, k.count == 4, out.count == 4
         else { continue }
-        total += 2 * Double(q[0] * q[1] * q[2] * k[2]) * Double(q[3] + out[3])
+        let p = KernelParameters(instruction.parameters)
+        guard let definition = try? AttentionVariants.named(try p.string("variant", default: "softmax")) else { continue }
+        var values: [String: Double] = [:]
+        for (key, value) in instruction.parameters where key.hasPrefix("variant_") {
+          if case .float(let number) = value { values[String(key.dropFirst("variant_".count))] = number }
+        }
+        guard let parameters = try? definition.resolve(values) else { continue }
+        let causal = ((try? p.int("causal", default: 0)) ?? 0) != 0
+        let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: causal)
+        total += Double(q[0] * q[1]) * definition.cost(head, parameters).flops
       default:
         continue
       }

@@ -48,7 +48,16 @@ public struct PlanSummary: Sendable {
       ("weights", .object([("tensors", .int(plan.constants.count)), ("bytes", .int(weightBytes))])),
       ("file_bytes", .int(fileBytes)),
       ("decisions", .array(plan.decisions.map { d in
-        .object([("layer", .int(d.layer)), ("node", .string(d.node)), ("variant", .string(d.variant)), ("predicted_ms", .number(d.predictedMilliseconds)), ("error", d.error.map(JSON.number) ?? .null), ("error_source", .string(d.errorSource))])
+        .object([
+          ("layer", .int(d.layer)), ("node", .string(d.node)), ("variant", .string(d.variant)),
+          ("params", .object(d.parameters.sorted { $0.key < $1.key }.map { key, value in
+            if case .float(let number) = value { return (key, .number(number)) }
+            return (key, .string("\(value)"))
+          })),
+          // 0 = no prediction yet (the cost model, issue #5, fills it).
+          ("predicted_ms", d.predictedMilliseconds > 0 ? .number(d.predictedMilliseconds) : .null),
+          ("error", d.error.map(JSON.number) ?? .null), ("error_source", .string(d.errorSource)),
+        ])
       })),
     ])
   }
@@ -70,9 +79,15 @@ public struct PlanSummary: Sendable {
       }
     }
     lines.append("")
-    lines.append("decisions   \(plan.decisions.isEmpty ? "none (exact plan)" : "\(plan.decisions.count)")")
+    lines.append("decisions   \(plan.decisions.isEmpty ? "none" : "\(plan.decisions.count) attention layers")")
     for d in plan.decisions {
-      lines.append("  layer \(d.layer) \(d.node): \(d.variant), predicted \(d.predictedMilliseconds) ms, error \(d.error.map { "\($0)" } ?? "-") (\(d.errorSource))")
+      let parameters = d.parameters.sorted { $0.key < $1.key }.compactMap { key, value -> String? in
+        guard case .float(let number) = value else { return nil }
+        return number == number.rounded() && abs(number) < 1e15 ? "\(key)=\(Int(number))" : "\(key)=\(number)"
+      }
+      let variant = d.variant + (parameters.isEmpty ? "" : ":" + parameters.joined(separator: ","))
+      let predicted = d.predictedMilliseconds > 0 ? String(format: "predicted %.3f ms", d.predictedMilliseconds) : "not predicted"
+      lines.append("  layer \(d.layer) \(d.node): \(variant), \(predicted), error \(d.error.map { "\($0)" } ?? "-") (\(d.errorSource))")
     }
     lines.append("")
     lines.append("kernel                count")

@@ -1,3 +1,5 @@
+import COpenBLAS
+
 /// `nystrom` (Nyströmformer, Xiong et al. 2021), training-free form: with `m` segment-mean
 /// landmarks `Q̃` (of the scaled queries) and `K̃` (of the unmasked keys),
 /// `softmax(Q·K̃ᵀ) · pinv(softmax(Q̃·K̃ᵀ)) · (softmax(Q̃·Kᵀ)·V)`, the pseudo-inverse by the cubic
@@ -93,13 +95,16 @@ enum Nystrom {
   /// Moore–Penrose pseudo-inverse of `x [rows, columns]` by the Nyströmformer iteration, in
   /// Double; returns `[columns, rows]`.
   static func pseudoInverse(_ x: [Double], rows: Int, columns: Int, iterations: Int) -> [Double] {
+    // c [n, m] = a [n, k] · b [k, m], row-major, through OpenBLAS.
     func multiply(_ a: [Double], _ b: [Double], _ n: Int, _ k: Int, _ m: Int) -> [Double] {
       var c = [Double](repeating: 0, count: n * m)
-      for i in 0..<n {
-        for t in 0..<k {
-          let a = a[i * k + t]
-          if a == 0 { continue }
-          for j in 0..<m { c[i * m + j] += a * b[t * m + j] }
+      a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in
+          c.withUnsafeMutableBufferPointer { cp in
+            cblas_dgemm(
+              CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(n), blasint(m), blasint(k), 1, ap.baseAddress!, blasint(k),
+              bp.baseAddress!, blasint(m), 0, cp.baseAddress!, blasint(m))
+          }
         }
       }
       return c
