@@ -170,12 +170,7 @@ enum BroadcastLoops {
     x.floats.withUnsafeBufferPointer { source in
       out.withUnsafeMutableBufferPointer { target in
         guard let s = source.baseAddress, let t = target.baseAddress else { return }
-        // Split over attnc's threads in runs of at least 32k elements.
-        let block = 32_768
-        Parallel.chunks((x.count + block - 1) / block) { range in
-          let start = range.lowerBound * block, end = min(x.count, range.upperBound * block)
-          function(s + start, t + start, end - start)
-        }
+        function(s, t, x.count)
       }
     }
     return .float(out, x.shape, dtype: x.dtype)

@@ -1,4 +1,5 @@
 import AttncTensor
+import CAttnc
 
 /// Exact attention, fused and tiled: `Y = softmax(softcap(scale·Q·Kᵀ) + mask) · V`.
 ///
@@ -208,18 +209,21 @@ public enum TiledAttention {
     _ row: UnsafeMutablePointer<Float>, columns: Int, output: UnsafeMutablePointer<Float>, valueDepth: Int,
     maximum: inout Float, sum: inout Float
   ) {
-    let newMaximum = max(maximum, VectorMath.maximum(row, count: columns))
+    // The row maximum skips NaN; a NaN score still reaches the output through its exponential.
+    let newMaximum = max(maximum, attnc_row_max(row, columns))
     guard newMaximum > -.infinity else {
-      // Everything so far is masked: this block adds nothing.
-      for c in 0..<columns { row[c] = 0 }
+      // Everything so far is masked: this block adds nothing (unless it holds NaN).
+      let poisoned = (0..<columns).contains { row[$0].isNaN }
+      for c in 0..<columns { row[c] = poisoned ? .nan : 0 }
+      if poisoned { sum = .nan }
       return
     }
-    for c in 0..<columns { row[c] = VectorMath.exp(row[c] - newMaximum) }
+    let blockSum = attnc_exp_shift_sum(row, columns, newMaximum)
     let correction = maximum == -.infinity ? 0 : VectorMath.exp(maximum - newMaximum)
     if correction != 1 {
       for c in 0..<valueDepth { output[c] *= correction }
     }
-    sum = sum * correction + VectorMath.sum(row, count: columns)
+    sum = sum * correction + blockSum
     maximum = newMaximum
   }
 }

@@ -1,5 +1,6 @@
 import AttncKernels
 import AttncTensor
+import CAttnc
 import Foundation
 
 /// Runs a plan: binds inputs (checking rank, dtype and every dim against the plan's symbolic
@@ -26,6 +27,11 @@ public final class Interpreter: @unchecked Sendable {
 
   /// - Throws: "plan uses unknown kernel 'X'" for a plan from a newer attnc.
   public init(plan: Plan) throws {
+    // Large intermediate values are freed after their last use and the next ones allocated
+    // fresh; glibc returns each block over its mmap threshold to the kernel, so every large
+    // output is page-faulted and zeroed again (half of a GELU's time at 8192 tokens on the
+    // project's VM). Keep freed blocks in the heap for reuse until the liveness arena plans it.
+    attnc_keep_freed_memory()
     self.plan = plan
     kernels = try plan.instructions.map { instruction in
       guard let kernel = KernelLibrary.kernels[instruction.kernel] else {

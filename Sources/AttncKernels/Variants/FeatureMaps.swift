@@ -1,3 +1,4 @@
+import CAttnc
 import Foundation
 
 /// Standard normal draws from a seeded Mersenne Twister (Box–Muller), so a head's random
@@ -34,8 +35,18 @@ struct PositiveRandomFeatures: FeatureMap {
   init(features m: Int, depth d: Int, seed: UInt64) {
     count = m
     depth = d
-    projection = Self.orthogonalRows(m, d, seed: seed)
+    projection = Self.drawn.value(for: DrawKey(seed: seed, rows: m, depth: d)) { Self.orthogonalRows(m, d, seed: seed) }
   }
+
+  struct DrawKey: Hashable {
+    var seed: UInt64
+    var rows: Int
+    var depth: Int
+  }
+
+  /// Draws already made in this process: a plan's heads redraw the same `Ω` on every run, and
+  /// drawing (Gaussians, Gram–Schmidt) costs more than the attention at short sequences.
+  static let drawn = DrawCache<DrawKey, [Float]>(capacity: 4096)
 
   /// `m` rows: blocks of `d` orthonormal rows (Gram–Schmidt on Gaussian rows, in Double), each
   /// row scaled by a chi-distributed norm.
@@ -85,16 +96,16 @@ struct PositiveRandomFeatures: FeatureMap {
     logFeatures(x, rows: rows, into: out)
     for r in 0..<rows {
       let row = out + r * count
-      let top = VectorMath.maximum(row, count: count)
-      for c in 0..<count { row[c] = VectorMath.exp(row[c] - top) }
+      let top = attnc_row_max(row, count)
+      _ = attnc_exp_shift_sum(row, count, top)
       logScales[r] = top
     }
   }
 
   func keys(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) -> Float {
     logFeatures(x, rows: rows, into: out)
-    let top = VectorMath.maximum(out, count: rows * count)
-    for i in 0..<(rows * count) { out[i] = VectorMath.exp(out[i] - top) }
+    let top = attnc_row_max(out, rows * count)
+    _ = attnc_exp_shift_sum(out, rows * count, top)
     return top
   }
 }
@@ -118,5 +129,29 @@ struct EluFeatures: FeatureMap {
   func keys(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) -> Float {
     apply(x, rows: rows, into: out)
     return 0
+  }
+}
+
+/// A small thread-safe memo table (cleared when full).
+final class DrawCache<Key: Hashable, Value>: @unchecked Sendable {
+  private var entries: [Key: Value] = [:]
+  private let lock = NSLock()
+  private let capacity: Int
+
+  init(capacity: Int) { self.capacity = capacity }
+
+  func value(for key: Key, _ make: () -> Value) -> Value {
+    lock.lock()
+    if let value = entries[key] {
+      lock.unlock()
+      return value
+    }
+    lock.unlock()
+    let value = make()
+    lock.lock()
+    if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+    entries[key] = value
+    lock.unlock()
+    return value
   }
 }

@@ -1,0 +1,24 @@
+#ifndef ATTNC_VECTOR_MATH_H
+#define ATTNC_VECTOR_MATH_H
+
+/* The softmax row loops of attnc's attention kernels, in C so that they can use 8-wide AVX2/FMA
+ * on machines that have it (chosen at run time; SSE2 code otherwise). Swift code is compiled for
+ * the baseline x86-64 target, whose loops are only 4 wide. */
+
+/* The largest element of x[0..n); NaN elements are skipped (a NaN still reaches the result of
+ * a softmax through the exponentials). -INFINITY for n == 0. */
+float attnc_row_max(const float *x, long n);
+
+/* x[i] = e^(x[i] - shift) for i in [0, n), with the same polynomial as VectorMath.exp
+ * (Cephes, within 2 ulp); returns the sum of the results. */
+float attnc_exp_shift_sum(float *x, long n, float shift);
+
+/* y[i] = GELU(x[i]) = x·Φ(x): with erf (use_tanh = 0) or the tanh approximation, by the same
+ * formulas as VectorMath.gelu (erf: Taylor below |x| = 0.5, Abramowitz–Stegun 7.1.26 above;
+ * tanh: Taylor below 0.3, 1 − 2/(e^{2|u|} + 1) above). */
+void attnc_gelu(const float *x, float *y, long n, int use_tanh);
+
+/* 1 when the AVX2/FMA versions are in use. */
+int attnc_vector_math_uses_avx2(void);
+
+#endif

@@ -1,0 +1,265 @@
+#include "attnc_vector_math.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define ATTNC_X86 1
+#endif
+
+/* e^x for one float: x = n·ln2 + r, e^r by a degree-7 polynomial, 2^n from the exponent bits
+ * (as two factors so that n in -126..128 stays normal). Matches VectorMath.exp. */
+static inline float exp_scalar(float x) {
+  float c = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
+  float t = c * 1.44269504088896341f + 12582912.0f;
+  float n = t - 12582912.0f;
+  float r = c - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  uint32_t bits;
+  memcpy(&bits, &t, 4);
+  int32_t n0 = (int32_t)(bits - 0x4B400000u);
+  int32_t n1 = n0 >> 1, n2 = n0 - n1;
+  uint32_t b1 = (uint32_t)(n1 + 127) << 23, b2 = (uint32_t)(n2 + 127) << 23;
+  float s1, s2;
+  memcpy(&s1, &b1, 4);
+  memcpy(&s2, &b2, 4);
+  float result = p * s1 * s2;
+  return x < -87.33654f ? 0.0f : (x > 88.72283f ? INFINITY : (x != x ? x : result));
+}
+
+
+static inline float erf_scalar(float x) {
+  float a = fabsf(x);
+  float t = 1.0f / (1.0f + 0.3275911f * a);
+  float p = 1.061405429f;
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  float large = 1.0f - p * t * exp_scalar(-a * a);
+  float x2 = x * x;
+  float s = -1.0f / 1320;
+  s = s * x2 + 1.0f / 216;
+  s = s * x2 - 1.0f / 42;
+  s = s * x2 + 1.0f / 10;
+  s = s * x2 - 1.0f / 3;
+  s = s * x2 + 1.0f;
+  float small = 1.1283791670955126f * x * s;
+  return a < 0.5f ? small : (x < 0 ? -large : large);
+}
+
+static inline float tanh_scalar(float x) {
+  float a = fabsf(x);
+  float large = 1.0f - 2.0f / (exp_scalar(2.0f * a) + 1.0f);
+  float x2 = x * x;
+  float s = 62.0f / 2835;
+  s = s * x2 - 17.0f / 315;
+  s = s * x2 + 2.0f / 15;
+  s = s * x2 - 1.0f / 3;
+  float small = x + x * x2 * s;
+  return a < 0.3f ? small : (x < 0 ? -large : large);
+}
+
+static void gelu_generic(const float *x, float *y, long n, int use_tanh) {
+  if (use_tanh) {
+    for (long i = 0; i < n; i++) {
+      float v = x[i];
+      y[i] = 0.5f * v * (1.0f + tanh_scalar(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    }
+  } else {
+    for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erf_scalar(x[i] * 0.7071067811865476f));
+  }
+}
+
+static float row_max_generic(const float *x, long n) {
+  float m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
+  long i = 0;
+  for (; i + 4 <= n; i += 4) {
+    m0 = x[i] > m0 ? x[i] : m0;
+    m1 = x[i + 1] > m1 ? x[i + 1] : m1;
+    m2 = x[i + 2] > m2 ? x[i + 2] : m2;
+    m3 = x[i + 3] > m3 ? x[i + 3] : m3;
+  }
+  for (; i < n; i++) m0 = x[i] > m0 ? x[i] : m0;
+  m0 = m1 > m0 ? m1 : m0;
+  m2 = m3 > m2 ? m3 : m2;
+  return m2 > m0 ? m2 : m0;
+}
+
+static float exp_shift_sum_generic(float *x, long n, float shift) {
+  float sum = 0;
+  for (long i = 0; i < n; i++) {
+    x[i] = exp_scalar(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
+#ifdef ATTNC_X86
+__attribute__((target("avx2,fma"))) static float row_max_avx2(const float *x, long n) {
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  long i = 0;
+  /* max_ps returns the second operand when either is NaN: keep the running max second. */
+  for (; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, m);
+  float result = -INFINITY;
+  for (int k = 0; k < 8; k++) result = lanes[k] > result ? lanes[k] : result;
+  for (; i < n; i++) result = x[i] > result ? x[i] : result;
+  return result;
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 exp_avx2(__m256 x) {
+  const __m256 low = _mm256_set1_ps(-87.33654f), high = _mm256_set1_ps(88.72283f);
+  __m256 c = _mm256_min_ps(_mm256_max_ps(x, low), high);
+  const __m256 magic = _mm256_set1_ps(12582912.0f);
+  __m256 t = _mm256_fmadd_ps(c, _mm256_set1_ps(1.44269504088896341f), magic);
+  __m256 n = _mm256_sub_ps(t, magic);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), c);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+  __m256i n0 = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000));
+  __m256i n1 = _mm256_srai_epi32(n0, 1), n2 = _mm256_sub_epi32(n0, n1);
+  __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+  __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+  __m256 result = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  result = _mm256_blendv_ps(result, _mm256_setzero_ps(), _mm256_cmp_ps(x, low, _CMP_LT_OQ));
+  result = _mm256_blendv_ps(result, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, high, _CMP_GT_OQ));
+  return _mm256_blendv_ps(result, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+__attribute__((target("avx2,fma"))) static float exp_shift_sum_avx2(float *x, long n, float shift) {
+  __m256 s = _mm256_set1_ps(shift), total = _mm256_setzero_ps();
+  long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+    _mm256_storeu_ps(x + i, e);
+    total = _mm256_add_ps(total, e);
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, total);
+  float sum = 0;
+  for (int k = 0; k < 8; k++) sum += lanes[k];
+  for (; i < n; i++) {
+    x[i] = exp_scalar(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
+
+__attribute__((target("avx2,fma"))) static inline __m256 abs_avx2(__m256 x) {
+  return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+}
+
+/* copysign(magnitude, sign of x) */
+__attribute__((target("avx2,fma"))) static inline __m256 with_sign_avx2(__m256 magnitude, __m256 x) {
+  return _mm256_or_ps(magnitude, _mm256_and_ps(x, _mm256_set1_ps(-0.0f)));
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 erf_avx2(__m256 x) {
+  __m256 a = abs_avx2(x);
+  __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(a, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
+  __m256 p = _mm256_set1_ps(1.061405429f);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+  __m256 e = exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
+  __m256 large = _mm256_fnmadd_ps(_mm256_mul_ps(p, t), e, _mm256_set1_ps(1.0f));
+  __m256 x2 = _mm256_mul_ps(x, x);
+  __m256 s = _mm256_set1_ps(-1.0f / 1320);
+  s = _mm256_fmadd_ps(s, x2, _mm256_set1_ps(1.0f / 216));
+  s = _mm256_fmadd_ps(s, x2, _mm256_set1_ps(-1.0f / 42));
+  s = _mm256_fmadd_ps(s, x2, _mm256_set1_ps(1.0f / 10));
+  s = _mm256_fmadd_ps(s, x2, _mm256_set1_ps(-1.0f / 3));
+  s = _mm256_fmadd_ps(s, x2, _mm256_set1_ps(1.0f));
+  __m256 small = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(1.1283791670955126f), x), s);
+  return _mm256_blendv_ps(with_sign_avx2(large, x), small, _mm256_cmp_ps(a, _mm256_set1_ps(0.5f), _CMP_LT_OQ));
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 tanh_avx2(__m256 x) {
+  __m256 a = abs_avx2(x);
+  __m256 e = exp_avx2(_mm256_add_ps(a, a));
+  __m256 large = _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+  __m256 x2 = _mm256_mul_ps(x, x);
+  __m256 s = _mm256_set1_ps(62.0f / 2835);
+  s = _mm256_fmadd_ps(s, x2, _mm256_set1_ps(-17.0f / 315));
+  s = _mm256_fmadd_ps(s, x2, _mm256_set1_ps(2.0f / 15));
+  s = _mm256_fmadd_ps(s, x2, _mm256_set1_ps(-1.0f / 3));
+  __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(x, x2), s, x);
+  return _mm256_blendv_ps(with_sign_avx2(large, x), small, _mm256_cmp_ps(a, _mm256_set1_ps(0.3f), _CMP_LT_OQ));
+}
+
+__attribute__((target("avx2,fma"))) static void gelu_avx2(const float *x, float *y, long n, int use_tanh) {
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i), phi;
+    if (use_tanh) {
+      __m256 cube = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+      __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), _mm256_fmadd_ps(cube, _mm256_set1_ps(0.044715f), v));
+      phi = _mm256_add_ps(one, tanh_avx2(u));
+    } else {
+      phi = _mm256_add_ps(one, erf_avx2(_mm256_mul_ps(v, _mm256_set1_ps(0.7071067811865476f))));
+    }
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(half, v), phi));
+  }
+  gelu_generic(x + i, y + i, n - i, use_tanh);
+}
+
+static int has_avx2(void) {
+  static int state = -1;
+  if (state < 0) {
+    __builtin_cpu_init();
+    state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return state;
+}
+#endif
+
+float attnc_row_max(const float *x, long n) {
+#ifdef ATTNC_X86
+  if (has_avx2()) return row_max_avx2(x, n);
+#endif
+  return row_max_generic(x, n);
+}
+
+float attnc_exp_shift_sum(float *x, long n, float shift) {
+#ifdef ATTNC_X86
+  if (has_avx2()) return exp_shift_sum_avx2(x, n, shift);
+#endif
+  return exp_shift_sum_generic(x, n, shift);
+}
+
+void attnc_gelu(const float *x, float *y, long n, int use_tanh) {
+#ifdef ATTNC_X86
+  if (has_avx2()) {
+    gelu_avx2(x, y, n, use_tanh);
+    return;
+  }
+#endif
+  gelu_generic(x, y, n, use_tanh);
+}
+
+int attnc_vector_math_uses_avx2(void) {
+#ifdef ATTNC_X86
+  return has_avx2();
+#else
+  return 0;
+#endif
+}
