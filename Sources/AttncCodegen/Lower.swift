@@ -105,7 +105,7 @@ public enum Lower {
         "mask": .string(spec.mask.rawValue), "variant": .string(spec.variant.name),
       ]
       if spec.mask == .keyPadding { parameters["mask_fill"] = .float(Double(spec.maskFill)) }
-      for (key, value) in spec.variant.parameters { parameters["variant_" + key] = .float(value) }
+      for (key, value) in spec.variant.parameters { parameters[AttentionVariants.variantPrefix + key] = .float(value) }
       return Call(kernel: "FusedAttention", parameters: parameters)
     case let op as DimExpressions:
       return Call(kernel: "DimExpressions", parameters: ["dims": .dims(op.dims), "dtype": .int(Int64(op.dtype.rawValue)), "scalar": .int(op.scalar ? 1 : 0)])

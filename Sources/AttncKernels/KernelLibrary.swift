@@ -360,13 +360,7 @@ public enum KernelLibrary {
     }
     table["FusedAttention"] = { context, inputs in
       let p = context.parameters
-      let definition = try AttentionVariants.named(try p.string("variant", default: "softmax"))
-      var values: [String: Double] = [:]
-      for (key, value) in p.values where key.hasPrefix("variant_") {
-        guard case .float(let number) = value else { throw AttncError.invalid("kernel parameter '\(key)' is not a number") }
-        values[String(key.dropFirst("variant_".count))] = number
-      }
-      let parameters = try definition.resolve(values)
+      let (definition, parameters) = try AttentionVariants.of(kernelParameters: p.values)
       let mask: TiledAttention.Mask
       switch try p.string("mask", default: "none") {
       case "none": mask = .none

@@ -52,7 +52,7 @@ public enum Verification {
       }
       var parameters = instruction.parameters
       parameters["variant"] = .string("softmax")
-      for key in parameters.keys where key.hasPrefix("variant_") { parameters[key] = nil }
+      for key in parameters.keys where key.hasPrefix(AttentionVariants.variantPrefix) { parameters[key] = nil }
       let exact = try exactAttention(KernelContext(parameters: KernelParameters(parameters), outputCount: 1, bindings: [:]), arguments)
       layers.append((layer, instruction.label, variant, AttentionQuality.relativeError(results[0].floats[...], exact[0].floats[...])))
     }

@@ -47,12 +47,9 @@ public enum ApplyAttentionVariant {
     return outcomes
   }
 
-  /// A layer's seed: SplitMix64 of the base seed and the layer, cut to 52 bits so the plan's
+  /// A layer's seed: the base seed mixed with the layer index, cut to 52 bits so the plan's
   /// double-valued parameter holds it exactly.
   static func layerSeed(base: Int, layer: Int) -> UInt64 {
-    var z = UInt64(truncatingIfNeeded: base) &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(layer + 1)
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return (z ^ (z >> 31)) & ((1 << 52) - 1)
+    VariantParameters.mix(UInt64(truncatingIfNeeded: base), layer) & ((1 << 52) - 1)
   }
 }

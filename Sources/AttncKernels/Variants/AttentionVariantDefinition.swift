@@ -83,9 +83,13 @@ public struct VariantParameters: Sendable, Equatable {
 
   public func int(_ name: String) -> Int { Int(values[name] ?? 0) }
 
-  /// The seed for one head: the layer's recorded seed mixed with the head index (SplitMix64).
-  public func seed(head: Int) -> UInt64 {
-    var z = UInt64(values["seed"] ?? 0) &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(head + 1)
+  /// The seed for one head: the layer's recorded seed mixed with the head index.
+  public func seed(head: Int) -> UInt64 { Self.mix(UInt64(values["seed"] ?? 0), head) }
+
+  /// SplitMix64's finaliser of `base` advanced `index + 1` steps: independent-looking seeds
+  /// for a layer's heads, or a model's layers.
+  public static func mix(_ base: UInt64, _ index: Int) -> UInt64 {
+    var z = base &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
@@ -145,6 +149,21 @@ public enum AttentionVariants {
     }
     return definition
   }
+
+  /// The variant a plan's `FusedAttention` call names (`variant`, `variant_<key>` parameters).
+  /// - Throws: an unknown variant, or a parameter that is not a number or out of range.
+  public static func of(kernelParameters parameters: [String: KernelParameter]) throws -> (AttentionVariantDefinition, VariantParameters) {
+    let definition = try named(try KernelParameters(parameters).string("variant", default: "softmax"))
+    var values: [String: Double] = [:]
+    for (key, value) in parameters where key.hasPrefix(variantPrefix) {
+      guard case .float(let number) = value else { throw AttncError.invalid("kernel parameter '\(key)' is not a number") }
+      values[String(key.dropFirst(variantPrefix.count))] = number
+    }
+    return (definition, try definition.resolve(values))
+  }
+
+  /// Kernel parameters `variant_<key>` hold the variant's parameters.
+  public static let variantPrefix = "variant_"
 
   /// Parses `NAME` or `NAME:key=value,...` (`performer:m=256`, `fastmax:p=1`).
   /// - Throws: a message naming the part that does not parse.
