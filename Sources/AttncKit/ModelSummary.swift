@@ -28,6 +28,9 @@ public struct ModelSummary: Sendable {
   public var unsupported: [(type: String, nodes: [String])]
   /// Every softmax attention the matcher found, and every Softmax it left exact (with why).
   public var attention: MatchAttention.Report
+  /// When set (`inspect --seq-len N`), each matched attention also lists every variant's cost
+  /// at this many tokens (`AttentionCandidate`).
+  public var seqLen: Int?
 
   public init(_ model: LoadedModel) {
     path = model.path
@@ -99,7 +102,10 @@ public struct ModelSummary: Sendable {
           ("mask", .string(match.spec.maskDescription)), ("causal", .bool(match.spec.causal)),
           ("seq_len", match.queries.value.map { JSON.int($0) } ?? .string(match.queries.description)),
           ("variant", .string(match.spec.variant.description)),
-        ])
+        ] + (seqLen.map { n in
+          [("candidates", .array(AttentionCandidate.all(for: match, seqLen: n).map(\.json))),
+           ("chosen", .string(match.spec.variant.name))]
+        } ?? []))
       })),
       ("unmatched_softmax", .array(attention.declined.map { .object([("node", .string($0.node)), ("reason", .string($0.reason))]) })),
     ])
@@ -166,6 +172,30 @@ public struct ModelSummary: Sendable {
     }
     for declined in attention.declined {
       lines.append("  exact softmax '\(declined.node)': \(declined.reason)")
+    }
+    if let seqLen, !attention.matches.isEmpty { lines.append(candidateTable(seqLen)) }
+    return lines.joined(separator: "\n")
+  }
+
+  /// Every variant's cost at `seqLen` tokens, once per distinct attention shape.
+  func candidateTable(_ seqLen: Int) -> String {
+    var groups: [(key: String, layers: [Int], candidates: [AttentionCandidate])] = []
+    for match in attention.matches {
+      let key = "\(match.spec.qHeads)/\(match.spec.kvHeads) heads, d \(match.spec.headDim), \(match.spec.maskDescription), q \(match.queries), k \(match.keys)"
+      if let index = groups.firstIndex(where: { $0.key == key }) {
+        groups[index].layers.append(match.layer)
+      } else {
+        groups.append((key, [match.layer], AttentionCandidate.all(for: match, seqLen: seqLen)))
+      }
+    }
+    var lines = ["", "variant costs at seq \(seqLen), batch 1, per layer (formulas in docs/variants.md; predicted time and error: issue #5)"]
+    for group in groups {
+      lines.append("  layers \(group.layers.map(String.init).joined(separator: ",")): \(group.key)")
+      lines.append("    variant         GFLOP     exp (M)   MB moved   extra MB   ")
+      for c in group.candidates {
+        let numbers = String(format: "%9.3f %11.2f %10.1f %10.2f   ", c.cost.flops / 1e9, c.cost.exponentials / 1e6, c.cost.bytes / 1e6, c.cost.extraMemoryBytes / 1e6)
+        lines.append("    " + c.variant.padding(toLength: 13, withPad: " ", startingAt: 0) + numbers + (c.refusal.map { "not allowed: \($0)" } ?? "allowed"))
+      }
     }
     return lines.joined(separator: "\n")
   }

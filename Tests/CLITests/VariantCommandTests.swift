@@ -66,6 +66,30 @@ import Testing
     #expect(try CLI.run(["run", plan, "--test-data", testData]).status == 0)
   }
 
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
+  func inspectWithASeqLenListsEveryVariantsCostAndWhetherItMayRun() throws {
+    let result = try CLI.run(["inspect", Fixtures.model("gpt2_tiny_dynamo"), "--seq-len", "4096", "--format", "json"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let layers = try #require(json["attention"] as? [[String: Any]])
+    #expect(!layers.isEmpty)
+    for layer in layers {
+      #expect(layer["chosen"] as? String == "softmax")
+      let candidates = try #require(layer["candidates"] as? [[String: Any]])
+      #expect(candidates.count == 9)
+      func candidate(_ name: String) -> [String: Any]? { candidates.first { $0["variant"] as? String == name } }
+      // Causal GPT-2: the encoder-only variants may not run it, the prefix-sum ones may.
+      #expect(candidate("nystrom")?["allowed"] as? Bool == false)
+      #expect((candidate("nystrom")?["reason"] as? String)?.contains("no causal form") == true)
+      #expect(candidate("performer")?["allowed"] as? Bool == true)
+      let exact = try #require(candidate("softmax")?["gflops"] as? Double), performer = try #require(candidate("performer")?["gflops"] as? Double)
+      #expect(exact > performer && performer > 0)
+    }
+    let table = try CLI.run(["inspect", Fixtures.model("bert_tiny_legacy"), "--seq-len", "2048"])
+    #expect(table.stdout.contains("variant costs at seq 2048"))
+    #expect(!table.stdout.contains("not allowed"))  // key padding: every variant may run BERT
+  }
+
   @Test func badVariantsAreUsageErrors() throws {
     let folder = try Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: folder) }

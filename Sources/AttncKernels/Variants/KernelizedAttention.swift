@@ -103,11 +103,8 @@ enum KernelizedAttention {
             gemm(m: rows, n: dv, k: m, qf.baseAddress!, s.baseAddress!, into: num.baseAddress! + start * dv)
           }
         }
-        for r in 0..<rows {
-          let row = qf.baseAddress! + r * m
-          var sum: Float = 0
-          for c in 0..<m { sum += row[c] * normaliser[c] }
-          result.denominator[start + r] = sum
+        normaliser.withUnsafeBufferPointer { z in
+          for r in 0..<rows { result.denominator[start + r] = VectorMath.dot(qf.baseAddress! + r * m, z.baseAddress!, count: m) }
         }
       }
     }
