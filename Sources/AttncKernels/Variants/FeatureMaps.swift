@@ -46,7 +46,7 @@ struct PositiveRandomFeatures: FeatureMap {
 
   /// Draws already made in this process: a plan's heads redraw the same `Ω` on every run, and
   /// drawing (Gaussians, Gram–Schmidt) costs more than the attention at short sequences.
-  static let drawn = DrawCache<DrawKey, [Float]>(capacity: 4096)
+  static let drawn = DrawCache<DrawKey, [Float]>(capacity: 512)
 
   /// `m` rows: blocks of `d` orthonormal rows (Gram–Schmidt on Gaussian rows, in Double), each
   /// row scaled by a chi-distributed norm.

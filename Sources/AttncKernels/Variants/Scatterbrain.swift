@@ -1,3 +1,4 @@
+import CAttnc
 import Foundation
 
 /// `scatterbrain` (Chen et al. 2021): sparse + low-rank. With FAVOR+ features `φ` (`m`, may be 0)
@@ -75,10 +76,10 @@ enum Scatterbrain {
         map.logFeatures(head.k, rows: nk, into: kf.baseAddress!)
         keyScale = -.infinity
         for j in 0..<nk where head.weight(j) != 0 {
-          keyScale = max(keyScale, VectorMath.maximum(kf.baseAddress! + j * m, count: m))
+          keyScale = max(keyScale, attnc_row_max(kf.baseAddress! + j * m, m))
         }
         if keyScale == -.infinity { keyScale = 0 }
-        for i in 0..<(nk * m) { kf[i] = VectorMath.exp(kf[i] - keyScale) }
+        _ = attnc_exp_shift_sum(kf.baseAddress!, nk * m, keyScale)
       }
       queryFeatures.withUnsafeBufferPointer { qf in
         keyFeatures.withUnsafeBufferPointer { kf in
