@@ -198,7 +198,7 @@ import Testing
 
   @Test(arguments: cases)
   func scatterbrainIsExactOnItsSupportAndFavorElsewhere(_ c: Case) throws {
-    for (w, m, b) in [(8, 16, 0), (0, 16, 12), (6, 0, 10), (4, 12, 9)] {
+    for (w, m, b) in [(8, 16, 0), (10, 0, 0), (0, 16, 12), (6, 0, 10), (4, 12, 9), (0, 8, 0)] {
       let (y, heads, _) = try Self.run("scatterbrain", c, ["w": Double(w), "m": Double(m), "b": Double(b), "hashes": 2, "seed": 9])
       let reference = heads.map { head -> [[Double]] in
         let (n, l) = (head.q.count, head.k.count)

@@ -89,6 +89,12 @@ enum Scatterbrain {
         }
       }
     }
+    if bucket == 0 && window > 0 {
+      windowTiles(
+        head, q: q, half: window / 2, features: m, queryFeatures: queryFeatures, keyFeatures: keyFeatures,
+        queryScales: queryScales, keyScale: keyScale, lowRank: lowRank)
+      return
+    }
     var numerator = [Float](repeating: 0, count: dv)
     var logits = [Float](), products = [Float]()
     q.withUnsafeBufferPointer { qp in
@@ -131,6 +137,89 @@ enum Scatterbrain {
         for c in 0..<dv { head.y[i * dv + c] = num[c] * inverse }
       }
     }
+    }
+  }
+
+  /// The same computation when the support is the window alone, as GEMMs over blocks of 64
+  /// queries: the block's windows span one contiguous key range, whose logits `q·kᵀ` and
+  /// feature products `φ(q)·φ(k)ᵀ` are two GEMMs; each row keeps its window (causal cut and
+  /// padding applied), weighs it `e^{q·k − C_i} − α_i·φ(q)·φ(k)` and a third GEMM adds `W·V`.
+  static func windowTiles(
+    _ head: AttentionHead, q: [Float], half: Int, features m: Int, queryFeatures: [Float], keyFeatures: [Float],
+    queryScales: [Float], keyScale: Float, lowRank: KernelizedAttention.Sums
+  ) {
+    let (n, nk, d, dv) = (head.queries, head.keys, head.depth, head.valueDepth)
+    let block = 64, offset = nk - n
+    var logits = [Float](repeating: 0, count: block * (block + 2 * half + 1))
+    var products = [Float](repeating: 0, count: m > 0 ? logits.count : 0)
+    var numerators = [Float](repeating: 0, count: block * dv)
+    var denominators = [Float](repeating: 0, count: block)
+    q.withUnsafeBufferPointer { qp in
+      queryFeatures.withUnsafeBufferPointer { qf in
+        keyFeatures.withUnsafeBufferPointer { kf in
+          var start = 0
+          while start < n {
+            let rows = min(block, n - start)
+            // Keys some row of the block may see: the union of the windows, cut by causality.
+            let low = max(0, start + offset - half)
+            let high = min(head.visibleKeys(start + rows - 1), start + rows - 1 + offset + half + 1)
+            let columns = max(0, high - low)
+            logits.withUnsafeMutableBufferPointer { e in
+              products.withUnsafeMutableBufferPointer { p in
+                numerators.withUnsafeMutableBufferPointer { num in
+                  if columns > 0 {
+                    gemm(m: rows, n: columns, k: d, qp.baseAddress! + start * d, head.k + low * d, transposeB: true, into: e.baseAddress!)
+                    if m > 0 {
+                      gemm(m: rows, n: columns, k: m, qf.baseAddress! + start * m, kf.baseAddress! + low * m, transposeB: true, into: p.baseAddress!)
+                    }
+                  }
+                  for r in 0..<rows {
+                    let i = start + r
+                    let first = max(low, i + offset - half), last = min(high, head.visibleKeys(i), i + offset + half + 1)
+                    let row = e.baseAddress! + r * columns
+                    var top = -Float.infinity
+                    if first < last {
+                      for j in first..<last where head.weight(j) != 0 { top = max(top, row[j - low]) }
+                    }
+                    let lowScale = m > 0 ? queryScales[i] + keyScale : -Float.infinity
+                    let rowScale = max(top, lowScale)
+                    let target = num.baseAddress! + r * dv
+                    guard rowScale > -.infinity else {
+                      for c in 0..<columns { row[c] = 0 }
+                      for c in 0..<dv { target[c] = 0 }
+                      denominators[r] = 0
+                      continue
+                    }
+                    let alpha = m > 0 ? VectorMath.exp(lowScale - rowScale) : 0
+                    var sum: Float = m > 0 ? alpha * lowRank.denominator[i] : 0
+                    for c in 0..<dv { target[c] = m > 0 ? alpha * lowRank.numerator[i * dv + c] : 0 }
+                    for c in 0..<columns {
+                      let j = low + c
+                      guard j >= first, j < last, head.weight(j) != 0 else {
+                        row[c] = 0
+                        continue
+                      }
+                      var weight = VectorMath.exp(row[c] - rowScale)
+                      if m > 0 { weight -= alpha * p[r * columns + c] }
+                      row[c] = weight
+                      sum += weight
+                    }
+                    denominators[r] = sum
+                  }
+                  if columns > 0 {
+                    gemm(m: rows, n: dv, k: columns, e.baseAddress!, head.v + low * dv, beta: 1, into: num.baseAddress!)
+                  }
+                  for r in 0..<rows {
+                    let inverse: Float = denominators[r] > 0 ? 1 / denominators[r] : 0
+                    for c in 0..<dv { head.y[(start + r) * dv + c] = num[r * dv + c] * inverse }
+                  }
+                }
+              }
+            }
+            start += rows
+          }
+        }
+      }
     }
   }
 
