@@ -50,16 +50,7 @@ public enum TiledAttention {
   /// - Returns: `[B, Hq, S, dv]`.
   /// - Throws: a message naming the operand whose shape does not fit.
   public static func run(q: Tensor, k: Tensor, v: Tensor, mask: Mask, options: Options) throws -> Tensor {
-    guard q.rank == 4, k.rank == 4, v.rank == 4, q.isFloat, k.isFloat, v.isFloat else {
-      throw AttncError.invalid("attention takes 4-D float Q, K, V; got \(q.shape), \(k.shape), \(v.shape)")
-    }
-    let (batch, heads, queries, depth) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
-    let (kvHeads, keys, valueDepth) = (k.shape[1], k.shape[2], v.shape[3])
-    guard k.shape[0] == batch, v.shape[0] == batch, k.shape[3] == depth, v.shape[1] == kvHeads, v.shape[2] == keys,
-      kvHeads > 0, heads % kvHeads == 0
-    else {
-      throw AttncError.invalid("attention operands do not fit: Q \(q.shape), K \(k.shape), V \(v.shape)")
-    }
+    let (batch, heads, kvHeads, queries, keys, depth, valueDepth) = try operandShape(q: q, k: k, v: v)
     let term = try additiveTerm(mask, batch: batch, heads: heads, queries: queries, keys: keys)
     let geometry = Geometry(
       batch: batch, heads: heads, kvHeads: kvHeads, queries: queries, keys: keys, depth: depth, valueDepth: valueDepth,
@@ -84,6 +75,24 @@ public enum TiledAttention {
       }
     }
     return .float(output, [batch, heads, queries, valueDepth])
+  }
+
+  /// The sizes of `q [B, Hq, S, d]`, `k [B, Hkv, L, d]`, `v [B, Hkv, L, dv]` (Hq a multiple of Hkv).
+  /// - Throws: when they are not 4-D floats or do not fit together.
+  static func operandShape(q: Tensor, k: Tensor, v: Tensor) throws
+    -> (batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, depth: Int, valueDepth: Int)
+  {
+    guard q.rank == 4, k.rank == 4, v.rank == 4, q.isFloat, k.isFloat, v.isFloat else {
+      throw AttncError.invalid("attention takes 4-D float Q, K, V; got \(q.shape), \(k.shape), \(v.shape)")
+    }
+    let (batch, heads, queries, depth) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+    let (kvHeads, keys, valueDepth) = (k.shape[1], k.shape[2], v.shape[3])
+    guard k.shape[0] == batch, v.shape[0] == batch, k.shape[3] == depth, v.shape[1] == kvHeads, v.shape[2] == keys,
+      kvHeads > 0, heads % kvHeads == 0
+    else {
+      throw AttncError.invalid("attention operands do not fit: Q \(q.shape), K \(k.shape), V \(v.shape)")
+    }
+    return (batch, heads, kvHeads, queries, keys, depth, valueDepth)
   }
 
   struct Geometry {

@@ -78,16 +78,7 @@ public enum VariantAttention {
     guard let kernel = definition.kernel else {
       return try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: .init(scale: scale, causal: causal))
     }
-    guard q.rank == 4, k.rank == 4, v.rank == 4, q.isFloat, k.isFloat, v.isFloat else {
-      throw AttncError.invalid("attention takes 4-D float Q, K, V; got \(q.shape), \(k.shape), \(v.shape)")
-    }
-    let (batch, heads, queries, depth) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
-    let (kvHeads, keys, valueDepth) = (k.shape[1], k.shape[2], v.shape[3])
-    guard k.shape[0] == batch, v.shape[0] == batch, k.shape[3] == depth, v.shape[1] == kvHeads, v.shape[2] == keys,
-      kvHeads > 0, heads % kvHeads == 0
-    else {
-      throw AttncError.invalid("attention operands do not fit: Q \(q.shape), K \(k.shape), V \(v.shape)")
-    }
+    let (batch, heads, kvHeads, queries, keys, depth, valueDepth) = try TiledAttention.operandShape(q: q, k: k, v: v)
     let maskName: String
     var weights: [Float]? = nil
     switch mask {

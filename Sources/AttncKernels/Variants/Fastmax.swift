@@ -69,7 +69,7 @@ enum Fastmax {
 }
 
 /// `φ(x) = [1, x, vec(x⊗x)/√2]` (degree 2) or `[1, x]` (degree 1): `φ(q)·φ(k) = 1 + q·k (+ (q·k)²/2)`.
-struct PolynomialFeatures: FeatureMap {
+struct PolynomialFeatures: DeterministicFeatureMap {
   let depth: Int
   let degree: Int
   var count: Int { Fastmax.featureCount(depth: depth, degree: degree) }
@@ -87,15 +87,5 @@ struct PolynomialFeatures: FeatureMap {
         for b in 0..<d { row[b] = scaled * source[b] }
       }
     }
-  }
-
-  func queries(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, logScales: UnsafeMutablePointer<Float>) {
-    apply(x, rows: rows, into: out)
-    for r in 0..<rows { logScales[r] = 0 }
-  }
-
-  func keys(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) -> Float {
-    apply(x, rows: rows, into: out)
-    return 0
   }
 }

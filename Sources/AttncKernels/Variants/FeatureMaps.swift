@@ -111,7 +111,7 @@ struct PositiveRandomFeatures: FeatureMap {
 }
 
 /// The deterministic map of linear transformers: `φ(x) = elu(x) + 1` per component (`m = d`).
-struct EluFeatures: FeatureMap {
+struct EluFeatures: DeterministicFeatureMap {
   let count: Int
 
   func apply(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
@@ -119,16 +119,6 @@ struct EluFeatures: FeatureMap {
       let value = x[i]
       out[i] = value > 0 ? value + 1 : VectorMath.exp(value)
     }
-  }
-
-  func queries(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, logScales: UnsafeMutablePointer<Float>) {
-    apply(x, rows: rows, into: out)
-    for r in 0..<rows { logScales[r] = 0 }
-  }
-
-  func keys(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) -> Float {
-    apply(x, rows: rows, into: out)
-    return 0
   }
 }
 

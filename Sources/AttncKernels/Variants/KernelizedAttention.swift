@@ -11,6 +11,24 @@ protocol FeatureMap {
   func keys(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) -> Float
 }
 
+/// A feature map with no random draws and no range to guard: `apply` computes the features,
+/// and queries and keys lose no log-scale.
+protocol DeterministicFeatureMap: FeatureMap {
+  func apply(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>)
+}
+
+extension DeterministicFeatureMap {
+  func queries(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, logScales: UnsafeMutablePointer<Float>) {
+    apply(x, rows: rows, into: out)
+    for r in 0..<rows { logScales[r] = 0 }
+  }
+
+  func keys(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) -> Float {
+    apply(x, rows: rows, into: out)
+    return 0
+  }
+}
+
 /// The skeleton every kernelized variant shares (attention-variants.md §1.1):
 /// `o_i = φ(q_i)ᵀ S / φ(q_i)ᵀ z` with `S = Σ_j φ(k_j) v_jᵀ`, `z = Σ_j φ(k_j)`; causal attention
 /// replaces the sums by prefix sums, streamed in blocks: the state holds the keys before a

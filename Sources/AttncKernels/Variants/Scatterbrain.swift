@@ -303,16 +303,10 @@ enum Scatterbrain {
 }
 
 /// Features computed beforehand: the "inputs" are already feature rows, copied through.
-struct StoredFeatures: FeatureMap {
+struct StoredFeatures: DeterministicFeatureMap {
   let count: Int
 
-  func queries(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, logScales: UnsafeMutablePointer<Float>) {
+  func apply(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
     out.update(from: x, count: rows * count)
-    for r in 0..<rows { logScales[r] = 0 }
-  }
-
-  func keys(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) -> Float {
-    out.update(from: x, count: rows * count)
-    return 0
   }
 }
