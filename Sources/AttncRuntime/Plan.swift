@@ -25,6 +25,9 @@ public struct Plan: Sendable {
   public var instructions: [Instruction]
   /// Weight data per constant slot.
   public var constants: [Int: HostTensor]
+  /// The conversion options that shaped this plan, canonical text ("policy=balanced
+  /// seq-len=auto"); a batch conversion skips a plan whose hash, producer and options match.
+  public var options: String = ""
 
   public init(
     sourceSHA256: [UInt8], producer: String, policy: String, decisions: [Decision] = [],
@@ -84,6 +87,11 @@ public struct Plan: Sendable {
     public var predictedMilliseconds: Double
     public var error: Double?
     public var errorSource: String
+    /// Every variant the cost model weighed for this layer (empty when none was weighed).
+    public var candidates: [Candidate] = []
+    /// With `--seq-len auto`: the key-length ranges and the variant each runs
+    /// ("1-2047:softmax 2048-:performer:m=256"); empty for a single choice.
+    public var dispatch: String = ""
     public init(layer: Int, node: String, variant: String, parameters: [String: Parameter] = [:], predictedMilliseconds: Double, error: Double?, errorSource: String) {
       self.layer = layer
       self.node = node
@@ -92,6 +100,28 @@ public struct Plan: Sendable {
       self.predictedMilliseconds = predictedMilliseconds
       self.error = error
       self.errorSource = errorSource
+    }
+  }
+
+  /// One variant the cost model weighed for a layer: its prediction and error estimate.
+  public struct Candidate: Sendable, Equatable {
+    public var variant: String
+    public var parameters: [String: Parameter]
+    public var predictedMilliseconds: Double
+    public var error: Double?
+    /// `measured`, `synthetic`, `bound` or `unmeasured`.
+    public var errorSource: String
+    public var allowed: Bool
+    /// Why it may not run the layer (empty when allowed).
+    public var reason: String
+    public init(variant: String, parameters: [String: Parameter] = [:], predictedMilliseconds: Double, error: Double?, errorSource: String, allowed: Bool, reason: String = "") {
+      self.variant = variant
+      self.parameters = parameters
+      self.predictedMilliseconds = predictedMilliseconds
+      self.error = error
+      self.errorSource = errorSource
+      self.allowed = allowed
+      self.reason = reason
     }
   }
 }

@@ -162,6 +162,7 @@ private final class Arena {
     result.pointee.constants = array(try header.constants.map(constant))
     result.pointee.n_chunks = header.chunks.count
     result.pointee.chunks = array(header.chunks.map(chunk))
+    if !plan.options.isEmpty { result.pointee.options = try string(plan.options, "the options") }
     return result
   }
 
@@ -184,6 +185,31 @@ private final class Arena {
       result.pointee.error = error
     }
     result.pointee.error_source = try string(decision.errorSource, "the error source of \(name)")
+    result.pointee.n_candidates = decision.candidates.count
+    result.pointee.candidates = array(try decision.candidates.map { try candidate($0, of: name) })
+    if !decision.dispatch.isEmpty { result.pointee.dispatch = try string(decision.dispatch, "the dispatch of the \(name)") }
+    return result
+  }
+
+  private func candidate(_ candidate: Plan.Candidate, of owner: String) throws
+    -> UnsafeMutablePointer<Attnc__Candidate>?
+  {
+    let result = message(attnc__candidate__init)
+    let name = "candidate '\(candidate.variant)' of the \(owner)"
+    result.pointee.variant = try string(candidate.variant, "the variant of a candidate of the \(owner)")
+    let parameters = try self.parameters(candidate.parameters, of: name)
+    result.pointee.n_parameters = parameters.count
+    result.pointee.parameters = array(parameters)
+    result.pointee.has_predicted_ms = 1
+    result.pointee.predicted_ms = candidate.predictedMilliseconds
+    if let error = candidate.error {
+      result.pointee.has_error = 1
+      result.pointee.error = error
+    }
+    result.pointee.error_source = try string(candidate.errorSource, "the error source of the \(name)")
+    result.pointee.has_allowed = 1
+    result.pointee.allowed = candidate.allowed ? 1 : 0
+    if !candidate.reason.isEmpty { result.pointee.reason = try string(candidate.reason, "the reason of the \(name)") }
     return result
   }
 
@@ -356,11 +382,21 @@ private enum Reader {
     }
     let decisions = try messages(h.decisions, h.n_decisions, "decision") { index, d in
       try withContext("decision \(index)") {
-        Plan.Decision(
+        var decision = Plan.Decision(
           layer: Int(d.layer), node: text(d.node), variant: text(d.variant),
           parameters: try parameters(d.parameters, d.n_parameters),
           predictedMilliseconds: d.predicted_ms, error: d.has_error != 0 ? d.error : nil,
           errorSource: text(d.error_source))
+        decision.candidates = try messages(d.candidates, d.n_candidates, "candidate") { index, c in
+          try withContext("candidate \(index)") {
+            Plan.Candidate(
+              variant: text(c.variant), parameters: try parameters(c.parameters, c.n_parameters),
+              predictedMilliseconds: c.predicted_ms, error: c.has_error != 0 ? c.error : nil,
+              errorSource: text(c.error_source), allowed: c.allowed != 0, reason: text(c.reason))
+          }
+        }
+        decision.dispatch = text(d.dispatch)
+        return decision
       }
     }
     let constants = try messages(h.constants, h.n_constants, "weight") { index, c in
@@ -383,12 +419,13 @@ private enum Reader {
           sha256: c.has_sha256 != 0 ? bytes(c.sha256) : [])
       }
     }
-    let plan = Plan(
+    var plan = Plan(
       sourceSHA256: h.has_source_sha256 != 0 ? bytes(h.source_sha256) : [],
       producer: text(h.producer), policy: text(h.policy), decisions: decisions, slots: slots,
       inputs: numbers(h.inputs, h.n_inputs).map { Int($0) },
       outputs: numbers(h.outputs, h.n_outputs).map { Int($0) }, instructions: instructions,
       constants: [:])
+    plan.options = text(h.options)
     return PlanFile.Header(
       formatVersion: h.format_version, plan: plan, constants: constants, chunks: chunks)
   }
@@ -514,7 +551,7 @@ private enum Reader {
 /// and knows which fields of plan.proto hold messages; only `DimExpr` can nest without bound.
 private enum NestingCheck {
   enum Kind {
-    case header, decision, parameter, dims, slot, instruction, dimExpr, term, atom, floorDiv
+    case header, decision, candidate, parameter, dims, slot, instruction, dimExpr, term, atom, floorDiv
   }
 
   enum Outcome { case ok, malformed, tooDeep }
@@ -526,7 +563,8 @@ private enum NestingCheck {
     case (.header, 5): .decision
     case (.header, 6): .slot
     case (.header, 9): .instruction
-    case (.decision, 4), (.instruction, 2): .parameter
+    case (.decision, 8): .candidate
+    case (.decision, 4), (.instruction, 2), (.candidate, 2): .parameter
     case (.parameter, 7): .dims
     case (.dims, 1), (.slot, 3), (.floorDiv, 1): .dimExpr
     case (.dimExpr, 1): .term

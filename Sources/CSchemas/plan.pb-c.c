@@ -178,6 +178,51 @@ void   attnc__decision__free_unpacked
   assert(message->base.descriptor == &attnc__decision__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   attnc__candidate__init
+                     (Attnc__Candidate         *message)
+{
+  static const Attnc__Candidate init_value = ATTNC__CANDIDATE__INIT;
+  *message = init_value;
+}
+size_t attnc__candidate__get_packed_size
+                     (const Attnc__Candidate *message)
+{
+  assert(message->base.descriptor == &attnc__candidate__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t attnc__candidate__pack
+                     (const Attnc__Candidate *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &attnc__candidate__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t attnc__candidate__pack_to_buffer
+                     (const Attnc__Candidate *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &attnc__candidate__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Attnc__Candidate *
+       attnc__candidate__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Attnc__Candidate *)
+     protobuf_c_message_unpack (&attnc__candidate__descriptor,
+                                allocator, len, data);
+}
+void   attnc__candidate__free_unpacked
+                     (Attnc__Candidate *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &attnc__candidate__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   attnc__slot__init
                      (Attnc__Slot         *message)
 {
@@ -824,7 +869,7 @@ const ProtobufCMessageDescriptor attnc__parameter__descriptor =
   (ProtobufCMessageInit) attnc__parameter__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor attnc__decision__field_descriptors[7] =
+static const ProtobufCFieldDescriptor attnc__decision__field_descriptors[9] =
 {
   {
     "layer",
@@ -910,8 +955,34 @@ static const ProtobufCFieldDescriptor attnc__decision__field_descriptors[7] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "candidates",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Attnc__Decision, n_candidates),
+    offsetof(Attnc__Decision, candidates),
+    &attnc__candidate__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dispatch",
+    9,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Attnc__Decision, dispatch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned attnc__decision__field_indices_by_name[] = {
+  7,   /* field[7] = candidates */
+  8,   /* field[8] = dispatch */
   5,   /* field[5] = error */
   6,   /* field[6] = error_source */
   0,   /* field[0] = layer */
@@ -923,7 +994,7 @@ static const unsigned attnc__decision__field_indices_by_name[] = {
 static const ProtobufCIntRange attnc__decision__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor attnc__decision__descriptor =
 {
@@ -933,11 +1004,127 @@ const ProtobufCMessageDescriptor attnc__decision__descriptor =
   "Attnc__Decision",
   "attnc",
   sizeof(Attnc__Decision),
-  7,
+  9,
   attnc__decision__field_descriptors,
   attnc__decision__field_indices_by_name,
   1,  attnc__decision__number_ranges,
   (ProtobufCMessageInit) attnc__decision__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor attnc__candidate__field_descriptors[7] =
+{
+  {
+    "variant",
+    1,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Attnc__Candidate, variant),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parameters",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Attnc__Candidate, n_parameters),
+    offsetof(Attnc__Candidate, parameters),
+    &attnc__parameter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "predicted_ms",
+    3,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Attnc__Candidate, has_predicted_ms),
+    offsetof(Attnc__Candidate, predicted_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    4,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Attnc__Candidate, has_error),
+    offsetof(Attnc__Candidate, error),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error_source",
+    5,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Attnc__Candidate, error_source),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "allowed",
+    6,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Attnc__Candidate, has_allowed),
+    offsetof(Attnc__Candidate, allowed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    7,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Attnc__Candidate, reason),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned attnc__candidate__field_indices_by_name[] = {
+  5,   /* field[5] = allowed */
+  3,   /* field[3] = error */
+  4,   /* field[4] = error_source */
+  1,   /* field[1] = parameters */
+  2,   /* field[2] = predicted_ms */
+  6,   /* field[6] = reason */
+  0,   /* field[0] = variant */
+};
+static const ProtobufCIntRange attnc__candidate__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor attnc__candidate__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "attnc.Candidate",
+  "Candidate",
+  "Attnc__Candidate",
+  "attnc",
+  sizeof(Attnc__Candidate),
+  7,
+  attnc__candidate__field_descriptors,
+  attnc__candidate__field_indices_by_name,
+  1,  attnc__candidate__number_ranges,
+  (ProtobufCMessageInit) attnc__candidate__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor attnc__slot__field_descriptors[3] =
@@ -1274,7 +1461,7 @@ const ProtobufCMessageDescriptor attnc__chunk__descriptor =
   (ProtobufCMessageInit) attnc__chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor attnc__plan_header__field_descriptors[11] =
+static const ProtobufCFieldDescriptor attnc__plan_header__field_descriptors[12] =
 {
   {
     "format_version",
@@ -1408,6 +1595,18 @@ static const ProtobufCFieldDescriptor attnc__plan_header__field_descriptors[11] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "options",
+    12,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Attnc__PlanHeader, options),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned attnc__plan_header__field_indices_by_name[] = {
   10,   /* field[10] = chunks */
@@ -1416,6 +1615,7 @@ static const unsigned attnc__plan_header__field_indices_by_name[] = {
   0,   /* field[0] = format_version */
   6,   /* field[6] = inputs */
   8,   /* field[8] = instructions */
+  11,   /* field[11] = options */
   7,   /* field[7] = outputs */
   3,   /* field[3] = policy */
   2,   /* field[2] = producer */
@@ -1425,7 +1625,7 @@ static const unsigned attnc__plan_header__field_indices_by_name[] = {
 static const ProtobufCIntRange attnc__plan_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor attnc__plan_header__descriptor =
 {
@@ -1435,7 +1635,7 @@ const ProtobufCMessageDescriptor attnc__plan_header__descriptor =
   "Attnc__PlanHeader",
   "attnc",
   sizeof(Attnc__PlanHeader),
-  11,
+  12,
   attnc__plan_header__field_descriptors,
   attnc__plan_header__field_indices_by_name,
   1,  attnc__plan_header__number_ranges,

@@ -49,7 +49,7 @@ import Testing
       parameters.reverse()
       constants.reverse()
     }
-    return Plan(
+    var plan = Plan(
       sourceSHA256: SHA256.digest(Array("model".utf8)), producer: "attnc test", policy: "exact",
       decisions: [
         Plan.Decision(
@@ -82,6 +82,18 @@ import Testing
         Plan.Instruction(kernel: "Plain", inputs: [nil, nil], outputs: [10], label: ""),
       ],
       constants: Dictionary(uniqueKeysWithValues: constants))
+    plan.options = "policy=balanced seq-len=auto"
+    plan.decisions[1].dispatch = "1-2047:softmax 2048-:performer:m=256,seed=7"
+    plan.decisions[1].candidates = [
+      Plan.Candidate(variant: "softmax", predictedMilliseconds: 2.5, error: 0, errorSource: "exact", allowed: true),
+      Plan.Candidate(
+        variant: "performer", parameters: ["m": .float(256), "seed": .float(7)], predictedMilliseconds: 0.75, error: 0.01,
+        errorSource: "measured", allowed: true),
+      Plan.Candidate(
+        variant: "nystrom", predictedMilliseconds: 0.5, error: nil, errorSource: "unmeasured", allowed: false,
+        reason: "nystrom has no causal form"),
+    ]
+    return plan
   }
 
   /// Bytes from a fixed linear congruential generator: they do not compress.
@@ -103,6 +115,7 @@ import Testing
     #expect(decoded.sourceSHA256 == original.sourceSHA256)
     #expect(decoded.producer == original.producer)
     #expect(decoded.policy == original.policy)
+    #expect(decoded.options == original.options)
     #expect(decoded.decisions == original.decisions)
     #expect(decoded.slots == original.slots)
     #expect(decoded.inputs == original.inputs)

@@ -24,6 +24,7 @@ typedef struct Attnc__Parameter__Ints Attnc__Parameter__Ints;
 typedef struct Attnc__Parameter__Floats Attnc__Parameter__Floats;
 typedef struct Attnc__Parameter__Dims Attnc__Parameter__Dims;
 typedef struct Attnc__Decision Attnc__Decision;
+typedef struct Attnc__Candidate Attnc__Candidate;
 typedef struct Attnc__Slot Attnc__Slot;
 typedef struct Attnc__Instruction Attnc__Instruction;
 typedef struct Attnc__ConstantRef Attnc__ConstantRef;
@@ -189,10 +190,55 @@ struct  Attnc__Decision
   protobuf_c_boolean has_error;
   double error;
   char *error_source;
+  /*
+   * every variant the cost model weighed for this layer
+   */
+  size_t n_candidates;
+  Attnc__Candidate **candidates;
+  /*
+   * With --seq-len auto: the key-length ranges and the variant each runs, as
+   * "1-2047:softmax 2048-:performer:m=256,seed=7" (the instruction carries the same table).
+   */
+  char *dispatch;
 };
 #define ATTNC__DECISION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&attnc__decision__descriptor) \
-    , 0, 0, NULL, NULL, 0,NULL, 0, 0, 0, 0, NULL }
+    , 0, 0, NULL, NULL, 0,NULL, 0, 0, 0, 0, NULL, 0,NULL, NULL }
+
+
+/*
+ * One variant the cost model weighed for a layer, with its prediction and measured error.
+ */
+struct  Attnc__Candidate
+{
+  ProtobufCMessage base;
+  char *variant;
+  /*
+   * sorted by name, names unique
+   */
+  size_t n_parameters;
+  Attnc__Parameter **parameters;
+  protobuf_c_boolean has_predicted_ms;
+  double predicted_ms;
+  /*
+   * absent: not estimated
+   */
+  protobuf_c_boolean has_error;
+  double error;
+  /*
+   * measured, synthetic, bound or unmeasured
+   */
+  char *error_source;
+  protobuf_c_boolean has_allowed;
+  protobuf_c_boolean allowed;
+  /*
+   * why not allowed; empty when allowed
+   */
+  char *reason;
+};
+#define ATTNC__CANDIDATE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&attnc__candidate__descriptor) \
+    , NULL, 0,NULL, 0, 0, 0, 0, NULL, 0, 0, NULL }
 
 
 /*
@@ -323,10 +369,15 @@ struct  Attnc__PlanHeader
    */
   size_t n_chunks;
   Attnc__Chunk **chunks;
+  /*
+   * The conversion options that shaped this plan ("policy=balanced seq-len=auto ..."), so a
+   * batch conversion can skip a plan whose source hash, producer and options all match.
+   */
+  char *options;
 };
 #define ATTNC__PLAN_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&attnc__plan_header__descriptor) \
-    , 0, 0, 0, {0,NULL}, NULL, NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+    , 0, 0, 0, {0,NULL}, NULL, NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL }
 
 
 /* Attnc__DimExpr__Term methods */
@@ -403,6 +454,25 @@ Attnc__Decision *
                       const uint8_t       *data);
 void   attnc__decision__free_unpacked
                      (Attnc__Decision *message,
+                      ProtobufCAllocator *allocator);
+/* Attnc__Candidate methods */
+void   attnc__candidate__init
+                     (Attnc__Candidate         *message);
+size_t attnc__candidate__get_packed_size
+                     (const Attnc__Candidate   *message);
+size_t attnc__candidate__pack
+                     (const Attnc__Candidate   *message,
+                      uint8_t             *out);
+size_t attnc__candidate__pack_to_buffer
+                     (const Attnc__Candidate   *message,
+                      ProtobufCBuffer     *buffer);
+Attnc__Candidate *
+       attnc__candidate__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   attnc__candidate__free_unpacked
+                     (Attnc__Candidate *message,
                       ProtobufCAllocator *allocator);
 /* Attnc__Slot methods */
 void   attnc__slot__init
@@ -528,6 +598,9 @@ typedef void (*Attnc__Parameter_Closure)
 typedef void (*Attnc__Decision_Closure)
                  (const Attnc__Decision *message,
                   void *closure_data);
+typedef void (*Attnc__Candidate_Closure)
+                 (const Attnc__Candidate *message,
+                  void *closure_data);
 typedef void (*Attnc__Slot_Closure)
                  (const Attnc__Slot *message,
                   void *closure_data);
@@ -558,6 +631,7 @@ extern const ProtobufCMessageDescriptor attnc__parameter__ints__descriptor;
 extern const ProtobufCMessageDescriptor attnc__parameter__floats__descriptor;
 extern const ProtobufCMessageDescriptor attnc__parameter__dims__descriptor;
 extern const ProtobufCMessageDescriptor attnc__decision__descriptor;
+extern const ProtobufCMessageDescriptor attnc__candidate__descriptor;
 extern const ProtobufCMessageDescriptor attnc__slot__descriptor;
 extern const ProtobufCMessageDescriptor attnc__instruction__descriptor;
 extern const ProtobufCMessageDescriptor attnc__constant_ref__descriptor;
