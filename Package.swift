@@ -56,10 +56,11 @@ let package = Package(
     .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncTestSupport"]),
     .testTarget(name: "AttncKernelsTests", dependencies: ["AttncKernels", "AttncTensor", "CAttnc"]),
     .testTarget(name: "ModelParityTests", dependencies: ["AttncKit", "AttncTestSupport"]),
+    .testTarget(name: "CostModelTests", dependencies: ["AttncKit", "AttncKernels", "AttncIR", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
     .testTarget(
       name: "ConformanceTests", dependencies: ["AttncKit", "AttncTestSupport"],
       exclude: ["not-passing.tsv"]),
-    .testTarget(name: "CLITests", dependencies: ["AttncTestSupport", "attnc"]),
+    .testTarget(name: "CLITests", dependencies: ["AttncKit", "AttncTestSupport", "attnc"]),
   ],
   swiftLanguageModes: [.v5]
 )

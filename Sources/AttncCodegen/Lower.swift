@@ -106,6 +106,7 @@ public enum Lower {
       ]
       if spec.mask == .keyPadding { parameters["mask_fill"] = .float(Double(spec.maskFill)) }
       for (key, value) in spec.variant.parameters { parameters[AttentionVariants.variantPrefix + key] = .float(value) }
+      if let dispatch = spec.dispatch { parameters["dispatch"] = .string(dispatch.description) }
       return Call(kernel: "FusedAttention", parameters: parameters)
     case let op as DimExpressions:
       return Call(kernel: "DimExpressions", parameters: ["dims": .dims(op.dims), "dtype": .int(Int64(op.dtype.rawValue)), "scalar": .int(op.scalar ? 1 : 0)])

@@ -360,7 +360,7 @@ public enum KernelLibrary {
     }
     table["FusedAttention"] = { context, inputs in
       let p = context.parameters
-      let (definition, parameters) = try AttentionVariants.of(kernelParameters: p.values)
+      let (definition, parameters) = try AttentionVariants.of(kernelParameters: p.values, keys: try input(inputs, 1).shape.dropLast().last ?? 0)
       let mask: TiledAttention.Mask
       switch try p.string("mask", default: "none") {
       case "none": mask = .none

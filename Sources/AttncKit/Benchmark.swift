@@ -99,7 +99,7 @@ public enum Benchmark {
         guard instruction.inputs.count >= 3, let q = shape(instruction.inputs[0]), let k = shape(instruction.inputs[1]),
           let out = shape(instruction.outputs.first), q.count == 4, k.count == 4, out.count == 4
         else { continue }
-        guard let (definition, parameters) = try? AttentionVariants.of(kernelParameters: instruction.parameters) else { continue }
+        guard let (definition, parameters) = try? AttentionVariants.of(kernelParameters: instruction.parameters, keys: k[2]) else { continue }
         let causal = ((try? KernelParameters(instruction.parameters).int("causal", default: 0)) ?? 0) != 0
         let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: causal)
         total += Double(q[0] * q[1]) * definition.cost(head, parameters).flops

@@ -1,12 +1,13 @@
 import AttncCodegen
 import AttncIR
+import AttncKernels
 import AttncONNX
 import AttncPasses
 import AttncRuntime
 import AttncTensor
 import Foundation
 
-/// The conversion pipeline: ONNX file → IR → canonical IR → plan.
+/// The conversion pipeline: ONNX file → IR → canonical IR → matched attention → policy → plan.
 public enum Compiler {
   /// This build's version, recorded in plans.
   public static let version = "attnc 0.1.0"
@@ -14,9 +15,17 @@ public enum Compiler {
   /// What `plan` did to the attention layers: one entry per matched attention, in graph order.
   public typealias AttentionOutcome = ApplyAttentionVariant.Outcome
 
-  /// Loads, canonicalizes and lowers `path` under `policy`; `variant`
-  /// (`NAME[:key=value,...]`) is put on every matched attention that can honour it, and each
-  /// attention layer's choice is recorded in the plan's decisions.
+  /// Everything a conversion produced.
+  public struct Conversion: Sendable {
+    public var model: LoadedModel
+    public var plan: Plan
+    public var attention: [AttentionOutcome]
+    /// The cost model's account (nil for `exact` with nothing forced).
+    public var report: PolicyReport?
+  }
+
+  /// Loads, canonicalizes and lowers `path` under `policy` (`exact` by default here); `variant`
+  /// (`NAME[:key=value,...]`) is put on every matched attention that can honour it.
   /// - Throws: `AttncError` with the path as context.
   public static func plan(
     _ path: String, options: ImportOptions = ImportOptions(), policy: String = "exact", variant: String? = nil
@@ -29,27 +38,65 @@ public enum Compiler {
   public static func compile(
     _ path: String, options: ImportOptions = ImportOptions(), policy: String = "exact", variant: String? = nil
   ) throws -> (model: LoadedModel, plan: Plan, attention: [AttentionOutcome]) {
+    guard let named = AttentionPolicy(rawValue: policy) else {
+      throw AttncError(.usage, "unknown policy '\(policy)' (known: \(AttentionPolicy.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    var conversion = ConversionOptions(policy: named)
+    conversion.variant = variant
+    let result = try convert(path, options: options, conversion: conversion)
+    return (result.model, result.plan, result.attention)
+  }
+
+  /// The whole conversion under `conversion`'s policy; `progress` hears about long steps
+  /// (measuring the machine, calibration runs).
+  public static func convert(
+    _ path: String, options: ImportOptions = ImportOptions(), conversion: ConversionOptions,
+    progress: (String) -> Void = { _ in }
+  ) throws -> Conversion {
     let model = try ModelLoader.load(path, options: options)
     try withContext(path) { try ModelLoader.checkSupported(model.imported) }
     let digest = try withContext(path) { () throws -> [UInt8] in
       let file = try MappedFile(path: path)
       return SHA256.digest(file.bytes)
     }
-    var outcomes: [AttentionOutcome] = []
-    let plan = try withContext(path) { () throws -> Plan in
+    let policy = conversion.policy.rawValue
+    return try withContext(path) { () throws -> Conversion in
       var graph = model.canonical
       try AttentionMatching.pipeline.run(&graph)
-      outcomes = try ApplyAttentionVariant.apply(variant ?? "softmax", to: &graph)
-      try Fusion.pipeline.run(&graph)
-      var plan = try Lower.plan(graph, sourceSHA256: digest, producer: version, policy: policy)
-      plan.decisions = outcomes.map { outcome in
-        Plan.Decision(
-          layer: outcome.layer, node: outcome.node, variant: outcome.variant.name,
-          parameters: outcome.variant.parameters.mapValues { .float($0) }, predictedMilliseconds: 0, error: nil,
-          errorSource: "unmeasured")
+      let lower = { (graph: Graph) throws -> Plan in
+        var fused = graph
+        try Fusion.pipeline.run(&fused)
+        return try Lower.plan(fused, sourceSHA256: digest, producer: version, policy: policy)
       }
-      return plan
+      let planned = try PolicyPlanner.plan(graph, options: conversion, lower: lower, progress: progress)
+      var plan = try lower(planned.graph)
+      plan.options = conversion.canonical
+      plan.decisions = decisions(planned.outcomes, report: planned.report)
+      return Conversion(model: model, plan: plan, attention: planned.outcomes, report: planned.report)
     }
-    return (model, plan, outcomes)
+  }
+
+  /// One decision per attention layer: what it runs, and with a cost model, every candidate.
+  static func decisions(_ outcomes: [AttentionOutcome], report: PolicyReport?) -> [Plan.Decision] {
+    outcomes.map { outcome in
+      var decision = Plan.Decision(
+        layer: outcome.layer, node: outcome.node, variant: outcome.variant.name,
+        parameters: outcome.variant.parameters.mapValues { .float($0) }, predictedMilliseconds: 0, error: nil,
+        errorSource: "unmeasured")
+      decision.dispatch = outcome.dispatch?.description ?? ""
+      guard let layer = report?.layers.first(where: { $0.layer == outcome.layer }) else { return decision }
+      let chosen = layer.candidates.first { $0.definition.name == outcome.variant.name && $0.setting == layer.chosen }
+        ?? layer.candidates.first { $0.definition.name == outcome.variant.name }
+      decision.predictedMilliseconds = (chosen?.predictedSeconds ?? 0) * 1e3
+      decision.error = chosen?.error
+      decision.errorSource = chosen?.errorSource ?? "unmeasured"
+      decision.candidates = layer.candidates.map { candidate in
+        Plan.Candidate(
+          variant: candidate.variant, parameters: candidate.parameters.values.mapValues { .float($0) },
+          predictedMilliseconds: (candidate.predictedSeconds ?? 0) * 1e3, error: candidate.error,
+          errorSource: candidate.errorSource, allowed: candidate.allowed, reason: candidate.refusal ?? "")
+      }
+      return decision
+    }
   }
 }

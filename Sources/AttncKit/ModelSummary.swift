@@ -1,6 +1,7 @@
 import AttncIR
 import AttncPasses
 import AttncTensor
+import AttncRuntime
 import Foundation
 
 /// What `attnc inspect <model.onnx>` reports: model facts, inputs and outputs with symbolic
@@ -31,6 +32,9 @@ public struct ModelSummary: Sendable {
   /// When set (`inspect --seq-len N`), each matched attention also lists every variant's cost
   /// at this many tokens (`AttentionCandidate`).
   public var seqLen: Int?
+  /// When set (`inspect --seq-len N|auto`), the cost model's per-layer candidates with predicted
+  /// time and error, and the policy's choice, replace the formula-only listing.
+  public var policyReport: PolicyReport?
 
   public init(_ model: LoadedModel) {
     path = model.path
@@ -102,13 +106,32 @@ public struct ModelSummary: Sendable {
           ("mask", .string(match.spec.maskDescription)), ("causal", .bool(match.spec.causal)),
           ("seq_len", match.queries.value.map { JSON.int($0) } ?? .string(match.queries.description)),
           ("variant", .string(match.spec.variant.description)),
-        ] + (seqLen.map { n in
-          [("candidates", .array(AttentionCandidate.all(for: match, seqLen: n).map(\.json))),
-           ("chosen", .string(match.spec.variant.name))]
-        } ?? []))
+        ] + candidateFields(match))
       })),
       ("unmatched_softmax", .array(attention.declined.map { .object([("node", .string($0.node)), ("reason", .string($0.reason))]) })),
-    ])
+    ] + (policyReport.map { report in
+      [("cost_model", .object([
+        ("policy", .string(report.policy.rawValue)), ("seq_len", .int(report.seqLen)), ("length_dispatched", .bool(report.auto)),
+        ("calibration", .string(report.calibration)),
+        ("predicted_attention_ms_exact", .number(report.exactAttentionSeconds * 1e3)),
+        ("predicted_attention_ms_chosen", .number(report.chosenAttentionSeconds * 1e3)),
+        ("predicted_other_ms", .number(report.otherSeconds * 1e3)), ("predicted_speedup", .number(report.speedup)),
+        ("output_error", report.outputError.map(JSON.number) ?? .null), ("reverted_layers", .array(report.reverted.map(JSON.int))),
+      ]))]
+    } ?? []))
+  }
+
+  /// `candidates` and `chosen` of one attention entry: the cost model's when it ran, else the
+  /// formula-only costs at `seqLen`.
+  func candidateFields(_ match: MatchAttention.Match) -> [(String, JSON)] {
+    if let layer = policyReport?.layers.first(where: { $0.layer == match.layer }) {
+      return [
+        ("candidates", .array(layer.candidates.map(\.json))), ("chosen", .string(layer.chosen)),
+        ("reason", .string(layer.reason)), ("dispatch", layer.dispatch.map { .string($0.description) } ?? .null),
+      ]
+    }
+    guard let seqLen else { return [] }
+    return [("candidates", .array(AttentionCandidate.all(for: match, seqLen: seqLen).map(\.json))), ("chosen", .string(match.spec.variant.name))]
   }
 
   // MARK: - Table
@@ -173,7 +196,12 @@ public struct ModelSummary: Sendable {
     for declined in attention.declined {
       lines.append("  exact softmax '\(declined.node)': \(declined.reason)")
     }
-    if let seqLen, !attention.matches.isEmpty { lines.append(candidateTable(seqLen)) }
+    if let policyReport, !attention.matches.isEmpty {
+      lines.append(policyReport.candidateTable)
+      lines.append(policyReport.table)
+    } else if let seqLen, !attention.matches.isEmpty {
+      lines.append(candidateTable(seqLen))
+    }
     return lines.joined(separator: "\n")
   }
 
@@ -215,5 +243,24 @@ public struct ModelSummary: Sendable {
     if n < 1 << 20 { return String(format: "%.1f KiB", Double(n) / 1024) }
     if n < 1 << 30 { return String(format: "%.1f MiB", Double(n) / 1048576) }
     return String(format: "%.2f GiB", Double(n) / 1073741824)
+  }
+}
+
+extension ModelSummary {
+  /// The op table before (the ONNX model) and after (the plan's kernel calls) for every op
+  /// type whose count changed, as `convert` prints it.
+  public func opChanges(_ plan: Plan) -> String {
+    var before: [String: Int] = [:], after: [String: Int] = [:]
+    for (type, count) in opsBefore { before[type, default: 0] += count }
+    for instruction in plan.instructions { after[instruction.kernel, default: 0] += 1 }
+    let changed = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.sorted()
+    guard !changed.isEmpty else { return "  ops: unchanged" }
+    let width = max(16, (changed.map(\.count).max() ?? 0) + 2)
+    var lines = ["  op".padding(toLength: width + 2, withPad: " ", startingAt: 0) + "model   plan"]
+    for type in changed {
+      let counts = String(format: "%5d  %5d", before[type] ?? 0, after[type] ?? 0)
+      lines.append("  " + type.padding(toLength: width, withPad: " ", startingAt: 0) + counts)
+    }
+    return lines.joined(separator: "\n")
   }
 }

@@ -54,11 +54,24 @@ public struct PlanSummary: Sendable {
             if case .float(let number) = value { return (key, .number(number)) }
             return (key, .string("\(value)"))
           })),
-          // 0 = no prediction yet (the cost model, issue #5, fills it).
+          // 0 = not predicted (exact policy or a forced --variant: the cost model did not run).
           ("predicted_ms", d.predictedMilliseconds > 0 ? .number(d.predictedMilliseconds) : .null),
           ("error", d.error.map(JSON.number) ?? .null), ("error_source", .string(d.errorSource)),
+          ("dispatch", d.dispatch.isEmpty ? .null : .string(d.dispatch)),
+          ("candidates", .array(d.candidates.map { c in
+            .object([
+              ("variant", .string(c.variant)),
+              ("params", .object(c.parameters.sorted { $0.key < $1.key }.map { key, value in
+                if case .float(let number) = value { return (key, .number(number)) }
+                return (key, .string("\(value)"))
+              })),
+              ("predicted_ms", .number(c.predictedMilliseconds)), ("error", c.error.map(JSON.number) ?? .null),
+              ("error_source", .string(c.errorSource)), ("allowed", .bool(c.allowed)), ("reason", c.reason.isEmpty ? .null : .string(c.reason)),
+            ])
+          })),
         ])
       })),
+      ("options", .string(plan.options)),
     ])
   }
 
@@ -67,7 +80,7 @@ public struct PlanSummary: Sendable {
       "plan        \(path)",
       "format      version \(Plan.formatVersion), \(fileBytes) bytes (weights \(weightBytes) bytes in \(plan.constants.count) tensors, zstd)",
       "producer    \(plan.producer)",
-      "policy      \(plan.policy)",
+      "policy      \(plan.policy)\(plan.options.isEmpty ? "" : " (\(plan.options))")",
       "source      sha256 \(SHA256.hex(plan.sourceSHA256))",
       "",
     ]
@@ -87,7 +100,13 @@ public struct PlanSummary: Sendable {
       }
       let variant = d.variant + (parameters.isEmpty ? "" : ":" + parameters.joined(separator: ","))
       let predicted = d.predictedMilliseconds > 0 ? String(format: "predicted %.3f ms", d.predictedMilliseconds) : "not predicted"
-      lines.append("  layer \(d.layer) \(d.node): \(variant), \(predicted), error \(d.error.map { "\($0)" } ?? "-") (\(d.errorSource))")
+      lines.append("  layer \(d.layer) \(d.node): \(variant), \(predicted), error \(d.error.map { String(format: "%.4f", $0) } ?? "-") (\(d.errorSource))")
+      if !d.dispatch.isEmpty { lines.append("    by key length: \(d.dispatch)") }
+      if !d.candidates.isEmpty {
+        lines.append("    weighed: " + d.candidates.map { c in
+          "\(c.variant) \(String(format: "%.3f", c.predictedMilliseconds)) ms" + (c.error.map { String(format: " err %.3f", $0) } ?? "") + (c.allowed ? "" : " (no)")
+        }.joined(separator: ", "))
+      }
     }
     lines.append("")
     lines.append("kernel                count")

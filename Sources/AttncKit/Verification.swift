@@ -43,8 +43,8 @@ public enum Verification {
     var layers: [(Int, String, String, Double)] = []
     interpreter.observer = { instruction, arguments, results in
       guard instruction.kernel == "FusedAttention" else { return }
-      let variant: String
-      if case .string(let name)? = instruction.parameters["variant"] { variant = name } else { variant = "softmax" }
+      let keys = arguments.count > 1 ? arguments[1]?.shape.dropLast().last : nil
+      let variant = (try? AttentionVariants.of(kernelParameters: instruction.parameters, keys: keys))?.0.name ?? "softmax"
       let layer = plan.decisions.first { $0.node == instruction.label }?.layer ?? layers.count
       guard variant != "softmax" else {
         layers.append((layer, instruction.label, variant, 0))
@@ -52,6 +52,7 @@ public enum Verification {
       }
       var parameters = instruction.parameters
       parameters["variant"] = .string("softmax")
+      parameters["dispatch"] = nil
       for key in parameters.keys where key.hasPrefix(AttentionVariants.variantPrefix) { parameters[key] = nil }
       let exact = try exactAttention(KernelContext(parameters: KernelParameters(parameters), outputCount: 1, bindings: [:]), arguments)
       layers.append((layer, instruction.label, variant, AttentionQuality.relativeError(results[0].floats[...], exact[0].floats[...])))

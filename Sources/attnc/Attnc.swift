@@ -23,5 +23,5 @@ struct Attnc: ParsableCommand {
         attnc verify nys.attnc --reference model.onnx --test-data test_data_set_0
         attnc variants
       """,
-    subcommands: [Convert.self, Run.self, Verify.self, Inspect.self, Bench.self, Variants.self])
+    subcommands: [Convert.self, Run.self, Verify.self, Inspect.self, Bench.self, Variants.self, CalibrateMachine.self])
 }

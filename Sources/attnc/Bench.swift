@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
         attnc bench quality --attention-data ../shared/attention-data
         attnc bench scaling --seq 1024 --seq 4096 --seq 16384
       """,
-    subcommands: [BenchModel.self, BenchQuality.self, BenchScaling.self], defaultSubcommand: BenchModel.self)
+    subcommands: [BenchModel.self, BenchQuality.self, BenchScaling.self, BenchCostModel.self], defaultSubcommand: BenchModel.self)
 }
 
 /// `attnc bench [model] <model>`: latency of a model or plan at several sequence lengths, on synthetic inputs.

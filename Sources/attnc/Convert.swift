@@ -31,13 +31,7 @@ struct Convert: ParsableCommand {
   @Option(name: .shortAndLong, help: "Where to write the plan (default: <model>.attnc beside it).")
   var output: String?
 
-  @Option(help: "Attention policy (only 'exact' so far).")
-  var policy: PolicyName = .exact
-
-  @Option(help: ArgumentHelp(
-    "Attention variant for every matched layer that can honour it: NAME or NAME:key=value,... (performer:m=256, fastmax:p=1, scatterbrain:w=64,m=32).",
-    valueName: "variant"))
-  var variant: String?
+  @OptionGroup var policyOptions: PolicyOptions
 
   @Flag(help: "Overwrite an existing plan.")
   var force = false
@@ -50,20 +44,23 @@ struct Convert: ParsableCommand {
       throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")
     }
     let start = Date()
-    let (loaded, plan, attention) = try Compiler.compile(
-      model, options: try shapes.importOptions(), policy: policy.rawValue, variant: variant)
+    let conversion = try Compiler.convert(
+      model, options: try shapes.importOptions(), conversion: try policyOptions.conversion(),
+      progress: { FileHandleOutput.standardError($0 + "\n") })
+    let plan = conversion.plan
     try withContext(destination) { try PlanFile.write(plan, to: destination) }
-    let summary = ModelSummary(loaded)
+    let summary = ModelSummary(conversion.model)
     let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
     print("converted \(model) -> \(destination)")
-    print("  policy \(policy.rawValue), \(plan.instructions.count) kernel calls, \(plan.slots.count) slots, \(plan.constants.count) weights")
+    print("  policy \(plan.policy), \(plan.instructions.count) kernel calls, \(plan.slots.count) slots, \(plan.constants.count) weights")
     print("  nodes \(summary.opsBefore.reduce(0) { $0 + $1.count }) -> \(summary.opsAfter.reduce(0) { $0 + $1.count }) after canonicalization; plan \(size) bytes")
-    print(VariantHelp.outcomeTable(attention, requested: variant))
+    print(summary.opChanges(plan))
+    if let report = conversion.report {
+      print(report.table)
+    } else {
+      print(VariantHelp.outcomeTable(conversion.attention, requested: policyOptions.variant ?? policyOptions.layers))
+    }
     print(String(format: "  took %.2f s", Date().timeIntervalSince(start)))
   }
 }
 
-/// The attention policies `--policy` accepts.
-enum PolicyName: String, ExpressibleByArgument, CaseIterable {
-  case exact
-}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AttncKit
 import AttncTensor
+import Foundation
 
 /// `attnc inspect <model.onnx>`: model facts, symbolic input/output shapes, parameters and the
 /// op table before and after canonicalization.
@@ -9,32 +10,35 @@ struct Inspect: ParsableCommand {
     abstract: "Print a model's (or a plan's) inputs, outputs, parameters and op counts.",
     discussion: """
       Results go to stdout; warnings and errors to stderr. The JSON schema is documented in
-      docs/inspect-json.md. With --seq-len N every matched attention also lists each variant's
-      GFLOP, exponentials, bytes moved and extra memory at N tokens, and whether it may run the
-      layer (its mask, causality).
+      docs/inspect-json.md. With --seq-len N (or auto) the cost model runs as `convert` would:
+      every matched attention lists each variant's GFLOP, bytes moved, extra memory, predicted
+      time on this machine, error with its source (measured on --calibration inputs, or
+      synthetic), whether the layer and --policy allow it, and the choice, then the totals and
+      the predicted end-to-end speedup over exact. --plot draws predicted time against N.
+      Unsupported op types are listed (the graph is still printed) and make the command exit
+      with status 2.
 
       Examples:
         attnc inspect model.onnx
         attnc inspect model.onnx --seq-len 4096
-        attnc inspect model.onnx --seq-len 4096 --format json Unsupported op types are listed (the graph is still printed) and
-      make the command exit with status 2.
+        attnc inspect model.onnx --seq-len 4096 --policy fastest --format json
+        attnc inspect model.onnx --seq-len 1024 --calibration test_data --format csv
+        attnc inspect model.onnx --seq-len auto --plot costs.svg
       """)
 
   @Argument(help: "The ONNX model file, or a plan written by 'attnc convert'.")
   var model: String
 
-  @Option(help: "Output format: table or json.")
-  var format: OutputFormat = .table
+  @Option(help: "Output format: table, json or csv (csv: one row per layer and candidate; needs --seq-len).")
+  var format: InspectFormat = .table
 
   @Flag(help: "Also print the canonicalized graph, one node per line (table format only).")
   var graph = false
 
-  @Option(help: "List every attention variant's cost per layer at this many tokens (symbolic lengths bound to it).")
-  var seqLen: Int?
+  @Option(help: ArgumentHelp("Write an SVG of predicted attention time against sequence length (log-log) per distinct layer shape, crossovers marked.", valueName: "file.svg"))
+  var plot: String?
 
-  func validate() throws {
-    if let seqLen, seqLen < 1 { throw ValidationError("--seq-len must be at least 1") }
-  }
+  @OptionGroup var policyOptions: PolicyOptions
 
   @OptionGroup var shapes: ShapeOptions
 
@@ -44,15 +48,40 @@ struct Inspect: ParsableCommand {
       print(format == .json ? summary.json.rendered() : summary.table)
       return
     }
-    let loaded = try ModelLoader.load(model, options: try shapes.importOptions())
+    let options = try shapes.importOptions()
+    let loaded = try ModelLoader.load(model, options: options)
     var summary = ModelSummary(loaded)
-    summary.seqLen = seqLen
+    let progress = { (line: String) in FileHandleOutput.standardError(line + "\n") }
+    var conversion = try policyOptions.conversion()
+    if policyOptions.seqLen != nil || format == .csv {
+      try withContext(model) { try ModelLoader.checkSupported(loaded.imported) }
+      if case .fixed(let n)? = conversion.seqLen { summary.seqLen = n }
+      if conversion.seqLen == nil { conversion.seqLen = .auto }
+      summary.policyReport = try Compiler.convert(model, options: options, conversion: conversion, progress: progress).report
+    }
+    if let plot {
+      let profile = try MachineProfile.current(progress: progress)
+      let panels = CostPlot.panels(try AttentionLayer.all(in: loaded), profile: profile)
+      let title = "\(URL(fileURLWithPath: model).deletingLastPathComponent().lastPathComponent)/\(URL(fileURLWithPath: model).lastPathComponent): predicted attention time per layer"
+      try AtomicFile.write(Array(CostPlot.svg(panels, title: title).utf8), to: plot)
+      progress("wrote \(plot) (\(panels.count) layer shape\(panels.count == 1 ? "" : "s"))")
+    }
     switch format {
     case .table:
       print(summary.table)
       if graph { print("\n" + loaded.canonical.listing()) }
     case .json: print(summary.json.rendered())
+    case .csv:
+      guard let report = summary.policyReport else {
+        throw AttncError(.usage, "--format csv lists the cost model's candidates; it needs a policy other than exact")
+      }
+      print(report.csv)
     }
     try withContext(model) { try ModelLoader.checkSupported(loaded.imported) }
   }
+}
+
+/// `inspect --format`.
+enum InspectFormat: String, ExpressibleByArgument, CaseIterable {
+  case table, json, csv
 }

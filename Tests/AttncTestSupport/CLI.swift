@@ -20,11 +20,15 @@ public enum CLI {
     return Fixtures.packageRoot.appendingPathComponent(".build/debug/attnc")
   }()
 
-  /// Runs `attnc arguments...` and captures its output.
-  public static func run(_ arguments: [String]) throws -> Result {
+  /// Runs `attnc arguments...` and captures its output; `environment` entries are added to the
+  /// test process's environment.
+  public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

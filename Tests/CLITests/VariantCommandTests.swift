@@ -1,3 +1,4 @@
+import AttncKit
 import AttncTestSupport
 import Foundation
 import Testing
@@ -68,26 +69,37 @@ import Testing
 
   @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
   func inspectWithASeqLenListsEveryVariantsCostAndWhetherItMayRun() throws {
-    let result = try CLI.run(["inspect", Fixtures.model("gpt2_tiny_dynamo"), "--seq-len", "4096", "--format", "json"])
+    let environment = ["ATTNC_MACHINE_PROFILE": try CostModelFixture.profilePath()]
+    let result = try CLI.run(
+      ["inspect", Fixtures.model("gpt2_tiny_dynamo"), "--seq-len", "4096", "--policy", "fastest", "--format", "json"], environment: environment)
     #expect(result.status == 0, "\(result.stderr)")
     let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     let layers = try #require(json["attention"] as? [[String: Any]])
     #expect(!layers.isEmpty)
     for layer in layers {
-      #expect(layer["chosen"] as? String == "softmax")
       let candidates = try #require(layer["candidates"] as? [[String: Any]])
-      #expect(candidates.count == 9)
+      #expect(candidates.count == AttentionCandidate.settings.count)
       func candidate(_ name: String) -> [String: Any]? { candidates.first { $0["variant"] as? String == name } }
       // Causal GPT-2: the encoder-only variants may not run it, the prefix-sum ones may.
       #expect(candidate("nystrom")?["allowed"] as? Bool == false)
       #expect((candidate("nystrom")?["reason"] as? String)?.contains("no causal form") == true)
       #expect(candidate("performer")?["allowed"] as? Bool == true)
+      #expect(candidate("performer")?["error_source"] as? String == "synthetic")
       let exact = try #require(candidate("softmax")?["gflops"] as? Double), performer = try #require(candidate("performer")?["gflops"] as? Double)
       #expect(exact > performer && performer > 0)
+      // fastest: the chosen setting has the least predicted time among the allowed ones.
+      let allowed = candidates.filter { $0["allowed"] as? Bool == true }.compactMap { $0["predicted_ms"] as? Double }
+      let chosen = try #require(layer["chosen"] as? String)
+      let chosenVariant = chosen.split(separator: ":").first.map(String.init)
+      let chosenTimes = candidates.filter { $0["variant"] as? String == chosenVariant }.compactMap { $0["predicted_ms"] as? Double }
+      #expect(chosenTimes.contains(try #require(allowed.min())))
     }
-    let table = try CLI.run(["inspect", Fixtures.model("bert_tiny_legacy"), "--seq-len", "2048"])
-    #expect(table.stdout.contains("variant costs at seq 2048"))
-    #expect(!table.stdout.contains("not allowed"))  // key padding: every variant may run BERT
+    let costModel = try #require(json["cost_model"] as? [String: Any])
+    #expect((costModel["predicted_speedup"] as? Double ?? 0) >= 1)
+    let table = try CLI.run(["inspect", Fixtures.model("bert_tiny_legacy"), "--seq-len", "2048"], environment: environment)
+    #expect(table.status == 0, "\(table.stderr)")
+    #expect(table.stdout.contains("candidates per layer at seq 2048"))
+    #expect(!table.stdout.contains("cannot honour") && !table.stdout.contains("no causal form"))  // every variant may run BERT
   }
 
   @Test func badVariantsAreUsageErrors() throws {

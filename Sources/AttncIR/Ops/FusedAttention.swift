@@ -1,4 +1,5 @@
 import AttncTensor
+import AttncKernels
 
 /// What one attention computes, whatever exporter wrote it: the matcher's result and the
 /// variant's input. `Y = softmax(softcap(scale·Q·Kᵀ) + mask) · V` per query head, each query head
@@ -28,6 +29,9 @@ public struct AttentionSpec: Sendable, Equatable {
   /// `c·tanh(x/c)` of the scaled scores; 0 = none.
   public var softcap: Float
   public var variant: AttentionVariant
+  /// With `--seq-len auto`: the variant per range of key lengths, picked per call (then
+  /// `variant` is the one planned for the model's nominal length, for reports).
+  public var dispatch: AttentionDispatch?
 
   public init(
     qHeads: Int, kvHeads: Int, headDim: Int, valueDim: Int, scale: Float, causal: Bool = false,

@@ -150,9 +150,13 @@ public enum AttentionVariants {
     return definition
   }
 
-  /// The variant a plan's `FusedAttention` call names (`variant`, `variant_<key>` parameters).
+  /// The variant a plan's `FusedAttention` call runs: its `dispatch` table's entry for `keys`
+  /// keys when it has one, else `variant` with its `variant_<key>` parameters.
   /// - Throws: an unknown variant, or a parameter that is not a number or out of range.
-  public static func of(kernelParameters parameters: [String: KernelParameter]) throws -> (AttentionVariantDefinition, VariantParameters) {
+  public static func of(kernelParameters parameters: [String: KernelParameter], keys: Int? = nil) throws -> (AttentionVariantDefinition, VariantParameters) {
+    if let keys, case .string(let text)? = parameters["dispatch"] {
+      return try parse(try AttentionDispatch(parsing: text).variant(forKeys: keys))
+    }
     let definition = try named(try KernelParameters(parameters).string("variant", default: "softmax"))
     var values: [String: Double] = [:]
     for (key, value) in parameters where key.hasPrefix(variantPrefix) {

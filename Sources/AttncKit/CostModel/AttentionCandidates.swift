@@ -1,0 +1,129 @@
+import AttncIR
+import AttncKernels
+import AttncPasses
+import AttncTensor
+
+/// One matched attention as the cost model sees it: its spec and symbolic lengths.
+public struct AttentionLayer: Sendable {
+  public var layer: Int
+  public var node: String
+  public var spec: AttentionSpec
+  public var queries: Dim
+  public var keys: Dim
+
+  public init(layer: Int, node: String, spec: AttentionSpec, queries: Dim, keys: Dim) {
+    self.layer = layer
+    self.node = node
+    self.spec = spec
+    self.queries = queries
+    self.keys = keys
+  }
+
+  /// The `FusedAttention` nodes of a matched graph, in graph order (the layer numbering every
+  /// pass and plan decision uses), with their query and key lengths from the operands' types.
+  public static func all(in graph: Graph) -> [AttentionLayer] {
+    var layers: [AttentionLayer] = []
+    for node in graph.nodes {
+      guard let op = node.op as? FusedAttention else { continue }
+      func length(_ position: Int) -> Dim {
+        guard position < node.inputs.count, let id = node.inputs[position], let dims = graph.values[id].type?.dims, dims.count == 4
+        else { return .symbol("seq") }
+        return dims[2]
+      }
+      layers.append(AttentionLayer(layer: layers.count, node: node.name, spec: op.spec, queries: length(0), keys: length(1)))
+    }
+    return layers
+  }
+
+  public init(_ match: MatchAttention.Match) {
+    layer = match.layer
+    node = match.node
+    spec = match.spec
+    queries = match.queries
+    keys = match.keys
+  }
+
+  /// Whether the sequence length is symbolic (then `--seq-len auto` plans a dispatch table).
+  public var isSymbolic: Bool { keys.value == nil || queries.value == nil }
+
+  /// The per-head shape at `seqLen` tokens: every symbol of the query and key lengths bound to
+  /// it; a fixed length keeps its value.
+  public func shape(seqLen: Int) -> AttentionShape {
+    func length(_ dim: Dim) -> Int {
+      if let value = dim.value { return value }
+      return dim.evaluate(Dictionary(uniqueKeysWithValues: dim.symbols.map { ($0, seqLen) })) ?? seqLen
+    }
+    return AttentionShape(
+      queries: length(queries), keys: length(keys), depth: spec.headDim, valueDepth: spec.valueDim, causal: spec.causal)
+  }
+
+  /// The sequence length the layer has when it is fixed, else `seqLen`.
+  public func length(seqLen: Int) -> Int { shape(seqLen: seqLen).keys }
+}
+
+/// One variant setting weighed for one layer at one sequence length: its cost from the variant's
+/// formula (next to its kernel), predicted time from the machine profile, error estimate, and
+/// whether the layer (and the policy) allow it.
+public struct AttentionCandidate: Sendable {
+  /// The setting as `--variant` takes it: `performer`, `fastmax:p=1`.
+  public var setting: String
+  public var definition: AttentionVariantDefinition
+  public var parameters: VariantParameters
+  /// For batch 1, all query heads.
+  public var cost: AttentionCost
+  /// Predicted seconds for batch 1, nil without a machine profile.
+  public var predictedSeconds: Double?
+  /// Relative attention-output error `‖Y − Y_exact‖_F / ‖Y_exact‖_F`, nil when not estimated.
+  public var error: Double?
+  /// `exact`, `measured` (calibration inputs), `synthetic` (generated inputs) or `unmeasured`.
+  public var errorSource: String
+  /// Why the layer cannot run it ("nystrom has no causal form"), or why the policy rules it out
+  /// ("error 0.31 > --max-error 0.05"); nil when allowed.
+  public var refusal: String?
+
+  public var variant: String { definition.name }
+  public var allowed: Bool { refusal == nil }
+
+  /// The settings every policy weighs: each variant at its defaults, and Fastmax at p = 1 too
+  /// (its cost is d times lower than the default p = 2).
+  public static let settings = AttentionVariants.all.map(\.name) + ["fastmax:p=1"]
+
+  /// Every setting for `layer` at `seqLen` tokens; `errors` by setting (with their source).
+  public static func all(
+    for layer: AttentionLayer, seqLen: Int, profile: MachineProfile? = nil,
+    errors: [String: (error: Double, source: String)] = [:]
+  ) -> [AttentionCandidate] {
+    let shape = layer.shape(seqLen: seqLen)
+    let spec = layer.spec
+    return settings.compactMap { setting in
+      guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { return nil }
+      let perHead = definition.cost(shape, parameters)
+      let heads = Double(spec.qHeads)
+      let cost = AttentionCost(
+        flops: perHead.flops * heads, exponentials: perHead.exponentials * heads, bytes: perHead.bytes * heads,
+        extraMemoryBytes: perHead.extraMemoryBytes * heads)
+      let estimate = definition.name == "softmax" ? (0, "exact") : errors[setting]
+      return AttentionCandidate(
+        setting: setting, definition: definition, parameters: parameters, cost: cost,
+        predictedSeconds: profile?.predictSeconds(definition, parameters, shape: shape, heads: spec.qHeads, setting: setting),
+        error: estimate?.error, errorSource: estimate?.source ?? "unmeasured",
+        refusal: definition.refusal(causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap))
+    }
+  }
+
+  /// Backwards-compatible form for a matcher result.
+  public static func all(for match: MatchAttention.Match, seqLen: Int) -> [AttentionCandidate] {
+    all(for: AttentionLayer(match), seqLen: seqLen)
+  }
+
+  public var json: JSON {
+    .object([
+      ("variant", .string(variant)),
+      ("params", .object(parameters.values.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
+      ("gflops", .number(cost.flops / 1e9)), ("exponentials", .number(cost.exponentials)), ("bytes", .number(cost.bytes)),
+      ("extra_memory_bytes", .number(cost.extraMemoryBytes)),
+      ("predicted_ms", predictedSeconds.map { .number($0 * 1e3) } ?? .null), ("error", error.map(JSON.number) ?? .null),
+      ("error_source", .string(errorSource)), ("allowed", .bool(allowed)), ("reason", refusal.map(JSON.string) ?? .null),
+    ])
+  }
+}

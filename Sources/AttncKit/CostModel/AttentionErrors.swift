@@ -1,0 +1,64 @@
+import AttncKernels
+import AttncPasses
+import AttncRuntime
+import AttncTensor
+import Foundation
+
+/// Each candidate variant's error on each attention layer, measured on calibration inputs: the
+/// exact plan runs them, every attention's q, k, v (and mask) are taken as the layer sees them,
+/// and every setting the layer allows runs on those same operands against the exact output.
+/// A layer's error is the mean over samples of `‖Y − Y_exact‖_F / ‖Y_exact‖_F`.
+public struct AttentionErrors: Sendable {
+  /// By layer index, by setting (`performer`, `fastmax:p=1`).
+  public var byLayer: [Int: [String: Double]]
+  /// The exact plan's outputs per sample (the reference of the end-to-end check).
+  public var exactOutputs: [[HostTensor]]
+  /// `measured` or `synthetic`, from the inputs.
+  public var source: String
+
+  /// The estimates of one layer, with their source, as `AttentionCandidate.all` takes them.
+  public func estimates(layer: Int) -> [String: (error: Double, source: String)] {
+    (byLayer[layer] ?? [:]).mapValues { ($0, source) }
+  }
+
+  /// - Parameters:
+  ///   - exactPlan: the model with every attention exact.
+  ///   - layers: the matched attentions (node names are the plan's instruction labels).
+  ///   - settings: which settings to measure on each layer (only those the layer allows run).
+  public static func measure(
+    exactPlan: Plan, layers: [AttentionLayer], inputs: CalibrationInputs,
+    settings: [String] = AttentionCandidate.settings, progress: (String) -> Void = { _ in }
+  ) throws -> AttentionErrors {
+    let layerOf = Dictionary(layers.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
+    let kernel = KernelLibrary.kernels["FusedAttention"]!
+    var sums: [Int: [String: Double]] = [:]
+    var counts: [Int: [String: Int]] = [:]
+    var outputs: [[HostTensor]] = []
+    let interpreter = try Interpreter(plan: exactPlan)
+    interpreter.observer = { instruction, arguments, results in
+      guard instruction.kernel == "FusedAttention", let layer = layerOf[instruction.label] else { return }
+      let exact = results[0].floats[...]
+      for setting in settings {
+        guard let (definition, variant) = try? ApplyAttentionVariant.resolve(setting, layer: layer.layer), definition.name != "softmax",
+          definition.refusal(causal: layer.spec.causal, mask: layer.spec.mask.rawValue, softcap: layer.spec.softcap) == nil
+        else { continue }
+        let values = variant.parameters
+        var call = instruction.parameters.filter { !$0.key.hasPrefix(AttentionVariants.variantPrefix) && $0.key != "dispatch" }
+        call["variant"] = .string(definition.name)
+        for (key, value) in values { call[AttentionVariants.variantPrefix + key] = .float(value) }
+        let approximate = try kernel(KernelContext(parameters: KernelParameters(call), outputCount: 1, bindings: [:]), arguments)
+        sums[layer.layer, default: [:]][setting, default: 0] += AttentionQuality.relativeError(approximate[0].floats[...], exact)
+        counts[layer.layer, default: [:]][setting, default: 0] += 1
+      }
+    }
+    for (index, sample) in inputs.samples.enumerated() {
+      progress("  measuring attention error on calibration sample \(index + 1) of \(inputs.samples.count)")
+      outputs.append(try interpreter.run(sample))
+    }
+    var byLayer: [Int: [String: Double]] = [:]
+    for (layer, settingSums) in sums {
+      for (setting, sum) in settingSums { byLayer[layer, default: [:]][setting] = sum / Double(counts[layer]?[setting] ?? 1) }
+    }
+    return AttentionErrors(byLayer: byLayer, exactOutputs: outputs, source: inputs.source)
+  }
+}

@@ -1,0 +1,117 @@
+import AttncRuntime
+import AttncTensor
+import Foundation
+
+/// The inputs the cost model measures attention error on: the user's (`--calibration DIR`) or
+/// generated ones (labelled `synthetic`).
+public struct CalibrationInputs: Sendable {
+  /// One list of inputs per sample, in the plan's input order.
+  public var samples: [[HostTensor]]
+  /// `measured` for the user's data, `synthetic` for generated inputs.
+  public var source: String
+  /// Where they came from, for messages ("3 test_data_set folders in DIR", "synthetic, seq 1024").
+  public var description: String
+
+  /// Loads `folder`: `test_data_set_N` subfolders (each `input_i.pb` in order), a folder of
+  /// `input_i.pb`, subfolders of `<input>.npy` files, or one folder of `<input>.npy` files.
+  /// - Throws: `.usage` for a folder with none of these, or a sample missing an input.
+  public static func load(_ folder: String, for plan: Plan) throws -> CalibrationInputs {
+    let names = plan.inputs.map { plan.slots[$0].name }
+    let manager = FileManager.default
+    var isFolder: ObjCBool = false
+    guard manager.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+      throw AttncError(.usage, "--calibration '\(folder)' is not a folder")
+    }
+    func sample(in directory: String) throws -> [HostTensor]? {
+      let url = URL(fileURLWithPath: directory)
+      if manager.fileExists(atPath: url.appendingPathComponent("input_0.pb").path) {
+        return try names.indices.map { index in
+          let path = url.appendingPathComponent("input_\(index).pb").path
+          guard manager.fileExists(atPath: path) else {
+            throw AttncError(.usage, "calibration sample '\(directory)' has no input_\(index).pb for input '\(names[index])'")
+          }
+          return try TensorFiles.readProto(path)
+        }
+      }
+      let npys = names.map { url.appendingPathComponent("\($0).npy").path }
+      guard npys.contains(where: manager.fileExists) else { return nil }
+      return try zip(names, npys).map { name, path in
+        guard manager.fileExists(atPath: path) else {
+          throw AttncError(.usage, "calibration sample '\(directory)' has no \(name).npy")
+        }
+        return try NPY.read(path)
+      }
+    }
+    if let one = try sample(in: folder) {
+      return CalibrationInputs(samples: [one], source: "measured", description: "1 sample in \(folder)")
+    }
+    let children = ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+    var samples: [[HostTensor]] = []
+    for child in children {
+      let path = URL(fileURLWithPath: folder).appendingPathComponent(child).path
+      var childIsFolder: ObjCBool = false
+      guard manager.fileExists(atPath: path, isDirectory: &childIsFolder), childIsFolder.boolValue else { continue }
+      if let inputs = try sample(in: path) { samples.append(inputs) }
+    }
+    guard !samples.isEmpty else {
+      throw AttncError(
+        .usage,
+        "--calibration '\(folder)' holds no samples: give test_data_set_N folders (input_i.pb) or folders of <input>.npy files (inputs: \(names.joined(separator: ", ")))")
+    }
+    return CalibrationInputs(samples: samples, source: "measured", description: "\(samples.count) samples in \(folder)")
+  }
+
+  /// One generated sample at `bindings`: token ids uniform over the vocabulary of the embedding
+  /// each integer input feeds (ones for attention masks, 0..<N for positions), standard normal
+  /// floats (images); seeded, so conversions repeat.
+  public static func synthetic(for plan: Plan, bindings: [String: Int]) throws -> CalibrationInputs {
+    var generator = SplitMix(seed: 0xCA1B)
+    let samples = try plan.inputs.map { slot -> HostTensor in
+      let spec = plan.slots[slot]
+      let shape = try spec.dims.map { dim -> Int in
+        guard let value = dim.evaluate(bindings) else {
+          throw AttncError(.usage, "input '\(spec.name)' has dim '\(dim)' with no value: give --seq-len or --input-shape")
+        }
+        return value
+      }
+      let count = shape.reduce(1, *)
+      let name = spec.name.lowercased()
+      if spec.dtype.isFloatingPoint {
+        return HostTensor(dtype: spec.dtype, shape: shape, converting: (0..<count).map { _ in Double(generator.normal()) })
+      }
+      let vocabulary = Self.vocabulary(of: slot, in: plan)
+      let last = max(shape.last ?? 1, 1)
+      let values: [Int64] = (0..<count).map { i in
+        if name.contains("mask") { return 1 }
+        if name.contains("position") { return Int64(i % last) }
+        if let vocabulary { return Int64(generator.next() % UInt64(vocabulary)) }
+        return name.contains("type") ? 0 : Int64(generator.next() % 100)
+      }
+      return HostTensor(dtype: spec.dtype, shape: shape, integers: values)
+    }
+    let described = bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+    return CalibrationInputs(samples: [samples], source: "synthetic", description: "synthetic inputs (\(described))")
+  }
+
+  /// The row count of the embedding table an integer input indexes: the first `Gather` whose
+  /// indices are the input (through reshapes and casts) and whose data is a weight.
+  static func vocabulary(of input: Int, in plan: Plan) -> Int? {
+    var frontier: Set<Int> = [input]
+    let passThrough: Set<String> = ["Reshape", "Cast", "Unsqueeze", "Squeeze", "Flatten", "Identity"]
+    for _ in 0..<4 {
+      var next: Set<Int> = []
+      for instruction in plan.instructions {
+        guard let first = instruction.inputs.first ?? nil else { continue }
+        if instruction.kernel == "Gather", instruction.inputs.count > 1, let indices = instruction.inputs[1], frontier.contains(indices),
+          let table = plan.constants[first], let rows = table.shape.first
+        {
+          return rows
+        }
+        if passThrough.contains(instruction.kernel), frontier.contains(first) { next.formUnion(instruction.outputs) }
+      }
+      if next.isEmpty { return nil }
+      frontier = next
+    }
+    return nil
+  }
+}

@@ -1,0 +1,106 @@
+import AttncKernels
+import Foundation
+
+/// `attnc bench cost-model`: does the cost model pick what is truly fastest? On a grid of
+/// attention shapes it times every candidate setting, and compares the setting with the least
+/// predicted time against the measured fastest.
+public enum CostModelBenchmark {
+  /// One grid point.
+  public struct Point: Sendable {
+    public var seqLen: Int
+    public var depth: Int
+    public var heads: Int
+    public var causal: Bool
+    /// Per setting: predicted and measured seconds.
+    public var timings: [(setting: String, predicted: Double, measured: Double)]
+    /// The least predicted setting, and the measured fastest.
+    public var chosen: String
+    public var fastest: String
+    /// `measured(chosen) / measured(fastest) − 1`.
+    public var regret: Double
+  }
+
+  public struct Summary: Sendable {
+    public var points: [Point]
+    /// Share of points whose chosen setting is within 10% of the measured fastest.
+    public var withinTenPercentShare: Double
+    /// Median over every (point, setting) of predicted / measured.
+    public var medianPredictedOverMeasured: Double
+    public var worstRegret: Double
+    public var worstRegretPoint: Point?
+  }
+
+  /// - Parameters:
+  ///   - lengths, depths, heads: the grid (every combination, causal and not).
+  ///   - progress: one line per point.
+  public static func run(
+    profile: MachineProfile, lengths: [Int], depths: [Int], heads: [Int], causal: [Bool] = [false, true],
+    progress: (String) -> Void = { _ in }
+  ) throws -> Summary {
+    var points: [Point] = []
+    for isCausal in causal {
+      for n in lengths {
+        for d in depths {
+          for h in heads {
+            let shape = AttentionShape(queries: n, keys: n, depth: d, valueDepth: d, causal: isCausal)
+            var timings: [(String, Double, Double)] = []
+            for setting in AttentionCandidate.settings {
+              let (definition, parameters) = try AttentionVariants.parse(setting)
+              if isCausal && !definition.supportsCausal { continue }
+              let predicted = profile.predictSeconds(definition, parameters, shape: shape, heads: h, setting: setting)
+              let measured = try MachineCalibration.timeAttention(definition, parameters, shape: shape, heads: h)
+              timings.append((setting, predicted, measured))
+            }
+            let chosen = timings.min { $0.1 < $1.1 }!
+            let fastest = timings.min { $0.2 < $1.2 }!
+            let point = Point(
+              seqLen: n, depth: d, heads: h, causal: isCausal, timings: timings, chosen: chosen.0, fastest: fastest.0,
+              regret: chosen.2 / fastest.2 - 1)
+            progress(
+              "N=\(n) d=\(d) heads=\(h)\(isCausal ? " causal" : ""): chose \(chosen.0) (\(String(format: "%.2f", chosen.2 * 1e3)) ms), "
+                + "fastest \(fastest.0) (\(String(format: "%.2f", fastest.2 * 1e3)) ms), regret \(String(format: "%.1f", point.regret * 100))%")
+            points.append(point)
+          }
+        }
+      }
+    }
+    let ratios = points.flatMap { $0.timings.map { $0.predicted / $0.measured } }
+    let worst = points.max { $0.regret < $1.regret }
+    return Summary(
+      points: points, withinTenPercentShare: Double(points.filter { $0.regret <= 0.1 }.count) / Double(max(points.count, 1)),
+      medianPredictedOverMeasured: MachineCalibration.median(ratios), worstRegret: worst?.regret ?? 0, worstRegretPoint: worst)
+  }
+}
+
+extension CostModelBenchmark.Summary {
+  public var json: JSON {
+    .object([
+      ("grid_points", .int(points.count)), ("within_10pct_share", .number(withinTenPercentShare)),
+      ("median_predicted_over_measured", .number(medianPredictedOverMeasured)), ("worst_regret", .number(worstRegret)),
+      ("points", .array(points.map { point in
+        .object([
+          ("seq_len", .int(point.seqLen)), ("head_dim", .int(point.depth)), ("heads", .int(point.heads)), ("causal", .bool(point.causal)),
+          ("chosen", .string(point.chosen)), ("fastest", .string(point.fastest)), ("regret", .number(point.regret)),
+          ("timings", .array(point.timings.map {
+            .object([("variant", .string($0.setting)), ("predicted_ms", .number($0.predicted * 1e3)), ("measured_ms", .number($0.measured * 1e3))])
+          })),
+        ])
+      })),
+    ])
+  }
+
+  public var table: String {
+    var lines = ["    N    d  heads  causal  chosen (predicted fastest)  fastest measured  regret  pred/meas (chosen)"]
+    for p in points {
+      let chosen = p.timings.first { $0.setting == p.chosen }!
+      lines.append(
+        String(format: "%6d %3d %5d  ", p.seqLen, p.depth, p.heads) + (p.causal ? "yes     " : "no      ")
+          + p.chosen.padding(toLength: 28, withPad: " ", startingAt: 0) + p.fastest.padding(toLength: 18, withPad: " ", startingAt: 0)
+          + String(format: "%5.1f%%  %.2f", p.regret * 100, chosen.predicted / chosen.measured))
+    }
+    lines.append(String(
+      format: "grid points %d; chosen within 10%% of the measured fastest: %.0f%% (target >= 90%%); median predicted/measured %.3f (target 0.8-1.25); worst regret %.1f%%",
+      points.count, withinTenPercentShare * 100, medianPredictedOverMeasured, worstRegret * 100))
+    return lines.joined(separator: "\n")
+  }
+}

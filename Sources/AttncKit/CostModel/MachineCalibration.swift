@@ -1,0 +1,155 @@
+import AttncKernels
+import AttncTensor
+import CAttnc
+import Foundation
+
+/// Measures a `MachineProfile`: the machine's rates, then every attention kernel on a small grid
+/// of shapes, and fits each kernel's weights by non-negative least squares on relative error.
+public enum MachineCalibration {
+  /// The GEMM shapes transformers produce: projections and MLPs (large m, k), QKᵀ and P·V
+  /// (small k or n), random-feature maps (small n).
+  static let gemmShapes: [(m: Int, n: Int, k: Int)] = [
+    (512, 768, 768), (512, 3072, 768), (1024, 1024, 64), (1024, 64, 1024), (4096, 256, 64), (4096, 64, 256),
+  ]
+  /// The timing grid each attention kernel is fitted on: sequence lengths × head dims, 4 heads.
+  static let fitLengths = [256, 1024, 4096]
+  static let fitDepths = [32, 64]
+  static let fitHeads = 4
+
+  /// Measures everything with `threads` threads (restored afterwards).
+  public static func measure(threads: Int, progress: (String) -> Void = { _ in }) -> MachineProfile {
+    let previous = Parallel.threads
+    Parallel.configure(threads: threads)
+    defer { Parallel.configure(threads: previous) }
+    progress("  sgemm over \(gemmShapes.count) shapes, bandwidth, exp throughput, call overhead")
+    let gemm = gemmShapes.map { shape in
+      MachineProfile.GemmRate(m: shape.m, n: shape.n, k: shape.k, flopsPerSecond: gemmRate(m: shape.m, n: shape.n, k: shape.k))
+    }
+    var profile = MachineProfile(
+      formatVersion: MachineProfile.formatVersion, producer: Compiler.version, machine: MachineProfile.currentMachine,
+      threads: threads, measuredAt: ISO8601DateFormatter().string(from: Date()), gemm: gemm,
+      gemmFlopsPerSecond: median(gemm.map(\.flopsPerSecond)), bandwidthBytesPerSecond: bandwidth(),
+      exponentialsPerSecond: exponentialRate(), callOverheadSeconds: callOverhead(), fits: [:])
+    for setting in AttentionCandidate.settings {
+      guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { continue }
+      for causal in definition.supportsCausal ? [false, true] : [false] {
+        let key = MachineProfile.fitKey(setting, causal: causal)
+        progress("  timing \(key) at N = \(fitLengths.map(String.init).joined(separator: ", ")), d = 32, 64")
+        var samples: [(features: [Double], seconds: Double)] = []
+        for n in fitLengths {
+          for d in fitDepths {
+            let shape = AttentionShape(queries: n, keys: n, depth: d, valueDepth: d, causal: causal)
+            guard let seconds = try? timeAttention(definition, parameters, shape: shape, heads: fitHeads) else { continue }
+            samples.append((profile.features(definition.cost(shape, parameters), heads: fitHeads), seconds))
+          }
+        }
+        profile.fits[key] = fit(samples)
+      }
+    }
+    return profile
+  }
+
+  /// Fits non-negative weights minimising the relative error `Σ (pred/measured − 1)²`.
+  static func fit(_ samples: [(features: [Double], seconds: Double)]) -> MachineProfile.KernelFit {
+    let rows = samples.map { sample in sample.features.map { $0 / sample.seconds } }
+    let weights = NonNegativeLeastSquares.solve(rows: rows, targets: [Double](repeating: 1, count: samples.count))
+    let ratios = samples.map { sample in zip(weights, sample.features).reduce(0) { $0 + $1.0 * $1.1 } / sample.seconds }
+    let worst = ratios.map { $0 > 0 ? max($0, 1 / $0) : .infinity }.max() ?? 1
+    return MachineProfile.KernelFit(coefficients: weights, points: samples.count, medianRatio: median(ratios), worstRatio: worst)
+  }
+
+  /// Median wall time (seconds) of the plan's own `FusedAttention` kernel on random q, k, v of
+  /// `heads` heads: 1 warm-up, then 3 runs (1 when a run takes over a quarter second).
+  public static func timeAttention(
+    _ definition: AttentionVariantDefinition, _ parameters: VariantParameters, shape: AttentionShape, heads: Int
+  ) throws -> Double {
+    var generator = SplitMix(seed: 0xC0FFEE)
+    func random(_ rows: Int, _ depth: Int) -> Tensor {
+      Tensor.float((0..<(heads * rows * depth)).map { _ in generator.normal() }, [1, heads, rows, depth])
+    }
+    let q = random(shape.queries, shape.depth), k = random(shape.keys, shape.depth), v = random(shape.keys, shape.valueDepth)
+    var kernelParameters: [String: KernelParameter] = [
+      "scale": .float(1 / Double(shape.depth).squareRoot()), "causal": .int(shape.causal ? 1 : 0), "softcap": .float(0),
+      "mask": .string("none"), "variant": .string(definition.name),
+    ]
+    for (key, value) in parameters.values { kernelParameters[AttentionVariants.variantPrefix + key] = .float(value) }
+    let kernel = KernelLibrary.kernels["FusedAttention"]!
+    let context = KernelContext(parameters: KernelParameters(kernelParameters), outputCount: 1, bindings: [:])
+    let first = try seconds { _ = try kernel(context, [q, k, v]) }
+    if first > 0.25 { return try seconds { _ = try kernel(context, [q, k, v]) } }
+    var times: [Double] = []
+    for _ in 0..<3 { times.append(try seconds { _ = try kernel(context, [q, k, v]) }) }
+    return median(times)
+  }
+
+  static func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+  }
+
+  static func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+  }
+
+  /// sgemm FLOP/s of one shape (median of 5 after a warm-up).
+  static func gemmRate(m: Int, n: Int, k: Int) -> Double {
+    let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+    var c = [Float](repeating: 0, count: m * n)
+    var times: [Double] = []
+    for run in 0..<6 {
+      let time = seconds {
+        a.withUnsafeBufferPointer { x in
+          b.withUnsafeBufferPointer { y in
+            c.withUnsafeMutableBufferPointer { z in gemm(m: m, n: n, k: k, x.baseAddress!, y.baseAddress!, into: z.baseAddress!) }
+          }
+        }
+      }
+      if run > 0 { times.append(time) }
+    }
+    return 2 * Double(m * n * k) / median(times)
+  }
+
+  /// Bytes read plus written per second copying 64 MiB (median of 5).
+  static func bandwidth() -> Double {
+    let count = 16 << 20
+    let source = [Float](repeating: 1, count: count)
+    var destination = [Float](repeating: 0, count: count)
+    var times: [Double] = []
+    for run in 0..<6 {
+      let time = seconds {
+        source.withUnsafeBufferPointer { from in
+          destination.withUnsafeMutableBufferPointer { to in to.baseAddress!.update(from: from.baseAddress!, count: count) }
+        }
+      }
+      if run > 0 { times.append(time) }
+    }
+    return 2 * Double(count * 4) / median(times)
+  }
+
+  /// Exponentials per second of the kernels' exp-and-sum loop over 1 Mi floats (median of 5);
+  /// the values stay in [e⁻¹, 1] from one pass to the next.
+  static func exponentialRate() -> Double {
+    let count = 1 << 20
+    var values = (0..<count).map { Float($0 % 1000) / 1000 }
+    var times: [Double] = []
+    for run in 0..<6 {
+      let time = seconds { values.withUnsafeMutableBufferPointer { _ = attnc_exp_shift_sum($0.baseAddress!, count, 1) } }
+      if run > 0 { times.append(time) }
+    }
+    return Double(count) / median(times)
+  }
+
+  /// Seconds per call of a kernel on one-element tensors, as the interpreter calls it.
+  static func callOverhead() -> Double {
+    let kernel = KernelLibrary.kernels["Add"]!
+    let context = KernelContext(parameters: KernelParameters([:]), outputCount: 1, bindings: [:])
+    let x = Tensor.float([1], [1])
+    let calls = 2000
+    var times: [Double] = []
+    for _ in 0..<5 { times.append(seconds { for _ in 0..<calls { _ = try? kernel(context, [x, x]) } } / Double(calls)) }
+    return median(times)
+  }
+}

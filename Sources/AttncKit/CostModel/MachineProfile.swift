@@ -1,0 +1,174 @@
+import AttncKernels
+import AttncTensor
+import Foundation
+
+/// What this machine does per second, measured once and cached: sgemm rates over transformer
+/// GEMM shapes, memory bandwidth, exponential throughput, per-call overhead, and for every
+/// attention kernel the non-negative weights that turn those rates into predicted time.
+///
+/// Predicted time of a kernel = `c₁·flops/gemm + c₂·exps/exp + c₃·bytes/bandwidth + c₄·overhead`,
+/// each term scaled by the heads one thread runs; `c ≥ 0` is fitted per kernel (and per causal
+/// form) by non-negative least squares over measured timings of that kernel (`MachineCalibration`),
+/// the way tract fits its matmul cost model. FLOPs alone would rank a GEMM-bound and an
+/// exp-bound kernel wrongly.
+public struct MachineProfile: Codable, Sendable, Equatable {
+  /// Bumped when what is measured or how it is fitted changes; older files are re-measured.
+  public static let formatVersion = 3
+
+  /// One measured sgemm shape.
+  public struct GemmRate: Codable, Sendable, Equatable {
+    public var m: Int
+    public var n: Int
+    public var k: Int
+    public var flopsPerSecond: Double
+    public init(m: Int, n: Int, k: Int, flopsPerSecond: Double) {
+      self.m = m
+      self.n = n
+      self.k = k
+      self.flopsPerSecond = flopsPerSecond
+    }
+  }
+
+  /// A kernel's fitted weights for the four terms, and how well they fit its own timings.
+  public struct KernelFit: Codable, Sendable, Equatable {
+    public var coefficients: [Double]
+    /// Timings the fit used.
+    public var points: Int
+    /// Median over those timings of predicted / measured.
+    public var medianRatio: Double
+    /// Largest |log(predicted / measured)| over them, as a ratio (1.3 = off by 30% somewhere).
+    public var worstRatio: Double
+  }
+
+  public var formatVersion: Int
+  /// `attnc <version>` that measured it.
+  public var producer: String
+  /// CPU model and core count; a profile from another machine is re-measured.
+  public var machine: String
+  /// The thread budget the timings ran with.
+  public var threads: Int
+  /// ISO 8601 time of the measurement.
+  public var measuredAt: String
+  public var gemm: [GemmRate]
+  /// Median sgemm rate over `gemm`, FLOP/s.
+  public var gemmFlopsPerSecond: Double
+  /// Copy bandwidth (bytes read + written per second) over a buffer far larger than the caches.
+  public var bandwidthBytesPerSecond: Double
+  /// `exp` throughput of the vectorised loop the kernels use, per second.
+  public var exponentialsPerSecond: Double
+  /// Time of one interpreter-style kernel call on a one-element tensor, seconds.
+  public var callOverheadSeconds: Double
+  /// Per candidate setting and causal form (`performer`, `fastmax:p=1+causal`…), its fitted weights.
+  public var fits: [String: KernelFit]
+
+  public init(
+    formatVersion: Int, producer: String, machine: String, threads: Int, measuredAt: String, gemm: [GemmRate],
+    gemmFlopsPerSecond: Double, bandwidthBytesPerSecond: Double, exponentialsPerSecond: Double, callOverheadSeconds: Double,
+    fits: [String: KernelFit]
+  ) {
+    self.formatVersion = formatVersion
+    self.producer = producer
+    self.machine = machine
+    self.threads = threads
+    self.measuredAt = measuredAt
+    self.gemm = gemm
+    self.gemmFlopsPerSecond = gemmFlopsPerSecond
+    self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
+    self.exponentialsPerSecond = exponentialsPerSecond
+    self.callOverheadSeconds = callOverheadSeconds
+    self.fits = fits
+  }
+
+  /// The fit key of a setting (`performer`, `fastmax:p=1`) in one causal form.
+  public static func fitKey(_ setting: String, causal: Bool) -> String { causal ? setting + "+causal" : setting }
+
+  /// The four terms for one attention of `heads` (batch × query heads) heads whose every head
+  /// costs `cost`: each scaled by the heads one thread runs (`heads / min(threads, heads)`).
+  public func features(_ cost: AttentionCost, heads: Int) -> [Double] {
+    let serial = Double(heads) / Double(max(1, min(threads, heads)))
+    return [
+      serial * cost.flops / gemmFlopsPerSecond, serial * cost.exponentials / exponentialsPerSecond,
+      serial * cost.bytes / bandwidthBytesPerSecond, callOverheadSeconds,
+    ]
+  }
+
+  /// Predicted seconds of one call of `variant` over `heads` heads of `shape` with `parameters`.
+  /// The weights are those fitted for `setting` (`fastmax:p=1`) when the profile has them, else
+  /// the variant's default setting's (other parameters scale through the cost formula); a
+  /// variant newer than the profile weighs each term 1.
+  public func predictSeconds(
+    _ definition: AttentionVariantDefinition, _ parameters: VariantParameters, shape: AttentionShape, heads: Int,
+    setting: String? = nil
+  ) -> Double {
+    let terms = features(definition.cost(shape, parameters), heads: heads)
+    let weights = (setting.flatMap { fits[Self.fitKey($0, causal: shape.causal)] } ?? fits[Self.fitKey(definition.name, causal: shape.causal)])?
+      .coefficients ?? [1, 1, 1, 1]
+    return zip(weights, terms).reduce(0) { $0 + $1.0 * $1.1 }
+  }
+
+  /// Predicted seconds of a matrix product of `flops` FLOPs (the rest of a layer: projections, MLP).
+  public func gemmSeconds(flops: Double) -> Double { flops / gemmFlopsPerSecond }
+
+  /// Predicted seconds of a memory-bound kernel moving `bytes` (norms, elementwise, copies).
+  public func streamSeconds(bytes: Double) -> Double { bytes / bandwidthBytesPerSecond + callOverheadSeconds }
+
+  // MARK: - Cache
+
+  /// Where the profile is cached: `$ATTNC_MACHINE_PROFILE`, else
+  /// `$XDG_CACHE_HOME/attnc/machine.json`, else `~/.cache/attnc/machine.json`.
+  public static var defaultPath: String {
+    let environment = ProcessInfo.processInfo.environment
+    if let path = environment["ATTNC_MACHINE_PROFILE"], !path.isEmpty { return path }
+    let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+      ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache").path
+    return base + "/attnc/machine.json"
+  }
+
+  /// This machine's fingerprint: CPU model name and online cores.
+  public static var currentMachine: String {
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }
+      .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown CPU"
+    return "\(model) × \(ProcessInfo.processInfo.activeProcessorCount)"
+  }
+
+  /// The cached profile when it is from this machine, this format and `threads`; else nil.
+  public static func cached(at path: String = defaultPath, threads: Int) -> MachineProfile? {
+    guard let data = FileManager.default.contents(atPath: path),
+      let profile = try? JSONDecoder().decode(MachineProfile.self, from: data),
+      profile.formatVersion == formatVersion, profile.machine == currentMachine, profile.threads == threads,
+      profile.producer == Compiler.version
+    else { return nil }
+    return profile
+  }
+
+  /// The cached profile, or a fresh measurement (about half a minute, reported through
+  /// `progress`) written to the cache.
+  /// - Throws: when the cache cannot be written.
+  public static func current(
+    at path: String = defaultPath, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    progress: (String) -> Void = { _ in }
+  ) throws -> MachineProfile {
+    if let profile = cached(at: path, threads: threads) { return profile }
+    progress("measuring this machine once for the cost model (cached in \(path); `attnc calibrate-machine` refreshes it)")
+    let profile = MachineCalibration.measure(threads: threads, progress: progress)
+    try profile.save(to: path)
+    return profile
+  }
+
+  /// Writes the profile as JSON, atomically, creating the folder.
+  public func save(to path: String) throws {
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    try withContext(path) {
+      do {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      } catch {
+        throw AttncError(.io, "cannot create '\(folder)': \(error.localizedDescription)")
+      }
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      let data = try encoder.encode(self)
+      try AtomicFile.write(Array(data) + [10], to: path)
+    }
+  }
+}

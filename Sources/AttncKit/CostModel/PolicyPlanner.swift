@@ -1,0 +1,317 @@
+import AttncCodegen
+import AttncIR
+import AttncKernels
+import AttncPasses
+import AttncRuntime
+import AttncTensor
+import Foundation
+
+/// What shapes a conversion besides the model: the policy and its limits, forced variants, the
+/// sequence length to plan for, the calibration inputs.
+public struct ConversionOptions: Sendable {
+  /// `--seq-len`: plan for one length, or a per-layer table by length.
+  public enum SequenceLength: Sendable, Equatable, CustomStringConvertible {
+    case auto
+    case fixed(Int)
+    public var description: String {
+      switch self {
+      case .auto: "auto"
+      case .fixed(let n): String(n)
+      }
+    }
+  }
+
+  public var policy: AttentionPolicy = .balanced
+  /// `--variant`: put on every layer that can honour it (overrides the policy).
+  public var variant: String?
+  /// `--layers`: per-range forced variants (applied after the policy's choice).
+  public var layers: LayerOverrides?
+  /// nil: `auto` when the model's sequence length is symbolic, else its fixed length.
+  public var seqLen: SequenceLength?
+  public var limits = AttentionPolicy.Limits()
+  /// `--calibration DIR`; nil = synthetic inputs.
+  public var calibration: String?
+  /// The sequence length of synthetic calibration inputs when planning `auto`.
+  public var syntheticLength = 1024
+  public var profilePath = MachineProfile.defaultPath
+
+  public init(policy: AttentionPolicy = .balanced) { self.policy = policy }
+
+  /// Whether the cost model runs at all (it does not for `exact` with nothing forced).
+  /// `--variant` forces every layer, so the cost model has nothing to choose.
+  var needsCostModel: Bool { policy != .exact && variant == nil }
+
+  /// Canonical text of everything above that changes the plan, recorded in it (batch
+  /// conversion skips a plan whose options match).
+  public var canonical: String {
+    var parts = ["policy=\(policy.rawValue)"]
+    if let variant { parts.append("variant=\(variant)") }
+    if let layers { parts.append("layers=" + layers.entries.map { "\($0.first)-\($0.last.map(String.init) ?? ""):\($0.variant)" }.joined(separator: ",")) }
+    if needsCostModel {
+      parts.append("seq-len=\(seqLen?.description ?? "default")")
+      parts.append("max-error=\(limits.maxError)")
+      parts.append("max-output-error=\(limits.maxOutputError)")
+      if let budget = limits.memoryBudget { parts.append("memory-budget=\(Int(budget))") }
+      if let calibration { parts.append("calibration=\(calibration)") }
+    }
+    return parts.joined(separator: " ")
+  }
+}
+
+/// What the cost model decided for one attention layer.
+public struct LayerDecision: Sendable {
+  public var layer: Int
+  public var node: String
+  /// Every setting weighed, at the planned length, with what ruled each out.
+  public var candidates: [AttentionCandidate]
+  /// The setting the layer runs at the planned length (`softmax` when refused or reverted).
+  public var chosen: String
+  /// Why: "least predicted time within --max-error", "--layers", "reverted: …".
+  public var reason: String
+  /// With `--seq-len auto` on a symbolic length: the variant by key-length range.
+  public var dispatch: AttentionDispatch?
+
+  public var chosenCandidate: AttentionCandidate? { candidates.first { $0.setting == chosen } }
+  public var exactCandidate: AttentionCandidate? { candidates.first { $0.variant == "softmax" } }
+}
+
+/// The cost model's account of a conversion, printed by `convert` and stored in the plan.
+public struct PolicyReport: Sendable {
+  public var policy: AttentionPolicy
+  /// The length predictions and choices are for (the calibration length under `auto`).
+  public var seqLen: Int
+  public var auto: Bool
+  public var layers: [LayerDecision]
+  /// Where errors came from ("2 samples in DIR", "synthetic inputs (seq=1024)").
+  public var calibration: String
+  /// The chosen plan's largest output error against the exact plan on the calibration inputs,
+  /// when checked (`balanced`).
+  public var outputError: Double?
+  /// Layers put back to exact by the end-to-end check, worst first.
+  public var reverted: [Int]
+  /// Predicted seconds of everything but attention (projections, MLP, norms) at `seqLen`.
+  public var otherSeconds: Double
+
+  public var exactAttentionSeconds: Double { layers.reduce(0) { $0 + ($1.exactCandidate?.predictedSeconds ?? 0) } }
+  public var chosenAttentionSeconds: Double { layers.reduce(0) { $0 + ($1.chosenCandidate?.predictedSeconds ?? 0) } }
+  /// Predicted end-to-end speedup over the exact plan.
+  public var speedup: Double {
+    let chosen = otherSeconds + chosenAttentionSeconds
+    return chosen > 0 ? (otherSeconds + exactAttentionSeconds) / chosen : 1
+  }
+}
+
+/// Runs the cost model and the policy over a matched graph.
+public enum PolicyPlanner {
+  /// The result: the graph with variants applied, what happened per layer and the report.
+  public struct Result: Sendable {
+    public var graph: Graph
+    public var outcomes: [ApplyAttentionVariant.Outcome]
+    public var report: PolicyReport?
+  }
+
+  /// - Parameters:
+  ///   - graph: the canonical graph with attentions matched (`FusedAttention`).
+  ///   - lower: lowers a graph (fusion + codegen) to a plan.
+  /// - Throws: bad options (`.usage`), calibration inputs that do not fit, a failed run.
+  public static func plan(
+    _ graph: Graph, options: ConversionOptions, lower: (Graph) throws -> Plan, progress: (String) -> Void
+  ) throws -> Result {
+    let layers = AttentionLayer.all(in: graph)
+    // Forced variants only: no cost model.
+    guard options.needsCostModel, !layers.isEmpty else {
+      var result = graph
+      var assignments: [Int: ApplyAttentionVariant.Assignment] = [:]
+      for layer in layers {
+        if let text = options.layers?.variant(for: layer.layer) ?? options.variant { assignments[layer.layer] = .init(variant: text) }
+      }
+      let outcomes = try ApplyAttentionVariant.apply(assignments, to: &result)
+      return Result(graph: result, outcomes: outcomes, report: nil)
+    }
+
+    let exactPlan = try lower(graph)
+    let symbolic = layers.contains { $0.isSymbolic }
+    let auto: Bool
+    let plannedLength: Int?
+    switch options.seqLen {
+    case .fixed(let n)?: (auto, plannedLength) = (false, n)
+    case .auto?: (auto, plannedLength) = (symbolic, nil)
+    case nil: (auto, plannedLength) = (symbolic, nil)
+    }
+
+    // Calibration inputs: the user's, or synthetic at the planned length (under `auto`, the
+    // synthetic length halves until the model accepts it: position tables bound it).
+    let profile = try MachineProfile.current(at: options.profilePath, progress: progress)
+    var inputs: CalibrationInputs
+    var errors: AttentionErrors
+    if let folder = options.calibration {
+      inputs = try CalibrationInputs.load(folder, for: exactPlan)
+      progress("measuring each variant's attention error on \(inputs.description)")
+      errors = try AttentionErrors.measure(exactPlan: exactPlan, layers: layers, inputs: inputs, progress: progress)
+    } else {
+      var length = plannedLength ?? options.syntheticLength
+      while true {
+        inputs = try CalibrationInputs.synthetic(
+          for: exactPlan, bindings: Benchmark.bindings(for: exactPlan, batch: 1, sequence: length, overrides: [:]))
+        progress("measuring each variant's attention error on \(inputs.description)")
+        do {
+          errors = try AttentionErrors.measure(exactPlan: exactPlan, layers: layers, inputs: inputs, progress: progress)
+          break
+        } catch let error as AttncError where length > 16 {
+          progress("  the model refused \(length) tokens (\(error.message)); trying \(length / 2)")
+          length /= 2
+        }
+      }
+    }
+    let calibrationLength = try observedLength(exactPlan, inputs.samples[0])
+    let seqLen = plannedLength ?? calibrationLength ?? options.syntheticLength
+
+    // Per layer: candidates at the planned length, the policy's choice, forced variants.
+    var decisions: [LayerDecision] = []
+    var assignments: [Int: ApplyAttentionVariant.Assignment] = [:]
+    for layer in layers {
+      var candidates = AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile, errors: errors.estimates(layer: layer.layer))
+      let choice = options.policy.choose(&candidates, limits: options.limits)
+      var chosen = candidates[choice].setting
+      var reason = reasonText(options.policy, chosen: candidates[choice])
+      var dispatch: AttentionDispatch?
+      if let forced = options.layers?.variant(for: layer.layer) ?? options.variant {
+        chosen = forced
+        reason = options.layers?.variant(for: layer.layer) != nil ? "--layers" : "--variant"
+      } else if auto && layer.isSymbolic {
+        dispatch = try dispatchTable(
+          layer, profile: profile, estimates: errors.estimates(layer: layer.layer), policy: options.policy, limits: options.limits)
+        if let table = dispatch, table.entries.count > 1 {
+          reason += "; by length: \(table)"
+        } else {
+          dispatch = nil
+        }
+      }
+      assignments[layer.layer] = .init(variant: chosen, dispatch: dispatch)
+      decisions.append(LayerDecision(layer: layer.layer, node: layer.node, candidates: candidates, chosen: chosen, reason: reason, dispatch: dispatch))
+    }
+
+    var result = graph
+    var outcomes = try ApplyAttentionVariant.apply(assignments, to: &result)
+    var report = PolicyReport(
+      policy: options.policy, seqLen: seqLen, auto: auto, layers: decisions, calibration: inputs.description, outputError: nil,
+      reverted: [], otherSeconds: otherSeconds(exactPlan, bindings: Benchmark.bindings(for: exactPlan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile))
+
+    // Balanced: check the outputs end to end; put the worst approximated layer back to exact
+    // until they are within --max-output-error.
+    if options.policy == .balanced {
+      while true {
+        let plan = try lower(result)
+        let error = try outputError(plan, inputs: inputs, reference: errors.exactOutputs)
+        report.outputError = error
+        guard error > options.limits.maxOutputError else { break }
+        let approximated = decisions.indices.filter { decisions[$0].chosen != "softmax" || decisions[$0].dispatch != nil }
+        guard let worst = approximated.max(by: { worstError(decisions[$0]) < worstError(decisions[$1]) }) else { break }
+        progress("output error \(String(format: "%.4f", error)) > \(options.limits.maxOutputError): layer \(decisions[worst].layer) back to exact")
+        decisions[worst].reason = "reverted to exact: output error \(String(format: "%.4f", error)) > --max-output-error \(options.limits.maxOutputError) with \(decisions[worst].chosen)"
+        decisions[worst].chosen = "softmax"
+        decisions[worst].dispatch = nil
+        report.reverted.append(decisions[worst].layer)
+        assignments[decisions[worst].layer] = .init(variant: "softmax")
+        result = graph
+        outcomes = try ApplyAttentionVariant.apply(assignments, to: &result)
+      }
+    }
+    report.layers = decisions
+    return Result(graph: result, outcomes: outcomes, report: report)
+  }
+
+  /// The worst error among what a layer may run (its choice and its dispatch entries).
+  static func worstError(_ decision: LayerDecision) -> Double {
+    var settings = [decision.chosen]
+    if let dispatch = decision.dispatch { settings += dispatch.entries.map(\.variant) }
+    return settings.compactMap { setting in decision.candidates.first { $0.setting == setting }?.error }.max() ?? 0
+  }
+
+  static func reasonText(_ policy: AttentionPolicy, chosen: AttentionCandidate) -> String {
+    switch policy {
+    case .exact: return "exact policy"
+    case .fastest: return "least predicted time"
+    case .balanced: return chosen.variant == "softmax" ? "least predicted time within --max-error (exact)" : "least predicted time within --max-error"
+    case .accurate: return "least error within --memory-budget"
+    }
+  }
+
+  /// The key length the first attention sees when `plan` runs `inputs` (nil without attention).
+  static func observedLength(_ plan: Plan, _ inputs: [HostTensor]) throws -> Int? {
+    let interpreter = try Interpreter(plan: plan)
+    let bindings = try interpreter.bind(inputs)
+    for instruction in plan.instructions where instruction.kernel == "FusedAttention" {
+      guard instruction.inputs.count > 1, let slot = instruction.inputs[1] else { continue }
+      let dims = plan.slots[slot].dims
+      if dims.count == 4, let value = dims[2].evaluate(bindings) { return value }
+    }
+    return nil
+  }
+
+  /// The largest relative output error of `plan` against `reference` over the samples.
+  static func outputError(_ plan: Plan, inputs: CalibrationInputs, reference: [[HostTensor]]) throws -> Double {
+    let interpreter = try Interpreter(plan: plan)
+    var worst = 0.0
+    for (sample, expected) in zip(inputs.samples, reference) {
+      let actual = try interpreter.run(sample)
+      for (a, b) in zip(actual, expected) where a.dtype.isFloatingPoint {
+        worst = max(worst, AttentionQuality.relativeError(a.floats()[...], b.floats()[...]))
+      }
+    }
+    return worst
+  }
+
+  /// The per-length table for one layer: the policy's choice at lengths 16…1M keys, with each
+  /// change located to the token by bisection between the powers of two around it.
+  static func dispatchTable(
+    _ layer: AttentionLayer, profile: MachineProfile, estimates: [String: (error: Double, source: String)],
+    policy: AttentionPolicy, limits: AttentionPolicy.Limits
+  ) throws -> AttentionDispatch {
+    func choice(_ n: Int) -> String {
+      var candidates = AttentionCandidate.all(for: layer, seqLen: n, profile: profile, errors: estimates)
+      return candidates[policy.choose(&candidates, limits: limits)].setting
+    }
+    var entries = [AttentionDispatch.Entry(minimumKeys: 1, variant: choice(16))]
+    var low = 16
+    while low < 1 << 20 {
+      let high = low * 2
+      let next = choice(high)
+      if next != choice(low) {
+        // The first length in (low, high] that picks `next`.
+        var (a, b) = (low, high)
+        while b - a > 1 {
+          let mid = (a + b) / 2
+          if choice(mid) == next { b = mid } else { a = mid }
+        }
+        entries.append(.init(minimumKeys: b, variant: next))
+      }
+      low = high
+    }
+    return try AttentionDispatch(entries)
+  }
+
+  /// Predicted seconds of every instruction but attention at `bindings`: matrix products at
+  /// the profile's sgemm rate, everything else at its memory traffic plus a call's overhead.
+  public static func otherSeconds(_ plan: Plan, bindings: [String: Int], profile: MachineProfile) -> Double {
+    func elements(_ slot: Int?) -> Double {
+      guard let slot else { return 0 }
+      let dims = plan.slots[slot].dims.map { $0.evaluate(bindings) ?? 1 }
+      return Double(dims.reduce(1, *))
+    }
+    var total = 0.0
+    for instruction in plan.instructions where instruction.kernel != "FusedAttention" {
+      switch instruction.kernel {
+      case "MatMul", "FusedMatMul", "Gemm":
+        guard instruction.inputs.count >= 2, let a = instruction.inputs[0] else { continue }
+        let k = Double(plan.slots[a].dims.last?.evaluate(bindings) ?? 1)
+        total += profile.gemmSeconds(flops: 2 * elements(instruction.outputs.first) * k) + profile.callOverheadSeconds
+      default:
+        let inputs = instruction.inputs.reduce(0) { $0 + (plan.constants[$1 ?? -1] == nil ? elements($1) : 0) }
+        let outputs = instruction.outputs.reduce(0) { $0 + elements($1) }
+        total += profile.streamSeconds(bytes: 4 * (inputs + outputs))
+      }
+    }
+    return total
+  }
+}

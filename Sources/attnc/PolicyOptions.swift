@@ -1,0 +1,82 @@
+import ArgumentParser
+import AttncKernels
+import AttncKit
+import AttncTensor
+import Foundation
+
+extension AttentionPolicy: ExpressibleByArgument {}
+
+/// The cost-model options `convert`, `inspect` and `bench` share.
+struct PolicyOptions: ParsableArguments {
+  @Option(help: ArgumentHelp(
+    "exact: fused exact attention everywhere. fastest: least predicted time per layer, whatever the error. balanced: least predicted time with error within --max-error, then an end-to-end check against --max-output-error. accurate: least error within --memory-budget.",
+    valueName: "exact|fastest|balanced|accurate"))
+  var policy: AttentionPolicy = .balanced
+
+  @Option(help: ArgumentHelp(
+    "Plan for this many tokens, or 'auto' (the default for a symbolic length): per layer, a table of key-length ranges to variants, picked per call from the predicted crossovers.",
+    valueName: "N|auto"))
+  var seqLen: String?
+
+  @Option(help: "Largest relative attention-output error per layer under balanced (default 0.05).")
+  var maxError: Double = 0.05
+
+  @Option(help: "Largest relative error of the model's outputs on the calibration inputs under balanced (default 0.02).")
+  var maxOutputError: Double = 0.02
+
+  @Option(help: ArgumentHelp("Largest extra memory one attention call may hold under accurate: bytes, or with KB/MB/GB.", valueName: "size"))
+  var memoryBudget: String?
+
+  @Option(help: ArgumentHelp(
+    "Inputs to measure attention error on: test_data_set_N folders (input_i.pb) or folders of <input>.npy files. Without it attnc generates inputs (errors labelled 'synthetic').",
+    valueName: "dir"))
+  var calibration: String?
+
+  @Option(help: ArgumentHelp(
+    "Force variants on ranges of attention layers, e.g. 0-3:scatterbrain,4-:softmax (after the policy's choice).",
+    valueName: "ranges"))
+  var layers: String?
+
+  @Option(help: ArgumentHelp(
+    "Put one variant on every matched layer that can honour it (overrides the policy): NAME or NAME:key=value,... (performer:m=256, fastmax:p=1).",
+    valueName: "variant"))
+  var variant: String?
+
+  /// The options as the compiler takes them.
+  /// - Throws: `.usage` for a malformed --seq-len, --memory-budget, --layers or limit.
+  func conversion() throws -> ConversionOptions {
+    var options = ConversionOptions(policy: policy)
+    if let variant {
+      do { _ = try AttentionVariants.parse(variant) } catch let error as AttncError { throw AttncError(.usage, "--variant: \(error.message)") }
+      options.variant = variant
+    }
+    if let layers { options.layers = try LayerOverrides(parsing: layers) }
+    if let seqLen {
+      if seqLen == "auto" {
+        options.seqLen = .auto
+      } else if let n = Int(seqLen), n >= 1 {
+        options.seqLen = .fixed(n)
+      } else {
+        throw AttncError(.usage, "--seq-len '\(seqLen)' is not a positive number or 'auto'")
+      }
+    }
+    guard maxError >= 0, maxOutputError >= 0 else { throw AttncError(.usage, "--max-error and --max-output-error must be ≥ 0") }
+    options.limits.maxError = maxError
+    options.limits.maxOutputError = maxOutputError
+    if let memoryBudget { options.limits.memoryBudget = try Self.bytes(memoryBudget) }
+    options.calibration = calibration
+    return options
+  }
+
+  /// `123`, `64KB`, `512MB`, `2GB` (powers of 1024).
+  static func bytes(_ text: String) throws -> Double {
+    let units: [(String, Double)] = [("GB", 1_073_741_824), ("MB", 1_048_576), ("KB", 1024), ("B", 1)]
+    let upper = text.uppercased()
+    for (suffix, scale) in units where upper.hasSuffix(suffix) {
+      if let value = Double(upper.dropLast(suffix.count)), value >= 0 { return value * scale }
+    }
+    if let value = Double(upper), value >= 0 { return value }
+    throw AttncError(.usage, "--memory-budget '\(text)' is not a size (e.g. 64MB)")
+  }
+}
+

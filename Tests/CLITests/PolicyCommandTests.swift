@@ -1,0 +1,69 @@
+import AttncKit
+import AttncTestSupport
+import Foundation
+import Testing
+
+/// `convert --policy`, `inspect --format csv / --plot`, and their usage errors, on the bundled
+/// sample with a fixture machine profile (no ../shared needed).
+struct PolicyCommandTests {
+  static func environment() throws -> [String: String] { ["ATTNC_MACHINE_PROFILE": try CostModelFixture.profilePath()] }
+
+  @Test func convertUnderFastestPrintsTheLayerTableAndTheOpTable() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let plan = folder.appendingPathComponent("fast.attnc").path
+    let result = try CLI.run(
+      ["convert", CostModelFixture.sampleModel, "-o", plan, "--policy", "fastest", "--seq-len", "256"], environment: try Self.environment())
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("attention under --policy fastest, predicted at seq 256"))
+    #expect(result.stdout.contains("FusedAttention"))
+    #expect(result.stdout.contains("end to end"))
+    #expect(result.stderr.contains("measuring each variant's attention error"))
+    let inspect = try CLI.run(["inspect", plan, "--format", "json"])
+    #expect(inspect.status == 0, "\(inspect.stderr)")
+    #expect(inspect.stdout.contains("\"candidates\""))
+  }
+
+  @Test func layersOverrideForcesVariantsOnRanges() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let plan = folder.appendingPathComponent("mixed.attnc").path
+    let result = try CLI.run(
+      ["convert", CostModelFixture.sampleModel, "-o", plan, "--policy", "balanced", "--seq-len", "128", "--layers", "0:performer:m=16,1-:softmax"],
+      environment: try Self.environment())
+    #expect(result.status == 0, "\(result.stderr)")
+    let rows = result.stdout.split(separator: "\n").filter { $0.contains("--layers") }
+    #expect(rows.count >= 2)
+    #expect(rows.first?.contains("performer:m=16") == true)
+  }
+
+  @Test func inspectWritesCSVAndAnSVGPlot() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let svg = folder.appendingPathComponent("costs.svg").path
+    let result = try CLI.run(
+      ["inspect", CostModelFixture.sampleModel, "--seq-len", "128", "--format", "csv", "--plot", svg], environment: try Self.environment())
+    #expect(result.status == 0, "\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n")
+    #expect(lines.first?.hasPrefix("layer,node,variant,gflops") == true)
+    #expect(lines.count > AttentionCandidate.settings.count)
+    #expect(lines.dropFirst().filter { $0.hasSuffix(",true") }.count == lines.dropFirst().map { $0.split(separator: ",")[0] }.reduce(into: Set<Substring>()) { $0.insert($1) }.count)
+    let picture = try String(contentsOfFile: svg, encoding: .utf8)
+    #expect(picture.hasPrefix("<svg"))
+    #expect(picture.contains("softmax") && picture.contains("<polyline"))
+  }
+
+  @Test(arguments: [
+    (["--seq-len", "zero"], "--seq-len"), (["--layers", "x:performer"], "--layers"), (["--memory-budget", "lots"], "--memory-budget"),
+    (["--policy", "quick"], "policy"), (["--calibration", "/nonexistent/folder"], "--calibration"),
+  ])
+  func badPolicyOptionsAreUsageErrors(_ arguments: [String], _ mention: String) throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let plan = folder.appendingPathComponent("x.attnc").path
+    let result = try CLI.run(["convert", CostModelFixture.sampleModel, "-o", plan] + arguments, environment: try Self.environment())
+    #expect(result.status == 2, "\(result.stdout) \(result.stderr)")
+    #expect(result.stderr.contains(mention))
+    #expect(!FileManager.default.fileExists(atPath: plan))
+  }
+}

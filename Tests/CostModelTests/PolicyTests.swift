@@ -1,0 +1,151 @@
+import AttncIR
+import AttncKernels
+import AttncKit
+import AttncRuntime
+import AttncTensor
+import AttncTestSupport
+import Foundation
+import Testing
+
+/// The policies on candidate lists, and the planner end to end on the bundled sample model
+/// with a fixture machine profile.
+struct PolicyTests {
+  static let encoder = AttentionLayer(
+    layer: 0, node: "attn", spec: AttentionSpec(qHeads: 4, kvHeads: 4, headDim: 64, valueDim: 64, scale: 0.125),
+    queries: .symbol("seq"), keys: .symbol("seq"))
+  static let decoder = AttentionLayer(
+    layer: 0, node: "attn", spec: AttentionSpec(qHeads: 4, kvHeads: 4, headDim: 64, valueDim: 64, scale: 0.125, causal: true),
+    queries: .symbol("seq"), keys: .symbol("seq"))
+
+  static func candidates(_ layer: AttentionLayer, seqLen: Int, errors: [String: Double] = [:]) -> [AttentionCandidate] {
+    AttentionCandidate.all(
+      for: layer, seqLen: seqLen, profile: CostModelFixture.profile(), errors: errors.mapValues { ($0, "measured") })
+  }
+
+  @Test func fastestTakesTheLeastPredictedTimeTheLayerAllows() {
+    var candidates = Self.candidates(Self.decoder, seqLen: 8192)
+    let choice = AttentionPolicy.fastest.choose(&candidates, limits: .init())
+    let allowed = candidates.filter { $0.definition.refusal(causal: true, mask: "none", softcap: 0) == nil }
+    #expect(candidates[choice].predictedSeconds == allowed.compactMap(\.predictedSeconds).min())
+    #expect(candidates[choice].definition.supportsCausal)
+    #expect(candidates.filter { !$0.definition.supportsCausal }.allSatisfy { !$0.allowed })
+  }
+
+  @Test func balancedStaysWithinTheErrorBudget() {
+    let errors = Dictionary(uniqueKeysWithValues: AttentionCandidate.settings.enumerated().map { ($1, 0.01 * Double($0 + 1)) })
+    var candidates = Self.candidates(Self.encoder, seqLen: 8192, errors: errors)
+    var limits = AttentionPolicy.Limits()
+    limits.maxError = 0.035
+    let choice = AttentionPolicy.balanced.choose(&candidates, limits: limits)
+    let within = candidates.filter { $0.variant == "softmax" || ($0.error ?? 1) <= 0.035 }
+    #expect(candidates[choice].predictedSeconds == within.compactMap(\.predictedSeconds).min())
+    #expect(candidates.filter { ($0.error ?? 0) > 0.035 }.allSatisfy { !$0.allowed && $0.refusal!.contains("--max-error") })
+    // Without estimates nothing but exact attention is allowed.
+    var unmeasured = Self.candidates(Self.encoder, seqLen: 8192)
+    #expect(unmeasured[AttentionPolicy.balanced.choose(&unmeasured, limits: limits)].variant == "softmax")
+  }
+
+  @Test func balancedKeepsShortSequencesExactWhenTheGainIsSmall() {
+    let errors = Dictionary(uniqueKeysWithValues: AttentionCandidate.settings.map { ($0, 0.0) })
+    var candidates = Self.candidates(Self.encoder, seqLen: 8, errors: errors)
+    let choice = AttentionPolicy.balanced.choose(&candidates, limits: .init())
+    let exact = candidates.first { $0.variant == "softmax" }!.predictedSeconds!
+    let best = candidates.compactMap(\.predictedSeconds).min()!
+    #expect(candidates[choice].variant == (best < exact * (1 - AttentionPolicy.minimumGain) ? candidates[choice].variant : "softmax"))
+  }
+
+  @Test func accurateTakesTheLeastErrorWithinTheMemoryBudget() {
+    let errors = ["performer": 0.3, "nystrom": 0.2, "fastmax:p=1": 0.25]
+    var candidates = Self.candidates(Self.encoder, seqLen: 4096, errors: errors)
+    #expect(candidates[AttentionPolicy.accurate.choose(&candidates, limits: .init())].variant == "softmax")
+    // A budget below exact attention's tile buffers leaves the smallest-error variant that fits.
+    var limits = AttentionPolicy.Limits()
+    let softmaxMemory = candidates.first { $0.variant == "softmax" }!.cost.extraMemoryBytes
+    limits.memoryBudget = softmaxMemory - 1
+    var tight = Self.candidates(Self.encoder, seqLen: 4096, errors: errors)
+    let choice = AttentionPolicy.accurate.choose(&tight, limits: limits)
+    let fitting = tight.filter { $0.error != nil && $0.cost.extraMemoryBytes <= softmaxMemory - 1 }
+    if let best = fitting.min(by: { $0.error! < $1.error! }) {
+      #expect(tight[choice].setting == best.setting)
+    } else {
+      #expect(tight[choice].variant == "softmax")
+    }
+  }
+
+  @Test func exactPolicyAlwaysPicksSoftmax() {
+    var candidates = Self.candidates(Self.decoder, seqLen: 65536)
+    #expect(candidates[AttentionPolicy.exact.choose(&candidates, limits: .init())].variant == "softmax")
+  }
+
+  // MARK: - The planner on the bundled sample
+
+  static func convert(_ configure: (inout ConversionOptions) -> Void) throws -> Compiler.Conversion {
+    var options = ConversionOptions(policy: .balanced)
+    options.profilePath = try CostModelFixture.profilePath()
+    configure(&options)
+    return try Compiler.convert(CostModelFixture.sampleModel, conversion: options)
+  }
+
+  static func run(_ plan: Plan, seq: Int) throws -> [HostTensor] {
+    let inputs = try CalibrationInputs.synthetic(for: plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: seq, overrides: [:]))
+    return try Interpreter(plan: plan).run(inputs.samples[0])
+  }
+
+  @Test func fastestPlanRecordsEveryCandidateAndRuns() throws {
+    let conversion = try Self.convert { $0.policy = .fastest; $0.seqLen = .fixed(256) }
+    let report = try #require(conversion.report)
+    #expect(!report.layers.isEmpty)
+    for layer in report.layers {
+      let chosen = try #require(layer.chosenCandidate)
+      #expect(chosen.predictedSeconds == layer.candidates.filter(\.allowed).compactMap(\.predictedSeconds).min())
+      #expect(layer.candidates.contains { $0.errorSource == "synthetic" && $0.error != nil })
+    }
+    let decisions = conversion.plan.decisions
+    #expect(decisions.count == report.layers.count)
+    #expect(decisions.allSatisfy { $0.candidates.count == AttentionCandidate.settings.count && $0.predictedMilliseconds > 0 })
+    #expect(conversion.plan.options.contains("policy=fastest") && conversion.plan.options.contains("seq-len=256"))
+    // The plan survives the file format with its candidates.
+    let bytes = try PlanFile.encode(conversion.plan)
+    let reread = try bytes.withUnsafeBytes { try PlanFile.decode($0) }
+    #expect(reread.decisions == decisions)
+    #expect(try Self.run(conversion.plan, seq: 256).count == conversion.plan.outputs.count)
+  }
+
+  @Test func balancedWithNoErrorBudgetIsTheExactPlan() throws {
+    let conversion = try Self.convert { $0.limits.maxError = 0; $0.seqLen = .fixed(128) }
+    let report = try #require(conversion.report)
+    #expect(report.layers.allSatisfy { $0.chosen == "softmax" })
+    #expect(report.outputError == 0)
+  }
+
+  @Test func endToEndCheckRevertsLayersUntilTheOutputsAreWithinTheLimit() throws {
+    let conversion = try Self.convert {
+      $0.limits.maxError = 1e9
+      $0.limits.maxOutputError = 0
+      $0.seqLen = .fixed(512)
+    }
+    let report = try #require(conversion.report)
+    // Everything approximated was put back (an output error of exactly 0 needs exact attention).
+    #expect(report.outputError == 0)
+    #expect(report.layers.allSatisfy { $0.chosen == "softmax" })
+    #expect(!report.reverted.isEmpty)
+    #expect(report.layers.filter { report.reverted.contains($0.layer) }.allSatisfy { $0.reason.hasPrefix("reverted to exact") })
+  }
+
+  @Test func autoDispatchRunsTheVariantItsTableNamesAtEachLength() throws {
+    let conversion = try Self.convert { $0.policy = .fastest; $0.seqLen = .auto }
+    let tables = conversion.plan.instructions.compactMap { instruction -> AttentionDispatch? in
+      guard case .string(let text)? = instruction.parameters["dispatch"] else { return nil }
+      return try? AttentionDispatch(parsing: text)
+    }
+    #expect(!tables.isEmpty, "the fixture profile predicts a crossover on the sample's layers")
+    guard let table = tables.first else { return }
+    // At each length the dispatched plan equals the plan forced to that entry's variant.
+    for seq in [8, 64, 512] where seq <= 512 {
+      let variant = table.variant(forKeys: seq)
+      let forced = try Self.convert { $0.policy = .fastest; $0.variant = variant }
+      let a = try Self.run(conversion.plan, seq: seq), b = try Self.run(forced.plan, seq: seq)
+      for (x, y) in zip(a, b) { #expect(x.floats() == y.floats(), "seq \(seq), \(variant)") }
+    }
+  }
+}
