@@ -62,7 +62,7 @@ struct CalibrateMachine: ParsableCommand {
     discussion: """
       Measures sgemm over the GEMM shapes transformers produce, memory bandwidth, exp
       throughput and per-call overhead, then times every attention setting on a small grid
-      (N = 256, 1024, 4096; d = 32, 64; causal and not) and fits each one's weights on those
+      (N = 256, 1024, 4096; d = 32, 64; 2 and 8 heads; causal and not) and fits each one's weights on those
       rates by non-negative least squares. The profile is written to
       ~/.cache/attnc/machine.json ($XDG_CACHE_HOME, or $ATTNC_MACHINE_PROFILE for another
       path); convert measures it on first use and re-measures when the CPU, the thread count
@@ -95,7 +95,7 @@ struct CalibrateMachine: ParsableCommand {
     for rate in profile.gemm {
       print(String(format: "    sgemm m=%d n=%d k=%d: %.1f GFLOP/s", rate.m, rate.n, rate.k, rate.flopsPerSecond / 1e9))
     }
-    print("  fitted weights (gemm, exp, bytes, overhead) and fit quality on the timing grid:")
+    print("  fitted weights (gemm, exp, bytes, overhead per call, overhead per head) and fit quality on the timing grid:")
     for (key, fit) in profile.fits.sorted(by: { $0.key < $1.key }) {
       let weights = fit.coefficients.map { String(format: "%.3g", $0) }.joined(separator: ", ")
       print("    " + key.padding(toLength: 20, withPad: " ", startingAt: 0) + "[\(weights)]  " + String(format: "median pred/meas %.3f, worst off by %.2fx", fit.medianRatio, fit.worstRatio))

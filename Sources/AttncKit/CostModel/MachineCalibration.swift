@@ -11,10 +11,11 @@ public enum MachineCalibration {
   static let gemmShapes: [(m: Int, n: Int, k: Int)] = [
     (512, 768, 768), (512, 3072, 768), (1024, 1024, 64), (1024, 64, 1024), (4096, 256, 64), (4096, 64, 256),
   ]
-  /// The timing grid each attention kernel is fitted on: sequence lengths × head dims, 4 heads.
-  static let fitLengths = [256, 1024, 4096]
-  static let fitDepths = [32, 64]
-  static let fitHeads = 4
+  /// The timing grid each attention setting is fitted on: (N, d, heads), spread so that every
+  /// length, both head dims and both a heads-per-thread of 1 and of 4 appear.
+  static let fitPoints: [(n: Int, d: Int, heads: Int)] = [
+    (256, 32, 2), (256, 64, 8), (1024, 32, 8), (1024, 64, 2), (1024, 64, 8), (4096, 32, 2), (4096, 32, 8), (4096, 64, 8),
+  ]
 
   /// Measures everything with `threads` threads (restored afterwards).
   public static func measure(threads: Int, progress: (String) -> Void = { _ in }) -> MachineProfile {
@@ -34,14 +35,12 @@ public enum MachineCalibration {
       guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { continue }
       for causal in definition.supportsCausal ? [false, true] : [false] {
         let key = MachineProfile.fitKey(setting, causal: causal)
-        progress("  timing \(key) at N = \(fitLengths.map(String.init).joined(separator: ", ")), d = 32, 64")
+        progress("  timing \(key) at N = 256, 1024, 4096; d = 32, 64; 2 and 8 heads")
         var samples: [(features: [Double], seconds: Double)] = []
-        for n in fitLengths {
-          for d in fitDepths {
-            let shape = AttentionShape(queries: n, keys: n, depth: d, valueDepth: d, causal: causal)
-            guard let seconds = try? timeAttention(definition, parameters, shape: shape, heads: fitHeads) else { continue }
-            samples.append((profile.features(definition.cost(shape, parameters), heads: fitHeads), seconds))
-          }
+        for point in fitPoints {
+          let shape = AttentionShape(queries: point.n, keys: point.n, depth: point.d, valueDepth: point.d, causal: causal)
+          guard let seconds = try? timeAttention(definition, parameters, shape: shape, heads: point.heads) else { continue }
+          samples.append((profile.features(definition.cost(shape, parameters), heads: point.heads), seconds))
         }
         profile.fits[key] = fit(samples)
       }
@@ -58,8 +57,10 @@ public enum MachineCalibration {
     return MachineProfile.KernelFit(coefficients: weights, points: samples.count, medianRatio: median(ratios), worstRatio: worst)
   }
 
-  /// Median wall time (seconds) of the plan's own `FusedAttention` kernel on random q, k, v of
-  /// `heads` heads: 1 warm-up, then 3 runs (1 when a run takes over a quarter second).
+  /// Wall time (seconds) of the plan's own `FusedAttention` kernel on random q, k, v of `heads`
+  /// heads: the least of 3 runs after a warm-up (of 2 over a quarter second, the warm-up
+  /// alone over 2 s). The least, not the median: on a shared machine other work only ever adds
+  /// time, and the cost model predicts the kernel's own.
   public static func timeAttention(
     _ definition: AttentionVariantDefinition, _ parameters: VariantParameters, shape: AttentionShape, heads: Int
   ) throws -> Double {
@@ -76,10 +77,10 @@ public enum MachineCalibration {
     let kernel = KernelLibrary.kernels["FusedAttention"]!
     let context = KernelContext(parameters: KernelParameters(kernelParameters), outputCount: 1, bindings: [:])
     let first = try seconds { _ = try kernel(context, [q, k, v]) }
-    if first > 0.25 { return try seconds { _ = try kernel(context, [q, k, v]) } }
+    if first > 2 { return first }
     var times: [Double] = []
-    for _ in 0..<3 { times.append(try seconds { _ = try kernel(context, [q, k, v]) }) }
-    return median(times)
+    for _ in 0..<(first > 0.25 ? 2 : 3) { times.append(try seconds { _ = try kernel(context, [q, k, v]) }) }
+    return times.min() ?? first
   }
 
   static func seconds(_ body: () throws -> Void) rethrows -> Double {

@@ -6,14 +6,14 @@ import Foundation
 /// GEMM shapes, memory bandwidth, exponential throughput, per-call overhead, and for every
 /// attention kernel the non-negative weights that turn those rates into predicted time.
 ///
-/// Predicted time of a kernel = `c₁·flops/gemm + c₂·exps/exp + c₃·bytes/bandwidth + c₄·overhead`,
-/// each term scaled by the heads one thread runs; `c ≥ 0` is fitted per kernel (and per causal
+/// Predicted time of a kernel = `c₁·flops/gemm + c₂·exps/exp + c₃·bytes/bandwidth + c₄·overhead
+/// + c₅·overhead per head`, the first three and the last scaled by the heads one thread runs; `c ≥ 0` is fitted per kernel (and per causal
 /// form) by non-negative least squares over measured timings of that kernel (`MachineCalibration`),
 /// the way tract fits its matmul cost model. FLOPs alone would rank a GEMM-bound and an
 /// exp-bound kernel wrongly.
 public struct MachineProfile: Codable, Sendable, Equatable {
   /// Bumped when what is measured or how it is fitted changes; older files are re-measured.
-  public static let formatVersion = 3
+  public static let formatVersion = 5
 
   /// One measured sgemm shape.
   public struct GemmRate: Codable, Sendable, Equatable {
@@ -29,7 +29,7 @@ public struct MachineProfile: Codable, Sendable, Equatable {
     }
   }
 
-  /// A kernel's fitted weights for the four terms, and how well they fit its own timings.
+  /// A kernel's fitted weights for the five terms, and how well they fit its own timings.
   public struct KernelFit: Codable, Sendable, Equatable {
     public var coefficients: [Double]
     /// Timings the fit used.
@@ -82,13 +82,13 @@ public struct MachineProfile: Codable, Sendable, Equatable {
   /// The fit key of a setting (`performer`, `fastmax:p=1`) in one causal form.
   public static func fitKey(_ setting: String, causal: Bool) -> String { causal ? setting + "+causal" : setting }
 
-  /// The four terms for one attention of `heads` (batch × query heads) heads whose every head
+  /// The five terms for one attention of `heads` (batch × query heads) heads whose every head
   /// costs `cost`: each scaled by the heads one thread runs (`heads / min(threads, heads)`).
   public func features(_ cost: AttentionCost, heads: Int) -> [Double] {
     let serial = Double(heads) / Double(max(1, min(threads, heads)))
     return [
       serial * cost.flops / gemmFlopsPerSecond, serial * cost.exponentials / exponentialsPerSecond,
-      serial * cost.bytes / bandwidthBytesPerSecond, callOverheadSeconds,
+      serial * cost.bytes / bandwidthBytesPerSecond, callOverheadSeconds, serial * callOverheadSeconds,
     ]
   }
 
@@ -102,7 +102,7 @@ public struct MachineProfile: Codable, Sendable, Equatable {
   ) -> Double {
     let terms = features(definition.cost(shape, parameters), heads: heads)
     let weights = (setting.flatMap { fits[Self.fitKey($0, causal: shape.causal)] } ?? fits[Self.fitKey(definition.name, causal: shape.causal)])?
-      .coefficients ?? [1, 1, 1, 1]
+      .coefficients ?? [1, 1, 1, 1, 1]
     return zip(weights, terms).reduce(0) { $0 + $1.0 * $1.1 }
   }
 

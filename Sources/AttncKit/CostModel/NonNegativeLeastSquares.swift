@@ -3,7 +3,7 @@
 /// kernel's time as a non-negative combination of the machine's rates with it, so no term can
 /// "help" the fit by predicting negative time.
 ///
-/// Sized for a handful of columns (the cost model has four): the unconstrained sub-problems are
+/// Sized for a handful of columns (the cost model has five): the unconstrained sub-problems are
 /// solved through the normal equations with the columns scaled to unit norm.
 public enum NonNegativeLeastSquares {
   /// - Parameters:
