@@ -20,11 +20,17 @@ public enum CLI {
     return Fixtures.packageRoot.appendingPathComponent(".build/debug/attnc")
   }()
 
-  /// Runs `attnc arguments...` and captures its output.
-  public static func run(_ arguments: [String]) throws -> Result {
+  /// Runs `attnc arguments...` and captures its output; `environment` adds to (or overrides)
+  /// the test process's variables.
+  public static func run(_ arguments: [String], environment: [String: String] = [:]) throws
+    -> Result
+  {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
