@@ -1,6 +1,12 @@
 import AttncTensor
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Writes files so that a reader never sees a partial one: a temporary file beside the target,
 /// then a rename.
 public enum AtomicFile {
@@ -12,11 +18,14 @@ public enum AtomicFile {
       .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
     do {
       try Data(bytes).write(to: temporary)
-      if FileManager.default.fileExists(atPath: path) {
-        _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-      } else {
-        try FileManager.default.moveItem(at: temporary, to: url)
+      // rename(2) replaces an existing file atomically (Foundation's replaceItemAt fails on
+      // Linux when the target exists).
+      guard rename(temporary.path, path) == 0 else {
+        throw AttncError(.io, String(cString: strerror(errno)))
       }
+    } catch let error as AttncError {
+      try? FileManager.default.removeItem(at: temporary)
+      throw AttncError(.io, "cannot write '\(path)': \(error.message)")
     } catch {
       try? FileManager.default.removeItem(at: temporary)
       throw AttncError(.io, "cannot write '\(path)': \(error.localizedDescription)")

@@ -30,25 +30,8 @@ extension PlanFile {
   /// - Complexity: O(file size + weight stream size); chunks are decompressed and hashed on
   ///   every core.
   public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> Plan {
-    let headerRange = try checkPrefix(bytes)
-    let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[headerRange])
-    let checksumEnd = headerRange.upperBound + 32
-    guard SHA256.digest(headerBytes).elementsEqual(bytes[headerRange.upperBound..<checksumEnd])
-    else { throw AttncError.invalid("plan header checksum mismatch (file corrupted)") }
-
-    let header = try PlanCodec.unpack(headerBytes)
+    let (header, section, streamLength) = try checkedHeader(bytes)
     var plan = header.plan
-    try headerCorrupted {
-      guard header.formatVersion == Plan.formatVersion else {
-        throw AttncError.invalid(
-          "it says format version \(header.formatVersion), the file says \(Plan.formatVersion)")
-      }
-      try checkIndices(plan, weights: header.constants.map { ($0.slot, $0.dtype) })
-    }
-    let section = UnsafeRawBufferPointer(rebasing: bytes[checksumEnd...])
-    let streamLength = try checkChunks(header.chunks, section: section, sectionStart: checksumEnd)
-    try headerCorrupted { try checkConstants(header.constants, of: plan, streamLength) }
-
     let stream = try decompress(header.chunks, section: section, streamLength: streamLength)
     for constant in header.constants {
       let storage = ByteStorage(
@@ -198,7 +181,7 @@ extension PlanFile {
   }
 
   /// Runs `body`, turning an `AttncError` into "plan header is corrupted: <description>".
-  private static func headerCorrupted(_ body: () throws -> Void) throws {
+  static func headerCorrupted(_ body: () throws -> Void) throws {
     do {
       try body()
     } catch let error as AttncError {

@@ -27,7 +27,7 @@ extension PlanFile {
 
   /// Writes `plan` to `path` atomically.
   ///
-  /// The bytes go to `.<name>.tmp-<pid>` in the same folder, which is synced to disk and
+  /// The bytes go to `temporaryPath(for: path)` in the same folder, which is synced to disk and
   /// renamed over `path`. `path` is never left partly written, and the temporary file is
   /// removed on any error.
   ///
@@ -161,7 +161,7 @@ extension PlanFile {
     guard !name.isEmpty, name != ".", name != ".." else {
       throw AttncError(.io, "cannot write '\(path)': it names a folder, not a file")
     }
-    let temporary = "\(folder).\(name).tmp-\(getpid())"
+    let temporary = temporaryPath(for: path)
     // O_EXCL: never write through a file or link that is already there.
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw systemError("cannot create '\(temporary)'") }
@@ -186,6 +186,25 @@ extension PlanFile {
       _ = fsync(folderDescriptor)
       close(folderDescriptor)
     }
+  }
+
+  /// The temporary file `write` fills before renaming it to `path`: `.<name>.tmp-<pid>` in the
+  /// same folder. It never ends in `.attnc`, so a crash cannot leave a file that looks like a
+  /// plan.
+  public static func temporaryPath(for path: String, processID: Int32 = getpid()) -> String {
+    let slash = path.lastIndex(of: "/")
+    let folder = slash.map { String(path[...$0]) } ?? ""
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    return "\(folder).\(name).tmp-\(processID)"
+  }
+
+  /// Whether `fileName` (a name, not a path) is a temporary file `write` made for a plan named
+  /// `planName` in the same folder, by any process.
+  public static func isTemporary(_ fileName: String, for planName: String) -> Bool {
+    let prefix = ".\(planName).tmp-"
+    guard fileName.hasPrefix(prefix) else { return false }
+    let digits = fileName.dropFirst(prefix.count)
+    return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
   }
 
   /// Writes all of `bytes`, retrying short writes and interruptions.

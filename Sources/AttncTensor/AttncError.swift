@@ -17,11 +17,14 @@ public struct AttncError: Error, Sendable, CustomStringConvertible, Equatable {
     case usage
     /// Outputs differ from the reference beyond tolerance.
     case verification
+    /// Some models of a batch failed (each reported with its own error); the others converted.
+    case batchFailure
 
     public var description: String { rawValue }
 
-    /// 1 for a verification failure, 2 for everything else (bad input or usage).
-    public var exitStatus: Int32 { self == .verification ? 1 : 2 }
+    /// 1 for a verification failure or a batch with failed models, 2 for everything else (bad
+    /// input or usage).
+    public var exitStatus: Int32 { self == .verification || self == .batchFailure ? 1 : 2 }
   }
 
   public var code: Code

@@ -18,27 +18,54 @@ struct Convert: ParsableCommand {
       efficient variant on every matched layer that can honour its mask (the others stay exact,
       and are listed). Variants: \(VariantHelp.names). `attnc variants` describes them.
 
+      Batch conversion: given a folder, a quoted glob or several models, -o names
+      a folder, and every .onnx found (recursively in folders, with its external
+      data) becomes OUTDIR/<relative path>.attnc, keeping the folder structure.
+      A model that fails is reported and the others convert; the exit status is
+      1 if any failed. A plan made by this attnc from the same model with the
+      same options is skipped (unless --force), so an interrupted batch continues
+      where it stopped. --jobs N converts N at once within the machine's memory;
+      --shard i/n converts the i-th of n fixed parts of the inputs (job arrays);
+      --report FILE.json writes the per-model results.
+
       Examples:
         attnc convert model.onnx -o model.attnc
         attnc convert model.onnx -o fast.attnc --variant performer:m=128
         attnc convert bert.onnx -o nys.attnc --variant nystrom:m=64 --force
         attnc run model.attnc --test-data test_data_set_0
+        attnc convert zoo/ -o plans/ --jobs 2 --report report.json
+        attnc convert 'zoo/*/model.onnx' -o plans/ --shard 3/8
       """)
 
-  @Argument(help: "The ONNX model file.")
-  var model: String
+  @Argument(help: "The ONNX model file; or, for a batch, folders, globs and model files.")
+  var models: [String]
 
-  @Option(name: .shortAndLong, help: "Where to write the plan (default: <model>.attnc beside it).")
+  /// The model of a single conversion.
+  var model: String { models[0] }
+
+  @Option(name: .shortAndLong, help: "Where to write the plan (default: <model>.attnc beside it); for a batch, the output folder.")
   var output: String?
 
   @OptionGroup var policyOptions: PolicyOptions
 
-  @Flag(help: "Overwrite an existing plan.")
+  @Flag(help: "Overwrite an existing plan (for a batch: reconvert up-to-date plans too).")
   var force = false
 
   @OptionGroup var shapes: ShapeOptions
 
+  @OptionGroup(title: "Batch conversion") var batch: BatchOptions
+
   func run() throws {
+    if batch.isBatch(models, output: output) {
+      return try batch.run(models, output: output) {
+        let conversion = try policyOptions.conversion()
+        if conversion.policy != .exact && conversion.variant == nil {
+          // Measure the machine once, before conversions run side by side.
+          _ = try MachineProfile.current(at: conversion.profilePath, progress: { FileHandleOutput.standardError($0 + "\n") })
+        }
+        return try BatchSettings(conversion: conversion, importOptions: try shapes.importOptions(), force: force)
+      }
+    }
     let destination = output ?? URL(fileURLWithPath: model).deletingPathExtension().appendingPathExtension("attnc").path
     if FileManager.default.fileExists(atPath: destination) && !force {
       throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")

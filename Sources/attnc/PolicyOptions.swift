@@ -47,7 +47,7 @@ struct PolicyOptions: ParsableArguments {
   func conversion() throws -> ConversionOptions {
     var options = ConversionOptions(policy: policy)
     if let variant {
-      do { _ = try AttentionVariants.parse(variant) } catch let error as AttncError { throw AttncError(.usage, "--variant: \(error.message)") }
+      do { _ = try AttentionVariants.parse(variant) } catch let error as AttncError { throw AttncError(.usage, "--variant '\(variant)': \(error.message)") }
       options.variant = variant
     }
     if let layers { options.layers = try LayerOverrides(parsing: layers) }
