@@ -67,3 +67,28 @@ struct PolicyCommandTests {
     #expect(!FileManager.default.fileExists(atPath: plan))
   }
 }
+
+/// `inspect` on every shared model gives a table, JSON with the cost model and an SVG.
+struct InspectEveryModelTests {
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
+  func tableJSONAndPlotForEveryModel() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let environment = ["ATTNC_MACHINE_PROFILE": try CostModelFixture.profilePath()]
+    for name in Fixtures.modelNames {
+      let model = Fixtures.model(name)
+      let table = try CLI.run(["inspect", model, "--seq-len", "auto"], environment: environment)
+      #expect(table.status == 0, "\(name): \(table.stderr)")
+      #expect(table.stdout.contains("candidates per layer"), "\(name)")
+      let svg = folder.appendingPathComponent("\(name).svg").path
+      let json = try CLI.run(["inspect", model, "--seq-len", "256", "--format", "json", "--plot", svg], environment: environment)
+      #expect(json.status == 0, "\(name): \(json.stderr)")
+      let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(name)")
+      let layers = try #require(document["attention"] as? [[String: Any]])
+      #expect(!layers.isEmpty && layers.allSatisfy { $0["candidates"] != nil && $0["chosen"] != nil }, "\(name)")
+      #expect(document["cost_model"] != nil, "\(name)")
+      let picture = try String(contentsOfFile: svg, encoding: .utf8)
+      #expect(picture.hasPrefix("<svg") && picture.hasSuffix("</svg>\n") && picture.contains("<polyline"), "\(name)")
+    }
+  }
+}

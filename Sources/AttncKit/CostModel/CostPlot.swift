@@ -13,6 +13,8 @@ public enum CostPlot {
     public var series: [(setting: String, seconds: [Double])]
     /// Where the least predicted setting changes: (first length, new fastest).
     public var crossovers: [(length: Int, setting: String)]
+    /// The model's own length when it is fixed (a ViT's patch count): marked on the axis.
+    public var fixedLength: Int?
   }
 
   /// Panels for every distinct shape among `layers` (heads, head dim, mask, fixed lengths).
@@ -25,7 +27,15 @@ public enum CostPlot {
       if seen[key] == nil { order.append((key, layer)) }
       seen[key, default: []].append(layer.layer)
     }
-    return order.map { key, layer in
+    return order.map { key, original in
+      // A fixed length (a ViT at its export size) is drawn over N too, as a larger input
+      // (`--input-shape`) would give, with the model's own length marked.
+      var layer = original
+      let fixed = original.queries.value.flatMap { q in original.keys.value == q ? q : nil }
+      if fixed != nil {
+        layer.queries = .symbol("seq")
+        layer.keys = .symbol("seq")
+      }
       var series: [(String, [Double])] = []
       for setting in AttentionCandidate.settings {
         let perLength = lengths.map { n in AttentionCandidate.all(for: layer, seqLen: n, profile: profile).first { $0.setting == setting } }
@@ -40,7 +50,7 @@ public enum CostPlot {
         previous = best
       }
       let layerList = seen[key]!.map(String.init).joined(separator: ",")
-      return Panel(title: "layers \(layerList): \(key)", lengths: lengths, series: series, crossovers: crossovers)
+      return Panel(title: "layers \(layerList): \(key)", lengths: lengths, series: series, crossovers: crossovers, fixedLength: fixed)
     }
   }
 
@@ -85,6 +95,11 @@ public enum CostPlot {
         let ly = y0 + plotTop + 14 + 16 * Double(index)
         out.append("<line x1=\"\(f(left + plotWidth + 12))\" x2=\"\(f(left + plotWidth + 36))\" y1=\"\(f(ly - 4))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2.5\"\(dash)/>")
         out.append("<text x=\"\(f(left + plotWidth + 42))\" y=\"\(f(ly))\">\(escape(series.setting))</text>")
+      }
+      if let fixed = panel.fixedLength, fixed >= firstN, fixed <= lastN {
+        let fx = left + plotWidth * log2(Double(fixed) / Double(firstN)) / max(log2(Double(lastN) / Double(firstN)), 1)
+        out.append("<line x1=\"\(f(fx))\" x2=\"\(f(fx))\" y1=\"\(f(y0 + plotTop))\" y2=\"\(f(y0 + plotTop + plotHeight))\" stroke=\"black\" stroke-dasharray=\"2 3\"/>")
+        out.append("<text x=\"\(f(fx + 4))\" y=\"\(f(y0 + plotTop + 12))\" font-size=\"11\">this model: N=\(fixed) (larger inputs move right)</text>")
       }
       for crossover in panel.crossovers {
         guard let series = panel.series.first(where: { $0.setting == crossover.setting }),
