@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Does a policy find the fastest plan? Converts MODEL under --policy P at --seq-len N and once
 per single variant (--variant X), then times every plan side by side, round-robin, with
-`attnc bench` and prints each median with its ratio to the best single-variant plan.
+`attnc bench` and prints each median with its ratio to the best single-variant plan (every round in a new seeded
+order; each `attnc bench` call times 2 runs after a warm-up).
 
     python3 scripts/bench_policy.py --attnc .build/release/attnc \
         --model ../shared/models/gpt2_mini_dynamo/model.onnx --seq 8192 --policy fastest --rounds 5
@@ -9,6 +10,7 @@ per single variant (--variant X), then times every plan side by side, round-robi
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -51,9 +53,13 @@ def main():
 
     times = {name: [] for name in plans}
     for round_index in range(args.rounds):
-        for name, path in plans.items():
+        # A fresh order each round (seeded): a process that follows a memory-hungry one pays
+        # more page faults, so a fixed order would favour some plans.
+        order = list(plans.items())
+        random.Random(round_index).shuffle(order)
+        for name, path in order:
             out = subprocess.run(
-                [args.attnc, "bench", path, "--seq", str(args.seq), "--repeat", "1", "--threads", str(args.threads), "--format", "json"],
+                [args.attnc, "bench", path, "--seq", str(args.seq), "--repeat", "2", "--threads", str(args.threads), "--format", "json"],
                 capture_output=True, text=True, env=dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads)))
             if out.returncode != 0:
                 sys.exit(out.stderr)

@@ -31,7 +31,7 @@ public struct BatchReport: Sendable {
   /// The summary table: model, status, layers matched, variants chosen, predicted speedup,
   /// input and plan size, time; one row per model, `—` where a value is unknown.
   public func table() -> String {
-    let header = ["model", "status", "layers", "variants", "speedup", "input", "plan", "time"]
+    let header = ["model", "status", "layers", "variants", "attn speedup", "input", "plan", "time"]
     let rows = results.map { result -> [String] in
       [
         result.input, result.status.rawValue,

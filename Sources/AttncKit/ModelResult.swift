@@ -61,10 +61,11 @@ public struct ModelResult: Sendable {
     predictedSpeedup = Self.predictedSpeedup(decisions)
   }
 
-  /// `performer:m=128,seed=0`: the decision's variant with its numeric parameters.
+  /// `performer:m=128`: the decision's variant with its numeric parameters but the per-layer
+  /// seed (which differs on every layer; the plan records it).
   static func variantName(_ decision: Plan.Decision) -> String {
     var numbers: [String: Double] = [:]
-    for (key, value) in decision.parameters {
+    for (key, value) in decision.parameters where key != "seed" {
       if case .float(let number) = value { numbers[key] = number }
       if case .int(let number) = value { numbers[key] = Double(number) }
     }
