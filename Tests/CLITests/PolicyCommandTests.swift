@@ -92,3 +92,21 @@ struct InspectEveryModelTests {
     }
   }
 }
+
+/// A balanced conversion is deterministic given the machine profile and the calibration inputs.
+struct PolicyDeterminismTests {
+  @Test func balancedReconversionIsByteIdentical() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let environment = ["ATTNC_MACHINE_PROFILE": try CostModelFixture.profilePath()]
+    let calibration = Fixtures.packageRoot.appendingPathComponent("samples/bert_tiny").path
+    var files: [Data] = []
+    for name in ["a.attnc", "b.attnc"] {
+      let plan = folder.appendingPathComponent(name).path
+      let result = try CLI.run(["convert", CostModelFixture.sampleModel, "-o", plan, "--calibration", calibration], environment: environment)
+      #expect(result.status == 0, "\(result.stderr)")
+      files.append(try Data(contentsOf: URL(fileURLWithPath: plan)))
+    }
+    #expect(files[0] == files[1])
+  }
+}
