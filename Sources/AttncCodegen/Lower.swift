@@ -102,10 +102,10 @@ public enum Lower {
       let spec = op.spec
       var parameters: [String: KernelParameter] = [
         "scale": .float(Double(spec.scale)), "causal": .int(spec.causal ? 1 : 0), "softcap": .float(Double(spec.softcap)),
-        "mask": .string(spec.mask.rawValue), "variant": .string(spec.variant.name),
+        "mask": .string(spec.mask.rawValue),
       ]
       if spec.mask == .keyPadding { parameters["mask_fill"] = .float(Double(spec.maskFill)) }
-      for (key, value) in spec.variant.parameters { parameters[AttentionVariants.variantPrefix + key] = .float(value) }
+      parameters = AttentionVariants.kernelParameters(parameters, variant: spec.variant.name, values: spec.variant.parameters)
       if let dispatch = spec.dispatch { parameters["dispatch"] = .string(dispatch.description) }
       return Call(kernel: "FusedAttention", parameters: parameters)
     case let op as DimExpressions:

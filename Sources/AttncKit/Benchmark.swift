@@ -18,34 +18,12 @@ public enum Benchmark {
     public var peakBytes: Int
   }
 
-  /// Synthetic inputs for `plan` with its symbols bound: token ids in 0..<100 for integer
-  /// inputs (ones for names containing "mask", 0..<seq positions for "position"), standard
-  /// normal floats (seeded, so runs compare).
+  /// Synthetic inputs for `plan` with its symbols bound, as the cost model generates them
+  /// (`CalibrationInputs.synthetic`: token ids within the embedding's vocabulary, all-ones
+  /// masks, positions, seeded standard normal floats), so runs compare.
   /// - Throws: `.usage` naming a symbol that `bindings` leaves unbound.
   public static func inputs(for plan: Plan, bindings: [String: Int]) throws -> [HostTensor] {
-    var generator = SplitMix(seed: 0x5EED)
-    return try plan.inputs.map { slot in
-      let spec = plan.slots[slot]
-      let shape = try spec.dims.map { dim -> Int in
-        guard let value = dim.evaluate(bindings) else {
-          throw AttncError(.usage, "input '\(spec.name)' has dim '\(dim)': give its symbols with --dim NAME=VALUE")
-        }
-        return value
-      }
-      let count = shape.reduce(1, *)
-      let name = spec.name.lowercased()
-      if spec.dtype.isFloatingPoint {
-        let values = (0..<count).map { _ in Double(generator.normal()) }
-        return HostTensor(dtype: spec.dtype, shape: shape, converting: values)
-      }
-      let last = shape.last ?? 1
-      let values: [Int64] = (0..<count).map { i in
-        if name.contains("mask") { return 1 }
-        if name.contains("position") { return Int64(i % max(last, 1)) }
-        return Int64(generator.next() % 100)
-      }
-      return HostTensor(dtype: spec.dtype, shape: shape, integers: values)
-    }
+    try CalibrationInputs.synthetic(for: plan, bindings: bindings, seed: 0x5EED).samples[0]
   }
 
   /// Binds `batch`-like symbols (names containing "batch") to `batch` and every other symbol of
@@ -110,26 +88,10 @@ public enum Benchmark {
     return total
   }
 
-  /// The machine's sgemm rate in FLOP/s: the median of `repeats` square `size³` products on the
-  /// current thread budget (OpenBLAS, as the plans use it).
-  public static func sgemmPeak(size: Int = 1024, repeats: Int = 5) -> Double {
-    let a = [Float](repeating: 0.5, count: size * size)
-    let b = [Float](repeating: 0.25, count: size * size)
-    var c = [Float](repeating: 0, count: size * size)
-    var times: [Double] = []
-    for run in 0...repeats {
-      let start = DispatchTime.now().uptimeNanoseconds
-      a.withUnsafeBufferPointer { x in
-        b.withUnsafeBufferPointer { y in
-          c.withUnsafeMutableBufferPointer { z in
-            gemm(m: size, n: size, k: size, x.baseAddress!, y.baseAddress!, into: z.baseAddress!)
-          }
-        }
-      }
-      if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
-    }
-    times.sort()
-    return 2 * Double(size * size * size) / times[times.count / 2]
+  /// The machine's sgemm rate in FLOP/s: a square `size³` product on the current thread budget
+  /// (OpenBLAS, as the plans use it), median of 5 after a warm-up.
+  public static func sgemmPeak(size: Int = 1024) -> Double {
+    MachineCalibration.gemmRate(m: size, n: size, k: size)
   }
 }
 

@@ -50,10 +50,7 @@ public enum Verification {
         layers.append((layer, instruction.label, variant, 0))
         return
       }
-      var parameters = instruction.parameters
-      parameters["variant"] = .string("softmax")
-      parameters["dispatch"] = nil
-      for key in parameters.keys where key.hasPrefix(AttentionVariants.variantPrefix) { parameters[key] = nil }
+      let parameters = AttentionVariants.kernelParameters(instruction.parameters, variant: "softmax", values: [:])
       let exact = try exactAttention(KernelContext(parameters: KernelParameters(parameters), outputCount: 1, bindings: [:]), arguments)
       layers.append((layer, instruction.label, variant, AttentionQuality.relativeError(results[0].floats[...], exact[0].floats[...])))
     }

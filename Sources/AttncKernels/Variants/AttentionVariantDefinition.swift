@@ -169,6 +169,18 @@ public enum AttentionVariants {
   /// Kernel parameters `variant_<key>` hold the variant's parameters.
   public static let variantPrefix = "variant_"
 
+  /// A `FusedAttention` call's parameters with its variant replaced: `base` without its
+  /// `variant`, `variant_<key>` and `dispatch` entries, then `variant` = `name` and each of
+  /// `values` as `variant_<key>` (mask, scale, causality and softcap kept).
+  public static func kernelParameters(
+    _ base: [String: KernelParameter], variant name: String, values: [String: Double]
+  ) -> [String: KernelParameter] {
+    var result = base.filter { !$0.key.hasPrefix(variantPrefix) && $0.key != "dispatch" }
+    result["variant"] = .string(name)
+    for (key, value) in values { result[variantPrefix + key] = .float(value) }
+    return result
+  }
+
   /// Parses `NAME` or `NAME:key=value,...` (`performer:m=256`, `fastmax:p=1`).
   /// - Throws: a message naming the part that does not parse.
   public static func parse(_ text: String) throws -> (AttentionVariantDefinition, VariantParameters) {

@@ -42,10 +42,7 @@ public struct AttentionErrors: Sendable {
         guard let (definition, variant) = try? ApplyAttentionVariant.resolve(setting, layer: layer.layer), definition.name != "softmax",
           definition.refusal(causal: layer.spec.causal, mask: layer.spec.mask.rawValue, softcap: layer.spec.softcap) == nil
         else { continue }
-        let values = variant.parameters
-        var call = instruction.parameters.filter { !$0.key.hasPrefix(AttentionVariants.variantPrefix) && $0.key != "dispatch" }
-        call["variant"] = .string(definition.name)
-        for (key, value) in values { call[AttentionVariants.variantPrefix + key] = .float(value) }
+        let call = AttentionVariants.kernelParameters(instruction.parameters, variant: definition.name, values: variant.parameters)
         let approximate = try kernel(KernelContext(parameters: KernelParameters(call), outputCount: 1, bindings: [:]), arguments)
         sums[layer.layer, default: [:]][setting, default: 0] += AttentionQuality.relativeError(approximate[0].floats[...], exact)
         counts[layer.layer, default: [:]][setting, default: 0] += 1

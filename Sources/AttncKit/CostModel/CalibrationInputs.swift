@@ -64,13 +64,13 @@ public struct CalibrationInputs: Sendable {
   /// One generated sample at `bindings`: token ids uniform over the vocabulary of the embedding
   /// each integer input feeds (ones for attention masks, 0..<N for positions), standard normal
   /// floats (images); seeded, so conversions repeat.
-  public static func synthetic(for plan: Plan, bindings: [String: Int]) throws -> CalibrationInputs {
-    var generator = SplitMix(seed: 0xCA1B)
+  public static func synthetic(for plan: Plan, bindings: [String: Int], seed: UInt64 = 0xCA1B) throws -> CalibrationInputs {
+    var generator = SplitMix(seed: seed)
     let samples = try plan.inputs.map { slot -> HostTensor in
       let spec = plan.slots[slot]
       let shape = try spec.dims.map { dim -> Int in
         guard let value = dim.evaluate(bindings) else {
-          throw AttncError(.usage, "input '\(spec.name)' has dim '\(dim)' with no value: give --seq-len or --input-shape")
+          throw AttncError(.usage, "input '\(spec.name)' has dim '\(dim)' with no value: bind its symbols (--dim NAME=VALUE for bench, --seq-len or --input-shape for convert)")
         }
         return value
       }

@@ -72,11 +72,9 @@ public enum MachineCalibration {
       Tensor.float((0..<(heads * rows * depth)).map { _ in generator.normal() }, [1, heads, rows, depth])
     }
     let q = random(shape.queries, shape.depth), k = random(shape.keys, shape.depth), v = random(shape.keys, shape.valueDepth)
-    var kernelParameters: [String: KernelParameter] = [
-      "scale": .float(1 / Double(shape.depth).squareRoot()), "causal": .int(shape.causal ? 1 : 0), "softcap": .float(0),
-      "mask": .string("none"), "variant": .string(definition.name),
-    ]
-    for (key, value) in parameters.values { kernelParameters[AttentionVariants.variantPrefix + key] = .float(value) }
+    let kernelParameters = AttentionVariants.kernelParameters(
+      ["scale": .float(1 / Double(shape.depth).squareRoot()), "causal": .int(shape.causal ? 1 : 0), "softcap": .float(0), "mask": .string("none")],
+      variant: definition.name, values: parameters.values)
     let kernel = KernelLibrary.kernels["FusedAttention"]!
     let context = KernelContext(parameters: KernelParameters(kernelParameters), outputCount: 1, bindings: [:])
     let first = try seconds { _ = try kernel(context, [q, k, v]) }
