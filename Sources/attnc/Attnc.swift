@@ -9,18 +9,24 @@ struct Attnc: ParsableCommand {
       attnc reads an ONNX model (any opset a real exporter writes, external
       data included), canonicalizes it into a typed IR with symbolic shapes,
       finds every softmax attention, and compiles it into a plan that its
-      interpreter runs on CPU. `--variant` substitutes an efficient attention
-      (Performer, Linformer, FLuRKA, Fastmax, Scatterbrain, Nyström); `verify`
-      measures what that costs in accuracy.
+      interpreter runs on CPU. A cost model picks each attention layer's
+      variant (Performer, Linformer, FLuRKA, Fastmax, Scatterbrain, Nyström or
+      exact) from predicted time on this machine and measured error, under a
+      policy: exact, fastest, balanced (default) or accurate. `verify`
+      measures what a plan costs in accuracy.
 
-      Exit status: 0 ok, 1 verification failure, 2 bad input or usage.
+      Exit status: 0 ok, 1 verification failure (or a failed model in a batch),
+      2 bad input or usage.
 
       Examples:
         attnc inspect model.onnx --seq-len 4096
-        attnc convert model.onnx -o model.attnc
+        attnc convert model.onnx -o model.attnc --policy exact
+        attnc convert model.onnx -o fast.attnc --calibration test_data/
+        attnc convert model.onnx -o gpt.attnc --policy fastest --seq-len 8192
         attnc run model.attnc --test-data test_data_set_0
-        attnc convert model.onnx -o nys.attnc --variant nystrom
-        attnc verify nys.attnc --reference model.onnx --test-data test_data_set_0
+        attnc verify fast.attnc --reference model.onnx --test-data test_data_set_0
+        attnc convert zoo/ -o plans/ --jobs 2 --report report.json
+        attnc calibrate-machine
         attnc variants
       """,
     subcommands: [Convert.self, Run.self, Verify.self, Inspect.self, Bench.self, Variants.self, CalibrateMachine.self])

@@ -9,14 +9,24 @@ struct Convert: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Compile an ONNX model into an attnc plan.",
     discussion: """
-      Imports and canonicalizes the model, lowers every node to a kernel and writes one
-      versioned, checksummed plan file (weights zstd-compressed in chunks). The file is written
-      to a temporary name and renamed, so an interrupted run never leaves a partial plan.
+      Imports and canonicalizes the model, lowers every node to a kernel and
+      writes one versioned, checksummed plan file (weights zstd-compressed in
+      chunks). The file is written to a temporary name and renamed, so an
+      interrupted run never leaves a partial plan.
 
-      Every softmax attention the matcher finds runs as one fused attention node. Under
-      `--policy exact` it is the exact tiled kernel; `--variant NAME[:key=value,...]` puts an
-      efficient variant on every matched layer that can honour its mask (the others stay exact,
-      and are listed). Variants: \(VariantHelp.names). `attnc variants` describes them.
+      Every softmax attention the matcher finds runs as one fused attention
+      node. --policy chooses each layer's variant from predicted time (a
+      machine profile measured once and cached) and measured error
+      (--calibration DIR, else generated inputs): exact keeps exact attention,
+      fastest takes the least predicted time, balanced (the default) the least
+      time within --max-error and then checks the outputs end to end against
+      --max-output-error, accurate the least error within --memory-budget.
+      --seq-len auto (the default for a symbolic length) stores per-layer
+      tables so each call runs the variant for its actual length.
+      --variant NAME[:key=value,...] puts one variant on every layer that can
+      honour its mask; --layers forces variants on ranges of layers. Variants:
+      \(VariantHelp.names). `attnc variants` describes them; docs/cost-model.md
+      the cost model.
 
       Batch conversion: given a folder, a quoted glob or several models, -o names
       a folder, and every .onnx found (recursively in folders, with its external
@@ -29,7 +39,10 @@ struct Convert: ParsableCommand {
       --report FILE.json writes the per-model results.
 
       Examples:
-        attnc convert model.onnx -o model.attnc
+        attnc convert model.onnx -o model.attnc --policy exact
+        attnc convert model.onnx -o fast.attnc --calibration test_data/
+        attnc convert gpt2.onnx -o gpt2.attnc --policy fastest --seq-len 8192
+        attnc convert model.onnx -o mixed.attnc --layers 0-3:scatterbrain,4-:softmax
         attnc convert model.onnx -o fast.attnc --variant performer:m=128
         attnc convert bert.onnx -o nys.attnc --variant nystrom:m=64 --force
         attnc run model.attnc --test-data test_data_set_0
