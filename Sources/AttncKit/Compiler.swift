@@ -53,6 +53,12 @@ public enum Compiler {
     _ path: String, options: ImportOptions = ImportOptions(), conversion: ConversionOptions,
     progress: (String) -> Void = { _ in }
   ) throws -> Conversion {
+    try FreshDimNumbering.scoped { try convertScoped(path, options: options, conversion: conversion, progress: progress) }
+  }
+
+  private static func convertScoped(
+    _ path: String, options: ImportOptions, conversion: ConversionOptions, progress: (String) -> Void
+  ) throws -> Conversion {
     let model = try ModelLoader.load(path, options: options)
     try withContext(path) { try ModelLoader.checkSupported(model.imported) }
     let digest = try withContext(path) { () throws -> [UInt8] in

@@ -85,3 +85,15 @@ import Testing
     }
   }
 }
+
+/// A conversion's plan does not depend on what the process converted before it (fresh
+/// data-dependent dims are numbered per conversion).
+struct ConversionIsolationTests {
+  @Test func convertingTwiceInOneProcessGivesTheSameBytes() throws {
+    let model = Fixtures.packageRoot.appendingPathComponent("samples/bert_tiny/model.onnx").path
+    let options = ConversionOptions(policy: .exact)
+    let first = Data(try PlanFile.encode(try Compiler.convert(model, conversion: options).plan))
+    let second = Data(try PlanFile.encode(try Compiler.convert(model, conversion: options).plan))
+    #expect(first == second)
+  }
+}

@@ -101,17 +101,35 @@ struct DataDependentDims: Sendable {
   private static let counter = InstanceCounter()
   private let prefix: String
 
-  /// A source named after `op` (`"resize"`), numbered uniquely in this process.
+  /// A source named after `op` (`"resize"`), numbered uniquely within the enclosing
+  /// `FreshDimNumbering.scoped` call on this thread (one conversion), else in this process.
   init(_ op: String) {
-    prefix = Dim.unknownPrefix + op + "\(DataDependentDims.counter.next())_"
+    let counter = Thread.current.threadDictionary[FreshDimNumbering.key] as? InstanceCounter ?? DataDependentDims.counter
+    prefix = Dim.unknownPrefix + op + "\(counter.next())_"
   }
 
   /// The fresh dim for output position `position`; the same position gives the same dim.
   func dim(_ position: Int) -> Dim { .symbol(prefix + "\(position)") }
 }
 
-/// A process-wide counter, safe to call from any thread.
-private final class InstanceCounter: @unchecked Sendable {
+/// Numbers the fresh data-dependent dims of one conversion from 1, so a model's plan does not
+/// depend on what else the process converted before or beside it (a batch converts several
+/// models in one process, on several threads).
+public enum FreshDimNumbering {
+  static let key = "attnc.fresh-dim-numbering"
+
+  /// Runs `body` with fresh dims numbered from 1 on this thread (restoring any outer numbering).
+  public static func scoped<T>(_ body: () throws -> T) rethrows -> T {
+    let dictionary = Thread.current.threadDictionary
+    let outer = dictionary[key]
+    dictionary[key] = InstanceCounter()
+    defer { dictionary[key] = outer }
+    return try body()
+  }
+}
+
+/// A counter, safe to call from any thread.
+final class InstanceCounter: @unchecked Sendable {
   private let lock = NSLock()
   private var value = 0
 
