@@ -75,7 +75,7 @@ public enum Compiler {
         return try Lower.plan(fused, sourceSHA256: digest, producer: version, policy: policy)
       }
       let planned = try PolicyPlanner.plan(graph, options: conversion, lower: lower, progress: progress)
-      var plan = try lower(planned.graph)
+      var plan = try planned.plan ?? lower(planned.graph)
       plan.options = conversion.canonical
       plan.decisions = decisions(planned.outcomes, report: planned.report)
       return Conversion(model: model, plan: plan, attention: planned.outcomes, report: planned.report)

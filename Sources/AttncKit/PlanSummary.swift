@@ -50,10 +50,7 @@ public struct PlanSummary: Sendable {
       ("decisions", .array(plan.decisions.map { d in
         .object([
           ("layer", .int(d.layer)), ("node", .string(d.node)), ("variant", .string(d.variant)),
-          ("params", .object(d.parameters.sorted { $0.key < $1.key }.map { key, value in
-            if case .float(let number) = value { return (key, .number(number)) }
-            return (key, .string("\(value)"))
-          })),
+          ("params", Self.json(d.parameters)),
           // 0 = not predicted (exact policy or a forced --variant: the cost model did not run).
           ("predicted_ms", d.predictedMilliseconds > 0 ? .number(d.predictedMilliseconds) : .null),
           ("error", d.error.map(JSON.number) ?? .null), ("error_source", .string(d.errorSource)),
@@ -61,10 +58,7 @@ public struct PlanSummary: Sendable {
           ("candidates", .array(d.candidates.map { c in
             .object([
               ("variant", .string(c.variant)),
-              ("params", .object(c.parameters.sorted { $0.key < $1.key }.map { key, value in
-                if case .float(let number) = value { return (key, .number(number)) }
-                return (key, .string("\(value)"))
-              })),
+              ("params", Self.json(c.parameters)),
               ("predicted_ms", .number(c.predictedMilliseconds)), ("error", c.error.map(JSON.number) ?? .null),
               ("error_source", .string(c.errorSource)), ("allowed", .bool(c.allowed)), ("reason", c.reason.isEmpty ? .null : .string(c.reason)),
             ])
@@ -73,6 +67,14 @@ public struct PlanSummary: Sendable {
       })),
       ("options", .string(plan.options)),
     ])
+  }
+
+  /// Decision or candidate parameters as a JSON object, sorted by name (numbers as numbers).
+  static func json(_ parameters: [String: Plan.Parameter]) -> JSON {
+    .object(parameters.sorted { $0.key < $1.key }.map { key, value in
+      if case .float(let number) = value { return (key, .number(number)) }
+      return (key, .string("\(value)"))
+    })
   }
 
   public var table: String {

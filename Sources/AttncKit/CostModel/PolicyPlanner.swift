@@ -108,6 +108,8 @@ public enum PolicyPlanner {
     public var graph: Graph
     public var outcomes: [ApplyAttentionVariant.Outcome]
     public var report: PolicyReport?
+    /// `graph` already lowered, when the end-to-end check lowered it (else nil).
+    public var plan: Plan?
   }
 
   /// - Parameters:
@@ -126,7 +128,7 @@ public enum PolicyPlanner {
         if let text = options.layers?.variant(for: layer.layer) ?? options.variant { assignments[layer.layer] = .init(variant: text) }
       }
       let outcomes = try ApplyAttentionVariant.apply(assignments, to: &result)
-      return Result(graph: result, outcomes: outcomes, report: nil)
+      return Result(graph: result, outcomes: outcomes, report: nil, plan: nil)
     }
 
     let exactPlan = try lower(graph)
@@ -199,9 +201,11 @@ public enum PolicyPlanner {
 
     // Balanced: check the outputs end to end; put the worst approximated layer back to exact
     // until they are within --max-output-error.
+    var checked: Plan?
     if options.policy == .balanced {
       while true {
         let plan = try lower(result)
+        checked = plan
         let error = try outputError(plan, inputs: inputs, reference: errors.exactOutputs)
         report.outputError = error
         guard error > options.limits.maxOutputError else { break }
@@ -218,7 +222,9 @@ public enum PolicyPlanner {
       }
     }
     report.layers = decisions
-    return Result(graph: result, outcomes: outcomes, report: report)
+    // The last plan checked is the final graph's unless a revert followed it (then the loop ran
+    // again), so it is the plan to keep.
+    return Result(graph: result, outcomes: outcomes, report: report, plan: checked)
   }
 
   /// The worst error among what a layer may run (its choice and its dispatch entries).
