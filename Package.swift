@@ -43,7 +43,7 @@ let package = Package(
     .executableTarget(
       name: "attnc",
       dependencies: [
-        "AttncKit", "AttncKernels", "AttncONNX", "AttncRuntime", "AttncTensor",
+        "AttncKit", "AttncKernels", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -55,7 +55,7 @@ let package = Package(
     .testTarget(name: "AttncPassesTests", dependencies: ["AttncPasses", "AttncTestSupport"]),
     .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncTestSupport"]),
     .testTarget(name: "AttncKernelsTests", dependencies: ["AttncKernels", "AttncTensor", "CAttnc"]),
-    .testTarget(name: "ModelParityTests", dependencies: ["AttncKit", "AttncTestSupport"]),
+    .testTarget(name: "ModelParityTests", dependencies: ["AttncKit", "AttncCodegen", "AttncIR", "AttncPasses", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
     .testTarget(name: "CostModelTests", dependencies: ["AttncKit", "AttncKernels", "AttncIR", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
     .testTarget(
       name: "ConformanceTests", dependencies: ["AttncKit", "AttncTestSupport"],

@@ -108,6 +108,10 @@ public enum Lower {
       parameters = AttentionVariants.kernelParameters(parameters, variant: spec.variant.name, values: spec.variant.parameters)
       if let dispatch = spec.dispatch { parameters["dispatch"] = .string(dispatch.description) }
       return Call(kernel: "FusedAttention", parameters: parameters)
+    case let op as TokenMergeOp:
+      return Call(kernel: "TokenMerge", parameters: ["r": .int(Int64(op.r)), "protect_first": .int(op.protectFirst ? 1 : 0)])
+    case is TokenUnmergeOp:
+      return Call(kernel: "TokenUnmerge")
     case let op as DimExpressions:
       return Call(kernel: "DimExpressions", parameters: ["dims": .dims(op.dims), "dtype": .int(Int64(op.dtype.rawValue)), "scalar": .int(op.scalar ? 1 : 0)])
     case let op as Binary:

@@ -377,6 +377,13 @@ public enum KernelLibrary {
         definition, parameters: parameters, q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask,
         scale: options.scale, causal: options.causal)]
     }
+    table["TokenMerge"] = { context, inputs in
+      func optional(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
+      return try TokenMergeKernel.merge(
+        x: input(inputs, 0), keys: input(inputs, 1), sizes: optional(2), origin: optional(3), padding: optional(4),
+        r: try context.parameters.int("r"), protectFirst: try context.parameters.int("protect_first", default: 1) != 0)
+    }
+    table["TokenUnmerge"] = { _, inputs in [try TokenMergeKernel.unmerge(y: input(inputs, 0), origin: input(inputs, 1))] }
     table["Size"] = { _, inputs in [.int([Int64(try input(inputs, 0).count)], [])] }
     return table.mapValues(roundingOutputs)
   }()

@@ -113,7 +113,7 @@ public enum TokenMerge {
   }
 
   /// One batch item's matching; `merged ≥ 1` and at most the mergeable count.
-  private static func assignment(
+  static func assignment(
     rows: [Float], tokens: Int, width: Int, merged: Int, protected: Set<Int>
   ) -> Assignment {
     let countA = (tokens + 1) / 2, countB = tokens / 2
@@ -174,8 +174,10 @@ public enum TokenMerge {
   /// Size-weighted merge: `x [B, N, D]`, `sizes [B, N]` → `(x' [B, N', D], sizes' [B, N'])` with
   /// `x'_j = Σ_{n→j} s_n·x_n / Σ_{n→j} s_n` and `s'_j = Σ_{n→j} s_n`. An output token with a
   /// single source is copied exactly, so `r = 0` returns `x` and `sizes` unchanged.
+  /// A size may be 0 (a padding token carried through, never merged): a token that merges with
+  /// nothing is copied whatever its size.
   /// - Throws: `x` not float `[B, N, D]` or `sizes` not `[B, N]` for the matching's `B` and `N`; a
-  ///   size that is not positive and finite.
+  ///   size that is negative or not finite, or a merged group whose sizes sum to 0.
   /// - Complexity: `O(B·N·D)`.
   public static func merge(
     x: Tensor, sizes: Tensor, matching: Matching
@@ -187,8 +189,8 @@ public enum TokenMerge {
     guard sizes.isFloat, sizes.shape == [batch, tokens] else {
       throw .invalid("token merge: sizes must be a float [\(batch), \(tokens)] tensor, got shape \(sizes.shape)")
     }
-    guard sizes.floats.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-      throw .invalid("token merge: sizes must be positive and finite")
+    guard sizes.floats.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+      throw .invalid("token merge: sizes must be non-negative and finite")
     }
     let width = x.shape[2], outputs = matching.outputTokens
     var out = [Float](repeating: 0, count: batch * outputs * width)
@@ -206,6 +208,7 @@ public enum TokenMerge {
         if count[j] == 1 {
           for i in 0..<width { out[target + i] = x.floats[source + i] }
         } else {
+          guard outSizes[outRow + j] > 0 else { throw .invalid("token merge: tokens of total size 0 were merged") }
           let weight = sizes.floats[inRow + n] / outSizes[outRow + j]
           for i in 0..<width { out[target + i] += weight * x.floats[source + i] }
         }

@@ -22,6 +22,8 @@ public enum Compiler {
     public var attention: [AttentionOutcome]
     /// The cost model's account (nil for `exact` with nothing forced).
     public var report: PolicyReport?
+    /// What token merging did (nil without `--token-merge`).
+    public var tokenMerge: MergeTokens.Report?
   }
 
   /// Loads, canonicalizes and lowers `path` under `policy` (`exact` by default here); `variant`
@@ -74,11 +76,31 @@ public enum Compiler {
         try Fusion.pipeline.run(&fused)
         return try Lower.plan(fused, sourceSHA256: digest, producer: version, policy: policy)
       }
-      let planned = try PolicyPlanner.plan(graph, options: conversion, lower: lower, progress: progress)
+      var merged = graph
+      var mergeReport: MergeTokens.Report?
+      if let schedule = conversion.tokenMerge {
+        mergeReport = try mergeTokens(schedule, &merged)
+      }
+      let planned = try PolicyPlanner.plan(
+        merged, reference: mergeReport == nil ? nil : graph, options: conversion, lower: lower, progress: progress)
       var plan = try planned.plan ?? lower(planned.graph)
       plan.options = conversion.canonical
       plan.decisions = decisions(planned.outcomes, report: planned.report)
-      return Conversion(model: model, plan: plan, attention: planned.outcomes, report: planned.report)
+      return Conversion(model: model, plan: plan, attention: planned.outcomes, report: planned.report, tokenMerge: mergeReport)
+    }
+  }
+
+  /// Applies a fixed `--token-merge` schedule to a matched graph.
+  /// - Throws: `.unsupported` with the pass's reason when the graph cannot merge.
+  static func mergeTokens(_ schedule: TokenMergeSchedule, _ graph: inout Graph) throws -> MergeTokens.Report {
+    do {
+      let blocks = try MergeTokens.blocks(graph)
+      guard let rates = schedule.rates(blocks: blocks.count) else {
+        throw AttncError(.usage, "--token-merge auto is not available yet")
+      }
+      return try MergeTokens.apply(rates, to: &graph)
+    } catch let refusal as MergeTokens.Refusal {
+      throw AttncError.unsupported("token merging: \(refusal.reason)")
     }
   }
 

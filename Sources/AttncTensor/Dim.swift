@@ -124,8 +124,9 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
     return quotient + Dim(terms: [Monomial([.floorDiv(remainder, divisor)]): 1])
   }
 
-  /// Division by another dim when it is exact in the algebra (a constant, or a monomial dividing
-  /// every term); nil when the quotient cannot be expressed.
+  /// Division by another dim when it is exact in the algebra (a constant, a monomial dividing
+  /// every term, or a polynomial that divides into a single term:
+  /// `384·batch·(seq − 8) / (32·batch·(seq − 8)) = 12`); nil when the quotient cannot be expressed.
   public func divided(by divisor: Dim) -> Dim? {
     if let d = divisor.value {
       guard d > 0 else { return nil }
@@ -133,7 +134,7 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
     }
     if self == divisor { return 1 }
     guard divisor.terms.count == 1, let (monomial, c) = divisor.terms.first, c > 0 else {
-      return nil
+      return monomialQuotient(by: divisor)
     }
     var result: [Monomial: Int] = [:]
     for (m, coefficient) in terms {
@@ -141,6 +142,17 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
       result[rest, default: 0] += coefficient / c
     }
     return Dim(terms: result)
+  }
+
+  /// The single-term `q` with `q · divisor == self`, tried against the divisor's leading term.
+  private func monomialQuotient(by divisor: Dim) -> Dim? {
+    guard let (lead, c) = divisor.terms.max(by: { $0.key > $1.key }) else { return nil }
+    for (m, a) in terms where a % c == 0 {
+      guard let rest = m.removing(lead) else { continue }
+      let candidate = Dim(terms: [rest: a / c])
+      if candidate * divisor == self { return candidate }
+    }
+    return nil
   }
 
   /// `self mod divisor` for a positive constant divisor.

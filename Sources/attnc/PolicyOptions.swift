@@ -1,6 +1,7 @@
 import ArgumentParser
 import AttncKernels
 import AttncKit
+import AttncPasses
 import AttncTensor
 import Foundation
 
@@ -42,6 +43,11 @@ struct PolicyOptions: ParsableArguments {
     valueName: "variant"))
   var variant: String?
 
+  @Option(help: ArgumentHelp(
+    "Merge tokens between transformer blocks (ToMe; encoders only): r per block, r:decreasing (2r falling to 0), a list r1,r2,... or auto (the cost model picks r per block within --max-output-error). The first token never merges; padding stays out.",
+    valueName: "schedule"))
+  var tokenMerge: String?
+
   /// The options as the compiler takes them.
   /// - Throws: `.usage` for a malformed --seq-len, --memory-budget, --layers or limit.
   func conversion() throws -> ConversionOptions {
@@ -65,6 +71,7 @@ struct PolicyOptions: ParsableArguments {
     options.limits.maxOutputError = maxOutputError
     if let memoryBudget { options.limits.memoryBudget = try Self.bytes(memoryBudget) }
     options.calibration = calibration
+    if let tokenMerge { options.tokenMerge = try TokenMergeSchedule(parsing: tokenMerge) }
     return options
   }
 

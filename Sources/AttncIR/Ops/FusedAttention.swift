@@ -14,6 +14,9 @@ public struct AttentionSpec: Sendable, Equatable {
     case keyPadding = "key_padding"
     /// Any float tensor broadcasting to `[B, Hq, S, L]`, added to the scores.
     case bias = "additive_bias"
+    /// `[B, L]` float, non-negative: key `j` weighs `w_j` (`log w_j` added to its scores; 0
+    /// masks it). Token merging's proportional attention: `w` is each merged token's size.
+    case keyWeights = "key_weights"
   }
 
   public var qHeads: Int
@@ -126,6 +129,13 @@ public struct FusedAttention: Op {
       guard mask.rank == 2 else { throw AttncError.invalid("a key-padding mask must be [B, L], got \(mask.dims.shapeDescription)") }
       _ = try DimCheck.unify(mask.dims[0], batch, "mask batch and Q's batch")
       _ = try DimCheck.unify(mask.dims[1], keys, "mask length and the key length")
+    case .keyWeights:
+      let weights = try inputs.required(3)
+      guard weights.dtype == .float, weights.rank == 2 else {
+        throw AttncError.invalid("key weights must be float32 [B, L], got \(weights.type)")
+      }
+      _ = try DimCheck.unify(weights.dims[0], batch, "key-weight batch and Q's batch")
+      _ = try DimCheck.unify(weights.dims[1], keys, "key-weight length and the key length")
     case .bias:
       let bias = try inputs.required(3)
       let scores = [batch, q.dims[1], q.dims[2], keys]

@@ -34,6 +34,8 @@ public struct ConversionOptions: Sendable {
   /// The sequence length of synthetic calibration inputs when planning `auto`.
   public var syntheticLength = 1024
   public var profilePath = MachineProfile.defaultPath
+  /// `--token-merge`: merge tokens between blocks (nil = none).
+  public var tokenMerge: TokenMergeSchedule?
 
   public init(policy: AttentionPolicy = .balanced) { self.policy = policy }
 
@@ -47,6 +49,7 @@ public struct ConversionOptions: Sendable {
     var parts = ["policy=\(policy.rawValue)"]
     if let variant { parts.append("variant=\(variant)") }
     if let layers { parts.append("layers=" + layers.entries.map { "\($0.first)-\($0.last.map(String.init) ?? ""):\($0.variant)" }.joined(separator: ",")) }
+    if let tokenMerge { parts.append("token-merge=\(tokenMerge)") }
     if needsCostModel {
       parts.append("seq-len=\(seqLen?.description ?? "default")")
       parts.append("max-error=\(limits.maxError)")
@@ -70,6 +73,8 @@ public struct LayerDecision: Sendable {
   public var reason: String
   /// With `--seq-len auto` on a symbolic length: the variant by key-length range.
   public var dispatch: AttentionDispatch?
+  /// The layer's key length at the planned length (less than it after token merging).
+  public var tokens: Int = 0
 
   public var chosenCandidate: AttentionCandidate? { candidates.first { $0.setting == chosen } }
   public var exactCandidate: AttentionCandidate? { candidates.first { $0.variant == "softmax" } }
@@ -113,11 +118,15 @@ public enum PolicyPlanner {
   }
 
   /// - Parameters:
-  ///   - graph: the canonical graph with attentions matched (`FusedAttention`).
+  ///   - graph: the canonical graph with attentions matched (`FusedAttention`), tokens merged
+  ///     when asked.
+  ///   - reference: the graph whose outputs the end-to-end check compares with, when it is not
+  ///     `graph` (the unmerged model under token merging).
   ///   - lower: lowers a graph (fusion + codegen) to a plan.
   /// - Throws: bad options (`.usage`), calibration inputs that do not fit, a failed run.
   public static func plan(
-    _ graph: Graph, options: ConversionOptions, lower: (Graph) throws -> Plan, progress: (String) -> Void
+    _ graph: Graph, reference: Graph? = nil, options: ConversionOptions, lower: (Graph) throws -> Plan,
+    progress: (String) -> Void
   ) throws -> Result {
     let layers = AttentionLayer.all(in: graph)
     // Forced variants only: no cost model.
@@ -190,7 +199,9 @@ public enum PolicyPlanner {
         }
       }
       assignments[layer.layer] = .init(variant: chosen, dispatch: dispatch)
-      decisions.append(LayerDecision(layer: layer.layer, node: layer.node, candidates: candidates, chosen: chosen, reason: reason, dispatch: dispatch))
+      decisions.append(LayerDecision(
+        layer: layer.layer, node: layer.node, candidates: candidates, chosen: chosen, reason: reason, dispatch: dispatch,
+        tokens: layer.length(seqLen: seqLen)))
     }
 
     var result = graph
@@ -203,10 +214,16 @@ public enum PolicyPlanner {
     // until they are within --max-output-error.
     var checked: Plan?
     if options.policy == .balanced {
+      var expected = errors.exactOutputs
+      if let reference {
+        let referencePlan = try lower(reference)
+        let interpreter = try Interpreter(plan: referencePlan)
+        expected = try inputs.samples.map { try interpreter.run($0) }
+      }
       while true {
         let plan = try lower(result)
         checked = plan
-        let error = try outputError(plan, inputs: inputs, reference: errors.exactOutputs)
+        let error = try outputError(plan, inputs: inputs, reference: expected)
         report.outputError = error
         guard error > options.limits.maxOutputError else { break }
         let approximated = decisions.indices.filter { decisions[$0].chosen != "softmax" || decisions[$0].dispatch != nil }
@@ -308,6 +325,12 @@ public enum PolicyPlanner {
     var total = 0.0
     for instruction in plan.instructions where instruction.kernel != "FusedAttention" {
       switch instruction.kernel {
+      case "TokenMerge":
+        // The matching's |A|×|B| similarity GEMM: 2·(N/2)²·d = N²·d/2 FLOPs per batch item.
+        guard let keys = instruction.inputs.count > 1 ? instruction.inputs[1] : nil else { continue }
+        let dims = plan.slots[keys].dims.map { Double($0.evaluate(bindings) ?? 1) }
+        guard dims.count == 4 else { continue }
+        total += profile.gemmSeconds(flops: dims[0] * dims[2] * dims[2] * dims[3] / 2) + profile.callOverheadSeconds
       case "MatMul", "FusedMatMul", "Gemm":
         guard instruction.inputs.count >= 2, let a = instruction.inputs[0] else { continue }
         let k = Double(plan.slots[a].dims.last?.evaluate(bindings) ?? 1)

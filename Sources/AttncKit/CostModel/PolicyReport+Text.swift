@@ -6,11 +6,11 @@ extension PolicyReport {
   public var table: String {
     func ms(_ seconds: Double?) -> String { seconds.map { String(format: "%.3f", $0 * 1e3) } ?? "-" }
     func error(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
-    var rows = [["layer", "node", "variant", "pred ms", "exact ms", "error", "source", "why"]]
+    var rows = [["layer", "node", "N", "variant", "pred ms", "exact ms", "error", "source", "why"]]
     for layer in layers {
       let chosen = layer.chosenCandidate
       rows.append([
-        String(layer.layer), layer.node, layer.chosen, ms(chosen?.predictedSeconds), ms(layer.exactCandidate?.predictedSeconds),
+        String(layer.layer), layer.node, String(layer.tokens), layer.chosen, ms(chosen?.predictedSeconds), ms(layer.exactCandidate?.predictedSeconds),
         error(chosen?.error), chosen?.errorSource ?? "-", layer.reason,
       ])
     }

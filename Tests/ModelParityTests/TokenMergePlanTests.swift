@@ -1,0 +1,144 @@
+import AttncIR
+import AttncKit
+import AttncPasses
+import AttncRuntime
+import AttncTensor
+import AttncTestSupport
+import Foundation
+import Testing
+
+/// The `merge-tokens` pass end to end: schedules, block detection, the rewritten graph's shapes,
+/// plans that run and keep their output shapes, padding, refusals.
+@Suite struct TokenMergePlanTests {
+  static let bertTiny = Fixtures.packageRoot.appendingPathComponent("samples/bert_tiny/model.onnx").path
+
+  /// `input_ids` (random ids below 1000) and `attention_mask` with the last `padded` positions of
+  /// batch item 1 masked.
+  static func bertInputs(_ plan: Plan, batch: Int, length: Int, padded: Int, seed: UInt64 = 11) -> [HostTensor] {
+    var state = seed
+    return plan.inputs.map { slot in
+      var values = [Int64](repeating: 1, count: batch * length)
+      if plan.slots[slot].name == "attention_mask" {
+        if batch > 1 { for j in (length - padded)..<length { values[length + j] = 0 } }
+      } else {
+        values = values.map { _ in
+          state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+          return Int64(state >> 33) % 1000
+        }
+      }
+      return HostTensor(dtype: .int64, shape: [batch, length], integers: values)
+    }
+  }
+
+  static func convert(_ path: String, _ schedule: String?) throws -> Compiler.Conversion {
+    var options = ConversionOptions(policy: .exact)
+    options.tokenMerge = try schedule.map(TokenMergeSchedule.init(parsing:))
+    return try Compiler.convert(path, conversion: options)
+  }
+
+  @Test func schedulesParseAndExpandPerBlock() throws {
+    #expect(try TokenMergeSchedule(parsing: "8").rates(blocks: 3) == [8, 8, 8])
+    #expect(try TokenMergeSchedule(parsing: "8:decreasing").rates(blocks: 5) == [16, 12, 8, 4, 0])
+    #expect(try TokenMergeSchedule(parsing: "4,2").rates(blocks: 3) == [4, 2, 0])
+    #expect(try TokenMergeSchedule(parsing: "auto").rates(blocks: 3) == nil)
+    for bad in ["-1", "x", "4,,2", "8:fast"] {
+      #expect(throws: AttncError.self, "\(bad)") { _ = try TokenMergeSchedule(parsing: bad) }
+    }
+  }
+
+  @Test func bertBlocksArePostNormWithTheMergeAfterTheAttentionNorm() throws {
+    var graph = try ModelLoader.load(Self.bertTiny).canonical
+    try AttentionMatching.pipeline.run(&graph)
+    let blocks = try MergeTokens.blocks(graph)
+    #expect(blocks.count == 2)
+    for block in blocks {
+      // Post-norm: the merge point is the attention output's LayerNorm, which the MLP and the
+      // next residual both read.
+      #expect(graph.values[block.mergePoint].name.contains("attention/output/LayerNorm"))
+    }
+    let report = try MergeTokens.apply([8, 8], to: &graph)
+    #expect(report.lengths.map(\.description) == ["seq", "seq - 8"])
+    #expect(report.merges == 2 && report.unmerges == 1)
+    #expect(graph.values[graph.outputs[0]].type?.dims.map(\.description) == ["batch", "seq", "128"])
+  }
+
+  @Test func mergingNothingIsExactlyTheOriginalModel() throws {
+    // Every merge node in place with r = 0: matching, sizes as key weights, unmerge.
+    var graph = try ModelLoader.load(Self.bertTiny).canonical
+    try AttentionMatching.pipeline.run(&graph)
+    var merged = graph
+    let report = try MergeTokens.apply([0, 0], to: &merged, insertingEmptyMerges: true)
+    #expect(report.merges == 2)
+    let exact = try Self.convert(Self.bertTiny, nil).plan
+    let plan = try Lower.plan(merged, sourceSHA256: [UInt8](repeating: 0, count: 32), producer: "test", policy: "exact")
+    #expect(plan.instructions.contains { $0.kernel == "TokenMerge" })
+    let inputs = Self.bertInputs(exact, batch: 2, length: 24, padded: 7)
+    let expected = try Interpreter(plan: exact).run(inputs)
+    let actual = try Interpreter(plan: plan).run(inputs)
+    #expect(actual[0].shape == expected[0].shape)
+    #expect(actual[0].floats() == expected[0].floats())
+  }
+
+  @Test func mergedPlansRunKeepShapesAndStayCloseToExact() throws {
+    let exact = try Self.convert(Self.bertTiny, nil).plan
+    let merged = try Self.convert(Self.bertTiny, "8")
+    #expect(merged.tokenMerge?.rates == [8, 8])
+    let inputs = Self.bertInputs(exact, batch: 2, length: 64, padded: 20)
+    let expected = try Interpreter(plan: exact).run(inputs)
+    let actual = try Interpreter(plan: merged.plan).run(inputs)
+    #expect(actual[0].shape == [2, 64, 128])
+    let error = AttentionQuality.relativeError(actual[0].floats()[...], expected[0].floats()[...])
+    #expect(error > 0 && error < 0.5, "relative output error \(error)")
+  }
+
+  @Test func paddingNeverReachesRealTokens() throws {
+    // Two batches that differ only in the ids at padded positions give the same outputs at the
+    // real positions: padding never merges and weighs 0 as a key.
+    let plan = try Self.convert(Self.bertTiny, "6").plan
+    let (length, padded) = (40, 12)
+    let first = Self.bertInputs(plan, batch: 2, length: length, padded: padded, seed: 3)
+    var second = first
+    let ids = plan.inputs.firstIndex { plan.slots[$0].name == "input_ids" }!
+    var values = first[ids].int64s()
+    for j in (length - padded)..<length { values[length + j] = (values[length + j] + 17) % 1000 }
+    second[ids] = HostTensor(dtype: .int64, shape: [2, length], integers: values)
+    let a = try Interpreter(plan: plan).run(first)[0].floats()
+    let b = try Interpreter(plan: plan).run(second)[0].floats()
+    let width = 128
+    let realOfItem1 = (length * width)..<((2 * length - padded) * width)
+    #expect(Array(a[realOfItem1]) == Array(b[realOfItem1]))
+    #expect(Array(a[0..<(length * width)]) == Array(b[0..<(length * width)]))
+  }
+
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
+  func causalDecodersAreRefused() throws {
+    do {
+      _ = try Self.convert(Fixtures.model("gpt2_tiny_dynamo"), "8")
+      Issue.record("a causal decoder was merged")
+    } catch let error as AttncError {
+      #expect(error.message.contains("causal"), "\(error.message)")
+    }
+  }
+
+  @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
+  func vitMergesUpToHalfItsTokensPerBlock() throws {
+    let path = Fixtures.model("vit_tiny_legacy")
+    let exact = try Self.convert(path, nil).plan
+    var state: UInt64 = 5
+    let pixels = HostTensor(floats: (0..<(2 * 3 * 64 * 64)).map { _ in
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Float(Int64(state >> 33) % 2001 - 1000) / 1000
+    }, shape: [2, 3, 64, 64])
+    let expected = try Interpreter(plan: exact).run([pixels])[0]
+    // 65 tokens: r = 8 per block, and the most each block may merge (32, then 16).
+    for (schedule, rates) in [("8", [8, 8]), ("100", [32, 16])] {
+      let merged = try Self.convert(path, schedule)
+      #expect(merged.tokenMerge?.rates == rates)
+      #expect(merged.tokenMerge?.lengths.compactMap(\.value) == [65, 65 - rates[0]])
+      let output = try Interpreter(plan: merged.plan).run([pixels])[0]
+      #expect(output.shape == expected.shape)
+      let error = AttentionQuality.relativeError(output.floats()[...], expected.floats()[...])
+      #expect(error > 0 && error < 1, "\(schedule): relative output error \(error)")
+    }
+  }
+}
