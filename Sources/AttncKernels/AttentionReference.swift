@@ -7,7 +7,9 @@ import Foundation
 /// (past + new) keys: `s = softcap(scale · q·k)`, plus the bias from `attn_mask` (boolean: false →
 /// −∞; additive otherwise; padded with −∞ to the total length), the causal mask aligned
 /// bottom-right (`j ≤ i + offset`, offset = past length, or `nonpad_kv_seqlen[b] − S`), and the
-/// `nonpad_kv_seqlen` padding. A fully masked row yields zeros, not NaN. Q and K are each scaled
+/// `nonpad_kv_seqlen` padding, and `log w_j` of the optional key weights (attnc's proportional
+/// attention, `key_weights`: key `j` counts `w_j` times, `w_j = 0` drops it). A fully masked row
+/// yields zeros, not NaN. Q and K are each scaled
 /// by `√scale` before the product, as the ONNX reference does; with float16 or bfloat16 inputs
 /// every step rounds to that type where the reference's does (`NarrowFloatArithmetic`).
 public enum AttentionReference {
@@ -40,9 +42,10 @@ public enum AttentionReference {
   }
 
   /// Returns `[Y, present_key, present_value, qk_output]`.
+  /// - Parameter keyWeights: `[B, T]` non-negative floats over the present keys, or nil.
   public static func run(
     q qIn: Tensor, k kIn: Tensor, v vIn: Tensor, mask: Tensor?, pastKey: Tensor?, pastValue: Tensor?,
-    nonpad: Tensor?, options: Options
+    nonpad: Tensor?, keyWeights: Tensor? = nil, options: Options
   ) throws -> [Tensor] {
     let threeD = qIn.rank == 3
     var q = qIn, k = kIn, v = vIn
@@ -68,6 +71,11 @@ public enum AttentionReference {
     let scaledQ = q.floats.map { r($0 * rootScale) }
     let scaledK = k.floats.map { r($0 * rootScale) }
     let past = pastKey?.shape[2] ?? 0
+    if let keyWeights {
+      guard keyWeights.isFloat, keyWeights.shape == [batch, keys], keyWeights.floats.allSatisfy({ !($0 < 0) }) else {
+        throw AttncError.invalid("key weights must be non-negative floats [\(batch), \(keys)], got \(keyWeights.shape)")
+      }
+    }
 
     // The additive mask broadcast to [B, H, S, T].
     var maskValues: [Float]? = nil
@@ -110,6 +118,10 @@ public enum AttentionReference {
             if options.softcap > 0 { s = r(options.softcap * r(Foundation.tanh(r(s / options.softcap)))) }
             var bias: Float = 0
             if let maskValues { bias += maskValues[maskIndex[row + j]] }
+            if let keyWeights {
+              let w = keyWeights.floats[b * keys + j]
+              bias += w == 0 ? -.infinity : r(Foundation.log(w))
+            }
             if options.causal && j > i + offset { bias = -.infinity }
             if options.leftWindow >= 0 && j < i + offset - options.leftWindow { bias = -.infinity }
             if options.rightWindow >= 0 && j > i + offset + options.rightWindow { bias = -.infinity }

@@ -366,6 +366,7 @@ public enum KernelLibrary {
       case "none": mask = .none
       case "key_padding": mask = .keyPadding(try input(inputs, 3), fill: try p.float("mask_fill"))
       case "additive_bias": mask = .bias(try input(inputs, 3))
+      case "key_weights": mask = .keyWeights(try input(inputs, 3))
       case let other: throw AttncError.invalid("unknown attention mask kind '\(other)'")
       }
       let options = TiledAttention.Options(

@@ -1,5 +1,6 @@
 import AttncTensor
 import CAttnc
+import Foundation
 
 /// Exact attention, fused and tiled: `Y = softmax(softcap(scale·Q·Kᵀ) + mask) · V`.
 ///
@@ -9,7 +10,7 @@ import CAttnc
 /// one `queryBlock × keyBlock` tile per thread. Both products are GEMMs through OpenBLAS. A query
 /// head reads key/value head `h / (Hq / Hkv)` in place (GQA without repeating K and V). Causal
 /// attention (bottom-right aligned: query `i` sees keys `j ≤ i + L − S`) skips the key blocks past
-/// the diagonal. A row whose keys are all masked with −inf gives zeros, not NaN.
+/// the diagonal. A row whose keys are all masked with −inf (or all weigh 0) gives zeros, not NaN.
 public enum TiledAttention {
   /// The mask, in the form the kernel adds it to score tiles.
   public enum Mask {
@@ -18,6 +19,9 @@ public enum TiledAttention {
     case keyPadding(Tensor, fill: Float)
     /// Broadcasts to `[B, Hq, S, L]`.
     case bias(Tensor)
+    /// `[B, L]` float, non-negative: key `j` counts `w_j` times (proportional attention), added
+    /// to the scores as `log w_j` (−inf where `w_j = 0`).
+    case keyWeights(Tensor)
   }
 
   public struct Options: Sendable {
@@ -126,6 +130,8 @@ public enum TiledAttention {
       }
       let values = padding.isFloat ? padding.floats.map { $0 == 0 ? fill : 0 } : padding.ints.map { $0 == 0 ? fill : 0 }
       return AdditiveTerm(values: values, strides: (keys, 0, 0, 1))
+    case .keyWeights(let weights):
+      return AdditiveTerm(values: try logKeyWeights(weights, batch: batch, keys: keys), strides: (keys, 0, 0, 1))
     case .bias(let bias):
       guard bias.isFloat, bias.rank <= 4 else { throw AttncError.invalid("attention bias must be float of rank ≤ 4, got \(bias.shape)") }
       let shape = [Int](repeating: 1, count: 4 - bias.rank) + bias.shape
@@ -140,6 +146,24 @@ public enum TiledAttention {
         stride *= shape[axis]
       }
       return AdditiveTerm(values: bias.floats, strides: (strides[0], strides[1], strides[2], strides[3]))
+    }
+  }
+
+  /// `log w` of `[B, L]` key weights, −inf where `w = 0` (NaN stays NaN and reaches the output).
+  /// - Throws: when `weights` is not a float `[batch, keys]` tensor or holds a negative weight.
+  static func logKeyWeights(_ weights: Tensor, batch: Int, keys: Int) throws -> [Float] {
+    try checkKeyWeights(weights, batch: batch, keys: keys)
+    return weights.floats.map { $0 == 0 ? -.infinity : Foundation.log($0) }
+  }
+
+  /// - Throws: "key weights have shape [2, 5], expected [2, 7]", "key weight -1 (batch 0, key 3)
+  ///   is negative".
+  static func checkKeyWeights(_ weights: Tensor, batch: Int, keys: Int) throws {
+    guard weights.isFloat, weights.shape == [batch, keys] else {
+      throw AttncError.invalid("key weights must be float [\(batch), \(keys)], got \(weights.shape)")
+    }
+    if let index = weights.floats.firstIndex(where: { $0 < 0 }) {
+      throw AttncError.invalid("key weight \(weights.floats[index]) (batch \(index / keys), key \(index % keys)) is negative")
     }
   }
 

@@ -55,7 +55,8 @@ public enum ApplyAttentionVariant {
         continue
       }
       let (definition, variant) = try resolve(assignment.variant, layer: layer)
-      if let refusal = definition.refusal(causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap) {
+      if let refusal = definition.refusal(
+        causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap, parameters: VariantParameters(variant.parameters)) {
         outcomes.append(Outcome(layer: layer, node: node, variant: spec.variant, refusal: refusal, dispatch: spec.dispatch))
         continue
       }
@@ -65,7 +66,9 @@ public enum ApplyAttentionVariant {
         var entries: [AttentionDispatch.Entry] = []
         for entry in dispatch.entries {
           let (entryDefinition, entryVariant) = try resolve(entry.variant, layer: layer)
-          if let refusal = entryDefinition.refusal(causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap) {
+          if let refusal = entryDefinition.refusal(
+            causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap,
+            parameters: VariantParameters(entryVariant.parameters)) {
             throw AttncError.invalid("layer \(layer) ('\(node)'): dispatch entry '\(entry.variant)': \(refusal)")
           }
           entries.append(.init(minimumKeys: entry.minimumKeys, variant: entryVariant.description))

@@ -26,6 +26,8 @@ enum VariantHelp {
       var limits: [String] = []
       limits.append(d.supportsCausal ? "causal ok" : "encoder only")
       limits.append(d.supportsKeyPadding ? "key padding ok" : "no padding mask")
+      let defaults = (try? d.resolve([:])) ?? VariantParameters([:])
+      limits.append(d.supportsKeyWeights(defaults) ? "key weights ok" : "no key weights")
       if d.changesScoreFunction { limits.append("changes the score function") }
       lines.append("\(d.name)")
       lines.append("    \(d.summary)")

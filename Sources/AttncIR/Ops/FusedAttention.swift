@@ -14,8 +14,9 @@ public struct AttentionSpec: Sendable, Equatable {
     case keyPadding = "key_padding"
     /// Any float tensor broadcasting to `[B, Hq, S, L]`, added to the scores.
     case bias = "additive_bias"
-    /// `[B, L]` float, non-negative: key `j` weighs `w_j` (`log w_j` added to its scores; 0
-    /// masks it). Token merging's proportional attention: `w` is each merged token's size.
+    /// `[B, L]` float32, non-negative: proportional attention, key `j` counts `w_j` times,
+    /// `Y_i = Σ_j w_j·e^{s_ij}·v_j / Σ_j w_j·e^{s_ij}` (the bias `log w_j`; 0 drops the key; a row
+    /// whose visible keys all weigh 0 gives zeros). Token merging's key sizes.
     case keyWeights = "key_weights"
   }
 
@@ -52,7 +53,8 @@ public struct AttentionSpec: Sendable, Equatable {
     self.variant = variant
   }
 
-  /// `none`, `causal`, `key_padding`, `causal+key_padding`, `additive_bias`…, as `inspect` shows.
+  /// `none`, `causal`, `key_padding`, `causal+key_padding`, `additive_bias`, `key_weights`…, as
+  /// `inspect` shows.
   public var maskDescription: String {
     switch (causal, mask) {
     case (false, .none): return "none"
@@ -134,8 +136,8 @@ public struct FusedAttention: Op {
       guard weights.dtype == .float, weights.rank == 2 else {
         throw AttncError.invalid("key weights must be float32 [B, L], got \(weights.type)")
       }
-      _ = try DimCheck.unify(weights.dims[0], batch, "key-weight batch and Q's batch")
-      _ = try DimCheck.unify(weights.dims[1], keys, "key-weight length and the key length")
+      _ = try DimCheck.unify(weights.dims[0], batch, "key weights' batch and Q's batch")
+      _ = try DimCheck.unify(weights.dims[1], keys, "key weights' length and the key length")
     case .bias:
       let bias = try inputs.required(3)
       let scores = [batch, q.dims[1], q.dims[2], keys]

@@ -15,7 +15,8 @@ public struct AttentionHead: @unchecked Sendable {
   public var scale: Float
   /// Query `i` sees keys `j < i + causalOffset + 1` (bottom-right: `L − S`); nil = every key.
   public var causalOffset: Int?
-  /// Per key, 1 = attended, 0 = masked (key padding); nil = every key.
+  /// Per key, its weight `w_j ≥ 0`: key `j` counts `w_j` times (proportional attention,
+  /// `key_weights`), 0 = masked; key padding arrives as 0/1. nil = every key weighs 1.
   public var keyWeights: UnsafePointer<Float>?
   /// This head's seed for random features and projections (`VariantParameters.seed(head:)`).
   public var seed: UInt64
@@ -68,8 +69,9 @@ public struct AttentionHead: @unchecked Sendable {
 /// Runs a non-softmax variant over a whole `[B, H, S, d]` attention: splits it into heads and
 /// hands each to the variant's kernel, in parallel over (batch, head).
 public enum VariantAttention {
-  /// - Parameters: as `TiledAttention.run`; `mask` may only be `.none` or `.keyPadding`
-  ///   (the padding fill is irrelevant: a masked key gets weight zero).
+  /// - Parameters: as `TiledAttention.run`; `mask` may only be `.none`, `.keyPadding` (the
+  ///   padding fill is irrelevant: a masked key gets weight 0, the others weight 1) or
+  ///   `.keyWeights` (passed to the kernel as given).
   /// - Throws: when the variant cannot honour the mask or causality, or the operands do not fit.
   public static func run(
     _ definition: AttentionVariantDefinition, parameters: VariantParameters, q: Tensor, k: Tensor, v: Tensor,
@@ -89,9 +91,13 @@ public enum VariantAttention {
         throw AttncError.invalid("key-padding mask has shape \(padding.shape), expected [\(batch), \(keys)]")
       }
       weights = padding.isFloat ? padding.floats.map { $0 == 0 ? 0 : 1 } : padding.ints.map { $0 == 0 ? 0 : 1 }
+    case .keyWeights(let given):
+      maskName = "key_weights"
+      try TiledAttention.checkKeyWeights(given, batch: batch, keys: keys)
+      weights = given.floats
     case .bias: maskName = "additive_bias"
     }
-    if let refusal = definition.refusal(causal: causal, mask: maskName, softcap: 0) {
+    if let refusal = definition.refusal(causal: causal, mask: maskName, softcap: 0, parameters: parameters) {
       throw AttncError.unsupported(refusal)
     }
     var output = [Float](repeating: 0, count: batch * heads * queries * valueDepth)

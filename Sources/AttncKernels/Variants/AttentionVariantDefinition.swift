@@ -29,6 +29,11 @@ public struct AttentionVariantDefinition: Sendable {
   public var supportsCausal: Bool
   /// Whether it honours a `[B, L]` key-padding mask (masked keys get weight zero).
   public var supportsKeyPadding: Bool
+  /// Whether, with these parameters, it honours `[B, L]` per-key weights (`key_weights`,
+  /// proportional attention: key `j` counts `w_j` times). What a variant computes with weights
+  /// is written in its doc comment; with weights in {0, 1} every supporting variant computes
+  /// exactly what it computes with the same key-padding mask.
+  public var supportsKeyWeights: @Sendable (VariantParameters) -> Bool
   /// True when the variant computes a different score function from softmax (Fastmax), so
   /// `inspect` says so instead of calling it an approximation.
   public var changesScoreFunction: Bool
@@ -40,10 +45,21 @@ public struct AttentionVariantDefinition: Sendable {
   public var kernel: (@Sendable (AttentionHead, VariantParameters) -> Void)?
 
   /// Why this variant cannot run an attention with these properties, or nil if it can.
-  public func refusal(causal: Bool, mask: String, softcap: Float) -> String? {
+  /// - Parameters:
+  ///   - mask: an `AttentionSpec.Mask` raw value (`none`, `key_padding`, `key_weights`,
+  ///     `additive_bias`).
+  ///   - parameters: the variant's resolved parameters; nil = its defaults.
+  public func refusal(causal: Bool, mask: String, softcap: Float, parameters: VariantParameters? = nil) -> String? {
     if causal && !supportsCausal { return "\(name) has no causal form" }
     if mask == "key_padding" && !supportsKeyPadding { return "\(name) cannot honour a key-padding mask" }
-    if name != "softmax" && mask != "none" && mask != "key_padding" { return "\(name) cannot honour an additive mask" }
+    if mask == "key_weights" {
+      let defaults = (try? resolve([:])) ?? VariantParameters([:])
+      if !supportsKeyWeights(parameters ?? defaults) {
+        return "\(name) cannot honour per-key weights" + (supportsKeyWeights(defaults) ? " with these parameters" : "")
+      }
+    }
+    let perKey = ["none", "key_padding", "key_weights"]
+    if name != "softmax" && !perKey.contains(mask) { return "\(name) cannot honour an additive mask" }
     if name != "softmax" && softcap > 0 { return "\(name) cannot apply a softcap" }
     return nil
   }

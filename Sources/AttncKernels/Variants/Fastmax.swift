@@ -5,6 +5,11 @@
 /// With `normalize=1` (the paper's reference code) each token is centred over its features and
 /// every token divided by the head's largest token norm, so `|x| ≤ 1`; `normalize=0` uses the
 /// model's scaled `q·k`. It is a different function from softmax, not an approximation of it.
+///
+/// Per-key weights: `o_i = Σ_j w_j·f(q_i·k_j)·v_j / Σ_j w_j·f(q_i·k_j)` — each key's feature row
+/// is multiplied by `w_j` (numerator and denominator alike); `normalize=1` takes the largest key
+/// norm over the keys with `w_j ≠ 0`. Key `j` repeated `w_j` times gives the same result (the
+/// centring is per token and duplicates do not change the largest norm).
 extension AttentionVariantDefinition {
   public static let fastmax = AttentionVariantDefinition(
     name: "fastmax",
@@ -13,7 +18,8 @@ extension AttentionVariantDefinition {
       .init("p", default: 2, 1...2, help: "degree of the polynomial"),
       .init("normalize", default: 1, 0...1, help: "1: centre tokens and divide by the largest norm (paper); 0: raw scaled q·k"),
     ],
-    supportsCausal: true, supportsKeyPadding: true, changesScoreFunction: true, usesSeed: false,
+    supportsCausal: true, supportsKeyPadding: true, supportsKeyWeights: { _ in true }, changesScoreFunction: true,
+    usesSeed: false,
     cost: { s, p in
       var cost = KernelizedCost.of(s, features: Fastmax.featureCount(depth: s.depth, degree: p.int("p")), featureFLOPsPerInput: 1, exponentials: false)
       if p.int("normalize") != 0 { cost.flops += Double(s.queries + s.keys) * Double(s.depth) * 5 }

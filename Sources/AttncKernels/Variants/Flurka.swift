@@ -4,6 +4,13 @@
 /// variants could not be read (§2.3); attnc names the three corners of its two axes:
 /// `flurka-rf` random projection + FAVOR+, `flurka-pool` pooling + FAVOR+, `flurka-elu` pooling +
 /// `elu+1`. Encoder only (the projections mix all positions).
+///
+/// Per-key weights (`flurka-pool`, `flurka-elu`): the pooled pseudo-keys and values are
+/// `w`-weighted segment means, and each pseudo-key's feature row is multiplied by its segment's
+/// mean weight `w̄_s` (`SequenceProjection.pool`) in numerator and denominator:
+/// `o_i = Σ_s w̄_s·φ(q_i)·φ(k̄_s)·v̄_s / Σ_s w̄_s·φ(q_i)·φ(k̄_s)`. With `k ≥ L` every segment is one
+/// key and this is the feature-map method's own weighted form. `flurka-rf` refuses weights
+/// (its random projection mixes keys before the feature map: `SequenceProjection.random`).
 extension AttentionVariantDefinition {
   public static let flurkaRandom = flurka(
     "flurka-rf", "random projection E=δR, F=e^-δ R (k) then FAVOR+ (m), encoder only", random: true, favor: true)
@@ -19,7 +26,7 @@ extension AttentionVariantDefinition {
     }
     return AttentionVariantDefinition(
       name: name, summary: summary, parameters: parameters, supportsCausal: false, supportsKeyPadding: true,
-      changesScoreFunction: !favor, usesSeed: favor || random,
+      supportsKeyWeights: { _ in !random }, changesScoreFunction: !favor, usesSeed: favor || random,
       cost: { s, p in
         let rank = min(p.int("k"), s.keys)
         let projection = LowRankCost.projection(s, rank: rank, random: random)
@@ -36,20 +43,27 @@ extension AttentionVariantDefinition {
       },
       kernel: { head, p in
         let projection: SequenceProjection = random ? .random(delta: Float(p["delta"]), seed: head.seed) : .pool
-        let (k, v, rows) = projection.project(
+        let pooled = projection.project(
           head.k, width: head.depth, head.v, width2: head.valueDepth, length: head.keys, rank: p.int("k"), weights: head.keyWeights)
-        guard rows > 0 else { return }
+        guard pooled.rows > 0 else { return }
         let map: FeatureMap =
           favor ? PositiveRandomFeatures(features: p.int("m"), depth: head.depth, seed: head.seed &+ 1) : EluFeatures(count: head.depth)
-        k.withUnsafeBufferPointer { kp in
-          v.withUnsafeBufferPointer { vp in
-            var reduced = head
-            reduced.k = kp.baseAddress!
-            reduced.v = vp.baseAddress!
-            reduced.keys = rows
-            reduced.keyWeights = nil
-            KernelizedAttention.run(reduced, map: map, q: head.scaledQueries())
+        func run(_ weights: UnsafePointer<Float>?) {
+          pooled.x.withUnsafeBufferPointer { kp in
+            pooled.y.withUnsafeBufferPointer { vp in
+              var reduced = head
+              reduced.k = kp.baseAddress!
+              reduced.v = vp.baseAddress!
+              reduced.keys = pooled.rows
+              reduced.keyWeights = weights
+              KernelizedAttention.run(reduced, map: map, q: head.scaledQueries())
+            }
           }
+        }
+        if let weights = pooled.weights {
+          weights.withUnsafeBufferPointer { run($0.baseAddress!) }
+        } else {
+          run(nil)
         }
       })
   }

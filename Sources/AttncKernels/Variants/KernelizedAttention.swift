@@ -51,7 +51,8 @@ enum KernelizedAttention {
 
   /// - Parameters:
   ///   - q: `[S, d]` queries as the map expects them (scaled).
-  ///   - k, v: `[L, d]`, `[L, dv]`; `weights` per key (0 = masked) or nil.
+  ///   - k, v: `[L, d]`, `[L, dv]`; `weights` per key or nil: key `j`'s feature row is multiplied
+  ///     by `w_j` before it enters `S`, `z` and the causal tiles (0 = masked).
   ///   - causalOffset: query `i` sees keys `j ≤ i + offset`; nil = all.
   static func sums(
     map: FeatureMap, q: UnsafePointer<Float>, queries: Int, depth: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,

@@ -3,6 +3,12 @@
 /// `E = δR, F = e^{−δ}R` of the paper's existence proof (`random=1`). Every pseudo-token mixes all
 /// positions, so there is no causal form. Trained projections would come from a Linformer
 /// checkpoint; no exporter writes one today.
+///
+/// Per-key weights (pooling only): the pooled keys and values are `w`-weighted segment means and
+/// each pooled key enters the softmax with the log of its segment's mean weight
+/// (`SequenceProjection.pool`): `o_i = Σ_s w̄_s·e^{q_i·k̄_s}·v̄_s / Σ_s w̄_s·e^{q_i·k̄_s}`. With
+/// `k ≥ L` every segment is one key and this is exact proportional attention. `random=1` refuses
+/// weights (`SequenceProjection.random`).
 extension AttentionVariantDefinition {
   public static let linformer = AttentionVariantDefinition(
     name: "linformer",
@@ -13,7 +19,8 @@ extension AttentionVariantDefinition {
       .init("delta", default: 1, 0...16, integer: false, help: "δ of the random construction"),
       .init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the random projection"),
     ],
-    supportsCausal: false, supportsKeyPadding: true, changesScoreFunction: false, usesSeed: true,
+    supportsCausal: false, supportsKeyPadding: true, supportsKeyWeights: { $0.int("random") == 0 },
+    changesScoreFunction: false, usesSeed: true,
     cost: { s, p in
       let (n, d, dv, k) = (Double(s.queries), Double(s.depth), Double(s.valueDepth), Double(min(p.int("k"), s.keys)))
       let projection = LowRankCost.projection(s, rank: p.int("k"), random: p.int("random") != 0)
@@ -23,16 +30,16 @@ extension AttentionVariantDefinition {
     },
     kernel: { head, p in
       let projection: SequenceProjection = p.int("random") != 0 ? .random(delta: Float(p["delta"]), seed: head.seed) : .pool
-      let (k, v, rows) = projection.project(
+      let pooled = projection.project(
         head.k, width: head.depth, head.v, width2: head.valueDepth, length: head.keys, rank: p.int("k"), weights: head.keyWeights)
-      guard rows > 0 else { return }  // every key masked: zeros
+      guard pooled.rows > 0 else { return }  // every key masked: zeros
       let q = head.scaledQueries()
       q.withUnsafeBufferPointer { qp in
-        k.withUnsafeBufferPointer { kp in
-          v.withUnsafeBufferPointer { vp in
+        pooled.x.withUnsafeBufferPointer { kp in
+          pooled.y.withUnsafeBufferPointer { vp in
             denseSoftmaxAttention(
-              qp.baseAddress!, rows: head.queries, depth: head.depth, kp.baseAddress!, keys: rows, vp.baseAddress!,
-              valueDepth: head.valueDepth, into: head.y)
+              qp.baseAddress!, rows: head.queries, depth: head.depth, kp.baseAddress!, keys: pooled.rows, vp.baseAddress!,
+              valueDepth: head.valueDepth, keyWeights: pooled.weights, into: head.y)
           }
         }
       }

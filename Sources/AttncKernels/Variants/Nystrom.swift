@@ -1,10 +1,17 @@
 import COpenBLAS
+import Foundation
 
 /// `nystrom` (Nyströmformer, Xiong et al. 2021), training-free form: with `m` segment-mean
 /// landmarks `Q̃` (of the scaled queries) and `K̃` (of the unmasked keys),
 /// `softmax(Q·K̃ᵀ) · pinv(softmax(Q̃·K̃ᵀ)) · (softmax(Q̃·Kᵀ)·V)`, the pseudo-inverse by the cubic
 /// iteration `Z ← ¼·Z·(13I − XZ(15I − XZ(7I − XZ)))` from `Z₀ = Xᵀ/(‖X‖₁·‖X‖∞)`. The learned
 /// depth-wise convolution residual is left out. Landmarks mix all positions: no causal form.
+///
+/// Per-key weights: the Nyström factors of the weighted matrix `softmax(Q·Kᵀ + log w)`. The key
+/// landmarks are `w`-weighted segment means, each carrying its segment's mean weight `w̄_s`
+/// (`SequenceProjection.pool`), so `softmax(Q·K̃ᵀ + log w̄)·pinv(softmax(Q̃·K̃ᵀ + log w̄))·
+/// (softmax(Q̃·Kᵀ + log w)·V)`. With weights in {0, 1} this is the key-padding computation; with
+/// as many landmarks as tokens it is exact proportional attention.
 extension AttentionVariantDefinition {
   public static let nystrom = AttentionVariantDefinition(
     name: "nystrom",
@@ -13,7 +20,8 @@ extension AttentionVariantDefinition {
       .init("m", default: 64, 1...4096, help: "landmarks"),
       .init("iterations", default: 6, 1...50, help: "pseudo-inverse iterations"),
     ],
-    supportsCausal: false, supportsKeyPadding: true, changesScoreFunction: false, usesSeed: false,
+    supportsCausal: false, supportsKeyPadding: true, supportsKeyWeights: { _ in true }, changesScoreFunction: false,
+    usesSeed: false,
     cost: { s, p in
       let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
       let m = Double(min(p.int("m"), s.queries, s.keys)), iterations = Double(p.int("iterations"))
@@ -46,7 +54,10 @@ enum Nystrom {
     for (s, segment) in keySegments.enumerated() {
       SequenceProjection.mean(head.k, width: d, segment, weights: head.keyWeights, into: &keyLandmarks, row: s)
     }
-    // K3·V: softmax(Q̃·Kᵀ) over the unmasked keys, times V → [mq, dv].
+    // log w̄ of each key landmark (all 0 without weights or with 0/1 weights).
+    let landmarkWeights = head.keyWeights.map { weights in keySegments.map { SequenceProjection.meanWeight($0, weights: weights) } }
+    let landmarkLogWeights = landmarkWeights?.map { Foundation.log($0) }
+    // K3·V: softmax(Q̃·Kᵀ + log w) over the keys, times V → [mq, dv].
     var kernel3 = [Float](repeating: 0, count: mq * head.keys)
     var summary = [Float](repeating: 0, count: mq * dv)
     kernel3.withUnsafeMutableBufferPointer { k3 in
@@ -56,13 +67,13 @@ enum Nystrom {
       for r in 0..<mq {
         let row = k3.baseAddress! + r * head.keys
         if let weights = head.keyWeights {
-          for j in 0..<head.keys where weights[j] == 0 { row[j] = -.infinity }
+          for j in 0..<head.keys { row[j] += weights[j] == 0 ? -.infinity : Foundation.log(weights[j]) }
         }
         VectorMath.softmaxRow(row, count: head.keys)
       }
       summary.withUnsafeMutableBufferPointer { gemm(m: mq, n: dv, k: head.keys, k3.baseAddress!, head.v, into: $0.baseAddress!) }
     }
-    // pinv(softmax(Q̃·K̃ᵀ)) · summary → [mk, dv].
+    // pinv(softmax(Q̃·K̃ᵀ + log w̄)) · summary → [mk, dv].
     var kernel2 = [Float](repeating: 0, count: mq * mk)
     kernel2.withUnsafeMutableBufferPointer { k2 in
       queryLandmarks.withUnsafeBufferPointer { ql in
@@ -70,7 +81,13 @@ enum Nystrom {
           gemm(m: mq, n: mk, k: d, ql.baseAddress!, kl.baseAddress!, transposeB: true, into: k2.baseAddress!)
         }
       }
-      for r in 0..<mq { VectorMath.softmaxRow(k2.baseAddress! + r * mk, count: mk) }
+      for r in 0..<mq {
+        let row = k2.baseAddress! + r * mk
+        if let landmarkLogWeights {
+          for s in 0..<mk { row[s] += landmarkLogWeights[s] }
+        }
+        VectorMath.softmaxRow(row, count: mk)
+      }
     }
     let inverse = pseudoInverse(kernel2.map(Double.init), rows: mq, columns: mk, iterations: iterations)
     var mixed = [Float](repeating: 0, count: mk * dv)
@@ -81,12 +98,13 @@ enum Nystrom {
         mixed[i * dv + c] = Float(sum)
       }
     }
-    // y = softmax(Q·K̃ᵀ) · mixed.
+    // y = softmax(Q·K̃ᵀ + log w̄) · mixed.
     q.withUnsafeBufferPointer { qp in
       keyLandmarks.withUnsafeBufferPointer { kl in
         mixed.withUnsafeBufferPointer { mx in
           denseSoftmaxAttention(
-            qp.baseAddress!, rows: head.queries, depth: d, kl.baseAddress!, keys: mk, mx.baseAddress!, valueDepth: dv, into: head.y)
+            qp.baseAddress!, rows: head.queries, depth: d, kl.baseAddress!, keys: mk, mx.baseAddress!, valueDepth: dv,
+            keyWeights: landmarkWeights, into: head.y)
         }
       }
     }

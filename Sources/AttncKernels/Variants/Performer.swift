@@ -2,6 +2,11 @@
 /// orthogonal random features; an unbiased estimate of `exp(q·k)`. Causal by streamed prefix
 /// sums. On real pretrained heads its error is about that of uniform attention
 /// (attention-variants.md §6): its variance grows like `exp(|q + k|²/2)/√m`.
+///
+/// Per-key weights: `o_i = Σ_j w_j·φ(q_i)·φ(k_j)·v_j / Σ_j w_j·φ(q_i)·φ(k_j)` — each key's feature
+/// row is multiplied by `w_j` before it joins the state and the normaliser (and the causal
+/// in-block tile), the unbiased estimate of proportional attention; key `j` repeated `w_j` times
+/// gives the same sums.
 extension AttentionVariantDefinition {
   public static let performer = AttentionVariantDefinition(
     name: "performer",
@@ -10,7 +15,8 @@ extension AttentionVariantDefinition {
       .init("m", default: 256, 1...8192, help: "random features per head"),
       .init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the feature draw (mixed with layer and head)"),
     ],
-    supportsCausal: true, supportsKeyPadding: true, changesScoreFunction: false, usesSeed: true,
+    supportsCausal: true, supportsKeyPadding: true, supportsKeyWeights: { _ in true }, changesScoreFunction: false,
+    usesSeed: true,
     cost: { shape, p in KernelizedCost.of(shape, features: p.int("m"), featureFLOPsPerInput: 2 * Double(shape.depth) + 2, exponentials: true) },
     kernel: { head, p in
       let map = PositiveRandomFeatures(features: p.int("m"), depth: head.depth, seed: head.seed)

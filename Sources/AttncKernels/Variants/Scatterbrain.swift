@@ -8,6 +8,13 @@ import Foundation
 /// Causal: prefix sums for the low-rank part, keys after the query's diagonal left out of the
 /// support. Masked (padding) keys are left out of both.
 ///
+/// Per-key weights: `o_i = Σ_j w_j·Â_ij·v_j / Σ_j w_j·Â_ij` — the low-rank part weighs each
+/// key's feature row by `w_j` (as Performer does) and the exact correction on the support by
+/// `w_j`, so every pair still gets `w_j·exp(q_i·k_j)` on the support and `w_j·φ(q_i)·φ(k_j)` off
+/// it. Keys weighing 0 are left out of the support (and of the LSH clusters), as padding is.
+/// The support itself (window by position, LSH clusters of `b` keys) does not depend on the
+/// weights, so key `j` repeated `w_j` times does not give the same result.
+///
 /// Support (attention-variants.md §4.2): window `|j − (i + L − S)| ≤ w/2`; LSH as in SMYRF:
 /// the XBOX+ transform `q̃ = [q, 0, √(M − |q|²)]`, `k̃ = [k, √(M − |k|²), 0]` (`M` = largest
 /// `|q|²` + largest `|k|²`), one Gaussian projection per round, queries and keys sorted by it
@@ -24,7 +31,8 @@ extension AttentionVariantDefinition {
       .init("hashes", default: 2, 1...16, help: "LSH rounds"),
       .init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the features and hash projections"),
     ],
-    supportsCausal: true, supportsKeyPadding: true, changesScoreFunction: false, usesSeed: true,
+    supportsCausal: true, supportsKeyPadding: true, supportsKeyWeights: { _ in true }, changesScoreFunction: false,
+    usesSeed: true,
     cost: { s, p in
       let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
       let m = p.int("m"), w = p.int("w"), b = p.int("b"), hashes = Double(p.int("hashes"))
@@ -128,6 +136,7 @@ enum Scatterbrain {
               if m > 0 {
                 weight -= alpha * VectorMath.dot(qf.baseAddress! + i * m, kf.baseAddress! + j * m, count: m)
               }
+              weight *= head.weight(j)
               denominator += weight
               VectorMath.addScaled(weight, head.v + j * dv, to: num.baseAddress!, count: dv)
             }
@@ -201,6 +210,7 @@ enum Scatterbrain {
                       }
                       var weight = VectorMath.exp(row[c] - rowScale)
                       if m > 0 { weight -= alpha * p[r * columns + c] }
+                      weight *= head.weight(j)
                       row[c] = weight
                       sum += weight
                     }

@@ -4,26 +4,48 @@ import Foundation
 /// FLuRKA's low-rank step; Nyström's landmarks).
 enum SequenceProjection {
   /// `E = F` = segment means: `k` contiguous segments with edges `⌊i·L/k⌋`; a segment averages
-  /// its unmasked tokens, and a segment with none is dropped. `k ≥ L` keeps every token.
+  /// its tokens weighted by their key weights (`Σ w_j·x_j / Σ w_j`, the unmasked tokens' plain
+  /// mean under key padding), and a segment whose tokens all weigh 0 is dropped. `k ≥ L` keeps
+  /// every token.
+  ///
+  /// With key weights each pseudo-token also carries a weight: the mean weight of the tokens it
+  /// pools, `Σ_{j∈s} w_j / #{j ∈ s : w_j ≠ 0}`. The unweighted methods give every segment the same
+  /// weight however many (unmasked) tokens it pools, so with weights in {0, 1} every pseudo-token
+  /// weighs 1 and the result is the key-padding one; the total `Σ w_j` would instead weigh a
+  /// half-padded segment by its unmasked count, which key padding never did.
   case pool
   /// Linformer's Theorem 2 / FLuRKA's Theorem 1 construction: `E = δ·R`, `F = e^{−δ}·R`, `R [k, L]`
-  /// with i.i.d. `N(0, 1/k)` entries drawn from `seed`; masked tokens get zero columns.
+  /// with i.i.d. `N(0, 1/k)` entries drawn from `seed`; masked tokens (weight 0) get zero
+  /// columns. It takes key padding only, not general weights: `E·K` mixes the key vectors
+  /// before the softmax, so no score carries a single key's weight (the variants refuse
+  /// `key_weights` in this mode).
   case random(delta: Float, seed: UInt64)
 
-  /// `(E·x [k', width], F·y [k', width2], k')` for rows `x [L, width]` and `y [L, width2]`.
+  /// The pseudo-tokens: `x = E·x [rows, width]`, `y = F·y [rows, width2]`, and for `.pool` with
+  /// `weights` each pseudo-token's weight (`[rows]`; nil otherwise).
+  struct Projected {
+    var x: [Float]
+    var y: [Float]
+    var rows: Int
+    var weights: [Float]?
+  }
+
+  /// Projects rows `x [L, width]` and `y [L, width2]` to at most `rank` pseudo-tokens.
   func project(
     _ x: UnsafePointer<Float>, width: Int, _ y: UnsafePointer<Float>, width2: Int, length: Int, rank: Int,
     weights: UnsafePointer<Float>?
-  ) -> (x: [Float], y: [Float], rows: Int) {
+  ) -> Projected {
     switch self {
     case .pool:
       let segments = Self.segments(length: length, count: rank, weights: weights)
       var px = [Float](repeating: 0, count: segments.count * width), py = [Float](repeating: 0, count: segments.count * width2)
+      var pooledWeights = [Float](repeating: 1, count: segments.count)
       for (s, segment) in segments.enumerated() {
         Self.mean(x, width: width, segment, weights: weights, into: &px, row: s)
         Self.mean(y, width: width2, segment, weights: weights, into: &py, row: s)
+        pooledWeights[s] = Self.meanWeight(segment, weights: weights)
       }
-      return (px, py, segments.count)
+      return Projected(x: px, y: py, rows: segments.count, weights: weights == nil ? nil : pooledWeights)
     case .random(let delta, let seed):
       let r = Self.gaussianMatrix(rows: rank, columns: length, seed: seed, weights: weights)
       var px = [Float](repeating: 0, count: rank * width), py = [Float](repeating: 0, count: rank * width2)
@@ -33,11 +55,11 @@ enum SequenceProjection {
           gemm(m: rank, n: width2, k: length, alpha: Float(Foundation.exp(-Double(delta))), rp.baseAddress!, y, into: $0.baseAddress!)
         }
       }
-      return (px, py, rank)
+      return Projected(x: px, y: py, rows: rank, weights: nil)
     }
   }
 
-  /// The non-empty segments of `0..<length` cut into `count` parts (weights: masked tokens do not count).
+  /// The non-empty segments of `0..<length` cut into `count` parts (weights: tokens weighing 0 do not count).
   static func segments(length: Int, count: Int, weights: UnsafePointer<Float>?) -> [Range<Int>] {
     let parts = max(1, min(count, length))
     return (0..<parts).compactMap { i in
@@ -48,7 +70,7 @@ enum SequenceProjection {
     }
   }
 
-  /// Row `row` of `target` = the mean of the unmasked rows of `x` in `segment`.
+  /// Row `row` of `target` = `Σ w_j·x_j / Σ w_j` over `segment` (`w` = 1 without weights).
   static func mean(_ x: UnsafePointer<Float>, width: Int, _ segment: Range<Int>, weights: UnsafePointer<Float>?, into target: inout [Float], row: Int) {
     var total: Float = 0
     for j in segment {
@@ -61,25 +83,38 @@ enum SequenceProjection {
     for t in 0..<width { target[row * width + t] *= inverse }
   }
 
-  /// `R [rows, columns]`, entries `N(0, 1/rows)`, masked columns zero.
+  /// `Σ w_j / #{j : w_j ≠ 0}` over `segment`: 1 when every weight is 0 or 1.
+  static func meanWeight(_ segment: Range<Int>, weights: UnsafePointer<Float>?) -> Float {
+    guard let weights else { return 1 }
+    var total: Float = 0, count = 0
+    for j in segment where weights[j] != 0 {
+      total += weights[j]
+      count += 1
+    }
+    return count == 0 ? 0 : total / Float(count)
+  }
+
+  /// `R [rows, columns]`, entries `N(0, 1/rows)`, the columns of keys weighing 0 zero.
   static func gaussianMatrix(rows: Int, columns: Int, seed: UInt64, weights: UnsafePointer<Float>?) -> [Float] {
     var gaussian = GaussianStream(seed: seed)
     let deviation = 1 / Double(rows).squareRoot()
     var r = [Float](repeating: 0, count: rows * columns)
     for i in 0..<(rows * columns) {
       let value = Float(gaussian.next() * deviation)
-      r[i] = value * (weights?[i % columns] ?? 1)
+      r[i] = (weights?[i % columns] ?? 1) == 0 ? 0 : value
     }
     return r
   }
 }
 
-/// Row-wise softmax attention of `rows` queries against `keys` (pseudo-)keys, no mask:
-/// `y = softmax(q·kᵀ)·v` with `q` already scaled. Used on the short side of the low-rank variants.
+/// Row-wise softmax attention of `rows` queries against `keys` (pseudo-)keys:
+/// `y = softmax(q·kᵀ + log w)·v` with `q` already scaled and `w` the keys' weights (nil = all 1;
+/// no weight may be 0). Used on the short side of the low-rank variants.
 func denseSoftmaxAttention(
   _ q: UnsafePointer<Float>, rows: Int, depth: Int, _ k: UnsafePointer<Float>, keys: Int, _ v: UnsafePointer<Float>,
-  valueDepth: Int, into y: UnsafeMutablePointer<Float>
+  valueDepth: Int, keyWeights: [Float]? = nil, into y: UnsafeMutablePointer<Float>
 ) {
+  let logWeights = keyWeights?.map { Foundation.log($0) }
   let block = 256
   var scores = [Float](repeating: 0, count: min(block, rows) * keys)
   scores.withUnsafeMutableBufferPointer { s in
@@ -87,7 +122,13 @@ func denseSoftmaxAttention(
     while start < rows {
       let count = min(block, rows - start)
       gemm(m: count, n: keys, k: depth, q + start * depth, k, transposeB: true, into: s.baseAddress!)
-      for r in 0..<count { VectorMath.softmaxRow(s.baseAddress! + r * keys, count: keys) }
+      for r in 0..<count {
+        let row = s.baseAddress! + r * keys
+        if let logWeights {
+          for j in 0..<keys { row[j] += logWeights[j] }
+        }
+        VectorMath.softmaxRow(row, count: keys)
+      }
       gemm(m: count, n: valueDepth, k: keys, s.baseAddress!, v, into: y + start * valueDepth)
       start += count
     }

@@ -1,10 +1,11 @@
 /// `softmax`: exact attention, run by the fused tiled kernel (`TiledAttention`), which honours
-/// every mask, causality and softcap.
+/// every mask (per-key weights as the bias `log w_j`), causality and softcap.
 extension AttentionVariantDefinition {
   public static let softmax = AttentionVariantDefinition(
     name: "softmax",
     summary: "exact attention, tiled with an online softmax (the reference every variant is measured against)",
-    parameters: [], supportsCausal: true, supportsKeyPadding: true, changesScoreFunction: false, usesSeed: false,
+    parameters: [], supportsCausal: true, supportsKeyPadding: true, supportsKeyWeights: { _ in true },
+    changesScoreFunction: false, usesSeed: false,
     cost: { s, _ in
       let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
       // Causal: the visible fraction of the score matrix (bottom-right aligned).

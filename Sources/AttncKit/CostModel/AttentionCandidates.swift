@@ -107,7 +107,8 @@ public struct AttentionCandidate: Sendable {
         setting: setting, definition: definition, parameters: parameters, cost: cost,
         predictedSeconds: profile?.predictSeconds(definition, parameters, shape: shape, heads: spec.qHeads, setting: setting),
         error: estimate?.error, errorSource: estimate?.source ?? "unmeasured",
-        refusal: definition.refusal(causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap))
+        refusal: definition.refusal(
+          causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap, parameters: parameters))
     }
   }
 

@@ -40,7 +40,9 @@ public struct AttentionErrors: Sendable {
       let exact = results[0].floats[...]
       for setting in settings {
         guard let (definition, variant) = try? ApplyAttentionVariant.resolve(setting, layer: layer.layer), definition.name != "softmax",
-          definition.refusal(causal: layer.spec.causal, mask: layer.spec.mask.rawValue, softcap: layer.spec.softcap) == nil
+          definition.refusal(
+            causal: layer.spec.causal, mask: layer.spec.mask.rawValue, softcap: layer.spec.softcap,
+            parameters: VariantParameters(variant.parameters)) == nil
         else { continue }
         let call = AttentionVariants.kernelParameters(instruction.parameters, variant: definition.name, values: variant.parameters)
         let approximate = try kernel(KernelContext(parameters: KernelParameters(call), outputCount: 1, bindings: [:]), arguments)
