@@ -24,6 +24,8 @@ public enum Compiler {
     public var report: PolicyReport?
     /// What token merging did (nil without `--token-merge`).
     public var tokenMerge: MergeTokens.Report?
+    /// Under `--token-merge auto`: what the cost model chose.
+    public var tokenMergeChoice: TokenMergePlanner.Choice?
   }
 
   /// Loads, canonicalizes and lowers `path` under `policy` (`exact` by default here); `variant`
@@ -78,15 +80,23 @@ public enum Compiler {
       }
       var merged = graph
       var mergeReport: MergeTokens.Report?
+      var choice: TokenMergePlanner.Choice?
       if let schedule = conversion.tokenMerge {
-        mergeReport = try mergeTokens(schedule, &merged)
+        if schedule.form == .auto {
+          progress("choosing token-merge rates (--token-merge auto)")
+          choice = try TokenMergePlanner.choose(graph, options: conversion, lower: lower, progress: progress)
+          mergeReport = try mergeTokens(TokenMergeSchedule(.list(choice!.rates)), &merged)
+        } else {
+          mergeReport = try mergeTokens(schedule, &merged)
+        }
       }
       let planned = try PolicyPlanner.plan(
         merged, reference: mergeReport == nil ? nil : graph, options: conversion, lower: lower, progress: progress)
       var plan = try planned.plan ?? lower(planned.graph)
       plan.options = conversion.canonical
       plan.decisions = decisions(planned.outcomes, report: planned.report)
-      return Conversion(model: model, plan: plan, attention: planned.outcomes, report: planned.report, tokenMerge: mergeReport)
+      return Conversion(model: model, plan: plan, attention: planned.outcomes, report: planned.report, tokenMerge: mergeReport,
+        tokenMergeChoice: choice)
     }
   }
 

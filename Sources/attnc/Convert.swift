@@ -95,6 +95,10 @@ struct Convert: ParsableCommand {
     print("  policy \(plan.policy), \(plan.instructions.count) kernel calls, \(plan.slots.count) slots, \(plan.constants.count) weights")
     print("  nodes \(summary.opsBefore.reduce(0) { $0 + $1.count }) -> \(summary.opsAfter.reduce(0) { $0 + $1.count }) after canonicalization; plan \(size) bytes")
     print(summary.opChanges(plan))
+    if let merge = conversion.tokenMerge {
+      print("  token merging: r per block \(merge.rates.map(String.init).joined(separator: ",")); keys per layer \(merge.lengths.map(\.description).joined(separator: ", "))")
+      if let choice = conversion.tokenMergeChoice { print("  " + choice.summary) }
+    }
     if let report = conversion.report {
       print(report.table)
     } else {

