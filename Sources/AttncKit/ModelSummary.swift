@@ -36,6 +36,9 @@ public struct ModelSummary: Sendable {
   /// time and error, and the policy's choice, replace the formula-only listing.
   public var policyReport: PolicyReport?
 
+  /// Whether `--token-merge` can rewrite this model: the blocks found, or why not.
+  public var tokenMerging: (blocks: Int, refusal: String?)
+
   public init(_ model: LoadedModel) {
     path = model.path
     info = model.imported.info
@@ -65,6 +68,24 @@ public struct ModelSummary: Sendable {
     }
     self.unsupported = unsupported
     attention = MatchAttention.analyze(graph)
+    tokenMerging = Self.tokenMergingCheck(graph)
+  }
+
+  /// A dry run of the `merge-tokens` pass (one token per block) on the matched graph.
+  static func tokenMergingCheck(_ graph: Graph) -> (blocks: Int, refusal: String?) {
+    var matched = graph
+    do {
+      try AttentionMatching.pipeline.run(&matched)
+    } catch {
+      return (0, "attention matching failed: \(error)")
+    }
+    do {
+      let blocks = try MergeTokens.blocks(matched)
+      try MergeTokens.apply(Array(repeating: 1, count: blocks.count), to: &matched)
+      return (blocks.count, nil)
+    } catch {
+      return (0, error.reason)
+    }
   }
 
   // MARK: - JSON
@@ -109,6 +130,10 @@ public struct ModelSummary: Sendable {
         ] + candidateFields(match))
       })),
       ("unmatched_softmax", .array(attention.declined.map { .object([("node", .string($0.node)), ("reason", .string($0.reason))]) })),
+      ("token_merging", .object([
+        ("possible", .bool(tokenMerging.refusal == nil)), ("blocks", .int(tokenMerging.blocks)),
+        ("reason", tokenMerging.refusal.map(JSON.string) ?? .null),
+      ])),
     ] + (policyReport.map { report in
       [("cost_model", .object([
         ("policy", .string(report.policy.rawValue)), ("seq_len", .int(report.seqLen)), ("length_dispatched", .bool(report.auto)),
@@ -195,6 +220,11 @@ public struct ModelSummary: Sendable {
     }
     for declined in attention.declined {
       lines.append("  exact softmax '\(declined.node)': \(declined.reason)")
+    }
+    if let refusal = tokenMerging.refusal {
+      lines.append("token merging: not possible: \(refusal)")
+    } else {
+      lines.append("token merging: possible in \(tokenMerging.blocks) blocks (--token-merge r|r:decreasing|list|auto)")
     }
     if let policyReport, !attention.matches.isEmpty {
       lines.append(policyReport.candidateTable)

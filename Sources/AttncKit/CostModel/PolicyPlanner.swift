@@ -94,15 +94,21 @@ public struct PolicyReport: Sendable {
   public var outputError: Double?
   /// Layers put back to exact by the end-to-end check, worst first.
   public var reverted: [Int]
+  /// With token merging under `balanced`: the merged exact plan's output error against the
+  /// unmerged model (then `outputError` is the total, merging and variants).
+  public var mergeError: Double?
+  /// With token merging: the predicted seconds of the unmerged exact plan at `seqLen` (the
+  /// baseline `speedup` is against).
+  public var unmergedSeconds: Double?
   /// Predicted seconds of everything but attention (projections, MLP, norms) at `seqLen`.
   public var otherSeconds: Double
 
   public var exactAttentionSeconds: Double { layers.reduce(0) { $0 + ($1.exactCandidate?.predictedSeconds ?? 0) } }
   public var chosenAttentionSeconds: Double { layers.reduce(0) { $0 + ($1.chosenCandidate?.predictedSeconds ?? 0) } }
-  /// Predicted end-to-end speedup over the exact plan.
+  /// Predicted end-to-end speedup over the exact plan (the unmerged one under token merging).
   public var speedup: Double {
     let chosen = otherSeconds + chosenAttentionSeconds
-    return chosen > 0 ? (otherSeconds + exactAttentionSeconds) / chosen : 1
+    return chosen > 0 ? (unmergedSeconds ?? (otherSeconds + exactAttentionSeconds)) / chosen : 1
   }
 }
 
@@ -209,27 +215,44 @@ public enum PolicyPlanner {
     var report = PolicyReport(
       policy: options.policy, seqLen: seqLen, auto: auto, layers: decisions, calibration: inputs.description, outputError: nil,
       reverted: [], otherSeconds: otherSeconds(exactPlan, bindings: Benchmark.bindings(for: exactPlan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile))
+    if let reference {
+      let plan = try lower(reference)
+      let attention = AttentionLayer.all(in: reference).reduce(0.0) { total, layer in
+        total + (AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile).first { $0.variant == "softmax" }?.predictedSeconds ?? 0)
+      }
+      report.unmergedSeconds = attention + otherSeconds(plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile)
+    }
 
     // Balanced: check the outputs end to end; put the worst approximated layer back to exact
     // until they are within --max-output-error.
     var checked: Plan?
     if options.policy == .balanced {
-      var expected = errors.exactOutputs
+      // With token merging, the variants answer for what they add to the merged exact plan,
+      // within what merging left of the budget (by the triangle inequality the total stays
+      // within it); the report gives the total against the unmerged model.
+      var budget = options.limits.maxOutputError
+      var original: [[HostTensor]]?
       if let reference {
-        let referencePlan = try lower(reference)
-        let interpreter = try Interpreter(plan: referencePlan)
-        expected = try inputs.samples.map { try interpreter.run($0) }
+        let interpreter = try Interpreter(plan: try lower(reference))
+        let outputs = try inputs.samples.map { try interpreter.run($0) }
+        let mergeError = try outputError(exactPlan, inputs: inputs, reference: outputs)
+        report.mergeError = mergeError
+        budget = max(0, budget - mergeError)
+        original = outputs
       }
       while true {
         let plan = try lower(result)
         checked = plan
-        let error = try outputError(plan, inputs: inputs, reference: expected)
+        let error = try outputError(plan, inputs: inputs, reference: errors.exactOutputs)
         report.outputError = error
-        guard error > options.limits.maxOutputError else { break }
+        guard error > budget else { break }
         let approximated = decisions.indices.filter { decisions[$0].chosen != "softmax" || decisions[$0].dispatch != nil }
         guard let worst = approximated.max(by: { worstError(decisions[$0]) < worstError(decisions[$1]) }) else { break }
-        progress("output error \(String(format: "%.4f", error)) > \(options.limits.maxOutputError): layer \(decisions[worst].layer) back to exact")
-        decisions[worst].reason = "reverted to exact: output error \(String(format: "%.4f", error)) > --max-output-error \(options.limits.maxOutputError) with \(decisions[worst].chosen)"
+        let limit = report.mergeError == nil
+          ? "--max-output-error \(options.limits.maxOutputError)"
+          : "\(errorText(budget)) (--max-output-error \(options.limits.maxOutputError) less token merging's \(errorText(report.mergeError!)))"
+        progress("output error \(errorText(error)) > \(limit): layer \(decisions[worst].layer) back to exact")
+        decisions[worst].reason = "reverted to exact: output error \(errorText(error)) > \(limit) with \(decisions[worst].chosen)"
         decisions[worst].chosen = "softmax"
         decisions[worst].dispatch = nil
         report.reverted.append(decisions[worst].layer)
@@ -237,11 +260,17 @@ public enum PolicyPlanner {
         result = graph
         outcomes = try ApplyAttentionVariant.apply(assignments, to: &result)
       }
+      if let original, let checked { report.outputError = try outputError(checked, inputs: inputs, reference: original) }
     }
     report.layers = decisions
     // The last plan checked is the final graph's unless a revert followed it (then the loop ran
     // again), so it is the plan to keep.
     return Result(graph: result, outcomes: outcomes, report: report, plan: checked)
+  }
+
+  /// `0.0123`, or `4.2e-05` below 0.001 (so a small error never reads as 0).
+  static func errorText(_ error: Double) -> String {
+    error > 0 && error < 0.001 ? String(format: "%.1e", error) : String(format: "%.4f", error)
   }
 
   /// The worst error among what a layer may run (its choice and its dispatch entries).

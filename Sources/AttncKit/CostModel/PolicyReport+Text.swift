@@ -22,10 +22,12 @@ extension PolicyReport {
       lines.append("  " + zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row.last!)
     }
     lines.append(String(
-      format: "  predicted at seq %d: attention %.2f -> %.2f ms, rest of the model %.2f ms; end to end %.2fx the exact plan's speed",
-      seqLen, exactAttentionSeconds * 1e3, chosenAttentionSeconds * 1e3, otherSeconds * 1e3, speedup))
+      format: "  predicted at seq %d: attention %.2f -> %.2f ms, rest of the model %.2f ms; end to end %.2fx the ",
+      seqLen, exactAttentionSeconds * 1e3, chosenAttentionSeconds * 1e3, otherSeconds * 1e3, speedup)
+      + (unmergedSeconds == nil ? "exact plan's speed" : "unmerged exact plan's speed"))
     if let outputError {
       lines.append(String(format: "  end-to-end output error on the calibration inputs: %.4f", outputError)
+        + (mergeError.map { String(format: " (token merging alone: %.4f)", $0) } ?? "")
         + (reverted.isEmpty ? "" : "; put back to exact: layer " + reverted.map(String.init).joined(separator: ", ")))
     }
     return lines.joined(separator: "\n")
