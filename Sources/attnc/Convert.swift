@@ -28,6 +28,10 @@ struct Convert: ParsableCommand {
       \(VariantHelp.names). `attnc variants` describes them; docs/cost-model.md
       the cost model.
 
+      --token-merge merges tokens between encoder blocks (ToMe): r per block,
+      r:decreasing, a list, or auto (the largest merge within the error budget);
+      outputs keep their shapes; docs/token-merging.md.
+
       Batch conversion: given a folder, a quoted glob or several models, -o names
       a folder, and every .onnx found (recursively in folders, with its external
       data) becomes OUTDIR/<relative path>.attnc, keeping the folder structure.
@@ -43,6 +47,8 @@ struct Convert: ParsableCommand {
         attnc convert model.onnx -o fast.attnc --calibration test_data/
         attnc convert gpt2.onnx -o gpt2.attnc --policy fastest --seq-len 8192
         attnc convert model.onnx -o mixed.attnc --layers 0-3:scatterbrain,4-:softmax
+        attnc convert vit.onnx -o tome.attnc --policy exact --token-merge 8
+        attnc convert bert.onnx -o m.attnc --token-merge auto --calibration data/
         attnc convert model.onnx -o fast.attnc --variant performer:m=128
         attnc convert bert.onnx -o nys.attnc --variant nystrom:m=64 --force
         attnc run model.attnc --test-data test_data_set_0

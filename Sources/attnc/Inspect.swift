@@ -9,13 +9,14 @@ struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Print a model's (or a plan's) inputs, outputs, parameters and op counts.",
     discussion: """
-      Results go to stdout; warnings and errors to stderr. The JSON schema is documented in
-      docs/inspect-json.md. With --seq-len N (or auto) the cost model runs as `convert` would:
-      every matched attention lists each variant's GFLOP, bytes moved, extra memory, predicted
-      time on this machine, error with its source (measured on --calibration inputs, or
-      synthetic), whether the layer and --policy allow it, and the choice, then the totals and
-      the predicted end-to-end speedup over exact. --plot draws predicted time against N.
-      Unsupported op types are listed (the graph is still printed) and make the command exit
+      Results go to stdout; warnings and errors to stderr. The JSON schema is documented in \
+      docs/inspect-json.md. With --seq-len N (or auto) the cost model runs as `convert` would: \
+      every matched attention lists each variant's GFLOP, bytes moved, extra memory, predicted \
+      time on this machine, error with its source (measured on --calibration inputs, or \
+      synthetic), whether the layer and --policy allow it, and the choice, then the totals and \
+      the predicted end-to-end speedup over exact. --plot draws predicted time against N. \
+      The table also says whether --token-merge can rewrite the model, or why not. \
+      Unsupported op types are listed (the graph is still printed) and make the command exit \
       with status 2.
 
       Examples:
