@@ -9,9 +9,9 @@ import Foundation
 /// bottom-right (`j ≤ i + offset`, offset = past length, or `nonpad_kv_seqlen[b] − S`), and the
 /// `nonpad_kv_seqlen` padding, and `log w_j` of the optional key weights (attnc's proportional
 /// attention, `key_weights`: key `j` counts `w_j` times, `w_j = 0` drops it). A fully masked row
-/// yields zeros, not NaN. Q and K are each scaled
-/// by `√scale` before the product, as the ONNX reference does; with float16 or bfloat16 inputs
-/// every step rounds to that type where the reference's does (`NarrowFloatArithmetic`).
+/// yields zeros, not NaN. Q and K are each scaled by `√scale` before the product, as the ONNX
+/// reference does; with float16 or bfloat16 inputs every step rounds to that type where the
+/// reference's does (`NarrowFloatArithmetic`).
 public enum AttentionReference {
   public struct Options: Sendable {
     public var qHeads: Int?

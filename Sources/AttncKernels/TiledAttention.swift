@@ -156,7 +156,7 @@ public enum TiledAttention {
     return weights.floats.map { $0 == 0 ? -.infinity : Foundation.log($0) }
   }
 
-  /// - Throws: "key weights have shape [2, 5], expected [2, 7]", "key weight -1 (batch 0, key 3)
+  /// - Throws: "key weights must be float [2, 7], got [2, 5]", "key weight -1.0 (batch 0, key 3)
   ///   is negative".
   static func checkKeyWeights(_ weights: Tensor, batch: Int, keys: Int) throws {
     guard weights.isFloat, weights.shape == [batch, keys] else {

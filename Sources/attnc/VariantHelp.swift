@@ -19,6 +19,21 @@ enum VariantHelp {
     return lines.joined(separator: "\n")
   }
 
+  /// "key weights ok", "no key weights", or "key weights ok (not random=1)" when a parameter's
+  /// bound (the others at their defaults) turns the support off.
+  static func keyWeightSupport(_ d: AttentionVariantDefinition) -> String {
+    let defaults = (try? d.resolve([:])) ?? VariantParameters([:])
+    guard d.supportsKeyWeights(defaults) else { return "no key weights" }
+    var exceptions: [String] = []
+    for p in d.parameters {
+      for bound in [p.range.lowerBound, p.range.upperBound] where bound != p.defaultValue {
+        guard let parameters = try? d.resolve([p.name: bound]), !d.supportsKeyWeights(parameters) else { continue }
+        exceptions.append("\(p.name)=\(bound == bound.rounded() ? String(Int(bound)) : String(bound))")
+      }
+    }
+    return exceptions.isEmpty ? "key weights ok" : "key weights ok (not \(exceptions.joined(separator: ", ")))"
+  }
+
   /// The `attnc variants` listing: name, what it computes, limits, parameters with defaults.
   static var listing: String {
     var lines: [String] = []
@@ -26,8 +41,7 @@ enum VariantHelp {
       var limits: [String] = []
       limits.append(d.supportsCausal ? "causal ok" : "encoder only")
       limits.append(d.supportsKeyPadding ? "key padding ok" : "no padding mask")
-      let defaults = (try? d.resolve([:])) ?? VariantParameters([:])
-      limits.append(d.supportsKeyWeights(defaults) ? "key weights ok" : "no key weights")
+      limits.append(keyWeightSupport(d))
       if d.changesScoreFunction { limits.append("changes the score function") }
       lines.append("\(d.name)")
       lines.append("    \(d.summary)")

@@ -37,3 +37,35 @@ extension AttentionReferenceTests {
       try Self.output(causal: false, left: -1, right: -1).allSatisfy { abs($0 - 7.0 / 3) < 1e-6 })
   }
 }
+
+// MARK: - Per-key weights
+
+extension AttentionReferenceTests {
+  /// With Q = 0 every score is equal, so the output is the mean of V weighted by the key weights.
+  static func weightedMean(_ weights: [Float], causal: Bool = false) throws -> [Float] {
+    let q = Tensor.float([0, 0, 0], [1, 1, 3, 1])
+    let k = Tensor.float([1, 1, 1], [1, 1, 3, 1])
+    let v = Tensor.float([1, 2, 4], [1, 1, 3, 1])
+    let options = AttentionReference.Options(
+      qHeads: nil, kvHeads: nil, scale: nil, causal: causal, softcap: 0, qkMode: 0)
+    return try AttentionReference.run(
+      q: q, k: k, v: v, mask: nil, pastKey: nil, pastValue: nil, nonpad: nil,
+      keyWeights: .float(weights, [1, 3]), options: options)[0].floats
+  }
+
+  /// Weights 1, 0, 3: (1·1 + 3·4) / 4 for every query.
+  @Test func keyWeightsWeighTheValues() throws {
+    #expect(try Self.weightedMean([1, 0, 3]).allSatisfy { abs($0 - 3.25) < 1e-6 })
+  }
+
+  /// Causal: query 0 sees key 0 only, query 1 keys 0–1, query 2 all three.
+  @Test func weightlessVisibleKeysGiveZeroRows() throws {
+    let y = try Self.weightedMean([0, 2, 1], causal: true)
+    #expect(y[0] == 0 && abs(y[1] - 2) < 1e-6 && abs(y[2] - 8.0 / 3) < 1e-6)
+    #expect(try Self.weightedMean([0, 0, 0]) == [0, 0, 0])
+  }
+
+  @Test func negativeKeyWeightsAreAnError() {
+    #expect(throws: (any Error).self) { try Self.weightedMean([1, -1, 1]) }
+  }
+}

@@ -7,18 +7,22 @@ import Testing
 /// its explicit form (the `N × N` weight matrix where that is the plain form), with the same
 /// random draws (features, projections, hash directions) the kernel made from its seed.
 /// Cases cross the kernels' 64-row blocks, use GQA (4 query heads on 2 key/value heads), causal
-/// attention with more keys than queries (bottom-right alignment) and a key-padding mask.
+/// attention with more keys than queries (bottom-right alignment), a key-padding mask, and
+/// per-key weights (`key_weights`) for the variants that honour them.
 @Suite struct AttentionVariantTests {
   struct Case: CustomStringConvertible {
     var batch = 2, heads = 4, kvHeads = 2, queries = 70, keys = 70, depth = 8, valueDepth = 6
     var scale: Float = 0.35
     var causal = false
     var padded = false
-    var description: String { "S=\(queries) L=\(keys) causal=\(causal) padded=\(padded)" }
+    /// General key weights (`key_weights`) instead of 0/1 padding.
+    var weighted = false
+    var description: String { "S=\(queries) L=\(keys) causal=\(causal) padded=\(padded) weighted=\(weighted)" }
   }
 
   static let cases: [Case] = [
     Case(), Case(padded: true), Case(causal: true), Case(queries: 50, keys: 70, causal: true, padded: true),
+    Case(weighted: true), Case(queries: 50, keys: 70, causal: true, weighted: true),
   ]
 
   static func values(_ count: Int, seed: UInt64, amplitude: Double = 1) -> [Float] {
@@ -29,12 +33,21 @@ import Testing
     }
   }
 
-  /// Batch 1 masks its last 11 keys and key 3; batch 0 masks nothing.
+  /// Padded: batch 1 masks its last 11 keys and key 3; batch 0 masks nothing. Weighted: those
+  /// keys and key 5 of batch 0 weigh 0, every other key a weight in [0.25, 3).
   static func keyWeights(_ c: Case) -> [Float] {
-    (0..<(c.batch * c.keys)).map { index in
+    let general = values(c.batch * c.keys, seed: 14).map { 1.625 + 1.375 * $0 }
+    return (0..<(c.batch * c.keys)).map { index in
       let (b, j) = (index / c.keys, index % c.keys)
-      return c.padded && b == 1 && (j >= c.keys - 11 || j == 3) ? 0 : 1
+      let zero = (c.padded || c.weighted) && ((b == 1 && (j >= c.keys - 11 || j == 3)) || (c.weighted && b == 0 && j == 5))
+      return zero ? 0 : c.weighted ? general[index] : 1
     }
+  }
+
+  /// The mask a case runs with: key padding, key weights, or none.
+  static func mask(_ c: Case) -> TiledAttention.Mask {
+    let weights = Tensor.float(keyWeights(c), [c.batch, c.keys])
+    return c.weighted ? .keyWeights(weights) : c.padded ? .keyPadding(weights, fill: -10000) : .none
   }
 
   /// One (batch, head) in Double: scaled queries, keys, values, key weights, visible key count per query.
@@ -69,17 +82,18 @@ import Testing
     return (q + k + v, heads)
   }
 
-  static func run(_ name: String, _ c: Case, _ parameters: [String: Double]) throws -> (output: [Float], heads: [Head], parameters: VariantParameters) {
+  static func run(
+    _ name: String, _ c: Case, _ parameters: [String: Double], mask: TiledAttention.Mask? = nil
+  ) throws -> (output: [Float], heads: [Head], parameters: VariantParameters) {
     let definition = try AttentionVariants.named(name)
     let resolved = try definition.resolve(parameters)
     let q = values(c.batch * c.heads * c.queries * c.depth, seed: 11, amplitude: 1.5)
     let k = values(c.batch * c.kvHeads * c.keys * c.depth, seed: 12, amplitude: 1.5)
     let v = values(c.batch * c.kvHeads * c.keys * c.valueDepth, seed: 13, amplitude: 2)
-    let mask: TiledAttention.Mask = c.padded ? .keyPadding(.float(keyWeights(c), [c.batch, c.keys]), fill: -10000) : .none
     let y = try VariantAttention.run(
       definition, parameters: resolved, q: .float(q, [c.batch, c.heads, c.queries, c.depth]),
       k: .float(k, [c.batch, c.kvHeads, c.keys, c.depth]), v: .float(v, [c.batch, c.kvHeads, c.keys, c.valueDepth]),
-      mask: mask, scale: c.scale, causal: c.causal)
+      mask: mask ?? Self.mask(c), scale: c.scale, causal: c.causal)
     #expect(y.shape == [c.batch, c.heads, c.queries, c.valueDepth])
     return (y.floats, heads(c, parameters: resolved).heads, resolved)
   }
@@ -103,12 +117,13 @@ import Testing
 
   static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 
-  /// `y_i = Σ_j W_ij v_j / Σ_j W_ij` over the keys query `i` sees (causal cut, padding weights).
+  /// `y_i = Σ_j w_j·W_ij v_j / Σ_j w_j·W_ij` over the keys query `i` sees (causal cut, key
+  /// weights `w_j`: 0/1 for padding).
   static func weighted(_ head: Head, _ weight: (Int, Int) -> Double) -> [[Double]] {
     head.q.indices.map { i in
       var numerator = [Double](repeating: 0, count: head.v[0].count), denominator = 0.0
       for j in 0..<head.visible[i] where head.weights[j] != 0 {
-        let w = weight(i, j)
+        let w = head.weights[j] * weight(i, j)
         denominator += w
         for c in numerator.indices { numerator[c] += w * head.v[j][c] }
       }
@@ -122,9 +137,10 @@ import Testing
     return (0..<m).map { r in Foundation.exp((0..<d).reduce(0) { $0 + Double(omega[r * d + $1]) * x[$1] } - norm / 2) / Double(m).squareRoot() }
   }
 
-  static func softmaxAttention(_ q: [[Double]], _ k: [[Double]], _ v: [[Double]]) -> [[Double]] {
+  /// `softmax(q·kᵀ + log w)·v` (`w` nil = all 1).
+  static func softmaxAttention(_ q: [[Double]], _ k: [[Double]], _ v: [[Double]], weights: [Double]? = nil) -> [[Double]] {
     q.map { qi in
-      let scores = k.map { dot(qi, $0) }
+      let scores = k.indices.map { dot(qi, k[$0]) + Foundation.log(weights?[$0] ?? 1) }
       let top = scores.max()!
       let e = scores.map { Foundation.exp($0 - top) }
       let total = e.reduce(0, +)
@@ -132,13 +148,24 @@ import Testing
     }
   }
 
-  /// Segment-mean pooling matrix rows over the unmasked tokens (empty segments dropped).
+  /// The members of each non-empty segment (tokens with nonzero weight).
+  static func segments(_ n: Int, weights: [Double], count: Int) -> [[Int]] {
+    let parts = min(count, n)
+    return (0..<parts).map { s in ((s * n / parts)..<((s + 1) * n / parts)).filter { weights[$0] != 0 } }.filter { !$0.isEmpty }
+  }
+
+  /// Segment means `Σ w·x / Σ w` over each segment's tokens (empty segments dropped).
   static func pool(_ x: [[Double]], weights: [Double], count: Int) -> [[Double]] {
-    let n = x.count, parts = min(count, n)
-    return (0..<parts).compactMap { s -> [Double]? in
-      let members = ((s * n / parts)..<((s + 1) * n / parts)).filter { weights[$0] != 0 }
-      guard !members.isEmpty else { return nil }
-      return (0..<x[0].count).map { t in members.reduce(0) { $0 + x[$1][t] } / Double(members.count) }
+    segments(x.count, weights: weights, count: count).map { members in
+      let total = members.reduce(0) { $0 + weights[$1] }
+      return (0..<x[0].count).map { t in members.reduce(0) { $0 + weights[$1] * x[$1][t] } / total }
+    }
+  }
+
+  /// Each pooled token's weight: the mean weight of its segment's tokens with nonzero weight.
+  static func pooledWeights(_ weights: [Double], count: Int) -> [Double] {
+    segments(weights.count, weights: weights, count: count).map { members in
+      members.reduce(0) { $0 + weights[$1] } / Double(members.count)
     }
   }
 
@@ -236,7 +263,8 @@ import Testing
 
   @Test(arguments: encoderCases)
   func linformerIsSoftmaxOverProjectedKeys(_ c: Case) throws {
-    for (k, random) in [(16, 0), (200, 0), (16, 1)] {
+    // The random projection refuses key weights (variantsRefuseWhatTheyCannotHonour).
+    for (k, random) in [(16, 0), (200, 0), (16, 1)] where !(c.weighted && random == 1) {
       let (y, heads, _) = try Self.run("linformer", c, ["k": Double(k), "random": Double(random), "delta": 0.5, "seed": 2])
       let reference = heads.map { head -> [[Double]] in
         if random == 1 {
@@ -246,7 +274,9 @@ import Testing
           }
           return Self.softmaxAttention(head.q, project(head.k, 0.5), project(head.v, Foundation.exp(-0.5)))
         }
-        return Self.softmaxAttention(head.q, Self.pool(head.k, weights: head.weights, count: k), Self.pool(head.v, weights: head.weights, count: k))
+        return Self.softmaxAttention(
+          head.q, Self.pool(head.k, weights: head.weights, count: k), Self.pool(head.v, weights: head.weights, count: k),
+          weights: Self.pooledWeights(head.weights, count: k))
       }
       let error = Self.relativeError(y, reference)
       #expect(error < 1e-4, "k=\(k) random=\(random): \(error)")
@@ -255,10 +285,11 @@ import Testing
 
   @Test(arguments: encoderCases)
   func flurkaIsAFeatureMapOverProjectedKeys(_ c: Case) throws {
-    for name in ["flurka-rf", "flurka-pool", "flurka-elu"] {
+    for name in ["flurka-rf", "flurka-pool", "flurka-elu"] where !(c.weighted && name == "flurka-rf") {
       let (y, heads, _) = try Self.run(name, c, ["k": 20, "seed": 4].filter { name != "flurka-elu" || $0.key == "k" })
       let reference = heads.map { head -> [[Double]] in
         var keys = Self.pool(head.k, weights: head.weights, count: 20), values = Self.pool(head.v, weights: head.weights, count: 20)
+        var pooledWeights = Self.pooledWeights(head.weights, count: 20)
         if name == "flurka-rf" {
           let r = SequenceProjection.gaussianMatrix(rows: 20, columns: c.keys, seed: head.seed, weights: nil)
           func project(_ x: [[Double]], _ factor: Double) -> [[Double]] {
@@ -266,6 +297,7 @@ import Testing
           }
           keys = project(head.k, 1)
           values = project(head.v, Foundation.exp(-1))
+          pooledWeights = keys.map { _ in 1 }
         }
         let phi: ([Double]) -> [Double]
         if name == "flurka-elu" {
@@ -277,7 +309,7 @@ import Testing
         let fk = keys.map(phi)
         return head.q.map { qi in
           let fq = phi(qi)
-          let w = fk.map { Self.dot(fq, $0) }
+          let w = fk.indices.map { pooledWeights[$0] * Self.dot(fq, fk[$0]) }
           let total = w.reduce(0, +)
           return (0..<c.valueDepth).map { t in (0..<w.count).reduce(0) { $0 + w[$1] * values[$1][t] } / total }
         }
@@ -292,9 +324,11 @@ import Testing
     let (y, heads, _) = try Self.run("nystrom", c, ["m": 10, "iterations": 6])
     let reference = heads.map { head -> [[Double]] in
       let ql = Self.pool(head.q, weights: head.q.map { _ in 1 }, count: 10), kl = Self.pool(head.k, weights: head.weights, count: 10)
+      let landmarkWeights = Self.pooledWeights(head.weights, count: 10)
+      /// `softmax(a·bᵀ + log w)` by rows.
       func softmaxRows(_ a: [[Double]], _ b: [[Double]], _ weights: [Double]?) -> [[Double]] {
         a.map { x in
-          let s = b.indices.map { weights?[$0] ?? 1 != 0 ? Self.dot(x, b[$0]) : -Double.infinity }
+          let s = b.indices.map { Self.dot(x, b[$0]) + Foundation.log(weights?[$0] ?? 1) }
           let top = s.max()!, e = s.map { Foundation.exp($0 - top) }, total = e.reduce(0, +)
           return e.map { $0 / total }
         }
@@ -302,7 +336,8 @@ import Testing
       func multiply(_ a: [[Double]], _ b: [[Double]]) -> [[Double]] {
         a.map { row in (0..<b[0].count).map { j in row.indices.reduce(0) { $0 + row[$1] * b[$1][j] } } }
       }
-      let k1 = softmaxRows(head.q, kl, nil), k2 = softmaxRows(ql, kl, nil), k3 = softmaxRows(ql, head.k, head.weights)
+      let k1 = softmaxRows(head.q, kl, landmarkWeights), k2 = softmaxRows(ql, kl, landmarkWeights)
+      let k3 = softmaxRows(ql, head.k, head.weights)
       // Z₀ = Xᵀ/(max column sum · max row sum), Z ← ¼Z(13I − XZ(15I − XZ(7I − XZ))).
       let rows = k2.count
       let columnSums = (0..<k2[0].count).map { j in k2.reduce(0) { $0 + abs($1[j]) } }
@@ -322,6 +357,14 @@ import Testing
     let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 12, keys: 12)
     let (y, heads, _) = try Self.run("nystrom", c, ["m": 12, "iterations": 30])
     let reference = heads.map { Self.softmaxAttention($0.q, $0.k, $0.v) }
+    #expect(Self.relativeError(y, reference) < 1e-3)
+  }
+
+  /// With key weights (one weighing 0), as many landmarks as tokens: exact proportional attention.
+  @Test func nystromWithAsManyLandmarksAsTokensIsExactWithWeights() throws {
+    let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 12, keys: 12, weighted: true)
+    let (y, heads, _) = try Self.run("nystrom", c, ["m": 12, "iterations": 30])
+    let reference = heads.map { Self.softmaxAttention($0.q, $0.k, $0.v, weights: $0.weights) }
     #expect(Self.relativeError(y, reference) < 1e-3)
   }
 
@@ -377,5 +420,113 @@ import Testing
     let ratio = softmax.cost(AttentionShape(queries: 8192, keys: 8192, depth: 64, valueDepth: 64), VariantParameters([:])).flops
       / softmax.cost(AttentionShape(queries: 4096, keys: 4096, depth: 64, valueDepth: 64), VariantParameters([:])).flops
     #expect(abs(ratio - 4) < 0.01)
+  }
+}
+
+// MARK: - Per-key weights
+
+extension AttentionVariantTests {
+  /// Every variant with a non-default setting worth covering, as `(name, parameters)`.
+  static let settings: [(String, [String: Double])] = [
+    ("performer", ["m": 24, "seed": 5]), ("fastmax", ["p": 1]), ("fastmax", ["p": 2, "normalize": 0]),
+    ("scatterbrain", ["w": 8, "m": 16, "seed": 9]), ("scatterbrain", ["w": 0, "m": 12, "b": 9, "seed": 9]),
+    ("linformer", ["k": 16]), ("linformer", ["k": 16, "random": 1]), ("flurka-rf", ["k": 20]), ("flurka-pool", ["k": 20, "m": 32]),
+    ("flurka-elu", ["k": 20]), ("nystrom", ["m": 10]),
+  ]
+
+  /// The settings that honour key weights: all but the random projections.
+  static func supportsWeights(_ name: String, _ parameters: [String: Double]) throws -> Bool {
+    let definition = try AttentionVariants.named(name)
+    return definition.refusal(causal: false, mask: "key_weights", softcap: 0, parameters: try definition.resolve(parameters)) == nil
+  }
+
+  /// With weights in {0, 1}, `key_weights` computes exactly what `key_padding` does.
+  @Test func zeroOneWeightsGiveTheKeyPaddingResult() throws {
+    for (name, parameters) in Self.settings where try Self.supportsWeights(name, parameters) {
+      let causal = try AttentionVariants.named(name).supportsCausal
+      for c in [Case(padded: true), Case(queries: 50, keys: 70, causal: causal, padded: true)] {
+        let padded = try Self.run(name, c, parameters).output
+        let weighted = try Self.run(name, c, parameters, mask: .keyWeights(.float(Self.keyWeights(c), [c.batch, c.keys]))).output
+        #expect(weighted == padded, "\(name) \(parameters) \(c)")
+      }
+    }
+  }
+
+  @Test func weightsThatAreAllZeroGiveZeros() throws {
+    let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 5, keys: 5)
+    for (name, parameters) in Self.settings where try Self.supportsWeights(name, parameters) {
+      let y = try Self.run(name, c, parameters, mask: .keyWeights(.float([0, 0, 0, 0, 0], [1, 5]))).output
+      #expect(y.allSatisfy { $0 == 0 }, "\(name) \(parameters)")
+    }
+  }
+
+  /// Runs `name` on one batch (GQA, 4 query heads on 2 key/value heads) twice: with integer key
+  /// weights `counts`, and with key `j` repeated `counts[j]` times (dropped at 0) and no mask.
+  static func weightedAndRepeated(_ name: String, _ parameters: [String: Double], counts: [Int]) throws -> (weighted: [Float], repeated: [Float]) {
+    let (heads, kvHeads, queries, keys, depth, valueDepth) = (4, 2, 70, counts.count, 8, 6)
+    let definition = try AttentionVariants.named(name)
+    let resolved = try definition.resolve(parameters)
+    let q = Tensor.float(values(heads * queries * depth, seed: 31, amplitude: 1.5), [1, heads, queries, depth])
+    let k = values(kvHeads * keys * depth, seed: 32, amplitude: 1.5), v = values(kvHeads * keys * valueDepth, seed: 33, amplitude: 2)
+    func repeated(_ x: [Float], width: Int) -> Tensor {
+      var rows: [Float] = []
+      for g in 0..<kvHeads {
+        for j in 0..<keys {
+          for _ in 0..<counts[j] { rows += x[((g * keys + j) * width)..<((g * keys + j + 1) * width)] }
+        }
+      }
+      return .float(rows, [1, kvHeads, counts.reduce(0, +), width])
+    }
+    let weighted = try VariantAttention.run(
+      definition, parameters: resolved, q: q, k: .float(k, [1, kvHeads, keys, depth]), v: .float(v, [1, kvHeads, keys, valueDepth]),
+      mask: .keyWeights(.float(counts.map(Float.init), [1, keys])), scale: 0.35, causal: false)
+    let plain = try VariantAttention.run(
+      definition, parameters: resolved, q: q, k: repeated(k, width: depth), v: repeated(v, width: valueDepth), mask: .none,
+      scale: 0.35, causal: false)
+    return (weighted.floats, plain.floats)
+  }
+
+  /// `‖a − b‖ / ‖b‖`.
+  static func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
+    let difference = zip(a, b).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+    return (difference / max(b.reduce(0.0) { $0 + Double($1) * Double($1) }, 1e-300)).squareRoot()
+  }
+
+  /// Integer weights are key duplication for the pure feature-map methods: `Σ_j w_j·φ(q)·φ(k_j)`
+  /// is the sum over `w_j` copies (fastmax's normalisation takes the largest norm over keys with
+  /// nonzero weight, which copies do not change; Performer's features depend on the seed, not on
+  /// the keys). flurka-elu is one of them only when every segment is a single token (`k` at least
+  /// the repeated length). It does not hold for the pooling methods in general (segments are cut
+  /// by position, so copies shift the segment edges; linformer, flurka-pool/elu with small `k`,
+  /// nystrom's landmarks) nor for scatterbrain (its window is positional and its LSH clusters hold
+  /// `b` keys each, copies included). Encoder only: copies also move the causal diagonal.
+  @Test func integerWeightsEqualRepeatedKeysForFeatureMaps() throws {
+    let counts = (0..<40).map { ($0 * 7 + 3) % 4 }  // 3, 2, 1, 0, …: 60 keys once repeated
+    for (name, parameters) in [
+      ("fastmax", ["p": 1.0, "normalize": 0.0]), ("fastmax", ["p": 1, "normalize": 1]), ("fastmax", ["p": 2, "normalize": 0]),
+      ("fastmax", ["p": 2, "normalize": 1]), ("flurka-elu", ["k": 200]), ("performer", ["m": 32, "seed": 3]),
+    ] {
+      let (weighted, repeated) = try Self.weightedAndRepeated(name, parameters, counts: counts)
+      let difference = Self.relativeDifference(weighted, repeated)
+      #expect(difference < 1e-5, "\(name) \(parameters): \(difference)")
+    }
+  }
+
+  @Test func randomProjectionsRefuseKeyWeights() throws {
+    let flurka = try AttentionVariants.named("flurka-rf")
+    #expect(flurka.refusal(causal: false, mask: "key_weights", softcap: 0) == "flurka-rf cannot honour per-key weights")
+    #expect(flurka.refusal(causal: false, mask: "key_padding", softcap: 0) == nil)
+    let linformer = try AttentionVariants.named("linformer")
+    #expect(linformer.refusal(causal: false, mask: "key_weights", softcap: 0) == nil)
+    #expect(
+      linformer.refusal(causal: false, mask: "key_weights", softcap: 0, parameters: try linformer.resolve(["random": 1]))
+        == "linformer cannot honour per-key weights with these parameters")
+    for (name, parameters) in [("flurka-rf", [:]), ("linformer", ["random": 1.0])] {
+      #expect(throws: AttncError.self) { _ = try Self.run(name, Case(weighted: true), parameters) }
+    }
+    for name in ["softmax", "performer", "linformer", "flurka-pool", "flurka-elu", "fastmax", "scatterbrain", "nystrom"] {
+      let definition = try AttentionVariants.named(name)
+      #expect(definition.refusal(causal: definition.supportsCausal, mask: "key_weights", softcap: 0) == nil, "\(name)")
+    }
   }
 }

@@ -121,3 +121,128 @@ import Testing
     }
   }
 }
+
+// MARK: - Per-key weights (proportional attention, `key_weights`)
+
+extension TiledAttentionTests {
+  /// Deterministic weights in [0.1, 3.1).
+  static func positiveWeights(_ count: Int, seed: UInt64) -> [Float] {
+    values(count, seed: seed).map { $0 * 0.75 + 1.6 }
+  }
+
+  /// Batch `b` of a `[B, H, L, x]` tensor as `[1, H, L, x]`.
+  static func batch(_ x: Tensor, _ b: Int) -> Tensor {
+    let size = x.count / x.shape[0]
+    return .float(Array(x.floats[(b * size)..<((b + 1) * size)]), [1] + x.shape.dropFirst())
+  }
+
+  /// `[1, H, L, x]` with key `j` repeated `counts[j]` times in every head (0 drops it).
+  static func repeated(_ x: Tensor, _ counts: [Int]) -> Tensor {
+    let (heads, keys, width) = (x.shape[1], x.shape[2], x.shape[3])
+    var result: [Float] = []
+    for h in 0..<heads {
+      for j in 0..<keys {
+        let row = x.floats[((h * keys + j) * width)..<((h * keys + j + 1) * width)]
+        for _ in 0..<counts[j] { result += row }
+      }
+    }
+    return .float(result, [1, heads, counts.reduce(0, +), width])
+  }
+
+  static let weightCases = [
+    Case(keys: 9), Case(keys: 9, causal: true), Case(heads: 6, kvHeads: 2, queries: 5, keys: 11, causal: true),
+    Case(heads: 6, kvHeads: 2, queries: 9, keys: 6),
+  ]
+
+  @Test(arguments: weightCases)
+  func keyWeightsAddTheirLogarithm(_ c: Case) throws {
+    let weights = Self.positiveWeights(c.batch * c.keys, seed: 21)
+    try check(c, .keyWeights(.float(weights, [c.batch, c.keys]))) { b, _, _, j in Foundation.log(weights[b * c.keys + j]) }
+  }
+
+  @Test(arguments: weightCases)
+  func tiledKeyWeightsMatchThePlainReference(_ c: Case) throws {
+    let (q, k, v) = Self.operands(c)
+    var weights = Self.positiveWeights(c.batch * c.keys, seed: 23)
+    weights[1] = 0
+    let mask = Tensor.float(weights, [c.batch, c.keys])
+    let options = TiledAttention.Options(scale: c.scale, causal: c.causal, queryBlock: 2, keyBlock: 3)
+    let tiled = try TiledAttention.run(q: q, k: k, v: v, mask: .keyWeights(mask), options: options)
+    // `nonpad_kv_seqlen` = L puts the reference's causal diagonal bottom-right, as the kernel's.
+    let everyKey = Tensor.int([Int64](repeating: Int64(c.keys), count: c.batch), [c.batch])
+    let plain = try AttentionReference.run(
+      q: q, k: k, v: v, mask: nil, pastKey: nil, pastValue: nil, nonpad: everyKey, keyWeights: mask,
+      options: .init(qHeads: nil, kvHeads: nil, scale: c.scale, causal: c.causal, softcap: 0, qkMode: 0))[0]
+    let worst = zip(tiled.floats, plain.floats).map { abs($0 - $1) }.max() ?? 0
+    #expect(worst < 1e-5, "max abs error \(worst)")
+  }
+
+  /// Integer weights are key duplication: key `j` repeated `w_j` times with its value, no mask
+  /// (`w_j = 0` drops the key). Without causality: repeating keys moves the later ones, and the
+  /// bottom-right causal cut with them.
+  @Test func integerWeightsEqualRepeatedKeys() throws {
+    let c = Case(heads: 6, kvHeads: 2, queries: 8, keys: 7)
+    let counts = [[2, 0, 1, 3, 1, 0, 2], [1, 4, 0, 0, 1, 1, 2]]
+    let (q, k, v) = Self.operands(c)
+    let weights = Tensor.float(counts.joined().map(Float.init), [2, 7])
+    let options = TiledAttention.Options(scale: c.scale, queryBlock: 3, keyBlock: 4)
+    let tiled = try TiledAttention.run(q: q, k: k, v: v, mask: .keyWeights(weights), options: options)
+    let plain = try AttentionReference.run(
+      q: q, k: k, v: v, mask: nil, pastKey: nil, pastValue: nil, nonpad: nil, keyWeights: weights,
+      options: .init(qHeads: nil, kvHeads: nil, scale: c.scale, causal: false, softcap: 0, qkMode: 0))[0]
+    for b in 0..<2 {
+      let qb = Self.batch(q, b), kb = Self.repeated(Self.batch(k, b), counts[b]), vb = Self.repeated(Self.batch(v, b), counts[b])
+      let duplicated = try TiledAttention.run(q: qb, k: kb, v: vb, mask: .none, options: options)
+      let size = duplicated.count
+      for (name, weighted) in [("tiled", tiled), ("reference", plain)] {
+        let slice = weighted.floats[(b * size)..<((b + 1) * size)]
+        let worst = zip(slice, duplicated.floats).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst < 1e-5, "\(name), batch \(b): max abs error \(worst)")
+      }
+    }
+  }
+
+  /// Weights of 0 and 1 are key padding with a −inf fill, to the bit.
+  @Test func zeroAndOneWeightsAreKeyPadding() throws {
+    let c = Case(keys: 9, causal: true)
+    let padding: [Int64] = [1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]
+    let (q, k, v) = Self.operands(c)
+    let options = TiledAttention.Options(scale: c.scale, causal: true, queryBlock: 3, keyBlock: 4)
+    let weighted = try TiledAttention.run(q: q, k: k, v: v, mask: .keyWeights(.float(padding.map(Float.init), [2, 9])), options: options)
+    let padded = try TiledAttention.run(q: q, k: k, v: v, mask: .keyPadding(.int(padding, [2, 9]), fill: -.infinity), options: options)
+    #expect(weighted.floats == padded.floats)
+  }
+
+  /// Batch 0 weighs nothing; in batch 1 the first three keys weigh 0, so under the causal cut
+  /// the first three queries see only weightless keys. Those rows are zeros, not NaN.
+  @Test func rowsWhoseKeysAllWeighZeroGiveZeros() throws {
+    let c = Case(queries: 7, keys: 7, causal: true)
+    let weights: [Float] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0.5, 3]
+    let (q, k, v) = Self.operands(c)
+    let options = TiledAttention.Options(scale: c.scale, causal: true, queryBlock: 3, keyBlock: 2)
+    let y = try TiledAttention.run(q: q, k: k, v: v, mask: .keyWeights(.float(weights, [2, 7])), options: options)
+    let plain = try AttentionReference.run(
+      q: q, k: k, v: v, mask: nil, pastKey: nil, pastValue: nil, nonpad: nil, keyWeights: .float(weights, [2, 7]),
+      options: .init(qHeads: nil, kvHeads: nil, scale: c.scale, causal: true, softcap: 0, qkMode: 0))[0]
+    let row = c.valueDepth, perHead = c.queries * row
+    for h in 0..<c.heads {
+      #expect(y.floats[(h * perHead)..<((h + 1) * perHead)].allSatisfy { $0 == 0 }, "batch 0, head \(h)")
+      let second = (c.heads + h) * perHead
+      #expect(y.floats[second..<(second + 3 * row)].allSatisfy { $0 == 0 }, "batch 1, head \(h)")
+      #expect(y.floats[(second + 3 * row)..<(second + perHead)].contains { $0 != 0 }, "batch 1, head \(h)")
+    }
+    #expect(!y.floats.contains { $0.isNaN })
+    #expect(plain.floats.allSatisfy { !$0.isNaN })
+    let worst = zip(y.floats, plain.floats).map { abs($0 - $1) }.max() ?? 0
+    #expect(worst < 1e-5, "max abs error \(worst)")
+  }
+
+  @Test func negativeOrMisshapenWeightsAreAnError() throws {
+    let (q, k, v) = Self.operands(Case(keys: 3))
+    for weights in [Tensor.float([1, 1, -1, 1, 1, 1], [2, 3]), .float([1, 1, 1], [1, 3]), .int([1, 1, 1, 1, 1, 1], [2, 3])] {
+      #expect(throws: (any Error).self) {
+        try TiledAttention.run(q: q, k: k, v: v, mask: .keyWeights(weights), options: .init(scale: 1))
+      }
+    }
+  }
+}

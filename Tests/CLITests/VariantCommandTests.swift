@@ -13,6 +13,12 @@ import Testing
     }
     #expect(result.stdout.contains("changes the score function"))
     #expect(result.stdout.contains("m=256"))
+    // Each variant: its name, its summary, then its limits.
+    let lines = result.stdout.split(separator: "\n").map(String.init)
+    func limits(_ name: String) -> String? { lines.firstIndex(of: name).map { lines[$0 + 2] } }
+    #expect(limits("flurka-rf") == "    encoder only, key padding ok, no key weights")
+    #expect(limits("linformer") == "    encoder only, key padding ok, key weights ok (not random=1)")
+    #expect(limits("nystrom") == "    encoder only, key padding ok, key weights ok")
   }
 
   @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))

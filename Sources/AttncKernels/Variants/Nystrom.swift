@@ -54,7 +54,7 @@ enum Nystrom {
     for (s, segment) in keySegments.enumerated() {
       SequenceProjection.mean(head.k, width: d, segment, weights: head.keyWeights, into: &keyLandmarks, row: s)
     }
-    // log w̄ of each key landmark (all 0 without weights or with 0/1 weights).
+    // Each key landmark's weight w̄ (its segment's mean weight) and log w̄; nil without weights.
     let landmarkWeights = head.keyWeights.map { weights in keySegments.map { SequenceProjection.meanWeight($0, weights: weights) } }
     let landmarkLogWeights = landmarkWeights?.map { Foundation.log($0) }
     // K3·V: softmax(Q̃·Kᵀ + log w) over the keys, times V → [mq, dv].
