@@ -42,6 +42,7 @@ def main():
     parser.add_argument("--r", type=int, help="fixed r per block (default seq/16)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per attnc bench call (after a warm-up)")
     args = parser.parse_args()
     r = args.r or max(1, args.seq // 16)
 
@@ -93,7 +94,7 @@ def main():
         order = list(plans.items())
         random.Random(round_index).shuffle(order)
         for name, path in order:
-            out = run([args.attnc, "bench", path, "--seq", str(args.seq), "--repeat", "2", "--threads", str(args.threads), "--format", "json"],
+            out = run([args.attnc, "bench", path, "--seq", str(args.seq), "--repeat", str(args.repeat), "--threads", str(args.threads), "--format", "json"],
                       env=dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads)))
             times[name].append(json.loads(out)["results"][0]["median_ms"])
         print(f"round {round_index + 1}/{args.rounds} done", file=sys.stderr)

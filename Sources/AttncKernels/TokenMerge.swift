@@ -66,12 +66,17 @@ public enum TokenMerge {
     let size = tokens * depth
     var out = [Float](repeating: 0, count: batch * size)
     let weight = heads > 0 ? 1 / Float(heads) : 0
-    for b in 0..<batch {
-      for h in 0..<heads {
-        let base = (b * heads + h) * size
-        for i in 0..<size { out[b * size + i] += keys.floats[base + i] }
+    keys.floats.withUnsafeBufferPointer { k in
+      out.withUnsafeMutableBufferPointer { o in
+        for b in 0..<batch {
+          let target = o.baseAddress! + b * size
+          for h in 0..<heads {
+            let source = k.baseAddress! + (b * heads + h) * size
+            for i in 0..<size { target[i] += source[i] }
+          }
+          for i in 0..<size { target[i] *= weight }
+        }
       }
-      for i in 0..<size { out[b * size + i] *= weight }
     }
     return .float(out, [batch, tokens, depth])
   }
@@ -143,13 +148,21 @@ public enum TokenMerge {
         }
       }
     }
-    let openB = (0..<countB).map { !protected.contains(2 * $0 + 1) }
+    // Each unprotected A row's best open B column (ties: the lowest). Protected B columns get
+    // −∞ first, so the scan is one branch-light pass per row (scores are cosines in [−1, 1]).
+    let closedB = (0..<countB).filter { protected.contains(2 * $0 + 1) }
     var best = [Float](repeating: -.infinity, count: countA)
     var partner = [Int](repeating: -1, count: countA)
-    for a in 0..<countA where !protected.contains(2 * a) {
-      for b in 0..<countB where openB[b] && (partner[a] < 0 || scores[a * countB + b] > best[a]) {
-        best[a] = scores[a * countB + b]
-        partner[a] = b
+    scores.withUnsafeMutableBufferPointer { s in
+      for a in 0..<countA where !protected.contains(2 * a) {
+        let row = s.baseAddress! + a * countB
+        for b in closedB { row[b] = -.infinity }
+        var top = -Float.infinity, at = -1
+        for b in 0..<countB where row[b] > top {
+          top = row[b]
+          at = b
+        }
+        (best[a], partner[a]) = (top, at)
       }
     }
     let ranked = (0..<countA).sorted { best[$0] != best[$1] ? best[$0] > best[$1] : $0 < $1 }

@@ -142,7 +142,9 @@ public struct ModelSummary: Sendable {
         ("predicted_attention_ms_chosen", .number(report.chosenAttentionSeconds * 1e3)),
         ("predicted_other_ms", .number(report.otherSeconds * 1e3)), ("predicted_speedup", .number(report.speedup)),
         ("output_error", report.outputError.map(JSON.number) ?? .null), ("reverted_layers", .array(report.reverted.map(JSON.int))),
-      ]))]
+      ] + (report.unmergedSeconds == nil ? [] : [
+        ("merge_error", report.mergeError.map(JSON.number) ?? .null), ("tokens", .array(report.layers.map { .int($0.tokens) })),
+      ])))]
     } ?? []))
   }
 

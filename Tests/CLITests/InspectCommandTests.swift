@@ -81,5 +81,20 @@ extension InspectCommandTests {
       #expect(entry["scale"] as? Double == 0.25)
     }
     #expect((document["unmatched_softmax"] as? [Any])?.isEmpty == true)
+    // A causal decoder cannot merge tokens, and says why.
+    let merging = try #require(document["token_merging"] as? [String: Any])
+    #expect(merging["possible"] as? Bool == false)
+    #expect((merging["reason"] as? String)?.contains("causal") == true)
+  }
+
+  @Test func tokenMergingIsPossibleForTheBundledEncoder() throws {
+    let model = Fixtures.packageRoot.appendingPathComponent("samples/bert_tiny/model.onnx").path
+    let table = try CLI.run(["inspect", model])
+    #expect(table.status == 0)
+    #expect(table.stdout.contains("token merging: possible in 2 blocks"))
+    let json = try CLI.run(["inspect", model, "--format", "json"])
+    let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    let merging = try #require(document["token_merging"] as? [String: Any])
+    #expect(merging["possible"] as? Bool == true && merging["blocks"] as? Int == 2)
   }
 }

@@ -24,6 +24,23 @@ struct PolicyCommandTests {
     #expect(inspect.stdout.contains("\"candidates\""))
   }
 
+  @Test func tokenMergeUnderBalancedReportsMergedLengthsAndMergingsOwnError() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let plan = folder.appendingPathComponent("merged.attnc").path
+    let result = try CLI.run(
+      ["convert", CostModelFixture.sampleModel, "-o", plan, "--seq-len", "128", "--token-merge", "8"], environment: try Self.environment())
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("token merging: r per block 8,8; keys per layer seq, seq - 8"))
+    #expect(result.stdout.contains("TokenMerge"))
+    #expect(result.stdout.contains("(token merging alone: "))
+    #expect(result.stdout.contains("unmerged exact plan's speed"))
+    // The layer table shows each layer's merged length at the planned 128 tokens.
+    #expect(result.stdout.contains("  128  ") && result.stdout.contains("  120  "))
+    let inspect = try CLI.run(["inspect", plan, "--format", "json"])
+    #expect(inspect.stdout.contains("token-merge=8"))
+  }
+
   @Test func layersOverrideForcesVariantsOnRanges() throws {
     let folder = try Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: folder) }
@@ -56,6 +73,7 @@ struct PolicyCommandTests {
   @Test(arguments: [
     (["--seq-len", "zero"], "--seq-len"), (["--layers", "x:performer"], "--layers"), (["--memory-budget", "lots"], "--memory-budget"),
     (["--policy", "quick"], "policy"), (["--calibration", "/nonexistent/folder"], "--calibration"),
+    (["--token-merge", "lots"], "--token-merge"), (["--token-merge", "8:fast"], "--token-merge"),
   ])
   func badPolicyOptionsAreUsageErrors(_ arguments: [String], _ mention: String) throws {
     let folder = try Fixtures.temporaryDirectory()
