@@ -57,6 +57,10 @@ struct Verify: ParsableCommand {
       print(report.json.rendered())
     } else {
       print("plan \(plan) against \(reference)")
+      let merges = loaded.instructions.filter { $0.kernel == "TokenMerge" }.count
+      if merges > 0 {
+        print("  \(merges) token merges (\(loaded.options)): the output errors include merging; the attention errors are the variants' alone")
+      }
       for output in report.outputs { print("  output \(output.name): relative error \(String(format: "%.4g", output.error))") }
       for layer in report.layers {
         print("  layer \(layer.layer) \(layer.variant.padding(toLength: 14, withPad: " ", startingAt: 0)) attention error \(String(format: "%.4g", layer.error))  (\(layer.node))")
