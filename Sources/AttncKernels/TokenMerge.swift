@@ -1,4 +1,5 @@
 import AttncTensor
+import CAttnc
 import Foundation
 
 /// Token merging (ToMe, Bolya et al. 2023; `docs/attention-variants.md` §5.1): bipartite soft
@@ -132,37 +133,47 @@ public enum TokenMerge {
     // Even rows are A, odd rows B: gather each set contiguously for the GEMM.
     var setA = [Float](repeating: 0, count: countA * width)
     var setB = [Float](repeating: 0, count: countB * width)
-    for n in 0..<tokens {
-      let row = normalized[(n * width)..<((n + 1) * width)]
-      if n % 2 == 0 {
-        setA.replaceSubrange(((n / 2) * width)..<((n / 2 + 1) * width), with: row)
-      } else {
-        setB.replaceSubrange(((n / 2) * width)..<((n / 2 + 1) * width), with: row)
-      }
-    }
-    var scores = [Float](repeating: 0, count: countA * countB)
-    setA.withUnsafeBufferPointer { a in
-      setB.withUnsafeBufferPointer { bp in
-        scores.withUnsafeMutableBufferPointer { s in
-          gemm(m: countA, n: countB, k: width, a.baseAddress!, bp.baseAddress!, transposeB: true, into: s.baseAddress!)
+    normalized.withUnsafeBufferPointer { source in
+      setA.withUnsafeMutableBufferPointer { a in
+        setB.withUnsafeMutableBufferPointer { bp in
+          for n in 0..<tokens {
+            let target = n % 2 == 0 ? a.baseAddress! + (n / 2) * width : bp.baseAddress! + (n / 2) * width
+            target.update(from: source.baseAddress! + n * width, count: width)
+          }
         }
       }
     }
-    // Each unprotected A row's best open B column (ties: the lowest). Protected B columns get
-    // −∞ first, so the scan is one branch-light pass per row (scores are cosines in [−1, 1]).
+    // Each unprotected A row's best open B column (ties: the lowest). The scores are computed a
+    // block of A rows at a time (a GEMM into a cache-sized tile) and scanned while hot, so the
+    // |A|×|B| matrix never exists. Protected B columns get −∞ before the scan, so it is one
+    // branch-light pass per row (scores are cosines in [−1, 1]).
     let closedB = (0..<countB).filter { protected.contains(2 * $0 + 1) }
     var best = [Float](repeating: -.infinity, count: countA)
     var partner = [Int](repeating: -1, count: countA)
-    scores.withUnsafeMutableBufferPointer { s in
-      for a in 0..<countA where !protected.contains(2 * a) {
-        let row = s.baseAddress! + a * countB
-        for b in closedB { row[b] = -.infinity }
-        var top = -Float.infinity, at = -1
-        for b in 0..<countB where row[b] > top {
-          top = row[b]
-          at = b
+    let blockRows = max(1, min(countA, (1 << 16) / max(1, countB)))
+    let blocks = (countA + blockRows - 1) / blockRows
+    setA.withUnsafeBufferPointer { a in
+      setB.withUnsafeBufferPointer { bp in
+        best.withUnsafeMutableBufferPointer { bestOut in
+          partner.withUnsafeMutableBufferPointer { partnerOut in
+            let (a, bp, bestOut, partnerOut) = (a, bp, bestOut, partnerOut)
+            // Blocks of A rows in parallel, each thread with its own score tile.
+            Parallel.chunks(blocks, minimumPerChunk: 2) { range in
+              var tile = [Float](repeating: 0, count: blockRows * countB)
+              tile.withUnsafeMutableBufferPointer { t in
+                for block in range {
+                  let first = block * blockRows, rows = min(blockRows, countA - first)
+                  gemm(m: rows, n: countB, k: width, a.baseAddress! + first * width, bp.baseAddress!, transposeB: true, into: t.baseAddress!)
+                  for r in 0..<rows where !protected.contains(2 * (first + r)) {
+                    let row = t.baseAddress! + r * countB
+                    for b in closedB { row[b] = -.infinity }
+                    (bestOut[first + r], partnerOut[first + r]) = firstMaximum(row, countB)
+                  }
+                }
+              }
+            }
+          }
         }
-        (best[a], partner[a]) = (top, at)
       }
     }
     let ranked = (0..<countA).sorted { best[$0] != best[$1] ? best[$0] > best[$1] : $0 < $1 }
@@ -182,6 +193,15 @@ public enum TokenMerge {
     }
     for a in sourcesA { destination[2 * a] = destination[2 * partner[a] + 1] }
     return Assignment(destination: destination, order: order, merged: sourcesA.map { 2 * $0 })
+  }
+
+  /// The largest of `count > 0` values and the first index holding it: the vectorised row
+  /// maximum, then a scan for its first occurrence.
+  @inline(__always) static func firstMaximum(_ values: UnsafePointer<Float>, _ count: Int) -> (Float, Int) {
+    let top = attnc_row_max(values, count)
+    var at = 0
+    while at < count - 1 && values[at] != top { at += 1 }
+    return (top, at)
   }
 
   /// Size-weighted merge: `x [B, N, D]`, `sizes [B, N]` → `(x' [B, N', D], sizes' [B, N'])` with

@@ -359,7 +359,10 @@ public enum PolicyPlanner {
         guard let keys = instruction.inputs.count > 1 ? instruction.inputs[1] : nil else { continue }
         let dims = plan.slots[keys].dims.map { Double($0.evaluate(bindings) ?? 1) }
         guard dims.count == 4 else { continue }
-        total += profile.gemmSeconds(flops: dims[0] * dims[2] * dims[2] * dims[3] / 2) + profile.callOverheadSeconds
+        // Plus the best-partner scan over the (N/2)² scores, and x read and written.
+        let scan = profile.streamSeconds(bytes: 4 * dims[0] * dims[2] * dims[2] / 4)
+        let stream = instruction.outputs.first.map { profile.streamSeconds(bytes: 8 * elements($0)) } ?? 0
+        total += profile.gemmSeconds(flops: dims[0] * dims[2] * dims[2] * dims[3] / 2) + scan + stream + profile.callOverheadSeconds
       case "MatMul", "FusedMatMul", "Gemm":
         guard instruction.inputs.count >= 2, let a = instruction.inputs[0] else { continue }
         let k = Double(plan.slots[a].dims.last?.evaluate(bindings) ?? 1)
