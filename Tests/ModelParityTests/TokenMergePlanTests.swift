@@ -95,6 +95,34 @@ import Testing
     #expect(error > 0 && error < 0.5, "relative output error \(error)")
   }
 
+  @Test func aClassTokenOutputNeedsNoUnmerge() throws {
+    // bert_tiny with its output replaced by the first token's row (a pooled output): the pass
+    // proves the Gather of position 0 reads a token that never merges, so no unmerge is added,
+    // and the pooled output equals row 0 of the per-token merged model.
+    var graph = try ModelLoader.load(Self.bertTiny).canonical
+    try AttentionMatching.pipeline.run(&graph)
+    var perToken = graph
+    try MergeTokens.apply([8, 8], to: &perToken)
+    let hidden = graph.outputs[0]
+    let index = graph.addConstant(HostTensor(dtype: .int64, shape: [], integers: [0]), name: "first")
+    let pooled = graph.addValue(Value(name: "pooled"))
+    graph.nodes.append(Node(
+      name: "pool", opType: "Gather", inputs: [hidden, index], outputs: [pooled],
+      attributes: Attributes(["axis": .int(1)]), opset: 17, op: try Gather(attributes: Attributes(["axis": .int(1)]), opset: 17)))
+    graph.outputs = [pooled]
+    let report = try MergeTokens.apply([8, 8], to: &graph)
+    #expect(report.unmerges == 0)
+    #expect(graph.values[graph.outputs[0]].type?.dims.map(\.description) == ["batch", "64"])
+    func plan(_ graph: Graph) throws -> Plan {
+      try Lower.plan(graph, sourceSHA256: [UInt8](repeating: 0, count: 32), producer: "test", policy: "exact")
+    }
+    let pooledPlan = try plan(graph), perTokenPlan = try plan(perToken)
+    let inputs = Self.bertInputs(pooledPlan, batch: 2, length: 48, padded: 10)
+    let rows = try Interpreter(plan: perTokenPlan).run(inputs)[0].floats()
+    let first = try Interpreter(plan: pooledPlan).run(inputs)[0].floats()
+    #expect(first == Array(rows[0..<64]) + Array(rows[(48 * 64)..<(49 * 64)]))
+  }
+
   @Test func paddingNeverReachesRealTokens() throws {
     // Two batches that differ only in the ids at padded positions give the same outputs at the
     // real positions: padding never merges and weighs 0 as a key.
