@@ -41,6 +41,23 @@ struct PolicyCommandTests {
     #expect(inspect.stdout.contains("token-merge=8"))
   }
 
+  @Test func tokenMergeAutoPicksAMergeWithinTheBudget() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let plan = folder.appendingPathComponent("auto.attnc").path
+    let result = try CLI.run(
+      ["convert", CostModelFixture.sampleModel, "-o", plan, "--policy", "exact", "--seq-len", "64", "--token-merge", "auto", "--max-output-error", "0.5"],
+      environment: try Self.environment())
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("choosing token-merge rates"))
+    let line = try #require(result.stdout.split(separator: "\n").first { $0.contains("token merge auto: r per block") })
+    // "output error E (budget 0.5000)": the chosen merge is within the budget, and with a budget
+    // this loose it merges something.
+    let error = try #require(Double(line.split(separator: " ").drop { $0 != "error" }.dropFirst().first ?? ""))
+    #expect(error <= 0.5)
+    #expect(!line.contains("r per block 0,0;"), "\(line)")
+  }
+
   @Test func layersOverrideForcesVariantsOnRanges() throws {
     let folder = try Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: folder) }

@@ -114,4 +114,27 @@ public struct CalibrationInputs: Sendable {
     }
     return nil
   }
+
+  /// The inputs a conversion calibrates on, with what `body` computed from them: the user's
+  /// `folder`, or synthetic inputs at `length` tokens, halved while the model refuses them
+  /// (`body` throws: position tables bound the length a model takes).
+  /// - Throws: a bad folder; `body`'s error on the user's inputs or at 16 tokens.
+  public static func prepare<T>(
+    for plan: Plan, folder: String?, length: Int, progress: (String) -> Void, _ body: (CalibrationInputs) throws -> T
+  ) throws -> (CalibrationInputs, T) {
+    if let folder {
+      let inputs = try load(folder, for: plan)
+      return (inputs, try body(inputs))
+    }
+    var length = length
+    while true {
+      let inputs = try synthetic(for: plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: length, overrides: [:]))
+      do {
+        return (inputs, try body(inputs))
+      } catch let error as AttncError where length > 16 {
+        progress("  the model refused \(length) tokens (\(error.message)); trying \(length / 2)")
+        length /= 2
+      }
+    }
+  }
 }

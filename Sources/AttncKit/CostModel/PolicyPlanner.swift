@@ -159,26 +159,11 @@ public enum PolicyPlanner {
     // Calibration inputs: the user's, or synthetic at the planned length (under `auto`, the
     // synthetic length halves until the model accepts it: position tables bound it).
     let profile = try MachineProfile.current(at: options.profilePath, progress: progress)
-    var inputs: CalibrationInputs
-    var errors: AttentionErrors
-    if let folder = options.calibration {
-      inputs = try CalibrationInputs.load(folder, for: exactPlan)
+    let (inputs, errors) = try CalibrationInputs.prepare(
+      for: exactPlan, folder: options.calibration, length: plannedLength ?? options.syntheticLength, progress: progress
+    ) { inputs in
       progress("measuring each variant's attention error on \(inputs.description)")
-      errors = try AttentionErrors.measure(exactPlan: exactPlan, layers: layers, inputs: inputs, progress: progress)
-    } else {
-      var length = plannedLength ?? options.syntheticLength
-      while true {
-        inputs = try CalibrationInputs.synthetic(
-          for: exactPlan, bindings: Benchmark.bindings(for: exactPlan, batch: 1, sequence: length, overrides: [:]))
-        progress("measuring each variant's attention error on \(inputs.description)")
-        do {
-          errors = try AttentionErrors.measure(exactPlan: exactPlan, layers: layers, inputs: inputs, progress: progress)
-          break
-        } catch let error as AttncError where length > 16 {
-          progress("  the model refused \(length) tokens (\(error.message)); trying \(length / 2)")
-          length /= 2
-        }
-      }
+      return try AttentionErrors.measure(exactPlan: exactPlan, layers: layers, inputs: inputs, progress: progress)
     }
     let calibrationLength = try observedLength(exactPlan, inputs.samples[0])
     let seqLen = plannedLength ?? calibrationLength ?? options.syntheticLength
@@ -216,11 +201,7 @@ public enum PolicyPlanner {
       policy: options.policy, seqLen: seqLen, auto: auto, layers: decisions, calibration: inputs.description, outputError: nil,
       reverted: [], otherSeconds: otherSeconds(exactPlan, bindings: Benchmark.bindings(for: exactPlan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile))
     if let reference {
-      let plan = try lower(reference)
-      let attention = AttentionLayer.all(in: reference).reduce(0.0) { total, layer in
-        total + (AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile).first { $0.variant == "softmax" }?.predictedSeconds ?? 0)
-      }
-      report.unmergedSeconds = attention + otherSeconds(plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile)
+      report.unmergedSeconds = exactSeconds(try lower(reference), reference, seqLen: seqLen, profile: profile)
     }
 
     // Balanced: check the outputs end to end; put the worst approximated layer back to exact
@@ -341,6 +322,15 @@ public enum PolicyPlanner {
       low = high
     }
     return try AttentionDispatch(entries)
+  }
+
+  /// Predicted seconds of `plan` (lowered from `graph`) with exact attention, batch 1 at `seqLen`
+  /// tokens: each attention at its own length, and everything else.
+  static func exactSeconds(_ plan: Plan, _ graph: Graph, seqLen: Int, profile: MachineProfile) -> Double {
+    let attention = AttentionLayer.all(in: graph).reduce(0.0) { total, layer in
+      total + (AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile).first { $0.variant == "softmax" }?.predictedSeconds ?? 0)
+    }
+    return attention + otherSeconds(plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile)
   }
 
   /// Predicted seconds of every instruction but attention at `bindings`: matrix products at

@@ -44,18 +44,17 @@ public enum TokenMergePlanner {
     let blocks: [MergeTokens.Block]
     do { blocks = try MergeTokens.blocks(graph) } catch { throw AttncError.unsupported("token merging: \(error.reason)") }
     let reference = try lower(graph)
-    let inputs = try calibrationInputs(reference, options: options, progress: progress)
+    var length = options.syntheticLength
+    if case .fixed(let n)? = options.seqLen { length = n }
     let interpreter = try Interpreter(plan: reference)
-    let expected = try inputs.samples.map { try interpreter.run($0) }
-    let length = try PolicyPlanner.observedLength(reference, inputs.samples[0]) ?? options.syntheticLength
+    let (inputs, expected) = try CalibrationInputs.prepare(
+      for: reference, folder: options.calibration, length: length, progress: progress
+    ) { inputs in try inputs.samples.map { try interpreter.run($0) } }
+    length = try PolicyPlanner.observedLength(reference, inputs.samples[0]) ?? length
     let profile = try MachineProfile.current(at: options.profilePath, progress: progress)
     let budget = options.policy == .exact ? options.limits.maxOutputError : options.limits.maxOutputError / 2
-    let bindings = Benchmark.bindings(for: reference, batch: 1, sequence: length, overrides: [:])
     func predicted(_ plan: Plan, _ graph: Graph) -> Double {
-      let attention = AttentionLayer.all(in: graph).reduce(0.0) { total, layer in
-        total + (AttentionCandidate.all(for: layer, seqLen: length, profile: profile).first { $0.variant == "softmax" }?.predictedSeconds ?? 0)
-      }
-      return attention + PolicyPlanner.otherSeconds(plan, bindings: bindings, profile: profile)
+      PolicyPlanner.exactSeconds(plan, graph, seqLen: length, profile: profile)
     }
     var tried: [(rates: [Int], error: Double)] = []
     var best: (rates: [Int], error: Double, seconds: Double)?
@@ -101,25 +100,5 @@ public enum TokenMergePlanner {
     return Choice(
       rates: best.rates, outputError: best.error, budget: budget, predictedSeconds: best.seconds, unmergedSeconds: unmerged,
       length: length, tried: tried)
-  }
-
-  /// The user's calibration inputs, or synthetic ones at the planned length (halved until the
-  /// model accepts them: position tables bound it).
-  static func calibrationInputs(_ plan: Plan, options: ConversionOptions, progress: (String) -> Void) throws -> CalibrationInputs {
-    if let folder = options.calibration { return try CalibrationInputs.load(folder, for: plan) }
-    var length: Int
-    if case .fixed(let n)? = options.seqLen { length = n } else { length = options.syntheticLength }
-    let interpreter = try Interpreter(plan: plan)
-    while true {
-      let inputs = try CalibrationInputs.synthetic(
-        for: plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: length, overrides: [:]))
-      do {
-        _ = try interpreter.run(inputs.samples[0])
-        return inputs
-      } catch let error as AttncError where length > 16 {
-        progress("  the model refused \(length) tokens (\(error.message)); trying \(length / 2)")
-        length /= 2
-      }
-    }
   }
 }
