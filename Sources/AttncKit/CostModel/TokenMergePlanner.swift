@@ -6,13 +6,15 @@ import Foundation
 
 /// `--token-merge auto`: the cost model picks `r` per block.
 ///
-/// Two schedule shapes are searched, a constant `r` and ToMe's decreasing one (`2r` falling to
-/// 0); for each, bisection finds the largest `r` whose merged exact plan stays within the merge
-/// budget on the calibration inputs (the relative error of every output against the unmerged
-/// model). Of the two, the one with the least predicted time (the whole plan at the calibration
-/// length: attention at each block's merged length, projections and MLP, the matching) wins.
-/// The budget is `--max-output-error` under `--policy exact`, and half of it otherwise, leaving
-/// the other half to the attention variants the policy then picks on the merged graph.
+/// First two schedule shapes are searched, a constant `r` and ToMe's decreasing one (`2r`
+/// falling to 0); for each, bisection finds the largest `r` whose merged exact plan stays within
+/// the merge budget on the calibration inputs (the relative error of every output against the
+/// unmerged model), and the one with the least predicted time (the whole plan at the
+/// calibration length: attention at each block's merged length, projections and MLP, the
+/// matching) is kept. Then each block in turn raises its own `r` (doubling, then two bisection
+/// steps) while the error stays within budget, keeping a change only when the predicted time
+/// falls. The budget is `--max-output-error` under `--policy exact`, and half of it otherwise,
+/// leaving the other half to the attention variants the policy then picks on the merged graph.
 public enum TokenMergePlanner {
   /// What `auto` chose and why.
   public struct Choice: Sendable {
@@ -57,45 +59,66 @@ public enum TokenMergePlanner {
       PolicyPlanner.exactSeconds(plan, graph, seqLen: length, profile: profile)
     }
     var tried: [(rates: [Int], error: Double)] = []
-    var best: (rates: [Int], error: Double, seconds: Double)?
-    // The largest r a block may merge at this length: about half the tokens left.
+    typealias Candidate = (rates: [Int], error: Double, seconds: Double)
+    /// The merged exact plan for `rates`: its output error and predicted time (nil when the
+    /// pass or a run refuses it, e.g. more tokens than a block holds).
+    func evaluate(_ rates: [Int]) throws -> Candidate? {
+      var merged = graph
+      let report: MergeTokens.Report
+      do { report = try MergeTokens.apply(rates, to: &merged) } catch { return nil }
+      let plan = try lower(merged)
+      let error: Double
+      do { error = try PolicyPlanner.outputError(plan, inputs: inputs, reference: expected) } catch { return nil }
+      tried.append((report.rates, error))
+      progress("  token merge \(report.rates.map(String.init).joined(separator: ",")): output error \(String(format: "%.4f", error))")
+      return (report.rates, error, predicted(plan, merged))
+    }
+    let unmerged = predicted(reference, graph)
+    var best: Candidate = (Array(repeating: 0, count: blocks.count), 0, unmerged)
+    // 1. Two schedule shapes; for each, bisection for the largest r within budget (the error
+    //    grows with r). The largest r a block may merge is about half the tokens left.
     let largest = max(1, length / 2)
     for shape in [TokenMergeSchedule.Form.constant(0), .decreasing(0)] {
       func rates(_ r: Int) -> [Int] {
         let form: TokenMergeSchedule.Form = if case .constant = shape { .constant(r) } else { .decreasing(r) }
         return TokenMergeSchedule(form).rates(blocks: blocks.count)!
       }
-      func evaluate(_ r: Int) throws -> (error: Double, plan: Plan, graph: Graph, rates: [Int])? {
-        var merged = graph
-        let report: MergeTokens.Report
-        do { report = try MergeTokens.apply(rates(r), to: &merged) } catch { return nil }
-        let plan = try lower(merged)
-        let error: Double
-        do { error = try PolicyPlanner.outputError(plan, inputs: inputs, reference: expected) } catch { return nil }
-        tried.append((report.rates, error))
-        progress("  token merge \(report.rates.map(String.init).joined(separator: ",")): output error \(String(format: "%.4f", error))")
-        return (error, plan, merged, report.rates)
-      }
-      // Bisection for the largest r within budget (error grows with r).
       var (low, high) = (0, largest)
-      var found: (error: Double, plan: Plan, graph: Graph, rates: [Int])?
+      var found: Candidate?
       while low < high {
         let mid = (low + high + 1) / 2
-        if let result = try evaluate(mid), result.error <= budget {
+        if let result = try evaluate(rates(mid)), result.error <= budget {
           (low, found) = (mid, result)
         } else {
           high = mid - 1
         }
       }
-      guard let found else { continue }
-      let seconds = predicted(found.plan, found.graph)
-      if best == nil || seconds < best!.seconds { best = (found.rates, found.error, seconds) }
+      if let found, found.seconds < best.seconds { best = found }
     }
-    let unmerged = predicted(reference, graph)
-    guard let best else {
-      return Choice(
-        rates: Array(repeating: 0, count: blocks.count), outputError: 0, budget: budget, predictedSeconds: unmerged,
-        unmergedSeconds: unmerged, length: length, tried: tried)
+    // 2. Per block, first to last: raise its r (doubling, then two bisection steps) while the
+    //    error stays within budget, keeping a change only when the predicted time falls (a merge
+    //    in the last blocks may cost more matching than it saves).
+    for block in blocks.indices {
+      var (ok, failed) = (best.rates[block], Int?.none)
+      while failed == nil {
+        var rates = best.rates
+        rates[block] = max(1, 2 * ok)
+        guard rates[block] <= largest, let result = try evaluate(rates), result.error <= budget, result.rates[block] == rates[block]
+        else { failed = max(1, 2 * ok); break }
+        if result.seconds < best.seconds { best = result }
+        ok = rates[block]
+      }
+      for _ in 0..<2 {
+        guard let bad = failed, bad - ok > 1 else { break }
+        var rates = best.rates
+        rates[block] = (ok + bad) / 2
+        if let result = try evaluate(rates), result.error <= budget {
+          if result.seconds < best.seconds { best = result }
+          ok = rates[block]
+        } else {
+          failed = rates[block]
+        }
+      }
     }
     return Choice(
       rates: best.rates, outputError: best.error, budget: budget, predictedSeconds: best.seconds, unmergedSeconds: unmerged,
