@@ -81,14 +81,14 @@ public enum Compiler {
       var merged = graph
       var mergeReport: MergeTokens.Report?
       var choice: TokenMergePlanner.Choice?
-      if let schedule = conversion.tokenMerge {
+      if var schedule = conversion.tokenMerge {
         if schedule.form == .auto {
           progress("choosing token-merge rates (--token-merge auto)")
-          choice = try TokenMergePlanner.choose(graph, options: conversion, lower: lower, progress: progress)
-          mergeReport = try mergeTokens(TokenMergeSchedule(.list(choice!.rates)), &merged)
-        } else {
-          mergeReport = try mergeTokens(schedule, &merged)
+          let chosen = try TokenMergePlanner.choose(graph, options: conversion, lower: lower, progress: progress)
+          schedule = TokenMergeSchedule(.list(chosen.rates))
+          choice = chosen
         }
+        mergeReport = try mergeTokens(schedule, &merged)
       }
       let planned = try PolicyPlanner.plan(
         merged, reference: mergeReport == nil ? nil : graph, options: conversion, lower: lower, progress: progress)
@@ -100,17 +100,15 @@ public enum Compiler {
     }
   }
 
-  /// Applies a fixed `--token-merge` schedule to a matched graph.
+  /// Applies a fixed `--token-merge` schedule (`auto` already resolved to rates) to a matched
+  /// graph.
   /// - Throws: `.unsupported` with the pass's reason when the graph cannot merge.
   static func mergeTokens(_ schedule: TokenMergeSchedule, _ graph: inout Graph) throws -> MergeTokens.Report {
     do {
       let blocks = try MergeTokens.blocks(graph)
-      guard let rates = schedule.rates(blocks: blocks.count) else {
-        throw AttncError(.usage, "--token-merge auto is not available yet")
-      }
-      return try MergeTokens.apply(rates, to: &graph)
-    } catch let refusal as MergeTokens.Refusal {
-      throw AttncError.unsupported("token merging: \(refusal.reason)")
+      return try MergeTokens.apply(schedule.rates(blocks: blocks.count) ?? [], to: &graph)
+    } catch {
+      throw AttncError.unsupported("token merging: \(error.reason)")
     }
   }
 

@@ -36,8 +36,9 @@ public struct ModelSummary: Sendable {
   /// time and error, and the policy's choice, replace the formula-only listing.
   public var policyReport: PolicyReport?
 
-  /// Whether `--token-merge` can rewrite this model: the blocks found, or why not.
-  public var tokenMerging: (blocks: Int, refusal: String?)
+  /// When set (`inspect`): whether `--token-merge` can rewrite this model, the blocks found or
+  /// why not (`tokenMergingCheck`; `convert` does not pay for the dry run).
+  public var tokenMerging: (blocks: Int, refusal: String?)?
 
   public init(_ model: LoadedModel) {
     path = model.path
@@ -68,11 +69,10 @@ public struct ModelSummary: Sendable {
     }
     self.unsupported = unsupported
     attention = MatchAttention.analyze(graph)
-    tokenMerging = Self.tokenMergingCheck(graph)
   }
 
-  /// A dry run of the `merge-tokens` pass (one token per block) on the matched graph.
-  static func tokenMergingCheck(_ graph: Graph) -> (blocks: Int, refusal: String?) {
+  /// A dry run of the `merge-tokens` pass (one token per block) on the canonical graph, matched.
+  public static func tokenMergingCheck(_ graph: Graph) -> (blocks: Int, refusal: String?) {
     var matched = graph
     do {
       try AttentionMatching.pipeline.run(&matched)
@@ -130,11 +130,12 @@ public struct ModelSummary: Sendable {
         ] + candidateFields(match))
       })),
       ("unmatched_softmax", .array(attention.declined.map { .object([("node", .string($0.node)), ("reason", .string($0.reason))]) })),
-      ("token_merging", .object([
-        ("possible", .bool(tokenMerging.refusal == nil)), ("blocks", .int(tokenMerging.blocks)),
-        ("reason", tokenMerging.refusal.map(JSON.string) ?? .null),
-      ])),
-    ] + (policyReport.map { report in
+    ] + (tokenMerging.map { merging in
+      [("token_merging", .object([
+        ("possible", .bool(merging.refusal == nil)), ("blocks", .int(merging.blocks)),
+        ("reason", merging.refusal.map(JSON.string) ?? .null),
+      ]))]
+    } ?? []) + (policyReport.map { report in
       [("cost_model", .object([
         ("policy", .string(report.policy.rawValue)), ("seq_len", .int(report.seqLen)), ("length_dispatched", .bool(report.auto)),
         ("calibration", .string(report.calibration)),
@@ -223,10 +224,9 @@ public struct ModelSummary: Sendable {
     for declined in attention.declined {
       lines.append("  exact softmax '\(declined.node)': \(declined.reason)")
     }
-    if let refusal = tokenMerging.refusal {
-      lines.append("token merging: not possible: \(refusal)")
-    } else {
-      lines.append("token merging: possible in \(tokenMerging.blocks) blocks (--token-merge r|r:decreasing|list|auto)")
+    if let merging = tokenMerging {
+      lines.append(merging.refusal.map { "token merging: not possible: \($0)" }
+        ?? "token merging: possible in \(merging.blocks) blocks (--token-merge r|r:decreasing|list|auto)")
     }
     if let policyReport, !attention.matches.isEmpty {
       lines.append(policyReport.candidateTable)

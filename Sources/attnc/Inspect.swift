@@ -52,6 +52,7 @@ struct Inspect: ParsableCommand {
     let options = try shapes.importOptions()
     let loaded = try ModelLoader.load(model, options: options)
     var summary = ModelSummary(loaded)
+    summary.tokenMerging = ModelSummary.tokenMergingCheck(loaded.canonical)
     let progress = { (line: String) in FileHandleOutput.standardError(line + "\n") }
     var conversion = try policyOptions.conversion()
     if policyOptions.seqLen != nil || format == .csv {

@@ -200,8 +200,9 @@ public enum PolicyPlanner {
     var report = PolicyReport(
       policy: options.policy, seqLen: seqLen, auto: auto, layers: decisions, calibration: inputs.description, outputError: nil,
       reverted: [], otherSeconds: otherSeconds(exactPlan, bindings: Benchmark.bindings(for: exactPlan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile))
-    if let reference {
-      report.unmergedSeconds = exactSeconds(try lower(reference), reference, seqLen: seqLen, profile: profile)
+    let referencePlan = try reference.map(lower)
+    if let reference, let referencePlan {
+      report.unmergedSeconds = exactSeconds(referencePlan, reference, seqLen: seqLen, profile: profile)
     }
 
     // Balanced: check the outputs end to end; put the worst approximated layer back to exact
@@ -213,8 +214,8 @@ public enum PolicyPlanner {
       // within it); the report gives the total against the unmerged model.
       var budget = options.limits.maxOutputError
       var original: [[HostTensor]]?
-      if let reference {
-        let interpreter = try Interpreter(plan: try lower(reference))
+      if let referencePlan {
+        let interpreter = try Interpreter(plan: referencePlan)
         let outputs = try inputs.samples.map { try interpreter.run($0) }
         let mergeError = try outputError(exactPlan, inputs: inputs, reference: outputs)
         report.mergeError = mergeError
