@@ -81,7 +81,7 @@ public enum AttentionReference {
     var maskValues: [Float]? = nil
     var maskIndex: [Int] = []
     if let mask {
-      var values = mask.dtype == .bool ? mask.ints.map { $0 != 0 ? Float(0) : -.infinity } : mask.floats
+      var values = mask.dtype == .bool ? mask.ints.map { $0 != 0 ? Float(0) : -.infinity } : mask.floats.owned
       var shape = mask.shape
       if let last = shape.last, last < keys {
         let rows = values.count / max(last, 1)

@@ -82,35 +82,56 @@ enum BroadcastLoops {
   }
 
   @inline(__always) static func apply<T>(
-    _ walk: Walk, _ x: [T], _ y: [T], into out: inout [T], _ f: (T, T) -> T
+    _ walk: Walk, _ x: UnsafeBufferPointer<T>, _ y: UnsafeBufferPointer<T>, into z: UnsafeMutableBufferPointer<T>,
+    _ f: (T, T) -> T
   ) {
     let last = walk.shape.count - 1
     let sx = walk.strides[0][last], sy = walk.strides[1][last]
+    guard let xp = x.baseAddress, let yp = y.baseAddress, let zp = z.baseAddress else { return }
+    walk.rows { offsets, outOffset, length in
+      row(xp + offsets[0], sx, yp + offsets[1], sy, zp + outOffset, length, f)
+    }
+  }
+
+  @inline(__always) static func apply<T>(
+    _ walk: Walk, _ x: [T], _ y: [T], into out: inout [T], _ f: (T, T) -> T
+  ) {
     x.withUnsafeBufferPointer { xb in
       y.withUnsafeBufferPointer { yb in
-        out.withUnsafeMutableBufferPointer { zb in
-          guard let xp = xb.baseAddress, let yp = yb.baseAddress, let zp = zb.baseAddress else { return }
-          walk.rows { offsets, outOffset, length in
-            row(xp + offsets[0], sx, yp + offsets[1], sy, zp + outOffset, length, f)
-          }
-        }
+        out.withUnsafeMutableBufferPointer { zb in apply(walk, xb, yb, into: zb, f) }
       }
     }
   }
 
-  /// Float32 arithmetic (Add, Sub, Mul, Div, Max, Min) on two float tensors; nil for other ops.
-  static func floatArithmetic(_ op: String, _ a: Tensor, _ b: Tensor, walk: Walk) -> [Float]? {
-    var out = [Float](unsafeUninitializedCapacity: walk.count) { _, initialized in initialized = walk.count }
+  /// Float32 arithmetic (Add, Sub, Mul, Div, Max, Min) on two float tensors into `out` (which
+  /// may be one of the operands when that operand is not broadcast: each element is read before
+  /// it is written); false for other ops.
+  static func floatArithmetic(_ op: String, _ a: Tensor, _ b: Tensor, walk: Walk, into out: inout FloatBuffer) -> Bool {
+    let f: (Float, Float) -> Float
     switch op {
-    case "Add": apply(walk, a.floats, b.floats, into: &out, +)
-    case "Sub": apply(walk, a.floats, b.floats, into: &out, -)
-    case "Mul": apply(walk, a.floats, b.floats, into: &out, *)
-    case "Div": apply(walk, a.floats, b.floats, into: &out, /)
-    case "Max": apply(walk, a.floats, b.floats, into: &out) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
-    case "Min": apply(walk, a.floats, b.floats, into: &out) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
-    default: return nil
+    case "Add": f = (+)
+    case "Sub": f = (-)
+    case "Mul": f = (*)
+    case "Div": f = (/)
+    case "Max": f = { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+    case "Min": f = { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+    default: return false
     }
-    return out
+    a.floats.withUnsafeBufferPointer { x in
+      b.floats.withUnsafeBufferPointer { y in
+        out.withUnsafeMutableBufferPointer { z in
+          switch op {
+          // Spelled out so each operation's row loops are specialised and vectorised.
+          case "Add": apply(walk, x, y, into: z, +)
+          case "Sub": apply(walk, x, y, into: z, -)
+          case "Mul": apply(walk, x, y, into: z, *)
+          case "Div": apply(walk, x, y, into: z, /)
+          default: apply(walk, x, y, into: z, f)
+          }
+        }
+      }
+    }
+    return true
   }
 
   /// Integer and bool ops that cannot fail (no division) on two int tensors; nil for others.
@@ -139,14 +160,16 @@ enum BroadcastLoops {
   static let comparisons: Set<String> = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"]
 
   /// `op(a, b)` by the fast paths, or nil when they do not cover the case.
-  static func binary(_ op: String, _ a: Tensor, _ b: Tensor) throws -> Tensor? {
+  static func binary(_ op: String, _ a: Tensor, _ b: Tensor, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) throws -> Tensor? {
     guard a.dtype == b.dtype || (a.isFloat && b.isFloat) || (!a.isFloat && !b.isFloat && comparisons.contains(op)),
       a.dtype != .string, b.dtype != .string
     else { return nil }
     let shape = try Elementwise.accesses([a.shape, b.shape]).shape
     let walk = Walk(output: shape, operands: [a.shape, b.shape])
     if a.isFloat && b.isFloat {
-      guard let out = floatArithmetic(op, a, b, walk: walk) else { return nil }
+      guard ["Add", "Sub", "Mul", "Div", "Max", "Min"].contains(op) else { return nil }
+      var out = output(walk.count)
+      _ = floatArithmetic(op, a, b, walk: walk, into: &out)
       return .float(out, shape, dtype: a.dtype)
     }
     if !a.isFloat && !b.isFloat {
@@ -157,7 +180,7 @@ enum BroadcastLoops {
   }
 
   /// Vectorised unary functions on float tensors (Exp, Erf, Tanh, Gelu); nil for the others.
-  static func unary(_ op: String, _ x: Tensor, approximate: String) -> Tensor? {
+  static func unary(_ op: String, _ x: Tensor, approximate: String, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) -> Tensor? {
     let function: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     switch op {
     case "Exp": function = { VectorMath.exp($0, into: $1, count: $2) }
@@ -166,7 +189,7 @@ enum BroadcastLoops {
     case "Gelu": function = { VectorMath.gelu($0, into: $1, count: $2, tanh: approximate == "tanh") }
     default: return nil
     }
-    var out = [Float](unsafeUninitializedCapacity: x.count) { _, initialized in initialized = x.count }
+    var out = output(x.count)
     x.floats.withUnsafeBufferPointer { source in
       out.withUnsafeMutableBufferPointer { target in
         guard let s = source.baseAddress, let t = target.baseAddress else { return }

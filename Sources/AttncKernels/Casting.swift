@@ -15,7 +15,7 @@ extension Elementwise {
     if x.dtype == dtype { return x }
     if x.dtype == .string || dtype == .string { throw AttncError.unsupported("string casts are not implemented") }
     if dtype.isFloatingPoint {
-      var values = x.isFloat ? x.floats : x.ints.map { Float($0) }
+      var values = x.isFloat ? x.floats.owned : x.ints.map { Float($0) }
       if NarrowFloat.covers(dtype) {
         // Every result is a value of the target format, so storing it later packs it unchanged.
         values = values.map {

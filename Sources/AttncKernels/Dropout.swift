@@ -23,7 +23,7 @@ extension Elementwise {
       }
       let scale = 1 / (1 - ratio)
       for i in keep.indices { keep[i] = random.nextDouble() >= Double(ratio) }
-      output.floats = zip(x.floats, keep).map { value, kept in kept ? value * scale : 0 }
+      output.floats = FloatBuffer(zip(x.floats, keep).map { value, kept in kept ? value * scale : 0 })
     }
     let mask: Tensor =
       maskType.isFloatingPoint

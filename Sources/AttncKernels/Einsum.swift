@@ -105,7 +105,7 @@ public enum EinsumContraction {
         strides.append(stride)
       }
     }
-    if labels.count == term.count { return Operand(labels: labels, dims: dims, values: x.floats) }
+    if labels.count == term.count { return Operand(labels: labels, dims: dims, values: x.floats.owned) }
     return Operand(labels: labels, dims: dims, values: stridedOffsets(dims, strides: strides).map { x.floats[$0] })
   }
 

@@ -82,12 +82,14 @@ public enum Elementwise {
   }
 
   /// `op(a, b)` for ONNX binary op types (arithmetic, comparison, logic).
-  public static func binary(_ op: String, _ a: Tensor, _ b: Tensor, fmod: Bool = false) throws -> Tensor {
+  /// - Parameter output: where a float result goes (an operand's memory is allowed when that
+  ///   operand is not broadcast).
+  public static func binary(_ op: String, _ a: Tensor, _ b: Tensor, fmod: Bool = false, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) throws -> Tensor {
     let commutative = ["Add", "Mul", "Max", "Min", "Equal", "And", "Or", "Xor"].contains(op)
     if commutative && a.isFloat == b.isFloat && a.dtype == b.dtype && a.count < b.count {
-      return try binary(op, b, a, fmod: fmod)
+      return try binary(op, b, a, fmod: fmod, output: output)
     }
-    if let fast = try BroadcastLoops.binary(op, a, b) { return fast }
+    if let fast = try BroadcastLoops.binary(op, a, b, output: output) { return fast }
     if a.dtype == .string || b.dtype == .string {
       guard op == "Equal", a.dtype == b.dtype else { throw AttncError.unsupported("\(op) on \(a.dtype) and \(b.dtype) is not implemented") }
       let (shape, indices) = try broadcastIndices([a.shape, b.shape])
@@ -98,7 +100,7 @@ public enum Elementwise {
     let n = shape.reduce(1, *)
     let comparison = ["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor"].contains(op)
     if a.isFloat {
-      let y = b.isFloat ? b.floats : b.ints.map { Float($0) }
+      let y = b.isFloat ? b.floats : FloatBuffer(b.ints.map { Float($0) })
       if comparison {
         var out = [Int64](repeating: 0, count: n)
         a.floats.withUnsafeBufferPointer { x in
@@ -177,7 +179,7 @@ public enum Elementwise {
   }
 
   /// Unary functions by ONNX op type; `alpha`/`beta` for the parametrised ones.
-  public static func unary(_ op: String, _ x: Tensor, alpha: Float = 0, beta: Float = 0, approximate: String = "none") throws -> Tensor {
+  public static func unary(_ op: String, _ x: Tensor, alpha: Float = 0, beta: Float = 0, approximate: String = "none", output: FloatOutput = FloatBuffer.init(uninitializedCount:)) throws -> Tensor {
     if !x.isFloat {
       let v = x.ints
       let out: [Int64]
@@ -191,7 +193,7 @@ public enum Elementwise {
       }
       return .int(out, x.shape, dtype: x.dtype)
     }
-    if let fast = BroadcastLoops.unary(op, x, approximate: approximate) { return fast }
+    if let fast = BroadcastLoops.unary(op, x, approximate: approximate, output: output) { return fast }
     let f: (Float) -> Float
     switch op {
     case "Neg": f = { -$0 }
@@ -234,7 +236,7 @@ public enum Elementwise {
     let n = shape.reduce(1, *)
     var out = Tensor(dtype: x.dtype, shape: shape)
     if x.isFloat {
-      out.floats = (0..<n).map { c.ints[idx[0][$0]] != 0 ? x.floats[idx[1][$0]] : y.floats[idx[2][$0]] }
+      out.floats = FloatBuffer((0..<n).map { c.ints[idx[0][$0]] != 0 ? x.floats[idx[1][$0]] : y.floats[idx[2][$0]] })
     } else if x.dtype == .string {
       out.strings = (0..<n).map { c.ints[idx[0][$0]] != 0 ? x.strings[idx[1][$0]] : y.strings[idx[2][$0]] }
     } else {

@@ -6,11 +6,20 @@ public struct KernelContext: Sendable {
   public var parameters: KernelParameters
   public var outputCount: Int
   public var bindings: [String: Int]
+  /// The interpreter's memory for output `index` of `count` floats, when it planned that output
+  /// into its arena and the count matches the plan; nil otherwise.
+  public var allocate: (@Sendable (_ index: Int, _ count: Int) throws -> FloatBuffer?)?
 
   public init(parameters: KernelParameters, outputCount: Int, bindings: [String: Int]) {
     self.parameters = parameters
     self.outputCount = outputCount
     self.bindings = bindings
+  }
+
+  /// Where float output `index` goes: planned arena memory, or a fresh array. Kernels that
+  /// write their outputs through this are listed in `KernelLibrary.arenaOutputs`.
+  public func output(_ index: Int = 0) -> FloatOutput {
+    { count in (try? allocate?(index, count)) ?? FloatBuffer(uninitializedCount: count) }
   }
 
   /// Evaluates plan dims under the bindings.
@@ -82,7 +91,7 @@ public enum KernelLibrary {
         x.ints = x.ints.map { v in min(max(v, lowInt ?? .min), highInt ?? .max) }
         return [x]
       }
-      x.floats = x.floats.map { v in min(max(v, low ?? -.infinity), high ?? .infinity) }
+      x.floats = FloatBuffer(x.floats.map { v in min(max(v, low ?? -.infinity), high ?? .infinity) })
       return [x]
     }
     table["IsInf"] = { context, inputs in

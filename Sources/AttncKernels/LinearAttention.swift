@@ -58,7 +58,7 @@ public enum LinearAttentionKernel {
   ) throws -> [Tensor] {
     let sizes = try checkedSizes(query, key, value, pastState, decay, beta, options)
     let stateCount = sizes.batch * sizes.kvHeads * sizes.keyDim * sizes.valueDim
-    var state = pastState?.floats ?? [Float](repeating: 0, count: stateCount)
+    var state = pastState?.floats.owned ?? [Float](repeating: 0, count: stateCount)
     var output = [Float](
       repeating: 0, count: sizes.batch * sizes.length * sizes.qHeads * sizes.valueDim)
     let scale = options.scale != 0 ? options.scale : 1 / Float(sizes.keyDim).squareRoot()

@@ -155,7 +155,7 @@ public enum Movement {
           return result
         }
         defer { offset += size }
-        return x.isFloat ? .float(runs(x.floats), shape, dtype: x.dtype) : .int(runs(x.ints), shape, dtype: x.dtype)
+        return x.isFloat ? .float(runs(x.floats.owned), shape, dtype: x.dtype) : .int(runs(x.ints), shape, dtype: x.dtype)
       }
     }
     return sizes.map { size in

@@ -10,11 +10,11 @@ extension Tensor {
   public func roundedToDType() -> Tensor {
     var copy = self
     if let narrow = NarrowFloatArithmetic(dtype) {
-      copy.floats = floats.map(narrow.rounded)
+      copy.floats = FloatBuffer(floats.map(narrow.rounded))
     } else if NarrowFloat.covers(dtype) {
-      copy.floats = floats.map {
+      copy.floats = FloatBuffer(floats.map {
         Float(NarrowFloat.rounded(Double($0), to: dtype, saturate: false, rounding: .nearest))
-      }
+      })
     }
     return copy
   }

@@ -5,8 +5,8 @@ import AttncTensor
 public struct Tensor: Sendable {
   public var dtype: DType
   public var shape: [Int]
-  /// Elements of a floating-point tensor (empty otherwise).
-  public var floats: [Float]
+  /// Elements of a floating-point tensor (empty otherwise): an owned array or arena memory.
+  public var floats: FloatBuffer
   /// Elements of an integer or bool tensor (empty otherwise).
   public var ints: [Int64]
   /// Elements of a string tensor (empty otherwise).
@@ -16,7 +16,7 @@ public struct Tensor: Sendable {
   public var rank: Int { shape.count }
   public var isFloat: Bool { dtype.isFloatingPoint }
 
-  public init(dtype: DType, shape: [Int], floats: [Float] = [], ints: [Int64] = [], strings: [String] = []) {
+  public init(dtype: DType, shape: [Int], floats: FloatBuffer = [], ints: [Int64] = [], strings: [String] = []) {
     self.dtype = dtype
     self.shape = shape
     self.floats = floats
@@ -24,7 +24,15 @@ public struct Tensor: Sendable {
     self.strings = strings
   }
 
+  public init(dtype: DType, shape: [Int], floats: [Float], ints: [Int64] = [], strings: [String] = []) {
+    self.init(dtype: dtype, shape: shape, floats: FloatBuffer(floats), ints: ints, strings: strings)
+  }
+
   public static func float(_ values: [Float], _ shape: [Int], dtype: DType = .float) -> Tensor {
+    Tensor(dtype: dtype, shape: shape, floats: FloatBuffer(values))
+  }
+
+  public static func float(_ values: FloatBuffer, _ shape: [Int], dtype: DType = .float) -> Tensor {
     Tensor(dtype: dtype, shape: shape, floats: values)
   }
 
@@ -43,9 +51,9 @@ public struct Tensor: Sendable {
       strings = host.strings
     } else if host.dtype.isFloatingPoint {
       if host.dtype == .float {
-        floats = host.storage.bytes.withMemoryRebound(to: Float.self) { Array($0.prefix(host.count)) }
+        floats = FloatBuffer(host.storage.bytes.withMemoryRebound(to: Float.self) { Array($0.prefix(host.count)) })
       } else {
-        floats = host.floats()
+        floats = FloatBuffer(host.floats())
       }
     } else {
       ints = host.int64s()
@@ -55,7 +63,7 @@ public struct Tensor: Sendable {
   /// Converts back to stored form in `dtype` (rounding to the narrower float formats).
   public var host: HostTensor {
     if dtype == .string { return HostTensor(strings: strings, shape: shape) }
-    if dtype == .float { return HostTensor(floats: floats, shape: shape) }
+    if dtype == .float { return HostTensor(floats: floats.owned, shape: shape) }
     if isFloat { return HostTensor(dtype: dtype, shape: shape, converting: floats.map { Double($0) }) }
     return HostTensor(dtype: dtype, shape: shape, integers: ints)
   }
@@ -73,7 +81,7 @@ public struct Tensor: Sendable {
     if dtype == .string {
       out.strings = elements.map { strings[$0] }
     } else if isFloat {
-      out.floats = elements.map { floats[$0] }
+      out.floats = FloatBuffer(elements.map { floats[$0] })
     } else {
       out.ints = elements.map { ints[$0] }
     }

@@ -145,7 +145,7 @@ public enum TiledAttention {
         strides[axis] = shape[axis] == 1 ? 0 : stride
         stride *= shape[axis]
       }
-      return AdditiveTerm(values: bias.floats, strides: (strides[0], strides[1], strides[2], strides[3]))
+      return AdditiveTerm(values: bias.floats.owned, strides: (strides[0], strides[1], strides[2], strides[3]))
     }
   }
 

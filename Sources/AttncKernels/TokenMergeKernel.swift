@@ -34,7 +34,7 @@ public enum TokenMergeKernel {
       guard sizes.isFloat, sizes.shape == [batch, tokens] else {
         throw AttncError.invalid("token merge: sizes must be float [\(batch), \(tokens)], got \(sizes.shape)")
       }
-      sizeValues = sizes.floats
+      sizeValues = sizes.floats.owned
     } else if let padding {
       guard padding.shape == [batch, tokens] else {
         throw AttncError.invalid("token merge: the padding mask must be [\(batch), \(tokens)], got \(padding.shape)")
@@ -111,7 +111,7 @@ public enum TokenMergeKernel {
       }
       return out
     }
-    if y.isFloat { return .float(try gather(y.floats, zero: 0), shape, dtype: y.dtype) }
+    if y.isFloat { return .float(try gather(y.floats.owned, zero: 0), shape, dtype: y.dtype) }
     return .int(try gather(y.ints, zero: 0), shape, dtype: y.dtype)
   }
 }

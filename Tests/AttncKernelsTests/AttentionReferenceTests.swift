@@ -15,7 +15,7 @@ import Testing
       rightWindow: right)
     return try AttentionReference.run(
       q: q, k: k, v: v, mask: nil, pastKey: nil, pastValue: nil, nonpad: nil, options: options)[0]
-      .floats
+      .floats.owned
   }
 }
 
@@ -50,7 +50,7 @@ extension AttentionReferenceTests {
       qHeads: nil, kvHeads: nil, scale: nil, causal: causal, softcap: 0, qkMode: 0)
     return try AttentionReference.run(
       q: q, k: k, v: v, mask: nil, pastKey: nil, pastValue: nil, nonpad: nil,
-      keyWeights: .float(weights, [1, 3]), options: options)[0].floats
+      keyWeights: .float(weights, [1, 3]), options: options)[0].floats.owned
   }
 
   /// Weights 1, 0, 3: (1·1 + 3·4) / 4 for every query.

@@ -95,7 +95,7 @@ import Testing
       k: .float(k, [c.batch, c.kvHeads, c.keys, c.depth]), v: .float(v, [c.batch, c.kvHeads, c.keys, c.valueDepth]),
       mask: mask ?? Self.mask(c), scale: c.scale, causal: c.causal)
     #expect(y.shape == [c.batch, c.heads, c.queries, c.valueDepth])
-    return (y.floats, heads(c, parameters: resolved).heads, resolved)
+    return (y.floats.owned, heads(c, parameters: resolved).heads, resolved)
   }
 
   /// `‖y − reference‖_F / ‖reference‖_F`, the reference given per head as `[S][dv]`.
@@ -483,7 +483,7 @@ extension AttentionVariantTests {
     let plain = try VariantAttention.run(
       definition, parameters: resolved, q: q, k: repeated(k, width: depth), v: repeated(v, width: valueDepth), mask: .none,
       scale: 0.35, causal: false)
-    return (weighted.floats, plain.floats)
+    return (weighted.floats.owned, plain.floats.owned)
   }
 
   /// `‖a − b‖ / ‖b‖`.

@@ -138,8 +138,8 @@ extension LinearAttentionTests {
     let expected = Self.reference(c, x)
     #expect(results[0].shape == [c.batch, c.length, c.qHeads * c.valueDim])
     #expect(results[1].shape == [c.batch, c.kvHeads, c.keyDim, c.valueDim])
-    #expect(Self.maxDifference(results[0].floats, expected.output) < 1e-5)
-    #expect(Self.maxDifference(results[1].floats, expected.state) < 1e-5)
+    #expect(Self.maxDifference(results[0].floats.owned, expected.output) < 1e-5)
+    #expect(Self.maxDifference(results[1].floats.owned, expected.state) < 1e-5)
   }
 
   /// One head, dk = dv = 1: the state sums k·v, so o₂ = scale·q₂·(k₁v₁ + k₂v₂) = 1·1·(2·3 + 1·4).

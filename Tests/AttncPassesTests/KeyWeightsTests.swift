@@ -49,7 +49,7 @@ import Testing
       HostTensor(floats: q, shape: [2, 4, 5, 8]), HostTensor(floats: k, shape: [2, 2, 7, 8]),
       HostTensor(floats: v, shape: [2, 2, 7, 6]), HostTensor(floats: weights, shape: [2, 7]),
     ]
-    return (Tensor(try Interpreter(plan: plan).run(inputs)[0]).floats, call.parameters)
+    return (Tensor(try Interpreter(plan: plan).run(inputs)[0]).floats.owned, call.parameters)
   }
 }
 

@@ -94,7 +94,7 @@ public enum VariantAttention {
     case .keyWeights(let given):
       maskName = "key_weights"
       try TiledAttention.checkKeyWeights(given, batch: batch, keys: keys)
-      weights = given.floats
+      weights = given.floats.owned
     case .bias: maskName = "additive_bias"
     }
     if let refusal = definition.refusal(causal: causal, mask: maskName, softcap: 0, parameters: parameters) {
