@@ -53,7 +53,7 @@ let package = Package(
     .testTarget(name: "AttncIRTests", dependencies: ["AttncIR", "AttncTestSupport"]),
     .testTarget(name: "AttncONNXTests", dependencies: ["AttncONNX", "AttncTestSupport"]),
     .testTarget(name: "AttncPassesTests", dependencies: ["AttncPasses", "AttncTestSupport"]),
-    .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncTestSupport"]),
+    .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncKernels", "AttncTensor", "AttncTestSupport"]),
     .testTarget(name: "AttncKernelsTests", dependencies: ["AttncKernels", "AttncTensor", "CAttnc"]),
     .testTarget(name: "ModelParityTests", dependencies: ["AttncKit", "AttncCodegen", "AttncIR", "AttncPasses", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
     .testTarget(name: "CostModelTests", dependencies: ["AttncKit", "AttncKernels", "AttncIR", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),

@@ -10,7 +10,8 @@ extension LinearAlgebra {
   ///     `[…, m, n]`, attention mask `[b, 1, 1, n]`).
   ///   - activation: `none`, `gelu`, `gelu_tanh`, or `softmax` (over the last axis).
   public static func fusedMatMul(
-    _ a: Tensor, _ b: Tensor, addends: [Tensor], alpha: Float, activation: String
+    _ a: Tensor, _ b: Tensor, addends: [Tensor], alpha: Float, activation: String,
+    output: FloatOutput = FloatBuffer.init(uninitializedCount:)
   ) throws -> Tensor {
     guard a.rank >= 2, b.rank >= 2, a.isFloat, b.isFloat else {
       throw AttncError.invalid("FusedMatMul takes float matrices of rank ≥ 2, got \(a.shape) and \(b.shape)")
@@ -49,7 +50,7 @@ extension LinearAlgebra {
     case "softmax": function = { VectorMath.softmaxRow($0, count: $1) }
     default: throw AttncError.invalid("unknown FusedMatMul activation '\(activation)'")
     }
-    var out = [Float](unsafeUninitializedCapacity: batches * m * n) { _, initialized in initialized = batches * m * n }
+    var out = output(batches * m * n)
     let addendPointers = addends.map { $0.floats }
     a.floats.withUnsafeBufferPointer { x in
       b.floats.withUnsafeBufferPointer { y in

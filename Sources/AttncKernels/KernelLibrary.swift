@@ -34,6 +34,22 @@ public struct KernelContext: Sendable {
   }
 }
 
+/// How a kernel uses memory, for the interpreter's arena plan.
+public struct KernelMemory: Sendable {
+  /// Float outputs the kernel writes into the buffer `KernelContext.output(k)` gives.
+  public var outputs: Set<Int> = []
+  /// Inputs output 0 may overwrite (elementwise: each element is read before it is written),
+  /// when that input has output 0's size and is not used after this call.
+  public var inPlace: [Int] = []
+  /// Output 0 is input 0's elements under a new shape (no copy).
+  public var view = false
+
+  public static let none = KernelMemory()
+  public static let output = KernelMemory(outputs: [0])
+  public static let elementwise = KernelMemory(outputs: [0], inPlace: [0, 1])
+  public static let viewOfInput = KernelMemory(view: true)
+}
+
 /// A kernel: computes outputs from inputs (nil for an omitted optional input).
 public typealias Kernel = @Sendable (KernelContext, [Tensor?]) throws -> [Tensor]
 
@@ -52,18 +68,32 @@ public enum KernelLibrary {
                          "Relu", "Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "Softplus", "LeakyRelu",
                          "HardSigmoid", "HardSwish", "Mish", "Swish", "Gelu", "Not", "IsNaN"]
 
+  /// How each kernel that takes part in the arena uses memory; kernels not listed return fresh
+  /// arrays, which the interpreter keeps outside the arena.
+  public static let memory: [String: KernelMemory] = {
+    var table: [String: KernelMemory] = [:]
+    for op in ["Add", "Sub", "Mul", "Div"] { table[op] = .elementwise }
+    for op in ["Exp", "Erf", "Tanh", "Gelu"] { table[op] = KernelMemory(outputs: [0], inPlace: [0]) }
+    table["Softmax"] = KernelMemory(outputs: [0], inPlace: [0])
+    table["LayerNormalization"] = KernelMemory(outputs: [0], inPlace: [0])
+    table["RMSNormalization"] = KernelMemory(outputs: [0], inPlace: [0])
+    for op in ["MatMul", "FusedMatMul", "Transpose"] { table[op] = .output }
+    for op in ["Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity"] { table[op] = .viewOfInput }
+    return table
+  }()
+
   /// Every kernel by name.
   public static let kernels: [String: Kernel] = {
     var table: [String: Kernel] = [:]
     for op in binaryOps {
       table[op] = { context, inputs in
-        [try Elementwise.binary(op, input(inputs, 0), input(inputs, 1), fmod: try context.parameters.int("fmod", default: 0) != 0)]
+        [try Elementwise.binary(op, input(inputs, 0), input(inputs, 1), fmod: try context.parameters.int("fmod", default: 0) != 0, output: context.output(0))]
       }
     }
     for op in unaryOps {
       table[op] = { context, inputs in
         let p = context.parameters
-        return [try Elementwise.unary(op, input(inputs, 0), alpha: try p.float("alpha", default: 0), beta: try p.float("beta", default: 0), approximate: try p.string("approximate", default: "none"))]
+        return [try Elementwise.unary(op, input(inputs, 0), alpha: try p.float("alpha", default: 0), beta: try p.float("beta", default: 0), approximate: try p.string("approximate", default: "none"), output: context.output(0))]
       }
     }
     for (op, pairwise) in [("Sum", "Add"), ("Max", "Max"), ("Min", "Min")] {
@@ -100,27 +130,28 @@ public enum KernelLibrary {
       let negative = try context.parameters.int("detect_negative", default: 1) != 0
       return [.int(x.floats.map { ($0 == .infinity && positive) || ($0 == -.infinity && negative) ? 1 : 0 }, x.shape, dtype: .bool)]
     }
-    table["MatMul"] = { _, inputs in [try LinearAlgebra.matmul(input(inputs, 0), input(inputs, 1))] }
+    table["MatMul"] = { context, inputs in [try LinearAlgebra.matmul(input(inputs, 0), input(inputs, 1), output: context.output(0))] }
     table["FusedMatMul"] = { context, inputs in
       let p = context.parameters
       return [try LinearAlgebra.fusedMatMul(
         input(inputs, 0), input(inputs, 1), addends: try (2..<inputs.count).map { try input(inputs, $0) },
-        alpha: try p.float("alpha", default: 1), activation: try p.string("activation", default: "none"))]
+        alpha: try p.float("alpha", default: 1), activation: try p.string("activation", default: "none"),
+        output: context.output(0))]
     }
     table["Softmax"] = { context, inputs in
       let x = try input(inputs, 0)
       let axis = try context.parameters.int("axis")
       let coerce2D = try context.parameters.int("coerce2d", default: 0) != 0
       if let narrow = NarrowFloatArithmetic(x.dtype) { return [try narrow.softmax(x, axis: axis, coerce2D: coerce2D)] }
-      return [try LinearAlgebra.softmax(x, axis: axis, coerce2D: coerce2D)]
+      return [try LinearAlgebra.softmax(x, axis: axis, coerce2D: coerce2D, output: context.output(0))]
     }
     table["LayerNormalization"] = { context, inputs in
       let p = context.parameters
-      return try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: inputs.count > 2 ? inputs[2] : nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"), statistics: context.outputCount > 1)
+      return try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: inputs.count > 2 ? inputs[2] : nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"), statistics: context.outputCount > 1, output: context.output(0))
     }
     table["RMSNormalization"] = { context, inputs in
       let p = context.parameters
-      return try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"), rms: true)
+      return try LinearAlgebra.layerNorm(input(inputs, 0), scale: input(inputs, 1), bias: nil, axis: try p.int("axis"), epsilon: try p.float("epsilon"), rms: true, output: context.output(0))
     }
     table["Reshape"] = { context, inputs in
       let x = try input(inputs, 0)
@@ -174,7 +205,7 @@ public enum KernelLibrary {
       return [.int(dims, [dims.count])]
     }
     table["Transpose"] = { context, inputs in
-      [Movement.transpose(try input(inputs, 0), perm: try context.parameters.ints("perm") ?? [])]
+      [Movement.transpose(try input(inputs, 0), perm: try context.parameters.ints("perm") ?? [], output: context.output(0))]
     }
     table["Gather"] = { context, inputs in
       [try Movement.gather(input(inputs, 0), input(inputs, 1), axis: try context.parameters.int("axis"))]

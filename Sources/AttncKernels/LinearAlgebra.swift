@@ -4,7 +4,7 @@ import Foundation
 /// Matrix products and normalisations.
 public enum LinearAlgebra {
   /// numpy `matmul` over float32 through `gemm`, batched over broadcast leading axes.
-  public static func matmul(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+  public static func matmul(_ a: Tensor, _ b: Tensor, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) throws -> Tensor {
     let aShape = a.rank == 1 ? [1] + a.shape : a.shape
     let bShape = b.rank == 1 ? b.shape + [1] : b.shape
     let m = aShape[aShape.count - 2], k = aShape[aShape.count - 1], n = bShape[bShape.count - 1]
@@ -13,8 +13,8 @@ public enum LinearAlgebra {
     }
     let (batch, idx) = try Elementwise.broadcastIndices([Array(aShape.dropLast(2)), Array(bShape.dropLast(2))])
     let batches = batch.reduce(1, *)
-    var out = [Float](repeating: 0, count: batches * m * n)
     if a.isFloat {
+      var out = output(batches * m * n)
       a.floats.withUnsafeBufferPointer { x in
         b.floats.withUnsafeBufferPointer { y in
           out.withUnsafeMutableBufferPointer { z in
@@ -41,12 +41,19 @@ public enum LinearAlgebra {
   }
 
   /// Softmax over `axis` (exact, max-subtracted). `coerce2D` applies the opset<13 form.
-  public static func softmax(_ x: Tensor, axis: Int, coerce2D: Bool = false) throws -> Tensor {
+  /// - Parameter output: may be `x`'s own memory (each row is read before it is written).
+  public static func softmax(_ x: Tensor, axis: Int, coerce2D: Bool = false, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) throws -> Tensor {
     let a = try normalizedAxis(axis, rank: x.rank)
     let outer = x.shape[..<a].reduce(1, *)
     let length = coerce2D ? x.shape[a...].reduce(1, *) : x.shape[a]
     let stride = coerce2D ? 1 : x.shape[(a + 1)...].reduce(1, *)
-    var out = x.floats
+    var out = output(x.count)
+    x.floats.withUnsafeBufferPointer { source in
+      out.withUnsafeMutableBufferPointer { target in
+        guard let from = source.baseAddress, let to = target.baseAddress, from != UnsafePointer(to) else { return }
+        to.update(from: from, count: x.count)
+      }
+    }
     if stride == 1 {
       out.withUnsafeMutableBufferPointer { buffer in
         guard let base = buffer.baseAddress else { return }
@@ -75,8 +82,11 @@ public enum LinearAlgebra {
   /// Layer normalisation over the axes from `axis` on: `(x − mean)/√(var + ε)·scale + bias`
   /// (`rms`: `x/√(mean(x²) + ε)·scale`). Returns Y, and with `statistics` also Mean and InvStdDev
   /// shaped like x with the normalised axes kept as 1 (ONNX LayerNormalization outputs 1 and 2).
+  /// - Parameter output: where Y goes; may be `x`'s own memory (each row is read before it is
+  ///   written).
   public static func layerNorm(
-    _ x: Tensor, scale: Tensor, bias: Tensor?, axis: Int, epsilon: Float, rms: Bool = false, statistics: Bool = false
+    _ x: Tensor, scale: Tensor, bias: Tensor?, axis: Int, epsilon: Float, rms: Bool = false, statistics: Bool = false,
+    output: FloatOutput = FloatBuffer.init(uninitializedCount:)
   ) throws -> [Tensor] {
     let a = try normalizedAxis(axis, rank: x.rank)
     let inner = x.shape[a...].reduce(1, *)
@@ -86,7 +96,7 @@ public enum LinearAlgebra {
     let (_, sidx) = try Elementwise.broadcastIndices([scale.shape, row])
     let gamma = sidx[0].map { scale.floats[$0] }
     let beta = try bias.map { b in try Elementwise.broadcastIndices([b.shape, row]).indices[0].map { b.floats[$0] } }
-    var out = [Float](repeating: 0, count: x.count)
+    var out = output(x.count)
     var means = [Float](repeating: 0, count: statistics ? rows : 0)
     var inverses = [Float](repeating: 0, count: statistics ? rows : 0)
     x.floats.withUnsafeBufferPointer { source in

@@ -2,21 +2,21 @@ import AttncTensor
 
 /// Data-movement kernels: the elements move, their values do not change.
 public enum Movement {
-  public static func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
+  public static func transpose(_ x: Tensor, perm: [Int], output: FloatOutput = FloatBuffer.init(uninitializedCount:)) -> Tensor {
     let shape = perm.map { x.shape[$0] }
     let strides = rowMajorStrides(x.shape)
     // Innermost axis kept (per-head layouts such as [b, s, h, d] → [b, h, s, d]): copy rows.
     if x.isFloat, let last = perm.last, last == x.rank - 1, x.shape[last] > 1 {
       let length = x.shape[last]
       let starts = stridedOffsets(Array(shape.dropLast()), strides: perm.dropLast().map { strides[$0] })
-      let out = [Float](unsafeUninitializedCapacity: x.count) { buffer, initialized in
+      var out = output(x.count)
+      out.withUnsafeMutableBufferPointer { buffer in
         x.floats.withUnsafeBufferPointer { source in
           guard let from = source.baseAddress, let to = buffer.baseAddress else { return }
           for (row, start) in starts.enumerated() {
             (to + row * length).update(from: from + start, count: length)
           }
         }
-        initialized = x.count
       }
       return .float(out, shape, dtype: x.dtype)
     }

@@ -6,6 +6,10 @@ import Foundation
 /// Runs a plan: binds inputs (checking rank, dtype and every dim against the plan's symbolic
 /// shapes), resolves symbols, and calls each instruction's kernel in order. Values are freed
 /// after their last use.
+///
+/// Float values whose kernels write into given memory live in one arena per run, placed by an
+/// `ArenaPlan` made once per set of symbol bindings and cached. Other values are arrays of
+/// their own. `ATTNC_ARENA=0` turns the arena off (every value an array), for comparison.
 public final class Interpreter: @unchecked Sendable {
   public let plan: Plan
   private let kernels: [Kernel]
@@ -21,6 +25,23 @@ public final class Interpreter: @unchecked Sendable {
   /// The largest total size (bytes, in compute form) of the inputs and intermediate values
   /// alive at once during the last `run`; weights are not counted.
   public private(set) var peakBytes = 0
+  /// The arena plan of the last `run` (nil when the arena is off).
+  public private(set) var lastArena: ArenaPlan?
+  /// The largest total size of the values alive at once outside the arena during the last run.
+  public private(set) var peakBytesOutsideArena = 0
+  /// Whether runs use the arena (`ATTNC_ARENA=0` turns it off).
+  public var usesArena = ProcessInfo.processInfo.environment["ATTNC_ARENA"] != "0"
+  /// Checks every arena plan against the plan (overlaps, bounds) when it is made: in debug
+  /// builds and under `ATTNC_VERIFY=1`.
+  static let validatesArena: Bool = {
+    #if DEBUG
+      return true
+    #else
+      return ProcessInfo.processInfo.environment["ATTNC_VERIFY"] == "1"
+    #endif
+  }()
+  private var arenaPlans: [[String: Int]: ArenaPlan] = [:]
+  private let arenaLock = NSLock()
   /// Called after each instruction with its inputs and outputs (`attnc verify` uses it to
   /// measure each attention layer's own error); nil in normal runs.
   public var observer: ((_ instruction: Plan.Instruction, _ inputs: [Tensor?], _ outputs: [Tensor]) throws -> Void)?
@@ -90,6 +111,18 @@ public final class Interpreter: @unchecked Sendable {
     return bindings
   }
 
+  /// The arena plan for `bindings`, made on first use and cached.
+  /// - Throws: when the plan fails its check (an internal error).
+  public func arenaPlan(for bindings: [String: Int]) throws -> ArenaPlan {
+    arenaLock.lock()
+    defer { arenaLock.unlock() }
+    if let cached = arenaPlans[bindings] { return cached }
+    let made = ArenaPlan.make(plan, bindings: bindings)
+    if Interpreter.validatesArena { try made.validate(against: plan) }
+    arenaPlans[bindings] = made
+    return made
+  }
+
   /// Bytes of a value in compute form (4 per float element, 8 per integer).
   static func bytes(of tensor: Tensor) -> Int {
     tensor.floats.count * 4 + tensor.ints.count * 8
@@ -104,9 +137,23 @@ public final class Interpreter: @unchecked Sendable {
     if enabled { profile = [:] }
     var liveBytes = inputs.reduce(0) { $0 + $1.count * ($1.dtype.isFloatingPoint ? 4 : 8) }
     peakBytes = liveBytes
+    var heapBytes = liveBytes
+    peakBytesOutsideArena = heapBytes
+    let arenaPlan = usesArena ? try arenaPlan(for: bindings) : nil
+    let arena = try arenaPlan.map { try Arena(bytes: $0.bytes) }
+    lastArena = arenaPlan
     for (index, instruction) in plan.instructions.enumerated() {
       let arguments = instruction.inputs.map { slot in slot.flatMap { values[$0] } }
-      let context = KernelContext(parameters: KernelParameters(instruction.parameters), outputCount: instruction.outputs.count, bindings: bindings)
+      var context = KernelContext(parameters: KernelParameters(instruction.parameters), outputCount: instruction.outputs.count, bindings: bindings)
+      if let arenaPlan, let arena {
+        let outputs = instruction.outputs
+        context.allocate = { position, count in
+          guard position < outputs.count, let offset = arenaPlan.offsets[outputs[position]],
+            arenaPlan.counts[outputs[position]] == count
+          else { return nil }
+          return arena.region(offset: offset, count: count)
+        }
+      }
       let start = enabled ? DispatchTime.now().uptimeNanoseconds : 0
       let results = try withContext("node '\(instruction.label)' (\(instruction.kernel))") {
         let results = try kernels[index](context, arguments)
@@ -132,11 +179,18 @@ public final class Interpreter: @unchecked Sendable {
       if let observer {
         try withContext("node '\(instruction.label)' (\(instruction.kernel))") { try observer(instruction, arguments, results) }
       }
-      for (slot, result) in zip(instruction.outputs, results) {
+      for (slot, var result) in zip(instruction.outputs, results) {
+        // Arena memory a value may keep is only its own planned place (or its group's): anything
+        // else (an input handed back by a kernel the plan does not know as a view) is copied out.
+        if let arena, result.floats.isInArena, arena.offset(of: result.floats) != arenaPlan?.offsets[slot] {
+          result.floats = FloatBuffer(result.floats.owned)
+        }
         values[slot] = result
         liveBytes += Interpreter.bytes(of: result)
+        if !result.floats.isInArena { heapBytes += Interpreter.bytes(of: result) }
       }
       peakBytes = max(peakBytes, liveBytes)
+      peakBytesOutsideArena = max(peakBytesOutsideArena, heapBytes)
       if Interpreter.traces {
         for (slot, result) in zip(instruction.outputs, results) {
           let sum = result.isFloat ? result.floats.reduce(0.0) { $0 + Double($1) } : Double(result.ints.reduce(0, &+))
@@ -145,7 +199,10 @@ public final class Interpreter: @unchecked Sendable {
         }
       }
       for case let slot? in instruction.inputs where lastUse[slot] == index && plan.constants[slot] == nil {
-        if let value = values[slot] { liveBytes -= Interpreter.bytes(of: value) }
+        if let value = values[slot] {
+          liveBytes -= Interpreter.bytes(of: value)
+          if !value.floats.isInArena { heapBytes -= Interpreter.bytes(of: value) }
+        }
         values[slot] = nil
       }
     }

@@ -36,7 +36,18 @@ import Testing
     let plan = try Compiler.plan(folder.appendingPathComponent("model.onnx").path).plan
     let data = folder.appendingPathComponent(parts[1])
     let inputs = try plan.inputs.indices.map { try TensorFiles.readProto(data.appendingPathComponent("input_\($0).pb").path) }
-    let outputs = try Interpreter(plan: plan).run(inputs)
+    let interpreter = try Interpreter(plan: plan)
+    let outputs = try interpreter.run(inputs)
+    // The arena changes where values live, never their numbers; and it reuses memory.
+    let withoutArena = try Interpreter(plan: plan)
+    withoutArena.usesArena = false
+    let plain = try withoutArena.run(inputs)
+    for (planned, reference) in zip(outputs, plain) {
+      #expect(planned.shape == reference.shape && Array(planned.storage.bytes) == Array(reference.storage.bytes), "arena and plain runs differ")
+    }
+    let arena = try #require(interpreter.lastArena)
+    let everyValue = arena.counts.values.reduce(0) { $0 + $1 * 4 }
+    #expect(arena.bytes >= arena.liveBytes && arena.bytes < everyValue, "arena \(arena.bytes) bytes, \(everyValue) bytes of values")
     for (index, output) in outputs.enumerated() {
       let path = data.appendingPathComponent("output_\(index).pb").path
       guard FileManager.default.fileExists(atPath: path) else { continue }
