@@ -43,6 +43,11 @@ public struct KernelMemory: Sendable {
   public var inPlace: [Int] = []
   /// Output 0 is input 0's elements under a new shape (no copy).
   public var view = false
+  /// Every float output is written through `KernelContext.output` (Split).
+  public var everyOutput = false
+
+  /// Whether output `position` is written into given memory.
+  public func writes(_ position: Int) -> Bool { everyOutput || outputs.contains(position) }
 
   public static let none = KernelMemory()
   public static let output = KernelMemory(outputs: [0])
@@ -77,7 +82,8 @@ public enum KernelLibrary {
     table["Softmax"] = KernelMemory(outputs: [0], inPlace: [0])
     table["LayerNormalization"] = KernelMemory(outputs: [0], inPlace: [0])
     table["RMSNormalization"] = KernelMemory(outputs: [0], inPlace: [0])
-    for op in ["MatMul", "FusedMatMul", "Transpose"] { table[op] = .output }
+    for op in ["MatMul", "FusedMatMul", "Transpose", "Gather"] { table[op] = .output }
+    table["Split"] = KernelMemory(everyOutput: true)
     for op in ["Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity"] { table[op] = .viewOfInput }
     return table
   }()
@@ -208,7 +214,7 @@ public enum KernelLibrary {
       [Movement.transpose(try input(inputs, 0), perm: try context.parameters.ints("perm") ?? [], output: context.output(0))]
     }
     table["Gather"] = { context, inputs in
-      [try Movement.gather(input(inputs, 0), input(inputs, 1), axis: try context.parameters.int("axis"))]
+      [try Movement.gather(input(inputs, 0), input(inputs, 1), axis: try context.parameters.int("axis"), output: context.output(0))]
     }
     table["GatherElements"] = { context, inputs in
       [try Movement.gatherElements(input(inputs, 0), input(inputs, 1), axis: try context.parameters.int("axis"))]
@@ -255,7 +261,7 @@ public enum KernelLibrary {
         let chunk = (x.shape[axis] + parts - 1) / parts
         sizes = (0..<parts).map { max(0, min(chunk, x.shape[axis] - $0 * chunk)) }
       }
-      return try Movement.split(x, axis: axis, sizes: sizes ?? [])
+      return try Movement.split(x, axis: axis, sizes: sizes ?? [], output: context.output)
     }
     table["Range"] = { _, inputs in
       let start = try input(inputs, 0), limit = try input(inputs, 1), delta = try input(inputs, 2)

@@ -23,7 +23,7 @@ public enum Movement {
     return x.picking(stridedOffsets(shape, strides: perm.map { strides[$0] }), shape: shape)
   }
 
-  public static func gather(_ data: Tensor, _ indices: Tensor, axis: Int) throws -> Tensor {
+  public static func gather(_ data: Tensor, _ indices: Tensor, axis: Int, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) throws -> Tensor {
     let a = try normalizedAxis(axis, rank: data.rank)
     let d = data.shape[a]
     let outer = data.shape[..<a].reduce(1, *)
@@ -32,6 +32,24 @@ public enum Movement {
       let i = raw < 0 ? Int(raw) + d : Int(raw)
       guard i >= 0 && i < d else { throw AttncError.invalid("index \(raw) is out of range for axis \(a) of size \(d)") }
       return i
+    }
+    let shape = Array(data.shape[..<a]) + indices.shape + Array(data.shape[(a + 1)...])
+    if data.isFloat {
+      // Rows of `inner` elements (embedding lookups): copy each picked row.
+      var out = output(outer * picks.count * inner)
+      out.withUnsafeMutableBufferPointer { target in
+        data.floats.withUnsafeBufferPointer { source in
+          guard let to = target.baseAddress, let from = source.baseAddress else { return }
+          var row = 0
+          for o in 0..<outer {
+            for i in picks {
+              (to + row * inner).update(from: from + (o * d + i) * inner, count: inner)
+              row += 1
+            }
+          }
+        }
+      }
+      return .float(out, shape, dtype: data.dtype)
     }
     var elements: [Int] = []
     elements.reserveCapacity(outer * picks.count * inner)
@@ -136,15 +154,28 @@ public enum Movement {
     return out
   }
 
-  public static func split(_ x: Tensor, axis: Int, sizes: [Int]) throws -> [Tensor] {
+  /// - Parameter output: where float part `k` goes (`output(k)`).
+  public static func split(_ x: Tensor, axis: Int, sizes: [Int], output: (Int) -> FloatOutput = { _ in FloatBuffer.init(uninitializedCount:) }) throws -> [Tensor] {
     let a = try normalizedAxis(axis, rank: x.rank)
     var offset = 0
     if x.dtype != .string, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) <= x.shape[a] {
       // Each part is `outer` contiguous runs of `size·inner` elements: copy runs.
       let outer = x.shape[..<a].reduce(1, *), inner = x.shape[(a + 1)...].reduce(1, *), total = x.shape[a]
-      return sizes.map { size in
+      return sizes.enumerated().map { part, size in
         var shape = x.shape
         shape[a] = size
+        defer { offset += size }
+        if x.isFloat {
+          let run = size * inner
+          var out = output(part)(outer * run)
+          out.withUnsafeMutableBufferPointer { target in
+            x.floats.withUnsafeBufferPointer { source in
+              guard let to = target.baseAddress, let from = source.baseAddress else { return }
+              for o in 0..<outer { (to + o * run).update(from: from + (o * total + offset) * inner, count: run) }
+            }
+          }
+          return .float(out, shape, dtype: x.dtype)
+        }
         func runs<T>(_ source: [T]) -> [T] {
           var result: [T] = []
           result.reserveCapacity(outer * size * inner)
@@ -154,8 +185,7 @@ public enum Movement {
           }
           return result
         }
-        defer { offset += size }
-        return x.isFloat ? .float(runs(x.floats.owned), shape, dtype: x.dtype) : .int(runs(x.ints), shape, dtype: x.dtype)
+        return .int(runs(x.ints), shape, dtype: x.dtype)
       }
     }
     return sizes.map { size in

@@ -72,7 +72,7 @@ public struct ArenaPlan: Sendable, Equatable {
           join(slot, group, at: index)
           continue
         }
-        guard memory.outputs.contains(position) else { continue }
+        guard memory.writes(position) else { continue }
         counts[slot] = elements
         // In place over an input whose group dies here and has this output's size.
         if position == 0, let group = memory.inPlace.lazy.compactMap({ input -> Int? in
