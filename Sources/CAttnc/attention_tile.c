@@ -17,7 +17,10 @@
  * vectors. AVX2 (16 registers): 6 rows × 16 keys, 12 accumulators plus two loads and a broadcast.
  * AVX-512 (32 registers): 8 rows × 32 keys, 16 accumulators. The plain C loops use the AVX2
  * shape. STRIP and PANEL bound them all. */
-enum { STRIP = 8, PANEL = 32, STRIP_AVX2 = 6, PANEL_AVX2 = 16, STRIP_AVX512 = 8, PANEL_AVX512 = 32 };
+#ifndef TUNE_STRIP
+#define TUNE_STRIP 12
+#endif
+enum { STRIP = 12, PANEL = 32, STRIP_AVX2 = 6, PANEL_AVX2 = 16, STRIP_AVX512 = TUNE_STRIP, PANEL_AVX512 = 32 };
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -149,7 +152,7 @@ static void pv_strip_portable(int rows, const float *p, long p_stride, const flo
  * one normal factor since n ≥ −126 here. Below −87.33654 gives 0, NaN stays NaN. */
 ATTNC_AVX2 static ALWAYS_INLINE __m256 exp_nonpositive_avx2(__m256 x) {
   const __m256 low = _mm256_set1_ps(-87.33654f);
-  __m256 c = _mm256_max_ps(x, low);
+  __m256 c = _mm256_max_ps(low, x);
   const __m256 magic = _mm256_set1_ps(12582912.0f);
   __m256 t = _mm256_fmadd_ps(c, _mm256_set1_ps(1.44269504088896341f), magic);
   __m256 n = _mm256_sub_ps(t, magic);
@@ -164,9 +167,9 @@ ATTNC_AVX2 static ALWAYS_INLINE __m256 exp_nonpositive_avx2(__m256 x) {
   p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
   __m256i bits = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000 - 127));
   __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
-  /* x ≥ low keeps the result (false for smaller x and for NaN); NaN is put back after. */
-  result = _mm256_and_ps(result, _mm256_cmp_ps(x, low, _CMP_GE_OQ));
-  return _mm256_blendv_ps(result, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+  /* Below low gives 0; NaN went through every step (max_ps returns its second operand when
+   * either is NaN) and is kept. */
+  return _mm256_and_ps(result, _mm256_cmp_ps(x, low, _CMP_NLT_UQ));
 }
 
 ATTNC_AVX2 static float exp_sum_avx2(float *x, long n, float shift) {
@@ -313,7 +316,7 @@ ATTNC_AVX2 static void pv_strip_avx2(int rows, const float *p, long p_stride, co
 /* exp_nonpositive_avx2, 16 wide; vscalefps multiplies by 2^n exactly as the exponent bits do. */
 ATTNC_AVX512 static ALWAYS_INLINE __m512 exp_nonpositive_avx512(__m512 x) {
   const __m512 low = _mm512_set1_ps(-87.33654f);
-  __m512 c = _mm512_max_ps(x, low);
+  __m512 c = _mm512_max_ps(low, x);
   const __m512 magic = _mm512_set1_ps(12582912.0f);
   __m512 t = _mm512_fmadd_ps(c, _mm512_set1_ps(1.44269504088896341f), magic);
   __m512 n = _mm512_sub_ps(t, magic);
@@ -326,8 +329,7 @@ ATTNC_AVX512 static ALWAYS_INLINE __m512 exp_nonpositive_avx512(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-  __m512 result = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, low, _CMP_GE_OQ), _mm512_scalef_ps(p, n));
-  return _mm512_mask_mov_ps(result, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, low, _CMP_NLT_UQ), _mm512_scalef_ps(p, n));
 }
 
 ATTNC_AVX512 static float exp_sum_avx512(float *x, long n, float shift) {
@@ -380,16 +382,13 @@ ATTNC_AVX512 static ALWAYS_INLINE void qk_rows_avx512(int rows, const float *q, 
 
 ATTNC_AVX512 static void qk_strip_avx512(int rows, const float *q, long depth, const float *packed, long panels,
                                          float scale, float *strip, long stride) {
+#define QK_ROWS(n) \
+  case n: qk_rows_avx512(n, q, depth, packed, panels, scale, strip, stride); break;
   switch (rows) {
-  case 8: qk_rows_avx512(8, q, depth, packed, panels, scale, strip, stride); break;
-  case 7: qk_rows_avx512(7, q, depth, packed, panels, scale, strip, stride); break;
-  case 6: qk_rows_avx512(6, q, depth, packed, panels, scale, strip, stride); break;
-  case 5: qk_rows_avx512(5, q, depth, packed, panels, scale, strip, stride); break;
-  case 4: qk_rows_avx512(4, q, depth, packed, panels, scale, strip, stride); break;
-  case 3: qk_rows_avx512(3, q, depth, packed, panels, scale, strip, stride); break;
-  case 2: qk_rows_avx512(2, q, depth, packed, panels, scale, strip, stride); break;
-  default: qk_rows_avx512(1, q, depth, packed, panels, scale, strip, stride); break;
+    QK_ROWS(12) QK_ROWS(11) QK_ROWS(10) QK_ROWS(9) QK_ROWS(8) QK_ROWS(7)
+    QK_ROWS(6) QK_ROWS(5) QK_ROWS(4) QK_ROWS(3) QK_ROWS(2) QK_ROWS(1)
   }
+#undef QK_ROWS
 }
 
 /* As pv_rows_avx2: `vectors` (1 or 2) of 16 columns, lanes of the last one masked by `tail`. */
@@ -445,16 +444,13 @@ ATTNC_AVX512 static ALWAYS_INLINE void pv_columns_avx512(int rows, const float *
 
 ATTNC_AVX512 static void pv_strip_avx512(int rows, const float *p, long p_stride, const float *v, long value_depth,
                                          long count, float *y, const float *corrections) {
+#define PV_ROWS(n) \
+  case n: pv_columns_avx512(n, p, p_stride, v, value_depth, count, y, corrections); break;
   switch (rows) {
-  case 8: pv_columns_avx512(8, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 7: pv_columns_avx512(7, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 6: pv_columns_avx512(6, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 5: pv_columns_avx512(5, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 4: pv_columns_avx512(4, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 3: pv_columns_avx512(3, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 2: pv_columns_avx512(2, p, p_stride, v, value_depth, count, y, corrections); break;
-  default: pv_columns_avx512(1, p, p_stride, v, value_depth, count, y, corrections); break;
+    PV_ROWS(12) PV_ROWS(11) PV_ROWS(10) PV_ROWS(9) PV_ROWS(8) PV_ROWS(7)
+    PV_ROWS(6) PV_ROWS(5) PV_ROWS(4) PV_ROWS(3) PV_ROWS(2) PV_ROWS(1)
   }
+#undef PV_ROWS
 }
 
 static int has_avx512(void) {
