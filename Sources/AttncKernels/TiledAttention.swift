@@ -7,7 +7,7 @@ import Foundation
 /// Work is split over (batch, query head, query block). Each query block walks the key blocks
 /// with an online softmax (running row maximum `m` and sum `l`; the partial output is rescaled by
 /// `e^{m_old − m_new}` when the maximum grows), so the `S×L` scores never exist: extra memory is
-/// one packed key block and a `6 × keyBlock` score strip per thread. The loops are C
+/// a copy of K packed in panels and a `12 × keyBlock` score strip per thread. The loops are C
 /// (`attnc_attention_run`): register-blocked `Q·Kᵀ` and `P·V` tiles of 6 query rows, with the
 /// exponentials fused between them, 8-wide AVX2/FMA where the machine has it. A query
 /// head reads key/value head `h / (Hq / Hkv)` in place (GQA without repeating K and V). Causal
@@ -78,19 +78,32 @@ public enum TiledAttention {
       queryBlock: max(1, min(options.queryBlock, queries)), keyBlock: keyBlock)
     var output = [Float](repeating: 0, count: batch * heads * queries * valueDepth)
     let termValues = term?.values ?? []
+    // Each key head once as panels: `packedHead` floats per (batch, key/value head).
+    let packedHead = attnc_attention_packed_floats(keys, depth)
+    var packed = [Float](repeating: 0, count: batch * kvHeads * packedHead)
+    k.floats.withUnsafeBufferPointer { kp in
+      packed.withUnsafeMutableBufferPointer { pp in
+        let (kp, pp) = (kp.baseAddress!, pp.baseAddress!)
+        Parallel.chunks(batch * kvHeads) { range in
+          for head in range {
+            attnc_attention_pack_keys(kp + head * keys * depth, keys, depth, options.kernels.rawValue, pp + head * packedHead)
+          }
+        }
+      }
+    }
     q.floats.withUnsafeBufferPointer { qp in
-      k.floats.withUnsafeBufferPointer { kp in
+      packed.withUnsafeBufferPointer { kp in
         v.floats.withUnsafeBufferPointer { vp in
           termValues.withUnsafeBufferPointer { tp in
             output.withUnsafeMutableBufferPointer { yp in
               let operands = Operands(
-                q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, y: yp.baseAddress!,
-                term: term == nil ? nil : tp.baseAddress!)
+                q: qp.baseAddress!, packedKeys: kp.baseAddress!, packedHead: packedHead, v: vp.baseAddress!,
+                y: yp.baseAddress!, term: term == nil ? nil : tp.baseAddress!)
               let blocksPerHead = (queries + geometry.queryBlock - 1) / geometry.queryBlock
               let items = batch * heads * blocksPerHead
               Parallel.chunks(items) { range in
                 var scratch = [Float](
-                  repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, depth, geometry.keyBlock))
+                  repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, geometry.keyBlock))
                 scratch.withUnsafeMutableBufferPointer { scratch in
                   for item in range {
                     let block = item % blocksPerHead, head = (item / blocksPerHead) % heads
@@ -130,7 +143,11 @@ public enum TiledAttention {
   }
 
   struct Operands {
-    var q, k, v: UnsafePointer<Float>
+    var q: UnsafePointer<Float>
+    /// Every (batch, key/value head) packed, `packedHead` floats apart.
+    var packedKeys: UnsafePointer<Float>
+    var packedHead: Int
+    var v: UnsafePointer<Float>
     var y: UnsafeMutablePointer<Float>
     /// `AdditiveTerm.values`, when there is a term.
     var term: UnsafePointer<Float>?
@@ -196,7 +213,7 @@ public enum TiledAttention {
     let keyEnd = options.causal ? max(0, min(g.keys, start + rows + diagonal)) : g.keys
     var block = attnc_attention_block(
       q: x.q + ((b * g.heads + head) * g.queries + start) * g.depth,
-      k: x.k + (b * g.kvHeads + kvHead) * g.keys * g.depth,
+      packed_keys: x.packedKeys + (b * g.kvHeads + kvHead) * x.packedHead,
       v: x.v + (b * g.kvHeads + kvHead) * g.keys * g.valueDepth,
       y: x.y + ((b * g.heads + head) * g.queries + start) * g.valueDepth,
       term: nil, term_query_stride: 0, term_key_stride: 0,

@@ -29,10 +29,12 @@ static long max_long(long a, long b) { return a > b ? a : b; }
 
 long attnc_attention_panel_width(void) { return PANEL; }
 
-long attnc_attention_scratch_floats(long rows, long depth, long key_block) {
-  /* packed keys, the scores of one strip, running maxima and sums, per-strip corrections */
-  return key_block * depth + STRIP * key_block + 2 * rows + STRIP;
+long attnc_attention_scratch_floats(long rows, long key_block) {
+  /* the scores of one strip, running maxima and sums, per-strip corrections */
+  return STRIP * key_block + 2 * rows + STRIP;
 }
+
+long attnc_attention_packed_floats(long keys, long depth) { return (keys + PANEL - 1) / PANEL * PANEL * depth; }
 
 /* Keys k[0..<count] of row stride depth as panels of `width` keys:
  * packed[p][t][c] = k[p·width + c][t], zeros past count. */
@@ -62,7 +64,8 @@ typedef struct {
 
 /* Row of scaled scores for visible keys [0, visible) of `width`: softcap, term, −inf for the hidden
  * columns. */
-static void adjust_row(float *row, long width, long visible, const attnc_attention_block *b, const float *term) {
+static ALWAYS_INLINE void adjust_row(float *row, long width, long visible, const attnc_attention_block *b,
+                                     const float *term) {
   if (b->softcap > 0) attnc_softcap(row, visible, b->softcap);
   if (term) {
     if (b->term_key_stride == 0) {
@@ -100,6 +103,11 @@ static ALWAYS_INLINE float update_row(float *row, long width, float block_max, f
 }
 
 /* ---- plain C ---- */
+
+static void adjust_row_portable(float *row, long width, long visible, const attnc_attention_block *b,
+                                const float *term) {
+  adjust_row(row, width, visible, b, term);
+}
 
 static void qk_strip_portable(int rows, const float *q, long depth, const float *packed, long panels, float scale,
                               float *strip, long stride) {
@@ -148,6 +156,11 @@ static void pv_strip_portable(int rows, const float *p, long p_stride, const flo
 /* ---- AVX2 ---- */
 
 #ifdef ATTNC_X86
+/* adjust_row's loops, vectorised for the target by the compiler. */
+ATTNC_AVX2 static void adjust_row_avx2(float *row, long width, long visible, const attnc_attention_block *b,
+                                       const float *term) {
+  adjust_row(row, width, visible, b, term);
+}
 /* e^x for x ≤ 0, −inf or NaN (scores minus their maximum): the polynomial of attnc_exp; 2^n is
  * one normal factor since n ≥ −126 here. Below −87.33654 gives 0, NaN stays NaN. */
 ATTNC_AVX2 static ALWAYS_INLINE __m256 exp_nonpositive_avx2(__m256 x) {
@@ -313,6 +326,10 @@ ATTNC_AVX2 static void pv_strip_avx2(int rows, const float *p, long p_stride, co
 /* ---- AVX-512 ---- */
 
 #ifdef ATTNC_X86
+ATTNC_AVX512 static void adjust_row_avx512(float *row, long width, long visible, const attnc_attention_block *b,
+                                           const float *term) {
+  adjust_row(row, width, visible, b, term);
+}
 /* exp_nonpositive_avx2, 16 wide; vscalefps multiplies by 2^n exactly as the exponent bits do. */
 ATTNC_AVX512 static ALWAYS_INLINE __m512 exp_nonpositive_avx512(__m512 x) {
   const __m512 low = _mm512_set1_ps(-87.33654f);
@@ -468,6 +485,7 @@ static int has_avx512(void) {
 typedef struct {
   int strip, panel;
   void (*qk_strip)(int, const float *, long, const float *, long, float, float *, long);
+  void (*adjust_row)(float *, long, long, const attnc_attention_block *, const float *);
   float (*row_max)(const float *, long);
   float (*exp_sum)(float *, long, float);
   void (*pv_strip)(int, const float *, long, const float *, long, long, float *, const float *);
@@ -477,22 +495,25 @@ typedef struct {
 static tile_kernels kernels_for(int limit) {
 #ifdef ATTNC_X86
   if (limit == ATTNC_ATTENTION_WIDEST && has_avx512()) {
-    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, qk_strip_avx512, row_max_avx512, exp_sum_avx512, pv_strip_avx512};
+    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, qk_strip_avx512, adjust_row_avx512, row_max_avx512, exp_sum_avx512, pv_strip_avx512};
   }
   if (limit != ATTNC_ATTENTION_PORTABLE && attnc_vector_math_uses_avx2()) {
-    return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_avx2, row_max_avx2, exp_sum_avx2, pv_strip_avx2};
+    return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_avx2, adjust_row_avx2, row_max_avx2, exp_sum_avx2, pv_strip_avx2};
   }
 #endif
-  return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_portable, row_max_portable, exp_sum_portable,
+  return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_portable, adjust_row_portable, row_max_portable, exp_sum_portable,
                         pv_strip_portable};
+}
+
+void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, float *packed) {
+  pack_keys(k, keys, depth, kernels_for(kernels).panel, packed);
 }
 
 void attnc_attention_run(const attnc_attention_block *b) {
   const tile_kernels kernels = kernels_for(b->kernels);
   const long rows = b->rows, depth = b->depth, value_depth = b->value_depth, stride = b->key_block;
   const long panel = kernels.panel;
-  float *packed = b->scratch;
-  workspace w = {packed + b->key_block * depth, 0, 0, 0};
+  workspace w = {b->scratch, 0, 0, 0};
   w.maxima = w.strip + STRIP * stride;
   w.sums = w.maxima + rows;
   w.corrections = w.sums + rows;
@@ -504,7 +525,7 @@ void attnc_attention_run(const attnc_attention_block *b) {
 
   for (long start = 0; start < b->key_end; start += b->key_block) {
     const long columns = min_long(b->key_block, b->key_end - start);
-    pack_keys(b->k + start * depth, columns, depth, panel, packed);
+    const float *packed = b->packed_keys + start * depth;
     for (long first = 0; first < rows; first += kernels.strip) {
       const int strip_rows = (int)min_long(kernels.strip, rows - first);
       /* Columns the strip's last row can see; none: the strip skips this block. */
@@ -518,7 +539,7 @@ void attnc_attention_run(const attnc_attention_block *b) {
         float *row = w.strip + r * stride;
         long visible = b->causal ? max_long(0, min_long(limit, query + b->diagonal + 1 - start)) : limit;
         const float *term = b->term ? b->term + query * b->term_query_stride + start * b->term_key_stride : 0;
-        adjust_row(row, width, visible, b, term);
+        kernels.adjust_row(row, width, visible, b, term);
         w.corrections[r] = update_row(row, width, kernels.row_max(row, width), &w.maxima[query], &w.sums[query],
                                       kernels.exp_sum);
       }

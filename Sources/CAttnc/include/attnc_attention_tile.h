@@ -15,7 +15,7 @@ enum { ATTNC_ATTENTION_WIDEST = 0, ATTNC_ATTENTION_AVX2 = 1, ATTNC_ATTENTION_POR
  * key/value head. */
 typedef struct {
   const float *q;              /* [rows, depth] */
-  const float *k;              /* [keys, depth] */
+  const float *packed_keys;    /* the key head as attnc_attention_pack_keys packed it */
   const float *v;              /* [keys, value_depth] */
   float *y;                    /* [rows, value_depth]: written, never read before */
   /* Additive term of query row 0, key 0 (NULL for none); the row r, key j entry is
@@ -33,9 +33,9 @@ typedef struct {
   float scale;
   /* > 0: scores become softcap·tanh(score / softcap) before the term is added. */
   float softcap;
-  /* ATTNC_ATTENTION_WIDEST, _AVX2 or _PORTABLE. */
+  /* ATTNC_ATTENTION_WIDEST, _AVX2 or _PORTABLE, as when the keys were packed. */
   int kernels;
-  /* attnc_attention_scratch_floats(rows, depth, key_block) floats, owned by the caller. */
+  /* attnc_attention_scratch_floats(rows, key_block) floats, owned by the caller. */
   float *scratch;
 } attnc_attention_block;
 
@@ -43,7 +43,14 @@ typedef struct {
 long attnc_attention_panel_width(void);
 
 /* Floats of scratch that attnc_attention_run needs. */
-long attnc_attention_scratch_floats(long rows, long depth, long key_block);
+long attnc_attention_scratch_floats(long rows, long key_block);
+
+/* Floats of one packed key head. */
+long attnc_attention_packed_floats(long keys, long depth);
+
+/* Packs one key head k [keys, depth] into panels for the kernels `kernels` will choose
+ * (attnc_attention_packed_floats(keys, depth) floats at `packed`). */
+void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, float *packed);
 
 /* Computes the block's output rows. A row whose visible keys all score −inf gives zeros; a NaN
  * score makes its row NaN. */
