@@ -7,7 +7,9 @@ import Foundation
 /// Work is split over (batch, query head, query block). Each query block walks the key blocks
 /// with an online softmax (running row maximum `m` and sum `l`; the partial output is rescaled by
 /// `e^{m_old − m_new}` when the maximum grows), so the `S×L` scores never exist: extra memory is
-/// one `queryBlock × keyBlock` tile per thread. Both products are GEMMs through OpenBLAS. A query
+/// a copy of K packed in panels and a `12 × keyBlock` score strip per thread. The loops are C
+/// (`attnc_attention_run`): register-blocked `Q·Kᵀ` and `P·V` tiles of 6 query rows, with the
+/// exponentials fused between them, 8-wide AVX2/FMA where the machine has it. A query
 /// head reads key/value head `h / (Hq / Hkv)` in place (GQA without repeating K and V). Causal
 /// attention (bottom-right aligned: query `i` sees keys `j ≤ i + L − S`) skips the key blocks past
 /// the diagonal. A row whose keys are all masked with −inf (or all weigh 0) gives zeros, not NaN.
@@ -24,19 +26,32 @@ public enum TiledAttention {
     case keyWeights(Tensor)
   }
 
+  /// Instruction sets for the C loops: the widest the machine has (AVX-512, AVX2), at most
+  /// AVX2, or plain C.
+  public enum Kernels: Int32, Sendable, CaseIterable {
+    case widest = 0, avx2 = 1, portable = 2
+  }
+
   public struct Options: Sendable {
     public var scale: Float
     public var causal: Bool
     public var softcap: Float
     public var queryBlock: Int
+    /// Keys per online-softmax step, rounded up to the kernel's panel width (16).
     public var keyBlock: Int
+    /// The widest instruction set the kernel may use (tests run each on one machine).
+    public var kernels: Kernels
 
-    public init(scale: Float, causal: Bool = false, softcap: Float = 0, queryBlock: Int = 256, keyBlock: Int = 512) {
+    public init(
+      scale: Float, causal: Bool = false, softcap: Float = 0, queryBlock: Int = 256, keyBlock: Int = 512,
+      kernels: Kernels = .widest
+    ) {
       self.scale = scale
       self.causal = causal
       self.softcap = softcap
       self.queryBlock = queryBlock
       self.keyBlock = keyBlock
+      self.kernels = kernels
     }
   }
 
@@ -56,22 +71,46 @@ public enum TiledAttention {
   public static func run(q: Tensor, k: Tensor, v: Tensor, mask: Mask, options: Options) throws -> Tensor {
     let (batch, heads, kvHeads, queries, keys, depth, valueDepth) = try operandShape(q: q, k: k, v: v)
     let term = try additiveTerm(mask, batch: batch, heads: heads, queries: queries, keys: keys)
+    let panel = attnc_attention_panel_width()
+    let keyBlock = (max(1, min(options.keyBlock, keys)) + panel - 1) / panel * panel
     let geometry = Geometry(
       batch: batch, heads: heads, kvHeads: kvHeads, queries: queries, keys: keys, depth: depth, valueDepth: valueDepth,
-      queryBlock: max(1, min(options.queryBlock, queries)), keyBlock: max(1, min(options.keyBlock, keys)))
+      queryBlock: max(1, min(options.queryBlock, queries)), keyBlock: keyBlock)
     var output = [Float](repeating: 0, count: batch * heads * queries * valueDepth)
+    let termValues = term?.values ?? []
+    // Each key head once as panels: `packedHead` floats per (batch, key/value head).
+    let packedHead = attnc_attention_packed_floats(keys, depth)
+    var packed = [Float](repeating: 0, count: batch * kvHeads * packedHead)
+    k.floats.withUnsafeBufferPointer { kp in
+      packed.withUnsafeMutableBufferPointer { pp in
+        let (kp, pp) = (kp.baseAddress!, pp.baseAddress!)
+        Parallel.chunks(batch * kvHeads) { range in
+          for head in range {
+            attnc_attention_pack_keys(kp + head * keys * depth, keys, depth, options.kernels.rawValue, pp + head * packedHead)
+          }
+        }
+      }
+    }
     q.floats.withUnsafeBufferPointer { qp in
-      k.floats.withUnsafeBufferPointer { kp in
+      packed.withUnsafeBufferPointer { kp in
         v.floats.withUnsafeBufferPointer { vp in
-          output.withUnsafeMutableBufferPointer { yp in
-            let operands = Operands(q: qp.baseAddress!, k: kp.baseAddress!, v: vp.baseAddress!, y: yp.baseAddress!)
-            let blocksPerHead = (queries + geometry.queryBlock - 1) / geometry.queryBlock
-            let items = batch * heads * blocksPerHead
-            Parallel.chunks(items) { range in
-              var scratch = Scratch(geometry)
-              for item in range {
-                let block = item % blocksPerHead, head = (item / blocksPerHead) % heads, b = item / (blocksPerHead * heads)
-                queryBlock(b, head, block * geometry.queryBlock, operands, geometry, term, options, &scratch)
+          termValues.withUnsafeBufferPointer { tp in
+            output.withUnsafeMutableBufferPointer { yp in
+              let operands = Operands(
+                q: qp.baseAddress!, packedKeys: kp.baseAddress!, packedHead: packedHead, v: vp.baseAddress!,
+                y: yp.baseAddress!, term: term == nil ? nil : tp.baseAddress!)
+              let blocksPerHead = (queries + geometry.queryBlock - 1) / geometry.queryBlock
+              let items = batch * heads * blocksPerHead
+              Parallel.chunks(items) { range in
+                var scratch = [Float](
+                  repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, geometry.keyBlock))
+                scratch.withUnsafeMutableBufferPointer { scratch in
+                  for item in range {
+                    let block = item % blocksPerHead, head = (item / blocksPerHead) % heads
+                    let b = item / (blocksPerHead * heads)
+                    queryBlock(b, head, block * geometry.queryBlock, operands, geometry, term, options, scratch.baseAddress!)
+                  }
+                }
               }
             }
           }
@@ -104,20 +143,14 @@ public enum TiledAttention {
   }
 
   struct Operands {
-    var q, k, v: UnsafePointer<Float>
+    var q: UnsafePointer<Float>
+    /// Every (batch, key/value head) packed, `packedHead` floats apart.
+    var packedKeys: UnsafePointer<Float>
+    var packedHead: Int
+    var v: UnsafePointer<Float>
     var y: UnsafeMutablePointer<Float>
-  }
-
-  /// Per-thread tiles: scores, running maxima and sums.
-  struct Scratch {
-    var scores: [Float]
-    var maxima: [Float]
-    var sums: [Float]
-    init(_ g: Geometry) {
-      scores = [Float](repeating: 0, count: g.queryBlock * g.keyBlock)
-      maxima = [Float](repeating: 0, count: g.queryBlock)
-      sums = [Float](repeating: 0, count: g.queryBlock)
-    }
+    /// `AdditiveTerm.values`, when there is a term.
+    var term: UnsafePointer<Float>?
   }
 
   static func additiveTerm(_ mask: Mask, batch: Int, heads: Int, queries: Int, keys: Int) throws -> AdditiveTerm? {
@@ -167,96 +200,31 @@ public enum TiledAttention {
     }
   }
 
-  /// Computes output rows `start..<start + queryBlock` of one (batch, head).
+  /// Computes output rows `start..<start + queryBlock` of one (batch, head) in C
+  /// (`attnc_attention_run`, `attnc_attention_tile.h`).
   static func queryBlock(
     _ b: Int, _ head: Int, _ start: Int, _ x: Operands, _ g: Geometry, _ term: AdditiveTerm?, _ options: Options,
-    _ scratch: inout Scratch
+    _ scratch: UnsafeMutablePointer<Float>
   ) {
     let rows = min(g.queryBlock, g.queries - start)
     let kvHead = head / (g.heads / g.kvHeads)
-    let q = x.q + ((b * g.heads + head) * g.queries + start) * g.depth
-    let k = x.k + (b * g.kvHeads + kvHead) * g.keys * g.depth
-    let v = x.v + (b * g.kvHeads + kvHead) * g.keys * g.valueDepth
-    let y = x.y + ((b * g.heads + head) * g.queries + start) * g.valueDepth
     let diagonal = g.keys - g.queries
     // Keys past the last row's diagonal are never seen by this block.
     let keyEnd = options.causal ? max(0, min(g.keys, start + rows + diagonal)) : g.keys
-    for r in 0..<rows {
-      scratch.maxima[r] = -.infinity
-      scratch.sums[r] = 0
+    var block = attnc_attention_block(
+      q: x.q + ((b * g.heads + head) * g.queries + start) * g.depth,
+      packed_keys: x.packedKeys + (b * g.kvHeads + kvHead) * x.packedHead,
+      v: x.v + (b * g.kvHeads + kvHead) * g.keys * g.valueDepth,
+      y: x.y + ((b * g.heads + head) * g.queries + start) * g.valueDepth,
+      term: nil, term_query_stride: 0, term_key_stride: 0,
+      rows: rows, depth: g.depth, value_depth: g.valueDepth, key_end: keyEnd, key_block: g.keyBlock,
+      causal: options.causal ? 1 : 0, diagonal: start + diagonal, scale: options.scale, softcap: options.softcap,
+      kernels: options.kernels.rawValue, scratch: scratch)
+    if let term, let values = x.term {
+      block.term = values + term.offset(batch: b, head: head, query: start)
+      block.term_query_stride = term.strides.query
+      block.term_key_stride = term.strides.key
     }
-    scratch.scores.withUnsafeMutableBufferPointer { tile in
-      var keyStart = 0
-      while keyStart < keyEnd {
-        let columns = min(g.keyBlock, keyEnd - keyStart)
-        gemm(m: rows, n: columns, k: g.depth, alpha: options.scale, q, k + keyStart * g.depth, transposeB: true, into: tile.baseAddress!)
-        for r in 0..<rows {
-          let row = tile.baseAddress! + r * columns
-          // Causal: row `start + r` sees keys up to `start + r + diagonal`.
-          let visible = options.causal ? min(columns, max(0, start + r + diagonal + 1 - keyStart)) : columns
-          adjustScores(row, columns: columns, visible: visible, options: options, term: term,
-                       termOffset: term.map { $0.offset(batch: b, head: head, query: start + r) + keyStart * $0.strides.key })
-          updateRow(row, columns: columns, output: y + r * g.valueDepth, valueDepth: g.valueDepth,
-                    maximum: &scratch.maxima[r], sum: &scratch.sums[r])
-        }
-        // y += P·V_block
-        gemm(m: rows, n: g.valueDepth, k: columns, tile.baseAddress!, v + keyStart * g.valueDepth, beta: 1, into: y)
-        keyStart += columns
-      }
-    }
-    for r in 0..<rows {
-      let sum = scratch.sums[r]
-      let inverse: Float = sum > 0 ? 1 / sum : 0
-      let row = y + r * g.valueDepth
-      for c in 0..<g.valueDepth { row[c] *= inverse }
-    }
-  }
-
-  /// Softcap, mask term and causal cut applied to one row of scaled scores; hidden keys get −inf.
-  @inline(__always)
-  static func adjustScores(
-    _ row: UnsafeMutablePointer<Float>, columns: Int, visible: Int, options: Options, term: AdditiveTerm?, termOffset: Int?
-  ) {
-    if options.softcap > 0 {
-      let cap = options.softcap, inverse = 1 / options.softcap
-      for c in 0..<columns { row[c] = cap * VectorMath.tanh(row[c] * inverse) }
-    }
-    if let term, let offset = termOffset {
-      term.values.withUnsafeBufferPointer { values in
-        let base = values.baseAddress! + offset
-        if term.strides.key == 0 {
-          let add = base[0]
-          for c in 0..<columns { row[c] += add }
-        } else {
-          for c in 0..<columns { row[c] += base[c] }
-        }
-      }
-    }
-    for c in visible..<columns { row[c] = -.infinity }
-  }
-
-  /// Online-softmax step for one row: exponentiates the row against the new running maximum,
-  /// rescales the partial output and sum when the maximum grew.
-  @inline(__always)
-  static func updateRow(
-    _ row: UnsafeMutablePointer<Float>, columns: Int, output: UnsafeMutablePointer<Float>, valueDepth: Int,
-    maximum: inout Float, sum: inout Float
-  ) {
-    // The row maximum skips NaN; a NaN score still reaches the output through its exponential.
-    let newMaximum = max(maximum, attnc_row_max(row, columns))
-    guard newMaximum > -.infinity else {
-      // Everything so far is masked: this block adds nothing (unless it holds NaN).
-      let poisoned = (0..<columns).contains { row[$0].isNaN }
-      for c in 0..<columns { row[c] = poisoned ? .nan : 0 }
-      if poisoned { sum = .nan }
-      return
-    }
-    let blockSum = attnc_exp_shift_sum(row, columns, newMaximum)
-    let correction = maximum == -.infinity ? 0 : VectorMath.exp(maximum - newMaximum)
-    if correction != 1 {
-      for c in 0..<valueDepth { output[c] *= correction }
-    }
-    sum = sum * correction + blockSum
-    maximum = newMaximum
+    attnc_attention_run(&block)
   }
 }

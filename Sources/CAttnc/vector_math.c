@@ -246,6 +246,34 @@ float attnc_exp_shift_sum(float *x, long n, float shift) {
   return exp_shift_sum_generic(x, n, shift);
 }
 
+float attnc_exp(float x) { return exp_scalar(x); }
+
+static void softcap_generic(float *x, long n, float cap) {
+  float inverse = 1.0f / cap;
+  for (long i = 0; i < n; i++) x[i] = cap * tanh_scalar(x[i] * inverse);
+}
+
+#ifdef ATTNC_X86
+__attribute__((target("avx2,fma"))) static void softcap_avx2(float *x, long n, float cap) {
+  const __m256 c = _mm256_set1_ps(cap), inverse = _mm256_set1_ps(1.0f / cap);
+  long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(c, tanh_avx2(_mm256_mul_ps(_mm256_loadu_ps(x + i), inverse))));
+  }
+  softcap_generic(x + i, n - i, cap);
+}
+#endif
+
+void attnc_softcap(float *x, long n, float cap) {
+#ifdef ATTNC_X86
+  if (has_avx2()) {
+    softcap_avx2(x, n, cap);
+    return;
+  }
+#endif
+  softcap_generic(x, n, cap);
+}
+
 void attnc_gelu(const float *x, float *y, long n, int use_tanh) {
 #ifdef ATTNC_X86
   if (has_avx2()) {

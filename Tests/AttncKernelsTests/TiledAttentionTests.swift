@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// The fused, tiled attention kernel against a plain reference that materialises the scores:
-/// tiles smaller than the sequences make every case walk several key blocks (online softmax).
+/// blocks smaller than the sequences make the larger cases walk several key blocks (online
+/// softmax); each instruction set the machine has is checked on its own.
 @Suite struct TiledAttentionTests {
   struct Case {
     var batch = 2, heads = 4, kvHeads = 4, queries = 7, keys = 7, depth = 5, valueDepth = 6
@@ -243,6 +244,87 @@ extension TiledAttentionTests {
       #expect(throws: (any Error).self) {
         try TiledAttention.run(q: q, k: k, v: v, mask: .keyWeights(weights), options: .init(scale: 1))
       }
+    }
+  }
+}
+
+// MARK: - Every instruction set, head sizes and ragged tiles
+
+extension TiledAttentionTests {
+  /// Head sizes around the vector widths (8, 16) and panel widths (16, 32), query counts that
+  /// are not multiples of the 6- or 12-row strips, key counts that end inside a panel.
+  static let tileCases: [Case] = [
+    Case(batch: 1, heads: 2, kvHeads: 2, queries: 37, keys: 70, depth: 32, valueDepth: 32, scale: 0.18),
+    Case(batch: 1, heads: 2, kvHeads: 1, queries: 29, keys: 101, depth: 64, valueDepth: 64, scale: 0.125, causal: true),
+    Case(batch: 2, heads: 3, kvHeads: 3, queries: 13, keys: 45, depth: 80, valueDepth: 80, scale: 0.11),
+    Case(batch: 1, heads: 2, kvHeads: 2, queries: 25, keys: 66, depth: 128, valueDepth: 128, scale: 0.088, causal: true),
+    Case(batch: 1, heads: 4, kvHeads: 2, queries: 19, keys: 33, depth: 33, valueDepth: 40, scale: 0.17),
+    Case(batch: 1, heads: 2, kvHeads: 2, queries: 50, keys: 17, depth: 1, valueDepth: 24, scale: 0.9, causal: true),
+    Case(batch: 1, heads: 2, kvHeads: 2, queries: 14, keys: 64, depth: 16, valueDepth: 7, scale: 0.25),
+    Case(batch: 1, heads: 2, kvHeads: 2, queries: 14, keys: 40, depth: 24, valueDepth: 16, scale: 1.5, softcap: 4),
+  ]
+
+  /// The kernel with `kernels` and 32-key blocks (several online-softmax steps) against the
+  /// Double reference.
+  func checkTiles(
+    _ c: Case, _ kernels: TiledAttention.Kernels, _ mask: TiledAttention.Mask = .none,
+    add: (Int, Int, Int, Int) -> Float = { _, _, _, _ in 0 }
+  ) throws {
+    let (q, k, v) = Self.operands(c)
+    let options = TiledAttention.Options(
+      scale: c.scale, causal: c.causal, softcap: c.softcap, queryBlock: 16, keyBlock: 32, kernels: kernels)
+    let y = try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options)
+    let expected = Self.reference(c, add: add)
+    let worst = zip(y.floats, expected).map { abs($0 - $1) }.max() ?? 0
+    #expect(worst < 2e-5, "\(kernels): max abs error \(worst)")
+    #expect(!y.floats.contains { $0.isNaN })
+  }
+
+  @Test(arguments: TiledAttention.Kernels.allCases, tileCases)
+  func everyInstructionSetMatchesTheReference(_ kernels: TiledAttention.Kernels, _ c: Case) throws {
+    try checkTiles(c, kernels)
+  }
+
+  @Test(arguments: TiledAttention.Kernels.allCases)
+  func everyInstructionSetHonoursKeyPadding(_ kernels: TiledAttention.Kernels) throws {
+    let c = Case(batch: 2, heads: 2, kvHeads: 2, queries: 21, keys: 75, depth: 32, valueDepth: 32, scale: 0.18, causal: true)
+    // Batch 1 pads its first 40 keys with −inf: its first rows see none of their keys.
+    let padding = (0..<(2 * 75)).map { $0 % 75 < 70 && !($0 >= 75 && $0 % 75 < 40) ? Int64(1) : 0 }
+    try checkTiles(c, kernels, .keyPadding(.int(padding, [2, 75]), fill: -.infinity)) { b, _, _, j in
+      padding[b * 75 + j] == 0 ? -.infinity : 0
+    }
+  }
+
+  @Test(arguments: TiledAttention.Kernels.allCases)
+  func everyInstructionSetAddsABiasPerQueryAndKey(_ kernels: TiledAttention.Kernels) throws {
+    let c = Case(batch: 1, heads: 2, kvHeads: 1, queries: 23, keys: 50, depth: 64, valueDepth: 48, scale: 0.125)
+    let bias = Self.values(2 * 23 * 50, seed: 31)
+    try checkTiles(c, kernels, .bias(.float(bias, [1, 2, 23, 50]))) { _, h, i, j in bias[(h * 23 + i) * 50 + j] }
+  }
+
+  @Test(arguments: TiledAttention.Kernels.allCases)
+  func everyInstructionSetWeighsKeys(_ kernels: TiledAttention.Kernels) throws {
+    let c = Case(batch: 2, heads: 2, kvHeads: 2, queries: 17, keys: 65, depth: 32, valueDepth: 32, scale: 0.18)
+    var weights = Self.positiveWeights(2 * 65, seed: 41)
+    for j in 0..<33 { weights[65 + j] = 0 }
+    try checkTiles(c, kernels, .keyWeights(.float(weights, [2, 65]))) { b, _, _, j in
+      Foundation.log(weights[b * 65 + j])
+    }
+  }
+
+  /// A NaN score reaches its row of the output, as in a softmax over the whole row.
+  @Test(arguments: TiledAttention.Kernels.allCases)
+  func aNaNKeyPoisonsTheRowsThatSeeIt(_ kernels: TiledAttention.Kernels) throws {
+    let c = Case(batch: 1, heads: 1, kvHeads: 1, queries: 9, keys: 40, depth: 32, valueDepth: 32, scale: 0.18, causal: true)
+    let (q, k, v) = Self.operands(c)
+    var keys = k.floats.owned
+    keys[35 * 32] = .nan  // key 35: seen by query i when 35 ≤ i + 31
+    let options = TiledAttention.Options(scale: c.scale, causal: true, keyBlock: 32, kernels: kernels)
+    let y = try TiledAttention.run(q: q, k: .float(keys, k.shape), v: v, mask: .none, options: options)
+    for i in 0..<9 {
+      let row = y.floats[(i * 32)..<((i + 1) * 32)]
+      #expect(row.allSatisfy(\.isNaN) == (i >= 4), "query \(i)")
+      #expect(row.contains(where: \.isNaN) == (i >= 4), "query \(i)")
     }
   }
 }

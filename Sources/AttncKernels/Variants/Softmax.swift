@@ -16,7 +16,8 @@ extension AttentionVariantDefinition {
       let bytes = 4 * n * (d + dv) + 4 * nk * (d + dv) * queryBlocks * visible
       return AttentionCost(
         flops: pairs * (2 * d + 2 * dv + 4), exponentials: pairs, bytes: bytes,
-        extraMemoryBytes: 4 * Double(options.queryBlock * (options.keyBlock + 2)))
+        // K packed in panels, and per thread a 12-row score strip with the running maxima and sums.
+        extraMemoryBytes: 4 * ((nk / 32).rounded(.up) * 32 * d + Double(12 * options.keyBlock + 2 * options.queryBlock)))
     },
     kernel: nil)
 }

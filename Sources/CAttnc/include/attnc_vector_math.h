@@ -13,6 +13,12 @@ float attnc_row_max(const float *x, long n);
  * (Cephes, within 2 ulp); returns the sum of the results. */
 float attnc_exp_shift_sum(float *x, long n, float shift);
 
+/* e^x by the polynomial of attnc_exp_shift_sum (VectorMath.exp). */
+float attnc_exp(float x);
+
+/* x[i] = cap·tanh(x[i] / cap) for i in [0, n) (attention softcap; tanh as VectorMath.tanh). */
+void attnc_softcap(float *x, long n, float cap);
+
 /* y[i] = GELU(x[i]) = x·Φ(x): with erf (use_tanh = 0) or the tanh approximation, by the same
  * formulas as VectorMath.gelu (erf: Taylor below |x| = 0.5, Abramowitz–Stegun 7.1.26 above;
  * tanh: Taylor below 0.3, 1 − 2/(e^{2|u|} + 1) above). */

@@ -1,0 +1,557 @@
+#include "attnc_attention_tile.h"
+
+#include "attnc_vector_math.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define ATTNC_X86 1
+#define ATTNC_AVX2 __attribute__((target("avx2,fma")))
+#define ATTNC_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#endif
+
+/* A strip of query rows shares each loaded key or value vector; a panel of packed keys is two
+ * vectors. AVX2 (16 registers): 6 rows × 16 keys, 12 accumulators plus two loads and a broadcast.
+ * AVX-512 (32 registers): 8 rows × 32 keys, 16 accumulators. The plain C loops use the AVX2
+ * shape. STRIP and PANEL bound them all. */
+#ifndef TUNE_STRIP
+#define TUNE_STRIP 12
+#endif
+enum { STRIP = 12, PANEL = 32, STRIP_AVX2 = 6, PANEL_AVX2 = 16, STRIP_AVX512 = TUNE_STRIP, PANEL_AVX512 = 32 };
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static long min_long(long a, long b) { return a < b ? a : b; }
+static long max_long(long a, long b) { return a > b ? a : b; }
+
+long attnc_attention_panel_width(void) { return PANEL; }
+
+long attnc_attention_scratch_floats(long rows, long key_block) {
+  /* the scores of one strip, running maxima and sums, per-strip corrections */
+  return STRIP * key_block + 2 * rows + STRIP;
+}
+
+long attnc_attention_packed_floats(long keys, long depth) { return (keys + PANEL - 1) / PANEL * PANEL * depth; }
+
+/* Keys k[0..<count] of row stride depth as panels of `width` keys:
+ * packed[p][t][c] = k[p·width + c][t], zeros past count. */
+static void pack_keys(const float *k, long count, long depth, long width, float *packed) {
+  long panels = (count + width - 1) / width;
+  for (long p = 0; p < panels; p++) {
+    float *panel = packed + p * depth * width;
+    for (long c = 0; c < width; c++) {
+      long j = p * width + c;
+      if (j < count) {
+        const float *row = k + j * depth;
+        for (long t = 0; t < depth; t++) panel[t * width + c] = row[t];
+      } else {
+        for (long t = 0; t < depth; t++) panel[t * width + c] = 0;
+      }
+    }
+  }
+}
+
+/* The parts of one step that do not depend on the instruction set. */
+typedef struct {
+  float *strip;     /* [STRIP, key_block] scores, then probabilities */
+  float *maxima;    /* [rows] running maxima */
+  float *sums;      /* [rows] running sums */
+  float *corrections; /* [STRIP] factors for the strip's partial outputs */
+} workspace;
+
+/* Row of scaled scores for visible keys [0, visible) of `width`: softcap, term, −inf for the hidden
+ * columns. */
+static ALWAYS_INLINE void adjust_row(float *row, long width, long visible, const attnc_attention_block *b,
+                                     const float *term) {
+  if (b->softcap > 0) attnc_softcap(row, visible, b->softcap);
+  if (term) {
+    if (b->term_key_stride == 0) {
+      float add = term[0];
+      for (long j = 0; j < visible; j++) row[j] += add;
+    } else {
+      for (long j = 0; j < visible; j++) row[j] += term[j];
+    }
+  }
+  for (long j = visible; j < width; j++) row[j] = -INFINITY;
+}
+
+/* Online-softmax step for one row whose adjusted scores have maximum `block_max` (NaN skipped):
+ * turns the row into probabilities against the new running maximum and returns the factor for
+ * the row's partial output. `exp_sum` exponentiates row[0..width) against a shift in place and
+ * returns the sum. */
+static ALWAYS_INLINE float update_row(float *row, long width, float block_max, float *maximum, float *sum,
+                                      float (*exp_sum)(float *, long, float)) {
+  float old = *maximum;
+  float top = block_max > old ? block_max : old;
+  if (top == -INFINITY) {
+    /* Everything so far is masked: the row adds nothing, unless it holds NaN. */
+    int poisoned = 0;
+    for (long j = 0; j < width; j++) poisoned |= row[j] != row[j];
+    float fill = poisoned ? NAN : 0.0f;
+    for (long j = 0; j < width; j++) row[j] = fill;
+    if (poisoned) *sum = NAN;
+    return 1;
+  }
+  float block_sum = exp_sum(row, width, top);
+  float correction = old == -INFINITY ? 0 : attnc_exp(old - top);
+  *sum = *sum * correction + block_sum;
+  *maximum = top;
+  return correction;
+}
+
+/* ---- plain C ---- */
+
+static void adjust_row_portable(float *row, long width, long visible, const attnc_attention_block *b,
+                                const float *term) {
+  adjust_row(row, width, visible, b, term);
+}
+
+static void qk_strip_portable(int rows, const float *q, long depth, const float *packed, long panels, float scale,
+                              float *strip, long stride) {
+  for (int r = 0; r < rows; r++) {
+    for (long p = 0; p < panels; p++) {
+      const float *panel = packed + p * depth * PANEL_AVX2;
+      float acc[PANEL_AVX2] = {0};
+      for (long t = 0; t < depth; t++) {
+        float x = q[r * depth + t];
+        for (int c = 0; c < PANEL_AVX2; c++) acc[c] += x * panel[t * PANEL_AVX2 + c];
+      }
+      for (int c = 0; c < PANEL_AVX2; c++) strip[r * stride + p * PANEL_AVX2 + c] = scale * acc[c];
+    }
+  }
+}
+
+static float row_max_portable(const float *row, long width) {
+  float m = -INFINITY;
+  for (long j = 0; j < width; j++) m = row[j] > m ? row[j] : m;
+  return m;
+}
+
+static float exp_sum_portable(float *x, long n, float shift) {
+  float sum = 0;
+  for (long i = 0; i < n; i++) {
+    x[i] = attnc_exp(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
+/* y[r] = correction[r]·y[r] + Σ_j p[r][j]·v[j] for j < count. */
+static void pv_strip_portable(int rows, const float *p, long p_stride, const float *v, long value_depth, long count,
+                              float *y, const float *corrections) {
+  for (int r = 0; r < rows; r++) {
+    float *out = y + r * value_depth;
+    for (long c = 0; c < value_depth; c++) out[c] *= corrections[r];
+    for (long j = 0; j < count; j++) {
+      float w = p[r * p_stride + j];
+      const float *vrow = v + j * value_depth;
+      for (long c = 0; c < value_depth; c++) out[c] += w * vrow[c];
+    }
+  }
+}
+
+/* ---- AVX2 ---- */
+
+#ifdef ATTNC_X86
+/* adjust_row's loops, vectorised for the target by the compiler. */
+ATTNC_AVX2 static void adjust_row_avx2(float *row, long width, long visible, const attnc_attention_block *b,
+                                       const float *term) {
+  adjust_row(row, width, visible, b, term);
+}
+/* e^x for x ≤ 0, −inf or NaN (scores minus their maximum): the polynomial of attnc_exp; 2^n is
+ * one normal factor since n ≥ −126 here. Below −87.33654 gives 0, NaN stays NaN. */
+ATTNC_AVX2 static ALWAYS_INLINE __m256 exp_nonpositive_avx2(__m256 x) {
+  const __m256 low = _mm256_set1_ps(-87.33654f);
+  __m256 c = _mm256_max_ps(low, x);
+  const __m256 magic = _mm256_set1_ps(12582912.0f);
+  __m256 t = _mm256_fmadd_ps(c, _mm256_set1_ps(1.44269504088896341f), magic);
+  __m256 n = _mm256_sub_ps(t, magic);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), c);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+  __m256i bits = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000 - 127));
+  __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
+  /* Below low gives 0; NaN went through every step (max_ps returns its second operand when
+   * either is NaN) and is kept. */
+  return _mm256_and_ps(result, _mm256_cmp_ps(x, low, _CMP_NLT_UQ));
+}
+
+ATTNC_AVX2 static float exp_sum_avx2(float *x, long n, float shift) {
+  __m256 s = _mm256_set1_ps(shift), total0 = _mm256_setzero_ps(), total1 = _mm256_setzero_ps();
+  long i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 e0 = exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+    __m256 e1 = exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), s));
+    _mm256_storeu_ps(x + i, e0);
+    _mm256_storeu_ps(x + i + 8, e1);
+    total0 = _mm256_add_ps(total0, e0);
+    total1 = _mm256_add_ps(total1, e1);
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, _mm256_add_ps(total0, total1));
+  float sum = 0;
+  for (int k = 0; k < 8; k++) sum += lanes[k];
+  return sum + exp_sum_portable(x + i, n - i, shift);
+}
+
+/* NaN skipped: max_ps returns its second operand when either is NaN. */
+ATTNC_AVX2 static float row_max_avx2(const float *row, long width) {
+  __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+  long j = 0;
+  for (; j + 16 <= width; j += 16) {
+    m0 = _mm256_max_ps(_mm256_loadu_ps(row + j), m0);
+    m1 = _mm256_max_ps(_mm256_loadu_ps(row + j + 8), m1);
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+  float m = row_max_portable(row + j, width - j);
+  for (int k = 0; k < 8; k++) m = lanes[k] > m ? lanes[k] : m;
+  return m;
+}
+
+/* strip[r][p·PANEL_AVX2 + c] = scale · q[r]·key(p·PANEL_AVX2 + c) for `rows` (constant after inlining) rows. */
+ATTNC_AVX2 static ALWAYS_INLINE void qk_rows_avx2(int rows, const float *q, long depth, const float *packed,
+                                                   long panels, float scale, float *strip, long stride) {
+  const __m256 factor = _mm256_set1_ps(scale);
+  for (long p = 0; p < panels; p++) {
+    const float *panel = packed + p * depth * PANEL_AVX2;
+    __m256 acc[STRIP_AVX2][2];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (long t = 0; t < depth; t++) {
+      __m256 k0 = _mm256_loadu_ps(panel + t * PANEL_AVX2), k1 = _mm256_loadu_ps(panel + t * PANEL_AVX2 + 8);
+      for (int r = 0; r < rows; r++) {
+        __m256 x = _mm256_broadcast_ss(q + r * depth + t);
+        acc[r][0] = _mm256_fmadd_ps(x, k0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(x, k1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < rows; r++) {
+      _mm256_storeu_ps(strip + r * stride + p * PANEL_AVX2, _mm256_mul_ps(acc[r][0], factor));
+      _mm256_storeu_ps(strip + r * stride + p * PANEL_AVX2 + 8, _mm256_mul_ps(acc[r][1], factor));
+    }
+  }
+}
+
+ATTNC_AVX2 static void qk_strip_avx2(int rows, const float *q, long depth, const float *packed, long panels,
+                                     float scale, float *strip, long stride) {
+  switch (rows) {
+  case 6: qk_rows_avx2(6, q, depth, packed, panels, scale, strip, stride); break;
+  case 5: qk_rows_avx2(5, q, depth, packed, panels, scale, strip, stride); break;
+  case 4: qk_rows_avx2(4, q, depth, packed, panels, scale, strip, stride); break;
+  case 3: qk_rows_avx2(3, q, depth, packed, panels, scale, strip, stride); break;
+  case 2: qk_rows_avx2(2, q, depth, packed, panels, scale, strip, stride); break;
+  default: qk_rows_avx2(1, q, depth, packed, panels, scale, strip, stride); break;
+  }
+}
+
+/* Columns [column, column + 8·vectors) of y[r] = correction[r]·y[r] + Σ_j p[r][j]·v[j], j < count;
+ * `tail` masks the last vector's lanes (all set for a full one). */
+ATTNC_AVX2 static ALWAYS_INLINE void pv_rows_avx2(int rows, int vectors, int masked, __m256i tail, const float *p,
+                                                   long p_stride, const float *v, long value_depth, long count,
+                                                   float *y, const float *corrections) {
+  __m256 acc[STRIP_AVX2][2];
+  for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (long j = 0; j < count; j++) {
+    const float *vrow = v + j * value_depth;
+    __m256 v0, v1 = _mm256_setzero_ps();
+    if (vectors == 2) {
+      v0 = _mm256_loadu_ps(vrow);
+      v1 = masked ? _mm256_maskload_ps(vrow + 8, tail) : _mm256_loadu_ps(vrow + 8);
+    } else {
+      v0 = masked ? _mm256_maskload_ps(vrow, tail) : _mm256_loadu_ps(vrow);
+    }
+    for (int r = 0; r < rows; r++) {
+      __m256 w = _mm256_broadcast_ss(p + r * p_stride + j);
+      acc[r][0] = _mm256_fmadd_ps(w, v0, acc[r][0]);
+      if (vectors == 2) acc[r][1] = _mm256_fmadd_ps(w, v1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    float *out = y + r * value_depth;
+    __m256 c = _mm256_broadcast_ss(corrections + r);
+    if (vectors == 2) {
+      _mm256_storeu_ps(out, _mm256_fmadd_ps(_mm256_loadu_ps(out), c, acc[r][0]));
+      if (masked) {
+        _mm256_maskstore_ps(out + 8, tail, _mm256_fmadd_ps(_mm256_maskload_ps(out + 8, tail), c, acc[r][1]));
+      } else {
+        _mm256_storeu_ps(out + 8, _mm256_fmadd_ps(_mm256_loadu_ps(out + 8), c, acc[r][1]));
+      }
+    } else if (masked) {
+      _mm256_maskstore_ps(out, tail, _mm256_fmadd_ps(_mm256_maskload_ps(out, tail), c, acc[r][0]));
+    } else {
+      _mm256_storeu_ps(out, _mm256_fmadd_ps(_mm256_loadu_ps(out), c, acc[r][0]));
+    }
+  }
+}
+
+/* Every value column in chunks of 16, then 8, then a masked rest. */
+ATTNC_AVX2 static ALWAYS_INLINE void pv_columns_avx2(int rows, const float *p, long p_stride, const float *v,
+                                                      long value_depth, long count, float *y,
+                                                      const float *corrections) {
+  const __m256i all = _mm256_set1_epi32(-1);
+  long c = 0;
+  for (; c + 16 <= value_depth; c += 16) pv_rows_avx2(rows, 2, 0, all, p, p_stride, v + c, value_depth, count, y + c, corrections);
+  if (c + 8 <= value_depth) {
+    pv_rows_avx2(rows, 1, 0, all, p, p_stride, v + c, value_depth, count, y + c, corrections);
+    c += 8;
+  }
+  if (c < value_depth) {
+    __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(value_depth - c)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    pv_rows_avx2(rows, 1, 1, tail, p, p_stride, v + c, value_depth, count, y + c, corrections);
+  }
+}
+
+ATTNC_AVX2 static void pv_strip_avx2(int rows, const float *p, long p_stride, const float *v, long value_depth,
+                                     long count, float *y, const float *corrections) {
+  switch (rows) {
+  case 6: pv_columns_avx2(6, p, p_stride, v, value_depth, count, y, corrections); break;
+  case 5: pv_columns_avx2(5, p, p_stride, v, value_depth, count, y, corrections); break;
+  case 4: pv_columns_avx2(4, p, p_stride, v, value_depth, count, y, corrections); break;
+  case 3: pv_columns_avx2(3, p, p_stride, v, value_depth, count, y, corrections); break;
+  case 2: pv_columns_avx2(2, p, p_stride, v, value_depth, count, y, corrections); break;
+  default: pv_columns_avx2(1, p, p_stride, v, value_depth, count, y, corrections); break;
+  }
+}
+#endif
+
+/* ---- AVX-512 ---- */
+
+#ifdef ATTNC_X86
+ATTNC_AVX512 static void adjust_row_avx512(float *row, long width, long visible, const attnc_attention_block *b,
+                                           const float *term) {
+  adjust_row(row, width, visible, b, term);
+}
+/* exp_nonpositive_avx2, 16 wide; vscalefps multiplies by 2^n exactly as the exponent bits do. */
+ATTNC_AVX512 static ALWAYS_INLINE __m512 exp_nonpositive_avx512(__m512 x) {
+  const __m512 low = _mm512_set1_ps(-87.33654f);
+  __m512 c = _mm512_max_ps(low, x);
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  __m512 t = _mm512_fmadd_ps(c, _mm512_set1_ps(1.44269504088896341f), magic);
+  __m512 n = _mm512_sub_ps(t, magic);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), c);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, low, _CMP_NLT_UQ), _mm512_scalef_ps(p, n));
+}
+
+ATTNC_AVX512 static float exp_sum_avx512(float *x, long n, float shift) {
+  __m512 s = _mm512_set1_ps(shift), total0 = _mm512_setzero_ps(), total1 = _mm512_setzero_ps();
+  long i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m512 e0 = exp_nonpositive_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+    __m512 e1 = exp_nonpositive_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), s));
+    _mm512_storeu_ps(x + i, e0);
+    _mm512_storeu_ps(x + i + 16, e1);
+    total0 = _mm512_add_ps(total0, e0);
+    total1 = _mm512_add_ps(total1, e1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(total0, total1)) + exp_sum_portable(x + i, n - i, shift);
+}
+
+/* NaN skipped, as row_max_avx2. */
+ATTNC_AVX512 static float row_max_avx512(const float *row, long width) {
+  __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
+  long j = 0;
+  for (; j + 32 <= width; j += 32) {
+    m0 = _mm512_max_ps(_mm512_loadu_ps(row + j), m0);
+    m1 = _mm512_max_ps(_mm512_loadu_ps(row + j + 16), m1);
+  }
+  float m = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1)), rest = row_max_portable(row + j, width - j);
+  return rest > m ? rest : m;
+}
+
+ATTNC_AVX512 static ALWAYS_INLINE void qk_rows_avx512(int rows, const float *q, long depth, const float *packed,
+                                                       long panels, float scale, float *strip, long stride) {
+  const __m512 factor = _mm512_set1_ps(scale);
+  for (long p = 0; p < panels; p++) {
+    const float *panel = packed + p * depth * PANEL_AVX512;
+    __m512 acc[STRIP_AVX512][2];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (long t = 0; t < depth; t++) {
+      __m512 k0 = _mm512_loadu_ps(panel + t * PANEL_AVX512), k1 = _mm512_loadu_ps(panel + t * PANEL_AVX512 + 16);
+      for (int r = 0; r < rows; r++) {
+        __m512 x = _mm512_set1_ps(q[r * depth + t]);
+        acc[r][0] = _mm512_fmadd_ps(x, k0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(x, k1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < rows; r++) {
+      _mm512_storeu_ps(strip + r * stride + p * PANEL_AVX512, _mm512_mul_ps(acc[r][0], factor));
+      _mm512_storeu_ps(strip + r * stride + p * PANEL_AVX512 + 16, _mm512_mul_ps(acc[r][1], factor));
+    }
+  }
+}
+
+ATTNC_AVX512 static void qk_strip_avx512(int rows, const float *q, long depth, const float *packed, long panels,
+                                         float scale, float *strip, long stride) {
+#define QK_ROWS(n) \
+  case n: qk_rows_avx512(n, q, depth, packed, panels, scale, strip, stride); break;
+  switch (rows) {
+    QK_ROWS(12) QK_ROWS(11) QK_ROWS(10) QK_ROWS(9) QK_ROWS(8) QK_ROWS(7)
+    QK_ROWS(6) QK_ROWS(5) QK_ROWS(4) QK_ROWS(3) QK_ROWS(2) QK_ROWS(1)
+  }
+#undef QK_ROWS
+}
+
+/* As pv_rows_avx2: `vectors` (1 or 2) of 16 columns, lanes of the last one masked by `tail`. */
+ATTNC_AVX512 static ALWAYS_INLINE void pv_rows_avx512(int rows, int vectors, __mmask16 tail, const float *p,
+                                                       long p_stride, const float *v, long value_depth, long count,
+                                                       float *y, const float *corrections) {
+  __m512 acc[STRIP_AVX512][2];
+  for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (long j = 0; j < count; j++) {
+    const float *vrow = v + j * value_depth;
+    __m512 v0, v1 = _mm512_setzero_ps();
+    if (vectors == 2) {
+      v0 = _mm512_loadu_ps(vrow);
+      v1 = _mm512_maskz_loadu_ps(tail, vrow + 16);
+    } else {
+      v0 = _mm512_maskz_loadu_ps(tail, vrow);
+    }
+    for (int r = 0; r < rows; r++) {
+      __m512 w = _mm512_set1_ps(p[r * p_stride + j]);
+      acc[r][0] = _mm512_fmadd_ps(w, v0, acc[r][0]);
+      if (vectors == 2) acc[r][1] = _mm512_fmadd_ps(w, v1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    float *out = y + r * value_depth;
+    __m512 c = _mm512_set1_ps(corrections[r]);
+    if (vectors == 2) {
+      _mm512_storeu_ps(out, _mm512_fmadd_ps(_mm512_loadu_ps(out), c, acc[r][0]));
+      _mm512_mask_storeu_ps(out + 16, tail, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, out + 16), c, acc[r][1]));
+    } else {
+      _mm512_mask_storeu_ps(out, tail, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, out), c, acc[r][0]));
+    }
+  }
+}
+
+/* Every value column in chunks of 32, then a rest of up to 16 (masked). */
+ATTNC_AVX512 static ALWAYS_INLINE void pv_columns_avx512(int rows, const float *p, long p_stride, const float *v,
+                                                          long value_depth, long count, float *y,
+                                                          const float *corrections) {
+  long c = 0;
+  for (; c + 32 <= value_depth; c += 32) {
+    pv_rows_avx512(rows, 2, 0xFFFF, p, p_stride, v + c, value_depth, count, y + c, corrections);
+  }
+  long rest = value_depth - c;
+  if (rest > 16) {
+    __mmask16 tail = (__mmask16)((1u << (rest - 16)) - 1);
+    pv_rows_avx512(rows, 2, tail, p, p_stride, v + c, value_depth, count, y + c, corrections);
+  } else if (rest > 0) {
+    __mmask16 tail = (__mmask16)((1u << rest) - 1);
+    pv_rows_avx512(rows, 1, tail, p, p_stride, v + c, value_depth, count, y + c, corrections);
+  }
+}
+
+ATTNC_AVX512 static void pv_strip_avx512(int rows, const float *p, long p_stride, const float *v, long value_depth,
+                                         long count, float *y, const float *corrections) {
+#define PV_ROWS(n) \
+  case n: pv_columns_avx512(n, p, p_stride, v, value_depth, count, y, corrections); break;
+  switch (rows) {
+    PV_ROWS(12) PV_ROWS(11) PV_ROWS(10) PV_ROWS(9) PV_ROWS(8) PV_ROWS(7)
+    PV_ROWS(6) PV_ROWS(5) PV_ROWS(4) PV_ROWS(3) PV_ROWS(2) PV_ROWS(1)
+  }
+#undef PV_ROWS
+}
+
+static int has_avx512(void) {
+  static int state = -1;
+  if (state < 0) {
+    __builtin_cpu_init();
+    state = __builtin_cpu_supports("avx512f") && attnc_vector_math_uses_avx2();
+  }
+  return state;
+}
+#endif
+
+/* ---- driver ---- */
+
+typedef struct {
+  int strip, panel;
+  void (*qk_strip)(int, const float *, long, const float *, long, float, float *, long);
+  void (*adjust_row)(float *, long, long, const attnc_attention_block *, const float *);
+  float (*row_max)(const float *, long);
+  float (*exp_sum)(float *, long, float);
+  void (*pv_strip)(int, const float *, long, const float *, long, long, float *, const float *);
+} tile_kernels;
+
+/* The widest kernels the machine runs (AVX-512, AVX2, plain C) up to the block's limit. */
+static tile_kernels kernels_for(int limit) {
+#ifdef ATTNC_X86
+  if (limit == ATTNC_ATTENTION_WIDEST && has_avx512()) {
+    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, qk_strip_avx512, adjust_row_avx512, row_max_avx512, exp_sum_avx512, pv_strip_avx512};
+  }
+  if (limit != ATTNC_ATTENTION_PORTABLE && attnc_vector_math_uses_avx2()) {
+    return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_avx2, adjust_row_avx2, row_max_avx2, exp_sum_avx2, pv_strip_avx2};
+  }
+#endif
+  return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_portable, adjust_row_portable, row_max_portable, exp_sum_portable,
+                        pv_strip_portable};
+}
+
+void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, float *packed) {
+  pack_keys(k, keys, depth, kernels_for(kernels).panel, packed);
+}
+
+void attnc_attention_run(const attnc_attention_block *b) {
+  const tile_kernels kernels = kernels_for(b->kernels);
+  const long rows = b->rows, depth = b->depth, value_depth = b->value_depth, stride = b->key_block;
+  const long panel = kernels.panel;
+  workspace w = {b->scratch, 0, 0, 0};
+  w.maxima = w.strip + STRIP * stride;
+  w.sums = w.maxima + rows;
+  w.corrections = w.sums + rows;
+  for (long r = 0; r < rows; r++) {
+    w.maxima[r] = -INFINITY;
+    w.sums[r] = 0;
+  }
+  memset(b->y, 0, sizeof(float) * rows * value_depth);
+
+  for (long start = 0; start < b->key_end; start += b->key_block) {
+    const long columns = min_long(b->key_block, b->key_end - start);
+    const float *packed = b->packed_keys + start * depth;
+    for (long first = 0; first < rows; first += kernels.strip) {
+      const int strip_rows = (int)min_long(kernels.strip, rows - first);
+      /* Columns the strip's last row can see; none: the strip skips this block. */
+      long limit = columns;
+      if (b->causal) limit = min_long(columns, first + strip_rows + b->diagonal - start);
+      if (limit <= 0) continue;
+      const long width = (limit + panel - 1) / panel * panel;
+      kernels.qk_strip(strip_rows, b->q + first * depth, depth, packed, width / panel, b->scale, w.strip, stride);
+      for (int r = 0; r < strip_rows; r++) {
+        const long query = first + r;
+        float *row = w.strip + r * stride;
+        long visible = b->causal ? max_long(0, min_long(limit, query + b->diagonal + 1 - start)) : limit;
+        const float *term = b->term ? b->term + query * b->term_query_stride + start * b->term_key_stride : 0;
+        kernels.adjust_row(row, width, visible, b, term);
+        w.corrections[r] = update_row(row, width, kernels.row_max(row, width), &w.maxima[query], &w.sums[query],
+                                      kernels.exp_sum);
+      }
+      kernels.pv_strip(strip_rows, w.strip, stride, b->v + start * value_depth, value_depth, limit,
+                       b->y + first * value_depth, w.corrections);
+    }
+  }
+
+  for (long r = 0; r < rows; r++) {
+    float sum = w.sums[r];
+    float inverse = sum > 0 ? 1 / sum : 0;
+    float *out = b->y + r * value_depth;
+    for (long c = 0; c < value_depth; c++) out[c] *= inverse;
+  }
+}

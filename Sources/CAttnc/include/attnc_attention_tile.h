@@ -1,0 +1,59 @@
+#ifndef ATTNC_ATTENTION_TILE_H
+#define ATTNC_ATTENTION_TILE_H
+
+/* The inner loops of exact fused attention (TiledAttention.swift) for one query block of one
+ * (batch, query head): Y = softmax(softcap(scale·Q·Kᵀ) + term) · V with an online softmax over
+ * key blocks. Q·Kᵀ and P·V are register-blocked tiles (6 query rows at a time) over keys packed
+ * in panels, with 16-wide AVX-512 or 8-wide AVX2/FMA code where the machine has it (chosen at run
+ * time) and plain C otherwise. */
+
+/* Which kernels a block may use: the widest the machine runs, at most AVX2, or plain C (tests
+ * compare all three on one machine). */
+enum { ATTNC_ATTENTION_WIDEST = 0, ATTNC_ATTENTION_AVX2 = 1, ATTNC_ATTENTION_PORTABLE = 2 };
+
+/* One query block: rows query rows of one (batch, query head) against keys 0..<key_end of its
+ * key/value head. */
+typedef struct {
+  const float *q;              /* [rows, depth] */
+  const float *packed_keys;    /* the key head as attnc_attention_pack_keys packed it */
+  const float *v;              /* [keys, value_depth] */
+  float *y;                    /* [rows, value_depth]: written, never read before */
+  /* Additive term of query row 0, key 0 (NULL for none); the row r, key j entry is
+   * term[r·term_query_stride + j·term_key_stride], term_key_stride 0 or 1. */
+  const float *term;
+  long term_query_stride, term_key_stride;
+  long rows, depth, value_depth;
+  /* Keys at or past key_end are not looked at (causal blocks stop at their last diagonal). */
+  long key_end;
+  /* Keys per online-softmax step; a multiple of attnc_attention_panel_width(). */
+  long key_block;
+  /* causal != 0: query row r sees key j only when j <= r + diagonal. */
+  int causal;
+  long diagonal;
+  float scale;
+  /* > 0: scores become softcap·tanh(score / softcap) before the term is added. */
+  float softcap;
+  /* ATTNC_ATTENTION_WIDEST, _AVX2 or _PORTABLE, as when the keys were packed. */
+  int kernels;
+  /* attnc_attention_scratch_floats(rows, key_block) floats, owned by the caller. */
+  float *scratch;
+} attnc_attention_block;
+
+/* Keys per packed panel of the widest kernels; key_block must be a multiple of it. */
+long attnc_attention_panel_width(void);
+
+/* Floats of scratch that attnc_attention_run needs. */
+long attnc_attention_scratch_floats(long rows, long key_block);
+
+/* Floats of one packed key head. */
+long attnc_attention_packed_floats(long keys, long depth);
+
+/* Packs one key head k [keys, depth] into panels for the kernels `kernels` will choose
+ * (attnc_attention_packed_floats(keys, depth) floats at `packed`). */
+void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, float *packed);
+
+/* Computes the block's output rows. A row whose visible keys all score −inf gives zeros; a NaN
+ * score makes its row NaN. */
+void attnc_attention_run(const attnc_attention_block *block);
+
+#endif
