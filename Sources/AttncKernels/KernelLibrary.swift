@@ -82,7 +82,8 @@ public enum KernelLibrary {
     table["Softmax"] = KernelMemory(outputs: [0], inPlace: [0])
     table["LayerNormalization"] = KernelMemory(outputs: [0], inPlace: [0])
     table["RMSNormalization"] = KernelMemory(outputs: [0], inPlace: [0])
-    for op in ["MatMul", "FusedMatMul", "Transpose", "Gather"] { table[op] = .output }
+    // FusedAttention: the exact kernel writes into the arena; the variants return arrays.
+    for op in ["MatMul", "FusedMatMul", "Transpose", "Gather", "FusedAttention"] { table[op] = .output }
     table["Split"] = KernelMemory(everyOutput: true)
     for op in ["Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity"] { table[op] = .viewOfInput }
     return table
@@ -418,7 +419,8 @@ public enum KernelLibrary {
       let options = TiledAttention.Options(
         scale: try p.float("scale"), causal: try p.int("causal", default: 0) != 0, softcap: try p.float("softcap", default: 0))
       guard definition.kernel != nil else {
-        return [try TiledAttention.run(q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask, options: options)]
+        return [try TiledAttention.run(
+          q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask, options: options, output: context.output(0))]
       }
       return [try VariantAttention.run(
         definition, parameters: parameters, q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask,

@@ -68,7 +68,9 @@ public enum TiledAttention {
   /// - Parameters: `q [B, Hq, S, d]`, `k [B, Hkv, L, d]`, `v [B, Hkv, L, dv]`, all float.
   /// - Returns: `[B, Hq, S, dv]`.
   /// - Throws: a message naming the operand whose shape does not fit.
-  public static func run(q: Tensor, k: Tensor, v: Tensor, mask: Mask, options: Options) throws -> Tensor {
+  public static func run(
+    q: Tensor, k: Tensor, v: Tensor, mask: Mask, options: Options, output: FloatOutput = FloatBuffer.init(uninitializedCount:)
+  ) throws -> Tensor {
     let (batch, heads, kvHeads, queries, keys, depth, valueDepth) = try operandShape(q: q, k: k, v: v)
     let term = try additiveTerm(mask, batch: batch, heads: heads, queries: queries, keys: keys)
     let panel = attnc_attention_panel_width()
@@ -76,7 +78,8 @@ public enum TiledAttention {
     let geometry = Geometry(
       batch: batch, heads: heads, kvHeads: kvHeads, queries: queries, keys: keys, depth: depth, valueDepth: valueDepth,
       queryBlock: max(1, min(options.queryBlock, queries)), keyBlock: keyBlock)
-    var output = [Float](repeating: 0, count: batch * heads * queries * valueDepth)
+    var output = output(batch * heads * queries * valueDepth)
+    output.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     let termValues = term?.values ?? []
     // Each key head once as panels: `packedHead` floats per (batch, key/value head).
     let packedHead = attnc_attention_packed_floats(keys, depth)
