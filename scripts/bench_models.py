@@ -64,7 +64,8 @@ def main():
             plans = []
             for variant in ["exact"] + args.variant:
                 plan = os.path.join(work, f"{name}-{len(plans)}.attnc")
-                extra = [] if variant == "exact" else ["--variant", variant]
+                # The exact row must say so: convert's default policy is balanced.
+                extra = ["--policy", "exact"] if variant == "exact" else ["--variant", variant]
                 subprocess.run([args.attnc, "convert", model, "-o", plan, "--force"] + extra, check=True, capture_output=True)
                 plans.append((variant, plan))
             import onnx

@@ -51,20 +51,29 @@ public enum Benchmark {
       if run >= warmups { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
     }
     times.sort()
-    let resolved = try interpreter.bind(feeds)
+    let peakBytes = interpreter.peakBytes
+    // One more run records the actual shapes (a plan's dims may hold symbols only a run binds).
+    var shapes: [String: [Int]] = [:]
+    let observer = interpreter.observer
+    interpreter.observer = { instruction, arguments, results in
+      for (slot, argument) in zip(instruction.inputs, arguments) { if let slot, let argument { shapes[plan.slots[slot].name] = argument.shape } }
+      for (slot, result) in zip(instruction.outputs, results) { shapes[plan.slots[slot].name] = result.shape }
+    }
+    defer { interpreter.observer = observer }
+    _ = try interpreter.run(feeds)
     return Result(
       bindings: bindings, median: times[times.count / 2], minimum: times.first ?? 0, maximum: times.last ?? 0,
-      flops: matrixFLOPs(plan, bindings: resolved), peakBytes: interpreter.peakBytes)
+      flops: matrixFLOPs(plan, shapes: shapes), peakBytes: peakBytes)
   }
 
   /// 2·m·n·k summed over the plan's MatMul and FusedMatMul calls, plus each FusedAttention's
-  /// FLOPs by its variant's cost formula (exact attention: the visible part of QKᵀ and P·V).
-  public static func matrixFLOPs(_ plan: Plan, bindings: [String: Int]) -> Double {
+  /// FLOPs by its variant's cost formula (exact attention: the visible part of QKᵀ and P·V), from
+  /// the values' shapes in a run (by slot name).
+  public static func matrixFLOPs(_ plan: Plan, shapes: [String: [Int]]) -> Double {
     var total = 0.0
     func shape(_ slot: Int?) -> [Int]? {
       guard let slot else { return nil }
-      let dims = plan.slots[slot].dims.compactMap { $0.evaluate(bindings) }
-      return dims.count == plan.slots[slot].dims.count ? dims : nil
+      return shapes[plan.slots[slot].name]
     }
     for instruction in plan.instructions {
       switch instruction.kernel {
