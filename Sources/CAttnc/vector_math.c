@@ -9,6 +9,8 @@
 #define ATTNC_X86 1
 #endif
 
+#include "exp_reduction_avx2.h"
+
 /* e^x for one float: x = n·ln2 + r, e^r by a degree-7 polynomial, 2^n from the exponent bits
  * (as two factors so that n in -126..128 stays normal). Matches VectorMath.exp. */
 static inline float exp_scalar(float x) {
@@ -120,18 +122,8 @@ __attribute__((target("avx2,fma"))) static float row_max_avx2(const float *x, lo
 __attribute__((target("avx2,fma"))) static inline __m256 exp_avx2(__m256 x) {
   const __m256 low = _mm256_set1_ps(-87.33654f), high = _mm256_set1_ps(88.72283f);
   __m256 c = _mm256_min_ps(_mm256_max_ps(x, low), high);
-  const __m256 magic = _mm256_set1_ps(12582912.0f);
-  __m256 t = _mm256_fmadd_ps(c, _mm256_set1_ps(1.44269504088896341f), magic);
-  __m256 n = _mm256_sub_ps(t, magic);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), c);
-  r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+  __m256 t;
+  __m256 p = attnc_exp_reduced_avx2(c, &t);
   __m256i n0 = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000));
   __m256i n1 = _mm256_srai_epi32(n0, 1), n2 = _mm256_sub_epi32(n0, n1);
   __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));

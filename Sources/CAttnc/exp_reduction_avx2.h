@@ -1,0 +1,27 @@
+/* The shared core of the AVX2 e^x loops (vector_math.c, attention_tile.c): for c, x already
+ * clamped to [-87.34, 88.72], writes t = c·log2(e) + 1.5·2^23 (its low bits hold n = round(c/ln 2))
+ * and returns e^r for r = c − n·ln 2 (Cody–Waite, two steps), by a degree-7 polynomial. Each
+ * caller builds 2^n from t in the form its range needs. */
+#ifndef ATTNC_EXP_REDUCTION_AVX2_H
+#define ATTNC_EXP_REDUCTION_AVX2_H
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx2,fma"))) static inline __m256 attnc_exp_reduced_avx2(__m256 c, __m256 *t) {
+  const __m256 magic = _mm256_set1_ps(12582912.0f);
+  *t = _mm256_fmadd_ps(c, _mm256_set1_ps(1.44269504088896341f), magic);
+  __m256 n = _mm256_sub_ps(*t, magic);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), c);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  return _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+}
+#endif
+
+#endif
