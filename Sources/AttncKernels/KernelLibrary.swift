@@ -8,7 +8,7 @@ public struct KernelContext: Sendable {
   public var bindings: [String: Int]
   /// The interpreter's memory for output `index` of `count` floats, when it planned that output
   /// into its arena and the count matches the plan; nil otherwise.
-  public var allocate: (@Sendable (_ index: Int, _ count: Int) throws -> FloatBuffer?)?
+  public var allocate: (@Sendable (_ index: Int, _ count: Int) -> FloatBuffer?)?
 
   public init(parameters: KernelParameters, outputCount: Int, bindings: [String: Int]) {
     self.parameters = parameters
@@ -19,7 +19,7 @@ public struct KernelContext: Sendable {
   /// Where float output `index` goes: planned arena memory, or a fresh array. Kernels that
   /// write their outputs through this are listed in `KernelLibrary.arenaOutputs`.
   public func output(_ index: Int = 0) -> FloatOutput {
-    { count in (try? allocate?(index, count)) ?? FloatBuffer(uninitializedCount: count) }
+    { count in allocate?(index, count) ?? FloatBuffer(uninitializedCount: count) }
   }
 
   /// Evaluates plan dims under the bindings.

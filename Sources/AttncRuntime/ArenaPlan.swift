@@ -36,11 +36,7 @@ public struct ArenaPlan: Sendable, Equatable {
   public static func make(_ plan: Plan, bindings: [String: Int]) -> ArenaPlan {
     let instructions = plan.instructions
     let end = instructions.count
-    var lastUse = [Int](repeating: -1, count: plan.slots.count)
-    for (index, instruction) in instructions.enumerated() {
-      for case let slot? in instruction.inputs { lastUse[slot] = index }
-    }
-    for slot in plan.outputs { lastUse[slot] = end }
+    let lastUse = plan.lastUses()
     func count(_ slot: Int) -> Int? {
       let value = plan.slots[slot]
       guard value.dtype.isFloatingPoint, plan.constants[slot] == nil else { return nil }
@@ -120,13 +116,11 @@ public struct ArenaPlan: Sendable, Equatable {
   /// aligned, and no two slots alive at one instruction overlapping unless they share a group.
   /// - Throws: naming the two slots that collide.
   public func validate(against plan: Plan) throws {
-    var lastUse = [Int](repeating: -1, count: plan.slots.count)
+    let lastUse = plan.lastUses()
     var defined = [Int](repeating: -1, count: plan.slots.count)
     for (index, instruction) in plan.instructions.enumerated() {
-      for case let slot? in instruction.inputs { lastUse[slot] = index }
       for slot in instruction.outputs { defined[slot] = index }
     }
-    for slot in plan.outputs { lastUse[slot] = plan.instructions.count }
     let slots = offsets.keys.sorted()
     for slot in slots {
       guard let offset = offsets[slot], let count = counts[slot], offset % Arena.alignment == 0, offset + count * 4 <= bytes else {

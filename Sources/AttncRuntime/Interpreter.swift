@@ -60,12 +60,7 @@ public final class Interpreter: @unchecked Sendable {
       }
       return kernel
     }
-    var last = [Int](repeating: -1, count: plan.slots.count)
-    for (index, instruction) in plan.instructions.enumerated() {
-      for case let slot? in instruction.inputs { last[slot] = index }
-    }
-    for slot in plan.outputs { last[slot] = Int.max }
-    lastUse = last
+    lastUse = plan.lastUses()
     constants = plan.constants.mapValues { Tensor($0) }
   }
 

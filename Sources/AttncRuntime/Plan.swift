@@ -125,3 +125,16 @@ public struct Plan: Sendable {
     }
   }
 }
+
+extension Plan {
+  /// For each slot, the index of the last instruction that reads it: `instructions.count` for the
+  /// graph's outputs (read after the run), −1 for a slot nothing reads.
+  public func lastUses() -> [Int] {
+    var last = [Int](repeating: -1, count: slots.count)
+    for (index, instruction) in instructions.enumerated() {
+      for case let slot? in instruction.inputs { last[slot] = index }
+    }
+    for slot in outputs { last[slot] = instructions.count }
+    return last
+  }
+}
