@@ -38,16 +38,6 @@ public struct Pipeline: Sendable {
   public var passes: [Pass]
   public var maximumIterations: Int
 
-  /// Verify the IR after every pass: in debug builds, and whenever `ATTNC_VERIFY=1` (the test
-  /// script sets it, so release-mode test runs check too).
-  public static let verifiesEachPass: Bool = {
-    #if DEBUG
-      return true
-    #else
-      return ProcessInfo.processInfo.environment["ATTNC_VERIFY"] == "1"
-    #endif
-  }()
-
   public init(_ passes: [Pass], maximumIterations: Int = 16) {
     self.passes = passes
     self.maximumIterations = maximumIterations
@@ -65,7 +55,7 @@ public struct Pipeline: Sendable {
         let hits = try pass.run(&graph)
         report.record(pass.name, hits)
         changed += hits
-        if Pipeline.verifiesEachPass {
+        if SelfChecks.enabled {
           try withContext("after pass '\(pass.name)'") { try graph.verify() }
         }
       }

@@ -31,15 +31,6 @@ public final class Interpreter: @unchecked Sendable {
   public private(set) var peakBytesOutsideArena = 0
   /// Whether runs use the arena (`ATTNC_ARENA=0` turns it off).
   public var usesArena = ProcessInfo.processInfo.environment["ATTNC_ARENA"] != "0"
-  /// Checks every arena plan against the plan (overlaps, bounds) when it is made: in debug
-  /// builds and under `ATTNC_VERIFY=1`.
-  static let validatesArena: Bool = {
-    #if DEBUG
-      return true
-    #else
-      return ProcessInfo.processInfo.environment["ATTNC_VERIFY"] == "1"
-    #endif
-  }()
   private var arenaPlans: [[String: Int]: ArenaPlan] = [:]
   private let arenaLock = NSLock()
   /// Called after each instruction with its inputs and outputs (`attnc verify` uses it to
@@ -113,7 +104,8 @@ public final class Interpreter: @unchecked Sendable {
     defer { arenaLock.unlock() }
     if let cached = arenaPlans[bindings] { return cached }
     let made = ArenaPlan.make(plan, bindings: bindings)
-    if Interpreter.validatesArena { try made.validate(against: plan) }
+    // Overlaps and bounds, under the project's self-checks (debug builds, ATTNC_VERIFY=1).
+    if SelfChecks.enabled { try made.validate(against: plan) }
     arenaPlans[bindings] = made
     return made
   }
