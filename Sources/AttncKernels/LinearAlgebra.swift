@@ -1,4 +1,5 @@
 import AttncTensor
+import CAttnc
 import Foundation
 
 /// Matrix products and normalisations.
@@ -101,22 +102,21 @@ public enum LinearAlgebra {
     var inverses = [Float](repeating: 0, count: statistics ? rows : 0)
     x.floats.withUnsafeBufferPointer { source in
       out.withUnsafeMutableBufferPointer { target in
-        guard let xs = source.baseAddress, let ys = target.baseAddress else { return }
-        for r in 0..<rows {
-          let xr = xs + r * inner, yr = ys + r * inner
-          let mean = rms ? 0 : VectorMath.sum(xr, count: inner) / Float(inner)
-          for i in 0..<inner { yr[i] = xr[i] - mean }
-          var squares: Float = 0
-          for i in 0..<inner { squares += yr[i] * yr[i] }
-          let inv = 1 / (squares / Float(inner) + epsilon).squareRoot()
-          if statistics {
-            means[r] = mean
-            inverses[r] = inv
-          }
-          if let beta {
-            for i in 0..<inner { yr[i] = yr[i] * inv * gamma[i] + beta[i] }
-          } else {
-            for i in 0..<inner { yr[i] = yr[i] * inv * gamma[i] }
+        means.withUnsafeMutableBufferPointer { meanRows in
+          inverses.withUnsafeMutableBufferPointer { inverseRows in
+            gamma.withUnsafeBufferPointer { g in
+              (beta ?? []).withUnsafeBufferPointer { b in
+                guard let xs = source.baseAddress, let ys = target.baseAddress, let gs = g.baseAddress else { return }
+                let (bs, ms, ins) = (beta == nil ? nil : b.baseAddress, meanRows.baseAddress, inverseRows.baseAddress)
+                // Rows in parallel once a chunk holds at least 32K elements.
+                Parallel.chunks(rows, minimumPerChunk: max(1, 32768 / max(inner, 1))) { range in
+                  let first = range.lowerBound
+                  attnc_layer_norm(
+                    xs + first * inner, ys + first * inner, range.count, inner, gs, bs, epsilon, rms ? 1 : 0,
+                    statistics ? ms.map { $0 + first } : nil, statistics ? ins.map { $0 + first } : nil)
+                }
+              }
+            }
           }
         }
       }

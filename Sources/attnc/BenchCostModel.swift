@@ -62,11 +62,12 @@ struct CalibrateMachine: ParsableCommand {
     discussion: """
       Measures sgemm over the GEMM shapes transformers produce, memory bandwidth, exp
       throughput and per-call overhead, then times every attention setting on a small grid
-      (N = 256, 1024, 4096; d = 32, 64; 2 and 8 heads; causal and not) and fits each one's weights on those
-      rates by non-negative least squares. The profile is written to
+      (N = 256, 1024, 4096; d = 32, 64; 2 and 8 heads; causal and not; every setting at a
+      point before the next point, the grid twice, least kept) and fits each one's weights on
+      those rates by non-negative least squares. The profile is written to
       ~/.cache/attnc/machine.json ($XDG_CACHE_HOME, or $ATTNC_MACHINE_PROFILE for another
       path); convert measures it on first use and re-measures when the CPU, the thread count
-      or attnc's version changes. Takes about half a minute.
+      or attnc's version changes. Takes about 70 seconds on 2 cores.
 
       Examples:
         attnc calibrate-machine

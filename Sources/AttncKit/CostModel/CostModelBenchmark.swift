@@ -4,9 +4,13 @@ import Foundation
 /// `attnc bench cost-model`: does the cost model pick what is truly fastest? On a grid of
 /// attention shapes it times every candidate setting, and compares the setting with the least
 /// predicted time against the measured fastest. When the two differ they are timed again side by
-/// side (three interleaved rounds, each keeping its least), so a near-tie is judged on
+/// side (five interleaved rounds, each keeping its least), so a near-tie is judged on
 /// measurements taken together rather than minutes apart.
 public enum CostModelBenchmark {
+  /// Interleaved rounds that re-time a disagreement (three left the machine's bursts in: a 10 ms
+  /// kernel measured 10.4, 13.7 and 16.5 ms in three runs).
+  static let sideBySideRounds = 5
+
   /// One grid point.
   public struct Point: Sendable {
     public var seqLen: Int
@@ -59,7 +63,7 @@ public enum CostModelBenchmark {
               // A near-tie timed minutes apart on a shared machine flips with the load: time the
               // two side by side, interleaved, and keep each one's least.
               var pair = [chosen.0: chosen.2, fastest.0: fastest.2]
-              for _ in 0..<3 {
+              for _ in 0..<sideBySideRounds {
                 for setting in [chosen.0, fastest.0] {
                   let (definition, parameters) = try AttentionVariants.parse(setting)
                   pair[setting] = min(pair[setting]!, try MachineCalibration.timeAttention(definition, parameters, shape: shape, heads: h))

@@ -17,6 +17,9 @@ public enum MachineCalibration {
     [32, 64].flatMap { d in [2, 8].map { heads in (n, d, heads) } }
   }
 
+  /// Sweeps over the attention timing grid; each timing keeps its least.
+  static let calibrationSweeps = 2
+
   /// Measures everything with `threads` threads (restored afterwards).
   public static func measure(threads: Int, progress: (String) -> Void = { _ in }) -> MachineProfile {
     let previous = Parallel.threads
@@ -31,19 +34,35 @@ public enum MachineCalibration {
       threads: threads, measuredAt: ISO8601DateFormatter().string(from: Date()), gemm: gemm,
       gemmFlopsPerSecond: median(gemm.map(\.flopsPerSecond)), bandwidthBytesPerSecond: bandwidth(),
       exponentialsPerSecond: exponentialRate(), callOverheadSeconds: callOverhead(), fits: [:])
+    // Every setting is timed at one grid point before the next point, and the whole grid twice,
+    // keeping each timing's least: a burst of other work on a shared machine then slows every
+    // setting alike instead of inflating one setting's whole fit (which flips near-ties).
+    var kernels: [(key: String, definition: AttentionVariantDefinition, parameters: VariantParameters, causal: Bool)] = []
     for setting in AttentionCandidate.settings {
       guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { continue }
       for causal in definition.supportsCausal ? [false, true] : [false] {
-        let key = MachineProfile.fitKey(setting, causal: causal)
-        progress("  timing \(key) at N = 256, 1024, 4096; d = 32, 64; 2 and 8 heads")
-        var samples: [(features: [Double], seconds: Double)] = []
-        for point in fitPoints {
-          let shape = AttentionShape(queries: point.n, keys: point.n, depth: point.d, valueDepth: point.d, causal: causal)
-          guard let seconds = try? timeAttention(definition, parameters, shape: shape, heads: point.heads) else { continue }
-          samples.append((profile.features(definition.cost(shape, parameters), heads: point.heads), seconds))
-        }
-        profile.fits[key] = fit(samples)
+        kernels.append((MachineProfile.fitKey(setting, causal: causal), definition, parameters, causal))
       }
+    }
+    var least = [[Double?]](repeating: [Double?](repeating: nil, count: fitPoints.count), count: kernels.count)
+    for sweep in 1...calibrationSweeps {
+      for (index, point) in fitPoints.enumerated() {
+        progress("  sweep \(sweep) of \(calibrationSweeps): \(kernels.count) attention kernels at N = \(point.n), d = \(point.d), \(point.heads) heads")
+        for (k, kernel) in kernels.enumerated() {
+          let shape = AttentionShape(queries: point.n, keys: point.n, depth: point.d, valueDepth: point.d, causal: kernel.causal)
+          guard let seconds = try? timeAttention(kernel.definition, kernel.parameters, shape: shape, heads: point.heads) else { continue }
+          least[k][index] = min(least[k][index] ?? seconds, seconds)
+        }
+      }
+    }
+    for (k, kernel) in kernels.enumerated() {
+      let samples: [(features: [Double], seconds: Double)] = fitPoints.indices.compactMap { index in
+        guard let seconds = least[k][index] else { return nil }
+        let point = fitPoints[index]
+        let shape = AttentionShape(queries: point.n, keys: point.n, depth: point.d, valueDepth: point.d, causal: kernel.causal)
+        return (profile.features(kernel.definition.cost(shape, kernel.parameters), heads: point.heads), seconds)
+      }
+      profile.fits[kernel.key] = fit(samples)
     }
     return profile
   }

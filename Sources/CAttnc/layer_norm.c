@@ -1,0 +1,75 @@
+#include "attnc_layer_norm.h"
+
+#include "attnc_vector_math.h"
+
+#include <math.h>
+
+#if defined(__x86_64__)
+#define ATTNC_AVX2 __attribute__((target("avx2,fma")))
+#endif
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* One row. The partial sums are eight independent chains (a single running sum waits on each
+ * add); the compiler turns the fixed-width inner loops into vector code for the target. */
+static ALWAYS_INLINE void normalize_row(const float *x, float *y, long n, const float *gamma, const float *beta,
+                                        float epsilon, int rms, float *mean_out, float *inverse_out) {
+  float mean = 0;
+  if (!rms) {
+    float partial[8] = {0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int l = 0; l < 8; l++) partial[l] += x[i + l];
+    float sum = 0;
+    for (; i < n; i++) sum += x[i];
+    for (int l = 0; l < 8; l++) sum += partial[l];
+    mean = sum / (float)n;
+  }
+  float partial[8] = {0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) {
+      float d = x[i + l] - mean;
+      partial[l] += d * d;
+    }
+  float squares = 0;
+  for (; i < n; i++) squares += (x[i] - mean) * (x[i] - mean);
+  for (int l = 0; l < 8; l++) squares += partial[l];
+  float inverse = 1 / sqrtf(squares / (float)n + epsilon);
+  if (beta) {
+    for (long j = 0; j < n; j++) y[j] = (x[j] - mean) * inverse * gamma[j] + beta[j];
+  } else {
+    for (long j = 0; j < n; j++) y[j] = (x[j] - mean) * inverse * gamma[j];
+  }
+  if (mean_out) *mean_out = mean;
+  if (inverse_out) *inverse_out = inverse;
+}
+
+static void rows_generic(const float *x, float *y, long rows, long inner, const float *gamma, const float *beta,
+                         float epsilon, int rms, float *means, float *inverses) {
+  for (long r = 0; r < rows; r++) {
+    normalize_row(x + r * inner, y + r * inner, inner, gamma, beta, epsilon, rms, means ? means + r : 0,
+                  inverses ? inverses + r : 0);
+  }
+}
+
+#ifdef ATTNC_AVX2
+ATTNC_AVX2 static void rows_avx2(const float *x, float *y, long rows, long inner, const float *gamma, const float *beta,
+                                 float epsilon, int rms, float *means, float *inverses) {
+  for (long r = 0; r < rows; r++) {
+    normalize_row(x + r * inner, y + r * inner, inner, gamma, beta, epsilon, rms, means ? means + r : 0,
+                  inverses ? inverses + r : 0);
+  }
+}
+#endif
+
+void attnc_layer_norm(const float *x, float *y, long rows, long inner, const float *gamma, const float *beta,
+                      float epsilon, int rms, float *means, float *inverses) {
+#ifdef ATTNC_AVX2
+  if (attnc_vector_math_uses_avx2()) {
+    rows_avx2(x, y, rows, inner, gamma, beta, epsilon, rms, means, inverses);
+    return;
+  }
+#endif
+  rows_generic(x, y, rows, inner, gamma, beta, epsilon, rms, means, inverses);
+}
