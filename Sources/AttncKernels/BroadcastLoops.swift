@@ -88,6 +88,14 @@ enum BroadcastLoops {
     let last = walk.shape.count - 1
     let sx = walk.strides[0][last], sy = walk.strides[1][last]
     guard let xp = x.baseAddress, let yp = y.baseAddress, let zp = z.baseAddress else { return }
+    if last == 0 {
+      // One coalesced row (same shapes, or a scalar operand): split it over the threads.
+      Parallel.chunks(walk.count, minimumPerChunk: Parallel.elementsPerChunk) { range in
+        let i = range.lowerBound
+        row(xp + i * sx, sx, yp + i * sy, sy, zp + i, range.count, f)
+      }
+      return
+    }
     walk.rows { offsets, outOffset, length in
       row(xp + offsets[0], sx, yp + offsets[1], sy, zp + outOffset, length, f)
     }
@@ -193,7 +201,9 @@ enum BroadcastLoops {
     x.floats.withUnsafeBufferPointer { source in
       out.withUnsafeMutableBufferPointer { target in
         guard let s = source.baseAddress, let t = target.baseAddress else { return }
-        function(s, t, x.count)
+        Parallel.chunks(x.count, minimumPerChunk: Parallel.elementsPerChunk) { range in
+          function(s + range.lowerBound, t + range.lowerBound, range.count)
+        }
       }
     }
     return .float(out, x.shape, dtype: x.dtype)

@@ -13,8 +13,8 @@ public enum Movement {
       out.withUnsafeMutableBufferPointer { buffer in
         x.floats.withUnsafeBufferPointer { source in
           guard let from = source.baseAddress, let to = buffer.baseAddress else { return }
-          for (row, start) in starts.enumerated() {
-            (to + row * length).update(from: from + start, count: length)
+          Parallel.chunks(starts.count, minimumPerChunk: max(1, Parallel.elementsPerChunk / length)) { rows in
+            for row in rows { (to + row * length).update(from: from + starts[row], count: length) }
           }
         }
       }
@@ -171,7 +171,10 @@ public enum Movement {
           out.withUnsafeMutableBufferPointer { target in
             x.floats.withUnsafeBufferPointer { source in
               guard let to = target.baseAddress, let from = source.baseAddress else { return }
-              for o in 0..<outer { (to + o * run).update(from: from + (o * total + offset) * inner, count: run) }
+              let start = offset
+              Parallel.chunks(outer, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(run, 1))) { runs in
+                for o in runs { (to + o * run).update(from: from + (o * total + start) * inner, count: run) }
+              }
             }
           }
           return .float(out, shape, dtype: x.dtype)

@@ -13,6 +13,10 @@ public enum Parallel {
     setBLASThreads(threads)
   }
 
+  /// Elements per chunk below which a memory-bound elementwise loop stays on one thread (the
+  /// wake-up of another thread costs about as much as copying this many floats).
+  public static let elementsPerChunk = 32768
+
   /// Calls `body(range)` for `threads` contiguous chunks of `0..<count`, concurrently.
   /// GEMMs inside `body` run single-threaded for the duration.
   public static func chunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {

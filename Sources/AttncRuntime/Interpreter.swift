@@ -56,9 +56,9 @@ public final class Interpreter: @unchecked Sendable {
   }
 
   /// The plan's weights in compute form, floating-point ones in one 64-byte aligned block
-  /// (each weight at a 64-byte boundary), so that every run sees them at the same alignment
-  /// whatever the process allocated before (a plan whose header was larger ran 10-15% slower when
-  /// the weights were separate arrays). Separate arrays if the block cannot be had.
+  /// (each weight at a 64-byte boundary), so that their alignment does not depend on what the
+  /// process allocated before (SIMD loads of a weight then never straddle cache lines by chance).
+  /// Separate arrays if the block cannot be had.
   static func load(_ hosts: [Int: HostTensor]) -> [Int: Tensor] {
     let floating = hosts.filter { $0.value.dtype.isFloatingPoint && $0.value.count > 0 }.sorted { $0.key < $1.key }
     var offsets: [Int: Int] = [:]
