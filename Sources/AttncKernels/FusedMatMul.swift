@@ -98,7 +98,7 @@ extension LinearAlgebra {
             // Few large blocks (linear layers): OpenBLAS's threads multiply, ours finish rows.
             for t in 0..<batches {
               product(t)
-              Parallel.chunks(m, minimumPerChunk: max(16, 32768 / max(n, 1))) { rows in finish(t, rows: rows) }
+              Parallel.chunks(m, minimumPerChunk: max(16, Parallel.elementsPerChunk / max(n, 1))) { rows in finish(t, rows: rows) }
             }
           }
         }

@@ -108,8 +108,7 @@ public enum LinearAlgebra {
               (beta ?? []).withUnsafeBufferPointer { b in
                 guard let xs = source.baseAddress, let ys = target.baseAddress, let gs = g.baseAddress else { return }
                 let (bs, ms, ins) = (beta == nil ? nil : b.baseAddress, meanRows.baseAddress, inverseRows.baseAddress)
-                // Rows in parallel once a chunk holds at least 32K elements.
-                Parallel.chunks(rows, minimumPerChunk: max(1, 32768 / max(inner, 1))) { range in
+                Parallel.chunks(rows, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(inner, 1))) { range in
                   let first = range.lowerBound
                   attnc_layer_norm(
                     xs + first * inner, ys + first * inner, range.count, inner, gs, bs, epsilon, rms ? 1 : 0,

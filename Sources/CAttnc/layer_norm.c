@@ -54,6 +54,7 @@ static void rows_generic(const float *x, float *y, long rows, long inner, const 
 }
 
 #ifdef ATTNC_AVX2
+/* rows_generic compiled for AVX2/FMA (the same source, 8-wide vector code). */
 ATTNC_AVX2 static void rows_avx2(const float *x, float *y, long rows, long inner, const float *gamma, const float *beta,
                                  float epsilon, int rms, float *means, float *inverses) {
   for (long r = 0; r < rows; r++) {
