@@ -129,15 +129,6 @@ static float row_max_portable(const float *row, long width) {
   return m;
 }
 
-static float exp_sum_portable(float *x, long n, float shift) {
-  float sum = 0;
-  for (long i = 0; i < n; i++) {
-    x[i] = attnc_exp(x[i] - shift);
-    sum += x[i];
-  }
-  return sum;
-}
-
 /* y[r] = correction[r]·y[r] + Σ_j p[r][j]·v[j] for j < count. */
 static void pv_strip_portable(int rows, const float *p, long p_stride, const float *v, long value_depth, long count,
                               float *y, const float *corrections) {
@@ -189,7 +180,7 @@ ATTNC_AVX2 static float exp_sum_avx2(float *x, long n, float shift) {
   _mm256_storeu_ps(lanes, _mm256_add_ps(total0, total1));
   float sum = 0;
   for (int k = 0; k < 8; k++) sum += lanes[k];
-  return sum + exp_sum_portable(x + i, n - i, shift);
+  return sum + attnc_exp_shift_sum_portable(x + i, n - i, shift);
 }
 
 /* NaN skipped: max_ps returns its second operand when either is NaN. */
@@ -350,7 +341,7 @@ ATTNC_AVX512 static float exp_sum_avx512(float *x, long n, float shift) {
     total0 = _mm512_add_ps(total0, e0);
     total1 = _mm512_add_ps(total1, e1);
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(total0, total1)) + exp_sum_portable(x + i, n - i, shift);
+  return _mm512_reduce_add_ps(_mm512_add_ps(total0, total1)) + attnc_exp_shift_sum_portable(x + i, n - i, shift);
 }
 
 /* NaN skipped, as row_max_avx2. */
@@ -491,7 +482,7 @@ static tile_kernels kernels_for(int limit) {
     return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_avx2, adjust_row_avx2, row_max_avx2, exp_sum_avx2, pv_strip_avx2};
   }
 #endif
-  return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_portable, adjust_row_portable, row_max_portable, exp_sum_portable,
+  return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_portable, adjust_row_portable, row_max_portable, attnc_exp_shift_sum_portable,
                         pv_strip_portable};
 }
 

@@ -96,7 +96,7 @@ static float row_max_generic(const float *x, long n) {
   return m2 > m0 ? m2 : m0;
 }
 
-static float exp_shift_sum_generic(float *x, long n, float shift) {
+float attnc_exp_shift_sum_portable(float *x, long n, float shift) {
   float sum = 0;
   for (long i = 0; i < n; i++) {
     x[i] = exp_scalar(x[i] - shift);
@@ -235,7 +235,7 @@ float attnc_exp_shift_sum(float *x, long n, float shift) {
 #ifdef ATTNC_X86
   if (has_avx2()) return exp_shift_sum_avx2(x, n, shift);
 #endif
-  return exp_shift_sum_generic(x, n, shift);
+  return attnc_exp_shift_sum_portable(x, n, shift);
 }
 
 float attnc_exp(float x) { return exp_scalar(x); }

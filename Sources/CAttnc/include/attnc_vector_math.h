@@ -13,6 +13,10 @@ float attnc_row_max(const float *x, long n);
  * (Cephes, within 2 ulp); returns the sum of the results. */
 float attnc_exp_shift_sum(float *x, long n, float shift);
 
+/* attnc_exp_shift_sum in plain C whatever the machine (the vector loops' tails, and the
+ * portable attention kernels that tests compare with the vector ones). */
+float attnc_exp_shift_sum_portable(float *x, long n, float shift);
+
 /* e^x by the polynomial of attnc_exp_shift_sum (VectorMath.exp). */
 float attnc_exp(float x);
 
