@@ -8,7 +8,7 @@ import Foundation
 /// `Prescott`, its SSE3 kernels: sgemm then runs 4-5x slower than with `SkylakeX` (measured on
 /// this project's CI machine: 512x384x384 at 2 threads, 29 vs 174 GFLOP/s). The choice can only
 /// be overridden through `OPENBLAS_CORETYPE` before the library loads, so the CLI re-executes
-/// itself once with it set (see `attnc`'s main).
+/// itself once with it set (see `attnc`'s main), and with `OPENBLAS_THREAD_TIMEOUT` (`threadTimeout`).
 public enum BLASCore {
   /// The core OpenBLAS chose, lowercased (`prescott`, `haswell`, `skylakex`, …).
   public static var current: String {
@@ -28,6 +28,25 @@ public enum BLASCore {
     if avx512.isSubset(of: flags) { return "SkylakeX" }
     if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
     return nil
+  }
+
+  /// How long (log₂ CPU cycles) an idle OpenBLAS worker spins before it sleeps, as
+  /// `OPENBLAS_THREAD_TIMEOUT`. OpenBLAS's default, 28 (about 0.1 s), keeps the worker spinning
+  /// (in `sched_yield`) through the fused attention, GELU and norms that run on attnc's own
+  /// threads between GEMMs: on 2 cores that is a third runnable thread, about 16% of all CPU
+  /// samples in `perf` on gpt2_mini at 8192. 20 (about 0.4 ms) still covers the gaps between
+  /// consecutive GEMMs. Measured side by side (`attnc bench`, 2 threads, medians of five runs of
+  /// 30): bert_mini 512 72.3 → 63.2 ms, 128 17.2 → 17.4 ms (noise); 4 (sleep at once) made 128
+  /// slower, 19.6 ms.
+  public static let threadTimeout = "20"
+
+  /// The OpenBLAS variables to set before it loads: `OPENBLAS_CORETYPE` when `better` names a
+  /// core, and `OPENBLAS_THREAD_TIMEOUT` (`threadTimeout`) unless the user set it.
+  public static func environment(current: String, flags: Set<String>, environment: [String: String]) -> [String: String] {
+    var changes: [String: String] = [:]
+    if let core = better(current: current, flags: flags, environment: environment) { changes["OPENBLAS_CORETYPE"] = core }
+    if environment["OPENBLAS_THREAD_TIMEOUT"] == nil { changes["OPENBLAS_THREAD_TIMEOUT"] = threadTimeout }
+    return changes
   }
 
   /// The feature flags of the first CPU in `/proc/cpuinfo` (empty where there is none).

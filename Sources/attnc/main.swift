@@ -36,13 +36,14 @@ enum FileHandleOutput {
   }
 }
 
-/// Re-executes this process once with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to slow
-/// kernels on a CPU that has fast ones (see `BLASCore`). On failure the current core is kept.
-func upgradeBLASCore() {
-  let environment = ProcessInfo.processInfo.environment
-  guard let core = BLASCore.better(current: BLASCore.current, flags: BLASCore.cpuFlags(), environment: environment)
-  else { return }
-  setenv("OPENBLAS_CORETYPE", core, 1)
+/// Re-executes this process once with OpenBLAS's environment set (`BLASCore.environment`): a
+/// faster core when it fell back to slow kernels on a CPU that has fast ones, and a short idle
+/// spin for its worker threads. On failure the process goes on with OpenBLAS as loaded.
+func configureBLAS() {
+  let changes = BLASCore.environment(
+    current: BLASCore.current, flags: BLASCore.cpuFlags(), environment: ProcessInfo.processInfo.environment)
+  guard !changes.isEmpty else { return }
+  for (name, value) in changes { setenv(name, value, 1) }
   execv("/proc/self/exe", CommandLine.unsafeArgv)
 }
 
@@ -58,6 +59,6 @@ func keepFreedMemory() {
 /// glibc's `mallopt` (not exported by the Glibc module).
 @_silgen_name("mallopt") func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 
-upgradeBLASCore()
+configureBLAS()
 keepFreedMemory()
 exit(runAttnc())

@@ -70,4 +70,15 @@ import Testing
     #expect(BLASCore.better(current: "prescott", flags: avx512, environment: ["OPENBLAS_CORETYPE": "Prescott"]) == nil)
     #expect(BLASCore.better(current: "prescott", flags: ["sse3"], environment: [:]) == nil)
   }
+
+  @Test func blasEnvironmentSetsWhatTheUserLeftUnset() {
+    let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"]
+    #expect(BLASCore.environment(current: "prescott", flags: avx512, environment: [:])
+      == ["OPENBLAS_CORETYPE": "SkylakeX", "OPENBLAS_THREAD_TIMEOUT": BLASCore.threadTimeout])
+    #expect(BLASCore.environment(current: "skylakex", flags: avx512, environment: [:]) == ["OPENBLAS_THREAD_TIMEOUT": BLASCore.threadTimeout])
+    // After the re-execution (or when the user set both) nothing changes: no second exec.
+    let set = ["OPENBLAS_CORETYPE": "SkylakeX", "OPENBLAS_THREAD_TIMEOUT": "28"]
+    #expect(BLASCore.environment(current: "skylakex", flags: avx512, environment: set).isEmpty)
+    #expect(BLASCore.environment(current: "prescott", flags: avx512, environment: set).isEmpty)
+  }
 }
