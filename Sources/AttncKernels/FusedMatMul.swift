@@ -1,4 +1,5 @@
 import AttncTensor
+import CAttnc
 
 extension LinearAlgebra {
   /// `activation(alpha · A×B + addend₁ + …)` over float32, batched over broadcast leading axes
@@ -42,68 +43,76 @@ extension LinearAlgebra {
       return result
     }
     let batchStrides = rowMajorStrides(batch)
-    let function: (UnsafeMutablePointer<Float>, Int) -> Void
+    let code: Int32
     switch activation {
-    case "none": function = { _, _ in }
-    case "gelu": function = { VectorMath.gelu($0, into: $0, count: $1, tanh: false) }
-    case "gelu_tanh": function = { VectorMath.gelu($0, into: $0, count: $1, tanh: true) }
-    case "softmax": function = { VectorMath.softmaxRow($0, count: $1) }
+    case "none", "softmax": code = Int32(ATTNC_EPILOGUE_NONE)
+    case "gelu": code = Int32(ATTNC_EPILOGUE_GELU)
+    case "gelu_tanh": code = Int32(ATTNC_EPILOGUE_GELU_TANH)
     default: throw AttncError.invalid("unknown FusedMatMul activation '\(activation)'")
     }
     var out = output(batches * m * n)
-    let addendPointers = addends.map { $0.floats }
-    a.floats.withUnsafeBufferPointer { x in
-      b.floats.withUnsafeBufferPointer { y in
-        out.withUnsafeMutableBufferPointer { z in
-          guard let xb = x.baseAddress, let yb = y.baseAddress, let zb = z.baseAddress else { return }
-          /// Adds the addends to rows `rows` of block `t` and applies the activation to them.
-          func finish(_ t: Int, rows: Range<Int>) {
-            let block = zb + t * m * n
-            // The addends' offsets for this block's batch index.
-            var bases = [Int](repeating: 0, count: addends.count)
-            var rest = t
-            for axis in 0..<batch.count {
-              let i = rest / batchStrides[axis]
-              rest %= batchStrides[axis]
-              for e in addends.indices { bases[e] += i * strides[e][axis] }
+    withBaseAddresses(addends.map { $0.floats }[...], []) { addendBases in
+      a.floats.withUnsafeBufferPointer { x in
+        b.floats.withUnsafeBufferPointer { y in
+          out.withUnsafeMutableBufferPointer { z in
+            guard let xb = x.baseAddress, let yb = y.baseAddress, let zb = z.baseAddress else { return }
+            /// Adds the addends to rows `rows` of block `t` and applies the activation to them, one
+            /// pass per row in C (`attnc_epilogue_rows`).
+            func finish(_ t: Int, rows: Range<Int>) {
+              let block = zb + t * m * n
+              // The addends' offsets for this block's batch index.
+              var bases = [Int](repeating: 0, count: addends.count)
+              var rest = t
+              for axis in 0..<batch.count {
+                let i = rest / batchStrides[axis]
+                rest %= batchStrides[axis]
+                for e in addends.indices { bases[e] += i * strides[e][axis] }
+              }
+              // A broadcast axis has stride 0; the last axis's stride is otherwise 1.
+              let terms = addendBases.indices.map { e in
+                attnc_addend(
+                  values: addendBases[e] + bases[e] + rows.lowerBound * strides[e][rank - 2],
+                  row_stride: strides[e][rank - 2], column_stride: strides[e][rank - 1])
+              }
+              let first = block + rows.lowerBound * n
+              terms.withUnsafeBufferPointer { attnc_epilogue_rows(first, rows.count, n, $0.baseAddress, Int32(terms.count), code) }
+              if activation == "softmax" {
+                for i in rows { VectorMath.softmaxRow(block + i * n, count: n) }
+              }
             }
-            for (e, values) in addendPointers.enumerated() {
-              let rowStride = strides[e][rank - 2], columnStride = strides[e][rank - 1]
-              values.withUnsafeBufferPointer { v in
-                guard let vb = v.baseAddress else { return }
-                for i in rows {
-                  let row = block + i * n
-                  BroadcastLoops.row(UnsafePointer(row), 1, vb + bases[e] + i * rowStride, columnStride, row, n, +)
+            func product(_ t: Int) {
+              gemm(m: m, n: n, k: k, alpha: alpha, xb + idx[0][t] * m * k, yb + idx[1][t] * k * n, into: zb + t * m * n)
+            }
+            if batches >= Parallel.threads && batches > 1 {
+              // Blocks in parallel (attention heads): each thread multiplies and finishes its own.
+              Parallel.chunks(batches) { blocks in
+                for t in blocks {
+                  product(t)
+                  finish(t, rows: 0..<m)
                 }
               }
-            }
-            if activation == "softmax" {
-              for i in rows { function(block + i * n, n) }
             } else {
-              function(block + rows.lowerBound * n, rows.count * n)
-            }
-          }
-          func product(_ t: Int) {
-            gemm(m: m, n: n, k: k, alpha: alpha, xb + idx[0][t] * m * k, yb + idx[1][t] * k * n, into: zb + t * m * n)
-          }
-          if batches >= Parallel.threads && batches > 1 {
-            // Blocks in parallel (attention heads): each thread multiplies and finishes its own.
-            Parallel.chunks(batches) { blocks in
-              for t in blocks {
+              // Few large blocks (linear layers): OpenBLAS's threads multiply, ours finish rows.
+              for t in 0..<batches {
                 product(t)
-                finish(t, rows: 0..<m)
+                Parallel.chunks(m, minimumPerChunk: max(16, Parallel.elementsPerChunk / max(n, 1))) { rows in finish(t, rows: rows) }
               }
-            }
-          } else {
-            // Few large blocks (linear layers): OpenBLAS's threads multiply, ours finish rows.
-            for t in 0..<batches {
-              product(t)
-              Parallel.chunks(m, minimumPerChunk: max(16, Parallel.elementsPerChunk / max(n, 1))) { rows in finish(t, rows: rows) }
             }
           }
         }
       }
     }
     return .float(out, shape, dtype: a.dtype)
+  }
+
+  /// `body` with the first elements' addresses of `buffers` (each valid for the call).
+  private static func withBaseAddresses<R>(
+    _ buffers: ArraySlice<FloatBuffer>, _ collected: [UnsafePointer<Float>], _ body: ([UnsafePointer<Float>]) -> R
+  ) -> R {
+    guard let first = buffers.first else { return body(collected) }
+    return first.withUnsafeBufferPointer { p in
+      // An empty addend is never read (the product is empty too); any address will do.
+      withBaseAddresses(buffers.dropFirst(), collected + [p.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<Float>.alignment)!], body)
+    }
   }
 }

@@ -44,22 +44,43 @@ import Testing
     }
   }
 
-  @Test(arguments: ["none", "gelu", "softmax"])
-  func fusedMatMulMatchesUnfusedChain(activation: String) throws {
-    // [2, 3, 4, 5] × [3, 5, 6] (broadcast batch), alpha 0.5, a bias [6] and a mask [2, 1, 1, 6].
-    let a = Tensor.float((0..<120).map { Float(($0 * 7) % 11) / 11 - 0.5 }, [2, 3, 4, 5])
-    let b = Tensor.float((0..<90).map { Float(($0 * 5) % 13) / 13 - 0.5 }, [3, 5, 6])
-    let bias = Tensor.float((0..<6).map { Float($0) / 10 }, [6])
-    let mask = Tensor.float((0..<12).map { $0 % 4 == 0 ? -10_000 : 0 }, [2, 1, 1, 6])
-    let fused = try LinearAlgebra.fusedMatMul(a, b, addends: [bias, mask], alpha: 0.5, activation: activation)
-    var expected = try LinearAlgebra.matmul(a, b)
-    expected = try Elementwise.binary("Mul", expected, .float([0.5], []))
-    expected = try Elementwise.binary("Add", expected, bias)
-    expected = try Elementwise.binary("Add", expected, mask)
-    if activation == "gelu" { expected = try Elementwise.unary("Gelu", expected) }
-    if activation == "softmax" { expected = try LinearAlgebra.softmax(expected, axis: -1) }
-    #expect(fused.shape == [2, 3, 4, 6])
-    for (value, exact) in zip(fused.floats, expected.floats) { #expect(abs(value - exact) <= 1e-5 * max(1, abs(exact))) }
+  /// Addend sets for the fused epilogue over a `[2, 3, 4, n]` product: bias and mask (the
+  /// common one-addend-per-row and broadcast-batch shapes), residual plus a per-row column
+  /// (column stride 0), and three at once (the generic loop).
+  static func fusedAddends(_ set: Int, n: Int) -> [Tensor] {
+    func values(_ shape: [Int], _ salt: Int) -> Tensor {
+      .float((0..<shape.reduce(1, *)).map { Float(($0 * salt) % 17) / 17 - 0.5 }, shape)
+    }
+    let bias = values([n], 3)
+    let mask = Tensor.float((0..<(2 * n)).map { $0 % 4 == 0 ? -10_000 : 0 }, [2, 1, 1, n])
+    switch set {
+    case 0: return [bias, mask]
+    case 1: return [values([2, 3, 4, n], 5), values([4, 1], 7)]
+    default: return [bias, values([2, 3, 4, 1], 11), values([2, 3, 4, n], 13)]
+    }
+  }
+
+  @Test(arguments: ["none", "gelu", "gelu_tanh", "softmax"], [0, 1, 2])
+  func fusedMatMulMatchesUnfusedChain(activation: String, addendSet: Int) throws {
+    // [2, 3, 4, 5] × [3, 5, n] (broadcast batch), alpha 0.5; n = 37 has full vectors and a tail.
+    for n in [6, 37] {
+      let a = Tensor.float((0..<120).map { Float(($0 * 7) % 11) / 11 - 0.5 }, [2, 3, 4, 5])
+      let b = Tensor.float((0..<(15 * n)).map { Float(($0 * 5) % 13) / 13 - 0.5 }, [3, 5, n])
+      let addends = Self.fusedAddends(addendSet, n: n)
+      let fused = try LinearAlgebra.fusedMatMul(a, b, addends: addends, alpha: 0.5, activation: activation)
+      var expected = try LinearAlgebra.matmul(a, b)
+      expected = try Elementwise.binary("Mul", expected, .float([0.5], []))
+      for addend in addends { expected = try Elementwise.binary("Add", expected, addend) }
+      if activation == "gelu" { expected = try Elementwise.unary("Gelu", expected) }
+      if activation == "gelu_tanh" {
+        expected = .float(expected.floats.map { VectorMath.gelu($0, tanh: true) }, expected.shape)
+      }
+      if activation == "softmax" { expected = try LinearAlgebra.softmax(expected, axis: -1) }
+      #expect(fused.shape == [2, 3, 4, n])
+      for (value, exact) in zip(fused.floats, expected.floats) {
+        #expect(abs(value - exact) <= 1e-5 * max(1, abs(exact)), "n \(n), \(activation), addends \(addendSet)")
+      }
+    }
   }
 
   @Test func blasCoreUpgradeOnlyWhenNeeded() {
