@@ -2,11 +2,13 @@
 """Latency of attnc plans next to ONNX Runtime on the same machine, in the same run.
 
 Optional: needs python3 with numpy and onnxruntime (pip install onnxruntime). For each model and
-sequence length it writes random token ids (and an all-ones attention mask) as .npy, times ONNX
-Runtime (median of --repeat runs after a warm-up, --threads intra-op threads) and then
-`attnc bench` on the converted plan (synthetic inputs of the same shapes; latency does not depend on
-the token values), and prints a Markdown table. "of peak" is the model's matrix-product FLOPs per
-second as a fraction of the sgemm rate `attnc bench` measures (1024^3, same threads).
+sequence length it times ONNX Runtime on random token ids (and an all-ones attention mask; median
+of --repeat runs after a warm-up, --threads intra-op threads) and then `attnc bench` on each
+converted plan (synthetic inputs of the same shapes; latency does not depend on the token
+values). It does this --rounds times, alternating, so that a burst of load from other work on a
+shared machine hits both sides alike; each round gives a ratio, and the table shows the medians
+over rounds and the range of the ratio. "of peak" is the model's matrix-product FLOPs per second
+as a fraction of the sgemm rate `attnc bench` measures (1024^3, same threads).
 
   python3 scripts/bench_models.py --attnc .build/release/attnc \
       --model ../shared/models/bert_mini_legacy 128 512 2048 \
@@ -20,13 +22,18 @@ import argparse, json, os, subprocess, sys, tempfile, time
 import numpy as np
 
 
-def ort_latency(model, feeds, threads, repeat):
+def ort_session(model, feeds, threads):
+    """An ONNX Runtime session on the model, warmed up with one run."""
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     session.run(None, feeds)
+    return session
+
+
+def ort_latency(session, feeds, repeat):
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -50,12 +57,14 @@ def main():
     parser.add_argument("--model", nargs="+", action="append", required=True, metavar=("DIR", "SEQ"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds of ONNX Runtime then attnc (medians over rounds are shown)")
     parser.add_argument("--variant", action="append", default=[])
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    print("| model | seq | ONNX Runtime (ms) | attnc plan | attnc (ms) | attnc / ORT | matmul GFLOP "
+    print("| model | seq | ONNX Runtime (ms) | attnc plan | attnc (ms) | attnc / ORT | ratio range | matmul GFLOP "
           "| sgemm peak GFLOP/s | ORT of peak | attnc of peak |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as work:
         for spec in args.model:
             folder, lengths = spec[0], [int(x) for x in spec[1:]]
@@ -78,14 +87,25 @@ def main():
                         feeds[input_name] = np.ones((1, n), dtype=np.int64)
                     else:
                         feeds[input_name] = rng.integers(0, 1000, size=(1, n), dtype=np.int64)
-                ort_ms = ort_latency(model, feeds, args.threads, args.repeat)
-                for variant, plan in plans:
-                    attnc_ms, gflop, peak = attnc_bench(args.attnc, plan, n, args.threads, args.repeat)
+                session = ort_session(model, feeds, args.threads)
+                ort_rounds, attnc_rounds = [], {variant: [] for variant, _ in plans}
+                for _ in range(args.rounds):
+                    ort_rounds.append(ort_latency(session, feeds, args.repeat))
+                    for variant, plan in plans:
+                        attnc_rounds[variant].append(attnc_bench(args.attnc, plan, n, args.threads, args.repeat))
+                del session
+                ort_ms = float(np.median(ort_rounds))
+                for variant, _ in plans:
+                    rounds = attnc_rounds[variant]
+                    attnc_ms = float(np.median([r[0] for r in rounds]))
+                    ratios = [r[0] / o for r, o in zip(rounds, ort_rounds)]
+                    gflop, peak = rounds[0][1], float(np.median([r[2] for r in rounds]))
                     # ORT computes exact attention: its rate is only comparable on the exact row.
                     ort_peak = f"{100 * gflop / (ort_ms / 1e3) / peak:.0f}%" if variant == "exact" else "-"
                     attnc_peak = 100 * gflop / (attnc_ms / 1e3) / peak
-                    print(f"| {name} | {n} | {ort_ms:.2f} | {variant} | {attnc_ms:.2f} | {attnc_ms / ort_ms:.2f}x "
-                          f"| {gflop:.2f} | {peak:.0f} | {ort_peak} | {attnc_peak:.0f}% |", flush=True)
+                    print(f"| {name} | {n} | {ort_ms:.2f} | {variant} | {attnc_ms:.2f} | {np.median(ratios):.2f}x "
+                          f"| {min(ratios):.2f}–{max(ratios):.2f} | {gflop:.2f} | {peak:.0f} | {ort_peak} | {attnc_peak:.0f}% |",
+                          flush=True)
 
 if __name__ == "__main__":
     sys.exit(main())
