@@ -74,3 +74,70 @@ void attnc_layer_norm(const float *x, float *y, long rows, long inner, const flo
 #endif
   rows_generic(x, y, rows, inner, gamma, beta, epsilon, rms, means, inverses);
 }
+
+/* One row of attnc_center_rows. */
+static ALWAYS_INLINE float center_row(const float *x, float *y, long n) {
+  float partial[8] = {0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) partial[l] += x[i + l];
+  float sum = 0;
+  for (; i < n; i++) sum += x[i];
+  for (int l = 0; l < 8; l++) sum += partial[l];
+  const float mean = sum / (float)n;
+  float squares[8] = {0};
+  i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) {
+      float d = x[i + l] - mean;
+      y[i + l] = d;
+      squares[l] += d * d;
+    }
+  float total = 0;
+  for (; i < n; i++) {
+    float d = x[i] - mean;
+    y[i] = d;
+    total += d * d;
+  }
+  for (int l = 0; l < 8; l++) total += squares[l];
+  return sqrtf(total);
+}
+
+static void center_generic(const float *x, long x_stride, float *y, long rows, long depth, float *norms) {
+  for (long r = 0; r < rows; r++) norms[r] = center_row(x + r * x_stride, y + r * depth, depth);
+}
+
+static void scale_generic(float *x, long n, float factor) {
+  for (long i = 0; i < n; i++) x[i] *= factor;
+}
+
+#ifdef ATTNC_AVX2
+/* center_generic and scale_generic compiled for AVX2/FMA. */
+ATTNC_AVX2 static void center_avx2(const float *x, long x_stride, float *y, long rows, long depth, float *norms) {
+  for (long r = 0; r < rows; r++) norms[r] = center_row(x + r * x_stride, y + r * depth, depth);
+}
+
+ATTNC_AVX2 static void scale_avx2(float *x, long n, float factor) {
+  for (long i = 0; i < n; i++) x[i] *= factor;
+}
+#endif
+
+void attnc_center_rows(const float *x, long x_stride, float *y, long rows, long depth, float *norms) {
+#ifdef ATTNC_AVX2
+  if (attnc_vector_math_uses_avx2()) {
+    center_avx2(x, x_stride, y, rows, depth, norms);
+    return;
+  }
+#endif
+  center_generic(x, x_stride, y, rows, depth, norms);
+}
+
+void attnc_scale(float *x, long n, float factor) {
+#ifdef ATTNC_AVX2
+  if (attnc_vector_math_uses_avx2()) {
+    scale_avx2(x, n, factor);
+    return;
+  }
+#endif
+  scale_generic(x, n, factor);
+}

@@ -68,4 +68,26 @@ import Testing
     }
     #expect(inPlace == separate.floats.owned)
   }
+
+  /// `attnc_center_rows` (Fastmax's token centring) on strided rows, and `attnc_scale`, against
+  /// Double sums; depths cover the 8-wide loop, its tail, and both at once.
+  @Test(arguments: [1, 7, 8, 13, 64, 67])
+  func centresRows(depth: Int) {
+    var generator = SystemRandomNumberGenerator()
+    let rows = 6, stride = depth + 3
+    let x = (0..<(rows * stride)).map { _ in Float.random(in: -1...3, using: &generator) }
+    var y = [Float](repeating: .nan, count: rows * depth), norms = [Float](repeating: .nan, count: rows)
+    attnc_center_rows(x, stride, &y, rows, depth, &norms)
+    for r in 0..<rows {
+      let row = x[(r * stride)..<(r * stride + depth)].map(Double.init)
+      let mean = row.reduce(0, +) / Double(depth)
+      let centred = row.map { $0 - mean }
+      for t in 0..<depth { #expect(abs(Double(y[r * depth + t]) - centred[t]) <= 1e-5, "row \(r) feature \(t)") }
+      let norm = centred.map { $0 * $0 }.reduce(0, +).squareRoot()
+      #expect(abs(Double(norms[r]) - norm) <= 1e-5 * max(1, norm), "row \(r) norm")
+    }
+    let before = y
+    attnc_scale(&y, y.count, 0.25)
+    for (scaled, original) in zip(y, before) { #expect(scaled == original * 0.25) }
+  }
 }

@@ -1,3 +1,5 @@
+import CAttnc
+
 /// `fastmax` (FAST, Gerami et al. 2024): the score weight is the degree-`p` Taylor polynomial
 /// `f(x) = 1 + x (+ x²/2)` instead of `eˣ`, which factorises exactly:
 /// `f(q·k) = φ(q)·φ(k)` with `φ(x) = [1, x, vec(x⊗x)/√2]` (`1 + d + d²` features), so it runs on the
@@ -50,25 +52,19 @@ enum Fastmax {
   }
 
   /// Each row minus its mean over features, all divided by the largest resulting row norm among
-  /// the rows with nonzero weight (the paper's reference normalisation).
+  /// the rows with nonzero weight (the paper's reference normalisation). The row loops are C
+  /// (`attnc_center_rows`, `attnc_scale`).
   static func normalized(_ x: UnsafePointer<Float>, rows: Int, depth d: Int, weights: UnsafePointer<Float>?) -> [Float] {
     var result = [Float](repeating: 0, count: rows * d)
-    var largest: Float = 0
-    for r in 0..<rows {
-      var mean: Float = 0
-      for t in 0..<d { mean += x[r * d + t] }
-      mean /= Float(d)
-      var norm: Float = 0
-      for t in 0..<d {
-        let value = x[r * d + t] - mean
-        result[r * d + t] = value
-        norm += value * value
+    var norms = [Float](repeating: 0, count: rows)
+    result.withUnsafeMutableBufferPointer { y in
+      norms.withUnsafeMutableBufferPointer { n in
+        guard let yb = y.baseAddress, let nb = n.baseAddress else { return }
+        attnc_center_rows(x, d, yb, rows, d, nb)
+        var largest: Float = 0
+        for r in 0..<rows where (weights?[r] ?? 1) != 0 { largest = max(largest, nb[r]) }
+        if largest > 0 { attnc_scale(yb, rows * d, 1 / largest) }
       }
-      if (weights?[r] ?? 1) != 0 { largest = max(largest, norm.squareRoot()) }
-    }
-    if largest > 0 {
-      let inverse = 1 / largest
-      for i in 0..<(rows * d) { result[i] *= inverse }
     }
     return result
   }

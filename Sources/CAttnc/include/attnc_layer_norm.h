@@ -9,4 +9,12 @@
 void attnc_layer_norm(const float *x, float *y, long rows, long inner, const float *gamma, const float *beta,
                       float epsilon, int rms, float *means, float *inverses);
 
+/* Centres rows: y[r] = x[r] − mean(x[r]) for `rows` rows of `depth` floats (x rows `x_stride`
+ * floats apart, y rows packed), and norms[r] = |y[r]| (Fastmax's token normalisation). Sums use
+ * 8 partial sums; 8-wide AVX2/FMA where the machine has it. */
+void attnc_center_rows(const float *x, long x_stride, float *y, long rows, long depth, float *norms);
+
+/* x[i] *= factor for i in [0, n). */
+void attnc_scale(float *x, long n, float factor);
+
 #endif
