@@ -151,26 +151,12 @@ ATTNC_AVX2 static void adjust_row_avx2(float *row, long width, long visible, con
                                        const float *term) {
   adjust_row(row, width, visible, b, term);
 }
-/* e^x for x ≤ 0, −inf or NaN (scores minus their maximum): the polynomial of attnc_exp; 2^n is
- * one normal factor since n ≥ −126 here. Below −87.33654 gives 0, NaN stays NaN. */
-ATTNC_AVX2 static ALWAYS_INLINE __m256 exp_nonpositive_avx2(__m256 x) {
-  const __m256 low = _mm256_set1_ps(-87.33654f);
-  __m256 c = _mm256_max_ps(low, x);
-  __m256 t;
-  __m256 p = attnc_exp_reduced_avx2(c, &t);
-  __m256i bits = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000 - 127));
-  __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
-  /* Below low gives 0; NaN went through every step (max_ps returns its second operand when
-   * either is NaN) and is kept. */
-  return _mm256_and_ps(result, _mm256_cmp_ps(x, low, _CMP_NLT_UQ));
-}
-
 ATTNC_AVX2 static float exp_sum_avx2(float *x, long n, float shift) {
   __m256 s = _mm256_set1_ps(shift), total0 = _mm256_setzero_ps(), total1 = _mm256_setzero_ps();
   long i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m256 e0 = exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
-    __m256 e1 = exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), s));
+    __m256 e0 = attnc_exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+    __m256 e1 = attnc_exp_nonpositive_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), s));
     _mm256_storeu_ps(x + i, e0);
     _mm256_storeu_ps(x + i + 8, e1);
     total0 = _mm256_add_ps(total0, e0);
@@ -310,7 +296,7 @@ ATTNC_AVX512 static void adjust_row_avx512(float *row, long width, long visible,
                                            const float *term) {
   adjust_row(row, width, visible, b, term);
 }
-/* exp_nonpositive_avx2, 16 wide (the reduction of exp_reduction_avx2.h at AVX-512 width);
+/* attnc_exp_nonpositive_avx2, 16 wide (the reduction of exp_reduction_avx2.h at AVX-512 width);
  * vscalefps multiplies by 2^n exactly as the exponent bits do. */
 ATTNC_AVX512 static ALWAYS_INLINE __m512 exp_nonpositive_avx512(__m512 x) {
   const __m512 low = _mm512_set1_ps(-87.33654f);

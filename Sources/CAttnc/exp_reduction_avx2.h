@@ -1,4 +1,4 @@
-/* The shared core of the AVX2 e^x loops (vector_math.c, attention_tile.c): for c, x already
+/* The shared core of the AVX2 e^x loops (vector_math.c, attention_tile.c), and e^x for x ≤ 0: for c, x already
  * clamped to [-87.34, 88.72], writes t = c·log2(e) + 1.5·2^23 (its low bits hold n = round(c/ln 2))
  * and returns e^r for r = c − n·ln 2 (Cody–Waite, two steps), by a degree-7 polynomial. Each
  * caller builds 2^n from t in the form its range needs. */
@@ -21,6 +21,21 @@ __attribute__((target("avx2,fma"))) static inline __m256 attnc_exp_reduced_avx2(
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
   return _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+}
+
+/* e^x for x ≤ 0, −inf or NaN (scores minus their maximum, −x², −2|x|): the polynomial above;
+ * 2^n is one normal factor since n ≥ −126 here. Below −87.33654 gives 0, NaN stays NaN. Cheaper
+ * than a full-range e^x: no overflow to guard, one scale. */
+__attribute__((target("avx2,fma"))) static inline __m256 attnc_exp_nonpositive_avx2(__m256 x) {
+  const __m256 low = _mm256_set1_ps(-87.33654f);
+  __m256 c = _mm256_max_ps(low, x);
+  __m256 t;
+  __m256 p = attnc_exp_reduced_avx2(c, &t);
+  __m256i bits = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000 - 127));
+  __m256 result = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
+  /* Below low gives 0; NaN went through every step (max_ps returns its second operand when
+   * either is NaN) and is kept. */
+  return _mm256_and_ps(result, _mm256_cmp_ps(x, low, _CMP_NLT_UQ));
 }
 #endif
 

@@ -171,7 +171,7 @@ __attribute__((target("avx2,fma"))) static inline __m256 erf_avx2(__m256 x) {
   p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
   p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
   p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
-  __m256 e = exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
+  __m256 e = attnc_exp_nonpositive_avx2(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a)));
   __m256 large = _mm256_fnmadd_ps(_mm256_mul_ps(p, t), e, _mm256_set1_ps(1.0f));
   __m256 x2 = _mm256_mul_ps(x, x);
   __m256 s = _mm256_set1_ps(-1.0f / 1320);
@@ -186,8 +186,10 @@ __attribute__((target("avx2,fma"))) static inline __m256 erf_avx2(__m256 x) {
 
 __attribute__((target("avx2,fma"))) static inline __m256 tanh_avx2(__m256 x) {
   __m256 a = abs_avx2(x);
-  __m256 e = exp_avx2(_mm256_add_ps(a, a));
-  __m256 large = _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+  /* 1 − 2/(e^{2a} + 1) = (1 − e^{−2a})/(1 + e^{−2a}): the exponential of a non-positive number. */
+  __m256 e = attnc_exp_nonpositive_avx2(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_add_ps(a, a)));
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 large = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
   __m256 x2 = _mm256_mul_ps(x, x);
   __m256 s = _mm256_set1_ps(62.0f / 2835);
   s = _mm256_fmadd_ps(s, x2, _mm256_set1_ps(-17.0f / 315));
