@@ -103,8 +103,8 @@ def main():
                     # ORT computes exact attention: its rate is only comparable on the exact row.
                     ort_peak = f"{100 * gflop / (ort_ms / 1e3) / peak:.0f}%" if variant == "exact" else "-"
                     attnc_peak = 100 * gflop / (attnc_ms / 1e3) / peak
-                    print(f"| {name} | {n} | {ort_ms:.2f} | {variant} | {attnc_ms:.2f} | {np.median(ratios):.2f}x "
-                          f"| {min(ratios):.2f}–{max(ratios):.2f} | {gflop:.2f} | {peak:.0f} | {ort_peak} | {attnc_peak:.0f}% |",
+                    print(f"| {name} | {n} | {ort_ms:.2f} | {variant} | {attnc_ms:.2f} | {np.median(ratios):.3f}x "
+                          f"| {min(ratios):.3f}–{max(ratios):.3f} | {gflop:.2f} | {peak:.0f} | {ort_peak} | {attnc_peak:.0f}% |",
                           flush=True)
 
 if __name__ == "__main__":
