@@ -10,21 +10,24 @@
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
-/* One row. The partial sums are eight independent chains (a single running sum waits on each
- * add); the compiler turns the fixed-width inner loops into vector code for the target. */
+/* The mean of x[0..n). The partial sums are eight independent chains (a single running sum
+ * waits on each add); the compiler turns the fixed-width inner loops into vector code for the
+ * target. */
+static ALWAYS_INLINE float row_mean(const float *x, long n) {
+  float partial[8] = {0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) partial[l] += x[i + l];
+  float sum = 0;
+  for (; i < n; i++) sum += x[i];
+  for (int l = 0; l < 8; l++) sum += partial[l];
+  return sum / (float)n;
+}
+
+/* One row, with eight partial sums of squares as row_mean. */
 static ALWAYS_INLINE void normalize_row(const float *x, float *y, long n, const float *gamma, const float *beta,
                                         float epsilon, int rms, float *mean_out, float *inverse_out) {
-  float mean = 0;
-  if (!rms) {
-    float partial[8] = {0};
-    long i = 0;
-    for (; i + 8 <= n; i += 8)
-      for (int l = 0; l < 8; l++) partial[l] += x[i + l];
-    float sum = 0;
-    for (; i < n; i++) sum += x[i];
-    for (int l = 0; l < 8; l++) sum += partial[l];
-    mean = sum / (float)n;
-  }
+  float mean = rms ? 0 : row_mean(x, n);
   float partial[8] = {0};
   long i = 0;
   for (; i + 8 <= n; i += 8)
@@ -77,16 +80,9 @@ void attnc_layer_norm(const float *x, float *y, long rows, long inner, const flo
 
 /* One row of attnc_center_rows. */
 static ALWAYS_INLINE float center_row(const float *x, float *y, long n) {
-  float partial[8] = {0};
-  long i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int l = 0; l < 8; l++) partial[l] += x[i + l];
-  float sum = 0;
-  for (; i < n; i++) sum += x[i];
-  for (int l = 0; l < 8; l++) sum += partial[l];
-  const float mean = sum / (float)n;
+  const float mean = row_mean(x, n);
   float squares[8] = {0};
-  i = 0;
+  long i = 0;
   for (; i + 8 <= n; i += 8)
     for (int l = 0; l < 8; l++) {
       float d = x[i + l] - mean;
