@@ -36,8 +36,8 @@ public enum BLASCore {
   /// threads between GEMMs: on 2 cores that is a third runnable thread, about 16% of all CPU
   /// samples in `perf` on gpt2_mini at 8192. 20 (about 0.4 ms) still covers the gaps between
   /// consecutive GEMMs. Measured side by side (`attnc bench`, 2 threads, medians of five runs of
-  /// 30): bert_mini 512 72.3 → 63.2 ms, 128 17.2 → 17.4 ms (noise); 4 (sleep at once) made 128
-  /// slower, 19.6 ms.
+  /// 30): bert_mini 512 72.3 → 63.2 ms, 128 17.2 → 17.4 ms (noise). 4 (sleep at once) made 128
+  /// slower: 19.6 against 17.8 ms in another such run (BENCHMARKS.md, session 9).
   public static let threadTimeout = "20"
 
   /// The OpenBLAS variables to set before it loads: `OPENBLAS_CORETYPE` when `better` names a

@@ -1,4 +1,4 @@
-/* The shared core of the AVX2 e^x loops (vector_math.c, attention_tile.c), and e^x for x ≤ 0: for c, x already
+/* The shared core of the AVX2 e^x loops (vector_math.c, attention_tile.c): for c, x already
  * clamped to [-87.34, 88.72], writes t = c·log2(e) + 1.5·2^23 (its low bits hold n = round(c/ln 2))
  * and returns e^r for r = c − n·ln 2 (Cody–Waite, two steps), by a degree-7 polynomial. Each
  * caller builds 2^n from t in the form its range needs. */
