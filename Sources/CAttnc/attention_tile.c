@@ -296,32 +296,12 @@ ATTNC_AVX512 static void adjust_row_avx512(float *row, long width, long visible,
                                            const float *term) {
   adjust_row(row, width, visible, b, term);
 }
-/* attnc_exp_nonpositive_avx2, 16 wide (the reduction of exp_reduction_avx2.h at AVX-512 width);
- * vscalefps multiplies by 2^n exactly as the exponent bits do. */
-ATTNC_AVX512 static ALWAYS_INLINE __m512 exp_nonpositive_avx512(__m512 x) {
-  const __m512 low = _mm512_set1_ps(-87.33654f);
-  __m512 c = _mm512_max_ps(low, x);
-  const __m512 magic = _mm512_set1_ps(12582912.0f);
-  __m512 t = _mm512_fmadd_ps(c, _mm512_set1_ps(1.44269504088896341f), magic);
-  __m512 n = _mm512_sub_ps(t, magic);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), c);
-  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, low, _CMP_NLT_UQ), _mm512_scalef_ps(p, n));
-}
-
 ATTNC_AVX512 static float exp_sum_avx512(float *x, long n, float shift) {
   __m512 s = _mm512_set1_ps(shift), total0 = _mm512_setzero_ps(), total1 = _mm512_setzero_ps();
   long i = 0;
   for (; i + 32 <= n; i += 32) {
-    __m512 e0 = exp_nonpositive_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
-    __m512 e1 = exp_nonpositive_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), s));
+    __m512 e0 = attnc_exp_nonpositive_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+    __m512 e1 = attnc_exp_nonpositive_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), s));
     _mm512_storeu_ps(x + i, e0);
     _mm512_storeu_ps(x + i + 16, e1);
     total0 = _mm512_add_ps(total0, e0);

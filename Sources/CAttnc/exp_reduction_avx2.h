@@ -37,6 +37,26 @@ __attribute__((target("avx2,fma"))) static inline __m256 attnc_exp_nonpositive_a
    * either is NaN) and is kept. */
   return _mm256_and_ps(result, _mm256_cmp_ps(x, low, _CMP_NLT_UQ));
 }
+
+/* attnc_exp_nonpositive_avx2, 16 wide (the reduction above at AVX-512 width); vscalefps
+ * multiplies by 2^n exactly as the exponent bits do. */
+__attribute__((target("avx512f,avx2,fma"))) static inline __m512 attnc_exp_nonpositive_avx512(__m512 x) {
+  const __m512 low = _mm512_set1_ps(-87.33654f);
+  __m512 c = _mm512_max_ps(low, x);
+  const __m512 magic = _mm512_set1_ps(12582912.0f);
+  __m512 t = _mm512_fmadd_ps(c, _mm512_set1_ps(1.44269504088896341f), magic);
+  __m512 n = _mm512_sub_ps(t, magic);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), c);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, low, _CMP_NLT_UQ), _mm512_scalef_ps(p, n));
+}
 #endif
 
 #endif

@@ -216,6 +216,73 @@ __attribute__((target("avx2,fma"))) static void gelu_avx2(const float *x, float 
   gelu_generic(x + i, y + i, n - i, use_tanh);
 }
 
+/* erf_avx2, tanh_avx2 and gelu_avx2 at 16 lanes (the same formulas). */
+__attribute__((target("avx512f,avx2,fma"))) static inline __m512 erf_avx512(__m512 x) {
+  __m512 a = _mm512_abs_ps(x);
+  __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(a, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+  __m512 p = _mm512_set1_ps(1.061405429f);
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+  __m512 e = attnc_exp_nonpositive_avx512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a)));
+  __m512 large = _mm512_fnmadd_ps(_mm512_mul_ps(p, t), e, _mm512_set1_ps(1.0f));
+  __m512 x2 = _mm512_mul_ps(x, x);
+  __m512 s = _mm512_set1_ps(-1.0f / 1320);
+  s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(1.0f / 216));
+  s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(-1.0f / 42));
+  s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(1.0f / 10));
+  s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(-1.0f / 3));
+  s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(1.0f));
+  __m512 small = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(1.1283791670955126f), x), s);
+  /* copysign(large, x); a NaN x stays NaN through a. */
+  __m512 signed_large = _mm512_castsi512_ps(_mm512_or_si512(
+      _mm512_castps_si512(large), _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.5f), _CMP_LT_OQ), signed_large, small);
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static inline __m512 tanh_avx512(__m512 x) {
+  __m512 a = _mm512_abs_ps(x);
+  __m512 e = attnc_exp_nonpositive_avx512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(a, a)));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 large = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
+  __m512 x2 = _mm512_mul_ps(x, x);
+  __m512 s = _mm512_set1_ps(62.0f / 2835);
+  s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(-17.0f / 315));
+  s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(2.0f / 15));
+  s = _mm512_fmadd_ps(s, x2, _mm512_set1_ps(-1.0f / 3));
+  __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(x, x2), s, x);
+  __m512 signed_large = _mm512_castsi512_ps(_mm512_or_si512(
+      _mm512_castps_si512(large), _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.3f), _CMP_LT_OQ), signed_large, small);
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static void gelu_avx512(const float *x, float *y, long n, int use_tanh) {
+  const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+  long i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(x + i), phi;
+    if (use_tanh) {
+      __m512 cube = _mm512_mul_ps(_mm512_mul_ps(v, v), v);
+      __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), _mm512_fmadd_ps(cube, _mm512_set1_ps(0.044715f), v));
+      phi = _mm512_add_ps(one, tanh_avx512(u));
+    } else {
+      phi = _mm512_add_ps(one, erf_avx512(_mm512_mul_ps(v, _mm512_set1_ps(0.7071067811865476f))));
+    }
+    _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(half, v), phi));
+  }
+  gelu_avx2(x + i, y + i, n - i, use_tanh);
+}
+
+static int has_avx512(void) {
+  static int state = -1;
+  if (state < 0) {
+    __builtin_cpu_init();
+    state = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return state;
+}
+
 static int has_avx2(void) {
   static int state = -1;
   if (state < 0) {
@@ -268,15 +335,21 @@ void attnc_softcap(float *x, long n, float cap) {
   softcap_generic(x, n, cap);
 }
 
-void attnc_gelu(const float *x, float *y, long n, int use_tanh) {
+void attnc_gelu_limited(const float *x, float *y, long n, int use_tanh, int limit) {
 #ifdef ATTNC_X86
-  if (has_avx2()) {
+  if (limit == ATTNC_VECTOR_WIDEST && has_avx512()) {
+    gelu_avx512(x, y, n, use_tanh);
+    return;
+  }
+  if (limit != ATTNC_VECTOR_PORTABLE && has_avx2()) {
     gelu_avx2(x, y, n, use_tanh);
     return;
   }
 #endif
   gelu_generic(x, y, n, use_tanh);
 }
+
+void attnc_gelu(const float *x, float *y, long n, int use_tanh) { attnc_gelu_limited(x, y, n, use_tanh, ATTNC_VECTOR_WIDEST); }
 
 int attnc_vector_math_uses_avx2(void) {
 #ifdef ATTNC_X86

@@ -1,4 +1,5 @@
 import AttncKernels
+import CAttnc
 import Foundation
 import Testing
 
@@ -68,6 +69,24 @@ import Testing
     row.withUnsafeMutableBufferPointer { VectorMath.softmaxRow($0.baseAddress!, count: 10) }
     let finite = row.filter { !$0.isNaN }
     #expect(finite.isEmpty)
+  }
+
+  /// Each instruction set's GELU (AVX-512, AVX2, plain C, as far as the machine has them) on the
+  /// grid, a length with a 16-lane body and an 8-lane and scalar tail, against both definitions.
+  @Test(arguments: [Int32(ATTNC_VECTOR_WIDEST), Int32(ATTNC_VECTOR_AVX2), Int32(ATTNC_VECTOR_PORTABLE)])
+  func everyInstructionSetsGeluMatchesBothDefinitions(limit: Int32) {
+    // Every 7th grid point (-30…30), cut to 16·33 + 8 + 5 values.
+    let x = Array(Self.grid.enumerated().filter { $0.offset % 7 == 0 }.map(\.element).prefix(16 * 33 + 8 + 5))
+    for tanh in [false, true] {
+      let y = run({ attnc_gelu_limited($0, $1, $2, tanh ? 1 : 0, limit) }, x)
+      for (i, value) in x.enumerated() {
+        let v = Double(value)
+        let expected = tanh
+          ? 0.5 * v * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v)))
+          : 0.5 * v * (1 + Foundation.erf(v / 2.0.squareRoot()))
+        #expect(abs(Double(y[i]) - expected) <= 1e-6 * max(1, abs(v)), "limit \(limit) tanh \(tanh) x \(value)")
+      }
+    }
   }
 
   @Test func geluMatchesBothDefinitions() {

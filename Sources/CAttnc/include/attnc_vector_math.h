@@ -28,6 +28,14 @@ void attnc_softcap(float *x, long n, float cap);
  * tanh: Taylor below 0.3, 1 − 2/(e^{2|u|} + 1) above). */
 void attnc_gelu(const float *x, float *y, long n, int use_tanh);
 
+/* Which instruction sets a limited call may use: the widest the machine runs (AVX-512, AVX2), at
+ * most AVX2, or plain C (tests compare all three on one machine). */
+enum { ATTNC_VECTOR_WIDEST = 0, ATTNC_VECTOR_AVX2 = 1, ATTNC_VECTOR_PORTABLE = 2 };
+
+/* attnc_gelu with the instruction sets limited to `limit` (16-wide AVX-512 where allowed and
+ * present). */
+void attnc_gelu_limited(const float *x, float *y, long n, int use_tanh, int limit);
+
 /* 1 when the AVX2/FMA versions are in use. */
 int attnc_vector_math_uses_avx2(void);
 
