@@ -417,14 +417,6 @@ ATTNC_AVX512 static void pv_strip_avx512(int rows, const float *p, long p_stride
 #undef PV_ROWS
 }
 
-static int has_avx512(void) {
-  static int state = -1;
-  if (state < 0) {
-    __builtin_cpu_init();
-    state = __builtin_cpu_supports("avx512f") && attnc_vector_math_uses_avx2();
-  }
-  return state;
-}
 #endif
 
 /* ---- driver ---- */
@@ -441,7 +433,7 @@ typedef struct {
 /* The widest kernels the machine runs (AVX-512, AVX2, plain C) up to the block's limit. */
 static tile_kernels kernels_for(int limit) {
 #ifdef ATTNC_X86
-  if (limit == ATTNC_ATTENTION_WIDEST && has_avx512()) {
+  if (limit == ATTNC_ATTENTION_WIDEST && attnc_vector_math_uses_avx512()) {
     return (tile_kernels){STRIP_AVX512, PANEL_AVX512, qk_strip_avx512, adjust_row_avx512, row_max_avx512, exp_sum_avx512, pv_strip_avx512};
   }
   if (limit != ATTNC_ATTENTION_PORTABLE && attnc_vector_math_uses_avx2()) {

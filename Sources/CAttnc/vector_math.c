@@ -351,6 +351,14 @@ void attnc_gelu_limited(const float *x, float *y, long n, int use_tanh, int limi
 
 void attnc_gelu(const float *x, float *y, long n, int use_tanh) { attnc_gelu_limited(x, y, n, use_tanh, ATTNC_VECTOR_WIDEST); }
 
+int attnc_vector_math_uses_avx512(void) {
+#ifdef ATTNC_X86
+  return has_avx512();
+#else
+  return 0;
+#endif
+}
+
 int attnc_vector_math_uses_avx2(void) {
 #ifdef ATTNC_X86
   return has_avx2();

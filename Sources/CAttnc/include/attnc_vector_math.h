@@ -39,4 +39,7 @@ void attnc_gelu_limited(const float *x, float *y, long n, int use_tanh, int limi
 /* 1 when the AVX2/FMA versions are in use. */
 int attnc_vector_math_uses_avx2(void);
 
+/* 1 when the machine also runs AVX-512F (the 16-wide versions are in use where they exist). */
+int attnc_vector_math_uses_avx512(void);
+
 #endif
