@@ -31,13 +31,12 @@ public enum BLASCore {
   }
 
   /// How long (log₂ CPU cycles) an idle OpenBLAS worker spins before it sleeps, as
-  /// `OPENBLAS_THREAD_TIMEOUT`. OpenBLAS's default, 28 (about 0.1 s), keeps the worker spinning
-  /// (in `sched_yield`) through the fused attention, GELU and norms that run on attnc's own
-  /// threads between GEMMs: on 2 cores that is a third runnable thread, about 16% of all CPU
-  /// samples in `perf` on gpt2_mini at 8192. 20 (about 0.4 ms) still covers the gaps between
-  /// consecutive GEMMs. Measured side by side (`attnc bench`, 2 threads, medians of five runs of
-  /// 30): bert_mini 512 72.3 → 63.2 ms, 128 17.2 → 17.4 ms (noise). 4 (sleep at once) made 128
-  /// slower: 19.6 against 17.8 ms in another such run (BENCHMARKS.md, session 9).
+  /// `OPENBLAS_THREAD_TIMEOUT`. OpenBLAS's default, 28 (about 0.1 s), kept its workers spinning
+  /// through the attention, GELU and norms that ran on attnc's threads between GEMMs (on 2 cores,
+  /// a third runnable thread: about 16% of all CPU samples on gpt2_mini at 8192). Runs now keep
+  /// OpenBLAS on one thread inside `Parallel`'s pool, so this matters where OpenBLAS still runs
+  /// its own threads (`attnc batch` with several jobs). 20 is about 0.4 ms; 4 (sleep at once)
+  /// made bert_mini at 128 tokens slower (19.6 against 17.8 ms; BENCHMARKS.md, session 9).
   public static let threadTimeout = "20"
 
   /// The OpenBLAS variables to set before it loads: `OPENBLAS_CORETYPE` when `better` names a

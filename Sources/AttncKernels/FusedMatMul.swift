@@ -56,9 +56,10 @@ extension LinearAlgebra {
         b.floats.withUnsafeBufferPointer { y in
           out.withUnsafeMutableBufferPointer { z in
             guard let xb = x.baseAddress, let yb = y.baseAddress, let zb = z.baseAddress else { return }
-            /// Adds the addends to rows `rows` of block `t` and applies the activation to them, one
-            /// pass per row in C (`attnc_epilogue_rows`).
-            func finish(_ t: Int, rows: Range<Int>) {
+            /// Adds the addends to rows `rows`, columns `columns` of block `t` and applies the
+            /// activation to them, one pass per row in C (`attnc_epilogue_rows`); softmax rows
+            /// are whole.
+            func finish(_ t: Int, rows: Range<Int>, columns: Range<Int>) {
               let block = zb + t * m * n
               // The addends' offsets for this block's batch index.
               var bases = [Int](repeating: 0, count: addends.count)
@@ -71,31 +72,44 @@ extension LinearAlgebra {
               // A broadcast axis has stride 0; the last axis's stride is otherwise 1.
               let terms = addendBases.indices.map { e in
                 attnc_addend(
-                  values: addendBases[e] + bases[e] + rows.lowerBound * strides[e][rank - 2],
+                  values: addendBases[e] + bases[e] + rows.lowerBound * strides[e][rank - 2]
+                    + columns.lowerBound * strides[e][rank - 1],
                   row_stride: strides[e][rank - 2], column_stride: strides[e][rank - 1])
               }
-              let first = block + rows.lowerBound * n
-              terms.withUnsafeBufferPointer { attnc_epilogue_rows(first, rows.count, n, $0.baseAddress, Int32(terms.count), code) }
+              let first = block + rows.lowerBound * n + columns.lowerBound
+              terms.withUnsafeBufferPointer {
+                attnc_epilogue_rows(first, rows.count, columns.count, n, $0.baseAddress, Int32(terms.count), code)
+              }
               if activation == "softmax" {
                 for i in rows { VectorMath.softmaxRow(block + i * n, count: n) }
               }
             }
-            func product(_ t: Int) {
-              gemm(m: m, n: n, k: k, alpha: alpha, xb + idx[0][t] * m * k, yb + idx[1][t] * k * n, into: zb + t * m * n)
+            func product(_ t: Int, finishing: ((Range<Int>, Range<Int>) -> Void)? = nil) {
+              gemm(
+                m: m, n: n, k: k, alpha: alpha, xb + idx[0][t] * m * k, yb + idx[1][t] * k * n, into: zb + t * m * n,
+                finish: finishing)
             }
             if batches >= Parallel.threads && batches > 1 {
               // Blocks in parallel (attention heads): each thread multiplies and finishes its own.
               Parallel.chunks(batches) { blocks in
                 for t in blocks {
                   product(t)
-                  finish(t, rows: 0..<m)
+                  finish(t, rows: 0..<m, columns: 0..<n)
+                }
+              }
+            } else if activation == "softmax" {
+              // Softmax needs whole rows: the product first, then rows over the threads.
+              for t in 0..<batches {
+                product(t)
+                Parallel.chunks(m, minimumPerChunk: max(16, Parallel.elementsPerChunk / max(n, 1))) { rows in
+                  finish(t, rows: rows, columns: 0..<n)
                 }
               }
             } else {
-              // Few large blocks (linear layers): OpenBLAS's threads multiply, ours finish rows.
+              // Few large blocks (linear layers): `gemm` splits each over the threads, and each
+              // thread finishes the block it computed.
               for t in 0..<batches {
-                product(t)
-                Parallel.chunks(m, minimumPerChunk: max(16, Parallel.elementsPerChunk / max(n, 1))) { rows in finish(t, rows: rows) }
+                product(t) { rows, columns in finish(t, rows: rows, columns: columns) }
               }
             }
           }

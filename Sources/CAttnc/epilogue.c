@@ -33,31 +33,34 @@ static ALWAYS_INLINE void add_row(float *restrict row, long r, long n, const att
   }
 }
 
-static ALWAYS_INLINE void rows_inline(float *c, long rows, long n, const attnc_addend *addends, int count, int activation) {
+static ALWAYS_INLINE void rows_inline(float *c, long rows, long n, long row_stride, const attnc_addend *addends, int count,
+                                       int activation) {
   for (long r = 0; r < rows; r++) {
-    float *row = c + r * n;
+    float *row = c + r * row_stride;
     if (count > 0) add_row(row, r, n, addends, count);
     if (activation != ATTNC_EPILOGUE_NONE) attnc_gelu(row, row, n, activation == ATTNC_EPILOGUE_GELU_TANH);
   }
 }
 
-static void rows_generic(float *c, long rows, long n, const attnc_addend *addends, int count, int activation) {
-  rows_inline(c, rows, n, addends, count, activation);
+static void rows_generic(float *c, long rows, long n, long row_stride, const attnc_addend *addends, int count, int activation) {
+  rows_inline(c, rows, n, row_stride, addends, count, activation);
 }
 
 #ifdef ATTNC_AVX2
 /* rows_generic compiled for AVX2/FMA (the same source, 8-wide adds). */
-ATTNC_AVX2 static void rows_avx2(float *c, long rows, long n, const attnc_addend *addends, int count, int activation) {
-  rows_inline(c, rows, n, addends, count, activation);
+ATTNC_AVX2 static void rows_avx2(float *c, long rows, long n, long row_stride, const attnc_addend *addends, int count,
+                                 int activation) {
+  rows_inline(c, rows, n, row_stride, addends, count, activation);
 }
 #endif
 
-void attnc_epilogue_rows(float *c, long rows, long n, const attnc_addend *addends, int count, int activation) {
+void attnc_epilogue_rows(float *c, long rows, long n, long row_stride, const attnc_addend *addends, int count,
+                         int activation) {
 #ifdef ATTNC_AVX2
   if (attnc_vector_math_uses_avx2()) {
-    rows_avx2(c, rows, n, addends, count, activation);
+    rows_avx2(c, rows, n, row_stride, addends, count, activation);
     return;
   }
 #endif
-  rows_generic(c, rows, n, addends, count, activation);
+  rows_generic(c, rows, n, row_stride, addends, count, activation);
 }

@@ -49,7 +49,7 @@ struct BenchModel: ParsableCommand {
   @Option(name: .customLong("dim"), help: ArgumentHelp("Bind a symbol: NAME=VALUE. Repeatable.", valueName: "name=value"))
   var dims: [String] = []
 
-  @Option(help: "Threads for OpenBLAS and attnc's loops.")
+  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
   var threads: Int = 2
 
   @Option(name: .customLong("repeat"), help: "Timed runs per configuration (the median is reported).")

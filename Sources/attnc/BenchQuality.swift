@@ -34,7 +34,7 @@ struct BenchQuality: ParsableCommand {
   @Option(help: "Seeds per random-feature setting; statistics pool the heads of all draws.")
   var draws: Int = 4
 
-  @Option(help: "Threads for OpenBLAS and attnc's loops.")
+  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
   var threads: Int = 2
 
   @Option(help: "Output format: table or json.")

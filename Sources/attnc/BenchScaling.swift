@@ -39,7 +39,7 @@ struct BenchScaling: ParsableCommand {
   @Option(name: .customLong("repeat"), help: "Timed runs per point (the median is reported).")
   var repetitions: Int = 3
 
-  @Option(help: "Threads for OpenBLAS and attnc's loops.")
+  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
   var threads: Int = 2
 
   @Option(help: "Output format: table or json.")

@@ -33,7 +33,7 @@ struct Run: ParsableCommand {
   @Option(help: "Write each output as <name>.npy into this folder.")
   var outputDir: String?
 
-  @Option(help: "Threads for OpenBLAS.")
+  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
   var threads: Int = 2
 
   @Option(name: .customLong("repeat"), help: "Run this many times (timing uses the median).")

@@ -36,7 +36,7 @@ struct Verify: ParsableCommand {
   @Option(help: "Fail (exit 1) when the largest output error exceeds this.")
   var maxOutputError: Double?
 
-  @Option(help: "Threads for OpenBLAS and attnc's loops.")
+  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
   var threads: Int = 2
 
   @Option(help: "Output format: table or json.")

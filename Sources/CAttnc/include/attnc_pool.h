@@ -1,0 +1,31 @@
+#ifndef ATTNC_POOL_H
+#define ATTNC_POOL_H
+
+/* attnc's worker threads: one pool for every parallel loop and for the GEMMs it splits (OpenBLAS
+ * then runs on one thread inside each part), so that a region starts without waking a sleeping
+ * thread and no two thread pools compete for the cores.
+ *
+ * A worker that finishes a region spins for about ATTNC_POOL_SPIN_CYCLES (TSC ticks) waiting for
+ * the next one, then sleeps on a condition variable until woken. */
+
+typedef void (*attnc_pool_task)(void *context, int part);
+
+/* Sets the number of threads a region runs on, the caller included (1 = no workers; at most
+ * ATTNC_POOL_MAX_THREADS). Starts or stops workers as needed, after any region in flight ends. */
+void attnc_pool_configure(int threads);
+
+/* The configured thread count. */
+int attnc_pool_threads(void);
+
+/* Runs task(context, p) for p in 0..<parts and returns when all are done: thread t (the caller
+ * is 0) runs parts t, t + threads, t + 2·threads, …. Runs the parts one after another on the
+ * caller when parts ≤ 1, when called from inside a part (a nested region), or when another thread
+ * is running a region. */
+void attnc_pool_run(int parts, attnc_pool_task task, void *context);
+
+/* 1 inside a part of a region (on any thread), else 0. */
+int attnc_pool_inside(void);
+
+enum { ATTNC_POOL_MAX_THREADS = 64 };
+
+#endif

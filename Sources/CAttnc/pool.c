@@ -1,0 +1,160 @@
+#include "attnc_pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#define ATTNC_PAUSE() _mm_pause()
+#define ATTNC_TICKS() __rdtsc()
+#else
+#include <time.h>
+#define ATTNC_PAUSE() ((void)0)
+static unsigned long long attnc_ticks(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
+}
+#define ATTNC_TICKS() attnc_ticks()
+#endif
+
+/* About 0.5 ms at 2-4 GHz: longer than the serial work between two regions of a run, short
+ * enough that an idle worker leaves the core soon after a run ends. */
+#define ATTNC_POOL_SPIN_CYCLES (1ull << 21)
+
+static struct {
+  int threads;   /* caller included */
+  int workers;   /* started: threads - 1 */
+  pthread_t handles[ATTNC_POOL_MAX_THREADS];
+
+  /* The region: written by the caller before it publishes `generation`. */
+  attnc_pool_task task;
+  void *context;
+  int parts;
+
+  _Atomic unsigned long generation; /* one more per region */
+  unsigned long first_generation;   /* at the workers' start (they may begin after a region does) */
+  _Atomic int pending;              /* workers that have not finished the current region */
+  _Atomic int busy;                 /* a thread is running a region */
+  int stopping;                     /* under lock */
+
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  int sleepers; /* under lock */
+} pool = {.threads = 1, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static _Thread_local int inside;
+
+int attnc_pool_inside(void) { return inside; }
+
+int attnc_pool_threads(void) { return pool.threads; }
+
+/* Waits until `generation` differs from `seen`: spinning first, then asleep. Returns the new
+ * generation, or `seen` when the pool is stopping. */
+static unsigned long wait_for_region(unsigned long seen) {
+  unsigned long long start = ATTNC_TICKS();
+  for (;;) {
+    unsigned long now = atomic_load_explicit(&pool.generation, memory_order_acquire);
+    if (now != seen) return now;
+    if (ATTNC_TICKS() - start > ATTNC_POOL_SPIN_CYCLES) break;
+    ATTNC_PAUSE();
+  }
+  pthread_mutex_lock(&pool.lock);
+  unsigned long now;
+  while ((now = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen && !pool.stopping) {
+    pool.sleepers++;
+    pthread_cond_wait(&pool.wake, &pool.lock);
+    pool.sleepers--;
+  }
+  int stopping = pool.stopping;
+  pthread_mutex_unlock(&pool.lock);
+  return stopping ? seen : now;
+}
+
+static void *worker_main(void *argument) {
+  int index = (int)(long)argument;
+  unsigned long seen = pool.first_generation;
+  for (;;) {
+    unsigned long now = wait_for_region(seen);
+    if (now == seen) return 0; /* stopping */
+    seen = now;
+    inside = 1;
+    for (int part = index; part < pool.parts; part += pool.threads) pool.task(pool.context, part);
+    inside = 0;
+    /* Every worker acknowledges every region, so none can lag a region behind and read the
+     * next region's task as this one's. */
+    atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel);
+  }
+}
+
+static void stop_workers(void) {
+  pthread_mutex_lock(&pool.lock);
+  pool.stopping = 1;
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.lock);
+  for (int i = 0; i < pool.workers; i++) pthread_join(pool.handles[i], 0);
+  pool.workers = 0;
+  pool.stopping = 0;
+}
+
+void attnc_pool_configure(int threads) {
+  if (threads < 1) threads = 1;
+  if (threads > ATTNC_POOL_MAX_THREADS) threads = ATTNC_POOL_MAX_THREADS;
+  /* Take the pool from any region in flight; regions started meanwhile run serially. */
+  int expected = 0;
+  while (!atomic_compare_exchange_weak_explicit(&pool.busy, &expected, 1, memory_order_acquire, memory_order_relaxed)) {
+    expected = 0;
+    sched_yield();
+  }
+  if (threads != pool.threads || pool.workers != threads - 1) {
+    stop_workers();
+    pool.first_generation = atomic_load_explicit(&pool.generation, memory_order_relaxed);
+    for (int i = 1; i < threads; i++) {
+      if (pthread_create(&pool.handles[pool.workers], 0, worker_main, (void *)(long)i) != 0) break;
+      pool.workers++;
+    }
+    pool.threads = pool.workers + 1; /* fewer when a thread could not be started */
+  }
+  atomic_store_explicit(&pool.busy, 0, memory_order_release);
+}
+
+static void run_serially(int parts, attnc_pool_task task, void *context) {
+  int was_inside = inside;
+  inside = 1;
+  for (int p = 0; p < parts; p++) task(context, p);
+  inside = was_inside;
+}
+
+void attnc_pool_run(int parts, attnc_pool_task task, void *context) {
+  int expected = 0;
+  if (parts <= 1 || inside ||
+      !atomic_compare_exchange_strong_explicit(&pool.busy, &expected, 1, memory_order_acquire, memory_order_relaxed)) {
+    run_serially(parts, task, context);
+    return;
+  }
+  const int threads = pool.threads;
+  if (threads == 1) {
+    atomic_store_explicit(&pool.busy, 0, memory_order_release);
+    run_serially(parts, task, context);
+    return;
+  }
+  pool.task = task;
+  pool.context = context;
+  pool.parts = parts;
+  atomic_store_explicit(&pool.pending, pool.workers, memory_order_relaxed);
+  atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+  pthread_mutex_lock(&pool.lock);
+  if (pool.sleepers > 0) pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.lock);
+
+  inside = 1;
+  for (int part = 0; part < parts; part += threads) task(context, part);
+  inside = 0;
+
+  for (unsigned spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++) {
+    if (spins < 4096) ATTNC_PAUSE();
+    else sched_yield(); /* a worker lost its core: let it run */
+  }
+  atomic_store_explicit(&pool.busy, 0, memory_order_release);
+}
