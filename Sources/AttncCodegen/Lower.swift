@@ -81,6 +81,10 @@ public enum Lower {
     switch op {
     case let op as FusedMatMul:
       return Call(kernel: "FusedMatMul", parameters: ["alpha": .float(Double(op.alpha)), "activation": .string(op.activation.rawValue)])
+    case let op as PackedMatMul:
+      return Call(kernel: "PackedMatMul", parameters: [
+        "alpha": .float(Double(op.alpha)), "activation": .string(op.activation.rawValue), "columns": .int(Int64(op.columns)),
+      ])
     case let op as RotaryEmbedding:
       return Call(kernel: "RotaryEmbedding", parameters: [
         "interleaved": .int(op.interleaved ? 1 : 0), "rotary_embedding_dim": .int(Int64(op.rotaryDim)),

@@ -83,7 +83,7 @@ public enum KernelLibrary {
     table["LayerNormalization"] = KernelMemory(outputs: [0], inPlace: [0])
     table["RMSNormalization"] = KernelMemory(outputs: [0], inPlace: [0])
     // FusedAttention: the exact kernel writes into the arena; the variants return arrays.
-    for op in ["MatMul", "FusedMatMul", "Transpose", "Gather", "FusedAttention"] { table[op] = .output }
+    for op in ["MatMul", "FusedMatMul", "PackedMatMul", "Transpose", "Gather", "FusedAttention"] { table[op] = .output }
     table["Split"] = KernelMemory(everyOutput: true)
     for op in ["Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity"] { table[op] = .viewOfInput }
     return table
@@ -144,6 +144,13 @@ public enum KernelLibrary {
         input(inputs, 0), input(inputs, 1), addends: try (2..<inputs.count).map { try input(inputs, $0) },
         alpha: try p.float("alpha", default: 1), activation: try p.string("activation", default: "none"),
         output: context.output(0))]
+    }
+    table["PackedMatMul"] = { context, inputs in
+      let p = context.parameters
+      return [try PackedGemm.multiply(
+        input(inputs, 0), packed: input(inputs, 1), columns: try p.int("columns"),
+        addends: try (2..<inputs.count).map { try input(inputs, $0) }, alpha: try p.float("alpha", default: 1),
+        activation: try p.string("activation", default: "none"), output: context.output(0))]
     }
     table["Softmax"] = { context, inputs in
       let x = try input(inputs, 0)

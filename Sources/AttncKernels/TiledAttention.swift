@@ -26,11 +26,7 @@ public enum TiledAttention {
     case keyWeights(Tensor)
   }
 
-  /// Instruction sets for the C loops: the widest the machine has (AVX-512, AVX2), at most
-  /// AVX2, or plain C.
-  public enum Kernels: Int32, Sendable, CaseIterable {
-    case widest = 0, avx2 = 1, portable = 2
-  }
+  public typealias Kernels = InstructionSets
 
   public struct Options: Sendable {
     public var scale: Float

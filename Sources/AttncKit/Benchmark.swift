@@ -66,7 +66,7 @@ public enum Benchmark {
       flops: matrixFLOPs(plan, shapes: shapes), peakBytes: peakBytes)
   }
 
-  /// 2·m·n·k summed over the plan's MatMul and FusedMatMul calls, plus each FusedAttention's
+  /// 2·m·n·k summed over the plan's MatMul, FusedMatMul and PackedMatMul calls, plus each FusedAttention's
   /// FLOPs by its variant's cost formula (exact attention: the visible part of QKᵀ and P·V), from
   /// the values' shapes in a run (by slot name).
   public static func matrixFLOPs(_ plan: Plan, shapes: [String: [Int]]) -> Double {
@@ -77,7 +77,7 @@ public enum Benchmark {
     }
     for instruction in plan.instructions {
       switch instruction.kernel {
-      case "MatMul", "FusedMatMul":
+      case "MatMul", "FusedMatMul", "PackedMatMul":
         guard instruction.inputs.count >= 2, let a = shape(instruction.inputs[0]),
           let out = shape(instruction.outputs.first), let k = a.last
         else { continue }

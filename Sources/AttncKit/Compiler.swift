@@ -75,7 +75,7 @@ public enum Compiler {
       try AttentionMatching.pipeline.run(&graph)
       let lower = { (graph: Graph) throws -> Plan in
         var fused = graph
-        try Fusion.pipeline.run(&fused)
+        try Fusion.run(&fused)
         return try Lower.plan(fused, sourceSHA256: digest, producer: version, policy: policy)
       }
       var merged = graph

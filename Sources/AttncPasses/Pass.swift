@@ -82,9 +82,17 @@ public enum AttentionMatching {
 }
 
 /// The lowering stage, run on a copy of the canonical graph just before codegen: fuse spelled-out
-/// GELUs, then MatMul epilogues. (Inspect shows the canonical, unfused graph.)
+/// GELUs and MatMul epilogues (to their fixed point), then pack constant weights for attnc's
+/// GEMM, which must see the finished epilogues. (Inspect shows the canonical, unfused graph.)
 public enum Fusion {
-  public static let pipeline = Pipeline([
+  public static let fusions = Pipeline([
     FuseGelu.pass, EliminateDeadNodes.pass, FuseMatMulEpilogues.pass, EliminateDeadNodes.pass,
   ])
+  public static let packing = Pipeline([PackWeights.pass, EliminateDeadNodes.pass])
+
+  /// Runs `fusions`, then `packing`.
+  public static func run(_ graph: inout Graph) throws {
+    try fusions.run(&graph)
+    try packing.run(&graph)
+  }
 }

@@ -123,4 +123,28 @@ import Testing
       #expect(split?.shape == [1, m, n] && worst < 1e-5, "\(activation): \(worst)")
     }
   }
+
+  /// The packed GEMM split over threads by rows (m ≥ 32 per thread) and by pairs of panels
+  /// (fewer rows), and a long input past `PackedGemm.rowLimit` (unpacked, through OpenBLAS),
+  /// against the plain product.
+  @Test func packedProductOverThreadsAndLongInputs() throws {
+    var generator = SystemRandomNumberGenerator()
+    let (k, n) = (48, 200)
+    let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &generator) }
+    let bias = (0..<n).map { _ in Float.random(in: -1...1, using: &generator) }
+    for m in [8, 200, PackedGemm.rowLimit + 5] {
+      let a = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &generator) }
+      let residual = (0..<(m * n)).map { _ in Float.random(in: -1...1, using: &generator) }
+      var y: Tensor?
+      try withThreads(3) {
+        y = try PackedGemm.multiply(
+          .float(a, [1, m, k]), packed: PackedGemmTests.packed(b, k: k, n: n), columns: n,
+          addends: [.float(residual, [1, m, n]), .float(bias, [n])], alpha: 2, activation: "gelu")
+      }
+      let expected = PackedGemmTests.reference(
+        a, b, rows: m, k: k, n: n, alpha: 2, addends: [(residual, n, 1), (bias, 0, 1)], activation: "gelu")
+      let worst = zip(y?.floats ?? [], expected).map { abs(Double($0) - $1) / max(1, abs($1)) }.max() ?? 1
+      #expect(y?.shape == [1, m, n] && worst < 1e-5, "m \(m): \(worst)")
+    }
+  }
 }

@@ -4,12 +4,12 @@ import AttncPasses
 import AttncTestSupport
 import Testing
 
-/// The lowering-stage fusions on real exports: every spelled-out GELU becomes one `Gelu`, and
-/// MatMul epilogues fold into `FusedMatMul`.
+/// The lowering-stage fusions on real exports: every spelled-out GELU becomes one `Gelu`, MatMul
+/// epilogues fold into `FusedMatMul`, and products with a constant weight become `PackedMatMul`.
 @Suite struct FusionTests {
   func fused(_ name: String) throws -> Graph {
     var graph = try ModelLoader.load(Fixtures.model(name)).canonical
-    try Fusion.pipeline.run(&graph)
+    try Fusion.run(&graph)
     try graph.verify()
     return graph
   }
@@ -22,14 +22,16 @@ import Testing
   func bertErfGeluAndEpilogues() throws {
     let graph = try fused("bert_mini_legacy")
     // 4 layers: Q, K, V, output, FFN up (+GELU), FFN down (+residual) and QKᵀ (+scale, mask,
-    // softmax) are fused; the attention-times-V MatMul has no epilogue.
+    // softmax) are fused; the attention-times-V MatMul has no epilogue. The six products with a
+    // weight read it packed; QKᵀ (two activations) stays a FusedMatMul.
     #expect(count(graph, "Erf") == 0)
     #expect(count(graph, "Softmax") == 0)
-    #expect(count(graph, "FusedMatMul") == 4 * 7)
+    #expect(count(graph, "PackedMatMul") == 4 * 6)
+    #expect(count(graph, "FusedMatMul") == 4)
     #expect(count(graph, "MatMul") == 4)
-    let activations = graph.nodes.compactMap { $0.op as? FusedMatMul }.map(\.activation)
-    #expect(activations.filter { $0 == .gelu }.count == 4)
-    #expect(activations.filter { $0 == .softmax }.count == 4)
+    let packed = graph.nodes.compactMap { $0.op as? PackedMatMul }
+    #expect(packed.filter { $0.activation == .gelu }.count == 4)
+    #expect(graph.nodes.compactMap { $0.op as? FusedMatMul }.filter { $0.activation == .softmax }.count == 4)
   }
 
   @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))

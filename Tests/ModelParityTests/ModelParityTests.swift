@@ -69,7 +69,7 @@ import Testing
     let path = Fixtures.model(name)
     let plan = try Compiler.plan(path).plan
     var unmatched = try ModelLoader.load(path).canonical
-    try Fusion.pipeline.run(&unmatched)
+    try Fusion.run(&unmatched)
     let reference = try Lower.plan(unmatched, sourceSHA256: [UInt8](repeating: 0, count: 32), producer: "test", policy: "exact")
     #expect(plan.instructions.contains { $0.kernel == "FusedAttention" })
     #expect(!reference.instructions.contains { $0.kernel == "FusedAttention" })

@@ -72,7 +72,7 @@ import Testing
     #expect(report.merges == 2)
     let exact = try Self.convert(Self.bertTiny, nil).plan
     // Lowered as the compiler lowers (epilogue fusion first), so both plans round alike.
-    try Fusion.pipeline.run(&merged)
+    try Fusion.run(&merged)
     let plan = try Lower.plan(merged, sourceSHA256: [UInt8](repeating: 0, count: 32), producer: "test", policy: "exact")
     #expect(plan.instructions.contains { $0.kernel == "TokenMerge" })
     let inputs = Self.bertInputs(exact, batch: 2, length: 24, padded: 7)

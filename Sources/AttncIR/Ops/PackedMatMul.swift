@@ -1,0 +1,60 @@
+import AttncTensor
+
+/// attnc op: `PackedMatMul(A, P, addend…)` = `activation(alpha · A×B + addend₁ + addend₂)` where
+/// `P` is a constant weight `B [k, n]` packed into panels of 16 columns (`[⌈n/16⌉, k, 16]`, zeros
+/// past column n), the layout attnc's own GEMM tiles read (`attnc_packed_gemm.h`).
+///
+/// Produced by the `pack-weights` pass from a `MatMul` or `FusedMatMul` whose B is a float32
+/// constant matrix, so the plan stores the weight as the kernel reads it and nothing repacks it
+/// per call. A has rank ≥ 2; every leading axis is a batch of rows sharing B. Each addend either
+/// has the product's dims (residual) or broadcasts along every axis but the last (bias).
+public struct PackedMatMul: Op {
+  public static let type = "PackedMatMul"
+  public static let domain = "attnc"
+  /// Columns per packed panel (`ATTNC_GEMM_PANEL`).
+  public static let panel = 16
+
+  public var alpha: Float
+  /// `none`, `gelu` or `geluTanh` (a softmax epilogue is not packed).
+  public var activation: FusedMatMul.Activation
+  /// n: the product's last dim (the packed panels are padded past it).
+  public var columns: Int
+
+  public init(alpha: Float, activation: FusedMatMul.Activation, columns: Int) {
+    self.alpha = alpha
+    self.activation = activation
+    self.columns = columns
+  }
+
+  /// The packed shape of a `[k, n]` weight.
+  public static func packedShape(k: Int, n: Int) -> [Int] { [(n + panel - 1) / panel, k, panel] }
+
+  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
+    try inputs.expectCount(2...4)
+    let a = try inputs.required(0), packed = try inputs.required(1)
+    guard a.type.dtype == .float, packed.type.dtype == .float, a.type.rank >= 2 else {
+      throw AttncError.invalid("PackedMatMul takes a float32 matrix of rank ≥ 2 and packed float32 panels, got \(a.type) and \(packed.type)")
+    }
+    guard packed.type.rank == 3, let k = packed.type.dims[1].value, a.type.dims.last == Dim(k),
+      packed.type.dims == PackedMatMul.packedShape(k: k, n: columns).map({ Dim($0) })
+    else {
+      throw AttncError.invalid("packed weight \(packed.type.dims.shapeDescription) does not hold \(columns) columns of depth \(a.type.dims.last?.description ?? "?")")
+    }
+    let product = TensorType(.float, Array(a.type.dims.dropLast()) + [Dim(columns)])
+    for index in 2..<inputs.count {
+      let addend = try inputs.required(index)
+      guard addend.type.dtype == .float, PackedMatMul.rowAligned(addend.type.dims, product.dims) else {
+        throw AttncError.invalid("addend \(addend.type.dims.shapeDescription) is neither the product's shape \(product.dims.shapeDescription) nor a bias over its last axis")
+      }
+    }
+    return [product]
+  }
+
+  /// Whether an addend of `dims` reads as rows of the flattened product: the product's own dims,
+  /// or ones everywhere but a last dim of 1 or n.
+  public static func rowAligned(_ dims: [Dim], _ product: [Dim]) -> Bool {
+    if dims == product { return true }
+    guard dims.count <= product.count, let last = dims.last else { return dims.isEmpty }
+    return dims.dropLast().allSatisfy { $0 == Dim(1) } && (last == Dim(1) || last == product.last)
+  }
+}

@@ -1,0 +1,153 @@
+import AttncTensor
+import CAttnc
+
+/// attnc's GEMM against weights packed once, at conversion (`attnc_packed_gemm.h`): the kernel of
+/// the `PackedMatMul` op.
+///
+/// Up to `rowLimit` rows it runs attnc's register-blocked tiles on the packed panels, with the
+/// epilogue (addends, GELU) applied to each tile in registers: no per-call packing of the weight
+/// and no separate pass over the output. Beyond it the weight is unpacked once for the call and
+/// the product goes to OpenBLAS (`LinearAlgebra.fusedMatMul`), whose kernels are faster on long
+/// inputs and for which the unpacking is then a few percent of the product.
+public enum PackedGemm {
+  /// Columns per packed panel.
+  public static let panel = Int(ATTNC_GEMM_PANEL)
+
+  /// Rows above which a call unpacks the weight and uses OpenBLAS (measured on bert_mini at 2
+  /// threads, BENCHMARKS.md session 10: the tiles win at 128 rows, tie at 512, lose at 2048).
+  public static let rowLimit = 1024
+
+  /// Floats of a `[k, n]` weight once packed.
+  public static func packedCount(k: Int, n: Int) -> Int { (n + panel - 1) / panel * panel * k }
+
+  /// Packs row-major `b [k, n]` into `packedCount(k:n:)` floats at `packed`.
+  public static func pack(_ b: UnsafePointer<Float>, k: Int, n: Int, into packed: UnsafeMutablePointer<Float>) {
+    attnc_gemm_pack(b, k, n, packed)
+  }
+
+  /// Row-major `[k, n]` from `packed` (`pack`'s inverse).
+  public static func unpack(_ packed: Tensor, k: Int, n: Int) -> Tensor {
+    var b = FloatBuffer(uninitializedCount: k * n)
+    packed.floats.withUnsafeBufferPointer { p in
+      b.withUnsafeMutableBufferPointer { out in
+        if let source = p.baseAddress, let target = out.baseAddress { attnc_gemm_unpack(source, k, n, target) }
+      }
+    }
+    return .float(b, [k, n])
+  }
+
+  /// `activation(alpha · A×B + addends)` with B packed; A's leading axes are rows sharing B.
+  ///
+  /// - Parameters:
+  ///   - a: `[…, m, k]` float32.
+  ///   - packed: `[⌈n/16⌉, k, 16]`, as `pack` wrote it.
+  ///   - columns: n.
+  ///   - addends: up to two, each of the product's shape or a bias over its last axis (`[…, 1, n]`
+  ///     or `[…, 1, 1]`).
+  ///   - activation: `none`, `gelu` or `gelu_tanh`.
+  ///   - kernels: the instruction sets the tiles may use (tests compare them).
+  /// - Throws: shapes that do not fit, naming them.
+  public static func multiply(
+    _ a: Tensor, packed: Tensor, columns n: Int, addends: [Tensor], alpha: Float, activation: String,
+    kernels: InstructionSets = .widest, output: FloatOutput = FloatBuffer.init(uninitializedCount:)
+  ) throws -> Tensor {
+    guard a.isFloat, packed.isFloat, a.rank >= 2, packed.rank == 3, packed.shape[2] == panel,
+      packed.shape[0] == (n + panel - 1) / panel, packed.shape[1] == a.shape[a.rank - 1]
+    else {
+      throw AttncError.invalid("PackedMatMul: A \(a.shape) does not fit packed weight \(packed.shape) of \(n) columns")
+    }
+    let k = a.shape[a.rank - 1]
+    let rows = a.shape.dropLast().reduce(1, *)
+    let shape = Array(a.shape.dropLast()) + [n]
+    guard addends.count <= 2 else { throw AttncError.invalid("PackedMatMul takes at most two addends, got \(addends.count)") }
+    // Each addend as (row stride, column stride) over the rows × n product.
+    let layouts: [(row: Int, column: Int)] = try addends.map { addend in
+      guard addend.isFloat else { throw AttncError.invalid("PackedMatMul addend must be float32, got \(addend.dtype)") }
+      if addend.shape == shape { return (n, 1) }
+      guard addend.rank <= shape.count, addend.shape.dropLast().allSatisfy({ $0 == 1 }),
+        addend.shape.last.map({ $0 == 1 || $0 == n }) ?? true
+      else {
+        throw AttncError.invalid("PackedMatMul addend \(addend.shape) is neither the product's shape \(shape) nor a bias over its last axis")
+      }
+      return (0, addend.shape.last == n && n != 1 ? 1 : 0)
+    }
+    let code: Int32
+    switch activation {
+    case "none": code = Int32(ATTNC_EPILOGUE_NONE)
+    case "gelu": code = Int32(ATTNC_EPILOGUE_GELU)
+    case "gelu_tanh": code = Int32(ATTNC_EPILOGUE_GELU_TANH)
+    default: throw AttncError.invalid("PackedMatMul activation '\(activation)' is not none, gelu or gelu_tanh")
+    }
+    if rows > rowLimit {
+      // One [rows, k] × [k, n] product through OpenBLAS; addends as [rows, n] or [n] / [1].
+      let flat = try addends.enumerated().map { e, addend in
+        Tensor.float(addend.floats, layouts[e].row == 0 ? [addend.shape.last ?? 1] : [rows, n])
+      }
+      let product = try LinearAlgebra.fusedMatMul(
+        .float(a.floats, [rows, k]), unpack(packed, k: k, n: n), addends: flat, alpha: alpha, activation: activation,
+        output: output)
+      return .float(product.floats, shape, dtype: a.dtype)
+    }
+    var out = output(rows * n)
+    guard rows > 0, n > 0 else { return .float(out, shape, dtype: a.dtype) }
+    let first = addends.first?.floats, second = addends.dropFirst().first?.floats
+    var zero: Float = 0
+    withUnsafePointer(to: &zero) { dummy in
+      a.floats.withUnsafeBufferPointer { x in
+        packed.floats.withUnsafeBufferPointer { p in
+          out.withUnsafeMutableBufferPointer { z in
+            first.withOptionalPointer(or: dummy) { e0 in
+              second.withOptionalPointer(or: dummy) { e1 in
+                var call = attnc_gemm()
+                call.a = x.baseAddress ?? dummy
+                call.packed_b = p.baseAddress ?? dummy
+                call.c = z.baseAddress!
+                call.m = rows
+                call.n = n
+                call.k = k
+                call.alpha = alpha
+                call.addend_count = Int32(addends.count)
+                if let layout = layouts.first {
+                  call.addends.0 = attnc_addend(values: e0, row_stride: layout.row, column_stride: layout.column)
+                }
+                if layouts.count > 1 {
+                  call.addends.1 = attnc_addend(values: e1, row_stride: layouts[1].row, column_stride: layouts[1].column)
+                }
+                call.activation = code
+                call.kernels = kernels.rawValue
+                run(call)
+              }
+            }
+          }
+        }
+      }
+    }
+    return .float(out, shape, dtype: a.dtype)
+  }
+
+  /// Splits the call over the threads: by rows when each thread gets at least 32, else by pairs
+  /// of panels (each thread then streams only its own columns of the weight).
+  static func run(_ call: attnc_gemm) {
+    let rows = call.m, n = call.n
+    let pairs = (n + 2 * panel - 1) / (2 * panel)
+    withUnsafePointer(to: call) { call in
+      if rows / Parallel.threads >= 32 || pairs < 2 {
+        Parallel.chunks(rows, minimumPerChunk: 32) { range in
+          attnc_gemm_run(call, range.lowerBound, range.upperBound, 0, n)
+        }
+      } else {
+        Parallel.chunks(pairs) { range in
+          attnc_gemm_run(call, 0, rows, range.lowerBound * 2 * panel, min(n, range.upperBound * 2 * panel))
+        }
+      }
+    }
+  }
+}
+
+extension Optional where Wrapped == FloatBuffer {
+  /// The buffer's first element, or `fallback` when there is no buffer or it is empty.
+  func withOptionalPointer<R>(or fallback: UnsafePointer<Float>, _ body: (UnsafePointer<Float>) -> R) -> R {
+    guard let buffer = self else { return body(fallback) }
+    return buffer.withUnsafeBufferPointer { body($0.baseAddress ?? fallback) }
+  }
+}
