@@ -8,7 +8,6 @@ public enum Convolution {
     _ x: Tensor, _ w: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
     outputSpatial: [Int], group: Int
   ) throws -> Tensor {
-    let spatial = x.rank - 2
     let batch = x.shape[0], channels = x.shape[1], filters = w.shape[0]
     let kernel = Array(w.shape[2...])
     let inSpatial = Array(x.shape[2...])

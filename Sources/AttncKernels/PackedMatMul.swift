@@ -80,7 +80,7 @@ public enum PackedGemm {
     }
     if rows > rowLimit {
       // One [rows, k] × [k, n] product through OpenBLAS; addends as [rows, n] or [n] / [1].
-      let flat = try addends.enumerated().map { e, addend in
+      let flat = addends.enumerated().map { e, addend in
         Tensor.float(addend.floats, layouts[e].row == 0 ? [addend.shape.last ?? 1] : [rows, n])
       }
       let product = try LinearAlgebra.fusedMatMul(

@@ -27,6 +27,7 @@ public enum FuseMatMulEpilogues {
     }
     guard !matches.isEmpty else { return 0 }
     var inserted: [Int: [Node]] = [:]
+    var replaced: [(old: ValueID, new: ValueID)] = []
     for match in matches {
       let type = graph.values[match.output].type
       let fused = graph.addValue(Value(name: graph.freshName(graph.values[match.output].name + "__fused"), type: type))
@@ -34,9 +35,12 @@ public enum FuseMatMulEpilogues {
       inserted[match.last] = [Node(
         name: graph.nodes[match.last].name + "/fused", domain: FusedMatMul.domain, opType: FusedMatMul.type,
         inputs: [match.a, match.b] + match.addends, outputs: [fused], opset: 1, op: op)]
-      graph.redirect(match.output, to: fused)
+      replaced.append((match.output, fused))
     }
+    // Insert first, then redirect: a fused node may read another match's output (a residual
+    // that is the previous product's), and must then read its replacement.
     graph.insert(after: inserted)
+    for (old, new) in replaced { graph.redirect(old, to: new) }
     return matches.count
   }
 
