@@ -33,11 +33,13 @@ public enum UnflattenMatMul {
       // x with its trailing axes merged into one of length k: Reshape(x, [0, …, 0, k]) (0 keeps an axis).
       var input = x
       if leading < xType.rank - 1 {
+        // A Reshape of its own: the view's may set allowzero, under which 0 is a length.
+        let merge = try OpRegistry.make(domain: "", type: "Reshape", attributes: Attributes(), opset: view.opset)
         let kept = graph.addConstant(
           HostTensor(int64s: [Int64](repeating: 0, count: leading) + [Int64(k)], shape: [leading + 1]), name: name + "__rows_of_k")
         input = graph.addValue(Value(
           name: graph.freshName(name + "__input"), type: TensorType(xType.dtype, Array(xType.dims.prefix(leading)) + [Dim(k)])))
-        nodes.append(Node(name: node.name + "/input", opType: "Reshape", inputs: [x, kept], outputs: [input], opset: view.opset, op: view.op))
+        nodes.append(Node(name: node.name + "/input", opType: "Reshape", inputs: [x, kept], outputs: [input], opset: view.opset, op: merge))
       }
       let unflattened = graph.addValue(Value(
         name: graph.freshName(name + "__unflattened"), type: TensorType(productType.dtype, Array(xType.dims.prefix(leading)) + [Dim(n)])))
@@ -52,7 +54,7 @@ public enum UnflattenMatMul {
     }
     // Bias adds between a product's Reshapes.
     for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty && node.opType == "Add" {
-      guard inserted[index] == nil, let sunk = try sinkRows(node, graph: &graph, matching) else { continue }
+      guard let sunk = sinkRows(node, graph: &graph, matching) else { continue }
       inserted[index] = sunk.nodes
       replaced.append((sunk.old, sunk.new))
     }
@@ -77,7 +79,7 @@ public enum UnflattenMatMul {
   /// For `Add(Reshape(p, [-1, n]), b)` (either operand order) with p `[…, n]` of rank ≥ 3 and b
   /// `[n]` or `[1]`: the nodes `Add(p, b)` and its Reshape by the same `[-1, n]`, and the value
   /// the latter replaces.
-  static func sinkRows(_ node: Node, graph: inout Graph, _ matching: GraphMatching) throws
+  static func sinkRows(_ node: Node, graph: inout Graph, _ matching: GraphMatching)
     -> (nodes: [Node], old: ValueID, new: ValueID)?
   {
     guard node.inputs.count == 2, let sum = node.outputs.first, let sumType = graph.values[sum].type else { return nil }
