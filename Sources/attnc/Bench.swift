@@ -73,7 +73,7 @@ struct BenchModel: ParsableCommand {
   }
 
   func run() throws {
-    Parallel.configure(threads: threads)
+    configureThreads(threads)
     var overrides: [String: Int] = [:]
     for text in dims {
       let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
@@ -104,12 +104,12 @@ struct BenchModel: ParsableCommand {
          "matmul_gflop": r.flops / 1e9, "gflops_per_s": r.flops / r.median / 1e6,
          "fraction_of_sgemm_peak": r.flops / r.median / 1e-3 / peak, "peak_value_bytes": r.peakBytes]
       }
-      let object: [String: Any] = ["model": model, "variant": variant ?? "softmax", "threads": threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
+      let object: [String: Any] = ["model": model, "variant": variant ?? "softmax", "threads": Parallel.threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
       return
     }
-    print("model \(model)\(variant.map { ", variant \($0)" } ?? ""), \(threads) threads, sgemm peak " + String(format: "%.1f GFLOP/s", peak / 1e9) + " (1024³)")
+    print("model \(model)\(variant.map { ", variant \($0)" } ?? ""), \(Parallel.threads) threads, sgemm peak " + String(format: "%.1f GFLOP/s", peak / 1e9) + " (1024³)")
     print("bindings                  median ms    min ms    max ms   matmul GFLOP   GFLOP/s   of peak   peak values")
     for r in results {
       let label = r.bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

@@ -45,7 +45,7 @@ struct BenchCostModel: ParsableCommand {
   func run() throws {
     let threads = ProcessInfo.processInfo.activeProcessorCount
     let profile = try MachineProfile.current(progress: { FileHandleOutput.standardError($0 + "\n") })
-    Parallel.configure(threads: threads)
+    configureThreads(threads)
     let summary = try CostModelBenchmark.run(
       profile: profile, lengths: sequences.isEmpty ? [256, 1024, 4096, 16384] : sequences, depths: depths.isEmpty ? [32, 64] : depths,
       heads: heads.isEmpty ? [4, 12] : heads, causal: causal == "both" ? [false, true] : [causal == "causal"],

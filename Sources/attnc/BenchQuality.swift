@@ -42,7 +42,7 @@ struct BenchQuality: ParsableCommand {
 
   func run() throws {
     guard draws >= 1, threads >= 1 else { throw ValidationError("--draws and --threads must be at least 1") }
-    Parallel.configure(threads: threads)
+    configureThreads(threads)
     let settings = variants.isEmpty ? AttentionQuality.standardSettings : variants.map { AttentionQuality.Setting($0) }
     for setting in settings { _ = try AttentionVariants.parse(setting.variant) }  // fail before the work
     var rows: [AttentionQuality.Row] = []

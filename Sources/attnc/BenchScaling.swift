@@ -51,13 +51,13 @@ struct BenchScaling: ParsableCommand {
   }
 
   func run() throws {
-    Parallel.configure(threads: threads)
+    configureThreads(threads)
     let settings = try (variants.isEmpty ? AttentionVariants.all.map(\.name) : variants).map { text in
       (text, try AttentionVariants.parse(text))
     }.filter { !causal || $0.1.0.supportsCausal }
     var points: [[String: Any]] = []
     if format == .table {
-      print("one attention layer: batch 1, \(heads) heads, d = \(depth)\(causal ? ", causal" : ""), \(threads) threads, median of \(repetitions)")
+      print("one attention layer: batch 1, \(heads) heads, d = \(depth)\(causal ? ", causal" : ""), \(Parallel.threads) threads, median of \(repetitions)")
       print("N        variant                          ms     GFLOP   GFLOP/s   vs softmax")
     }
     for n in sequences.isEmpty ? [1024, 4096] : sequences {
@@ -91,7 +91,7 @@ struct BenchScaling: ParsableCommand {
       }
     }
     if format == .json {
-      let object: [String: Any] = ["heads": heads, "depth": depth, "causal": causal, "threads": threads, "points": points]
+      let object: [String: Any] = ["heads": heads, "depth": depth, "causal": causal, "threads": Parallel.threads, "points": points]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
     }

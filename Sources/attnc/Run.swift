@@ -54,7 +54,7 @@ struct Run: ParsableCommand {
   }
 
   func run() throws {
-    Parallel.configure(threads: threads)
+    configureThreads(threads)
     let loaded = try withContext(plan) { try PlanFile.read(plan) }
     let interpreter = try withContext(plan) { try Interpreter(plan: loaded) }
     let arguments = try InputFeeds.load(for: loaded, inputs: inputs, testData: testData)
@@ -75,7 +75,7 @@ struct Run: ParsableCommand {
     }
     if stats {
       let sorted = times.sorted()
-      print(String(format: "wall time: median %.3f ms over %d runs (min %.3f, max %.3f), %d threads", sorted[sorted.count / 2], sorted.count, sorted.first ?? 0, sorted.last ?? 0, threads))
+      print(String(format: "wall time: median %.3f ms over %d runs (min %.3f, max %.3f), %d threads", sorted[sorted.count / 2], sorted.count, sorted.first ?? 0, sorted.last ?? 0, Parallel.threads))
       if let arena = interpreter.lastArena {
         print(String(format: "memory: arena %.2f MiB planned for these input shapes (%d values, %d written in place; at least %.2f MiB alive at once), %.2f MiB peak outside the arena", Double(arena.bytes) / 1_048_576, arena.offsets.count, arena.inPlace, Double(arena.liveBytes) / 1_048_576, Double(interpreter.peakBytesOutsideArena) / 1_048_576))
       } else {

@@ -45,7 +45,7 @@ struct Verify: ParsableCommand {
   @OptionGroup var shapes: ShapeOptions
 
   func run() throws {
-    Parallel.configure(threads: threads)
+    configureThreads(threads)
     let loaded = try withContext(plan) { try PlanFile.read(plan) }
     let feeds = try InputFeeds.load(for: loaded, inputs: inputs, testData: testData)
     let exact = try Compiler.plan(reference, options: try shapes.importOptions()).plan

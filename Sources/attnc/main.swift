@@ -29,6 +29,16 @@ func runAttnc() -> Int32 {
   }
 }
 
+/// Sets the thread pool for `--threads requested`, saying so on stderr when that is more than
+/// the cores this machine has (the pool then keeps to the cores).
+func configureThreads(_ requested: Int) {
+  let used = Parallel.configure(threads: requested)
+  if used < requested {
+    FileHandleOutput.standardError(
+      "attnc: --threads \(requested) is more than the \(Parallel.cores) cores here; running on \(used)\n")
+  }
+}
+
 /// Writes to stderr without buffering surprises.
 enum FileHandleOutput {
   static func standardError(_ text: String) {

@@ -6,7 +6,8 @@ import Synchronization
 import Testing
 
 /// The thread pool (`Parallel`, `attnc_pool_run`) and the GEMMs it splits (`gemm`), run with
-/// three threads so that the workers, the caller's share and uneven parts are all exercised.
+/// three threads (more than the CI machine's cores, allowed here) so that the workers, the
+/// caller's share and uneven parts are all exercised.
 @Suite(.serialized) struct ParallelTests {
   /// Counts added from any thread.
   final class Tally: Sendable {
@@ -19,9 +20,17 @@ import Testing
   /// Runs `body` with the pool at `threads` threads, then puts the old count back.
   func withThreads(_ threads: Int, _ body: () throws -> Void) rethrows {
     let previous = Parallel.threads
-    Parallel.configure(threads: threads)
-    defer { Parallel.configure(threads: previous) }
+    Parallel.configure(threads: threads, oversubscribe: true)
+    defer { Parallel.configure(threads: previous, oversubscribe: true) }
     try body()
+  }
+
+  @Test func threadsStayWithinTheCoresUnlessAsked() {
+    withThreads(1) {
+      #expect(Parallel.configure(threads: Parallel.cores + 1) == Parallel.cores)
+      #expect(Parallel.configure(threads: Parallel.cores + 1, oversubscribe: true) == Parallel.cores + 1)
+      #expect(Parallel.configure(threads: 0) == 1)
+    }
   }
 
   @Test func everyPartRunsOnceAndNestedLoopsRunInline() {
