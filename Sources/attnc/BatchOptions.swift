@@ -89,8 +89,11 @@ struct BatchOptions: ParsableArguments {
 
     let scheduler = BatchScheduler(jobs: min(jobs, max(inputs.count, 1)))
     if scheduler.jobs > 1 {
-      // One OpenBLAS thread per core between the conversions running at once.
+      // One OpenBLAS thread per core between the conversions running at once (attnc's pool
+      // stays at one thread: it serves one caller at a time).
       setBLASThreads(max(1, ProcessInfo.processInfo.activeProcessorCount / scheduler.jobs))
+    } else {
+      Parallel.configure(threads: Parallel.cores)
     }
     let progress = BatchProgress(
       inputs: inputs, verbosity: quiet ? .quiet : verbose ? .verbose : .normal,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttncKernels
 import AttncKit
 import AttncRuntime
 import AttncTensor
@@ -90,6 +91,8 @@ struct Convert: ParsableCommand {
       throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")
     }
     let start = Date()
+    // Every core for the runs a policy makes while it measures error.
+    Parallel.configure(threads: Parallel.cores)
     let conversion = try Compiler.convert(
       model, options: try shapes.importOptions(), conversion: try policyOptions.conversion(),
       progress: { FileHandleOutput.standardError($0 + "\n") })
