@@ -119,8 +119,9 @@ extension LinearAlgebra {
     return .float(out, shape, dtype: a.dtype)
   }
 
-  /// `body` with the first elements' addresses of `buffers` (each valid for the call).
-  private static func withBaseAddresses<R>(
+  /// `body` with the first elements' addresses of `buffers` (each valid for the call; an empty
+  /// buffer gets an aligned address that must not be read).
+  static func withBaseAddresses<R>(
     _ buffers: ArraySlice<FloatBuffer>, _ collected: [UnsafePointer<Float>], _ body: ([UnsafePointer<Float>]) -> R
   ) -> R {
     guard let first = buffers.first else { return body(collected) }

@@ -90,36 +90,27 @@ public enum PackedGemm {
     }
     var out = output(rows * n)
     guard rows > 0, n > 0 else { return .float(out, shape, dtype: a.dtype) }
-    let first = addends.first?.floats, second = addends.dropFirst().first?.floats
-    var zero: Float = 0
-    withUnsafePointer(to: &zero) { dummy in
-      a.floats.withUnsafeBufferPointer { x in
-        packed.floats.withUnsafeBufferPointer { p in
-          out.withUnsafeMutableBufferPointer { z in
-            first.withOptionalPointer(or: dummy) { e0 in
-              second.withOptionalPointer(or: dummy) { e1 in
-                var call = attnc_gemm()
-                call.a = x.baseAddress ?? dummy
-                call.packed_b = p.baseAddress ?? dummy
-                call.c = z.baseAddress!
-                call.m = rows
-                call.n = n
-                call.k = k
-                call.alpha = alpha
-                call.addend_count = Int32(addends.count)
-                if let layout = layouts.first {
-                  call.addends.0 = attnc_addend(values: e0, row_stride: layout.row, column_stride: layout.column)
-                }
-                if layouts.count > 1 {
-                  call.addends.1 = attnc_addend(values: e1, row_stride: layouts[1].row, column_stride: layouts[1].column)
-                }
-                call.activation = code
-                call.kernels = kernels.rawValue
-                run(call)
-              }
-            }
-          }
+    let inputs = [a.floats, packed.floats] + addends.map(\.floats)
+    LinearAlgebra.withBaseAddresses(inputs[...], []) { bases in
+      out.withUnsafeMutableBufferPointer { z in
+        var call = attnc_gemm()
+        call.a = bases[0]
+        call.packed_b = bases[1]
+        call.c = z.baseAddress!
+        call.m = rows
+        call.n = n
+        call.k = k
+        call.alpha = alpha
+        call.addend_count = Int32(addends.count)
+        if let layout = layouts.first {
+          call.addends.0 = attnc_addend(values: bases[2], row_stride: layout.row, column_stride: layout.column)
         }
+        if layouts.count > 1 {
+          call.addends.1 = attnc_addend(values: bases[3], row_stride: layouts[1].row, column_stride: layouts[1].column)
+        }
+        call.activation = code
+        call.kernels = kernels.rawValue
+        run(call)
       }
     }
     return .float(out, shape, dtype: a.dtype)
@@ -141,13 +132,5 @@ public enum PackedGemm {
         }
       }
     }
-  }
-}
-
-extension Optional where Wrapped == FloatBuffer {
-  /// The buffer's first element, or `fallback` when there is no buffer or it is empty.
-  func withOptionalPointer<R>(or fallback: UnsafePointer<Float>, _ body: (UnsafePointer<Float>) -> R) -> R {
-    guard let buffer = self else { return body(fallback) }
-    return buffer.withUnsafeBufferPointer { body($0.baseAddress ?? fallback) }
   }
 }
