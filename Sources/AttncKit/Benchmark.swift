@@ -66,36 +66,17 @@ public enum Benchmark {
       flops: matrixFLOPs(plan, shapes: shapes), peakBytes: peakBytes)
   }
 
-  /// 2·m·n·k summed over the plan's MatMul, FusedMatMul and PackedMatMul calls, plus each FusedAttention's
-  /// FLOPs by its variant's cost formula (exact attention: the visible part of QKᵀ and P·V), from
-  /// the values' shapes in a run (by slot name).
+  /// The FLOPs of every call's matrix products by its own cost (`KernelCall.cost`): 2·m·n·k
+  /// for MatMul, FusedMatMul and PackedMatMul, each FusedAttention by its variant's formula
+  /// (exact attention: the visible part of QKᵀ and P·V), convolutions, Einsum and token
+  /// merging's similarity product; from the values' shapes in a run (by slot name).
   public static func matrixFLOPs(_ plan: Plan, shapes: [String: [Int]]) -> Double {
-    var total = 0.0
-    func shape(_ slot: Int?) -> [Int]? {
-      guard let slot else { return nil }
-      return shapes[plan.slots[slot].name]
+    plan.instructions.reduce(0.0) { total, instruction in
+      let operands = PlanCost.shapes(instruction, in: plan) { shapes[plan.slots[$0].name] }
+      return total + instruction.call.cost(operands).flops
     }
-    for instruction in plan.instructions {
-      switch instruction.kernel {
-      case "MatMul", "FusedMatMul", "PackedMatMul":
-        guard instruction.inputs.count >= 2, let a = shape(instruction.inputs[0]),
-          let out = shape(instruction.outputs.first), let k = a.last
-        else { continue }
-        total += 2 * Double(out.reduce(1, *)) * Double(k)
-      case "FusedAttention":
-        guard instruction.inputs.count >= 3, let q = shape(instruction.inputs[0]), let k = shape(instruction.inputs[1]),
-          let out = shape(instruction.outputs.first), q.count == 4, k.count == 4, out.count == 4
-        else { continue }
-        guard let (definition, parameters) = try? AttentionVariants.of(kernelParameters: instruction.parameters, keys: k[2]) else { continue }
-        let causal = ((try? KernelParameters(instruction.parameters).int("causal", default: 0)) ?? 0) != 0
-        let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: causal)
-        total += Double(q[0] * q[1]) * definition.cost(head, parameters).flops
-      default:
-        continue
-      }
-    }
-    return total
   }
+
 
   /// The machine's sgemm rate in FLOP/s: a square `size³` product on the current thread budget
   /// (OpenBLAS, as the plans use it), median of 5 after a warm-up.

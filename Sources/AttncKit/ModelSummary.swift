@@ -35,6 +35,9 @@ public struct ModelSummary: Sendable {
   /// When set (`inspect --seq-len N|auto`), the cost model's per-layer candidates with predicted
   /// time and error, and the policy's choice, replace the formula-only listing.
   public var policyReport: PolicyReport?
+  /// When set (`inspect --seq-len N`): the converted plan's predicted seconds per kernel at
+  /// `seqLen` (attention by its chosen variant), every call priced by its own cost.
+  public var predictedSecondsByKernel: [String: Double]?
 
   /// When set (`inspect`): whether `--token-merge` can rewrite this model, the blocks found or
   /// why not (`tokenMergingCheck`; `convert` does not pay for the dry run).
@@ -135,6 +138,8 @@ public struct ModelSummary: Sendable {
         ("possible", .bool(merging.refusal == nil)), ("blocks", .int(merging.blocks)),
         ("reason", merging.refusal.map(JSON.string) ?? .null),
       ]))]
+    } ?? []) + (predictedSecondsByKernel.map { byKernel in
+      [("predicted_ms_by_kernel", Self.milliseconds(byKernel)), ("predicted_ms", .number(byKernel.values.reduce(0, +) * 1e3))]
     } ?? []) + (policyReport.map { report in
       [("cost_model", .object([
         ("policy", .string(report.policy.rawValue)), ("seq_len", .int(report.seqLen)), ("length_dispatched", .bool(report.auto)),
@@ -147,6 +152,23 @@ public struct ModelSummary: Sendable {
         ("merge_error", report.mergeError.map(JSON.number) ?? .null), ("tokens", .array(report.layers.map { .int($0.tokens) })),
       ])))]
     } ?? []))
+  }
+
+  /// The cost model's predicted milliseconds per kernel, largest first.
+  static func milliseconds(_ byKernel: [String: Double]) -> JSON {
+    let sorted: [(String, Double)] = byKernel.sorted { $0.value > $1.value }
+    return .object(sorted.map { (kernel: String, seconds: Double) -> (String, JSON) in (kernel, JSON.number(seconds * 1e3)) })
+  }
+
+  /// The predicted time per kernel as `inspect` prints it, largest first.
+  func predictionTable(_ byKernel: [String: Double], seqLen: Int) -> String {
+    let total = byKernel.values.reduce(0, +)
+    var lines = [String(format: "predicted time of the plan at seq %d, batch 1: %.2f ms (compare: attnc run --stats)", seqLen, total * 1e3)]
+    for (kernel, seconds) in byKernel.sorted(by: { $0.value > $1.value }) {
+      lines.append("  " + kernel.padding(toLength: 22, withPad: " ", startingAt: 0)
+        + String(format: "%9.3f ms  %5.1f%%", seconds * 1e3, total > 0 ? 100 * seconds / total : 0))
+    }
+    return lines.joined(separator: "\n")
   }
 
   /// `candidates` and `chosen` of one attention entry: the cost model's when it ran, else the
@@ -233,6 +255,9 @@ public struct ModelSummary: Sendable {
       lines.append(policyReport.table)
     } else if let seqLen, !attention.matches.isEmpty {
       lines.append(candidateTable(seqLen))
+    }
+    if let predictedSecondsByKernel, let seqLen = seqLen ?? policyReport?.seqLen {
+      lines.append(predictionTable(predictedSecondsByKernel, seqLen: seqLen))
     }
     return lines.joined(separator: "\n")
   }

@@ -39,19 +39,19 @@ public enum Verification {
     }
     let expected = try Interpreter(plan: reference).run(inputs)
     let interpreter = try Interpreter(plan: plan)
-    let exactAttention = KernelLibrary.kernels["FusedAttention"]!
     var layers: [(Int, String, String, Double)] = []
     interpreter.observer = { instruction, arguments, results in
-      guard instruction.kernel == "FusedAttention" else { return }
+      guard let attention = instruction.call as? FusedAttentionCall else { return }
       let keys = arguments.count > 1 ? arguments[1]?.shape.dropLast().last : nil
-      let variant = (try? AttentionVariants.of(kernelParameters: instruction.parameters, keys: keys))?.0.name ?? "softmax"
+      let variant = (try? attention.variant(forKeys: keys ?? 0))?.0.name ?? "softmax"
       let layer = plan.decisions.first { $0.node == instruction.label }?.layer ?? layers.count
       guard variant != "softmax" else {
         layers.append((layer, instruction.label, variant, 0))
         return
       }
-      let parameters = AttentionVariants.kernelParameters(instruction.parameters, variant: "softmax", values: [:])
-      let exact = try exactAttention(KernelContext(parameters: KernelParameters(parameters), outputCount: 1, bindings: [:]), arguments)
+      var exactCall = attention
+      (exactCall.variant, exactCall.variantValues, exactCall.dispatch) = ("softmax", [:], nil)
+      let exact = try exactCall.evaluate(KernelContext(), arguments)
       layers.append((layer, instruction.label, variant, AttentionQuality.relativeError(results[0].floats[...], exact[0].floats[...])))
     }
     let actual = try interpreter.run(inputs)

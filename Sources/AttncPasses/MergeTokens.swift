@@ -300,75 +300,11 @@ public enum MergeTokens {
     return unmerges
   }
 
-  enum Rule {
-    /// Per token: each output's token axis (nil: none).
-    case perToken([Int?])
-    /// A reshape keeping the leading axes up to the token axis: its target, to rewrite.
-    case reshape(axis: Int, target: [Dim])
-    /// Reads the class token (position 0, never merged): the result has no token axis.
-    case leaves
-    case notPerToken(String)
+  /// Whether `node` acts per token on its merged inputs `reads`, and where the axis goes: the
+  /// op's own `Tokenwise` rule (an op without one is not per token).
+  static func perTokenRule(_ node: Node, reads: [(Int, ValueID, Tracked)], _ graph: Graph) -> TokenRule {
+    guard let op = node.op as? any Tokenwise else { return .notPerToken("\(node.opType) is not known to act per token") }
+    return op.tokenRule(reads.map { TokenRead(position: $0.0, axis: $0.2.axis) }, graph.nodeContext(of: node))
   }
 
-  /// Whether `node` acts per token on its merged inputs `reads`, and where the axis goes.
-  static func perTokenRule(_ node: Node, reads: [(Int, ValueID, Tracked)], _ graph: Graph) -> Rule {
-    let facts = graph.inputFacts(of: node)
-    let axis = reads[0].2.axis
-    let rank = facts[reads[0].0]?.rank ?? 0
-    switch node.op {
-    case is Binary, is Unary, is Where, is Clip, is Cast, is CastLike, is Identity, is Dropout, is Variadic:
-      let outputRank = facts.compactMap { $0?.rank }.max() ?? rank
-      let aligned = axis + outputRank - rank
-      for (position, fact) in facts.enumerated() {
-        guard let fact else { continue }
-        let offset = outputRank - fact.rank
-        if let read = reads.first(where: { $0.0 == position }) {
-          if read.2.axis + offset != aligned { return .notPerToken("operands' token axes differ") }
-        } else if aligned - offset >= 0, fact.dims[aligned - offset] != Dim(1) {
-          return .notPerToken("operand \(position) does not broadcast along the token axis")
-        }
-      }
-      return .perToken(Array(repeating: aligned, count: node.outputs.count))
-    case is MatMul:
-      guard reads.count == 1, reads[0].0 == 0, axis < rank - 1, let weight = facts[1], weight.rank <= 2 else {
-        return .notPerToken("a matrix product over the token axis")
-      }
-      return .perToken([axis])
-    case let op as LayerNormalization:
-      let first = op.axis < 0 ? op.axis + rank : op.axis
-      return reads.count == 1 && reads[0].0 == 0 && axis < first ? .perToken([axis, nil, nil]) : .notPerToken("a norm over the token axis")
-    case let op as RMSNormalization:
-      let first = op.axis < 0 ? op.axis + rank : op.axis
-      return reads.count == 1 && reads[0].0 == 0 && axis < first ? .perToken([axis, nil]) : .notPerToken("a norm over the token axis")
-    case let op as Softmax:
-      let at = op.axis < 0 ? op.axis + rank : op.axis
-      return axis < at || (!op.coercesTo2D && axis != at) ? .perToken([axis]) : .notPerToken("a softmax over the token axis")
-    case let op as Transpose:
-      guard let perm = try? op.permutation(rank), let moved = perm.firstIndex(of: axis) else { return .notPerToken("transpose") }
-      return .perToken([moved])
-    case is Reshape:
-      guard reads.count == 1, reads[0].0 == 0, let input = facts[0], node.inputs.count > 1, let target = facts[1]?.content,
-        target.count > axis
-      else { return .notPerToken("a reshape of the token axis") }
-      for i in 0...axis where !(target[i] == input.dims[i] || (target[i].value == 0 && i < input.rank)) {
-        return .notPerToken("a reshape of the token axis")
-      }
-      return .reshape(axis: axis, target: target)
-    case let op as FusedAttention:
-      let qkv = reads.filter { $0.0 < 3 }
-      guard qkv.count == 3, qkv.allSatisfy({ $0.2.axis == 2 }) else {
-        return .notPerToken("an attention whose Q, K and V are not all merged")
-      }
-      if reads.contains(where: { $0.0 == 3 }) && op.spec.mask != .keyWeights { return .notPerToken("a mask over merged tokens") }
-      return .perToken([2])
-    case let op as Gather:
-      let at = op.axis < 0 ? op.axis + rank : op.axis
-      if reads.count == 1, reads[0].0 == 0, at == axis, let index = facts[1]?.constant, index.count == 1, index.int64s() == [0] {
-        return .leaves
-      }
-      return .notPerToken("a gather along the token axis")
-    default:
-      return .notPerToken("\(node.opType) is not known to act per token")
-    }
-  }
 }

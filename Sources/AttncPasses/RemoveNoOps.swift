@@ -48,32 +48,25 @@ public enum RemoveNoOps {
   /// For a `Reshape` whose input comes from another `Reshape` and whose output has that one's
   /// input type: the first one's input.
   static func undoneReshape(_ node: Node, graph: Graph, producers: [ValueID: Int]) -> ValueID? {
-    guard node.domain.isEmpty, node.opType == "Reshape", let middle = node.inputs.first ?? nil,
+    guard node.domain.isEmpty, node.op is Reshape, let middle = node.inputs.first ?? nil,
       let outputID = node.outputs.first, let output = graph.values[outputID].type,
-      let first = producers[middle].map({ graph.nodes[$0] }), first.domain.isEmpty, first.opType == "Reshape",
+      let first = producers[middle].map({ graph.nodes[$0] }), first.domain.isEmpty, first.op is Reshape,
       let original = first.inputs.first ?? nil, graph.values[original].type == output
     else { return nil }
     return original
   }
 
+  /// Whether the node's op says it is a no-op here (`Bypassable`); only standard-domain ops on
+  /// tensor values are bypassed.
   static func isNoOp(_ node: Node, graph: Graph, consumers: [ValueID: [Int]]) -> Bool {
-    guard node.domain.isEmpty, let inputID = node.inputs.first ?? nil,
-      let input = graph.values[inputID].type, let outputID = node.outputs.first,
-      let output = graph.values[outputID].type
+    guard node.domain.isEmpty, let op = node.op as? any Bypassable, let inputID = node.inputs.first ?? nil,
+      graph.values[inputID].nonTensorType == nil, graph.values[inputID].type != nil
     else { return false }
-    switch node.opType {
-    case "Identity":
-      return graph.values[inputID].nonTensorType == nil
-    case "Dropout":
-      let maskUsed = node.outputs.count > 1
-        && (consumers[node.outputs[1]] != nil || graph.outputs.contains(node.outputs[1]))
-      let training = node.inputs.count > 2 ? node.inputs[2] : nil
-      let trainingOff = training.map { graph.values[$0].constant?.scalarInt == 0 } ?? true
-      return !maskUsed && trainingOff
-    case "Cast", "CastLike", "Reshape", "Expand", "Squeeze", "Unsqueeze":
-      return input == output
-    default:
-      return false
-    }
+    let outputs = node.outputs
+    let context = NodeContext(
+      inputs: graph.inputFacts(of: node), outputs: outputs.map { graph.values[$0].type },
+      isConsumed: { k in k < outputs.count && (consumers[outputs[k]] != nil || graph.outputs.contains(outputs[k])) })
+    return op.isNoOp(context)
   }
+
 }

@@ -4,7 +4,7 @@ import AttncTensor
 /// Where each planned float value of one run lives in the arena, for one set of symbol bindings.
 ///
 /// A value is planned when its kernel writes that output through `KernelContext.output`
-/// (`KernelLibrary.memory`) and its shape resolves from the bindings. Values that share memory
+/// (each call's `memory`) and its shape resolves from the bindings. Values that share memory
 /// form a group: a view (Reshape, Squeeze…) joins its input's group, and an output written in
 /// place over an input that dies at that instruction joins that input's group. A group lives from
 /// the instruction that defines its first value to the last use of any of its values (graph
@@ -58,7 +58,7 @@ public struct ArenaPlan: Sendable, Equatable {
       groups[group].end = max(groups[group].end, lastUse[slot], index)
     }
     for (index, instruction) in instructions.enumerated() {
-      let memory = KernelLibrary.memory[instruction.kernel] ?? .none
+      let memory = instruction.call.memory
       for (position, slot) in instruction.outputs.enumerated() {
         guard let elements = count(slot), elements > 0 else { continue }
         // A view of input 0 shares its group.

@@ -12,7 +12,6 @@ import Foundation
 /// their own. `ATTNC_ARENA=0` turns the arena off (every value an array), for comparison.
 public final class Interpreter: @unchecked Sendable {
   public let plan: Plan
-  private let kernels: [Kernel]
   private let lastUse: [Int]
   /// Weights in compute form, converted once.
   private let constants: [Int: Tensor]
@@ -37,7 +36,6 @@ public final class Interpreter: @unchecked Sendable {
   /// measure each attention layer's own error); nil in normal runs.
   public var observer: ((_ instruction: Plan.Instruction, _ inputs: [Tensor?], _ outputs: [Tensor]) throws -> Void)?
 
-  /// - Throws: "plan uses unknown kernel 'X'" for a plan from a newer attnc.
   public init(plan: Plan) throws {
     // Large intermediate values are freed after their last use and the next ones allocated
     // fresh; glibc returns each block over its mmap threshold to the kernel, so every large
@@ -45,12 +43,6 @@ public final class Interpreter: @unchecked Sendable {
     // project's VM). Keep freed blocks in the heap for reuse until the liveness arena plans it.
     attnc_keep_freed_memory()
     self.plan = plan
-    kernels = try plan.instructions.map { instruction in
-      guard let kernel = KernelLibrary.kernels[instruction.kernel] else {
-        throw AttncError.invalid("plan uses unknown kernel '\(instruction.kernel)' (node '\(instruction.label)')")
-      }
-      return kernel
-    }
     lastUse = plan.lastUses()
     constants = Interpreter.load(plan.constants)
   }
@@ -165,7 +157,7 @@ public final class Interpreter: @unchecked Sendable {
     lastArena = arenaPlan
     for (index, instruction) in plan.instructions.enumerated() {
       let arguments = instruction.inputs.map { slot in slot.flatMap { values[$0] } }
-      var context = KernelContext(parameters: KernelParameters(instruction.parameters), outputCount: instruction.outputs.count, bindings: bindings)
+      var context = KernelContext(outputCount: instruction.outputs.count, bindings: bindings)
       if let arenaPlan, let arena {
         let outputs = instruction.outputs
         context.allocate = { position, count in
@@ -177,7 +169,7 @@ public final class Interpreter: @unchecked Sendable {
       }
       let start = enabled ? DispatchTime.now().uptimeNanoseconds : 0
       let results = try withContext("node '\(instruction.label)' (\(instruction.kernel))") {
-        let results = try kernels[index](context, arguments)
+        let results = try instruction.call.evaluate(context, arguments)
         guard results.count >= instruction.outputs.count else {
           throw AttncError.invalid("kernel returned \(results.count) outputs, the plan expects \(instruction.outputs.count)")
         }

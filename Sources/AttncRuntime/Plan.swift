@@ -7,7 +7,7 @@ import AttncTensor
 /// Dims are symbolic (`Dim`) and resolved from the actual input shapes at run time.
 public struct Plan: Sendable {
   /// The file format version this build writes and reads.
-  public static let formatVersion: UInt32 = 1
+  public static let formatVersion: UInt32 = 2
 
   /// SHA-256 of the source model file (32 bytes).
   public var sourceSHA256: [UInt8]
@@ -57,21 +57,33 @@ public struct Plan: Sendable {
     }
   }
 
-  /// One kernel call: the kernel's name, its parameters, and the slots it reads and writes
-  /// (nil for an omitted optional input).
+  /// One kernel call: the typed call (its kernel and parameters), and the slots it reads and
+  /// writes (nil for an omitted optional input).
   public struct Instruction: Sendable, Equatable {
-    public var kernel: String
-    public var parameters: [String: Parameter]
+    public var call: any KernelCall
     public var inputs: [Int?]
     public var outputs: [Int]
     /// The source node's name, for messages and profiles.
     public var label: String
-    public init(kernel: String, parameters: [String: Parameter] = [:], inputs: [Int?], outputs: [Int], label: String) {
-      self.kernel = kernel
-      self.parameters = parameters
+    public init(call: any KernelCall, inputs: [Int?], outputs: [Int], label: String) {
+      self.call = call
       self.inputs = inputs
       self.outputs = outputs
       self.label = label
+    }
+
+    /// The call a plan file names, read back through `KernelCalls.decode`.
+    /// - Throws: "plan uses unknown kernel 'X'", or the call's parameter error.
+    public init(kernel: String, parameters: [String: Parameter] = [:], inputs: [Int?], outputs: [Int], label: String) throws {
+      self.init(call: try KernelCalls.decode(name: kernel, parameters: parameters), inputs: inputs, outputs: outputs, label: label)
+    }
+
+    /// The kernel's name ("Softmax").
+    public var kernel: String { call.name }
+
+    public static func == (lhs: Instruction, rhs: Instruction) -> Bool {
+      lhs.call.name == rhs.call.name && lhs.call.parameters == rhs.call.parameters && lhs.inputs == rhs.inputs
+        && lhs.outputs == rhs.outputs && lhs.label == rhs.label
     }
   }
 

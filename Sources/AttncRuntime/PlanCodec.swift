@@ -229,7 +229,7 @@ private final class Arena {
     let result = message(attnc__instruction__init)
     let name = "instruction '\(instruction.label)'"
     result.pointee.kernel = try string(instruction.kernel, "the kernel of \(name)")
-    let parameters = try self.parameters(instruction.parameters, of: name)
+    let parameters = try self.parameters(instruction.call.parameters, of: name)
     result.pointee.n_parameters = parameters.count
     result.pointee.parameters = array(parameters)
     result.pointee.n_inputs = instruction.inputs.count
@@ -374,7 +374,7 @@ private enum Reader {
     let instructions = try messages(h.instructions, h.n_instructions, "instruction") { index, i in
       let label = text(i.label)
       return try withContext("instruction \(index) ('\(label)')") {
-        Plan.Instruction(
+        try Plan.Instruction(
           kernel: text(i.kernel), parameters: try parameters(i.parameters, i.n_parameters),
           inputs: numbers(i.inputs, i.n_inputs).map { $0 == -1 ? nil : Int($0) },
           outputs: numbers(i.outputs, i.n_outputs).map { Int($0) }, label: label)

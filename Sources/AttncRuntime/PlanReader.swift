@@ -61,9 +61,11 @@ extension PlanFile {
     guard count >= 12 else { throw truncated() }
     let version = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
     guard version == Plan.formatVersion else {
+      let advice = version < Plan.formatVersion
+        ? "; it was written by an older attnc: convert the model again" : "; it was written by a newer attnc"
       throw AttncError.invalid(
         "plan format version \(version) is not supported (this attnc reads version "
-          + "\(Plan.formatVersion))")
+          + "\(Plan.formatVersion))" + advice)
     }
     guard count >= prefixLength else { throw truncated() }
     let headerLength = Int(

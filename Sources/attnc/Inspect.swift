@@ -59,7 +59,15 @@ struct Inspect: ParsableCommand {
       try withContext(model) { try ModelLoader.checkSupported(loaded.imported) }
       if case .fixed(let n)? = conversion.seqLen { summary.seqLen = n }
       if conversion.seqLen == nil { conversion.seqLen = .auto }
-      summary.policyReport = try Compiler.convert(model, options: options, conversion: conversion, progress: progress).report
+      let converted = try Compiler.convert(model, options: options, conversion: conversion, progress: progress)
+      summary.policyReport = converted.report
+      if let report = converted.report, !report.auto {
+        summary.predictedSecondsByKernel = report.predictedSecondsByKernel
+      } else if case .fixed(let n)? = conversion.seqLen {
+        let profile = try MachineProfile.current(progress: progress)
+        summary.predictedSecondsByKernel = PolicyPlanner.exactSecondsByKernel(
+          converted.plan, layers: try AttentionLayer.all(in: loaded), seqLen: n, profile: profile)
+      }
     }
     if let plot {
       let profile = try MachineProfile.current(progress: progress)

@@ -57,7 +57,7 @@ struct Verify: ParsableCommand {
       print(report.json.rendered())
     } else {
       print("plan \(plan) against \(reference)")
-      let merges = loaded.instructions.filter { $0.kernel == "TokenMerge" }.count
+      let merges = loaded.instructions.filter { $0.call is TokenMergeCall }.count
       if merges > 0 {
         print("  \(merges) token merges (\(loaded.options)): the output errors include merging; the attention errors are the variants' alone")
       }

@@ -42,22 +42,23 @@ import Testing
   static let weights: [Float] = [1, 0, 2.5, 0.5, 1, 3, 1, 2, 0, 0, 0, 0, 0, 0]
 
   /// The plan's output for `graph`.
-  static func planOutput(_ graph: Graph) throws -> (output: [Float], parameters: [String: KernelParameter]) {
+  static func planOutput(_ graph: Graph) throws -> (output: [Float], call: FusedAttentionCall) {
     let plan = try Lower.plan(graph, sourceSHA256: [UInt8](repeating: 0, count: 32), producer: "test", policy: "exact")
-    let call = try #require(plan.instructions.first { $0.kernel == "FusedAttention" })
+    let call = try #require(plan.instructions.lazy.compactMap { $0.call as? FusedAttentionCall }.first)
     let inputs = [
       HostTensor(floats: q, shape: [2, 4, 5, 8]), HostTensor(floats: k, shape: [2, 2, 7, 8]),
       HostTensor(floats: v, shape: [2, 2, 7, 6]), HostTensor(floats: weights, shape: [2, 7]),
     ]
-    return (Tensor(try Interpreter(plan: plan).run(inputs)[0]).floats.owned, call.parameters)
+    return (Tensor(try Interpreter(plan: plan).run(inputs)[0]).floats.owned, call)
   }
 }
 
 extension KeyWeightsTests {
   @Test func planRunsTheWeightedKernel() throws {
-    let (output, parameters) = try Self.planOutput(try Self.graph())
-    #expect(parameters["mask"] == .string("key_weights"))
-    #expect(parameters["mask_fill"] == nil)
+    let (output, call) = try Self.planOutput(try Self.graph())
+    #expect(call.mask == .keyWeights)
+    #expect(call.parameters["mask"] == .string("key_weights"))
+    #expect(call.parameters["mask_fill"] == nil)
     let expected = try TiledAttention.run(
       q: .float(Self.q, [2, 4, 5, 8]), k: .float(Self.k, [2, 2, 7, 8]), v: .float(Self.v, [2, 2, 7, 6]),
       mask: .keyWeights(.float(Self.weights, [2, 7])), options: .init(scale: 0.35))
@@ -82,8 +83,8 @@ extension KeyWeightsTests {
     var graph = try Self.graph()
     let outcomes = try ApplyAttentionVariant.apply("nystrom:m=7,iterations=30", to: &graph)
     #expect(outcomes.map(\.refusal) == [nil])
-    let (output, parameters) = try Self.planOutput(graph)
-    #expect(parameters["variant"] == .string("nystrom"))
+    let (output, call) = try Self.planOutput(graph)
+    #expect(call.variant == "nystrom")
     // Seven landmarks for seven keys and five queries: Nyström is then exact weighted attention
     // up to the pseudo-inverse iteration.
     let exact = try Self.planOutput(try Self.graph()).output

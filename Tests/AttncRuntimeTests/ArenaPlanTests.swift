@@ -23,11 +23,11 @@ import Testing
       Plan.Slot(name: "y", dtype: .float, dims: [4, seq]),
     ]
     let instructions = [
-      Plan.Instruction(kernel: "Add", inputs: [0, 1], outputs: [2], label: "add"),
-      Plan.Instruction(kernel: "Gelu", inputs: [2], outputs: [3], label: "gelu"),
-      Plan.Instruction(kernel: "MatMul", inputs: [3, 4], outputs: [5], label: "matmul"),
-      Plan.Instruction(kernel: "Transpose", parameters: ["perm": .ints([1, 0])], inputs: [5], outputs: [6], label: "transpose"),
-      Plan.Instruction(kernel: "Mul", inputs: [6, 6], outputs: [7], label: "square"),
+      Plan.Instruction(call: BinaryCall("Add"), inputs: [0, 1], outputs: [2], label: "add"),
+      Plan.Instruction(call: UnaryCall("Gelu"), inputs: [2], outputs: [3], label: "gelu"),
+      Plan.Instruction(call: MatMulCall(), inputs: [3, 4], outputs: [5], label: "matmul"),
+      Plan.Instruction(call: TransposeCall(perm: [1, 0]), inputs: [5], outputs: [6], label: "transpose"),
+      Plan.Instruction(call: BinaryCall("Mul"), inputs: [6, 6], outputs: [7], label: "square"),
     ]
     let constants = [
       1: HostTensor(floats: [0.5, -1, 0.25, 2], shape: [4]),

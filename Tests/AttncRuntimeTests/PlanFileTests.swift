@@ -57,7 +57,7 @@ import Testing
           errorSource: "unmeasured"),
         Plan.Decision(
           layer: 3, node: "layer.3/attn", variant: "performer",
-          parameters: Dictionary(uniqueKeysWithValues: parameters.filter { $0.0.count == 3 }),
+          parameters: Dictionary(uniqueKeysWithValues: parameters),
           predictedMilliseconds: 0.75, error: 0.01, errorSource: "calibration"),
       ],
       slots: [
@@ -77,9 +77,14 @@ import Testing
       inputs: [0], outputs: [2, 10],
       instructions: [
         Plan.Instruction(
-          kernel: "Mixed", parameters: Dictionary(uniqueKeysWithValues: parameters),
+          call: FusedAttentionCall(
+            scale: 0.125, causal: true, softcap: 30, mask: .keyPadding, maskFill: -.infinity, variant: "performer",
+            variantValues: ["m": 256, "seed": 7], dispatch: "1-2047:softmax 2048-:performer:m=256,seed=7"),
           inputs: [0, nil, 1], outputs: [2], label: "node/one"),
-        Plan.Instruction(kernel: "Plain", inputs: [nil, nil], outputs: [10], label: ""),
+        Plan.Instruction(call: SliceCall(starts: [1, -1, .max, .min], ends: [], axes: nil), inputs: [nil, nil], outputs: [10], label: ""),
+        Plan.Instruction(
+          call: ReshapeCall(dims: [seq, seq.floorDivided(by: 4) + 1, (seq.floorDivided(by: 2) + batch).floorDivided(by: 3), 0]),
+          inputs: [0], outputs: [2], label: "view"),
       ],
       constants: Dictionary(uniqueKeysWithValues: constants))
     plan.options = "policy=balanced seq-len=auto"
@@ -161,7 +166,7 @@ import Testing
     file(headerBytes: try PlanCodec.pack(header), weights: weights)
   }
 
-  static func file(headerBytes: [UInt8], weights: [UInt8], version: UInt32 = 1) -> [UInt8] {
+  static func file(headerBytes: [UInt8], weights: [UInt8], version: UInt32 = Plan.formatVersion) -> [UInt8] {
     var bytes = Array("ATTNCPLN".utf8)
     withUnsafeBytes(of: version.littleEndian) { bytes += $0 }
     withUnsafeBytes(of: UInt32(headerBytes.count).littleEndian) { bytes += $0 }
@@ -315,7 +320,12 @@ extension PlanFileTests {
     bytes[8] = 7
     #expect(
       Self.refusal(bytes)
-        == "plan format version 7 is not supported (this attnc reads version 1)")
+        == "plan format version 7 is not supported (this attnc reads version 2); it was written by a newer attnc")
+    // A plan of the format before typed kernel calls: convert again.
+    bytes[8] = 1
+    #expect(
+      Self.refusal(bytes)
+        == "plan format version 1 is not supported (this attnc reads version 2); it was written by an older attnc: convert the model again")
   }
 
   @Test func headerChecksumMismatch() throws {
@@ -372,8 +382,8 @@ extension PlanFileTests {
       { $0.plan.outputs[1] = -2 }
     ),
     (
-      "plan header is corrupted: it says format version 2, the file says 1",
-      { $0.formatVersion = 2 }
+      "plan header is corrupted: it says format version 3, the file says 2",
+      { $0.formatVersion = 3 }
     ),
     (
       "plan header is corrupted: the weight of slot 3 ('ids') is float32 but the slot is int64",
@@ -520,7 +530,7 @@ extension PlanFileTests {
     let bytes = Result { () throws -> [UInt8] in
       var plan = Self.small
       plan.slots[0].dims = [nested(14)]
-      plan.instructions[1].parameters = ["dims": .dims([nested(14)])]
+      plan.instructions[1].call = ReshapeCall(dims: [nested(14)])
       return try PlanFile.encode(plan)
     }
     #expect(try Self.decode(bytes.get()).slots[0].dims == [nested(14)])

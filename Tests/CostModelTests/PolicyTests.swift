@@ -135,7 +135,7 @@ struct PolicyTests {
   @Test func autoDispatchRunsTheVariantItsTableNamesAtEachLength() throws {
     let conversion = try Self.convert { $0.policy = .fastest; $0.seqLen = .auto }
     let tables = conversion.plan.instructions.compactMap { instruction -> AttentionDispatch? in
-      guard case .string(let text)? = instruction.parameters["dispatch"] else { return nil }
+      guard let text = (instruction.call as? FusedAttentionCall)?.dispatch else { return nil }
       return try? AttentionDispatch(parsing: text)
     }
     #expect(!tables.isEmpty, "the fixture profile predicts a crossover on the sample's layers")

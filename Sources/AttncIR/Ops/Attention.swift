@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// ONNX `Attention` (opsets 23–25): `Y = softmax(Q·Kᵀ·scale (+ softcap) + mask) · V` with grouped
@@ -179,5 +180,13 @@ public struct Attention: Op {
     if let m = last.value, let t = total.value, m != t, !(opset >= 24 && m < t) {
       throw failure
     }
+  }
+}
+
+extension Attention: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(AttentionCall(options: .init(
+      qHeads: qHeads, kvHeads: kvHeads, scale: scale, causal: isCausal, softcap: softcap, qkMode: qkMatmulOutputMode,
+      leftWindow: leftWindow, rightWindow: rightWindow)))
   }
 }

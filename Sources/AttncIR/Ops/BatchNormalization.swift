@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `BatchNormalization(X, scale, B, input_mean, input_var)` per channel (axis 1):
@@ -43,5 +44,13 @@ public struct BatchNormalization: Op {
     }
     let statistics = TensorType(try inputs.required(3).dtype, [channels])
     return [x.type] + [TensorType](repeating: statistics, count: maximumOutputs - 1)
+  }
+}
+
+extension BatchNormalization: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    let training = trainingMode || (maximumOutputs > 3 && context.outputs.count > 1)
+    return Lowering(
+      BatchNormalizationCall(epsilon: epsilon, momentum: momentum, training: training), usedOutputs: training ? nil : 1)
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 import Foundation
 
@@ -183,4 +184,14 @@ extension OpRegistry {
       }
     }
   }
+}
+
+extension Binary: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(BinaryCall(function.rawValue, fmod: fmod))
+  }
+}
+
+extension Binary: Tokenwise {
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule { .elementwise(reads, context) }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Cast(x)`: every element converted to the `to` dtype, dims unchanged.
@@ -167,4 +168,19 @@ extension String {
     while let last = text.last, blanks.contains(last) { text = text.dropLast() }
     return String(text)
   }
+}
+
+extension Cast: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let type = context.outputs.first ?? nil else { return nil }
+    return Lowering(CastCall(to: type.dtype, saturate: saturate, rounding: roundMode), usedInputs: 1)
+  }
+}
+
+extension Cast: Tokenwise {
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule { .elementwise(reads, context) }
+}
+
+extension Cast: Bypassable {
+  public func isNoOp(_ context: NodeContext) -> Bool { outputTypeIsInputType(context) }
 }

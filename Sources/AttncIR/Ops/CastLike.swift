@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `CastLike(x, like)`: `Cast(x)` to the dtype of `like`.
@@ -41,4 +42,19 @@ public struct CastLike: Op, Evaluable, ContentPropagating {
     guard let target = outputTypes.first?.dtype else { return [nil] }
     return [Cast.content(inputs.first ?? nil, to: target)]
   }
+}
+
+extension CastLike: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let type = context.outputs.first ?? nil else { return nil }
+    return try cast(to: type.dtype).lower(context)
+  }
+}
+
+extension CastLike: Tokenwise {
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule { .elementwise(reads, context) }
+}
+
+extension CastLike: Bypassable {
+  public func isNoOp(_ context: NodeContext) -> Bool { outputTypeIsInputType(context) }
 }

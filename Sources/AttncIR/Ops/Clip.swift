@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Clip(x, min, max)`: `y = min(max(x, lo), hi)` elementwise; when `lo > hi` every element
@@ -69,4 +70,12 @@ public struct Clip: Op, Evaluable {
     }
     return [HostTensor(dtype: x.dtype, shape: x.shape, converting: out)]
   }
+}
+
+extension Clip: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(ClipCall(bounds: attributeBounds)) }
+}
+
+extension Clip: Tokenwise {
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule { .elementwise(reads, context) }
 }

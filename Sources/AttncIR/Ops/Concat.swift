@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Concat(x0, x1, …)` along `axis`.
@@ -76,4 +77,8 @@ public struct Concat: Op, Evaluable, ContentPropagating {
     }
     return [result]
   }
+}
+
+extension Concat: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(ConcatCall(axis: axis)) }
 }

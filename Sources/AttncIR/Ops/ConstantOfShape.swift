@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `ConstantOfShape(shape)`: a tensor of dims `shape` filled with `value`.
@@ -48,5 +49,12 @@ public struct ConstantOfShape: Op, Evaluable, ContentPropagating {
       let n = type.rank == 0 ? 1 : type.dims[0].value
     else { return [nil] }
     return [[Dim](repeating: Dim(Int(v)), count: n)]
+  }
+}
+
+extension ConstantOfShape: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    let fill = value.dtype.isFloatingPoint ? (value.scalarDouble ?? 0) : Double(value.scalarInt ?? 0)
+    return Lowering(ConstantOfShapeCall(dtype: value.dtype, value: fill))
   }
 }

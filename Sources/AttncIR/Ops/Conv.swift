@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Conv(X, W, B?)`: N-D cross-correlation over the spatial axes, in channel groups.
@@ -167,5 +168,17 @@ public struct ConvGeometry: Sendable {
       }
       return (padded - span).floorDivided(by: s) + 1
     }
+  }
+}
+
+extension Conv: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
+      let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
+    else { return nil }
+    let spatial = x.rank - 2
+    return Lowering(ConvCall(geometry: ConvolutionGeometry(
+      strides: (0..<spatial).map { geometry.stride($0) }, dilations: (0..<spatial).map { geometry.dilation($0) },
+      padsBegin: pads, group: geometry.group, output: out.dims)))
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `ConvTranspose(X, W, B?)`: the transpose (gradient) of `Conv`, in channel groups.
@@ -94,5 +95,17 @@ extension ConvTranspose {
       }
       return result
     }
+  }
+}
+
+extension ConvTranspose: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
+      let out = context.outputs.first ?? nil, let pads = beginPads(x.dims, w.dims, out.dims)
+    else { return nil }
+    let spatial = x.rank - 2
+    return Lowering(ConvTransposeCall(geometry: ConvolutionGeometry(
+      strides: (0..<spatial).map { geometry.stride($0) }, dilations: (0..<spatial).map { geometry.dilation($0) },
+      padsBegin: pads, group: geometry.group, output: out.dims)))
   }
 }

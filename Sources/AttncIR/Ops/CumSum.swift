@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `CumSum(x, axis)`: running sums along `axis`, `y[…, i, …] = Σ_{j ≤ i} x[…, j, …]`.
@@ -74,5 +75,11 @@ public struct CumSum: Op, Evaluable {
     }
     let out = scan(x.doubles(), zero: 0.0) { $0 + $1 }
     return [HostTensor(dtype: x.dtype, shape: x.shape, converting: out)]
+  }
+}
+
+extension CumSum: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(CumSumCall(exclusive: exclusive, reverse: reverse))
   }
 }

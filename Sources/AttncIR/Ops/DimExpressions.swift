@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// attnc op: an integer vector (or scalar) whose elements are dim expressions of the graph's
@@ -29,4 +30,10 @@ public struct DimExpressions: Op, ContentPropagating {
 
   /// `[batch, seq, 12, 64]`.
   public var description: String { dims.shapeDescription }
+}
+
+extension DimExpressions: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(DimExpressionsCall(dims: dims, dtype: dtype, scalar: scalar))
+  }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Dropout(data, ratio?, training_mode?) → (output, mask?)`.
@@ -54,5 +55,27 @@ public struct Dropout: Op, Evaluable {
     let ones = [Double](repeating: 1, count: x.count)
     let mask = HostTensor(dtype: boolMask ? .bool : x.dtype, shape: x.shape, converting: ones)
     return Array([x, mask].prefix(max(1, outputCount)))
+  }
+}
+
+extension Dropout: Lowerable {
+  /// Inference (no `training_mode` input, or a constant false one) with an unused mask is a
+  /// copy; otherwise the seeded draw runs.
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    if isNoOp(context) { return Lowering(IdentityCall(), usedInputs: 1, usedOutputs: 1) }
+    let maskType = (context.outputs.count > 1 ? context.outputs[1]?.dtype : nil) ?? .bool
+    return Lowering(DropoutCall(seed: seed.map { Int($0) }, maskType: maskType), usedOutputs: context.isConsumed(1) ? nil : 1)
+  }
+}
+
+extension Dropout: Tokenwise {
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule { .elementwise(reads, context) }
+}
+
+extension Dropout: Bypassable {
+  /// An inference dropout whose mask nothing reads.
+  public func isNoOp(_ context: NodeContext) -> Bool {
+    let training = context.inputs.count > 2 ? context.inputs[2] : nil
+    return !context.isConsumed(1) && (training.map { $0.constant?.scalarInt == 0 } ?? true)
   }
 }

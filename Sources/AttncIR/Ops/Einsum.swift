@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Einsum(inputs…)`: Einstein summation, `output[out-term] = Σ Π inputᵢ[termᵢ]` over the labels
@@ -188,5 +189,14 @@ extension Einsum {
     }
     let terms = zip(inputTerms, ellipsisRanks).map { expand($0, ellipsisRank: $1) }
     return (terms, expand(resolvedOutputTerm, ellipsisRank: widest))
+  }
+}
+
+extension Einsum: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    let ranks = context.inputs.map { $0?.rank }
+    guard let dtype = context.inputs.first??.dtype, dtype.isFloatingPoint, !ranks.contains(nil) else { return nil }
+    let (terms, output) = try axisLabels(ranks: ranks.compactMap { $0 })
+    return Lowering(EinsumCall(terms: terms, output: output))
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Expand(x, shape)`: broadcasts `x` against `shape` with numpy's rules (the result can be larger
@@ -56,4 +57,12 @@ public struct Expand: Op, Evaluable, ContentPropagating {
     guard let n, content.count == n || content.count == 1 else { return [nil] }
     return [content.count == n ? content : [Dim](repeating: content[0], count: n)]
   }
+}
+
+extension Expand: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(ExpandCall()) }
+}
+
+extension Expand: Bypassable {
+  public func isNoOp(_ context: NodeContext) -> Bool { outputTypeIsInputType(context) }
 }

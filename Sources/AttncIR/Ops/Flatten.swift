@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Flatten(x)`: the 2-D tensor `[d0*…*d(axis-1), d(axis)*…*d(r-1)]`.
@@ -38,5 +39,12 @@ public struct Flatten: Op, Evaluable {
     let x = try required(inputs, 0)
     let a = try split(x.rank)
     return [x.reshaped([x.shape[..<a].reduce(1, *), x.shape[a...].reduce(1, *)])]
+  }
+}
+
+extension Flatten: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let type = context.outputs.first ?? nil else { return nil }
+    return Reshape.staticView(type)
   }
 }

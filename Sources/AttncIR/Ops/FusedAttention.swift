@@ -148,3 +148,25 @@ public struct FusedAttention: Op {
     return [TensorType(.float, output)]
   }
 }
+
+extension FusedAttention: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let mask = FusedAttentionCall.MaskKind(rawValue: spec.mask.rawValue) else { return nil }
+    return Lowering(FusedAttentionCall(
+      scale: spec.scale, causal: spec.causal, softcap: spec.softcap, mask: mask, maskFill: spec.maskFill,
+      variant: spec.variant.name, variantValues: spec.variant.parameters, dispatch: spec.dispatch?.description))
+  }
+}
+
+extension FusedAttention: Tokenwise {
+  /// Per token over the queries when Q, K and V are all merged (their token axis 2) and the
+  /// mask, if merged, is token merging's own key weights.
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
+    let qkv = reads.filter { $0.position < 3 }
+    guard qkv.count == 3, qkv.allSatisfy({ $0.axis == 2 }) else {
+      return .notPerToken("an attention whose Q, K and V are not all merged")
+    }
+    if reads.contains(where: { $0.position == 3 }) && spec.mask != .keyWeights { return .notPerToken("a mask over merged tokens") }
+    return .perToken([2])
+  }
+}

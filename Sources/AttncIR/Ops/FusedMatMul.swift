@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// attnc op: `FusedMatMul(A, B, addend…)` = `activation(alpha · A×B + addend₁ + addend₂)`, a
@@ -40,5 +41,11 @@ public struct FusedMatMul: Op {
       }
     }
     return [product]
+  }
+}
+
+extension FusedMatMul: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(FusedMatMulCall(alpha: alpha, activation: activation.rawValue))
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Gather(data, indices)` on `axis`: `out[i…, j…, k…] = data[i…, indices[j…], k…]`.
@@ -77,5 +78,24 @@ public struct Gather: Op, Evaluable, ContentPropagating {
       result.append(content[i])
     }
     return [result]
+  }
+}
+
+extension Gather: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(GatherCall(axis: axis)) }
+}
+
+extension Gather: Tokenwise {
+  /// Reading token 0 (the class token, never merged) leaves the merged tokens; any other gather
+  /// along the token axis is not per token.
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
+    let rank = context.inputs[reads[0].position]?.rank ?? 0
+    let at = axis < 0 ? axis + rank : axis
+    if reads.count == 1, reads[0].position == 0, at == reads[0].axis, let index = context.inputs[1]?.constant, index.count == 1,
+      index.int64s() == [0]
+    {
+      return .leaves
+    }
+    return .notPerToken("a gather along the token axis")
   }
 }

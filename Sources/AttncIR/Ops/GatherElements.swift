@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `GatherElements(data, indices)` on `axis`: the output has the dims of `indices` and
@@ -68,4 +69,8 @@ public struct GatherElements: Op, Evaluable {
     }
     return [ElementPicking.pick(data, shape: indices.shape, elements: elements)]
   }
+}
+
+extension GatherElements: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(GatherElementsCall(axis: axis)) }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `GatherND(data, indices)`: slices of `data` addressed by index tuples.
@@ -96,4 +97,8 @@ public struct GatherND: Op, Evaluable {
     let shape = Array(indices.shape.dropLast()) + Array(data.shape[(b + q)...])
     return [ElementPicking.pick(data, shape: shape, elements: elements)]
   }
+}
+
+extension GatherND: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(GatherNDCall(batchDims: batchDims)) }
 }

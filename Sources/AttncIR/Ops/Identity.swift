@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Identity(x) = x`, for every dtype.
@@ -24,4 +25,16 @@ public struct Identity: Op, Evaluable, ContentPropagating {
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     [inputs.first??.content]
   }
+}
+
+extension Identity: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(IdentityCall()) }
+}
+
+extension Identity: Tokenwise {
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule { .elementwise(reads, context) }
+}
+
+extension Identity: Bypassable {
+  public func isNoOp(_ context: NodeContext) -> Bool { context.inputs.first??.type != nil }
 }

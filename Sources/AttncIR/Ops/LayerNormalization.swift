@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `LayerNormalization(X, Scale, B?)` (opset 17) over the trailing axes from `axis` (default -1):
@@ -58,5 +59,24 @@ enum NormalizationStash {
     guard let result = try? Shapes.broadcast([normalized, fact.dims]), result == normalized else {
       throw message
     }
+  }
+}
+
+extension LayerNormalization: Lowerable {
+  /// The mean and inverse standard deviation outputs are computed only when something reads them.
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    let statistics = context.isConsumed(1) || context.isConsumed(2)
+    return Lowering(
+      LayerNormalizationCall(rms: false, axis: try context.axis(axis), epsilon: epsilon), usedOutputs: statistics ? nil : 1)
+  }
+}
+
+extension LayerNormalization: Tokenwise {
+  /// Per token when the normalized axes all follow the token axis.
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
+    let rank = context.inputs[reads[0].position]?.rank ?? 0
+    let first = axis < 0 ? axis + rank : axis
+    return reads.count == 1 && reads[0].position == 0 && reads[0].axis < first
+      ? .perToken([reads[0].axis, nil, nil]) : .notPerToken("a norm over the token axis")
   }
 }

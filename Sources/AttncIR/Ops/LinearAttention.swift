@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// ONNX `LinearAttention` (opset 27): attention through a recurrent state `S [B, Hkv, dk, dv]`
@@ -119,5 +120,19 @@ public struct LinearAttention: Op {
       throw AttncError.invalid(
         "input '\(name)' of shape \(fact.dims.shapeDescription) must be \(allowed)")
     }
+  }
+}
+
+extension LinearAttention: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    let (decays, correctsDelta): (Bool, Bool)
+    switch updateRule {
+    case .linear: (decays, correctsDelta) = (false, false)
+    case .gated: (decays, correctsDelta) = (true, false)
+    case .delta: (decays, correctsDelta) = (false, true)
+    case .gatedDelta: (decays, correctsDelta) = (true, true)
+    }
+    return Lowering(LinearAttentionCall(options: .init(
+      qHeads: qHeads, kvHeads: kvHeads, scale: scale, decays: decays, correctsDelta: correctsDelta)))
   }
 }

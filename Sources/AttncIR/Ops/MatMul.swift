@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `MatMul(A, B)` with numpy semantics: `Y[…, i, j] = Σₚ A[…, i, p] · B[…, p, j]`.
@@ -77,5 +78,21 @@ public struct MatMul: Op, Evaluable {
     }
     let out = product(a.doubles(), b.doubles(), zero: 0.0) { $0 + $1 * $2 }
     return [HostTensor(dtype: a.dtype, shape: shape, converting: out)]
+  }
+}
+
+extension MatMul: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(MatMulCall()) }
+}
+
+extension MatMul: Tokenwise {
+  /// Per token when only A is merged, its token axis is not the contracted one, and B is a
+  /// weight matrix.
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
+    let rank = context.inputs[reads[0].position]?.rank ?? 0
+    guard reads.count == 1, reads[0].position == 0, reads[0].axis < rank - 1, let weight = context.inputs[1], weight.rank <= 2 else {
+      return .notPerToken("a matrix product over the token axis")
+    }
+    return .perToken([reads[0].axis])
   }
 }

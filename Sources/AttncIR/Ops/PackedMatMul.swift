@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// attnc op: `PackedMatMul(A, P, addend…)` = `activation(alpha · A×B + addend₁ + addend₂)` where
@@ -56,5 +57,11 @@ public struct PackedMatMul: Op {
     if dims == product { return true }
     guard dims.count <= product.count, let last = dims.last else { return dims.isEmpty }
     return dims.dropLast().allSatisfy { $0 == Dim(1) } && (last == Dim(1) || last == product.last)
+  }
+}
+
+extension PackedMatMul: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(PackedMatMulCall(alpha: alpha, activation: activation.rawValue, columns: columns))
   }
 }

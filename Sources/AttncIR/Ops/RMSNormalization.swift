@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `RMSNormalization(X, scale)` (opset 23) over the trailing axes from `axis` (default -1):
@@ -23,5 +24,21 @@ public struct RMSNormalization: Op {
     try NormalizationStash.expectBroadcast(
       try inputs.required(1), "scale", to: Array(x.dims[a...]), x)
     return [x.type]
+  }
+}
+
+extension RMSNormalization: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(LayerNormalizationCall(rms: true, axis: try context.axis(axis), epsilon: epsilon))
+  }
+}
+
+extension RMSNormalization: Tokenwise {
+  /// Per token when the normalized axes all follow the token axis.
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
+    let rank = context.inputs[reads[0].position]?.rank ?? 0
+    let first = axis < 0 ? axis + rank : axis
+    return reads.count == 1 && reads[0].position == 0 && reads[0].axis < first
+      ? .perToken([reads[0].axis, nil]) : .notPerToken("a norm over the token axis")
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 import Foundation
 
@@ -85,4 +86,8 @@ public struct Range: Op, Evaluable, ContentPropagating {
     else { return [nil] }
     return [(0..<n).map { s + d * Dim($0) }]
   }
+}
+
+extension Range: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(RangeCall()) }
 }

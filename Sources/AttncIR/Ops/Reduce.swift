@@ -184,3 +184,10 @@ extension OpRegistry {
     }
   }
 }
+
+extension Reduce: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard ReduceCall.names.contains(function.rawValue) else { return nil }
+    return Lowering(ReduceCall(function.rawValue, axes: axesAttribute, keepDims: keepDims, noopWithEmptyAxes: noopWithEmptyAxes))
+  }
+}

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Reshape(data, shape)`: the same elements under new dims.
@@ -114,4 +115,38 @@ public struct Reshape: Op, Evaluable, ContentPropagating {
     else { return [nil] }
     return [x.content]
   }
+}
+
+extension Reshape: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let type = context.outputs.first ?? nil else { return nil }
+    if let view = Reshape.staticView(type) { return view }
+    return shapeAttribute == nil ? Lowering(ReshapeDynamicCall(allowZero: allowZero)) : nil
+  }
+
+  /// A view under the output's dims when none of them is data-dependent (`Reshape`,
+  /// `Flatten`, `Squeeze` and `Unsqueeze` all lower so when they can).
+  static func staticView(_ type: TensorType) -> Lowering? {
+    guard !type.dims.contains(where: \.isDataDependent) else { return nil }
+    return Lowering(ReshapeCall(dims: type.dims), usedInputs: 1)
+  }
+}
+
+extension Reshape: Tokenwise {
+  /// A reshape that keeps every axis up to the token axis (so the merged length can take the
+  /// token axis's place in its target).
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
+    let axis = reads[0].axis
+    guard reads.count == 1, reads[0].position == 0, let input = context.inputs[0], context.inputs.count > 1,
+      let target = context.inputs[1]?.content, target.count > axis
+    else { return .notPerToken("a reshape of the token axis") }
+    for i in 0...axis where !(target[i] == input.dims[i] || (target[i].value == 0 && i < input.rank)) {
+      return .notPerToken("a reshape of the token axis")
+    }
+    return .reshape(axis: axis, target: target)
+  }
+}
+
+extension Reshape: Bypassable {
+  public func isNoOp(_ context: NodeContext) -> Bool { outputTypeIsInputType(context) }
 }

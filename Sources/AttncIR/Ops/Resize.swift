@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Resize(X, roi?, scales?, sizes?)`: resamples `X` along some axes by nearest, (multi)linear or
@@ -167,5 +168,21 @@ public struct Resize: Op {
       throw AttncError.invalid(
         "input '\(name)' must be a \(kind) vector of \(count) entries, got \(fact.type)")
     }
+  }
+}
+
+extension Resize: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    var options = Resampling.Options()
+    options.mode = mode.rawValue
+    options.coordinateTransformation = coordinateTransformation
+    options.nearestMode = nearestMode
+    options.cubicCoefficient = Double(cubicCoefficient)
+    options.excludeOutside = excludeOutside
+    options.extrapolationValue = Double(extrapolationValue)
+    options.antialias = antialias
+    options.keepAspectRatioPolicy = keepAspectRatioPolicy
+    options.axes = try axes.map { try $0.map { try context.axis($0) } }
+    return Lowering(ResizeCall(options: options, scalesOnly: scalesOnly))
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// ONNX `RotaryEmbedding` (opset 23): rotates pairs `(x₁, x₂)` of each head's first
@@ -77,5 +78,11 @@ public struct RotaryEmbedding: Op {
       }
     }
     return [x.type]
+  }
+}
+
+extension RotaryEmbedding: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(RotaryEmbeddingCall(interleaved: interleaved, rotaryDim: rotaryDim, numHeads: numHeads ?? 0))
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Shape(x)`: the dims of `x` as an int64 vector, optionally sliced by `start`/`end` (opset 15).
@@ -34,4 +35,8 @@ public struct Shape: Op, Evaluable, ContentPropagating {
     guard let x = inputs.first ?? nil else { return [nil] }
     return [Array(x.dims[range(rank: x.rank)])]
   }
+}
+
+extension Shape: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(ShapeCall(start: start, end: end)) }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Size(x)`: the element count of `x` as an int64 scalar.
@@ -26,4 +27,8 @@ public struct Size: Op, Evaluable, ContentPropagating {
     guard let x = inputs.first ?? nil else { return [nil] }
     return [[x.type.elementCount]]
   }
+}
+
+extension Size: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(SizeCall()) }
 }

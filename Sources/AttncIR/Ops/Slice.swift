@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Slice(data, starts, ends, axes?, steps?)`: a strided window on some axes.
@@ -212,5 +213,12 @@ public struct Slice: Op, Evaluable, ContentPropagating {
       let first = extent.start.value, let count = extent.count.value
     else { return [nil] }
     return [(0..<count).map { content[first + $0 * step] }]
+  }
+}
+
+extension Slice: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let form = attributeForm else { return Lowering(SliceCall(starts: nil, ends: nil, axes: nil)) }
+    return Lowering(SliceCall(starts: form.starts, ends: form.ends, axes: form.axes))
   }
 }

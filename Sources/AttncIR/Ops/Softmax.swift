@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 import Foundation
 
@@ -54,5 +55,21 @@ public struct Softmax: Op, Evaluable {
       }
     }
     return [HostTensor(dtype: x.dtype, shape: x.shape, converting: out)]
+  }
+}
+
+extension Softmax: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(SoftmaxCall(axis: try context.axis(axis), coerce2D: coercesTo2D))
+  }
+}
+
+extension Softmax: Tokenwise {
+  /// Per token unless the softmax runs over the token axis (or flattens it in, opset < 13).
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
+    let rank = context.inputs[reads[0].position]?.rank ?? 0
+    let at = axis < 0 ? axis + rank : axis
+    let token = reads[0].axis
+    return token < at || (!coercesTo2D && token != at) ? .perToken([token]) : .notPerToken("a softmax over the token axis")
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Split(x, split?)` along `axis` into the node's outputs.
@@ -120,5 +121,11 @@ public struct Split: Op, Evaluable {
       offset += size
       return ElementPicking.pick(x, shape: shape, elements: elements)
     }
+  }
+}
+
+extension Split: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(SplitCall(axis: axis, sizes: splitAttribute, numOutputs: numOutputs))
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Squeeze(x, axes?)`: removes size-1 axes.
@@ -77,4 +78,15 @@ public struct Squeeze: Op, Evaluable, ContentPropagating {
     let values = dims.compactMap(\.value)
     return values.count == dims.count ? values : nil
   }
+}
+
+extension Squeeze: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let type = context.outputs.first ?? nil else { return nil }
+    return Reshape.staticView(type) ?? Lowering(SqueezeDynamicCall(unsqueeze: false, axes: axesAttribute))
+  }
+}
+
+extension Squeeze: Bypassable {
+  public func isNoOp(_ context: NodeContext) -> Bool { outputTypeIsInputType(context) }
 }

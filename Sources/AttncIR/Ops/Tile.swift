@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Tile(x, repeats)`: `x` repeated `repeats[i]` times along each axis `i`.
@@ -61,4 +62,8 @@ public struct Tile: Op, Evaluable, ContentPropagating {
     else { return [nil] }
     return [Array([[Dim]](repeating: content, count: times[0]).joined())]
   }
+}
+
+extension Tile: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(TileCall()) }
 }

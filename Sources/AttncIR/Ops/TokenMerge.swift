@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// attnc op: one block's token merge (ToMe bipartite soft matching, `docs/token-merging.md`),
@@ -74,4 +75,14 @@ public struct TokenUnmergeOp: Op {
     dims[1] = origin.dims[1]
     return [TensorType(y.dtype, dims)]
   }
+}
+
+extension TokenMergeOp: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(TokenMergeCall(r: r, protectFirst: protectFirst))
+  }
+}
+
+extension TokenUnmergeOp: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(TokenUnmergeCall()) }
 }

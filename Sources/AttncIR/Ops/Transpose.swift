@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Transpose(x)`: output axis `i` is input axis `perm[i]` (default: the axes reversed), so
@@ -53,5 +54,20 @@ public struct Transpose: Op, Evaluable, ContentPropagating {
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     guard let x = inputs.first ?? nil, x.rank <= 1 else { return [nil] }
     return [x.content]
+  }
+}
+
+extension Transpose: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(TransposeCall(perm: try permutation(context.rank)))
+  }
+}
+
+extension Transpose: Tokenwise {
+  /// Per token: the token axis moves where the permutation sends it.
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
+    let rank = context.inputs[reads[0].position]?.rank ?? 0
+    guard let perm = try? permutation(rank), let moved = perm.firstIndex(of: reads[0].axis) else { return .notPerToken("transpose") }
+    return .perToken([moved])
   }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Trilu(x, k?)`: keeps one triangle of the matrices in the last two axes and zeroes the rest.
@@ -49,4 +50,8 @@ public struct Trilu: Op, Evaluable {
     }
     return [ElementPicking.assemble([x, zero], shape: x.shape, picks: picks)]
   }
+}
+
+extension Trilu: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(TriluCall(upper: upper)) }
 }

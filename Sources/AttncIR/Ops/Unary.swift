@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 import Foundation
 
@@ -264,4 +265,23 @@ extension Unary: ContentPropagating {
     default: return [nil]
     }
   }
+}
+
+extension Unary: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    switch function {
+    case .hardSigmoid(let alpha, let beta): return Lowering(UnaryCall("HardSigmoid", alpha: alpha, beta: beta))
+    case .leakyRelu(let alpha): return Lowering(UnaryCall("LeakyRelu", alpha: alpha))
+    case .swish(let alpha): return Lowering(UnaryCall("Swish", alpha: alpha))
+    case .gelu(let tanh): return Lowering(UnaryCall("Gelu", tanhApproximation: tanh))
+    case .isInf(let negative, let positive): return Lowering(IsInfCall(detectNegative: negative, detectPositive: positive))
+    default:
+      guard UnaryCall.names.contains(function.onnxType) else { return nil }
+      return Lowering(UnaryCall(function.onnxType))
+    }
+  }
+}
+
+extension Unary: Tokenwise {
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule { .elementwise(reads, context) }
 }

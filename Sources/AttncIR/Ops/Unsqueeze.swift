@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Unsqueeze(x, axes)`: inserts size-1 axes.
@@ -75,4 +76,15 @@ public struct Unsqueeze: Op, Evaluable, ContentPropagating {
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     [inputs.first??.content]
   }
+}
+
+extension Unsqueeze: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    guard let type = context.outputs.first ?? nil else { return nil }
+    return Reshape.staticView(type) ?? Lowering(SqueezeDynamicCall(unsqueeze: true, axes: axesAttribute))
+  }
+}
+
+extension Unsqueeze: Bypassable {
+  public func isNoOp(_ context: NodeContext) -> Bool { outputTypeIsInputType(context) }
 }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// Elementwise reductions over any number of inputs with numpy broadcasting: `Sum`
@@ -104,4 +105,14 @@ extension OpRegistry {
       }
     }
   }
+}
+
+extension Variadic: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    VariadicCall.names.contains(function.rawValue) ? Lowering(VariadicCall(function.rawValue)) : nil
+  }
+}
+
+extension Variadic: Tokenwise {
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule { .elementwise(reads, context) }
 }

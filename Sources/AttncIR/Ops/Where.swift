@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Where(condition, x, y)`: `x` where the condition holds, else `y`, with numpy broadcasting of
@@ -55,4 +56,12 @@ public struct Where: Op, Evaluable, ContentPropagating {
     }
     return [result]
   }
+}
+
+extension Where: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(WhereCall()) }
+}
+
+extension Where: Tokenwise {
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule { .elementwise(reads, context) }
 }

@@ -30,13 +30,12 @@ public struct AttentionErrors: Sendable {
     settings: [String] = AttentionCandidate.settings, progress: (String) -> Void = { _ in }
   ) throws -> AttentionErrors {
     let layerOf = Dictionary(layers.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
-    let kernel = KernelLibrary.kernels["FusedAttention"]!
     var sums: [Int: [String: Double]] = [:]
     var counts: [Int: [String: Int]] = [:]
     var outputs: [[HostTensor]] = []
     let interpreter = try Interpreter(plan: exactPlan)
     interpreter.observer = { instruction, arguments, results in
-      guard instruction.kernel == "FusedAttention", let layer = layerOf[instruction.label] else { return }
+      guard let attention = instruction.call as? FusedAttentionCall, let layer = layerOf[instruction.label] else { return }
       let exact = results[0].floats[...]
       for setting in settings {
         guard let (definition, variant) = try? ApplyAttentionVariant.resolve(setting, layer: layer.layer), definition.name != "softmax",
@@ -44,8 +43,9 @@ public struct AttentionErrors: Sendable {
             causal: layer.spec.causal, mask: layer.spec.mask.rawValue, softcap: layer.spec.softcap,
             parameters: VariantParameters(variant.parameters)) == nil
         else { continue }
-        let call = AttentionVariants.kernelParameters(instruction.parameters, variant: definition.name, values: variant.parameters)
-        let approximate = try kernel(KernelContext(parameters: KernelParameters(call), outputCount: 1, bindings: [:]), arguments)
+        var call = attention
+        (call.variant, call.variantValues, call.dispatch) = (definition.name, variant.parameters, nil)
+        let approximate = try call.evaluate(KernelContext(), arguments)
         sums[layer.layer, default: [:]][setting, default: 0] += AttentionQuality.relativeError(approximate[0].floats[...], exact)
         counts[layer.layer, default: [:]][setting, default: 0] += 1
       }

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncRuntime
 import AttncTensor
 import Foundation
@@ -97,17 +98,18 @@ public struct CalibrationInputs: Sendable {
   /// indices are the input (through reshapes and casts) and whose data is a weight.
   static func vocabulary(of input: Int, in plan: Plan) -> Int? {
     var frontier: Set<Int> = [input]
-    let passThrough: Set<String> = ["Reshape", "Cast", "Unsqueeze", "Squeeze", "Flatten", "Identity"]
+    // Views (Reshape, Flatten, Squeeze, Unsqueeze, Identity), dynamic squeezes and casts keep the ids.
+    func passesIds(_ call: any KernelCall) -> Bool { call.memory.view || call is CastCall || call is SqueezeDynamicCall }
     for _ in 0..<4 {
       var next: Set<Int> = []
       for instruction in plan.instructions {
         guard let first = instruction.inputs.first ?? nil else { continue }
-        if instruction.kernel == "Gather", instruction.inputs.count > 1, let indices = instruction.inputs[1], frontier.contains(indices),
+        if instruction.call is GatherCall, instruction.inputs.count > 1, let indices = instruction.inputs[1], frontier.contains(indices),
           let table = plan.constants[first], let rows = table.shape.first
         {
           return rows
         }
-        if passThrough.contains(instruction.kernel), frontier.contains(first) { next.formUnion(instruction.outputs) }
+        if passesIds(instruction.call), frontier.contains(first) { next.formUnion(instruction.outputs) }
       }
       if next.isEmpty { return nil }
       frontier = next

@@ -91,16 +91,15 @@ public enum MachineCalibration {
       Tensor.float((0..<(heads * rows * depth)).map { _ in generator.normal() }, [1, heads, rows, depth])
     }
     let q = random(shape.queries, shape.depth), k = random(shape.keys, shape.depth), v = random(shape.keys, shape.valueDepth)
-    let kernelParameters = AttentionVariants.kernelParameters(
-      ["scale": .float(1 / Double(shape.depth).squareRoot()), "causal": .int(shape.causal ? 1 : 0), "softcap": .float(0), "mask": .string("none")],
-      variant: definition.name, values: parameters.values)
-    let kernel = KernelLibrary.kernels["FusedAttention"]!
-    let context = KernelContext(parameters: KernelParameters(kernelParameters), outputCount: 1, bindings: [:])
-    let first = try seconds { _ = try kernel(context, [q, k, v]) }
+    let call = FusedAttentionCall(
+      scale: 1 / Float(shape.depth).squareRoot(), causal: shape.causal, softcap: 0, mask: .none, maskFill: 0,
+      variant: definition.name, variantValues: parameters.values)
+    let context = KernelContext()
+    let first = try seconds { _ = try call.evaluate(context, [q, k, v]) }
     if first > 2 { return first }
     var times: [Double] = []
     let runs = first > 0.25 ? 2 : first > 0.02 ? 3 : 7
-    for _ in 0..<runs { times.append(try seconds { _ = try kernel(context, [q, k, v]) }) }
+    for _ in 0..<runs { times.append(try seconds { _ = try call.evaluate(context, [q, k, v]) }) }
     return times.min() ?? first
   }
 
@@ -166,12 +165,12 @@ public enum MachineCalibration {
 
   /// Seconds per call of a kernel on one-element tensors, as the interpreter calls it.
   static func callOverhead() -> Double {
-    let kernel = KernelLibrary.kernels["Add"]!
-    let context = KernelContext(parameters: KernelParameters([:]), outputCount: 1, bindings: [:])
+    let call = BinaryCall("Add")
+    let context = KernelContext()
     let x = Tensor.float([1], [1])
     let calls = 2000
     var times: [Double] = []
-    for _ in 0..<5 { times.append(seconds { for _ in 0..<calls { _ = try? kernel(context, [x, x]) } } / Double(calls)) }
+    for _ in 0..<5 { times.append(seconds { for _ in 0..<calls { _ = try? call.evaluate(context, [x, x]) } } / Double(calls)) }
     return median(times)
   }
 }

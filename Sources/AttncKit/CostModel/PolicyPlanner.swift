@@ -100,8 +100,11 @@ public struct PolicyReport: Sendable {
   /// With token merging: the predicted seconds of the unmerged exact plan at `seqLen` (the
   /// baseline `speedup` is against).
   public var unmergedSeconds: Double?
-  /// Predicted seconds of everything but attention (projections, MLP, norms) at `seqLen`.
-  public var otherSeconds: Double
+  /// Predicted seconds of everything but attention (projections, MLP, norms) at `seqLen`, per
+  /// kernel ("PackedMatMul", "LayerNormalization"), each call by its own cost (`PlanCost`).
+  public var otherSecondsByKernel: [String: Double]
+  /// Predicted seconds of everything but attention at `seqLen`.
+  public var otherSeconds: Double { otherSecondsByKernel.values.reduce(0, +) }
 
   public var exactAttentionSeconds: Double { layers.reduce(0) { $0 + ($1.exactCandidate?.predictedSeconds ?? 0) } }
   public var chosenAttentionSeconds: Double { layers.reduce(0) { $0 + ($1.chosenCandidate?.predictedSeconds ?? 0) } }
@@ -199,7 +202,9 @@ public enum PolicyPlanner {
     var outcomes = try ApplyAttentionVariant.apply(assignments, to: &result)
     var report = PolicyReport(
       policy: options.policy, seqLen: seqLen, auto: auto, layers: decisions, calibration: inputs.description, outputError: nil,
-      reverted: [], otherSeconds: otherSeconds(exactPlan, bindings: Benchmark.bindings(for: exactPlan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile))
+      reverted: [],
+      otherSecondsByKernel: PlanCost.secondsByKernel(
+        exactPlan, bindings: Benchmark.bindings(for: exactPlan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile))
     let referencePlan = try reference.map(lower)
     if let reference, let referencePlan {
       report.unmergedSeconds = exactSeconds(referencePlan, reference, seqLen: seqLen, profile: profile)
@@ -328,42 +333,29 @@ public enum PolicyPlanner {
   /// Predicted seconds of `plan` (lowered from `graph`) with exact attention, batch 1 at `seqLen`
   /// tokens: each attention at its own length, and everything else.
   static func exactSeconds(_ plan: Plan, _ graph: Graph, seqLen: Int, profile: MachineProfile) -> Double {
-    let attention = AttentionLayer.all(in: graph).reduce(0.0) { total, layer in
-      total + (AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile).first { $0.variant == "softmax" }?.predictedSeconds ?? 0)
-    }
-    return attention + otherSeconds(plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile)
+    exactSecondsByKernel(plan, layers: AttentionLayer.all(in: graph), seqLen: seqLen, profile: profile).values.reduce(0, +)
   }
 
-  /// Predicted seconds of every instruction but attention at `bindings`: matrix products at
-  /// the profile's sgemm rate, everything else at its memory traffic plus a call's overhead.
-  public static func otherSeconds(_ plan: Plan, bindings: [String: Int], profile: MachineProfile) -> Double {
-    func elements(_ slot: Int?) -> Double {
-      guard let slot else { return 0 }
-      let dims = plan.slots[slot].dims.map { $0.evaluate(bindings) ?? 1 }
-      return Double(dims.reduce(1, *))
+  /// Predicted seconds per kernel of `plan` with exact attention, batch 1 at `seqLen` tokens:
+  /// every call by its own cost (`PlanCost`), the attention `layers` (`FusedAttention`) by
+  /// the exact candidate's prediction, each at its own length.
+  public static func exactSecondsByKernel(
+    _ plan: Plan, layers: [AttentionLayer], seqLen: Int, profile: MachineProfile
+  ) -> [String: Double] {
+    var result = PlanCost.secondsByKernel(
+      plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile)
+    for layer in layers {
+      let exact = AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile).first { $0.variant == "softmax" }
+      result["FusedAttention", default: 0] += exact?.predictedSeconds ?? 0
     }
-    var total = 0.0
-    for instruction in plan.instructions where instruction.kernel != "FusedAttention" {
-      switch instruction.kernel {
-      case "TokenMerge":
-        // The matching's |A|×|B| similarity GEMM: 2·(N/2)²·d = N²·d/2 FLOPs per batch item.
-        guard let keys = instruction.inputs.count > 1 ? instruction.inputs[1] : nil else { continue }
-        let dims = plan.slots[keys].dims.map { Double($0.evaluate(bindings) ?? 1) }
-        guard dims.count == 4 else { continue }
-        // Plus the best-partner scan over the (N/2)² scores, and x read and written.
-        let scan = profile.streamSeconds(bytes: 4 * dims[0] * dims[2] * dims[2] / 4)
-        let stream = instruction.outputs.first.map { profile.streamSeconds(bytes: 8 * elements($0)) } ?? 0
-        total += profile.gemmSeconds(flops: dims[0] * dims[2] * dims[2] * dims[3] / 2) + scan + stream + profile.callOverheadSeconds
-      case "MatMul", "FusedMatMul", "Gemm":
-        guard instruction.inputs.count >= 2, let a = instruction.inputs[0] else { continue }
-        let k = Double(plan.slots[a].dims.last?.evaluate(bindings) ?? 1)
-        total += profile.gemmSeconds(flops: 2 * elements(instruction.outputs.first) * k) + profile.callOverheadSeconds
-      default:
-        let inputs = instruction.inputs.reduce(0) { $0 + (plan.constants[$1 ?? -1] == nil ? elements($1) : 0) }
-        let outputs = instruction.outputs.reduce(0) { $0 + elements($1) }
-        total += profile.streamSeconds(bytes: 4 * (inputs + outputs))
-      }
-    }
-    return total
+    return result
   }
+
+  /// Predicted seconds of every instruction but attention at `bindings`, each by its call's own
+  /// cost (`PlanCost`): matrix products (packed or not) at the profile's GEMM rate, everything
+  /// else at its memory traffic, a call's overhead each.
+  public static func otherSeconds(_ plan: Plan, bindings: [String: Int], profile: MachineProfile) -> Double {
+    PlanCost.secondsByKernel(plan, bindings: bindings, profile: profile).values.reduce(0, +)
+  }
+
 }

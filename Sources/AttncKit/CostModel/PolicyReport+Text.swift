@@ -25,12 +25,27 @@ extension PolicyReport {
       format: "  predicted at seq %d: attention %.2f -> %.2f ms, rest of the model %.2f ms; end to end %.2fx the ",
       seqLen, exactAttentionSeconds * 1e3, chosenAttentionSeconds * 1e3, otherSeconds * 1e3, speedup)
       + (unmergedSeconds == nil ? "exact plan's speed" : "unmerged exact plan's speed"))
+    let total = predictedSecondsByKernel.values.reduce(0, +)
+    let top = predictedSecondsByKernel.sorted { $0.value > $1.value }.prefix(6).map { kernel, seconds in
+      kernel + String(format: " %.2f ms (%.0f%%)", seconds * 1e3, total > 0 ? 100 * seconds / total : 0)
+    }
+    lines.append(String(format: "  predicted time by kernel (%.2f ms in all): ", total * 1e3) + top.joined(separator: ", "))
     if let outputError {
       lines.append(String(format: "  end-to-end output error on the calibration inputs: %.4f", outputError)
         + (mergeError.map { String(format: " (token merging alone: %.4f)", $0) } ?? "")
         + (reverted.isEmpty ? "" : "; put back to exact: layer " + reverted.map(String.init).joined(separator: ", ")))
     }
     return lines.joined(separator: "\n")
+  }
+}
+
+extension PolicyReport {
+  /// Predicted seconds per kernel at `seqLen` for the chosen plan: every call but attention by
+  /// its own cost, the attention layers (`FusedAttention`) by their chosen variants' predictions.
+  public var predictedSecondsByKernel: [String: Double] {
+    var result = otherSecondsByKernel
+    if !layers.isEmpty { result["FusedAttention", default: 0] += chosenAttentionSeconds }
+    return result
   }
 }
 

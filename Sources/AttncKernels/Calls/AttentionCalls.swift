@@ -1,0 +1,252 @@
+import AttncTensor
+
+/// attnc's fused attention on `[B, H, S, d]` heads: the exact tiled kernel, or the variant the
+/// policy chose (`dispatch`: a variant per range of key lengths, picked per call).
+public struct FusedAttentionCall: KernelCall {
+  public static let names = ["FusedAttention"]
+  public let name = "FusedAttention"
+
+  /// What input 3 holds (`AttentionSpec.Mask` in the IR).
+  public enum MaskKind: String, Sendable {
+    case none
+    case keyPadding = "key_padding"
+    case bias = "additive_bias"
+    case keyWeights = "key_weights"
+  }
+
+  public var scale: Float
+  public var causal: Bool
+  public var softcap: Float
+  public var mask: MaskKind
+  /// Added to masked scores of a key-padding mask.
+  public var maskFill: Float
+  /// The variant's name and its parameters (`performer`, `["m": 256]`).
+  public var variant: String
+  public var variantValues: [String: Double]
+  /// `AttentionDispatch`'s text, when the variant depends on the key length.
+  public var dispatch: String?
+
+  public init(
+    scale: Float, causal: Bool, softcap: Float, mask: MaskKind, maskFill: Float, variant: String = "softmax",
+    variantValues: [String: Double] = [:], dispatch: String? = nil
+  ) {
+    self.scale = scale
+    self.causal = causal
+    self.softcap = softcap
+    self.mask = mask
+    self.maskFill = maskFill
+    self.variant = variant
+    self.variantValues = variantValues
+    self.dispatch = dispatch
+  }
+
+  public init(name: String, parameters p: KernelParameters) throws {
+    let kind = try p.string("mask", default: "none")
+    guard let mask = MaskKind(rawValue: kind) else { throw AttncError.invalid("unknown attention mask kind '\(kind)'") }
+    var values: [String: Double] = [:]
+    for (key, value) in p.values where key.hasPrefix(AttentionVariants.variantPrefix) {
+      guard case .float(let number) = value else { throw AttncError.invalid("kernel parameter '\(key)' is not a number") }
+      values[String(key.dropFirst(AttentionVariants.variantPrefix.count))] = number
+    }
+    self.init(
+      scale: try p.float("scale"), causal: try p.int("causal", default: 0) != 0, softcap: try p.float("softcap", default: 0),
+      mask: mask, maskFill: mask == .keyPadding ? try p.float("mask_fill") : 0,
+      variant: try p.string("variant", default: "softmax"), variantValues: values,
+      dispatch: p.values["dispatch"] == nil ? nil : try p.string("dispatch"))
+    // A plan naming an unknown variant or an out-of-range parameter is refused when read.
+    _ = try AttentionVariants.named(variant).resolve(variantValues)
+  }
+
+  public var parameters: [String: KernelParameter] {
+    var base: [String: KernelParameter] = [
+      "scale": .float(Double(scale)), "causal": causal.parameter, "softcap": .float(Double(softcap)), "mask": .string(mask.rawValue),
+    ]
+    if mask == .keyPadding { base["mask_fill"] = .float(Double(maskFill)) }
+    var result = AttentionVariants.kernelParameters(base, variant: variant, values: variantValues)
+    if let dispatch { result["dispatch"] = .string(dispatch) }
+    return result
+  }
+
+  /// The exact kernel writes into the arena; the variants return arrays.
+  public var memory: KernelMemory { .output }
+
+  /// The variant this call runs for `keys` keys.
+  public func variant(forKeys keys: Int) throws -> (AttentionVariantDefinition, VariantParameters) {
+    if let dispatch { return try AttentionVariants.parse(try AttentionDispatch(parsing: dispatch).variant(forKeys: keys)) }
+    let definition = try AttentionVariants.named(variant)
+    return (definition, try definition.resolve(variantValues))
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let q = try KernelCalls.input(inputs, 0), k = try KernelCalls.input(inputs, 1), v = try KernelCalls.input(inputs, 2)
+    let (definition, values) = try variant(forKeys: k.shape.dropLast().last ?? 0)
+    let mask: TiledAttention.Mask
+    switch self.mask {
+    case .none: mask = .none
+    case .keyPadding: mask = .keyPadding(try KernelCalls.input(inputs, 3), fill: maskFill)
+    case .bias: mask = .bias(try KernelCalls.input(inputs, 3))
+    case .keyWeights: mask = .keyWeights(try KernelCalls.input(inputs, 3))
+    }
+    guard definition.kernel != nil else {
+      let options = TiledAttention.Options(scale: scale, causal: causal, softcap: softcap)
+      return [try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options, output: context.output(0))]
+    }
+    return [try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: scale, causal: causal)]
+  }
+
+  /// The variant's own cost formula per batch item and head (exact attention: the visible part
+  /// of QKᵀ and P·V), priced per candidate by the policy.
+  public func cost(_ shapes: KernelShapes) -> KernelCost {
+    guard shapes.inputs.count >= 3, let q = shapes.inputs[0], let k = shapes.inputs[1], let out = shapes.outputs.first,
+      q.count == 4, k.count == 4, out.count == 4, let (definition, values) = try? variant(forKeys: k[2])
+    else { return KernelCost(isAttention: true) }
+    let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: causal)
+    return KernelCost(flops: Double(q[0] * q[1]) * definition.cost(head, values).flops, isAttention: true)
+  }
+}
+
+/// ONNX `Attention` (opset 23), run by the reference kernel (3-D or 4-D inputs, past key and
+/// value, GQA, windows, softcap, qk output modes).
+public struct AttentionCall: KernelCall {
+  public static let names = ["Attention"]
+  public let name = "Attention"
+  public var options: AttentionReference.Options
+
+  public init(options: AttentionReference.Options) { self.options = options }
+
+  public init(name: String, parameters p: KernelParameters) throws {
+    let heads = try p.int("q_num_heads", default: 0), kvHeads = try p.int("kv_num_heads", default: 0)
+    let scale = try p.float("scale", default: 0)
+    self.init(options: .init(
+      qHeads: heads > 0 ? heads : nil, kvHeads: kvHeads > 0 ? kvHeads : nil, scale: scale > 0 ? scale : nil,
+      causal: try p.int("is_causal", default: 0) != 0, softcap: try p.float("softcap", default: 0),
+      qkMode: try p.int("qk_matmul_output_mode", default: 0),
+      leftWindow: try p.int("left_window_size", default: -1), rightWindow: try p.int("right_window_size", default: -1)))
+  }
+
+  public var parameters: [String: KernelParameter] {
+    var result: [String: KernelParameter] = [
+      "is_causal": options.causal.parameter, "softcap": .float(Double(options.softcap)),
+      "qk_matmul_output_mode": .int(Int64(options.qkMode)),
+      "left_window_size": .int(Int64(options.leftWindow)), "right_window_size": .int(Int64(options.rightWindow)),
+    ]
+    if let h = options.qHeads { result["q_num_heads"] = .int(Int64(h)) }
+    if let h = options.kvHeads { result["kv_num_heads"] = .int(Int64(h)) }
+    if let s = options.scale { result["scale"] = .float(Double(s)) }
+    return result
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    try AttentionReference.run(
+      q: KernelCalls.input(inputs, 0), k: KernelCalls.input(inputs, 1), v: KernelCalls.input(inputs, 2),
+      mask: KernelCalls.optional(inputs, 3), pastKey: KernelCalls.optional(inputs, 4), pastValue: KernelCalls.optional(inputs, 5),
+      nonpad: KernelCalls.optional(inputs, 6), options: options)
+  }
+}
+
+/// `RotaryEmbedding` (opset 23): rotate the first `rotaryDim` features of each head.
+public struct RotaryEmbeddingCall: KernelCall {
+  public static let names = ["RotaryEmbedding"]
+  public let name = "RotaryEmbedding"
+  public var interleaved: Bool
+  /// 0 = the whole head.
+  public var rotaryDim: Int
+  /// Heads of a 3-D input; 0 for 4-D.
+  public var numHeads: Int
+
+  public init(interleaved: Bool, rotaryDim: Int, numHeads: Int) {
+    self.interleaved = interleaved
+    self.rotaryDim = rotaryDim
+    self.numHeads = numHeads
+  }
+
+  public init(name: String, parameters p: KernelParameters) throws {
+    self.init(
+      interleaved: try p.int("interleaved", default: 0) != 0, rotaryDim: try p.int("rotary_embedding_dim", default: 0),
+      numHeads: try p.int("num_heads", default: 0))
+  }
+
+  public var parameters: [String: KernelParameter] {
+    ["interleaved": interleaved.parameter, "rotary_embedding_dim": .int(Int64(rotaryDim)), "num_heads": .int(Int64(numHeads))]
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try RotaryEmbeddingKernel.run(
+      KernelCalls.input(inputs, 0), cos: KernelCalls.input(inputs, 1), sin: KernelCalls.input(inputs, 2),
+      positions: KernelCalls.optional(inputs, 3), interleaved: interleaved, rotaryDim: rotaryDim, numHeads: numHeads)]
+  }
+}
+
+/// ONNX `LinearAttention` (opset 27): the recurrent state update of linear attention and its
+/// gated and delta-rule forms.
+public struct LinearAttentionCall: KernelCall {
+  public static let names = ["LinearAttention"]
+  public let name = "LinearAttention"
+  public var options: LinearAttentionKernel.Options
+
+  public init(options: LinearAttentionKernel.Options) { self.options = options }
+
+  public init(name: String, parameters p: KernelParameters) throws {
+    self.init(options: .init(
+      qHeads: try p.int("q_num_heads"), kvHeads: try p.int("kv_num_heads"), scale: try p.float("scale", default: 0),
+      decays: try p.int("decays") != 0, correctsDelta: try p.int("corrects_delta") != 0))
+  }
+
+  public var parameters: [String: KernelParameter] {
+    ["q_num_heads": .int(Int64(options.qHeads)), "kv_num_heads": .int(Int64(options.kvHeads)), "scale": .float(Double(options.scale)),
+     "decays": options.decays.parameter, "corrects_delta": options.correctsDelta.parameter]
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    try LinearAttentionKernel.run(
+      query: KernelCalls.input(inputs, 0), key: KernelCalls.input(inputs, 1), value: KernelCalls.input(inputs, 2),
+      pastState: KernelCalls.optional(inputs, 3), decay: KernelCalls.optional(inputs, 4), beta: KernelCalls.optional(inputs, 5),
+      options: options)
+  }
+}
+
+/// Token merging between encoder blocks (ToMe bipartite soft matching): merges `r` tokens.
+public struct TokenMergeCall: KernelCall {
+  public static let names = ["TokenMerge"]
+  public let name = "TokenMerge"
+  public var r: Int
+  /// The first token (a class token) never merges.
+  public var protectFirst: Bool
+
+  public init(r: Int, protectFirst: Bool) {
+    self.r = r
+    self.protectFirst = protectFirst
+  }
+
+  public init(name: String, parameters p: KernelParameters) throws {
+    self.init(r: try p.int("r"), protectFirst: try p.int("protect_first", default: 1) != 0)
+  }
+
+  public var parameters: [String: KernelParameter] { ["r": .int(Int64(r)), "protect_first": protectFirst.parameter] }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    try TokenMergeKernel.merge(
+      x: KernelCalls.input(inputs, 0), keys: KernelCalls.input(inputs, 1), sizes: KernelCalls.optional(inputs, 2),
+      origin: KernelCalls.optional(inputs, 3), padding: KernelCalls.optional(inputs, 4), r: r, protectFirst: protectFirst)
+  }
+
+  /// The matching's |A|×|B| similarity product, 2·(N/2)²·d = N²·d/2 FLOPs per batch item, the
+  /// best-partner scan over the (N/2)² scores, and x read and written.
+  public func cost(_ shapes: KernelShapes) -> KernelCost {
+    guard shapes.inputs.count > 1, let keys = shapes.inputs[1], keys.count == 4 else { return .streaming(shapes) }
+    let (b, n, d) = (Double(keys[0]), Double(keys[2]), Double(keys[3]))
+    return KernelCost(flops: b * n * n * d / 2, bytes: 4 * b * n * n / 4 + 8 * shapes.outputElements(0))
+  }
+}
+
+/// Token unmerging at the outputs: every original token takes its merged token's value.
+public struct TokenUnmergeCall: KernelCall {
+  public static let names = ["TokenUnmerge"]
+  public let name = "TokenUnmerge"
+  public init() {}
+  public init(name: String, parameters: KernelParameters) throws {}
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try TokenMergeKernel.unmerge(y: KernelCalls.input(inputs, 0), origin: KernelCalls.input(inputs, 1))]
+  }
+}

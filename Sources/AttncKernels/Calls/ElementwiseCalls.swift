@@ -1,0 +1,194 @@
+import AttncTensor
+
+/// A broadcasting binary op (`Add`, `Pow`, `Equal`, `And`, …); `fmod` for `Mod`.
+public struct BinaryCall: KernelCall {
+  public static let names = ["Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "LessOrEqual",
+                             "Greater", "GreaterOrEqual", "And", "Or", "Xor"]
+  public var name: String
+  public var fmod: Bool
+
+  public init(_ name: String, fmod: Bool = false) {
+    self.name = name
+    self.fmod = fmod
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(name, fmod: try parameters.int("fmod", default: 0) != 0)
+  }
+
+  public var parameters: [String: KernelParameter] { ["fmod": fmod.parameter] }
+
+  public var memory: KernelMemory {
+    ["Add", "Sub", "Mul", "Div"].contains(name) ? .elementwise : .none
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Elementwise.binary(name, KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), fmod: fmod, output: context.output(0))]
+  }
+}
+
+/// A unary op (`Exp`, `Gelu`, `LeakyRelu`, …) with the attributes its function takes.
+public struct UnaryCall: KernelCall {
+  public static let names = ["Neg", "Abs", "Exp", "Log", "Sqrt", "Reciprocal", "Tanh", "Erf", "Sigmoid",
+                             "Relu", "Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "Softplus", "LeakyRelu",
+                             "HardSigmoid", "HardSwish", "Mish", "Swish", "Gelu", "Not", "IsNaN"]
+  public var name: String
+  /// LeakyRelu's and Swish's `alpha`, HardSigmoid's `alpha` and `beta`.
+  public var alpha: Double?
+  public var beta: Double?
+  /// Gelu's tanh approximation.
+  public var tanhApproximation: Bool
+
+  public init(_ name: String, alpha: Double? = nil, beta: Double? = nil, tanhApproximation: Bool = false) {
+    self.name = name
+    self.alpha = alpha
+    self.beta = beta
+    self.tanhApproximation = tanhApproximation
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    let alpha = parameters.values["alpha"] == nil ? nil : Double(try parameters.float("alpha"))
+    let beta = parameters.values["beta"] == nil ? nil : Double(try parameters.float("beta"))
+    self.init(name, alpha: alpha, beta: beta, tanhApproximation: try parameters.string("approximate", default: "none") == "tanh")
+  }
+
+  public var parameters: [String: KernelParameter] {
+    var result: [String: KernelParameter] = [:]
+    if let alpha { result["alpha"] = .float(alpha) }
+    if let beta { result["beta"] = .float(beta) }
+    if name == "Gelu" { result["approximate"] = .string(tanhApproximation ? "tanh" : "none") }
+    return result
+  }
+
+  public var memory: KernelMemory {
+    ["Exp", "Erf", "Tanh", "Gelu"].contains(name) ? KernelMemory(outputs: [0], inPlace: [0]) : .none
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Elementwise.unary(
+      name, KernelCalls.input(inputs, 0), alpha: Float(alpha ?? 0), beta: Float(beta ?? 0),
+      approximate: tanhApproximation ? "tanh" : "none", output: context.output(0))]
+  }
+}
+
+/// `IsInf`: which infinities count.
+public struct IsInfCall: KernelCall {
+  public static let names = ["IsInf"]
+  public let name = "IsInf"
+  public var detectNegative: Bool
+  public var detectPositive: Bool
+
+  public init(detectNegative: Bool, detectPositive: Bool) {
+    self.detectNegative = detectNegative
+    self.detectPositive = detectPositive
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(
+      detectNegative: try parameters.int("detect_negative", default: 1) != 0,
+      detectPositive: try parameters.int("detect_positive", default: 1) != 0)
+  }
+
+  public var parameters: [String: KernelParameter] {
+    ["detect_negative": detectNegative.parameter, "detect_positive": detectPositive.parameter]
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let x = try KernelCalls.input(inputs, 0)
+    return [.int(x.floats.map { ($0 == .infinity && detectPositive) || ($0 == -.infinity && detectNegative) ? 1 : 0 }, x.shape, dtype: .bool)]
+  }
+}
+
+/// `Sum`, `Max`, `Min` over any number of broadcasting inputs, folded pairwise.
+public struct VariadicCall: KernelCall {
+  public static let names = ["Sum", "Max", "Min"]
+  public var name: String
+
+  public init(_ name: String) { self.name = name }
+  public init(name: String, parameters: KernelParameters) throws { self.init(name) }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let pairwise = name == "Sum" ? "Add" : name
+    var result = try KernelCalls.input(inputs, 0)
+    for k in 1..<max(inputs.count, 1) { result = try Elementwise.binary(pairwise, result, KernelCalls.input(inputs, k)) }
+    return [result]
+  }
+}
+
+/// `Where(condition, x, y)` with broadcasting.
+public struct WhereCall: KernelCall {
+  public static let names = ["Where"]
+  public let name = "Where"
+  public init() {}
+  public init(name: String, parameters: KernelParameters) throws {}
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Elementwise.select(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), KernelCalls.input(inputs, 2))]
+  }
+}
+
+/// `Cast` (and `CastLike`) to a dtype, with the float8 saturation and rounding modes.
+public struct CastCall: KernelCall {
+  public static let names = ["Cast"]
+  public let name = "Cast"
+  public var to: DType
+  public var saturate: Bool
+  public var rounding: NarrowFloat.Rounding
+
+  public init(to: DType, saturate: Bool = true, rounding: NarrowFloat.Rounding = .up) {
+    self.to = to
+    self.saturate = saturate
+    self.rounding = rounding
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    let mode = try parameters.string("round_mode", default: "up")
+    guard let rounding = NarrowFloat.Rounding(rawValue: mode) else {
+      throw AttncError.invalid("round_mode '\(mode)' is not one of up, down, nearest")
+    }
+    self.init(to: try DType(onnx: Int32(try parameters.int("to"))), saturate: try parameters.int("saturate", default: 1) != 0, rounding: rounding)
+  }
+
+  public var parameters: [String: KernelParameter] {
+    ["to": .int(Int64(to.rawValue)), "saturate": saturate.parameter, "round_mode": .string(rounding.rawValue)]
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Elementwise.cast(KernelCalls.input(inputs, 0), to: to, saturate: saturate, rounding: rounding)]
+  }
+}
+
+/// `Clip` to bounds given as attributes (opset < 11) or as inputs 1 and 2.
+public struct ClipCall: KernelCall {
+  public static let names = ["Clip"]
+  public let name = "Clip"
+  /// The attribute bounds, when the op has them.
+  public var bounds: (min: Double, max: Double)?
+
+  public init(bounds: (min: Double, max: Double)?) { self.bounds = bounds }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    if let low = try parameters.floats("min")?.first, let high = try parameters.floats("max")?.first {
+      bounds = (Double(low), Double(high))
+    }
+  }
+
+  public var parameters: [String: KernelParameter] {
+    guard let bounds else { return [:] }
+    return ["min": .floats([bounds.min]), "max": .floats([bounds.max])]
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    var x = try KernelCalls.input(inputs, 0)
+    let low = inputs.count > 1 ? inputs[1]?.floats.first : bounds.map { Float($0.min) }
+    let high = inputs.count > 2 ? inputs[2]?.floats.first : bounds.map { Float($0.max) }
+    if !x.isFloat {
+      let lowInt = inputs.count > 1 ? inputs[1]?.ints.first : nil
+      let highInt = inputs.count > 2 ? inputs[2]?.ints.first : nil
+      x.ints = x.ints.map { v in min(max(v, lowInt ?? .min), highInt ?? .max) }
+      return [x]
+    }
+    x.floats = FloatBuffer(x.floats.map { v in min(max(v, low ?? -.infinity), high ?? .infinity) })
+    return [x]
+  }
+}

@@ -1,0 +1,295 @@
+import AttncTensor
+
+/// `Transpose` by a full permutation.
+public struct TransposeCall: KernelCall {
+  public static let names = ["Transpose"]
+  public let name = "Transpose"
+  public var perm: [Int]
+
+  public init(perm: [Int]) { self.perm = perm }
+  public init(name: String, parameters: KernelParameters) throws { self.init(perm: try parameters.ints("perm") ?? []) }
+
+  public var parameters: [String: KernelParameter] { ["perm": .ints(perm.map { Int64($0) })] }
+  public var memory: KernelMemory { .output }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [Movement.transpose(try KernelCalls.input(inputs, 0), perm: perm, output: context.output(0))]
+  }
+}
+
+/// `Gather`, `GatherElements` along `axis`, or `GatherND` with `axis` batch dims.
+public struct GatherCall: KernelCall {
+  public static let names = ["Gather"]
+  public let name = "Gather"
+  public var axis: Int
+
+  public init(axis: Int) { self.axis = axis }
+  public init(name: String, parameters: KernelParameters) throws { self.init(axis: try parameters.int("axis")) }
+
+  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis))] }
+  public var memory: KernelMemory { .output }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Movement.gather(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), axis: axis, output: context.output(0))]
+  }
+
+  /// The gathered rows and the indices are read, the output written: a constant table (an
+  /// embedding) is read only where gathered.
+  public func cost(_ shapes: KernelShapes) -> KernelCost {
+    KernelCost(bytes: 4 * (2 * shapes.outputElements(0) + shapes.inputElements(1)))
+  }
+}
+
+/// `GatherElements` along `axis`.
+public struct GatherElementsCall: KernelCall {
+  public static let names = ["GatherElements"]
+  public let name = "GatherElements"
+  public var axis: Int
+
+  public init(axis: Int) { self.axis = axis }
+  public init(name: String, parameters: KernelParameters) throws { self.init(axis: try parameters.int("axis")) }
+
+  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis))] }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Movement.gatherElements(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), axis: axis)]
+  }
+}
+
+/// `GatherND` with `batchDims` leading batch axes.
+public struct GatherNDCall: KernelCall {
+  public static let names = ["GatherND"]
+  public let name = "GatherND"
+  public var batchDims: Int
+
+  public init(batchDims: Int) { self.batchDims = batchDims }
+  public init(name: String, parameters: KernelParameters) throws { self.init(batchDims: try parameters.int("batch_dims", default: 0)) }
+
+  public var parameters: [String: KernelParameter] { ["batch_dims": .int(Int64(batchDims))] }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Movement.gatherND(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), batchDims: batchDims)]
+  }
+}
+
+/// `Concat` along `axis`.
+public struct ConcatCall: KernelCall {
+  public static let names = ["Concat"]
+  public let name = "Concat"
+  public var axis: Int
+
+  public init(axis: Int) { self.axis = axis }
+  public init(name: String, parameters: KernelParameters) throws { self.init(axis: try parameters.int("axis")) }
+
+  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis))] }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Movement.concat(try KernelCalls.inputs(inputs, from: 0), axis: axis)]
+  }
+}
+
+/// `Expand` to the shape input 1 gives (bidirectional broadcasting).
+public struct ExpandCall: KernelCall {
+  public static let names = ["Expand"]
+  public let name = "Expand"
+  public init() {}
+  public init(name: String, parameters: KernelParameters) throws {}
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Movement.expand(KernelCalls.input(inputs, 0), to: try KernelCalls.input(inputs, 1).ints.map { Int($0) })]
+  }
+}
+
+/// `Tile` by the repeats input 1 gives.
+public struct TileCall: KernelCall {
+  public static let names = ["Tile"]
+  public let name = "Tile"
+  public init() {}
+  public init(name: String, parameters: KernelParameters) throws {}
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [Movement.tile(try KernelCalls.input(inputs, 0), repeats: try KernelCalls.input(inputs, 1).ints.map { Int($0) })]
+  }
+}
+
+/// `Slice`: bounds from attributes (opset < 10) or from inputs 1–4.
+public struct SliceCall: KernelCall {
+  public static let names = ["Slice"]
+  public let name = "Slice"
+  /// The attribute form's starts, ends and axes; nil when they come from inputs.
+  public var starts: [Int]?
+  public var ends: [Int]?
+  public var axes: [Int]?
+
+  public init(starts: [Int]?, ends: [Int]?, axes: [Int]?) {
+    self.starts = starts
+    self.ends = ends
+    self.axes = axes
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(starts: try parameters.ints("starts"), ends: try parameters.ints("ends"), axes: try parameters.ints("axes"))
+  }
+
+  public var parameters: [String: KernelParameter] {
+    var result: [String: KernelParameter] = [:]
+    if let starts { result["starts"] = .ints(starts.map { Int64($0) }) }
+    if let ends { result["ends"] = .ints(ends.map { Int64($0) }) }
+    if let axes { result["axes"] = .ints(axes.map { Int64($0) }) }
+    return result
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let x = try KernelCalls.input(inputs, 0)
+    let starts = try self.starts ?? KernelCalls.input(inputs, 1).ints.map { Int($0) }
+    let ends = try self.ends ?? KernelCalls.input(inputs, 2).ints.map { Int($0) }
+    let axes = self.axes ?? KernelCalls.optional(inputs, 3)?.ints.map { Int($0) } ?? Array(0..<starts.count)
+    let steps = KernelCalls.optional(inputs, 4)?.ints.map { Int($0) } ?? [Int](repeating: 1, count: starts.count)
+    guard ends.count == starts.count, axes.count == starts.count, steps.count == starts.count else {
+      throw AttncError.invalid("slice starts, ends, axes and steps differ in length")
+    }
+    var first = [Int](repeating: 0, count: x.rank)
+    var counts = x.shape
+    var strides = [Int](repeating: 1, count: x.rank)
+    for (k, raw) in axes.enumerated() {
+      let axis = try normalizedAxis(raw, rank: x.rank)
+      guard steps[k] != 0 else { throw AttncError.invalid("slice step cannot be 0") }
+      let (s, c) = Movement.clampSlice(start: starts[k], end: ends[k], step: steps[k], dim: x.shape[axis])
+      first[axis] = s
+      counts[axis] = c
+      strides[axis] = steps[k]
+    }
+    return [Movement.slice(x, starts: first, counts: counts, steps: strides)]
+  }
+}
+
+/// `Split` along `axis` into the sizes given (attribute or input 1) or `numOutputs` equal parts.
+public struct SplitCall: KernelCall {
+  public static let names = ["Split"]
+  public let name = "Split"
+  public var axis: Int
+  public var sizes: [Int]?
+  public var numOutputs: Int?
+
+  public init(axis: Int, sizes: [Int]?, numOutputs: Int?) {
+    self.axis = axis
+    self.sizes = sizes
+    self.numOutputs = numOutputs
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(
+      axis: try parameters.int("axis", default: 0), sizes: try parameters.ints("split"),
+      numOutputs: parameters.values["num_outputs"] == nil ? nil : try parameters.int("num_outputs"))
+  }
+
+  public var parameters: [String: KernelParameter] {
+    var result: [String: KernelParameter] = ["axis": .int(Int64(axis))]
+    if let sizes { result["split"] = .ints(sizes.map { Int64($0) }) }
+    if let numOutputs { result["num_outputs"] = .int(Int64(numOutputs)) }
+    return result
+  }
+
+  public var memory: KernelMemory { KernelMemory(everyOutput: true) }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let x = try KernelCalls.input(inputs, 0)
+    let axis = try normalizedAxis(axis, rank: x.rank)
+    var sizes = self.sizes ?? KernelCalls.optional(inputs, 1)?.ints.map { Int($0) }
+    if sizes == nil {
+      let parts = max(1, numOutputs ?? context.outputCount)
+      let chunk = (x.shape[axis] + parts - 1) / parts
+      sizes = (0..<parts).map { max(0, min(chunk, x.shape[axis] - $0 * chunk)) }
+    }
+    return try Movement.split(x, axis: axis, sizes: sizes ?? [], output: context.output)
+  }
+}
+
+/// `Trilu`: zeros above (`upper` false) or below the `k`-th diagonal of the last two axes.
+public struct TriluCall: KernelCall {
+  public static let names = ["Trilu"]
+  public let name = "Trilu"
+  public var upper: Bool
+
+  public init(upper: Bool) { self.upper = upper }
+  public init(name: String, parameters: KernelParameters) throws { self.init(upper: try parameters.int("upper", default: 1) != 0) }
+
+  public var parameters: [String: KernelParameter] { ["upper": upper.parameter] }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    var x = try KernelCalls.input(inputs, 0)
+    guard x.rank >= 2 else { throw AttncError.invalid("Trilu needs rank ≥ 2, got \(x.shape)") }
+    let k = Int(KernelCalls.optional(inputs, 1)?.ints.first ?? 0)
+    let rows = x.shape[x.rank - 2], cols = x.shape[x.rank - 1]
+    for flat in 0..<x.count {
+      let j = flat % max(cols, 1), i = (flat / max(cols, 1)) % max(rows, 1)
+      if upper ? j - i < k : j - i > k {
+        if x.isFloat { x.floats[flat] = 0 } else { x.ints[flat] = 0 }
+      }
+    }
+    return [x]
+  }
+}
+
+/// `CumSum` along the axis input 1 gives.
+public struct CumSumCall: KernelCall {
+  public static let names = ["CumSum"]
+  public let name = "CumSum"
+  public var exclusive: Bool
+  public var reverse: Bool
+
+  public init(exclusive: Bool, reverse: Bool) {
+    self.exclusive = exclusive
+    self.reverse = reverse
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(exclusive: try parameters.int("exclusive", default: 0) != 0, reverse: try parameters.int("reverse", default: 0) != 0)
+  }
+
+  public var parameters: [String: KernelParameter] { ["exclusive": exclusive.parameter, "reverse": reverse.parameter] }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let axis = Int(try KernelCalls.input(inputs, 1).ints.first ?? 0)
+    return [try LinearAlgebra.cumsum(KernelCalls.input(inputs, 0), axis: axis, exclusive: exclusive, reverse: reverse)]
+  }
+}
+
+/// `ReduceSum`, `ReduceMean`, `ReduceMax` over axes from the attribute or input 1.
+public struct ReduceCall: KernelCall {
+  public static let names = ["ReduceSum", "ReduceMean", "ReduceMax"]
+  public var name: String
+  public var axes: [Int]?
+  public var keepDims: Bool
+  public var noopWithEmptyAxes: Bool
+
+  public init(_ name: String, axes: [Int]?, keepDims: Bool, noopWithEmptyAxes: Bool) {
+    self.name = name
+    self.axes = axes
+    self.keepDims = keepDims
+    self.noopWithEmptyAxes = noopWithEmptyAxes
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(
+      name, axes: try parameters.ints("axes"), keepDims: try parameters.int("keepdims", default: 1) != 0,
+      noopWithEmptyAxes: try parameters.int("noop_with_empty_axes", default: 0) != 0)
+  }
+
+  public var parameters: [String: KernelParameter] {
+    var result: [String: KernelParameter] = ["keepdims": keepDims.parameter, "noop_with_empty_axes": noopWithEmptyAxes.parameter]
+    if let axes { result["axes"] = .ints(axes.map { Int64($0) }) }
+    return result
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let x = try KernelCalls.input(inputs, 0)
+    var axes = self.axes ?? KernelCalls.optional(inputs, 1)?.ints.map { Int($0) } ?? []
+    if axes.isEmpty {
+      if noopWithEmptyAxes { return [x] }
+      axes = Array(0..<x.rank)
+    }
+    let normalized = Array(Set(try axes.map { try normalizedAxis($0, rank: x.rank) })).sorted()
+    return [LinearAlgebra.reduce(name, x, axes: normalized, keepDims: keepDims)]
+  }
+}

@@ -1,0 +1,134 @@
+import AttncTensor
+
+/// `MatMul` with numpy broadcasting of the batch axes (OpenBLAS for float32).
+public struct MatMulCall: KernelCall {
+  public static let names = ["MatMul"]
+  public let name = "MatMul"
+  public init() {}
+  public init(name: String, parameters: KernelParameters) throws {}
+
+  public var memory: KernelMemory { .output }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try LinearAlgebra.matmul(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), output: context.output(0))]
+  }
+
+  public func cost(_ shapes: KernelShapes) -> KernelCost { .product(shapes) }
+}
+
+/// `FusedMatMul`: `activation(alpha · A×B + addends…)`, the epilogue applied per output block.
+public struct FusedMatMulCall: KernelCall {
+  public static let names = ["FusedMatMul"]
+  public let name = "FusedMatMul"
+  public var alpha: Float
+  /// `none`, `gelu`, `gelu_tanh` or `softmax`.
+  public var activation: String
+
+  public init(alpha: Float, activation: String) {
+    self.alpha = alpha
+    self.activation = activation
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(alpha: try parameters.float("alpha", default: 1), activation: try parameters.string("activation", default: "none"))
+  }
+
+  public var parameters: [String: KernelParameter] { ["alpha": .float(Double(alpha)), "activation": .string(activation)] }
+  public var memory: KernelMemory { .output }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try LinearAlgebra.fusedMatMul(
+      KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), addends: try KernelCalls.inputs(inputs, from: 2),
+      alpha: alpha, activation: activation, output: context.output(0))]
+  }
+
+  public func cost(_ shapes: KernelShapes) -> KernelCost { .product(shapes) }
+}
+
+/// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels.
+public struct PackedMatMulCall: KernelCall {
+  public static let names = ["PackedMatMul"]
+  public let name = "PackedMatMul"
+  public var alpha: Float
+  /// `none`, `gelu` or `gelu_tanh`.
+  public var activation: String
+  /// n: the product's last dim.
+  public var columns: Int
+
+  public init(alpha: Float, activation: String, columns: Int) {
+    self.alpha = alpha
+    self.activation = activation
+    self.columns = columns
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(
+      alpha: try parameters.float("alpha", default: 1), activation: try parameters.string("activation", default: "none"),
+      columns: try parameters.int("columns"))
+  }
+
+  public var parameters: [String: KernelParameter] {
+    ["alpha": .float(Double(alpha)), "activation": .string(activation), "columns": .int(Int64(columns))]
+  }
+
+  public var memory: KernelMemory { .output }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try PackedGemm.multiply(
+      KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: columns,
+      addends: try KernelCalls.inputs(inputs, from: 2), alpha: alpha, activation: activation, output: context.output(0))]
+  }
+
+  /// 2·m·n·k: the output's elements times twice A's last dim (the packed panels' padding is
+  /// not counted).
+  public func cost(_ shapes: KernelShapes) -> KernelCost { .product(shapes) }
+}
+
+/// `Einsum` as a contraction over numbered axis labels.
+public struct EinsumCall: KernelCall {
+  public static let names = ["Einsum"]
+  public let name = "Einsum"
+  /// Each input's axis labels, and the output's.
+  public var terms: [[Int]]
+  public var output: [Int]
+
+  public init(terms: [[Int]], output: [Int]) {
+    self.terms = terms
+    self.output = output
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    let labels = try parameters.ints("labels") ?? []
+    let ranks = try parameters.ints("ranks") ?? []
+    var terms: [[Int]] = []
+    var start = 0
+    for rank in ranks {
+      guard rank >= 0, start + rank <= labels.count else {
+        throw AttncError.invalid("kernel parameter 'ranks' does not fit 'labels'")
+      }
+      terms.append(Array(labels[start..<(start + rank)]))
+      start += rank
+    }
+    self.init(terms: terms, output: try parameters.ints("output") ?? [])
+  }
+
+  public var parameters: [String: KernelParameter] {
+    ["labels": .ints(terms.joined().map { Int64($0) }), "ranks": .ints(terms.map { Int64($0.count) }),
+     "output": .ints(output.map { Int64($0) })]
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try EinsumContraction.evaluate(try KernelCalls.inputs(inputs, from: 0), terms: terms, output: output)]
+  }
+
+  /// 2 FLOPs per point of the joint index space of every label (the contraction's loop nest).
+  public func cost(_ shapes: KernelShapes) -> KernelCost {
+    var extent: [Int: Int] = [:]
+    for (term, dims) in zip(terms, shapes.inputs) {
+      guard let dims else { continue }
+      for (label, size) in zip(term, dims) { extent[label] = max(extent[label] ?? 1, size) }
+    }
+    let points = extent.values.reduce(1.0) { $0 * Double($1) }
+    return KernelCost(flops: 2 * points)
+  }
+}
