@@ -89,11 +89,27 @@ public struct KernelCost: Sendable, Equatable {
   public var bytes: Double
   /// The call is an attention whose time the policy prices per variant.
   public var isAttention = false
+  /// The dominant product's shape `[m, k] × [k, n]` (batch axes folded into m), so the cost
+  /// model can take the GEMM rate it measured nearest that shape; nil for other work.
+  public var product: ProductShape?
 
-  public init(flops: Double = 0, bytes: Double = 0, isAttention: Bool = false) {
+  public init(flops: Double = 0, bytes: Double = 0, isAttention: Bool = false, product: ProductShape? = nil) {
     self.flops = flops
     self.bytes = bytes
     self.isAttention = isAttention
+    self.product = product
+  }
+
+  /// A matrix product's dims.
+  public struct ProductShape: Sendable, Equatable {
+    public var m: Int
+    public var n: Int
+    public var k: Int
+    public init(m: Int, n: Int, k: Int) {
+      self.m = m
+      self.n = n
+      self.k = k
+    }
   }
 
   /// Every non-constant input read and every output written once, four bytes an element.
@@ -107,8 +123,10 @@ public struct KernelCost: Sendable, Equatable {
   /// A matrix product `[…, m, k] × [k, n]`: 2·(output elements)·k FLOPs, with `k` the last
   /// dim of input 0.
   public static func product(_ shapes: KernelShapes) -> KernelCost {
-    let k = Double(shapes.inputs.first??.last ?? 1)
-    return KernelCost(flops: 2 * shapes.outputElements(0) * k)
+    let k = shapes.inputs.first??.last ?? 1
+    let n = shapes.outputs.first?.last ?? 1
+    let m = n > 0 ? Int(shapes.outputElements(0)) / n : 0
+    return KernelCost(flops: 2 * shapes.outputElements(0) * Double(k), product: ProductShape(m: m, n: n, k: k))
   }
 }
 

@@ -108,7 +108,11 @@ public struct ModelSummary: Sendable {
     let opsets = info.opsets.sorted { $0.key < $1.key }.map {
       JSON.object([("domain", .string($0.key.isEmpty ? "ai.onnx" : $0.key)), ("version", .int($0.value))])
     }
-    return .object([
+    var prediction: [(String, JSON)] = []
+    if let byKernel = predictedSecondsByKernel {
+      prediction = [("predicted_ms_by_kernel", Self.milliseconds(byKernel)), ("predicted_ms", .number(byKernel.values.reduce(0, +) * 1e3))]
+    }
+    let facts: [(String, JSON)] = [
       ("schema", .string("attnc.inspect.model/1")),
       ("file", .string(path)),
       ("ir_version", .int(info.irVersion)),
@@ -133,14 +137,14 @@ public struct ModelSummary: Sendable {
         ] + candidateFields(match))
       })),
       ("unmatched_softmax", .array(attention.declined.map { .object([("node", .string($0.node)), ("reason", .string($0.reason))]) })),
-    ] + (tokenMerging.map { merging in
+    ]
+    let merging: [(String, JSON)] = (tokenMerging.map { merging in
       [("token_merging", .object([
         ("possible", .bool(merging.refusal == nil)), ("blocks", .int(merging.blocks)),
         ("reason", merging.refusal.map(JSON.string) ?? .null),
       ]))]
-    } ?? []) + (predictedSecondsByKernel.map { byKernel in
-      [("predicted_ms_by_kernel", Self.milliseconds(byKernel)), ("predicted_ms", .number(byKernel.values.reduce(0, +) * 1e3))]
-    } ?? []) + (policyReport.map { report in
+    } ?? [])
+    let costModel: [(String, JSON)] = (policyReport.map { report in
       [("cost_model", .object([
         ("policy", .string(report.policy.rawValue)), ("seq_len", .int(report.seqLen)), ("length_dispatched", .bool(report.auto)),
         ("calibration", .string(report.calibration)),
@@ -151,7 +155,8 @@ public struct ModelSummary: Sendable {
       ] + (report.unmergedSeconds == nil ? [] : [
         ("merge_error", report.mergeError.map(JSON.number) ?? .null), ("tokens", .array(report.layers.map { .int($0.tokens) })),
       ])))]
-    } ?? []))
+    } ?? [])
+    return .object(facts + merging + prediction + costModel)
   }
 
   /// The cost model's predicted milliseconds per kernel, largest first.

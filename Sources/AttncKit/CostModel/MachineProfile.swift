@@ -109,6 +109,19 @@ public struct MachineProfile: Codable, Sendable, Equatable {
   /// Predicted seconds of a matrix product of `flops` FLOPs (the rest of a layer: projections, MLP).
   public func gemmSeconds(flops: Double) -> Double { flops / gemmFlopsPerSecond }
 
+  /// Predicted seconds of an `[m, k] × [k, n]` product: at the rate measured for the nearest
+  /// shape of the profile's grid (distance in log m, log n, log k), else the mean rate.
+  public func gemmSeconds(flops: Double, m: Int, n: Int, k: Int) -> Double {
+    func distance(_ rate: GemmRate) -> Double {
+      func term(_ a: Int, _ b: Int) -> Double { let d = log(Double(max(a, 1))) - log(Double(max(b, 1))); return d * d }
+      return term(rate.m, m) + term(rate.n, n) + term(rate.k, k)
+    }
+    guard let nearest = gemm.min(by: { distance($0) < distance($1) }), nearest.flopsPerSecond > 0 else {
+      return gemmSeconds(flops: flops)
+    }
+    return flops / nearest.flopsPerSecond
+  }
+
   /// Predicted seconds of a memory-bound kernel moving `bytes` (norms, elementwise, copies).
   public func streamSeconds(bytes: Double) -> Double { bytes / bandwidthBytesPerSecond + callOverheadSeconds }
 

@@ -20,10 +20,14 @@ public enum PlanCost {
     { slot in plan.slots[slot].dims.map { $0.evaluate(bindings) ?? 1 } }
   }
 
-  /// Seconds of one call of cost `cost` on `profile`: its products at the GEMM rate plus its
-  /// bytes at the memory rate, and one call's overhead.
+  /// Seconds of one call of cost `cost` on `profile`: its products at the GEMM rate measured
+  /// nearest their shape, plus its bytes at the memory rate, and one call's overhead.
   public static func seconds(_ cost: KernelCost, profile: MachineProfile) -> Double {
-    let products = cost.flops > 0 ? profile.gemmSeconds(flops: cost.flops) : 0
+    var products = 0.0
+    if cost.flops > 0 {
+      products = cost.product.map { profile.gemmSeconds(flops: cost.flops, m: $0.m, n: $0.n, k: $0.k) }
+        ?? profile.gemmSeconds(flops: cost.flops)
+    }
     return products + profile.streamSeconds(bytes: cost.bytes)
   }
 
