@@ -56,13 +56,6 @@ public protocol Op: Sendable {
   func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType]
 }
 
-/// Ops that can compute their outputs from constant inputs (constant folding).
-public protocol Evaluable: Op {
-  /// Computes the outputs; every required input is a constant. May throw `.unsupported` for a
-  /// dtype or case the evaluator does not cover, in which case folding skips the node.
-  func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor]
-}
-
 /// Ops that propagate small integer contents symbolically (`Shape`, `Gather`, `Concat`, `Add`…).
 public protocol ContentPropagating: Op {
   /// Each output's content as dims, or nil where unknown.

@@ -51,6 +51,34 @@ public protocol Lowerable: Op {
   func lower(_ context: NodeContext) throws -> Lowering?
 }
 
+extension Lowerable {
+  /// Computes the outputs from constant inputs with the kernel call the plan would run (constant
+  /// folding and mask probing): one arithmetic, so folding never disagrees with running. Float
+  /// types compute in float32 as the interpreter does; integers and bool in Int64.
+  /// - Throws: `.unsupported` when this form of the op has no kernel, or a dim of the call does
+  ///   not resolve without bindings (then folding skips the node); the kernel's own errors.
+  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
+    let facts = inputs.map { tensor in
+      tensor.map { ValueFact(type: TensorType($0.dtype, $0.shape.map { Dim($0) }), constant: $0) }
+    }
+    let types = try outputTypes(facts, outputCount: outputCount)
+    let context = NodeContext(inputs: facts, outputs: types.map { $0 }, isConsumed: { $0 < outputCount })
+    guard let lowering = try lower(context) else {
+      throw AttncError.unsupported("\(type(of: self)) has no kernel for these inputs")
+    }
+    let arguments = Array(inputs.prefix(lowering.usedInputs ?? inputs.count).map { $0.map(Tensor.init) })
+    guard lowering.call.isDeterministic(arguments) else {
+      throw AttncError.unsupported("\(lowering.call.name) draws random values: not evaluated at conversion")
+    }
+    let written = min(outputCount, lowering.usedOutputs ?? outputCount)
+    let results = try lowering.call.evaluate(KernelContext(outputCount: written), arguments)
+    guard results.count >= written else {
+      throw AttncError.invalid("kernel '\(lowering.call.name)' returned \(results.count) outputs, expected \(written)")
+    }
+    return results.prefix(written).map(\.host)
+  }
+}
+
 extension Graph {
   /// What `node`'s op sees of it: its inputs' facts, its outputs' types, and which outputs are
   /// read (by another node or as graph outputs).

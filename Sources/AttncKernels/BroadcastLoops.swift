@@ -146,6 +146,20 @@ enum BroadcastLoops {
   /// Comparisons and logic give 0/1.
   static func integer(_ op: String, _ a: Tensor, _ b: Tensor, walk: Walk) -> [Int64]? {
     var out = [Int64](unsafeUninitializedCapacity: walk.count) { _, initialized in initialized = walk.count }
+    if a.dtype == .uint64 && b.dtype == .uint64 {
+      // Held as Int64 bit patterns: order them as unsigned.
+      func u(_ v: Int64) -> UInt64 { UInt64(bitPattern: v) }
+      switch op {
+      case "Max": apply(walk, a.ints, b.ints, into: &out) { u($0) >= u($1) ? $0 : $1 }
+      case "Min": apply(walk, a.ints, b.ints, into: &out) { u($0) <= u($1) ? $0 : $1 }
+      case "Less": apply(walk, a.ints, b.ints, into: &out) { u($0) < u($1) ? 1 : 0 }
+      case "LessOrEqual": apply(walk, a.ints, b.ints, into: &out) { u($0) <= u($1) ? 1 : 0 }
+      case "Greater": apply(walk, a.ints, b.ints, into: &out) { u($0) > u($1) ? 1 : 0 }
+      case "GreaterOrEqual": apply(walk, a.ints, b.ints, into: &out) { u($0) >= u($1) ? 1 : 0 }
+      default: break
+      }
+      if ["Max", "Min", "Less", "LessOrEqual", "Greater", "GreaterOrEqual"].contains(op) { return out }
+    }
     switch op {
     case "Add": apply(walk, a.ints, b.ints, into: &out, &+)
     case "Sub": apply(walk, a.ints, b.ints, into: &out, &-)

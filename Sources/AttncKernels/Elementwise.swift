@@ -212,7 +212,8 @@ public enum Elementwise {
     case "Ceil": f = { $0.rounded(.up) }
     case "Round": f = { $0.rounded(.toNearestOrEven) }
     case "Sign": f = { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
-    case "Softplus": f = { Foundation.log1p(Foundation.exp($0)) }
+    // log(1 + eˣ) = max(x, 0) + log(1 + e^−|x|): no overflow for large x.
+    case "Softplus": f = { Swift.max($0, 0) + Foundation.log1p(Foundation.exp(-Swift.abs($0))) }
     case "LeakyRelu": f = { $0 >= 0 ? $0 : alpha * $0 }
     case "HardSigmoid": f = { max(0, min(1, alpha * $0 + beta)) }
     case "HardSwish": f = { $0 * max(0, min(1, $0 / 6 + 0.5)) }

@@ -30,6 +30,10 @@ public protocol KernelCall: Sendable {
   /// Computes the outputs from the inputs (nil for an omitted optional input).
   func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor]
 
+  /// Whether these inputs always give the same outputs (false for a random draw: constant
+  /// folding never evaluates such a call).
+  func isDeterministic(_ inputs: [Tensor?]) -> Bool
+
   /// What the call costs at concrete shapes: multiply-adds at the GEMM rate and bytes at the
   /// memory rate (`MachineProfile` turns both into seconds).
   func cost(_ shapes: KernelShapes) -> KernelCost
@@ -38,6 +42,7 @@ public protocol KernelCall: Sendable {
 extension KernelCall {
   public var parameters: [String: KernelParameter] { [:] }
   public var memory: KernelMemory { .none }
+  public func isDeterministic(_ inputs: [Tensor?]) -> Bool { true }
 
   /// Default cost: a memory-bound pass that reads every non-constant input and writes every
   /// output once, four bytes an element.
@@ -135,7 +140,7 @@ public enum KernelCalls {
   /// The call types, listed once. A plan naming a kernel no type decodes is refused.
   public static let all: [any KernelCall.Type] = [
     BinaryCall.self, UnaryCall.self, IsInfCall.self, VariadicCall.self, WhereCall.self, CastCall.self, ClipCall.self,
-    MatMulCall.self, FusedMatMulCall.self, PackedMatMulCall.self, EinsumCall.self,
+    MatMulCall.self, GemmCall.self, FusedMatMulCall.self, PackedMatMulCall.self, EinsumCall.self,
     SoftmaxCall.self, LayerNormalizationCall.self, BatchNormalizationCall.self,
     ReshapeCall.self, ReshapeDynamicCall.self, SqueezeDynamicCall.self, IdentityCall.self,
     DimExpressionsCall.self, ShapeCall.self, SizeCall.self, ConstantOfShapeCall.self, RangeCall.self, DropoutCall.self,

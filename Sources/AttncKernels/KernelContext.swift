@@ -21,11 +21,12 @@ public struct KernelContext: Sendable {
   }
 
   /// Evaluates plan dims under the bindings.
-  /// - Throws: "dim 'seq + 1' uses unbound symbols".
+  /// - Throws: "dim 'seq + 1' uses unbound symbols" (`.unsupported`: constant folding, which has
+  ///   no bindings, skips such a call).
   public func resolve(_ dims: [Dim]) throws -> [Int] {
     try dims.map { dim in
       guard let value = dim.evaluate(bindings) else {
-        throw AttncError.invalid("dim '\(dim)' uses unbound symbols")
+        throw AttncError.unsupported("dim '\(dim)' uses unbound symbols")
       }
       return value
     }

@@ -127,29 +127,46 @@ public enum LinearAlgebra {
   }
 
 
-  /// ReduceSum / ReduceMean / ReduceMax over `axes` (sorted, normalised).
+  /// ReduceSum / ReduceMean / ReduceMax over `axes` (sorted, normalised). Floating-point types
+  /// accumulate in Double (a NaN propagates through the maximum); integers and bool in Int64,
+  /// exactly (sums wrap as two's complement; an integer mean truncates toward zero; the maximum
+  /// of an empty set is the type's minimum, false for bool).
   public static func reduce(_ op: String, _ x: Tensor, axes: [Int], keepDims: Bool) -> Tensor {
     let kept = x.shape.enumerated().map { axes.contains($0.offset) ? 1 : $0.element }
     let outStrides = rowMajorStrides(kept)
     let count = kept.reduce(1, *)
-    let values = x.isFloat ? x.floats.map { Double($0) } : x.ints.map { Double($0) }
-    var acc = [Double](repeating: op == "ReduceMax" ? -.infinity : 0, count: count)
-    var k = 0
-    Movement.forEachIndex(x.shape) { index in
-      var flat = 0
-      for axis in index.indices where !axes.contains(axis) { flat += index[axis] * outStrides[axis] }
-      if op == "ReduceMax" { acc[flat] = max(acc[flat], values[k]) } else { acc[flat] += values[k] }
-      k += 1
-    }
-    if op == "ReduceMean" {
-      let n = Double(axes.reduce(1) { $0 * x.shape[$1] })
-      acc = acc.map { $0 / n }
-    }
     let shape = keepDims ? kept : x.shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
-    if x.isFloat { return .float(acc.map { Float($0) }, shape, dtype: x.dtype) }
-    // ReduceMax of an empty set is the type's minimum (false for bool, 0 unsigned).
-    let lowest: Int64 = x.dtype.isSignedInteger ? -(Int64(1) << Int64(min(x.dtype.bitWidth, 64) - 1)) : 0
-    return .int(acc.map { $0 == -.infinity ? lowest : Int64($0) }, shape, dtype: x.dtype)
+    let reduced = axes.reduce(1) { $0 * x.shape[$1] }
+    /// Visits every element with its output position.
+    func forEach(_ body: (_ flat: Int, _ k: Int) -> Void) {
+      var k = 0
+      Movement.forEachIndex(x.shape) { index in
+        var flat = 0
+        for axis in index.indices where !axes.contains(axis) { flat += index[axis] * outStrides[axis] }
+        body(flat, k)
+        k += 1
+      }
+    }
+    if x.isFloat {
+      var acc = [Double](repeating: op == "ReduceMax" ? -.infinity : 0, count: count)
+      forEach { flat, k in
+        let value = Double(x.floats[k])
+        if op == "ReduceMax" {
+          acc[flat] = acc[flat].isNaN || value.isNaN ? .nan : max(acc[flat], value)
+        } else {
+          acc[flat] += value
+        }
+      }
+      if op == "ReduceMean" { acc = acc.map { $0 / Double(reduced) } }
+      return .float(acc.map { Float($0) }, shape, dtype: x.dtype)
+    }
+    let lowest: Int64 = x.dtype.isSignedInteger ? Int64.min >> Int64(64 - min(x.dtype.bitWidth, 64)) : 0
+    var acc = [Int64](repeating: op == "ReduceMax" ? lowest : 0, count: count)
+    forEach { flat, k in
+      if op == "ReduceMax" { acc[flat] = max(acc[flat], x.ints[k]) } else { acc[flat] &+= x.ints[k] }
+    }
+    if op == "ReduceMean", reduced > 0 { acc = acc.map { $0 / Int64(reduced) } }
+    return .int(acc, shape, dtype: x.dtype)
   }
 
   /// Running sums along `axis`.

@@ -61,6 +61,12 @@ public enum Movement {
 
   public static func gatherElements(_ data: Tensor, _ indices: Tensor, axis: Int) throws -> Tensor {
     let a = try normalizedAxis(axis, rank: data.rank)
+    guard indices.rank == data.rank else {
+      throw AttncError.invalid("indices have rank \(indices.rank) but data has rank \(data.rank)")
+    }
+    for axis in 0..<data.rank where axis != a && indices.shape[axis] > data.shape[axis] {
+      throw AttncError.invalid("indices have \(indices.shape[axis]) entries on axis \(axis) but data has \(data.shape[axis])")
+    }
     let strides = rowMajorStrides(data.shape)
     let istrides = rowMajorStrides(indices.shape)
     var elements = [Int](repeating: 0, count: indices.count)
@@ -74,7 +80,9 @@ public enum Movement {
         if axis == a {
           c = Int(indices.ints[flat])
           if c < 0 { c += data.shape[a] }
-          guard c >= 0 && c < data.shape[a] else { throw AttncError.invalid("index \(indices.ints[flat]) is out of range") }
+          guard c >= 0 && c < data.shape[a] else {
+            throw AttncError.invalid("index \(indices.ints[flat]) is out of range for axis \(a) of size \(data.shape[a])")
+          }
         }
         source += c * strides[axis]
       }

@@ -4,7 +4,8 @@ import AttncTensor
 /// `fold-constants`: evaluates nodes whose inputs are all constants and replaces their outputs
 /// by the computed tensors (the node disappears; its output values keep their names).
 ///
-/// A fold is skipped when the op cannot evaluate that case, or when it would store much more
+/// Nodes fold through their op's kernel call (`Lowerable.evaluate`), the code the plan runs. A
+/// fold is skipped when the op has no kernel for that case, or when it would store much more
 /// data than it reads (an `Expand` of a scalar to a 2048×2048 mask stays a node).
 public enum FoldConstants {
   /// Outputs up to this many elements always fold; larger ones only if no larger than the inputs.
@@ -38,7 +39,8 @@ public enum FoldConstants {
   }
 
   static func evaluateIfConstant(_ node: Node, in graph: Graph) throws -> [HostTensor]? {
-    guard let op = node.op as? any Evaluable else { return nil }
+    if let constant = node.op as? Constant { return [constant.value] }
+    guard let op = node.op as? any Lowerable else { return nil }
     var inputs: [HostTensor?] = []
     var inputElements = 0
     for id in node.inputs {

@@ -98,7 +98,8 @@ public enum NarrowFloat {
       if unsignedZero && pattern == signBit { return .nan }
       if magnitudeBits > largest {
         if hasInfinity && magnitudeBits == largest + 1 { return negative ? -.infinity : .infinity }
-        return .nan
+        // A NaN keeps its sign, so that encoding the value again gives the same pattern.
+        return negative ? -.nan : .nan
       }
       let exponent = magnitudeBits >> mantissaBits
       let mantissa = magnitudeBits & ((1 << mantissaBits) - 1)

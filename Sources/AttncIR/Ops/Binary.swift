@@ -9,7 +9,7 @@ import Foundation
 /// Integer arithmetic is exact (Div truncates toward zero, as ONNX's integer Div does; Mod follows
 /// `fmod` semantics when `fmod=1`, else the sign of the divisor). Arithmetic on small integer
 /// tensors propagates symbolic contents, so `Shape(x)[1] * 2` stays `2*seq`.
-public struct Binary: Op, Evaluable, ContentPropagating {
+public struct Binary: Op, ContentPropagating {
   public enum Function: String, Sendable, CaseIterable {
     case add = "Add", sub = "Sub", mul = "Mul", div = "Div", pow = "Pow", mod = "Mod"
     case equal = "Equal", less = "Less", lessOrEqual = "LessOrEqual", greater = "Greater"
@@ -57,34 +57,6 @@ public struct Binary: Op, Evaluable, ContentPropagating {
     return [TensorType(dtype, dims)]
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    guard inputs.count == 2, let a = inputs[0], let b = inputs[1] else {
-      throw AttncError.invalid("expects 2 inputs")
-    }
-    let indexer = try BroadcastIndexer([a.shape, b.shape])
-    let index = indexer.indices()
-    let shape = indexer.outputShape
-    if a.dtype.isInteger || a.dtype == .bool {
-      let x = a.int64s()
-      let y = b.dtype.isInteger || b.dtype == .bool ? b.int64s() : nil
-      if let y {
-        var out = [Int64](repeating: 0, count: indexer.count)
-        for i in out.indices { out[i] = try integer(x[index[0][i]], y[index[1][i]]) }
-        let dtype: DType = function.isComparison || function.isLogic ? .bool : a.dtype
-        return [HostTensor(dtype: dtype, shape: shape, integers: out)]
-      }
-    }
-    guard a.dtype.isFloatingPoint || a.dtype.isInteger else {
-      throw AttncError.unsupported("\(function.rawValue) on \(a.dtype) is not evaluated")
-    }
-    let x = a.doubles()
-    let y = b.doubles()
-    var out = [Double](repeating: 0, count: indexer.count)
-    for i in out.indices { out[i] = real(x[index[0][i]], y[index[1][i]]) }
-    let dtype: DType = function.isComparison ? .bool : a.dtype
-    return [HostTensor(dtype: dtype, shape: shape, converting: out)]
-  }
-
   func integer(_ x: Int64, _ y: Int64) throws -> Int64 {
     switch function {
     case .add: return x &+ y
@@ -98,27 +70,6 @@ public struct Binary: Op, Evaluable, ContentPropagating {
       let r = x % y
       return fmod || r == 0 || (r < 0) == (y < 0) ? r : r + y
     case .pow: return Int64(Foundation.pow(Double(x), Double(y)))
-    case .equal: return x == y ? 1 : 0
-    case .less: return x < y ? 1 : 0
-    case .lessOrEqual: return x <= y ? 1 : 0
-    case .greater: return x > y ? 1 : 0
-    case .greaterOrEqual: return x >= y ? 1 : 0
-    case .and: return (x != 0 && y != 0) ? 1 : 0
-    case .or: return (x != 0 || y != 0) ? 1 : 0
-    case .xor: return ((x != 0) != (y != 0)) ? 1 : 0
-    }
-  }
-
-  func real(_ x: Double, _ y: Double) -> Double {
-    switch function {
-    case .add: return x + y
-    case .sub: return x - y
-    case .mul: return x * y
-    case .div: return x / y
-    case .pow: return Foundation.pow(x, y)
-    case .mod:
-      let r = Foundation.fmod(x, y)
-      return fmod || r == 0 || (r < 0) == (y < 0) ? r : r + y
     case .equal: return x == y ? 1 : 0
     case .less: return x < y ? 1 : 0
     case .lessOrEqual: return x <= y ? 1 : 0

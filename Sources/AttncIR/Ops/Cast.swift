@@ -12,7 +12,7 @@ import AttncTensor
 /// kernel. Strings parse as numbers ("1e-5", "INF", "NaN") and
 /// numbers print in their shortest form. Integer contents pass through, so a `Cast` in the middle
 /// of shape arithmetic keeps the dims symbolic.
-public struct Cast: Op, Evaluable, ContentPropagating {
+public struct Cast: Op, ContentPropagating {
   /// How a value becomes a float8e8m0 power of two (`up`, `down`, `nearest`).
   public typealias RoundMode = NarrowFloat.Rounding
 
@@ -76,13 +76,6 @@ public struct Cast: Op, Evaluable, ContentPropagating {
     return [TensorType(to, try inputs.required(0).dims)]
   }
 
-  /// The converted tensor.
-  /// - Throws: `.unsupported` for complex types and for casts to string from anything but
-  ///   integers, float32 and float64; "cannot parse 'abc' as a number".
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    [try convert(try required(inputs, 0))]
-  }
-
   /// Integer (and bool) contents to an integer target pass through; to bool they become 0/1.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     [Cast.content(inputs.first ?? nil, to: to)]
@@ -100,73 +93,6 @@ public struct Cast: Op, Evaluable, ContentPropagating {
     // Narrowing would wrap large values; dims and small constants fit every integer type.
     let fits = content.allSatisfy { d in d.value.map { abs($0) < 128 } ?? true }
     return fits || target.bitWidth >= 32 ? content : nil
-  }
-
-  // MARK: - Element conversion
-
-  /// `x` converted to `to` under this cast's `saturate` and `round_mode`.
-  /// - Throws: see `evaluate(_:outputCount:)`.
-  func convert(_ x: HostTensor) throws -> HostTensor {
-    if x.dtype == to { return x }
-    for dtype in [x.dtype, to] where dtype == .complex64 || dtype == .complex128 {
-      throw AttncError.unsupported("casts involving \(dtype) are not evaluated")
-    }
-    if to == .string { return HostTensor(strings: try Cast.strings(x), shape: x.shape) }
-    let values = try x.dtype == .string ? Cast.numbers(x.strings) : x.doubles()
-    if to.isInteger && x.dtype != .string && !x.dtype.isFloatingPoint {
-      // Integer to integer: exact and wrapping, past 2^53 too.
-      return HostTensor(dtype: to, shape: x.shape, integers: x.int64s())
-    }
-    if to.isInteger && x.dtype == .string {
-      let integers = x.strings.map { Int64($0.trimmingSpaces) }
-      if integers.allSatisfy({ $0 != nil }) {
-        return HostTensor(dtype: to, shape: x.shape, integers: integers.map { $0 ?? 0 })
-      }
-    }
-    let bytes = Element.pack(values, as: to, saturate: saturate, rounding: roundMode)
-    return try HostTensor(dtype: to, shape: x.shape, storage: ByteStorage(bytes))
-  }
-
-  /// Numbers parsed from strings: decimal and scientific forms, and "INF", "+INF", "-INF", "NaN"
-  /// in any case.
-  /// - Throws: "cannot parse 'abc' as a number".
-  static func numbers(_ strings: [String]) throws -> [Double] {
-    try strings.map { raw in
-      let text = raw.trimmingSpaces
-      switch text.uppercased() {
-      case "INF", "+INF": return .infinity
-      case "-INF": return -.infinity
-      case "NAN", "+NAN", "-NAN": return .nan
-      default:
-        guard let value = Double(text) else {
-          throw AttncError.invalid("cannot parse '\(raw)' as a number")
-        }
-        return value
-      }
-    }
-  }
-
-  /// Elements printed as strings: integers in decimal, float32 and float64 in their shortest
-  /// round-tripping form (`0.1`, `1e-05`, `inf`).
-  /// - Throws: `.unsupported` for other dtypes (bool, 16- and 8-bit floats).
-  static func strings(_ x: HostTensor) throws -> [String] {
-    if x.dtype.isInteger { return x.int64s().map { "\($0)" } }
-    switch x.dtype {
-    case .float: return x.doubles().map { "\(Float($0))" }
-    case .double: return x.doubles().map { "\($0)" }
-    default: throw AttncError.unsupported("casts from \(x.dtype) to string are not evaluated")
-    }
-  }
-}
-
-extension String {
-  /// The string without leading and trailing spaces, tabs and newlines.
-  var trimmingSpaces: String {
-    let blanks: Set<Character> = [" ", "\t", "\n", "\r"]
-    var text = Substring(self)
-    while let first = text.first, blanks.contains(first) { text = text.dropFirst() }
-    while let last = text.last, blanks.contains(last) { text = text.dropLast() }
-    return String(text)
   }
 }
 

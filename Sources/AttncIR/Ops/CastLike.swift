@@ -5,7 +5,7 @@ import AttncTensor
 ///
 /// The data of `like` is not read. `saturate`
 /// (opset 19) and `round_mode` (opset 24) mean what they mean for `Cast`.
-public struct CastLike: Op, Evaluable, ContentPropagating {
+public struct CastLike: Op, ContentPropagating {
   /// The `saturate` attribute (default 1).
   public var saturate: Bool
   /// The `round_mode` attribute (default "up").
@@ -29,12 +29,6 @@ public struct CastLike: Op, Evaluable, ContentPropagating {
     try inputs.expectCount(2...2)
     let x = try inputs.required(0)
     return [TensorType(try inputs.required(1).dtype, x.dims)]
-  }
-
-  /// The converted tensor (see `Cast.evaluate(_:outputCount:)`).
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let like = try required(inputs, 1)
-    return [try cast(to: like.dtype).convert(try required(inputs, 0))]
   }
 
   /// As for `Cast`: integer contents to an integer dtype pass through.

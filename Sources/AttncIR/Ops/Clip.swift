@@ -6,7 +6,7 @@ import AttncTensor
 ///
 /// Before opset 11 the bounds are the float attributes `min`/`max` (defaults ∓FLT_MAX); from
 /// opset 11 they are optional scalar inputs 1 and 2 of the input's type (absent = unbounded).
-public struct Clip: Op, Evaluable {
+public struct Clip: Op {
   /// The attribute bounds of opsets before 11; nil from opset 11 on.
   public var attributeBounds: (min: Double, max: Double)?
 
@@ -38,38 +38,6 @@ public struct Clip: Op, Evaluable {
     return [x.type]
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    guard let x = inputs.first ?? nil else { throw AttncError.invalid("input 0 is required") }
-    let lower = inputs.count > 1 ? inputs[1] : nil
-    let upper = inputs.count > 2 ? inputs[2] : nil
-    if x.dtype.isInteger && attributeBounds == nil {
-      let unsigned = x.dtype == .uint64
-      func less(_ a: Int64, _ b: Int64) -> Bool {
-        unsigned ? UInt64(bitPattern: a) < UInt64(bitPattern: b) : a < b
-      }
-      let lo = lower?.scalarInt
-      let hi = upper?.scalarInt
-      let out = x.int64s().map { v -> Int64 in
-        var y = v
-        if let lo, less(y, lo) { y = lo }
-        if let hi, less(hi, y) { y = hi }
-        return y
-      }
-      return [HostTensor(dtype: x.dtype, shape: x.shape, integers: out)]
-    }
-    guard x.dtype.isFloatingPoint else {
-      throw AttncError.unsupported("Clip on \(x.dtype) is not evaluated")
-    }
-    let lo = attributeBounds?.min ?? lower?.scalarDouble ?? -.infinity
-    let hi = attributeBounds?.max ?? upper?.scalarDouble ?? .infinity
-    let out = x.doubles().map { v -> Double in
-      var y = v
-      if y < lo { y = lo }
-      if y > hi { y = hi }
-      return y
-    }
-    return [HostTensor(dtype: x.dtype, shape: x.shape, converting: out)]
-  }
 }
 
 extension Clip: Lowerable {

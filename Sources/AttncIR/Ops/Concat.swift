@@ -7,7 +7,7 @@ import AttncTensor
 /// off the axis; on the axis the dims add (`[batch, past, 64] ++ [batch, seq, 64]` is
 /// `[batch, past + seq, 64]`). Concatenated vectors concatenate their contents, which is how
 /// exporters assemble shapes (`Concat(Unsqueeze(batch), Unsqueeze(seq), [12], [64])`).
-public struct Concat: Op, Evaluable, ContentPropagating {
+public struct Concat: Op, ContentPropagating {
   /// The `axis` attribute: required from opset 4 (default 1 before), negative from opset 11.
   public var axis: Int
 
@@ -45,27 +45,6 @@ public struct Concat: Op, Evaluable, ContentPropagating {
       dims[a] = dims[a] + fact.dims[a]
     }
     return [TensorType(first.dtype, dims)]
-  }
-
-  /// Interleaves the inputs' blocks along the axis; O(elements).
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let tensors = try inputs.indices.map { try required(inputs, $0) }
-    // The shape rule validates dtypes, ranks and off-axis dims.
-    let facts = tensors.map { ValueFact(type: TensorType($0.dtype, $0.shape.map { Dim($0) })) }
-    _ = try outputTypes(facts, outputCount: 1)
-    let a = try Shapes.normalize(axis: axis, rank: tensors[0].rank)
-    var shape = tensors[0].shape
-    shape[a] = tensors.reduce(0) { $0 + $1.shape[a] }
-    let outer = shape[..<a].reduce(1, *)
-    let blocks = tensors.map { $0.shape[a...].reduce(1, *) }
-    var picks: [(source: Int, element: Int)] = []
-    picks.reserveCapacity(shape.reduce(1, *))
-    for o in 0..<outer {
-      for (k, block) in blocks.enumerated() {
-        for e in 0..<block { picks.append((k, o * block + e)) }
-      }
-    }
-    return [ElementPicking.assemble(tensors, shape: shape, picks: picks)]
   }
 
   /// The inputs' contents one after the other, when every input is a vector of known content.

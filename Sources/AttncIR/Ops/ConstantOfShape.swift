@@ -7,7 +7,7 @@ import AttncTensor
 /// those dims, symbolic ones included (`[batch, seq]`); an empty `shape` gives a scalar; unknown
 /// elements give fresh dims. A vector output of known length filled with an integer has a known
 /// content.
-public struct ConstantOfShape: Op, Evaluable, ContentPropagating {
+public struct ConstantOfShape: Op, ContentPropagating {
   /// The fill value, one element.
   public var value: HostTensor
   private let fresh = DataDependentDims("constantofshape")
@@ -33,13 +33,6 @@ public struct ConstantOfShape: Op, Evaluable, ContentPropagating {
       throw AttncError.invalid("shape entry \(bad) is negative")
     }
     return [TensorType(value.dtype, content)]
-  }
-
-  /// The filled tensor; O(elements).
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let shape = try required(inputs, 0).int64s().map { Int(clamping: $0) }
-    let count = try HostTensor.elementCount(shape)
-    return [ElementPicking.pick(value, shape: shape, elements: [Int](repeating: 0, count: count))]
   }
 
   /// `[v, v, …]` for an integer or bool fill of a scalar or vector of known length.

@@ -6,7 +6,7 @@ import AttncTensor
 /// `exclusive = 1` leaves element `i` out of its own sum (`j < i`); `reverse = 1` sums from the
 /// end (`j ≥ i`). `axis` is an int32/int64 scalar (or one-element vector) in `-rank..<rank`.
 /// Integer evaluation is exact (wrapping).
-public struct CumSum: Op, Evaluable {
+public struct CumSum: Op {
   public var exclusive: Bool
   public var reverse: Bool
 
@@ -34,48 +34,6 @@ public struct CumSum: Op, Evaluable {
     return [x.type]
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    guard let raw = try required(inputs, 1).scalarInt else {
-      throw AttncError.invalid("input 'axis' must be a scalar")
-    }
-    let a = try Shapes.normalize(axis: Int(raw), rank: x.rank)
-    let length = x.shape[a]
-    let inner = x.shape[(a + 1)...].reduce(1, *)
-    let outer = x.shape[..<a].reduce(1, *)
-
-    /// Running sums of `values` along the axis.
-    func scan<T>(_ values: [T], zero: T, _ add: (T, T) -> T) -> [T] {
-      var out = values
-      for o in 0..<outer {
-        for e in 0..<inner {
-          var sum = zero
-          for step in 0..<length {
-            let i = reverse ? length - 1 - step : step
-            let flat = (o * length + i) * inner + e
-            if exclusive {
-              out[flat] = sum
-              sum = add(sum, values[flat])
-            } else {
-              sum = add(sum, values[flat])
-              out[flat] = sum
-            }
-          }
-        }
-      }
-      return out
-    }
-
-    if x.dtype.isInteger {
-      let out = scan(x.int64s(), zero: Int64(0)) { $0 &+ $1 }
-      return [HostTensor(dtype: x.dtype, shape: x.shape, integers: out)]
-    }
-    guard x.dtype.isFloatingPoint else {
-      throw AttncError.unsupported("CumSum on \(x.dtype) is not evaluated")
-    }
-    let out = scan(x.doubles(), zero: 0.0) { $0 + $1 }
-    return [HostTensor(dtype: x.dtype, shape: x.shape, converting: out)]
-  }
 }
 
 extension CumSum: Lowerable {

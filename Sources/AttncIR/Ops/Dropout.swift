@@ -10,7 +10,7 @@ import AttncTensor
 ///
 /// The mask has the data's dims; it is bool from opset 10 and of the data's dtype before.
 /// Opsets before 7 (`is_test`) are treated as inference.
-public struct Dropout: Op, Evaluable {
+public struct Dropout: Op {
   /// True from opset 10, where the mask is bool.
   public var boolMask: Bool
   /// True from opset 12, where `ratio` and `training_mode` are inputs.
@@ -44,18 +44,6 @@ public struct Dropout: Op, Evaluable {
     return Array([x.type, mask].prefix(max(1, outputCount)))
   }
 
-  /// The data and an all-true mask.
-  /// - Throws: `.unsupported` in training mode with a ratio above 0 (the result is random).
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    if modeFromInputs, inputs.count > 2, let mode = inputs[2], mode.scalarInt != 0 {
-      let ratio = inputs.count > 1 ? inputs[1]?.scalarDouble ?? 0.5 : 0.5
-      if ratio != 0 { throw AttncError.unsupported("dropout in training mode is random") }
-    }
-    let ones = [Double](repeating: 1, count: x.count)
-    let mask = HostTensor(dtype: boolMask ? .bool : x.dtype, shape: x.shape, converting: ones)
-    return Array([x, mask].prefix(max(1, outputCount)))
-  }
 }
 
 extension Dropout: Lowerable {

@@ -8,7 +8,7 @@ import AttncTensor
 /// A `shape` whose elements are unknown gives `max(rank, length)` dims: `x`'s constant dims
 /// above 1 where it has them (the shape entry must then be 1 or that dim), fresh dims elsewhere.
 /// Expanding a vector of known content repeats it.
-public struct Expand: Op, Evaluable, ContentPropagating {
+public struct Expand: Op, ContentPropagating {
   private let fresh = DataDependentDims("expand")
 
   /// Expand has no attributes.
@@ -34,18 +34,6 @@ public struct Expand: Op, Evaluable, ContentPropagating {
       return fresh.dim(i)
     }
     return [TensorType(x.dtype, dims)]
-  }
-
-  /// Repeats elements along the stretched axes; O(output elements).
-  /// - Throws: "cannot broadcast [2, 3] with [4]"; "shape entry -2 is negative".
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    let target = try required(inputs, 1).int64s().map { Int(clamping: $0) }
-    if let bad = target.first(where: { $0 < 0 }) {
-      throw AttncError.invalid("shape entry \(bad) is negative")
-    }
-    let indexer = try BroadcastIndexer([x.shape, target])
-    return [ElementPicking.pick(x, shape: indexer.outputShape, elements: indexer.indices()[0])]
   }
 
   /// A scalar or vector of known content expanded to a vector of known length repeats it.

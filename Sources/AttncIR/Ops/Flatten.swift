@@ -5,7 +5,7 @@ import AttncTensor
 ///
 /// `axis` defaults to 1 and may equal the rank (then the second dim is 1) or be negative (opset
 /// 11). Dims multiply symbolically: `[batch, seq, 12, 64]` at axis 2 is `[batch*seq, 768]`.
-public struct Flatten: Op, Evaluable {
+public struct Flatten: Op {
   /// The `axis` attribute, in `-rank...rank`.
   public var axis: Int
 
@@ -34,12 +34,6 @@ public struct Flatten: Op, Evaluable {
     return [TensorType(x.dtype, [outer, inner])]
   }
 
-  /// The same elements with the 2-D shape.
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    let a = try split(x.rank)
-    return [x.reshaped([x.shape[..<a].reduce(1, *), x.shape[a...].reduce(1, *)])]
-  }
 }
 
 extension Flatten: Lowerable {

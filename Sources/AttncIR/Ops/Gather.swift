@@ -9,7 +9,7 @@ import AttncTensor
 /// Gathering constant indices from a vector of known content picks the content's dims — with a
 /// scalar index the output is a scalar holding one dim, which is how exporters read `seq` out of
 /// `Shape(x)`.
-public struct Gather: Op, Evaluable, ContentPropagating {
+public struct Gather: Op, ContentPropagating {
   /// The `axis` attribute (default 0).
   public var axis: Int
 
@@ -36,34 +36,6 @@ public struct Gather: Op, Evaluable, ContentPropagating {
     }
     let dims = Array(data.dims[..<a]) + indices.dims + Array(data.dims[(a + 1)...])
     return [TensorType(data.dtype, dims)]
-  }
-
-  /// Picks the indexed slices; O(output elements).
-  /// - Throws: "index 5 is out of range for axis 0 of size 3".
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let data = try required(inputs, 0)
-    let indices = try required(inputs, 1)
-    let a = try Shapes.normalize(axis: axis, rank: data.rank)
-    let d = data.shape[a]
-    let outer = data.shape[..<a].reduce(1, *)
-    let inner = data.shape[(a + 1)...].reduce(1, *)
-    let picks = try indices.int64s().map { raw -> Int in
-      let i = raw < 0 ? Int(raw) + d : Int(raw)
-      guard i >= 0 && i < d else {
-        throw AttncError.invalid("index \(raw) is out of range for axis \(a) of size \(d)")
-      }
-      return i
-    }
-    var elements: [Int] = []
-    elements.reserveCapacity(outer * picks.count * inner)
-    for o in 0..<outer {
-      for i in picks {
-        let start = (o * d + i) * inner
-        elements.append(contentsOf: start..<(start + inner))
-      }
-    }
-    let shape = Array(data.shape[..<a]) + indices.shape + Array(data.shape[(a + 1)...])
-    return [ElementPicking.pick(data, shape: shape, elements: elements)]
   }
 
   /// The picked dims, when `data` is a vector of known content and the indices are constants.

@@ -4,7 +4,7 @@ import AttncTensor
 /// `GatherElements(data, indices)` on `axis`: the output has the dims of `indices` and
 /// `out[i][j][k] = data[indices[i][j][k]][j][k]` for axis 0 (likewise on other axes); negative
 /// indices count from the end.
-public struct GatherElements: Op, Evaluable {
+public struct GatherElements: Op {
   /// The `axis` attribute (default 0).
   public var axis: Int
 
@@ -30,45 +30,6 @@ public struct GatherElements: Op, Evaluable {
     return [TensorType(data.dtype, indices.dims)]
   }
 
-  /// Picks one element per index; O(indices).
-  /// - Throws: "index 4 is out of range for axis 1 of size 3"; "indices have 3 entries on axis 0
-  ///   but data has 2".
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let data = try required(inputs, 0)
-    let indices = try required(inputs, 1)
-    let a = try Shapes.normalize(axis: axis, rank: data.rank)
-    guard indices.rank == data.rank else {
-      throw AttncError.invalid("indices have rank \(indices.rank) but data has rank \(data.rank)")
-    }
-    for i in 0..<data.rank where i != a && indices.shape[i] > data.shape[i] {
-      throw AttncError.invalid(
-        "indices have \(indices.shape[i]) entries on axis \(i) but data has \(data.shape[i])")
-    }
-    let size = data.shape[a]
-    let strides = ElementPicking.strides(data.shape)
-    let values = indices.int64s()
-    var elements: [Int] = []
-    elements.reserveCapacity(values.count)
-    var bad: Int64?
-    var k = 0
-    ElementPicking.forEachIndex(indices.shape) { index in
-      let raw = values[k]
-      k += 1
-      let i = raw < 0 ? Int(raw) + size : Int(raw)
-      guard i >= 0 && i < size else {
-        bad = bad ?? raw
-        elements.append(0)
-        return
-      }
-      var flat = 0
-      for axis in index.indices { flat += (axis == a ? i : index[axis]) * strides[axis] }
-      elements.append(flat)
-    }
-    if let bad {
-      throw AttncError.invalid("index \(bad) is out of range for axis \(a) of size \(size)")
-    }
-    return [ElementPicking.pick(data, shape: indices.shape, elements: elements)]
-  }
 }
 
 extension GatherElements: Lowerable {

@@ -6,7 +6,7 @@ import AttncTensor
 /// With `batch_dims` b, the last axis of `indices` (length q) holds
 /// index tuples into axes `b..<b+q` of `data`; the leading b axes of both are shared batch axes.
 /// Output dims: `indices[..<(rank - 1)] + data[(b + q)...]`.
-public struct GatherND: Op, Evaluable {
+public struct GatherND: Op {
   /// The `batch_dims` attribute (opset 12; default 0).
   public var batchDims: Int
 
@@ -49,54 +49,6 @@ public struct GatherND: Op, Evaluable {
     return [TensorType(data.dtype, dims + Array(data.dims[(b + q)...]))]
   }
 
-  /// Copies one slice of `data` per index tuple; O(output elements).
-  /// - Throws: "index 3 is out of range for axis 1 of size 2".
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let data = try required(inputs, 0)
-    let indices = try required(inputs, 1)
-    guard let q = indices.shape.last else {
-      throw AttncError.invalid("indices must have rank 1 or more, got rank 0")
-    }
-    let b = batchDims
-    guard b >= 0, b + q <= data.rank, b < indices.rank else {
-      throw AttncError.invalid(
-        "indices address \(q) axes after \(b) batch dims of a rank-\(data.rank) tensor")
-    }
-    let batchShape = Array(data.shape[..<b])
-    guard Array(indices.shape[..<b]) == batchShape else {
-      throw AttncError.invalid(
-        "batch dims \(Array(indices.shape[..<b])) of indices differ from \(batchShape)")
-    }
-    let strides = ElementPicking.strides(data.shape)
-    let inner = data.shape[(b + q)...].reduce(1, *)
-    // Index tuples per batch entry: the indices' dims between the batch axes and the last.
-    let perBatch = indices.shape[b..<(indices.rank - 1)].reduce(1, *)
-    let tuples = indices.shape.dropLast().reduce(1, *)
-    let values = indices.int64s()
-    var elements: [Int] = []
-    elements.reserveCapacity(tuples * inner)
-    for t in 0..<tuples {
-      // The batch entry's offset: its multi-index over data's leading b axes.
-      var flat = 0
-      var rest = perBatch > 0 ? t / perBatch : 0
-      for axis in stride(from: b - 1, through: 0, by: -1) {
-        flat += (rest % data.shape[axis]) * strides[axis]
-        rest /= data.shape[axis]
-      }
-      for k in 0..<q {
-        let raw = values[t * q + k]
-        let size = data.shape[b + k]
-        let i = raw < 0 ? Int(raw) + size : Int(raw)
-        guard i >= 0 && i < size else {
-          throw AttncError.invalid("index \(raw) is out of range for axis \(b + k) of size \(size)")
-        }
-        flat += i * strides[b + k]
-      }
-      elements.append(contentsOf: flat..<(flat + inner))
-    }
-    let shape = Array(indices.shape.dropLast()) + Array(data.shape[(b + q)...])
-    return [ElementPicking.pick(data, shape: shape, elements: elements)]
-  }
 }
 
 extension GatherND: Lowerable {

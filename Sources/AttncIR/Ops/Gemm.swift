@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncTensor
 
 /// `Gemm(A, B, C?)`: `Y = alpha · A' · B' + beta · C` with `A' = Aᵀ` when `transA`, `B' = Bᵀ` when
@@ -5,7 +6,7 @@ import AttncTensor
 ///
 /// `A' [M, K]`, `B' [K, N]` → `Y [M, N]`; C broadcasts one way to `[M, N]` (a scalar, `[N]`,
 /// `[M, 1]`, `[1, N]`, `[M, N]`) and is optional from opset 11.
-public struct Gemm: Op, Evaluable {
+public struct Gemm: Op {
   public var alpha: Float
   public var beta: Float
   public var transA: Bool
@@ -45,39 +46,10 @@ public struct Gemm: Op, Evaluable {
     return [TensorType(a.dtype, [m, n])]
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let a = try required(inputs, 0)
-    let b = try required(inputs, 1)
-    guard a.dtype.isFloatingPoint, a.rank == 2, b.rank == 2 else {
-      throw AttncError.unsupported("Gemm on \(a.dtype) is not evaluated")
-    }
-    let m = transA ? a.shape[1] : a.shape[0]
-    let k = transA ? a.shape[0] : a.shape[1]
-    let n = transB ? b.shape[0] : b.shape[1]
-    guard (transB ? b.shape[1] : b.shape[0]) == k else {
-      throw AttncError.invalid("inner dims of A and B differ")
-    }
-    let x = a.doubles()
-    let y = b.doubles()
-    var out = [Double](repeating: 0, count: m * n)
-    for i in 0..<m {
-      for j in 0..<n {
-        var sum = 0.0
-        for p in 0..<k {
-          sum += x[transA ? p * m + i : i * k + p] * y[transB ? j * k + p : p * n + j]
-        }
-        out[i * n + j] = Double(alpha) * sum
-      }
-    }
-    if let c = inputs.count > 2 ? inputs[2] : nil {
-      let indexer = try BroadcastIndexer([c.shape, [m, n]])
-      guard indexer.outputShape == [m, n] else {
-        throw AttncError.invalid("input 'C' \(c.shape) does not broadcast to [\(m), \(n)]")
-      }
-      let values = c.doubles()
-      let index = indexer.indices()[0]
-      for i in out.indices { out[i] += Double(beta) * values[index[i]] }
-    }
-    return [HostTensor(dtype: a.dtype, shape: [m, n], converting: out)]
+}
+
+extension Gemm: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(GemmCall(alpha: alpha, beta: beta, transposeA: transA, transposeB: transB))
   }
 }

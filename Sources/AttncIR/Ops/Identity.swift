@@ -5,7 +5,7 @@ import AttncTensor
 ///
 /// Sequence and optional values, which attnc does not type,
 /// pass through shape inference unknown). Its content is the input's.
-public struct Identity: Op, Evaluable, ContentPropagating {
+public struct Identity: Op, ContentPropagating {
   /// Identity has no attributes in any opset.
   public init(attributes: Attributes, opset: Int) throws {}
 
@@ -14,11 +14,6 @@ public struct Identity: Op, Evaluable, ContentPropagating {
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(1...1)
     return [try inputs.required(0).type]
-  }
-
-  /// The input itself (no copy: storage is shared and immutable).
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    [try required(inputs, 0)]
   }
 
   /// The input's content.

@@ -6,7 +6,7 @@ import AttncTensor
 /// The leading (batch) axes broadcast; a 1-D `A [K]` is read as `[1, K]` and a 1-D `B [K]` as
 /// `[K, 1]`, and the added axis is dropped from the result (`[K] × [K] → []`). Both inputs share
 /// one numeric type; integer evaluation is exact (wrapping).
-public struct MatMul: Op, Evaluable {
+public struct MatMul: Op {
   /// MatMul has no attributes.
   public init() {}
   public init(attributes: Attributes, opset: Int) throws {}
@@ -33,52 +33,6 @@ public struct MatMul: Op, Evaluable {
     return [TensorType(a.dtype, dims)]
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let a = try required(inputs, 0)
-    let b = try required(inputs, 1)
-    let aShape = a.rank == 1 ? [1] + a.shape : a.shape
-    let bShape = b.rank == 1 ? b.shape + [1] : b.shape
-    let m = aShape[aShape.count - 2]
-    let k = aShape[aShape.count - 1]
-    let n = bShape[bShape.count - 1]
-    guard bShape[bShape.count - 2] == k else {
-      throw AttncError.invalid("inner dims differ: \(k) and \(bShape[bShape.count - 2])")
-    }
-    let indexer = try BroadcastIndexer([Array(aShape.dropLast(2)), Array(bShape.dropLast(2))])
-    let batches = indexer.indices()
-    var shape = indexer.outputShape
-    if a.rank > 1 { shape.append(m) }
-    if b.rank > 1 { shape.append(n) }
-
-    /// `out[t, i, j] += x[i, p] · y[p, j]` per broadcast batch `t`.
-    func product<T>(_ x: [T], _ y: [T], zero: T, _ multiplyAdd: (T, T, T) -> T) -> [T] {
-      var out = [T](repeating: zero, count: indexer.count * m * n)
-      for t in 0..<indexer.count {
-        let xo = batches[0][t] * m * k
-        let yo = batches[1][t] * k * n
-        let oo = t * m * n
-        for i in 0..<m {
-          for p in 0..<k {
-            let xv = x[xo + i * k + p]
-            for j in 0..<n {
-              out[oo + i * n + j] = multiplyAdd(out[oo + i * n + j], xv, y[yo + p * n + j])
-            }
-          }
-        }
-      }
-      return out
-    }
-
-    if a.dtype.isInteger {
-      let out = product(a.int64s(), b.int64s(), zero: Int64(0)) { $0 &+ $1 &* $2 }
-      return [HostTensor(dtype: a.dtype, shape: shape, integers: out)]
-    }
-    guard a.dtype.isFloatingPoint else {
-      throw AttncError.unsupported("MatMul on \(a.dtype) is not evaluated")
-    }
-    let out = product(a.doubles(), b.doubles(), zero: 0.0) { $0 + $1 * $2 }
-    return [HostTensor(dtype: a.dtype, shape: shape, converting: out)]
-  }
 }
 
 extension MatMul: Lowerable {

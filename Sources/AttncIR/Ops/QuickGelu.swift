@@ -3,8 +3,8 @@ import AttncTensor
 
 /// ONNX Runtime contrib op `com.microsoft.QuickGelu`: `Y = X·sigmoid(α·X)` (α = 1.702 by
 /// default), the sigmoid approximation of GELU that CLIP-style models and ONNX Runtime's
-/// optimizer write. It is ONNX `Swish` with that α, so it runs and folds as `Swish` does.
-public struct QuickGelu: Op, Evaluable {
+/// optimizer write. It is ONNX `Swish` with that α, so it runs (and folds) on `Swish`'s kernel.
+public struct QuickGelu: Op {
   public static let type = "QuickGelu"
   public static let domain = "com.microsoft"
 
@@ -16,9 +16,6 @@ public struct QuickGelu: Op, Evaluable {
     self.init(alpha: Double(try attributes.float("alpha", default: 1.702)))
   }
 
-  /// The same computation as the standard op.
-  var swish: Unary { Unary(.swish(alpha: alpha)) }
-
   /// One floating-point input; the output has its type.
   /// - Throws: "expects 1 inputs, got 2", "input 'X' must be floating-point, got int64".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
@@ -28,9 +25,6 @@ public struct QuickGelu: Op, Evaluable {
     return [x.type]
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    try swish.evaluate(inputs, outputCount: outputCount)
-  }
 }
 
 extension QuickGelu: Lowerable {

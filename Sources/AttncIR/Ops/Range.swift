@@ -10,7 +10,7 @@ import Foundation
 /// elements, with delta k the length is `(limit - start + k - 1) / k`. Unknown bounds give a fresh
 /// length. A result of constant length over known bounds has a known content (`[0, 1, …]`, or
 /// `past + i` for `Range(past, past + 3, 1)`).
-public struct Range: Op, Evaluable, ContentPropagating {
+public struct Range: Op, ContentPropagating {
   private let fresh = DataDependentDims("range")
 
   /// Range has no attributes.
@@ -58,25 +58,6 @@ public struct Range: Op, Evaluable, ContentPropagating {
       throw AttncError.invalid("start, limit and delta must be scalars, got rank \(bad.rank)")
     }
     return [TensorType(start.dtype, [try length(start, limit, delta) ?? fresh.dim(0)])]
-  }
-
-  /// The values; integers exactly, floats as `start + i * delta` rounded once to the dtype.
-  /// - Throws: "delta is 0".
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let tensors = try (0..<3).map { try required(inputs, $0) }
-    let dtype = tensors[0].dtype
-    let facts = tensors.map { ValueFact(type: TensorType($0.dtype, []), constant: $0) }
-    guard let n = try length(facts[0], facts[1], facts[2])?.value else {
-      throw AttncError.unsupported("range bounds are not constants")
-    }
-    if dtype.isInteger {
-      let s = tensors[0].int64s()[0]
-      let d = tensors[2].int64s()[0]
-      return [HostTensor(dtype: dtype, shape: [n], integers: (0..<n).map { s + Int64($0) * d })]
-    }
-    let s = tensors[0].doubles()[0]
-    let d = tensors[2].doubles()[0]
-    return [HostTensor(dtype: dtype, shape: [n], converting: (0..<n).map { s + Double($0) * d })]
   }
 
   /// `start + i * delta` for each `i` when the length is a constant and the bounds are known.

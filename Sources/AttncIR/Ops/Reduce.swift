@@ -8,7 +8,7 @@ import AttncTensor
 /// int64 input 1 from then on. No axes reduce everything, unless `noop_with_empty_axes = 1`
 /// (input form only), which makes the op the identity. Over an empty set, Sum gives 0, Mean NaN,
 /// Max -inf (the type's lowest value for integers).
-public struct Reduce: Op, Evaluable {
+public struct Reduce: Op {
   /// The reduction; raw values are the ONNX op types.
   public enum Function: String, Sendable, CaseIterable {
     case max = "ReduceMax"
@@ -112,66 +112,6 @@ public struct Reduce: Op, Evaluable {
     return (0..<(x.rank - count)).map { freshDims.dim($0) }
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    let facts: [ValueFact?] = inputs.map { tensor in
-      tensor.map { ValueFact(type: TensorType($0.dtype, $0.shape.map { Dim($0) }), constant: $0) }
-    }
-    guard let axes = try axes(rank: x.rank, facts) else {
-      throw AttncError.unsupported("\(function.rawValue) needs constant axes")
-    }
-    // Each input element adds into the output element with the reduced coordinates zeroed.
-    var keptShape = x.shape
-    for axis in axes { keptShape[axis] = 1 }
-    var strides = ElementPicking.strides(keptShape)
-    for axis in axes { strides[axis] = 0 }
-    let target = stridedOffsets(x.shape, strides: strides)
-    let outCount = keptShape.reduce(1, *)
-    let reducedCount = axes.reduce(1) { $0 * x.shape[$1] }
-    let shape =
-      keepDims ? keptShape : x.shape.indices.filter { !axes.contains($0) }.map { x.shape[$0] }
-
-    if x.dtype.isInteger || x.dtype == .bool {
-      let values = x.int64s()
-      let unsigned = !x.dtype.isSignedInteger
-      var out = [Int64](repeating: function == .max ? Reduce.lowest(x.dtype) : 0, count: outCount)
-      for (i, v) in values.enumerated() {
-        let o = target[i]
-        switch function {
-        case .max:
-          let less = unsigned ? UInt64(bitPattern: out[o]) < UInt64(bitPattern: v) : out[o] < v
-          if less { out[o] = v }
-        case .sum, .mean: out[o] &+= v
-        }
-      }
-      if function == .mean {
-        guard reducedCount > 0 else {
-          throw AttncError.unsupported("integer ReduceMean over an empty set is not evaluated")
-        }
-        out = out.map { $0 / Int64(reducedCount) }
-      }
-      return [HostTensor(dtype: x.dtype, shape: shape, integers: out)]
-    }
-    guard x.dtype.isFloatingPoint else {
-      throw AttncError.unsupported("\(function.rawValue) on \(x.dtype) is not evaluated")
-    }
-    var out = [Double](repeating: function == .max ? -.infinity : 0, count: outCount)
-    for (i, v) in x.doubles().enumerated() {
-      let o = target[i]
-      switch function {
-      case .max: if v.isNaN || v > out[o] { out[o] = out[o].isNaN ? out[o] : v }
-      case .sum, .mean: out[o] += v
-      }
-    }
-    if function == .mean { out = out.map { $0 / Double(reducedCount) } }
-    return [HostTensor(dtype: x.dtype, shape: shape, converting: out)]
-  }
-
-  /// The smallest value of an integer or bool type, as stored in Int64.
-  static func lowest(_ dtype: DType) -> Int64 {
-    guard dtype.isSignedInteger else { return 0 }
-    return -(Int64(1) << (dtype.bitWidth - 1))
-  }
 }
 
 extension OpRegistry {

@@ -8,7 +8,7 @@ import AttncTensor
 /// symbolic: `[batch, seq, 768]` with shape `[batch, seq, 12, -1]` is `[batch, seq, 12, 64]`.
 /// Opsets 1–4 read `shape` from an attribute. A `shape` whose elements are unknown gives fresh
 /// dims of the known output rank.
-public struct Reshape: Op, Evaluable, ContentPropagating {
+public struct Reshape: Op, ContentPropagating {
   /// The `allowzero` attribute (opset 14): a 0 in `shape` is a literal 0, not "copy".
   public var allowZero: Bool
   /// The opset 1–4 `shape` attribute.
@@ -99,14 +99,6 @@ public struct Reshape: Op, Evaluable, ContentPropagating {
       return [TensorType(data.dtype, (0..<rank).map { fresh.dim($0) })]
     }
     return [TensorType(data.dtype, try outputDims(data.dims, entries: entries))]
-  }
-
-  /// The same elements (storage shared) under the new dims.
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let data = try required(inputs, 0)
-    let entries = try shapeAttribute ?? required(inputs, 1).int64s().map { Int(clamping: $0) }
-    let dims = try outputDims(data.shape.map { Dim($0) }, entries: entries.map { Dim($0) })
-    return [data.reshaped(try concreteDims(dims))]
   }
 
   /// Reshaping a vector or scalar to a vector or scalar keeps its elements.

@@ -3,7 +3,7 @@ import AttncTensor
 
 /// `Shape(x)`: the dims of `x` as an int64 vector, optionally sliced by `start`/`end` (opset 15).
 /// Its content is the (possibly symbolic) dims themselves.
-public struct Shape: Op, Evaluable, ContentPropagating {
+public struct Shape: Op, ContentPropagating {
   public var start: Int
   public var end: Int?
 
@@ -23,12 +23,6 @@ public struct Shape: Op, Evaluable, ContentPropagating {
     try inputs.expectCount(1...1)
     let x = try inputs.required(0)
     return [TensorType(.int64, [Dim(range(rank: x.rank).count)])]
-  }
-
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    guard let x = inputs.first ?? nil else { throw AttncError.invalid("input 0 is required") }
-    let dims = Array(x.shape[range(rank: x.rank)]).map { Int64($0) }
-    return [HostTensor(int64s: dims, shape: [dims.count])]
   }
 
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {

@@ -5,7 +5,7 @@ import AttncTensor
 ///
 /// Its content is the product of the
 /// dims, so `Size` of a `[batch, seq, 768]` tensor is `768*batch*seq` before any input is bound.
-public struct Size: Op, Evaluable, ContentPropagating {
+public struct Size: Op, ContentPropagating {
   /// Size has no attributes in any opset.
   public init(attributes: Attributes, opset: Int) throws {}
 
@@ -15,11 +15,6 @@ public struct Size: Op, Evaluable, ContentPropagating {
     try inputs.expectCount(1...1)
     _ = try inputs.required(0)
     return [TensorType(.int64, [])]
-  }
-
-  /// The element count of the input.
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    [HostTensor(int64s: [Int64(try required(inputs, 0).count)], shape: [])]
   }
 
   /// `[d0 * d1 * …]`, symbolic where the dims are.

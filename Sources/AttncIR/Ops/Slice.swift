@@ -14,7 +14,7 @@ import AttncTensor
 /// at least as large as the constants a model slices them with). A symbolic position that cannot
 /// be compared with the dim (`seq` against a constant 1024) gives a fresh dim, as do positions
 /// unknown statically. Slicing a vector of known content slices the content.
-public struct Slice: Op, Evaluable, ContentPropagating {
+public struct Slice: Op, ContentPropagating {
   /// The `starts`, `ends` and `axes` attributes of opsets 1–9.
   public struct Bounds: Sendable, Hashable {
     public var starts: [Int]
@@ -170,38 +170,6 @@ public struct Slice: Op, Evaluable, ContentPropagating {
       dims[axis] = extent.count
     }
     return [TensorType(x.dtype, dims)]
-  }
-
-  /// Picks the sliced elements; O(output elements).
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    let facts: [ValueFact?] = inputs.map { tensor in
-      tensor.map { ValueFact(type: TensorType($0.dtype, $0.shape.map { Dim($0) }), constant: $0) }
-    }
-    let spec = try spec(facts, rank: x.rank)
-    var starts = [Int](repeating: 0, count: x.rank)
-    var steps = [Int](repeating: 1, count: x.rank)
-    var shape = x.shape
-    for (k, axis) in (spec.axes ?? []).enumerated() {
-      guard let start = spec.starts[k], let end = spec.ends[k], let step = spec.steps?[k],
-        let extent = Slice.extent(dim: Dim(x.shape[axis]), start: start, end: end, step: step),
-        let first = extent.start.value, let count = extent.count.value
-      else { throw AttncError.unsupported("slice bounds are not constants") }
-      starts[axis] = first
-      steps[axis] = step
-      shape[axis] = count
-    }
-    let strides = ElementPicking.strides(x.shape)
-    var elements: [Int] = []
-    elements.reserveCapacity(shape.reduce(1, *))
-    ElementPicking.forEachIndex(shape) { index in
-      var flat = 0
-      for axis in index.indices {
-        flat += (starts[axis] + index[axis] * steps[axis]) * strides[axis]
-      }
-      elements.append(flat)
-    }
-    return [ElementPicking.pick(x, shape: shape, elements: elements)]
   }
 
   /// Slicing a vector of known content with constant bounds slices the content.

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Opset 1 and 11 coerce the input to 2-D at `axis` (default 1) and normalise over everything from
 /// `axis` on; opset 13 normalises over the single `axis` (default -1). `coercesTo2D` records which.
-public struct Softmax: Op, Evaluable {
+public struct Softmax: Op {
   public var axis: Int
   public var coercesTo2D: Bool
 
@@ -30,32 +30,6 @@ public struct Softmax: Op, Evaluable {
     return [x.type]
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    guard let x = inputs.first ?? nil else { throw AttncError.invalid("input 0 is required") }
-    let a = try Shapes.normalize(axis: axis, rank: x.rank)
-    let values = x.doubles()
-    var out = values
-    // Rows of length `inner` strided by `stride` (opset-13 form) or contiguous (coerced form).
-    let outer = x.shape[..<a].reduce(1, *)
-    let length = coercesTo2D ? x.shape[a...].reduce(1, *) : x.shape[a]
-    let stride = coercesTo2D ? 1 : x.shape[(a + 1)...].reduce(1, *)
-    let blocks = coercesTo2D ? 1 : stride
-    for o in 0..<outer {
-      for b in 0..<blocks {
-        let base = o * length * stride + b
-        var maximum = -Double.infinity
-        for i in 0..<length { maximum = max(maximum, values[base + i * stride]) }
-        var sum = 0.0
-        for i in 0..<length {
-          let e = exp(values[base + i * stride] - maximum)
-          out[base + i * stride] = e
-          sum += e
-        }
-        for i in 0..<length { out[base + i * stride] /= sum }
-      }
-    }
-    return [HostTensor(dtype: x.dtype, shape: x.shape, converting: out)]
-  }
 }
 
 extension Softmax: Lowerable {

@@ -8,7 +8,7 @@ import AttncTensor
 /// (opset 18), into parts of `ceil(d / n)` with a smaller last part. Symbolic axes stay exact:
 /// `2*seq` in two parts is `seq` each; `seq` in two uneven parts is `(seq + 1)/2` and
 /// `seq - (seq + 1)/2`. Sizes given by an input not known statically become fresh dims.
-public struct Split: Op, Evaluable {
+public struct Split: Op {
   /// The `axis` attribute (default 0).
   public var axis: Int
   /// The opset 1–12 `split` attribute.
@@ -97,31 +97,6 @@ public struct Split: Op, Evaluable {
     }
   }
 
-  /// Cuts the input into consecutive blocks along the axis; O(elements).
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    let a = try Shapes.normalize(axis: axis, rank: x.rank)
-    var split = splitAttribute
-    if splitFromInput, inputs.count > 1, let given = inputs[1] {
-      split = given.int64s().map { Int(clamping: $0) }
-    }
-    let parts = try concreteDims(try sizes(Dim(x.shape[a]), split: split, outputs: outputCount))
-    let outer = x.shape[..<a].reduce(1, *)
-    let inner = x.shape[(a + 1)...].reduce(1, *)
-    var offset = 0
-    return parts.map { size in
-      var shape = x.shape
-      shape[a] = size
-      var elements: [Int] = []
-      elements.reserveCapacity(outer * size * inner)
-      for o in 0..<outer {
-        let start = (o * x.shape[a] + offset) * inner
-        elements.append(contentsOf: start..<(start + size * inner))
-      }
-      offset += size
-      return ElementPicking.pick(x, shape: shape, elements: elements)
-    }
-  }
 }
 
 extension Split: Lowerable {

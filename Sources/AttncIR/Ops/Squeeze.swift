@@ -9,7 +9,7 @@ import AttncTensor
 ///
 /// When the `axes` input is not known statically the output has `rank - count(axes)` fresh dims.
 /// Its content (a `[1]` vector squeezed to a scalar) is the input's.
-public struct Squeeze: Op, Evaluable, ContentPropagating {
+public struct Squeeze: Op, ContentPropagating {
   /// The opset 1–12 `axes` attribute.
   public var axesAttribute: [Int]?
   /// True from opset 13, where `axes` is the second input.
@@ -56,16 +56,6 @@ public struct Squeeze: Op, Evaluable, ContentPropagating {
       axes = ints
     }
     return [TensorType(x.dtype, try outputDims(x.dims, axes: axes))]
-  }
-
-  /// The same elements under the squeezed dims.
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    var axes = axesAttribute
-    if axesFromInput, inputs.count > 1, let given = inputs[1] {
-      axes = given.int64s().map { Int(clamping: $0) }
-    }
-    return [x.reshaped(try concreteDims(try outputDims(x.shape.map { Dim($0) }, axes: axes)))]
   }
 
   /// Squeezing keeps the elements: the content passes through.

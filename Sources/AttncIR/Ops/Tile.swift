@@ -5,7 +5,7 @@ import AttncTensor
 ///
 /// Output dim `i` is `dims[i] * repeats[i]` (symbolic products stay exact). Unknown `repeats` give
 /// fresh dims; tiling a vector of known content repeats the content.
-public struct Tile: Op, Evaluable, ContentPropagating {
+public struct Tile: Op, ContentPropagating {
   private let fresh = DataDependentDims("tile")
 
   /// Tile has no attributes (the opset-6 form; opset 1's `tiles` and `axis` inputs are not
@@ -29,29 +29,6 @@ public struct Tile: Op, Evaluable, ContentPropagating {
       throw AttncError.invalid("repeats \(content.shapeDescription) has a negative entry")
     }
     return [TensorType(x.dtype, zip(x.dims, content).map { $0 * $1 })]
-  }
-
-  /// Repeats the elements; O(output elements).
-  /// - Throws: "repeats has 1 entries for rank 2"; "repeats [2, -1] has a negative entry".
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    let repeats = try required(inputs, 1).int64s().map { Int(clamping: $0) }
-    guard repeats.count == x.rank else {
-      throw AttncError.invalid("repeats has \(repeats.count) entries for rank \(x.rank)")
-    }
-    guard repeats.allSatisfy({ $0 >= 0 }) else {
-      throw AttncError.invalid("repeats \(repeats) has a negative entry")
-    }
-    let shape = zip(x.shape, repeats).map { $0 * $1 }
-    let strides = ElementPicking.strides(x.shape)
-    var elements: [Int] = []
-    elements.reserveCapacity(shape.reduce(1, *))
-    ElementPicking.forEachIndex(shape) { index in
-      var flat = 0
-      for axis in index.indices { flat += (index[axis] % x.shape[axis]) * strides[axis] }
-      elements.append(flat)
-    }
-    return [ElementPicking.pick(x, shape: shape, elements: elements)]
   }
 
   /// A vector of known content tiled a constant number of times.

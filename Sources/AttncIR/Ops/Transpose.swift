@@ -3,7 +3,7 @@ import AttncTensor
 
 /// `Transpose(x)`: output axis `i` is input axis `perm[i]` (default: the axes reversed), so
 /// `[batch, seq, 12, 64]` with `perm = [0, 2, 1, 3]` becomes `[batch, 12, seq, 64]`.
-public struct Transpose: Op, Evaluable, ContentPropagating {
+public struct Transpose: Op, ContentPropagating {
   /// The `perm` attribute; nil reverses the axes.
   public var perm: [Int]?
 
@@ -32,22 +32,6 @@ public struct Transpose: Op, Evaluable, ContentPropagating {
     try inputs.expectCount(1...1)
     let x = try inputs.required(0)
     return [TensorType(x.dtype, try permutation(x.rank).map { x.dims[$0] })]
-  }
-
-  /// Moves the elements; O(elements).
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    let p = try permutation(x.rank)
-    let shape = p.map { x.shape[$0] }
-    let strides = ElementPicking.strides(x.shape)
-    var elements: [Int] = []
-    elements.reserveCapacity(x.count)
-    ElementPicking.forEachIndex(shape) { index in
-      var flat = 0
-      for (i, axis) in p.enumerated() { flat += index[i] * strides[axis] }
-      elements.append(flat)
-    }
-    return [ElementPicking.pick(x, shape: shape, elements: elements)]
   }
 
   /// A rank-0 or rank-1 value is its own transpose: the content passes through.

@@ -5,7 +5,7 @@ import AttncTensor
 ///
 /// With `upper = 1` (default) element `[…, i, j]` is kept when `j - i ≥ k`, with `upper = 0` when
 /// `j - i ≤ k`; `k` is an optional int64 scalar (default 0, the main diagonal).
-public struct Trilu: Op, Evaluable {
+public struct Trilu: Op {
   public var upper: Bool
 
   /// Keeps the upper (default) or lower triangle.
@@ -32,24 +32,6 @@ public struct Trilu: Op, Evaluable {
   /// Whether element `[i, j]` of a matrix is kept for diagonal offset `k`.
   public func keeps(row i: Int, column j: Int, k: Int) -> Bool { upper ? j - i >= k : j - i <= k }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    guard x.dtype != .string else {
-      throw AttncError.unsupported("Trilu on strings is not evaluated")
-    }
-    let k = inputs.count > 1 ? Int(inputs[1]?.scalarInt ?? 0) : 0
-    let rows = x.shape[x.rank - 2]
-    let columns = x.shape[x.rank - 1]
-    let zero = HostTensor(dtype: x.dtype, shape: [1], converting: [0])
-    var picks: [(source: Int, element: Int)] = []
-    picks.reserveCapacity(x.count)
-    for flat in 0..<x.count {
-      let j = flat % columns
-      let i = (flat / columns) % rows
-      picks.append(keeps(row: i, column: j, k: k) ? (0, flat) : (1, 0))
-    }
-    return [ElementPicking.assemble([x, zero], shape: x.shape, picks: picks)]
-  }
 }
 
 extension Trilu: Lowerable {

@@ -10,7 +10,7 @@ import Foundation
 /// `LeakyRelu = x < 0 ? αx : x`, `Gelu = x/2·(1 + erf(x/√2))` or with `approximate="tanh"`
 /// `x/2·(1 + tanh(√(2/π)·(x + 0.044715x³)))`, `Swish = x·sigmoid(αx)`, `Round` to nearest even,
 /// `Sign ∈ {-1, 0, 1}`, `Not` on bool. Integer `Abs`, `Neg`, `Sign`, `Relu` are exact (Neg wraps).
-public struct Unary: Op, Evaluable {
+public struct Unary: Op {
   /// The function and its parameters.
   public enum Function: Hashable, Sendable {
     case abs, ceil, cos, erf, exp, floor, log, neg, not, reciprocal, relu, round, sigmoid, sign
@@ -148,96 +148,6 @@ public struct Unary: Op, Evaluable {
     }
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    guard let x = inputs.first ?? nil else { throw AttncError.invalid("input 0 is required") }
-    switch function {
-    case .not:
-      guard x.dtype == .bool else { throw AttncError.invalid("Not needs a bool input") }
-      return [
-        HostTensor(dtype: .bool, shape: x.shape, integers: x.int64s().map { $0 == 0 ? 1 : 0 })
-      ]
-    case .isNaN, .isInf:
-      let flags = x.doubles().map { test($0) ? Int64(1) : 0 }
-      return [HostTensor(dtype: .bool, shape: x.shape, integers: flags)]
-    default:
-      break
-    }
-    if x.dtype.isInteger, let exact = integerFunction(unsigned: !x.dtype.isSignedInteger) {
-      return [HostTensor(dtype: x.dtype, shape: x.shape, integers: x.int64s().map(exact))]
-    }
-    guard x.dtype.isFloatingPoint || x.dtype.isInteger else {
-      throw AttncError.unsupported("\(function.onnxType) on \(x.dtype) is not evaluated")
-    }
-    return [HostTensor(dtype: x.dtype, shape: x.shape, converting: x.doubles().map(apply))]
-  }
-
-  /// The exact integer form of the function, for the functions that have one.
-  func integerFunction(unsigned: Bool) -> ((Int64) -> Int64)? {
-    switch function {
-    case .abs: return unsigned ? { $0 } : { $0 < 0 ? 0 &- $0 : $0 }
-    case .neg: return { 0 &- $0 }
-    case .sign: return unsigned ? { $0 == 0 ? 0 : 1 } : { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
-    case .relu: return unsigned ? { $0 } : { Swift.max($0, 0) }
-    default: return nil
-    }
-  }
-
-  /// `IsNaN` / `IsInf` on one element.
-  func test(_ x: Double) -> Bool {
-    switch function {
-    case .isNaN: return x.isNaN
-    case .isInf(let negative, let positive):
-      return x.isInfinite && (x < 0 ? negative : positive)
-    default: return false
-    }
-  }
-
-  /// The function on one real element, in double precision.
-  public func apply(_ x: Double) -> Double {
-    switch function {
-    case .abs: return Swift.abs(x)
-    case .ceil: return x.rounded(.up)
-    case .cos: return Foundation.cos(x)
-    case .erf: return Foundation.erf(x)
-    case .exp: return Foundation.exp(x)
-    case .floor: return x.rounded(.down)
-    case .log: return Foundation.log(x)
-    case .neg: return -x
-    case .reciprocal: return 1 / x
-    case .relu: return x < 0 ? 0 : x
-    case .round: return x.rounded(.toNearestOrEven)
-    case .sigmoid: return Unary.sigmoid(x)
-    case .sign: return x > 0 ? 1 : (x < 0 ? -1 : x)
-    case .sin: return Foundation.sin(x)
-    case .sqrt: return x.squareRoot()
-    case .tanh: return Foundation.tanh(x)
-    case .softplus: return Unary.softplus(x)
-    case .mish: return x * Foundation.tanh(Unary.softplus(x))
-    case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
-    case .hardSigmoid(let alpha, let beta): return Swift.max(0, Swift.min(1, alpha * x + beta))
-    case .leakyRelu(let alpha): return x < 0 ? alpha * x : x
-    case .gelu(let tanh):
-      if tanh {
-        let inner = (2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)
-        return 0.5 * x * (1 + Foundation.tanh(inner))
-      }
-      return 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot()))
-    case .swish(let alpha): return x * Unary.sigmoid(alpha * x)
-    case .not, .isNaN, .isInf: return x
-    }
-  }
-
-  /// `1 / (1 + e^-x)` without overflow for large |x|.
-  static func sigmoid(_ x: Double) -> Double {
-    if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
-    let e = Foundation.exp(x)
-    return e / (1 + e)
-  }
-
-  /// `ln(1 + e^x)` without overflow for large x.
-  static func softplus(_ x: Double) -> Double {
-    x > 0 ? x + Foundation.log1p(Foundation.exp(-x)) : Foundation.log1p(Foundation.exp(x))
-  }
 }
 
 extension OpRegistry {

@@ -10,7 +10,7 @@ import AttncTensor
 /// When the `axes` input is not known statically the output has `rank + count(axes)` fresh dims.
 /// Its content (a scalar unsqueezed to `[1]`, the `Shape → Gather → Unsqueeze → Concat` idiom) is
 /// the input's.
-public struct Unsqueeze: Op, Evaluable, ContentPropagating {
+public struct Unsqueeze: Op, ContentPropagating {
   /// The opset 1–12 `axes` attribute.
   public var axesAttribute: [Int]?
   /// True from opset 13, where `axes` is the second input.
@@ -62,14 +62,6 @@ public struct Unsqueeze: Op, Evaluable, ContentPropagating {
       return [TensorType(x.dtype, (0..<(x.rank + count)).map { fresh.dim($0) })]
     }
     return [TensorType(x.dtype, try outputDims(x.dims, axes: axes))]
-  }
-
-  /// The same elements under the new dims.
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let x = try required(inputs, 0)
-    let axes =
-      try axesAttribute ?? required(inputs, 1).int64s().map { Int(clamping: $0) }
-    return [x.reshaped(try concreteDims(try outputDims(x.shape.map { Dim($0) }, axes: axes)))]
   }
 
   /// Unsqueezing keeps the elements: the content passes through.

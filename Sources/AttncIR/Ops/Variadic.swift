@@ -6,7 +6,7 @@ import AttncTensor
 ///
 /// All inputs share one element type; `Sum` takes floating-point inputs, `Max`/`Min` any number.
 /// Integer evaluation is exact (Sum wraps; uint64 compares unsigned).
-public struct Variadic: Op, Evaluable {
+public struct Variadic: Op {
   /// The combining function; raw values are the ONNX op types.
   public enum Function: String, Sendable, CaseIterable {
     case sum = "Sum"
@@ -40,60 +40,6 @@ public struct Variadic: Op, Evaluable {
     return [TensorType(first.dtype, try Shapes.broadcast(facts.map(\.dims)))]
   }
 
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let tensors = inputs.compactMap { $0 }
-    guard !tensors.isEmpty, tensors.count == inputs.count else {
-      throw AttncError.invalid("every input is required")
-    }
-    let dtype = tensors[0].dtype
-    let indexer = try BroadcastIndexer(tensors.map(\.shape))
-    let index = indexer.indices()
-    if dtype.isInteger {
-      let values = tensors.map { $0.int64s() }
-      let unsigned = dtype == .uint64
-      var out = [Int64](repeating: 0, count: indexer.count)
-      for i in out.indices {
-        var accumulator = values[0][index[0][i]]
-        for k in values.indices.dropFirst() {
-          accumulator = combine(accumulator, values[k][index[k][i]], unsigned: unsigned)
-        }
-        out[i] = accumulator
-      }
-      return [HostTensor(dtype: dtype, shape: indexer.outputShape, integers: out)]
-    }
-    guard dtype.isFloatingPoint else {
-      throw AttncError.unsupported("\(function.rawValue) on \(dtype) is not evaluated")
-    }
-    let values = tensors.map { $0.doubles() }
-    var out = [Double](repeating: 0, count: indexer.count)
-    for i in out.indices {
-      var accumulator = values[0][index[0][i]]
-      for k in values.indices.dropFirst() {
-        accumulator = combine(accumulator, values[k][index[k][i]])
-      }
-      out[i] = accumulator
-    }
-    return [HostTensor(dtype: dtype, shape: indexer.outputShape, converting: out)]
-  }
-
-  /// Two real elements combined; NaN propagates through `Max`/`Min`.
-  func combine(_ a: Double, _ b: Double) -> Double {
-    switch function {
-    case .sum: return a + b
-    case .max: return a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
-    case .min: return a.isNaN || b.isNaN ? .nan : Swift.min(a, b)
-    }
-  }
-
-  /// Two integer elements combined (uint64 held bit for bit in Int64 when `unsigned`).
-  func combine(_ a: Int64, _ b: Int64, unsigned: Bool) -> Int64 {
-    let less = unsigned ? UInt64(bitPattern: a) < UInt64(bitPattern: b) : a < b
-    switch function {
-    case .sum: return a &+ b
-    case .max: return less ? b : a
-    case .min: return less ? a : b
-    }
-  }
 }
 
 extension OpRegistry {

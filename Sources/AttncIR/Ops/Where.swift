@@ -6,7 +6,7 @@ import AttncTensor
 ///
 /// A condition of known content selects dims elementwise, which is how legacy torch exports
 /// write `Where(Equal(shape, -1), ones, shape)` (a `-1` in a shape becomes 1).
-public struct Where: Op, Evaluable, ContentPropagating {
+public struct Where: Op, ContentPropagating {
   /// Where has no attributes.
   public init(attributes: Attributes, opset: Int) throws {}
 
@@ -25,21 +25,6 @@ public struct Where: Op, Evaluable, ContentPropagating {
       throw AttncError.invalid("x has type \(x.dtype) but y has \(y.dtype)")
     }
     return [TensorType(x.dtype, try Shapes.broadcast([condition.dims, x.dims, y.dims]))]
-  }
-
-  /// Picks from `x` or `y` per output element; O(output elements).
-  public func evaluate(_ inputs: [HostTensor?], outputCount: Int) throws -> [HostTensor] {
-    let c = try required(inputs, 0)
-    let x = try required(inputs, 1)
-    let y = try required(inputs, 2)
-    let indexer = try BroadcastIndexer([c.shape, x.shape, y.shape])
-    let index = indexer.indices()
-    let conditions = c.int64s()
-    let picks = (0..<indexer.count).map { i in
-      conditions[index[0][i]] != 0
-        ? (source: 0, element: index[1][i]) : (source: 1, element: index[2][i])
-    }
-    return [ElementPicking.assemble([x, y], shape: indexer.outputShape, picks: picks)]
   }
 
   /// Elementwise selection of contents when the condition's elements are constants.

@@ -132,3 +132,50 @@ public struct EinsumCall: KernelCall {
     return KernelCost(flops: 2 * points)
   }
 }
+
+/// ONNX `Gemm`: `alpha·op(A)·op(B) + beta·C` with `op` transposing when asked and C
+/// broadcasting into the `[m, n]` result. (Canonicalization rewrites Gemm into MatMul and
+/// adds; this call runs what is left, and folds constant ones.)
+public struct GemmCall: KernelCall {
+  public static let names = ["Gemm"]
+  public let name = "Gemm"
+  public var alpha: Float
+  public var beta: Float
+  public var transposeA: Bool
+  public var transposeB: Bool
+
+  public init(alpha: Float, beta: Float, transposeA: Bool, transposeB: Bool) {
+    self.alpha = alpha
+    self.beta = beta
+    self.transposeA = transposeA
+    self.transposeB = transposeB
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(
+      alpha: try parameters.float("alpha", default: 1), beta: try parameters.float("beta", default: 1),
+      transposeA: try parameters.int("transA", default: 0) != 0, transposeB: try parameters.int("transB", default: 0) != 0)
+  }
+
+  public var parameters: [String: KernelParameter] {
+    ["alpha": .float(Double(alpha)), "beta": .float(Double(beta)), "transA": transposeA.parameter, "transB": transposeB.parameter]
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    var a = try KernelCalls.input(inputs, 0), b = try KernelCalls.input(inputs, 1)
+    guard a.rank == 2, b.rank == 2, a.isFloat, b.isFloat else {
+      throw AttncError.invalid("Gemm takes float matrices, got \(a.shape) and \(b.shape)")
+    }
+    if transposeA { a = Movement.transpose(a, perm: [1, 0]) }
+    if transposeB { b = Movement.transpose(b, perm: [1, 0]) }
+    var y = try LinearAlgebra.matmul(a, b)
+    if alpha != 1 { y = try Elementwise.binary("Mul", y, .float([alpha], [], dtype: y.dtype)) }
+    if let c = KernelCalls.optional(inputs, 2), beta != 0 {
+      let scaled = beta == 1 ? c : try Elementwise.binary("Mul", c, .float([beta], [], dtype: c.dtype))
+      y = try Elementwise.binary("Add", y, scaled)
+    }
+    return [y]
+  }
+
+  public func cost(_ shapes: KernelShapes) -> KernelCost { .product(shapes) }
+}

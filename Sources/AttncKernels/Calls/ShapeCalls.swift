@@ -242,6 +242,13 @@ public struct DropoutCall: KernelCall {
       maskType: try DType(onnx: Int32(try parameters.int("mask_dtype", default: Int(DType.bool.rawValue)))))
   }
 
+  /// Random only in training mode with a ratio above 0 (inputs 2 and 1).
+  public func isDeterministic(_ inputs: [Tensor?]) -> Bool {
+    let training = KernelCalls.optional(inputs, 2)?.ints.first.map { $0 != 0 } ?? false
+    let ratio = KernelCalls.optional(inputs, 1)?.floats.first ?? 0.5
+    return !training || ratio == 0
+  }
+
   public var parameters: [String: KernelParameter] {
     var result: [String: KernelParameter] = ["mask_dtype": .int(Int64(maskType.rawValue))]
     if let seed { result["seed"] = .int(Int64(seed)) }
