@@ -69,6 +69,13 @@ public struct Conv: Op {
 /// `strides`, `dilations` (default 1), `pads` (`[x1_begin, x2_begin…, x1_end, x2_end…]`, default 0)
 /// and `group` (default 1), parsed with the ONNX defaults.
 public struct ConvGeometry: Sendable {
+  /// The kernel call's geometry for `spatial` axes with the resolved padding.
+  func call(spatial: Int, padsBegin: [Int], output: [Dim]) -> ConvolutionGeometry {
+    ConvolutionGeometry(
+      strides: (0..<spatial).map { stride($0) }, dilations: (0..<spatial).map { dilation($0) },
+      padsBegin: padsBegin, group: group, output: output)
+  }
+
   /// The `auto_pad` attribute.
   public enum AutoPad: String, Sendable {
     case notSet = "NOTSET"
@@ -176,9 +183,6 @@ extension Conv: Lowerable {
     guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
       let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
     else { return nil }
-    let spatial = x.rank - 2
-    return Lowering(ConvCall(geometry: ConvolutionGeometry(
-      strides: (0..<spatial).map { geometry.stride($0) }, dilations: (0..<spatial).map { geometry.dilation($0) },
-      padsBegin: pads, group: geometry.group, output: out.dims)))
+    return Lowering(ConvCall(geometry: geometry.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))
   }
 }

@@ -103,9 +103,6 @@ extension ConvTranspose: Lowerable {
     guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
       let out = context.outputs.first ?? nil, let pads = beginPads(x.dims, w.dims, out.dims)
     else { return nil }
-    let spatial = x.rank - 2
-    return Lowering(ConvTransposeCall(geometry: ConvolutionGeometry(
-      strides: (0..<spatial).map { geometry.stride($0) }, dilations: (0..<spatial).map { geometry.dilation($0) },
-      padsBegin: pads, group: geometry.group, output: out.dims)))
+    return Lowering(ConvTransposeCall(geometry: geometry.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))
   }
 }
