@@ -74,17 +74,14 @@ import Testing
     #expect(plan.instructions.contains { $0.kernel == "FusedAttention" })
     #expect(!reference.instructions.contains { $0.kernel == "FusedAttention" })
     let (batch, length) = (3, 37)
-    var state: UInt64 = 7
+    var generator = LinearCongruentialGenerator(state: 7)
     let inputs = plan.inputs.map { slot -> HostTensor in
       var values = [Int64](repeating: 1, count: batch * length)
       if plan.slots[slot].name == "attention_mask" {
         for j in 30..<length { values[length + j] = 0 }
         for j in 0..<5 { values[2 * length + j] = 0 }
       } else {
-        values = values.map { _ in
-          state = state &* 6364136223846793005 &+ 1442695040888963407
-          return Int64(state >> 33) % 1000
-        }
+        values = values.map { _ in Int64(generator.next() >> 33) % 1000 }
       }
       return HostTensor(dtype: .int64, shape: [batch, length], integers: values)
     }
