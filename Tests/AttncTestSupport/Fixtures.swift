@@ -35,6 +35,18 @@ public enum Fixtures {
     "needs ../shared beside the package (looked for \(sharedCandidate.appendingPathComponent("models").path)) "
     + "or ATTNC_SHARED; absent in a fresh clone, present in CI"
 
+  /// True when `shared/onnx-node` (the ONNX backend node tests) is present; tests that need it
+  /// are skipped otherwise.
+  public static var nodeTestsAvailable: Bool {
+    guard let shared else { return false }
+    return FileManager.default.fileExists(atPath: shared.appendingPathComponent("onnx-node").path)
+  }
+
+  /// The message a test skipped for want of `shared/onnx-node` shows.
+  public static let nodeTestsMissing =
+    "needs ../shared/onnx-node beside the package (looked for \((shared ?? sharedCandidate).appendingPathComponent("onnx-node").path)) "
+    + "or ATTNC_SHARED; absent in a fresh clone, present in CI"
+
   /// `shared/models/<name>/model.onnx`.
   public static func model(_ name: String) -> String {
     (shared ?? packageRoot).appendingPathComponent("models/\(name)/model.onnx").path
