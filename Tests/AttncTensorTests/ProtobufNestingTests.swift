@@ -99,7 +99,8 @@ extension ProtobufNestingTests {
   }
 
   @Test func readsFixedWidthFieldsAndRefusesThemCutOff() {
-    let fixed64: UInt8 = 2 << 3 | 1, fixed32: UInt8 = 2 << 3 | 5
+    let fixed64: UInt8 = 2 << 3 | 1
+    let fixed32: UInt8 = 2 << 3 | 5
     #expect(Self.scan([fixed64] + [UInt8](repeating: 0, count: 8)) == .ok)
     #expect(Self.scan([fixed64] + [UInt8](repeating: 0, count: 7)) == .malformed)
     #expect(Self.scan([fixed32] + [UInt8](repeating: 0, count: 4)) == .ok)

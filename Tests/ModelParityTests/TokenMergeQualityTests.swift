@@ -19,8 +19,9 @@ import Testing
   /// ../shared.
   static let evaluations: Result<[Evaluation], any Error>? = {
     guard let shared = Fixtures.shared else { return nil }
+    let folder = shared.appendingPathComponent("attention-data").path
     return Result {
-      try AttentionQuality.datasets(at: shared.appendingPathComponent("attention-data").path).map { dataset in
+      try AttentionQuality.datasets(at: folder).map { dataset in
         Evaluation(
           dataset: dataset, proportional: try TokenMergeQuality.evaluate(dataset, fraction: 0.25),
           plain: try TokenMergeQuality.evaluate(dataset, fraction: 0.25, proportional: false))
@@ -33,17 +34,23 @@ import Testing
     let evaluations = try #require(Self.evaluations).get()
     #expect(evaluations.count == 2)
     for evaluation in evaluations {
-      let (dataset, proportional, plain) = (evaluation.dataset, evaluation.proportional, evaluation.plain)
+      let dataset = evaluation.dataset
+      let proportional = evaluation.proportional
+      let plain = evaluation.plain
       print(
         "token merge \(dataset.name): r=\(proportional.merged) of \(dataset.tokens), median prop-attn "
-          + "\(proportional.median) [\(proportional.p10), \(proportional.p90)], no prop \(plain.median)")
+          + "\(proportional.median) [\(proportional.p10), \(proportional.p90)], no prop \(plain.median)"
+      )
       #expect(proportional.heads == dataset.layers.count * dataset.heads)
       // The "about 0.06"; proportional attention is what makes it small.
       #expect(proportional.median < 0.1 && proportional.median < plain.median)
     }
   }
 
-  @Test(.enabled(if: AttentionQualityTests.available, "needs ../shared and python3 with numpy (the reference tool)"))
+  @Test(
+    .enabled(
+      if: AttentionQualityTests.available,
+      "needs ../shared and python3 with numpy (the reference tool)"))
   func quarterMergeMatchesTheNumpyReference() throws {
     let evaluations = try #require(Self.evaluations).get()
     let numpy = try #require(AttentionQualityTests.numpy)
@@ -51,9 +58,14 @@ import Testing
     for evaluation in evaluations {
       let name = evaluation.dataset.name
       let rows = try #require(numpy[name], "numpy tool has no rows for \(name)")
-      for (label, row) in [("tome kv-merge 25% prop-attn", evaluation.proportional), ("tome kv-merge 25% no prop", evaluation.plain)] {
+      for (label, row) in [
+        ("tome kv-merge 25% prop-attn", evaluation.proportional),
+        ("tome kv-merge 25% no prop", evaluation.plain),
+      ] {
         let reference = try #require(rows[label], "numpy tool has no row '\(label)' for \(name)")
-        #expect(abs(row.median - reference) <= 0.02, "\(name) \(label): \(row.median) vs numpy \(reference)")
+        #expect(
+          abs(row.median - reference) <= 0.02,
+          "\(name) \(label): \(row.median) vs numpy \(reference)")
       }
     }
   }
