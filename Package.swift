@@ -54,7 +54,7 @@ let package = Package(
     .testTarget(name: "AttncONNXTests", dependencies: ["AttncONNX", "AttncTestSupport"]),
     .testTarget(name: "AttncPassesTests", dependencies: ["AttncPasses", "AttncTestSupport"]),
     .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncKernels", "AttncTensor", "AttncTestSupport"]),
-    .testTarget(name: "AttncKernelsTests", dependencies: ["AttncKernels", "AttncTensor", "CAttnc"]),
+    .testTarget(name: "AttncKernelsTests", dependencies: ["AttncKernels", "AttncTensor", "AttncTestSupport", "CAttnc"]),
     .testTarget(name: "ModelParityTests", dependencies: ["AttncKit", "AttncCodegen", "AttncIR", "AttncPasses", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
     .testTarget(name: "CostModelTests", dependencies: ["AttncKit", "AttncKernels", "AttncIR", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
     .testTarget(

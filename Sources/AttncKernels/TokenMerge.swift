@@ -2,7 +2,7 @@ import AttncTensor
 import CAttnc
 import Foundation
 
-/// Token merging (ToMe, Bolya et al. 2023; `docs/attention-variants.md` §5.1): bipartite soft
+/// Token merging (ToMe, Bolya et al. 2023; `../shared/docs/attention-variants.md` §5.1): bipartite soft
 /// matching, size-weighted merge, proportional attention and unmerge.
 ///
 /// Dims: `B` batch, `N` tokens before merging, `r` tokens merged away, `N' = N − r`, `c` metric

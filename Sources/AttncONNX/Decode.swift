@@ -282,10 +282,8 @@ public enum OnnxDecoder {
 
 // MARK: - Nesting check
 
-/// A pass over the wire format that measures how deeply messages nest, before protobuf-c sees it.
-///
-/// It walks the bytes with an explicit stack, so a hostile file cannot exhaust the call stack
-/// here, and it knows which fields of onnx.proto hold messages.
+/// onnx.proto's message fields, for the nesting pre-scan (`ProtobufNesting`) that runs before
+/// protobuf-c sees the bytes.
 private enum NestingCheck {
   enum Kind {
     case model, graph, node, attribute, valueInfo, training, tensor, sparseTensor, tensorShape
@@ -293,8 +291,6 @@ private enum NestingCheck {
     /// A message with no message fields (entries, opsets, dims, segments): not descended into.
     case leaf
   }
-
-  enum Outcome { case ok, malformed, tooDeep }
 
   /// The kind of message in length-delimited field `field` of a `kind` message; nil for bytes,
   /// strings, packed numbers and unknown fields.
@@ -339,58 +335,13 @@ private enum NestingCheck {
     }
   }
 
-  /// Walks `bytes` as a `root` message.
-  ///
-  /// Returns `.malformed` for framing errors (bad varint, a length past the end, a group or
-  /// unknown wire type), which protobuf-c rejects too.
-  static func scan(_ bytes: UnsafeRawBufferPointer, root: Kind, limit: Int) -> Outcome {
-    var stack: [(kind: Kind, end: Int)] = [(root, bytes.count)]
-    var position = 0
-    while let top = stack.last {
-      if position == top.end {
-        stack.removeLast()
-        continue
-      }
-      guard let tag = varint(bytes, &position, end: top.end), tag >> 3 != 0 else {
-        return .malformed
-      }
-      var size: UInt64
-      switch tag & 7 {
-      case 0:
-        guard varint(bytes, &position, end: top.end) != nil else { return .malformed }
-        continue
-      case 1: size = 8
-      case 5: size = 4
-      case 2:
-        guard let length = varint(bytes, &position, end: top.end) else { return .malformed }
-        size = length
-        if let kind = child(of: top.kind, field: tag >> 3), kind != .leaf,
-          length <= UInt64(top.end - position)
-        {
-          guard stack.count < limit else { return .tooDeep }
-          stack.append((kind, position + Int(length)))
-          continue
-        }
-      default: return .malformed
-      }
-      guard size <= UInt64(top.end - position) else { return .malformed }
-      position += Int(size)
+  /// Walks `bytes` as a `root` message: `ProtobufNesting.scan` with onnx.proto's message
+  /// fields; `.leaf` fields are skipped unread, like bytes and strings.
+  static func scan(
+    _ bytes: UnsafeRawBufferPointer, root: Kind, limit: Int
+  ) -> ProtobufNesting.Outcome {
+    ProtobufNesting.scan(bytes, root: root, limit: limit) { kind, field in
+      child(of: kind, field: field).flatMap { $0 == .leaf ? nil : $0 }
     }
-    return .ok
-  }
-
-  /// Reads a base-128 varint at `position`, or nil if it runs past `end` or 10 bytes.
-  private static func varint(
-    _ bytes: UnsafeRawBufferPointer, _ position: inout Int, end: Int
-  ) -> UInt64? {
-    var value: UInt64 = 0
-    for shift in stride(from: 0, to: 70, by: 7) {
-      guard position < end else { return nil }
-      let byte = bytes[position]
-      position += 1
-      value |= UInt64(byte & 0x7f) << UInt64(shift)
-      if byte & 0x80 == 0 { return value }
-    }
-    return nil
   }
 }

@@ -545,16 +545,12 @@ private enum Reader {
 
 // MARK: - Nesting check
 
-/// A pass over the wire format that measures how deeply messages nest.
-///
-/// It runs before protobuf-c, which recurses once per level. It walks with an explicit stack
-/// and knows which fields of plan.proto hold messages; only `DimExpr` can nest without bound.
+/// plan.proto's message fields, for the nesting pre-scan (`ProtobufNesting`) that runs before
+/// protobuf-c, which recurses once per level; only `DimExpr` can nest without bound.
 private enum NestingCheck {
   enum Kind {
     case header, decision, candidate, parameter, dims, slot, instruction, dimExpr, term, atom, floorDiv
   }
-
-  enum Outcome { case ok, malformed, tooDeep }
 
   /// The message kind of length-delimited field `field` of a `kind` message; nil for strings,
   /// bytes, packed numbers, messages without message fields, and unknown fields.
@@ -574,56 +570,8 @@ private enum NestingCheck {
     }
   }
 
-  /// Walks `bytes` as a `PlanHeader`.
-  ///
-  /// Returns `.malformed` for framing errors (a bad varint, a length past the end, a group or an
-  /// unknown wire type), which protobuf-c refuses too.
-  static func scan(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Outcome {
-    var stack: [(kind: Kind, end: Int)] = [(.header, bytes.count)]
-    var position = 0
-    while let top = stack.last {
-      if position == top.end {
-        stack.removeLast()
-        continue
-      }
-      guard let tag = varint(bytes, &position, end: top.end), tag >> 3 != 0 else {
-        return .malformed
-      }
-      let size: UInt64
-      switch tag & 7 {
-      case 0:
-        guard varint(bytes, &position, end: top.end) != nil else { return .malformed }
-        continue
-      case 1: size = 8
-      case 5: size = 4
-      case 2:
-        guard let length = varint(bytes, &position, end: top.end) else { return .malformed }
-        size = length
-        if let kind = child(of: top.kind, field: tag >> 3), length <= UInt64(top.end - position) {
-          guard stack.count < limit else { return .tooDeep }
-          stack.append((kind, position + Int(length)))
-          continue
-        }
-      default: return .malformed
-      }
-      guard size <= UInt64(top.end - position) else { return .malformed }
-      position += Int(size)
-    }
-    return .ok
-  }
-
-  /// Reads a base-128 varint at `position`, or nil if it runs past `end` or 10 bytes.
-  private static func varint(
-    _ bytes: UnsafeRawBufferPointer, _ position: inout Int, end: Int
-  ) -> UInt64? {
-    var value: UInt64 = 0
-    for shift in stride(from: 0, to: 70, by: 7) {
-      guard position < end else { return nil }
-      let byte = bytes[position]
-      position += 1
-      value |= UInt64(byte & 0x7f) << UInt64(shift)
-      if byte & 0x80 == 0 { return value }
-    }
-    return nil
+  /// Walks `bytes` as a `PlanHeader`: `ProtobufNesting.scan` with plan.proto's message fields.
+  static func scan(_ bytes: UnsafeRawBufferPointer, limit: Int) -> ProtobufNesting.Outcome {
+    ProtobufNesting.scan(bytes, root: Kind.header, limit: limit) { child(of: $0, field: $1) }
   }
 }

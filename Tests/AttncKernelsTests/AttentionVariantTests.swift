@@ -1,5 +1,6 @@
 @testable import AttncKernels
 import AttncTensor
+import AttncTestSupport
 import Foundation
 import Testing
 
@@ -25,18 +26,10 @@ import Testing
     Case(weighted: true), Case(queries: 50, keys: 70, causal: true, weighted: true),
   ]
 
-  static func values(_ count: Int, seed: UInt64, amplitude: Double = 1) -> [Float] {
-    var state = seed &* 6364136223846793005 &+ 1442695040888963407
-    return (0..<count).map { _ in
-      state = state &* 6364136223846793005 &+ 1442695040888963407
-      return Float((Double(state >> 40) / Double(1 << 24) * 2 - 1) * amplitude)
-    }
-  }
-
   /// Padded: batch 1 masks its last 11 keys and key 3; batch 0 masks nothing. Weighted: those
   /// keys and key 5 of batch 0 weigh 0, every other key a weight in [0.25, 3).
   static func keyWeights(_ c: Case) -> [Float] {
-    let general = values(c.batch * c.keys, seed: 14).map { 1.625 + 1.375 * $0 }
+    let general = SeededValues.floats(c.batch * c.keys, seed: 14).map { 1.625 + 1.375 * $0 }
     return (0..<(c.batch * c.keys)).map { index in
       let (b, j) = (index / c.keys, index % c.keys)
       let zero = (c.padded || c.weighted) && ((b == 1 && (j >= c.keys - 11 || j == 3)) || (c.weighted && b == 0 && j == 5))
@@ -58,9 +51,9 @@ import Testing
   }
 
   static func heads(_ c: Case, parameters: VariantParameters) -> (run: [Float], heads: [Head]) {
-    let q = values(c.batch * c.heads * c.queries * c.depth, seed: 11, amplitude: 1.5)
-    let k = values(c.batch * c.kvHeads * c.keys * c.depth, seed: 12, amplitude: 1.5)
-    let v = values(c.batch * c.kvHeads * c.keys * c.valueDepth, seed: 13, amplitude: 2)
+    let q = SeededValues.floats(c.batch * c.heads * c.queries * c.depth, seed: 11, amplitude: 1.5)
+    let k = SeededValues.floats(c.batch * c.kvHeads * c.keys * c.depth, seed: 12, amplitude: 1.5)
+    let v = SeededValues.floats(c.batch * c.kvHeads * c.keys * c.valueDepth, seed: 13, amplitude: 2)
     let weights = keyWeights(c)
     var heads: [Head] = []
     for b in 0..<c.batch {
@@ -87,9 +80,9 @@ import Testing
   ) throws -> (output: [Float], heads: [Head], parameters: VariantParameters) {
     let definition = try AttentionVariants.named(name)
     let resolved = try definition.resolve(parameters)
-    let q = values(c.batch * c.heads * c.queries * c.depth, seed: 11, amplitude: 1.5)
-    let k = values(c.batch * c.kvHeads * c.keys * c.depth, seed: 12, amplitude: 1.5)
-    let v = values(c.batch * c.kvHeads * c.keys * c.valueDepth, seed: 13, amplitude: 2)
+    let q = SeededValues.floats(c.batch * c.heads * c.queries * c.depth, seed: 11, amplitude: 1.5)
+    let k = SeededValues.floats(c.batch * c.kvHeads * c.keys * c.depth, seed: 12, amplitude: 1.5)
+    let v = SeededValues.floats(c.batch * c.kvHeads * c.keys * c.valueDepth, seed: 13, amplitude: 2)
     let y = try VariantAttention.run(
       definition, parameters: resolved, q: .float(q, [c.batch, c.heads, c.queries, c.depth]),
       k: .float(k, [c.batch, c.kvHeads, c.keys, c.depth]), v: .float(v, [c.batch, c.kvHeads, c.keys, c.valueDepth]),
@@ -115,8 +108,6 @@ import Testing
 
   // MARK: plain math
 
-  static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
-
   /// `y_i = Σ_j w_j·W_ij v_j / Σ_j w_j·W_ij` over the keys query `i` sees (causal cut, key
   /// weights `w_j`: 0/1 for padding).
   static func weighted(_ head: Head, _ weight: (Int, Int) -> Double) -> [[Double]] {
@@ -133,19 +124,8 @@ import Testing
 
   /// `φ(x) = m^{-1/2}·exp(Ωx − |x|²/2)` with the kernel's `Ω`.
   static func favor(_ x: [Double], _ omega: [Float], _ m: Int) -> [Double] {
-    let d = x.count, norm = dot(x, x)
+    let d = x.count, norm = Reference.dot(x, x)
     return (0..<m).map { r in Foundation.exp((0..<d).reduce(0) { $0 + Double(omega[r * d + $1]) * x[$1] } - norm / 2) / Double(m).squareRoot() }
-  }
-
-  /// `softmax(q·kᵀ + log w)·v` (`w` nil = all 1).
-  static func softmaxAttention(_ q: [[Double]], _ k: [[Double]], _ v: [[Double]], weights: [Double]? = nil) -> [[Double]] {
-    q.map { qi in
-      let scores = k.indices.map { dot(qi, k[$0]) + Foundation.log(weights?[$0] ?? 1) }
-      let top = scores.max()!
-      let e = scores.map { Foundation.exp($0 - top) }
-      let total = e.reduce(0, +)
-      return (0..<v[0].count).map { c in (0..<k.count).reduce(0) { $0 + e[$1] * v[$1][c] } / total }
-    }
   }
 
   /// The members of each non-empty segment (tokens with nonzero weight).
@@ -177,7 +157,7 @@ import Testing
     let reference = heads.map { head -> [[Double]] in
       let omega = PositiveRandomFeatures(features: 24, depth: c.depth, seed: head.seed).projection
       let fq = head.q.map { Self.favor($0, omega, 24) }, fk = head.k.map { Self.favor($0, omega, 24) }
-      return Self.weighted(head) { i, j in Self.dot(fq[i], fk[j]) }
+      return Self.weighted(head) { i, j in Reference.dot(fq[i], fk[j]) }
     }
     #expect(Self.relativeError(y, reference) < 1e-4)
   }
@@ -187,10 +167,10 @@ import Testing
     func row(_ r: Int) -> [Double] { (0..<d).map { Double(omega[r * d + $0]) } }
     for block in 0..<2 {
       for a in 0..<d {
-        for b in (a + 1)..<d { #expect(abs(Self.dot(row(block * d + a), row(block * d + b))) < 1e-4 * Self.dot(row(block * d + a), row(block * d + a)).squareRoot() * Self.dot(row(block * d + b), row(block * d + b)).squareRoot()) }
+        for b in (a + 1)..<d { #expect(abs(Reference.dot(row(block * d + a), row(block * d + b))) < 1e-4 * Reference.dot(row(block * d + a), row(block * d + a)).squareRoot() * Reference.dot(row(block * d + b), row(block * d + b)).squareRoot()) }
       }
     }
-    let norms = (0..<20).map { Self.dot(row($0), row($0)).squareRoot() }
+    let norms = (0..<20).map { Reference.dot(row($0), row($0)).squareRoot() }
     #expect(Set(norms.map { ($0 * 1000).rounded() }).count > 15)  // chi draws, not all √d
     #expect(PositiveRandomFeatures(features: 20, depth: d, seed: 3).projection == omega)  // seeded
     #expect(PositiveRandomFeatures(features: 20, depth: d, seed: 4).projection != omega)
@@ -206,14 +186,14 @@ import Testing
           if normalize == 1 {
             func centred(_ rows: [[Double]], _ weights: [Double]?) -> [[Double]] {
               let rows = rows.map { r in r.map { $0 - r.reduce(0, +) / Double(r.count) } }
-              let largest = rows.indices.filter { weights?[$0] ?? 1 != 0 }.map { Self.dot(rows[$0], rows[$0]).squareRoot() }.max()!
+              let largest = rows.indices.filter { weights?[$0] ?? 1 != 0 }.map { Reference.dot(rows[$0], rows[$0]).squareRoot() }.max()!
               return rows.map { $0.map { $0 / largest } }
             }
             q = centred(head.q.map { $0.map { $0 / Double(c.scale) } }, nil)
             k = centred(head.k, head.weights)
           }
           return Self.weighted(head) { i, j in
-            let x = Self.dot(q[i], k[j])
+            let x = Reference.dot(q[i], k[j])
             return 1 + x + (p == 2 ? x * x / 2 : 0)
           }
         }
@@ -236,10 +216,10 @@ import Testing
         if b > 0 {
           // XBOX+ transform, one direction per round, sort, equal clusters of b.
           let valid = (0..<l).filter { head.weights[$0] != 0 }
-          let total = head.q.map { Self.dot($0, $0) }.max()! + valid.map { Self.dot(head.k[$0], head.k[$0]) }.max()!
+          let total = head.q.map { Reference.dot($0, $0) }.max()! + valid.map { Reference.dot(head.k[$0], head.k[$0]) }.max()!
           for a in Scatterbrain.hashDirections(seed: head.seed, rounds: 2, width: c.depth + 2).map({ $0.map(Double.init) }) {
-            let pq = head.q.map { Self.dot($0, Array(a[0..<c.depth])) + (total - Self.dot($0, $0)).squareRoot() * a[c.depth + 1] }
-            let pk = head.k.map { Self.dot($0, Array(a[0..<c.depth])) + max(0, total - Self.dot($0, $0)).squareRoot() * a[c.depth] }
+            let pq = head.q.map { Reference.dot($0, Array(a[0..<c.depth])) + (total - Reference.dot($0, $0)).squareRoot() * a[c.depth + 1] }
+            let pk = head.k.map { Reference.dot($0, Array(a[0..<c.depth])) + max(0, total - Reference.dot($0, $0)).squareRoot() * a[c.depth] }
             let queryOrder = (0..<n).sorted { pq[$0] < pq[$1] }, keyOrder = valid.sorted { pk[$0] < pk[$1] }
             for (rank, i) in queryOrder.enumerated() {
               let cluster = rank / b
@@ -250,8 +230,8 @@ import Testing
         let omega = m > 0 ? PositiveRandomFeatures(features: m, depth: c.depth, seed: head.seed).projection : []
         let fq = head.q.map { m > 0 ? Self.favor($0, omega, m) : [] }, fk = head.k.map { m > 0 ? Self.favor($0, omega, m) : [] }
         return Self.weighted(head) { i, j in
-          let low = m > 0 ? Self.dot(fq[i], fk[j]) : 0
-          return support[i][j] ? Foundation.exp(Self.dot(head.q[i], head.k[j])) : low
+          let low = m > 0 ? Reference.dot(fq[i], fk[j]) : 0
+          return support[i][j] ? Foundation.exp(Reference.dot(head.q[i], head.k[j])) : low
         }
       }
       let error = Self.relativeError(y, reference)
@@ -272,11 +252,11 @@ import Testing
           func project(_ x: [[Double]], _ factor: Double) -> [[Double]] {
             (0..<k).map { i in (0..<x[0].count).map { t in (0..<c.keys).reduce(0) { $0 + factor * Double(r[i * c.keys + $1]) * head.weights[$1] * x[$1][t] } } }
           }
-          return Self.softmaxAttention(head.q, project(head.k, 0.5), project(head.v, Foundation.exp(-0.5)))
+          return Reference.softmaxAttention(head.q, project(head.k, 0.5), project(head.v, Foundation.exp(-0.5)))
         }
-        return Self.softmaxAttention(
+        return Reference.softmaxAttention(
           head.q, Self.pool(head.k, weights: head.weights, count: k), Self.pool(head.v, weights: head.weights, count: k),
-          weights: Self.pooledWeights(head.weights, count: k))
+          bias: Self.pooledWeights(head.weights, count: k).map(Foundation.log))
       }
       let error = Self.relativeError(y, reference)
       #expect(error < 1e-4, "k=\(k) random=\(random): \(error)")
@@ -309,7 +289,7 @@ import Testing
         let fk = keys.map(phi)
         return head.q.map { qi in
           let fq = phi(qi)
-          let w = fk.indices.map { pooledWeights[$0] * Self.dot(fq, fk[$0]) }
+          let w = fk.indices.map { pooledWeights[$0] * Reference.dot(fq, fk[$0]) }
           let total = w.reduce(0, +)
           return (0..<c.valueDepth).map { t in (0..<w.count).reduce(0) { $0 + w[$1] * values[$1][t] } / total }
         }
@@ -328,7 +308,7 @@ import Testing
       /// `softmax(a·bᵀ + log w)` by rows.
       func softmaxRows(_ a: [[Double]], _ b: [[Double]], _ weights: [Double]?) -> [[Double]] {
         a.map { x in
-          let s = b.indices.map { Self.dot(x, b[$0]) + Foundation.log(weights?[$0] ?? 1) }
+          let s = b.indices.map { Reference.dot(x, b[$0]) + Foundation.log(weights?[$0] ?? 1) }
           let top = s.max()!, e = s.map { Foundation.exp($0 - top) }, total = e.reduce(0, +)
           return e.map { $0 / total }
         }
@@ -356,7 +336,7 @@ import Testing
   @Test func nystromWithAsManyLandmarksAsTokensIsExact() throws {
     let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 12, keys: 12)
     let (y, heads, _) = try Self.run("nystrom", c, ["m": 12, "iterations": 30])
-    let reference = heads.map { Self.softmaxAttention($0.q, $0.k, $0.v) }
+    let reference = heads.map { Reference.softmaxAttention($0.q, $0.k, $0.v) }
     #expect(Self.relativeError(y, reference) < 1e-3)
   }
 
@@ -364,7 +344,7 @@ import Testing
   @Test func nystromWithAsManyLandmarksAsTokensIsExactWithWeights() throws {
     let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 12, keys: 12, weighted: true)
     let (y, heads, _) = try Self.run("nystrom", c, ["m": 12, "iterations": 30])
-    let reference = heads.map { Self.softmaxAttention($0.q, $0.k, $0.v, weights: $0.weights) }
+    let reference = heads.map { Reference.softmaxAttention($0.q, $0.k, $0.v, bias: $0.weights.map(Foundation.log)) }
     #expect(Self.relativeError(y, reference) < 1e-3)
   }
 
@@ -401,8 +381,8 @@ import Testing
     for name in AttentionVariants.all.map(\.name) where name != "softmax" {
       let definition = try AttentionVariants.named(name)
       let y = try VariantAttention.run(
-        definition, parameters: try definition.resolve([:]), q: .float(Self.values(2 * 5 * 8, seed: 1), [1, 2, 5, 8]),
-        k: .float(Self.values(2 * 5 * 8, seed: 2), [1, 2, 5, 8]), v: .float(Self.values(2 * 5 * 6, seed: 3), [1, 2, 5, 6]),
+        definition, parameters: try definition.resolve([:]), q: .float(SeededValues.floats(2 * 5 * 8, seed: 1), [1, 2, 5, 8]),
+        k: .float(SeededValues.floats(2 * 5 * 8, seed: 2), [1, 2, 5, 8]), v: .float(SeededValues.floats(2 * 5 * 6, seed: 3), [1, 2, 5, 6]),
         mask: .keyPadding(.float([0, 0, 0, 0, 0], [1, 5]), fill: -10000), scale: 0.3, causal: false)
       #expect(y.floats.allSatisfy { $0 == 0 }, "\(name)")
     }
@@ -466,8 +446,8 @@ extension AttentionVariantTests {
     let (heads, kvHeads, queries, keys, depth, valueDepth) = (4, 2, 70, counts.count, 8, 6)
     let definition = try AttentionVariants.named(name)
     let resolved = try definition.resolve(parameters)
-    let q = Tensor.float(values(heads * queries * depth, seed: 31, amplitude: 1.5), [1, heads, queries, depth])
-    let k = values(kvHeads * keys * depth, seed: 32, amplitude: 1.5), v = values(kvHeads * keys * valueDepth, seed: 33, amplitude: 2)
+    let q = Tensor.float(SeededValues.floats(heads * queries * depth, seed: 31, amplitude: 1.5), [1, heads, queries, depth])
+    let k = SeededValues.floats(kvHeads * keys * depth, seed: 32, amplitude: 1.5), v = SeededValues.floats(kvHeads * keys * valueDepth, seed: 33, amplitude: 2)
     func repeated(_ x: [Float], width: Int) -> Tensor {
       var rows: [Float] = []
       for g in 0..<kvHeads {

@@ -1,4 +1,5 @@
 import AttncKernels
+import AttncTestSupport
 import Foundation
 import Testing
 
@@ -28,15 +29,6 @@ import Testing
     Case(qHeads: 4, kvHeads: 1, decays: true, correctsDelta: true, betaPerHead: false),
   ]
 
-  /// Deterministic values in [-1, 1).
-  static func values(_ count: Int, seed: UInt64) -> [Float] {
-    var state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-    return (0..<count).map { _ in
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Float(state >> 40) / Float(1 << 24) * 2 - 1
-    }
-  }
-
   struct Inputs {
     var query, key, value: Tensor
     var past, decay, beta: Tensor?
@@ -47,19 +39,19 @@ import Testing
     let decayWidth = c.decayPerFeature ? c.kvHeads * c.keyDim : c.kvHeads
     let betaWidth = c.betaPerHead ? c.kvHeads : 1
     return Inputs(
-      query: .float(values(b * t * c.qHeads * c.keyDim, seed: 1), [b, t, c.qHeads * c.keyDim]),
-      key: .float(values(b * t * c.kvHeads * c.keyDim, seed: 2), [b, t, c.kvHeads * c.keyDim]),
+      query: .float(SeededValues.floats(b * t * c.qHeads * c.keyDim, seed: 1), [b, t, c.qHeads * c.keyDim]),
+      key: .float(SeededValues.floats(b * t * c.kvHeads * c.keyDim, seed: 2), [b, t, c.kvHeads * c.keyDim]),
       value: .float(
-        values(b * t * c.kvHeads * c.valueDim, seed: 3), [b, t, c.kvHeads * c.valueDim]),
+        SeededValues.floats(b * t * c.kvHeads * c.valueDim, seed: 3), [b, t, c.kvHeads * c.valueDim]),
       past: c.withPast
         ? .float(
-          values(b * c.kvHeads * c.keyDim * c.valueDim, seed: 4),
+          SeededValues.floats(b * c.kvHeads * c.keyDim * c.valueDim, seed: 4),
           [b, c.kvHeads, c.keyDim, c.valueDim]) : nil,
       decay: c.decays
-        ? .float(values(b * t * decayWidth, seed: 5).map { $0 * 0.5 - 0.25 }, [b, t, decayWidth])
+        ? .float(SeededValues.floats(b * t * decayWidth, seed: 5).map { $0 * 0.5 - 0.25 }, [b, t, decayWidth])
         : nil,
       beta: c.correctsDelta
-        ? .float(values(b * t * betaWidth, seed: 6).map { 0.5 + 0.4 * $0 }, [b, t, betaWidth]) : nil
+        ? .float(SeededValues.floats(b * t * betaWidth, seed: 6).map { 0.5 + 0.4 * $0 }, [b, t, betaWidth]) : nil
     )
   }
 
@@ -125,10 +117,6 @@ import Testing
         qHeads: c.qHeads, kvHeads: c.kvHeads, scale: c.scale, decays: c.decays,
         correctsDelta: c.correctsDelta))
   }
-
-  static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
-    zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
-  }
 }
 
 extension LinearAttentionTests {
@@ -138,8 +126,8 @@ extension LinearAttentionTests {
     let expected = Self.reference(c, x)
     #expect(results[0].shape == [c.batch, c.length, c.qHeads * c.valueDim])
     #expect(results[1].shape == [c.batch, c.kvHeads, c.keyDim, c.valueDim])
-    #expect(Self.maxDifference(results[0].floats.owned, expected.output) < 1e-5)
-    #expect(Self.maxDifference(results[1].floats.owned, expected.state) < 1e-5)
+    #expect(Reference.maxDifference(results[0].floats.owned, expected.output) < 1e-5)
+    #expect(Reference.maxDifference(results[1].floats.owned, expected.state) < 1e-5)
   }
 
   /// One head, dk = dv = 1: the state sums k·v, so o₂ = scale·q₂·(k₁v₁ + k₂v₂) = 1·1·(2·3 + 1·4).

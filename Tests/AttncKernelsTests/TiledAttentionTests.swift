@@ -1,4 +1,5 @@
 import AttncKernels
+import AttncTestSupport
 import Foundation
 import Testing
 
@@ -15,11 +16,7 @@ import Testing
 
   /// Deterministic values in [-2, 2).
   static func values(_ count: Int, seed: UInt64) -> [Float] {
-    var state = seed &* 6364136223846793005 &+ 1442695040888963407
-    return (0..<count).map { _ in
-      state = state &* 6364136223846793005 &+ 1442695040888963407
-      return Float(state >> 40) / Float(1 << 24) * 4 - 2
-    }
+    SeededValues.floats(count, seed: seed, amplitude: 2)
   }
 
   static func operands(_ c: Case) -> (q: Tensor, k: Tensor, v: Tensor) {
@@ -68,7 +65,7 @@ import Testing
     let y = try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options)
     #expect(y.shape == [c.batch, c.heads, c.queries, c.valueDepth])
     let expected = Self.reference(c, add: add)
-    let worst = zip(y.floats, expected).map { abs($0 - $1) }.max() ?? 0
+    let worst = Reference.maxDifference(y.floats, expected)
     #expect(worst < 1e-5, "max abs error \(worst)")
     #expect(!y.floats.contains { $0.isNaN })
   }
@@ -174,7 +171,7 @@ extension TiledAttentionTests {
     let plain = try AttentionReference.run(
       q: q, k: k, v: v, mask: nil, pastKey: nil, pastValue: nil, nonpad: everyKey, keyWeights: mask,
       options: .init(qHeads: nil, kvHeads: nil, scale: c.scale, causal: c.causal, softcap: 0, qkMode: 0))[0]
-    let worst = zip(tiled.floats, plain.floats).map { abs($0 - $1) }.max() ?? 0
+    let worst = Reference.maxDifference(tiled.floats, plain.floats)
     #expect(worst < 1e-5, "max abs error \(worst)")
   }
 
@@ -197,7 +194,7 @@ extension TiledAttentionTests {
       let size = duplicated.count
       for (name, weighted) in [("tiled", tiled), ("reference", plain)] {
         let slice = weighted.floats[(b * size)..<((b + 1) * size)]
-        let worst = zip(slice, duplicated.floats).map { abs($0 - $1) }.max() ?? 0
+        let worst = Reference.maxDifference(slice, duplicated.floats)
         #expect(worst < 1e-5, "\(name), batch \(b): max abs error \(worst)")
       }
     }
@@ -234,7 +231,7 @@ extension TiledAttentionTests {
     }
     #expect(!y.floats.contains { $0.isNaN })
     #expect(plain.floats.allSatisfy { !$0.isNaN })
-    let worst = zip(y.floats, plain.floats).map { abs($0 - $1) }.max() ?? 0
+    let worst = Reference.maxDifference(y.floats, plain.floats)
     #expect(worst < 1e-5, "max abs error \(worst)")
   }
 
@@ -275,7 +272,7 @@ extension TiledAttentionTests {
       scale: c.scale, causal: c.causal, softcap: c.softcap, queryBlock: 16, keyBlock: 32, kernels: kernels)
     let y = try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options)
     let expected = Self.reference(c, add: add)
-    let worst = zip(y.floats, expected).map { abs($0 - $1) }.max() ?? 0
+    let worst = Reference.maxDifference(y.floats, expected)
     #expect(worst < 2e-5, "\(kernels): max abs error \(worst)")
     #expect(!y.floats.contains { $0.isNaN })
   }

@@ -1,20 +1,12 @@
 import AttncKernels
 import AttncTensor
+import AttncTestSupport
 import Foundation
 import Testing
 
 /// `TokenMerge` against a plain bipartite-matching loop in Double, hand-computed merges, and the
 /// defining property of proportional attention.
 @Suite struct TokenMergeTests {
-  /// Deterministic values in [-1, 1).
-  static func values(_ count: Int, seed: UInt64) -> [Float] {
-    var state = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-    return (0..<count).map { _ in
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Float(state >> 40) / Float(1 << 24) * 2 - 1
-    }
-  }
-
   // MARK: - Reference
 
   /// ToMe's matching of one batch item, term by term: cosine of every even row with every odd
@@ -62,17 +54,6 @@ import Testing
     return ReferenceMatch(merged: chosen.map(\.position), order: order, destination: destination, smallestGap: gap)
   }
 
-  /// `softmax(q·kᵀ + bias)·v` for one head, in Double: `q [S, d]`, `k [L, d]`, `v [L, dv]`.
-  static func referenceAttention(q: [[Double]], k: [[Double]], v: [[Double]], bias: [Double]) -> [[Double]] {
-    q.map { query in
-      let scores = k.indices.map { j in zip(query, k[j]).map { $0 * $1 }.reduce(0, +) + bias[j] }
-      let top = scores.max() ?? 0
-      let weights = scores.map { Foundation.exp($0 - top) }
-      let total = weights.reduce(0, +)
-      return (0..<v[0].count).map { i in k.indices.map { weights[$0] * v[$0][i] }.reduce(0, +) / total }
-    }
-  }
-
   static func rows(_ t: Tensor, batch b: Int) -> [[Double]] {
     let (n, width) = (t.shape[1], t.shape[2])
     return (0..<n).map { i in (0..<width).map { Double(t.floats[(b * n + i) * width + $0]) } }
@@ -89,7 +70,7 @@ extension TokenMergeTests {
     var checked = 0
     while checked < 3 {
       seed += 1
-      let metric = Tensor.float(Self.values(2 * tokens * 8, seed: seed), [2, tokens, 8])
+      let metric = Tensor.float(SeededValues.floats(2 * tokens * 8, seed: seed), [2, tokens, 8])
       let references = (0..<2).map { Self.referenceMatch(Self.rows(metric, batch: $0), r: r, protected: protected) }
       // Near-ties are decided by rounding; reject them rather than test rounding.
       guard references.allSatisfy({ $0.smallestGap > 1e-4 }) else { continue }
@@ -106,7 +87,7 @@ extension TokenMergeTests {
 
   @Test func protectedClassTokenNeverMergesAndStaysFirst() throws {
     let tokens = 9
-    var floats = Self.values(tokens * 4, seed: 11)
+    var floats = SeededValues.floats(tokens * 4, seed: 11)
     // Token 0 is identical to token 1: the best edge of all, were it not protected.
     for i in 0..<4 { floats[4 + i] = floats[i] }
     let metric = Tensor.float(floats, [1, tokens, 4])
@@ -121,7 +102,7 @@ extension TokenMergeTests {
   }
 
   @Test func protectedDestinationReceivesNothing() throws {
-    let metric = Tensor.float(Self.values(8 * 3, seed: 5), [1, 8, 3])
+    let metric = Tensor.float(SeededValues.floats(8 * 3, seed: 5), [1, 8, 3])
     let item = try TokenMerge.match(metric: metric, r: 4, protected: [1]).items[0]
     #expect(item.sources[item.destination[1]] == [1])
   }
@@ -157,8 +138,8 @@ extension TokenMergeTests {
   }
 
   @Test func mergingNothingIsTheIdentity() throws {
-    let x = Tensor.float(Self.values(2 * 7 * 5, seed: 3), [2, 7, 5])
-    let sizes = Tensor.float(Self.values(14, seed: 4).map { 1 + abs($0) * 3 }, [2, 7])
+    let x = Tensor.float(SeededValues.floats(2 * 7 * 5, seed: 3), [2, 7, 5])
+    let sizes = Tensor.float(SeededValues.floats(14, seed: 4).map { 1 + abs($0) * 3 }, [2, 7])
     // r = 0, and r > 0 with every odd position protected (nothing to merge into).
     for matching in [try TokenMerge.match(metric: x, r: 0), try TokenMerge.match(metric: x, r: 3, protected: [1, 3, 5])] {
       #expect(matching.merged == 0)
@@ -174,7 +155,7 @@ extension TokenMergeTests {
   /// and unmerge restores every row bit for bit.
   @Test func mergeThenUnmergeRestoresIdenticalTokens() throws {
     let (tokens, width) = (12, 6)
-    var floats = Self.values(2 * tokens * width, seed: 21)
+    var floats = SeededValues.floats(2 * tokens * width, seed: 21)
     var sizes = [Float](repeating: 1, count: 2 * tokens)
     for b in 0..<2 {
       for k in [0, 4, 8] {
@@ -209,8 +190,8 @@ extension TokenMergeTests {
   /// identical (groups of 2 and 3 here).
   @Test func proportionalAttentionEqualsAttentionOverDuplicates() throws {
     let (tokens, depth, queries) = (10, 4, 5)
-    var keys = Self.values(tokens * depth, seed: 31)
-    var values = Self.values(tokens * depth, seed: 32)
+    var keys = SeededValues.floats(tokens * depth, seed: 31)
+    var values = SeededValues.floats(tokens * depth, seed: 32)
     // Groups {0, 1, 2} (A tokens 0 and 2 merge into B token 1) and {5, 6} (A 6 into B 5).
     for (from, to) in [(1, 0), (1, 2), (5, 6)] {
       for i in 0..<depth {
@@ -225,15 +206,15 @@ extension TokenMergeTests {
     let (mk, sizes) = try TokenMerge.merge(x: k, sizes: ones, matching: matching)
     let (mv, _) = try TokenMerge.merge(x: v, sizes: ones, matching: matching)
     let bias = try TokenMerge.proportionalBias(sizes: sizes)
-    let q = Tensor.float(Self.values(queries * depth, seed: 33).map { $0 * 2 }, [1, queries, depth])
+    let q = Tensor.float(SeededValues.floats(queries * depth, seed: 33).map { $0 * 2 }, [1, queries, depth])
     let qRows = Self.rows(q, batch: 0)
 
-    let full = Self.referenceAttention(
-      q: qRows, k: Self.rows(k, batch: 0), v: Self.rows(v, batch: 0), bias: [Double](repeating: 0, count: tokens))
-    let proportional = Self.referenceAttention(
-      q: qRows, k: Self.rows(mk, batch: 0), v: Self.rows(mv, batch: 0), bias: bias.floats.map(Double.init))
-    let plain = Self.referenceAttention(
-      q: qRows, k: Self.rows(mk, batch: 0), v: Self.rows(mv, batch: 0), bias: [Double](repeating: 0, count: 7))
+    let full = Reference.softmaxAttention(
+      qRows, Self.rows(k, batch: 0), Self.rows(v, batch: 0))
+    let proportional = Reference.softmaxAttention(
+      qRows, Self.rows(mk, batch: 0), Self.rows(mv, batch: 0), bias: bias.floats.map(Double.init))
+    let plain = Reference.softmaxAttention(
+      qRows, Self.rows(mk, batch: 0), Self.rows(mv, batch: 0))
     let kernel = try TiledAttention.run(
       q: q.reshaped([1, 1, queries, depth]), k: mk.reshaped([1, 1, 7, depth]), v: mv.reshaped([1, 1, 7, depth]),
       mask: .bias(bias), options: .init(scale: 1))
@@ -253,7 +234,7 @@ extension TokenMergeTests {
 
 extension TokenMergeTests {
   @Test func rejectsBadShapesAndArguments() throws {
-    let metric = Tensor.float(Self.values(2 * 6 * 3, seed: 1), [2, 6, 3])
+    let metric = Tensor.float(SeededValues.floats(2 * 6 * 3, seed: 1), [2, 6, 3])
     let matching = try TokenMerge.match(metric: metric, r: 2)
     let ones = Tensor.float([Float](repeating: 1, count: 12), [2, 6])
     func message(_ body: () throws -> Void) -> String {
@@ -297,7 +278,7 @@ extension TokenMergeTests {
 
   /// More than may merge is clamped (ToMe's `r ≤ (N − protected)/2`), not an error.
   @Test func clampsRToTheMergeableCount() throws {
-    let metric = Tensor.float(Self.values(7 * 3, seed: 2), [1, 7, 3])
+    let metric = Tensor.float(SeededValues.floats(7 * 3, seed: 2), [1, 7, 3])
     #expect(TokenMerge.mergeableCount(tokens: 7, protected: []) == 4)
     #expect(TokenMerge.mergeableCount(tokens: 7, protected: [0, 2]) == 2)
     #expect(TokenMerge.mergeableCount(tokens: 7, protected: [1, 3, 5]) == 0)

@@ -1,4 +1,5 @@
 import AttncTensor
+import AttncTestSupport
 import Foundation
 import Testing
 
@@ -6,38 +7,15 @@ import Testing
 
 // MARK: - Fixtures
 
-/// The shared fixture folder: `$ATTNC_SHARED`, else `../shared` beside the package root.
-enum Shared {
-  static let root: String = {
-    if let path = ProcessInfo.processInfo.environment["ATTNC_SHARED"], !path.isEmpty {
-      return path
-    }
-    // #filePath is <root>/Tests/AttncONNXTests/DecodeTests.swift.
-    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .deletingLastPathComponent().deletingLastPathComponent()
-    return packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
-  }()
-
-  static var models: String { root + "/models" }
-
-  static let available = FileManager.default.fileExists(atPath: root + "/models")
-
-  /// Folder names under models/ that hold a model.onnx, sorted.
-  static var modelNames: [String] {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: models)) ?? []
-    return names.filter { FileManager.default.fileExists(atPath: "\(models)/\($0)/model.onnx") }
-      .sorted()
-  }
-
-  static func bytes(_ relativePath: String) throws -> [UInt8] {
-    [UInt8](try Data(contentsOf: URL(fileURLWithPath: models + "/" + relativePath)))
-  }
-}
-
-/// Skips a test with a message saying where the shared folder was looked for.
+/// Skips a test that reads `../shared`, saying where the folder was looked for.
 let needsShared = Testing.ConditionTrait.enabled(
-  if: Shared.available,
-  "shared fixtures not found at \(Shared.root) (set ATTNC_SHARED to the shared folder)")
+  if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing))
+
+/// The bytes of `shared/models/<relativePath>`.
+func sharedModelFile(_ relativePath: String) throws -> [UInt8] {
+  let shared = try #require(Fixtures.shared)
+  return [UInt8](try Data(contentsOf: shared.appendingPathComponent("models/" + relativePath)))
+}
 
 func decodeModel(_ bytes: [UInt8]) throws -> OnnxModel {
   try bytes.withUnsafeBytes { try OnnxDecoder.decodeModel($0) }
@@ -45,86 +23,6 @@ func decodeModel(_ bytes: [UInt8]) throws -> OnnxModel {
 
 func decodeTensor(_ bytes: [UInt8]) throws -> OnnxTensor {
   try bytes.withUnsafeBytes { try OnnxDecoder.decodeTensor($0) }
-}
-
-/// A minimal protobuf writer for building test messages by hand.
-struct ProtoWriter {
-  var bytes: [UInt8] = []
-
-  mutating func varint(_ value: UInt64) {
-    var value = value
-    while value >= 0x80 {
-      bytes.append(UInt8(value & 0x7f) | 0x80)
-      value >>= 7
-    }
-    bytes.append(UInt8(value))
-  }
-
-  mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
-
-  /// An int32/int64/enum/bool field (negative numbers as 10-byte varints, like protobuf).
-  mutating func int(_ field: Int, _ value: Int64) {
-    tag(field, 0)
-    varint(UInt64(bitPattern: value))
-  }
-
-  mutating func float(_ field: Int, _ value: Float) {
-    tag(field, 5)
-    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
-  }
-
-  mutating func double(_ field: Int, _ value: Double) {
-    tag(field, 1)
-    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
-  }
-
-  mutating func data(_ field: Int, _ value: [UInt8]) {
-    tag(field, 2)
-    varint(UInt64(value.count))
-    bytes += value
-  }
-
-  mutating func string(_ field: Int, _ value: String) { data(field, Array(value.utf8)) }
-
-  mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
-    var inner = ProtoWriter()
-    build(&inner)
-    data(field, inner.bytes)
-  }
-
-  /// A packed repeated varint field (int32, int64, uint64).
-  mutating func packed(_ field: Int, _ values: [Int64]) {
-    var inner = ProtoWriter()
-    for value in values { inner.varint(UInt64(bitPattern: value)) }
-    data(field, inner.bytes)
-  }
-
-  mutating func packed(_ field: Int, floats values: [Float]) {
-    var payload: [UInt8] = []
-    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload += $0 } }
-    data(field, payload)
-  }
-
-  mutating func packed(_ field: Int, doubles values: [Double]) {
-    var payload: [UInt8] = []
-    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload += $0 } }
-    data(field, payload)
-  }
-}
-
-/// Deterministic pseudo-random bytes (SplitMix64).
-struct SeededBytes {
-  var state: UInt64
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(next() & 0xff) } }
 }
 
 /// A small valid model: one Relu node between a declared input and output.
@@ -167,10 +65,10 @@ func tinyModel(extraNodeFields: (inout ProtoWriter) -> Void = { _ in }) -> [UInt
 
 extension DecodeTests {
   @Test(needsShared) func decodesEverySharedModel() throws {
-    let names = Shared.modelNames
+    let names = Fixtures.modelNames.filter { FileManager.default.fileExists(atPath: Fixtures.model($0)) }
     #expect(!names.isEmpty)
     for name in names {
-      let model = try decodeModel(try Shared.bytes("\(name)/model.onnx"))
+      let model = try decodeModel(try sharedModelFile("\(name)/model.onnx"))
       #expect(!model.opsetImports.isEmpty, "\(name) has no opset imports")
       #expect(!model.graph.nodes.isEmpty, "\(name) has no nodes")
       #expect(!model.graph.inputs.isEmpty, "\(name) has no inputs")
@@ -181,7 +79,7 @@ extension DecodeTests {
   }
 
   @Test(needsShared) func decodesBertTinyLegacy() throws {
-    let model = try decodeModel(try Shared.bytes("bert_tiny_legacy/model.onnx"))
+    let model = try decodeModel(try sharedModelFile("bert_tiny_legacy/model.onnx"))
     #expect(model.irVersion == 8)
     #expect(model.producerName == "pytorch")
     #expect(model.opsetImports == [OnnxOpset(domain: "", version: 17)])
@@ -210,7 +108,7 @@ extension DecodeTests {
   }
 
   @Test(needsShared) func decodesTestDataTensor() throws {
-    let tensor = try decodeTensor(try Shared.bytes("bert_tiny_legacy/test_data_set_0/input_0.pb"))
+    let tensor = try decodeTensor(try sharedModelFile("bert_tiny_legacy/test_data_set_0/input_0.pb"))
     #expect(tensor.name == "input_ids")
     #expect(tensor.dataType == DType.int64.rawValue)
     #expect(tensor.dims == [1, 16])
@@ -220,11 +118,11 @@ extension DecodeTests {
   }
 
   @Test(needsShared) func keepsDecodingWithUnknownFields() throws {
-    var bytes = try Shared.bytes("bert_tiny_legacy/model.onnx")
+    var bytes = try sharedModelFile("bert_tiny_legacy/model.onnx")
     // Field 99 as a varint, then field 100 as bytes: neither exists in ModelProto.
     var extra = ProtoWriter()
     extra.int(99, 12345)
-    extra.data(100, [1, 2, 3])
+    extra.bytes(100, [1, 2, 3])
     bytes += extra.bytes
     let model = try decodeModel(bytes)
     #expect(model.graph.nodes.count == 286)
@@ -235,7 +133,7 @@ extension DecodeTests {
   }
 
   @Test(needsShared) func rejectsTruncatedModel() throws {
-    let bytes = try Shared.bytes("bert_tiny_legacy/model.onnx")
+    let bytes = try sharedModelFile("bert_tiny_legacy/model.onnx")
     let error = #expect(throws: AttncError.self) {
       try decodeModel(Array(bytes.prefix(bytes.count / 2)))
     }
@@ -275,8 +173,8 @@ extension DecodeTests {
   }
 
   @Test func rejectsRandomBytes() {
-    var random = SeededBytes(state: 20_240_601)
-    let error = #expect(throws: AttncError.self) { try decodeModel(random.bytes(4096)) }
+    let bytes = SeededValues.bytes(4096, seed: 20_240_601)
+    let error = #expect(throws: AttncError.self) { try decodeModel(bytes) }
     #expect(error?.code == .invalidModel)
     #expect(
       error?.message
@@ -304,14 +202,14 @@ extension DecodeTests {
     // A graph input whose type is a sequence of sequences ... 200 levels deep.
     func sequence(_ depth: Int) -> [UInt8] {
       var type = ProtoWriter()
-      if depth > 0 { type.message(4) { $0.data(1, sequence(depth - 1)) } }
+      if depth > 0 { type.message(4) { $0.bytes(1, sequence(depth - 1)) } }
       return type.bytes
     }
     var model = ProtoWriter()
     model.message(7) { graph in
       graph.message(11) { info in
         info.string(1, "x")
-        info.data(2, sequence(200))
+        info.bytes(2, sequence(200))
       }
     }
     let error = #expect(throws: AttncError.self) { try decodeModel(model.bytes) }
@@ -373,13 +271,13 @@ extension DecodeTests {
       node.message(5) { a in
         a.string(1, "mode")
         a.int(20, 3)
-        a.data(4, Array("nearest".utf8))
+        a.bytes(4, Array("nearest".utf8))
       }
       node.message(5) { a in
         a.string(1, "names")
         a.int(20, 8)
-        a.data(9, Array("a".utf8))
-        a.data(9, Array("bc".utf8))
+        a.bytes(9, Array("a".utf8))
+        a.bytes(9, Array("bc".utf8))
       }
       node.message(5) { a in
         a.string(1, "body")

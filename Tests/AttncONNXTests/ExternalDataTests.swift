@@ -1,4 +1,5 @@
 import AttncTensor
+import AttncTestSupport
 import Foundation
 import Testing
 
@@ -38,10 +39,10 @@ func externalTensor(dims: [Int64], _ entries: [(String, String)]) -> OnnxTensor 
 
 extension ExternalDataTests {
   @Test(needsShared) func resolvesBertTinyExternalWeights() throws {
-    let folder = Shared.models + "/bert_tiny_external"
-    let model = try decodeModel(try Shared.bytes("bert_tiny_external/model.onnx"))
+    let folder = try #require(Fixtures.shared).appendingPathComponent("models/bert_tiny_external").path
+    let model = try decodeModel(try sharedModelFile("bert_tiny_external/model.onnx"))
     let resolver = ExternalDataResolver(modelDirectory: folder)
-    let weights = try Shared.bytes("bert_tiny_external/weights.bin")
+    let weights = try sharedModelFile("bert_tiny_external/weights.bin")
     var external = 0
     for tensor in model.graph.initializers {
       let host = try tensor.hostTensor(externalData: resolver)

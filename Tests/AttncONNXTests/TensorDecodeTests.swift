@@ -1,4 +1,5 @@
 import AttncTensor
+import AttncTestSupport
 import Testing
 
 @testable import AttncONNX
@@ -97,8 +98,8 @@ extension TensorDecodeTests {
 
     let strings = try host(
       tensorBytes(.string, dims: [2]) { t in
-        t.data(6, Array("héllo".utf8))
-        t.data(6, [])
+        t.bytes(6, Array("héllo".utf8))
+        t.bytes(6, [])
       })
     #expect(strings.strings == ["héllo", ""])
   }
@@ -108,7 +109,7 @@ extension TensorDecodeTests {
     for value: Float in [1, 2, 3] {
       withUnsafeBytes(of: value.bitPattern.littleEndian) { raw += $0 }
     }
-    let tensor = try host(tensorBytes(.float, dims: [3]) { $0.data(9, raw) })
+    let tensor = try host(tensorBytes(.float, dims: [3]) { $0.bytes(9, raw) })
     #expect(tensor.floats() == [1, 2, 3])
   }
 
@@ -116,7 +117,7 @@ extension TensorDecodeTests {
     let empty = try host(tensorBytes(.float, dims: [0, 4]))
     #expect(empty.shape == [0, 4])
     #expect(empty.storage.count == 0)
-    let emptyRaw = try host(tensorBytes(.int64, dims: [3, 0]) { $0.data(9, []) })
+    let emptyRaw = try host(tensorBytes(.int64, dims: [3, 0]) { $0.bytes(9, []) })
     #expect(emptyRaw.count == 0)
   }
 }
@@ -126,14 +127,14 @@ extension TensorDecodeTests {
 extension TensorDecodeTests {
   @Test func rejectsRawDataOfTheWrongSize() {
     let message = conversionError(
-      tensorBytes(.float, dims: [4, 4]) { $0.data(9, .init(repeating: 0, count: 60)) })
+      tensorBytes(.float, dims: [4, 4]) { $0.bytes(9, .init(repeating: 0, count: 60)) })
     #expect(message == "tensor 'w': dims [4, 4] of float32 need 64 bytes but raw_data has 60")
   }
 
   @Test func rejectsHugeDeclaredSizesBeforeAllocating() {
     // 2^40 float elements backed by 8 bytes: refused by comparison, not by running out of memory.
     let huge = conversionError(
-      tensorBytes(.float, dims: [1 << 20, 1 << 20]) { $0.data(9, [0, 0, 0, 0, 0, 0, 0, 0]) })
+      tensorBytes(.float, dims: [1 << 20, 1 << 20]) { $0.bytes(9, [0, 0, 0, 0, 0, 0, 0, 0]) })
     #expect(
       huge
         == "tensor 'w': dims [1048576, 1048576] of float32 need 4398046511104 bytes but "
@@ -146,32 +147,32 @@ extension TensorDecodeTests {
         + "int64_data has 2")
 
     let overflow = conversionError(
-      tensorBytes(.float, dims: [1 << 62, 1 << 62]) { $0.data(9, [0]) })
+      tensorBytes(.float, dims: [1 << 62, 1 << 62]) { $0.bytes(9, [0]) })
     #expect(
       overflow
         == "tensor 'w': dims [4611686018427387904, 4611686018427387904] overflow the element count")
 
-    let bytesOverflow = conversionError(tensorBytes(.double, dims: [1 << 61]) { $0.data(9, [0]) })
+    let bytesOverflow = conversionError(tensorBytes(.double, dims: [1 << 61]) { $0.bytes(9, [0]) })
     #expect(
       bytesOverflow == "tensor 'w': dims [2305843009213693952] of float64 overflow the byte count")
   }
 
   @Test func rejectsNegativeDims() {
-    let message = conversionError(tensorBytes(.float, dims: [-1, 4]) { $0.data(9, [0, 0, 0, 0]) })
+    let message = conversionError(tensorBytes(.float, dims: [-1, 4]) { $0.bytes(9, [0, 0, 0, 0]) })
     #expect(message == "tensor 'w': dims [-1, 4] have a negative dim")
   }
 
   @Test func rejectsMissingData() {
     #expect(conversionError(tensorBytes(.float, dims: [2])) == "tensor 'w' has no data")
     #expect(
-      conversionError(tensorBytes(.float, dims: [2]) { $0.data(9, []) }) == "tensor 'w' has no data"
+      conversionError(tensorBytes(.float, dims: [2]) { $0.bytes(9, []) }) == "tensor 'w' has no data"
     )
   }
 
   @Test func rejectsFieldsThatDoNotMatchTheType() {
     let message = conversionError(tensorBytes(.float, dims: [2]) { $0.packed(7, [1, 2]) })
     #expect(message == "tensor 'w': int64_data cannot hold float32 elements")
-    let strings = conversionError(tensorBytes(.string, dims: [1]) { $0.data(9, [65]) })
+    let strings = conversionError(tensorBytes(.string, dims: [1]) { $0.bytes(9, [65]) })
     #expect(strings == "tensor 'w': string elements cannot be stored in raw_data")
     let count = conversionError(tensorBytes(.float, dims: [3]) { $0.packed(4, floats: [1, 2]) })
     #expect(count == "tensor 'w': dims [3] of float32 need 3 values but float_data has 2")

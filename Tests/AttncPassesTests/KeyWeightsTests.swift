@@ -4,6 +4,7 @@ import AttncKernels
 import AttncPasses
 import AttncRuntime
 import AttncTensor
+import AttncTestSupport
 import Testing
 
 /// A `FusedAttention` with per-key weights (`key_weights`) end to end: variants put on it by
@@ -29,16 +30,7 @@ import Testing
     return graph
   }
 
-  /// Deterministic values in [-1, 1).
-  static func values(_ count: Int, seed: UInt64) -> [Float] {
-    var state = seed &* 6364136223846793005 &+ 1442695040888963407
-    return (0..<count).map { _ in
-      state = state &* 6364136223846793005 &+ 1442695040888963407
-      return Float(state >> 40) / Float(1 << 24) * 2 - 1
-    }
-  }
-
-  static let q = values(2 * 4 * 5 * 8, seed: 1), k = values(2 * 2 * 7 * 8, seed: 2), v = values(2 * 2 * 7 * 6, seed: 3)
+  static let q = SeededValues.floats(2 * 4 * 5 * 8, seed: 1), k = SeededValues.floats(2 * 2 * 7 * 8, seed: 2), v = SeededValues.floats(2 * 2 * 7 * 6, seed: 3)
   static let weights: [Float] = [1, 0, 2.5, 0.5, 1, 3, 1, 2, 0, 0, 0, 0, 0, 0]
 
   /// The plan's output for `graph`.
@@ -88,7 +80,7 @@ extension KeyWeightsTests {
     // Seven landmarks for seven keys and five queries: Nyström is then exact weighted attention
     // up to the pseudo-inverse iteration.
     let exact = try Self.planOutput(try Self.graph()).output
-    let worst = zip(output, exact).map { abs($0 - $1) }.max() ?? 0
+    let worst = Reference.maxDifference(output, exact)
     #expect(worst < 1e-3, "max abs error \(worst)")
   }
 }

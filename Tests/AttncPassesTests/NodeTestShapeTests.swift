@@ -11,10 +11,10 @@ import Testing
   static let cases = Fixtures.nodeTestNames
 
   @Test(
-    .enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)),
+    .enabled(if: Fixtures.nodeTestsAvailable, Comment(rawValue: Fixtures.nodeTestsMissing)),
     arguments: cases)
   func inferredOutputsMatchReference(test: String) throws {
-    guard let shared = Fixtures.shared else { return }
+    let shared = try #require(Fixtures.shared)
     let folder = shared.appendingPathComponent("onnx-node/\(test)")
     let model = try ModelLoader.load(folder.appendingPathComponent("model.onnx").path)
     try ModelLoader.checkSupported(model.imported)

@@ -1,5 +1,6 @@
 import AttncKernels
 import AttncTensor
+import AttncTestSupport
 import Foundation
 import Testing
 
@@ -103,11 +104,8 @@ import Testing
 
   /// Bytes from a fixed linear congruential generator: they do not compress.
   static func pseudoRandomBytes(_ count: Int, seed: UInt64 = 0x5eed) -> [UInt8] {
-    var state = seed
-    return (0..<count).map { _ in
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return UInt8(truncatingIfNeeded: state >> 33)
-    }
+    var generator = LinearCongruentialGenerator(state: seed)
+    return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next() >> 33) }
   }
 
   static let small = samplePlan(big: false)

@@ -20,17 +20,32 @@ public enum Fixtures {
     if let override = ProcessInfo.processInfo.environment["ATTNC_SHARED"], !override.isEmpty {
       return URL(fileURLWithPath: override)
     }
-    let candidate = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    return FileManager.default.fileExists(atPath: candidate.appendingPathComponent("models").path)
-      ? candidate : nil
+    return FileManager.default.fileExists(atPath: sharedCandidate.appendingPathComponent("models").path)
+      ? sharedCandidate : nil
   }()
+
+  /// `../shared` beside the package: where `shared` looks unless ATTNC_SHARED is set.
+  static var sharedCandidate: URL { packageRoot.deletingLastPathComponent().appendingPathComponent("shared") }
 
   /// True when `../shared` is present; tests that need it are skipped otherwise.
   public static var sharedAvailable: Bool { shared != nil }
 
-  /// The message a skipped test shows.
+  /// The message a skipped test shows, naming where the folder was looked for.
   public static let sharedMissing =
-    "needs ../shared beside the package (or ATTNC_SHARED); absent in a fresh clone, present in CI"
+    "needs ../shared beside the package (looked for \(sharedCandidate.appendingPathComponent("models").path)) "
+    + "or ATTNC_SHARED; absent in a fresh clone, present in CI"
+
+  /// True when `shared/onnx-node` (the ONNX backend node tests) is present; tests that need it
+  /// are skipped otherwise.
+  public static var nodeTestsAvailable: Bool {
+    guard let shared else { return false }
+    return FileManager.default.fileExists(atPath: shared.appendingPathComponent("onnx-node").path)
+  }
+
+  /// The message a test skipped for want of `shared/onnx-node` shows.
+  public static let nodeTestsMissing =
+    "needs ../shared/onnx-node beside the package (looked for \((shared ?? sharedCandidate).appendingPathComponent("onnx-node").path)) "
+    + "or ATTNC_SHARED; absent in a fresh clone, present in CI"
 
   /// `shared/models/<name>/model.onnx`.
   public static func model(_ name: String) -> String {

@@ -15,13 +15,18 @@ public struct ProtoWriter {
     bytes.append(UInt8(v))
   }
 
+  /// A field's key: `field << 3 | wireType`.
+  public mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
+
+  /// An int32/int64/enum/bool field (negative numbers as 10-byte varints, like protobuf).
   public mutating func int(_ field: Int, _ value: Int64) {
-    varint(UInt64(field << 3))
+    tag(field, 0)
     varint(UInt64(bitPattern: value))
   }
 
+  /// A length-delimited field: bytes, a string's UTF-8 or a serialized message.
   public mutating func bytes(_ field: Int, _ data: [UInt8]) {
-    varint(UInt64(field << 3 | 2))
+    tag(field, 2)
     varint(UInt64(data.count))
     bytes += data
   }
@@ -35,8 +40,34 @@ public struct ProtoWriter {
   }
 
   public mutating func float(_ field: Int, _ value: Float) {
-    varint(UInt64(field << 3 | 5))
+    tag(field, 5)
     withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
+  }
+
+  public mutating func double(_ field: Int, _ value: Double) {
+    tag(field, 1)
+    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
+  }
+
+  /// A packed repeated varint field (int32, int64, uint64).
+  public mutating func packed(_ field: Int, _ values: [Int64]) {
+    var inner = ProtoWriter()
+    for value in values { inner.varint(UInt64(bitPattern: value)) }
+    bytes(field, inner.bytes)
+  }
+
+  /// A packed repeated float field.
+  public mutating func packed(_ field: Int, floats values: [Float]) {
+    var payload: [UInt8] = []
+    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload += $0 } }
+    bytes(field, payload)
+  }
+
+  /// A packed repeated double field.
+  public mutating func packed(_ field: Int, doubles values: [Double]) {
+    var payload: [UInt8] = []
+    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload += $0 } }
+    bytes(field, payload)
   }
 }
 

@@ -42,8 +42,7 @@ extension BadInputTests {
   }
 
   @Test func randomBytes() throws {
-    var generator = SplitMix64(seed: 42)
-    let bytes = (0..<4096).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+    let bytes = SeededValues.bytes(4096, seed: 42)
     expectRefused(
       try inspect(bytes), "not a valid ONNX model: protobuf decoding failed (truncated or corrupted file)")
   }
@@ -110,18 +109,5 @@ extension BadInputTests {
     expectRefused(
       try inspect(model.bytes()),
       "node 'encoder/Softmax_3' (Softmax): axis 5 is out of range for rank 2")
-  }
-}
-
-/// A small seeded generator for reproducible random bytes.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

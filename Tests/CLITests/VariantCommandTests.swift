@@ -21,6 +21,29 @@ import Testing
     #expect(limits("nystrom") == "    encoder only, key padding ok, key weights ok")
   }
 
+  /// Every `docs/NAME.md` that the help of a command names is a file of the package (not
+  /// `../shared/docs/…`, which a fresh clone does not have).
+  @Test func helpNamesOnlyDocsThatExist() throws {
+    var named: Set<String> = []
+    let commands = [
+      ["convert"], ["run"], ["verify"], ["inspect"], ["variants"], ["calibrate-machine"], ["bench", "model"],
+      ["bench", "quality"], ["bench", "scaling"], ["bench", "cost-model"],
+    ]
+    for command in commands {
+      let help = try CLI.run(command + ["--help"])
+      #expect(help.status == 0, "\(command): \(help.stderr)")
+      let words = help.stdout.split(whereSeparator: { $0.isWhitespace || "(),;`'\"".contains($0) })
+      for word in words.map({ String($0).trimmingCharacters(in: CharacterSet(charactersIn: ".:")) })
+      where word.hasPrefix("docs/") && word.hasSuffix(".md") {
+        named.insert(word)
+      }
+    }
+    #expect(named.contains("docs/variants.md"), "\(named)")
+    for path in named.sorted() {
+      #expect(FileManager.default.fileExists(atPath: Fixtures.packageRoot.appendingPathComponent(path).path), "\(path)")
+    }
+  }
+
   @Test(.enabled(if: Fixtures.sharedAvailable, Comment(rawValue: Fixtures.sharedMissing)))
   func convertWithAVariantRecordsDecisionsAndVerifyMeasuresThem() throws {
     let folder = try Fixtures.temporaryDirectory()

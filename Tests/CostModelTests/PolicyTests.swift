@@ -45,13 +45,35 @@ struct PolicyTests {
     #expect(unmeasured[AttentionPolicy.balanced.choose(&unmeasured, limits: limits)].variant == "softmax")
   }
 
-  @Test func balancedKeepsShortSequencesExactWhenTheGainIsSmall() {
+  /// `balanced` approximates a layer only when the fastest allowed setting is predicted at least
+  /// `minimumGain` (10%) faster than exact attention; otherwise the layer stays exact and that
+  /// setting carries the reason.
+  @Test func balancedKeepsShortSequencesExactWhenTheGainIsSmall() throws {
     let errors = Dictionary(uniqueKeysWithValues: AttentionCandidate.settings.map { ($0, 0.0) })
-    var candidates = Self.candidates(Self.encoder, seqLen: 8, errors: errors)
-    let choice = AttentionPolicy.balanced.choose(&candidates, limits: .init())
-    let exact = candidates.first { $0.variant == "softmax" }!.predictedSeconds!
-    let best = candidates.compactMap(\.predictedSeconds).min()!
-    #expect(candidates[choice].variant == (best < exact * (1 - AttentionPolicy.minimumGain) ? candidates[choice].variant : "softmax"))
+    // One approximation predicted at `fraction` of exact attention's time, the others slower.
+    func choose(fraction: Double) throws -> (candidates: [AttentionCandidate], choice: Int, fast: Int) {
+      var candidates = Self.candidates(Self.encoder, seqLen: 512, errors: errors)
+      let exact = try #require(candidates.first { $0.variant == "softmax" }?.predictedSeconds)
+      let fast = try #require(candidates.firstIndex { $0.variant != "softmax" && $0.allowed })
+      for index in candidates.indices where candidates[index].variant != "softmax" {
+        candidates[index].predictedSeconds = exact * (index == fast ? fraction : 2)
+      }
+      let choice = AttentionPolicy.balanced.choose(&candidates, limits: .init())
+      return (candidates, choice, fast)
+    }
+    let small = try choose(fraction: 1 - AttentionPolicy.minimumGain / 2)
+    #expect(small.candidates[small.choice].variant == "softmax")
+    #expect(small.candidates[small.fast].refusal == "predicted less than 10% faster than exact")
+    let large = try choose(fraction: 1 - AttentionPolicy.minimumGain * 1.5)
+    #expect(large.choice == large.fast)
+    #expect(large.candidates[large.fast].allowed)
+
+    // On the fixture profile's own predictions, 8 tokens stay exact: nothing is 10% faster.
+    var short = Self.candidates(Self.encoder, seqLen: 8, errors: errors)
+    let exact = try #require(short.first { $0.variant == "softmax" }?.predictedSeconds)
+    let best = try #require(short.compactMap(\.predictedSeconds).min())
+    #expect(best > exact * (1 - AttentionPolicy.minimumGain), "fastest \(best) s vs exact \(exact) s")
+    #expect(short[AttentionPolicy.balanced.choose(&short, limits: .init())].variant == "softmax")
   }
 
   @Test func accurateTakesTheLeastErrorWithinTheMemoryBudget() {
@@ -138,8 +160,7 @@ struct PolicyTests {
       guard let text = (instruction.call as? FusedAttentionCall)?.dispatch else { return nil }
       return try? AttentionDispatch(parsing: text)
     }
-    #expect(!tables.isEmpty, "the fixture profile predicts a crossover on the sample's layers")
-    guard let table = tables.first else { return }
+    let table = try #require(tables.first, "the fixture profile predicts a crossover on the sample's layers")
     // At each length the dispatched plan equals the plan forced to that entry's variant.
     for seq in [8, 64, 512] where seq <= 512 {
       let variant = table.variant(forKeys: seq)

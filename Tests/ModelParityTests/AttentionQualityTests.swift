@@ -6,9 +6,12 @@ import Testing
 
 /// `attnc bench quality` against the numpy reference `../shared/tools/attention_error_check.py`
 /// on the captured heads of `../shared/attention-data`: the deterministic settings (pooling
-/// Linformer, Nyström, Fastmax, sparse-only Scatterbrain) must agree to 0.01; the random-feature
-/// settings, whose single-draw medians move by about ±0.05 (the numpy tool takes one draw, we
-/// pool four), must be no worse than the numpy row + 0.1.
+/// Linformer, Nyström, Fastmax, window-only Scatterbrain) must agree to 0.01 either way: they
+/// compute the same math, and measured, 17 of their 18 medians agree to the fourth decimal and
+/// the last differs by 0.0014 (raw p=1 Fastmax on MiniLM, 14.0627 against 14.0613: float32
+/// against float64 on a median of 14). The settings with random draws (features, projections,
+/// LSH directions), whose single-draw medians move by about ±0.05 (the numpy tool takes one
+/// draw, we pool four), must be no worse than the numpy row + 0.1.
 @Suite(.serialized) struct AttentionQualityTests {
   /// The numpy tool's rows: label → median, per dataset; nil when python3 with numpy is missing.
   static let numpy: [String: [String: Double]]? = {
@@ -41,13 +44,26 @@ import Testing
 
   static var available: Bool { Fixtures.sharedAvailable && numpy != nil }
 
+  /// Whether `row`'s setting makes random draws. A variant that takes a seed may still use none
+  /// of it: Linformer with pooling projections (`random=0`), and Scatterbrain with neither LSH
+  /// buckets nor low-rank features (`b=0, m=0`, the window alone). An unknown parameter counts
+  /// as random, the looser check.
+  static func drawsRandomly(_ row: AttentionQuality.Row) throws -> Bool {
+    guard try AttentionVariants.named(row.variant).usesSeed else { return false }
+    switch row.variant {
+    case "linformer": return row.parameters["random"] != 0
+    case "scatterbrain": return row.parameters["b"] != 0 || row.parameters["m"] != 0
+    default: return true
+    }
+  }
+
   @Test(.enabled(if: available, "needs ../shared and python3 with numpy (the reference tool)"))
   func everyVariantIsNoWorseThanTheNumpyReference() throws {
-    guard let shared = Fixtures.shared, let numpy = Self.numpy else { return }
+    let shared = try #require(Fixtures.shared), numpy = try #require(Self.numpy)
     let datasets = try AttentionQuality.datasets(at: shared.appendingPathComponent("attention-data").path)
     #expect(datasets.count == 2)
     let settings = AttentionQuality.standardSettings.filter { $0.numpyLabel != nil }
-    var compared = 0
+    var compared = 0, deterministic = 0
     for dataset in datasets {
       let rows = try AttentionQuality.evaluate(dataset, settings: settings, draws: 4)
       for row in rows {
@@ -55,13 +71,18 @@ import Testing
           Issue.record("numpy tool has no row '\(row.setting.numpyLabel ?? "")' for \(dataset.name)")
           continue
         }
-        let random = try AttentionVariants.named(row.variant).usesSeed
-        let allowance = random ? 0.1 : 0.01
-        #expect(row.median <= reference + allowance, "\(dataset.name) \(row.setting.variant): \(row.median) vs numpy \(reference)")
-        if !random { #expect(abs(row.median - reference) <= allowance, "\(dataset.name) \(row.setting.variant): \(row.median) vs numpy \(reference)") }
+        let comparison = "\(dataset.name) \(row.setting.variant): \(row.median) vs numpy \(reference)"
+        if try Self.drawsRandomly(row) {
+          #expect(row.median <= reference + 0.1, "\(comparison)")
+        } else {
+          #expect(abs(row.median - reference) <= 0.01, "\(comparison)")
+          deterministic += 1
+        }
         compared += 1
       }
     }
     #expect(compared == 2 * settings.count)
+    // Two pooling Linformers, three Fastmax, two window-only Scatterbrains, two Nyströms.
+    #expect(deterministic == 2 * 9)
   }
 }

@@ -16,16 +16,13 @@ import Testing
   /// `input_ids` (random ids below 1000) and `attention_mask` with the last `padded` positions of
   /// batch item 1 masked.
   static func bertInputs(_ plan: Plan, batch: Int, length: Int, padded: Int, seed: UInt64 = 11) -> [HostTensor] {
-    var state = seed
+    var generator = LinearCongruentialGenerator(state: seed)
     return plan.inputs.map { slot in
       var values = [Int64](repeating: 1, count: batch * length)
       if plan.slots[slot].name == "attention_mask" {
         if batch > 1 { for j in (length - padded)..<length { values[length + j] = 0 } }
       } else {
-        values = values.map { _ in
-          state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-          return Int64(state >> 33) % 1000
-        }
+        values = values.map { _ in Int64(generator.next() >> 33) % 1000 }
       }
       return HostTensor(dtype: .int64, shape: [batch, length], integers: values)
     }
@@ -156,11 +153,10 @@ import Testing
   func vitMergesUpToHalfItsTokensPerBlock() throws {
     let path = Fixtures.model("vit_tiny_legacy")
     let exact = try Self.convert(path, nil).plan
-    var state: UInt64 = 5
-    let pixels = HostTensor(floats: (0..<(2 * 3 * 64 * 64)).map { _ in
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Float(Int64(state >> 33) % 2001 - 1000) / 1000
-    }, shape: [2, 3, 64, 64])
+    var generator = LinearCongruentialGenerator(state: 5)
+    let pixels = HostTensor(
+      floats: (0..<(2 * 3 * 64 * 64)).map { _ in Float(Int64(generator.next() >> 33) % 2001 - 1000) / 1000 },
+      shape: [2, 3, 64, 64])
     let expected = try Interpreter(plan: exact).run([pixels])[0]
     // 65 tokens: r = 8 per block, and the most each block may merge (32, then 16).
     for (schedule, rates) in [("8", [8, 8]), ("100", [32, 16])] {

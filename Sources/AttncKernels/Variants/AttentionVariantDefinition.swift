@@ -131,7 +131,7 @@ public struct AttentionShape: Sendable, Equatable {
 }
 
 /// What one (batch, head) costs: multiply-adds count 2 FLOPs, exponentials are counted apart
-/// (`docs/attention-variants.md` conventions); bytes are the float traffic to and from memory;
+/// (`../shared/docs/attention-variants.md` conventions); bytes are the float traffic to and from memory;
 /// extra memory is what the kernel holds beyond Q, K, V and the output.
 public struct AttentionCost: Sendable, Equatable {
   public var flops: Double
