@@ -198,9 +198,13 @@ public enum MatchAttention {
     guard !softmax.coercesTo2D || softmax.axis == 3 || softmax.axis == -1, (try? Shapes.normalize(axis: softmax.axis, rank: 4)) == 3 else {
       throw Decline("softmax over axis \(softmax.axis), not the key axis")
     }
-    guard let (last, product) = m.soleConsumer(probabilities), product.domain.isEmpty, product.opType == "MatMul",
-      product.inputs.first == probabilities, let v = product.inputs[1], let output = product.outputs.first
-    else { throw Decline("the probabilities are not used once, as the left operand of a MatMul") }
+    // The probabilities, or SDPA's guard `Where(IsNaN(p), 0, p)` of them, feed one MatMul.
+    guard let read = NaNGuard.guardedValue(probabilities, m), let (last, product) = m.soleConsumer(read),
+      product.domain.isEmpty, product.opType == "MatMul", product.inputs.first == read, let v = product.inputs[1],
+      let output = product.outputs.first
+    else {
+      throw Decline("the probabilities are not used once (or through one NaN guard), as the left operand of a MatMul")
+    }
     // Scores: [mask +] scale · MatMul(q, kᵀ).
     guard let scoresNode = m.producer(input) else { throw Decline("the scores have no producer") }
     var mask: ValueID?
