@@ -68,6 +68,7 @@ public enum MatchAttention {
 
   static let rules: [Rule] = [
     Rule(name: "key-transpose", apply: readKeyThroughTranspose),
+    Rule(name: "folded-key-transpose", apply: readKeyThroughFoldedTranspose),
     Rule(name: "repeat-kv", apply: readGroupedKeysAndValues),
     Rule(name: "mask-form", apply: classifyMask),
   ]
@@ -347,6 +348,25 @@ public enum MatchAttention {
     let composed = swap.map { perm[$0] }
     c.k = source
     c.keyPermutation = composed == [0, 1, 2, 3] ? nil : composed
+  }
+
+  /// `folded-key-transpose`: the dynamo exporter's SDPA transposes K as
+  /// `Reshape(Transpose(Reshape(K, [B·H, L, d]), [0, 2, 1]), [B, H, d, L])`; read K itself.
+  /// The types prove it: folding `[B, H, L, d]` to rank 3 with `L, d` kept merges `B, H`, and
+  /// unfolding `[B·H, d, L]` to `[B, H, d, L]` splits them back.
+  static func readKeyThroughFoldedTranspose(_ c: inout Candidate, _ m: GraphMatching) throws {
+    let graph = m.graph
+    guard c.keyPermutation == [0, 1, 3, 2], let unfold = m.producer(c.k), unfold.domain.isEmpty, unfold.opType == "Reshape",
+      let swapped = unfold.inputs.first ?? nil, let transpose = m.producer(swapped), let op = transpose.op as? Transpose,
+      (try? op.permutation(3)) == [0, 2, 1], let folded = transpose.inputs.first ?? nil, let fold = m.producer(folded),
+      fold.domain.isEmpty, fold.opType == "Reshape", let key = fold.inputs.first ?? nil,
+      let keyType = graph.values[key].type, let foldedType = graph.values[folded].type,
+      let keyTType = graph.values[c.k].type, keyType.rank == 4, foldedType.rank == 3, keyTType.rank == 4,
+      foldedType.dims[1] == keyType.dims[2], foldedType.dims[2] == keyType.dims[3],
+      keyTType.dims == [keyType.dims[0], keyType.dims[1], keyType.dims[3], keyType.dims[2]]
+    else { return }
+    c.k = key
+    c.keyPermutation = nil
   }
 
   /// `repeat-kv`: K and V of `H` heads built from `Hkv` heads by `Unsqueeze(x, 2) → Expand →
