@@ -423,8 +423,9 @@ public enum KernelLibrary {
       case "key_weights": mask = .keyWeights(try input(inputs, 3))
       case let other: throw AttncError.invalid("unknown attention mask kind '\(other)'")
       }
-      let options = TiledAttention.Options(
+      var options = TiledAttention.Options(
         scale: try p.float("scale"), causal: try p.int("causal", default: 0) != 0, softcap: try p.float("softcap", default: 0))
+      options.causalFill = try p.float("causal_fill", default: -.infinity)
       guard definition.kernel != nil else {
         return [try TiledAttention.run(
           q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask, options: options, output: context.output(0))]

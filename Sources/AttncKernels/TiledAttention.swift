@@ -12,7 +12,10 @@ import Foundation
 /// exponentials fused between them, 8-wide AVX2/FMA where the machine has it. A query
 /// head reads key/value head `h / (Hq / Hkv)` in place (GQA without repeating K and V). Causal
 /// attention (bottom-right aligned: query `i` sees keys `j ≤ i + L − S`) skips the key blocks past
-/// the diagonal. A row whose keys are all masked with −inf (or all weigh 0) gives zeros, not NaN.
+/// the diagonal. A row whose keys are all masked with −inf (or all weigh 0) gives zeros, not NaN:
+/// what SDPA exports' guard `Where(IsNaN(p), 0, p)` defines. With a finite `causalFill`, rows
+/// that see only padded keys are the softmax over all keys instead (`recomputeFullyMaskedRows`),
+/// as eager exports' masks compute them.
 public enum TiledAttention {
   /// The mask, in the form the kernel adds it to score tiles.
   public enum Mask {
@@ -31,6 +34,9 @@ public enum TiledAttention {
   public struct Options: Sendable {
     public var scale: Float
     public var causal: Bool
+    /// What the model adds past the diagonal (`AttentionSpec.causalFill`): −inf, or a finite
+    /// value that decides the rows whose visible keys are all padded.
+    public var causalFill: Float = -.infinity
     public var softcap: Float
     public var queryBlock: Int
     /// Keys per online-softmax step, rounded up to the kernel's panel width (16).
@@ -115,6 +121,9 @@ public enum TiledAttention {
           }
         }
       }
+    }
+    try output.withUnsafeMutableBufferPointer { y in
+      try recomputeFullyMaskedRows(q: q, k: k, v: v, mask: mask, options: options, output: y)
     }
     return .float(output, [batch, heads, queries, valueDepth])
   }

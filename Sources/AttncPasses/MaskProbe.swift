@@ -19,6 +19,8 @@ enum MaskProbe {
     /// The `[B, L]` input the padding reads, and the value added to padded keys.
     var padding: ValueID?
     var fill: Float
+    /// The one value of every entry past the diagonal of a causal mask (−inf or finite).
+    var causalFill: Float = -.infinity
   }
 
   /// Masked entries must be at least this negative (softmax weight e^{−1e4} is 0 in float32).
@@ -59,8 +61,12 @@ enum MaskProbe {
     let causal = tally.causalHidden > 0 && tally.causalHiddenMasked
     let explanation = causal ? tally.causal : tally.plain
     let fill = explanation.fill ?? 0
-    let explained = explanation.holds && (padding == nil || fill <= maskedAtMost)
-    return Finding(causal: causal, explained: explained, padding: explained ? padding : nil, fill: fill)
+    // Past the diagonal the kernel adds one value (it matters for rows whose keys are all
+    // padded): a mask that adds several there (causal plus padding summed) stays a bias.
+    let explained = explanation.holds && (padding == nil || fill <= maskedAtMost) && (!causal || tally.hidden.holds)
+    return Finding(
+      causal: causal, explained: explained, padding: explained ? padding : nil, fill: fill,
+      causalFill: causal ? tally.hidden.fill ?? -.infinity : -.infinity)
   }
 
   /// What the entries of all probes looked like, under two hypotheses: causal (entries past
@@ -70,6 +76,8 @@ enum MaskProbe {
     var causalHiddenMasked = true
     var causal = Explanation()
     var plain = Explanation()
+    /// The entries past the diagonal, all "padded": whether they hold one value, and which.
+    var hidden = Explanation()
 
     /// Whether every entry so far is 0 for a visible key and one common fill for a padded key.
     struct Explanation {
@@ -110,6 +118,7 @@ enum MaskProbe {
               if queries > 1 && j > i + (keys - queries) {
                 causalHidden += 1
                 if !(value <= MaskProbe.maskedAtMost) { causalHiddenMasked = false }
+                hidden.check(value, padded: true)
               } else {
                 causal.check(value, padded: padded)
               }

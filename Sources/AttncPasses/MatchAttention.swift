@@ -404,6 +404,7 @@ public enum MatchAttention {
     guard let finding = MaskProbe.classify(mask, in: m.graph, declined: &reason) else { return }
     c.spec.causal = c.spec.causal || finding.causal
     guard finding.explained else { return }
+    if finding.causal { c.spec.causalFill = finding.causalFill }
     if let padding = finding.padding {
       c.mask = padding
       c.spec.mask = .keyPadding

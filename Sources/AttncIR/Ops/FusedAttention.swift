@@ -30,6 +30,12 @@ public struct AttentionSpec: Sendable, Equatable {
   public var mask: Mask
   /// Added to masked scores of a `keyPadding` mask.
   public var maskFill: Float
+  /// What the exported mask adds past the diagonal of a causal attention (−inf, or a finite
+  /// value such as `finfo.min`). It decides only the rows whose visible keys are all padded:
+  /// with −inf they are zeros (SDPA's NaN guard); with a finite value every key of the row is
+  /// masked alike, so the row is the softmax over all `L` keys of `score + fill`, as the
+  /// exported mask computes it.
+  public var causalFill: Float = -.infinity
   /// `c·tanh(x/c)` of the scaled scores; 0 = none.
   public var softcap: Float
   public var variant: AttentionVariant
