@@ -7,8 +7,10 @@ TorchScript exporter (`dynamo=False`) and, where it works, the dynamo exporter. 
 `model.onnx` go ONNX Runtime's outputs in the ONNX test layout (`test_data_set_N/input_i.pb`,
 `output_i.pb`, in graph input/output order): set 0 is unpadded, set 1 pads the second sequence
 (right padding for BERT, left padding for the decoders, so some decoder query rows see no key).
+GPT-2 and Llama are also exported as one step on a KV cache (`<name>_<impl>_kv_legacy`, legacy
+exporter): 3 new tokens on 5 cached ones, and 1 new token on 7.
 
-Usage: python3 scripts/export_fixtures.py [OUT] [--only NAME[,NAME...]]
+Usage: python3 scripts/export_fixtures.py [OUT] [--only NAME[,NAME...]] [--cache-only]
 (OUT defaults to Tests/Fixtures/exports). Re-running gives the same weights and inputs; the ONNX
 bytes may differ between torch versions. Needs torch, transformers, onnx, onnxruntime.
 """
@@ -119,16 +121,76 @@ def write_test_data(model_path, folder, decoder):
             print(f"  note: {folder} set {index} has NaN outputs", file=sys.stderr)
 
 
+class WithCache(torch.nn.Module):
+    """A decoder step on a KV cache: `past_key_i`, `past_value_i` ([B, Hkv, past, d]) per layer
+    go into a `DynamicCache`; `attention_mask` covers past + new tokens."""
+
+    def __init__(self, model, config):
+        super().__init__()
+        self.model, self.config = model, config
+
+    def forward(self, input_ids, attention_mask, *past):
+        cache = transformers.DynamicCache(config=self.config)
+        for layer in range(self.config.num_hidden_layers):
+            cache.update(past[2 * layer], past[2 * layer + 1], layer)
+        output = self.model(input_ids=input_ids, attention_mask=attention_mask, past_key_values=cache, use_cache=True)
+        return output.last_hidden_state
+
+
+def cache_inputs(config, past, new, pad):
+    """input_ids [2, new], attention_mask [2, past + new] (batch 1 left-padded by `pad`), and the
+    per-layer past keys and values."""
+    generator = np.random.default_rng(2 + past + new)
+    heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    depth = config.hidden_size // config.num_attention_heads
+    ids = generator.integers(1, VOCAB, size=(BATCH, new)).astype(np.int64)
+    mask = np.ones((BATCH, past + new), dtype=np.int64)
+    mask[1, :pad] = 0
+    tensors = [generator.standard_normal((BATCH, heads, past, depth)).astype(np.float32)
+               for _ in range(2 * config.num_hidden_layers)]
+    return [ids, mask] + tensors
+
+
+def export_with_cache(name, implementation, folder):
+    """`<name>_<implementation>_kv_legacy`: one step on a KV cache, by the legacy exporter. Set 0
+    feeds 3 new tokens on 5 past ones, set 1 one new token on 7 (a decoding step)."""
+    module = build(name, implementation).model
+    config = module.config
+    layers = config.num_hidden_layers
+    names = ["input_ids", "attention_mask"] + [f"past_{kind}_{layer}" for layer in range(layers) for kind in ("key", "value")]
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "total"},
+            "last_hidden_state": {0: "batch", 1: "seq"}}
+    for input_name in names[2:]:
+        axes[input_name] = {0: "batch", 2: "past"}
+    path = os.path.join(folder, "model.onnx")
+    example = [torch.from_numpy(x) for x in cache_inputs(config, 5, 3, 2)]
+    with torch.no_grad():
+        torch.onnx.export(WithCache(module, config), tuple(example), path, dynamo=False, opset_version=17,
+                          input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for index, (past, new, pad) in enumerate([(5, 3, 2), (7, 1, 3)]):
+        feeds = dict(zip(names, cache_inputs(config, past, new, pad)))
+        outputs = session.run(None, feeds)
+        data = os.path.join(folder, f"test_data_set_{index}")
+        os.makedirs(data, exist_ok=True)
+        for i, input_name in enumerate(names):
+            tensor = numpy_helper.from_array(feeds[input_name], input_name)
+            open(os.path.join(data, f"input_{i}.pb"), "wb").write(tensor.SerializeToString())
+        tensor = numpy_helper.from_array(outputs[0], "last_hidden_state")
+        open(os.path.join(data, "output_0.pb"), "wb").write(tensor.SerializeToString())
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "exports"))
     parser.add_argument("--only", default="")
+    parser.add_argument("--cache-only", action="store_true", help="only the KV-cache exports")
     args = parser.parse_args()
     torch.set_num_threads(1)
     only = set(filter(None, args.only.split(",")))
     failures = []
     for name, (_, _, decoder) in configs().items():
-        if only and name not in only:
+        if (only and name not in only) or args.cache_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
@@ -147,6 +209,21 @@ def main():
                     shutil.rmtree(folder, ignore_errors=True)
                     failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
                     traceback.print_exc(limit=2)
+    for name in ["gpt2", "llama"]:
+        if only and name not in only:
+            continue
+        for implementation in ["sdpa", "eager"]:
+            fixture = f"{name}_{implementation}_kv_legacy"
+            folder = os.path.join(args.out, fixture)
+            shutil.rmtree(folder, ignore_errors=True)
+            os.makedirs(folder)
+            try:
+                export_with_cache(name, implementation, folder)
+                print(f"exported {fixture}", file=sys.stderr)
+            except Exception as error:
+                shutil.rmtree(folder, ignore_errors=True)
+                failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
+                traceback.print_exc(limit=2)
     for fixture, reason in failures:
         print(f"not exported {fixture}: {reason}", file=sys.stderr)
 
