@@ -116,4 +116,27 @@ import Testing
     let guarded = try TiledAttention.run(q: q, k: k, v: v, mask: .keyPadding(.int(padding, [2, 8]), fill: -.infinity), options: options)
     #expect(guarded.floats[(2 * 8 * 8)..<(2 * 8 * 8 + 3 * 8)].allSatisfy { $0 == 0 })
   }
+
+  /// A KV-cache step: 3 queries on 8 keys (bottom-right diagonal, query i sees j ≤ i + 5), batch 1
+  /// left-padded by 6, so its first query sees only padded keys.
+  @Test(arguments: [-Float.greatestFiniteMagnitude, -.infinity])
+  func cachedKeysShiftTheDiagonal(_ fill: Float) throws {
+    let c = Case(batch: 2, heads: 2, kvHeads: 2, queries: 3, keys: 8, depth: 8, valueDepth: 4, scale: 0.35, causal: true)
+    let (q, k, v) = TiledAttentionTests.operands(c)
+    let padding: [Int64] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1]
+    let bias = (0..<(2 * 2 * 3 * 8)).map { index -> Float in
+      let j = index % 8, i = (index / 8) % 3, b = index / 48
+      return j > i + 5 || padding[b * 8 + j] == 0 ? fill : 0
+    }
+    var options = TiledAttention.Options(scale: c.scale, causal: true)
+    options.causalFill = fill
+    let y = try TiledAttention.run(q: q, k: k, v: v, mask: .keyPadding(.int(padding, [2, 8]), fill: fill), options: options)
+    var plain = c
+    plain.causal = false
+    let expected = Self.guarded(plain, bias: bias)
+    let worst = zip(y.floats, expected).map { abs($0 - $1) }.max() ?? .nan
+    #expect(worst < 1e-5, "fill \(fill): max abs error \(worst)")
+    let firstRow = Array(y.floats[(2 * 3 * 4)..<(2 * 3 * 4 + 4)])  // batch 1, head 0, query 0
+    #expect(fill == -.infinity ? firstRow.allSatisfy { $0 == 0 } : firstRow.contains { $0 != 0 })
+  }
 }
