@@ -110,6 +110,7 @@ public enum Lower {
       ]
       if spec.mask == .keyPadding { parameters["mask_fill"] = .float(Double(spec.maskFill)) }
       if spec.causal && spec.causalFill.isFinite { parameters["causal_fill"] = .float(Double(spec.causalFill)) }
+      if spec.zeroesNaNRows { parameters["zero_nan_rows"] = .int(1) }
       parameters = AttentionVariants.kernelParameters(parameters, variant: spec.variant.name, values: spec.variant.parameters)
       if let dispatch = spec.dispatch { parameters["dispatch"] = .string(dispatch.description) }
       return Call(kernel: "FusedAttention", parameters: parameters)

@@ -426,6 +426,7 @@ public enum KernelLibrary {
       var options = TiledAttention.Options(
         scale: try p.float("scale"), causal: try p.int("causal", default: 0) != 0, softcap: try p.float("softcap", default: 0))
       options.causalFill = try p.float("causal_fill", default: -.infinity)
+      options.zeroNaNRows = try p.int("zero_nan_rows", default: 0) != 0
       guard definition.kernel != nil else {
         return [try TiledAttention.run(
           q: input(inputs, 0), k: input(inputs, 1), v: input(inputs, 2), mask: mask, options: options, output: context.output(0))]

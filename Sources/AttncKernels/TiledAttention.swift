@@ -37,6 +37,9 @@ public enum TiledAttention {
     /// What the model adds past the diagonal (`AttentionSpec.causalFill`): −inf, or a finite
     /// value that decides the rows whose visible keys are all padded.
     public var causalFill: Float = -.infinity
+    /// Rows whose probabilities are NaN (a NaN score) give zeros instead of NaN: the NaN guard
+    /// of SDPA exports (`AttentionSpec.zeroesNaNRows`).
+    public var zeroNaNRows = false
     public var softcap: Float
     public var queryBlock: Int
     /// Keys per online-softmax step, rounded up to the kernel's panel width (16).
@@ -227,7 +230,7 @@ public enum TiledAttention {
       term: nil, term_query_stride: 0, term_key_stride: 0,
       rows: rows, depth: g.depth, value_depth: g.valueDepth, key_end: keyEnd, key_block: g.keyBlock,
       causal: options.causal ? 1 : 0, diagonal: start + diagonal, scale: options.scale, softcap: options.softcap,
-      kernels: options.kernels.rawValue, scratch: scratch)
+      kernels: options.kernels.rawValue, scratch: scratch, zero_nan_rows: options.zeroNaNRows ? 1 : 0)
     if let term, let values = x.term {
       block.term = values + term.offset(batch: b, head: head, query: start)
       block.term_query_stride = term.strides.query

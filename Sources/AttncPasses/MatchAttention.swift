@@ -262,7 +262,8 @@ public enum MatchAttention {
         throw Decline("the mask \(maskType) does not broadcast into the scores \(scores.shapeDescription)")
       }
     }
-    let spec = AttentionSpec(qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias)
+    var spec = AttentionSpec(qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias)
+    spec.zeroesNaNRows = read != probabilities
     return Candidate(
       softmax: index, last: last, output: output, q: q, k: keyT, keyPermutation: [0, 1, 3, 2], v: v, mask: mask,
       spec: spec, queries: qType.dims[2], keys: kType.dims[3])

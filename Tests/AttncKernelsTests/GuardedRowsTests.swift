@@ -9,8 +9,9 @@ import Testing
   typealias Case = TiledAttentionTests.Case
 
   /// The guarded reference, elementwise in Float as ONNX Runtime runs the exported nodes.
-  static func guarded(_ c: Case, bias: [Float]) -> [Float] {
-    let (q, k, v) = TiledAttentionTests.operands(c)
+  static func guarded(_ c: Case, bias: [Float], queries: [Float]? = nil) -> [Float] {
+    let (given, k, v) = TiledAttentionTests.operands(c)
+    let q = Tensor.float(queries ?? given.floats.owned, given.shape)
     var y = [Float](repeating: .nan, count: c.batch * c.heads * c.queries * c.valueDepth)
     for b in 0..<c.batch {
       for h in 0..<c.heads {
@@ -138,5 +139,32 @@ import Testing
     #expect(worst < 1e-5, "fill \(fill): max abs error \(worst)")
     let firstRow = Array(y.floats[(2 * 3 * 4)..<(2 * 3 * 4 + 4)])  // batch 1, head 0, query 0
     #expect(fill == -.infinity ? firstRow.allSatisfy { $0 == 0 } : firstRow.contains { $0 != 0 })
+  }
+
+  /// Under the guard a NaN score zeroes its row (the whole softmax row is NaN, then 0), where a
+  /// plain softmax gives NaN (`TiledAttentionTests.aNaNKeyPoisonsTheRowsThatSeeIt`). (A NaN
+  /// score that the causal cut hides is never computed: it leaves its row alone, where the
+  /// exported `score + (−inf)` would be NaN too.)
+  @Test(arguments: TiledAttention.Kernels.allCases)
+  func aNaNScoreUnderTheGuardGivesZeros(_ kernels: TiledAttention.Kernels) throws {
+    let c = Case(batch: 1, heads: 2, kvHeads: 1, queries: 9, keys: 40, depth: 32, valueDepth: 32, scale: 0.18)
+    let (q, k, v) = TiledAttentionTests.operands(c)
+    var queries = q.floats.owned
+    queries[3 * 32 + 5] = .nan  // head 0, query 3
+    queries[(9 + 7) * 32] = .nan  // head 1, query 7
+    var options = TiledAttention.Options(scale: c.scale, keyBlock: 32, kernels: kernels)
+    options.zeroNaNRows = true
+    let y = try TiledAttention.run(q: .float(queries, q.shape), k: k, v: v, mask: .none, options: options)
+    let expected = Self.guarded(c, bias: [Float](repeating: 0, count: 2 * 9 * 40), queries: queries)
+    #expect(!expected.contains { $0.isNaN })
+    let worst = zip(y.floats, expected).map { abs($0 - $1) }.max() ?? .nan
+    #expect(worst < 1e-5, "\(kernels): max abs error \(worst)")
+    for row in 0..<18 {
+      let values = y.floats[(row * 32)..<((row + 1) * 32)]
+      #expect(values.allSatisfy { $0 == 0 } == (row == 3 || row == 16), "row \(row)")
+    }
+    options.zeroNaNRows = false
+    let plain = try TiledAttention.run(q: .float(queries, q.shape), k: k, v: v, mask: .none, options: options)
+    #expect(plain.floats[(3 * 32)..<(4 * 32)].allSatisfy { $0.isNaN })
   }
 }

@@ -52,6 +52,7 @@ import Testing
     #expect(report.declined.isEmpty, "\(name): \(report.declined.map(\.reason))")
     let spec = try #require(report.matches.first?.spec)
     #expect(spec.scale == 0.25 && spec.mask == .none)
+    #expect(spec.zeroesNaNRows, "\(name): the guard's zeros for NaN rows are part of the spec")
     var graph = loaded.canonical
     try AttentionMatching.pipeline.run(&graph)
     try graph.verify()
@@ -81,5 +82,11 @@ import Testing
       ("IsNaN", ["p"], ["nan"], []), ("Where", ["nan", "zero", "p"], ["g"], []),
     ], alsoOutput: ["p"])
     #expect(MatchAttention.analyze(loaded.canonical).matches.isEmpty)
+  }
+
+  @Test func withoutAGuardNaNRowsStayNaN() throws {
+    let loaded = try model([("Identity", ["p"], ["g"], [])])
+    let spec = try #require(MatchAttention.analyze(loaded.canonical).matches.first?.spec)
+    #expect(!spec.zeroesNaNRows)
   }
 }

@@ -36,6 +36,9 @@ public struct AttentionSpec: Sendable, Equatable {
   /// masked alike, so the row is the softmax over all `L` keys of `score + fill`, as the
   /// exported mask computes it.
   public var causalFill: Float = -.infinity
+  /// The model guards its probabilities with `Where(IsNaN(p), 0, p)` (SDPA exports): a row with
+  /// a NaN score gives zeros rather than NaN. (Fully masked rows give zeros either way.)
+  public var zeroesNaNRows = false
   /// `c·tanh(x/c)` of the scaled scores; 0 = none.
   public var softcap: Float
   public var variant: AttentionVariant
