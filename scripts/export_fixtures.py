@@ -7,8 +7,8 @@ TorchScript exporter (`dynamo=False`) and, where it works, the dynamo exporter. 
 `model.onnx` go ONNX Runtime's outputs in the ONNX test layout (`test_data_set_N/input_i.pb`,
 `output_i.pb`, in graph input/output order): set 0 is unpadded, set 1 pads the second sequence
 (right padding for BERT, left padding for the decoders, so some decoder query rows see no key).
-GPT-2 and Llama are also exported as one step on a KV cache (`<name>_<impl>_kv_legacy`, legacy
-exporter): 3 new tokens on 5 cached ones, and 1 new token on 7.
+GPT-2 and Llama are also exported as one step on a KV cache (`<name>_<impl>_kv_<exporter>`):
+3 new tokens on 5 cached ones, and 1 new token on 7.
 
 Usage: python3 scripts/export_fixtures.py [OUT] [--only NAME[,NAME...]] [--cache-only]
 (OUT defaults to Tests/Fixtures/exports). Re-running gives the same weights and inputs; the ONNX
@@ -90,15 +90,19 @@ def export(module, path, dynamo, decoder):
             module, example, dynamo=True, optimize=True, external_data=False,
             dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}}, **names)
         program.save(path, external_data=False)
-        # The dynamo exporter puts a stack trace on every node: two thirds of the file. Drop them.
-        model = onnx.load(path)
-        for node in model.graph.node:
-            del node.metadata_props[:]
-        onnx.save(model, path)
+        strip_node_metadata(path)
     else:
         axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
                 "last_hidden_state": {0: "batch", 1: "seq"}}
         torch.onnx.export(module, example, path, dynamo=False, opset_version=17, dynamic_axes=axes, **names)
+
+
+def strip_node_metadata(path):
+    """The dynamo exporter puts a stack trace on every node: two thirds of the file. Drop them."""
+    model = onnx.load(path)
+    for node in model.graph.node:
+        del node.metadata_props[:]
+    onnx.save(model, path)
 
 
 def write_test_data(model_path, folder, decoder):
@@ -151,9 +155,9 @@ def cache_inputs(config, past, new, pad):
     return [ids, mask] + tensors
 
 
-def export_with_cache(name, implementation, folder):
-    """`<name>_<implementation>_kv_legacy`: one step on a KV cache, by the legacy exporter. Set 0
-    feeds 3 new tokens on 5 past ones, set 1 one new token on 7 (a decoding step)."""
+def export_with_cache(name, implementation, folder, dynamo):
+    """`<name>_<implementation>_kv_<exporter>`: one step on a KV cache. Set 0 feeds 3 new tokens
+    on 5 past ones, set 1 one new token on 7 (a decoding step)."""
     module = build(name, implementation).model
     config = module.config
     layers = config.num_hidden_layers
@@ -165,8 +169,16 @@ def export_with_cache(name, implementation, folder):
     path = os.path.join(folder, "model.onnx")
     example = [torch.from_numpy(x) for x in cache_inputs(config, 5, 3, 2)]
     with torch.no_grad():
-        torch.onnx.export(WithCache(module, config), tuple(example), path, dynamo=False, opset_version=17,
-                          input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes)
+        if dynamo:
+            batch, seq, past, total = (torch.export.Dim(n) for n in ("batch", "seq", "past", "total"))
+            shapes = ({0: batch, 1: seq}, {0: batch, 1: total}, tuple({0: batch, 2: past} for _ in names[2:]))
+            program = torch.onnx.export(WithCache(module, config), tuple(example), dynamo=True, optimize=True,
+                                        dynamic_shapes=shapes, input_names=names, output_names=["last_hidden_state"])
+            program.save(path, external_data=False)
+            strip_node_metadata(path)
+        else:
+            torch.onnx.export(WithCache(module, config), tuple(example), path, dynamo=False, opset_version=17,
+                              input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     for index, (past, new, pad) in enumerate([(5, 3, 2), (7, 1, 3)]):
         feeds = dict(zip(names, cache_inputs(config, past, new, pad)))
@@ -213,17 +225,18 @@ def main():
         if only and name not in only:
             continue
         for implementation in ["sdpa", "eager"]:
-            fixture = f"{name}_{implementation}_kv_legacy"
-            folder = os.path.join(args.out, fixture)
-            shutil.rmtree(folder, ignore_errors=True)
-            os.makedirs(folder)
-            try:
-                export_with_cache(name, implementation, folder)
-                print(f"exported {fixture}", file=sys.stderr)
-            except Exception as error:
+            for dynamo in [False, True]:
+                fixture = f"{name}_{implementation}_kv_{'dynamo' if dynamo else 'legacy'}"
+                folder = os.path.join(args.out, fixture)
                 shutil.rmtree(folder, ignore_errors=True)
-                failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
-                traceback.print_exc(limit=2)
+                os.makedirs(folder)
+                try:
+                    export_with_cache(name, implementation, folder, dynamo)
+                    print(f"exported {fixture}", file=sys.stderr)
+                except Exception as error:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
+                    traceback.print_exc(limit=2)
     for fixture, reason in failures:
         print(f"not exported {fixture}: {reason}", file=sys.stderr)
 

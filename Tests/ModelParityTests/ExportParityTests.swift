@@ -11,7 +11,7 @@ import Testing
 /// Qwen2, GPT-NeoX and Phi, `sdpa` and `eager`, legacy and dynamo exporter): every Softmax is
 /// matched, and the plan's outputs match ONNX Runtime's on an unpadded batch and on a padded one
 /// (left padding for the decoders, so some query rows see no key and SDPA's guard gives zeros).
-/// The `*_kv_legacy` models take a KV cache: 3 new tokens on 5 cached ones, then 1 on 7.
+/// The `*_kv_*` models take a KV cache: 3 new tokens on 5 cached ones, then 1 on 7.
 @Suite(.serialized) struct ExportParityTests {
   static let tolerance = (relative: 1e-3, absolute: 1e-5)
 
