@@ -19,12 +19,12 @@ enum NaNGuard {
     guard !m.outputs.contains(p), let readers = m.consumers[p] else { return nil }
     if readers.count == 1 { return p }
     guard readers.count == 2 else { return nil }
-    let nodes = readers.map { m.graph.nodes[$0] }
-    guard let test = nodes.first(where: { $0.domain.isEmpty && $0.opType == "IsNaN" }),
-      let select = nodes.first(where: { $0.domain.isEmpty && $0.opType == "Where" }),
-      test.inputs.count == 1, test.inputs[0] == p, select.inputs.count == 3,
+    func reader(_ type: String) -> Int? { readers.first { m.graph.nodes[$0].domain.isEmpty && m.graph.nodes[$0].opType == type } }
+    guard let testIndex = reader("IsNaN"), let selectIndex = reader("Where") else { return nil }
+    let (test, select) = (m.graph.nodes[testIndex], m.graph.nodes[selectIndex])
+    guard test.inputs.count == 1, test.inputs[0] == p, select.inputs.count == 3,
       let isNaN = test.outputs.first, let selected = select.outputs.first,
-      let (condition, negated) = condition(from: isNaN, reaching: select, m)
+      let (condition, negated) = condition(from: isNaN, reaching: selectIndex, m)
     else { return nil }
     // Where(c, x, y) = c ? x : y. NaN rows must take the zero, the others p.
     let (whenNaN, otherwise) = negated ? (select.inputs[2], select.inputs[1]) : (select.inputs[1], select.inputs[2])
@@ -33,13 +33,13 @@ enum NaNGuard {
   }
 
   /// Follows `IsNaN`'s output through bool `Cast`s and at most one `Not` (each read once) to the
-  /// value `select` reads as its condition; `negated` after a `Not`.
-  static func condition(from start: ValueID, reaching select: Node, _ m: GraphMatching) -> (ValueID, negated: Bool)? {
+  /// value that node `select` (the Where) reads; `negated` after a `Not`.
+  static func condition(from start: ValueID, reaching select: Int, _ m: GraphMatching) -> (ValueID, negated: Bool)? {
     var current = start
     var negated = false
     for _ in 0..<4 {
-      guard let (_, reader) = m.soleConsumer(current) else { return nil }
-      if reader.name == select.name && reader.outputs == select.outputs { return (current, negated) }
+      guard let (index, reader) = m.soleConsumer(current) else { return nil }
+      if index == select { return (current, negated) }
       guard reader.domain.isEmpty, reader.inputs.count == 1, let next = reader.outputs.first else { return nil }
       if reader.opType == "Not", !negated {
         negated = true
