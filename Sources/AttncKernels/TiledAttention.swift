@@ -12,7 +12,10 @@ import Foundation
 /// exponentials fused between them, 8-wide AVX2/FMA where the machine has it. A query
 /// head reads key/value head `h / (Hq / Hkv)` in place (GQA without repeating K and V). Causal
 /// attention (bottom-right aligned: query `i` sees keys `j ≤ i + L − S`) skips the key blocks past
-/// the diagonal. A row whose keys are all masked with −inf (or all weigh 0) gives zeros, not NaN.
+/// the diagonal. A row whose keys are all masked with −inf (or all weigh 0) gives zeros, not NaN:
+/// what SDPA exports' guard `Where(IsNaN(p), 0, p)` defines. With a finite `causalFill`, rows
+/// that see only padded keys are the softmax over all keys instead (`recomputeFullyMaskedRows`),
+/// as eager exports' masks compute them.
 public enum TiledAttention {
   /// The mask, in the form the kernel adds it to score tiles.
   public enum Mask {
@@ -31,6 +34,12 @@ public enum TiledAttention {
   public struct Options: Sendable {
     public var scale: Float
     public var causal: Bool
+    /// What the model adds past the diagonal (`AttentionSpec.causalFill`): −inf, or a finite
+    /// value that decides the rows whose visible keys are all padded.
+    public var causalFill: Float = -.infinity
+    /// Rows whose probabilities are NaN (a NaN score) give zeros instead of NaN: the NaN guard
+    /// of SDPA exports (`AttentionSpec.zeroesNaNRows`).
+    public var zeroNaNRows = false
     public var softcap: Float
     public var queryBlock: Int
     /// Keys per online-softmax step, rounded up to the kernel's panel width (16).
@@ -115,6 +124,9 @@ public enum TiledAttention {
           }
         }
       }
+    }
+    try output.withUnsafeMutableBufferPointer { y in
+      try recomputeFullyMaskedRows(q: q, k: k, v: v, mask: mask, options: options, output: y)
     }
     return .float(output, [batch, heads, queries, valueDepth])
   }
@@ -218,7 +230,7 @@ public enum TiledAttention {
       term: nil, term_query_stride: 0, term_key_stride: 0,
       rows: rows, depth: g.depth, value_depth: g.valueDepth, key_end: keyEnd, key_block: g.keyBlock,
       causal: options.causal ? 1 : 0, diagonal: start + diagonal, scale: options.scale, softcap: options.softcap,
-      kernels: options.kernels.rawValue, scratch: scratch)
+      kernels: options.kernels.rawValue, scratch: scratch, zero_nan_rows: options.zeroNaNRows ? 1 : 0)
     if let term, let values = x.term {
       block.term = values + term.offset(batch: b, head: head, query: start)
       block.term_query_stride = term.strides.query

@@ -17,13 +17,22 @@ public enum FuseMatMulEpilogues {
     var activation = FusedMatMul.Activation.none
     var output: ValueID
     var last: Int
+    /// The epilogue nodes folded in (not the MatMul).
+    var nodes: [Int] = []
   }
 
   static func run(_ graph: inout Graph) throws -> Int {
     let matching = GraphMatching(graph)
     var matches: [Match] = []
+    // Nodes already folded into an earlier match. Two products can share an epilogue node (the
+    // parallel residual `(x·W₁ + b₁) + (x·W₂ + b₂)` of GPT-NeoX and Phi): the first in graph order
+    // takes it, and the other's chain stops before it, so each node is replaced once.
+    var claimed = Set<Int>()
     for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty && node.opType == "MatMul" {
-      if let match = self.match(index, node, graph, matching) { matches.append(match) }
+      if let match = self.match(index, node, graph, matching, claimed: claimed) {
+        matches.append(match)
+        claimed.formUnion(match.nodes)
+      }
     }
     guard !matches.isEmpty else { return 0 }
     var inserted: [Int: [Node]] = [:]
@@ -44,14 +53,17 @@ public enum FuseMatMulEpilogues {
     return matches.count
   }
 
-  static func match(_ index: Int, _ node: Node, _ graph: Graph, _ m: GraphMatching) -> Match? {
+  /// The epilogue after MatMul `node` (at `index`), through no node of `claimed`.
+  static func match(_ index: Int, _ node: Node, _ graph: Graph, _ m: GraphMatching, claimed: Set<Int>) -> Match? {
     guard node.inputs.count == 2, let a = node.inputs[0], let b = node.inputs[1],
       let product = node.outputs.first, let type = graph.values[product].type,
       type.dtype == .float, (graph.values[a].type?.rank ?? 0) >= 2, (graph.values[b].type?.rank ?? 0) >= 2
     else { return nil }
     var match = Match(a: a, b: b, output: product, last: index)
     var current = product
-    while let (next, reader) = m.soleConsumer(current), let output = reader.outputs.first, reader.domain.isEmpty {
+    while let (next, reader) = m.soleConsumer(current), !claimed.contains(next), let output = reader.outputs.first,
+      reader.domain.isEmpty
+    {
       if match.addends.isEmpty, let (other, c) = m.withScalar(reader, "Mul"), other == current {
         match.alpha *= c
       } else if match.addends.isEmpty, let (other, c) = m.withScalar(reader, "Div", constantSecond: true),
@@ -75,6 +87,7 @@ public enum FuseMatMulEpilogues {
       current = output
       match.output = output
       match.last = next
+      match.nodes.append(next)
       if match.activation != .none { break }
     }
     return match.output == product ? nil : match

@@ -10,6 +10,39 @@ import AttncTensor
 /// - both, or neither (no mask at all).
 /// Anything else stays an additive bias, computed by the model's own nodes at run time.
 enum MaskProbe {
+  /// (symbol length, query length) per probe: every symbol at 3, 5 and 8; then, when the
+  /// queries' length is an expression of its own (a KV cache: `seq` queries on `past + seq`
+  /// keys), one query on 5 and 8 past keys (a decoding step).
+  static func probes(_ mask: ValueID, in graph: Graph) -> [(length: Int, queries: Int?)] {
+    var result: [(length: Int, queries: Int?)] = lengths.map { ($0, nil) }
+    if let dims = graph.values[mask].type?.dims, dims.count == 4, !dims[2].symbols.isEmpty, dims[2] != dims[3] {
+      result += [(5, 1), (8, 1)]
+    }
+    return result
+  }
+
+  /// Every symbol bound to `length`, except: the symbols of the mask's query axis to `queries`
+  /// when given, and the `attention_mask`'s own length symbol to the mask's key length (with a
+  /// KV cache the exporter names `past + seq` keys `total` there, and the probe must agree).
+  static func bindings(
+    _ names: Set<String>, length: Int, queries: Int?, mask: ValueID, padding: ValueID?, in graph: Graph
+  ) -> [String: Int] {
+    var bindings = Dictionary(uniqueKeysWithValues: names.map { ($0, length) })
+    guard let dims = graph.values[mask].type?.dims, dims.count == 4 else { return bindings }
+    if let queries {
+      for name in dims[2].symbols { bindings[name] = queries }
+    }
+    if let padding, let paddingDims = graph.values[padding].type?.dims, paddingDims.count == 2,
+      paddingDims[1] != dims[3], paddingDims[1].symbols.count == 1, let name = paddingDims[1].symbols.first,
+      paddingDims[1] == Dim.symbol(name), !dims[3].symbols.contains(name)
+    {
+      var others = bindings
+      others[name] = nil
+      if let keys = dims[3].evaluate(others) { bindings[name] = keys }
+    }
+    return bindings
+  }
+
   /// What the probes found.
   struct Finding: Equatable {
     /// Keys past the diagonal are masked (tiles there may be skipped).
@@ -19,6 +52,8 @@ enum MaskProbe {
     /// The `[B, L]` input the padding reads, and the value added to padded keys.
     var padding: ValueID?
     var fill: Float
+    /// The one value of every entry past the diagonal of a causal mask (−inf or finite).
+    var causalFill: Float = -.infinity
   }
 
   /// Masked entries must be at least this negative (softmax weight e^{−1e4} is 0 in float32).
@@ -40,9 +75,9 @@ enum MaskProbe {
     let padding = paddingInputs.first
     var tally = Tally()
     let names = symbols(of: mask, nodes: nodes, inputs: inputs, in: graph)
-    for length in lengths {
+    for (length, queries) in probes(mask, in: graph) {
       for pattern in padding == nil ? [0] : [0, 1, 2] {
-        let bindings = Dictionary(uniqueKeysWithValues: names.map { ($0, length) })
+        let bindings = self.bindings(names, length: length, queries: queries, mask: mask, padding: padding, in: graph)
         var paddingTensor: HostTensor?
         if let padding, let type = graph.values[padding].type {
           guard let dims = type.dims.map({ $0.substituting(bindings.mapValues { Dim($0) }).value }) as? [Int] else { return nil }
@@ -50,6 +85,9 @@ enum MaskProbe {
         }
         guard let values = evaluate(mask, nodes: nodes, in: graph, bindings: bindings, padding: padding.map { ($0, paddingTensor!) })
         else {
+          // The decoding-step probes are extra evidence: a mask built for S = L only is
+          // judged on the others.
+          if queries != nil { continue }
           declined = "the mask's subgraph does not evaluate for a probe length \(length)"
           return nil
         }
@@ -59,8 +97,12 @@ enum MaskProbe {
     let causal = tally.causalHidden > 0 && tally.causalHiddenMasked
     let explanation = causal ? tally.causal : tally.plain
     let fill = explanation.fill ?? 0
-    let explained = explanation.holds && (padding == nil || fill <= maskedAtMost)
-    return Finding(causal: causal, explained: explained, padding: explained ? padding : nil, fill: fill)
+    // Past the diagonal the kernel adds one value (it matters for rows whose keys are all
+    // padded): a mask that adds several there (causal plus padding summed) stays a bias.
+    let explained = explanation.holds && (padding == nil || fill <= maskedAtMost) && (!causal || tally.hidden.holds)
+    return Finding(
+      causal: causal, explained: explained, padding: explained ? padding : nil, fill: fill,
+      causalFill: causal ? tally.hidden.fill ?? -.infinity : -.infinity)
   }
 
   /// What the entries of all probes looked like, under two hypotheses: causal (entries past
@@ -70,6 +112,8 @@ enum MaskProbe {
     var causalHiddenMasked = true
     var causal = Explanation()
     var plain = Explanation()
+    /// The entries past the diagonal, all "padded": whether they hold one value, and which.
+    var hidden = Explanation()
 
     /// Whether every entry so far is 0 for a visible key and one common fill for a padded key.
     struct Explanation {
@@ -110,6 +154,7 @@ enum MaskProbe {
               if queries > 1 && j > i + (keys - queries) {
                 causalHidden += 1
                 if !(value <= MaskProbe.maskedAtMost) { causalHiddenMasked = false }
+                hidden.check(value, padded: true)
               } else {
                 causal.check(value, padded: padded)
               }

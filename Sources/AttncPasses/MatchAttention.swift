@@ -68,6 +68,7 @@ public enum MatchAttention {
 
   static let rules: [Rule] = [
     Rule(name: "key-transpose", apply: readKeyThroughTranspose),
+    Rule(name: "folded-key-transpose", apply: readKeyThroughFoldedTranspose),
     Rule(name: "repeat-kv", apply: readGroupedKeysAndValues),
     Rule(name: "mask-form", apply: classifyMask),
   ]
@@ -198,9 +199,13 @@ public enum MatchAttention {
     guard !softmax.coercesTo2D || softmax.axis == 3 || softmax.axis == -1, (try? Shapes.normalize(axis: softmax.axis, rank: 4)) == 3 else {
       throw Decline("softmax over axis \(softmax.axis), not the key axis")
     }
-    guard let (last, product) = m.soleConsumer(probabilities), product.domain.isEmpty, product.opType == "MatMul",
-      product.inputs.first == probabilities, let v = product.inputs[1], let output = product.outputs.first
-    else { throw Decline("the probabilities are not used once, as the left operand of a MatMul") }
+    // The probabilities, or SDPA's guard `Where(IsNaN(p), 0, p)` of them, feed one MatMul.
+    guard let read = NaNGuard.guardedValue(probabilities, m), let (last, product) = m.soleConsumer(read),
+      product.domain.isEmpty, product.opType == "MatMul", product.inputs.first == read, let v = product.inputs[1],
+      let output = product.outputs.first
+    else {
+      throw Decline("the probabilities are not used once (or through one NaN guard), as the left operand of a MatMul")
+    }
     // Scores: [mask +] scale · MatMul(q, kᵀ).
     guard let scoresNode = m.producer(input) else { throw Decline("the scores have no producer") }
     var mask: ValueID?
@@ -257,7 +262,8 @@ public enum MatchAttention {
         throw Decline("the mask \(maskType) does not broadcast into the scores \(scores.shapeDescription)")
       }
     }
-    let spec = AttentionSpec(qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias)
+    var spec = AttentionSpec(qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias)
+    spec.zeroesNaNRows = read != probabilities
     return Candidate(
       softmax: index, last: last, output: output, q: q, k: keyT, keyPermutation: [0, 1, 3, 2], v: v, mask: mask,
       spec: spec, queries: qType.dims[2], keys: kType.dims[3])
@@ -345,6 +351,25 @@ public enum MatchAttention {
     c.keyPermutation = composed == [0, 1, 2, 3] ? nil : composed
   }
 
+  /// `folded-key-transpose`: the dynamo exporter's SDPA transposes K as
+  /// `Reshape(Transpose(Reshape(K, [B·H, L, d]), [0, 2, 1]), [B, H, d, L])`; read K itself.
+  /// The types prove it: folding `[B, H, L, d]` to rank 3 with `L, d` kept merges `B, H`, and
+  /// unfolding `[B·H, d, L]` to `[B, H, d, L]` splits them back.
+  static func readKeyThroughFoldedTranspose(_ c: inout Candidate, _ m: GraphMatching) throws {
+    let graph = m.graph
+    guard c.keyPermutation == [0, 1, 3, 2], let unfold = m.producer(c.k), unfold.domain.isEmpty, unfold.opType == "Reshape",
+      let swapped = unfold.inputs.first ?? nil, let transpose = m.producer(swapped), let op = transpose.op as? Transpose,
+      (try? op.permutation(3)) == [0, 2, 1], let folded = transpose.inputs.first ?? nil, let fold = m.producer(folded),
+      fold.domain.isEmpty, fold.opType == "Reshape", let key = fold.inputs.first ?? nil,
+      let keyType = graph.values[key].type, let foldedType = graph.values[folded].type,
+      let keyTType = graph.values[c.k].type, keyType.rank == 4, foldedType.rank == 3, keyTType.rank == 4,
+      foldedType.dims[1] == keyType.dims[2], foldedType.dims[2] == keyType.dims[3],
+      keyTType.dims == [keyType.dims[0], keyType.dims[1], keyType.dims[3], keyType.dims[2]]
+    else { return }
+    c.k = key
+    c.keyPermutation = nil
+  }
+
   /// `repeat-kv`: K and V of `H` heads built from `Hkv` heads by `Unsqueeze(x, 2) → Expand →
   /// Reshape` are read as `x` (GQA/MQA without the repeat).
   static func readGroupedKeysAndValues(_ c: inout Candidate, _ m: GraphMatching) throws {
@@ -380,6 +405,7 @@ public enum MatchAttention {
     guard let finding = MaskProbe.classify(mask, in: m.graph, declined: &reason) else { return }
     c.spec.causal = c.spec.causal || finding.causal
     guard finding.explained else { return }
+    if finding.causal { c.spec.causalFill = finding.causalFill }
     if let padding = finding.padding {
       c.mask = padding
       c.spec.mask = .keyPadding

@@ -491,6 +491,7 @@ void attnc_attention_run(const attnc_attention_block *b) {
     float sum = w.sums[r];
     float inverse = sum > 0 ? 1 / sum : 0;
     float *out = b->y + r * value_depth;
+    if (b->zero_nan_rows && sum != sum) inverse = 0, memset(out, 0, sizeof(float) * value_depth);
     for (long c = 0; c < value_depth; c++) out[c] *= inverse;
   }
 }

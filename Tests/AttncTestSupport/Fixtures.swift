@@ -74,4 +74,21 @@ public enum Fixtures {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
   }
+
+  /// `Tests/Fixtures/exports`: small random-weight Hugging Face models as both torch exporters
+  /// write them, with ONNX Runtime's outputs (`scripts/export_fixtures.py`).
+  public static let exports = packageRoot.appendingPathComponent("Tests/Fixtures/exports")
+
+  /// Names of the folders under `Tests/Fixtures/exports` that hold a model.
+  public static var exportNames: [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: exports.path)) ?? []).filter {
+      FileManager.default.fileExists(atPath: exports.appendingPathComponent("\($0)/model.onnx").path)
+    }.sorted()
+  }
+
+  /// True when the exported fixtures are present; tests that need them are skipped otherwise.
+  public static var exportsAvailable: Bool { !exportNames.isEmpty }
+
+  /// The message a skipped test shows.
+  public static let exportsMissing = "needs Tests/Fixtures/exports (python3 scripts/export_fixtures.py writes them)"
 }

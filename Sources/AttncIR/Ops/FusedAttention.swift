@@ -30,6 +30,15 @@ public struct AttentionSpec: Sendable, Equatable {
   public var mask: Mask
   /// Added to masked scores of a `keyPadding` mask.
   public var maskFill: Float
+  /// What the exported mask adds past the diagonal of a causal attention (−inf, or a finite
+  /// value such as `finfo.min`). It decides only the rows whose visible keys are all padded:
+  /// with −inf they are zeros (SDPA's NaN guard); with a finite value every key of the row is
+  /// masked alike, so the row is the softmax over all `L` keys of `score + fill`, as the
+  /// exported mask computes it.
+  public var causalFill: Float = -.infinity
+  /// The model guards its probabilities with `Where(IsNaN(p), 0, p)` (SDPA exports): a row with
+  /// a NaN score gives zeros rather than NaN. (Fully masked rows give zeros either way.)
+  public var zeroesNaNRows = false
   /// `c·tanh(x/c)` of the scaled scores; 0 = none.
   public var softcap: Float
   public var variant: AttentionVariant
@@ -152,9 +161,12 @@ public struct FusedAttention: Op {
 extension FusedAttention: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
     guard let mask = FusedAttentionCall.MaskKind(rawValue: spec.mask.rawValue) else { return nil }
-    return Lowering(FusedAttentionCall(
+    var call = FusedAttentionCall(
       scale: spec.scale, causal: spec.causal, softcap: spec.softcap, mask: mask, maskFill: spec.maskFill,
-      variant: spec.variant.name, variantValues: spec.variant.parameters, dispatch: spec.dispatch?.description))
+      variant: spec.variant.name, variantValues: spec.variant.parameters, dispatch: spec.dispatch?.description)
+    call.causalFill = spec.causalFill
+    call.zeroNaNRows = spec.zeroesNaNRows
+    return Lowering(call)
   }
 }
 

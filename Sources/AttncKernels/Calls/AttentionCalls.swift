@@ -20,6 +20,11 @@ public struct FusedAttentionCall: KernelCall {
   public var mask: MaskKind
   /// Added to masked scores of a key-padding mask.
   public var maskFill: Float
+  /// What the model adds past the causal diagonal (`AttentionSpec.causalFill`): −inf, or a
+  /// finite value that decides the rows whose visible keys are all padded.
+  public var causalFill: Float = -.infinity
+  /// A NaN-score row gives zeros (SDPA's guard `Where(IsNaN(p), 0, p)`, `AttentionSpec.zeroesNaNRows`).
+  public var zeroNaNRows = false
   /// The variant's name and its parameters (`performer`, `["m": 256]`).
   public var variant: String
   public var variantValues: [String: Double]
@@ -53,6 +58,8 @@ public struct FusedAttentionCall: KernelCall {
       mask: mask, maskFill: mask == .keyPadding ? try p.float("mask_fill") : 0,
       variant: try p.string("variant", default: "softmax"), variantValues: values,
       dispatch: p.values["dispatch"] == nil ? nil : try p.string("dispatch"))
+    causalFill = try p.float("causal_fill", default: -.infinity)
+    zeroNaNRows = try p.int("zero_nan_rows", default: 0) != 0
     // A plan naming an unknown variant or an out-of-range parameter is refused when read.
     _ = try AttentionVariants.named(variant).resolve(variantValues)
   }
@@ -62,6 +69,8 @@ public struct FusedAttentionCall: KernelCall {
       "scale": .float(Double(scale)), "causal": causal.parameter, "softcap": .float(Double(softcap)), "mask": .string(mask.rawValue),
     ]
     if mask == .keyPadding { base["mask_fill"] = .float(Double(maskFill)) }
+    if causal && causalFill.isFinite { base["causal_fill"] = .float(Double(causalFill)) }
+    if zeroNaNRows { base["zero_nan_rows"] = .int(1) }
     var result = AttentionVariants.kernelParameters(base, variant: variant, values: variantValues)
     if let dispatch { result["dispatch"] = .string(dispatch) }
     return result
@@ -88,7 +97,9 @@ public struct FusedAttentionCall: KernelCall {
     case .keyWeights: mask = .keyWeights(try KernelCalls.input(inputs, 3))
     }
     guard definition.kernel != nil else {
-      let options = TiledAttention.Options(scale: scale, causal: causal, softcap: softcap)
+      var options = TiledAttention.Options(scale: scale, causal: causal, softcap: softcap)
+      options.causalFill = causalFill
+      options.zeroNaNRows = zeroNaNRows
       return [try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options, output: context.output(0))]
     }
     return [try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: scale, causal: causal)]

@@ -37,6 +37,9 @@ typedef struct {
   int kernels;
   /* attnc_attention_scratch_floats(rows, key_block) floats, owned by the caller. */
   float *scratch;
+  /* != 0: a row whose probabilities are NaN (a NaN score) gives zeros, as SDPA exports' guard
+   * Where(IsNaN(p), 0, p) defines; 0: it gives NaN, as a plain softmax. */
+  int zero_nan_rows;
 } attnc_attention_block;
 
 /* Keys per packed panel of the widest kernels; key_block must be a multiple of it. */
@@ -53,7 +56,7 @@ long attnc_attention_packed_floats(long keys, long depth);
 void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, float *packed);
 
 /* Computes the block's output rows. A row whose visible keys all score −inf gives zeros; a NaN
- * score makes its row NaN. */
+ * score makes its row NaN, or zeros under zero_nan_rows. */
 void attnc_attention_run(const attnc_attention_block *block);
 
 #endif

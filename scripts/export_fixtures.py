@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Exports small random-weight transformers as users get them from Hugging Face, for attnc's tests.
+
+Each model is built from a tiny config (hidden 32, 2 layers, vocab 100) with fixed seeds, with
+`attn_implementation="sdpa"` (the transformers default) and `"eager"`, and exported by the legacy
+TorchScript exporter (`dynamo=False`) and, where it works, the dynamo exporter. Next to each
+`model.onnx` go ONNX Runtime's outputs in the ONNX test layout (`test_data_set_N/input_i.pb`,
+`output_i.pb`, in graph input/output order): set 0 is unpadded, set 1 pads the second sequence
+(right padding for BERT, left padding for the decoders, so some decoder query rows see no key).
+GPT-2 and Llama are also exported as one step on a KV cache (`<name>_<impl>_kv_<exporter>`):
+3 new tokens on 5 cached ones, and 1 new token on 7.
+
+Usage: python3 scripts/export_fixtures.py [OUT] [--only NAME[,NAME...]] [--cache-only]
+(OUT defaults to Tests/Fixtures/exports). Re-running gives the same weights and inputs; the ONNX
+bytes may differ between torch versions. Needs torch, transformers, onnx, onnxruntime.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import traceback
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+import transformers
+from onnx import numpy_helper
+
+BATCH, SEQ, VOCAB = 2, 8, 100
+
+
+def configs():
+    """name → (config class, kwargs, is_decoder)."""
+    common = dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, intermediate_size=64,
+                  max_position_embeddings=64)
+    return {
+        "bert": (transformers.BertConfig, dict(common, num_attention_heads=2), False),
+        "gpt2": (transformers.GPT2Config,
+                 dict(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=2, n_positions=64, n_inner=64), True),
+        "llama": (transformers.LlamaConfig, dict(common, num_attention_heads=4, num_key_value_heads=2), True),
+        "qwen2": (transformers.Qwen2Config, dict(common, num_attention_heads=4, num_key_value_heads=2), True),
+        # Rotary on the first quarter / half of each 16-wide head, the rest passed through.
+        "gpt_neox": (transformers.GPTNeoXConfig, dict(common, num_attention_heads=2, rotary_pct=0.25), True),
+        "phi": (transformers.PhiConfig, dict(common, num_attention_heads=2, partial_rotary_factor=0.5), True),
+    }
+
+
+class LastHiddenState(torch.nn.Module):
+    """The base model with only `last_hidden_state` as output (no cache)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+
+
+def build(name, implementation):
+    config_class, kwargs, _ = configs()[name]
+    torch.manual_seed(0)
+    config = config_class(**kwargs)
+    config._attn_implementation = implementation
+    model = transformers.AutoModel.from_config(config, attn_implementation=implementation)
+    model.eval()
+    return LastHiddenState(model)
+
+
+def inputs(decoder, padded):
+    generator = np.random.default_rng(1)
+    ids = generator.integers(1, VOCAB, size=(BATCH, SEQ)).astype(np.int64)
+    mask = np.ones((BATCH, SEQ), dtype=np.int64)
+    if padded:
+        if decoder:
+            mask[1, :3] = 0
+        else:
+            mask[1, -3:] = 0
+    return ids, mask
+
+
+def export(module, path, dynamo, decoder):
+    ids, mask = inputs(decoder, padded=True)
+    example = (torch.from_numpy(ids), torch.from_numpy(mask))
+    names = dict(input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"])
+    if dynamo:
+        batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq")
+        program = torch.onnx.export(
+            module, example, dynamo=True, optimize=True, external_data=False,
+            dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}}, **names)
+        program.save(path, external_data=False)
+        strip_node_metadata(path)
+    else:
+        axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                "last_hidden_state": {0: "batch", 1: "seq"}}
+        torch.onnx.export(module, example, path, dynamo=False, opset_version=17, dynamic_axes=axes, **names)
+
+
+def strip_node_metadata(path):
+    """The dynamo exporter puts a stack trace on every node: two thirds of the file. Drop them."""
+    model = onnx.load(path)
+    for node in model.graph.node:
+        del node.metadata_props[:]
+    onnx.save(model, path)
+
+
+def write_test_data(model_path, folder, decoder):
+    session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    graph = onnx.load(model_path).graph
+    for index, padded in enumerate([False, True]):
+        ids, mask = inputs(decoder, padded)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        feeds = {i.name: feeds[i.name] for i in graph.input}
+        outputs = session.run(None, feeds)
+        data = os.path.join(folder, f"test_data_set_{index}")
+        os.makedirs(data, exist_ok=True)
+        for i, graph_input in enumerate(graph.input):
+            tensor = numpy_helper.from_array(feeds[graph_input.name], graph_input.name)
+            open(os.path.join(data, f"input_{i}.pb"), "wb").write(tensor.SerializeToString())
+        for i, (graph_output, value) in enumerate(zip(graph.output, outputs)):
+            tensor = numpy_helper.from_array(value, graph_output.name)
+            open(os.path.join(data, f"output_{i}.pb"), "wb").write(tensor.SerializeToString())
+        if np.isnan(outputs[0]).any():
+            print(f"  note: {folder} set {index} has NaN outputs", file=sys.stderr)
+
+
+class WithCache(torch.nn.Module):
+    """A decoder step on a KV cache: `past_key_i`, `past_value_i` ([B, Hkv, past, d]) per layer
+    go into a `DynamicCache`; `attention_mask` covers past + new tokens."""
+
+    def __init__(self, model, config):
+        super().__init__()
+        self.model, self.config = model, config
+
+    def forward(self, input_ids, attention_mask, *past):
+        cache = transformers.DynamicCache(config=self.config)
+        for layer in range(self.config.num_hidden_layers):
+            cache.update(past[2 * layer], past[2 * layer + 1], layer)
+        output = self.model(input_ids=input_ids, attention_mask=attention_mask, past_key_values=cache, use_cache=True)
+        return output.last_hidden_state
+
+
+def cache_inputs(config, past, new, pad):
+    """input_ids [2, new], attention_mask [2, past + new] (batch 1 left-padded by `pad`), and the
+    per-layer past keys and values."""
+    generator = np.random.default_rng(2 + past + new)
+    heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+    depth = config.hidden_size // config.num_attention_heads
+    ids = generator.integers(1, VOCAB, size=(BATCH, new)).astype(np.int64)
+    mask = np.ones((BATCH, past + new), dtype=np.int64)
+    mask[1, :pad] = 0
+    tensors = [generator.standard_normal((BATCH, heads, past, depth)).astype(np.float32)
+               for _ in range(2 * config.num_hidden_layers)]
+    return [ids, mask] + tensors
+
+
+def export_with_cache(name, implementation, folder, dynamo):
+    """`<name>_<implementation>_kv_<exporter>`: one step on a KV cache. Set 0 feeds 3 new tokens
+    on 5 past ones, set 1 one new token on 7 (a decoding step)."""
+    module = build(name, implementation).model
+    config = module.config
+    layers = config.num_hidden_layers
+    names = ["input_ids", "attention_mask"] + [f"past_{kind}_{layer}" for layer in range(layers) for kind in ("key", "value")]
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "total"},
+            "last_hidden_state": {0: "batch", 1: "seq"}}
+    for input_name in names[2:]:
+        axes[input_name] = {0: "batch", 2: "past"}
+    path = os.path.join(folder, "model.onnx")
+    example = [torch.from_numpy(x) for x in cache_inputs(config, 5, 3, 2)]
+    with torch.no_grad():
+        if dynamo:
+            batch, seq, past, total = (torch.export.Dim(n) for n in ("batch", "seq", "past", "total"))
+            shapes = ({0: batch, 1: seq}, {0: batch, 1: total}, tuple({0: batch, 2: past} for _ in names[2:]))
+            program = torch.onnx.export(WithCache(module, config), tuple(example), dynamo=True, optimize=True,
+                                        dynamic_shapes=shapes, input_names=names, output_names=["last_hidden_state"])
+            program.save(path, external_data=False)
+            strip_node_metadata(path)
+        else:
+            torch.onnx.export(WithCache(module, config), tuple(example), path, dynamo=False, opset_version=17,
+                              input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for index, (past, new, pad) in enumerate([(5, 3, 2), (7, 1, 3)]):
+        feeds = dict(zip(names, cache_inputs(config, past, new, pad)))
+        outputs = session.run(None, feeds)
+        data = os.path.join(folder, f"test_data_set_{index}")
+        os.makedirs(data, exist_ok=True)
+        for i, input_name in enumerate(names):
+            tensor = numpy_helper.from_array(feeds[input_name], input_name)
+            open(os.path.join(data, f"input_{i}.pb"), "wb").write(tensor.SerializeToString())
+        tensor = numpy_helper.from_array(outputs[0], "last_hidden_state")
+        open(os.path.join(data, "output_0.pb"), "wb").write(tensor.SerializeToString())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "exports"))
+    parser.add_argument("--only", default="")
+    parser.add_argument("--cache-only", action="store_true", help="only the KV-cache exports")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    only = set(filter(None, args.only.split(",")))
+    failures = []
+    for name, (_, _, decoder) in configs().items():
+        if (only and name not in only) or args.cache_only:
+            continue
+        for implementation in ["sdpa", "eager"]:
+            for dynamo in [False, True]:
+                fixture = f"{name}_{implementation}_{'dynamo' if dynamo else 'legacy'}"
+                folder = os.path.join(args.out, fixture)
+                shutil.rmtree(folder, ignore_errors=True)
+                os.makedirs(folder)
+                path = os.path.join(folder, "model.onnx")
+                try:
+                    module = build(name, implementation)
+                    with torch.no_grad():
+                        export(module, path, dynamo, decoder)
+                    write_test_data(path, folder, decoder)
+                    print(f"exported {fixture}: {os.path.getsize(path)} bytes", file=sys.stderr)
+                except Exception as error:  # an exporter that cannot handle a model: record and go on
+                    shutil.rmtree(folder, ignore_errors=True)
+                    failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
+                    traceback.print_exc(limit=2)
+    for name in ["gpt2", "llama"]:
+        if only and name not in only:
+            continue
+        for implementation in ["sdpa", "eager"]:
+            for dynamo in [False, True]:
+                fixture = f"{name}_{implementation}_kv_{'dynamo' if dynamo else 'legacy'}"
+                folder = os.path.join(args.out, fixture)
+                shutil.rmtree(folder, ignore_errors=True)
+                os.makedirs(folder)
+                try:
+                    export_with_cache(name, implementation, folder, dynamo)
+                    print(f"exported {fixture}", file=sys.stderr)
+                except Exception as error:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
+                    traceback.print_exc(limit=2)
+    for fixture, reason in failures:
+        print(f"not exported {fixture}: {reason}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
