@@ -147,6 +147,28 @@ public enum LinearAlgebra {
         k += 1
       }
     }
+    if x.isFloat, let first = axes.first, axes == Array(first..<x.rank) {
+      // Trailing axes: each output is one contiguous row, summed in the same order as below.
+      let inner = reduced
+      var acc = [Double](repeating: op == "ReduceMax" ? -.infinity : 0, count: count)
+      x.floats.withUnsafeBufferPointer { values in
+        for row in 0..<count {
+          let base = row * inner
+          var total: Double = op == "ReduceMax" ? -.infinity : 0
+          if op == "ReduceMax" {
+            for j in 0..<inner {
+              let value = Double(values[base + j])
+              total = total.isNaN || value.isNaN ? .nan : max(total, value)
+            }
+          } else {
+            for j in 0..<inner { total += Double(values[base + j]) }
+          }
+          acc[row] = total
+        }
+      }
+      if op == "ReduceMean" { acc = acc.map { $0 / Double(reduced) } }
+      return .float(acc.map { Float($0) }, shape, dtype: x.dtype)
+    }
     if x.isFloat {
       var acc = [Double](repeating: op == "ReduceMax" ? -.infinity : 0, count: count)
       forEach { flat, k in

@@ -16,6 +16,8 @@ public enum Benchmark {
     public var flops: Double
     /// Largest total size of the values alive at once, in bytes.
     public var peakBytes: Int
+    /// The cost model's predicted milliseconds of one run (set by the caller with a profile).
+    public var predicted: Double?
   }
 
   /// Synthetic inputs for `plan` with its symbols bound, as the cost model generates them

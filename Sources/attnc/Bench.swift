@@ -30,7 +30,9 @@ struct BenchModel: ParsableCommand {
       --seq; --dim overrides one), feeds synthetic inputs (token ids 0..99, all-ones masks,
       seeded normal floats), and reports the median wall time of --repeat runs after one
       warm-up. It also measures this machine's sgemm rate (1024³, same threads) and gives each
-      configuration's matrix-product rate as a fraction of it.
+      configuration's matrix-product rate as a fraction of it, and the cost model's predicted time \
+      of the whole plan (every call by its own cost, attention by its variant's fitted formula) \
+      beside the measured one.
 
       Examples:
         attnc bench ../shared/models/bert_mini_legacy/model.onnx --seq 128 --seq 512 --seq 2048
@@ -90,19 +92,23 @@ struct BenchModel: ParsableCommand {
     }
     let interpreter = try withContext(model) { try Interpreter(plan: plan) }
     let peak = Benchmark.sgemmPeak()
+    let profile = try MachineProfile.current { FileHandleOutput.standardError($0 + "\n") }
     var results: [Benchmark.Result] = []
     for sequence in sequences.isEmpty ? [128] : sequences {
       let bindings = Benchmark.bindings(for: plan, batch: batch, sequence: sequence, overrides: overrides)
       FileHandleOutput.standardError("timing \(model) at \(bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))…\n")
-      results.append(try withContext(model) {
+      var result = try withContext(model) {
         try Benchmark.time(plan, interpreter: interpreter, bindings: bindings, repeats: repetitions)
-      })
+      }
+      result.predicted = PlanCost.predictedSecondsByKernel(plan, bindings: bindings, profile: profile).values.reduce(0, +) * 1e3
+      results.append(result)
     }
     if format == "json" {
       let entries = results.map { r -> [String: Any] in
         ["bindings": r.bindings, "median_ms": r.median, "min_ms": r.minimum, "max_ms": r.maximum,
          "matmul_gflop": r.flops / 1e9, "gflops_per_s": r.flops / r.median / 1e6,
-         "fraction_of_sgemm_peak": r.flops / r.median / 1e-3 / peak, "peak_value_bytes": r.peakBytes]
+         "fraction_of_sgemm_peak": r.flops / r.median / 1e-3 / peak, "peak_value_bytes": r.peakBytes,
+         "predicted_ms": r.predicted ?? 0, "predicted_over_measured": (r.predicted ?? 0) / r.median]
       }
       let object: [String: Any] = ["model": model, "variant": variant ?? "softmax", "threads": Parallel.threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
@@ -110,12 +116,12 @@ struct BenchModel: ParsableCommand {
       return
     }
     print("model \(model)\(variant.map { ", variant \($0)" } ?? ""), \(Parallel.threads) threads, sgemm peak " + String(format: "%.1f GFLOP/s", peak / 1e9) + " (1024³)")
-    print("bindings                  median ms    min ms    max ms   matmul GFLOP   GFLOP/s   of peak   peak values")
+    print("bindings                  median ms    min ms    max ms   matmul GFLOP   GFLOP/s   of peak   peak values   predicted ms  pred/meas")
     for r in results {
       let label = r.bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
       let rate = r.flops / (r.median / 1e3)
       print(label.padding(toLength: 24, withPad: " ", startingAt: 0)
-        + String(format: " %10.2f %9.2f %9.2f %14.3f %9.1f %8.1f%% %10.1f MiB", r.median, r.minimum, r.maximum, r.flops / 1e9, rate / 1e9, 100 * rate / peak, Double(r.peakBytes) / 1_048_576))
+        + String(format: " %10.2f %9.2f %9.2f %14.3f %9.1f %8.1f%% %10.1f MiB %14.2f %10.2f", r.median, r.minimum, r.maximum, r.flops / 1e9, rate / 1e9, 100 * rate / peak, Double(r.peakBytes) / 1_048_576, r.predicted ?? 0, (r.predicted ?? 0) / r.median))
     }
   }
 }

@@ -43,4 +43,31 @@ public enum PlanCost {
     }
     return result
   }
+
+  /// Predicted seconds per kernel of the whole plan at `bindings`: every call by its own cost,
+  /// each attention call by its variant's fitted prediction at its shapes (`MachineProfile`).
+  public static func predictedSecondsByKernel(_ plan: Plan, bindings: [String: Int], profile: MachineProfile) -> [String: Double] {
+    let dims = slotDims(plan, bindings: bindings)
+    var result: [String: Double] = [:]
+    for instruction in plan.instructions {
+      let operands = shapes(instruction, in: plan, dims: dims)
+      let cost = instruction.call.cost(operands)
+      if cost.isAttention, let attention = instruction.call as? FusedAttentionCall {
+        result[instruction.kernel, default: 0] += attentionSeconds(attention, operands, profile: profile)
+      } else {
+        result[instruction.kernel, default: 0] += seconds(cost, profile: profile)
+      }
+    }
+    return result
+  }
+
+  /// Predicted seconds of one attention call: its variant's formula at the call's `[B, H, S, d]`
+  /// shapes through the profile's fitted weights, over B·H heads.
+  static func attentionSeconds(_ call: FusedAttentionCall, _ shapes: KernelShapes, profile: MachineProfile) -> Double {
+    guard shapes.inputs.count >= 3, let q = shapes.inputs[0], let k = shapes.inputs[1], let out = shapes.outputs.first,
+      q.count == 4, k.count == 4, out.count == 4, let (definition, values) = try? call.variant(forKeys: k[2])
+    else { return profile.streamSeconds(bytes: 0) }
+    let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: call.causal)
+    return profile.predictSeconds(definition, values, shape: head, heads: q[0] * q[1])
+  }
 }
