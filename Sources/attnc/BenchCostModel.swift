@@ -15,20 +15,22 @@ struct BenchCostModel: ParsableCommand {
       seeded random q, k, v, and compares the setting with the least predicted time against the
       measured fastest. It reports the share of points where the choice is within 10% of the
       fastest (target ≥ 90%), the median predicted/measured ratio (target 0.8–1.25) and the worst
-      regret. The machine profile is measured first if this machine has none cached.
+      regret. The default grid holds only shapes the fit never saw (other N, d and head counts \
+      than the calibration grid); the output counts the points the fit never saw. The machine \
+      profile is measured first if this machine has none cached.
 
       Examples:
         attnc bench cost-model
         attnc bench cost-model --seq 1024 --seq 4096 --depth 64 --heads 4 --format json
       """)
 
-  @Option(name: .customLong("seq"), help: "Sequence lengths. Repeatable (default 256, 1024, 4096, 16384).")
+  @Option(name: .customLong("seq"), help: "Sequence lengths. Repeatable (default 384, 1536, 6144: none of the fit's).")
   var sequences: [Int] = []
 
-  @Option(name: .customLong("depth"), help: "Head dims. Repeatable (default 32, 64).")
+  @Option(name: .customLong("depth"), help: "Head dims. Repeatable (default 48, 96: none of the fit's).")
   var depths: [Int] = []
 
-  @Option(name: .customLong("heads"), help: "Head counts. Repeatable (default 4, 12).")
+  @Option(name: .customLong("heads"), help: "Head counts. Repeatable (default 4, 12: none of the fit's).")
   var heads: [Int] = []
 
   @Option(help: "Causal forms to time: both, causal or noncausal.")
@@ -47,7 +49,7 @@ struct BenchCostModel: ParsableCommand {
     let profile = try MachineProfile.current(progress: { FileHandleOutput.standardError($0 + "\n") })
     configureThreads(threads)
     let summary = try CostModelBenchmark.run(
-      profile: profile, lengths: sequences.isEmpty ? [256, 1024, 4096, 16384] : sequences, depths: depths.isEmpty ? [32, 64] : depths,
+      profile: profile, lengths: sequences.isEmpty ? [384, 1536, 6144] : sequences, depths: depths.isEmpty ? [48, 96] : depths,
       heads: heads.isEmpty ? [4, 12] : heads, causal: causal == "both" ? [false, true] : [causal == "causal"],
       progress: { FileHandleOutput.standardError($0 + "\n") })
     print(format == .json ? summary.json.rendered() : summary.table)

@@ -24,6 +24,10 @@ public enum CostModelBenchmark {
     public var fastest: String
     /// `measured(chosen) / measured(fastest) − 1`.
     public var regret: Double
+    /// The fit never saw this (N, d, heads): it is not a point of the calibration grid.
+    public var unseen: Bool {
+      !MachineCalibration.fitPoints.contains { $0.n == seqLen && $0.d == depth && $0.heads == heads }
+    }
   }
 
   public struct Summary: Sendable {
@@ -95,7 +99,8 @@ public enum CostModelBenchmark {
 extension CostModelBenchmark.Summary {
   public var json: JSON {
     .object([
-      ("grid_points", .int(points.count)), ("within_10pct_share", .number(withinTenPercentShare)),
+      ("grid_points", .int(points.count)), ("points_unseen_by_the_fit", .int(points.filter(\.unseen).count)),
+      ("within_10pct_share", .number(withinTenPercentShare)),
       ("median_predicted_over_measured", .number(medianPredictedOverMeasured)), ("worst_regret", .number(worstRegret)),
       ("points", .array(points.map { point in
         .object([
@@ -118,6 +123,12 @@ extension CostModelBenchmark.Summary {
           + p.chosen.padding(toLength: 28, withPad: " ", startingAt: 0) + p.fastest.padding(toLength: 18, withPad: " ", startingAt: 0)
           + String(format: "%5.1f%%  %.2f", p.regret * 100, chosen.predicted / chosen.measured))
     }
+    let unseen = points.filter(\.unseen).count
+    let grid = MachineCalibration.fitPoints
+    func values(_ list: [Int]) -> String { Array(Set(list)).sorted().map(String.init).joined(separator: ", ") }
+    lines.append(
+      "\(unseen) of \(points.count) points are shapes the fit never saw (it was fitted on N = \(values(grid.map(\.n))); "
+        + "d = \(values(grid.map(\.d))); heads = \(values(grid.map(\.heads))))")
     lines.append(String(
       format: "grid points %d; chosen within 10%% of the measured fastest: %.0f%% (target >= 90%%); median predicted/measured %.3f (target 0.8-1.25); worst regret %.1f%%",
       points.count, withinTenPercentShare * 100, medianPredictedOverMeasured, worstRegret * 100))

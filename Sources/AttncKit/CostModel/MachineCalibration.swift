@@ -13,7 +13,7 @@ public enum MachineCalibration {
   ]
   /// The timing grid each attention setting is fitted on: every (N, d, heads) of N = 256, 1024,
   /// 4096, d = 32, 64 and 2 or 8 heads (1 or 4 heads per thread on 2 cores).
-  static let fitPoints: [(n: Int, d: Int, heads: Int)] = [256, 1024, 4096].flatMap { n in
+  public static let fitPoints: [(n: Int, d: Int, heads: Int)] = [256, 1024, 4096].flatMap { n in
     [32, 64].flatMap { d in [2, 8].map { heads in (n, d, heads) } }
   }
 
