@@ -5,20 +5,9 @@ import AttncKernels
 /// variant's input. `Y = softmax(softcap(scale·Q·Kᵀ) + mask) · V` per query head, each query head
 /// reading key/value head `h / (qHeads / kvHeads)` (GQA, MQA).
 public struct AttentionSpec: Sendable, Equatable {
-  /// What the optional fourth input of the attention holds.
-  public enum Mask: String, Sendable {
-    /// No fourth input.
-    case none
-    /// `[B, L]`: key `j` of batch `b` is masked where the value is 0; a masked score gets
-    /// `maskFill` added (as the exporters' `(1 − mask)·fill` does).
-    case keyPadding = "key_padding"
-    /// Any float tensor broadcasting to `[B, Hq, S, L]`, added to the scores.
-    case bias = "additive_bias"
-    /// `[B, L]` float32, non-negative: proportional attention, key `j` counts `w_j` times,
-    /// `Y_i = Σ_j w_j·e^{s_ij}·v_j / Σ_j w_j·e^{s_ij}` (the bias `log w_j`; 0 drops the key; a row
-    /// whose visible keys all weigh 0 gives zeros). Token merging's key sizes.
-    case keyWeights = "key_weights"
-  }
+  /// What the optional fourth input of the attention holds: the kernel call's own mask kinds
+  /// (`FusedAttentionCall.MaskKind`), one definition for the IR and the plan.
+  public typealias Mask = FusedAttentionCall.MaskKind
 
   public var qHeads: Int
   public var kvHeads: Int
@@ -160,9 +149,8 @@ public struct FusedAttention: Op {
 
 extension FusedAttention: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    guard let mask = FusedAttentionCall.MaskKind(rawValue: spec.mask.rawValue) else { return nil }
     var call = FusedAttentionCall(
-      scale: spec.scale, causal: spec.causal, softcap: spec.softcap, mask: mask, maskFill: spec.maskFill,
+      scale: spec.scale, causal: spec.causal, softcap: spec.softcap, mask: spec.mask, maskFill: spec.maskFill,
       variant: spec.variant.name, variantValues: spec.variant.parameters, dispatch: spec.dispatch?.description)
     call.causalFill = spec.causalFill
     call.zeroNaNRows = spec.zeroesNaNRows

@@ -8,9 +8,16 @@ public struct FusedAttentionCall: KernelCall {
 
   /// What input 3 holds (`AttentionSpec.Mask` in the IR).
   public enum MaskKind: String, Sendable {
+    /// No fourth input.
     case none
+    /// `[B, L]`: key `j` of batch `b` is masked where the value is 0; a masked score gets
+    /// `maskFill` added (as the exporters' `(1 − mask)·fill` does).
     case keyPadding = "key_padding"
+    /// Any float tensor broadcasting to `[B, Hq, S, L]`, added to the scores.
     case bias = "additive_bias"
+    /// `[B, L]` float32, non-negative: proportional attention, key `j` counts `w_j` times,
+    /// `Y_i = Σ_j w_j·e^{s_ij}·v_j / Σ_j w_j·e^{s_ij}` (the bias `log w_j`; 0 drops the key; a row
+    /// whose visible keys all weigh 0 gives zeros). Token merging's key sizes.
     case keyWeights = "key_weights"
   }
 
