@@ -139,7 +139,7 @@ public struct KernelCost: Sendable, Equatable {
 public enum KernelCalls {
   /// The call types, listed once. A plan naming a kernel no type decodes is refused.
   public static let all: [any KernelCall.Type] = [
-    BinaryCall.self, UnaryCall.self, IsInfCall.self, VariadicCall.self, WhereCall.self, CastCall.self, ClipCall.self,
+    BinaryCall.self, UnaryCall.self, BiasGeluCall.self, IsInfCall.self, VariadicCall.self, WhereCall.self, CastCall.self, ClipCall.self,
     MatMulCall.self, GemmCall.self, FusedMatMulCall.self, PackedMatMulCall.self, EinsumCall.self,
     SoftmaxCall.self, LayerNormalizationCall.self, BatchNormalizationCall.self,
     ReshapeCall.self, ReshapeDynamicCall.self, SqueezeDynamicCall.self, IdentityCall.self,

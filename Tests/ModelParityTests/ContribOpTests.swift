@@ -11,12 +11,13 @@ import Testing
 @Suite struct ContribOpTests {
   /// Converts a one-node model of `type` in the `com.microsoft` domain over `x` [2, 5] and
   /// runs it.
-  static func run(_ type: String, inputs: [Float]) throws -> (plan: Plan, output: [Float]) {
+  static func run(_ type: String, inputs: [Float], bias: [Float]? = nil) throws -> (plan: Plan, output: [Float]) {
     let dir = try Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let path = try OnnxBuilder()
-      .input("x", ["2", "5"])
-      .node(type, ["x"], ["y"], domain: "com.microsoft")
+    var builder = OnnxBuilder().input("x", ["2", "5"])
+    if let bias { builder = builder.initializer(.init(name: "b", dims: [5], floats: bias)) }
+    let path = try builder
+      .node(type, bias == nil ? ["x"] : ["x", "b"], ["y"], domain: "com.microsoft")
       .output("y")
       .with(opsets: [("", 17), ("com.microsoft", 1)])
       .write(to: dir)
@@ -53,5 +54,35 @@ import Testing
     } throws: { error in
       "\(error)".contains("input 'X' must be floating-point, got int64")
     }
+  }
+
+  static let bias: [Float] = [0.5, -1, 0, 2, -0.25]
+
+  static func geluErf(_ v: Double) -> Double { 0.5 * v * (1 + erf(v / 2.0.squareRoot())) }
+  static func geluTanh(_ v: Double) -> Double { 0.5 * v * (1 + tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v))) }
+
+  /// `expected(x + bias)` element by element, bias along the last axis of [2, 5].
+  static func check(_ y: [Float], bias: [Float]?, _ expected: (Double) -> Double) {
+    for (i, (value, result)) in zip(x, y).enumerated() {
+      let v = Double(value) + Double(bias?[i % 5] ?? 0)
+      #expect(abs(Double(result) - expected(v)) <= 1e-6 + 1e-5 * abs(expected(v)), "element \(i)")
+    }
+  }
+
+  @Test func microsoftGeluIsTheErfGelu() throws {
+    let (plan, y) = try Self.run("Gelu", inputs: Self.x)
+    #expect(plan.instructions.map(\.kernel) == ["Gelu"])
+    Self.check(y, bias: nil, Self.geluErf)
+  }
+
+  @Test func biasGeluAddsTheBiasThenTakesTheErfGelu() throws {
+    let (plan, y) = try Self.run("BiasGelu", inputs: Self.x, bias: Self.bias)
+    #expect(plan.instructions.map(\.kernel) == ["BiasGelu"])
+    Self.check(y, bias: Self.bias, Self.geluErf)
+  }
+
+  @Test func fastGeluIsTheTanhGeluWithOrWithoutBias() throws {
+    Self.check(try Self.run("FastGelu", inputs: Self.x, bias: Self.bias).output, bias: Self.bias, Self.geluTanh)
+    Self.check(try Self.run("FastGelu", inputs: Self.x).output, bias: nil, Self.geluTanh)
   }
 }

@@ -192,3 +192,26 @@ public struct ClipCall: KernelCall {
     return [x]
   }
 }
+
+/// `Gelu(x + bias)` with `bias` (when given) broadcast along the last axis: ONNX Runtime's
+/// `BiasGelu` (erf form) and `FastGelu` (tanh form).
+public struct BiasGeluCall: KernelCall {
+  public static let names = ["BiasGelu"]
+  public let name = "BiasGelu"
+  /// The tanh approximation (`FastGelu`) instead of the erf form.
+  public var tanhApproximation: Bool
+
+  public init(tanhApproximation: Bool) { self.tanhApproximation = tanhApproximation }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(tanhApproximation: try parameters.string("approximate", default: "none") == "tanh")
+  }
+
+  public var parameters: [String: KernelParameter] { ["approximate": .string(tanhApproximation ? "tanh" : "none")] }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    var x = try KernelCalls.input(inputs, 0)
+    if let bias = KernelCalls.optional(inputs, 1) { x = try Elementwise.binary("Add", x, bias) }
+    return [try Elementwise.unary("Gelu", x, approximate: tanhApproximation ? "tanh" : "none", output: context.output(0))]
+  }
+}
