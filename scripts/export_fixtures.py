@@ -192,17 +192,35 @@ def export_with_cache(name, implementation, folder, dynamo):
         open(os.path.join(data, "output_0.pb"), "wb").write(tensor.SerializeToString())
 
 
+def ort_optimized(source_folder, folder, num_heads, hidden_size):
+    """The BERT export as ONNX Runtime's transformers optimizer rewrites it (the form many
+    published ONNX files have): SkipLayerNormalization, BiasGelu, fused embeddings' norms. Its
+    contrib Attention fusion is left off (attnc does not import com.microsoft.Attention yet)."""
+    from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    options = FusionOptions("bert")
+    options.enable_attention = False
+    model = optimizer.optimize_model(os.path.join(source_folder, "model.onnx"), model_type="bert",
+                                     num_heads=num_heads, hidden_size=hidden_size, opt_level=1,
+                                     optimization_options=options)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    model.save_model_to_file(path)
+    write_test_data(path, folder, decoder=False)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "exports"))
     parser.add_argument("--only", default="")
     parser.add_argument("--cache-only", action="store_true", help="only the KV-cache exports")
+    parser.add_argument("--ort-only", action="store_true", help="only the ONNX Runtime-optimized BERT (from bert_eager_legacy)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     only = set(filter(None, args.only.split(",")))
     failures = []
     for name, (_, _, decoder) in configs().items():
-        if (only and name not in only) or args.cache_only:
+        if (only and name not in only) or args.cache_only or args.ort_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
@@ -222,7 +240,7 @@ def main():
                     failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
                     traceback.print_exc(limit=2)
     for name in ["gpt2", "llama"]:
-        if only and name not in only:
+        if (only and name not in only) or args.ort_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
@@ -237,6 +255,15 @@ def main():
                     shutil.rmtree(folder, ignore_errors=True)
                     failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
                     traceback.print_exc(limit=2)
+    if not args.cache_only and (not only or "bert" in only):
+        folder = os.path.join(args.out, "bert_ortopt_legacy")
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            ort_optimized(os.path.join(args.out, "bert_eager_legacy"), folder, num_heads=2, hidden_size=32)
+            print("exported bert_ortopt_legacy", file=sys.stderr)
+        except Exception as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            failures.append(("bert_ortopt_legacy", f"{type(error).__name__}: {error}"))
     for fixture, reason in failures:
         print(f"not exported {fixture}: {reason}", file=sys.stderr)
 

@@ -141,7 +141,7 @@ public enum KernelCalls {
   public static let all: [any KernelCall.Type] = [
     BinaryCall.self, UnaryCall.self, BiasGeluCall.self, IsInfCall.self, VariadicCall.self, WhereCall.self, CastCall.self, ClipCall.self,
     MatMulCall.self, GemmCall.self, FusedMatMulCall.self, PackedMatMulCall.self, EinsumCall.self,
-    SoftmaxCall.self, LayerNormalizationCall.self, BatchNormalizationCall.self,
+    SoftmaxCall.self, LayerNormalizationCall.self, SkipNormalizationCall.self, BatchNormalizationCall.self,
     ReshapeCall.self, ReshapeDynamicCall.self, SqueezeDynamicCall.self, IdentityCall.self,
     DimExpressionsCall.self, ShapeCall.self, SizeCall.self, ConstantOfShapeCall.self, RangeCall.self, DropoutCall.self,
     TransposeCall.self, GatherCall.self, GatherElementsCall.self, GatherNDCall.self, ConcatCall.self, ExpandCall.self,

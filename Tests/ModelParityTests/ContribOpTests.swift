@@ -85,4 +85,57 @@ import Testing
     Self.check(try Self.run("FastGelu", inputs: Self.x, bias: Self.bias).output, bias: Self.bias, Self.geluTanh)
     Self.check(try Self.run("FastGelu", inputs: Self.x).output, bias: nil, Self.geluTanh)
   }
+
+  /// `x + skip + bias` of the fixed inputs, [2, 5].
+  static let skip: [Float] = [1, 0.5, -2, 0.25, 3, -1, 0, 1.5, -0.5, 2]
+  static let gamma: [Float] = [1, 2, 0.5, -1, 1.5], beta: [Float] = [0, 0.1, -0.2, 0.3, 0]
+
+  static func runSkipNorm(_ type: String, outputs: [String], vectors: [(String, [Float])]) throws -> [[Float]] {
+    let dir = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var builder = OnnxBuilder().input("x", ["2", "5"]).input("skip", ["2", "5"])
+    for (name, values) in vectors { builder = builder.initializer(.init(name: name, dims: [5], floats: values)) }
+    builder = builder.node(type, ["x", "skip"] + vectors.map(\.0), outputs, domain: "com.microsoft")
+    for output in outputs { builder = builder.output(output) }
+    let path = try builder.with(opsets: [("", 17), ("com.microsoft", 1)]).write(to: dir)
+    var options = ConversionOptions()
+    options.policy = .exact
+    let plan = try Compiler.convert(path, conversion: options).plan
+    let results = try Interpreter(plan: plan).run([
+      HostTensor(floats: x, shape: [2, 5]), HostTensor(floats: skip, shape: [2, 5]),
+    ])
+    return results.map { Tensor($0).floats.owned }
+  }
+
+  @Test func skipLayerNormalizationNormalizesTheResidualSum() throws {
+    let outputs = try Self.runSkipNorm(
+      "SkipLayerNormalization", outputs: ["y", "mean", "inverse", "sum"],
+      vectors: [("gamma", Self.gamma), ("beta", Self.beta), ("bias", Self.bias)])
+    for row in 0..<2 {
+      let s = (0..<5).map { Double(Self.x[row * 5 + $0]) + Double(Self.skip[row * 5 + $0]) + Double(Self.bias[$0]) }
+      let mean = s.reduce(0, +) / 5
+      let variance = s.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 5
+      let inverse = 1 / (variance + 1e-12).squareRoot()
+      for j in 0..<5 {
+        let expected = (s[j] - mean) * inverse * Double(Self.gamma[j]) + Double(Self.beta[j])
+        #expect(abs(Double(outputs[0][row * 5 + j]) - expected) <= 1e-5, "y[\(row), \(j)]")
+        #expect(abs(Double(outputs[3][row * 5 + j]) - s[j]) <= 1e-6, "sum[\(row), \(j)]")
+      }
+      #expect(abs(Double(outputs[1][row]) - mean) <= 1e-6)
+      #expect(abs(Double(outputs[2][row]) - inverse) <= 1e-5 * inverse)
+    }
+  }
+
+  @Test func skipSimplifiedLayerNormalizationIsRMSNormOfTheSum() throws {
+    let outputs = try Self.runSkipNorm(
+      "SkipSimplifiedLayerNormalization", outputs: ["y"], vectors: [("gamma", Self.gamma), ("bias", Self.bias)])
+    for row in 0..<2 {
+      let s = (0..<5).map { Double(Self.x[row * 5 + $0]) + Double(Self.skip[row * 5 + $0]) + Double(Self.bias[$0]) }
+      let inverse = 1 / (s.map { $0 * $0 }.reduce(0, +) / 5 + 1e-12).squareRoot()
+      for j in 0..<5 {
+        let expected = s[j] * inverse * Double(Self.gamma[j])
+        #expect(abs(Double(outputs[0][row * 5 + j]) - expected) <= 1e-5, "y[\(row), \(j)]")
+      }
+    }
+  }
 }

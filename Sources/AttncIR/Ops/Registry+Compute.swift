@@ -31,6 +31,12 @@ extension OpRegistry {
       Entry("Gelu", domain: "com.microsoft") { _, _ in Unary(.gelu(tanh: false)) },
       Entry("BiasGelu", domain: "com.microsoft") { _, _ in BiasGelu(tanhApproximation: false) },
       Entry("FastGelu", domain: "com.microsoft") { _, _ in BiasGelu(tanhApproximation: true) },
+      Entry("SkipLayerNormalization", domain: "com.microsoft") { a, _ in try SkipLayerNormalization(rms: false, attributes: a) },
+      Entry("SkipSimplifiedLayerNormalization", domain: "com.microsoft") { a, _ in
+        try SkipLayerNormalization(rms: true, attributes: a)
+      },
+      // ONNX Runtime registers its RMSNorm in the default domain under this name.
+      Entry("SimplifiedLayerNormalization") { a, _ in try RMSNormalization(attributes: a, opset: 23) },
     ]
   }
 }

@@ -90,3 +90,52 @@ public struct BatchNormalizationCall: KernelCall {
     return [try ChannelNormalization.inference(x, scale: scale, bias: bias, mean: mean, variance: variance, epsilon: epsilon)]
   }
 }
+
+/// ONNX Runtime's `SkipLayerNormalization` / `SkipSimplifiedLayerNormalization`: the residual
+/// sum `s = input + skip (+ bias)`, then LayerNorm (or RMSNorm) of `s` over the last axis with
+/// `gamma` (and `beta`). Outputs, a prefix as asked: `y`; the row mean of `s`; its inverse
+/// standard deviation `1/√(var + ε)` (RMS form: `1/√(mean(s²) + ε)`), both `[…, 1]`; and `s`.
+/// Inputs: input, skip, gamma, then beta (LayerNorm form only, may be omitted) and bias.
+public struct SkipNormalizationCall: KernelCall {
+  public static let names = ["SkipLayerNormalization", "SkipSimplifiedLayerNormalization"]
+  public var rms: Bool
+  public var epsilon: Float
+
+  public init(rms: Bool, epsilon: Float) {
+    self.rms = rms
+    self.epsilon = epsilon
+  }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(rms: name == "SkipSimplifiedLayerNormalization", epsilon: try parameters.float("epsilon"))
+  }
+
+  public var name: String { rms ? "SkipSimplifiedLayerNormalization" : "SkipLayerNormalization" }
+  public var parameters: [String: KernelParameter] { ["epsilon": .float(Double(epsilon))] }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    var sum = try Elementwise.binary("Add", KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1))
+    if let bias = KernelCalls.optional(inputs, rms ? 3 : 4) { sum = try Elementwise.binary("Add", sum, bias) }
+    let y = try LinearAlgebra.layerNorm(
+      sum, scale: KernelCalls.input(inputs, 2), bias: rms ? nil : KernelCalls.optional(inputs, 3), axis: -1,
+      epsilon: epsilon, rms: rms, output: context.output(0))[0]
+    guard context.outputCount > 1 else { return [y] }
+    let width = max(sum.shape.last ?? 1, 1), rows = sum.count / width
+    var means = [Float](repeating: 0, count: rows), inverses = [Float](repeating: 0, count: rows)
+    for row in 0..<rows {
+      var total = 0.0, squares = 0.0
+      for j in 0..<width {
+        let v = Double(sum.floats[row * width + j])
+        total += v
+        squares += v * v
+      }
+      let mean = total / Double(width)
+      let spread = rms ? squares / Double(width) : max(squares / Double(width) - mean * mean, 0)
+      means[row] = Float(mean)
+      inverses[row] = Float(1 / (spread + Double(epsilon)).squareRoot())
+    }
+    let statisticsShape = Array(sum.shape.dropLast()) + [1]
+    let outputs = [y, .float(means, statisticsShape, dtype: sum.dtype), .float(inverses, statisticsShape, dtype: sum.dtype), sum]
+    return Array(outputs.prefix(context.outputCount))
+  }
+}
