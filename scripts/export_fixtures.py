@@ -192,14 +192,15 @@ def export_with_cache(name, implementation, folder, dynamo):
         open(os.path.join(data, "output_0.pb"), "wb").write(tensor.SerializeToString())
 
 
-def ort_optimized(source_folder, folder, num_heads, hidden_size):
+def ort_optimized(source_folder, folder, num_heads, hidden_size, attention):
     """The BERT export as ONNX Runtime's transformers optimizer rewrites it (the form many
-    published ONNX files have): SkipLayerNormalization, BiasGelu, fused embeddings' norms. Its
-    contrib Attention fusion is left off (attnc does not import com.microsoft.Attention yet)."""
+    published ONNX files have): SkipLayerNormalization, BiasGelu, and with `attention` its
+    contrib Attention (packed QKV weights, a [B, S] key mask)."""
     from onnxruntime.transformers import optimizer
     from onnxruntime.transformers.fusion_options import FusionOptions
     options = FusionOptions("bert")
-    options.enable_attention = False
+    options.enable_attention = attention
+    options.enable_embed_layer_norm = False  # EmbedLayerNormalization is not imported yet
     model = optimizer.optimize_model(os.path.join(source_folder, "model.onnx"), model_type="bert",
                                      num_heads=num_heads, hidden_size=hidden_size, opt_level=1,
                                      optimization_options=options)
@@ -256,14 +257,16 @@ def main():
                     failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
                     traceback.print_exc(limit=2)
     if not args.cache_only and (not only or "bert" in only):
-        folder = os.path.join(args.out, "bert_ortopt_legacy")
-        shutil.rmtree(folder, ignore_errors=True)
-        try:
-            ort_optimized(os.path.join(args.out, "bert_eager_legacy"), folder, num_heads=2, hidden_size=32)
-            print("exported bert_ortopt_legacy", file=sys.stderr)
-        except Exception as error:
+        for fixture, attention in [("bert_ortopt_legacy", False), ("bert_ortopt_attention_legacy", True)]:
+            folder = os.path.join(args.out, fixture)
             shutil.rmtree(folder, ignore_errors=True)
-            failures.append(("bert_ortopt_legacy", f"{type(error).__name__}: {error}"))
+            try:
+                ort_optimized(os.path.join(args.out, "bert_eager_legacy"), folder, num_heads=2, hidden_size=32,
+                              attention=attention)
+                print(f"exported {fixture}", file=sys.stderr)
+            except Exception as error:
+                shutil.rmtree(folder, ignore_errors=True)
+                failures.append((fixture, f"{type(error).__name__}: {error}"))
     for fixture, reason in failures:
         print(f"not exported {fixture}: {reason}", file=sys.stderr)
 

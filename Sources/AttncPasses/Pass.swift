@@ -70,7 +70,7 @@ public struct Pipeline: Sendable {
 /// remove dead nodes.
 public enum Canonicalize {
   public static let pipeline = Pipeline([
-    FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
+    ExpandContribAttention.pass, FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
     EliminateDeadNodes.pass,
   ])
 }

@@ -138,4 +138,33 @@ import Testing
       }
     }
   }
+
+  @Test func causalContribAttentionIsRefusedByName() throws {
+    let dir = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = try OnnxBuilder()
+      .input("x", ["1", "4", "8"])
+      .initializer(.init(name: "w", dims: [8, 24], floats: (0..<192).map { Float($0 % 7) * 0.1 }))
+      .node("Attention", ["x", "w"], ["y"], attributes: [("num_heads", 2), ("unidirectional", 1)], domain: "com.microsoft")
+      .output("y")
+      .with(opsets: [("", 17), ("com.microsoft", 1)])
+      .write(to: dir)
+    var options = ConversionOptions()
+    options.policy = .exact
+    #expect {
+      _ = try Compiler.convert(path, conversion: options)
+    } throws: { error in
+      "\(error)".contains("no kernel yet for: Attention")
+    }
+    // The bidirectional form expands into standard ops and is matched as attention.
+    let bidirectional = try OnnxBuilder()
+      .input("x", ["1", "4", "8"])
+      .initializer(.init(name: "w", dims: [8, 24], floats: (0..<192).map { Float($0 % 7) * 0.1 }))
+      .node("Attention", ["x", "w"], ["y"], attributes: [("num_heads", 2)], domain: "com.microsoft")
+      .output("y")
+      .with(opsets: [("", 17), ("com.microsoft", 1)])
+      .write(to: dir, name: "bidirectional.onnx")
+    let plan = try Compiler.convert(bidirectional, conversion: options).plan
+    #expect(plan.instructions.filter { $0.call is FusedAttentionCall }.count == 1)
+  }
 }
