@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttncCost
 import AttncKit
 import AttncKernels
 import AttncRuntime
@@ -95,7 +96,7 @@ struct BenchModel: ParsableCommand {
     let profile = try MachineProfile.current { FileHandleOutput.standardError($0 + "\n") }
     var results: [Benchmark.Result] = []
     for sequence in sequences.isEmpty ? [128] : sequences {
-      let bindings = Benchmark.bindings(for: plan, batch: batch, sequence: sequence, overrides: overrides)
+      let bindings = plan.symbolBindings(batch: batch, sequence: sequence, overrides: overrides)
       FileHandleOutput.standardError("timing \(model) at \(bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))…\n")
       var result = try withContext(model) {
         try Benchmark.time(plan, interpreter: interpreter, bindings: bindings, repeats: repetitions)

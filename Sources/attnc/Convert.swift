@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttncCost
 import AttncKernels
 import AttncKit
 import AttncRuntime
