@@ -48,7 +48,7 @@ let package = Package(
     .executableTarget(
       name: "attnc",
       dependencies: [
-        "AttncCost", "AttncKit", "AttncKernels", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
+        "AttncCost", "AttncKit", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

@@ -27,6 +27,12 @@ public enum Verification {
     }
   }
 
+  /// The token-merging steps of `plan` (its `TokenMerge` calls): when there are any, a
+  /// verification's output errors include merging, its attention errors do not.
+  public static func tokenMerges(in plan: Plan) -> Int {
+    plan.instructions.filter { $0.call is TokenMergeCall }.count
+  }
+
   /// Runs `plan` and the exact plan of `reference` on `inputs` and compares them.
   /// - Throws: when the two plans' inputs or outputs do not correspond, or a run fails.
   public static func verify(_ plan: Plan, reference: Plan, inputs: [HostTensor]) throws -> Report {
