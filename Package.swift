@@ -35,32 +35,37 @@ let package = Package(
     .target(
       name: "AttncCodegen",
       dependencies: ["AttncIR", "AttncKernels", "AttncRuntime", "AttncTensor"]),
+    // The cost model: machine profile, calibration, per-layer variant choice, plan cost. It is
+    // handed the lowering (AttncCodegen) and the calibration-folder reader by AttncKit.
+    .target(
+      name: "AttncCost",
+      dependencies: ["AttncIR", "AttncKernels", "AttncPasses", "AttncRuntime", "AttncTensor", "CAttnc"]),
     .target(
       name: "AttncKit",
       dependencies: [
-        "AttncCodegen", "AttncIR", "AttncKernels", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
+        "AttncCodegen", "AttncCost", "AttncIR", "AttncKernels", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
       ]),
     .executableTarget(
       name: "attnc",
       dependencies: [
-        "AttncKit", "AttncKernels", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
+        "AttncCost", "AttncKit", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
     // MARK: - Tests
-    .target(name: "AttncTestSupport", dependencies: ["AttncKit"], path: "Tests/AttncTestSupport"),
+    .target(name: "AttncTestSupport", dependencies: ["AttncCost", "AttncKit"], path: "Tests/AttncTestSupport"),
     .testTarget(name: "AttncTensorTests", dependencies: ["AttncTensor", "AttncTestSupport"]),
     .testTarget(name: "AttncIRTests", dependencies: ["AttncIR", "AttncTestSupport"]),
     .testTarget(name: "AttncONNXTests", dependencies: ["AttncONNX", "AttncTestSupport"]),
     .testTarget(name: "AttncPassesTests", dependencies: ["AttncPasses", "AttncTestSupport"]),
     .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncKernels", "AttncTensor", "AttncTestSupport"]),
     .testTarget(name: "AttncKernelsTests", dependencies: ["AttncKernels", "AttncTensor", "AttncTestSupport", "CAttnc"]),
-    .testTarget(name: "ModelParityTests", dependencies: ["AttncKit", "AttncCodegen", "AttncIR", "AttncPasses", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
-    .testTarget(name: "CostModelTests", dependencies: ["AttncKit", "AttncKernels", "AttncIR", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
+    .testTarget(name: "ModelParityTests", dependencies: ["AttncCost", "AttncKit", "AttncCodegen", "AttncIR", "AttncPasses", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
+    .testTarget(name: "CostModelTests", dependencies: ["AttncCost", "AttncKit", "AttncKernels", "AttncIR", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
     .testTarget(
       name: "ConformanceTests", dependencies: ["AttncKit", "AttncTestSupport"],
       exclude: ["not-passing.tsv"]),
-    .testTarget(name: "CLITests", dependencies: ["AttncKit", "AttncTestSupport", "attnc"]),
+    .testTarget(name: "CLITests", dependencies: ["AttncCost", "AttncKit", "AttncTestSupport", "attnc"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,4 @@
+import AttncTensor
 import Foundation
 
 /// The results of a batch conversion as a summary table, a summary line and a JSON report.

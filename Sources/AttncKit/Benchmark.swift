@@ -1,3 +1,4 @@
+import AttncCost
 import AttncKernels
 import AttncRuntime
 import AttncTensor
@@ -26,21 +27,6 @@ public enum Benchmark {
   /// - Throws: `.usage` naming a symbol that `bindings` leaves unbound.
   public static func inputs(for plan: Plan, bindings: [String: Int]) throws -> [HostTensor] {
     try CalibrationInputs.synthetic(for: plan, bindings: bindings, seed: 0x5EED).samples[0]
-  }
-
-  /// Binds `batch`-like symbols (names containing "batch") to `batch` and every other symbol of
-  /// the plan's inputs to `sequence`, then applies `overrides`.
-  public static func bindings(for plan: Plan, batch: Int, sequence: Int, overrides: [String: Int]) -> [String: Int] {
-    var result: [String: Int] = [:]
-    for slot in plan.inputs {
-      for dim in plan.slots[slot].dims {
-        for symbol in dim.symbols where result[symbol] == nil {
-          result[symbol] = symbol.lowercased().contains("batch") ? batch : sequence
-        }
-      }
-    }
-    result.merge(overrides) { _, new in new }
-    return result
   }
 
   /// Runs `plan` `warmups + repeats` times and times the last `repeats`.
@@ -84,26 +70,5 @@ public enum Benchmark {
   /// (OpenBLAS, as the plans use it), median of 5 after a warm-up.
   public static func sgemmPeak(size: Int = 1024) -> Double {
     MachineCalibration.gemmRate(m: size, n: size, k: size)
-  }
-}
-
-/// A small deterministic random generator (SplitMix64) for synthetic inputs.
-public struct SplitMix: Sendable {
-  var state: UInt64
-  public init(seed: UInt64) { state = seed }
-
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// A standard normal sample (Box–Muller).
-  public mutating func normal() -> Float {
-    let u = (Double(next() >> 11) + 0.5) / Double(1 << 53)
-    let v = Double(next() >> 11) / Double(1 << 53)
-    return Float((-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v))
   }
 }

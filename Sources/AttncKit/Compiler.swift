@@ -1,4 +1,5 @@
 import AttncCodegen
+import AttncCost
 import AttncIR
 import AttncKernels
 import AttncONNX
@@ -9,8 +10,8 @@ import Foundation
 
 /// The conversion pipeline: ONNX file → IR → canonical IR → matched attention → policy → plan.
 public enum Compiler {
-  /// This build's version, recorded in plans.
-  public static let version = "attnc 0.1.0"
+  /// This build's version, recorded in plans (`AttncBuild.version`).
+  public static let version = AttncBuild.version
 
   /// What `plan` did to the attention layers: one entry per matched attention, in graph order.
   public typealias AttentionOutcome = ApplyAttentionVariant.Outcome
@@ -84,14 +85,16 @@ public enum Compiler {
       if var schedule = conversion.tokenMerge {
         if schedule.form == .auto {
           progress("choosing token-merge rates (--token-merge auto)")
-          let chosen = try TokenMergePlanner.choose(graph, options: conversion, lower: lower, progress: progress)
+          let chosen = try TokenMergePlanner.choose(
+            graph, options: conversion, lower: lower, loadCalibration: CalibrationInputs.load, progress: progress)
           schedule = TokenMergeSchedule(.list(chosen.rates))
           choice = chosen
         }
         mergeReport = try mergeTokens(schedule, &merged)
       }
       let planned = try PolicyPlanner.plan(
-        merged, reference: mergeReport == nil ? nil : graph, options: conversion, lower: lower, progress: progress)
+        merged, reference: mergeReport == nil ? nil : graph, options: conversion, lower: lower,
+        loadCalibration: CalibrationInputs.load, progress: progress)
       var plan = try planned.plan ?? lower(planned.graph)
       plan.options = conversion.canonical
       plan.decisions = decisions(planned.outcomes, report: planned.report)

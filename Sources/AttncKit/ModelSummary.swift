@@ -1,3 +1,4 @@
+import AttncCost
 import AttncIR
 import AttncPasses
 import AttncTensor

@@ -1,3 +1,4 @@
+import AttncCost
 import AttncKernels
 import AttncTensor
 

@@ -1,3 +1,4 @@
+import AttncCost
 import AttncKernels
 import AttncRuntime
 import AttncTensor
@@ -24,6 +25,12 @@ public enum Verification {
         })),
       ])
     }
+  }
+
+  /// The token-merging steps of `plan` (its `TokenMerge` calls): when there are any, a
+  /// verification's output errors include merging, its attention errors do not.
+  public static func tokenMerges(in plan: Plan) -> Int {
+    plan.instructions.filter { $0.call is TokenMergeCall }.count
   }
 
   /// Runs `plan` and the exact plan of `reference` on `inputs` and compares them.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AttncKernels
 import AttncKit
 import AttncONNX
 import AttncTensor
@@ -91,9 +90,9 @@ struct BatchOptions: ParsableArguments {
     if scheduler.jobs > 1 {
       // One OpenBLAS thread per core between the conversions running at once (attnc's pool
       // stays at one thread: it serves one caller at a time).
-      setBLASThreads(max(1, ProcessInfo.processInfo.activeProcessorCount / scheduler.jobs))
+      ProcessSetup.setBLASThreads(max(1, ProcessInfo.processInfo.activeProcessorCount / scheduler.jobs))
     } else {
-      Parallel.configure(threads: Parallel.cores)
+      ProcessSetup.configureThreads(ProcessSetup.cores)
     }
     let progress = BatchProgress(
       inputs: inputs, verbosity: quiet ? .quiet : verbose ? .verbose : .normal,

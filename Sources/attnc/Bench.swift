@@ -1,6 +1,6 @@
 import ArgumentParser
+import AttncCost
 import AttncKit
-import AttncKernels
 import AttncRuntime
 import AttncTensor
 import Foundation
@@ -95,7 +95,7 @@ struct BenchModel: ParsableCommand {
     let profile = try MachineProfile.current { FileHandleOutput.standardError($0 + "\n") }
     var results: [Benchmark.Result] = []
     for sequence in sequences.isEmpty ? [128] : sequences {
-      let bindings = Benchmark.bindings(for: plan, batch: batch, sequence: sequence, overrides: overrides)
+      let bindings = plan.symbolBindings(batch: batch, sequence: sequence, overrides: overrides)
       FileHandleOutput.standardError("timing \(model) at \(bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))…\n")
       var result = try withContext(model) {
         try Benchmark.time(plan, interpreter: interpreter, bindings: bindings, repeats: repetitions)
@@ -110,12 +110,12 @@ struct BenchModel: ParsableCommand {
          "fraction_of_sgemm_peak": r.flops / r.median / 1e-3 / peak, "peak_value_bytes": r.peakBytes,
          "predicted_ms": r.predicted ?? 0, "predicted_over_measured": (r.predicted ?? 0) / r.median]
       }
-      let object: [String: Any] = ["model": model, "variant": variant ?? "softmax", "threads": Parallel.threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
+      let object: [String: Any] = ["model": model, "variant": variant ?? "softmax", "threads": ProcessSetup.threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
       return
     }
-    print("model \(model)\(variant.map { ", variant \($0)" } ?? ""), \(Parallel.threads) threads, sgemm peak " + String(format: "%.1f GFLOP/s", peak / 1e9) + " (1024³)")
+    print("model \(model)\(variant.map { ", variant \($0)" } ?? ""), \(ProcessSetup.threads) threads, sgemm peak " + String(format: "%.1f GFLOP/s", peak / 1e9) + " (1024³)")
     print("bindings                  median ms    min ms    max ms   matmul GFLOP   GFLOP/s   of peak   peak values   predicted ms  pred/meas")
     for r in results {
       let label = r.bindings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

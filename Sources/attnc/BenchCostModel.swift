@@ -1,6 +1,6 @@
 import ArgumentParser
+import AttncCost
 import AttncKit
-import AttncKernels
 import AttncTensor
 import Foundation
 

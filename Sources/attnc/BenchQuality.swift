@@ -1,6 +1,6 @@
 import ArgumentParser
+import AttncCost
 import AttncKit
-import AttncKernels
 import AttncTensor
 import Foundation
 
@@ -44,7 +44,7 @@ struct BenchQuality: ParsableCommand {
     guard draws >= 1, threads >= 1 else { throw ValidationError("--draws and --threads must be at least 1") }
     configureThreads(threads)
     let settings = variants.isEmpty ? AttentionQuality.standardSettings : variants.map { AttentionQuality.Setting($0) }
-    for setting in settings { _ = try AttentionVariants.parse(setting.variant) }  // fail before the work
+    for setting in settings { try VariantCatalog.check(setting.variant) }  // fail before the work
     var rows: [AttentionQuality.Row] = []
     let datasets = try AttentionQuality.datasets(at: attentionData)
     for dataset in datasets {

@@ -1,7 +1,6 @@
 import ArgumentParser
+import AttncCost
 import AttncKit
-import AttncKernels
-import AttncTensor
 import Foundation
 
 /// `attnc bench scaling`: one attention layer per variant at growing N.
@@ -52,46 +51,28 @@ struct BenchScaling: ParsableCommand {
 
   func run() throws {
     configureThreads(threads)
-    let settings = try (variants.isEmpty ? AttentionVariants.all.map(\.name) : variants).map { text in
-      (text, try AttentionVariants.parse(text))
-    }.filter { !causal || $0.1.0.supportsCausal }
+    let settings = try ScalingBenchmark.settings(variants, causal: causal)
     var points: [[String: Any]] = []
     if format == .table {
-      print("one attention layer: batch 1, \(heads) heads, d = \(depth)\(causal ? ", causal" : ""), \(Parallel.threads) threads, median of \(repetitions)")
+      print("one attention layer: batch 1, \(heads) heads, d = \(depth)\(causal ? ", causal" : ""), \(ProcessSetup.threads) threads, median of \(repetitions)")
       print("N        variant                          ms     GFLOP   GFLOP/s   vs softmax")
     }
-    for n in sequences.isEmpty ? [1024, 4096] : sequences {
-      var generator = SplitMix(seed: 0xA77)
-      func tensor(_ scale: Float) -> Tensor {
-        .float((0..<(heads * n * depth)).map { _ in generator.normal() * scale }, [1, heads, n, depth])
-      }
-      let q = tensor(1 / Float(depth).squareRoot()), k = tensor(1), v = tensor(1)
-      var exactTime: Double?
-      for (text, (definition, parameters)) in settings {
-        FileHandleOutput.standardError("N=\(n) \(text)…\n")
-        var times: [Double] = []
-        for _ in 0..<repetitions {
-          let start = DispatchTime.now().uptimeNanoseconds
-          _ = try VariantAttention.run(definition, parameters: parameters, q: q, k: k, v: v, mask: .none, scale: 1, causal: causal)
-          times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        let median = times.sorted()[times.count / 2]
-        if definition.name == "softmax" { exactTime = median }
-        let cost = definition.cost(AttentionShape(queries: n, keys: n, depth: depth, valueDepth: depth, causal: causal), parameters)
-        let flops = cost.flops * Double(heads)
-        let speedup = exactTime.map { $0 / median }
-        points.append([
-          "n": n, "variant": text, "median_ms": median, "gflop": flops / 1e9, "gflops_per_s": flops / median / 1e6,
-          "speedup_over_softmax": speedup ?? NSNull(),
-        ])
-        if format == .table {
-          print(String(n).padding(toLength: 9, withPad: " ", startingAt: 0) + text.padding(toLength: 28, withPad: " ", startingAt: 0)
-            + String(format: " %10.2f %9.3f %9.1f   ", median, flops / 1e9, flops / median / 1e6) + (speedup.map { String(format: "%.2f×", $0) } ?? "-"))
-        }
+    try ScalingBenchmark.run(
+      settings: settings, lengths: sequences.isEmpty ? [1024, 4096] : sequences, depth: depth, heads: heads, causal: causal,
+      repetitions: repetitions, starting: { n, text in FileHandleOutput.standardError("N=\(n) \(text)…\n") }
+    ) { point in
+      let (n, text, median, flops, speedup) = (point.length, point.setting, point.medianMilliseconds, point.flops, point.speedupOverSoftmax)
+      points.append([
+        "n": n, "variant": text, "median_ms": median, "gflop": flops / 1e9, "gflops_per_s": flops / median / 1e6,
+        "speedup_over_softmax": speedup ?? NSNull(),
+      ])
+      if format == .table {
+        print(String(n).padding(toLength: 9, withPad: " ", startingAt: 0) + text.padding(toLength: 28, withPad: " ", startingAt: 0)
+          + String(format: " %10.2f %9.3f %9.1f   ", median, flops / 1e9, flops / median / 1e6) + (speedup.map { String(format: "%.2f×", $0) } ?? "-"))
       }
     }
     if format == .json {
-      let object: [String: Any] = ["heads": heads, "depth": depth, "causal": causal, "threads": Parallel.threads, "points": points]
+      let object: [String: Any] = ["heads": heads, "depth": depth, "causal": causal, "threads": ProcessSetup.threads, "points": points]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
       print(String(decoding: data, as: UTF8.self))
     }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AttncKernels
+import AttncCost
 import AttncKit
 import AttncRuntime
 import AttncTensor
@@ -26,7 +26,7 @@ struct Convert: ParsableCommand {
       tables so each call runs the variant for its actual length.
       --variant NAME[:key=value,...] puts one variant on every layer that can
       honour its mask; --layers forces variants on ranges of layers. Variants:
-      \(VariantHelp.names). `attnc variants` describes them; docs/cost-model.md
+      \(VariantCatalog.names). `attnc variants` describes them; docs/cost-model.md
       the cost model.
 
       --token-merge merges tokens between encoder blocks (ToMe): r per block,
@@ -92,7 +92,7 @@ struct Convert: ParsableCommand {
     }
     let start = Date()
     // Every core for the runs a policy makes while it measures error.
-    Parallel.configure(threads: Parallel.cores)
+    ProcessSetup.configureThreads(ProcessSetup.cores)
     let conversion = try Compiler.convert(
       model, options: try shapes.importOptions(), conversion: try policyOptions.conversion(),
       progress: { FileHandleOutput.standardError($0 + "\n") })

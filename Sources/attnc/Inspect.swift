@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttncCost
 import AttncKit
 import AttncTensor
 import Foundation

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AttncKernels
+import AttncCost
 import AttncKit
 import AttncPasses
 import AttncTensor
@@ -53,7 +53,7 @@ struct PolicyOptions: ParsableArguments {
   func conversion() throws -> ConversionOptions {
     var options = ConversionOptions(policy: policy)
     if let variant {
-      do { _ = try AttentionVariants.parse(variant) } catch let error as AttncError { throw AttncError(.usage, "--variant '\(variant)': \(error.message)") }
+      do { try VariantCatalog.check(variant) } catch let error as AttncError { throw AttncError(.usage, "--variant '\(variant)': \(error.message)") }
       options.variant = variant
     }
     if let layers { options.layers = try LayerOverrides(parsing: layers) }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import AttncKit
-import AttncKernels
 import AttncRuntime
 import AttncTensor
 import Foundation
@@ -75,7 +74,7 @@ struct Run: ParsableCommand {
     }
     if stats {
       let sorted = times.sorted()
-      print(String(format: "wall time: median %.3f ms over %d runs (min %.3f, max %.3f), %d threads", sorted[sorted.count / 2], sorted.count, sorted.first ?? 0, sorted.last ?? 0, Parallel.threads))
+      print(String(format: "wall time: median %.3f ms over %d runs (min %.3f, max %.3f), %d threads", sorted[sorted.count / 2], sorted.count, sorted.first ?? 0, sorted.last ?? 0, ProcessSetup.threads))
       if let arena = interpreter.lastArena {
         print(String(format: "memory: arena %.2f MiB planned for these input shapes (%d values, %d written in place; at least %.2f MiB alive at once), %.2f MiB peak outside the arena", Double(arena.bytes) / 1_048_576, arena.offsets.count, arena.inPlace, Double(arena.liveBytes) / 1_048_576, Double(interpreter.peakBytesOutsideArena) / 1_048_576))
       } else {

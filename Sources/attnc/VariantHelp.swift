@@ -1,10 +1,7 @@
-import AttncKernels
 import AttncKit
 
-/// Text about attention variants shared by `convert`, `variants` and `bench`.
+/// The attention outcome table `convert` prints.
 enum VariantHelp {
-  static let names = AttentionVariants.all.map(\.name).joined(separator: ", ")
-
   /// `  attention: 6 layers` then one line per layer: its variant, or the refusal.
   static func outcomeTable(_ outcomes: [Compiler.AttentionOutcome], requested: String?) -> String {
     var lines = ["  attention: \(outcomes.count) matched layer\(outcomes.count == 1 ? "" : "s")"]
@@ -15,41 +12,6 @@ enum VariantHelp {
     }
     if let requested, !outcomes.isEmpty, outcomes.allSatisfy({ $0.refusal != nil }) {
       lines.append("  note: no layer could take '\(requested)'")
-    }
-    return lines.joined(separator: "\n")
-  }
-
-  /// "key weights ok", "no key weights", or "key weights ok (not random=1)" when a parameter's
-  /// bound (the others at their defaults) turns the support off.
-  static func keyWeightSupport(_ d: AttentionVariantDefinition) -> String {
-    let defaults = (try? d.resolve([:])) ?? VariantParameters([:])
-    guard d.supportsKeyWeights(defaults) else { return "no key weights" }
-    var exceptions: [String] = []
-    for p in d.parameters {
-      for bound in [p.range.lowerBound, p.range.upperBound] where bound != p.defaultValue {
-        guard let parameters = try? d.resolve([p.name: bound]), !d.supportsKeyWeights(parameters) else { continue }
-        exceptions.append("\(p.name)=\(bound == bound.rounded() ? String(Int(bound)) : String(bound))")
-      }
-    }
-    return exceptions.isEmpty ? "key weights ok" : "key weights ok (not \(exceptions.joined(separator: ", ")))"
-  }
-
-  /// The `attnc variants` listing: name, what it computes, limits, parameters with defaults.
-  static var listing: String {
-    var lines: [String] = []
-    for d in AttentionVariants.all {
-      var limits: [String] = []
-      limits.append(d.supportsCausal ? "causal ok" : "encoder only")
-      limits.append(d.supportsKeyPadding ? "key padding ok" : "no padding mask")
-      limits.append(keyWeightSupport(d))
-      if d.changesScoreFunction { limits.append("changes the score function") }
-      lines.append("\(d.name)")
-      lines.append("    \(d.summary)")
-      lines.append("    \(limits.joined(separator: ", "))")
-      for p in d.parameters {
-        let value = p.defaultValue == p.defaultValue.rounded() ? String(Int(p.defaultValue)) : String(p.defaultValue)
-        lines.append("    \(p.name)=\(value)".padding(toLength: 22, withPad: " ", startingAt: 0) + p.help)
-      }
     }
     return lines.joined(separator: "\n")
   }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttncKit
 
 /// `attnc variants`: the attention variants, what they compute, their limits and parameters.
 struct Variants: ParsableCommand {
@@ -9,5 +10,5 @@ struct Variants: ParsableCommand {
       defaults shown. The math and FLOP formulas are in docs/variants.md.
       """)
 
-  func run() throws { print(VariantHelp.listing) }
+  func run() throws { print(VariantCatalog.listing) }
 }

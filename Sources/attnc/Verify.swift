@@ -1,6 +1,5 @@
 import ArgumentParser
 import AttncKit
-import AttncKernels
 import AttncRuntime
 import AttncTensor
 import Foundation
@@ -57,7 +56,7 @@ struct Verify: ParsableCommand {
       print(report.json.rendered())
     } else {
       print("plan \(plan) against \(reference)")
-      let merges = loaded.instructions.filter { $0.call is TokenMergeCall }.count
+      let merges = Verification.tokenMerges(in: loaded)
       if merges > 0 {
         print("  \(merges) token merges (\(loaded.options)): the output errors include merging; the attention errors are the variants' alone")
       }

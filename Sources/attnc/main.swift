@@ -1,5 +1,5 @@
 import ArgumentParser
-import AttncKernels
+import AttncKit
 import AttncTensor
 import Foundation
 
@@ -32,10 +32,10 @@ func runAttnc() -> Int32 {
 /// Sets the thread pool for `--threads requested`, saying so on stderr when that is more than
 /// the cores this machine has (the pool then keeps to the cores).
 func configureThreads(_ requested: Int) {
-  let used = Parallel.configure(threads: requested)
+  let used = ProcessSetup.configureThreads(requested)
   if used < requested {
     FileHandleOutput.standardError(
-      "attnc: --threads \(requested) is more than the \(Parallel.cores) cores here; running on \(used)\n")
+      "attnc: --threads \(requested) is more than the \(ProcessSetup.cores) cores here; running on \(used)\n")
   }
 }
 
@@ -46,12 +46,12 @@ enum FileHandleOutput {
   }
 }
 
-/// Re-executes this process once with OpenBLAS's environment set (`BLASCore.environment`): a
-/// faster core when it fell back to slow kernels on a CPU that has fast ones, and a short idle
-/// spin for its worker threads. On failure the process goes on with OpenBLAS as loaded.
+/// Re-executes this process once with OpenBLAS's environment set
+/// (`ProcessSetup.blasEnvironmentChanges`): a faster core when it fell back to slow kernels on a
+/// CPU that has fast ones, and a short idle spin for its worker threads. On failure the process
+/// goes on with OpenBLAS as loaded.
 func configureBLAS() {
-  let changes = BLASCore.environment(
-    current: BLASCore.current, flags: BLASCore.cpuFlags(), environment: ProcessInfo.processInfo.environment)
+  let changes = ProcessSetup.blasEnvironmentChanges()
   guard !changes.isEmpty else { return }
   for (name, value) in changes { setenv(name, value, 1) }
   execv("/proc/self/exe", CommandLine.unsafeArgv)

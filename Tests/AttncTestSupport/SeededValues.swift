@@ -1,3 +1,4 @@
+import AttncCost
 import AttncKit
 
 /// Knuth's MMIX linear congruential generator:
@@ -35,7 +36,7 @@ public enum SeededValues {
     }
   }
 
-  /// `count` bytes from SplitMix64 (`AttncKit.SplitMix`) started at `seed`: every byte value is
+  /// `count` bytes from SplitMix64 (`AttncCost.SplitMix`) started at `seed`: every byte value is
   /// equally likely and the result does not compress.
   public static func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
     var generator = SplitMix(seed: seed)

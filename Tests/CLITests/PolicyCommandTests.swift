@@ -1,3 +1,4 @@
+import AttncCost
 import AttncKit
 import AttncTestSupport
 import Foundation

@@ -1,3 +1,4 @@
+@testable import AttncCost
 import AttncKernels
 @testable import AttncKit
 import AttncTensor

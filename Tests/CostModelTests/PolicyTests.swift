@@ -1,3 +1,4 @@
+import AttncCost
 import AttncIR
 import AttncKernels
 import AttncKit
@@ -109,7 +110,7 @@ struct PolicyTests {
   }
 
   static func run(_ plan: Plan, seq: Int) throws -> [HostTensor] {
-    let inputs = try CalibrationInputs.synthetic(for: plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: seq, overrides: [:]))
+    let inputs = try CalibrationInputs.synthetic(for: plan, bindings: plan.symbolBindings(batch: 1, sequence: seq))
     return try Interpreter(plan: plan).run(inputs.samples[0])
   }
 

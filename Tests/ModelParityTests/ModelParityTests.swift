@@ -1,4 +1,5 @@
 import AttncCodegen
+import AttncCost
 import AttncKit
 import AttncPasses
 import AttncRuntime

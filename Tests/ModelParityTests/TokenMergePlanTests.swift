@@ -1,4 +1,5 @@
 import AttncCodegen
+import AttncCost
 import AttncIR
 import AttncKit
 import AttncPasses

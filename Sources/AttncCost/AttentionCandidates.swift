@@ -116,15 +116,4 @@ public struct AttentionCandidate: Sendable {
   public static func all(for match: MatchAttention.Match, seqLen: Int) -> [AttentionCandidate] {
     all(for: AttentionLayer(match), seqLen: seqLen)
   }
-
-  public var json: JSON {
-    .object([
-      ("variant", .string(variant)),
-      ("params", .object(parameters.values.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
-      ("gflops", .number(cost.flops / 1e9)), ("exponentials", .number(cost.exponentials)), ("bytes", .number(cost.bytes)),
-      ("extra_memory_bytes", .number(cost.extraMemoryBytes)),
-      ("predicted_ms", predictedSeconds.map { .number($0 * 1e3) } ?? .null), ("error", error.map(JSON.number) ?? .null),
-      ("error_source", .string(errorSource)), ("allowed", .bool(allowed)), ("reason", refusal.map(JSON.string) ?? .null),
-    ])
-  }
 }

@@ -97,23 +97,7 @@ public enum CostModelBenchmark {
 }
 
 extension CostModelBenchmark.Summary {
-  public var json: JSON {
-    .object([
-      ("grid_points", .int(points.count)), ("points_unseen_by_the_fit", .int(points.filter(\.unseen).count)),
-      ("within_10pct_share", .number(withinTenPercentShare)),
-      ("median_predicted_over_measured", .number(medianPredictedOverMeasured)), ("worst_regret", .number(worstRegret)),
-      ("points", .array(points.map { point in
-        .object([
-          ("seq_len", .int(point.seqLen)), ("head_dim", .int(point.depth)), ("heads", .int(point.heads)), ("causal", .bool(point.causal)),
-          ("chosen", .string(point.chosen)), ("fastest", .string(point.fastest)), ("regret", .number(point.regret)),
-          ("timings", .array(point.timings.map {
-            .object([("variant", .string($0.setting)), ("predicted_ms", .number($0.predicted * 1e3)), ("measured_ms", .number($0.measured * 1e3))])
-          })),
-        ])
-      })),
-    ])
-  }
-
+  /// The table `attnc bench cost-model` prints: one row per grid point, then the totals.
   public var table: String {
     var lines = ["    N    d  heads  causal  chosen (predicted fastest)  fastest measured  regret  pred/meas (chosen)"]
     for p in points {

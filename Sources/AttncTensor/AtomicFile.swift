@@ -1,4 +1,3 @@
-import AttncTensor
 import Foundation
 
 #if canImport(Glibc)

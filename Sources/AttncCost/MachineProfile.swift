@@ -150,7 +150,7 @@ public struct MachineProfile: Codable, Sendable, Equatable {
     guard let data = FileManager.default.contents(atPath: path),
       let profile = try? JSONDecoder().decode(MachineProfile.self, from: data),
       profile.formatVersion == formatVersion, profile.machine == currentMachine, profile.threads == threads,
-      profile.producer == Compiler.version
+      profile.producer == AttncBuild.version
     else { return nil }
     return profile
   }

@@ -1,3 +1,4 @@
+import AttncCost
 import AttncKernels
 import AttncTensor
 import Foundation
@@ -5,8 +6,9 @@ import Foundation
 /// `attnc bench quality`: how far each attention variant is from exact attention on captured
 /// heads. A dataset is a folder of `layerL_q.npy`, `layerL_k.npy`, `layerL_v.npy` (`[heads, N, d]`,
 /// q already scaled, as in `../shared/attention-data`); per head the error is
-/// `‖Ô − O‖_F / ‖O‖_F` against `softmax(q·kᵀ)·v`, summarised as median, p10 and p90 over heads.
-public enum AttentionQuality {
+/// `‖Ô − O‖_F / ‖O‖_F` (`AttentionQuality.relativeError`, defined with the cost model) against
+/// `softmax(q·kᵀ)·v`, summarised as median, p10 and p90 over heads.
+extension AttentionQuality {
   /// One variant setting to evaluate, with the row of `tools/attention_error_check.py` that
   /// measures the same thing (for the comparison in docs), if any.
   public struct Setting: Sendable {
@@ -138,16 +140,6 @@ public enum AttentionQuality {
         dataset: dataset.name, setting: setting, variant: definition.name, parameters: parameters.values,
         median: percentile(errors, 50), p10: percentile(errors, 10), p90: percentile(errors, 90), heads: errors.count)
     }
-  }
-
-  /// `‖a − b‖_F / ‖b‖_F`.
-  public static func relativeError(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Double {
-    var difference = 0.0, norm = 0.0
-    for (x, y) in zip(a, b) {
-      difference += Double(x - y) * Double(x - y)
-      norm += Double(y) * Double(y)
-    }
-    return norm > 0 ? (difference / norm).squareRoot() : (difference > 0 ? .infinity : 0)
   }
 
   /// NumPy's default (linear interpolation) percentile.

@@ -1,4 +1,3 @@
-import AttncCodegen
 import AttncIR
 import AttncKernels
 import AttncPasses
@@ -132,10 +131,11 @@ public enum PolicyPlanner {
   ///   - reference: the graph whose outputs the end-to-end check compares with, when it is not
   ///     `graph` (the unmerged model under token merging).
   ///   - lower: lowers a graph (fusion + codegen) to a plan.
+  ///   - loadCalibration: reads `options.calibration` when it names a folder.
   /// - Throws: bad options (`.usage`), calibration inputs that do not fit, a failed run.
   public static func plan(
     _ graph: Graph, reference: Graph? = nil, options: ConversionOptions, lower: (Graph) throws -> Plan,
-    progress: (String) -> Void
+    loadCalibration: CalibrationInputs.Loader, progress: (String) -> Void
   ) throws -> Result {
     let layers = AttentionLayer.all(in: graph)
     // Forced variants only: no cost model.
@@ -163,7 +163,8 @@ public enum PolicyPlanner {
     // synthetic length halves until the model accepts it: position tables bound it).
     let profile = try MachineProfile.current(at: options.profilePath, progress: progress)
     let (inputs, errors) = try CalibrationInputs.prepare(
-      for: exactPlan, folder: options.calibration, length: plannedLength ?? options.syntheticLength, progress: progress
+      for: exactPlan, folder: options.calibration, length: plannedLength ?? options.syntheticLength, load: loadCalibration,
+      progress: progress
     ) { inputs in
       progress("measuring each variant's attention error on \(inputs.description)")
       return try AttentionErrors.measure(exactPlan: exactPlan, layers: layers, inputs: inputs, progress: progress)
@@ -204,7 +205,7 @@ public enum PolicyPlanner {
       policy: options.policy, seqLen: seqLen, auto: auto, layers: decisions, calibration: inputs.description, outputError: nil,
       reverted: [],
       otherSecondsByKernel: PlanCost.secondsByKernel(
-        exactPlan, bindings: Benchmark.bindings(for: exactPlan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile))
+        exactPlan, bindings: exactPlan.symbolBindings(batch: 1, sequence: seqLen), profile: profile))
     let referencePlan = try reference.map(lower)
     if let reference, let referencePlan {
       report.unmergedSeconds = exactSeconds(referencePlan, reference, seqLen: seqLen, profile: profile)
@@ -343,7 +344,7 @@ public enum PolicyPlanner {
     _ plan: Plan, layers: [AttentionLayer], seqLen: Int, profile: MachineProfile
   ) -> [String: Double] {
     var result = PlanCost.secondsByKernel(
-      plan, bindings: Benchmark.bindings(for: plan, batch: 1, sequence: seqLen, overrides: [:]), profile: profile)
+      plan, bindings: plan.symbolBindings(batch: 1, sequence: seqLen), profile: profile)
     for layer in layers {
       let exact = AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile).first { $0.variant == "softmax" }
       result["FusedAttention", default: 0] += exact?.predictedSeconds ?? 0

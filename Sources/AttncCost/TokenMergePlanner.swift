@@ -39,9 +39,11 @@ public enum TokenMergePlanner {
   /// - Parameters:
   ///   - graph: the matched, unmerged graph.
   ///   - lower: fusion + codegen.
+  ///   - loadCalibration: reads `options.calibration` when it names a folder.
   /// - Throws: `MergeTokens.Refusal` reasons as `.unsupported`, calibration failures.
   public static func choose(
-    _ graph: Graph, options: ConversionOptions, lower: (Graph) throws -> Plan, progress: (String) -> Void
+    _ graph: Graph, options: ConversionOptions, lower: (Graph) throws -> Plan, loadCalibration: CalibrationInputs.Loader,
+    progress: (String) -> Void
   ) throws -> Choice {
     let blocks: [MergeTokens.Block]
     do { blocks = try MergeTokens.blocks(graph) } catch { throw AttncError.unsupported("token merging: \(error.reason)") }
@@ -50,7 +52,7 @@ public enum TokenMergePlanner {
     if case .fixed(let n)? = options.seqLen { length = n }
     let interpreter = try Interpreter(plan: reference)
     let (inputs, expected) = try CalibrationInputs.prepare(
-      for: reference, folder: options.calibration, length: length, progress: progress
+      for: reference, folder: options.calibration, length: length, load: loadCalibration, progress: progress
     ) { inputs in try inputs.samples.map { try interpreter.run($0) } }
     length = try PolicyPlanner.observedLength(reference, inputs.samples[0]) ?? length
     let profile = try MachineProfile.current(at: options.profilePath, progress: progress)

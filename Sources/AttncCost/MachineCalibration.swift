@@ -30,7 +30,7 @@ public enum MachineCalibration {
       MachineProfile.GemmRate(m: shape.m, n: shape.n, k: shape.k, flopsPerSecond: gemmRate(m: shape.m, n: shape.n, k: shape.k))
     }
     var profile = MachineProfile(
-      formatVersion: MachineProfile.formatVersion, producer: Compiler.version, machine: MachineProfile.currentMachine,
+      formatVersion: MachineProfile.formatVersion, producer: AttncBuild.version, machine: MachineProfile.currentMachine,
       threads: threads, measuredAt: ISO8601DateFormatter().string(from: Date()), gemm: gemm,
       gemmFlopsPerSecond: median(gemm.map(\.flopsPerSecond)), bandwidthBytesPerSecond: bandwidth(),
       exponentialsPerSecond: exponentialRate(), callOverheadSeconds: callOverhead(), fits: [:])
@@ -115,8 +115,9 @@ public enum MachineCalibration {
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
   }
 
-  /// sgemm FLOP/s of one shape (median of 5 after a warm-up).
-  static func gemmRate(m: Int, n: Int, k: Int) -> Double {
+  /// sgemm FLOP/s of one `[m, k] × [k, n]` product on the current thread budget (median of 5
+  /// after a warm-up).
+  public static func gemmRate(m: Int, n: Int, k: Int) -> Double {
     let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
     var c = [Float](repeating: 0, count: m * n)
     var times: [Double] = []
