@@ -125,3 +125,20 @@ import Testing
     for (value, input) in zip(y.floats, values) { #expect(abs(Double(value) - Self.sigmoid(input)) <= 3 * Double(Float(Self.sigmoid(input)).ulp)) }
   }
 }
+
+extension SelectPowerSigmoidTests {
+  /// Cast from float to int64 (no wrap step) and to int32 (wrapped): truncation toward zero,
+  /// NaN to 0, and values beyond int64 held at ±9.2e18, element by element.
+  @Test func castFloatToIntegersTruncates() throws {
+    let values: [Float] = [0, -0, 1.9, -1.9, 2.5, -2.5, 3e9, -3e9, 1e19, -1e19, .nan, .infinity, -.infinity, 123456.7]
+    let x = Tensor.float(values, [2, 7])
+    let wide = try Elementwise.cast(x, to: .int64)
+    #expect(wide.dtype == .int64 && wide.shape == [2, 7])
+    let expected = values.map { v -> Int64 in v.isNaN ? 0 : Int64(Swift.max(-9.2e18, Swift.min(9.2e18, v))) }
+    #expect(wide.ints == expected)
+    let narrow = try Elementwise.cast(x, to: .int32)
+    #expect(narrow.ints == expected.map { Int64(Int32(truncatingIfNeeded: $0)) })
+    let back = try Elementwise.cast(wide, to: .float)
+    #expect(Array(back.floats) == expected.map { Float($0) })
+  }
+}
