@@ -186,7 +186,7 @@ enum BroadcastLoops {
     guard a.dtype == b.dtype || (a.isFloat && b.isFloat) || (!a.isFloat && !b.isFloat && comparisons.contains(op)),
       a.dtype != .string, b.dtype != .string
     else { return nil }
-    let shape = try Elementwise.accesses([a.shape, b.shape]).shape
+    let shape = try Elementwise.broadcastShape([a.shape, b.shape])
     let walk = Walk(output: shape, operands: [a.shape, b.shape])
     if a.isFloat && b.isFloat {
       guard ["Add", "Sub", "Mul", "Div", "Max", "Min"].contains(op) else { return nil }
@@ -233,7 +233,7 @@ enum BroadcastLoops {
     guard a.isFloat, b.count == 1, b.dtype != .string else { return nil }
     let exponent = b.isFloat ? Double(b.floats[0]) : Double(b.ints[0])
     guard exponent == 2 || exponent == 0.5 || exponent == 1 else { return nil }
-    let shape = try Elementwise.accesses([a.shape, b.shape]).shape
+    let shape = try Elementwise.broadcastShape([a.shape, b.shape])
     let count = a.count
     var out = output(count)
     a.floats.withUnsafeBufferPointer { source in
@@ -255,7 +255,7 @@ enum BroadcastLoops {
   /// `Where(c, x, y)` for float or integer values (`x` and `y` of one kind, `c` integer or bool):
   /// one walk over the three broadcast operands, each innermost row by a loop on strides 0 or 1.
   static func select(_ c: Tensor, _ x: Tensor, _ y: Tensor, output: FloatOutput) throws -> Tensor {
-    let shape = try Elementwise.accesses([c.shape, x.shape, y.shape]).shape
+    let shape = try Elementwise.broadcastShape([c.shape, x.shape, y.shape])
     let walk = Walk(output: shape, operands: [c.shape, x.shape, y.shape])
     func rows<T>(_ xs: UnsafeBufferPointer<T>, _ ys: UnsafeBufferPointer<T>, _ zs: UnsafeMutableBufferPointer<T>) {
       c.ints.withUnsafeBufferPointer { cs in

@@ -50,8 +50,9 @@ public enum Elementwise {
     }
   }
 
-  /// Output shape and per-input access patterns, choosing the cheap patterns where they apply.
-  static func accesses(_ shapes: [[Int]]) throws -> (shape: [Int], access: [Access]) {
+  /// The numpy broadcast of `shapes` (no index tables).
+  /// - Throws: "cannot broadcast [2, 3] with [4]".
+  static func broadcastShape(_ shapes: [[Int]]) throws -> [Int] {
     let rank = shapes.map(\.count).max() ?? 0
     var out = [Int](repeating: 1, count: rank)
     for shape in shapes {
@@ -62,6 +63,13 @@ public enum Elementwise {
         }
       }
     }
+    return out
+  }
+
+  /// Output shape and per-input access patterns, choosing the cheap patterns where they apply.
+  static func accesses(_ shapes: [[Int]]) throws -> (shape: [Int], access: [Access]) {
+    let out = try broadcastShape(shapes)
+    let rank = out.count
     let count = out.reduce(1, *)
     var general: [[Int]]? = nil
     var result: [Access] = []
