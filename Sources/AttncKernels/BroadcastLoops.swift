@@ -201,7 +201,8 @@ enum BroadcastLoops {
     return nil
   }
 
-  /// Vectorised unary functions on float tensors (Exp, Erf, Tanh, Gelu, Sigmoid); nil for the others.
+  /// Vectorised unary functions on float tensors (Exp, Erf, Tanh, Gelu, Sigmoid, Neg, Abs, Relu,
+  /// Sqrt, Reciprocal), split over the threads; nil for the others. `output` may be `x`'s memory.
   static func unary(_ op: String, _ x: Tensor, approximate: String, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) -> Tensor? {
     let function: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     switch op {
@@ -210,6 +211,12 @@ enum BroadcastLoops {
     case "Tanh": function = { VectorMath.tanh($0, into: $1, count: $2) }
     case "Gelu": function = { VectorMath.gelu($0, into: $1, count: $2, tanh: approximate == "tanh") }
     case "Sigmoid": function = { VectorMath.sigmoid($0, into: $1, count: $2) }
+    // The general loop's formulas, as plain loops the compiler vectorises.
+    case "Neg": function = { x, y, n in for i in 0..<n { y[i] = -x[i] } }
+    case "Abs": function = { x, y, n in for i in 0..<n { y[i] = Swift.abs(x[i]) } }
+    case "Relu": function = { x, y, n in for i in 0..<n { y[i] = Swift.max(x[i], 0) } }
+    case "Sqrt": function = { x, y, n in for i in 0..<n { y[i] = x[i].squareRoot() } }
+    case "Reciprocal": function = { x, y, n in for i in 0..<n { y[i] = 1 / x[i] } }
     default: return nil
     }
     var out = output(x.count)

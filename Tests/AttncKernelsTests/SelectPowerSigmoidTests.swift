@@ -142,3 +142,27 @@ extension SelectPowerSigmoidTests {
     #expect(Array(back.floats) == expected.map { Float($0) })
   }
 }
+
+extension SelectPowerSigmoidTests {
+  /// Neg, Abs, Relu, Sqrt and Reciprocal by the vectorised loops against their formulas, bit
+  /// for bit, on signed zeros, infinities, NaN, subnormals and an odd count.
+  @Test(arguments: ["Neg", "Abs", "Relu", "Sqrt", "Reciprocal"])
+  func simpleUnaryMatchesFormula(op: String) throws {
+    let values: [Float] = [0, -0, 1, -1, 2.5, -3.75, .infinity, -.infinity, .nan, 1e-40, -1e-40, 3e38] + (0..<40).map { Float($0) * 0.3 - 6 }
+    let f: (Float) -> Float
+    switch op {
+    case "Neg": f = { -$0 }
+    case "Abs": f = { $0 < 0 || ($0 == 0 && $0.sign == .minus) ? -$0 : $0 }
+    case "Relu": f = { $0.isNaN ? $0 : ($0 > 0 ? $0 : 0) }
+    case "Sqrt": f = { Float(Double($0).squareRoot()) }
+    default: f = { Float(1 / Double($0)) }
+    }
+    let y = try Elementwise.unary(op, .float(values, [values.count]))
+    for (value, input) in zip(y.floats, values) {
+      let expected = f(input)
+      // Relu of −0 may give either zero.
+      let same = value.bitPattern == expected.bitPattern || (value.isNaN && expected.isNaN) || (op == "Relu" && value == 0 && expected == 0)
+      #expect(same, "\(op)(\(input)) = \(value), expected \(expected)")
+    }
+  }
+}

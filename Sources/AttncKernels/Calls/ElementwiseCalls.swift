@@ -63,7 +63,8 @@ public struct UnaryCall: KernelCall {
   }
 
   public var memory: KernelMemory {
-    ["Exp", "Erf", "Tanh", "Gelu", "Sigmoid"].contains(name) ? KernelMemory(outputs: [0], inPlace: [0]) : .none
+    ["Exp", "Erf", "Tanh", "Gelu", "Sigmoid", "Neg", "Abs", "Relu", "Sqrt", "Reciprocal"].contains(name)
+      ? KernelMemory(outputs: [0], inPlace: [0]) : .none
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
