@@ -186,7 +186,7 @@ enum BroadcastLoops {
     guard a.dtype == b.dtype || (a.isFloat && b.isFloat) || (!a.isFloat && !b.isFloat && comparisons.contains(op)),
       a.dtype != .string, b.dtype != .string
     else { return nil }
-    let shape = try Elementwise.accesses([a.shape, b.shape]).shape
+    let shape = try Elementwise.broadcastShape([a.shape, b.shape])
     let walk = Walk(output: shape, operands: [a.shape, b.shape])
     if a.isFloat && b.isFloat {
       guard ["Add", "Sub", "Mul", "Div", "Max", "Min"].contains(op) else { return nil }
@@ -201,7 +201,8 @@ enum BroadcastLoops {
     return nil
   }
 
-  /// Vectorised unary functions on float tensors (Exp, Erf, Tanh, Gelu); nil for the others.
+  /// Vectorised unary functions on float tensors (Exp, Erf, Tanh, Gelu, Sigmoid, Neg, Abs, Relu,
+  /// Sqrt, Reciprocal), split over the threads; nil for the others. `output` may be `x`'s memory.
   static func unary(_ op: String, _ x: Tensor, approximate: String, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) -> Tensor? {
     let function: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     switch op {
@@ -209,6 +210,13 @@ enum BroadcastLoops {
     case "Erf": function = { VectorMath.erf($0, into: $1, count: $2) }
     case "Tanh": function = { VectorMath.tanh($0, into: $1, count: $2) }
     case "Gelu": function = { VectorMath.gelu($0, into: $1, count: $2, tanh: approximate == "tanh") }
+    case "Sigmoid": function = { VectorMath.sigmoid($0, into: $1, count: $2) }
+    // The general loop's formulas, as plain loops the compiler vectorises.
+    case "Neg": function = { x, y, n in for i in 0..<n { y[i] = -x[i] } }
+    case "Abs": function = { x, y, n in for i in 0..<n { y[i] = Swift.abs(x[i]) } }
+    case "Relu": function = { x, y, n in for i in 0..<n { y[i] = Swift.max(x[i], 0) } }
+    case "Sqrt": function = { x, y, n in for i in 0..<n { y[i] = x[i].squareRoot() } }
+    case "Reciprocal": function = { x, y, n in for i in 0..<n { y[i] = 1 / x[i] } }
     default: return nil
     }
     var out = output(x.count)
@@ -221,5 +229,73 @@ enum BroadcastLoops {
       }
     }
     return .float(out, x.shape, dtype: x.dtype)
+  }
+
+  /// `Pow(a, b)` for a float `a` and a one-element float or integer exponent of 2, 0.5 or 1
+  /// (squares in RMSNorm and variance, square roots): `x·x`, `√x` (with pow's `√−0 = +0` and
+  /// `√−∞ = +∞`) or a copy, exactly as `pow` gives them; nil for other exponents and shapes.
+  /// - Parameter output: where the result goes (may be `a`'s memory: each element is read
+  ///   before it is written).
+  static func power(_ a: Tensor, _ b: Tensor, output: FloatOutput) throws -> Tensor? {
+    guard a.isFloat, b.count == 1, b.dtype != .string else { return nil }
+    let exponent = b.isFloat ? Double(b.floats[0]) : Double(b.ints[0])
+    guard exponent == 2 || exponent == 0.5 || exponent == 1 else { return nil }
+    let shape = try Elementwise.broadcastShape([a.shape, b.shape])
+    let count = a.count
+    var out = output(count)
+    a.floats.withUnsafeBufferPointer { source in
+      out.withUnsafeMutableBufferPointer { target in
+        guard let x = source.baseAddress, let z = target.baseAddress else { return }
+        Parallel.chunks(count, minimumPerChunk: Parallel.elementsPerChunk) { range in
+          let x = x + range.lowerBound, z = z + range.lowerBound
+          switch exponent {
+          case 2: for i in 0..<range.count { z[i] = x[i] * x[i] }
+          case 0.5: for i in 0..<range.count { z[i] = x[i] == -.infinity ? .infinity : x[i].squareRoot() + 0 }
+          default: for i in 0..<range.count { z[i] = x[i] }
+          }
+        }
+      }
+    }
+    return .float(out, shape, dtype: a.dtype)
+  }
+
+  /// `Where(c, x, y)` for float or integer values (`x` and `y` of one kind, `c` integer or bool):
+  /// one walk over the three broadcast operands, each innermost row by a loop on strides 0 or 1.
+  static func select(_ c: Tensor, _ x: Tensor, _ y: Tensor, output: FloatOutput) throws -> Tensor {
+    let shape = try Elementwise.broadcastShape([c.shape, x.shape, y.shape])
+    let walk = Walk(output: shape, operands: [c.shape, x.shape, y.shape])
+    func rows<T>(_ xs: UnsafeBufferPointer<T>, _ ys: UnsafeBufferPointer<T>, _ zs: UnsafeMutableBufferPointer<T>) {
+      c.ints.withUnsafeBufferPointer { cs in
+        guard walk.count > 0, let cp = cs.baseAddress, let xp = xs.baseAddress, let yp = ys.baseAddress, let zp = zs.baseAddress else { return }
+        let last = walk.shape.count - 1
+        let sc = walk.strides[0][last], sx = walk.strides[1][last], sy = walk.strides[2][last]
+        walk.rows { offsets, outOffset, length in
+          let cr = cp + offsets[0], xr = xp + offsets[1], yr = yp + offsets[2], zr = zp + outOffset
+          if sc == 0 {
+            // One condition for the whole row: a copy of one side.
+            let side = cr[0] != 0 ? xr : yr, step = cr[0] != 0 ? sx : sy
+            if step == 1 { zr.update(from: side, count: length) } else { for i in 0..<length { zr[i] = side[i * step] } }
+          } else {
+            for i in 0..<length { zr[i] = cr[i * sc] != 0 ? xr[i * sx] : yr[i * sy] }
+          }
+        }
+      }
+    }
+    if x.isFloat {
+      var out = output(walk.count)
+      x.floats.withUnsafeBufferPointer { xs in
+        y.floats.withUnsafeBufferPointer { ys in
+          out.withUnsafeMutableBufferPointer { zs in rows(xs, ys, zs) }
+        }
+      }
+      return .float(out, shape, dtype: x.dtype)
+    }
+    var out = [Int64](repeating: 0, count: walk.count)
+    x.ints.withUnsafeBufferPointer { xs in
+      y.ints.withUnsafeBufferPointer { ys in
+        out.withUnsafeMutableBufferPointer { zs in rows(xs, ys, zs) }
+      }
+    }
+    return .int(out, shape, dtype: x.dtype)
   }
 }

@@ -41,6 +41,8 @@ extension Elementwise {
       return .float(values, x.shape, dtype: dtype)
     }
     let wide = x.isFloat ? x.floats.map { v -> Int64 in v.isNaN ? 0 : Int64(max(-9.2e18, min(9.2e18, v))) } : x.ints
+    // Int64 holds every value already: nothing to wrap.
+    if dtype == .int64 { return .int(wide, x.shape, dtype: .int64) }
     if dtype == .bool {
       let flags = x.isFloat ? x.floats.map { Int64($0 != 0 ? 1 : 0) } : x.ints.map { Int64($0 != 0 ? 1 : 0) }
       return .int(flags, x.shape, dtype: .bool)

@@ -50,8 +50,9 @@ public enum Elementwise {
     }
   }
 
-  /// Output shape and per-input access patterns, choosing the cheap patterns where they apply.
-  static func accesses(_ shapes: [[Int]]) throws -> (shape: [Int], access: [Access]) {
+  /// The numpy broadcast of `shapes` (no index tables).
+  /// - Throws: "cannot broadcast [2, 3] with [4]".
+  static func broadcastShape(_ shapes: [[Int]]) throws -> [Int] {
     let rank = shapes.map(\.count).max() ?? 0
     var out = [Int](repeating: 1, count: rank)
     for shape in shapes {
@@ -62,6 +63,13 @@ public enum Elementwise {
         }
       }
     }
+    return out
+  }
+
+  /// Output shape and per-input access patterns, choosing the cheap patterns where they apply.
+  static func accesses(_ shapes: [[Int]]) throws -> (shape: [Int], access: [Access]) {
+    let out = try broadcastShape(shapes)
+    let rank = out.count
     let count = out.reduce(1, *)
     var general: [[Int]]? = nil
     var result: [Access] = []
@@ -90,6 +98,7 @@ public enum Elementwise {
       return try binary(op, b, a, fmod: fmod, output: output)
     }
     if let fast = try BroadcastLoops.binary(op, a, b, output: output) { return fast }
+    if op == "Pow", let fast = try BroadcastLoops.power(a, b, output: output) { return fast }
     if a.dtype == .string || b.dtype == .string {
       guard op == "Equal", a.dtype == b.dtype else { throw AttncError.unsupported("\(op) on \(a.dtype) and \(b.dtype) is not implemented") }
       let (shape, indices) = try broadcastIndices([a.shape, b.shape])
@@ -231,18 +240,20 @@ public enum Elementwise {
     return .float(x.floats.map(f), x.shape, dtype: x.dtype)
   }
 
-  /// `Where(c, x, y)` with broadcasting.
-  public static func select(_ c: Tensor, _ x: Tensor, _ y: Tensor) throws -> Tensor {
+  /// `Where(c, x, y)` with broadcasting: `x`'s element where the condition is non-zero, else
+  /// `y`'s. Float and integer values go through strided rows (`BroadcastLoops.select`); strings
+  /// element by element.
+  /// - Parameter output: where a float result goes.
+  /// - Throws: for shapes that do not broadcast, a float condition, or `x` and `y` of
+  ///   different kinds.
+  public static func select(_ c: Tensor, _ x: Tensor, _ y: Tensor, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) throws -> Tensor {
+    guard !c.isFloat, c.dtype != .string else { throw AttncError.invalid("Where's condition must be bool, got \(c.dtype)") }
+    guard x.isFloat == y.isFloat, (x.dtype == .string) == (y.dtype == .string) else {
+      throw AttncError.invalid("Where's values differ in type: \(x.dtype) and \(y.dtype)")
+    }
+    if x.dtype != .string { return try BroadcastLoops.select(c, x, y, output: output) }
     let (shape, idx) = try broadcastIndices([c.shape, x.shape, y.shape])
     let n = shape.reduce(1, *)
-    var out = Tensor(dtype: x.dtype, shape: shape)
-    if x.isFloat {
-      out.floats = FloatBuffer((0..<n).map { c.ints[idx[0][$0]] != 0 ? x.floats[idx[1][$0]] : y.floats[idx[2][$0]] })
-    } else if x.dtype == .string {
-      out.strings = (0..<n).map { c.ints[idx[0][$0]] != 0 ? x.strings[idx[1][$0]] : y.strings[idx[2][$0]] }
-    } else {
-      out.ints = (0..<n).map { c.ints[idx[0][$0]] != 0 ? x.ints[idx[1][$0]] : y.ints[idx[2][$0]] }
-    }
-    return out
+    return Tensor(dtype: .string, shape: shape, strings: (0..<n).map { c.ints[idx[0][$0]] != 0 ? x.strings[idx[1][$0]] : y.strings[idx[2][$0]] })
   }
 }

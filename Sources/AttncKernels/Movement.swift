@@ -2,6 +2,9 @@ import AttncTensor
 
 /// Data-movement kernels: the elements move, their values do not change.
 public enum Movement {
+  /// Permutes the axes: output axis `k` is input axis `perm[k]` (a full permutation). Float and
+  /// integer tensors copy rows (innermost axis kept) or walk the source by strides.
+  /// - Parameter output: where a float result goes.
   public static func transpose(_ x: Tensor, perm: [Int], output: FloatOutput = FloatBuffer.init(uninitializedCount:)) -> Tensor {
     let shape = perm.map { x.shape[$0] }
     let strides = rowMajorStrides(x.shape)
@@ -20,7 +23,29 @@ public enum Movement {
       }
       return .float(out, shape, dtype: x.dtype)
     }
-    return x.picking(stridedOffsets(shape, strides: perm.map { strides[$0] }), shape: shape)
+    // Other permutations: one strided walk over the source (innermost runs strided).
+    let sourceStrides = perm.map { strides[$0] }
+    if x.isFloat {
+      var out = output(x.count)
+      out.withUnsafeMutableBufferPointer { buffer in
+        x.floats.withUnsafeBufferPointer { source in
+          guard let from = source.baseAddress, let to = buffer.baseAddress else { return }
+          stridedCopy(from: from, shape: shape, strides: sourceStrides, to: to)
+        }
+      }
+      return .float(out, shape, dtype: x.dtype)
+    }
+    if x.dtype != .string {
+      var out = [Int64](repeating: 0, count: x.count)
+      out.withUnsafeMutableBufferPointer { buffer in
+        x.ints.withUnsafeBufferPointer { source in
+          guard let from = source.baseAddress, let to = buffer.baseAddress else { return }
+          stridedCopy(from: from, shape: shape, strides: sourceStrides, to: to)
+        }
+      }
+      return .int(out, shape, dtype: x.dtype)
+    }
+    return x.picking(stridedOffsets(shape, strides: sourceStrides), shape: shape)
   }
 
   public static func gather(_ data: Tensor, _ indices: Tensor, axis: Int, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) throws -> Tensor {
@@ -118,17 +143,117 @@ public enum Movement {
     return data.picking(elements, shape: Array(indices.shape.dropLast()) + Array(data.shape[(b + q)...]))
   }
 
-  /// Slice with per-axis (start, count, step) already clamped.
-  public static func slice(_ x: Tensor, starts: [Int], counts: [Int], steps: [Int]) -> Tensor {
+  /// Slice with per-axis (start, count, step) already clamped (as `clampSlice` gives them: for
+  /// a non-empty axis, `start` and `start + (count − 1)·step` lie in `0..<dim`; steps may be
+  /// negative, never 0). Float and integer tensors copy strided runs (whole contiguous rows with
+  /// one copy each when the innermost sliced axes have step 1); strings pick element by element.
+  /// - Parameter output: where a float result goes.
+  public static func slice(
+    _ x: Tensor, starts: [Int], counts: [Int], steps: [Int], output: FloatOutput = FloatBuffer.init(uninitializedCount:)
+  ) -> Tensor {
+    precondition(starts.count == x.rank && counts.count == x.rank && steps.count == x.rank, "slice bounds must give every axis")
     let strides = rowMajorStrides(x.shape)
-    var elements: [Int] = []
-    elements.reserveCapacity(counts.reduce(1, *))
-    forEachIndex(counts) { index in
-      var flat = 0
-      for axis in index.indices { flat += (starts[axis] + index[axis] * steps[axis]) * strides[axis] }
-      elements.append(flat)
+    var base = 0
+    for axis in 0..<x.rank where counts[axis] > 0 {
+      let last = starts[axis] + (counts[axis] - 1) * steps[axis]
+      precondition(
+        starts[axis] >= 0 && starts[axis] < x.shape[axis] && last >= 0 && last < x.shape[axis],
+        "slice bounds \(starts[axis]), \(counts[axis]), \(steps[axis]) are outside axis \(axis) of size \(x.shape[axis])")
+      base += starts[axis] * strides[axis]
     }
-    return x.picking(elements, shape: counts)
+    let sourceStrides = (0..<x.rank).map { steps[$0] * strides[$0] }
+    let count = counts.reduce(1, *)
+    if x.isFloat {
+      var out = output(count)
+      out.withUnsafeMutableBufferPointer { target in
+        x.floats.withUnsafeBufferPointer { source in
+          guard count > 0, let to = target.baseAddress, let from = source.baseAddress else { return }
+          stridedCopy(from: from + base, shape: counts, strides: sourceStrides, to: to)
+        }
+      }
+      return .float(out, counts, dtype: x.dtype)
+    }
+    if x.dtype != .string {
+      var out = [Int64](repeating: 0, count: count)
+      out.withUnsafeMutableBufferPointer { target in
+        x.ints.withUnsafeBufferPointer { source in
+          guard count > 0, let to = target.baseAddress, let from = source.baseAddress else { return }
+          stridedCopy(from: from + base, shape: counts, strides: sourceStrides, to: to)
+        }
+      }
+      return .int(out, counts, dtype: x.dtype)
+    }
+    return x.picking(stridedOffsets(counts, strides: sourceStrides).map { $0 + base }, shape: counts)
+  }
+
+  /// Writes the `shape.reduce(1, *)` elements `from[Σ index[axis]·strides[axis]]`, in row-major
+  /// order of `index` over `shape`, to `to[0...]`. Strides may be negative or 0; every offset
+  /// reached must lie inside the source. Axes the source walks contiguously are merged first, so
+  /// the innermost loop copies as long a contiguous run as the layout allows (one `update` per
+  /// run when its stride is 1); large copies split their rows over the threads.
+  static func stridedCopy<T>(from: UnsafePointer<T>, shape: [Int], strides: [Int], to: UnsafeMutablePointer<T>) {
+    let count = shape.reduce(1, *)
+    guard count > 0 else { return }
+    // Drop size-1 axes, then merge axis a into a+1 where stride[a] == stride[a+1]·dim[a+1].
+    var dims: [Int] = [], steps: [Int] = []
+    for (d, s) in zip(shape, strides) where d != 1 {
+      if let lastDim = dims.last, let lastStep = steps.last, lastStep == s * d {
+        dims[dims.count - 1] = lastDim * d
+        steps[steps.count - 1] = s
+      } else {
+        dims.append(d)
+        steps.append(s)
+      }
+    }
+    if dims.isEmpty {
+      to[0] = from[0]
+      return
+    }
+    let rank = dims.count
+    let length = dims[rank - 1], step = steps[rank - 1]
+    let rows = count / length
+    @inline(__always) func copyRow(_ source: UnsafePointer<T>, _ target: UnsafeMutablePointer<T>) {
+      if step == 1 {
+        target.update(from: source, count: length)
+      } else {
+        for i in 0..<length { target[i] = source[i * step] }
+      }
+    }
+    if rank == 1 {
+      Parallel.chunks(length, minimumPerChunk: Parallel.elementsPerChunk) { range in
+        let source = from + range.lowerBound * step, target = to + range.lowerBound
+        if step == 1 {
+          target.update(from: source, count: range.count)
+        } else {
+          for i in 0..<range.count { target[i] = source[i * step] }
+        }
+      }
+      return
+    }
+    let outerDims = Array(dims.dropLast()), outerSteps = Array(steps.dropLast())
+    Parallel.chunks(rows, minimumPerChunk: max(1, Parallel.elementsPerChunk / length)) { range in
+      // The multi-index and source offset of the chunk's first row, then an odometer.
+      var index = [Int](repeating: 0, count: rank - 1)
+      var rest = range.lowerBound
+      var offset = 0
+      for axis in stride(from: rank - 2, through: 0, by: -1) {
+        index[axis] = rest % outerDims[axis]
+        rest /= outerDims[axis]
+        offset += index[axis] * outerSteps[axis]
+      }
+      for row in range {
+        copyRow(from + offset, to + row * length)
+        var axis = rank - 2
+        while axis >= 0 {
+          index[axis] += 1
+          offset += outerSteps[axis]
+          if index[axis] < outerDims[axis] { break }
+          offset -= outerSteps[axis] * index[axis]
+          index[axis] = 0
+          axis -= 1
+        }
+      }
+    }
   }
 
   /// ONNX Slice clamping of one axis: (start, count) for `start`, `end`, `step` on a dim of size `d`.
@@ -145,21 +270,72 @@ public enum Movement {
     return (first, max(0, (first - last + (-step) - 1) / (-step)))
   }
 
-  public static func concat(_ parts: [Tensor], axis: Int) throws -> Tensor {
+  /// Joins `parts` along `axis`. Every part must have the first part's rank, dtype kind (float,
+  /// integer/bool or string) and dims off the axis. Each part contributes one contiguous block
+  /// per index of the axes before `axis`: float and integer tensors copy those blocks whole.
+  /// - Parameter output: where a float result goes.
+  /// - Throws: "concat of nothing"; "concat parts differ: …" for mismatched ranks, dims or kinds.
+  public static func concat(_ parts: [Tensor], axis: Int, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) throws -> Tensor {
     guard let first = parts.first else { throw AttncError.invalid("concat of nothing") }
     let a = try normalizedAxis(axis, rank: first.rank)
+    for p in parts {
+      let sameDims = p.rank == first.rank && (0..<first.rank).allSatisfy { $0 == a || p.shape[$0] == first.shape[$0] }
+      let sameKind = p.isFloat == first.isFloat && (p.dtype == .string) == (first.dtype == .string)
+      guard sameDims && sameKind else {
+        throw AttncError.invalid("concat parts differ: \(p.dtype)\(p.shape) and \(first.dtype)\(first.shape) along axis \(a)")
+      }
+    }
     var shape = first.shape
     shape[a] = parts.reduce(0) { $0 + $1.shape[a] }
     let outer = shape[..<a].reduce(1, *)
-    var out = Tensor(dtype: first.dtype, shape: shape)
-    for o in 0..<outer {
-      for p in parts {
-        let block = p.shape[a...].reduce(1, *)
-        let range = (o * block)..<((o + 1) * block)
-        if p.isFloat { out.floats += p.floats[range] } else if p.dtype == .string { out.strings += p.strings[range] } else { out.ints += p.ints[range] }
+    let inner = shape[(a + 1)...].reduce(1, *)
+    let total = shape.reduce(1, *)
+    // Part k's block per outer index, and where it starts within the output's block.
+    let blocks = parts.map { $0.shape[a] * inner }
+    let row = shape[a] * inner
+    func copyBlocks<T>(_ target: UnsafeMutablePointer<T>, _ sources: [UnsafePointer<T>?]) {
+      Parallel.chunks(outer, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(row, 1))) { range in
+        for o in range {
+          var at = o * row
+          for (k, source) in sources.enumerated() {
+            let block = blocks[k]
+            if block > 0, let source { (target + at).update(from: source + o * block, count: block) }
+            at += block
+          }
+        }
       }
     }
-    return out
+    if first.isFloat {
+      var out = output(total)
+      out.withUnsafeMutableBufferPointer { target in
+        guard total > 0, let to = target.baseAddress else { return }
+        // Nested so every part's elements stay pinned while the blocks are copied.
+        func pin(_ k: Int, _ sources: [UnsafePointer<Float>?]) {
+          if k == parts.count { return copyBlocks(to, sources) }
+          parts[k].floats.withUnsafeBufferPointer { pin(k + 1, sources + [$0.baseAddress]) }
+        }
+        pin(0, [])
+      }
+      return .float(out, shape, dtype: first.dtype)
+    }
+    if first.dtype != .string {
+      var out = [Int64](repeating: 0, count: total)
+      out.withUnsafeMutableBufferPointer { target in
+        guard total > 0, let to = target.baseAddress else { return }
+        func pin(_ k: Int, _ sources: [UnsafePointer<Int64>?]) {
+          if k == parts.count { return copyBlocks(to, sources) }
+          parts[k].ints.withUnsafeBufferPointer { pin(k + 1, sources + [$0.baseAddress]) }
+        }
+        pin(0, [])
+      }
+      return .int(out, shape, dtype: first.dtype)
+    }
+    var strings: [String] = []
+    strings.reserveCapacity(total)
+    for o in 0..<outer {
+      for (k, p) in parts.enumerated() { strings += p.strings[(o * blocks[k])..<((o + 1) * blocks[k])] }
+    }
+    return Tensor(dtype: .string, shape: shape, strings: strings)
   }
 
   /// - Parameter output: where float part `k` goes (`output(k)`).

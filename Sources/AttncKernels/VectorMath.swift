@@ -95,6 +95,12 @@ public enum VectorMath {
     attnc_gelu(x, y, count, useTanh ? 1 : 0)
   }
 
+  /// y[i] = 1/(1 + e^{−x[i]}) (`attnc_sigmoid`: AVX-512 or AVX2 where the machine has them);
+  /// y may be x.
+  public static func sigmoid(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+    attnc_sigmoid(x, y, count)
+  }
+
   /// The largest element (NaN if any element is NaN; −inf for none).
   static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0

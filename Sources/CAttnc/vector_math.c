@@ -81,6 +81,18 @@ static void gelu_generic(const float *x, float *y, long n, int use_tanh) {
   }
 }
 
+/* 1/(1 + e^-x) as e/(1 + e) or 1/(1 + e) with e = e^-|x| ≤ 1: no overflow, and the small
+ * values for very negative x keep their relative accuracy. */
+static inline float sigmoid_scalar(float x) {
+  float e = exp_scalar(-fabsf(x));
+  float r = 1.0f / (1.0f + e);
+  return x < 0 ? e * r : r;
+}
+
+static void sigmoid_generic(const float *x, float *y, long n) {
+  for (long i = 0; i < n; i++) y[i] = sigmoid_scalar(x[i]);
+}
+
 static float row_max_generic(const float *x, long n) {
   float m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
   long i = 0;
@@ -216,6 +228,18 @@ __attribute__((target("avx2,fma"))) static void gelu_avx2(const float *x, float 
   gelu_generic(x + i, y + i, n - i, use_tanh);
 }
 
+__attribute__((target("avx2,fma"))) static void sigmoid_avx2(const float *x, float *y, long n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256 e = attnc_exp_nonpositive_avx2(_mm256_sub_ps(_mm256_setzero_ps(), abs_avx2(v)));
+    __m256 r = _mm256_div_ps(one, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(y + i, _mm256_blendv_ps(r, _mm256_mul_ps(e, r), _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ)));
+  }
+  sigmoid_generic(x + i, y + i, n - i);
+}
+
 /* erf_avx2, tanh_avx2 and gelu_avx2 at 16 lanes (the same formulas). */
 __attribute__((target("avx512f,avx2,fma"))) static inline __m512 erf_avx512(__m512 x) {
   __m512 a = _mm512_abs_ps(x);
@@ -272,6 +296,19 @@ __attribute__((target("avx512f,avx2,fma"))) static void gelu_avx512(const float 
     _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(half, v), phi));
   }
   gelu_avx2(x + i, y + i, n - i, use_tanh);
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static void sigmoid_avx512(const float *x, float *y, long n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  long i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(x + i);
+    __m512 e = attnc_exp_nonpositive_avx512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(v)));
+    __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, e));
+    __mmask16 negative = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+    _mm512_storeu_ps(y + i, _mm512_mask_mul_ps(r, negative, e, r));
+  }
+  sigmoid_avx2(x + i, y + i, n - i);
 }
 
 static int has_avx512(void) {
@@ -350,6 +387,22 @@ void attnc_gelu_limited(const float *x, float *y, long n, int use_tanh, int limi
 }
 
 void attnc_gelu(const float *x, float *y, long n, int use_tanh) { attnc_gelu_limited(x, y, n, use_tanh, ATTNC_VECTOR_WIDEST); }
+
+void attnc_sigmoid_limited(const float *x, float *y, long n, int limit) {
+#ifdef ATTNC_X86
+  if (limit == ATTNC_VECTOR_WIDEST && has_avx512()) {
+    sigmoid_avx512(x, y, n);
+    return;
+  }
+  if (limit != ATTNC_VECTOR_PORTABLE && has_avx2()) {
+    sigmoid_avx2(x, y, n);
+    return;
+  }
+#endif
+  sigmoid_generic(x, y, n);
+}
+
+void attnc_sigmoid(const float *x, float *y, long n) { attnc_sigmoid_limited(x, y, n, ATTNC_VECTOR_WIDEST); }
 
 int attnc_vector_math_uses_avx512(void) {
 #ifdef ATTNC_X86

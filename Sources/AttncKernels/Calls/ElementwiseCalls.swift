@@ -19,7 +19,9 @@ public struct BinaryCall: KernelCall {
   public var parameters: [String: KernelParameter] { ["fmod": fmod.parameter] }
 
   public var memory: KernelMemory {
-    ["Add", "Sub", "Mul", "Div"].contains(name) ? .elementwise : .none
+    // Pow writes its result through output 0 only on the scalar-exponent path; other exponents
+    // give a fresh array, which the interpreter accepts too.
+    ["Add", "Sub", "Mul", "Div"].contains(name) ? .elementwise : name == "Pow" ? KernelMemory(outputs: [0], inPlace: [0]) : .none
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -61,7 +63,8 @@ public struct UnaryCall: KernelCall {
   }
 
   public var memory: KernelMemory {
-    ["Exp", "Erf", "Tanh", "Gelu"].contains(name) ? KernelMemory(outputs: [0], inPlace: [0]) : .none
+    ["Exp", "Erf", "Tanh", "Gelu", "Sigmoid", "Neg", "Abs", "Relu", "Sqrt", "Reciprocal"].contains(name)
+      ? KernelMemory(outputs: [0], inPlace: [0]) : .none
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -122,8 +125,10 @@ public struct WhereCall: KernelCall {
   public init() {}
   public init(name: String, parameters: KernelParameters) throws {}
 
+  public var memory: KernelMemory { .output }
+
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    [try Elementwise.select(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), KernelCalls.input(inputs, 2))]
+    [try Elementwise.select(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), KernelCalls.input(inputs, 2), output: context.output(0))]
   }
 }
 

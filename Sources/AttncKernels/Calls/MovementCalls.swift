@@ -82,9 +82,10 @@ public struct ConcatCall: KernelCall {
   public init(name: String, parameters: KernelParameters) throws { self.init(axis: try parameters.int("axis")) }
 
   public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis))] }
+  public var memory: KernelMemory { .output }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    [try Movement.concat(try KernelCalls.inputs(inputs, from: 0), axis: axis)]
+    [try Movement.concat(try KernelCalls.inputs(inputs, from: 0), axis: axis, output: context.output(0))]
   }
 }
 
@@ -139,6 +140,8 @@ public struct SliceCall: KernelCall {
     return result
   }
 
+  public var memory: KernelMemory { .output }
+
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try KernelCalls.input(inputs, 0)
     let starts = try self.starts ?? KernelCalls.input(inputs, 1).ints.map { Int($0) }
@@ -159,7 +162,7 @@ public struct SliceCall: KernelCall {
       counts[axis] = c
       strides[axis] = steps[k]
     }
-    return [Movement.slice(x, starts: first, counts: counts, steps: strides)]
+    return [Movement.slice(x, starts: first, counts: counts, steps: strides, output: context.output(0))]
   }
 }
 

@@ -36,6 +36,14 @@ enum { ATTNC_VECTOR_WIDEST = 0, ATTNC_VECTOR_AVX2 = 1, ATTNC_VECTOR_PORTABLE = 2
  * present). */
 void attnc_gelu_limited(const float *x, float *y, long n, int use_tanh, int limit);
 
+/* y[i] = 1/(1 + e^-x[i]) (Sigmoid), as e/(1 + e) for negative x and 1/(1 + e) otherwise with
+ * e = e^-|x| by the polynomial of attnc_exp: within 3 ulp of the exact value, 0 at -inf, 1 at
+ * +inf, NaN for NaN. y may be x. */
+void attnc_sigmoid(const float *x, float *y, long n);
+
+/* attnc_sigmoid with the instruction sets limited to `limit`. */
+void attnc_sigmoid_limited(const float *x, float *y, long n, int limit);
+
 /* 1 when the AVX2/FMA versions are in use. */
 int attnc_vector_math_uses_avx2(void);
 
