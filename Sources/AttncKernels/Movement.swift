@@ -341,8 +341,11 @@ public enum Movement {
   /// - Parameter output: where float part `k` goes (`output(k)`).
   public static func split(_ x: Tensor, axis: Int, sizes: [Int], output: (Int) -> FloatOutput = { _ in FloatBuffer.init(uninitializedCount:) }) throws -> [Tensor] {
     let a = try normalizedAxis(axis, rank: x.rank)
+    guard sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) <= x.shape[a] else {
+      throw AttncError.invalid("split sizes \(sizes) do not fit axis \(a) of size \(x.shape[a])")
+    }
     var offset = 0
-    if x.dtype != .string, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) <= x.shape[a] {
+    if x.dtype != .string {
       // Each part is `outer` contiguous runs of `size·inner` elements: copy runs.
       let outer = x.shape[..<a].reduce(1, *), inner = x.shape[(a + 1)...].reduce(1, *), total = x.shape[a]
       return sizes.enumerated().map { part, size in

@@ -191,4 +191,17 @@ extension MovementFastPathTests {
       #expect(i.dtype == .uint8 && i.ints == expected.map { Int64($0) }, "perm \(perm)")
     }
   }
+
+  @Test func splitRefusesSizesThatDoNotFitTheAxis() throws {
+    let x = Tensor.float((0..<12).map { Float($0) }, [3, 4])
+    #expect(throws: AttncError.invalid("split sizes [3, 2] do not fit axis 1 of size 4")) {
+      try Movement.split(x, axis: 1, sizes: [3, 2])
+    }
+    #expect(throws: AttncError.invalid("split sizes [-1, 5] do not fit axis 1 of size 4")) {
+      try Movement.split(x, axis: 1, sizes: [-1, 5])
+    }
+    let strings = Tensor(dtype: .string, shape: [4], strings: ["a", "b", "c", "d"])
+    let parts = try Movement.split(strings, axis: 0, sizes: [1, 3])
+    #expect(parts.map(\.strings) == [["a"], ["b", "c", "d"]])
+  }
 }
