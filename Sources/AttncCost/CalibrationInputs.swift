@@ -65,7 +65,7 @@ public struct CalibrationInputs: Sendable {
       var next: Set<Int> = []
       for instruction in plan.instructions {
         guard let first = instruction.inputs.first ?? nil else { continue }
-        if instruction.call is GatherCall, instruction.inputs.count > 1, let indices = instruction.inputs[1], frontier.contains(indices),
+        if (instruction.call as? GatherCall)?.elements == false, instruction.inputs.count > 1, let indices = instruction.inputs[1], frontier.contains(indices),
           let table = plan.constants[first], let rows = table.shape.first
         {
           return rows

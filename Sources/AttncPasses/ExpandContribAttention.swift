@@ -19,19 +19,10 @@ public enum ExpandContribAttention {
   static let opset = 17
 
   static func run(_ graph: inout Graph) throws -> Int {
-    var hits = 0
-    var rewritten: [Node] = []
-    for node in graph.nodes {
-      guard let op = node.op as? ContribAttention, let replacement = try withContext(node.label, { try expand(node, op, in: &graph) })
-      else {
-        rewritten.append(node)
-        continue
-      }
-      rewritten += replacement
-      hits += 1
+    try graph.rewriteNodes { node, graph in
+      guard let op = node.op as? ContribAttention else { return nil }
+      return try withContext(node.label) { try expand(node, op, in: &graph) }
     }
-    graph.nodes = rewritten
-    return hits
   }
 
   /// Why `node` is not rewritten, or nil when it can be.

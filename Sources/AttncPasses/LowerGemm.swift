@@ -9,20 +9,9 @@ public enum LowerGemm {
   public static let pass = Pass("lower-gemm") { graph in try run(&graph) }
 
   static func run(_ graph: inout Graph) throws -> Int {
-    var hits = 0
-    var rewritten: [Node] = []
-    for node in graph.nodes {
-      guard node.domain.isEmpty, node.opType == "Gemm",
-        let replacement = try lower(node, in: &graph)
-      else {
-        rewritten.append(node)
-        continue
-      }
-      rewritten += replacement
-      hits += 1
+    try graph.rewriteNodes { node, graph in
+      node.domain.isEmpty && node.opType == "Gemm" ? try lower(node, in: &graph) : nil
     }
-    graph.nodes = rewritten
-    return hits
   }
 
   static func lower(_ node: Node, in graph: inout Graph) throws -> [Node]? {

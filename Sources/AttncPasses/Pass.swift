@@ -98,3 +98,22 @@ public enum Fusion {
     try packing.run(&graph)
   }
 }
+
+extension Graph {
+  /// Replaces, in order, each node for which `rewrite` returns replacement nodes (writing the
+  /// node's outputs); the others stay. Returns how many nodes were replaced.
+  mutating func rewriteNodes(_ rewrite: (Node, inout Graph) throws -> [Node]?) rethrows -> Int {
+    var hits = 0
+    var rewritten: [Node] = []
+    for node in nodes {
+      guard let replacement = try rewrite(node, &self) else {
+        rewritten.append(node)
+        continue
+      }
+      rewritten += replacement
+      hits += 1
+    }
+    nodes = rewritten
+    return hits
+  }
+}

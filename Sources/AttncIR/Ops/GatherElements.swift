@@ -33,5 +33,5 @@ public struct GatherElements: Op {
 }
 
 extension GatherElements: Lowerable {
-  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(GatherElementsCall(axis: axis)) }
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(GatherCall(axis: axis, elements: true)) }
 }

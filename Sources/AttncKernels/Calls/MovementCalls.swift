@@ -17,42 +17,36 @@ public struct TransposeCall: KernelCall {
   }
 }
 
-/// `Gather`, `GatherElements` along `axis`, or `GatherND` with `axis` batch dims.
+/// `Gather` (whole slices along `axis`) or `GatherElements` (one element per index along `axis`).
 public struct GatherCall: KernelCall {
-  public static let names = ["Gather"]
-  public let name = "Gather"
+  public static let names = ["Gather", "GatherElements"]
+  /// `GatherElements` rather than `Gather`.
+  public var elements: Bool
   public var axis: Int
 
-  public init(axis: Int) { self.axis = axis }
-  public init(name: String, parameters: KernelParameters) throws { self.init(axis: try parameters.int("axis")) }
-
-  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis))] }
-  public var memory: KernelMemory { .output }
-
-  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    [try Movement.gather(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), axis: axis, output: context.output(0))]
+  public init(axis: Int, elements: Bool = false) {
+    self.axis = axis
+    self.elements = elements
   }
 
-  /// The gathered rows and the indices are read, the output written: a constant table (an
-  /// embedding) is read only where gathered.
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(axis: try parameters.int("axis"), elements: name == "GatherElements")
+  }
+
+  public var name: String { elements ? "GatherElements" : "Gather" }
+  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis))] }
+  public var memory: KernelMemory { elements ? .none : .output }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let data = try KernelCalls.input(inputs, 0), indices = try KernelCalls.input(inputs, 1)
+    if elements { return [try Movement.gatherElements(data, indices, axis: axis)] }
+    return [try Movement.gather(data, indices, axis: axis, output: context.output(0))]
+  }
+
+  /// The gathered rows (or elements) and the indices are read, the output written: a constant
+  /// table (an embedding) is read only where gathered.
   public func cost(_ shapes: KernelShapes) -> KernelCost {
     KernelCost(bytes: 4 * (2 * shapes.outputElements(0) + shapes.inputElements(1)))
-  }
-}
-
-/// `GatherElements` along `axis`.
-public struct GatherElementsCall: KernelCall {
-  public static let names = ["GatherElements"]
-  public let name = "GatherElements"
-  public var axis: Int
-
-  public init(axis: Int) { self.axis = axis }
-  public init(name: String, parameters: KernelParameters) throws { self.init(axis: try parameters.int("axis")) }
-
-  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis))] }
-
-  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    [try Movement.gatherElements(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), axis: axis)]
   }
 }
 
