@@ -34,25 +34,21 @@ public enum PlanCost {
   /// Predicted seconds per kernel name at `bindings`, attention calls left out (the policy
   /// prices them per variant).
   public static func secondsByKernel(_ plan: Plan, bindings: [String: Int], profile: MachineProfile) -> [String: Double] {
-    let dims = slotDims(plan, bindings: bindings)
-    var result: [String: Double] = [:]
-    for instruction in plan.instructions {
-      let cost = instruction.call.cost(shapes(instruction, in: plan, dims: dims))
-      guard !cost.isAttention else { continue }
-      result[instruction.kernel, default: 0] += seconds(cost, profile: profile)
-    }
-    return result
+    predictedSecondsByKernel(plan, bindings: bindings, profile: profile, includingAttention: false)
   }
 
   /// Predicted seconds per kernel of the whole plan at `bindings`: every call by its own cost,
-  /// each attention call by its variant's fitted prediction at its shapes (`MachineProfile`).
-  public static func predictedSecondsByKernel(_ plan: Plan, bindings: [String: Int], profile: MachineProfile) -> [String: Double] {
+  /// each attention call (unless left out) by its variant's fitted prediction at its shapes.
+  public static func predictedSecondsByKernel(
+    _ plan: Plan, bindings: [String: Int], profile: MachineProfile, includingAttention: Bool = true
+  ) -> [String: Double] {
     let dims = slotDims(plan, bindings: bindings)
     var result: [String: Double] = [:]
     for instruction in plan.instructions {
       let operands = shapes(instruction, in: plan, dims: dims)
       let cost = instruction.call.cost(operands)
-      if cost.isAttention, let attention = instruction.call as? FusedAttentionCall {
+      if cost.isAttention {
+        guard includingAttention, let attention = instruction.call as? FusedAttentionCall else { continue }
         result[instruction.kernel, default: 0] += attentionSeconds(attention, operands, profile: profile)
       } else {
         result[instruction.kernel, default: 0] += seconds(cost, profile: profile)
