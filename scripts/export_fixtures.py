@@ -192,15 +192,16 @@ def export_with_cache(name, implementation, folder, dynamo):
         open(os.path.join(data, "output_0.pb"), "wb").write(tensor.SerializeToString())
 
 
-def ort_optimized(source_folder, folder, num_heads, hidden_size, attention):
+def ort_optimized(source_folder, folder, num_heads, hidden_size, attention, embeddings=False):
     """The BERT export as ONNX Runtime's transformers optimizer rewrites it (the form many
     published ONNX files have): SkipLayerNormalization, BiasGelu, and with `attention` its
-    contrib Attention (packed QKV weights, a [B, S] key mask)."""
+    contrib Attention (packed QKV weights, a [B, S] key mask), with `embeddings` its
+    EmbedLayerNormalization (whose mask_index, [B] key lengths, the Attention nodes read)."""
     from onnxruntime.transformers import optimizer
     from onnxruntime.transformers.fusion_options import FusionOptions
     options = FusionOptions("bert")
     options.enable_attention = attention
-    options.enable_embed_layer_norm = False  # EmbedLayerNormalization is not imported yet
+    options.enable_embed_layer_norm = embeddings
     model = optimizer.optimize_model(os.path.join(source_folder, "model.onnx"), model_type="bert",
                                      num_heads=num_heads, hidden_size=hidden_size, opt_level=1,
                                      optimization_options=options)
@@ -257,12 +258,14 @@ def main():
                     failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
                     traceback.print_exc(limit=2)
     if not args.cache_only and (not only or "bert" in only):
-        for fixture, attention in [("bert_ortopt_legacy", False), ("bert_ortopt_attention_legacy", True)]:
+        for fixture, attention, embeddings in [("bert_ortopt_legacy", False, False),
+                                               ("bert_ortopt_attention_legacy", True, False),
+                                               ("bert_ortopt_full_legacy", True, True)]:
             folder = os.path.join(args.out, fixture)
             shutil.rmtree(folder, ignore_errors=True)
             try:
                 ort_optimized(os.path.join(args.out, "bert_eager_legacy"), folder, num_heads=2, hidden_size=32,
-                              attention=attention)
+                              attention=attention, embeddings=embeddings)
                 print(f"exported {fixture}", file=sys.stderr)
             except Exception as error:
                 shutil.rmtree(folder, ignore_errors=True)

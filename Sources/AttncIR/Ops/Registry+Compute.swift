@@ -28,6 +28,7 @@ extension OpRegistry {
       Entry("LinearAttention", since: 27) { a, o in try LinearAttention(attributes: a, opset: o) },
       Entry("RotaryEmbedding", since: 23) { a, o in try RotaryEmbedding(attributes: a, opset: o) },
       Entry("Attention", domain: "com.microsoft") { a, o in try ContribAttention(attributes: a, opset: o) },
+      Entry("EmbedLayerNormalization", domain: "com.microsoft") { a, o in try EmbedLayerNormalization(attributes: a, opset: o) },
       Entry("QuickGelu", domain: "com.microsoft") { a, o in try QuickGelu(attributes: a, opset: o) },
       Entry("Gelu", domain: "com.microsoft") { _, _ in Unary(.gelu(tanh: false)) },
       Entry("BiasGelu", domain: "com.microsoft") { _, _ in BiasGelu(tanhApproximation: false) },
