@@ -221,55 +221,51 @@ def main():
     torch.set_num_threads(1)
     only = set(filter(None, args.only.split(",")))
     failures = []
+
+    def produce(fixture, make):
+        """Writes one fixture folder with `make(folder)`; an exporter or optimizer that cannot
+        handle a model is recorded and the others go on."""
+        folder = os.path.join(args.out, fixture)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+        try:
+            make(folder)
+            print(f"exported {fixture}", file=sys.stderr)
+        except Exception as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
+            traceback.print_exc(limit=2)
+
+    def plain(name, implementation, dynamo, decoder):
+        def make(folder):
+            path = os.path.join(folder, "model.onnx")
+            module = build(name, implementation)
+            with torch.no_grad():
+                export(module, path, dynamo, decoder)
+            write_test_data(path, folder, decoder)
+        return make
+
     for name, (_, _, decoder) in configs().items():
         if (only and name not in only) or args.cache_only or args.ort_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
-                fixture = f"{name}_{implementation}_{'dynamo' if dynamo else 'legacy'}"
-                folder = os.path.join(args.out, fixture)
-                shutil.rmtree(folder, ignore_errors=True)
-                os.makedirs(folder)
-                path = os.path.join(folder, "model.onnx")
-                try:
-                    module = build(name, implementation)
-                    with torch.no_grad():
-                        export(module, path, dynamo, decoder)
-                    write_test_data(path, folder, decoder)
-                    print(f"exported {fixture}: {os.path.getsize(path)} bytes", file=sys.stderr)
-                except Exception as error:  # an exporter that cannot handle a model: record and go on
-                    shutil.rmtree(folder, ignore_errors=True)
-                    failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
-                    traceback.print_exc(limit=2)
+                produce(f"{name}_{implementation}_{'dynamo' if dynamo else 'legacy'}",
+                        plain(name, implementation, dynamo, decoder))
     for name in ["gpt2", "llama"]:
         if (only and name not in only) or args.ort_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
-                fixture = f"{name}_{implementation}_kv_{'dynamo' if dynamo else 'legacy'}"
-                folder = os.path.join(args.out, fixture)
-                shutil.rmtree(folder, ignore_errors=True)
-                os.makedirs(folder)
-                try:
-                    export_with_cache(name, implementation, folder, dynamo)
-                    print(f"exported {fixture}", file=sys.stderr)
-                except Exception as error:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    failures.append((fixture, f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"))
-                    traceback.print_exc(limit=2)
+                produce(f"{name}_{implementation}_kv_{'dynamo' if dynamo else 'legacy'}",
+                        lambda folder, n=name, i=implementation, d=dynamo: export_with_cache(n, i, folder, d))
     if not args.cache_only and (not only or "bert" in only):
+        source = os.path.join(args.out, "bert_eager_legacy")
         for fixture, attention, embeddings in [("bert_ortopt_legacy", False, False),
                                                ("bert_ortopt_attention_legacy", True, False),
                                                ("bert_ortopt_full_legacy", True, True)]:
-            folder = os.path.join(args.out, fixture)
-            shutil.rmtree(folder, ignore_errors=True)
-            try:
-                ort_optimized(os.path.join(args.out, "bert_eager_legacy"), folder, num_heads=2, hidden_size=32,
-                              attention=attention, embeddings=embeddings)
-                print(f"exported {fixture}", file=sys.stderr)
-            except Exception as error:
-                shutil.rmtree(folder, ignore_errors=True)
-                failures.append((fixture, f"{type(error).__name__}: {error}"))
+            produce(fixture, lambda folder, a=attention, e=embeddings: ort_optimized(
+                source, folder, num_heads=2, hidden_size=32, attention=a, embeddings=e))
     for fixture, reason in failures:
         print(f"not exported {fixture}: {reason}", file=sys.stderr)
 

@@ -90,6 +90,27 @@ import Testing
     #expect(y.floats[(2 * 8 * 8)..<(2 * 8 * 8 + 3 * 8)].allSatisfy { $0 == 0 })
   }
 
+  /// The kernel on causal attention with key padding `padding` ([batch, keys]) filled with
+  /// `fill` (also past the bottom-right diagonal), checked against a plain guarded softmax whose
+  /// bias adds `fill` past the diagonal and on padded keys; returns the kernel's output.
+  static func causalPadded(_ c: Case, padding: [Int64], fill: Float) throws -> Tensor {
+    let (q, k, v) = TiledAttentionTests.operands(c)
+    let offset = c.keys - c.queries
+    let bias = (0..<(c.batch * c.heads * c.queries * c.keys)).map { index -> Float in
+      let j = index % c.keys, i = (index / c.keys) % c.queries, b = index / (c.heads * c.queries * c.keys)
+      return j > i + offset || padding[b * c.keys + j] == 0 ? fill : 0
+    }
+    var options = TiledAttention.Options(scale: c.scale, causal: true)
+    options.causalFill = fill
+    let y = try TiledAttention.run(q: q, k: k, v: v, mask: .keyPadding(.int(padding, [c.batch, c.keys]), fill: fill), options: options)
+    var plain = c
+    plain.causal = false
+    let expected = Self.guarded(plain, bias: bias)
+    let worst = zip(y.floats, expected).map { abs($0 - $1) }.max() ?? .nan
+    #expect(worst < 1e-5, "fill \(fill): max abs error \(worst)")
+    return y
+  }
+
   /// Eager exports add one finite value (`finfo.min`, or −1e4) past the diagonal and to padded
   /// keys: a row that sees only padded keys is then the softmax over all keys of `score + fill`
   /// (in float32, `score + finfo.min` rounds to `finfo.min`: a plain average of V).
@@ -98,18 +119,8 @@ import Testing
     let c = Case(batch: 2, heads: 2, kvHeads: 1, queries: 8, keys: 8, depth: 8, valueDepth: 8, scale: 0.35, causal: true)
     let (q, k, v) = TiledAttentionTests.operands(c)
     let padding: [Int64] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1]
-    let bias = (0..<(2 * 2 * 8 * 8)).map { index -> Float in
-      let j = index % 8, i = (index / 8) % 8, b = index / 128
-      return j > i || padding[b * 8 + j] == 0 ? fill : 0
-    }
+    let y = try Self.causalPadded(c, padding: padding, fill: fill)
     var options = TiledAttention.Options(scale: c.scale, causal: true)
-    options.causalFill = fill
-    let y = try TiledAttention.run(q: q, k: k, v: v, mask: .keyPadding(.int(padding, [2, 8]), fill: fill), options: options)
-    var plain = c
-    plain.causal = false
-    let expected = Self.guarded(plain, bias: bias)
-    let worst = zip(y.floats, expected).map { abs($0 - $1) }.max() ?? .nan
-    #expect(worst < 1e-5, "fill \(fill): max abs error \(worst)")
     // The padded rows are not zeros (that would be the −inf / NaN-guard answer).
     #expect(y.floats[(2 * 8 * 8)..<(2 * 8 * 8 + 3 * 8)].contains { $0 != 0 })
     // With −inf past the diagonal the same rows are zeros.
@@ -123,20 +134,8 @@ import Testing
   @Test(arguments: [-Float.greatestFiniteMagnitude, -.infinity])
   func cachedKeysShiftTheDiagonal(_ fill: Float) throws {
     let c = Case(batch: 2, heads: 2, kvHeads: 2, queries: 3, keys: 8, depth: 8, valueDepth: 4, scale: 0.35, causal: true)
-    let (q, k, v) = TiledAttentionTests.operands(c)
     let padding: [Int64] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1]
-    let bias = (0..<(2 * 2 * 3 * 8)).map { index -> Float in
-      let j = index % 8, i = (index / 8) % 3, b = index / 48
-      return j > i + 5 || padding[b * 8 + j] == 0 ? fill : 0
-    }
-    var options = TiledAttention.Options(scale: c.scale, causal: true)
-    options.causalFill = fill
-    let y = try TiledAttention.run(q: q, k: k, v: v, mask: .keyPadding(.int(padding, [2, 8]), fill: fill), options: options)
-    var plain = c
-    plain.causal = false
-    let expected = Self.guarded(plain, bias: bias)
-    let worst = zip(y.floats, expected).map { abs($0 - $1) }.max() ?? .nan
-    #expect(worst < 1e-5, "fill \(fill): max abs error \(worst)")
+    let y = try Self.causalPadded(c, padding: padding, fill: fill)
     let firstRow = Array(y.floats[(2 * 3 * 4)..<(2 * 3 * 4 + 4)])  // batch 1, head 0, query 0
     #expect(fill == -.infinity ? firstRow.allSatisfy { $0 == 0 } : firstRow.contains { $0 != 0 })
   }
