@@ -31,12 +31,15 @@ static struct {
   /* The region: written by the caller before it publishes `generation`. */
   attnc_pool_task task;
   void *context;
-  int parts;
 
   _Atomic unsigned long generation; /* one more per region */
   unsigned long first_generation;   /* at the workers' start (they may begin after a region does) */
-  _Atomic int pending;              /* workers that have not finished the current region */
-  _Atomic int busy;                 /* a thread is running a region */
+  /* Which parts are taken: the region's generation (low 32 bits) << 32 | parts << 16 | the next
+   * part to take. A thread takes a part by advancing it; one that finds another generation or no
+   * part left is done with the region. */
+  _Atomic unsigned long long claim;
+  _Atomic int done; /* parts of the current region finished */
+  _Atomic int busy; /* a thread is running a region */
   int stopping;                     /* under lock */
 
   pthread_mutex_t lock;
@@ -72,19 +75,34 @@ static unsigned long wait_for_region(unsigned long seen) {
   return stopping ? seen : now;
 }
 
+/* Takes and runs parts of region `generation` until none is left. A thread that takes a part
+ * holds the region open (it is not done until that part is), so the task it reads is that
+ * region's; a late worker finds another generation in `claim` and takes nothing. */
+static void take_parts(unsigned long generation) {
+  const unsigned long long tag = (unsigned long long)(generation & 0xffffffffu) << 32;
+  for (;;) {
+    unsigned long long claim = atomic_load_explicit(&pool.claim, memory_order_acquire);
+    if ((claim & ~0xffffffffull) != tag) return;
+    unsigned long long parts = (claim >> 16) & 0xffff, next = claim & 0xffff;
+    if (next >= parts) return;
+    if (!atomic_compare_exchange_weak_explicit(&pool.claim, &claim, claim + 1, memory_order_acq_rel, memory_order_acquire)) {
+      continue;
+    }
+    pool.task(pool.context, (int)next);
+    atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+  }
+}
+
 static void *worker_main(void *argument) {
-  int index = (int)(long)argument;
+  (void)argument;
   unsigned long seen = pool.first_generation;
   for (;;) {
     unsigned long now = wait_for_region(seen);
     if (now == seen) return 0; /* stopping */
     seen = now;
     inside = 1;
-    for (int part = index; part < pool.parts; part += pool.threads) pool.task(pool.context, part);
+    take_parts(now);
     inside = 0;
-    /* Every worker acknowledges every region, so none can lag a region behind and read the
-     * next region's task as this one's. */
-    atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel);
   }
 }
 
@@ -128,7 +146,7 @@ static void run_serially(int parts, attnc_pool_task task, void *context) {
 
 void attnc_pool_run(int parts, attnc_pool_task task, void *context) {
   int expected = 0;
-  if (parts <= 1 || inside ||
+  if (parts <= 1 || parts > 0xffff || inside ||
       !atomic_compare_exchange_strong_explicit(&pool.busy, &expected, 1, memory_order_acquire, memory_order_relaxed)) {
     run_serially(parts, task, context);
     return;
@@ -141,20 +159,23 @@ void attnc_pool_run(int parts, attnc_pool_task task, void *context) {
   }
   pool.task = task;
   pool.context = context;
-  pool.parts = parts;
-  atomic_store_explicit(&pool.pending, pool.workers, memory_order_relaxed);
-  atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+  atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+  const unsigned long generation = atomic_load_explicit(&pool.generation, memory_order_relaxed) + 1;
+  atomic_store_explicit(&pool.claim, (unsigned long long)(generation & 0xffffffffu) << 32 | (unsigned long long)parts << 16,
+                        memory_order_release);
+  atomic_store_explicit(&pool.generation, generation, memory_order_release);
   pthread_mutex_lock(&pool.lock);
   if (pool.sleepers > 0) pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.lock);
 
+  /* The caller takes parts too: when a worker has lost its core, the others take its share. */
   inside = 1;
-  for (int part = 0; part < parts; part += threads) task(context, part);
+  take_parts(generation);
   inside = 0;
 
-  for (unsigned spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++) {
+  for (unsigned spins = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < parts; spins++) {
     if (spins < 4096) ATTNC_PAUSE();
-    else sched_yield(); /* a worker lost its core: let it run */
+    else sched_yield(); /* a part's thread lost its core: let it run */
   }
   atomic_store_explicit(&pool.busy, 0, memory_order_release);
 }
