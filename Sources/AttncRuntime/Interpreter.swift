@@ -84,6 +84,12 @@ public final class Interpreter: @unchecked Sendable {
   /// Binds the input symbols from the actual shapes.
   /// - Throws: a message naming the input and dim that contradicts the plan or another input.
   public func bind(_ inputs: [HostTensor]) throws -> [String: Int] {
+    try bind(shapes: inputs.map { ($0.dtype, $0.shape) })
+  }
+
+  /// Binds the input symbols from the inputs' element types and shapes, in the plan's input order.
+  /// - Throws: as `bind(_:)`.
+  func bind(shapes inputs: [(dtype: DType, shape: [Int])]) throws -> [String: Int] {
     guard inputs.count == plan.inputs.count else {
       throw AttncError.invalid("the plan takes \(plan.inputs.count) inputs, got \(inputs.count)")
     }
@@ -94,8 +100,8 @@ public final class Interpreter: @unchecked Sendable {
       guard tensor.dtype == expected.dtype else {
         throw AttncError.invalid("input '\(expected.name)' is \(tensor.dtype) but the plan expects \(expected.dtype)")
       }
-      guard tensor.rank == expected.dims.count else {
-        throw AttncError.invalid("input '\(expected.name)' has rank \(tensor.rank) (\(tensor.shape)) but the plan expects \(expected.dims.count) (\(expected.dims.shapeDescription))")
+      guard tensor.shape.count == expected.dims.count else {
+        throw AttncError.invalid("input '\(expected.name)' has rank \(tensor.shape.count) (\(tensor.shape)) but the plan expects \(expected.dims.count) (\(expected.dims.shapeDescription))")
       }
       for (axis, (dim, actual)) in zip(expected.dims, tensor.shape).enumerated() {
         if let value = dim.value {
@@ -143,12 +149,18 @@ public final class Interpreter: @unchecked Sendable {
 
   /// Runs the plan on `inputs` (in the plan's input order) and returns the outputs in order.
   public func run(_ inputs: [HostTensor], profile enabled: Bool = false) throws -> [HostTensor] {
-    let bindings = try bind(inputs)
+    try run(tensors: inputs.map { Tensor($0) }, profile: enabled).map(\.host)
+  }
+
+  /// `run` on values in compute form, without converting inputs and outputs to stored form: a
+  /// decoding loop feeds one step's outputs (its present keys and values) to the next as they are.
+  public func run(tensors inputs: [Tensor], profile enabled: Bool = false) throws -> [Tensor] {
+    let bindings = try bind(shapes: inputs.map { ($0.dtype, $0.shape) })
     var values = [Tensor?](repeating: nil, count: plan.slots.count)
     for (slot, tensor) in constants { values[slot] = tensor }
-    for (slot, tensor) in zip(plan.inputs, inputs) { values[slot] = Tensor(tensor) }
+    for (slot, tensor) in zip(plan.inputs, inputs) { values[slot] = tensor }
     if enabled { profile = [:] }
-    var liveBytes = inputs.reduce(0) { $0 + $1.count * ($1.dtype.isFloatingPoint ? 4 : 8) }
+    var liveBytes = inputs.reduce(0) { $0 + Interpreter.bytes(of: $1) }
     peakBytes = liveBytes
     var heapBytes = liveBytes
     peakBytesOutsideArena = heapBytes
@@ -225,7 +237,7 @@ public final class Interpreter: @unchecked Sendable {
       }
       var result = tensor
       result.dtype = plan.slots[slot].dtype
-      return result.host
+      return result
     }
   }
 }

@@ -8,15 +8,16 @@ import Foundation
 /// `attnc bench`: model latency (default), attention-variant quality and scaling.
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Benchmarks: model latency, attention-variant quality and scaling.",
+    abstract: "Benchmarks: model latency, decoding, attention-variant quality and scaling.",
     discussion: """
       Examples:
         attnc bench ../shared/models/bert_mini_legacy/model.onnx --seq 128 --seq 512
         attnc bench ../shared/models/gpt2_mini_dynamo/model.onnx --seq 8192 --variant performer
+        attnc bench decode gpt2_kv/model.onnx --prefill 2048 --steps 32
         attnc bench quality --attention-data ../shared/attention-data
         attnc bench scaling --seq 1024 --seq 4096 --seq 16384
       """,
-    subcommands: [BenchModel.self, BenchQuality.self, BenchScaling.self, BenchCostModel.self], defaultSubcommand: BenchModel.self)
+    subcommands: [BenchModel.self, BenchDecode.self, BenchQuality.self, BenchScaling.self, BenchCostModel.self], defaultSubcommand: BenchModel.self)
 }
 
 /// `attnc bench [model] <model>`: latency of a model or plan at several sequence lengths, on synthetic inputs.
@@ -51,14 +52,10 @@ struct BenchModel: ParsableCommand {
   @Option(name: .customLong("dim"), help: ArgumentHelp("Bind a symbol: NAME=VALUE. Repeatable.", valueName: "name=value"))
   var dims: [String] = []
 
-  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
-  var threads: Int = 2
+  @OptionGroup var plan: BenchPlanOptions
 
   @Option(name: .customLong("repeat"), help: "Timed runs per configuration (the median is reported).")
   var repetitions: Int = 5
-
-  @Option(help: "Policy when converting an .onnx model.")
-  var policy: String = "exact"
 
   @Option(help: ArgumentHelp("Attention variant when converting an .onnx model (as `convert --variant`).", valueName: "variant"))
   var variant: String?
@@ -67,7 +64,6 @@ struct BenchModel: ParsableCommand {
   var format: String = "table"
 
   func validate() throws {
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
     guard sequences.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--seq must be at least 1") }
@@ -75,7 +71,6 @@ struct BenchModel: ParsableCommand {
   }
 
   func run() throws {
-    configureThreads(threads)
     var overrides: [String: Int] = [:]
     for text in dims {
       let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
@@ -84,13 +79,7 @@ struct BenchModel: ParsableCommand {
       }
       overrides[parts[0]] = value
     }
-    let plan: Plan
-    if model.hasSuffix(".onnx") {
-      plan = try Compiler.plan(model, policy: policy, variant: variant).plan
-    } else {
-      plan = try withContext(model) { try PlanFile.read(model) }
-    }
-    let interpreter = try withContext(model) { try Interpreter(plan: plan) }
+    let (plan, interpreter) = try self.plan.load(model, variant: variant)
     let peak = Benchmark.sgemmPeak()
     let profile = try MachineProfile.current { FileHandleOutput.standardError($0 + "\n") }
     var results: [Benchmark.Result] = []
@@ -123,5 +112,31 @@ struct BenchModel: ParsableCommand {
       print(label.padding(toLength: 24, withPad: " ", startingAt: 0)
         + String(format: " %10.2f %9.2f %9.2f %14.3f %9.1f %8.1f%% %10.1f MiB %14.2f %10.2f", r.median, r.minimum, r.maximum, r.flops / 1e9, rate / 1e9, 100 * rate / peak, Double(r.peakBytes) / 1_048_576, r.predicted ?? 0, (r.predicted ?? 0) / r.median))
     }
+  }
+}
+
+/// What `bench` and `bench decode` share: the threads, and how an .onnx model becomes a plan.
+struct BenchPlanOptions: ParsableArguments {
+  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
+  var threads: Int = 2
+
+  @Option(help: "Policy when converting an .onnx model.")
+  var policy: String = "exact"
+
+  func validate() throws {
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+  }
+
+  /// Sets the threads, then converts `model` in memory (an .onnx model, under --policy and
+  /// `variant`) or reads it (a plan), and makes its interpreter.
+  func load(_ model: String, variant: String? = nil) throws -> (Plan, Interpreter) {
+    configureThreads(threads)
+    let plan: Plan
+    if model.hasSuffix(".onnx") {
+      plan = try Compiler.plan(model, policy: policy, variant: variant).plan
+    } else {
+      plan = try withContext(model) { try PlanFile.read(model) }
+    }
+    return (plan, try withContext(model) { try Interpreter(plan: plan) })
   }
 }

@@ -28,7 +28,7 @@ import Testing
     var named: Set<String> = []
     let commands = [
       ["convert"], ["run"], ["verify"], ["inspect"], ["variants"], ["calibrate-machine"], ["bench", "model"],
-      ["bench", "quality"], ["bench", "scaling"], ["bench", "cost-model"],
+      ["bench", "decode"], ["bench", "quality"], ["bench", "scaling"], ["bench", "cost-model"],
     ]
     for command in commands {
       let help = try CLI.run(command + ["--help"])
