@@ -60,7 +60,7 @@ let package = Package(
     .testTarget(name: "AttncPassesTests", dependencies: ["AttncPasses", "AttncTestSupport"]),
     .testTarget(name: "AttncRuntimeTests", dependencies: ["AttncRuntime", "AttncKernels", "AttncTensor", "AttncTestSupport"]),
     .testTarget(name: "AttncKernelsTests", dependencies: ["AttncKernels", "AttncTensor", "AttncTestSupport", "CAttnc"]),
-    .testTarget(name: "ModelParityTests", dependencies: ["AttncCost", "AttncKit", "AttncCodegen", "AttncIR", "AttncPasses", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
+    .testTarget(name: "ModelParityTests", dependencies: ["AttncCost", "AttncKit", "AttncCodegen", "AttncIR", "AttncKernels", "AttncPasses", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
     .testTarget(name: "CostModelTests", dependencies: ["AttncCost", "AttncKit", "AttncKernels", "AttncIR", "AttncRuntime", "AttncTensor", "AttncTestSupport"]),
     .testTarget(
       name: "ConformanceTests", dependencies: ["AttncKit", "AttncTestSupport"],

@@ -8,7 +8,8 @@ TorchScript exporter (`dynamo=False`) and, where it works, the dynamo exporter. 
 `output_i.pb`, in graph input/output order): set 0 is unpadded, set 1 pads the second sequence
 (right padding for BERT, left padding for the decoders, so some decoder query rows see no key).
 GPT-2 and Llama are also exported as one step on a KV cache (`<name>_<impl>_kv_<exporter>`):
-3 new tokens on 5 cached ones, and 1 new token on 7.
+3 new tokens on 5 cached ones, and 1 new token on 7; `<name>_sdpa_kvpresent_legacy` also returns
+the updated cache (a prompt of 5 tokens on an empty cache, and 1 new token on 7).
 
 Usage: python3 scripts/export_fixtures.py [OUT] [--only NAME[,NAME...]] [--cache-only]
 (OUT defaults to Tests/Fixtures/exports). Re-running gives the same weights and inputs; the ONNX
@@ -127,18 +128,24 @@ def write_test_data(model_path, folder, decoder):
 
 class WithCache(torch.nn.Module):
     """A decoder step on a KV cache: `past_key_i`, `past_value_i` ([B, Hkv, past, d]) per layer
-    go into a `DynamicCache`; `attention_mask` covers past + new tokens."""
+    go into a `DynamicCache`; `attention_mask` covers past + new tokens. With `present`, the
+    updated cache is returned too (`present_key_i`, `present_value_i`), as generation needs."""
 
-    def __init__(self, model, config):
+    def __init__(self, model, config, present=False):
         super().__init__()
-        self.model, self.config = model, config
+        self.model, self.config, self.present = model, config, present
 
     def forward(self, input_ids, attention_mask, *past):
         cache = transformers.DynamicCache(config=self.config)
         for layer in range(self.config.num_hidden_layers):
             cache.update(past[2 * layer], past[2 * layer + 1], layer)
         output = self.model(input_ids=input_ids, attention_mask=attention_mask, past_key_values=cache, use_cache=True)
-        return output.last_hidden_state
+        if not self.present:
+            return output.last_hidden_state
+        present = []
+        for layer in output.past_key_values.layers:
+            present += [layer.keys, layer.values]
+        return (output.last_hidden_state, *present)
 
 
 def cache_inputs(config, past, new, pad):
@@ -155,32 +162,39 @@ def cache_inputs(config, past, new, pad):
     return [ids, mask] + tensors
 
 
-def export_with_cache(name, implementation, folder, dynamo):
+def export_with_cache(name, implementation, folder, dynamo, present=False):
     """`<name>_<implementation>_kv_<exporter>`: one step on a KV cache. Set 0 feeds 3 new tokens
-    on 5 past ones, set 1 one new token on 7 (a decoding step)."""
+    on 5 past ones, set 1 one new token on 7 (a decoding step). With `present`
+    (`<name>_<implementation>_kvpresent_<exporter>`) the model also returns the updated cache, and
+    set 0 is a prompt of 5 tokens on an empty cache (past length 0)."""
     module = build(name, implementation).model
     config = module.config
     layers = config.num_hidden_layers
-    names = ["input_ids", "attention_mask"] + [f"past_{kind}_{layer}" for layer in range(layers) for kind in ("key", "value")]
+    cache_names = [f"{kind}_{layer}" for layer in range(layers) for kind in ("key", "value")]
+    names = ["input_ids", "attention_mask"] + [f"past_{n}" for n in cache_names]
+    output_names = ["last_hidden_state"] + ([f"present_{n}" for n in cache_names] if present else [])
     axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "total"},
             "last_hidden_state": {0: "batch", 1: "seq"}}
     for input_name in names[2:]:
         axes[input_name] = {0: "batch", 2: "past"}
+    for output_name in output_names[1:]:
+        axes[output_name] = {0: "batch", 2: "total"}
     path = os.path.join(folder, "model.onnx")
     example = [torch.from_numpy(x) for x in cache_inputs(config, 5, 3, 2)]
+    step = WithCache(module, config, present)
     with torch.no_grad():
         if dynamo:
             batch, seq, past, total = (torch.export.Dim(n) for n in ("batch", "seq", "past", "total"))
             shapes = ({0: batch, 1: seq}, {0: batch, 1: total}, tuple({0: batch, 2: past} for _ in names[2:]))
-            program = torch.onnx.export(WithCache(module, config), tuple(example), dynamo=True, optimize=True,
-                                        dynamic_shapes=shapes, input_names=names, output_names=["last_hidden_state"])
+            program = torch.onnx.export(step, tuple(example), dynamo=True, optimize=True,
+                                        dynamic_shapes=shapes, input_names=names, output_names=output_names)
             program.save(path, external_data=False)
             strip_node_metadata(path)
         else:
-            torch.onnx.export(WithCache(module, config), tuple(example), path, dynamo=False, opset_version=17,
-                              input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes)
+            torch.onnx.export(step, tuple(example), path, dynamo=False, opset_version=17,
+                              input_names=names, output_names=output_names, dynamic_axes=axes)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    for index, (past, new, pad) in enumerate([(5, 3, 2), (7, 1, 3)]):
+    for index, (past, new, pad) in enumerate([(0, 5, 2) if present else (5, 3, 2), (7, 1, 3)]):
         feeds = dict(zip(names, cache_inputs(config, past, new, pad)))
         outputs = session.run(None, feeds)
         data = os.path.join(folder, f"test_data_set_{index}")
@@ -188,8 +202,9 @@ def export_with_cache(name, implementation, folder, dynamo):
         for i, input_name in enumerate(names):
             tensor = numpy_helper.from_array(feeds[input_name], input_name)
             open(os.path.join(data, f"input_{i}.pb"), "wb").write(tensor.SerializeToString())
-        tensor = numpy_helper.from_array(outputs[0], "last_hidden_state")
-        open(os.path.join(data, "output_0.pb"), "wb").write(tensor.SerializeToString())
+        for i, (output_name, value) in enumerate(zip(output_names, outputs)):
+            tensor = numpy_helper.from_array(value, output_name)
+            open(os.path.join(data, f"output_{i}.pb"), "wb").write(tensor.SerializeToString())
 
 
 def ort_optimized(source_folder, folder, num_heads, hidden_size, attention, embeddings=False):
@@ -259,6 +274,9 @@ def main():
             for dynamo in [False, True]:
                 produce(f"{name}_{implementation}_kv_{'dynamo' if dynamo else 'legacy'}",
                         lambda folder, n=name, i=implementation, d=dynamo: export_with_cache(n, i, folder, d))
+        # A prompt on an empty cache and a decoding step, the present cache returned.
+        produce(f"{name}_sdpa_kvpresent_legacy",
+                lambda folder, n=name: export_with_cache(n, "sdpa", folder, False, present=True))
     if not args.cache_only and (not only or "bert" in only):
         source = os.path.join(args.out, "bert_eager_legacy")
         for fixture, attention, embeddings in [("bert_ortopt_legacy", False, False),

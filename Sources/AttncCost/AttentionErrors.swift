@@ -43,9 +43,9 @@ public struct AttentionErrors: Sendable {
             causal: layer.spec.causal, mask: layer.spec.mask.rawValue, softcap: layer.spec.softcap,
             parameters: VariantParameters(variant.parameters)) == nil
         else { continue }
-        var call = attention
+        var call = attention.onOperands
         (call.variant, call.variantValues, call.dispatch) = (definition.name, variant.parameters, nil)
-        let approximate = try call.evaluate(KernelContext(), arguments)
+        let approximate = try call.evaluate(KernelContext(), attention.attentionOperands(arguments, results))
         sums[layer.layer, default: [:]][setting, default: 0] += AttentionQuality.relativeError(approximate[0].floats[...], exact)
         counts[layer.layer, default: [:]][setting, default: 0] += 1
       }

@@ -60,8 +60,8 @@ public enum PlanCost {
   /// Predicted seconds of one attention call: its variant's formula at the call's `[B, H, S, d]`
   /// shapes through the profile's fitted weights, over B·H heads.
   static func attentionSeconds(_ call: FusedAttentionCall, _ shapes: KernelShapes, profile: MachineProfile) -> Double {
-    guard shapes.inputs.count >= 3, let q = shapes.inputs[0], let k = shapes.inputs[1], let out = shapes.outputs.first,
-      q.count == 4, k.count == 4, out.count == 4, let (definition, values) = try? call.variant(forKeys: k[2])
+    guard shapes.inputs.count >= 3, let q = shapes.inputs[0], let k = call.keyShape(shapes), let out = shapes.outputs.first,
+      q.count == 4, k.count == 4, out.count == 4, let (definition, values) = try? call.variant(forKeys: k[2], queries: q[2])
     else { return profile.streamSeconds(bytes: 0) }
     let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: call.causal)
     return profile.predictSeconds(definition, values, shape: head, heads: q[0] * q[1])

@@ -282,7 +282,8 @@ public enum PolicyPlanner {
     let interpreter = try Interpreter(plan: plan)
     let bindings = try interpreter.bind(inputs)
     for instruction in plan.instructions where instruction.kernel == "FusedAttention" {
-      guard instruction.inputs.count > 1, let slot = instruction.inputs[1] else { continue }
+      let appends = (instruction.call as? FusedAttentionCall)?.appendsCache == true
+      guard let slot = appends ? instruction.outputs.dropFirst().first : instruction.inputs.dropFirst().first ?? nil else { continue }
       let dims = plan.slots[slot].dims
       if dims.count == 4, let value = dims[2].evaluate(bindings) { return value }
     }

@@ -46,6 +46,9 @@ public enum TiledAttention {
     public var keyBlock: Int
     /// The widest instruction set the kernel may use (tests run each on one machine).
     public var kernels: Kernels
+    /// At most `attnc_attention_rows_limit()` query rows (a decoding step) go to the row kernel,
+    /// which reads K in place; false keeps them on the tiles (tests compare the two).
+    public var rowKernel = true
 
     public init(
       scale: Float, causal: Bool = false, softcap: Float = 0, queryBlock: Int = 256, keyBlock: Int = 512,
@@ -78,6 +81,14 @@ public enum TiledAttention {
   ) throws -> Tensor {
     let (batch, heads, kvHeads, queries, keys, depth, valueDepth) = try operandShape(q: q, k: k, v: v)
     let term = try additiveTerm(mask, batch: batch, heads: heads, queries: queries, keys: keys)
+    if options.rowKernel && queries <= attnc_attention_rows_limit() {
+      var output = output(batch * heads * queries * valueDepth)
+      try output.withUnsafeMutableBufferPointer { y in
+        if let base = y.baseAddress { runRows(q: q, keys: [k], values: [v], term: term, options: options, output: base, present: nil) }
+        try recomputeFullyMaskedRows(q: q, k: k, v: v, mask: mask, options: options, output: y)
+      }
+      return .float(output, [batch, heads, queries, valueDepth])
+    }
     let panel = attnc_attention_panel_width()
     let keyBlock = (max(1, min(options.keyBlock, keys)) + panel - 1) / panel * panel
     let geometry = Geometry(

@@ -49,16 +49,17 @@ public enum Verification {
     var layers: [(Int, String, String, Double)] = []
     interpreter.observer = { instruction, arguments, results in
       guard let attention = instruction.call as? FusedAttentionCall else { return }
-      let keys = arguments.count > 1 ? arguments[1]?.shape.dropLast().last : nil
-      let variant = (try? attention.variant(forKeys: keys ?? 0))?.0.name ?? "softmax"
+      let operands = attention.attentionOperands(arguments, results)
+      let keys = operands[1]?.shape.dropLast().last, queries = operands[0]?.shape.dropLast().last
+      let variant = (try? attention.variant(forKeys: keys ?? 0, queries: queries))?.0.name ?? "softmax"
       let layer = plan.decisions.first { $0.node == instruction.label }?.layer ?? layers.count
       guard variant != "softmax" else {
         layers.append((layer, instruction.label, variant, 0))
         return
       }
-      var exactCall = attention
+      var exactCall = attention.onOperands
       (exactCall.variant, exactCall.variantValues, exactCall.dispatch) = ("softmax", [:], nil)
-      let exact = try exactCall.evaluate(KernelContext(), arguments)
+      let exact = try exactCall.evaluate(KernelContext(), operands)
       layers.append((layer, instruction.label, variant, AttentionQuality.relativeError(results[0].floats[...], exact[0].floats[...])))
     }
     let actual = try interpreter.run(inputs)

@@ -70,6 +70,20 @@ extension CanonicalizeTests {
     try graph.verify()
   }
 
+  /// `torch.cat` of a KV cache with an empty start is a one-input Concat: a copy of the cache,
+  /// removed (a two-input Concat stays).
+  @Test func removesOneInputConcat() throws {
+    let model = try load(
+      OnnxBuilder().input("past", ["1", "2", "past", "4"]).input("new", ["1", "2", "1", "4"])
+        .node("Concat", ["past"], ["copied"], attributes: [("axis", -2)])
+        .node("Concat", ["copied", "new"], ["present"], attributes: [("axis", -2)])
+        .output("present"))
+    let graph = model.canonical
+    #expect(graph.opCounts().map(\.type) == ["Concat"])
+    #expect(graph.nodes[0].inputs.compactMap { $0 } == [graph.inputs[0], graph.inputs[1]])
+    try graph.verify()
+  }
+
   @Test func lowersGemmToMatMulAndAdd() throws {
     let w = (0..<6).map { Float($0) }
     let model = try load(

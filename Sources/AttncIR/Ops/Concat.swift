@@ -61,3 +61,9 @@ public struct Concat: Op, ContentPropagating {
 extension Concat: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(ConcatCall(axis: axis)) }
 }
+
+extension Concat: Bypassable {
+  /// A Concat of one input is a copy of it (the exporters' `torch.cat` of a cache with an empty
+  /// start, a whole KV cache copied per step).
+  public func isNoOp(_ context: NodeContext) -> Bool { context.inputs.count == 1 && outputTypeIsInputType(context) }
+}

@@ -148,14 +148,17 @@ public struct FusedAttention: Op {
 }
 
 extension FusedAttention: Lowerable {
-  public func lower(_ context: NodeContext) throws -> Lowering? {
+  /// The kernel call that computes `spec`.
+  public var call: FusedAttentionCall {
     var call = FusedAttentionCall(
       scale: spec.scale, causal: spec.causal, softcap: spec.softcap, mask: spec.mask, maskFill: spec.maskFill,
       variant: spec.variant.name, variantValues: spec.variant.parameters, dispatch: spec.dispatch?.description)
     call.causalFill = spec.causalFill
     call.zeroNaNRows = spec.zeroesNaNRows
-    return Lowering(call)
+    return call
   }
+
+  public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(call) }
 }
 
 extension FusedAttention: Tokenwise {

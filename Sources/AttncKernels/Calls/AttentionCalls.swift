@@ -37,6 +37,10 @@ public struct FusedAttentionCall: KernelCall {
   public var variantValues: [String: Double]
   /// `AttentionDispatch`'s text, when the variant depends on the key length.
   public var dispatch: String?
+  /// The keys and values arrive as a KV cache and this step's part (`Concat(past, new)` along
+  /// the key axis): inputs `Q, pastK, newK, pastV, newV, mask?`, outputs `Y` and the present
+  /// `K`, `V` (`TiledAttention.runAppending`). Otherwise inputs `Q, K, V, mask?`, output `Y`.
+  public var appendsCache = false
 
   public init(
     scale: Float, causal: Bool, softcap: Float, mask: MaskKind, maskFill: Float, variant: String = "softmax",
@@ -67,6 +71,7 @@ public struct FusedAttentionCall: KernelCall {
       dispatch: p.values["dispatch"] == nil ? nil : try p.string("dispatch"))
     causalFill = try p.float("causal_fill", default: -.infinity)
     zeroNaNRows = try p.int("zero_nan_rows", default: 0) != 0
+    appendsCache = try p.int("appends_cache", default: 0) != 0
     // A plan naming an unknown variant or an out-of-range parameter is refused when read.
     _ = try AttentionVariants.named(variant).resolve(variantValues)
   }
@@ -78,45 +83,92 @@ public struct FusedAttentionCall: KernelCall {
     if mask == .keyPadding { base["mask_fill"] = .float(Double(maskFill)) }
     if causal && causalFill.isFinite { base["causal_fill"] = .float(Double(causalFill)) }
     if zeroNaNRows { base["zero_nan_rows"] = .int(1) }
+    if appendsCache { base["appends_cache"] = .int(1) }
     var result = AttentionVariants.kernelParameters(base, variant: variant, values: variantValues)
     if let dispatch { result["dispatch"] = .string(dispatch) }
     return result
   }
 
-  /// The exact kernel writes into the arena; the variants return arrays.
-  public var memory: KernelMemory { .output }
+  /// The exact kernel writes into the arena (the present keys and values too); the variants
+  /// return arrays.
+  public var memory: KernelMemory { appendsCache ? KernelMemory(outputs: [0, 1, 2]) : .output }
 
-  /// The variant this call runs for `keys` keys.
-  public func variant(forKeys keys: Int) throws -> (AttentionVariantDefinition, VariantParameters) {
+  /// The variant this call runs for `queries` query rows on `keys` keys. A decoding step (at
+  /// most `TiledAttention.decodeRows` queries on more keys) always runs exact: one query row costs
+  /// `O(L·d)` exactly, which no variant undercuts when it recomputes its state over the whole
+  /// cache every step, and the variants' errors were measured on full-length inputs.
+  public func variant(forKeys keys: Int, queries: Int? = nil) throws -> (AttentionVariantDefinition, VariantParameters) {
+    if let queries, queries <= TiledAttention.decodeRows, queries < keys {
+      return (AttentionVariantDefinition.softmax, try AttentionVariantDefinition.softmax.resolve([:]))
+    }
     if let dispatch { return try AttentionVariants.parse(try AttentionDispatch(parsing: dispatch).variant(forKeys: keys)) }
     let definition = try AttentionVariants.named(variant)
     return (definition, try definition.resolve(variantValues))
   }
 
+  /// Input index of the mask: after `Q, K, V`, or after `Q, pastK, newK, pastV, newV`.
+  var maskInput: Int { appendsCache ? 5 : 3 }
+
+  /// The shape of K (the present keys when the call appends to a cache) among `shapes`.
+  public func keyShape(_ shapes: KernelShapes) -> [Int]? {
+    appendsCache ? (shapes.outputs.count > 1 ? shapes.outputs[1] : nil) : (shapes.inputs.count > 1 ? shapes.inputs[1] : nil)
+  }
+
+  /// `Q, K, V` and the mask (nil without one) of a run of this call from its `inputs` and
+  /// `outputs`: the present keys and values when it appends to a cache.
+  public func attentionOperands(_ inputs: [Tensor?], _ outputs: [Tensor]) -> [Tensor?] {
+    let mask = mask == .none || inputs.count <= maskInput ? nil : inputs[maskInput]
+    guard appendsCache else { return Array(inputs.prefix(3)) + [mask] }
+    return [inputs.first ?? nil, outputs.count > 1 ? outputs[1] : nil, outputs.count > 2 ? outputs[2] : nil, mask]
+  }
+
+  /// The same attention on `Q, K, V, mask?` operands (no cache append).
+  public var onOperands: FusedAttentionCall {
+    var call = self
+    call.appendsCache = false
+    return call
+  }
+
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    let q = try KernelCalls.input(inputs, 0), k = try KernelCalls.input(inputs, 1), v = try KernelCalls.input(inputs, 2)
-    let (definition, values) = try variant(forKeys: k.shape.dropLast().last ?? 0)
+    let q = try KernelCalls.input(inputs, 0)
     let mask: TiledAttention.Mask
     switch self.mask {
     case .none: mask = .none
-    case .keyPadding: mask = .keyPadding(try KernelCalls.input(inputs, 3), fill: maskFill)
-    case .bias: mask = .bias(try KernelCalls.input(inputs, 3))
-    case .keyWeights: mask = .keyWeights(try KernelCalls.input(inputs, 3))
+    case .keyPadding: mask = .keyPadding(try KernelCalls.input(inputs, maskInput), fill: maskFill)
+    case .bias: mask = .bias(try KernelCalls.input(inputs, maskInput))
+    case .keyWeights: mask = .keyWeights(try KernelCalls.input(inputs, maskInput))
     }
-    guard definition.kernel != nil else {
-      var options = TiledAttention.Options(scale: scale, causal: causal, softcap: softcap)
-      options.causalFill = causalFill
-      options.zeroNaNRows = zeroNaNRows
-      return [try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options, output: context.output(0))]
+    var options = TiledAttention.Options(scale: scale, causal: causal, softcap: softcap)
+    options.causalFill = causalFill
+    options.zeroNaNRows = zeroNaNRows
+    var k: Tensor, v: Tensor
+    if appendsCache {
+      let past = (keys: try KernelCalls.input(inputs, 1), values: try KernelCalls.input(inputs, 3))
+      let new = (keys: try KernelCalls.input(inputs, 2), values: try KernelCalls.input(inputs, 4))
+      let keys = (past.keys.shape.dropLast().last ?? 0) + (new.keys.shape.dropLast().last ?? 0)
+      guard try variant(forKeys: keys, queries: q.shape.dropLast().last).0.kernel != nil else {
+        return try TiledAttention.runAppending(q: q, past: past, new: new, mask: mask, options: options, output: context.output)
+      }
+      k = try Movement.concat([past.keys, new.keys], axis: 2, output: context.output(1))
+      v = try Movement.concat([past.values, new.values], axis: 2, output: context.output(2))
+    } else {
+      (k, v) = (try KernelCalls.input(inputs, 1), try KernelCalls.input(inputs, 2))
     }
-    return [try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: scale, causal: causal)]
+    let (definition, values) = try variant(forKeys: k.shape.dropLast().last ?? 0, queries: q.shape.dropLast().last)
+    let y: Tensor
+    if definition.kernel == nil {
+      y = try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options, output: context.output(0))
+    } else {
+      y = try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: scale, causal: causal)
+    }
+    return appendsCache ? [y, k, v] : [y]
   }
 
   /// The variant's own cost formula per batch item and head (exact attention: the visible part
   /// of QKᵀ and P·V), priced per candidate by the policy.
   public func cost(_ shapes: KernelShapes) -> KernelCost {
-    guard shapes.inputs.count >= 3, let q = shapes.inputs[0], let k = shapes.inputs[1], let out = shapes.outputs.first,
-      q.count == 4, k.count == 4, out.count == 4, let (definition, values) = try? variant(forKeys: k[2])
+    guard shapes.inputs.count >= 3, let q = shapes.inputs[0], let k = keyShape(shapes), let out = shapes.outputs.first,
+      q.count == 4, k.count == 4, out.count == 4, let (definition, values) = try? variant(forKeys: k[2], queries: q[2])
     else { return KernelCost(isAttention: true) }
     let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: causal)
     return KernelCost(flops: Double(q[0] * q[1]) * definition.cost(head, values).flops, isAttention: true)

@@ -1,0 +1,52 @@
+import AttncIR
+import AttncTensor
+
+/// `fuse-cache-append`: a decoder step on a KV cache, as exporters write it,
+///
+///     K = Concat(pastK, newK, axis=2)   V = Concat(pastV, newV, axis=2)   (present keys, values)
+///     Y = FusedAttention(Q, K, V, mask?)
+///
+/// becomes one `CachedAttention(Q, pastK, newK, pastV, newV, mask?) → Y, K, V`: the kernel copies
+/// the cache into the present while it attends, so a decoding step streams the cache once instead
+/// of twice (copy, then attention). Every other reader of K and V (the model's `present` outputs)
+/// reads the new node's outputs. Runs at lowering, after the variants are chosen.
+public enum FuseCacheAppend {
+  public static let pass = Pass("fuse-cache-append") { graph in try run(&graph) }
+
+  static func run(_ graph: inout Graph) throws -> Int {
+    let m = GraphMatching(graph)
+    var inserted: [Int: [Node]] = [:]
+    var redirects: [(old: ValueID, new: ValueID)] = []
+    for (index, node) in graph.nodes.enumerated() {
+      guard let op = node.op as? FusedAttention, node.inputs.count >= 3, let q = node.inputs[0], let k = node.inputs[1],
+        let v = node.inputs[2], let y = node.outputs.first, let keys = appended(k, before: index, m),
+        let values = appended(v, before: index, m), k != v
+      else { continue }
+      let present = [k, v].map { old in
+        graph.addValue(Value(name: graph.freshName(graph.values[old].name + "__present"), type: graph.values[old].type))
+      }
+      let output = graph.addValue(Value(name: graph.freshName(graph.values[y].name + "__cached"), type: graph.values[y].type))
+      // Before the attention, so that it (now dead) reads the present it is redirected to.
+      inserted[index - 1] = [Node(
+        name: node.name + "/cache", domain: CachedAttention.domain, opType: CachedAttention.type,
+        inputs: [q, keys.past, keys.new, values.past, values.new] + node.inputs.dropFirst(3), outputs: [output] + present,
+        opset: 1, op: CachedAttention(spec: op.spec))]
+      redirects += [(y, output), (k, present[0]), (v, present[1])]
+    }
+    graph.insert(after: inserted)
+    for (old, new) in redirects { graph.redirect(old, to: new) }
+    return inserted.count
+  }
+
+  /// `(past, new)` when `value` is `Concat(past, new)` of two 4-D floats along the key axis
+  /// whose readers all come after the attention at `index` (so they may read its outputs).
+  static func appended(_ value: ValueID, before index: Int, _ m: GraphMatching) -> (past: ValueID, new: ValueID)? {
+    guard let producer = m.producers[value], let concat = m.graph.nodes[producer].op as? Concat,
+      m.graph.nodes[producer].inputs.count == 2, let past = m.graph.nodes[producer].inputs[0],
+      let new = m.graph.nodes[producer].inputs[1], let type = m.graph.values[value].type, type.rank == 4,
+      type.dtype == .float, concat.axis == 2 || concat.axis == -2,
+      (m.consumers[value] ?? []).allSatisfy({ $0 >= index })
+    else { return nil }
+    return (past, new)
+  }
+}
