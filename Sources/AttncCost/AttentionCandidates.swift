@@ -10,13 +10,16 @@ public struct AttentionLayer: Sendable {
   public var spec: AttentionSpec
   public var queries: Dim
   public var keys: Dim
+  /// The KV cache's length when the layer is a step on one (`MatchAttention.Match.cacheLength`).
+  public var cacheLength: Dim?
 
-  public init(layer: Int, node: String, spec: AttentionSpec, queries: Dim, keys: Dim) {
+  public init(layer: Int, node: String, spec: AttentionSpec, queries: Dim, keys: Dim, cacheLength: Dim? = nil) {
     self.layer = layer
     self.node = node
     self.spec = spec
     self.queries = queries
     self.keys = keys
+    self.cacheLength = cacheLength
   }
 
   /// The `FusedAttention` nodes of a matched graph, in graph order (the layer numbering every
@@ -30,7 +33,9 @@ public struct AttentionLayer: Sendable {
         else { return .symbol("seq") }
         return dims[2]
       }
-      layers.append(AttentionLayer(layer: layers.count, node: node.name, spec: op.spec, queries: length(0), keys: length(1)))
+      layers.append(AttentionLayer(
+        layer: layers.count, node: node.name, spec: op.spec, queries: length(0), keys: length(1),
+        cacheLength: FuseCacheAppend.cacheLength(of: node, in: graph)))
     }
     return layers
   }
@@ -41,17 +46,20 @@ public struct AttentionLayer: Sendable {
     spec = match.spec
     queries = match.queries
     keys = match.keys
+    cacheLength = match.cacheLength
   }
 
   /// Whether the sequence length is symbolic (then `--seq-len auto` plans a dispatch table).
   public var isSymbolic: Bool { keys.value == nil || queries.value == nil }
 
   /// The per-head shape at `seqLen` tokens: every symbol of the query and key lengths bound to
-  /// it; a fixed length keeps its value.
+  /// it, except a KV cache's own length, bound to 0 (a prompt on an empty cache, as
+  /// `Plan.symbolBindings` binds it); a fixed length keeps its value.
   public func shape(seqLen: Int) -> AttentionShape {
+    let cacheOnly = (cacheLength?.symbols ?? []).subtracting(queries.symbols)
     func length(_ dim: Dim) -> Int {
       if let value = dim.value { return value }
-      return dim.evaluate(Dictionary(uniqueKeysWithValues: dim.symbols.map { ($0, seqLen) })) ?? seqLen
+      return dim.evaluate(Dictionary(uniqueKeysWithValues: dim.symbols.map { ($0, cacheOnly.contains($0) ? 0 : seqLen) })) ?? seqLen
     }
     return AttentionShape(
       queries: length(queries), keys: length(keys), depth: spec.headDim, valueDepth: spec.valueDim, causal: spec.causal)

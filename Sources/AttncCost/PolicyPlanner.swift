@@ -194,6 +194,9 @@ public enum PolicyPlanner {
         }
       }
       assignments[layer.layer] = .init(variant: chosen, dispatch: dispatch)
+      if layer.cacheLength != nil && (chosen != "softmax" || dispatch != nil) {
+        reason += "; decoding steps (up to \(TiledAttention.decodeRows) new tokens on the KV cache) run exact"
+      }
       decisions.append(LayerDecision(
         layer: layer.layer, node: layer.node, candidates: candidates, chosen: chosen, reason: reason, dispatch: dispatch,
         tokens: layer.length(seqLen: seqLen)))

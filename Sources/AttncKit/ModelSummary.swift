@@ -1,5 +1,6 @@
 import AttncCost
 import AttncIR
+import AttncKernels
 import AttncPasses
 import AttncTensor
 import AttncRuntime
@@ -135,6 +136,7 @@ public struct ModelSummary: Sendable {
           ("mask", .string(match.spec.maskDescription)), ("causal", .bool(match.spec.causal)),
           ("seq_len", match.queries.value.map { JSON.int($0) } ?? .string(match.queries.description)),
           ("variant", .string(match.spec.variant.description)),
+          ("kv_cache", .bool(match.readsCache)), ("decode", Self.decoding(match).map(JSON.string) ?? .null),
         ] + candidateFields(match))
       })),
       ("unmatched_softmax", .array(attention.declined.map { .object([("node", .string($0.node)), ("reason", .string($0.reason))]) })),
@@ -249,6 +251,15 @@ public struct ModelSummary: Sendable {
         lines.append("  " + row.enumerated().map { $1.padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }.joined())
       }
     }
+    var decoding: [(note: String, layers: [Int])] = []
+    for match in attention.matches {
+      guard let note = Self.decoding(match) else { continue }
+      if let index = decoding.firstIndex(where: { $0.note == note }) { decoding[index].layers.append(match.layer) }
+      else { decoding.append((note, [match.layer])) }
+    }
+    for (note, layers) in decoding {
+      lines.append("  decode, layer\(layers.count > 1 ? "s" : "") \(layers.map(String.init).joined(separator: ",")): \(note)")
+    }
     for declined in attention.declined {
       lines.append("  exact softmax '\(declined.node)': \(declined.reason)")
     }
@@ -266,6 +277,19 @@ public struct ModelSummary: Sendable {
       lines.append(predictionTable(predictedSecondsByKernel, seqLen: seqLen))
     }
     return lines.joined(separator: "\n")
+  }
+
+  /// What an attention on a KV cache does in a decoding step (nil for one without a cache): a
+  /// step of at most `TiledAttention.decodeRows` new tokens runs exact over the whole cache, in
+  /// one pass with the cache append, whatever the layer's variant.
+  static func decoding(_ match: MatchAttention.Match) -> String? {
+    guard match.readsCache else { return nil }
+    let exact = "K, V = Concat(past, new): a step of up to \(TiledAttention.decodeRows) new tokens runs exact over the cache, "
+      + "in one pass with the cache append (O(L·d) per query)"
+    guard match.spec.variant.name != AttentionVariant.softmax.name || match.spec.dispatch != nil else { return exact }
+    return exact + "; \(match.spec.dispatch?.description ?? match.spec.variant.description) applies to longer steps (the prompt) only: "
+      + "a variant carries no state between steps, so per step it would recompute its features over the whole cache "
+      + "(more than exact's O(L·d) per query), and its error is measured on full-length inputs"
   }
 
   /// Every variant's cost at `seqLen` tokens, once per distinct attention shape.

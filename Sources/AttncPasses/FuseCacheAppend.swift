@@ -38,15 +38,17 @@ public enum FuseCacheAppend {
     return inserted.count
   }
 
-  /// `(past, new)` when `value` is `Concat(past, new)` of two 4-D floats along the key axis
-  /// whose readers all come after the attention at `index` (so they may read its outputs).
+  /// The cache's length when `attention` (a `FusedAttention` node) reads its K and V as
+  /// `Concat(past, new)` along the key axis, else nil.
+  public static func cacheLength(of attention: Node, in graph: Graph) -> Dim? {
+    guard attention.inputs.count >= 3, let k = attention.inputs[1], let v = attention.inputs[2] else { return nil }
+    return GraphMatching(graph).cacheLength(keys: k, values: v)
+  }
+
+  /// `(past, new)` when `value` is `Concat(past, new)` along the key axis whose readers all come
+  /// after the attention at `index` (so they may read its outputs).
   static func appended(_ value: ValueID, before index: Int, _ m: GraphMatching) -> (past: ValueID, new: ValueID)? {
-    guard let producer = m.producers[value], let concat = m.graph.nodes[producer].op as? Concat,
-      m.graph.nodes[producer].inputs.count == 2, let past = m.graph.nodes[producer].inputs[0],
-      let new = m.graph.nodes[producer].inputs[1], let type = m.graph.values[value].type, type.rank == 4,
-      type.dtype == .float, concat.axis == 2 || concat.axis == -2,
-      (m.consumers[value] ?? []).allSatisfy({ $0 >= index })
-    else { return nil }
-    return (past, new)
+    guard let parts = m.cacheParts(value), (m.consumers[value] ?? []).allSatisfy({ $0 >= index }) else { return nil }
+    return parts
   }
 }

@@ -56,6 +56,23 @@ struct GraphMatching {
     return nil
   }
 
+  /// `(past, new)` when `value` is `Concat(past, new)` of two 4-D floats along the key axis (2):
+  /// the keys or values of a step on a KV cache, as exporters write them.
+  func cacheParts(_ value: ValueID) -> (past: ValueID, new: ValueID)? {
+    guard let node = producer(value), let concat = node.op as? Concat, node.inputs.count == 2, let past = node.inputs[0],
+      let new = node.inputs[1], let type = graph.values[value].type, type.rank == 4, type.dtype == .float,
+      concat.axis == 2 || concat.axis == -2
+    else { return nil }
+    return (past, new)
+  }
+
+  /// The cache's length when `keys` and `values` are both `cacheParts` (a step on a KV cache).
+  func cacheLength(keys: ValueID, values: ValueID) -> Dim? {
+    guard let parts = cacheParts(keys), cacheParts(values) != nil, let type = graph.values[parts.past].type, type.rank == 4
+    else { return nil }
+    return type.dims[2]
+  }
+
   static func near(_ value: Float, _ target: Float) -> Bool {
     abs(value - target) <= 1e-4 * abs(target)
   }

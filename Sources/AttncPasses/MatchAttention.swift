@@ -24,6 +24,11 @@ public enum MatchAttention {
     public var spec: AttentionSpec
     public var queries: Dim
     public var keys: Dim
+    /// When K and V are each `Concat(past, new)` along the key axis (a decoder step on a KV
+    /// cache): the cache's length. Decoding steps (a few new queries) run exact over the cache
+    /// (`TiledAttention.decodeRows`).
+    public var cacheLength: Dim?
+    public var readsCache: Bool { cacheLength != nil }
   }
 
   /// A Softmax left exact, with the deepest check that failed.
@@ -80,10 +85,13 @@ public enum MatchAttention {
 
   static func report(_ outcomes: [Outcome], _ graph: Graph) -> Report {
     var report = Report()
+    let matching = GraphMatching(graph)
     for outcome in outcomes {
       switch outcome {
       case .matched(let c):
-        report.matches.append(Match(node: graph.nodes[c.softmax].name, layer: report.matches.count, spec: c.spec, queries: c.queries, keys: c.keys))
+        var match = Match(node: graph.nodes[c.softmax].name, layer: report.matches.count, spec: c.spec, queries: c.queries, keys: c.keys)
+        if c.keyPermutation == nil { match.cacheLength = matching.cacheLength(keys: c.k, values: c.v) }
+        report.matches.append(match)
       case .declined(let index, let reason):
         report.declined.append(Declined(node: graph.nodes[index].name, reason: reason))
       }

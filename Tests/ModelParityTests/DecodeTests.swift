@@ -51,6 +51,39 @@ import Testing
     }
   }
 
+  /// Under a variant, the prompt runs the variant and a decoding step (1 new token on 7 cached)
+  /// runs exact: the same numbers as the exact plan's.
+  @Test(.enabled(if: !names.isEmpty, Comment(rawValue: Fixtures.exportsMissing)), arguments: names)
+  func decodingStepsRunExactUnderAVariant(name: String) throws {
+    let path = Fixtures.exports.appendingPathComponent("\(name)/model.onnx").path
+    let exact = try Interpreter(plan: Compiler.plan(path).plan)
+    let performer = try Interpreter(plan: Compiler.plan(path, policy: "exact", variant: "performer").plan)
+    for set in [0, 1] {
+      let data = Fixtures.exports.appendingPathComponent("\(name)/test_data_set_\(set)")
+      let inputs = try exact.plan.inputs.indices.map { try TensorFiles.readProto(data.appendingPathComponent("input_\($0).pb").path) }
+      let (a, b) = (try exact.run(inputs)[0].floats(), try performer.run(inputs)[0].floats())
+      if set == 0 {
+        #expect(a != b, "\(name): the prompt runs performer")
+      } else {
+        #expect(a == b, "\(name): a decoding step runs exact")
+      }
+    }
+  }
+
+  @Test(.enabled(if: !names.isEmpty, Comment(rawValue: Fixtures.exportsMissing)))
+  func inspectSaysWhatADecodingStepDoes() throws {
+    let model = Fixtures.exports.appendingPathComponent("\(Self.names[0])/model.onnx").path
+    let result = try CLI.run(["inspect", model, "--format", "json"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let attention = try #require(report["attention"] as? [[String: Any]])
+    #expect(attention.count == 2 && attention.allSatisfy { $0["kv_cache"] as? Bool == true })
+    #expect(attention.allSatisfy { ($0["decode"] as? String)?.contains("runs exact over the cache") == true })
+    let plain = try CLI.run(["inspect", Fixtures.packageRoot.appendingPathComponent("samples/bert_tiny/model.onnx").path, "--format", "json"])
+    let bert = try #require(try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
+    #expect((bert["attention"] as? [[String: Any]])?.allSatisfy { $0["kv_cache"] as? Bool == false && $0["decode"] is NSNull } == true)
+  }
+
   @Test(.enabled(if: !names.isEmpty, Comment(rawValue: Fixtures.exportsMissing)))
   func benchDecodeRunsTheLoop() throws {
     let model = Fixtures.exports.appendingPathComponent("\(Self.names[0])/model.onnx").path
