@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Exports small random-weight transformers as users get them from Hugging Face, for attnc's tests.
 
-Each model is built from a tiny config (hidden 32, 2 layers, vocab 100) with fixed seeds, with
+Each model (BERT, GPT-2, Llama, Qwen2, GPT-NeoX, Phi, GPT-J) is built from a tiny config (hidden
+32, 2 layers, vocab 100) with fixed seeds, with
 `attn_implementation="sdpa"` (the transformers default) and `"eager"`, and exported by the legacy
 TorchScript exporter (`dynamo=False`) and, where it works, the dynamo exporter. Next to each
 `model.onnx` go ONNX Runtime's outputs in the ONNX test layout (`test_data_set_N/input_i.pb`,
@@ -45,6 +46,9 @@ def configs():
         # Rotary on the first quarter / half of each 16-wide head, the rest passed through.
         "gpt_neox": (transformers.GPTNeoXConfig, dict(common, num_attention_heads=2, rotary_pct=0.25), True),
         "phi": (transformers.PhiConfig, dict(common, num_attention_heads=2, partial_rotary_factor=0.5), True),
+        # Interleaved rotary (rotate_every_two) on the first 8 of each 16-wide head.
+        "gptj": (transformers.GPTJConfig,
+                 dict(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=2, n_positions=64, n_inner=64, rotary_dim=8), True),
     }
 
 

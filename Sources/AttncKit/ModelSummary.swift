@@ -31,6 +31,8 @@ public struct ModelSummary: Sendable {
   public var unsupported: [(type: String, nodes: [String])]
   /// Every softmax attention the matcher found, and every Softmax it left exact (with why).
   public var attention: MatchAttention.Report
+  /// Rotary embeddings `match-rotary` finds: all, those on a prefix of the head, interleaved ones.
+  public var rotary: (all: Int, partial: Int, interleaved: Int)
   /// When set (`inspect --seq-len N`), each matched attention also lists every variant's cost
   /// at this many tokens (`AttentionCandidate`).
   public var seqLen: Int?
@@ -74,6 +76,7 @@ public struct ModelSummary: Sendable {
     }
     self.unsupported = unsupported
     attention = MatchAttention.analyze(graph)
+    rotary = MatchRotary.analyze(graph)
   }
 
   /// A dry run of the `merge-tokens` pass (one token per block) on the canonical graph, matched.
@@ -140,6 +143,7 @@ public struct ModelSummary: Sendable {
         ] + candidateFields(match))
       })),
       ("unmatched_softmax", .array(attention.declined.map { .object([("node", .string($0.node)), ("reason", .string($0.reason))]) })),
+      ("rotary", .object([("matched", .int(rotary.all)), ("partial", .int(rotary.partial)), ("interleaved", .int(rotary.interleaved))])),
     ]
     let merging: [(String, JSON)] = (tokenMerging.map { merging in
       [("token_merging", .object([
@@ -262,6 +266,10 @@ public struct ModelSummary: Sendable {
     }
     for declined in attention.declined {
       lines.append("  exact softmax '\(declined.node)': \(declined.reason)")
+    }
+    if rotary.all > 0 {
+      let kinds = [rotary.partial > 0 ? "\(rotary.partial) on a prefix of the head" : nil, rotary.interleaved > 0 ? "\(rotary.interleaved) interleaved" : nil]
+      lines.append("rotary: \(rotary.all) matched\(kinds.compactMap { $0 }.isEmpty ? "" : " (" + kinds.compactMap { $0 }.joined(separator: ", ") + ")"), run by attnc's rotary kernel (FusedRotary)")
     }
     if let merging = tokenMerging {
       lines.append(merging.refusal.map { "token merging: not possible: \($0)" }

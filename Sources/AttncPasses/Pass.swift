@@ -75,10 +75,11 @@ public enum Canonicalize {
   ])
 }
 
-/// The attention stage, run after canonicalization: every softmax attention becomes one
-/// `FusedAttention` node (the replaced nodes are dead and removed).
+/// The attention stage, run after canonicalization: every rotary embedding becomes one
+/// `FusedRotary` node and every softmax attention one `FusedAttention` node (the replaced nodes
+/// are dead and removed).
 public enum AttentionMatching {
-  public static let pipeline = Pipeline([MatchAttention.pass, EliminateDeadNodes.pass])
+  public static let pipeline = Pipeline([MatchRotary.pass, MatchAttention.pass, EliminateDeadNodes.pass])
 }
 
 /// The lowering stage, run on a copy of the canonical graph just before codegen: fuse spelled-out

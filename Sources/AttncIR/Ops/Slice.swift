@@ -172,6 +172,18 @@ public struct Slice: Op, ContentPropagating {
     return [TensorType(x.dtype, dims)]
   }
 
+  /// The elements taken on the last axis, `first + k·step` for `k < count`, when that axis has
+  /// a known size, its bounds are constants and no other axis is sliced (the form of a
+  /// `x[..., a:b]` or `x[..., a::2]` in a rotary embedding); nil otherwise.
+  public func lastAxisWindow(_ inputs: [ValueFact?]) -> (first: Int, count: Int, step: Int)? {
+    guard let x = inputs.first ?? nil, x.rank >= 1, let spec = try? spec(inputs, rank: x.rank), spec.axes == [x.rank - 1],
+      let start = spec.starts[0], let end = spec.ends[0], let step = spec.steps?[0], x.dims[x.rank - 1].value != nil,
+      let extent = Slice.extent(dim: x.dims[x.rank - 1], start: start, end: end, step: step),
+      let first = extent.start.value, let count = extent.count.value
+    else { return nil }
+    return (first, count, step)
+  }
+
   /// Slicing a vector of known content with constant bounds slices the content.
   public func outputContents(_ inputs: [ValueFact?], outputTypes: [TensorType]) -> [[Dim]?] {
     guard let x = inputs.first ?? nil, x.rank == 1, let content = x.content,

@@ -214,7 +214,9 @@ public struct AttentionCall: KernelCall {
   }
 }
 
-/// `RotaryEmbedding` (opset 23): rotate the first `rotaryDim` features of each head.
+/// Rotary position embedding: rotate the first `rotaryDim` features of each head
+/// (`RotaryEmbeddingKernel`). Inputs `X, cos, sin, positions?` as ONNX's `RotaryEmbedding` takes
+/// them, or, with `broadcastTables` (`FusedRotary`), `X, cos, sin` with tables broadcasting to X.
 public struct RotaryEmbeddingCall: KernelCall {
   public static let names = ["RotaryEmbedding"]
   public let name = "RotaryEmbedding"
@@ -223,27 +225,42 @@ public struct RotaryEmbeddingCall: KernelCall {
   public var rotaryDim: Int
   /// Heads of a 3-D input; 0 for 4-D.
   public var numHeads: Int
+  /// The tables broadcast to X's leading axes, `R` or `R/2` entries a row (the exporters' form).
+  public var broadcastTables = false
 
-  public init(interleaved: Bool, rotaryDim: Int, numHeads: Int) {
+  public init(interleaved: Bool, rotaryDim: Int, numHeads: Int, broadcastTables: Bool = false) {
     self.interleaved = interleaved
     self.rotaryDim = rotaryDim
     self.numHeads = numHeads
+    self.broadcastTables = broadcastTables
   }
 
   public init(name: String, parameters p: KernelParameters) throws {
     self.init(
       interleaved: try p.int("interleaved", default: 0) != 0, rotaryDim: try p.int("rotary_embedding_dim", default: 0),
-      numHeads: try p.int("num_heads", default: 0))
+      numHeads: try p.int("num_heads", default: 0), broadcastTables: try p.int("broadcast_tables", default: 0) != 0)
   }
 
   public var parameters: [String: KernelParameter] {
-    ["interleaved": interleaved.parameter, "rotary_embedding_dim": .int(Int64(rotaryDim)), "num_heads": .int(Int64(numHeads))]
+    var result: [String: KernelParameter] = [
+      "interleaved": interleaved.parameter, "rotary_embedding_dim": .int(Int64(rotaryDim)), "num_heads": .int(Int64(numHeads)),
+    ]
+    if broadcastTables { result["broadcast_tables"] = .int(1) }
+    return result
   }
 
+  /// Each pair is read before it is written: X may be overwritten.
+  public var memory: KernelMemory { KernelMemory(outputs: [0], inPlace: [0]) }
+
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    [try RotaryEmbeddingKernel.run(
-      KernelCalls.input(inputs, 0), cos: KernelCalls.input(inputs, 1), sin: KernelCalls.input(inputs, 2),
-      positions: KernelCalls.optional(inputs, 3), interleaved: interleaved, rotaryDim: rotaryDim, numHeads: numHeads)]
+    let (x, cos, sin) = (try KernelCalls.input(inputs, 0), try KernelCalls.input(inputs, 1), try KernelCalls.input(inputs, 2))
+    if broadcastTables {
+      return [try RotaryEmbeddingKernel.runBroadcast(
+        x, cos: cos, sin: sin, rotaryDim: rotaryDim, interleaved: interleaved, output: context.output(0))]
+    }
+    return [try RotaryEmbeddingKernel.run(
+      x, cos: cos, sin: sin, positions: KernelCalls.optional(inputs, 3), interleaved: interleaved, rotaryDim: rotaryDim,
+      numHeads: numHeads, output: context.output(0))]
   }
 }
 

@@ -1,0 +1,58 @@
+import AttncKernels
+import AttncTensor
+
+/// attnc op: rotary position embedding as exporters spell it, `FusedRotary(X, cos, sin)`:
+///
+///     y[..., :R] = x_rot·cos + rotate(x_rot)·sin     x_rot = x[..., :R]
+///     y[..., R:] = x[..., R:]
+///
+/// with `rotate` the rotate-half pairing `(−x₂, x₁)` of halves, or of neighbours when
+/// `interleaved`. `cos` and `sin` broadcast to X's leading axes and hold `R` entries a row (one
+/// per feature, as the model multiplies them) or `R/2`. Made by `match-rotary` from the exported
+/// `Slice`/`Neg`/`Concat`/`Mul`/`Add` chains; runs `RotaryEmbeddingKernel.runBroadcast`.
+public struct FusedRotary: Op {
+  public static let type = "FusedRotary"
+  public static let domain = "attnc"
+
+  /// `R`: the features rotated, a prefix of the last axis; 0 = all of it.
+  public var rotaryDim: Int
+  public var interleaved: Bool
+
+  public init(rotaryDim: Int, interleaved: Bool = false) {
+    self.rotaryDim = rotaryDim
+    self.interleaved = interleaved
+  }
+
+  /// X's type.
+  /// - Throws: "cos [1, 7] does not broadcast to X's leading axes [batch, 4, seq]…", a rotary
+  ///   dim that is odd or wider than the last axis.
+  public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
+    try inputs.expectCount(3...3)
+    let x = try inputs.required(0)
+    try x.expectFloatingPoint("X")
+    guard x.rank >= 1, let depth = x.dims.last?.value else {
+      throw AttncError.invalid("X must have a known last axis, got \(x.dims.shapeDescription)")
+    }
+    let rotary = rotaryDim == 0 ? depth : rotaryDim
+    guard rotary % 2 == 0, rotary <= depth else {
+      throw AttncError.invalid("rotary dim \(rotary) must be even and at most X's last axis \(depth)")
+    }
+    for (index, name) in [(1, "cos"), (2, "sin")] {
+      let table = try inputs.required(index)
+      try table.expectSameType(as: x, name, "X")
+      let leading = Array(x.dims.dropLast())
+      guard table.rank >= 1, table.rank <= x.rank, let width = table.dims.last?.value, width == rotary || width == rotary / 2,
+        (try? Shapes.broadcast([leading, Array(table.dims.dropLast())])) == leading
+      else {
+        throw AttncError.invalid("\(name) \(table.dims.shapeDescription) does not broadcast to X's leading axes \(Array(x.dims.dropLast()).shapeDescription) with \(rotary) or \(rotary / 2) angles a row")
+      }
+    }
+    return [x.type]
+  }
+}
+
+extension FusedRotary: Lowerable {
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    Lowering(RotaryEmbeddingCall(interleaved: interleaved, rotaryDim: rotaryDim, numHeads: 0, broadcastTables: true))
+  }
+}
