@@ -12,7 +12,10 @@ GPT-2 and Llama are also exported as one step on a KV cache (`<name>_<impl>_kv_<
 3 new tokens on 5 cached ones, and 1 new token on 7; `<name>_sdpa_kvpresent_legacy` also returns
 the updated cache (a prompt of 5 tokens on an empty cache, and 1 new token on 7).
 
-Usage: python3 scripts/export_fixtures.py [OUT] [--only NAME[,NAME...]] [--cache-only]
+Graphs around ONNX Runtime's contrib attention ops (`ortcontrib_*`, from contrib_fixtures.py) go
+to the folder `contrib` beside OUT (Tests/Fixtures/contrib).
+
+Usage: python3 scripts/export_fixtures.py [OUT] [--only NAME[,NAME...]] [--cache-only] [--ort-only] [--contrib-only]
 (OUT defaults to Tests/Fixtures/exports). Re-running gives the same weights and inputs; the ONNX
 bytes may differ between torch versions. Needs torch, transformers, onnx, onnxruntime.
 """
@@ -236,15 +239,17 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--cache-only", action="store_true", help="only the KV-cache exports")
     parser.add_argument("--ort-only", action="store_true", help="only the ONNX Runtime-optimized BERT (from bert_eager_legacy)")
+    parser.add_argument("--contrib-only", action="store_true",
+                        help="only the graphs around ONNX Runtime's contrib attention ops (contrib_fixtures.py)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     only = set(filter(None, args.only.split(",")))
     failures = []
 
-    def produce(fixture, make):
+    def produce(fixture, make, out=args.out):
         """Writes one fixture folder with `make(folder)`; an exporter or optimizer that cannot
         handle a model is recorded and the others go on."""
-        folder = os.path.join(args.out, fixture)
+        folder = os.path.join(out, fixture)
         shutil.rmtree(folder, ignore_errors=True)
         os.makedirs(folder)
         try:
@@ -264,7 +269,15 @@ def main():
             write_test_data(path, folder, decoder)
         return make
 
+    import contrib_fixtures
+    # Beside OUT: Tests/Fixtures/contrib.
+    contrib_out = os.path.join(os.path.dirname(os.path.normpath(args.out)), "contrib")
+    for fixture, make in contrib_fixtures.FIXTURES.items():
+        if args.contrib_only or not (only or args.cache_only or args.ort_only) or fixture in only:
+            produce(fixture, make, contrib_out)
     for name, (_, _, decoder) in configs().items():
+        if args.contrib_only:
+            break
         if (only and name not in only) or args.cache_only or args.ort_only:
             continue
         for implementation in ["sdpa", "eager"]:
@@ -272,7 +285,7 @@ def main():
                 produce(f"{name}_{implementation}_{'dynamo' if dynamo else 'legacy'}",
                         plain(name, implementation, dynamo, decoder))
     for name in ["gpt2", "llama"]:
-        if (only and name not in only) or args.ort_only:
+        if (only and name not in only) or args.ort_only or args.contrib_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
@@ -281,7 +294,7 @@ def main():
         # A prompt on an empty cache and a decoding step, the present cache returned.
         produce(f"{name}_sdpa_kvpresent_legacy",
                 lambda folder, n=name: export_with_cache(n, "sdpa", folder, False, present=True))
-    if not args.cache_only and (not only or "bert" in only):
+    if not args.cache_only and not args.contrib_only and (not only or "bert" in only):
         source = os.path.join(args.out, "bert_eager_legacy")
         for fixture, attention, embeddings in [("bert_ortopt_legacy", False, False),
                                                ("bert_ortopt_attention_legacy", True, False),

@@ -1,109 +1,93 @@
 import AttncIR
 import AttncTensor
 
-/// `expand-contrib-attention`: rewrites ONNX Runtime's `com.microsoft.Attention` into the
-/// standard ops it stands for, so attention matching, the policies and the variants treat it as
-/// any export's attention:
+/// `expand-contrib-attention`: rewrites ONNX Runtime's contrib attention ops into the standard
+/// ops they stand for, so that attention matching, the cache-append fusion, the policies and the
+/// variants treat them as any export's attention:
 ///
-///     qkv = input·weights + bias;  q, k, v = Split(qkv)
-///     Q = Transpose(Reshape(q, [0, 0, H, dq]))  (and K, V alike; Kᵀ directly)
-///     Y = Reshape(Transpose(Softmax(scale·Q·Kᵀ + (1 − mask)·filter)·V), [0, 0, H·dv])
+/// - `com.microsoft.Attention` (packed QKV weights; `unidirectional`; `past`/`present`
+///   `[2, B, H, L, d]`; `attention_bias`):
 ///
-/// It takes the forms BERT-style exports optimized by ONNX Runtime have: float input, no
-/// `past`, no `attention_bias`, no rotary, not unidirectional, and `mask_index` absent, a
-/// `[B, total]` 0/1 key mask, or `[B]` key lengths (right padding: keys `j < length` visible). Any other form stays, and lowering then names the node.
+///       qkv = input·weights + bias;  q, k, v = Split(qkv) per head
+///       K = Concat(past[0], k), V = Concat(past[1], v);  present = Concat(K, V) on a new axis 0
+///       Y = merge(Softmax(scale·q·Kᵀ + mask)·V)
+///
+/// - `com.microsoft.MultiHeadAttention` (`+MultiHead`), `com.microsoft.GroupQueryAttention`
+///   (`+GroupQuery`) and `com.microsoft.RotaryEmbedding` (`+Rotary`, into ONNX's op).
+///
+/// Masks follow ONNX Runtime: a key mask (`[B]` lengths, `[B, L]` or `[B, S, L]`) adds
+/// `mask_filter_value` to padded keys, and the causal cut removes keys past the diagonal (bottom-
+/// right: a cache of `P` keys precedes the new ones). The forms `ContribAttentionForms` refuses
+/// stay, and lowering names the node and the reason.
 public enum ExpandContribAttention {
   public static let pass = Pass("expand-contrib-attention") { graph in try run(&graph) }
 
-  /// The standard opset the replacement nodes are built at.
-  static let opset = 17
-
   static func run(_ graph: inout Graph) throws -> Int {
-    try graph.rewriteNodes { node, graph in
-      guard let op = node.op as? ContribAttention else { return nil }
-      return try withContext(node.label) { try expand(node, op, in: &graph) }
-    }
-  }
-
-  /// Why `node` is not rewritten, or nil when it can be.
-  static func refusal(_ node: Node, _ op: ContribAttention, in graph: Graph) -> String? {
-    if op.unidirectional { return "unidirectional (causal) contrib Attention is not expanded yet" }
-    if op.doRotary { return "do_rotary is not expanded yet" }
-    if node.outputs.count > 1 { return "the 'present' output (a KV cache) is not supported yet" }
-    if node.inputs.count > 4, node.inputs[4...].contains(where: { $0 != nil }) {
-      return "past, attention_bias and past_sequence_length inputs are not supported yet"
-    }
-    guard let x = node.inputs[0].flatMap({ graph.values[$0].type }), x.dtype == .float, x.rank == 3 else {
-      return "input is not a float32 [B, S, hidden] tensor"
-    }
-    if node.inputs.count > 3, let mask = node.inputs[3] {
-      guard let type = graph.values[mask].type, type.rank == 2 || (type.rank == 1 && type.dtype.isInteger) else {
-        return "mask_index is neither a [B, total] key mask nor [B] key lengths"
+    let readers = Set(graph.nodes.flatMap { $0.inputs.compactMap { $0 } } + graph.outputs)
+    return try graph.rewriteNodes { node, graph in
+      let context = NodeContext(
+        inputs: graph.inputFacts(of: node), outputs: node.outputs.map { graph.values[$0].type },
+        isConsumed: { node.outputs.indices.contains($0) && readers.contains(node.outputs[$0]) })
+      switch node.op {
+      case let op as ContribAttention where ContribAttentionForms.attentionRefusal(op, context) == nil:
+        return try StandardNodes.expand(node, in: &graph) { try expand(node, op, context, &$0) }
+      case let op as ContribMultiHeadAttention where ContribAttentionForms.multiHeadRefusal(op, context) == nil:
+        return try StandardNodes.expand(node, in: &graph) { try expandMultiHead(node, op, context, &$0) }
+      case let op as GroupQueryAttention where ContribAttentionForms.groupQueryRefusal(op, context) == nil:
+        return try StandardNodes.expand(node, in: &graph) { try expandGroupQuery(node, op, context, &$0) }
+      case let op as ContribRotaryEmbedding where ContribAttentionForms.rotaryRefusal(op, context) == nil:
+        return try StandardNodes.expand(node, in: &graph) { try expandRotary(node, op, context, &$0) }
+      default:
+        return nil
       }
     }
-    return nil
   }
 
-  static func expand(_ node: Node, _ op: ContribAttention, in graph: inout Graph) throws -> [Node]? {
-    guard refusal(node, op, in: graph) == nil, let input = node.inputs[0], let weights = node.inputs[1],
-      let width = graph.values[weights].type?.dims.last?.value, let output = node.outputs.first
-    else { return nil }
+  /// The output at `index` when the node has it and something reads it.
+  static func consumedOutput(_ node: Node, _ index: Int, _ context: NodeContext) -> ValueID? {
+    index < node.outputs.count && context.isConsumed(index) ? node.outputs[index] : nil
+  }
+
+  /// The attention of Attention and MultiHeadAttention on per-head `q, k, v` (`k` with the
+  /// cache): key mask and attention bias added, the causal cut when unidirectional, heads merged
+  /// into `output`.
+  static func attend(
+    q: ValueID, k: ValueID, v: ValueID, depth: Int, _ settings: ContribAttentionSettings, keyMask: ValueID?, bias: ValueID?,
+    width: Int, into output: ValueID, _ b: inout StandardNodes
+  ) throws {
+    var visible = try keyMask.map { try b.paddingBias($0, keys: k, filter: settings.maskFilterValue) }
+    if let bias { visible = try visible.map { try b.add("biased", "Add", [$0, bias]) } ?? bias }
+    let mask = settings.unidirectional ? try b.causalBias(queries: q, keys: k, visible: visible) : visible
+    let attended = try b.attend(q: q, k: k, v: v, scale: settings.scale(depth: depth), mask: mask)
+    _ = try b.mergeHeads(attended, width: width, into: output)
+  }
+
+  static func expand(_ node: Node, _ op: ContribAttention, _ context: NodeContext, _ b: inout StandardNodes) throws -> Bool {
+    guard let x = node.input(0), let weights = node.input(1), let width = b.type(weights)?.dims.last?.value, let output = node.outputs.first
+    else { return false }
     let sizes = try op.hiddenSizes(width: width)
-    let (qDepth, vDepth) = (sizes[0] / op.heads, sizes[2] / op.heads)
-    var nodes: [Node] = []
-    func add(_ step: String, _ type: String, _ inputs: [ValueID], into target: ValueID? = nil, attributes: Attributes = Attributes()) throws -> ValueID {
-      let result = target ?? graph.addValue(Value(name: graph.freshName(node.name + "/" + step)))
-      let made = try OpRegistry.make(domain: "", type: type, attributes: attributes, opset: opset)
-      nodes.append(Node(name: node.name + "/" + step, opType: type, inputs: inputs, outputs: [result], attributes: attributes, opset: opset, op: made))
-      return result
+    let (depth, valueDepth) = (sizes[0] / op.heads, sizes[2] / op.heads)
+    var qkv = try b.add("qkv", "MatMul", [x, weights])
+    if let bias = node.input(2) { qkv = try b.add("qkv_bias", "Add", [qkv, bias]) }
+    let parts = try b.add("split", "Split", [qkv, b.constant(sizes.map { Int64($0) }, "split")], outputs: [nil, nil, nil],
+                          attributes: Attributes(["axis": .int(2)]))
+    let q = try b.splitHeads(parts[0], heads: op.heads, depth: depth, "q")
+    var k = try b.splitHeads(parts[1], heads: op.heads, depth: depth, "k")
+    var v = try b.splitHeads(parts[2], heads: op.heads, depth: valueDepth, "v")
+    if let past = node.input(4) {
+      let axis0 = Attributes(["axis": .int(0)])
+      let pastKeys = try b.add("past_keys", "Gather", [past, b.constant([0], shape: [], "key_index")], attributes: axis0)
+      let pastValues = try b.add("past_values", "Gather", [past, b.constant([1], shape: [], "value_index")], attributes: axis0)
+      k = try b.add("keys", "Concat", [pastKeys, k], attributes: Attributes(["axis": .int(2)]))
+      v = try b.add("values", "Concat", [pastValues, v], attributes: Attributes(["axis": .int(2)]))
     }
-    func constant(_ values: [Int64], _ name: String) -> ValueID {
-      graph.addConstant(HostTensor(int64s: values, shape: [values.count]), name: node.name + "__" + name)
+    try attend(
+      q: q, k: k, v: v, depth: depth, op.settings, keyMask: node.input(3), bias: node.input(5), width: sizes[2], into: output, &b)
+    if let present = consumedOutput(node, 1, context) {
+      let axes = b.constant([0], "present_axis")
+      let keys = try b.add("present_keys", "Unsqueeze", [k, axes]), values = try b.add("present_values", "Unsqueeze", [v, axes])
+      _ = try b.add("present", "Concat", [keys, values], into: present, attributes: Attributes(["axis": .int(0)]))
     }
-    func scalar(_ value: Float, _ name: String) -> ValueID {
-      graph.addConstant(HostTensor(floats: [value], shape: []), name: node.name + "__" + name)
-    }
-    var qkv = try add("qkv", "MatMul", [input, weights])
-    if node.inputs.count > 2, let bias = node.inputs[2] { qkv = try add("qkv_bias", "Add", [qkv, bias]) }
-    let parts = (0..<3).map { graph.addValue(Value(name: graph.freshName(node.name + "/" + ["q", "k", "v"][$0]))) }
-    let split = Attributes(["axis": .int(2)])
-    nodes.append(Node(
-      name: node.name + "/split", opType: "Split", inputs: [qkv, constant(sizes.map { Int64($0) }, "split")], outputs: parts,
-      attributes: split, opset: opset, op: try OpRegistry.make(domain: "", type: "Split", attributes: split, opset: opset)))
-    func heads(_ value: ValueID, _ depth: Int, _ name: String, perm: [Int64]) throws -> ValueID {
-      let split = try add(name + "_heads", "Reshape", [value, constant([0, 0, Int64(op.heads), Int64(depth)], name + "_shape")])
-      return try add(name + "_transposed", "Transpose", [split], attributes: Attributes(["perm": .ints(perm)]))
-    }
-    let q = try heads(parts[0], qDepth, "q", perm: [0, 2, 1, 3])
-    let kT = try heads(parts[1], qDepth, "k", perm: [0, 2, 3, 1])
-    let v = try heads(parts[2], vDepth, "v", perm: [0, 2, 1, 3])
-    var scores = try add("scores", "MatMul", [q, kT])
-    let scale = op.scale != 0 ? op.scale : 1 / Float(qDepth).squareRoot()
-    scores = try add("scaled", "Mul", [scores, scalar(scale, "scale")])
-    if node.inputs.count > 3, var mask = node.inputs[3] {
-      if graph.values[mask].type?.rank == 1 {
-        // [B] key lengths (right padding): key j of batch b is visible where j < length[b].
-        let lengthType = graph.values[mask].type?.dtype ?? .int32
-        let shape = try add("input_shape", "Shape", [input])
-        let total = try add("total", "Gather", [shape, graph.addConstant(HostTensor(int64s: [1], shape: []), name: node.name + "__one_index")])
-        let totalTyped = try add("total_typed", "Cast", [total], attributes: Attributes(["to": .int(Int64(lengthType.rawValue))]))
-        let zero = graph.addConstant(HostTensor(dtype: lengthType, shape: [], integers: [0]), name: node.name + "__zero")
-        let step = graph.addConstant(HostTensor(dtype: lengthType, shape: [], integers: [1]), name: node.name + "__step")
-        let positions = try add("positions", "Range", [zero, totalTyped, step])
-        let row = try add("positions_row", "Unsqueeze", [positions, constant([0], "row_axes")])
-        let column = try add("lengths_column", "Unsqueeze", [mask, constant([1], "column_axes")])
-        mask = try add("key_mask", "Less", [row, column])
-      }
-      let float = try add("mask_float", "Cast", [mask], attributes: Attributes(["to": .int(Int64(DType.float.rawValue))]))
-      let inverted = try add("mask_inverted", "Sub", [scalar(1, "one"), float])
-      let bias = try add("mask_bias", "Mul", [inverted, scalar(op.maskFilterValue, "mask_filter")])
-      let wide = try add("mask_bias_4d", "Unsqueeze", [bias, constant([1, 2], "mask_axes")])
-      scores = try add("masked", "Add", [scores, wide])
-    }
-    let probabilities = try add("softmax", "Softmax", [scores], attributes: Attributes(["axis": .int(-1)]))
-    let context = try add("context", "MatMul", [probabilities, v])
-    let merged = try add("context_transposed", "Transpose", [context], attributes: Attributes(["perm": .ints([0, 2, 1, 3])]))
-    _ = try add("output", "Reshape", [merged, constant([0, 0, Int64(sizes[2])], "output_shape")], into: output)
-    return nodes
+    return true
   }
 }

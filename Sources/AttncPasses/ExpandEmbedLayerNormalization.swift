@@ -12,55 +12,34 @@ import AttncTensor
 public enum ExpandEmbedLayerNormalization {
   public static let pass = Pass("expand-embed-layer-normalization") { graph in try run(&graph) }
 
-  /// The standard opset the replacement nodes are built at.
-  static let opset = 17
-
   static func run(_ graph: inout Graph) throws -> Int {
     let readers = Set(graph.nodes.flatMap { $0.inputs.compactMap { $0 } } + graph.outputs)
     return try graph.rewriteNodes { node, graph in
       guard let op = node.op as? EmbedLayerNormalization else { return nil }
-      return try withContext(node.label) { try expand(node, op, readers: readers, in: &graph) }
+      return try StandardNodes.expand(node, in: &graph) { try expand(node, op, readers: readers, &$0) }
     }
   }
 
-  static func expand(_ node: Node, _ op: EmbedLayerNormalization, readers: Set<ValueID>, in graph: inout Graph) throws -> [Node]? {
-    func input(_ index: Int) -> ValueID? { index < node.inputs.count ? node.inputs[index] : nil }
-    guard let ids = input(0), let word = input(2), let position = input(3), let gamma = input(5), let output = node.outputs.first
-    else { return nil }
+  static func expand(_ node: Node, _ op: EmbedLayerNormalization, readers: Set<ValueID>, _ b: inout StandardNodes) throws -> Bool {
+    guard let ids = node.input(0), let word = node.input(2), let position = node.input(3), let gamma = node.input(5), let output = node.outputs.first
+    else { return false }
     let maskIndex = node.outputs.count > 1 ? node.outputs[1] : nil
-    if let maskIndex, readers.contains(maskIndex), input(7) == nil { return nil }
-    var nodes: [Node] = []
-    func add(_ step: String, _ type: String, _ inputs: [ValueID?], into target: ValueID? = nil, attributes: Attributes = Attributes()) throws -> ValueID {
-      let result = target ?? graph.addValue(Value(name: graph.freshName(node.name + "/" + step)))
-      let made = try OpRegistry.make(domain: "", type: type, attributes: attributes, opset: opset)
-      nodes.append(Node(name: node.name + "/" + step, opType: type, inputs: inputs, outputs: [result], attributes: attributes, opset: opset, op: made))
-      return result
-    }
-    func constant(_ values: [Int64], shape: [Int], _ name: String) -> ValueID {
-      graph.addConstant(HostTensor(int64s: values, shape: shape), name: node.name + "__" + name)
-    }
+    if let maskIndex, readers.contains(maskIndex), node.input(7) == nil { return false }
     let axis0 = Attributes(["axis": .int(0)])
-    var sum = try add("word", "Gather", [word, ids], attributes: axis0)
-    let positionIds: ValueID
-    if let given = input(8) {
-      positionIds = given
-    } else {
-      let shape = try add("ids_shape", "Shape", [ids])
-      let length = try add("length", "Gather", [shape, constant([1], shape: [], "one")], attributes: axis0)
-      positionIds = try add("positions", "Range", [constant([0], shape: [], "zero"), length, constant([1], shape: [], "step")])
+    var sum = try b.add("word", "Gather", [word, ids], attributes: axis0)
+    let positionIds = try node.input(8) ?? b.positions(try b.length(ids, axis: 1, "length"), "positions")
+    sum = try b.add("with_position", "Add", [sum, try b.add("position", "Gather", [position, positionIds], attributes: axis0)])
+    if let segments = node.input(1), let segment = node.input(4) {
+      sum = try b.add("with_segment", "Add", [sum, try b.add("segment", "Gather", [segment, segments], attributes: axis0)])
     }
-    sum = try add("with_position", "Add", [sum, try add("position", "Gather", [position, positionIds], attributes: axis0)])
-    if let segments = input(1), let segment = input(4) {
-      sum = try add("with_segment", "Add", [sum, try add("segment", "Gather", [segment, segments], attributes: axis0)])
-    }
-    if node.outputs.count > 2 { _ = try add("embedding_sum", "Identity", [sum], into: node.outputs[2]) }
+    if node.outputs.count > 2 { try b.add("embedding_sum", "Identity", [sum], into: node.outputs[2]) }
     let norm = Attributes(["axis": .int(-1), "epsilon": .float(op.epsilon)])
-    _ = try add("norm", "LayerNormalization", [sum, gamma, input(6)], into: output, attributes: norm)
-    if let maskIndex, let mask = input(7) {
-      let int32 = try add("mask_int32", "Cast", [mask], attributes: Attributes(["to": .int(Int64(DType.int32.rawValue))]))
-      _ = try add("mask_index", "ReduceSum", [int32, constant([1], shape: [1], "mask_axes")], into: maskIndex,
-                  attributes: Attributes(["keepdims": .int(0)]))
+    try b.add("norm", "LayerNormalization", [sum, gamma, node.input(6)], into: output, attributes: norm)
+    if let maskIndex, let mask = node.input(7) {
+      let int32 = try b.add("mask_int32", "Cast", [mask], attributes: Attributes(["to": .int(Int64(DType.int32.rawValue))]))
+      try b.add("mask_index", "ReduceSum", [int32, b.constant([1], "mask_axes")], into: maskIndex,
+                attributes: Attributes(["keepdims": .int(0)]))
     }
-    return nodes
+    return true
   }
 }

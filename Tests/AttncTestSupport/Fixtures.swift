@@ -91,4 +91,18 @@ public enum Fixtures {
 
   /// The message a skipped test shows.
   public static let exportsMissing = "needs Tests/Fixtures/exports (python3 scripts/export_fixtures.py writes them)"
+
+  /// `Tests/Fixtures/contrib`: small graphs around ONNX Runtime's contrib attention ops with its
+  /// outputs (`scripts/contrib_fixtures.py`, through `export_fixtures.py --contrib-only`).
+  public static let contrib = packageRoot.appendingPathComponent("Tests/Fixtures/contrib")
+
+  /// Names of the folders under `Tests/Fixtures/contrib` that hold a model.
+  public static var contribNames: [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: contrib.path)) ?? []).filter {
+      FileManager.default.fileExists(atPath: contrib.appendingPathComponent("\($0)/model.onnx").path)
+    }.sorted()
+  }
+
+  /// The message a test skipped without them shows.
+  public static let contribMissing = "needs Tests/Fixtures/contrib (python3 scripts/export_fixtures.py --contrib-only writes them)"
 }

@@ -140,32 +140,31 @@ import Testing
     }
   }
 
-  @Test func causalContribAttentionIsRefusedByName() throws {
+  /// `do_rotary` stays unsupported and is refused by node and reason; the unidirectional
+  /// (causal) and bidirectional forms expand into standard ops and are matched as attention.
+  @Test func contribAttentionFormsAreExpandedOrRefusedByName() throws {
     let dir = try Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let path = try OnnxBuilder()
-      .input("x", ["1", "4", "8"])
-      .initializer(.init(name: "w", dims: [8, 24], floats: (0..<192).map { Float($0 % 7) * 0.1 }))
-      .node("Attention", ["x", "w"], ["y"], attributes: [("num_heads", 2), ("unidirectional", 1)], domain: "com.microsoft")
-      .output("y")
-      .with(opsets: [("", 17), ("com.microsoft", 1)])
-      .write(to: dir)
+    func model(_ attributes: [(String, Int64)], _ name: String) throws -> String {
+      try OnnxBuilder()
+        .input("x", ["1", "4", "8"])
+        .initializer(.init(name: "w", dims: [8, 24], floats: (0..<192).map { Float($0 % 7) * 0.1 }))
+        .node("Attention", ["x", "w"], ["y"], name: "attention", attributes: [("num_heads", 2)] + attributes, domain: "com.microsoft")
+        .output("y")
+        .with(opsets: [("", 17), ("com.microsoft", 1)])
+        .write(to: dir, name: name)
+    }
     var options = ConversionOptions()
     options.policy = .exact
     #expect {
-      _ = try Compiler.convert(path, conversion: options)
+      _ = try Compiler.convert(try model([("do_rotary", 1)], "rotary.onnx"), conversion: options)
     } throws: { error in
-      "\(error)".contains("no kernel yet for: Attention")
+      "\(error)".contains("node 'attention' (Attention)") && "\(error)".contains("do_rotary is not supported")
     }
-    // The bidirectional form expands into standard ops and is matched as attention.
-    let bidirectional = try OnnxBuilder()
-      .input("x", ["1", "4", "8"])
-      .initializer(.init(name: "w", dims: [8, 24], floats: (0..<192).map { Float($0 % 7) * 0.1 }))
-      .node("Attention", ["x", "w"], ["y"], attributes: [("num_heads", 2)], domain: "com.microsoft")
-      .output("y")
-      .with(opsets: [("", 17), ("com.microsoft", 1)])
-      .write(to: dir, name: "bidirectional.onnx")
-    let plan = try Compiler.convert(bidirectional, conversion: options).plan
-    #expect(plan.instructions.filter { $0.call is FusedAttentionCall }.count == 1)
+    for (attributes, causal) in [([("unidirectional", Int64(1))], true), ([], false)] {
+      let plan = try Compiler.convert(try model(attributes, "attention_\(causal).onnx"), conversion: options).plan
+      let attention = plan.instructions.compactMap { $0.call as? FusedAttentionCall }
+      #expect(attention.count == 1 && attention[0].causal == causal)
+    }
   }
 }

@@ -60,7 +60,7 @@ import Testing
     let performer = try Interpreter(plan: Compiler.plan(path, policy: "exact", variant: "performer").plan)
     for set in [0, 1] {
       let data = Fixtures.exports.appendingPathComponent("\(name)/test_data_set_\(set)")
-      let inputs = try exact.plan.inputs.indices.map { try TensorFiles.readProto(data.appendingPathComponent("input_\($0).pb").path) }
+      let inputs = try TestDataSet.inputs(data, count: exact.plan.inputs.count)
       let (a, b) = (try exact.run(inputs)[0].floats(), try performer.run(inputs)[0].floats())
       if set == 0 {
         #expect(a != b, "\(name): the prompt runs performer")

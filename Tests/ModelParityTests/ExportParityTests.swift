@@ -50,14 +50,8 @@ import Testing
     let parts = testCase.split(separator: "/").map(String.init)
     let plan = try Compiler.plan(Self.path(parts[0])).plan
     #expect(plan.instructions.filter { $0.kernel == "FusedAttention" }.count == 2, "\(testCase)")
-    let data = Fixtures.exports.appendingPathComponent(testCase)
-    let inputs = try plan.inputs.indices.map { try TensorFiles.readProto(data.appendingPathComponent("input_\($0).pb").path) }
-    let outputs = try Interpreter(plan: plan).run(inputs)
-    for (index, output) in outputs.enumerated() {
-      let expected = try TensorFiles.readProto(data.appendingPathComponent("output_\(index).pb").path)
-      #expect(output.shape == expected.shape, "\(testCase): output \(index) shape")
-      let comparison = Comparison(output, expected, relative: Self.tolerance.relative, absolute: Self.tolerance.absolute)
-      #expect(comparison.withinTolerance, "\(testCase): output \(index): max abs error \(comparison.maxAbsolute), max rel error \(comparison.maxRelative)")
-    }
+    try TestDataSet.expectMatches(
+      plan, Fixtures.exports.appendingPathComponent(testCase), testCase, relative: Self.tolerance.relative,
+      absolute: Self.tolerance.absolute)
   }
 }

@@ -49,7 +49,7 @@ import Testing
     #expect(fused.instructions.filter { $0.kernel == "RotaryEmbedding" }.count == 4)
     #expect(unfused.instructions.filter { $0.kernel == "RotaryEmbedding" }.isEmpty)
     let data = Fixtures.exports.appendingPathComponent("\(name)/test_data_set_0")
-    let inputs = try fused.inputs.indices.map { try TensorFiles.readProto(data.appendingPathComponent("input_\($0).pb").path) }
+    let inputs = try TestDataSet.inputs(data, count: fused.inputs.count)
     let (a, b) = (try Interpreter(plan: fused).run(inputs), try Interpreter(plan: unfused).run(inputs))
     for (x, y) in zip(a, b) {
       let comparison = Comparison(x, y, relative: 1e-4, absolute: 1e-6)

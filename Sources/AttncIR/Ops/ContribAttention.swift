@@ -7,33 +7,25 @@ import AttncTensor
 ///
 /// attnc has no kernel of its own for it: `expand-contrib-attention` rewrites it into the
 /// standard ops it stands for, so attention matching, the policies and the variants apply to it
-/// as to any export. The attributes and inputs that rewrite takes are those below; any other form
-/// is left as it is and reported with its reason.
+/// as to any export: `unidirectional` (causal) and a `past`/`present` cache included. The forms
+/// it does not take (`ContribAttentionForms.attentionRefusal`) stay, and lowering names the reason.
 public struct ContribAttention: Op {
   public static let type = "Attention"
   public static let domain = "com.microsoft"
 
-  public var heads: Int
-  /// Causal (decoder) attention.
-  public var unidirectional: Bool
+  public var settings: ContribAttentionSettings
+  public var heads: Int { settings.heads }
   /// Hidden sizes of Q, K and V when they differ (else three equal thirds of the weight).
   public var qkvHiddenSizes: [Int]?
-  /// 0 = `1/√(head size)`.
-  public var scale: Float
-  /// Added to masked scores (ONNX Runtime's default −10000).
-  public var maskFilterValue: Float
   public var doRotary: Bool
+  /// `past_present_share_buffer`: past and present are one preallocated buffer.
+  public var sharesBuffer: Bool
 
   public init(attributes: Attributes, opset: Int) throws {
-    guard let heads = try attributes.int("num_heads"), heads > 0 else {
-      throw AttncError.invalid("attribute 'num_heads' is required and must be positive")
-    }
-    self.heads = heads
-    unidirectional = try attributes.int("unidirectional", default: 0) != 0
+    settings = try ContribAttentionSettings(attributes)
     qkvHiddenSizes = try attributes.ints("qkv_hidden_sizes")
-    scale = try attributes.float("scale", default: 0)
-    maskFilterValue = try attributes.float("mask_filter_value", default: -10000)
     doRotary = try attributes.int("do_rotary", default: 0) != 0
+    sharesBuffer = try attributes.int("past_present_share_buffer", default: 0) != 0
     if let sizes = qkvHiddenSizes, sizes.count != 3 || sizes.contains(where: { $0 <= 0 || $0 % heads != 0 }) {
       throw AttncError.invalid("attribute 'qkv_hidden_sizes' must be 3 positive multiples of num_heads, got \(sizes)")
     }
@@ -55,7 +47,8 @@ public struct ContribAttention: Op {
   }
 
   /// `input [B, S, hidden_in]` float, `weights [hidden_in, q + k + v]` of known width; the
-  /// output is `[B, S, v]` (and `present` when asked, which the rewrite does not produce).
+  /// output is `[B, S, v]`, and `present` `[2, B, H, P + S, d]` (past keys and values, then the
+  /// new ones).
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(2...10)
     let x = try inputs.required(0), w = try inputs.required(1)
@@ -65,9 +58,19 @@ public struct ContribAttention: Op {
     }
     let sizes = try hiddenSizes(width: width)
     let output = TensorType(x.dtype, [x.dims[0], x.dims[1], Dim(sizes[2])])
-    guard outputCount <= 1 else {
-      throw AttncError.unsupported("the 'present' output (a KV cache) is not supported yet")
+    guard outputCount > 1 else { return [output] }
+    var keys = x.dims[1]
+    if let past = inputs.optional(4) {
+      guard past.rank == 5 else { throw AttncError.invalid("past must be [2, B, H, P, d], got \(past.dims.shapeDescription)") }
+      keys = past.dims[3] + keys
     }
-    return [output]
+    return [output, TensorType(x.dtype, [Dim(2), x.dims[0], Dim(heads), keys, Dim(sizes[1] / heads)])]
+  }
+}
+
+extension ContribAttention: Lowerable {
+  /// There is no kernel: `expand-contrib-attention` rewrites the forms it takes; the others end here.
+  public func lower(_ context: NodeContext) throws -> Lowering? {
+    throw AttncError.unsupported("this form of com.microsoft.Attention is not supported: \(ContribAttentionForms.attentionRefusal(self, context) ?? "it was not expanded")")
   }
 }
