@@ -8,8 +8,9 @@ import AttncTensor
 /// them back into the same typed value (`KernelCalls.decode`). Encoding and decoding stand
 /// side by side in each call type, so the two cannot drift.
 ///
-/// Adding a kernel: one type conforming to `KernelCall` (encode in `parameters`, decode in
-/// `init(name:parameters:)`), and its type in `KernelCalls.all`.
+/// Adding a kernel: one type conforming to `CodableKernelCall` (its stored fields are its
+/// parameters, written and read by Codable) or, for an encoding of its own, to `KernelCall`
+/// (encode in `parameters`, decode in `init(name:parameters:)`); and its type in `KernelCalls.all`.
 public protocol KernelCall: Sendable {
   /// The plan names this type decodes ("Add", "Sub", … for a family; one name for most).
   static var names: [String] { get }
@@ -18,7 +19,7 @@ public protocol KernelCall: Sendable {
   /// - Throws: a missing or mistyped parameter ("kernel parameter 'axis' is missing or not an int").
   init(name: String, parameters: KernelParameters) throws
 
-  /// The kernel's name in the plan ("Softmax", "Add").
+  /// The kernel's name in the plan ("Softmax", "Add"); by default the first of `names`.
   var name: String { get }
 
   /// The call's parameters as the plan file stores them.
@@ -40,6 +41,7 @@ public protocol KernelCall: Sendable {
 }
 
 extension KernelCall {
+  public var name: String { Self.names[0] }
   public var parameters: [String: KernelParameter] { [:] }
   public var memory: KernelMemory { .none }
   public func isDeterministic(_ inputs: [Tensor?]) -> Bool { true }
@@ -186,9 +188,4 @@ public enum KernelCalls {
   static func inputs(_ inputs: [Tensor?], from start: Int) throws -> [Tensor] {
     try (start..<max(start, inputs.count)).map { try input(inputs, $0) }
   }
-}
-
-extension Bool {
-  /// The plan's encoding of a flag.
-  var parameter: KernelParameter { .int(self ? 1 : 0) }
 }
