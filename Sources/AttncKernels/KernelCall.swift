@@ -91,32 +91,20 @@ public struct KernelShapes: Sendable {
 /// (`isAttention`), which the cost model evaluates per candidate.
 public struct KernelCost: Sendable, Equatable {
   /// Multiply-add FLOPs (2 per multiply-add) of the call's matrix products.
-  public var flops: Double
+  public var flops: Double = 0
   /// Bytes read and written outside the products.
-  public var bytes: Double
+  public var bytes: Double = 0
   /// The call is an attention whose time the policy prices per variant.
   public var isAttention = false
   /// The dominant product's shape `[m, k] × [k, n]` (batch axes folded into m), so the cost
   /// model can take the GEMM rate it measured nearest that shape; nil for other work.
   public var product: ProductShape?
 
-  public init(flops: Double = 0, bytes: Double = 0, isAttention: Bool = false, product: ProductShape? = nil) {
-    self.flops = flops
-    self.bytes = bytes
-    self.isAttention = isAttention
-    self.product = product
-  }
-
   /// A matrix product's dims.
   public struct ProductShape: Sendable, Equatable {
     public var m: Int
     public var n: Int
     public var k: Int
-    public init(m: Int, n: Int, k: Int) {
-      self.m = m
-      self.n = n
-      self.k = k
-    }
   }
 
   /// Every non-constant input read and every output written once, four bytes an element.

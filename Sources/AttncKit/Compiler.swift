@@ -120,8 +120,7 @@ public enum Compiler {
     outcomes.map { outcome in
       var decision = Plan.Decision(
         layer: outcome.layer, node: outcome.node, variant: outcome.variant.name,
-        parameters: outcome.variant.parameters.mapValues { .float($0) }, predictedMilliseconds: 0, error: nil,
-        errorSource: "unmeasured")
+        parameters: outcome.variant.parameters.mapValues { .float($0) })
       decision.dispatch = outcome.dispatch?.description ?? ""
       guard let layer = report?.layers.first(where: { $0.layer == outcome.layer }) else { return decision }
       let chosen = layer.candidates.first { $0.definition.name == outcome.variant.name && $0.setting == layer.chosen }
