@@ -88,11 +88,7 @@ public struct AttentionCandidate: Sendable {
     let spec = layer.spec
     return settings.compactMap { setting in
       guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { return nil }
-      let perHead = definition.cost(shape, parameters)
-      let heads = Double(spec.qHeads)
-      let cost = AttentionCost(
-        flops: perHead.flops * heads, exponentials: perHead.exponentials * heads, bytes: perHead.bytes * heads,
-        extraMemoryBytes: perHead.extraMemoryBytes * heads)
+      let cost = definition.cost(shape, parameters).times(spec.qHeads)
       let estimate = definition.name == "softmax" ? (0, "exact") : errors[setting]
       return AttentionCandidate(
         setting: setting, definition: definition, parameters: parameters, cost: cost,

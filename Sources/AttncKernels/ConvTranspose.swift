@@ -44,26 +44,13 @@ public enum TransposedConvolution {
             }
           }
         }
-        for m in 0..<mPerGroup {
-          let target = (n * filters + g * mPerGroup + m) * outSize
-          for k in 0..<kernelSize {
-            let row = (m * kernelSize + k) * inSize
-            for i in 0..<inSize {
-              let offset = offsets[k * inSize + i]
-              if offset >= 0 { out[target + offset] += columns[row + i] }
-            }
-          }
+        let image = (n * filters + g * mPerGroup) * outSize
+        Convolution.forEachWindowElement(channels: mPerGroup, kernelSize: kernelSize, positions: inSize, offsets: offsets) { m, column, offset in
+          if offset >= 0 { out[image + m * outSize + offset] += columns[column] }
         }
       }
     }
-    if let bias {
-      for n in 0..<batch {
-        for m in 0..<filters {
-          let b = bias.floats[m], base = (n * filters + m) * outSize
-          for o in 0..<outSize { out[base + o] += b }
-        }
-      }
-    }
+    if let bias { Convolution.addChannelBias(&out, bias, channels: filters, size: outSize) }
     return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
   }
 }

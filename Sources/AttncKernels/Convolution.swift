@@ -23,15 +23,9 @@ public enum Convolution {
       kernel: kernel, walk: outputSpatial, target: inSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
     for n in 0..<batch {
       for g in 0..<group {
-        for c in 0..<cPerGroup {
-          let base = (n * channels + g * cPerGroup + c) * inSize
-          for k in 0..<kernelSize {
-            let row = (c * kernelSize + k) * outSize
-            for o in 0..<outSize {
-              let offset = offsets[k * outSize + o]
-              columns[row + o] = offset < 0 ? 0 : x.floats[base + offset]
-            }
-          }
+        let image = (n * channels + g * cPerGroup) * inSize
+        forEachWindowElement(channels: cPerGroup, kernelSize: kernelSize, positions: outSize, offsets: offsets) { c, column, offset in
+          columns[column] = offset < 0 ? 0 : x.floats[image + c * inSize + offset]
         }
         w.floats.withUnsafeBufferPointer { wp in
           columns.withUnsafeBufferPointer { cp in
@@ -44,10 +38,32 @@ public enum Convolution {
         }
       }
     }
-    if let bias {
-      for n in 0..<batch { for m in 0..<filters { let b = bias.floats[m]; let base = (n * filters + m) * outSize; for o in 0..<outSize { out[base + o] += b } } }
-    }
+    if let bias { addChannelBias(&out, bias, channels: filters, size: outSize) }
     return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
+  }
+
+  /// Walks the window table of one image and `channels` channels of a group: for channel `c`,
+  /// kernel offset `k` and position `p`, the column element `(c·K + k)·P + p` and its offset
+  /// `offsets[k·P + p]` in channel `c` of the image (−1: outside it). im2col reads the image
+  /// there; the transposed convolution adds the columns into it.
+  @inline(__always)
+  static func forEachWindowElement(
+    channels: Int, kernelSize: Int, positions: Int, offsets: [Int], _ body: (_ channel: Int, _ column: Int, _ offset: Int) -> Void
+  ) {
+    for c in 0..<channels {
+      for k in 0..<kernelSize {
+        let row = (c * kernelSize + k) * positions
+        for p in 0..<positions { body(c, row + p, offsets[k * positions + p]) }
+      }
+    }
+  }
+
+  /// Adds `bias[m]` to every element of channel `m` of `[N, channels, size]` values.
+  static func addChannelBias(_ out: inout [Float], _ bias: Tensor, channels: Int, size: Int) {
+    for start in stride(from: 0, to: out.count, by: max(size, 1)) {
+      let b = bias.floats[start / max(size, 1) % channels]
+      for o in start..<(start + size) { out[o] += b }
+    }
   }
 
   /// The im2col table shared by Conv and ConvTranspose: for kernel offset `k` and position `p`

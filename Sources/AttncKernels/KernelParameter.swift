@@ -17,12 +17,7 @@ public struct KernelParameters: Sendable {
   public init(_ values: [String: KernelParameter]) { self.values = values }
 
   public func int(_ name: String, default value: Int? = nil) throws -> Int {
-    try read(name, "an int", default: value) {
-      switch $0 {
-      case .int(let v): Int(v)
-      default: nil
-      }
-    }
+    try read(name, "an int", default: value) { if case .int(let v) = $0 { Int(v) } else { nil } }
   }
 
   /// A float parameter rounded to `Float` (an int parameter reads as its value).
@@ -36,42 +31,22 @@ public struct KernelParameters: Sendable {
   }
 
   public func string(_ name: String, default value: String? = nil) throws -> String {
-    try read(name, "a string", default: value) {
-      switch $0 {
-      case .string(let v): v
-      default: nil
-      }
-    }
+    try read(name, "a string", default: value) { if case .string(let v) = $0 { v } else { nil } }
   }
 
   /// A list of ints, nil when absent.
   /// - Throws: "kernel parameter 'perm' is not a list of ints" when it holds something else.
   public func ints(_ name: String) throws -> [Int]? {
-    try list(name, "ints") {
-      switch $0 {
-      case .ints(let v): v.map { Int($0) }
-      default: nil
-      }
-    }
+    try list(name, "ints") { if case .ints(let v) = $0 { v.map { Int($0) } } else { nil } }
   }
 
   /// A list of floats rounded to `Float`, nil when absent.
   public func floats(_ name: String) throws -> [Float]? {
-    try list(name, "floats") {
-      switch $0 {
-      case .floats(let v): v.map { Float($0) }
-      default: nil
-      }
-    }
+    try list(name, "floats") { if case .floats(let v) = $0 { v.map { Float($0) } } else { nil } }
   }
 
   public func dims(_ name: String) throws -> [Dim] {
-    try read(name, "dims", default: nil) {
-      switch $0 {
-      case .dims(let v): v
-      default: nil
-      }
-    }
+    try read(name, "dims", default: nil) { if case .dims(let v) = $0 { v } else { nil } }
   }
 
   /// Parameter `name` through `extract`, or `value` when it is absent.

@@ -93,23 +93,40 @@ public struct Plan: Sendable {
   /// One variant the cost model weighed for a layer: its prediction and error estimate.
   public struct Candidate: Sendable, Equatable {
     public var variant: String
-    public var parameters: [String: Parameter]
-    public var predictedMilliseconds: Double
+    public var parameters: [String: Parameter] = [:]
+    public var predictedMilliseconds: Double = 0
     public var error: Double?
     /// `measured`, `synthetic`, `bound` or `unmeasured`.
-    public var errorSource: String
+    public var errorSource: String = "unmeasured"
     public var allowed: Bool
     /// Why it may not run the layer (empty when allowed).
-    public var reason: String
-    public init(variant: String, parameters: [String: Parameter] = [:], predictedMilliseconds: Double, error: Double?, errorSource: String, allowed: Bool, reason: String = "") {
-      self.variant = variant
-      self.parameters = parameters
-      self.predictedMilliseconds = predictedMilliseconds
-      self.error = error
-      self.errorSource = errorSource
-      self.allowed = allowed
-      self.reason = reason
-    }
+    public var reason: String = ""
+  }
+}
+
+/// What the cost model estimated for a variant on one layer, as a plan records it: the fields a
+/// decision (the variant chosen) and a candidate (a variant weighed) share.
+public protocol VariantEstimate {
+  var variant: String { get }
+  var parameters: [String: Plan.Parameter] { get }
+  /// The predicted time (0 when nothing was predicted).
+  var predictedMilliseconds: Double { get set }
+  /// The estimated error; nil when not estimated.
+  var error: Double? { get set }
+  /// `measured`, `synthetic`, `bound`, `exact` or `unmeasured`.
+  var errorSource: String { get set }
+}
+
+extension Plan.Decision: VariantEstimate {}
+extension Plan.Candidate: VariantEstimate {}
+
+extension Plan.Candidate {
+  /// A variant weighed for a layer, before its estimate (`unmeasured`).
+  public init(variant: String, parameters: [String: Plan.Parameter], allowed: Bool, reason: String) {
+    self.variant = variant
+    self.parameters = parameters
+    self.allowed = allowed
+    self.reason = reason
   }
 }
 

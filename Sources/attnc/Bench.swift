@@ -51,8 +51,7 @@ struct BenchModel: ParsableCommand {
   @Option(name: .customLong("dim"), help: ArgumentHelp("Bind a symbol: NAME=VALUE. Repeatable.", valueName: "name=value"))
   var dims: [String] = []
 
-  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
-  var threads: Int = 2
+  @OptionGroup var threading: ThreadOptions
 
   @Option(name: .customLong("repeat"), help: "Timed runs per configuration (the median is reported).")
   var repetitions: Int = 5
@@ -67,7 +66,6 @@ struct BenchModel: ParsableCommand {
   var format: String = "table"
 
   func validate() throws {
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
     guard sequences.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--seq must be at least 1") }
@@ -75,7 +73,7 @@ struct BenchModel: ParsableCommand {
   }
 
   func run() throws {
-    configureThreads(threads)
+    threading.configure()
     var overrides: [String: Int] = [:]
     for text in dims {
       let parts = text.split(separator: "=", maxSplits: 1).map(String.init)

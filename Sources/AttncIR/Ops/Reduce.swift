@@ -116,13 +116,7 @@ public struct Reduce: Op {
 
 extension OpRegistry {
   /// Entries for every `Reduce.Function`.
-  static var reduceEntries: [Entry] {
-    Reduce.Function.allCases.map { function in
-      Entry(function.rawValue) { attributes, opset in
-        try Reduce(function, attributes: attributes, opset: opset)
-      }
-    }
-  }
+  static var reduceEntries: [Entry] { Entry.family { try Reduce($0, attributes: $1, opset: $2) } }
 }
 
 extension Reduce: Lowerable {

@@ -20,9 +20,7 @@ extension OpRegistry {
       Entry("LayerNormalization", since: 17) { a, o in
         try LayerNormalization(attributes: a, opset: o)
       },
-      Entry("RMSNormalization", since: 23) { a, o in
-        try RMSNormalization(attributes: a, opset: o)
-      },
+      Entry("RMSNormalization", since: 23) { a, _ in try LayerNormalization(rms: true, attributes: a) },
       Entry("Resize", since: 10) { a, o in try Resize(attributes: a, opset: o) },
       Entry("Attention", since: 23) { a, o in try Attention(attributes: a, opset: o) },
       Entry("LinearAttention", since: 27) { a, o in try LinearAttention(attributes: a, opset: o) },
@@ -38,7 +36,7 @@ extension OpRegistry {
         try SkipLayerNormalization(rms: true, attributes: a)
       },
       // ONNX Runtime registers its RMSNorm in the default domain under this name.
-      Entry("SimplifiedLayerNormalization") { a, _ in try RMSNormalization(attributes: a, opset: 23) },
+      Entry("SimplifiedLayerNormalization") { a, _ in try LayerNormalization(rms: true, attributes: a) },
     ]
   }
 }
