@@ -78,6 +78,18 @@ extension ValueFact {
   }
 }
 
+extension Array where Element == ValueFact? {
+  /// Inputs `0..<names.count` (called `names` in messages), required, floating point and of
+  /// input 0's type: an attention's query, key and value, a rotary's X and caches.
+  /// - Throws: "input 2 is required"; "input 'key' has type float16 but 'query' has float32".
+  func floatOperands(_ names: String...) throws -> [ValueFact] {
+    let facts = try names.indices.map { try required($0) }
+    try facts[0].expectFloatingPoint(names[0])
+    for (fact, name) in zip(facts, names).dropFirst() { try fact.expectSameType(as: facts[0], name, names[0]) }
+    return facts
+  }
+}
+
 /// Dim agreement for shape rules: two dims that must be equal at run time.
 enum DimCheck {
   /// The more informative of two dims that must be equal: the constant when one is constant,

@@ -103,9 +103,8 @@ public struct FusedAttentionCall: KernelCall {
     case .keyWeights: mask = .keyWeights(try KernelCalls.input(inputs, 3))
     }
     guard definition.kernel != nil else {
-      var options = TiledAttention.Options(scale: scale, causal: causal, softcap: softcap)
-      options.causalFill = causalFill
-      options.zeroNaNRows = zeroNaNRows
+      let options = TiledAttention.Options(
+        scale: scale, causal: causal, causalFill: causalFill, zeroNaNRows: zeroNaNRows, softcap: softcap)
       return [try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options, output: context.output(0))]
     }
     return [try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: scale, causal: causal)]
