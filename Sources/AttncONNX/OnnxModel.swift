@@ -3,51 +3,51 @@
 /// Strings absent from the file are `""`, numbers absent are `0`. Produced by
 /// `OnnxDecoder.decodeModel(_:)`; nothing here refers to protobuf-c.
 public struct OnnxModel: Sendable {
-  public var irVersion: Int64 = 0
+  public var irVersion: Int64
   /// Operator set versions per domain (`""` is the default `ai.onnx` domain).
-  public var opsetImports: [OnnxOpset] = []
-  public var producerName: String = ""
-  public var producerVersion: String = ""
-  public var domain: String = ""
-  public var docString: String = ""
-  public var modelVersion: Int64 = 0
-  public var graph: OnnxGraph = OnnxGraph()
+  public var opsetImports: [OnnxOpset]
+  public var producerName: String
+  public var producerVersion: String
+  public var domain: String
+  public var docString: String
+  public var modelVersion: Int64
+  public var graph: OnnxGraph
   /// Model-local functions that nodes call by domain and name.
-  public var functions: [OnnxFunction] = []
+  public var functions: [OnnxFunction]
   /// `metadata_props`, in file order.
-  public var metadata: [(key: String, value: String)] = []
+  public var metadata: [(key: String, value: String)]
 }
 
 /// One imported operator set (`OperatorSetIdProto`).
 public struct OnnxOpset: Sendable, Hashable {
   /// `""` (or `"ai.onnx"`) for the standard operators.
-  public var domain: String = ""
+  public var domain: String
   public var version: Int64
 }
 
 /// A computation graph (`GraphProto`): nodes as stored (not necessarily sorted), weights, and the
 /// declared inputs, outputs and intermediate value types.
 public struct OnnxGraph: Sendable {
-  public var name: String = ""
-  public var nodes: [OnnxNode] = []
-  public var initializers: [OnnxTensor] = []
-  public var sparseInitializers: [OnnxSparseTensor] = []
-  public var inputs: [OnnxValueInfo] = []
-  public var outputs: [OnnxValueInfo] = []
-  public var valueInfo: [OnnxValueInfo] = []
+  public var name: String
+  public var nodes: [OnnxNode]
+  public var initializers: [OnnxTensor]
+  public var sparseInitializers: [OnnxSparseTensor]
+  public var inputs: [OnnxValueInfo]
+  public var outputs: [OnnxValueInfo]
+  public var valueInfo: [OnnxValueInfo]
 }
 
 /// One operator application (`NodeProto`).
 ///
 /// An empty input name marks an omitted optional input.
 public struct OnnxNode: Sendable {
-  public var name: String = ""
+  public var name: String
   public var opType: String
   /// `""` (or `"ai.onnx"`) for the standard operators.
-  public var domain: String = ""
-  public var inputs: [String] = []
-  public var outputs: [String] = []
-  public var attributes: [OnnxAttribute] = []
+  public var domain: String
+  public var inputs: [String]
+  public var outputs: [String]
+  public var attributes: [OnnxAttribute]
 }
 
 /// A node or function attribute (`AttributeProto`): `kind` says which value field is in use.
@@ -75,25 +75,25 @@ public struct OnnxAttribute: Sendable {
   }
 
   public var name: String
-  public var refAttrName: String = ""
+  public var refAttrName: String
   public var kind: Kind
-  public var f: Float = 0
-  public var i: Int64 = 0
+  public var f: Float
+  public var i: Int64
   /// Bytes of a `.string` attribute (usually UTF-8).
-  public var s: [UInt8] = []
+  public var s: [UInt8]
   public var t: OnnxTensor?
   public var g: OnnxGraph?
-  public var floats: [Float] = []
-  public var ints: [Int64] = []
-  public var strings: [[UInt8]] = []
-  public var tensors: [OnnxTensor] = []
-  public var graphs: [OnnxGraph] = []
+  public var floats: [Float]
+  public var ints: [Int64]
+  public var strings: [[UInt8]]
+  public var tensors: [OnnxTensor]
+  public var graphs: [OnnxGraph]
   public var sparseTensor: OnnxSparseTensor?
-  public var sparseTensors: [OnnxSparseTensor] = []
+  public var sparseTensors: [OnnxSparseTensor]
   /// The value of a `.typeProto` attribute.
   public var typeInfo: OnnxType?
   /// The values of a `.typeProtos` attribute (nil entries: types attnc cannot represent).
-  public var typeInfos: [OnnxType?] = []
+  public var typeInfos: [OnnxType?]
 }
 
 /// A dense tensor as stored (`TensorProto`): its elements are not yet checked against its dims;
@@ -139,7 +139,7 @@ public struct OnnxValueInfo: Sendable {
   public var name: String
   /// nil when the file gives no type, or one attnc cannot represent (opaque types).
   public var type: OnnxType?
-  public var docString: String = ""
+  public var docString: String
 }
 
 /// The type of a value (`TypeProto`).
@@ -163,15 +163,15 @@ public enum OnnxDim: Sendable, Hashable {
 /// A model-local function (`FunctionProto`): a node list called like an operator.
 public struct OnnxFunction: Sendable {
   public var name: String
-  public var domain: String = ""
-  public var overload: String = ""
+  public var domain: String
+  public var overload: String
   /// Formal input and output names, matched to a call's by position.
-  public var inputs: [String] = []
-  public var outputs: [String] = []
+  public var inputs: [String]
+  public var outputs: [String]
   /// Names of attributes without a default.
-  public var attributes: [String] = []
+  public var attributes: [String]
   /// Attributes with their default values.
-  public var attributeProtos: [OnnxAttribute] = []
-  public var nodes: [OnnxNode] = []
-  public var opsetImports: [OnnxOpset] = []
+  public var attributeProtos: [OnnxAttribute]
+  public var nodes: [OnnxNode]
+  public var opsetImports: [OnnxOpset]
 }
