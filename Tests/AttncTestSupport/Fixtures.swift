@@ -86,6 +86,14 @@ public enum Fixtures {
     }.sorted()
   }
 
+  /// Names of the folders under `Tests/Fixtures/exports` that hold an encoder-decoder model as
+  /// Optimum splits it (`encoder_model.onnx`, `decoder_model.onnx`, `decoder_with_past_model.onnx`).
+  public static var encoderDecoderNames: [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: exports.path)) ?? []).filter {
+      FileManager.default.fileExists(atPath: exports.appendingPathComponent("\($0)/encoder_model.onnx").path)
+    }.sorted()
+  }
+
   /// True when the exported fixtures are present; tests that need them are skipped otherwise.
   public static var exportsAvailable: Bool { !exportNames.isEmpty }
 
