@@ -87,6 +87,22 @@ import Testing
     #expect(outputs[1].doubles() == rounded.doubles())
   }
 
+  /// ONNX Runtime's float16 converter of a BERT export lowers to the kernels of the float32
+  /// export (GELU fused though its √2 is float16's 1.4140625, biases in the products' epilogues),
+  /// plus the Cast back to float16 at the output when the outputs are float16.
+  @Test(.enabled(if: Fixtures.exportsAvailable, Comment(rawValue: Fixtures.exportsMissing)))
+  func aFloat16ExportLowersToTheKernelsOfItsFloat32Source() throws {
+    func kernels(_ name: String) throws -> [String: Int] {
+      let plan = try Compiler.plan(Fixtures.exports.appendingPathComponent("\(name)/model.onnx").path).plan
+      return plan.instructions.reduce(into: [:]) { $0[$1.kernel, default: 0] += 1 }
+    }
+    let float32 = try kernels("bert_eager_legacy")
+    var float16 = try kernels("bert_float16_legacy")
+    #expect(float16.removeValue(forKey: "Cast") == 1)
+    #expect(float16 == float32)
+    #expect(try kernels("bert_float16io32_legacy") == float32)
+  }
+
   @Test func aFloat32ModelIsLeftAlone() throws {
     let builder = OnnxBuilder().input("x", ["2"]).node("Neg", ["x"], ["y"]).output("y")
     let (model, path, directory) = try Self.load(builder)
