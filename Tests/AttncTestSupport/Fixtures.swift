@@ -67,6 +67,13 @@ public enum Fixtures {
       .filter { $0.hasPrefix("test_") }.sorted()
   }
 
+  /// Runs `body` on a fresh temporary directory, removed afterwards.
+  public static func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try body(directory)
+  }
+
   /// A fresh temporary directory, removed by the caller when done.
   public static func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory

@@ -84,14 +84,12 @@ import Testing
   /// Optimum's `decoder_model_merged.onnx` puts both decoders in the branches of one `If`:
   /// attnc plans have no control flow, and the refusal says which files to convert instead.
   @Test func theMergedDecoderIsRefusedWithWhatToConvert() throws {
-    let directory = try Fixtures.temporaryDirectory()
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let path = try OnnxBuilder()
-      .input("use_cache_branch", dataType: 9, ["1"])
-      .node("If", ["use_cache_branch"], ["logits"], name: "optimum::if")
-      .output("logits")
-      .write(to: directory, name: "decoder_model_merged.onnx")
-    let error = #expect(throws: AttncError.self) { try Compiler.plan(path) }
+    let merged = OnnxBuilder().input("use_cache_branch", dataType: 9, ["1"])
+      .node("If", ["use_cache_branch"], ["logits"], name: "optimum::if").output("logits")
+    let (path, error) = try Fixtures.withTemporaryDirectory { directory in
+      let path = try merged.write(to: directory, name: "decoder_model_merged.onnx")
+      return (path, #expect(throws: AttncError.self) { try Compiler.plan(path) })
+    }
     #expect(
       error?.description == "\(path): unsupported op type: If (node 'optimum::if'); "
         + "If, Loop and Scan are control flow, which attnc's plans do not have: convert the branches' models "

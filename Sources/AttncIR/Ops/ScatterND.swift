@@ -19,11 +19,7 @@ public struct ScatterND: Op {
   /// Reads `reduction` (default `none`).
   /// - Throws: "reduction 'sum' is not one of none, add, mul, max, min".
   public init(attributes: Attributes, opset: Int) throws {
-    let name = try attributes.string("reduction", default: "none")
-    guard let reduction = Reduction(rawValue: name) else {
-      throw AttncError.invalid("reduction '\(name)' is not one of none, add, mul, max, min")
-    }
-    self.reduction = reduction
+    reduction = try attributes.choice("reduction", default: Reduction.none)
   }
 
   /// `data`'s type.
@@ -32,15 +28,9 @@ public struct ScatterND: Op {
   ///   [2, 4], got [2, 3]".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(3...3)
-    let data = try inputs.required(0)
-    let indices = try inputs.required(1)
-    let updates = try inputs.required(2)
-    guard indices.dtype == .int64 else {
-      throw AttncError.invalid("indices must be int64, got \(indices.dtype)")
-    }
-    guard updates.dtype == data.dtype else {
-      throw AttncError.invalid("updates has type \(updates.dtype) but data has \(data.dtype)")
-    }
+    let (data, indices, updates) = (try inputs.required(0), try inputs.required(1), try inputs.required(2))
+    if indices.dtype != .int64 { throw AttncError.invalid("indices must be int64, got \(indices.dtype)") }
+    if updates.dtype != data.dtype { throw AttncError.invalid("updates has type \(updates.dtype) but data has \(data.dtype)") }
     guard let last = indices.dims.last else {
       throw AttncError.invalid("indices must have rank 1 or more, got rank 0")
     }
