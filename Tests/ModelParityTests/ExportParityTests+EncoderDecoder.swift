@@ -14,17 +14,17 @@ import Testing
 /// on the decoder's own `present.*` as `past_key_values.*`). Every Softmax is matched with the
 /// mask the model means, and every output agrees with ONNX Runtime's element by element
 /// (rtol 1e-3, atol 1e-5) on an unpadded batch and on one whose second encoder input is padded.
-@Suite(.serialized) struct EncoderDecoderParityTests {
-  static let parts = ["encoder_model", "decoder_model", "decoder_with_past_model"]
+extension ExportParityTests {
+  static let encoderDecoderParts = ["encoder_model", "decoder_model", "decoder_with_past_model"]
 
   /// `<name>_optimum/<part>`, every model of every fixture.
-  static var models: [String] {
-    Fixtures.encoderDecoderNames.flatMap { name in parts.map { "\(name)/\($0)" } }
+  static var encoderDecoderModels: [String] {
+    Fixtures.encoderDecoderNames.flatMap { name in encoderDecoderParts.map { "\(name)/\($0)" } }
   }
 
   /// `<name>_optimum/<part>/test_data_set_N`.
-  static var cases: [String] {
-    models.flatMap { model in
+  static var encoderDecoderCases: [String] {
+    encoderDecoderModels.flatMap { model in
       let folder = Fixtures.exports.appendingPathComponent(model).path
       return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
         .filter { $0.hasPrefix("test_data_set_") }.sorted().map { "\(model)/\($0)" }
@@ -46,11 +46,11 @@ import Testing
     }
   }
 
-  static func path(_ model: String) -> String { Fixtures.exports.appendingPathComponent("\(model).onnx").path }
+  static func splitPath(_ model: String) -> String { Fixtures.exports.appendingPathComponent("\(model).onnx").path }
 
-  @Test(.enabled(if: !Fixtures.encoderDecoderNames.isEmpty, Comment(rawValue: Fixtures.exportsMissing)), arguments: models)
-  func everySoftmaxIsMatched(model: String) throws {
-    let graph = try ModelLoader.load(Self.path(model)).canonical
+  @Test(.enabled(if: !Fixtures.encoderDecoderNames.isEmpty, Comment(rawValue: Fixtures.exportsMissing)), arguments: encoderDecoderModels)
+  func everySoftmaxOfTheSplitIsMatched(model: String) throws {
+    let graph = try ModelLoader.load(Self.splitPath(model)).canonical
     let softmaxes = graph.nodes.filter { $0.opType == "Softmax" }.count
     #expect(softmaxes == (model.hasSuffix("encoder_model") ? 2 : 4), "\(model): one Softmax per attention")
     let report = MatchAttention.analyze(graph)
@@ -63,10 +63,10 @@ import Testing
     }
   }
 
-  @Test(.enabled(if: !Fixtures.encoderDecoderNames.isEmpty, Comment(rawValue: Fixtures.exportsMissing)), arguments: cases)
-  func matchesOnnxRuntime(testCase: String) throws {
+  @Test(.enabled(if: !Fixtures.encoderDecoderNames.isEmpty, Comment(rawValue: Fixtures.exportsMissing)), arguments: encoderDecoderCases)
+  func theSplitMatchesOnnxRuntime(testCase: String) throws {
     let parts = testCase.split(separator: "/").map(String.init)
-    let plan = try Compiler.plan(Self.path("\(parts[0])/\(parts[1])")).plan
+    let plan = try Compiler.plan(Self.splitPath("\(parts[0])/\(parts[1])")).plan
     #expect(plan.instructions.filter { $0.kernel == "FusedAttention" }.count == (parts[1] == "encoder_model" ? 2 : 4), "\(testCase)")
     let data = Fixtures.exports.appendingPathComponent(testCase)
     let inputs = try plan.inputs.indices.map { try TensorFiles.readProto(data.appendingPathComponent("input_\($0).pb").path) }
