@@ -54,6 +54,18 @@ public struct GatherNDCall: CodableKernelCall {
   }
 }
 
+/// `ScatterND` with its `reduction`.
+public struct ScatterNDCall: CodableKernelCall {
+  public static let names = ["ScatterND"]
+  public var reduction: Movement.ScatterReduction
+
+  public init(reduction: Movement.ScatterReduction) { self.reduction = reduction }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Movement.scatterND(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), KernelCalls.input(inputs, 2), reduction: reduction)]
+  }
+}
+
 /// `Concat` along `axis`.
 public struct ConcatCall: CodableKernelCall {
   public static let names = ["Concat"]
