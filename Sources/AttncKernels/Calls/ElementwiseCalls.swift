@@ -63,7 +63,7 @@ public struct UnaryCall: KernelCall {
   }
 
   public var memory: KernelMemory {
-    ["Exp", "Erf", "Tanh", "Gelu", "Sigmoid", "Neg", "Abs", "Relu", "Sqrt", "Reciprocal"].contains(name)
+    ["Exp", "Erf", "Tanh", "Gelu", "Sigmoid", "Swish", "Neg", "Abs", "Relu", "Sqrt", "Reciprocal"].contains(name)
       ? KernelMemory(outputs: [0], inPlace: [0]) : .none
   }
 
