@@ -154,6 +154,7 @@ public struct ShapeCall: KernelCall {
     return [.int(dims, [dims.count])]
   }
 
+  public var readsInputValues: Bool { false }
   public func cost(_ shapes: KernelShapes) -> KernelCost { KernelCost() }
 }
 
@@ -168,6 +169,7 @@ public struct SizeCall: KernelCall {
     [.int([Int64(try KernelCalls.input(inputs, 0).count)], [])]
   }
 
+  public var readsInputValues: Bool { false }
   public func cost(_ shapes: KernelShapes) -> KernelCost { KernelCost() }
 }
 
