@@ -9,7 +9,7 @@ extension LinearAlgebra {
   /// - Parameters:
   ///   - addends: tensors that broadcast into the product's shape (bias `[n]`, residual
   ///     `[…, m, n]`, attention mask `[b, 1, 1, n]`).
-  ///   - activation: `none`, `gelu`, `gelu_tanh`, or `softmax` (over the last axis).
+  ///   - activation: `none`, `gelu`, `gelu_tanh`, `relu`, or `softmax` (over the last axis).
   public static func fusedMatMul(
     _ a: Tensor, _ b: Tensor, addends: [Tensor], alpha: Float, activation: String,
     output: FloatOutput = FloatBuffer.init(uninitializedCount:)
@@ -48,6 +48,7 @@ extension LinearAlgebra {
     case "none", "softmax": code = Int32(ATTNC_EPILOGUE_NONE)
     case "gelu": code = Int32(ATTNC_EPILOGUE_GELU)
     case "gelu_tanh": code = Int32(ATTNC_EPILOGUE_GELU_TANH)
+    case "relu": code = Int32(ATTNC_EPILOGUE_RELU)
     default: throw AttncError.invalid("unknown FusedMatMul activation '\(activation)'")
     }
     var out = output(batches * m * n)

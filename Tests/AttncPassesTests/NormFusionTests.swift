@@ -7,9 +7,9 @@ import AttncTensor
 import AttncTestSupport
 import Testing
 
-/// `fuse-normalizations` and `fuse-silu` on the subgraphs exporters write: each spelling is
-/// built as the exporter writes it, fused, and the fused plan's output is checked against the
-/// unfused plan's on the same inputs.
+/// `fuse-normalizations`, `fuse-silu` and the ReLU product epilogue on the subgraphs exporters
+/// write: each spelling is built as the exporter writes it, fused, and the fused plan's output is
+/// checked against the unfused plan's on the same inputs.
 @Suite struct NormFusionTests {
   /// A graph built node by node, as an exporter writes it.
   struct Sketch {
@@ -193,5 +193,23 @@ extension NormFusionTests {
     let x = s.input("x", [Self.rows, Self.width]), y = s.input("y", [Self.rows, Self.width])
     let graph = try s.finish(try s.node("Mul", [x, try s.node("Sigmoid", [y])]))
     #expect(try Self.fusedMatches(graph) == ["Sigmoid", "Mul"])
+  }
+
+  // MARK: - Product epilogues
+
+  /// T5's and the ViT-S head's `Relu(x·W + b)` joins the product's epilogue, as GELU does.
+  @Test func reluJoinsTheProductEpilogue() throws {
+    var s = Sketch(opset: 17)
+    let x = s.input("x", [Self.rows, Self.width])
+    let w = s.constant("w", SeededValues.floats(Self.width * 24, seed: 8), [Self.width, 24])
+    let b = s.constant("b", SeededValues.floats(24, seed: 9), [24])
+    let graph = try s.finish(try s.node("Relu", [try s.node("Add", [try s.node("MatMul", [x, w]), b])]))
+    var fused = graph
+    try Fusion.run(&fused)
+    let packed = try #require(fused.nodes.first?.op as? PackedMatMul)
+    #expect(fused.nodes.count == 1 && packed.activation == .relu)
+    let expected = try Self.run(graph), actual = try Self.run(fused)
+    #expect(expected.contains(0) && expected.contains { $0 > 0 })
+    for (e, a) in zip(expected, actual) { #expect(abs(e - a) <= 1e-5 + 1e-5 * abs(e)) }
   }
 }
