@@ -8,7 +8,8 @@ CPUs with AVX-512 BF16 / AMX; its output error against ONNX Runtime is printed b
 same input shapes (bench_common.py: ids below the model's vocabulary, all-ones masks, normal
 floats; attnc draws its own values of the same shapes). The four run in turn, --rounds times, so
 that load from other work on a shared machine hits all of them; the table shows the median over
-rounds of each one's median of --repeat runs, the ratios of those medians, and attnc's three
+rounds of each one's median of --repeat runs (fewer, at least 2, where one run is longer than
+--budget / --repeat), the ratios of those medians, and attnc's three
 slowest kernels (ms in one profiled run, from `attnc bench --format json`).
 
 The zoo (missing parts are skipped with a note):
@@ -84,17 +85,20 @@ def bench_row(entry, n, args, plan, rng):
     ovd_error = common.relative_error(common.openvino_outputs(ovd_request, feeds)[0], reference[0])
     ov32_error = common.relative_error(common.openvino_outputs(ov32_request, feeds)[0], reference[0])
     rounds = {"ort": [], "ov_f32": [], "ov_default": [], "attnc": []}
+    # Long rows (the real ViT-S at 896) get fewer repeats: about --budget ms per measurement.
+    one = common.ort_latency(session, feeds, 1)
+    repeat = max(2, min(args.repeat, int(args.budget / max(one, 1e-3))))
     last = None
     for _ in range(args.rounds):
-        rounds["ort"].append(common.ort_latency(session, feeds, args.repeat))
-        rounds["ov_f32"].append(common.openvino_latency(ov32_request, feeds, args.repeat))
-        rounds["ov_default"].append(common.openvino_latency(ovd_request, feeds, args.repeat))
-        last, peak = common.attnc_bench(args.attnc, plan, n, args.threads, args.repeat, overrides)
+        rounds["ort"].append(common.ort_latency(session, feeds, repeat))
+        rounds["ov_f32"].append(common.openvino_latency(ov32_request, feeds, repeat))
+        rounds["ov_default"].append(common.openvino_latency(ovd_request, feeds, repeat))
+        last, peak = common.attnc_bench(args.attnc, plan, n, args.threads, repeat, overrides)
         rounds["attnc"].append(last["median_ms"])
     median = {k: float(statistics.median(v)) for k, v in rounds.items()}
     ratios = [a / o for a, o in zip(rounds["attnc"], rounds["ort"])]
     return {
-        "model": entry.name, "length": n, "shape": shape, "ms": median, "rounds": rounds,
+        "model": entry.name, "length": n, "shape": shape, "ms": median, "rounds": rounds, "repeat": repeat,
         "attnc_over_ort": median["attnc"] / median["ort"], "attnc_over_ort_range": [min(ratios), max(ratios)],
         "attnc_over_ov_f32": median["attnc"] / median["ov_f32"], "ov_f32_over_ort": median["ov_f32"] / median["ort"],
         "ov_default_precision": common.openvino_precision(ovd), "ov_default_error": ovd_error,
@@ -138,6 +142,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=4000,
+                        help="milliseconds a measurement aims at: rows slower than budget/repeat get fewer repeats (at least 2)")
     parser.add_argument("--json", help="also write every row (all rounds) to this file")
     args = parser.parse_args()
     wanted = [m for m in args.models.split(",") if m]

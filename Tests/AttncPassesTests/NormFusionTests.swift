@@ -7,7 +7,7 @@ import AttncTensor
 import AttncTestSupport
 import Testing
 
-/// `fuse-normalizations`, `fuse-silu` and the ReLU product epilogue on the subgraphs exporters
+/// `fuse-gelu`, `fuse-normalizations`, `fuse-silu` and the ReLU product epilogue on the subgraphs exporters
 /// write: each spelling is built as the exporter writes it, fused, and the fused plan's output is
 /// checked against the unfused plan's on the same inputs.
 @Suite struct NormFusionTests {
@@ -211,5 +211,37 @@ extension NormFusionTests {
     let expected = try Self.run(graph), actual = try Self.run(fused)
     #expect(expected.contains(0) && expected.contains { $0 > 0 })
     for (e, a) in zip(expected, actual) { #expect(abs(e - a) <= 1e-5 + 1e-5 * abs(e)) }
+  }
+
+  // MARK: - GELU
+
+  /// `s = 1 + erf(x/√2)` (or `1 + tanh(0.79788·(x + 0.044715·x³))`), then the three products:
+  /// legacy `(x·½)·s`, `(x·s)·½`, and the dynamo exporter's `x·(½·s)`.
+  @Test(arguments: [("legacy", false), ("outer-half", false), ("dynamo", false), ("legacy", true), ("dynamo", true)])
+  func geluProductOrdersFuse(grouping: String, tanh: Bool) throws {
+    var s = Sketch(opset: 17)
+    let x = s.input("x", [Self.rows, Self.width])
+    let one = s.constant("one", [1], []), half = s.constant("half", [0.5], [])
+    let term: ValueID
+    if tanh {
+      let cube = try s.node("Mul", [s.constant("c", [0.044715], []), try s.node("Pow", [x, s.constant("three", [3], [])])])
+      let inner = try s.node("Mul", [try s.node("Add", [x, cube]), s.constant("k", [0.7978845608], [])])
+      term = try s.node("Add", [try s.node("Tanh", [inner]), one])
+    } else {
+      let scaled = grouping == "legacy" ? try s.node("Mul", [x, s.constant("r", [0.70710678], [])])
+        : try s.node("Div", [x, s.constant("sqrt2", [1.4142135], [])])
+      term = try s.node("Add", [one, try s.node("Erf", [scaled])])
+    }
+    let y: ValueID
+    switch grouping {
+    case "legacy": y = try s.node("Mul", [try s.node("Mul", [x, half]), term])
+    case "outer-half": y = try s.node("Mul", [try s.node("Mul", [x, term]), half])
+    default: y = try s.node("Mul", [x, try s.node("Mul", [half, term])])
+    }
+    var fused = try s.finish(y)
+    _ = try Self.fusedMatches(fused)
+    try Fusion.fusions.run(&fused)
+    let gelu = try #require(fused.nodes.first?.op as? Unary)
+    #expect(fused.nodes.count == 1 && gelu.function == .gelu(tanh: tanh))
   }
 }
