@@ -92,7 +92,7 @@ extension LinearAlgebra {
             }
             if batches >= Parallel.threads && batches > 1 {
               // Blocks in parallel (attention heads): each thread multiplies and finishes its own.
-              Parallel.chunks(batches) { blocks in
+              Parallel.chunks(batches, minimumPerChunk: max(1, Parallel.productsPerChunk / max(1, m * n * k))) { blocks in
                 for t in blocks {
                   product(t)
                   finish(t, rows: 0..<m, columns: 0..<n)

@@ -123,7 +123,9 @@ public enum PackedGemm {
     let rows = call.m, n = call.n
     let pairs = (n + 2 * panel - 1) / (2 * panel)
     withUnsafePointer(to: call) { call in
-      if rows / Parallel.threads >= 32 || pairs < 2 {
+      if rows * n * Int(call.pointee.k) < Parallel.productsPerChunk {
+        attnc_gemm_run(call, 0, rows, 0, n)
+      } else if rows / Parallel.threads >= 32 || pairs < 2 {
         Parallel.chunks(rows, minimumPerChunk: 32) { range in
           attnc_gemm_run(call, range.lowerBound, range.upperBound, 0, n)
         }
