@@ -9,7 +9,9 @@ import AttncTensor
 /// ```
 /// The three products in any grouping and order: `(x·½)·s` (legacy), `(x·s)·½`, and `x·(½·s)`
 /// (the dynamo exporter), `s` being `1 + erf(…)` or `1 + tanh(…)`. Constants are checked to 1e-4
-/// relative; `x` must be the same value everywhere.
+/// relative, or to their float16 or bfloat16 rounding (a widened half-precision model's:
+/// `GraphMatching.near`); the fused `Gelu` then uses the exact constants, a change below the
+/// narrow type's own precision. `x` must be the same value everywhere.
 public enum FuseGelu {
   static let x = Capture("x"), tanhForm = Capture("tanh")
 

@@ -16,7 +16,8 @@ struct Capture: Hashable, Sendable {
 /// `axes` input of ReduceMean-18).
 indirect enum Pattern: Sendable {
   case anyValue(Capture?)
-  /// A one-element floating-point constant, equal to `value` (1e-4 relative) when given.
+  /// A one-element floating-point constant, equal to `value` when given (`GraphMatching.near`:
+  /// 1e-4 relative, or its float16 / bfloat16 rounding).
   case scalar(Capture?, value: Float?)
   case node(types: Set<String>, inputs: [Pattern], commutative: Bool, capture: Capture?, check: Check?)
   case oneOf([Pattern])
@@ -84,7 +85,7 @@ struct PatternMatcher {
       guard let constant = graph.values[value].constant, constant.count == 1, constant.dtype.isFloatingPoint,
         let element = constant.floats().first
       else { return [] }
-      if let expected, abs(element - expected) > 1e-4 * abs(expected) { return [] }
+      if let expected, !GraphMatching.near(element, expected) { return [] }
       guard var result = bind(capture, value, bound) else { return [] }
       if let capture { result.scalars[capture] = element }
       return [result]
