@@ -16,16 +16,31 @@ public enum Convolution {
     let outSize = outputSpatial.reduce(1, *)
     let inSize = inSpatial.reduce(1, *)
     let rows = cPerGroup * kernelSize
-    var columns = [Float](repeating: 0, count: rows * outSize)
-    var out = [Float](repeating: 0, count: batch * filters * outSize)
+    var columns = [Float](unsafeUninitializedCapacity: rows * outSize) { _, count in count = rows * outSize }
+    var out = [Float](unsafeUninitializedCapacity: batch * filters * outSize) { _, count in count = batch * filters * outSize }
     // For each (kernel offset, output position), the input offset or -1 (padding).
     let offsets = windowOffsets(
       kernel: kernel, walk: outputSpatial, target: inSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
     for n in 0..<batch {
       for g in 0..<group {
-        let image = (n * channels + g * cPerGroup) * inSize
-        forEachWindowElement(channels: cPerGroup, kernelSize: kernelSize, positions: outSize, offsets: offsets) { c, column, offset in
-          columns[column] = offset < 0 ? 0 : x.floats[image + c * inSize + offset]
+        // im2col: columns[(c, k), o] = x[n, g·C/group + c, window(k, o)], 0 in the padding.
+        x.floats.withUnsafeBufferPointer { xp in
+          columns.withUnsafeMutableBufferPointer { cp in
+            offsets.withUnsafeBufferPointer { op in
+              guard let xb = xp.baseAddress, let cb = cp.baseAddress, let ob = op.baseAddress else { return }
+              Parallel.chunks(cPerGroup * kernelSize, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, outSize))) { range in
+                for ck in range {
+                  let (c, k) = ck.quotientAndRemainder(dividingBy: kernelSize)
+                  let source = xb + (n * channels + g * cPerGroup + c) * inSize
+                  let target = cb + ck * outSize, window = ob + k * outSize
+                  for o in 0..<outSize {
+                    let offset = window[o]
+                    target[o] = offset < 0 ? 0 : source[offset]
+                  }
+                }
+              }
+            }
+          }
         }
         w.floats.withUnsafeBufferPointer { wp in
           columns.withUnsafeBufferPointer { cp in
@@ -38,31 +53,20 @@ public enum Convolution {
         }
       }
     }
-    if let bias { addChannelBias(&out, bias, channels: filters, size: outSize) }
+    if let bias { addChannelBias(bias, to: &out, batch: batch, filters: filters, size: outSize) }
     return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
   }
 
-  /// Walks the window table of one image and `channels` channels of a group: for channel `c`,
-  /// kernel offset `k` and position `p`, the column element `(c·K + k)·P + p` and its offset
-  /// `offsets[k·P + p]` in channel `c` of the image (−1: outside it). im2col reads the image
-  /// there; the transposed convolution adds the columns into it.
-  @inline(__always)
-  static func forEachWindowElement(
-    channels: Int, kernelSize: Int, positions: Int, offsets: [Int], _ body: (_ channel: Int, _ column: Int, _ offset: Int) -> Void
-  ) {
-    for c in 0..<channels {
-      for k in 0..<kernelSize {
-        let row = (c * kernelSize + k) * positions
-        for p in 0..<positions { body(c, row + p, offsets[k * positions + p]) }
+  /// `out[n, m, o] += bias[m]` over `[batch, filters, size]`.
+  static func addChannelBias(_ bias: Tensor, to out: inout [Float], batch: Int, filters: Int, size: Int) {
+    bias.floats.withUnsafeBufferPointer { bp in
+      out.withUnsafeMutableBufferPointer { op in
+        guard let b = bp.baseAddress, let o = op.baseAddress else { return }
+        for plane in 0..<(batch * filters) {
+          let value = b[plane % filters], row = o + plane * size
+          for i in 0..<size { row[i] += value }
+        }
       }
-    }
-  }
-
-  /// Adds `bias[m]` to every element of channel `m` of `[N, channels, size]` values.
-  static func addChannelBias(_ out: inout [Float], _ bias: Tensor, channels: Int, size: Int) {
-    for start in stride(from: 0, to: out.count, by: max(size, 1)) {
-      let b = bias.floats[start / max(size, 1) % channels]
-      for o in start..<(start + size) { out[o] += b }
     }
   }
 

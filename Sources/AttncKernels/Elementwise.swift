@@ -194,7 +194,7 @@ public enum Elementwise {
       }
       return .int(out, x.shape, dtype: x.dtype)
     }
-    if let fast = BroadcastLoops.unary(op, x, approximate: approximate, output: output) { return fast }
+    if let fast = BroadcastLoops.unary(op, x, alpha: op == "Swish" ? alpha : 1, approximate: approximate, output: output) { return fast }
     let f: (Float) -> Float
     switch op {
     case "Neg": f = { -$0 }

@@ -35,6 +35,10 @@ public protocol KernelCall: Sendable {
   /// folding never evaluates such a call).
   func isDeterministic(_ inputs: [Tensor?]) -> Bool
 
+  /// Whether the outputs depend on the inputs' elements (false for `Shape` and `Size`, which
+  /// read only shapes: the interpreter computes what depends on nothing else once per shape).
+  var readsInputValues: Bool { get }
+
   /// What the call costs at concrete shapes: multiply-adds at the GEMM rate and bytes at the
   /// memory rate (`MachineProfile` turns both into seconds).
   func cost(_ shapes: KernelShapes) -> KernelCost
@@ -45,6 +49,7 @@ extension KernelCall {
   public var parameters: [String: KernelParameter] { [:] }
   public var memory: KernelMemory { .none }
   public func isDeterministic(_ inputs: [Tensor?]) -> Bool { true }
+  public var readsInputValues: Bool { true }
 
   /// Default cost: a memory-bound pass that reads every non-constant input and writes every
   /// output once, four bytes an element.

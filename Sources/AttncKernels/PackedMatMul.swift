@@ -44,7 +44,7 @@ public enum PackedGemm {
   ///   - columns: n.
   ///   - addends: up to two, each of the product's shape or a bias over its last axis (`[…, 1, n]`
   ///     or `[…, 1, 1]`).
-  ///   - activation: `none`, `gelu` or `gelu_tanh`.
+  ///   - activation: `none`, `gelu`, `gelu_tanh` or `relu`.
   ///   - kernels: the instruction sets the tiles may use (tests compare them).
   /// - Throws: shapes that do not fit, naming them.
   public static func multiply(
@@ -76,7 +76,8 @@ public enum PackedGemm {
     case "none": code = Int32(ATTNC_EPILOGUE_NONE)
     case "gelu": code = Int32(ATTNC_EPILOGUE_GELU)
     case "gelu_tanh": code = Int32(ATTNC_EPILOGUE_GELU_TANH)
-    default: throw AttncError.invalid("PackedMatMul activation '\(activation)' is not none, gelu or gelu_tanh")
+    case "relu": code = Int32(ATTNC_EPILOGUE_RELU)
+    default: throw AttncError.invalid("PackedMatMul activation '\(activation)' is not none, gelu, gelu_tanh or relu")
     }
     if rows > rowLimit {
       // One [rows, k] × [k, n] product through OpenBLAS; addends as [rows, n] or [n] / [1].
@@ -122,7 +123,9 @@ public enum PackedGemm {
     let rows = call.m, n = call.n
     let pairs = (n + 2 * panel - 1) / (2 * panel)
     withUnsafePointer(to: call) { call in
-      if rows / Parallel.threads >= 32 || pairs < 2 {
+      if rows * n * Int(call.pointee.k) < Parallel.productsPerChunk {
+        attnc_gemm_run(call, 0, rows, 0, n)
+      } else if rows / Parallel.threads >= 32 || pairs < 2 {
         Parallel.chunks(rows, minimumPerChunk: 32) { range in
           attnc_gemm_run(call, range.lowerBound, range.upperBound, 0, n)
         }

@@ -31,6 +31,10 @@ public enum Parallel {
   /// wake-up of another thread costs about as much as copying this many floats).
   public static let elementsPerChunk = 32768
 
+  /// Multiply-adds per chunk below which a product or attention loop stays on one thread (a
+  /// few microseconds of work: a region's hand-off costs about as much).
+  public static let productsPerChunk = 1 << 16
+
   /// Calls `body(range)` for `threads` contiguous chunks of `0..<count`, concurrently.
   public static func chunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let parts = isInsideLoop ? 1 : min(threads, max(1, count / max(1, minimumPerChunk)))

@@ -81,7 +81,7 @@ public enum TiledAttention {
     k.floats.withUnsafeBufferPointer { kp in
       packed.withUnsafeMutableBufferPointer { pp in
         let (kp, pp) = (kp.baseAddress!, pp.baseAddress!)
-        Parallel.chunks(batch * kvHeads) { range in
+        Parallel.chunks(batch * kvHeads, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, keys * depth))) { range in
           for head in range {
             attnc_attention_pack_keys(kp + head * keys * depth, keys, depth, options.kernels.rawValue, pp + head * packedHead)
           }
@@ -98,7 +98,8 @@ public enum TiledAttention {
                 y: yp.baseAddress!, term: term == nil ? nil : tp.baseAddress!)
               let blocksPerHead = (queries + geometry.queryBlock - 1) / geometry.queryBlock
               let items = batch * heads * blocksPerHead
-              Parallel.chunks(items) { range in
+              let itemProducts = geometry.queryBlock * keys * (depth + valueDepth)
+              Parallel.chunks(items, minimumPerChunk: max(1, Parallel.productsPerChunk / max(1, itemProducts))) { range in
                 var scratch = [Float](
                   repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, geometry.keyBlock))
                 scratch.withUnsafeMutableBufferPointer { scratch in

@@ -46,7 +46,7 @@ public struct UnaryCall: CodableKernelCall {
   public var tanhApproximation: Bool { approximate == .tanh }
 
   public var memory: KernelMemory {
-    ["Exp", "Erf", "Tanh", "Gelu", "Sigmoid", "Neg", "Abs", "Relu", "Sqrt", "Reciprocal"].contains(name)
+    ["Exp", "Erf", "Tanh", "Gelu", "Sigmoid", "Swish", "Neg", "Abs", "Relu", "Sqrt", "Reciprocal"].contains(name)
       ? KernelMemory(outputs: [0], inPlace: [0]) : .none
   }
 

@@ -118,6 +118,7 @@ public struct ShapeCall: CodableKernelCall {
     return [.int(dims, [dims.count])]
   }
 
+  public var readsInputValues: Bool { false }
   public func cost(_ shapes: KernelShapes) -> KernelCost { KernelCost() }
 }
 
@@ -130,6 +131,7 @@ public struct SizeCall: CodableKernelCall {
     [.int([Int64(try KernelCalls.input(inputs, 0).count)], [])]
   }
 
+  public var readsInputValues: Bool { false }
   public func cost(_ shapes: KernelShapes) -> KernelCost { KernelCost() }
 }
 
