@@ -23,16 +23,10 @@ public enum Convolution {
       kernel: kernel, walk: outputSpatial, target: inSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
     for n in 0..<batch {
       for g in 0..<group {
-        for c in 0..<cPerGroup {
-          let base = (n * channels + g * cPerGroup + c) * inSize
-          for k in 0..<kernelSize {
-            let row = (c * kernelSize + k) * outSize
-            for o in 0..<outSize {
-              let offset = offsets[k * outSize + o]
-              columns[row + o] = offset < 0 ? 0 : x.floats[base + offset]
-            }
-          }
-        }
+        im2col(
+          &columns, offsets: offsets, channels: cPerGroup, kernelSize: kernelSize, outSize: outSize, inSize: inSize,
+          start: (n * channels + g * cPerGroup) * inSize, padding: 0
+        ) { x.floats[$0] }
         w.floats.withUnsafeBufferPointer { wp in
           columns.withUnsafeBufferPointer { cp in
             out.withUnsafeMutableBufferPointer { op in
@@ -48,6 +42,25 @@ public enum Convolution {
       for n in 0..<batch { for m in 0..<filters { let b = bias.floats[m]; let base = (n * filters + m) * outSize; for o in 0..<outSize { out[base + o] += b } } }
     }
     return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
+  }
+
+  /// Fills `columns` (`[channels · kernelSize, outSize]`) with one image's group of channels:
+  /// entry `(c·K + k, o)` is `element(start + c·inSize + offset)` for the window offset of
+  /// kernel point k at output position o (`windowOffsets`), or `padding` outside the input.
+  @inline(__always) static func im2col<T>(
+    _ columns: inout [T], offsets: [Int], channels: Int, kernelSize: Int, outSize: Int, inSize: Int, start: Int,
+    padding: T, element: (Int) -> T
+  ) {
+    for c in 0..<channels {
+      let base = start + c * inSize
+      for k in 0..<kernelSize {
+        let row = (c * kernelSize + k) * outSize
+        for o in 0..<outSize {
+          let offset = offsets[k * outSize + o]
+          columns[row + o] = offset < 0 ? padding : element(base + offset)
+        }
+      }
+    }
   }
 
   /// The im2col table shared by Conv and ConvTranspose: for kernel offset `k` and position `p`

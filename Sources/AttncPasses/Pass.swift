@@ -70,7 +70,7 @@ public struct Pipeline: Sendable {
 /// remove dead nodes.
 public enum Canonicalize {
   public static let pipeline = Pipeline([
-    ExpandEmbedLayerNormalization.pass, ExpandContribAttention.pass, FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
+    ExpandEmbedLayerNormalization.pass, ExpandContribAttention.pass, ExpandMatMulNBits.pass, FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
     EliminateDeadNodes.pass,
   ])
 }
@@ -82,12 +82,12 @@ public enum AttentionMatching {
 }
 
 /// The lowering stage, run on a copy of the canonical graph just before codegen: fuse spelled-out
-/// GELUs, give products on flattened views their leading axes back, fuse MatMul epilogues (all to
+/// GELUs, turn dynamically quantized linear layers into `QuantizedMatMul`, give products on flattened views their leading axes back, fuse MatMul epilogues (all to
 /// their fixed point), then pack constant weights for attnc's GEMM, which must see the finished
 /// epilogues. (Inspect shows the canonical, unfused graph.)
 public enum Fusion {
   public static let fusions = Pipeline([
-    FuseGelu.pass, EliminateDeadNodes.pass, UnflattenMatMul.pass, RemoveNoOps.pass, EliminateDeadNodes.pass,
+    FuseGelu.pass, EliminateDeadNodes.pass, FuseQuantizedMatMul.pass, EliminateDeadNodes.pass, UnflattenMatMul.pass, RemoveNoOps.pass, EliminateDeadNodes.pass,
     FuseMatMulEpilogues.pass, EliminateDeadNodes.pass,
   ])
   public static let packing = Pipeline([PackWeights.pass, EliminateDeadNodes.pass])

@@ -21,6 +21,16 @@ public struct Conv: Op {
     let w = try inputs.required(1)
     try x.expectFloatingPoint("X")
     try w.expectSameType(as: x, "W", "X")
+    if let b = inputs.optional(2) {
+      try b.expectSameType(as: x, "B", "X")
+    }
+    return [TensorType(x.dtype, try outputDims(x, w, bias: inputs.optional(2)))]
+  }
+
+  /// `[N, M, O₁…Oₙ]` for X and W (and a bias of M elements), whatever their element types
+  /// (shared with `ConvInteger` and `QLinearConv`).
+  /// - Throws: ranks, channel counts or a bias that do not fit, naming them.
+  func outputDims(_ x: ValueFact, _ w: ValueFact, bias: ValueFact?) throws -> [Dim] {
     let kernel = try geometry.kernel(x: x, w: w)
     let group = geometry.group
     _ = try DimCheck.unify(
@@ -29,8 +39,7 @@ public struct Conv: Op {
     if let value = m.value, value % group != 0 {
       throw AttncError.invalid("W's \(value) output channels are not divisible by group \(group)")
     }
-    if let b = inputs.optional(2) {
-      try b.expectSameType(as: x, "B", "X")
+    if let b = bias {
       try b.expectRank(1, "B")
       _ = try DimCheck.unify(b.dims[0], m, "B's length and W's output channels")
     }
@@ -38,7 +47,16 @@ public struct Conv: Op {
     for i in kernel.indices {
       dims.append(try geometry.convolvedDim(x.dims[2 + i], kernel: kernel[i], axis: i))
     }
-    return [TensorType(x.dtype, dims)]
+    return dims
+  }
+
+  /// The kernel call's geometry for X, W and Y's dims; nil when `SAME_*` padding meets symbolic
+  /// dims.
+  func callGeometry(_ context: NodeContext, weight: Int = 1) throws -> ConvolutionGeometry? {
+    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > weight ? context.inputs[weight] : nil,
+      let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
+    else { return nil }
+    return geometry.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)
   }
 
   /// Begin pads per spatial axis, explicit or derived from `SAME_*` padding:
@@ -180,9 +198,6 @@ public struct ConvGeometry: Sendable {
 
 extension Conv: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
-      let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
-    else { return nil }
-    return Lowering(ConvCall(geometry: geometry.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))
+    try callGeometry(context).map { Lowering(ConvCall(geometry: $0)) }
   }
 }

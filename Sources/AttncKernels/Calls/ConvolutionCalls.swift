@@ -35,6 +35,15 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     values.count == rank ? values : [Int](repeating: fill, count: rank)
   }
 
+  /// For `spatial` axes: strides, dilations and begin pads (defaults where not given) and the
+  /// output's spatial dims under `context`'s bindings.
+  func resolved(spatial: Int, _ context: KernelContext) throws
+    -> (strides: [Int], dilations: [Int], padsBegin: [Int], outputSpatial: [Int])
+  {
+    (self.spatial(strides, spatial, fill: 1), self.spatial(dilations, spatial, fill: 1),
+     self.spatial(padsBegin, spatial, fill: 0), Array(try context.resolve(output).dropFirst(2)))
+  }
+
   /// 2 FLOPs per multiply-add: output elements × (input channels / group) × kernel points.
   func flops(_ shapes: KernelShapes, transposed: Bool) -> Double {
     guard let x = shapes.inputs.first ?? nil, shapes.inputs.count > 1, let w = shapes.inputs[1], x.count >= 2, w.count >= 2 else { return 0 }
@@ -47,26 +56,32 @@ public struct ConvolutionGeometry: Sendable, Equatable {
   }
 }
 
+/// A convolution call (`Conv`, `ConvTranspose`, `ConvInteger`, `QLinearConv`): its parameters
+/// are one `ConvolutionGeometry`, encoded and decoded here once.
+public protocol ConvolutionCall: KernelCall {
+  var geometry: ConvolutionGeometry { get }
+  init(geometry: ConvolutionGeometry)
+}
+
+extension ConvolutionCall {
+  public init(name: String, parameters: KernelParameters) throws { self.init(geometry: try ConvolutionGeometry(parameters)) }
+  public var parameters: [String: KernelParameter] { geometry.parameters }
+}
+
 /// `Conv` (any spatial rank, groups, dilations) by im2col and GEMM.
-public struct ConvCall: KernelCall {
+public struct ConvCall: ConvolutionCall {
   public static let names = ["Conv"]
   public let name = "Conv"
   public var geometry: ConvolutionGeometry
 
   public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
-  public init(name: String, parameters: KernelParameters) throws { self.init(geometry: try ConvolutionGeometry(parameters)) }
-
-  public var parameters: [String: KernelParameter] { geometry.parameters }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try KernelCalls.input(inputs, 0)
-    let spatial = x.rank - 2
+    let g = try geometry.resolved(spatial: x.rank - 2, context)
     return [try Convolution.conv(
-      x, try KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2),
-      strides: geometry.spatial(geometry.strides, spatial, fill: 1),
-      dilations: geometry.spatial(geometry.dilations, spatial, fill: 1),
-      padsBegin: geometry.spatial(geometry.padsBegin, spatial, fill: 0),
-      outputSpatial: Array(try context.resolve(geometry.output).dropFirst(2)), group: geometry.group)]
+      x, try KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2), strides: g.strides,
+      dilations: g.dilations, padsBegin: g.padsBegin, outputSpatial: g.outputSpatial, group: geometry.group)]
   }
 
   public func cost(_ shapes: KernelShapes) -> KernelCost {
@@ -75,15 +90,12 @@ public struct ConvCall: KernelCall {
 }
 
 /// `ConvTranspose` (any spatial rank, groups, dilations).
-public struct ConvTransposeCall: KernelCall {
+public struct ConvTransposeCall: ConvolutionCall {
   public static let names = ["ConvTranspose"]
   public let name = "ConvTranspose"
   public var geometry: ConvolutionGeometry
 
   public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
-  public init(name: String, parameters: KernelParameters) throws { self.init(geometry: try ConvolutionGeometry(parameters)) }
-
-  public var parameters: [String: KernelParameter] { geometry.parameters }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try TransposedConvolution.convTranspose(
