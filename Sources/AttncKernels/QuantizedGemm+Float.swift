@@ -83,11 +83,12 @@ extension QuantizedGemm {
               call.activation = code
               call.addend_count = Int32(addends.count)
               call.addends = PackedGemm.addendSlots(layouts, bases.dropFirst(2))
-              let source = bases[0], target = q.baseAddress!, rowSums = sums.baseAddress!
+              // Row sums only enter with B zero points (symmetric int8 weights have none).
+              let source = bases[0], target = q.baseAddress!, rowSums = zeros.isEmpty ? nil : sums.baseAddress
               let quantize = { (range: Range<Int>) in
                 attnc_quantize_rows_u8(
                   source + range.lowerBound * k, range.count, k, k, parameters.scale, parameters.zero,
-                  target + range.lowerBound * lda, lda, rowSums + range.lowerBound)
+                  target + range.lowerBound * lda, lda, rowSums.map { $0 + range.lowerBound })
               }
               if Parallel.splitsProductByRows(rows: rows, columns: n, panel: panel) {
                 withUnsafePointer(to: call) { call in

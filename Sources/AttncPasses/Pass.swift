@@ -70,7 +70,7 @@ public struct Pipeline: Sendable {
 /// remove dead nodes.
 public enum Canonicalize {
   public static let pipeline = Pipeline([
-    ExpandEmbedLayerNormalization.pass, ExpandContribAttention.pass, ExpandMatMulNBits.pass, FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
+    ExpandEmbedLayerNormalization.pass, ExpandContribAttention.pass, ExpandMatMulNBits.pass, DequantizeGatheredTables.pass, FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
     EliminateDeadNodes.pass,
   ])
 }

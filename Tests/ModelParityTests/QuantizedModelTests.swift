@@ -107,6 +107,36 @@ import Testing
   }
 }
 
+extension QuantizedModelTests {
+  /// `dequantize-gathered-tables`: `DequantizeLinear(Gather(table_q, ids))` becomes a Gather of
+  /// the table dequantized at conversion, with the same outputs; a per-axis table stays.
+  @Test func gatheredTablesAreDequantizedOnce() throws {
+    let dir = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let table: [Int64] = (0..<24).map { $0 * 11 % 256 - 128 }
+    func model(_ scales: [Float], _ zeros: [Int64], name: String) throws -> String {
+      let dims = scales.count == 1 ? [Int]() : [scales.count]
+      return try OnnxBuilder().input("ids", dataType: 7, ["3"])
+        .initializer(Self.tensor("table", table, .int8, [6, 4])).initializer(Self.floats("s", scales, dims))
+        .initializer(Self.tensor("z", zeros, .int8, dims))
+        .node("Gather", ["table", "ids"], ["rows"]).node("DequantizeLinear", ["rows", "s", "z"], ["y"])
+        .output("y").with(opsets: [("", 13)]).write(to: dir, name: name)
+    }
+    let ids = HostTensor(int64s: [5, 0, 2], shape: [3])
+    let perTensor = try model([0.5], [3], name: "tensor.onnx")
+    let canonical = try ModelLoader.load(perTensor).canonical
+    #expect(canonical.nodes.map(\.opType) == ["Gather"])
+    let y = try Interpreter(plan: try Compiler.plan(perTensor).plan).run([ids])[0].floats()
+    var expected: [Float] = []
+    for row in [5, 0, 2] {
+      for column in 0..<4 { expected.append(Float(table[row * 4 + column] - 3) * 0.5) }
+    }
+    #expect(y == expected)
+    let perAxis = try model([0.5, 1, 2, 4], [0, 1, 2, 3], name: "axis.onnx")
+    #expect(try ModelLoader.load(perAxis).canonical.nodes.map(\.opType) == ["Gather", "DequantizeLinear"])
+  }
+}
+
 // MARK: - MatMulNBits
 
 extension QuantizedModelTests {
