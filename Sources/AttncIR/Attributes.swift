@@ -68,6 +68,18 @@ public struct Attributes: Sendable {
     try string(name) ?? value
   }
 
+  /// A string attribute naming one case of `E` (ONNX's enumerated attributes: `round_mode`,
+  /// `reduction`), `value` when absent.
+  /// - Throws: "round_mode 'sideways' is not one of up, down, nearest".
+  public func choice<E: RawRepresentable & CaseIterable>(_ name: String, default value: E) throws -> E
+  where E.RawValue == String {
+    guard let text = try string(name) else { return value }
+    guard let chosen = E(rawValue: text) else {
+      throw AttncError.invalid("\(name) '\(text)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return chosen
+  }
+
   public func ints(_ name: String) throws -> [Int]? {
     switch values[name] {
     case nil: return nil

@@ -144,7 +144,7 @@ public enum KernelCalls {
     SoftmaxCall.self, LayerNormalizationCall.self, SkipNormalizationCall.self, BatchNormalizationCall.self,
     ReshapeCall.self, ReshapeDynamicCall.self, SqueezeDynamicCall.self, IdentityCall.self,
     DimExpressionsCall.self, ShapeCall.self, SizeCall.self, ConstantOfShapeCall.self, RangeCall.self, DropoutCall.self,
-    TransposeCall.self, GatherCall.self, GatherNDCall.self, ConcatCall.self, ExpandCall.self,
+    TransposeCall.self, GatherCall.self, GatherNDCall.self, ScatterNDCall.self, ConcatCall.self, ExpandCall.self,
     TileCall.self, SliceCall.self, SplitCall.self, TriluCall.self, CumSumCall.self, ReduceCall.self,
     ConvCall.self, ConvTransposeCall.self, ResizeCall.self,
     FusedAttentionCall.self, AttentionCall.self, RotaryEmbeddingCall.self, LinearAttentionCall.self,

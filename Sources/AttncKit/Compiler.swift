@@ -97,6 +97,7 @@ public enum Compiler {
         loadCalibration: CalibrationInputs.load, progress: progress)
       var plan = try planned.plan ?? lower(planned.graph)
       plan.options = conversion.canonical
+      plan.sourcePrecision = SourcePrecision.of(model.imported)
       plan.decisions = decisions(planned.outcomes, report: planned.report)
       return Conversion(model: model, plan: plan, attention: planned.outcomes, report: planned.report, tokenMerge: mergeReport,
         tokenMergeChoice: choice)

@@ -6,7 +6,9 @@ import AttncTensor
 /// Matched forms (commutative operands in either order, every interior value single-use):
 /// - erf:  `x·0.5·(1 + erf(x/√2))`, the `/√2` as `Div(x, 1.41421)` or `Mul(x, 0.70711)`;
 /// - tanh: `x·0.5·(1 + tanh(0.79788·(x + 0.044715·x³)))`, `x³` as `Pow(x, 3)`;
-/// and the final products as `(x·0.5)·s` or `(x·s)·0.5`. Constants are checked to 1e-4 relative.
+/// and the final products as `(x·0.5)·s` or `(x·s)·0.5`. Constants are checked to 1e-4 relative,
+/// or to their float16 or bfloat16 rounding (a widened half-precision model's): the fused `Gelu`
+/// then uses the exact constants, a change below the narrow type's own precision.
 public enum FuseGelu {
   public static let pass = Pass("fuse-gelu") { graph in try run(&graph) }
 

@@ -66,11 +66,12 @@ public struct Pipeline: Sendable {
   }
 }
 
-/// The canonicalization stage: fold constants and shape arithmetic, drop no-ops, normalise Gemm,
-/// remove dead nodes.
+/// The canonicalization stage: compute in float32, fold constants and shape arithmetic, drop
+/// no-ops, normalise Gemm, remove dead nodes.
 public enum Canonicalize {
   public static let pipeline = Pipeline([
-    ExpandEmbedLayerNormalization.pass, ExpandContribAttention.pass, ExpandMatMulNBits.pass, DequantizeGatheredTables.pass, FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
+    WidenNarrowFloats.pass, ExpandEmbedLayerNormalization.pass, ExpandContribAttention.pass, ExpandMatMulNBits.pass,
+    DequantizeGatheredTables.pass, FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
     EliminateDeadNodes.pass,
   ])
 }

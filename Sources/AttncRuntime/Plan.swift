@@ -28,6 +28,10 @@ public struct Plan: Sendable {
   /// The conversion options that shaped this plan, canonical text ("policy=balanced
   /// seq-len=auto"); a batch conversion skips a plan whose hash, producer and options match.
   public var options: String = ""
+  /// What the source model computes in when it is not float32: `float16` or `bfloat16` (widened
+  /// to float32 by `widen-narrow-floats`), `int8` (quantized); empty for float32. Parity with a
+  /// runtime that computes in that type needs a looser rule (`ParityRule`).
+  public var sourcePrecision: String = ""
 
   public init(
     sourceSHA256: [UInt8], producer: String, policy: String, decisions: [Decision] = [],

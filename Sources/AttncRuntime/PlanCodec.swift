@@ -163,6 +163,9 @@ private final class Arena {
     result.pointee.n_chunks = header.chunks.count
     result.pointee.chunks = array(header.chunks.map(chunk))
     if !plan.options.isEmpty { result.pointee.options = try string(plan.options, "the options") }
+    if !plan.sourcePrecision.isEmpty {
+      result.pointee.source_precision = try string(plan.sourcePrecision, "the source precision")
+    }
     return result
   }
 
@@ -426,6 +429,7 @@ private enum Reader {
       outputs: numbers(h.outputs, h.n_outputs).map { Int($0) }, instructions: instructions,
       constants: [:])
     plan.options = text(h.options)
+    plan.sourcePrecision = text(h.source_precision)
     return PlanFile.Header(
       formatVersion: h.format_version, plan: plan, constants: constants, chunks: chunks)
   }

@@ -11,8 +11,11 @@ struct Run: ParsableCommand {
     discussion: """
       Inputs come from --input name=FILE (.npy or ONNX TensorProto .pb) or from --test-data, an
       ONNX test_data_set_N folder whose input_i.pb are fed in order and whose output_i.pb are
-      compared with the results (|actual - expected| <= atol + rtol*|expected|). Exit status 0
-      when every output is within tolerance, 1 otherwise.
+      compared with the results: element by element (|actual - expected| <= atol + rtol*|expected|)
+      for a float32 model; by relative Frobenius error per output (||actual - expected|| /
+      ||expected|| <= --max-relative-error) when the model computes in float16 or bfloat16 or is
+      quantized (attnc computes it in float32; the reference rounds to the narrow type). The rule
+      used is printed first. Exit status 0 when every output passes, 1 otherwise.
 
       Examples:
         attnc run model.attnc --test-data samples/bert_tiny/test_data_set_0
@@ -47,9 +50,13 @@ struct Run: ParsableCommand {
   @Option(help: "Absolute tolerance for --test-data.")
   var atol: Double = 1e-5
 
+  @Option(help: "For a float16, bfloat16 or int8 model: the largest relative Frobenius error per output that --test-data accepts.")
+  var maxRelativeError: Double = ParityRule.lowPrecisionLimit
+
   func validate() throws {
     guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
+    guard maxRelativeError > 0 else { throw ValidationError("--max-relative-error must be positive") }
   }
 
   func run() throws {
@@ -95,17 +102,19 @@ struct Run: ParsableCommand {
       return
     }
     var failed = false
+    let rule = ParityRule.forPlan(loaded, relative: rtol, absolute: atol, frobeniusLimit: maxRelativeError)
+    print("comparing: \(rule)")
     for (index, (name, tensor)) in zip(outputNames, outputs).enumerated() {
       let path = URL(fileURLWithPath: testData).appendingPathComponent("output_\(index).pb").path
       guard FileManager.default.fileExists(atPath: path) else { continue }
       let expected = try TensorFiles.readProto(path)
-      let comparison = Comparison(tensor, expected, relative: rtol, absolute: atol)
-      failed = failed || !comparison.withinTolerance
-      let status = comparison.withinTolerance ? "ok  " : "FAIL"
+      let (comparison, passed) = rule.compare(tensor, expected)
+      failed = failed || !passed
+      let status = passed ? "ok  " : "FAIL"
       print("\(status) \(name): " + String(format: "max abs error %.3g, max rel error %.3g, relative error %.3g", comparison.maxAbsolute, comparison.maxRelative, comparison.relativeFrobenius))
     }
     if failed {
-      throw AttncError(.verification, "outputs differ from \(testData) beyond rtol \(rtol), atol \(atol)")
+      throw AttncError(.verification, "outputs differ from \(testData) beyond \(rule)")
     }
   }
 }

@@ -17,6 +17,7 @@ extension OpRegistry {
       Entry("Gather") { a, o in try Gather(attributes: a, opset: o) },
       Entry("GatherElements", since: 11) { a, o in try GatherElements(attributes: a, opset: o) },
       Entry("GatherND", since: 11) { a, o in try GatherND(attributes: a, opset: o) },
+      Entry("ScatterND", since: 11) { a, o in try ScatterND(attributes: a, opset: o) },
       Entry("Expand", since: 8) { a, o in try Expand(attributes: a, opset: o) },
       Entry("Tile", since: 6) { a, o in try Tile(attributes: a, opset: o) },
       Entry("ConstantOfShape", since: 9) { a, o in try ConstantOfShape(attributes: a, opset: o) },

@@ -66,6 +66,28 @@ public struct GatherNDCall: KernelCall {
   }
 }
 
+/// `ScatterND` with its `reduction`.
+public struct ScatterNDCall: KernelCall {
+  public static let names = ["ScatterND"]
+  public let name = "ScatterND"
+  public var reduction: Movement.ScatterReduction
+
+  public init(reduction: Movement.ScatterReduction) { self.reduction = reduction }
+  public init(name: String, parameters: KernelParameters) throws {
+    let text = try parameters.string("reduction", default: "none")
+    guard let reduction = Movement.ScatterReduction(rawValue: text) else {
+      throw AttncError.invalid("unknown ScatterND reduction '\(text)'")
+    }
+    self.init(reduction: reduction)
+  }
+
+  public var parameters: [String: KernelParameter] { ["reduction": .string(reduction.rawValue)] }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try Movement.scatterND(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), KernelCalls.input(inputs, 2), reduction: reduction)]
+  }
+}
+
 /// `Concat` along `axis`.
 public struct ConcatCall: KernelCall {
   public static let names = ["Concat"]
