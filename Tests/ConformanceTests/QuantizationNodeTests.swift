@@ -6,7 +6,9 @@ import Testing
 /// generated from the onnx package's cases by `scripts/export_quantization_node_tests.py`)
 /// through the same path as `NodeConformanceTests`: QuantizeLinear and DequantizeLinear per
 /// tensor, per axis and blocked, int8 to int2 and the float8 / float4 types, DynamicQuantizeLinear,
-/// MatMulInteger, QLinearMatMul (float32 and float16 scales), ConvInteger, QLinearConv.
+/// MatMulInteger, QLinearMatMul (float32 and float16 scales), ConvInteger, QLinearConv. Every
+/// case must pass element by element (the quantized plans' relative-error parity rule is not
+/// enough here: these ops' results are exact).
 @Suite struct QuantizationNodeTests {
   /// Cases that do not pass, with the reason (a listed case that passes fails the test).
   static let notPassing: [String: String] = [
@@ -21,8 +23,10 @@ import Testing
     switch (outcome, Self.notPassing[name]) {
     case (.passed, nil), (.failed, _?), (.skipped, _):
       break
-    case (.passed, let reason?):
+    case (.passed, let reason?), (.passedByLowPrecisionRule, let reason?):
       Issue.record("\(name) passes but is listed as not passing (\(reason)): remove it from the list")
+    case (.passedByLowPrecisionRule, nil):
+      Issue.record("\(name) passes only by relative error; these ops are exact element by element (rtol 1e-3, atol 1e-5)")
     case (.failed(let message), nil):
       Issue.record("\(name) fails: \(message)")
     }
