@@ -237,6 +237,72 @@ def ort_optimized(source_folder, folder, num_heads, hidden_size, attention, embe
     write_test_data(path, folder, decoder=False)
 
 
+def quantized_dynamic(source_folder, folder, decoder, per_channel=False):
+    """`onnxruntime.quantization.quantize_dynamic` (int8 weights, uint8 activations quantized at
+    run time: DynamicQuantizeLinear → MatMulInteger → Cast → Mul per linear layer, Gather tables
+    through DequantizeLinear), the `model_quantized.onnx` hubs ship; per-column weight scales with
+    `per_channel`."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    quantize_dynamic(os.path.join(source_folder, "model.onnx"), path, weight_type=QuantType.QInt8, per_channel=per_channel)
+    write_test_data(path, folder, decoder)
+
+
+def quantized_ort_optimized(source_folder, folder):
+    """The dynamically quantized model as ONNX Runtime's own graph optimizer (extended level)
+    saves it: DynamicQuantizeMatMul and DynamicQuantizeLinear → MatMulIntegerToFloat, with
+    SkipLayerNormalization and Gelu. Its MatMul+scale fusion (com.microsoft.FusedMatMul, which
+    attnc does not read) is left out."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = path
+    ort.InferenceSession(os.path.join(source_folder, "model.onnx"), options, providers=["CPUExecutionProvider"],
+                         disabled_optimizers=["MatMulScaleFusion"])
+    write_test_data(path, folder, decoder=False)
+
+
+def quantized_static(source_folder, folder, decoder):
+    """`quantize_static` in the QDQ format (int8 weights per column, activations quantized with
+    scales calibrated on the fixture's own inputs): QuantizeLinear → DequantizeLinear pairs
+    around each linear layer. The attention products (scores and probabilities times values)
+    are left in float32, as is usual for transformers: a QDQ pair on the probabilities would
+    sit between Softmax and its MatMul, where attnc does not match attention."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.feeds = iter([dict(zip(("input_ids", "attention_mask"), inputs(decoder, padded))) for padded in (False, True)])
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    source = os.path.join(source_folder, "model.onnx")
+    attention = [n.name for n in onnx.load(source).graph.node
+                 if n.op_type == "MatMul" and all(i not in {t.name for t in onnx.load(source).graph.initializer} for i in n.input)]
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    quantize_static(source, path, Reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
+                    weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
+                    nodes_to_exclude=attention)
+    write_test_data(path, folder, decoder)
+
+
+def quantized_nbits(source_folder, folder, decoder):
+    """ONNX Runtime's weight-only 4-bit quantizer (`matmul_nbits_quantizer`, RTN, blocks of 32
+    along K, asymmetric so the zero points are stored): each linear layer one
+    com.microsoft.MatMulNBits."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    quantizer = MatMulNBitsQuantizer(onnx.load(os.path.join(source_folder, "model.onnx")), bits=4, block_size=32,
+                                     is_symmetric=False)
+    quantizer.process()
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    quantizer.model.save_model_to_file(path)
+    write_test_data(path, folder, decoder)
+
 def float16_converted(source_folder, folder, keep_io_types):
     """bert_eager_legacy through ONNX Runtime's float16 converter (`model_fp16.onnx` as hubs ship
     it): weights and compute in float16; with keep_io_types the inputs and outputs stay float32."""
@@ -373,6 +439,8 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--cache-only", action="store_true", help="only the KV-cache exports")
     parser.add_argument("--ort-only", action="store_true", help="only the ONNX Runtime-optimized BERT (from bert_eager_legacy)")
+    parser.add_argument("--quantized-only", action="store_true",
+                        help="only the quantized models (from bert_eager_legacy, gpt2_eager_legacy, llama_sdpa_legacy)")
     parser.add_argument("--low-precision-only", action="store_true", help="only the float16 and bfloat16 exports")
     parser.add_argument("--encoder-decoder-only", action="store_true",
                         help="only Optimum's encoder-decoder splits (needs optimum-onnx, see above)")
@@ -406,31 +474,44 @@ def main():
         return make
 
     for name, (_, _, decoder) in configs().items():
-        if (only and name not in only) or args.cache_only or args.ort_only or low_or_encdec:
+        if (only and name not in only) or args.cache_only or args.ort_only or low_or_encdec or args.quantized_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
                 produce(f"{name}_{implementation}_{'dynamo' if dynamo else 'legacy'}",
                         plain(name, implementation, dynamo, decoder))
     for name in ["gpt2", "llama"]:
-        if (only and name not in only) or args.ort_only or low_or_encdec:
+        if (only and name not in only) or args.ort_only or low_or_encdec or args.quantized_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
                 produce(f"{name}_{implementation}_kv_{'dynamo' if dynamo else 'legacy'}",
                         lambda folder, n=name, i=implementation, d=dynamo: export_with_cache(n, i, folder, d))
-    if not args.cache_only and not low_or_encdec and (not only or "bert" in only):
+    if not args.cache_only and not low_or_encdec and not args.quantized_only and (not only or "bert" in only):
         source = os.path.join(args.out, "bert_eager_legacy")
         for fixture, attention, embeddings in [("bert_ortopt_legacy", False, False),
                                                ("bert_ortopt_attention_legacy", True, False),
                                                ("bert_ortopt_full_legacy", True, True)]:
             produce(fixture, lambda folder, a=attention, e=embeddings: ort_optimized(
                 source, folder, num_heads=2, hidden_size=32, attention=a, embeddings=e))
-    if not args.cache_only and not args.ort_only and not args.encoder_decoder_only and (not only or "bert" in only):
+    if not args.cache_only and not args.ort_only and not low_or_encdec:
+        for fixture, source, decoder, make in [
+            ("bert_int8_dynamic_legacy", "bert_eager_legacy", False, quantized_dynamic),
+            ("gpt2_int8_dynamic_channel_legacy", "gpt2_eager_legacy", True,
+             lambda s, f, d: quantized_dynamic(s, f, d, per_channel=True)),
+            ("llama_int8_dynamic_legacy", "llama_sdpa_legacy", True, quantized_dynamic),
+            ("bert_int8_static_qdq_legacy", "bert_eager_legacy", False, quantized_static),
+            ("bert_int4_nbits_legacy", "bert_eager_legacy", False, quantized_nbits),
+            ("bert_int8_ortopt_legacy", "bert_int8_dynamic_legacy", False, lambda s, f, d: quantized_ort_optimized(s, f)),
+        ]:
+            if only and fixture.split("_")[0] not in only:
+                continue
+            produce(fixture, lambda folder, s=os.path.join(args.out, source), d=decoder, m=make: m(s, folder, d))
+    if not args.cache_only and not args.ort_only and not args.encoder_decoder_only and not args.quantized_only and (not only or "bert" in only):
         source = os.path.join(args.out, "bert_eager_legacy")
         for fixture, keep in [("bert_float16_legacy", False), ("bert_float16io32_legacy", True)]:
             produce(fixture, lambda folder, k=keep: float16_converted(source, folder, keep_io_types=k))
-    if not args.cache_only and not args.ort_only and not args.encoder_decoder_only:
+    if not args.cache_only and not args.ort_only and not args.encoder_decoder_only and not args.quantized_only:
         for name, dtype, dynamo in [("bert", torch.float16, False), ("bert", torch.float16, True),
                                     ("gpt2", torch.float16, False), ("gpt2", torch.float16, True),
                                     ("gpt2", torch.bfloat16, False)]:

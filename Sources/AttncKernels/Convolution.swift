@@ -65,6 +65,20 @@ public enum Convolution {
         for plane in 0..<(batch * filters) {
           let value = b[plane % filters], row = o + plane * size
           for i in 0..<size { row[i] += value }
+  /// Fills `columns` (`[channels · kernelSize, outSize]`) with one image's group of channels:
+  /// entry `(c·K + k, o)` is `element(start + c·inSize + offset)` for the window offset of
+  /// kernel point k at output position o (`windowOffsets`), or `padding` outside the input.
+  @inline(__always) static func im2col<T>(
+    _ columns: inout [T], offsets: [Int], channels: Int, kernelSize: Int, outSize: Int, inSize: Int, start: Int,
+    padding: T, element: (Int) -> T
+  ) {
+    for c in 0..<channels {
+      let base = start + c * inSize
+      for k in 0..<kernelSize {
+        let row = (c * kernelSize + k) * outSize
+        for o in 0..<outSize {
+          let offset = offsets[k * outSize + o]
+          columns[row + o] = offset < 0 ? padding : element(base + offset)
         }
       }
     }

@@ -144,6 +144,9 @@ public enum KernelCalls {
     ConvCall.self, ConvTransposeCall.self, ResizeCall.self,
     FusedAttentionCall.self, AttentionCall.self, RotaryEmbeddingCall.self, LinearAttentionCall.self,
     TokenMergeCall.self, TokenUnmergeCall.self,
+    QuantizeLinearCall.self, DequantizeLinearCall.self, DynamicQuantizeLinearCall.self, MatMulIntegerCall.self,
+    QLinearMatMulCall.self, ConvIntegerCall.self, QLinearConvCall.self, MatMulIntegerToFloatCall.self,
+    DynamicQuantizeMatMulCall.self, MatMulNBitsCall.self, QuantizedMatMulCall.self,
   ]
 
   static let byName: [String: any KernelCall.Type] = {

@@ -48,6 +48,28 @@ public enum Parallel {
     }
   }
 
+  /// Whether a `rows × n` product splits over the threads by rows (each thread at least 32 rows,
+  /// or too few panel pairs to share) rather than by pairs of `panel`-column panels.
+  public static func splitsProductByRows(rows: Int, columns n: Int, panel: Int) -> Bool {
+    rows / threads >= 32 || (n + 2 * panel - 1) / (2 * panel) < 2
+  }
+
+  /// Runs a `rows × n` product (attnc's packed GEMMs) over the threads: `body(rows, columns)`
+  /// per part, by rows when `splitsProductByRows`, else by pairs of panels (each thread then
+  /// streams only its own columns of the weight); one part on the calling thread when the product
+  /// has fewer than `productsPerChunk` multiply-adds. Column ranges start at multiples of `panel`.
+  public static func product(rows: Int, columns n: Int, depth: Int, panel: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
+    if rows * n * depth < productsPerChunk {
+      body(0..<rows, 0..<n)
+    } else if splitsProductByRows(rows: rows, columns: n, panel: panel) {
+      chunks(rows, minimumPerChunk: 32) { range in body(range, 0..<n) }
+    } else {
+      chunks((n + 2 * panel - 1) / (2 * panel)) { range in
+        body(0..<rows, (range.lowerBound * 2 * panel)..<min(n, range.upperBound * 2 * panel))
+      }
+    }
+  }
+
   /// Calls `body(part)` for each part in `0..<parts`, spread over the threads, and returns when
   /// all are done.
   public static func run(parts: Int, _ body: (Int) -> Void) {

@@ -106,4 +106,15 @@ public enum Fixtures {
 
   /// The message a skipped test shows.
   public static let exportsMissing = "needs Tests/Fixtures/exports (python3 scripts/export_fixtures.py writes them)"
+
+  /// `Tests/Fixtures/onnx-node-quantization`: the ONNX backend node tests of the quantization ops
+  /// (`scripts/export_quantization_node_tests.py`), committed because `shared/onnx-node`
+  /// predates them.
+  public static let quantizationNodeTests = packageRoot.appendingPathComponent("Tests/Fixtures/onnx-node-quantization")
+
+  /// Names of the cases under `Tests/Fixtures/onnx-node-quantization`.
+  public static var quantizationNodeTestNames: [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: quantizationNodeTests.path)) ?? [])
+      .filter { $0.hasPrefix("test_") }.sorted()
+  }
 }

@@ -65,7 +65,11 @@ enum Conformance {
 
   static func run(_ name: String) -> Outcome {
     guard let shared = Fixtures.shared else { return .failed("../shared is missing") }
-    let folder = shared.appendingPathComponent("onnx-node/\(name)")
+    return run(folder: shared.appendingPathComponent("onnx-node/\(name)"))
+  }
+
+  /// One case folder (`model.onnx`, `test_data_set_N`) through convert, encode, decode, run.
+  static func run(folder: URL) -> Outcome {
     do {
       let compiled = try Compiler.plan(folder.appendingPathComponent("model.onnx").path).plan
       let bytes = try PlanFile.encode(compiled)

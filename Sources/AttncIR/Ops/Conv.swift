@@ -16,7 +16,18 @@ public struct Conv: Op {
   }
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    let (x, w, kernel) = try geometry.operands(inputs)
+    let (x, w, _) = try geometry.operands(inputs)
+    if let b = inputs.optional(2) {
+      try b.expectSameType(as: x, "B", "X")
+    }
+    return [TensorType(x.dtype, try outputDims(x, w, bias: inputs.optional(2)))]
+  }
+
+  /// `[N, M, O₁…Oₙ]` for X and W (and a bias of M elements), whatever their element types
+  /// (shared with `ConvInteger` and `QLinearConv`).
+  /// - Throws: ranks, channel counts or a bias that do not fit, naming them.
+  func outputDims(_ x: ValueFact, _ w: ValueFact, bias: ValueFact?) throws -> [Dim] {
+    let kernel = try geometry.kernel(x: x, w: w)
     let group = geometry.group
     _ = try DimCheck.unify(
       x.dims[1], w.dims[1] * Dim(group), "input channels and W's channels × group")
@@ -24,8 +35,7 @@ public struct Conv: Op {
     if let value = m.value, value % group != 0 {
       throw AttncError.invalid("W's \(value) output channels are not divisible by group \(group)")
     }
-    if let b = inputs.optional(2) {
-      try b.expectSameType(as: x, "B", "X")
+    if let b = bias {
       try b.expectRank(1, "B")
       _ = try DimCheck.unify(b.dims[0], m, "B's length and W's output channels")
     }
@@ -33,7 +43,7 @@ public struct Conv: Op {
     for i in kernel.indices {
       dims.append(try geometry.convolvedDim(x.dims[2 + i], kernel: kernel[i], axis: i))
     }
-    return [TensorType(x.dtype, dims)]
+    return dims
   }
 
   /// Begin pads per spatial axis, explicit or derived from `SAME_*` padding:
@@ -178,12 +188,12 @@ public struct ConvGeometry: Sendable {
   }
 
   /// The node's kernel call (`call` of the geometry with the begin pads `beginPads` gives);
-  /// nil when those need a symbolic dim.
+  /// nil when those need a symbolic dim. `weight`: W's input index (3 for `QLinearConv`).
   func lowering(
-    _ context: NodeContext, beginPads: ([Dim], [Dim], [Dim]) throws -> [Int]?,
+    _ context: NodeContext, weight: Int = 1, beginPads: ([Dim], [Dim], [Dim]) throws -> [Int]?,
     _ call: (ConvolutionGeometry) -> any KernelCall
   ) throws -> Lowering? {
-    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
+    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > weight ? context.inputs[weight] : nil,
       let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
     else { return nil }
     return Lowering(call(self.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))

@@ -35,6 +35,16 @@ extension OpRegistry {
       Entry("SkipSimplifiedLayerNormalization", domain: "com.microsoft") { a, _ in
         try SkipLayerNormalization(rms: true, attributes: a)
       },
+      Entry("QuantizeLinear", since: 10) { a, o in try QuantizeLinear(attributes: a, opset: o) },
+      Entry("DequantizeLinear", since: 10) { a, o in try DequantizeLinear(attributes: a, opset: o) },
+      Entry("DynamicQuantizeLinear", since: 11) { a, o in try DynamicQuantizeLinear(attributes: a, opset: o) },
+      Entry("MatMulInteger", since: 10) { a, o in try MatMulInteger(attributes: a, opset: o) },
+      Entry("QLinearMatMul", since: 10) { a, o in try QLinearMatMul(attributes: a, opset: o) },
+      Entry("ConvInteger", since: 10) { a, o in try ConvInteger(attributes: a, opset: o) },
+      Entry("QLinearConv", since: 10) { a, o in try QLinearConv(attributes: a, opset: o) },
+      Entry("MatMulIntegerToFloat", domain: "com.microsoft") { a, o in try MatMulIntegerToFloat(attributes: a, opset: o) },
+      Entry("DynamicQuantizeMatMul", domain: "com.microsoft") { a, o in try DynamicQuantizeMatMul(attributes: a, opset: o) },
+      Entry("MatMulNBits", domain: "com.microsoft") { a, o in try MatMulNBits(attributes: a, opset: o) },
       // ONNX Runtime registers its RMSNorm in the default domain under this name.
       Entry("SimplifiedLayerNormalization") { a, _ in try LayerNormalization(rms: true, attributes: a) },
     ]

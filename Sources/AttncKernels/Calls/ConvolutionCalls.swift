@@ -24,6 +24,15 @@ public struct ConvolutionGeometry: Sendable, Equatable, Codable {
     values.count == rank ? values : [Int](repeating: fill, count: rank)
   }
 
+  /// For `spatial` axes: strides, dilations and begin pads (defaults where not given) and the
+  /// output's spatial dims under `context`'s bindings.
+  func resolved(spatial: Int, _ context: KernelContext) throws
+    -> (strides: [Int], dilations: [Int], padsBegin: [Int], outputSpatial: [Int])
+  {
+    (self.spatial(strides, spatial, fill: 1), self.spatial(dilations, spatial, fill: 1),
+     self.spatial(padsBegin, spatial, fill: 0), Array(try context.resolve(output).dropFirst(2)))
+  }
+
   /// 2 FLOPs per multiply-add: output elements × (input channels / group) × kernel points.
   func flops(_ shapes: KernelShapes, transposed: Bool) -> Double {
     guard let x = shapes.inputs.first ?? nil, shapes.inputs.count > 1, let w = shapes.inputs[1], x.count >= 2, w.count >= 2 else { return 0 }
@@ -36,8 +45,15 @@ public struct ConvolutionGeometry: Sendable, Equatable, Codable {
   }
 }
 
+/// A convolution call (`Conv`, `ConvTranspose`, `ConvInteger`, `QLinearConv`): its parameters
+/// are one `ConvolutionGeometry` (encoded and decoded as a `CodableKernelCall`).
+public protocol ConvolutionCall: CodableKernelCall {
+  var geometry: ConvolutionGeometry { get }
+  init(geometry: ConvolutionGeometry)
+}
+
 /// `Conv` (any spatial rank, groups, dilations) by im2col and GEMM.
-public struct ConvCall: CodableKernelCall {
+public struct ConvCall: ConvolutionCall {
   public static let names = ["Conv"]
   public var geometry: ConvolutionGeometry
 
@@ -45,13 +61,10 @@ public struct ConvCall: CodableKernelCall {
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try KernelCalls.input(inputs, 0)
-    let spatial = x.rank - 2
+    let g = try geometry.resolved(spatial: x.rank - 2, context)
     return [try Convolution.conv(
-      x, try KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2),
-      strides: geometry.spatial(geometry.strides, spatial, fill: 1),
-      dilations: geometry.spatial(geometry.dilations, spatial, fill: 1),
-      padsBegin: geometry.spatial(geometry.padsBegin, spatial, fill: 0),
-      outputSpatial: Array(try context.resolve(geometry.output).dropFirst(2)), group: geometry.group)]
+      x, try KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2), strides: g.strides,
+      dilations: g.dilations, padsBegin: g.padsBegin, outputSpatial: g.outputSpatial, group: geometry.group)]
   }
 
   public func cost(_ shapes: KernelShapes) -> KernelCost {
@@ -60,7 +73,7 @@ public struct ConvCall: CodableKernelCall {
 }
 
 /// `ConvTranspose` (any spatial rank, groups, dilations).
-public struct ConvTransposeCall: CodableKernelCall {
+public struct ConvTransposeCall: ConvolutionCall {
   public static let names = ["ConvTranspose"]
   public var geometry: ConvolutionGeometry
 
