@@ -65,6 +65,11 @@ public enum Convolution {
         for plane in 0..<(batch * filters) {
           let value = b[plane % filters], row = o + plane * size
           for i in 0..<size { row[i] += value }
+        }
+      }
+    }
+  }
+
   /// Fills `columns` (`[channels · kernelSize, outSize]`) with one image's group of channels:
   /// entry `(c·K + k, o)` is `element(start + c·inSize + offset)` for the window offset of
   /// kernel point k at output position o (`windowOffsets`), or `padding` outside the input.

@@ -37,17 +37,11 @@ public struct FusedMatMulCall: CodableKernelCall {
   public func cost(_ shapes: KernelShapes) -> KernelCost { .product(shapes) }
 }
 
-<<<<<<< HEAD
-/// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels.
-public struct PackedMatMulCall: CodableKernelCall {
-  public static let names = ["PackedMatMul"]
-=======
 /// The epilogue of attnc's products on packed weights (`PackedMatMul`, `QuantizedMatMul`):
 /// `activation(alpha · product + addends)` over `columns` columns.
-public struct PackedEpilogue: Sendable, Equatable {
->>>>>>> int8
+public struct PackedEpilogue: Sendable, Equatable, Codable {
   public var alpha: Float
-  /// `none`, `gelu` or `gelu_tanh`.
+  /// `none`, `gelu`, `gelu_tanh` or `relu`.
   public var activation: String
   /// n: the product's last dim.
   public var columns: Int
@@ -57,8 +51,9 @@ public struct PackedEpilogue: Sendable, Equatable {
   }
 }
 
-/// A call on a packed weight: its parameters are one `PackedEpilogue`, encoded and decoded here.
-public protocol PackedProductCall: KernelCall {
+/// A call on a packed weight: its parameters are one `PackedEpilogue` (encoded and decoded as a
+/// `CodableKernelCall`).
+public protocol PackedProductCall: CodableKernelCall {
   var epilogue: PackedEpilogue { get }
   init(epilogue: PackedEpilogue)
 }
@@ -68,27 +63,12 @@ extension PackedProductCall {
     self.init(epilogue: PackedEpilogue(alpha: alpha, activation: activation, columns: columns))
   }
 
-<<<<<<< HEAD
-=======
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      alpha: try parameters.float("alpha", default: 1), activation: try parameters.string("activation", default: "none"),
-      columns: try parameters.int("columns"))
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["alpha": .float(Double(epilogue.alpha)), "activation": .string(epilogue.activation),
-     "columns": .int(Int64(epilogue.columns))]
-  }
-
->>>>>>> int8
   public var memory: KernelMemory { .output }
 }
 
 /// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels.
 public struct PackedMatMulCall: PackedProductCall {
   public static let names = ["PackedMatMul"]
-  public let name = "PackedMatMul"
   public var epilogue: PackedEpilogue
   public init(epilogue: PackedEpilogue) { self.epilogue = epilogue }
 

@@ -171,7 +171,6 @@ public struct MatMulNBitsCall: KernelCall {
 /// conversion (`QuantizedGemm.dynamicProduct`), with its fused epilogue.
 public struct QuantizedMatMulCall: PackedProductCall {
   public static let names = ["QuantizedMatMul"]
-  public let name = "QuantizedMatMul"
   public var epilogue: PackedEpilogue
   public init(epilogue: PackedEpilogue) { self.epilogue = epilogue }
 
