@@ -12,10 +12,30 @@ GPT-2 and Llama are also exported as one step on a KV cache (`<name>_<impl>_kv_<
 3 new tokens on 5 cached ones, and 1 new token on 7; `<name>_sdpa_kvpresent_legacy` also returns
 the updated cache (a prompt of 5 tokens on an empty cache, and 1 new token on 7).
 
-Graphs around ONNX Runtime's contrib attention ops (`ortcontrib_*`, from contrib_fixtures.py) go
-to the folder `contrib` beside OUT (Tests/Fixtures/contrib).
+Low precision (`--low-precision-only`): `bert_float16_legacy` and `bert_float16io32_legacy` are
+bert_eager_legacy through ONNX Runtime's float16 converter (keep_io_types False: float16 output;
+True: float32 inputs and outputs with Casts inside); `<name>_half_<exporter>` are torch exports of
+`model.half()`; `gpt2_bfloat16_legacy` of `model.to(torch.bfloat16)`. ONNX Runtime has no CPU
+bfloat16 kernels, so that fixture's outputs are ONNX Runtime's on the same graph with its weights
+and casts widened to float32 (exact for bfloat16), then rounded to bfloat16 at the output.
 
-Usage: python3 scripts/export_fixtures.py [OUT] [--only NAME[,NAME...]] [--cache-only] [--ort-only] [--contrib-only]
+Encoder-decoder (`--encoder-decoder-only`): T5, Whisper and BART as Optimum's ONNX exporter splits
+them (`optimum.exporters.onnx.main_export`, task text2text-generation-with-past or
+automatic-speech-recognition-with-past): `<name>_optimum/encoder_model.onnx`, `decoder_model.onnx`
+and `decoder_with_past_model.onnx`, with test data in `<name>_optimum/<model>/test_data_set_N`
+chained as in generation (the encoder's output feeds the decoders, the decoder's `present.*` the
+with-past decoder's `past_key_values.*`). Set 0 is unpadded, set 1 right-pads the second encoder
+input (T5, BART) or is a second audio clip (Whisper). `decoder_model_merged.onnx` (an `If` over the
+two decoders) is not kept: attnc refuses `If`. optimum-onnx pins transformers<4.58, so run this part
+from a virtual environment: `python3 -m venv --system-site-packages V && V/bin/pip install
+optimum-onnx 'optimum~=2.1.0' 'transformers>=4.57,<4.58' && V/bin/python scripts/export_fixtures.py
+--encoder-decoder-only`.
+
+Graphs around ONNX Runtime's contrib attention ops (`ortcontrib_*`, from contrib_fixtures.py) go
+to the folder `contrib` beside OUT (Tests/Fixtures/contrib); `--contrib-only` writes only them.
+
+Usage: python3 scripts/export_fixtures.py [OUT] [--only NAME[,NAME...]] [--cache-only]
+[--ort-only] [--low-precision-only] [--encoder-decoder-only] [--contrib-only]
 (OUT defaults to Tests/Fixtures/exports). Re-running gives the same weights and inputs; the ONNX
 bytes may differ between torch versions. Needs torch, transformers, onnx, onnxruntime.
 """
@@ -26,6 +46,7 @@ import shutil
 import sys
 import traceback
 
+import ml_dtypes
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -113,9 +134,12 @@ def strip_node_metadata(path):
     onnx.save(model, path)
 
 
-def write_test_data(model_path, folder, decoder):
+def write_test_data(model_path, folder, decoder, model_path_for_names=None):
+    """ONNX Runtime's outputs of `model_path` on `inputs(decoder, padded)`; graph input and output
+    names and element types from `model_path_for_names` when given (a bfloat16 output is rounded to
+    bfloat16)."""
     session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
-    graph = onnx.load(model_path).graph
+    graph = onnx.load(model_path_for_names or model_path).graph
     for index, padded in enumerate([False, True]):
         ids, mask = inputs(decoder, padded)
         feeds = {"input_ids": ids, "attention_mask": mask}
@@ -127,6 +151,8 @@ def write_test_data(model_path, folder, decoder):
             tensor = numpy_helper.from_array(feeds[graph_input.name], graph_input.name)
             open(os.path.join(data, f"input_{i}.pb"), "wb").write(tensor.SerializeToString())
         for i, (graph_output, value) in enumerate(zip(graph.output, outputs)):
+            if graph_output.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16 and value.dtype == np.float32:
+                value = value.astype(ml_dtypes.bfloat16)
             tensor = numpy_helper.from_array(value, graph_output.name)
             open(os.path.join(data, f"output_{i}.pb"), "wb").write(tensor.SerializeToString())
         if np.isnan(outputs[0]).any():
@@ -233,18 +259,220 @@ def ort_optimized(source_folder, folder, num_heads, hidden_size, attention, embe
     write_test_data(path, folder, decoder=False)
 
 
+def quantized_dynamic(source_folder, folder, decoder, per_channel=False):
+    """`onnxruntime.quantization.quantize_dynamic` (int8 weights, uint8 activations quantized at
+    run time: DynamicQuantizeLinear → MatMulInteger → Cast → Mul per linear layer, Gather tables
+    through DequantizeLinear), the `model_quantized.onnx` hubs ship; per-column weight scales with
+    `per_channel`."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    quantize_dynamic(os.path.join(source_folder, "model.onnx"), path, weight_type=QuantType.QInt8, per_channel=per_channel)
+    write_test_data(path, folder, decoder)
+
+
+def quantized_ort_optimized(source_folder, folder):
+    """The dynamically quantized model as ONNX Runtime's own graph optimizer (extended level)
+    saves it: DynamicQuantizeMatMul and DynamicQuantizeLinear → MatMulIntegerToFloat, with
+    SkipLayerNormalization and Gelu. Its MatMul+scale fusion (com.microsoft.FusedMatMul, which
+    attnc does not read) is left out."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = path
+    ort.InferenceSession(os.path.join(source_folder, "model.onnx"), options, providers=["CPUExecutionProvider"],
+                         disabled_optimizers=["MatMulScaleFusion"])
+    write_test_data(path, folder, decoder=False)
+
+
+def quantized_static(source_folder, folder, decoder):
+    """`quantize_static` in the QDQ format (int8 weights per column, activations quantized with
+    scales calibrated on the fixture's own inputs): QuantizeLinear → DequantizeLinear pairs
+    around each linear layer. The attention products (scores and probabilities times values)
+    are left in float32, as is usual for transformers: a QDQ pair on the probabilities would
+    sit between Softmax and its MatMul, where attnc does not match attention."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.feeds = iter([dict(zip(("input_ids", "attention_mask"), inputs(decoder, padded))) for padded in (False, True)])
+
+        def get_next(self):
+            return next(self.feeds, None)
+
+    source = os.path.join(source_folder, "model.onnx")
+    attention = [n.name for n in onnx.load(source).graph.node
+                 if n.op_type == "MatMul" and all(i not in {t.name for t in onnx.load(source).graph.initializer} for i in n.input)]
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    quantize_static(source, path, Reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
+                    weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
+                    nodes_to_exclude=attention)
+    write_test_data(path, folder, decoder)
+
+
+def quantized_nbits(source_folder, folder, decoder):
+    """ONNX Runtime's weight-only 4-bit quantizer (`matmul_nbits_quantizer`, RTN, blocks of 32
+    along K, asymmetric so the zero points are stored): each linear layer one
+    com.microsoft.MatMulNBits."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    quantizer = MatMulNBitsQuantizer(onnx.load(os.path.join(source_folder, "model.onnx")), bits=4, block_size=32,
+                                     is_symmetric=False)
+    quantizer.process()
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    quantizer.model.save_model_to_file(path)
+    write_test_data(path, folder, decoder)
+
+def float16_converted(source_folder, folder, keep_io_types):
+    """bert_eager_legacy through ONNX Runtime's float16 converter (`model_fp16.onnx` as hubs ship
+    it): weights and compute in float16; with keep_io_types the inputs and outputs stay float32."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+    model = convert_float_to_float16(onnx.load(os.path.join(source_folder, "model.onnx")), keep_io_types=keep_io_types)
+    path = os.path.join(folder, "model.onnx")
+    onnx.save(model, path)
+    write_test_data(path, folder, decoder=False)
+
+
+def widened_to_float32(model):
+    """A copy of `model` computing in float32: bfloat16 initializers, Constant values, Cast targets
+    and outputs become float32 (exact: every bfloat16 is a float32).
+    Only the reference for the bfloat16 fixture, which ONNX Runtime cannot run on CPU."""
+    from onnx import TensorProto
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    narrow = TensorProto.BFLOAT16
+
+    def widen(tensor):
+        if tensor.data_type != narrow:
+            return tensor
+        return numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float32), tensor.name)
+
+    for index, tensor in enumerate(graph.initializer):
+        graph.initializer[index].CopyFrom(widen(tensor))
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.TENSOR:
+                attribute.t.CopyFrom(widen(attribute.t))
+            if node.op_type == "Cast" and attribute.name == "to" and attribute.i == narrow:
+                attribute.i = TensorProto.FLOAT
+    for output in graph.output:
+        if output.type.tensor_type.elem_type == narrow:
+            output.type.tensor_type.elem_type = TensorProto.FLOAT
+    del graph.value_info[:]
+    return model
+
+
+def torch_low_precision(name, dtype, folder, dynamo):
+    """`<name>_half_<exporter>` / `<name>_bfloat16_<exporter>`: the eager model cast to `dtype`
+    and exported as it is (weights, compute and output in that type)."""
+    _, _, decoder = configs()[name]
+    module = build(name, "eager").to(dtype)
+    path = os.path.join(folder, "model.onnx")
+    with torch.no_grad():
+        export(module, path, dynamo, decoder)
+    if dtype == torch.bfloat16:
+        reference = os.path.join(folder, "reference_float32.onnx")
+        onnx.save(widened_to_float32(onnx.load(path)), reference)
+        write_test_data(reference, folder, decoder, model_path_for_names=path)
+        os.remove(reference)
+    else:
+        write_test_data(path, folder, decoder)
+
+
+def encoder_decoder_configs():
+    """name → (model class, config, task). Tiny random configs: hidden 32, 2 heads, 2 layers each
+    side, vocab 100; Whisper reads 8 mel bins over 32 frames."""
+    return {
+        "t5": (transformers.T5ForConditionalGeneration, transformers.T5Config(
+            vocab_size=VOCAB, d_model=32, d_kv=16, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=2,
+            relative_attention_num_buckets=8, relative_attention_max_distance=16, decoder_start_token_id=0,
+            pad_token_id=0, eos_token_id=1), "text2text-generation-with-past"),
+        "bart": (transformers.BartForConditionalGeneration, transformers.BartConfig(
+            vocab_size=VOCAB, d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+            decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64),
+            "text2text-generation-with-past"),
+        "whisper": (transformers.WhisperForConditionalGeneration, transformers.WhisperConfig(
+            vocab_size=VOCAB, num_mel_bins=8, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
+            decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, d_model=32, max_source_positions=16,
+            max_target_positions=32, decoder_start_token_id=1, pad_token_id=0, eos_token_id=2, bos_token_id=1,
+            suppress_tokens=[], begin_suppress_tokens=[]), "automatic-speech-recognition-with-past"),
+    }
+
+
+def encoder_decoder(name, folder):
+    """`<name>_optimum`: Optimum's split export and chained test data (see the module comment)."""
+    import tempfile
+    from optimum.exporters.onnx import main_export
+    model_class, config, task = encoder_decoder_configs()[name]
+    torch.manual_seed(0)
+    model = model_class(config).eval()
+    with tempfile.TemporaryDirectory() as source, tempfile.TemporaryDirectory() as exported:
+        model.save_pretrained(source)
+        main_export(source, output=exported, task=task, do_validation=False, nb_max_frames=32)
+        for part in ["encoder_model", "decoder_model", "decoder_with_past_model"]:
+            shutil.copy(os.path.join(exported, f"{part}.onnx"), os.path.join(folder, f"{part}.onnx"))
+    sessions = {part: ort.InferenceSession(os.path.join(folder, f"{part}.onnx"), providers=["CPUExecutionProvider"])
+                for part in ["encoder_model", "decoder_model", "decoder_with_past_model"]}
+    for index in range(2):
+        generator = np.random.default_rng(10 + index)
+        if name == "whisper":
+            encoder_feeds = {"input_features": generator.standard_normal((BATCH, 8, 32)).astype(np.float32)}
+            mask = None
+        else:
+            mask = np.ones((BATCH, 6), dtype=np.int64)
+            if index == 1:
+                mask[1, -2:] = 0
+            encoder_feeds = {"input_ids": generator.integers(2, VOCAB, size=(BATCH, 6)).astype(np.int64),
+                             "attention_mask": mask}
+        (states,) = sessions["encoder_model"].run(None, encoder_feeds)
+        decoder_ids = generator.integers(2, VOCAB, size=(BATCH, 4)).astype(np.int64)
+        decoder_feeds = {"input_ids": decoder_ids, "encoder_hidden_states": states, "encoder_attention_mask": mask}
+        decoder_outputs = write_session_data(sessions["decoder_model"], decoder_feeds,
+                                             os.path.join(folder, "decoder_model", f"test_data_set_{index}"))
+        past = {output.name.replace("present", "past_key_values"): value
+                for output, value in zip(sessions["decoder_model"].get_outputs(), decoder_outputs)
+                if output.name.startswith("present")}
+        step_feeds = dict(past, input_ids=generator.integers(2, VOCAB, size=(BATCH, 1)).astype(np.int64),
+                          encoder_attention_mask=mask)
+        write_session_data(sessions["decoder_with_past_model"], step_feeds,
+                           os.path.join(folder, "decoder_with_past_model", f"test_data_set_{index}"))
+        write_session_data(sessions["encoder_model"], encoder_feeds,
+                           os.path.join(folder, "encoder_model", f"test_data_set_{index}"))
+
+
+def write_session_data(session, feeds, data):
+    """Runs `session` on the feeds it takes (in its input order) and writes inputs and outputs in
+    the ONNX test layout; returns the outputs."""
+    feeds = {i.name: feeds[i.name] for i in session.get_inputs()}
+    outputs = session.run(None, feeds)
+    os.makedirs(data, exist_ok=True)
+    for i, (name, value) in enumerate(feeds.items()):
+        open(os.path.join(data, f"input_{i}.pb"), "wb").write(numpy_helper.from_array(value, name).SerializeToString())
+    for i, (output, value) in enumerate(zip(session.get_outputs(), outputs)):
+        open(os.path.join(data, f"output_{i}.pb"), "wb").write(numpy_helper.from_array(value, output.name).SerializeToString())
+    return outputs
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "exports"))
     parser.add_argument("--only", default="")
     parser.add_argument("--cache-only", action="store_true", help="only the KV-cache exports")
     parser.add_argument("--ort-only", action="store_true", help="only the ONNX Runtime-optimized BERT (from bert_eager_legacy)")
+    parser.add_argument("--quantized-only", action="store_true",
+                        help="only the quantized models (from bert_eager_legacy, gpt2_eager_legacy, llama_sdpa_legacy)")
+    parser.add_argument("--low-precision-only", action="store_true", help="only the float16 and bfloat16 exports")
+    parser.add_argument("--encoder-decoder-only", action="store_true",
+                        help="only Optimum's encoder-decoder splits (needs optimum-onnx, see above)")
     parser.add_argument("--contrib-only", action="store_true",
                         help="only the graphs around ONNX Runtime's contrib attention ops (contrib_fixtures.py)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     only = set(filter(None, args.only.split(",")))
     failures = []
+    low_or_encdec = args.low_precision_only or args.encoder_decoder_only
 
     def produce(fixture, make, out=args.out):
         """Writes one fixture folder with `make(folder)`; an exporter or optimizer that cannot
@@ -273,19 +501,19 @@ def main():
     # Beside OUT: Tests/Fixtures/contrib.
     contrib_out = os.path.join(os.path.dirname(os.path.normpath(args.out)), "contrib")
     for fixture, make in contrib_fixtures.FIXTURES.items():
-        if args.contrib_only or not (only or args.cache_only or args.ort_only) or fixture in only:
+        if args.contrib_only or not (only or args.cache_only or args.ort_only or low_or_encdec or args.quantized_only) or fixture in only:
             produce(fixture, make, contrib_out)
     for name, (_, _, decoder) in configs().items():
         if args.contrib_only:
             break
-        if (only and name not in only) or args.cache_only or args.ort_only:
+        if (only and name not in only) or args.cache_only or args.ort_only or low_or_encdec or args.quantized_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
                 produce(f"{name}_{implementation}_{'dynamo' if dynamo else 'legacy'}",
                         plain(name, implementation, dynamo, decoder))
     for name in ["gpt2", "llama"]:
-        if (only and name not in only) or args.ort_only or args.contrib_only:
+        if (only and name not in only) or args.ort_only or low_or_encdec or args.quantized_only or args.contrib_only:
             continue
         for implementation in ["sdpa", "eager"]:
             for dynamo in [False, True]:
@@ -294,13 +522,43 @@ def main():
         # A prompt on an empty cache and a decoding step, the present cache returned.
         produce(f"{name}_sdpa_kvpresent_legacy",
                 lambda folder, n=name: export_with_cache(n, "sdpa", folder, False, present=True))
-    if not args.cache_only and not args.contrib_only and (not only or "bert" in only):
+    if not args.cache_only and not low_or_encdec and not args.quantized_only and not args.contrib_only and (not only or "bert" in only):
         source = os.path.join(args.out, "bert_eager_legacy")
         for fixture, attention, embeddings in [("bert_ortopt_legacy", False, False),
                                                ("bert_ortopt_attention_legacy", True, False),
                                                ("bert_ortopt_full_legacy", True, True)]:
             produce(fixture, lambda folder, a=attention, e=embeddings: ort_optimized(
                 source, folder, num_heads=2, hidden_size=32, attention=a, embeddings=e))
+    if not args.cache_only and not args.ort_only and not low_or_encdec:
+        for fixture, source, decoder, make in [
+            ("bert_int8_dynamic_legacy", "bert_eager_legacy", False, quantized_dynamic),
+            ("gpt2_int8_dynamic_channel_legacy", "gpt2_eager_legacy", True,
+             lambda s, f, d: quantized_dynamic(s, f, d, per_channel=True)),
+            ("llama_int8_dynamic_legacy", "llama_sdpa_legacy", True, quantized_dynamic),
+            ("bert_int8_static_qdq_legacy", "bert_eager_legacy", False, quantized_static),
+            ("bert_int4_nbits_legacy", "bert_eager_legacy", False, quantized_nbits),
+            ("bert_int8_ortopt_legacy", "bert_int8_dynamic_legacy", False, lambda s, f, d: quantized_ort_optimized(s, f)),
+        ]:
+            if only and fixture.split("_")[0] not in only:
+                continue
+            produce(fixture, lambda folder, s=os.path.join(args.out, source), d=decoder, m=make: m(s, folder, d))
+    if not args.cache_only and not args.ort_only and not args.encoder_decoder_only and not args.quantized_only and (not only or "bert" in only):
+        source = os.path.join(args.out, "bert_eager_legacy")
+        for fixture, keep in [("bert_float16_legacy", False), ("bert_float16io32_legacy", True)]:
+            produce(fixture, lambda folder, k=keep: float16_converted(source, folder, keep_io_types=k))
+    if not args.cache_only and not args.ort_only and not args.encoder_decoder_only and not args.quantized_only:
+        for name, dtype, dynamo in [("bert", torch.float16, False), ("bert", torch.float16, True),
+                                    ("gpt2", torch.float16, False), ("gpt2", torch.float16, True),
+                                    ("gpt2", torch.bfloat16, False)]:
+            if only and name not in only:
+                continue
+            kind = "half" if dtype == torch.float16 else "bfloat16"
+            produce(f"{name}_{kind}_{'dynamo' if dynamo else 'legacy'}",
+                    lambda folder, n=name, t=dtype, d=dynamo: torch_low_precision(n, t, folder, d))
+    if args.encoder_decoder_only:
+        for name in encoder_decoder_configs():
+            if not only or name in only:
+                produce(f"{name}_optimum", lambda folder, n=name: encoder_decoder(n, folder))
     for fixture, reason in failures:
         print(f"not exported {fixture}: {reason}", file=sys.stderr)
 

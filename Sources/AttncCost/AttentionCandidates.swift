@@ -11,16 +11,7 @@ public struct AttentionLayer: Sendable {
   public var queries: Dim
   public var keys: Dim
   /// The KV cache's length when the layer is a step on one (`MatchAttention.Match.cacheLength`).
-  public var cacheLength: Dim?
-
-  public init(layer: Int, node: String, spec: AttentionSpec, queries: Dim, keys: Dim, cacheLength: Dim? = nil) {
-    self.layer = layer
-    self.node = node
-    self.spec = spec
-    self.queries = queries
-    self.keys = keys
-    self.cacheLength = cacheLength
-  }
+  public var cacheLength: Dim? = nil
 
   /// The `FusedAttention` nodes of a matched graph, in graph order (the layer numbering every
   /// pass and plan decision uses), with their query and key lengths from the operands' types.
@@ -38,15 +29,6 @@ public struct AttentionLayer: Sendable {
         cacheLength: FuseCacheAppend.cacheLength(of: node, in: graph)))
     }
     return layers
-  }
-
-  public init(_ match: MatchAttention.Match) {
-    layer = match.layer
-    node = match.node
-    spec = match.spec
-    queries = match.queries
-    keys = match.keys
-    cacheLength = match.cacheLength
   }
 
   /// Whether the sequence length is symbolic (then `--seq-len auto` plans a dispatch table).
@@ -67,6 +49,14 @@ public struct AttentionLayer: Sendable {
 
   /// The sequence length the layer has when it is fixed, else `seqLen`.
   public func length(seqLen: Int) -> Int { shape(seqLen: seqLen).keys }
+}
+
+extension AttentionLayer {
+  /// The layer the matcher found (its spec and query and key lengths).
+  public init(_ match: MatchAttention.Match) {
+    self.init(
+      layer: match.layer, node: match.node, spec: match.spec, queries: match.queries, keys: match.keys, cacheLength: match.cacheLength)
+  }
 }
 
 /// One variant setting weighed for one layer at one sequence length: its cost from the variant's
@@ -105,11 +95,7 @@ public struct AttentionCandidate: Sendable {
     let spec = layer.spec
     return settings.compactMap { setting in
       guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { return nil }
-      let perHead = definition.cost(shape, parameters)
-      let heads = Double(spec.qHeads)
-      let cost = AttentionCost(
-        flops: perHead.flops * heads, exponentials: perHead.exponentials * heads, bytes: perHead.bytes * heads,
-        extraMemoryBytes: perHead.extraMemoryBytes * heads)
+      let cost = definition.cost(shape, parameters).times(spec.qHeads)
       let estimate = definition.name == "softmax" ? (0, "exact") : errors[setting]
       return AttentionCandidate(
         setting: setting, definition: definition, parameters: parameters, cost: cost,

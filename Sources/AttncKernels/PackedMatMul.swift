@@ -44,7 +44,7 @@ public enum PackedGemm {
   ///   - columns: n.
   ///   - addends: up to two, each of the product's shape or a bias over its last axis (`[…, 1, n]`
   ///     or `[…, 1, 1]`).
-  ///   - activation: `none`, `gelu` or `gelu_tanh`.
+  ///   - activation: `none`, `gelu`, `gelu_tanh` or `relu`.
   ///   - kernels: the instruction sets the tiles may use (tests compare them).
   /// - Throws: shapes that do not fit, naming them.
   public static func multiply(
@@ -59,25 +59,7 @@ public enum PackedGemm {
     let k = a.shape[a.rank - 1]
     let rows = a.shape.dropLast().reduce(1, *)
     let shape = Array(a.shape.dropLast()) + [n]
-    guard addends.count <= 2 else { throw AttncError.invalid("PackedMatMul takes at most two addends, got \(addends.count)") }
-    // Each addend as (row stride, column stride) over the rows × n product.
-    let layouts: [(row: Int, column: Int)] = try addends.map { addend in
-      guard addend.isFloat else { throw AttncError.invalid("PackedMatMul addend must be float32, got \(addend.dtype)") }
-      if addend.shape == shape { return (n, 1) }
-      guard addend.rank <= shape.count, addend.shape.dropLast().allSatisfy({ $0 == 1 }),
-        addend.shape.last.map({ $0 == 1 || $0 == n }) ?? true
-      else {
-        throw AttncError.invalid("PackedMatMul addend \(addend.shape) is neither the product's shape \(shape) nor a bias over its last axis")
-      }
-      return (0, addend.shape.last == n && n != 1 ? 1 : 0)
-    }
-    let code: Int32
-    switch activation {
-    case "none": code = Int32(ATTNC_EPILOGUE_NONE)
-    case "gelu": code = Int32(ATTNC_EPILOGUE_GELU)
-    case "gelu_tanh": code = Int32(ATTNC_EPILOGUE_GELU_TANH)
-    default: throw AttncError.invalid("PackedMatMul activation '\(activation)' is not none, gelu or gelu_tanh")
-    }
+    let (layouts, code) = try epilogue(addends, shape: shape, activation: activation, op: "PackedMatMul")
     if rows > rowLimit {
       // One [rows, k] × [k, n] product through OpenBLAS; addends as [rows, n] or [n] / [1].
       let flat = addends.enumerated().map { e, addend in
@@ -102,12 +84,7 @@ public enum PackedGemm {
         call.k = k
         call.alpha = alpha
         call.addend_count = Int32(addends.count)
-        if let layout = layouts.first {
-          call.addends.0 = attnc_addend(values: bases[2], row_stride: layout.row, column_stride: layout.column)
-        }
-        if layouts.count > 1 {
-          call.addends.1 = attnc_addend(values: bases[3], row_stride: layouts[1].row, column_stride: layouts[1].column)
-        }
+        call.addends = addendSlots(layouts, bases.dropFirst(2))
         call.activation = code
         call.kernels = kernels.rawValue
         run(call)
@@ -116,21 +93,54 @@ public enum PackedGemm {
     return .float(out, shape, dtype: a.dtype)
   }
 
-  /// Splits the call over the threads: by rows when each thread gets at least 32, else by pairs
-  /// of panels (each thread then streams only its own columns of the weight).
+  /// The fused epilogue of a product of `shape` (last axis n): each addend as (row stride,
+  /// column stride) over the rows × n product, and the activation's code.
+  /// - Throws: more than two addends, an addend that is neither the product's shape nor a bias
+  ///   over its last axis, an unknown activation; `op` names the caller.
+  static func epilogue(_ addends: [Tensor], shape: [Int], activation: String, op: String) throws
+    -> (layouts: [(row: Int, column: Int)], activation: Int32)
+  {
+    let n = shape.last ?? 1
+    guard addends.count <= 2 else { throw AttncError.invalid("\(op) takes at most two addends, got \(addends.count)") }
+    let layouts: [(row: Int, column: Int)] = try addends.map { addend in
+      guard addend.isFloat else { throw AttncError.invalid("\(op) addend must be float32, got \(addend.dtype)") }
+      if addend.shape == shape { return (n, 1) }
+      guard addend.rank <= shape.count, addend.shape.dropLast().allSatisfy({ $0 == 1 }),
+        addend.shape.last.map({ $0 == 1 || $0 == n }) ?? true
+      else {
+        throw AttncError.invalid("\(op) addend \(addend.shape) is neither the product's shape \(shape) nor a bias over its last axis")
+      }
+      return (0, addend.shape.last == n && n != 1 ? 1 : 0)
+    }
+    let code: Int32
+    switch activation {
+    case "none": code = Int32(ATTNC_EPILOGUE_NONE)
+    case "gelu": code = Int32(ATTNC_EPILOGUE_GELU)
+    case "gelu_tanh": code = Int32(ATTNC_EPILOGUE_GELU_TANH)
+    case "relu": code = Int32(ATTNC_EPILOGUE_RELU)
+    default: throw AttncError.invalid("\(op) activation '\(activation)' is not none, gelu, gelu_tanh or relu")
+    }
+    return (layouts, code)
+  }
+
+  /// Splits the call over the threads (`Parallel.product`).
   static func run(_ call: attnc_gemm) {
-    let rows = call.m, n = call.n
-    let pairs = (n + 2 * panel - 1) / (2 * panel)
     withUnsafePointer(to: call) { call in
-      if rows / Parallel.threads >= 32 || pairs < 2 {
-        Parallel.chunks(rows, minimumPerChunk: 32) { range in
-          attnc_gemm_run(call, range.lowerBound, range.upperBound, 0, n)
-        }
-      } else {
-        Parallel.chunks(pairs) { range in
-          attnc_gemm_run(call, 0, rows, range.lowerBound * 2 * panel, min(n, range.upperBound * 2 * panel))
-        }
+      Parallel.product(rows: call.pointee.m, columns: call.pointee.n, depth: Int(call.pointee.k), panel: panel) { rows, columns in
+        attnc_gemm_run(call, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
       }
     }
+  }
+
+  /// The C epilogue's two addend slots for `layouts` over `values` (unused slots empty).
+  static func addendSlots(_ layouts: [(row: Int, column: Int)], _ values: ArraySlice<UnsafePointer<Float>>)
+    -> (attnc_addend, attnc_addend)
+  {
+    var slots = (attnc_addend(), attnc_addend())
+    for (index, (layout, base)) in zip(layouts, values).enumerated() {
+      let addend = attnc_addend(values: base, row_stride: layout.row, column_stride: layout.column)
+      if index == 0 { slots.0 = addend } else { slots.1 = addend }
+    }
+    return slots
   }
 }

@@ -31,6 +31,10 @@ public enum Parallel {
   /// wake-up of another thread costs about as much as copying this many floats).
   public static let elementsPerChunk = 32768
 
+  /// Multiply-adds per chunk below which a product or attention loop stays on one thread (a
+  /// few microseconds of work: a region's hand-off costs about as much).
+  public static let productsPerChunk = 1 << 16
+
   /// Calls `body(range)` for `threads` contiguous chunks of `0..<count`, concurrently.
   public static func chunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let parts = isInsideLoop ? 1 : min(threads, max(1, count / max(1, minimumPerChunk)))
@@ -41,6 +45,28 @@ public enum Parallel {
     run(parts: parts) { part in
       let start = count * part / parts, end = count * (part + 1) / parts
       if start < end { body(start..<end) }
+    }
+  }
+
+  /// Whether a `rows × n` product splits over the threads by rows (each thread at least 32 rows,
+  /// or too few panel pairs to share) rather than by pairs of `panel`-column panels.
+  public static func splitsProductByRows(rows: Int, columns n: Int, panel: Int) -> Bool {
+    rows / threads >= 32 || (n + 2 * panel - 1) / (2 * panel) < 2
+  }
+
+  /// Runs a `rows × n` product (attnc's packed GEMMs) over the threads: `body(rows, columns)`
+  /// per part, by rows when `splitsProductByRows`, else by pairs of panels (each thread then
+  /// streams only its own columns of the weight); one part on the calling thread when the product
+  /// has fewer than `productsPerChunk` multiply-adds. Column ranges start at multiples of `panel`.
+  public static func product(rows: Int, columns n: Int, depth: Int, panel: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
+    if rows * n * depth < productsPerChunk {
+      body(0..<rows, 0..<n)
+    } else if splitsProductByRows(rows: rows, columns: n, panel: panel) {
+      chunks(rows, minimumPerChunk: 32) { range in body(range, 0..<n) }
+    } else {
+      chunks((n + 2 * panel - 1) / (2 * panel)) { range in
+        body(0..<rows, (range.lowerBound * 2 * panel)..<min(n, range.upperBound * 2 * panel))
+      }
     }
   }
 

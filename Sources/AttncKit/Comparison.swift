@@ -7,12 +7,16 @@ public struct Comparison: Sendable {
   public var withinTolerance = true
   /// `‖a − b‖_F / ‖b‖_F`.
   public var relativeFrobenius: Double = 0
+  /// False when the shapes differ (every error is then infinite).
+  public var shapesMatch = true
 
   public init(_ actual: HostTensor, _ expected: HostTensor, relative: Double, absolute: Double) {
     guard actual.shape == expected.shape else {
       withinTolerance = false
+      shapesMatch = false
       maxAbsolute = .infinity
       maxRelative = .infinity
+      relativeFrobenius = .infinity
       return
     }
     if actual.dtype == .string {

@@ -34,7 +34,8 @@ public enum ModelLoader {
     }
   }
 
-  /// Throws one error listing every unsupported op type with its node names, if any.
+  /// Throws one error listing every unsupported op type with its node names, if any, and for
+  /// control flow (`If`, `Loop`, `Scan`) what to convert instead.
   ///
   /// `unsupported op types: Foo (nodes 'a', 'b'); Bar (node 'c')`.
   public static func checkSupported(_ graph: Graph) throws {
@@ -52,7 +53,14 @@ public enum ModelLoader {
       let names = nodes.map { "'\($0)'" }.joined(separator: ", ")
       return "\(type) (\(nodes.count == 1 ? "node" : "nodes") \(names))"
     }
+    let controlFlow = byType.contains { ["If", "Loop", "Scan"].contains($0.0) }
+    let hint = controlFlow ? "; " + controlFlowHint : ""
     throw AttncError.unsupported(
-      "unsupported op \(byType.count == 1 ? "type" : "types"): \(parts.joined(separator: "; "))")
+      "unsupported op \(byType.count == 1 ? "type" : "types"): \(parts.joined(separator: "; "))\(hint)")
   }
+
+  /// What to do about `If`, `Loop` and `Scan`, which the refusal adds.
+  static let controlFlowHint =
+    "If, Loop and Scan are control flow, which attnc's plans do not have: convert the branches' models "
+    + "instead (Optimum's decoder_model_merged.onnx holds decoder_model.onnx and decoder_with_past_model.onnx)"
 }

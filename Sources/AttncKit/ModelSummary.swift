@@ -27,6 +27,9 @@ public struct ModelSummary: Sendable {
   public var opsBefore: [(type: String, count: Int)]
   public var opsAfter: [(type: String, count: Int)]
   public var passes: [(pass: String, count: Int)]
+  /// The float16/bfloat16 types the model stores or computes in, and how many of its values
+  /// `widen-narrow-floats` turned into float32 (none for a float32 model).
+  public var narrowFloats: (types: [DType], widened: Int)
   /// Unsupported op types with their node names.
   public var unsupported: [(type: String, nodes: [String])]
   /// Every softmax attention the matcher found, and every Softmax it left exact (with why).
@@ -65,6 +68,10 @@ public struct ModelSummary: Sendable {
     opsBefore = model.imported.opCounts()
     opsAfter = graph.opCounts()
     passes = model.report.hits
+    narrowFloats = (
+      WidenNarrowFloats.narrowTypes(in: model.imported),
+      passes.first { $0.pass == WidenNarrowFloats.pass.name }?.count ?? 0
+    )
     var unsupported: [(String, [String])] = []
     for node in model.imported.nodes where !node.isSupported {
       let type = node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"
@@ -131,6 +138,9 @@ public struct ModelSummary: Sendable {
       ("nodes_before", .int(opsBefore.reduce(0) { $0 + $1.count })),
       ("nodes_after", .int(opsAfter.reduce(0) { $0 + $1.count })),
       ("passes", .array(passes.map { .object([("name", .string($0.pass)), ("hits", .int($0.count))]) })),
+      ("narrow_floats", .object([
+        ("types", .array(narrowFloats.types.map { .string($0.description) })), ("widened_values", .int(narrowFloats.widened)),
+      ])),
       ("unsupported_ops", .array(unsupported.map { .object([("op", .string($0.type)), ("nodes", .array($0.nodes.map(JSON.string)))]) })),
       ("attention", .array(attention.matches.map { match in
         .object([
@@ -232,12 +242,21 @@ public struct ModelSummary: Sendable {
     let hits = passes.filter { $0.count > 0 }.map { "\($0.pass) \($0.count)" }
     lines.append("")
     lines.append("passes: " + (hits.isEmpty ? "no changes" : hits.joined(separator: ", ")))
+    if let line = computeLine { lines.append(line) }
     lines.append("")
     lines.append(attentionTable)
     if !unsupported.isEmpty {
       lines.append("unsupported: " + unsupported.map { "\($0.type) (\($0.nodes.count))" }.joined(separator: ", "))
     }
     return lines.joined(separator: "\n")
+  }
+
+  /// `computes in float32: widened 153 float16 values` for a float16/bfloat16 model, else nil.
+  var computeLine: String? {
+    guard !narrowFloats.types.isEmpty else { return nil }
+    let types = narrowFloats.types.map(\.description).joined(separator: " and ")
+    return "computes in float32: widened \(narrowFloats.widened) \(types) values (weights converted once; "
+      + "inputs and outputs keep their types through a Cast)"
   }
 
   /// One row per matched attention, then the Softmax nodes left exact with the reason.

@@ -4,14 +4,18 @@ import AttncTensor
 /// `fuse-matmul-epilogues`: folds the elementwise chain after a float32 `MatMul` into one
 /// `FusedMatMul` node: scalar `Mul`/`Div` (into alpha, only before any add), up to two `Add`s of
 /// values that broadcast into the product without growing it (bias, residual, attention mask),
-/// then optionally `Gelu` or a last-axis `Softmax`. Every interior value must have one reader and
-/// not be a graph output.
+/// then optionally `Gelu`, `Relu` or a last-axis `Softmax`. Every interior value must have one reader and
+/// not be a graph output. A `QuantizedMatMul` (whose kernel finishes tiles the same way) takes
+/// the same epilogue after the addends it already has, without the softmax.
 public enum FuseMatMulEpilogues {
   public static let pass = Pass("fuse-matmul-epilogues") { graph in try run(&graph) }
 
   struct Match {
-    var a: ValueID
-    var b: ValueID
+    /// The product's operands: A and B of a MatMul, or a `QuantizedMatMul`'s inputs before
+    /// its addends.
+    var operands: [ValueID?]
+    /// The `QuantizedMatMul` being extended (nil for a MatMul).
+    var quantized: QuantizedMatMul?
     var addends: [ValueID] = []
     var alpha: Float = 1
     var activation = FusedMatMul.Activation.none
@@ -28,8 +32,16 @@ public enum FuseMatMulEpilogues {
     // parallel residual `(x·W₁ + b₁) + (x·W₂ + b₂)` of GPT-NeoX and Phi): the first in graph order
     // takes it, and the other's chain stops before it, so each node is replaced once.
     var claimed = Set<Int>()
-    for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty && node.opType == "MatMul" {
-      if let match = self.match(index, node, graph, matching, claimed: claimed) {
+    for (index, node) in graph.nodes.enumerated() {
+      let found: Match?
+      if node.domain.isEmpty && node.opType == "MatMul" {
+        found = match(index, node, graph, matching, claimed: claimed)
+      } else if let op = node.op as? QuantizedMatMul {
+        found = matchQuantized(index, node, op, graph, matching, claimed: claimed)
+      } else {
+        found = nil
+      }
+      if let match = found {
         matches.append(match)
         claimed.formUnion(match.nodes)
       }
@@ -40,10 +52,18 @@ public enum FuseMatMulEpilogues {
     for match in matches {
       let type = graph.values[match.output].type
       let fused = graph.addValue(Value(name: graph.freshName(graph.values[match.output].name + "__fused"), type: type))
-      let op = FusedMatMul(alpha: match.alpha, activation: match.activation)
-      inserted[match.last] = [Node(
-        name: graph.nodes[match.last].name + "/fused", domain: FusedMatMul.domain, opType: FusedMatMul.type,
-        inputs: [match.a, match.b] + match.addends, outputs: [fused], opset: 1, op: op)]
+      let name = graph.nodes[match.last].name + "/fused"
+      if let quantized = match.quantized {
+        let op = QuantizedMatMul(alpha: match.alpha, activation: match.activation, columns: quantized.columns)
+        inserted[match.last] = [Node(
+          name: name, domain: QuantizedMatMul.domain, opType: QuantizedMatMul.type,
+          inputs: match.operands + match.addends, outputs: [fused], opset: 1, op: op)]
+      } else {
+        let op = FusedMatMul(alpha: match.alpha, activation: match.activation)
+        inserted[match.last] = [Node(
+          name: name, domain: FusedMatMul.domain, opType: FusedMatMul.type,
+          inputs: match.operands + match.addends, outputs: [fused], opset: 1, op: op)]
+      }
       replaced.append((match.output, fused))
     }
     // Insert first, then redirect: a fused node may read another match's output (a residual
@@ -59,7 +79,31 @@ public enum FuseMatMulEpilogues {
       let product = node.outputs.first, let type = graph.values[product].type,
       type.dtype == .float, (graph.values[a].type?.rank ?? 0) >= 2, (graph.values[b].type?.rank ?? 0) >= 2
     else { return nil }
-    var match = Match(a: a, b: b, output: product, last: index)
+    let match = Match(operands: [a, b], output: product, last: index)
+    return extend(match, from: product, type: type, graph, m, claimed: claimed)
+  }
+
+  /// The epilogue after `QuantizedMatMul` `node` beyond its own addends (no softmax).
+  static func matchQuantized(
+    _ index: Int, _ node: Node, _ op: QuantizedMatMul, _ graph: Graph, _ m: GraphMatching, claimed: Set<Int>
+  ) -> Match? {
+    guard op.activation == .none, let product = node.outputs.first, let type = graph.values[product].type,
+      node.inputs.count <= QuantizedMatMul.operandCount + 2
+    else { return nil }
+    let operands = Array(node.inputs.prefix(QuantizedMatMul.operandCount))
+    var match = Match(
+      operands: operands + [ValueID?](repeating: nil, count: QuantizedMatMul.operandCount - operands.count),
+      quantized: op, output: product, last: index)
+    match.addends = node.inputs.dropFirst(QuantizedMatMul.operandCount).compactMap { $0 }
+    match.alpha = op.alpha
+    return extend(match, from: product, type: type, graph, m, claimed: claimed)
+  }
+
+  /// `match` grown along the chain of sole readers after `product`; nil when nothing joined.
+  static func extend(
+    _ start: Match, from product: ValueID, type: TensorType, _ graph: Graph, _ m: GraphMatching, claimed: Set<Int>
+  ) -> Match? {
+    var match = start
     var current = product
     while let (next, reader) = m.soleConsumer(current), !claimed.contains(next), let output = reader.outputs.first,
       reader.domain.isEmpty
@@ -72,12 +116,15 @@ public enum FuseMatMulEpilogues {
         match.alpha /= c
       } else if match.addends.count < 2, let addend = m.otherOperand(reader, "Add", besides: current),
         let addendType = graph.values[addend].type, addendType.dtype == .float,
-        (try? Shapes.broadcast([type.dims, addendType.dims])) == type.dims
+        (try? Shapes.broadcast([type.dims, addendType.dims])) == type.dims,
+        match.quantized == nil || PackedMatMul.rowAligned(addendType.dims, type.dims)
       {
         match.addends.append(addend)
       } else if let unary = reader.op as? Unary, case .gelu(let tanh) = unary.function {
         match.activation = tanh ? .geluTanh : .gelu
-      } else if let softmax = reader.op as? Softmax,
+      } else if let unary = reader.op as? Unary, unary.function == .relu {
+        match.activation = .relu
+      } else if match.quantized == nil, let softmax = reader.op as? Softmax,
         (try? Shapes.normalize(axis: softmax.axis, rank: type.rank)) == type.rank - 1
       {
         match.activation = .softmax

@@ -73,8 +73,12 @@ struct GraphMatching {
     return type.dims[2]
   }
 
+  /// Whether a model's constant is `target`: within 1e-4 relative, or exactly `target` as
+  /// float16 or bfloat16 store it (a widened float16 model's √2 is 1.4140625, 1.1e-4 off).
   static func near(_ value: Float, _ target: Float) -> Bool {
     abs(value - target) <= 1e-4 * abs(target)
+      || value == Element.halfToFloat(Element.floatToHalf(target))
+      || value == Float(bitPattern: UInt32(Element.floatToBFloat16(target)) << 16)
   }
 }
 

@@ -66,11 +66,12 @@ public struct Pipeline: Sendable {
   }
 }
 
-/// The canonicalization stage: fold constants and shape arithmetic, drop no-ops, normalise Gemm,
-/// remove dead nodes.
+/// The canonicalization stage: compute in float32, fold constants and shape arithmetic, drop
+/// no-ops, normalise Gemm, remove dead nodes.
 public enum Canonicalize {
   public static let pipeline = Pipeline([
-    ExpandEmbedLayerNormalization.pass, ExpandContribAttention.pass, FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
+    WidenNarrowFloats.pass, ExpandEmbedLayerNormalization.pass, ExpandContribAttention.pass, ExpandMatMulNBits.pass,
+    DequantizeGatheredTables.pass, FoldConstants.pass, FoldShapeArithmetic.pass, RemoveNoOps.pass, LowerGemm.pass,
     EliminateDeadNodes.pass,
   ])
 }
@@ -83,13 +84,12 @@ public enum AttentionMatching {
 }
 
 /// The lowering stage, run on a copy of the canonical graph just before codegen: fuse spelled-out
-/// GELUs, attention with the KV-cache append that feeds it, give products on flattened views their
-/// leading axes back, fuse MatMul epilogues (all to their fixed point), then pack constant weights
-/// for attnc's GEMM, which must see the finished epilogues. (Inspect shows the canonical, unfused
-/// graph.)
+/// GELUs, LayerNorms, RMSNorms and SiLUs, attention with the KV-cache append that feeds it, turn dynamically quantized linear layers into `QuantizedMatMul`, give products on flattened views their leading axes back, fuse MatMul epilogues (all to
+/// their fixed point), then pack constant weights for attnc's GEMM, which must see the finished
+/// epilogues. (Inspect shows the canonical, unfused graph.)
 public enum Fusion {
   public static let fusions = Pipeline([
-    FuseGelu.pass, FuseCacheAppend.pass, EliminateDeadNodes.pass, UnflattenMatMul.pass, RemoveNoOps.pass, EliminateDeadNodes.pass,
+    FuseGelu.pass, FuseNormalizations.pass, FuseSiLU.pass, FuseCacheAppend.pass, EliminateDeadNodes.pass, FuseQuantizedMatMul.pass, EliminateDeadNodes.pass, UnflattenMatMul.pass, RemoveNoOps.pass, EliminateDeadNodes.pass,
     FuseMatMulEpilogues.pass, EliminateDeadNodes.pass,
   ])
   public static let packing = Pipeline([PackWeights.pass, EliminateDeadNodes.pass])

@@ -31,15 +31,15 @@ static struct {
   /* The region: written by the caller before it publishes `generation`. */
   attnc_pool_task task;
   void *context;
+  int parts;
 
   _Atomic unsigned long generation; /* one more per region */
   unsigned long first_generation;   /* at the workers' start (they may begin after a region does) */
-  /* Which parts are taken: the region's generation (low 32 bits) << 32 | parts << 16 | the next
-   * part to take. A thread takes a part by advancing it; one that finds another generation or no
-   * part left is done with the region. */
-  _Atomic unsigned long long claim;
+  /* The parts left to claim: (generation << 32) | (next part << 16) | parts. A thread claims a
+   * part by advancing `next` with a compare-and-swap that also checks the region's generation. */
+  _Atomic unsigned long long claims;
   _Atomic int done; /* parts of the current region finished */
-  _Atomic int busy; /* a thread is running a region */
+  _Atomic int busy;                 /* a thread is running a region */
   int stopping;                     /* under lock */
 
   pthread_mutex_t lock;
@@ -75,21 +75,20 @@ static unsigned long wait_for_region(unsigned long seen) {
   return stopping ? seen : now;
 }
 
-/* Takes and runs parts of region `generation` until none is left. A thread that takes a part
- * holds the region open (it is not done until that part is), so the task it reads is that
- * region's; a late worker finds another generation in `claim` and takes nothing. */
-static void take_parts(unsigned long generation) {
-  const unsigned long long tag = (unsigned long long)(generation & 0xffffffffu) << 32;
+/* Claims and runs parts of region `generation` until none is left (or the region is another).
+ * A claimed part keeps its region open (the caller waits for every part to be done), so the
+ * task and context read after a successful claim are that region's. */
+static void run_parts(unsigned long generation) {
+  unsigned long long current = atomic_load_explicit(&pool.claims, memory_order_acquire);
   for (;;) {
-    unsigned long long claim = atomic_load_explicit(&pool.claim, memory_order_acquire);
-    if ((claim & ~0xffffffffull) != tag) return;
-    unsigned long long parts = (claim >> 16) & 0xffff, next = claim & 0xffff;
-    if (next >= parts) return;
-    if (!atomic_compare_exchange_weak_explicit(&pool.claim, &claim, claim + 1, memory_order_acq_rel, memory_order_acquire)) {
+    unsigned next = (unsigned)(current >> 16) & 0xffffu, parts = (unsigned)current & 0xffffu;
+    if ((unsigned)(current >> 32) != (unsigned)generation || next >= parts) return;
+    if (!atomic_compare_exchange_weak_explicit(&pool.claims, &current, current + (1ull << 16),
+                                               memory_order_acq_rel, memory_order_acquire))
       continue;
-    }
     pool.task(pool.context, (int)next);
     atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+    current = atomic_load_explicit(&pool.claims, memory_order_acquire);
   }
 }
 
@@ -101,7 +100,7 @@ static void *worker_main(void *argument) {
     if (now == seen) return 0; /* stopping */
     seen = now;
     inside = 1;
-    take_parts(now);
+    run_parts(now);
     inside = 0;
   }
 }
@@ -146,7 +145,7 @@ static void run_serially(int parts, attnc_pool_task task, void *context) {
 
 void attnc_pool_run(int parts, attnc_pool_task task, void *context) {
   int expected = 0;
-  if (parts <= 1 || parts > 0xffff || inside ||
+  if (parts <= 1 || inside ||
       !atomic_compare_exchange_strong_explicit(&pool.busy, &expected, 1, memory_order_acquire, memory_order_relaxed)) {
     run_serially(parts, task, context);
     return;
@@ -157,25 +156,28 @@ void attnc_pool_run(int parts, attnc_pool_task task, void *context) {
     run_serially(parts, task, context);
     return;
   }
+  if (parts > 0xffff) parts = 0xffff; /* callers split into a few parts per thread */
   pool.task = task;
   pool.context = context;
+  pool.parts = parts;
   atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
-  const unsigned long generation = atomic_load_explicit(&pool.generation, memory_order_relaxed) + 1;
-  atomic_store_explicit(&pool.claim, (unsigned long long)(generation & 0xffffffffu) << 32 | (unsigned long long)parts << 16,
+  unsigned long generation = atomic_load_explicit(&pool.generation, memory_order_relaxed) + 1;
+  atomic_store_explicit(&pool.claims, ((unsigned long long)(unsigned)generation << 32) | (unsigned)parts,
                         memory_order_release);
   atomic_store_explicit(&pool.generation, generation, memory_order_release);
   pthread_mutex_lock(&pool.lock);
   if (pool.sleepers > 0) pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.lock);
 
-  /* The caller takes parts too: when a worker has lost its core, the others take its share. */
+  /* The caller claims parts too: a worker that has lost its core (a busy machine) takes none,
+   * and the region ends when the parts are done, without waiting for it to wake. */
   inside = 1;
-  take_parts(generation);
+  run_parts(generation);
   inside = 0;
 
   for (unsigned spins = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < parts; spins++) {
     if (spins < 4096) ATTNC_PAUSE();
-    else sched_yield(); /* a part's thread lost its core: let it run */
+    else sched_yield(); /* a worker is running a part it claimed */
   }
   atomic_store_explicit(&pool.busy, 0, memory_order_release);
 }

@@ -1461,7 +1461,7 @@ const ProtobufCMessageDescriptor attnc__chunk__descriptor =
   (ProtobufCMessageInit) attnc__chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor attnc__plan_header__field_descriptors[12] =
+static const ProtobufCFieldDescriptor attnc__plan_header__field_descriptors[13] =
 {
   {
     "format_version",
@@ -1607,6 +1607,18 @@ static const ProtobufCFieldDescriptor attnc__plan_header__field_descriptors[12] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "source_precision",
+    13,
+    PROTOBUF_C_LABEL_OPTIONAL,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Attnc__PlanHeader, source_precision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned attnc__plan_header__field_indices_by_name[] = {
   10,   /* field[10] = chunks */
@@ -1620,12 +1632,13 @@ static const unsigned attnc__plan_header__field_indices_by_name[] = {
   3,   /* field[3] = policy */
   2,   /* field[2] = producer */
   5,   /* field[5] = slots */
+  12,   /* field[12] = source_precision */
   1,   /* field[1] = source_sha256 */
 };
 static const ProtobufCIntRange attnc__plan_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor attnc__plan_header__descriptor =
 {
@@ -1635,7 +1648,7 @@ const ProtobufCMessageDescriptor attnc__plan_header__descriptor =
   "Attnc__PlanHeader",
   "attnc",
   sizeof(Attnc__PlanHeader),
-  12,
+  13,
   attnc__plan_header__field_descriptors,
   attnc__plan_header__field_indices_by_name,
   1,  attnc__plan_header__number_ranges,

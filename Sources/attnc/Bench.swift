@@ -97,7 +97,8 @@ struct BenchModel: ParsableCommand {
         ["bindings": r.bindings, "median_ms": r.median, "min_ms": r.minimum, "max_ms": r.maximum,
          "matmul_gflop": r.flops / 1e9, "gflops_per_s": r.flops / r.median / 1e6,
          "fraction_of_sgemm_peak": r.flops / r.median / 1e-3 / peak, "peak_value_bytes": r.peakBytes,
-         "predicted_ms": r.predicted ?? 0, "predicted_over_measured": (r.predicted ?? 0) / r.median]
+         "predicted_ms": r.predicted ?? 0, "predicted_over_measured": (r.predicted ?? 0) / r.median,
+         "kernel_ms": r.kernels]
       }
       let object: [String: Any] = ["model": model, "variant": variant ?? "softmax", "threads": ProcessSetup.threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
@@ -117,20 +118,15 @@ struct BenchModel: ParsableCommand {
 
 /// What `bench` and `bench decode` share: the threads, and how an .onnx model becomes a plan.
 struct BenchPlanOptions: ParsableArguments {
-  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
-  var threads: Int = 2
+  @OptionGroup var threading: ThreadOptions
 
   @Option(help: "Policy when converting an .onnx model.")
   var policy: String = "exact"
 
-  func validate() throws {
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-  }
-
-  /// Sets the threads, then converts `model` in memory (an .onnx model, under --policy and
+  /// Sizes the thread pool, then converts `model` in memory (an .onnx model, under --policy and
   /// `variant`) or reads it (a plan), and makes its interpreter.
   func load(_ model: String, variant: String? = nil) throws -> (Plan, Interpreter) {
-    configureThreads(threads)
+    threading.configure()
     let plan: Plan
     if model.hasSuffix(".onnx") {
       plan = try Compiler.plan(model, policy: policy, variant: variant).plan

@@ -11,8 +11,11 @@ struct Run: ParsableCommand {
     discussion: """
       Inputs come from --input name=FILE (.npy or ONNX TensorProto .pb) or from --test-data, an
       ONNX test_data_set_N folder whose input_i.pb are fed in order and whose output_i.pb are
-      compared with the results (|actual - expected| <= atol + rtol*|expected|). Exit status 0
-      when every output is within tolerance, 1 otherwise.
+      compared with the results: element by element (|actual - expected| <= atol + rtol*|expected|)
+      for a float32 model; by relative Frobenius error per output (||actual - expected|| /
+      ||expected|| <= --max-relative-error) when the model computes in float16 or bfloat16 or is
+      quantized (attnc computes it in float32; the reference rounds to the narrow type). The rule
+      used is printed first. Exit status 0 when every output passes, 1 otherwise.
 
       Examples:
         attnc run model.attnc --test-data samples/bert_tiny/test_data_set_0
@@ -23,17 +26,10 @@ struct Run: ParsableCommand {
   @Argument(help: "The plan file written by 'attnc convert'.")
   var plan: String
 
-  @Option(name: .customLong("input"), help: ArgumentHelp("An input: name=FILE (.npy or .pb). Repeatable.", valueName: "name=file"))
-  var inputs: [String] = []
-
-  @Option(help: "An ONNX test_data_set_N folder: feeds input_i.pb, checks against output_i.pb.")
-  var testData: String?
+  @OptionGroup var feeds: PlanInputOptions
 
   @Option(help: "Write each output as <name>.npy into this folder.")
   var outputDir: String?
-
-  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
-  var threads: Int = 2
 
   @Option(name: .customLong("repeat"), help: "Run this many times (timing uses the median).")
   var repetitions: Int = 1
@@ -47,16 +43,17 @@ struct Run: ParsableCommand {
   @Option(help: "Absolute tolerance for --test-data.")
   var atol: Double = 1e-5
 
+  @Option(help: "For a float16, bfloat16 or int8 model: the largest relative Frobenius error per output that --test-data accepts.")
+  var maxRelativeError: Double = ParityRule.lowPrecisionLimit
+
   func validate() throws {
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
+    guard maxRelativeError > 0 else { throw ValidationError("--max-relative-error must be positive") }
   }
 
   func run() throws {
-    configureThreads(threads)
-    let loaded = try withContext(plan) { try PlanFile.read(plan) }
+    let (loaded, arguments) = try feeds.load(plan)
     let interpreter = try withContext(plan) { try Interpreter(plan: loaded) }
-    let arguments = try InputFeeds.load(for: loaded, inputs: inputs, testData: testData)
     var times: [Double] = []
     var outputs: [HostTensor] = []
     for _ in 0..<repetitions {
@@ -88,24 +85,26 @@ struct Run: ParsableCommand {
         print("  \(padded)" + String(format: " %9.3f ms  %5.1f%%", seconds * 1e3, total > 0 ? 100 * seconds / total : 0))
       }
     }
-    guard let testData else {
+    guard let testData = feeds.testData else {
       if outputDir == nil && !stats {
         for (name, tensor) in zip(outputNames, outputs) { print("\(name): \(tensor.dtype)\(tensor.shape)") }
       }
       return
     }
     var failed = false
+    let rule = ParityRule.forPlan(loaded, relative: rtol, absolute: atol, frobeniusLimit: maxRelativeError)
+    print("comparing: \(rule)")
     for (index, (name, tensor)) in zip(outputNames, outputs).enumerated() {
       let path = URL(fileURLWithPath: testData).appendingPathComponent("output_\(index).pb").path
       guard FileManager.default.fileExists(atPath: path) else { continue }
       let expected = try TensorFiles.readProto(path)
-      let comparison = Comparison(tensor, expected, relative: rtol, absolute: atol)
-      failed = failed || !comparison.withinTolerance
-      let status = comparison.withinTolerance ? "ok  " : "FAIL"
+      let (comparison, passed) = rule.compare(tensor, expected)
+      failed = failed || !passed
+      let status = passed ? "ok  " : "FAIL"
       print("\(status) \(name): " + String(format: "max abs error %.3g, max rel error %.3g, relative error %.3g", comparison.maxAbsolute, comparison.maxRelative, comparison.relativeFrobenius))
     }
     if failed {
-      throw AttncError(.verification, "outputs differ from \(testData) beyond rtol \(rtol), atol \(atol)")
+      throw AttncError(.verification, "outputs differ from \(testData) beyond \(rule)")
     }
   }
 }

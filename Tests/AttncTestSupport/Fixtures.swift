@@ -67,6 +67,13 @@ public enum Fixtures {
       .filter { $0.hasPrefix("test_") }.sorted()
   }
 
+  /// Runs `body` on a fresh temporary directory, removed afterwards.
+  public static func withTemporaryDirectory<T>(_ body: (URL) throws -> T) throws -> T {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try body(directory)
+  }
+
   /// A fresh temporary directory, removed by the caller when done.
   public static func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory
@@ -83,6 +90,14 @@ public enum Fixtures {
   public static var exportNames: [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: exports.path)) ?? []).filter {
       FileManager.default.fileExists(atPath: exports.appendingPathComponent("\($0)/model.onnx").path)
+    }.sorted()
+  }
+
+  /// Names of the folders under `Tests/Fixtures/exports` that hold an encoder-decoder model as
+  /// Optimum splits it (`encoder_model.onnx`, `decoder_model.onnx`, `decoder_with_past_model.onnx`).
+  public static var encoderDecoderNames: [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: exports.path)) ?? []).filter {
+      FileManager.default.fileExists(atPath: exports.appendingPathComponent("\($0)/encoder_model.onnx").path)
     }.sorted()
   }
 
@@ -105,4 +120,15 @@ public enum Fixtures {
 
   /// The message a test skipped without them shows.
   public static let contribMissing = "needs Tests/Fixtures/contrib (python3 scripts/export_fixtures.py --contrib-only writes them)"
+
+  /// `Tests/Fixtures/onnx-node-quantization`: the ONNX backend node tests of the quantization ops
+  /// (`scripts/export_quantization_node_tests.py`), committed because `shared/onnx-node`
+  /// predates them.
+  public static let quantizationNodeTests = packageRoot.appendingPathComponent("Tests/Fixtures/onnx-node-quantization")
+
+  /// Names of the cases under `Tests/Fixtures/onnx-node-quantization`.
+  public static var quantizationNodeTestNames: [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: quantizationNodeTests.path)) ?? [])
+      .filter { $0.hasPrefix("test_") }.sorted()
+  }
 }

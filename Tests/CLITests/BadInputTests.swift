@@ -111,3 +111,22 @@ extension BadInputTests {
       "node 'encoder/Softmax_3' (Softmax): axis 5 is out of range for rank 2")
   }
 }
+
+// MARK: - Quantization parameters
+
+extension BadInputTests {
+  /// A constant quantization scale of 0 (QuantizeLinear divides by it) stops `convert` with exit
+  /// status 2 and one line naming the file and the node.
+  @Test func zeroQuantizationScale() throws {
+    let model = OnnxBuilder().input("x", ["4"])
+      .initializer(.init(name: "s", dims: [], floats: [0]))
+      .initializer(.init(name: "z", dataType: 3, dims: [], raw: [0]))
+      .node("QuantizeLinear", ["x", "s", "z"], ["y"], name: "quantize_x").output("y", dataType: 3)
+      .with(opsets: [("", 13)])
+    let url = directory.appendingPathComponent("model.onnx")
+    try Data(model.bytes()).write(to: url)
+    let result = try CLI.run(["convert", url.path, "-o", directory.appendingPathComponent("model.attnc").path])
+    #expect(result.status == 2)
+    #expect(result.stderr == "error: \(url.path): node 'quantize_x' (QuantizeLinear): the scale holds 0 at index 0: quantizing divides by it\n")
+  }
+}

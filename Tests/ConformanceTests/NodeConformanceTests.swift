@@ -8,7 +8,10 @@ import Testing
 /// Every ONNX backend node test in `shared/onnx-node` through the user's path: compile to a plan,
 /// encode it to plan-file bytes and decode them back, run every `test_data_set_N`, and compare
 /// each output with `output_N.pb` (rtol 1e-3, atol 1e-5; NaN matches NaN; bit-exact for
-/// integers, bools and strings).
+/// integers, bools and strings). A case that computes in float16 or bfloat16 (attnc widens it to
+/// float32, the reference rounds every step) and misses that tolerance is held to the
+/// low-precision rule instead (`ParityRule`: relative Frobenius error ≤ 1e-2 per output); the
+/// closing lines say how many cases passed so.
 ///
 /// `not-passing.tsv` (beside this file) lists every case that does not pass, with its reason.
 /// A listed case that passes fails the test, so the list cannot go stale. When the whole sweep
@@ -20,9 +23,9 @@ import Testing
     let outcome = Conformance.run(name)
     Conformance.tally.record(outcome, total: Fixtures.nodeTestNames.count)
     switch (outcome, listed) {
-    case (.passed, nil), (.failed, _?), (.skipped, _):
+    case (.passed, nil), (.passedByLowPrecisionRule, nil), (.failed, _?), (.skipped, _):
       break
-    case (.passed, let reason?):
+    case (.passed, let reason?), (.passedByLowPrecisionRule, let reason?):
       Issue.record("\(name) passes but is listed in not-passing.tsv (\(reason)): remove it from the list")
     case (.failed(let message), nil):
       Issue.record("\(name) fails: \(message)")
@@ -42,6 +45,8 @@ enum Conformance {
 
   enum Outcome {
     case passed
+    /// Passed by relative Frobenius error, not element by element (a float16/bfloat16 case).
+    case passedByLowPrecisionRule
     case failed(String)
     case skipped
   }
@@ -60,7 +65,11 @@ enum Conformance {
 
   static func run(_ name: String) -> Outcome {
     guard let shared = Fixtures.shared else { return .failed("../shared is missing") }
-    let folder = shared.appendingPathComponent("onnx-node/\(name)")
+    return run(folder: shared.appendingPathComponent("onnx-node/\(name)"))
+  }
+
+  /// One case folder (`model.onnx`, `test_data_set_N`) through convert, encode, decode, run.
+  static func run(folder: URL) -> Outcome {
     do {
       let compiled = try Compiler.plan(folder.appendingPathComponent("model.onnx").path).plan
       let bytes = try PlanFile.encode(compiled)
@@ -69,6 +78,8 @@ enum Conformance {
       let sets = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
         .filter { $0.hasPrefix("test_data_set_") }.sorted()
       var compared = 0
+      var byLowPrecisionRule = false
+      let lowPrecision = ParityRule.forPlan(plan)
       for set in sets {
         let data = folder.appendingPathComponent(set)
         let inputs = try plan.inputs.indices.map { try TensorFiles.readProto(data.appendingPathComponent("input_\($0).pb").path) }
@@ -84,14 +95,18 @@ enum Conformance {
             return .failed("\(set) output \(index): shape \(output.shape), expected \(expected.shape)")
           }
           let comparison = Comparison(output, expected, relative: tolerance.relative, absolute: tolerance.absolute)
-          guard comparison.withinTolerance else {
-            return .failed("\(set) output \(index): max abs error \(comparison.maxAbsolute), max rel error \(comparison.maxRelative)")
+          if !comparison.withinTolerance {
+            guard case .relativeFrobenius = lowPrecision.kind, lowPrecision.accepts(comparison) else {
+              return .failed("\(set) output \(index): max abs error \(comparison.maxAbsolute), max rel error \(comparison.maxRelative), relative error \(comparison.relativeFrobenius)")
+            }
+            byLowPrecisionRule = true
           }
           compared += 1
         }
       }
       // A case with nothing to compare would pass without testing anything.
-      return compared > 0 ? .passed : .failed("no test_data_set_N/output_N.pb to compare with")
+      guard compared > 0 else { return .failed("no test_data_set_N/output_N.pb to compare with") }
+      return byLowPrecisionRule ? .passedByLowPrecisionRule : .passed
     } catch {
       return .failed("\(error)")
     }
@@ -100,17 +115,21 @@ enum Conformance {
   /// Counts outcomes across the parallel cases; the last one prints the closing line.
   final class Tally: @unchecked Sendable {
     private let lock = NSLock()
-    private var passed = 0, failed = 0, skipped = 0
+    private var passed = 0, failed = 0, skipped = 0, lowPrecision = 0
 
     func record(_ outcome: Outcome, total: Int) {
       lock.lock()
       defer { lock.unlock() }
       switch outcome {
       case .passed: passed += 1
+      case .passedByLowPrecisionRule:
+        passed += 1
+        lowPrecision += 1
       case .failed: failed += 1
       case .skipped: skipped += 1
       }
       if passed + failed + skipped == total {
+        print("node conformance: \(lowPrecision) of the passed cases compute in float16/bfloat16 and passed by relative error ≤ 1e-2")
         print("node conformance: \(passed) passed, \(failed) failed, \(skipped) skipped")
       }
     }

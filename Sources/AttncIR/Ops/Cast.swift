@@ -62,11 +62,7 @@ public struct Cast: Op, ContentPropagating {
   /// Reads the attributes Cast and CastLike share.
   mutating func readConversionAttributes(_ attributes: Attributes) throws {
     saturate = try attributes.int("saturate", default: 1) != 0
-    let mode = try attributes.string("round_mode", default: "up")
-    guard let roundMode = RoundMode(rawValue: mode) else {
-      throw AttncError.invalid("round_mode '\(mode)' is not one of up, down, nearest")
-    }
-    self.roundMode = roundMode
+    roundMode = try attributes.choice("round_mode", default: RoundMode.up)
   }
 
   /// The input's dims in the target dtype.

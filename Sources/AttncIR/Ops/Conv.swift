@@ -16,11 +16,17 @@ public struct Conv: Op {
   }
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(2...3)
-    let x = try inputs.required(0)
-    let w = try inputs.required(1)
-    try x.expectFloatingPoint("X")
-    try w.expectSameType(as: x, "W", "X")
+    let (x, w, _) = try geometry.operands(inputs)
+    if let b = inputs.optional(2) {
+      try b.expectSameType(as: x, "B", "X")
+    }
+    return [TensorType(x.dtype, try outputDims(x, w, bias: inputs.optional(2)))]
+  }
+
+  /// `[N, M, O₁…Oₙ]` for X and W (and a bias of M elements), whatever their element types
+  /// (shared with `ConvInteger` and `QLinearConv`).
+  /// - Throws: ranks, channel counts or a bias that do not fit, naming them.
+  func outputDims(_ x: ValueFact, _ w: ValueFact, bias: ValueFact?) throws -> [Dim] {
     let kernel = try geometry.kernel(x: x, w: w)
     let group = geometry.group
     _ = try DimCheck.unify(
@@ -29,8 +35,7 @@ public struct Conv: Op {
     if let value = m.value, value % group != 0 {
       throw AttncError.invalid("W's \(value) output channels are not divisible by group \(group)")
     }
-    if let b = inputs.optional(2) {
-      try b.expectSameType(as: x, "B", "X")
+    if let b = bias {
       try b.expectRank(1, "B")
       _ = try DimCheck.unify(b.dims[0], m, "B's length and W's output channels")
     }
@@ -38,7 +43,7 @@ public struct Conv: Op {
     for i in kernel.indices {
       dims.append(try geometry.convolvedDim(x.dims[2 + i], kernel: kernel[i], axis: i))
     }
-    return [TensorType(x.dtype, dims)]
+    return dims
   }
 
   /// Begin pads per spatial axis, explicit or derived from `SAME_*` padding:
@@ -46,21 +51,8 @@ public struct Conv: Op {
   /// Nil when `SAME_*` padding meets symbolic dims.
   /// - Parameters: `x`, `w`, `out`: the dims of X, W and Y.
   public func beginPads(_ x: [Dim], _ w: [Dim], _ out: [Dim]) throws -> [Int]? {
-    let spatial = x.count - 2
-    switch geometry.autoPad {
-    case .valid: return [Int](repeating: 0, count: spatial)
-    case .notSet: return (0..<spatial).map { geometry.padBegin($0) }
-    case .sameUpper, .sameLower:
-      var result: [Int] = []
-      for i in 0..<spatial {
-        guard let input = x[2 + i].value, let o = out[2 + i].value,
-          let k = geometry.kernelShape?[i] ?? w[2 + i].value
-        else { return nil }
-        let span = (o - 1) * geometry.stride(i) + (k - 1) * geometry.dilation(i) + 1
-        let total = max(0, span - input)
-        result.append(geometry.autoPad == .sameUpper ? total / 2 : total - total / 2)
-      }
-      return result
+    geometry.beginPads(x, w, out) { i, input, o, k in
+      max(0, (o - 1) * geometry.stride(i) + (k - 1) * geometry.dilation(i) + 1 - input)
     }
   }
 }
@@ -122,6 +114,17 @@ public struct ConvGeometry: Sendable {
     return pads[pads.count / 2 + i]
   }
 
+  /// X and W of a convolution's two or three inputs, floats of one type, and the kernel dims
+  /// (`kernel(x:w:)`).
+  func operands(_ inputs: [ValueFact?]) throws -> (x: ValueFact, w: ValueFact, kernel: [Dim]) {
+    try inputs.expectCount(2...3)
+    let x = try inputs.required(0)
+    let w = try inputs.required(1)
+    try x.expectFloatingPoint("X")
+    try w.expectSameType(as: x, "W", "X")
+    return (x, w, try kernel(x: x, w: w))
+  }
+
   /// Checks X and W's ranks and the attribute lengths and values; returns the kernel dims
   /// (`kernel_shape`, else W's spatial dims).
   /// - Throws: "input 'X' must have rank ≥ 3, got rank 2", "attribute 'strides' has 1 entries
@@ -159,6 +162,43 @@ public struct ConvGeometry: Sendable {
     return attribute
   }
 
+  /// Begin pads per spatial axis: the explicit `pads` (`NOTSET`; 0 when absent), zeros
+  /// (`VALID`), or for `SAME_UPPER` / `SAME_LOWER` the total padding `total(axis, D, O, k)`
+  /// split with `⌊total/2⌋` first (`SAME_UPPER`) or last (`SAME_LOWER`). Nil when `SAME_*`
+  /// padding needs a symbolic dim.
+  /// - Parameters: `x`, `w`, `out`: the dims of X, W and Y.
+  func beginPads(
+    _ x: [Dim], _ w: [Dim], _ out: [Dim], total: (_ axis: Int, _ input: Int, _ output: Int, _ kernel: Int) -> Int
+  ) -> [Int]? {
+    let spatial = x.count - 2
+    switch autoPad {
+    case .valid: return [Int](repeating: 0, count: spatial)
+    case .notSet: return (0..<spatial).map { padBegin($0) }
+    case .sameUpper, .sameLower:
+      var result: [Int] = []
+      for i in 0..<spatial {
+        guard let input = x[2 + i].value, let o = out[2 + i].value, let k = kernelShape?[i] ?? w[2 + i].value
+        else { return nil }
+        let padding = total(i, input, o, k)
+        let half = Int((Double(padding) / 2).rounded(.down))
+        result.append(autoPad == .sameUpper ? half : padding - half)
+      }
+      return result
+    }
+  }
+
+  /// The node's kernel call (`call` of the geometry with the begin pads `beginPads` gives);
+  /// nil when those need a symbolic dim. `weight`: W's input index (3 for `QLinearConv`).
+  func lowering(
+    _ context: NodeContext, weight: Int = 1, beginPads: ([Dim], [Dim], [Dim]) throws -> [Int]?,
+    _ call: (ConvolutionGeometry) -> any KernelCall
+  ) throws -> Lowering? {
+    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > weight ? context.inputs[weight] : nil,
+      let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
+    else { return nil }
+    return Lowering(call(self.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))
+  }
+
   /// Conv output length of spatial axis `axis` for input length `input`.
   /// - Throws: "spatial axis 0: input 2 is shorter than the dilated kernel 3" when constant.
   func convolvedDim(_ input: Dim, kernel: Dim, axis: Int) throws -> Dim {
@@ -180,9 +220,6 @@ public struct ConvGeometry: Sendable {
 
 extension Conv: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
-      let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
-    else { return nil }
-    return Lowering(ConvCall(geometry: geometry.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))
+    try geometry.lowering(context, beginPads: beginPads) { ConvCall(geometry: $0) }
   }
 }

@@ -19,6 +19,13 @@ public struct MatMul: Op {
     guard a.dtype == b.dtype else {
       throw AttncError.invalid("input types differ: \(a.dtype) and \(b.dtype)")
     }
+    return [TensorType(a.dtype, try MatMul.productDims(a, b))]
+  }
+
+  /// The dims of the numpy product `a × b` (shared by the quantized products).
+  /// - Throws: "inputs must have rank ≥ 1", "inner dims [2, 3] × [4, 5] differ: 3 and 4", batch
+  ///   dims that do not broadcast.
+  public static func productDims(_ a: ValueFact, _ b: ValueFact) throws -> [Dim] {
     guard a.rank >= 1 && b.rank >= 1 else {
       throw AttncError.invalid("inputs must have rank ≥ 1, got ranks \(a.rank) and \(b.rank)")
     }
@@ -30,7 +37,7 @@ public struct MatMul: Op {
     var dims = try Shapes.broadcast([Array(aDims.dropLast(2)), Array(bDims.dropLast(2))])
     if a.rank > 1 { dims.append(aDims[aDims.count - 2]) }
     if b.rank > 1 { dims.append(bDims[bDims.count - 1]) }
-    return [TensorType(a.dtype, dims)]
+    return dims
   }
 
 }

@@ -374,10 +374,16 @@ struct  Attnc__PlanHeader
    * batch conversion can skip a plan whose source hash, producer and options all match.
    */
   char *options;
+  /*
+   * What the source model computes in when it is not float32: "float16", "bfloat16" (attnc
+   * widened it to float32) or "int8" (quantized). `attnc run --test-data` then compares by
+   * relative Frobenius error instead of element by element.
+   */
+  char *source_precision;
 };
 #define ATTNC__PLAN_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&attnc__plan_header__descriptor) \
-    , 0, 0, 0, {0,NULL}, NULL, NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL }
+    , 0, 0, 0, {0,NULL}, NULL, NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL, NULL }
 
 
 /* Attnc__DimExpr__Term methods */
