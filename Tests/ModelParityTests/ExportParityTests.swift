@@ -8,10 +8,11 @@ import Foundation
 import Testing
 
 /// Hugging Face models as users export them (`Tests/Fixtures/exports`: BERT, GPT-2, Llama,
-/// Qwen2, GPT-NeoX and Phi, `sdpa` and `eager`, legacy and dynamo exporter): every Softmax is
+/// Qwen2, GPT-NeoX, Phi and GPT-J, `sdpa` and `eager`, legacy and dynamo exporter): every Softmax is
 /// matched, and the plan's outputs match ONNX Runtime's on an unpadded batch and on a padded one
 /// (left padding for the decoders, so some query rows see no key and SDPA's guard gives zeros).
-/// The `*_kv_*` models take a KV cache: 3 new tokens on 5 cached ones, then 1 on 7. The float16
+/// The `*_kv_*` models take a KV cache: 3 new tokens on 5 cached ones, then 1 on 7 (the
+/// `*_kvpresent_*` ones also return it: a prompt on an empty cache, then 1 new token on 7). The float16
 /// and bfloat16 models (`*_float16*`, `*_half_*`, `*_bfloat16_*`) compute in float32 after
 /// `widen-narrow-floats` and are compared by the low-precision rule (`ParityRule`: relative
 /// Frobenius error ≤ 1e-2, since ONNX Runtime rounds every step to float16); the others element
