@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Latency of attnc plans next to ONNX Runtime on the same machine, in the same run.
 
-Optional: needs python3 with numpy and onnxruntime (pip install onnxruntime). For each model and
-sequence length it times ONNX Runtime on random token ids (and an all-ones attention mask; median
+Optional: needs python3 with numpy, onnx and onnxruntime. For each model and sequence length it
+times ONNX Runtime on random token ids below the model's vocabulary (and an all-ones mask; median
 of --repeat runs after a warm-up, --threads intra-op threads) and then `attnc bench` on each
 converted plan (synthetic inputs of the same shapes; latency does not depend on the token
 values). It does this --rounds times, alternating, so that a burst of load from other work on a
@@ -17,38 +17,18 @@ as a fraction of the sgemm rate `attnc bench` measures (1024^3, same threads).
 --variant NAME[:k=v,...] (repeatable) also times plans converted with that attention variant,
 one row each after the exact row, with the ratio to the same ONNX Runtime run.
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, os, sys, tempfile
 
 import numpy as np
 
-
-def ort_session(model, feeds, threads):
-    """An ONNX Runtime session on the model, warmed up with one run."""
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    session.run(None, feeds)
-    return session
-
-
-def ort_latency(session, feeds, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        session.run(None, feeds)
-        times.append((time.perf_counter() - start) * 1e3)
-    return float(np.median(times))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import attnc_bench as bench_plan, attnc_convert, make_feeds, ort_latency, ort_session  # noqa: E402
 
 
 def attnc_bench(attnc, plan, n, threads, repeat):
     """`attnc bench` on the plan: its median latency, matrix-product FLOPs and sgemm peak."""
-    command = [attnc, "bench", plan, "--seq", str(n), "--threads", str(threads),
-               "--repeat", str(repeat), "--format", "json"]
-    report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-    result = report["results"][0]
-    return result["median_ms"], result["matmul_gflop"], report["sgemm_peak_gflops"]
+    result, peak = bench_plan(attnc, plan, n, threads, repeat)
+    return result["median_ms"], result["matmul_gflop"], peak
 
 
 def main():
@@ -75,18 +55,11 @@ def main():
                 plan = os.path.join(work, f"{name}-{len(plans)}.attnc")
                 # The exact row must say so: convert's default policy is balanced.
                 extra = ["--policy", "exact"] if variant == "exact" else ["--variant", variant]
-                subprocess.run([args.attnc, "convert", model, "-o", plan, "--force"] + extra, check=True, capture_output=True)
+                attnc_convert(args.attnc, model, plan, extra)
                 plans.append((variant, plan))
-            import onnx
-            graph = onnx.load(model, load_external_data=False).graph
-            inputs = [i.name for i in graph.input]
             for n in lengths:
-                feeds = {}
-                for input_name in inputs:
-                    if "mask" in input_name:
-                        feeds[input_name] = np.ones((1, n), dtype=np.int64)
-                    else:
-                        feeds[input_name] = rng.integers(0, 1000, size=(1, n), dtype=np.int64)
+                # Token ids below the model's own vocabulary (the fixtures have 100 rows).
+                feeds = make_feeds(model, n, rng)
                 session = ort_session(model, feeds, args.threads)
                 ort_rounds, attnc_rounds = [], {variant: [] for variant, _ in plans}
                 for _ in range(args.rounds):

@@ -12,25 +12,23 @@ public enum Lower {
   public static func plan(
     _ graph: Graph, sourceSHA256: [UInt8], producer: String, policy: String
   ) throws -> Plan {
+    var plan = Plan(sourceSHA256: sourceSHA256, producer: producer, policy: policy)
     var slotOf: [ValueID: Int] = [:]
-    var slots: [Plan.Slot] = []
-    var constants: [Int: HostTensor] = [:]
     func slot(_ id: ValueID) throws -> Int {
       if let existing = slotOf[id] { return existing }
       let value = graph.values[id]
       guard let type = value.type else {
         throw AttncError.unsupported("value '\(value.name)' has no known type (a sequence, optional or data-dependent value)")
       }
-      slots.append(Plan.Slot(name: value.name, dtype: type.dtype, dims: type.dims))
-      let index = slots.count - 1
+      plan.slots.append(Plan.Slot(name: value.name, dtype: type.dtype, dims: type.dims))
+      let index = plan.slots.count - 1
       slotOf[id] = index
-      if let constant = value.constant { constants[index] = constant }
+      if let constant = value.constant { plan.constants[index] = constant }
       return index
     }
     var readers = Set(graph.outputs)
     for node in graph.nodes { readers.formUnion(node.inputs.compactMap { $0 }) }
-    let inputs = try graph.inputs.map(slot)
-    var instructions: [Plan.Instruction] = []
+    plan.inputs = try graph.inputs.map(slot)
     var missing: [(String, [String])] = []
     for node in graph.nodes {
       let context = NodeContext(
@@ -46,7 +44,7 @@ public enum Lower {
         continue
       }
       let used = lowering.usedInputs ?? node.inputs.count
-      instructions.append(
+      plan.instructions.append(
         Plan.Instruction(
           call: lowering.call, inputs: try node.inputs.prefix(used).map { try $0.map(slot) },
           outputs: try node.outputs.prefix(lowering.usedOutputs ?? node.outputs.count).map(slot),
@@ -58,9 +56,7 @@ public enum Lower {
       }
       throw AttncError.unsupported("no kernel yet for: \(parts.joined(separator: "; "))")
     }
-    let outputs = try graph.outputs.map(slot)
-    return Plan(
-      sourceSHA256: sourceSHA256, producer: producer, policy: policy, slots: slots,
-      inputs: inputs, outputs: outputs, instructions: instructions, constants: constants)
+    plan.outputs = try graph.outputs.map(slot)
+    return plan
   }
 }

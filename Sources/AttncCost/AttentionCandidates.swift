@@ -11,14 +11,6 @@ public struct AttentionLayer: Sendable {
   public var queries: Dim
   public var keys: Dim
 
-  public init(layer: Int, node: String, spec: AttentionSpec, queries: Dim, keys: Dim) {
-    self.layer = layer
-    self.node = node
-    self.spec = spec
-    self.queries = queries
-    self.keys = keys
-  }
-
   /// The `FusedAttention` nodes of a matched graph, in graph order (the layer numbering every
   /// pass and plan decision uses), with their query and key lengths from the operands' types.
   public static func all(in graph: Graph) -> [AttentionLayer] {
@@ -33,14 +25,6 @@ public struct AttentionLayer: Sendable {
       layers.append(AttentionLayer(layer: layers.count, node: node.name, spec: op.spec, queries: length(0), keys: length(1)))
     }
     return layers
-  }
-
-  public init(_ match: MatchAttention.Match) {
-    layer = match.layer
-    node = match.node
-    spec = match.spec
-    queries = match.queries
-    keys = match.keys
   }
 
   /// Whether the sequence length is symbolic (then `--seq-len auto` plans a dispatch table).
@@ -59,6 +43,13 @@ public struct AttentionLayer: Sendable {
 
   /// The sequence length the layer has when it is fixed, else `seqLen`.
   public func length(seqLen: Int) -> Int { shape(seqLen: seqLen).keys }
+}
+
+extension AttentionLayer {
+  /// The layer the matcher found (its spec and query and key lengths).
+  public init(_ match: MatchAttention.Match) {
+    self.init(layer: match.layer, node: match.node, spec: match.spec, queries: match.queries, keys: match.keys)
+  }
 }
 
 /// One variant setting weighed for one layer at one sequence length: its cost from the variant's
@@ -97,11 +88,7 @@ public struct AttentionCandidate: Sendable {
     let spec = layer.spec
     return settings.compactMap { setting in
       guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { return nil }
-      let perHead = definition.cost(shape, parameters)
-      let heads = Double(spec.qHeads)
-      let cost = AttentionCost(
-        flops: perHead.flops * heads, exponentials: perHead.exponentials * heads, bytes: perHead.bytes * heads,
-        extraMemoryBytes: perHead.extraMemoryBytes * heads)
+      let cost = definition.cost(shape, parameters).times(spec.qHeads)
       let estimate = definition.name == "softmax" ? (0, "exact") : errors[setting]
       return AttentionCandidate(
         setting: setting, definition: definition, parameters: parameters, cost: cost,

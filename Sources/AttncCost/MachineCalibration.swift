@@ -30,10 +30,8 @@ public enum MachineCalibration {
       MachineProfile.GemmRate(m: shape.m, n: shape.n, k: shape.k, flopsPerSecond: gemmRate(m: shape.m, n: shape.n, k: shape.k))
     }
     var profile = MachineProfile(
-      formatVersion: MachineProfile.formatVersion, producer: AttncBuild.version, machine: MachineProfile.currentMachine,
       threads: threads, measuredAt: ISO8601DateFormatter().string(from: Date()), gemm: gemm,
-      gemmFlopsPerSecond: median(gemm.map(\.flopsPerSecond)), bandwidthBytesPerSecond: bandwidth(),
-      exponentialsPerSecond: exponentialRate(), callOverheadSeconds: callOverhead(), fits: [:])
+      bandwidthBytesPerSecond: bandwidth(), exponentialsPerSecond: exponentialRate(), callOverheadSeconds: callOverhead())
     // Every setting is timed at one grid point before the next point, and the whole grid twice,
     // keeping each timing's least: a burst of other work on a shared machine then slows every
     // setting alike instead of inflating one setting's whole fit (which flips near-ties).

@@ -61,22 +61,23 @@ public struct MachineProfile: Codable, Sendable, Equatable {
   /// Per candidate setting and causal form (`performer`, `fastmax:p=1+causal`…), its fitted weights.
   public var fits: [String: KernelFit]
 
+  /// This machine's profile at these rates, fits to come (`MachineCalibration` measures both;
+  /// tests give plain rates). The sgemm rate is the median over `gemm`.
   public init(
-    formatVersion: Int, producer: String, machine: String, threads: Int, measuredAt: String, gemm: [GemmRate],
-    gemmFlopsPerSecond: Double, bandwidthBytesPerSecond: Double, exponentialsPerSecond: Double, callOverheadSeconds: Double,
-    fits: [String: KernelFit]
+    threads: Int, measuredAt: String, gemm: [GemmRate], bandwidthBytesPerSecond: Double, exponentialsPerSecond: Double,
+    callOverheadSeconds: Double
   ) {
-    self.formatVersion = formatVersion
-    self.producer = producer
-    self.machine = machine
+    formatVersion = Self.formatVersion
+    producer = AttncBuild.version
+    machine = Self.currentMachine
     self.threads = threads
     self.measuredAt = measuredAt
     self.gemm = gemm
-    self.gemmFlopsPerSecond = gemmFlopsPerSecond
+    gemmFlopsPerSecond = MachineCalibration.median(gemm.map(\.flopsPerSecond))
     self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
     self.exponentialsPerSecond = exponentialsPerSecond
     self.callOverheadSeconds = callOverheadSeconds
-    self.fits = fits
+    fits = [:]
   }
 
   /// The fit key of a setting (`performer`, `fastmax:p=1`) in one causal form.

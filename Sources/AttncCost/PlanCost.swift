@@ -38,13 +38,17 @@ public enum PlanCost {
   }
 
   /// Predicted seconds per kernel of the whole plan at `bindings`: every call by its own cost,
-  /// each attention call (unless left out) by its variant's fitted prediction at its shapes.
+  /// each attention call (unless left out) by its variant's fitted prediction at its shapes;
+  /// calls that depend only on weights and shapes (`ShapeOnlyValues`, run once per shape) are
+  /// left out.
   public static func predictedSecondsByKernel(
     _ plan: Plan, bindings: [String: Int], profile: MachineProfile, includingAttention: Bool = true
   ) -> [String: Double] {
     let dims = slotDims(plan, bindings: bindings)
     var result: [String: Double] = [:]
-    for instruction in plan.instructions {
+    // What depends only on weights and shapes runs once per shape, not per call.
+    let once = ShapeOnlyValues(plan) { plan.constants[$0].flatMap { $0.count <= 16 ? Tensor($0) : nil } }
+    for (index, instruction) in plan.instructions.enumerated() where !once.instructions[index] {
       let operands = shapes(instruction, in: plan, dims: dims)
       let cost = instruction.call.cost(operands)
       if cost.isAttention {

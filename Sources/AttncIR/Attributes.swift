@@ -34,21 +34,19 @@ public struct Attributes: Sendable {
   public var names: [String] { values.keys.sorted() }
 
   public func int(_ name: String) throws -> Int? {
-    switch values[name] {
-    case nil: return nil
-    case .int(let v)?: return Int(clamping: v)
-    default: throw AttncError.invalid("attribute '\(name)' must be an int")
-    }
+    try value(name, "an int") { if case .int(let v) = $0 { Int(clamping: v) } else { nil } }
   }
 
   public func int(_ name: String, default value: Int) throws -> Int { try int(name) ?? value }
 
+  /// A float attribute (an int attribute reads as its value).
   public func float(_ name: String) throws -> Float? {
-    switch values[name] {
-    case nil: return nil
-    case .float(let v)?: return v
-    case .int(let v)?: return Float(v)
-    default: throw AttncError.invalid("attribute '\(name)' must be a float")
+    try value(name, "a float") {
+      switch $0 {
+      case .float(let v): v
+      case .int(let v): Float(v)
+      default: nil
+      }
     }
   }
 
@@ -57,11 +55,7 @@ public struct Attributes: Sendable {
   }
 
   public func string(_ name: String) throws -> String? {
-    switch values[name] {
-    case nil: return nil
-    case .string(let v)?: return v
-    default: throw AttncError.invalid("attribute '\(name)' must be a string")
-    }
+    try value(name, "a string") { if case .string(let v) = $0 { v } else { nil } }
   }
 
   public func string(_ name: String, default value: String) throws -> String {
@@ -80,38 +74,33 @@ public struct Attributes: Sendable {
     return chosen
   }
 
+  /// A list of ints (a single int reads as a list of one).
   public func ints(_ name: String) throws -> [Int]? {
-    switch values[name] {
-    case nil: return nil
-    case .ints(let v)?: return v.map { Int(clamping: $0) }
-    case .int(let v)?: return [Int(clamping: v)]
-    default: throw AttncError.invalid("attribute '\(name)' must be a list of ints")
-    }
+    if case .int? = values[name] { return try int(name).map { [$0] } }
+    return try value(name, "a list of ints") { if case .ints(let v) = $0 { v.map { Int(clamping: $0) } } else { nil } }
   }
 
+  /// A list of floats (a single float reads as a list of one).
   public func floats(_ name: String) throws -> [Float]? {
-    switch values[name] {
-    case nil: return nil
-    case .floats(let v)?: return v
-    case .float(let v)?: return [v]
-    default: throw AttncError.invalid("attribute '\(name)' must be a list of floats")
-    }
+    if case .float? = values[name] { return try float(name).map { [$0] } }
+    return try value(name, "a list of floats") { if case .floats(let v) = $0 { v } else { nil } }
   }
 
+  /// A list of strings (a single string reads as a list of one).
   public func strings(_ name: String) throws -> [String]? {
-    switch values[name] {
-    case nil: return nil
-    case .strings(let v)?: return v
-    case .string(let v)?: return [v]
-    default: throw AttncError.invalid("attribute '\(name)' must be a list of strings")
-    }
+    if case .string? = values[name] { return try string(name).map { [$0] } }
+    return try value(name, "a list of strings") { if case .strings(let v) = $0 { v } else { nil } }
   }
 
   public func tensor(_ name: String) throws -> HostTensor? {
-    switch values[name] {
-    case nil: return nil
-    case .tensor(let v)?: return v
-    default: throw AttncError.invalid("attribute '\(name)' must be a tensor")
-    }
+    try value(name, "a tensor") { if case .tensor(let v) = $0 { v } else { nil } }
+  }
+
+  /// Attribute `name` through `read`; nil when absent.
+  /// - Throws: "attribute 'axis' must be an int" when `read` refuses its kind.
+  private func value<T>(_ name: String, _ what: String, _ read: (AttributeValue) -> T?) throws -> T? {
+    guard let value = values[name] else { return nil }
+    guard let result = read(value) else { throw AttncError.invalid("attribute '\(name)' must be \(what)") }
+    return result
   }
 }

@@ -23,6 +23,14 @@ public enum OpRegistry {
       self.since = since
       self.make = make
     }
+
+    /// One entry per function of an op family (`Binary.Function`: `Add`, `Sub`, …) whose raw
+    /// values are the ONNX op types.
+    static func family<Function: CaseIterable & RawRepresentable & Sendable>(
+      since: Int = 1, _ make: @escaping @Sendable (Function, Attributes, Int) throws -> any Op
+    ) -> [Entry] where Function.RawValue == String {
+      Function.allCases.map { function in Entry(function.rawValue, since: since) { try make(function, $0, $1) } }
+    }
   }
 
   /// Newest opset per domain this release understands; a model importing a newer one is refused

@@ -13,7 +13,7 @@ import Foundation
 /// reference does; with float16 or bfloat16 inputs every step rounds to that type where the
 /// reference's does (`NarrowFloatArithmetic`).
 public enum AttentionReference {
-  public struct Options: Sendable {
+  public struct Options: Sendable, Codable {
     public var qHeads: Int?
     public var kvHeads: Int?
     public var scale: Float?
@@ -23,6 +23,11 @@ public enum AttentionReference {
     /// Keys allowed left / right of a query's absolute position `i + offset`; -1 = unbounded.
     public var leftWindow: Int
     public var rightWindow: Int
+    enum CodingKeys: String, CodingKey {
+      case qHeads = "q_num_heads", kvHeads = "kv_num_heads", scale, causal = "is_causal", softcap
+      case qkMode = "qk_matmul_output_mode", leftWindow = "left_window_size", rightWindow = "right_window_size"
+    }
+
     public init(qHeads: Int?, kvHeads: Int?, scale: Float?, causal: Bool, softcap: Float, qkMode: Int, leftWindow: Int = -1, rightWindow: Int = -1) {
       self.leftWindow = leftWindow
       self.rightWindow = rightWindow

@@ -203,9 +203,10 @@ enum BroadcastLoops {
 
   /// Vectorised unary functions on float tensors (Exp, Erf, Tanh, Gelu, Sigmoid, Neg, Abs, Relu,
   /// Sqrt, Reciprocal), split over the threads; nil for the others. `output` may be `x`'s memory.
-  static func unary(_ op: String, _ x: Tensor, approximate: String, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) -> Tensor? {
+  static func unary(_ op: String, _ x: Tensor, alpha: Float = 1, approximate: String, output: FloatOutput = FloatBuffer.init(uninitializedCount:)) -> Tensor? {
     let function: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     switch op {
+    case "Swish": function = { x, y, n in swish(x, into: y, count: n, alpha: alpha) }
     case "Exp": function = { VectorMath.exp($0, into: $1, count: $2) }
     case "Erf": function = { VectorMath.erf($0, into: $1, count: $2) }
     case "Tanh": function = { VectorMath.tanh($0, into: $1, count: $2) }
@@ -229,6 +230,23 @@ enum BroadcastLoops {
       }
     }
     return .float(out, x.shape, dtype: x.dtype)
+  }
+
+  /// `y = x·sigmoid(α·x)` in blocks: each block of `x` is read before its block of `y` is
+  /// written, so `y` may be `x`'s memory.
+  static func swish(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, alpha: Float) {
+    let block = 256
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { gate in
+      guard let g = gate.baseAddress else { return }
+      var start = 0
+      while start < count {
+        let n = min(block, count - start)
+        for i in 0..<n { g[i] = alpha * x[start + i] }
+        VectorMath.sigmoid(g, into: g, count: n)
+        for i in 0..<n { y[start + i] = x[start + i] * g[i] }
+        start += n
+      }
+    }
   }
 
   /// `Pow(a, b)` for a float `a` and a one-element float or integer exponent of 2, 0.5 or 1

@@ -30,7 +30,7 @@ public enum TransposedConvolution {
     // For each (kernel offset, input position), the output offset or -1 (cropped away).
     let offsets = Convolution.windowOffsets(
       kernel: kernel, walk: inSpatial, target: outputSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
-    var columns = [Float](repeating: 0, count: rows * inSize)
+    var columns = [Float](unsafeUninitializedCapacity: rows * inSize) { _, count in count = rows * inSize }
     var out = [Float](repeating: 0, count: batch * filters * outSize)
     for n in 0..<batch {
       for g in 0..<group {
@@ -44,26 +44,29 @@ public enum TransposedConvolution {
             }
           }
         }
-        for m in 0..<mPerGroup {
-          let target = (n * filters + g * mPerGroup + m) * outSize
-          for k in 0..<kernelSize {
-            let row = (m * kernelSize + k) * inSize
-            for i in 0..<inSize {
-              let offset = offsets[k * inSize + i]
-              if offset >= 0 { out[target + offset] += columns[row + i] }
+        // col2im: each output channel's plane gathers its own rows of the columns.
+        columns.withUnsafeBufferPointer { cp in
+          out.withUnsafeMutableBufferPointer { op in
+            offsets.withUnsafeBufferPointer { fp in
+              guard let cb = cp.baseAddress, let ob = op.baseAddress, let fb = fp.baseAddress else { return }
+              Parallel.chunks(mPerGroup, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, kernelSize * inSize))) { range in
+                for m in range {
+                  let target = ob + (n * filters + g * mPerGroup + m) * outSize
+                  for k in 0..<kernelSize {
+                    let row = cb + (m * kernelSize + k) * inSize, window = fb + k * inSize
+                    for i in 0..<inSize {
+                      let offset = window[i]
+                      if offset >= 0 { target[offset] += row[i] }
+                    }
+                  }
+                }
+              }
             }
           }
         }
       }
     }
-    if let bias {
-      for n in 0..<batch {
-        for m in 0..<filters {
-          let b = bias.floats[m], base = (n * filters + m) * outSize
-          for o in 0..<outSize { out[base + o] += b }
-        }
-      }
-    }
+    if let bias { Convolution.addChannelBias(bias, to: &out, batch: batch, filters: filters, size: outSize) }
     return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
   }
 }

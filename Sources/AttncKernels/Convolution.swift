@@ -16,17 +16,32 @@ public enum Convolution {
     let outSize = outputSpatial.reduce(1, *)
     let inSize = inSpatial.reduce(1, *)
     let rows = cPerGroup * kernelSize
-    var columns = [Float](repeating: 0, count: rows * outSize)
-    var out = [Float](repeating: 0, count: batch * filters * outSize)
+    var columns = [Float](unsafeUninitializedCapacity: rows * outSize) { _, count in count = rows * outSize }
+    var out = [Float](unsafeUninitializedCapacity: batch * filters * outSize) { _, count in count = batch * filters * outSize }
     // For each (kernel offset, output position), the input offset or -1 (padding).
     let offsets = windowOffsets(
       kernel: kernel, walk: outputSpatial, target: inSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
     for n in 0..<batch {
       for g in 0..<group {
-        im2col(
-          &columns, offsets: offsets, channels: cPerGroup, kernelSize: kernelSize, outSize: outSize, inSize: inSize,
-          start: (n * channels + g * cPerGroup) * inSize, padding: 0
-        ) { x.floats[$0] }
+        // im2col: columns[(c, k), o] = x[n, g·C/group + c, window(k, o)], 0 in the padding.
+        x.floats.withUnsafeBufferPointer { xp in
+          columns.withUnsafeMutableBufferPointer { cp in
+            offsets.withUnsafeBufferPointer { op in
+              guard let xb = xp.baseAddress, let cb = cp.baseAddress, let ob = op.baseAddress else { return }
+              Parallel.chunks(cPerGroup * kernelSize, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, outSize))) { range in
+                for ck in range {
+                  let (c, k) = ck.quotientAndRemainder(dividingBy: kernelSize)
+                  let source = xb + (n * channels + g * cPerGroup + c) * inSize
+                  let target = cb + ck * outSize, window = ob + k * outSize
+                  for o in 0..<outSize {
+                    let offset = window[o]
+                    target[o] = offset < 0 ? 0 : source[offset]
+                  }
+                }
+              }
+            }
+          }
+        }
         w.floats.withUnsafeBufferPointer { wp in
           columns.withUnsafeBufferPointer { cp in
             out.withUnsafeMutableBufferPointer { op in
@@ -38,26 +53,18 @@ public enum Convolution {
         }
       }
     }
-    if let bias {
-      for n in 0..<batch { for m in 0..<filters { let b = bias.floats[m]; let base = (n * filters + m) * outSize; for o in 0..<outSize { out[base + o] += b } } }
-    }
+    if let bias { addChannelBias(bias, to: &out, batch: batch, filters: filters, size: outSize) }
     return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
   }
 
-  /// Fills `columns` (`[channels · kernelSize, outSize]`) with one image's group of channels:
-  /// entry `(c·K + k, o)` is `element(start + c·inSize + offset)` for the window offset of
-  /// kernel point k at output position o (`windowOffsets`), or `padding` outside the input.
-  @inline(__always) static func im2col<T>(
-    _ columns: inout [T], offsets: [Int], channels: Int, kernelSize: Int, outSize: Int, inSize: Int, start: Int,
-    padding: T, element: (Int) -> T
-  ) {
-    for c in 0..<channels {
-      let base = start + c * inSize
-      for k in 0..<kernelSize {
-        let row = (c * kernelSize + k) * outSize
-        for o in 0..<outSize {
-          let offset = offsets[k * outSize + o]
-          columns[row + o] = offset < 0 ? padding : element(base + offset)
+  /// `out[n, m, o] += bias[m]` over `[batch, filters, size]`.
+  static func addChannelBias(_ bias: Tensor, to out: inout [Float], batch: Int, filters: Int, size: Int) {
+    bias.floats.withUnsafeBufferPointer { bp in
+      out.withUnsafeMutableBufferPointer { op in
+        guard let b = bp.baseAddress, let o = op.baseAddress else { return }
+        for plane in 0..<(batch * filters) {
+          let value = b[plane % filters], row = o + plane * size
+          for i in 0..<size { row[i] += value }
         }
       }
     }

@@ -5,16 +5,8 @@ import Foundation
 public enum Elementwise {
   /// Output shape and, per input, the flat source index of every output element.
   public static func broadcastIndices(_ shapes: [[Int]]) throws -> (shape: [Int], indices: [[Int]]) {
-    let rank = shapes.map(\.count).max() ?? 0
-    var out = [Int](repeating: 1, count: rank)
-    for shape in shapes {
-      for (i, d) in shape.enumerated() {
-        let j = rank - shape.count + i
-        if out[j] == 1 { out[j] = d } else if d != 1 && d != out[j] {
-          throw AttncError.invalid("cannot broadcast \(shapes.map { "\($0)" }.joined(separator: " with "))")
-        }
-      }
-    }
+    let out = try broadcastShape(shapes)
+    let rank = out.count
     let count = out.reduce(1, *)
     let indices: [[Int]] = shapes.map { shape in
       if shape.reduce(1, *) == count && shape.count <= rank && Array(repeating: 1, count: rank - shape.count) + shape == out {
@@ -202,7 +194,7 @@ public enum Elementwise {
       }
       return .int(out, x.shape, dtype: x.dtype)
     }
-    if let fast = BroadcastLoops.unary(op, x, approximate: approximate, output: output) { return fast }
+    if let fast = BroadcastLoops.unary(op, x, alpha: op == "Swish" ? alpha : 1, approximate: approximate, output: output) { return fast }
     let f: (Float) -> Float
     switch op {
     case "Neg": f = { -$0 }

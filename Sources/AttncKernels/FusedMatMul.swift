@@ -9,7 +9,7 @@ extension LinearAlgebra {
   /// - Parameters:
   ///   - addends: tensors that broadcast into the product's shape (bias `[n]`, residual
   ///     `[…, m, n]`, attention mask `[b, 1, 1, n]`).
-  ///   - activation: `none`, `gelu`, `gelu_tanh`, or `softmax` (over the last axis).
+  ///   - activation: `none`, `gelu`, `gelu_tanh`, `relu`, or `softmax` (over the last axis).
   public static func fusedMatMul(
     _ a: Tensor, _ b: Tensor, addends: [Tensor], alpha: Float, activation: String,
     output: FloatOutput = FloatBuffer.init(uninitializedCount:)
@@ -48,6 +48,7 @@ extension LinearAlgebra {
     case "none", "softmax": code = Int32(ATTNC_EPILOGUE_NONE)
     case "gelu": code = Int32(ATTNC_EPILOGUE_GELU)
     case "gelu_tanh": code = Int32(ATTNC_EPILOGUE_GELU_TANH)
+    case "relu": code = Int32(ATTNC_EPILOGUE_RELU)
     default: throw AttncError.invalid("unknown FusedMatMul activation '\(activation)'")
     }
     var out = output(batches * m * n)
@@ -91,7 +92,7 @@ extension LinearAlgebra {
             }
             if batches >= Parallel.threads && batches > 1 {
               // Blocks in parallel (attention heads): each thread multiplies and finishes its own.
-              Parallel.chunks(batches) { blocks in
+              Parallel.chunks(batches, minimumPerChunk: max(1, Parallel.productsPerChunk / max(1, m * n * k))) { blocks in
                 for t in blocks {
                   product(t)
                   finish(t, rows: 0..<m, columns: 0..<n)

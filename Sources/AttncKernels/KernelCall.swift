@@ -8,8 +8,9 @@ import AttncTensor
 /// them back into the same typed value (`KernelCalls.decode`). Encoding and decoding stand
 /// side by side in each call type, so the two cannot drift.
 ///
-/// Adding a kernel: one type conforming to `KernelCall` (encode in `parameters`, decode in
-/// `init(name:parameters:)`), and its type in `KernelCalls.all`.
+/// Adding a kernel: one type conforming to `CodableKernelCall` (its stored fields are its
+/// parameters, written and read by Codable) or, for an encoding of its own, to `KernelCall`
+/// (encode in `parameters`, decode in `init(name:parameters:)`); and its type in `KernelCalls.all`.
 public protocol KernelCall: Sendable {
   /// The plan names this type decodes ("Add", "Sub", … for a family; one name for most).
   static var names: [String] { get }
@@ -18,7 +19,7 @@ public protocol KernelCall: Sendable {
   /// - Throws: a missing or mistyped parameter ("kernel parameter 'axis' is missing or not an int").
   init(name: String, parameters: KernelParameters) throws
 
-  /// The kernel's name in the plan ("Softmax", "Add").
+  /// The kernel's name in the plan ("Softmax", "Add"); by default the first of `names`.
   var name: String { get }
 
   /// The call's parameters as the plan file stores them.
@@ -34,15 +35,21 @@ public protocol KernelCall: Sendable {
   /// folding never evaluates such a call).
   func isDeterministic(_ inputs: [Tensor?]) -> Bool
 
+  /// Whether the outputs depend on the inputs' elements (false for `Shape` and `Size`, which
+  /// read only shapes: the interpreter computes what depends on nothing else once per shape).
+  var readsInputValues: Bool { get }
+
   /// What the call costs at concrete shapes: multiply-adds at the GEMM rate and bytes at the
   /// memory rate (`MachineProfile` turns both into seconds).
   func cost(_ shapes: KernelShapes) -> KernelCost
 }
 
 extension KernelCall {
+  public var name: String { Self.names[0] }
   public var parameters: [String: KernelParameter] { [:] }
   public var memory: KernelMemory { .none }
   public func isDeterministic(_ inputs: [Tensor?]) -> Bool { true }
+  public var readsInputValues: Bool { true }
 
   /// Default cost: a memory-bound pass that reads every non-constant input and writes every
   /// output once, four bytes an element.
@@ -89,32 +96,20 @@ public struct KernelShapes: Sendable {
 /// (`isAttention`), which the cost model evaluates per candidate.
 public struct KernelCost: Sendable, Equatable {
   /// Multiply-add FLOPs (2 per multiply-add) of the call's matrix products.
-  public var flops: Double
+  public var flops: Double = 0
   /// Bytes read and written outside the products.
-  public var bytes: Double
+  public var bytes: Double = 0
   /// The call is an attention whose time the policy prices per variant.
   public var isAttention = false
   /// The dominant product's shape `[m, k] × [k, n]` (batch axes folded into m), so the cost
   /// model can take the GEMM rate it measured nearest that shape; nil for other work.
   public var product: ProductShape?
 
-  public init(flops: Double = 0, bytes: Double = 0, isAttention: Bool = false, product: ProductShape? = nil) {
-    self.flops = flops
-    self.bytes = bytes
-    self.isAttention = isAttention
-    self.product = product
-  }
-
   /// A matrix product's dims.
   public struct ProductShape: Sendable, Equatable {
     public var m: Int
     public var n: Int
     public var k: Int
-    public init(m: Int, n: Int, k: Int) {
-      self.m = m
-      self.n = n
-      self.k = k
-    }
   }
 
   /// Every non-constant input read and every output written once, four bytes an element.
@@ -189,9 +184,4 @@ public enum KernelCalls {
   static func inputs(_ inputs: [Tensor?], from start: Int) throws -> [Tensor] {
     try (start..<max(start, inputs.count)).map { try input(inputs, $0) }
   }
-}
-
-extension Bool {
-  /// The plan's encoding of a flag.
-  var parameter: KernelParameter { .int(self ? 1 : 0) }
 }

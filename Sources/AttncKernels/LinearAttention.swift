@@ -15,7 +15,7 @@ import Foundation
 /// `update_rule` is the pair (`decays`, `correctsDelta`): linear (no, no), gated (yes, no),
 /// delta (no, yes), gated_delta (yes, yes). Query head `i` reads key/value head `i / (Hq / Hkv)`.
 public enum LinearAttentionKernel {
-  public struct Options: Sendable {
+  public struct Options: Sendable, Codable {
     public var qHeads: Int
     public var kvHeads: Int
     /// Output scale; 0 = `1/√dk`.
@@ -24,6 +24,9 @@ public enum LinearAttentionKernel {
     public var decays: Bool
     /// Write `β · (v − Sᵀk)` instead of `v` (`delta`, `gated_delta`).
     public var correctsDelta: Bool
+    enum CodingKeys: String, CodingKey {
+      case qHeads = "q_num_heads", kvHeads = "kv_num_heads", scale, decays, correctsDelta = "corrects_delta"
+    }
 
     public init(qHeads: Int, kvHeads: Int, scale: Float, decays: Bool, correctsDelta: Bool) {
       self.qHeads = qHeads

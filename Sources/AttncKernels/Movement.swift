@@ -243,15 +243,7 @@ public enum Movement {
       }
       for row in range {
         copyRow(from + offset, to + row * length)
-        var axis = rank - 2
-        while axis >= 0 {
-          index[axis] += 1
-          offset += outerSteps[axis]
-          if index[axis] < outerDims[axis] { break }
-          offset -= outerSteps[axis] * index[axis]
-          index[axis] = 0
-          axis -= 1
-        }
+        stepOdometer(&index, &offset, dims: outerDims, steps: outerSteps)
       }
     }
   }
@@ -305,28 +297,29 @@ public enum Movement {
         }
       }
     }
+    /// Copies every part's blocks into `target` while `pin` holds each part's elements.
+    func copyParts<T>(
+      _ target: UnsafeMutableBufferPointer<T>, _ pin: @escaping (Tensor, (UnsafePointer<T>?) -> Void) -> Void
+    ) {
+      guard total > 0, let to = target.baseAddress else { return }
+      // Nested so every part's elements stay pinned while the blocks are copied.
+      func nest(_ k: Int, _ sources: [UnsafePointer<T>?]) {
+        if k == parts.count { return copyBlocks(to, sources) }
+        pin(parts[k]) { nest(k + 1, sources + [$0]) }
+      }
+      nest(0, [])
+    }
     if first.isFloat {
       var out = output(total)
       out.withUnsafeMutableBufferPointer { target in
-        guard total > 0, let to = target.baseAddress else { return }
-        // Nested so every part's elements stay pinned while the blocks are copied.
-        func pin(_ k: Int, _ sources: [UnsafePointer<Float>?]) {
-          if k == parts.count { return copyBlocks(to, sources) }
-          parts[k].floats.withUnsafeBufferPointer { pin(k + 1, sources + [$0.baseAddress]) }
-        }
-        pin(0, [])
+        copyParts(target) { part, body in part.floats.withUnsafeBufferPointer { body($0.baseAddress) } }
       }
       return .float(out, shape, dtype: first.dtype)
     }
     if first.dtype != .string {
       var out = [Int64](repeating: 0, count: total)
       out.withUnsafeMutableBufferPointer { target in
-        guard total > 0, let to = target.baseAddress else { return }
-        func pin(_ k: Int, _ sources: [UnsafePointer<Int64>?]) {
-          if k == parts.count { return copyBlocks(to, sources) }
-          parts[k].ints.withUnsafeBufferPointer { pin(k + 1, sources + [$0.baseAddress]) }
-        }
-        pin(0, [])
+        copyParts(target) { part, body in part.ints.withUnsafeBufferPointer { body($0.baseAddress) } }
       }
       return .int(out, shape, dtype: first.dtype)
     }

@@ -44,7 +44,7 @@ public enum PackedGemm {
   ///   - columns: n.
   ///   - addends: up to two, each of the product's shape or a bias over its last axis (`[…, 1, n]`
   ///     or `[…, 1, 1]`).
-  ///   - activation: `none`, `gelu` or `gelu_tanh`.
+  ///   - activation: `none`, `gelu`, `gelu_tanh` or `relu`.
   ///   - kernels: the instruction sets the tiles may use (tests compare them).
   /// - Throws: shapes that do not fit, naming them.
   public static func multiply(
@@ -117,7 +117,8 @@ public enum PackedGemm {
     case "none": code = Int32(ATTNC_EPILOGUE_NONE)
     case "gelu": code = Int32(ATTNC_EPILOGUE_GELU)
     case "gelu_tanh": code = Int32(ATTNC_EPILOGUE_GELU_TANH)
-    default: throw AttncError.invalid("\(op) activation '\(activation)' is not none, gelu or gelu_tanh")
+    case "relu": code = Int32(ATTNC_EPILOGUE_RELU)
+    default: throw AttncError.invalid("\(op) activation '\(activation)' is not none, gelu, gelu_tanh or relu")
     }
     return (layouts, code)
   }
@@ -125,7 +126,7 @@ public enum PackedGemm {
   /// Splits the call over the threads (`Parallel.product`).
   static func run(_ call: attnc_gemm) {
     withUnsafePointer(to: call) { call in
-      Parallel.product(rows: call.pointee.m, columns: call.pointee.n, panel: panel) { rows, columns in
+      Parallel.product(rows: call.pointee.m, columns: call.pointee.n, depth: call.pointee.k, panel: panel) { rows, columns in
         attnc_gemm_run(call, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
       }
     }

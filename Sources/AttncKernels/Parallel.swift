@@ -31,6 +31,10 @@ public enum Parallel {
   /// wake-up of another thread costs about as much as copying this many floats).
   public static let elementsPerChunk = 32768
 
+  /// Multiply-adds per chunk below which a product or attention loop stays on one thread (a
+  /// few microseconds of work: a region's hand-off costs about as much).
+  public static let productsPerChunk = 1 << 16
+
   /// Calls `body(range)` for `threads` contiguous chunks of `0..<count`, concurrently.
   public static func chunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let parts = isInsideLoop ? 1 : min(threads, max(1, count / max(1, minimumPerChunk)))
@@ -50,11 +54,17 @@ public enum Parallel {
     rows / threads >= 32 || (n + 2 * panel - 1) / (2 * panel) < 2
   }
 
-  /// Runs a `rows × n` product (attnc's packed GEMMs) over the threads: `body(rows, columns)`
-  /// per part, by rows when `splitsProductByRows`, else by pairs of panels (each thread then
-  /// streams only its own columns of the weight). Column ranges start at multiples of `panel`.
-  public static func product(rows: Int, columns n: Int, panel: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
-    if splitsProductByRows(rows: rows, columns: n, panel: panel) {
+  /// Runs a `rows × n × depth` product (attnc's packed GEMMs) over the threads:
+  /// `body(rows, columns)` per part; on the calling thread alone below `productsPerChunk`
+  /// multiply-adds, else by rows when `splitsProductByRows`, else by pairs of panels (each thread
+  /// then streams only its own columns of the weight). Column ranges start at multiples of
+  /// `panel`.
+  public static func product(
+    rows: Int, columns n: Int, depth: Int, panel: Int, _ body: (Range<Int>, Range<Int>) -> Void
+  ) {
+    if rows * n * depth < productsPerChunk {
+      body(0..<rows, 0..<n)
+    } else if splitsProductByRows(rows: rows, columns: n, panel: panel) {
       chunks(rows, minimumPerChunk: 32) { range in body(range, 0..<n) }
     } else {
       chunks((n + 2 * panel - 1) / (2 * panel)) { range in

@@ -15,7 +15,7 @@ import AttncTensor
 /// `exclude_outside` zeroes the weights of neighbours outside `[0, D)` and renormalises.
 public enum Resampling {
   /// The interpolation attributes of one `Resize` node.
-  public struct Options: Sendable {
+  public struct Options: Sendable, Codable {
     public var mode: String = "nearest"
     public var coordinateTransformation: String = "half_pixel"
     public var nearestMode: String = "round_prefer_floor"
@@ -27,6 +27,12 @@ public enum Resampling {
     public var keepAspectRatioPolicy = "stretch"
     /// Resized axes, normalised; nil for all.
     public var axes: [Int]?
+    enum CodingKeys: String, CodingKey {
+      case mode, coordinateTransformation = "coordinate_transformation_mode", nearestMode = "nearest_mode"
+      case cubicCoefficient = "cubic_coeff_a", excludeOutside = "exclude_outside"
+      case extrapolationValue = "extrapolation_value", antialias
+      case keepAspectRatioPolicy = "keep_aspect_ratio_policy", axes
+    }
 
     public init() {}
   }

@@ -2,7 +2,7 @@ import AttncTensor
 
 extension Movement {
   /// How `ScatterND` combines an update with the element it lands on.
-  public enum ScatterReduction: String, Sendable, CaseIterable {
+  public enum ScatterReduction: String, Sendable, CaseIterable, Codable, KernelParameterValue {
     case none, add, mul, max, min
 
     func combine<T: Comparable & Numeric>(_ old: T, _ new: T) -> T {

@@ -109,17 +109,23 @@ public func stridedOffsets(_ shape: [Int], strides: [Int]) -> [Int] {
   var offset = 0
   for flat in 0..<count {
     result[flat] = offset
-    var axis = shape.count - 1
-    while axis >= 0 {
-      index[axis] += 1
-      offset += strides[axis]
-      if index[axis] < shape[axis] { break }
-      offset -= strides[axis] * index[axis]
-      index[axis] = 0
-      axis -= 1
-    }
+    stepOdometer(&index, &offset, dims: shape, steps: strides)
   }
   return result
+}
+
+/// One step of a row-major walk over `dims`: the multi-index `index` moves to the next element
+/// and `offset` (`Σ index[axis]·steps[axis]`) follows it; past the last element both return to 0.
+@inline(__always) func stepOdometer(_ index: inout [Int], _ offset: inout Int, dims: [Int], steps: [Int]) {
+  var axis = dims.count - 1
+  while axis >= 0 {
+    index[axis] += 1
+    offset += steps[axis]
+    if index[axis] < dims[axis] { break }
+    offset -= steps[axis] * index[axis]
+    index[axis] = 0
+    axis -= 1
+  }
 }
 
 /// Normalises `axis` against `rank`, throwing "axis A is out of range for rank R".

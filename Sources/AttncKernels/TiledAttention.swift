@@ -31,33 +31,22 @@ public enum TiledAttention {
 
   public typealias Kernels = InstructionSets
 
+  /// How the kernel scores, cuts and tiles one attention.
   public struct Options: Sendable {
     public var scale: Float
-    public var causal: Bool
+    public var causal = false
     /// What the model adds past the diagonal (`AttentionSpec.causalFill`): −inf, or a finite
     /// value that decides the rows whose visible keys are all padded.
     public var causalFill: Float = -.infinity
     /// Rows whose probabilities are NaN (a NaN score) give zeros instead of NaN: the NaN guard
     /// of SDPA exports (`AttentionSpec.zeroesNaNRows`).
     public var zeroNaNRows = false
-    public var softcap: Float
-    public var queryBlock: Int
+    public var softcap: Float = 0
+    public var queryBlock = 256
     /// Keys per online-softmax step, rounded up to the kernel's panel width (16).
-    public var keyBlock: Int
+    public var keyBlock = 512
     /// The widest instruction set the kernel may use (tests run each on one machine).
-    public var kernels: Kernels
-
-    public init(
-      scale: Float, causal: Bool = false, softcap: Float = 0, queryBlock: Int = 256, keyBlock: Int = 512,
-      kernels: Kernels = .widest
-    ) {
-      self.scale = scale
-      self.causal = causal
-      self.softcap = softcap
-      self.queryBlock = queryBlock
-      self.keyBlock = keyBlock
-      self.kernels = kernels
-    }
+    public var kernels: Kernels = .widest
   }
 
   /// An additive mask as a base pointer and element strides per score axis (0 = broadcast).
@@ -92,7 +81,7 @@ public enum TiledAttention {
     k.floats.withUnsafeBufferPointer { kp in
       packed.withUnsafeMutableBufferPointer { pp in
         let (kp, pp) = (kp.baseAddress!, pp.baseAddress!)
-        Parallel.chunks(batch * kvHeads) { range in
+        Parallel.chunks(batch * kvHeads, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, keys * depth))) { range in
           for head in range {
             attnc_attention_pack_keys(kp + head * keys * depth, keys, depth, options.kernels.rawValue, pp + head * packedHead)
           }
@@ -109,7 +98,8 @@ public enum TiledAttention {
                 y: yp.baseAddress!, term: term == nil ? nil : tp.baseAddress!)
               let blocksPerHead = (queries + geometry.queryBlock - 1) / geometry.queryBlock
               let items = batch * heads * blocksPerHead
-              Parallel.chunks(items) { range in
+              let itemProducts = geometry.queryBlock * keys * (depth + valueDepth)
+              Parallel.chunks(items, minimumPerChunk: max(1, Parallel.productsPerChunk / max(1, itemProducts))) { range in
                 var scratch = [Float](
                   repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, geometry.keyBlock))
                 scratch.withUnsafeMutableBufferPointer { scratch in
@@ -238,4 +228,9 @@ public enum TiledAttention {
     }
     attnc_attention_run(&block)
   }
+}
+
+extension TiledAttention.Options {
+  /// Exact attention at `scale`, no causal cut or softcap, default tiling.
+  public init(scale: Float) { self.scale = scale }
 }

@@ -19,12 +19,6 @@ public struct BatchInput: Sendable, Equatable {
   /// The model file's size plus the sizes of the external data files it names.
   public var bytes: Int
 
-  public init(path: String, relativePath: String, bytes: Int) {
-    self.path = path
-    self.relativePath = relativePath
-    self.bytes = bytes
-  }
-
   /// `directory/<relativePath>` with `.onnx` replaced by `.attnc` (appended to other names).
   public func output(in directory: String) -> String {
     let base = relativePath.hasSuffix(".onnx") ? String(relativePath.dropLast(5)) : relativePath

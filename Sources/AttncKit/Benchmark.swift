@@ -19,6 +19,8 @@ public enum Benchmark {
     public var peakBytes: Int
     /// The cost model's predicted milliseconds of one run (set by the caller with a profile).
     public var predicted: Double?
+    /// Milliseconds per kernel name in one profiled run after the timed ones.
+    public var kernels: [String: Double] = [:]
   }
 
   /// Synthetic inputs for `plan` with its symbols bound, as the cost model generates them
@@ -48,10 +50,11 @@ public enum Benchmark {
       for (slot, result) in zip(instruction.outputs, results) { shapes[plan.slots[slot].name] = result.shape }
     }
     defer { interpreter.observer = observer }
-    _ = try interpreter.run(feeds)
+    _ = try interpreter.run(feeds, profile: true)
     return Result(
       bindings: bindings, median: times[times.count / 2], minimum: times.first ?? 0, maximum: times.last ?? 0,
-      flops: matrixFLOPs(plan, shapes: shapes), peakBytes: peakBytes)
+      flops: matrixFLOPs(plan, shapes: shapes), peakBytes: peakBytes,
+      kernels: interpreter.profile.mapValues { $0 * 1e3 })
   }
 
   /// The FLOPs of every call's matrix products by its own cost (`KernelCall.cost`): 2·m·n·k

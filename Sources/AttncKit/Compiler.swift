@@ -121,22 +121,27 @@ public enum Compiler {
     outcomes.map { outcome in
       var decision = Plan.Decision(
         layer: outcome.layer, node: outcome.node, variant: outcome.variant.name,
-        parameters: outcome.variant.parameters.mapValues { .float($0) }, predictedMilliseconds: 0, error: nil,
-        errorSource: "unmeasured")
+        parameters: outcome.variant.parameters.mapValues { .float($0) })
       decision.dispatch = outcome.dispatch?.description ?? ""
       guard let layer = report?.layers.first(where: { $0.layer == outcome.layer }) else { return decision }
       let chosen = layer.candidates.first { $0.definition.name == outcome.variant.name && $0.setting == layer.chosen }
         ?? layer.candidates.first { $0.definition.name == outcome.variant.name }
-      decision.predictedMilliseconds = (chosen?.predictedSeconds ?? 0) * 1e3
-      decision.error = chosen?.error
-      decision.errorSource = chosen?.errorSource ?? "unmeasured"
+      record(chosen, in: &decision)
       decision.candidates = layer.candidates.map { candidate in
-        Plan.Candidate(
+        var weighed = Plan.Candidate(
           variant: candidate.variant, parameters: candidate.parameters.values.mapValues { .float($0) },
-          predictedMilliseconds: (candidate.predictedSeconds ?? 0) * 1e3, error: candidate.error,
-          errorSource: candidate.errorSource, allowed: candidate.allowed, reason: candidate.refusal ?? "")
+          allowed: candidate.allowed, reason: candidate.refusal ?? "")
+        record(candidate, in: &weighed)
+        return weighed
       }
       return decision
     }
+  }
+
+  /// The cost model's estimate as the plan records it (`unmeasured` when there is none).
+  static func record(_ estimate: AttentionCandidate?, in value: inout some VariantEstimate) {
+    value.predictedMilliseconds = (estimate?.predictedSeconds ?? 0) * 1e3
+    value.error = estimate?.error
+    value.errorSource = estimate?.errorSource ?? "unmeasured"
   }
 }

@@ -37,14 +37,6 @@ public struct ModelResult: Sendable {
   /// Wall time per stage (`check`, `compile`, `write`), in order.
   public var stages: [(name: String, seconds: Double)] = []
 
-  public init(input: String, output: String, status: Status, inputBytes: Int, seconds: Double) {
-    self.input = input
-    self.output = output
-    self.status = status
-    self.inputBytes = inputBytes
-    self.seconds = seconds
-  }
-
   /// Fills `layersMatched`, `variants` and `predictedSpeedup` from a plan's decisions (one per
   /// matched attention layer).
   mutating func describe(_ decisions: [Plan.Decision]) {

@@ -294,46 +294,26 @@ private enum NestingCheck {
 
   /// The kind of message in length-delimited field `field` of a `kind` message; nil for bytes,
   /// strings, packed numbers and unknown fields.
-  static func child(of kind: Kind, field: UInt64) -> Kind? {
-    switch (kind, field) {
-    case (.model, 7): .graph
-    case (.model, 8), (.model, 14): .leaf
-    case (.model, 20): .training
-    case (.model, 25): .function
-    case (.graph, 1): .node
-    case (.graph, 5): .tensor
-    case (.graph, 11), (.graph, 12), (.graph, 13): .valueInfo
-    case (.graph, 14): .annotation
-    case (.graph, 15): .sparseTensor
-    case (.graph, 16): .leaf
-    case (.node, 5): .attribute
-    case (.node, 9): .leaf
-    case (.attribute, 5), (.attribute, 10): .tensor
-    case (.attribute, 6), (.attribute, 11): .graph
-    case (.attribute, 14), (.attribute, 15): .type
-    case (.attribute, 22), (.attribute, 23): .sparseTensor
-    case (.valueInfo, 2): .type
-    case (.valueInfo, 4): .leaf
-    case (.training, 1), (.training, 2): .graph
-    case (.training, 3), (.training, 4): .leaf
-    case (.tensor, 3), (.tensor, 13), (.tensor, 16): .leaf
-    case (.sparseTensor, 1), (.sparseTensor, 2): .tensor
-    case (.tensorShape, 1): .leaf
-    case (.type, 1), (.type, 8): .typeWithShape
-    case (.type, 4), (.type, 9): .typeElement
-    case (.type, 5): .typeMap
-    case (.type, 7): .leaf
-    case (.typeWithShape, 2): .tensorShape
-    case (.typeElement, 1): .type
-    case (.typeMap, 2): .type
-    case (.function, 7): .node
-    case (.function, 9), (.function, 14): .leaf
-    case (.function, 11): .attribute
-    case (.function, 12): .valueInfo
-    case (.annotation, 2): .leaf
-    default: nil
-    }
-  }
+  static func child(of kind: Kind, field: UInt64) -> Kind? { children[kind]?[field] }
+
+  /// Per message kind, its message fields by number.
+  static let children: [Kind: [UInt64: Kind]] = [
+    .model: [7: .graph, 8: .leaf, 14: .leaf, 20: .training, 25: .function],
+    .graph: [1: .node, 5: .tensor, 11: .valueInfo, 12: .valueInfo, 13: .valueInfo, 14: .annotation, 15: .sparseTensor, 16: .leaf],
+    .node: [5: .attribute, 9: .leaf],
+    .attribute: [5: .tensor, 6: .graph, 10: .tensor, 11: .graph, 14: .type, 15: .type, 22: .sparseTensor, 23: .sparseTensor],
+    .valueInfo: [2: .type, 4: .leaf],
+    .training: [1: .graph, 2: .graph, 3: .leaf, 4: .leaf],
+    .tensor: [3: .leaf, 13: .leaf, 16: .leaf],
+    .sparseTensor: [1: .tensor, 2: .tensor],
+    .tensorShape: [1: .leaf],
+    .type: [1: .typeWithShape, 4: .typeElement, 5: .typeMap, 7: .leaf, 8: .typeWithShape, 9: .typeElement],
+    .typeWithShape: [2: .tensorShape],
+    .typeElement: [1: .type],
+    .typeMap: [2: .type],
+    .function: [7: .node, 9: .leaf, 11: .attribute, 12: .valueInfo, 14: .leaf],
+    .annotation: [2: .leaf],
+  ]
 
   /// Walks `bytes` as a `root` message: `ProtobufNesting.scan` with onnx.proto's message
   /// fields; `.leaf` fields are skipped unread, like bytes and strings.

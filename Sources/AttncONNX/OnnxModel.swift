@@ -16,24 +16,6 @@ public struct OnnxModel: Sendable {
   public var functions: [OnnxFunction]
   /// `metadata_props`, in file order.
   public var metadata: [(key: String, value: String)]
-
-  public init(
-    irVersion: Int64 = 0, opsetImports: [OnnxOpset] = [], producerName: String = "",
-    producerVersion: String = "", domain: String = "", docString: String = "",
-    modelVersion: Int64 = 0, graph: OnnxGraph = OnnxGraph(), functions: [OnnxFunction] = [],
-    metadata: [(key: String, value: String)] = []
-  ) {
-    self.irVersion = irVersion
-    self.opsetImports = opsetImports
-    self.producerName = producerName
-    self.producerVersion = producerVersion
-    self.domain = domain
-    self.docString = docString
-    self.modelVersion = modelVersion
-    self.graph = graph
-    self.functions = functions
-    self.metadata = metadata
-  }
 }
 
 /// One imported operator set (`OperatorSetIdProto`).
@@ -41,11 +23,6 @@ public struct OnnxOpset: Sendable, Hashable {
   /// `""` (or `"ai.onnx"`) for the standard operators.
   public var domain: String
   public var version: Int64
-
-  public init(domain: String = "", version: Int64) {
-    self.domain = domain
-    self.version = version
-  }
 }
 
 /// A computation graph (`GraphProto`): nodes as stored (not necessarily sorted), weights, and the
@@ -58,20 +35,6 @@ public struct OnnxGraph: Sendable {
   public var inputs: [OnnxValueInfo]
   public var outputs: [OnnxValueInfo]
   public var valueInfo: [OnnxValueInfo]
-
-  public init(
-    name: String = "", nodes: [OnnxNode] = [], initializers: [OnnxTensor] = [],
-    sparseInitializers: [OnnxSparseTensor] = [], inputs: [OnnxValueInfo] = [],
-    outputs: [OnnxValueInfo] = [], valueInfo: [OnnxValueInfo] = []
-  ) {
-    self.name = name
-    self.nodes = nodes
-    self.initializers = initializers
-    self.sparseInitializers = sparseInitializers
-    self.inputs = inputs
-    self.outputs = outputs
-    self.valueInfo = valueInfo
-  }
 }
 
 /// One operator application (`NodeProto`).
@@ -85,18 +48,6 @@ public struct OnnxNode: Sendable {
   public var inputs: [String]
   public var outputs: [String]
   public var attributes: [OnnxAttribute]
-
-  public init(
-    name: String = "", opType: String, domain: String = "", inputs: [String] = [],
-    outputs: [String] = [], attributes: [OnnxAttribute] = []
-  ) {
-    self.name = name
-    self.opType = opType
-    self.domain = domain
-    self.inputs = inputs
-    self.outputs = outputs
-    self.attributes = attributes
-  }
 }
 
 /// A node or function attribute (`AttributeProto`): `kind` says which value field is in use.
@@ -143,33 +94,6 @@ public struct OnnxAttribute: Sendable {
   public var typeInfo: OnnxType?
   /// The values of a `.typeProtos` attribute (nil entries: types attnc cannot represent).
   public var typeInfos: [OnnxType?]
-
-  public init(
-    name: String, refAttrName: String = "", kind: Kind, f: Float = 0, i: Int64 = 0,
-    s: [UInt8] = [], t: OnnxTensor? = nil, g: OnnxGraph? = nil, floats: [Float] = [],
-    ints: [Int64] = [], strings: [[UInt8]] = [], tensors: [OnnxTensor] = [],
-    graphs: [OnnxGraph] = [], sparseTensor: OnnxSparseTensor? = nil,
-    sparseTensors: [OnnxSparseTensor] = [], typeInfo: OnnxType? = nil,
-    typeInfos: [OnnxType?] = []
-  ) {
-    self.name = name
-    self.refAttrName = refAttrName
-    self.kind = kind
-    self.f = f
-    self.i = i
-    self.s = s
-    self.t = t
-    self.g = g
-    self.floats = floats
-    self.ints = ints
-    self.strings = strings
-    self.tensors = tensors
-    self.graphs = graphs
-    self.sparseTensor = sparseTensor
-    self.sparseTensors = sparseTensors
-    self.typeInfo = typeInfo
-    self.typeInfos = typeInfos
-  }
 }
 
 /// A dense tensor as stored (`TensorProto`): its elements are not yet checked against its dims;
@@ -187,31 +111,17 @@ public struct OnnxTensor: Sendable {
     case strings([[UInt8]])
   }
 
-  public var name: String
+  public var name: String = ""
   /// The ONNX `TensorProto.DataType` number (see `DType(onnx:)`).
   public var dataType: Int32
-  public var dims: [Int64]
-  public var payload: Payload
+  public var dims: [Int64] = []
+  public var payload: Payload = .none
   /// `external_data` entries (`location`, `offset`, `length`, `checksum`), in file order.
-  public var externalData: [(key: String, value: String)]
+  public var externalData: [(key: String, value: String)] = []
   /// `data_location` is `EXTERNAL`.
-  public var dataLocationExternal: Bool
+  public var dataLocationExternal: Bool = false
   /// Present when the tensor is one segment `[begin, end)` of a larger tensor.
   public var segment: (begin: Int64, end: Int64)?
-
-  public init(
-    name: String = "", dataType: Int32, dims: [Int64] = [], payload: Payload = .none,
-    externalData: [(key: String, value: String)] = [], dataLocationExternal: Bool = false,
-    segment: (begin: Int64, end: Int64)? = nil
-  ) {
-    self.name = name
-    self.dataType = dataType
-    self.dims = dims
-    self.payload = payload
-    self.externalData = externalData
-    self.dataLocationExternal = dataLocationExternal
-    self.segment = segment
-  }
 }
 
 /// A tensor stored as its non-zero elements (`SparseTensorProto`).
@@ -222,12 +132,6 @@ public struct OnnxSparseTensor: Sendable {
   public var indices: OnnxTensor
   /// The dense shape.
   public var dims: [Int64]
-
-  public init(values: OnnxTensor, indices: OnnxTensor, dims: [Int64]) {
-    self.values = values
-    self.indices = indices
-    self.dims = dims
-  }
 }
 
 /// A named value and its declared type (`ValueInfoProto`).
@@ -236,12 +140,6 @@ public struct OnnxValueInfo: Sendable {
   /// nil when the file gives no type, or one attnc cannot represent (opaque types).
   public var type: OnnxType?
   public var docString: String
-
-  public init(name: String, type: OnnxType? = nil, docString: String = "") {
-    self.name = name
-    self.type = type
-    self.docString = docString
-  }
 }
 
 /// The type of a value (`TypeProto`).
@@ -276,20 +174,4 @@ public struct OnnxFunction: Sendable {
   public var attributeProtos: [OnnxAttribute]
   public var nodes: [OnnxNode]
   public var opsetImports: [OnnxOpset]
-
-  public init(
-    name: String, domain: String = "", overload: String = "", inputs: [String] = [],
-    outputs: [String] = [], attributes: [String] = [], attributeProtos: [OnnxAttribute] = [],
-    nodes: [OnnxNode] = [], opsetImports: [OnnxOpset] = []
-  ) {
-    self.name = name
-    self.domain = domain
-    self.overload = overload
-    self.inputs = inputs
-    self.outputs = outputs
-    self.attributes = attributes
-    self.attributeProtos = attributeProtos
-    self.nodes = nodes
-    self.opsetImports = opsetImports
-  }
 }

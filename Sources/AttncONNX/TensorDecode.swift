@@ -45,6 +45,16 @@ extension OnnxTensor {
       return try HostTensor(dtype: dtype, shape: shape, storage: storage)
     }
 
+    /// The elements of a typed field: the field must hold `dtype` and `expected` values, each
+    /// stored as `convert` gives it.
+    func typed<Value, Bits: FixedWidthInteger>(
+      _ values: [Value], _ field: String, holds types: Set<DType>, expected: Int, _ convert: (Value) -> Bits
+    ) throws -> HostTensor {
+      try expect(types.contains(dtype), field: field, dtype: dtype, label: label)
+      try expect(count: expected, values: values.count, field: field, described: described)
+      return try HostTensor(dtype: dtype, shape: shape, storage: pack(values, convert))
+    }
+
     switch payload {
     case .none, .raw([]):
       guard count == 0 else { throw AttncError.invalid("\(label) has no data") }
@@ -67,33 +77,19 @@ extension OnnxTensor {
         dtype: dtype, shape: shape, storage: ByteStorage(zeros: 0), strings: strings)
 
     case .floats(let values):
-      try expect(
-        dtype == .float || dtype == .complex64, field: "float_data", dtype: dtype,
-        label: label)
-      try expect(count: bytes / 4, values: values.count, field: "float_data", described: described)
-      return try HostTensor(dtype: dtype, shape: shape, storage: pack(values) { $0.bitPattern })
+      return try typed(values, "float_data", holds: [.float, .complex64], expected: bytes / 4) { $0.bitPattern }
 
     case .doubles(let values):
-      try expect(
-        dtype == .double || dtype == .complex128, field: "double_data", dtype: dtype,
-        label: label)
-      try expect(count: bytes / 8, values: values.count, field: "double_data", described: described)
-      return try HostTensor(dtype: dtype, shape: shape, storage: pack(values) { $0.bitPattern })
+      return try typed(values, "double_data", holds: [.double, .complex128], expected: bytes / 8) { $0.bitPattern }
 
     case .int64s(let values):
-      try expect(dtype == .int64, field: "int64_data", dtype: dtype, label: label)
-      try expect(count: count, values: values.count, field: "int64_data", described: described)
-      return try HostTensor(dtype: dtype, shape: shape, storage: pack(values) { $0 })
+      return try typed(values, "int64_data", holds: [.int64], expected: count) { $0 }
+
+    case .uint64s(let values) where dtype == .uint32:
+      return try typed(values, "uint64_data", holds: [.uint32], expected: count) { UInt32(truncatingIfNeeded: $0) }
 
     case .uint64s(let values):
-      try expect(
-        dtype == .uint64 || dtype == .uint32, field: "uint64_data", dtype: dtype,
-        label: label)
-      try expect(count: count, values: values.count, field: "uint64_data", described: described)
-      let storage =
-        dtype == .uint32
-        ? pack(values) { UInt32(truncatingIfNeeded: $0) } : pack(values) { $0 }
-      return try HostTensor(dtype: dtype, shape: shape, storage: storage)
+      return try typed(values, "uint64_data", holds: [.uint64], expected: count) { $0 }
 
     case .int32s(let values):
       try expect(Self.int32Types.contains(dtype), field: "int32_data", dtype: dtype, label: label)

@@ -32,6 +32,11 @@ public final class Interpreter: @unchecked Sendable {
   public var usesArena = ProcessInfo.processInfo.environment["ATTNC_ARENA"] != "0"
   private var arenaPlans: [[String: Int]: ArenaPlan] = [:]
   private let arenaLock = NSLock()
+  /// What depends only on weights and input shapes, computed once per set of bindings.
+  private let shapeOnly: ShapeOnlyValues
+  private var shapeOnlyCache = ShapeOnlyCache()
+  /// Instructions the last `run` skipped because their values were cached for its shapes.
+  public private(set) var skippedInstructions = 0
   /// Called after each instruction with its inputs and outputs (`attnc verify` uses it to
   /// measure each attention layer's own error); nil in normal runs.
   public var observer: ((_ instruction: Plan.Instruction, _ inputs: [Tensor?], _ outputs: [Tensor]) throws -> Void)?
@@ -45,6 +50,8 @@ public final class Interpreter: @unchecked Sendable {
     self.plan = plan
     lastUse = plan.lastUses()
     constants = Interpreter.load(plan.constants)
+    let loaded = constants
+    shapeOnly = ShapeOnlyValues(plan) { loaded[$0] }
   }
 
   /// The plan's weights in compute form, floating-point ones in one 64-byte aligned block
@@ -136,6 +143,18 @@ public final class Interpreter: @unchecked Sendable {
     return made
   }
 
+  private func cachedShapeOnlyValues(for bindings: [String: Int]) -> [Int: Tensor]? {
+    arenaLock.lock()
+    defer { arenaLock.unlock() }
+    return shapeOnlyCache.values(for: bindings)
+  }
+
+  private func storeShapeOnlyValues(_ values: [Int: Tensor], for bindings: [String: Int]) {
+    arenaLock.lock()
+    defer { arenaLock.unlock() }
+    shapeOnlyCache.store(values, for: bindings)
+  }
+
   /// Bytes of a value in compute form (4 per float element, 8 per integer).
   static func bytes(of tensor: Tensor) -> Int {
     tensor.floats.count * 4 + tensor.ints.count * 8
@@ -155,7 +174,18 @@ public final class Interpreter: @unchecked Sendable {
     let arenaPlan = usesArena ? try arenaPlan(for: bindings) : nil
     let arena = try arenaPlan.map { try Arena(bytes: $0.bytes) }
     lastArena = arenaPlan
+    // Values that depend only on weights and shapes: from the cache, or kept from this run.
+    // (Not with an observer, which sees every instruction.)
+    let caches = observer == nil && !shapeOnly.isEmpty
+    let cached = caches ? cachedShapeOnlyValues(for: bindings) : nil
+    for (slot, tensor) in cached ?? [:] { values[slot] = tensor }
+    var kept: [Int: Tensor] = [:]
+    skippedInstructions = 0
     for (index, instruction) in plan.instructions.enumerated() {
+      if cached != nil && shapeOnly.instructions[index] {
+        skippedInstructions += 1
+        continue
+      }
       let arguments = instruction.inputs.map { slot in slot.flatMap { values[$0] } }
       var context = KernelContext(outputCount: instruction.outputs.count, bindings: bindings)
       if let arenaPlan, let arena {
@@ -192,6 +222,13 @@ public final class Interpreter: @unchecked Sendable {
       if let observer {
         try withContext("node '\(instruction.label)' (\(instruction.kernel))") { try observer(instruction, arguments, results) }
       }
+      if caches && cached == nil && shapeOnly.instructions[index] {
+        for (slot, result) in zip(instruction.outputs, results) where shapeOnly.kept.contains(slot) {
+          var copy = result
+          if result.floats.isInArena { copy.floats = FloatBuffer(result.floats.owned) }
+          kept[slot] = copy
+        }
+      }
       for (slot, var result) in zip(instruction.outputs, results) {
         // Arena memory a value may keep is only its own planned place (or its group's): anything
         // else (an input handed back by a kernel the plan does not know as a view) is copied out.
@@ -219,6 +256,7 @@ public final class Interpreter: @unchecked Sendable {
         values[slot] = nil
       }
     }
+    if caches && cached == nil { storeShapeOnlyValues(kept, for: bindings) }
     return try plan.outputs.map { slot in
       guard let tensor = values[slot] else {
         throw AttncError.invalid("internal: output '\(plan.slots[slot].name)' was not computed")

@@ -16,15 +16,15 @@ public struct Plan: Sendable {
   /// `exact`, `fastest`, `balanced` or `accurate`.
   public var policy: String
   /// Per-layer decisions (filled by the attention and cost-model stages).
-  public var decisions: [Decision]
-  public var slots: [Slot]
+  public var decisions: [Decision] = []
+  public var slots: [Slot] = []
   /// Slots bound to the caller's inputs, in order.
-  public var inputs: [Int]
+  public var inputs: [Int] = []
   /// Slots returned as outputs, in order.
-  public var outputs: [Int]
-  public var instructions: [Instruction]
+  public var outputs: [Int] = []
+  public var instructions: [Instruction] = []
   /// Weight data per constant slot.
-  public var constants: [Int: HostTensor]
+  public var constants: [Int: HostTensor] = [:]
   /// The conversion options that shaped this plan, canonical text ("policy=balanced
   /// seq-len=auto"); a batch conversion skips a plan whose hash, producer and options match.
   public var options: String = ""
@@ -32,22 +32,6 @@ public struct Plan: Sendable {
   /// to float32 by `widen-narrow-floats`), `int8` (quantized); empty for float32. Parity with a
   /// runtime that computes in that type needs a looser rule (`ParityRule`).
   public var sourcePrecision: String = ""
-
-  public init(
-    sourceSHA256: [UInt8], producer: String, policy: String, decisions: [Decision] = [],
-    slots: [Slot], inputs: [Int], outputs: [Int], instructions: [Instruction],
-    constants: [Int: HostTensor]
-  ) {
-    self.sourceSHA256 = sourceSHA256
-    self.producer = producer
-    self.policy = policy
-    self.decisions = decisions
-    self.slots = slots
-    self.inputs = inputs
-    self.outputs = outputs
-    self.instructions = instructions
-    self.constants = constants
-  }
 
   /// A value slot: its name (from the model), element type and symbolic dims.
   public struct Slot: Sendable, Equatable {
@@ -99,50 +83,75 @@ public struct Plan: Sendable {
     public var layer: Int
     public var node: String
     public var variant: String
-    public var parameters: [String: Parameter]
-    public var predictedMilliseconds: Double
+    public var parameters: [String: Parameter] = [:]
+    public var predictedMilliseconds: Double = 0
     public var error: Double?
-    public var errorSource: String
+    public var errorSource: String = "unmeasured"
     /// Every variant the cost model weighed for this layer (empty when none was weighed).
     public var candidates: [Candidate] = []
     /// With `--seq-len auto`: the key-length ranges and the variant each runs
     /// ("1-2047:softmax 2048-:performer:m=256"); empty for a single choice.
     public var dispatch: String = ""
-    public init(layer: Int, node: String, variant: String, parameters: [String: Parameter] = [:], predictedMilliseconds: Double, error: Double?, errorSource: String) {
-      self.layer = layer
-      self.node = node
-      self.variant = variant
-      self.parameters = parameters
-      self.predictedMilliseconds = predictedMilliseconds
-      self.error = error
-      self.errorSource = errorSource
-    }
   }
 
   /// One variant the cost model weighed for a layer: its prediction and error estimate.
   public struct Candidate: Sendable, Equatable {
     public var variant: String
-    public var parameters: [String: Parameter]
-    public var predictedMilliseconds: Double
+    public var parameters: [String: Parameter] = [:]
+    public var predictedMilliseconds: Double = 0
     public var error: Double?
     /// `measured`, `synthetic`, `bound` or `unmeasured`.
-    public var errorSource: String
+    public var errorSource: String = "unmeasured"
     public var allowed: Bool
     /// Why it may not run the layer (empty when allowed).
-    public var reason: String
-    public init(variant: String, parameters: [String: Parameter] = [:], predictedMilliseconds: Double, error: Double?, errorSource: String, allowed: Bool, reason: String = "") {
-      self.variant = variant
-      self.parameters = parameters
-      self.predictedMilliseconds = predictedMilliseconds
-      self.error = error
-      self.errorSource = errorSource
-      self.allowed = allowed
-      self.reason = reason
-    }
+    public var reason: String = ""
+  }
+}
+
+/// What the cost model estimated for a variant on one layer, as a plan records it: the fields a
+/// decision (the variant chosen) and a candidate (a variant weighed) share.
+public protocol VariantEstimate {
+  var variant: String { get }
+  var parameters: [String: Plan.Parameter] { get }
+  /// The predicted time (0 when nothing was predicted).
+  var predictedMilliseconds: Double { get set }
+  /// The estimated error; nil when not estimated.
+  var error: Double? { get set }
+  /// `measured`, `synthetic`, `bound`, `exact` or `unmeasured`.
+  var errorSource: String { get set }
+}
+
+extension Plan.Decision: VariantEstimate {}
+extension Plan.Candidate: VariantEstimate {}
+
+extension Plan.Candidate {
+  /// A variant weighed for a layer, before its estimate (`unmeasured`).
+  public init(variant: String, parameters: [String: Plan.Parameter], allowed: Bool, reason: String) {
+    self.variant = variant
+    self.parameters = parameters
+    self.allowed = allowed
+    self.reason = reason
+  }
+}
+
+extension Plan.Decision {
+  /// A layer's variant, before the cost model's estimate (`unmeasured`, no candidates).
+  public init(layer: Int, node: String, variant: String, parameters: [String: Plan.Parameter]) {
+    self.layer = layer
+    self.node = node
+    self.variant = variant
+    self.parameters = parameters
   }
 }
 
 extension Plan {
+  /// An empty plan for a model: lowering adds its slots, instructions and weights.
+  public init(sourceSHA256: [UInt8], producer: String, policy: String) {
+    self.sourceSHA256 = sourceSHA256
+    self.producer = producer
+    self.policy = policy
+  }
+
   /// For each slot, the index of the last instruction that reads it: `instructions.count` for the
   /// graph's outputs (read after the run), −1 for a slot nothing reads.
   public func lastUses() -> [Int] {

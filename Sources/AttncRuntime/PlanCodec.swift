@@ -177,17 +177,7 @@ private final class Arena {
     result.pointee.has_layer = 1
     result.pointee.layer = try int32(decision.layer, "the layer of the \(name)")
     result.pointee.node = try string(decision.node, "the node of a decision")
-    result.pointee.variant = try string(decision.variant, "the variant of the \(name)")
-    let parameters = try self.parameters(decision.parameters, of: name)
-    result.pointee.n_parameters = parameters.count
-    result.pointee.parameters = array(parameters)
-    result.pointee.has_predicted_ms = 1
-    result.pointee.predicted_ms = decision.predictedMilliseconds
-    if let error = decision.error {
-      result.pointee.has_error = 1
-      result.pointee.error = error
-    }
-    result.pointee.error_source = try string(decision.errorSource, "the error source of \(name)")
+    try estimate(decision, into: result, of: name)
     result.pointee.n_candidates = decision.candidates.count
     result.pointee.candidates = array(try decision.candidates.map { try candidate($0, of: name) })
     if !decision.dispatch.isEmpty { result.pointee.dispatch = try string(decision.dispatch, "the dispatch of the \(name)") }
@@ -199,21 +189,29 @@ private final class Arena {
   {
     let result = message(attnc__candidate__init)
     let name = "candidate '\(candidate.variant)' of the \(owner)"
-    result.pointee.variant = try string(candidate.variant, "the variant of a candidate of the \(owner)")
-    let parameters = try self.parameters(candidate.parameters, of: name)
-    result.pointee.n_parameters = parameters.count
-    result.pointee.parameters = array(parameters)
-    result.pointee.has_predicted_ms = 1
-    result.pointee.predicted_ms = candidate.predictedMilliseconds
-    if let error = candidate.error {
-      result.pointee.has_error = 1
-      result.pointee.error = error
-    }
-    result.pointee.error_source = try string(candidate.errorSource, "the error source of the \(name)")
+    try estimate(candidate, into: result, of: name)
     result.pointee.has_allowed = 1
     result.pointee.allowed = candidate.allowed ? 1 : 0
     if !candidate.reason.isEmpty { result.pointee.reason = try string(candidate.reason, "the reason of the \(name)") }
     return result
+  }
+
+  /// The fields a decision and a candidate message share: the variant, its parameters, the
+  /// predicted time and the error with its source.
+  private func estimate<Message: EstimateMessage>(
+    _ estimate: some VariantEstimate, into result: UnsafeMutablePointer<Message>, of name: String
+  ) throws {
+    result.pointee.variant = try string(estimate.variant, "the variant of the \(name)")
+    let parameters = try self.parameters(estimate.parameters, of: name)
+    result.pointee.n_parameters = parameters.count
+    result.pointee.parameters = array(parameters)
+    result.pointee.has_predicted_ms = 1
+    result.pointee.predicted_ms = estimate.predictedMilliseconds
+    if let error = estimate.error {
+      result.pointee.has_error = 1
+      result.pointee.error = error
+    }
+    result.pointee.error_source = try string(estimate.errorSource, "the error source of the \(name)")
   }
 
   private func slot(_ slot: Plan.Slot) throws -> UnsafeMutablePointer<Attnc__Slot>? {
@@ -271,24 +269,25 @@ private final class Arena {
       result.pointee.value_case = ATTNC__PARAMETER__VALUE_STRING_VALUE
       result.pointee.string_value = try string(value, "parameter '\(name)' of \(owner)")
     case .ints(let values):
-      let ints = message(attnc__parameter__ints__init)
-      ints.pointee.n_values = values.count
-      ints.pointee.values = array(values)
       result.pointee.value_case = ATTNC__PARAMETER__VALUE_INTS
-      result.pointee.ints = ints
+      result.pointee.ints = list(attnc__parameter__ints__init, values)
     case .floats(let values):
-      let floats = message(attnc__parameter__floats__init)
-      floats.pointee.n_values = values.count
-      floats.pointee.values = array(values)
       result.pointee.value_case = ATTNC__PARAMETER__VALUE_FLOATS
-      result.pointee.floats = floats
+      result.pointee.floats = list(attnc__parameter__floats__init, values)
     case .dims(let values):
-      let dims = message(attnc__parameter__dims__init)
-      dims.pointee.n_values = values.count
-      dims.pointee.values = array(try values.map { try dim($0) })
       result.pointee.value_case = ATTNC__PARAMETER__VALUE_DIMS
-      result.pointee.dims = dims
+      result.pointee.dims = list(attnc__parameter__dims__init, try values.map { try dim($0) })
     }
+    return result
+  }
+
+  /// A parameter's list message (`Ints`, `Floats`, `Dims`) holding `values`.
+  private func list<List: ListMessage>(_ initialize: (UnsafeMutablePointer<List>) -> Void, _ values: [List.Element])
+    -> UnsafeMutablePointer<List>
+  {
+    let result = message(initialize)
+    result.pointee.n_values = values.count
+    result.pointee.values = array(values)
     return result
   }
 
@@ -386,16 +385,15 @@ private enum Reader {
     let decisions = try messages(h.decisions, h.n_decisions, "decision") { index, d in
       try withContext("decision \(index)") {
         var decision = Plan.Decision(
-          layer: Int(d.layer), node: text(d.node), variant: text(d.variant),
-          parameters: try parameters(d.parameters, d.n_parameters),
-          predictedMilliseconds: d.predicted_ms, error: d.has_error != 0 ? d.error : nil,
-          errorSource: text(d.error_source))
+          layer: Int(d.layer), node: text(d.node), variant: text(d.variant), parameters: try parameters(d.parameters, d.n_parameters))
+        estimate(d, into: &decision)
         decision.candidates = try messages(d.candidates, d.n_candidates, "candidate") { index, c in
           try withContext("candidate \(index)") {
-            Plan.Candidate(
-              variant: text(c.variant), parameters: try parameters(c.parameters, c.n_parameters),
-              predictedMilliseconds: c.predicted_ms, error: c.has_error != 0 ? c.error : nil,
-              errorSource: text(c.error_source), allowed: c.allowed != 0, reason: text(c.reason))
+            var candidate = Plan.Candidate(
+              variant: text(c.variant), parameters: try parameters(c.parameters, c.n_parameters), allowed: c.allowed != 0,
+              reason: text(c.reason))
+            estimate(c, into: &candidate)
+            return candidate
           }
         }
         decision.dispatch = text(d.dispatch)
@@ -432,6 +430,13 @@ private enum Reader {
     plan.sourcePrecision = text(h.source_precision)
     return PlanFile.Header(
       formatVersion: h.format_version, plan: plan, constants: constants, chunks: chunks)
+  }
+
+  /// The predicted time and the error with its source, as a decision or candidate message holds them.
+  static func estimate(_ message: some EstimateMessage, into value: inout some VariantEstimate) {
+    value.predictedMilliseconds = message.predicted_ms
+    value.error = message.has_error != 0 ? message.error : nil
+    value.errorSource = text(message.error_source)
   }
 
   /// Parameters by name; a repeated name or a parameter with no value is refused.
@@ -558,24 +563,53 @@ private enum NestingCheck {
 
   /// The message kind of length-delimited field `field` of a `kind` message; nil for strings,
   /// bytes, packed numbers, messages without message fields, and unknown fields.
-  static func child(of kind: Kind, field: UInt64) -> Kind? {
-    switch (kind, field) {
-    case (.header, 5): .decision
-    case (.header, 6): .slot
-    case (.header, 9): .instruction
-    case (.decision, 8): .candidate
-    case (.decision, 4), (.instruction, 2), (.candidate, 2): .parameter
-    case (.parameter, 7): .dims
-    case (.dims, 1), (.slot, 3), (.floorDiv, 1): .dimExpr
-    case (.dimExpr, 1): .term
-    case (.term, 2): .atom
-    case (.atom, 2): .floorDiv
-    default: nil
-    }
-  }
+  static func child(of kind: Kind, field: UInt64) -> Kind? { children[kind]?[field] }
+
+  /// Per message kind, its message fields by number.
+  static let children: [Kind: [UInt64: Kind]] = [
+    .header: [5: .decision, 6: .slot, 9: .instruction],
+    .decision: [4: .parameter, 8: .candidate],
+    .instruction: [2: .parameter],
+    .candidate: [2: .parameter],
+    .parameter: [7: .dims],
+    .dims: [1: .dimExpr],
+    .slot: [3: .dimExpr],
+    .floorDiv: [1: .dimExpr],
+    .dimExpr: [1: .term],
+    .term: [2: .atom],
+    .atom: [2: .floorDiv],
+  ]
 
   /// Walks `bytes` as a `PlanHeader`: `ProtobufNesting.scan` with plan.proto's message fields.
   static func scan(_ bytes: UnsafeRawBufferPointer, limit: Int) -> ProtobufNesting.Outcome {
     ProtobufNesting.scan(bytes, root: Kind.header, limit: limit) { child(of: $0, field: $1) }
   }
 }
+
+// MARK: - The fields decisions and candidates share
+
+/// A decision or candidate message: the fields protobuf-c generates for both.
+protocol EstimateMessage {
+  var variant: UnsafeMutablePointer<CChar>! { get set }
+  var n_parameters: Int { get set }
+  var parameters: UnsafeMutablePointer<UnsafeMutablePointer<Attnc__Parameter>?>! { get set }
+  var has_predicted_ms: protobuf_c_boolean { get set }
+  var predicted_ms: Double { get set }
+  var has_error: protobuf_c_boolean { get set }
+  var error: Double { get set }
+  var error_source: UnsafeMutablePointer<CChar>! { get set }
+}
+
+extension Attnc__Decision: EstimateMessage {}
+extension Attnc__Candidate: EstimateMessage {}
+
+/// A parameter's list message: protobuf-c's count and array of its values.
+protocol ListMessage {
+  associatedtype Element
+  var n_values: Int { get set }
+  var values: UnsafeMutablePointer<Element>! { get set }
+}
+
+extension Attnc__Parameter__Ints: ListMessage {}
+extension Attnc__Parameter__Floats: ListMessage {}
+extension Attnc__Parameter__Dims: ListMessage {}

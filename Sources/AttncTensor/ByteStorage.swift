@@ -15,40 +15,33 @@ public final class ByteStorage: @unchecked Sendable {
   private let heap: UnsafeMutableRawPointer?
 
   /// Copies `bytes` into new heap storage.
-  public init(copying bytes: UnsafeRawBufferPointer) {
-    let size = max(bytes.count, 1)
-    let memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-    if let source = bytes.baseAddress, bytes.count > 0 {
-      memory.copyMemory(from: source, byteCount: bytes.count)
-    }
-    base = UnsafeRawPointer(memory)
-    count = bytes.count
-    heap = memory
-    owner = nil
+  public convenience init(copying bytes: UnsafeRawBufferPointer) {
+    self.init(heapBytes: bytes.count) { Self.copy(bytes, to: $0) }
   }
 
   /// Copies an array's bytes.
-  public init(_ bytes: [UInt8]) {
-    let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
-    bytes.withUnsafeBytes { source in
-      if let base = source.baseAddress, source.count > 0 {
-        memory.copyMemory(from: base, byteCount: source.count)
-      }
-    }
-    base = UnsafeRawPointer(memory)
-    count = bytes.count
-    heap = memory
-    owner = nil
+  public convenience init(_ bytes: [UInt8]) {
+    self.init(heapBytes: bytes.count) { memory in bytes.withUnsafeBytes { Self.copy($0, to: memory) } }
   }
 
   /// Zero-filled storage of `count` bytes.
-  public init(zeros size: Int) {
+  public convenience init(zeros size: Int) {
+    self.init(heapBytes: size) { $0.initializeMemory(as: UInt8.self, repeating: 0, count: max(size, 1)) }
+  }
+
+  /// `size` bytes of new 64-byte aligned heap memory (at least one allocated), which `fill`
+  /// initializes.
+  private init(heapBytes size: Int, _ fill: (UnsafeMutableRawPointer) -> Void) {
     let memory = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 64)
-    memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(size, 1))
+    fill(memory)
     base = UnsafeRawPointer(memory)
     count = size
     heap = memory
     owner = nil
+  }
+
+  private static func copy(_ bytes: UnsafeRawBufferPointer, to memory: UnsafeMutableRawPointer) {
+    if let source = bytes.baseAddress, bytes.count > 0 { memory.copyMemory(from: source, byteCount: bytes.count) }
   }
 
   /// Borrows `count` bytes at `base`, keeping `owner` (for example a `MappedFile`) alive.

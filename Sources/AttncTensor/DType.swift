@@ -2,7 +2,7 @@
 ///
 /// Compute is float32: 16-bit and 8-bit floats are widened on load. Packed sub-byte types
 /// (`int4`, `uint4`, `float4e2m1`, `int2`, `uint2`) store several elements per byte, low bits first.
-public enum DType: Int32, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum DType: Int32, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
   case float = 1
   case uint8 = 2
   case int8 = 3

@@ -263,3 +263,18 @@ extension Dim {
     self.init(terms: result)
   }
 }
+
+// MARK: - Codable
+
+/// A dim is coded as its canonical terms: each monomial (its atoms) with its coefficient.
+extension Dim: Codable {
+  public init(from decoder: any Decoder) throws { self.init(terms: try [Monomial: Int](from: decoder)) }
+  public func encode(to encoder: any Encoder) throws { try terms.encode(to: encoder) }
+}
+
+extension Dim.Monomial: Codable {
+  public init(from decoder: any Decoder) throws { self.init(try [Dim.Atom](from: decoder)) }
+  public func encode(to encoder: any Encoder) throws { try atoms.encode(to: encoder) }
+}
+
+extension Dim.Atom: Codable {}

@@ -17,7 +17,7 @@
 ///   included, become pattern 0 in both modes, as in ONNX's reference.
 public enum NarrowFloat {
   /// How a value becomes a float8e8m0 power of two: ONNX Cast's `round_mode` (opset 24).
-  public enum Rounding: String, Sendable, CaseIterable {
+  public enum Rounding: String, Sendable, CaseIterable, Codable {
     /// Up to the next power of two unless the value is one (Cast's default).
     case up
     /// Down to the power of two at or below the value (the exponent alone).

@@ -38,7 +38,11 @@ static ALWAYS_INLINE void rows_inline(float *c, long rows, long n, long row_stri
   for (long r = 0; r < rows; r++) {
     float *row = c + r * row_stride;
     if (count > 0) add_row(row, r, n, addends, count);
-    if (activation != ATTNC_EPILOGUE_NONE) attnc_gelu(row, row, n, activation == ATTNC_EPILOGUE_GELU_TANH);
+    if (activation == ATTNC_EPILOGUE_RELU) {
+      for (long j = 0; j < n; j++) row[j] = row[j] > 0 ? row[j] : 0;
+    } else if (activation != ATTNC_EPILOGUE_NONE) {
+      attnc_gelu(row, row, n, activation == ATTNC_EPILOGUE_GELU_TANH);
+    }
   }
 }
 

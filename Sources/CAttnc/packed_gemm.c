@@ -58,7 +58,11 @@ static ALWAYS_INLINE void activate(const attnc_gemm *g, const tile *s, int rows)
   if (!s->last || g->activation == ATTNC_EPILOGUE_NONE) return;
   for (int r = 0; r < rows; r++) {
     float *out = g->c + (s->row + r) * g->n + s->column;
-    attnc_gelu_limited(out, out, s->columns, g->activation == ATTNC_EPILOGUE_GELU_TANH, g->kernels);
+    if (g->activation == ATTNC_EPILOGUE_RELU) {
+      for (long j = 0; j < s->columns; j++) out[j] = out[j] > 0 ? out[j] : 0;
+    } else {
+      attnc_gelu_limited(out, out, s->columns, g->activation == ATTNC_EPILOGUE_GELU_TANH, g->kernels);
+    }
   }
 }
 

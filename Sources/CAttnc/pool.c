@@ -35,7 +35,10 @@ static struct {
 
   _Atomic unsigned long generation; /* one more per region */
   unsigned long first_generation;   /* at the workers' start (they may begin after a region does) */
-  _Atomic int pending;              /* workers that have not finished the current region */
+  /* The parts left to claim: (generation << 32) | (next part << 16) | parts. A thread claims a
+   * part by advancing `next` with a compare-and-swap that also checks the region's generation. */
+  _Atomic unsigned long long claims;
+  _Atomic int done; /* parts of the current region finished */
   _Atomic int busy;                 /* a thread is running a region */
   int stopping;                     /* under lock */
 
@@ -72,19 +75,33 @@ static unsigned long wait_for_region(unsigned long seen) {
   return stopping ? seen : now;
 }
 
+/* Claims and runs parts of region `generation` until none is left (or the region is another).
+ * A claimed part keeps its region open (the caller waits for every part to be done), so the
+ * task and context read after a successful claim are that region's. */
+static void run_parts(unsigned long generation) {
+  unsigned long long current = atomic_load_explicit(&pool.claims, memory_order_acquire);
+  for (;;) {
+    unsigned next = (unsigned)(current >> 16) & 0xffffu, parts = (unsigned)current & 0xffffu;
+    if ((unsigned)(current >> 32) != (unsigned)generation || next >= parts) return;
+    if (!atomic_compare_exchange_weak_explicit(&pool.claims, &current, current + (1ull << 16),
+                                               memory_order_acq_rel, memory_order_acquire))
+      continue;
+    pool.task(pool.context, (int)next);
+    atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+    current = atomic_load_explicit(&pool.claims, memory_order_acquire);
+  }
+}
+
 static void *worker_main(void *argument) {
-  int index = (int)(long)argument;
+  (void)argument;
   unsigned long seen = pool.first_generation;
   for (;;) {
     unsigned long now = wait_for_region(seen);
     if (now == seen) return 0; /* stopping */
     seen = now;
     inside = 1;
-    for (int part = index; part < pool.parts; part += pool.threads) pool.task(pool.context, part);
+    run_parts(now);
     inside = 0;
-    /* Every worker acknowledges every region, so none can lag a region behind and read the
-     * next region's task as this one's. */
-    atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel);
   }
 }
 
@@ -139,22 +156,28 @@ void attnc_pool_run(int parts, attnc_pool_task task, void *context) {
     run_serially(parts, task, context);
     return;
   }
+  if (parts > 0xffff) parts = 0xffff; /* callers split into a few parts per thread */
   pool.task = task;
   pool.context = context;
   pool.parts = parts;
-  atomic_store_explicit(&pool.pending, pool.workers, memory_order_relaxed);
-  atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+  atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+  unsigned long generation = atomic_load_explicit(&pool.generation, memory_order_relaxed) + 1;
+  atomic_store_explicit(&pool.claims, ((unsigned long long)(unsigned)generation << 32) | (unsigned)parts,
+                        memory_order_release);
+  atomic_store_explicit(&pool.generation, generation, memory_order_release);
   pthread_mutex_lock(&pool.lock);
   if (pool.sleepers > 0) pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.lock);
 
+  /* The caller claims parts too: a worker that has lost its core (a busy machine) takes none,
+   * and the region ends when the parts are done, without waiting for it to wake. */
   inside = 1;
-  for (int part = 0; part < parts; part += threads) task(context, part);
+  run_parts(generation);
   inside = 0;
 
-  for (unsigned spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++) {
+  for (unsigned spins = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < parts; spins++) {
     if (spins < 4096) ATTNC_PAUSE();
-    else sched_yield(); /* a worker lost its core: let it run */
+    else sched_yield(); /* a worker is running a part it claimed */
   }
   atomic_store_explicit(&pool.busy, 0, memory_order_release);
 }

@@ -51,8 +51,7 @@ struct BenchModel: ParsableCommand {
   @Option(name: .customLong("dim"), help: ArgumentHelp("Bind a symbol: NAME=VALUE. Repeatable.", valueName: "name=value"))
   var dims: [String] = []
 
-  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
-  var threads: Int = 2
+  @OptionGroup var threading: ThreadOptions
 
   @Option(name: .customLong("repeat"), help: "Timed runs per configuration (the median is reported).")
   var repetitions: Int = 5
@@ -67,7 +66,6 @@ struct BenchModel: ParsableCommand {
   var format: String = "table"
 
   func validate() throws {
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
     guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
     guard sequences.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--seq must be at least 1") }
@@ -75,7 +73,7 @@ struct BenchModel: ParsableCommand {
   }
 
   func run() throws {
-    configureThreads(threads)
+    threading.configure()
     var overrides: [String: Int] = [:]
     for text in dims {
       let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
@@ -108,7 +106,8 @@ struct BenchModel: ParsableCommand {
         ["bindings": r.bindings, "median_ms": r.median, "min_ms": r.minimum, "max_ms": r.maximum,
          "matmul_gflop": r.flops / 1e9, "gflops_per_s": r.flops / r.median / 1e6,
          "fraction_of_sgemm_peak": r.flops / r.median / 1e-3 / peak, "peak_value_bytes": r.peakBytes,
-         "predicted_ms": r.predicted ?? 0, "predicted_over_measured": (r.predicted ?? 0) / r.median]
+         "predicted_ms": r.predicted ?? 0, "predicted_over_measured": (r.predicted ?? 0) / r.median,
+         "kernel_ms": r.kernels]
       }
       let object: [String: Any] = ["model": model, "variant": variant ?? "softmax", "threads": ProcessSetup.threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

@@ -34,15 +34,14 @@ struct BenchQuality: ParsableCommand {
   @Option(help: "Seeds per random-feature setting; statistics pool the heads of all draws.")
   var draws: Int = 4
 
-  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
-  var threads: Int = 2
+  @OptionGroup var threading: ThreadOptions
 
   @Option(help: "Output format: table or json.")
   var format: OutputFormat = .table
 
   func run() throws {
-    guard draws >= 1, threads >= 1 else { throw ValidationError("--draws and --threads must be at least 1") }
-    configureThreads(threads)
+    guard draws >= 1 else { throw ValidationError("--draws must be at least 1") }
+    threading.configure()
     let settings = variants.isEmpty ? AttentionQuality.standardSettings : variants.map { AttentionQuality.Setting($0) }
     for setting in settings { try VariantCatalog.check(setting.variant) }  // fail before the work
     var rows: [AttentionQuality.Row] = []

@@ -38,19 +38,18 @@ struct BenchScaling: ParsableCommand {
   @Option(name: .customLong("repeat"), help: "Timed runs per point (the median is reported).")
   var repetitions: Int = 3
 
-  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
-  var threads: Int = 2
+  @OptionGroup var threading: ThreadOptions
 
   @Option(help: "Output format: table or json.")
   var format: OutputFormat = .table
 
   func validate() throws {
-    guard depth >= 1, heads >= 1, repetitions >= 1, threads >= 1 else { throw ValidationError("--depth, --heads, --repeat and --threads must be at least 1") }
+    guard depth >= 1, heads >= 1, repetitions >= 1 else { throw ValidationError("--depth, --heads and --repeat must be at least 1") }
     guard sequences.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--seq must be at least 1") }
   }
 
   func run() throws {
-    configureThreads(threads)
+    threading.configure()
     let settings = try ScalingBenchmark.settings(variants, causal: causal)
     var points: [[String: Any]] = []
     if format == .table {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AttncONNX
+import AttncRuntime
 import AttncTensor
 import Foundation
 
@@ -52,4 +53,37 @@ struct ShapeOptions: ParsableArguments {
 /// `--format table|json`.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
   case table, json
+}
+
+/// `--threads`, for every command that runs kernels.
+struct ThreadOptions: ParsableArguments {
+  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
+  var threads: Int = 2
+
+  func validate() throws {
+    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+  }
+
+  /// Sizes the thread pool and OpenBLAS (`configureThreads`).
+  func configure() { configureThreads(threads) }
+}
+
+/// What `run` and `verify` share: a plan's inputs from files or an ONNX test-data folder, and
+/// the threads.
+struct PlanInputOptions: ParsableArguments {
+  @Option(name: .customLong("input"), help: ArgumentHelp("An input: name=FILE (.npy or .pb). Repeatable.", valueName: "name=file"))
+  var inputs: [String] = []
+
+  @Option(help: "An ONNX test_data_set_N folder: its input_i.pb are fed (run also checks the outputs against its output_i.pb).")
+  var testData: String?
+
+  @OptionGroup var threading: ThreadOptions
+
+  /// Sizes the thread pool, then reads the plan at `path` and its inputs.
+  /// - Throws: the plan's or an input's error, naming the file.
+  func load(_ path: String) throws -> (plan: Plan, inputs: [HostTensor]) {
+    threading.configure()
+    let plan = try withContext(path) { try PlanFile.read(path) }
+    return (plan, try InputFeeds.load(for: plan, inputs: inputs, testData: testData))
+  }
 }

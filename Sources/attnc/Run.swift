@@ -26,17 +26,10 @@ struct Run: ParsableCommand {
   @Argument(help: "The plan file written by 'attnc convert'.")
   var plan: String
 
-  @Option(name: .customLong("input"), help: ArgumentHelp("An input: name=FILE (.npy or .pb). Repeatable.", valueName: "name=file"))
-  var inputs: [String] = []
-
-  @Option(help: "An ONNX test_data_set_N folder: feeds input_i.pb, checks against output_i.pb.")
-  var testData: String?
+  @OptionGroup var feeds: PlanInputOptions
 
   @Option(help: "Write each output as <name>.npy into this folder.")
   var outputDir: String?
-
-  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
-  var threads: Int = 2
 
   @Option(name: .customLong("repeat"), help: "Run this many times (timing uses the median).")
   var repetitions: Int = 1
@@ -54,16 +47,13 @@ struct Run: ParsableCommand {
   var maxRelativeError: Double = ParityRule.lowPrecisionLimit
 
   func validate() throws {
-    guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
     guard maxRelativeError > 0 else { throw ValidationError("--max-relative-error must be positive") }
   }
 
   func run() throws {
-    configureThreads(threads)
-    let loaded = try withContext(plan) { try PlanFile.read(plan) }
+    let (loaded, arguments) = try feeds.load(plan)
     let interpreter = try withContext(plan) { try Interpreter(plan: loaded) }
-    let arguments = try InputFeeds.load(for: loaded, inputs: inputs, testData: testData)
     var times: [Double] = []
     var outputs: [HostTensor] = []
     for _ in 0..<repetitions {
@@ -95,7 +85,7 @@ struct Run: ParsableCommand {
         print("  \(padded)" + String(format: " %9.3f ms  %5.1f%%", seconds * 1e3, total > 0 ? 100 * seconds / total : 0))
       }
     }
-    guard let testData else {
+    guard let testData = feeds.testData else {
       if outputDir == nil && !stats {
         for (name, tensor) in zip(outputNames, outputs) { print("\(name): \(tensor.dtype)\(tensor.shape)") }
       }

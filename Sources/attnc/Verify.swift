@@ -26,17 +26,10 @@ struct Verify: ParsableCommand {
   @Option(help: "The ONNX model the plan was converted from.")
   var reference: String
 
-  @Option(name: .customLong("input"), help: ArgumentHelp("An input: name=FILE (.npy or .pb). Repeatable.", valueName: "name=file"))
-  var inputs: [String] = []
-
-  @Option(help: "An ONNX test_data_set_N folder whose input_i.pb are fed.")
-  var testData: String?
+  @OptionGroup var inputs: PlanInputOptions
 
   @Option(help: "Fail (exit 1) when the largest output error exceeds this.")
   var maxOutputError: Double?
-
-  @Option(help: "Threads: attnc's pool for its loops and the GEMMs it splits.")
-  var threads: Int = 2
 
   @Option(help: "Output format: table or json.")
   var format: OutputFormat = .table
@@ -44,9 +37,7 @@ struct Verify: ParsableCommand {
   @OptionGroup var shapes: ShapeOptions
 
   func run() throws {
-    configureThreads(threads)
-    let loaded = try withContext(plan) { try PlanFile.read(plan) }
-    let feeds = try InputFeeds.load(for: loaded, inputs: inputs, testData: testData)
+    let (loaded, feeds) = try inputs.load(plan)
     let exact = try Compiler.plan(reference, options: try shapes.importOptions()).plan
     guard exact.sourceSHA256 == loaded.sourceSHA256 else {
       throw AttncError(.usage, "\(plan) was not converted from \(reference) (source SHA-256 differs)")

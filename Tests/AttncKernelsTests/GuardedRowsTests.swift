@@ -1,4 +1,4 @@
-import AttncKernels
+@testable import AttncKernels
 import Foundation
 import Testing
 

@@ -1,5 +1,5 @@
 import AttncKernels
-import AttncRuntime
+@testable import AttncRuntime
 import AttncTensor
 import Foundation
 import Testing

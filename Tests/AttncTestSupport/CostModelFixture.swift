@@ -8,10 +8,9 @@ import Foundation
 public enum CostModelFixture {
   public static func profile() -> MachineProfile {
     MachineProfile(
-      formatVersion: MachineProfile.formatVersion, producer: Compiler.version, machine: MachineProfile.currentMachine,
       threads: ProcessInfo.processInfo.activeProcessorCount, measuredAt: "2026-01-01T00:00:00Z",
-      gemm: [.init(m: 512, n: 768, k: 768, flopsPerSecond: 1e11)], gemmFlopsPerSecond: 1e11, bandwidthBytesPerSecond: 1e10,
-      exponentialsPerSecond: 1e9, callOverheadSeconds: 1e-6, fits: [:])
+      gemm: [.init(m: 512, n: 768, k: 768, flopsPerSecond: 1e11)], bandwidthBytesPerSecond: 1e10,
+      exponentialsPerSecond: 1e9, callOverheadSeconds: 1e-6)
   }
 
   /// Writes `profile()` to a fresh temporary file and returns its path.

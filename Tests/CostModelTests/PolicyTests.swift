@@ -1,4 +1,4 @@
-import AttncCost
+@testable import AttncCost
 import AttncIR
 import AttncKernels
 import AttncKit

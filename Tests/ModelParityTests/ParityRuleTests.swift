@@ -10,7 +10,7 @@ import Testing
 /// quantized, with the reason printed.
 @Suite struct ParityRuleTests {
   static func plan(_ precision: String) -> Plan {
-    var plan = Plan(sourceSHA256: [], producer: "test", policy: "exact", slots: [], inputs: [], outputs: [], instructions: [], constants: [:])
+    var plan = Plan(sourceSHA256: [], producer: "test", policy: "exact")
     plan.sourcePrecision = precision
     return plan
   }

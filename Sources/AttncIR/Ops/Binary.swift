@@ -128,13 +128,7 @@ public struct Binary: Op, ContentPropagating {
 
 extension OpRegistry {
   /// Entries for every `Binary.Function`.
-  static var binaryEntries: [Entry] {
-    Binary.Function.allCases.map { function in
-      Entry(function.rawValue) { attributes, opset in
-        try Binary(function, attributes: attributes, opset: opset)
-      }
-    }
-  }
+  static var binaryEntries: [Entry] { Entry.family { try Binary($0, attributes: $1, opset: $2) } }
 }
 
 extension Binary: Lowerable {

@@ -16,14 +16,8 @@ public struct Conv: Op {
   }
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(2...3)
-    let x = try inputs.required(0)
-    let w = try inputs.required(1)
-    try x.expectFloatingPoint("X")
-    try w.expectSameType(as: x, "W", "X")
-    if let b = inputs.optional(2) {
-      try b.expectSameType(as: x, "B", "X")
-    }
+    let (x, w, _) = try geometry.operands(inputs)
+    if let b = inputs.optional(2) { try b.expectSameType(as: x, "B", "X") }
     return [TensorType(x.dtype, try outputDims(x, w, bias: inputs.optional(2)))]
   }
 
@@ -50,35 +44,13 @@ public struct Conv: Op {
     return dims
   }
 
-  /// The kernel call's geometry for X, W and Y's dims; nil when `SAME_*` padding meets symbolic
-  /// dims.
-  func callGeometry(_ context: NodeContext, weight: Int = 1) throws -> ConvolutionGeometry? {
-    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > weight ? context.inputs[weight] : nil,
-      let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
-    else { return nil }
-    return geometry.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)
-  }
-
   /// Begin pads per spatial axis, explicit or derived from `SAME_*` padding:
   /// `total = max(0, (O-1)·stride + dilation·(k-1) + 1 - D)`, `SAME_UPPER` puts `total/2` first.
   /// Nil when `SAME_*` padding meets symbolic dims.
   /// - Parameters: `x`, `w`, `out`: the dims of X, W and Y.
   public func beginPads(_ x: [Dim], _ w: [Dim], _ out: [Dim]) throws -> [Int]? {
-    let spatial = x.count - 2
-    switch geometry.autoPad {
-    case .valid: return [Int](repeating: 0, count: spatial)
-    case .notSet: return (0..<spatial).map { geometry.padBegin($0) }
-    case .sameUpper, .sameLower:
-      var result: [Int] = []
-      for i in 0..<spatial {
-        guard let input = x[2 + i].value, let o = out[2 + i].value,
-          let k = geometry.kernelShape?[i] ?? w[2 + i].value
-        else { return nil }
-        let span = (o - 1) * geometry.stride(i) + (k - 1) * geometry.dilation(i) + 1
-        let total = max(0, span - input)
-        result.append(geometry.autoPad == .sameUpper ? total / 2 : total - total / 2)
-      }
-      return result
+    geometry.beginPads(x, w, out) { i, input, o, k in
+      max(0, (o - 1) * geometry.stride(i) + (k - 1) * geometry.dilation(i) + 1 - input)
     }
   }
 }
@@ -140,6 +112,17 @@ public struct ConvGeometry: Sendable {
     return pads[pads.count / 2 + i]
   }
 
+  /// X and W of a convolution's two or three inputs, floats of one type, and the kernel dims
+  /// (`kernel(x:w:)`).
+  func operands(_ inputs: [ValueFact?]) throws -> (x: ValueFact, w: ValueFact, kernel: [Dim]) {
+    try inputs.expectCount(2...3)
+    let x = try inputs.required(0)
+    let w = try inputs.required(1)
+    try x.expectFloatingPoint("X")
+    try w.expectSameType(as: x, "W", "X")
+    return (x, w, try kernel(x: x, w: w))
+  }
+
   /// Checks X and W's ranks and the attribute lengths and values; returns the kernel dims
   /// (`kernel_shape`, else W's spatial dims).
   /// - Throws: "input 'X' must have rank ≥ 3, got rank 2", "attribute 'strides' has 1 entries
@@ -177,6 +160,43 @@ public struct ConvGeometry: Sendable {
     return attribute
   }
 
+  /// Begin pads per spatial axis: the explicit `pads` (`NOTSET`; 0 when absent), zeros
+  /// (`VALID`), or for `SAME_UPPER` / `SAME_LOWER` the total padding `total(axis, D, O, k)`
+  /// split with `⌊total/2⌋` first (`SAME_UPPER`) or last (`SAME_LOWER`). Nil when `SAME_*`
+  /// padding needs a symbolic dim.
+  /// - Parameters: `x`, `w`, `out`: the dims of X, W and Y.
+  func beginPads(
+    _ x: [Dim], _ w: [Dim], _ out: [Dim], total: (_ axis: Int, _ input: Int, _ output: Int, _ kernel: Int) -> Int
+  ) -> [Int]? {
+    let spatial = x.count - 2
+    switch autoPad {
+    case .valid: return [Int](repeating: 0, count: spatial)
+    case .notSet: return (0..<spatial).map { padBegin($0) }
+    case .sameUpper, .sameLower:
+      var result: [Int] = []
+      for i in 0..<spatial {
+        guard let input = x[2 + i].value, let o = out[2 + i].value, let k = kernelShape?[i] ?? w[2 + i].value
+        else { return nil }
+        let padding = total(i, input, o, k)
+        let half = Int((Double(padding) / 2).rounded(.down))
+        result.append(autoPad == .sameUpper ? half : padding - half)
+      }
+      return result
+    }
+  }
+
+  /// The node's kernel call (`call` of the geometry with the begin pads `beginPads` gives);
+  /// nil when those need a symbolic dim.
+  func lowering(
+    _ context: NodeContext, beginPads: ([Dim], [Dim], [Dim]) throws -> [Int]?,
+    _ call: (ConvolutionGeometry) -> any KernelCall
+  ) throws -> Lowering? {
+    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
+      let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
+    else { return nil }
+    return Lowering(call(self.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))
+  }
+
   /// Conv output length of spatial axis `axis` for input length `input`.
   /// - Throws: "spatial axis 0: input 2 is shorter than the dilated kernel 3" when constant.
   func convolvedDim(_ input: Dim, kernel: Dim, axis: Int) throws -> Dim {
@@ -198,6 +218,6 @@ public struct ConvGeometry: Sendable {
 
 extension Conv: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    try callGeometry(context).map { Lowering(ConvCall(geometry: $0)) }
+    try geometry.lowering(context, beginPads: beginPads) { ConvCall(geometry: $0) }
   }
 }

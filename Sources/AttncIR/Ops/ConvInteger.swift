@@ -24,6 +24,6 @@ public struct ConvInteger: Op {
 
 extension ConvInteger: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    try conv.callGeometry(context).map { Lowering(ConvIntegerCall(geometry: $0)) }
+    try conv.geometry.lowering(context, beginPads: conv.beginPads) { ConvIntegerCall(geometry: $0) }
   }
 }

@@ -21,12 +21,7 @@ public struct ConvTranspose: Op {
   }
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(2...3)
-    let x = try inputs.required(0)
-    let w = try inputs.required(1)
-    try x.expectFloatingPoint("X")
-    try w.expectSameType(as: x, "W", "X")
-    let kernel = try geometry.kernel(x: x, w: w)
+    let (x, w, kernel) = try geometry.operands(inputs)
     let spatial = kernel.count
     _ = try DimCheck.unify(x.dims[1], w.dims[0], "input channels and W's input channels")
     let m = w.dims[1] * Dim(geometry.group)
@@ -78,31 +73,14 @@ extension ConvTranspose {
   /// Nil when that needs a symbolic dim.
   /// - Parameters: `x`, `w`, `out`: the dims of X, W and Y.
   public func beginPads(_ x: [Dim], _ w: [Dim], _ out: [Dim]) -> [Int]? {
-    let spatial = x.count - 2
-    switch geometry.autoPad {
-    case .valid: return [Int](repeating: 0, count: spatial)
-    case .notSet: return (0..<spatial).map { geometry.padBegin($0) }
-    case .sameUpper, .sameLower:
-      var result: [Int] = []
-      for i in 0..<spatial {
-        guard let input = x[2 + i].value, let o = out[2 + i].value,
-          let k = geometry.kernelShape?[i] ?? w[2 + i].value
-        else { return nil }
-        let span = geometry.dilation(i) * (k - 1) + 1
-        let total = geometry.stride(i) * (input - 1) + (outputPadding?[i] ?? 0) + span - o
-        let half = Int((Double(total) / 2).rounded(.down))
-        result.append(geometry.autoPad == .sameUpper ? half : total - half)
-      }
-      return result
+    geometry.beginPads(x, w, out) { i, input, o, k in
+      geometry.stride(i) * (input - 1) + (outputPadding?[i] ?? 0) + geometry.dilation(i) * (k - 1) + 1 - o
     }
   }
 }
 
 extension ConvTranspose: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
-      let out = context.outputs.first ?? nil, let pads = beginPads(x.dims, w.dims, out.dims)
-    else { return nil }
-    return Lowering(ConvTransposeCall(geometry: geometry.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))
+    try geometry.lowering(context, beginPads: beginPads) { ConvTransposeCall(geometry: $0) }
   }
 }

@@ -18,9 +18,7 @@ public struct Expand: Op, ContentPropagating {
   /// - Throws: "cannot broadcast [2, 3] with [4]"; "shape entry -2 is negative"; "input 'shape'
   ///   must be int64, got int32".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(2...2)
-    let x = try inputs.required(0)
-    let (length, content) = try inputs.required(1).integerVector("shape")
+    let (x, length, content) = try inputs.dataAndSizes("shape")
     if let content {
       if let bad = content.first(where: { ($0.value ?? 0) < 0 }) {
         throw AttncError.invalid("shape entry \(bad) is negative")

@@ -17,6 +17,7 @@ public struct FusedMatMul: Op {
     case none
     case gelu
     case geluTanh = "gelu_tanh"
+    case relu
     case softmax
   }
 

@@ -22,12 +22,7 @@ public struct Gather: Op, ContentPropagating {
   /// - Throws: "axis 2 is out of range for rank 2"; "indices must be int32 or int64, got float32";
   ///   "index 5 is out of range for axis 0 of size 3" (constant indices only).
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(2...2)
-    let data = try inputs.required(0)
-    let indices = try inputs.required(1)
-    guard indices.dtype == .int64 || indices.dtype == .int32 else {
-      throw AttncError.invalid("indices must be int32 or int64, got \(indices.dtype)")
-    }
+    let (data, indices) = try inputs.gatherOperands()
     let a = try data.type.axis(axis)
     if let d = data.dims[a].value, let ints = indices.constantInts,
       let bad = ints.first(where: { $0 < -d || $0 >= d })

@@ -17,12 +17,7 @@ public struct GatherElements: Op {
   /// - Throws: "indices have rank 1 but data has rank 2"; "indices must be int32 or int64, got
   ///   float32"; "axis 2 is out of range for rank 2".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(2...2)
-    let data = try inputs.required(0)
-    let indices = try inputs.required(1)
-    guard indices.dtype == .int64 || indices.dtype == .int32 else {
-      throw AttncError.invalid("indices must be int32 or int64, got \(indices.dtype)")
-    }
+    let (data, indices) = try inputs.gatherOperands()
     guard indices.rank == data.rank else {
       throw AttncError.invalid("indices have rank \(indices.rank) but data has rank \(data.rank)")
     }

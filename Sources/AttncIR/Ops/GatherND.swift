@@ -20,12 +20,7 @@ public struct GatherND: Op {
   ///   axes after 0 batch dims of a rank-2 tensor"; "batch dims on axis 0 differ: 2 and 3";
   ///   "indices must be int64, got int32".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(2...2)
-    let data = try inputs.required(0)
-    let indices = try inputs.required(1)
-    guard indices.dtype == .int64 else {
-      throw AttncError.invalid("indices must be int64, got \(indices.dtype)")
-    }
+    let (data, indices) = try inputs.gatherOperands(indexTypes: [.int64])
     guard let last = indices.dims.last else {
       throw AttncError.invalid("indices must have rank 1 or more, got rank 0")
     }

@@ -2,30 +2,40 @@ import AttncKernels
 import AttncTensor
 
 /// `LayerNormalization(X, Scale, B?)` (opset 17) over the trailing axes from `axis` (default -1):
-/// `Y = (X - mean) / sqrt(var + epsilon) · Scale + B`, mean and variance taken over those axes.
+/// `Y = (X - mean) / sqrt(var + epsilon) · Scale + B`, mean and variance taken over those axes;
+/// with `rms`, `RMSNormalization(X, scale)` (opset 23): `Y = X / sqrt(mean(X²) + epsilon) · scale`.
 ///
-/// `Scale` and `B` broadcast one way to `X`'s normalised dims `X.dims[axis...]`. The optional
-/// outputs `Mean` and `InvStdDev` keep the leading dims and have size 1 on the normalised axes;
-/// their type is `stash_type` (default 1, float32).
+/// `Scale` and `B` broadcast one way to `X`'s normalised dims `X.dims[axis...]`. LayerNorm's
+/// optional outputs `Mean` and `InvStdDev` keep the leading dims and have size 1 on the
+/// normalised axes; their type is `stash_type` (default 1, float32), which for RMSNorm is the
+/// precision of the mean of squares.
 public struct LayerNormalization: Op {
+  /// `RMSNormalization`: no mean subtracted, no bias, no statistics outputs.
+  public var rms: Bool
   public var axis: Int
   public var epsilon: Float
   /// Element type of the `Mean` and `InvStdDev` outputs.
   public var stashType: DType
 
   public init(attributes: Attributes, opset: Int) throws {
+    try self.init(rms: false, attributes: attributes)
+  }
+
+  public init(rms: Bool, attributes: Attributes) throws {
+    self.rms = rms
     axis = try attributes.int("axis", default: -1)
     epsilon = try attributes.float("epsilon", default: 1e-5)
     stashType = try NormalizationStash.dtype(attributes)
   }
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(2...3)
+    try inputs.expectCount(rms ? 2...2 : 2...3)
     let x = try inputs.required(0)
     try x.expectFloatingPoint("X")
     let a = try x.type.axis(axis)
     let normalized = Array(x.dims[a...])
-    try NormalizationStash.expectBroadcast(try inputs.required(1), "Scale", to: normalized, x)
+    try NormalizationStash.expectBroadcast(try inputs.required(1), rms ? "scale" : "Scale", to: normalized, x)
+    if rms { return [x.type] }
     if let b = inputs.optional(2) {
       try NormalizationStash.expectBroadcast(b, "B", to: normalized, x)
     }
@@ -34,7 +44,7 @@ public struct LayerNormalization: Op {
   }
 }
 
-/// Checks shared by `LayerNormalization` and `RMSNormalization`.
+/// Checks of `LayerNormalization`'s attributes and inputs.
 enum NormalizationStash {
   /// The `stash_type` attribute (default float32).
   /// - Throws: "attribute 'stash_type' must name a floating-point type, got 7".
@@ -65,14 +75,14 @@ enum NormalizationStash {
 extension LayerNormalization: Lowerable {
   /// The mean and inverse standard deviation outputs are computed only when something reads them.
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    let statistics = context.isConsumed(1) || context.isConsumed(2)
+    let statistics = !rms && (context.isConsumed(1) || context.isConsumed(2))
     return Lowering(
-      LayerNormalizationCall(rms: false, axis: try context.axis(axis), epsilon: epsilon), usedOutputs: statistics ? nil : 1)
+      LayerNormalizationCall(rms: rms, axis: try context.axis(axis), epsilon: epsilon), usedOutputs: statistics ? nil : 1)
   }
 }
 
 extension LayerNormalization: Tokenwise {
-  /// Per token when the normalized axes all follow the token axis.
+  /// Per token (output 0) when the normalized axes all follow the token axis.
   public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
     let rank = context.inputs[reads[0].position]?.rank ?? 0
     let first = axis < 0 ? axis + rank : axis

@@ -59,14 +59,9 @@ public struct LinearAttention: Op {
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(3...6)
-    let q = try inputs.required(0)
-    let k = try inputs.required(1)
-    let v = try inputs.required(2)
-    try q.expectFloatingPoint("query")
-    for (fact, name) in [(q, "query"), (k, "key"), (v, "value")] {
-      try fact.expectRank(3, name)
-      if fact.dtype != q.dtype { try fact.expectSameType(as: q, name, "query") }
-    }
+    let operands = try inputs.floatOperands("query", "key", "value")
+    let (q, k, v) = (operands[0], operands[1], operands[2])
+    for (fact, name) in zip(operands, ["query", "key", "value"]) { try fact.expectRank(3, name) }
     var batch = try DimCheck.unify(q.dims[0], k.dims[0], "batch sizes of query and key")
     batch = try DimCheck.unify(batch, v.dims[0], "batch sizes of query and value")
     var length = try DimCheck.unify(q.dims[1], k.dims[1], "sequence lengths of query and key")

@@ -16,7 +16,7 @@ public struct PackedMatMul: Op {
   public static let panel = 16
 
   public var alpha: Float
-  /// `none`, `gelu` or `geluTanh` (a softmax epilogue is not packed).
+  /// `none`, `gelu`, `geluTanh` or `relu` (a softmax epilogue is not packed).
   public var activation: FusedMatMul.Activation
   /// n: the product's last dim (the packed panels are padded past it).
   public var columns: Int

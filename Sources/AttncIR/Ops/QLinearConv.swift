@@ -33,6 +33,9 @@ public struct QLinearConv: Op {
 
 extension QLinearConv: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    try conv.callGeometry(context, weight: 3).map { Lowering(QLinearConvCall(geometry: $0)) }
+    // The geometry reads X and W as inputs 0 and 1; here W is input 3.
+    var operands = context
+    operands.inputs = [context.inputs.first ?? nil, context.inputs.count > 3 ? context.inputs[3] : nil]
+    return try conv.geometry.lowering(operands, beginPads: conv.beginPads) { QLinearConvCall(geometry: $0) }
   }
 }

@@ -53,7 +53,7 @@ public struct Reduce: Op {
 
   /// The axes to reduce, normalised and sorted: nil when unknown statically, `[]` for identity.
   /// - Throws: "axis 5 is out of range for rank 2", "axis 1 appears twice".
-  func axes(rank: Int, _ inputs: [ValueFact?]) throws -> [Int]? {
+  public func axes(rank: Int, _ inputs: [ValueFact?]) throws -> [Int]? {
     var raw: [Int]
     if axesFromInput, let axesInput = inputs.optional(1) {
       guard axesInput.dtype == .int64 || axesInput.dtype == .int32, axesInput.rank <= 1 else {
@@ -116,13 +116,7 @@ public struct Reduce: Op {
 
 extension OpRegistry {
   /// Entries for every `Reduce.Function`.
-  static var reduceEntries: [Entry] {
-    Reduce.Function.allCases.map { function in
-      Entry(function.rawValue) { attributes, opset in
-        try Reduce(function, attributes: attributes, opset: opset)
-      }
-    }
-  }
+  static var reduceEntries: [Entry] { Entry.family { try Reduce($0, attributes: $1, opset: $2) } }
 }
 
 extension Reduce: Lowerable {

@@ -20,9 +20,7 @@ extension OpRegistry {
       Entry("LayerNormalization", since: 17) { a, o in
         try LayerNormalization(attributes: a, opset: o)
       },
-      Entry("RMSNormalization", since: 23) { a, o in
-        try RMSNormalization(attributes: a, opset: o)
-      },
+      Entry("RMSNormalization", since: 23) { a, _ in try LayerNormalization(rms: true, attributes: a) },
       Entry("Resize", since: 10) { a, o in try Resize(attributes: a, opset: o) },
       Entry("Attention", since: 23) { a, o in try Attention(attributes: a, opset: o) },
       Entry("LinearAttention", since: 27) { a, o in try LinearAttention(attributes: a, opset: o) },
@@ -48,7 +46,7 @@ extension OpRegistry {
       Entry("DynamicQuantizeMatMul", domain: "com.microsoft") { a, o in try DynamicQuantizeMatMul(attributes: a, opset: o) },
       Entry("MatMulNBits", domain: "com.microsoft") { a, o in try MatMulNBits(attributes: a, opset: o) },
       // ONNX Runtime registers its RMSNorm in the default domain under this name.
-      Entry("SimplifiedLayerNormalization") { a, _ in try RMSNormalization(attributes: a, opset: 23) },
+      Entry("SimplifiedLayerNormalization") { a, _ in try LayerNormalization(rms: true, attributes: a) },
     ]
   }
 }
@@ -87,6 +85,18 @@ extension ValueFact {
       throw AttncError.invalid(
         "input '\(name)' has type \(dtype) but '\(otherName)' has \(other.dtype)")
     }
+  }
+}
+
+extension Array where Element == ValueFact? {
+  /// Inputs `0..<names.count` (called `names` in messages), required, floating point and of
+  /// input 0's type: an attention's query, key and value, a rotary's X and caches.
+  /// - Throws: "input 2 is required"; "input 'key' has type float16 but 'query' has float32".
+  func floatOperands(_ names: String...) throws -> [ValueFact] {
+    let facts = try names.indices.map { try required($0) }
+    try facts[0].expectFloatingPoint(names[0])
+    for (fact, name) in zip(facts, names).dropFirst() { try fact.expectSameType(as: facts[0], name, names[0]) }
+    return facts
   }
 }
 

@@ -62,3 +62,28 @@ extension ValueFact {
     return (length, nil)
   }
 }
+
+extension Array where Element == ValueFact? {
+  /// The two inputs of Expand and Tile: `x`, and a 1-D integer input listing sizes (`shape`,
+  /// `repeats`), read as `integerVector` reads it.
+  /// - Throws: "expects 2 inputs, got 3", and `integerVector`'s errors.
+  func dataAndSizes(_ name: String) throws -> (x: ValueFact, length: Int, content: [Dim]?) {
+    try expectCount(2...2)
+    let x = try required(0)
+    let (length, content) = try required(1).integerVector(name)
+    return (x, length, content)
+  }
+
+  /// The two inputs of a gather, `data` and `indices`, the indices of one of `indexTypes`.
+  /// - Throws: "expects 2 inputs, got 3"; "indices must be int32 or int64, got float32".
+  func gatherOperands(indexTypes: [DType] = [.int32, .int64]) throws -> (data: ValueFact, indices: ValueFact) {
+    try expectCount(2...2)
+    let data = try required(0)
+    let indices = try required(1)
+    guard indexTypes.contains(indices.dtype) else {
+      let allowed = indexTypes.map(\.description).joined(separator: " or ")
+      throw AttncError.invalid("indices must be \(allowed), got \(indices.dtype)")
+    }
+    return (data, indices)
+  }
+}

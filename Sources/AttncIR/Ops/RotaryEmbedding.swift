@@ -30,12 +30,8 @@ public struct RotaryEmbedding: Op {
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(3...4)
-    let x = try inputs.required(0)
-    let cos = try inputs.required(1)
-    let sin = try inputs.required(2)
-    try x.expectFloatingPoint("X")
-    try cos.expectSameType(as: x, "cos_cache", "X")
-    try sin.expectSameType(as: x, "sin_cache", "X")
+    let operands = try inputs.floatOperands("X", "cos_cache", "sin_cache")
+    let (x, cos, sin) = (operands[0], operands[1], operands[2])
     let batch: Dim
     let length: Dim
     let headSize: Dim

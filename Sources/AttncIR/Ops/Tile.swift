@@ -16,9 +16,7 @@ public struct Tile: Op, ContentPropagating {
   /// - Throws: "repeats has 1 entries for rank 2"; "repeats [2, -1] has a negative entry";
   ///   "input 'repeats' must be int64, got int32".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(2...2)
-    let x = try inputs.required(0)
-    let (length, content) = try inputs.required(1).integerVector("repeats")
+    let (x, length, content) = try inputs.dataAndSizes("repeats")
     guard length == x.rank else {
       throw AttncError.invalid("repeats has \(length) entries for rank \(x.rank)")
     }

@@ -44,13 +44,7 @@ public struct Variadic: Op {
 
 extension OpRegistry {
   /// Entries for every `Variadic.Function`.
-  static var variadicEntries: [Entry] {
-    Variadic.Function.allCases.map { function in
-      Entry(function.rawValue, since: 6) { attributes, opset in
-        try Variadic(function, attributes: attributes, opset: opset)
-      }
-    }
-  }
+  static var variadicEntries: [Entry] { Entry.family(since: 6) { try Variadic($0, attributes: $1, opset: $2) } }
 }
 
 extension Variadic: Lowerable {

@@ -4,7 +4,6 @@ import AttncTensor
 /// policy chose (`dispatch`: a variant per range of key lengths, picked per call).
 public struct FusedAttentionCall: KernelCall {
   public static let names = ["FusedAttention"]
-  public let name = "FusedAttention"
 
   /// What input 3 holds (`AttentionSpec.Mask` in the IR).
   public enum MaskKind: String, Sendable {
@@ -104,9 +103,8 @@ public struct FusedAttentionCall: KernelCall {
     case .keyWeights: mask = .keyWeights(try KernelCalls.input(inputs, 3))
     }
     guard definition.kernel != nil else {
-      var options = TiledAttention.Options(scale: scale, causal: causal, softcap: softcap)
-      options.causalFill = causalFill
-      options.zeroNaNRows = zeroNaNRows
+      let options = TiledAttention.Options(
+        scale: scale, causal: causal, causalFill: causalFill, zeroNaNRows: zeroNaNRows, softcap: softcap)
       return [try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options, output: context.output(0))]
     }
     return [try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: scale, causal: causal)]
@@ -125,34 +123,11 @@ public struct FusedAttentionCall: KernelCall {
 
 /// ONNX `Attention` (opset 23), run by the reference kernel (3-D or 4-D inputs, past key and
 /// value, GQA, windows, softcap, qk output modes).
-public struct AttentionCall: KernelCall {
+public struct AttentionCall: CodableKernelCall {
   public static let names = ["Attention"]
-  public let name = "Attention"
   public var options: AttentionReference.Options
 
   public init(options: AttentionReference.Options) { self.options = options }
-
-  public init(name: String, parameters p: KernelParameters) throws {
-    let heads = try p.int("q_num_heads", default: 0), kvHeads = try p.int("kv_num_heads", default: 0)
-    let scale = try p.float("scale", default: 0)
-    self.init(options: .init(
-      qHeads: heads > 0 ? heads : nil, kvHeads: kvHeads > 0 ? kvHeads : nil, scale: scale > 0 ? scale : nil,
-      causal: try p.int("is_causal", default: 0) != 0, softcap: try p.float("softcap", default: 0),
-      qkMode: try p.int("qk_matmul_output_mode", default: 0),
-      leftWindow: try p.int("left_window_size", default: -1), rightWindow: try p.int("right_window_size", default: -1)))
-  }
-
-  public var parameters: [String: KernelParameter] {
-    var result: [String: KernelParameter] = [
-      "is_causal": options.causal.parameter, "softcap": .float(Double(options.softcap)),
-      "qk_matmul_output_mode": .int(Int64(options.qkMode)),
-      "left_window_size": .int(Int64(options.leftWindow)), "right_window_size": .int(Int64(options.rightWindow)),
-    ]
-    if let h = options.qHeads { result["q_num_heads"] = .int(Int64(h)) }
-    if let h = options.kvHeads { result["kv_num_heads"] = .int(Int64(h)) }
-    if let s = options.scale { result["scale"] = .float(Double(s)) }
-    return result
-  }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     try AttentionReference.run(
@@ -163,29 +138,19 @@ public struct AttentionCall: KernelCall {
 }
 
 /// `RotaryEmbedding` (opset 23): rotate the first `rotaryDim` features of each head.
-public struct RotaryEmbeddingCall: KernelCall {
+public struct RotaryEmbeddingCall: CodableKernelCall {
   public static let names = ["RotaryEmbedding"]
-  public let name = "RotaryEmbedding"
   public var interleaved: Bool
   /// 0 = the whole head.
   public var rotaryDim: Int
   /// Heads of a 3-D input; 0 for 4-D.
   public var numHeads: Int
+  enum CodingKeys: String, CodingKey { case interleaved, rotaryDim = "rotary_embedding_dim", numHeads = "num_heads" }
 
   public init(interleaved: Bool, rotaryDim: Int, numHeads: Int) {
     self.interleaved = interleaved
     self.rotaryDim = rotaryDim
     self.numHeads = numHeads
-  }
-
-  public init(name: String, parameters p: KernelParameters) throws {
-    self.init(
-      interleaved: try p.int("interleaved", default: 0) != 0, rotaryDim: try p.int("rotary_embedding_dim", default: 0),
-      numHeads: try p.int("num_heads", default: 0))
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["interleaved": interleaved.parameter, "rotary_embedding_dim": .int(Int64(rotaryDim)), "num_heads": .int(Int64(numHeads))]
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -197,23 +162,11 @@ public struct RotaryEmbeddingCall: KernelCall {
 
 /// ONNX `LinearAttention` (opset 27): the recurrent state update of linear attention and its
 /// gated and delta-rule forms.
-public struct LinearAttentionCall: KernelCall {
+public struct LinearAttentionCall: CodableKernelCall {
   public static let names = ["LinearAttention"]
-  public let name = "LinearAttention"
   public var options: LinearAttentionKernel.Options
 
   public init(options: LinearAttentionKernel.Options) { self.options = options }
-
-  public init(name: String, parameters p: KernelParameters) throws {
-    self.init(options: .init(
-      qHeads: try p.int("q_num_heads"), kvHeads: try p.int("kv_num_heads"), scale: try p.float("scale", default: 0),
-      decays: try p.int("decays") != 0, correctsDelta: try p.int("corrects_delta") != 0))
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["q_num_heads": .int(Int64(options.qHeads)), "kv_num_heads": .int(Int64(options.kvHeads)), "scale": .float(Double(options.scale)),
-     "decays": options.decays.parameter, "corrects_delta": options.correctsDelta.parameter]
-  }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     try LinearAttentionKernel.run(
@@ -224,23 +177,17 @@ public struct LinearAttentionCall: KernelCall {
 }
 
 /// Token merging between encoder blocks (ToMe bipartite soft matching): merges `r` tokens.
-public struct TokenMergeCall: KernelCall {
+public struct TokenMergeCall: CodableKernelCall {
   public static let names = ["TokenMerge"]
-  public let name = "TokenMerge"
   public var r: Int
   /// The first token (a class token) never merges.
   public var protectFirst: Bool
+  enum CodingKeys: String, CodingKey { case r, protectFirst = "protect_first" }
 
   public init(r: Int, protectFirst: Bool) {
     self.r = r
     self.protectFirst = protectFirst
   }
-
-  public init(name: String, parameters p: KernelParameters) throws {
-    self.init(r: try p.int("r"), protectFirst: try p.int("protect_first", default: 1) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] { ["r": .int(Int64(r)), "protect_first": protectFirst.parameter] }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     try TokenMergeKernel.merge(
@@ -258,11 +205,9 @@ public struct TokenMergeCall: KernelCall {
 }
 
 /// Token unmerging at the outputs: every original token takes its merged token's value.
-public struct TokenUnmergeCall: KernelCall {
+public struct TokenUnmergeCall: CodableKernelCall {
   public static let names = ["TokenUnmerge"]
-  public let name = "TokenUnmerge"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try TokenMergeKernel.unmerge(y: KernelCalls.input(inputs, 0), origin: KernelCalls.input(inputs, 1))]

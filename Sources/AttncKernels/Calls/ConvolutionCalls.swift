@@ -1,7 +1,7 @@
 import AttncTensor
 
 /// The geometry a `Conv` or `ConvTranspose` call is fixed to at conversion.
-public struct ConvolutionGeometry: Sendable, Equatable {
+public struct ConvolutionGeometry: Sendable, Equatable, Codable {
   public var strides: [Int]
   public var dilations: [Int]
   /// Padding before each spatial axis (explicit or resolved from `auto_pad`).
@@ -9,6 +9,7 @@ public struct ConvolutionGeometry: Sendable, Equatable {
   public var group: Int
   /// The output's dims (symbolic; resolved per run).
   public var output: [Dim]
+  enum CodingKeys: String, CodingKey { case strides, dilations, padsBegin = "pads_begin", group, output }
 
   public init(strides: [Int], dilations: [Int], padsBegin: [Int], group: Int, output: [Dim]) {
     self.strides = strides
@@ -16,18 +17,6 @@ public struct ConvolutionGeometry: Sendable, Equatable {
     self.padsBegin = padsBegin
     self.group = group
     self.output = output
-  }
-
-  init(_ parameters: KernelParameters) throws {
-    self.init(
-      strides: try parameters.ints("strides") ?? [], dilations: try parameters.ints("dilations") ?? [],
-      padsBegin: try parameters.ints("pads_begin") ?? [], group: try parameters.int("group", default: 1),
-      output: try parameters.dims("output"))
-  }
-
-  var parameters: [String: KernelParameter] {
-    ["strides": .ints(strides.map { Int64($0) }), "dilations": .ints(dilations.map { Int64($0) }),
-     "pads_begin": .ints(padsBegin.map { Int64($0) }), "group": .int(Int64(group)), "output": .dims(output)]
   }
 
   /// `values` when given for every spatial axis, else `fill` for each.
@@ -56,22 +45,9 @@ public struct ConvolutionGeometry: Sendable, Equatable {
   }
 }
 
-/// A convolution call (`Conv`, `ConvTranspose`, `ConvInteger`, `QLinearConv`): its parameters
-/// are one `ConvolutionGeometry`, encoded and decoded here once.
-public protocol ConvolutionCall: KernelCall {
-  var geometry: ConvolutionGeometry { get }
-  init(geometry: ConvolutionGeometry)
-}
-
-extension ConvolutionCall {
-  public init(name: String, parameters: KernelParameters) throws { self.init(geometry: try ConvolutionGeometry(parameters)) }
-  public var parameters: [String: KernelParameter] { geometry.parameters }
-}
-
 /// `Conv` (any spatial rank, groups, dilations) by im2col and GEMM.
-public struct ConvCall: ConvolutionCall {
+public struct ConvCall: CodableKernelCall {
   public static let names = ["Conv"]
-  public let name = "Conv"
   public var geometry: ConvolutionGeometry
 
   public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
@@ -90,9 +66,8 @@ public struct ConvCall: ConvolutionCall {
 }
 
 /// `ConvTranspose` (any spatial rank, groups, dilations).
-public struct ConvTransposeCall: ConvolutionCall {
+public struct ConvTransposeCall: CodableKernelCall {
   public static let names = ["ConvTranspose"]
-  public let name = "ConvTranspose"
   public var geometry: ConvolutionGeometry
 
   public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
@@ -110,42 +85,16 @@ public struct ConvTransposeCall: ConvolutionCall {
 }
 
 /// `Resize` with every ONNX mode and coordinate transformation.
-public struct ResizeCall: KernelCall {
+public struct ResizeCall: CodableKernelCall {
   public static let names = ["Resize"]
-  public let name = "Resize"
   public var options: Resampling.Options
   /// Opset 10's form: input 1 is `scales` (no `roi`, no `sizes`).
   public var scalesOnly: Bool
+  enum CodingKeys: String, CodingKey { case options, scalesOnly = "scales_only" }
 
   public init(options: Resampling.Options, scalesOnly: Bool) {
     self.options = options
     self.scalesOnly = scalesOnly
-  }
-
-  public init(name: String, parameters p: KernelParameters) throws {
-    var options = Resampling.Options()
-    options.mode = try p.string("mode")
-    options.coordinateTransformation = try p.string("coordinate_transformation_mode")
-    options.nearestMode = try p.string("nearest_mode")
-    options.cubicCoefficient = Double(try p.float("cubic_coeff_a"))
-    options.excludeOutside = try p.int("exclude_outside") != 0
-    options.extrapolationValue = Double(try p.float("extrapolation_value"))
-    options.antialias = try p.int("antialias") != 0
-    options.keepAspectRatioPolicy = try p.string("keep_aspect_ratio_policy")
-    options.axes = try p.ints("axes")
-    self.init(options: options, scalesOnly: try p.int("scales_only", default: 0) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] {
-    var result: [String: KernelParameter] = [
-      "mode": .string(options.mode), "coordinate_transformation_mode": .string(options.coordinateTransformation),
-      "nearest_mode": .string(options.nearestMode), "cubic_coeff_a": .float(options.cubicCoefficient),
-      "exclude_outside": options.excludeOutside.parameter, "extrapolation_value": .float(options.extrapolationValue),
-      "antialias": options.antialias.parameter, "keep_aspect_ratio_policy": .string(options.keepAspectRatioPolicy),
-      "scales_only": scalesOnly.parameter,
-    ]
-    if let axes = options.axes { result["axes"] = .ints(axes.map { Int64($0) }) }
-    return result
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {

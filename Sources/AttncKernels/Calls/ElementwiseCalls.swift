@@ -1,7 +1,7 @@
 import AttncTensor
 
 /// A broadcasting binary op (`Add`, `Pow`, `Equal`, `And`, …); `fmod` for `Mod`.
-public struct BinaryCall: KernelCall {
+public struct BinaryCall: CodableKernelCall {
   public static let names = ["Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "LessOrEqual",
                              "Greater", "GreaterOrEqual", "And", "Or", "Xor"]
   public var name: String
@@ -11,12 +11,6 @@ public struct BinaryCall: KernelCall {
     self.name = name
     self.fmod = fmod
   }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(name, fmod: try parameters.int("fmod", default: 0) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] { ["fmod": fmod.parameter] }
 
   public var memory: KernelMemory {
     // Pow writes its result through output 0 only on the scalar-exponent path; other exponents
@@ -30,7 +24,7 @@ public struct BinaryCall: KernelCall {
 }
 
 /// A unary op (`Exp`, `Gelu`, `LeakyRelu`, …) with the attributes its function takes.
-public struct UnaryCall: KernelCall {
+public struct UnaryCall: CodableKernelCall {
   public static let names = ["Neg", "Abs", "Exp", "Log", "Sqrt", "Reciprocal", "Tanh", "Erf", "Sigmoid",
                              "Relu", "Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "Softplus", "LeakyRelu",
                              "HardSigmoid", "HardSwish", "Mish", "Swish", "Gelu", "Not", "IsNaN"]
@@ -38,62 +32,41 @@ public struct UnaryCall: KernelCall {
   /// LeakyRelu's and Swish's `alpha`, HardSigmoid's `alpha` and `beta`.
   public var alpha: Double?
   public var beta: Double?
-  /// Gelu's tanh approximation.
-  public var tanhApproximation: Bool
+  /// Gelu's form (nil for the other functions).
+  public var approximate: GeluApproximation?
 
   public init(_ name: String, alpha: Double? = nil, beta: Double? = nil, tanhApproximation: Bool = false) {
     self.name = name
     self.alpha = alpha
     self.beta = beta
-    self.tanhApproximation = tanhApproximation
+    approximate = name == "Gelu" ? GeluApproximation(tanh: tanhApproximation) : nil
   }
 
-  public init(name: String, parameters: KernelParameters) throws {
-    let alpha = parameters.values["alpha"] == nil ? nil : Double(try parameters.float("alpha"))
-    let beta = parameters.values["beta"] == nil ? nil : Double(try parameters.float("beta"))
-    self.init(name, alpha: alpha, beta: beta, tanhApproximation: try parameters.string("approximate", default: "none") == "tanh")
-  }
-
-  public var parameters: [String: KernelParameter] {
-    var result: [String: KernelParameter] = [:]
-    if let alpha { result["alpha"] = .float(alpha) }
-    if let beta { result["beta"] = .float(beta) }
-    if name == "Gelu" { result["approximate"] = .string(tanhApproximation ? "tanh" : "none") }
-    return result
-  }
+  /// Gelu's tanh approximation.
+  public var tanhApproximation: Bool { approximate == .tanh }
 
   public var memory: KernelMemory {
-    ["Exp", "Erf", "Tanh", "Gelu", "Sigmoid", "Neg", "Abs", "Relu", "Sqrt", "Reciprocal"].contains(name)
+    ["Exp", "Erf", "Tanh", "Gelu", "Sigmoid", "Swish", "Neg", "Abs", "Relu", "Sqrt", "Reciprocal"].contains(name)
       ? KernelMemory(outputs: [0], inPlace: [0]) : .none
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try Elementwise.unary(
       name, KernelCalls.input(inputs, 0), alpha: Float(alpha ?? 0), beta: Float(beta ?? 0),
-      approximate: tanhApproximation ? "tanh" : "none", output: context.output(0))]
+      approximate: (approximate ?? .erf).rawValue, output: context.output(0))]
   }
 }
 
 /// `IsInf`: which infinities count.
-public struct IsInfCall: KernelCall {
+public struct IsInfCall: CodableKernelCall {
   public static let names = ["IsInf"]
-  public let name = "IsInf"
   public var detectNegative: Bool
   public var detectPositive: Bool
+  enum CodingKeys: String, CodingKey { case detectNegative = "detect_negative", detectPositive = "detect_positive" }
 
   public init(detectNegative: Bool, detectPositive: Bool) {
     self.detectNegative = detectNegative
     self.detectPositive = detectPositive
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      detectNegative: try parameters.int("detect_negative", default: 1) != 0,
-      detectPositive: try parameters.int("detect_positive", default: 1) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["detect_negative": detectNegative.parameter, "detect_positive": detectPositive.parameter]
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -103,12 +76,11 @@ public struct IsInfCall: KernelCall {
 }
 
 /// `Sum`, `Max`, `Min` over any number of broadcasting inputs, folded pairwise.
-public struct VariadicCall: KernelCall {
+public struct VariadicCall: CodableKernelCall {
   public static let names = ["Sum", "Max", "Min"]
   public var name: String
 
   public init(_ name: String) { self.name = name }
-  public init(name: String, parameters: KernelParameters) throws { self.init(name) }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let pairwise = name == "Sum" ? "Add" : name
@@ -119,11 +91,9 @@ public struct VariadicCall: KernelCall {
 }
 
 /// `Where(condition, x, y)` with broadcasting.
-public struct WhereCall: KernelCall {
+public struct WhereCall: CodableKernelCall {
   public static let names = ["Where"]
-  public let name = "Where"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public var memory: KernelMemory { .output }
 
@@ -133,29 +103,17 @@ public struct WhereCall: KernelCall {
 }
 
 /// `Cast` (and `CastLike`) to a dtype, with the float8 saturation and rounding modes.
-public struct CastCall: KernelCall {
+public struct CastCall: CodableKernelCall {
   public static let names = ["Cast"]
-  public let name = "Cast"
   public var to: DType
   public var saturate: Bool
   public var rounding: NarrowFloat.Rounding
+  enum CodingKeys: String, CodingKey { case to, saturate, rounding = "round_mode" }
 
   public init(to: DType, saturate: Bool = true, rounding: NarrowFloat.Rounding = .up) {
     self.to = to
     self.saturate = saturate
     self.rounding = rounding
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    let mode = try parameters.string("round_mode", default: "up")
-    guard let rounding = NarrowFloat.Rounding(rawValue: mode) else {
-      throw AttncError.invalid("round_mode '\(mode)' is not one of up, down, nearest")
-    }
-    self.init(to: try DType(onnx: Int32(try parameters.int("to"))), saturate: try parameters.int("saturate", default: 1) != 0, rounding: rounding)
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["to": .int(Int64(to.rawValue)), "saturate": saturate.parameter, "round_mode": .string(rounding.rawValue)]
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -166,7 +124,6 @@ public struct CastCall: KernelCall {
 /// `Clip` to bounds given as attributes (opset < 11) or as inputs 1 and 2.
 public struct ClipCall: KernelCall {
   public static let names = ["Clip"]
-  public let name = "Clip"
   /// The attribute bounds, when the op has them.
   public var bounds: (min: Double, max: Double)?
 
@@ -200,23 +157,27 @@ public struct ClipCall: KernelCall {
 
 /// `Gelu(x + bias)` with `bias` (when given) broadcast along the last axis: ONNX Runtime's
 /// `BiasGelu` (erf form) and `FastGelu` (tanh form).
-public struct BiasGeluCall: KernelCall {
+public struct BiasGeluCall: CodableKernelCall {
   public static let names = ["BiasGelu"]
-  public let name = "BiasGelu"
+  /// The tanh approximation (`FastGelu`) or the erf form.
+  public var approximate: GeluApproximation
+
+  public init(tanhApproximation: Bool) { approximate = GeluApproximation(tanh: tanhApproximation) }
+
   /// The tanh approximation (`FastGelu`) instead of the erf form.
-  public var tanhApproximation: Bool
-
-  public init(tanhApproximation: Bool) { self.tanhApproximation = tanhApproximation }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(tanhApproximation: try parameters.string("approximate", default: "none") == "tanh")
-  }
-
-  public var parameters: [String: KernelParameter] { ["approximate": .string(tanhApproximation ? "tanh" : "none")] }
+  public var tanhApproximation: Bool { approximate == .tanh }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     var x = try KernelCalls.input(inputs, 0)
     if let bias = KernelCalls.optional(inputs, 1) { x = try Elementwise.binary("Add", x, bias) }
-    return [try Elementwise.unary("Gelu", x, approximate: tanhApproximation ? "tanh" : "none", output: context.output(0))]
+    return [try Elementwise.unary("Gelu", x, approximate: approximate.rawValue, output: context.output(0))]
   }
+}
+
+/// Gelu's form: the erf definition or the tanh approximation (ONNX `approximate`).
+public enum GeluApproximation: String, Sendable, Codable, KernelParameterValue {
+  case erf = "none"
+  case tanh
+
+  init(tanh: Bool) { self = tanh ? .tanh : .erf }
 }

@@ -1,15 +1,11 @@
 import AttncTensor
 
 /// `Transpose` by a full permutation.
-public struct TransposeCall: KernelCall {
+public struct TransposeCall: CodableKernelCall {
   public static let names = ["Transpose"]
-  public let name = "Transpose"
   public var perm: [Int]
 
   public init(perm: [Int]) { self.perm = perm }
-  public init(name: String, parameters: KernelParameters) throws { self.init(perm: try parameters.ints("perm") ?? []) }
-
-  public var parameters: [String: KernelParameter] { ["perm": .ints(perm.map { Int64($0) })] }
   public var memory: KernelMemory { .output }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -18,23 +14,18 @@ public struct TransposeCall: KernelCall {
 }
 
 /// `Gather` (whole slices along `axis`) or `GatherElements` (one element per index along `axis`).
-public struct GatherCall: KernelCall {
+public struct GatherCall: CodableKernelCall {
   public static let names = ["Gather", "GatherElements"]
-  /// `GatherElements` rather than `Gather`.
-  public var elements: Bool
+  public var name: String
   public var axis: Int
 
   public init(axis: Int, elements: Bool = false) {
+    name = Self.names[elements ? 1 : 0]
     self.axis = axis
-    self.elements = elements
   }
 
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(axis: try parameters.int("axis"), elements: name == "GatherElements")
-  }
-
-  public var name: String { elements ? "GatherElements" : "Gather" }
-  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis))] }
+  /// `GatherElements` rather than `Gather`.
+  public var elements: Bool { name == "GatherElements" }
   public var memory: KernelMemory { elements ? .none : .output }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -51,15 +42,12 @@ public struct GatherCall: KernelCall {
 }
 
 /// `GatherND` with `batchDims` leading batch axes.
-public struct GatherNDCall: KernelCall {
+public struct GatherNDCall: CodableKernelCall {
   public static let names = ["GatherND"]
-  public let name = "GatherND"
   public var batchDims: Int
+  enum CodingKeys: String, CodingKey { case batchDims = "batch_dims" }
 
   public init(batchDims: Int) { self.batchDims = batchDims }
-  public init(name: String, parameters: KernelParameters) throws { self.init(batchDims: try parameters.int("batch_dims", default: 0)) }
-
-  public var parameters: [String: KernelParameter] { ["batch_dims": .int(Int64(batchDims))] }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try Movement.gatherND(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), batchDims: batchDims)]
@@ -67,21 +55,11 @@ public struct GatherNDCall: KernelCall {
 }
 
 /// `ScatterND` with its `reduction`.
-public struct ScatterNDCall: KernelCall {
+public struct ScatterNDCall: CodableKernelCall {
   public static let names = ["ScatterND"]
-  public let name = "ScatterND"
   public var reduction: Movement.ScatterReduction
 
   public init(reduction: Movement.ScatterReduction) { self.reduction = reduction }
-  public init(name: String, parameters: KernelParameters) throws {
-    let text = try parameters.string("reduction", default: "none")
-    guard let reduction = Movement.ScatterReduction(rawValue: text) else {
-      throw AttncError.invalid("unknown ScatterND reduction '\(text)'")
-    }
-    self.init(reduction: reduction)
-  }
-
-  public var parameters: [String: KernelParameter] { ["reduction": .string(reduction.rawValue)] }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try Movement.scatterND(KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), KernelCalls.input(inputs, 2), reduction: reduction)]
@@ -89,15 +67,11 @@ public struct ScatterNDCall: KernelCall {
 }
 
 /// `Concat` along `axis`.
-public struct ConcatCall: KernelCall {
+public struct ConcatCall: CodableKernelCall {
   public static let names = ["Concat"]
-  public let name = "Concat"
   public var axis: Int
 
   public init(axis: Int) { self.axis = axis }
-  public init(name: String, parameters: KernelParameters) throws { self.init(axis: try parameters.int("axis")) }
-
-  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis))] }
   public var memory: KernelMemory { .output }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -106,11 +80,9 @@ public struct ConcatCall: KernelCall {
 }
 
 /// `Expand` to the shape input 1 gives (bidirectional broadcasting).
-public struct ExpandCall: KernelCall {
+public struct ExpandCall: CodableKernelCall {
   public static let names = ["Expand"]
-  public let name = "Expand"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try Movement.expand(KernelCalls.input(inputs, 0), to: try KernelCalls.input(inputs, 1).ints.map { Int($0) })]
@@ -118,11 +90,9 @@ public struct ExpandCall: KernelCall {
 }
 
 /// `Tile` by the repeats input 1 gives.
-public struct TileCall: KernelCall {
+public struct TileCall: CodableKernelCall {
   public static let names = ["Tile"]
-  public let name = "Tile"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [Movement.tile(try KernelCalls.input(inputs, 0), repeats: try KernelCalls.input(inputs, 1).ints.map { Int($0) })]
@@ -130,9 +100,8 @@ public struct TileCall: KernelCall {
 }
 
 /// `Slice`: bounds from attributes (opset < 10) or from inputs 1–4.
-public struct SliceCall: KernelCall {
+public struct SliceCall: CodableKernelCall {
   public static let names = ["Slice"]
-  public let name = "Slice"
   /// The attribute form's starts, ends and axes; nil when they come from inputs.
   public var starts: [Int]?
   public var ends: [Int]?
@@ -142,18 +111,6 @@ public struct SliceCall: KernelCall {
     self.starts = starts
     self.ends = ends
     self.axes = axes
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(starts: try parameters.ints("starts"), ends: try parameters.ints("ends"), axes: try parameters.ints("axes"))
-  }
-
-  public var parameters: [String: KernelParameter] {
-    var result: [String: KernelParameter] = [:]
-    if let starts { result["starts"] = .ints(starts.map { Int64($0) }) }
-    if let ends { result["ends"] = .ints(ends.map { Int64($0) }) }
-    if let axes { result["axes"] = .ints(axes.map { Int64($0) }) }
-    return result
   }
 
   public var memory: KernelMemory { .output }
@@ -183,30 +140,17 @@ public struct SliceCall: KernelCall {
 }
 
 /// `Split` along `axis` into the sizes given (attribute or input 1) or `numOutputs` equal parts.
-public struct SplitCall: KernelCall {
+public struct SplitCall: CodableKernelCall {
   public static let names = ["Split"]
-  public let name = "Split"
   public var axis: Int
   public var sizes: [Int]?
   public var numOutputs: Int?
+  enum CodingKeys: String, CodingKey { case axis, sizes = "split", numOutputs = "num_outputs" }
 
   public init(axis: Int, sizes: [Int]?, numOutputs: Int?) {
     self.axis = axis
     self.sizes = sizes
     self.numOutputs = numOutputs
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      axis: try parameters.int("axis", default: 0), sizes: try parameters.ints("split"),
-      numOutputs: parameters.values["num_outputs"] == nil ? nil : try parameters.int("num_outputs"))
-  }
-
-  public var parameters: [String: KernelParameter] {
-    var result: [String: KernelParameter] = ["axis": .int(Int64(axis))]
-    if let sizes { result["split"] = .ints(sizes.map { Int64($0) }) }
-    if let numOutputs { result["num_outputs"] = .int(Int64(numOutputs)) }
-    return result
   }
 
   public var memory: KernelMemory { KernelMemory(everyOutput: true) }
@@ -225,15 +169,11 @@ public struct SplitCall: KernelCall {
 }
 
 /// `Trilu`: zeros above (`upper` false) or below the `k`-th diagonal of the last two axes.
-public struct TriluCall: KernelCall {
+public struct TriluCall: CodableKernelCall {
   public static let names = ["Trilu"]
-  public let name = "Trilu"
   public var upper: Bool
 
   public init(upper: Bool) { self.upper = upper }
-  public init(name: String, parameters: KernelParameters) throws { self.init(upper: try parameters.int("upper", default: 1) != 0) }
-
-  public var parameters: [String: KernelParameter] { ["upper": upper.parameter] }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     var x = try KernelCalls.input(inputs, 0)
@@ -251,9 +191,8 @@ public struct TriluCall: KernelCall {
 }
 
 /// `CumSum` along the axis input 1 gives.
-public struct CumSumCall: KernelCall {
+public struct CumSumCall: CodableKernelCall {
   public static let names = ["CumSum"]
-  public let name = "CumSum"
   public var exclusive: Bool
   public var reverse: Bool
 
@@ -262,12 +201,6 @@ public struct CumSumCall: KernelCall {
     self.reverse = reverse
   }
 
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(exclusive: try parameters.int("exclusive", default: 0) != 0, reverse: try parameters.int("reverse", default: 0) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] { ["exclusive": exclusive.parameter, "reverse": reverse.parameter] }
-
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let axis = Int(try KernelCalls.input(inputs, 1).ints.first ?? 0)
     return [try LinearAlgebra.cumsum(KernelCalls.input(inputs, 0), axis: axis, exclusive: exclusive, reverse: reverse)]
@@ -275,30 +208,19 @@ public struct CumSumCall: KernelCall {
 }
 
 /// `ReduceSum`, `ReduceMean`, `ReduceMax` over axes from the attribute or input 1.
-public struct ReduceCall: KernelCall {
+public struct ReduceCall: CodableKernelCall {
   public static let names = ["ReduceSum", "ReduceMean", "ReduceMax"]
   public var name: String
   public var axes: [Int]?
   public var keepDims: Bool
   public var noopWithEmptyAxes: Bool
+  enum CodingKeys: String, CodingKey { case name, axes, keepDims = "keepdims", noopWithEmptyAxes = "noop_with_empty_axes" }
 
   public init(_ name: String, axes: [Int]?, keepDims: Bool, noopWithEmptyAxes: Bool) {
     self.name = name
     self.axes = axes
     self.keepDims = keepDims
     self.noopWithEmptyAxes = noopWithEmptyAxes
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      name, axes: try parameters.ints("axes"), keepDims: try parameters.int("keepdims", default: 1) != 0,
-      noopWithEmptyAxes: try parameters.int("noop_with_empty_axes", default: 0) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] {
-    var result: [String: KernelParameter] = ["keepdims": keepDims.parameter, "noop_with_empty_axes": noopWithEmptyAxes.parameter]
-    if let axes { result["axes"] = .ints(axes.map { Int64($0) }) }
-    return result
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {

@@ -1,22 +1,17 @@
 import AttncTensor
 
 /// `Softmax` along `axis` (already normalized); `coerce2D` for opset < 13's flattening.
-public struct SoftmaxCall: KernelCall {
+public struct SoftmaxCall: CodableKernelCall {
   public static let names = ["Softmax"]
-  public let name = "Softmax"
   public var axis: Int
   public var coerce2D: Bool
+  enum CodingKeys: String, CodingKey { case axis, coerce2D = "coerce2d" }
 
   public init(axis: Int, coerce2D: Bool) {
     self.axis = axis
     self.coerce2D = coerce2D
   }
 
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(axis: try parameters.int("axis"), coerce2D: try parameters.int("coerce2d", default: 0) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis)), "coerce2d": coerce2D.parameter] }
   public var memory: KernelMemory { KernelMemory(outputs: [0], inPlace: [0]) }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -27,24 +22,19 @@ public struct SoftmaxCall: KernelCall {
 }
 
 /// `LayerNormalization` or `RMSNormalization` over the axes from `axis` on (normalized).
-public struct LayerNormalizationCall: KernelCall {
+public struct LayerNormalizationCall: CodableKernelCall {
   public static let names = ["LayerNormalization", "RMSNormalization"]
-  public var rms: Bool
+  public var name: String
   public var axis: Int
   public var epsilon: Float
 
   public init(rms: Bool, axis: Int, epsilon: Float) {
-    self.rms = rms
+    name = Self.names[rms ? 1 : 0]
     self.axis = axis
     self.epsilon = epsilon
   }
 
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(rms: name == "RMSNormalization", axis: try parameters.int("axis"), epsilon: try parameters.float("epsilon"))
-  }
-
-  public var name: String { rms ? "RMSNormalization" : "LayerNormalization" }
-  public var parameters: [String: KernelParameter] { ["axis": .int(Int64(axis)), "epsilon": .float(Double(epsilon))] }
+  public var rms: Bool { name == "RMSNormalization" }
   public var memory: KernelMemory { KernelMemory(outputs: [0], inPlace: [0]) }
 
   /// Outputs: y, and for LayerNormalization with more than one output, mean and inverse
@@ -58,9 +48,8 @@ public struct LayerNormalizationCall: KernelCall {
 }
 
 /// `BatchNormalization` in inference form, or training form with running statistics.
-public struct BatchNormalizationCall: KernelCall {
+public struct BatchNormalizationCall: CodableKernelCall {
   public static let names = ["BatchNormalization"]
-  public let name = "BatchNormalization"
   public var epsilon: Float
   public var momentum: Float
   public var training: Bool
@@ -69,16 +58,6 @@ public struct BatchNormalizationCall: KernelCall {
     self.epsilon = epsilon
     self.momentum = momentum
     self.training = training
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      epsilon: try parameters.float("epsilon"), momentum: try parameters.float("momentum"),
-      training: try parameters.int("training", default: 0) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["epsilon": .float(Double(epsilon)), "momentum": .float(Double(momentum)), "training": training.parameter]
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -96,22 +75,17 @@ public struct BatchNormalizationCall: KernelCall {
 /// `gamma` (and `beta`). Outputs, a prefix as asked: `y`; the row mean of `s`; its inverse
 /// standard deviation `1/√(var + ε)` (RMS form: `1/√(mean(s²) + ε)`), both `[…, 1]`; and `s`.
 /// Inputs: input, skip, gamma, then beta (LayerNorm form only, may be omitted) and bias.
-public struct SkipNormalizationCall: KernelCall {
+public struct SkipNormalizationCall: CodableKernelCall {
   public static let names = ["SkipLayerNormalization", "SkipSimplifiedLayerNormalization"]
-  public var rms: Bool
+  public var name: String
   public var epsilon: Float
 
   public init(rms: Bool, epsilon: Float) {
-    self.rms = rms
+    name = Self.names[rms ? 1 : 0]
     self.epsilon = epsilon
   }
 
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(rms: name == "SkipSimplifiedLayerNormalization", epsilon: try parameters.float("epsilon"))
-  }
-
-  public var name: String { rms ? "SkipSimplifiedLayerNormalization" : "SkipLayerNormalization" }
-  public var parameters: [String: KernelParameter] { ["epsilon": .float(Double(epsilon))] }
+  public var rms: Bool { name == "SkipSimplifiedLayerNormalization" }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     var sum = try Elementwise.binary("Add", KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1))

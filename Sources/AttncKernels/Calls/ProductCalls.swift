@@ -1,11 +1,9 @@
 import AttncTensor
 
 /// `MatMul` with numpy broadcasting of the batch axes (OpenBLAS for float32).
-public struct MatMulCall: KernelCall {
+public struct MatMulCall: CodableKernelCall {
   public static let names = ["MatMul"]
-  public let name = "MatMul"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public var memory: KernelMemory { .output }
 
@@ -17,9 +15,8 @@ public struct MatMulCall: KernelCall {
 }
 
 /// `FusedMatMul`: `activation(alpha · A×B + addends…)`, the epilogue applied per output block.
-public struct FusedMatMulCall: KernelCall {
+public struct FusedMatMulCall: CodableKernelCall {
   public static let names = ["FusedMatMul"]
-  public let name = "FusedMatMul"
   public var alpha: Float
   /// `none`, `gelu`, `gelu_tanh` or `softmax`.
   public var activation: String
@@ -29,11 +26,6 @@ public struct FusedMatMulCall: KernelCall {
     self.activation = activation
   }
 
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(alpha: try parameters.float("alpha", default: 1), activation: try parameters.string("activation", default: "none"))
-  }
-
-  public var parameters: [String: KernelParameter] { ["alpha": .float(Double(alpha)), "activation": .string(activation)] }
   public var memory: KernelMemory { .output }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -45,9 +37,9 @@ public struct FusedMatMulCall: KernelCall {
   public func cost(_ shapes: KernelShapes) -> KernelCost { .product(shapes) }
 }
 
-/// The epilogue of attnc's products on packed weights (`PackedMatMul`, `QuantizedMatMul`):
-/// `activation(alpha · product + addends)` over `columns` columns.
-public struct PackedEpilogue: Sendable, Equatable {
+/// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels.
+public struct PackedMatMulCall: CodableKernelCall {
+  public static let names = ["PackedMatMul"]
   public var alpha: Float
   /// `none`, `gelu` or `gelu_tanh`.
   public var activation: String
@@ -55,47 +47,17 @@ public struct PackedEpilogue: Sendable, Equatable {
   public var columns: Int
 
   public init(alpha: Float, activation: String, columns: Int) {
-    (self.alpha, self.activation, self.columns) = (alpha, activation, columns)
-  }
-}
-
-/// A call on a packed weight: its parameters are one `PackedEpilogue`, encoded and decoded here.
-public protocol PackedProductCall: KernelCall {
-  var epilogue: PackedEpilogue { get }
-  init(epilogue: PackedEpilogue)
-}
-
-extension PackedProductCall {
-  public init(alpha: Float, activation: String, columns: Int) {
-    self.init(epilogue: PackedEpilogue(alpha: alpha, activation: activation, columns: columns))
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      alpha: try parameters.float("alpha", default: 1), activation: try parameters.string("activation", default: "none"),
-      columns: try parameters.int("columns"))
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["alpha": .float(Double(epilogue.alpha)), "activation": .string(epilogue.activation),
-     "columns": .int(Int64(epilogue.columns))]
+    self.alpha = alpha
+    self.activation = activation
+    self.columns = columns
   }
 
   public var memory: KernelMemory { .output }
-}
-
-/// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels.
-public struct PackedMatMulCall: PackedProductCall {
-  public static let names = ["PackedMatMul"]
-  public let name = "PackedMatMul"
-  public var epilogue: PackedEpilogue
-  public init(epilogue: PackedEpilogue) { self.epilogue = epilogue }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try PackedGemm.multiply(
-      KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: epilogue.columns,
-      addends: try KernelCalls.inputs(inputs, from: 2), alpha: epilogue.alpha, activation: epilogue.activation,
-      output: context.output(0))]
+      KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: columns,
+      addends: try KernelCalls.inputs(inputs, from: 2), alpha: alpha, activation: activation, output: context.output(0))]
   }
 
   /// 2·m·n·k: the output's elements times twice A's last dim (the packed panels' padding is
@@ -106,7 +68,6 @@ public struct PackedMatMulCall: PackedProductCall {
 /// `Einsum` as a contraction over numbered axis labels.
 public struct EinsumCall: KernelCall {
   public static let names = ["Einsum"]
-  public let name = "Einsum"
   /// Each input's axis labels, and the output's.
   public var terms: [[Int]]
   public var output: [Int]
@@ -155,29 +116,19 @@ public struct EinsumCall: KernelCall {
 /// ONNX `Gemm`: `alpha·op(A)·op(B) + beta·C` with `op` transposing when asked and C
 /// broadcasting into the `[m, n]` result. (Canonicalization rewrites Gemm into MatMul and
 /// adds; this call runs what is left, and folds constant ones.)
-public struct GemmCall: KernelCall {
+public struct GemmCall: CodableKernelCall {
   public static let names = ["Gemm"]
-  public let name = "Gemm"
   public var alpha: Float
   public var beta: Float
   public var transposeA: Bool
   public var transposeB: Bool
+  enum CodingKeys: String, CodingKey { case alpha, beta, transposeA = "transA", transposeB = "transB" }
 
   public init(alpha: Float, beta: Float, transposeA: Bool, transposeB: Bool) {
     self.alpha = alpha
     self.beta = beta
     self.transposeA = transposeA
     self.transposeB = transposeB
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      alpha: try parameters.float("alpha", default: 1), beta: try parameters.float("beta", default: 1),
-      transposeA: try parameters.int("transA", default: 0) != 0, transposeB: try parameters.int("transB", default: 0) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["alpha": .float(Double(alpha)), "beta": .float(Double(beta)), "transA": transposeA.parameter, "transB": transposeB.parameter]
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {

@@ -1,11 +1,9 @@
 import AttncTensor
 
 /// ONNX `MatMulInteger`: the exact int32 product (`QuantizedGemm.matMulInteger`).
-public struct MatMulIntegerCall: KernelCall {
+public struct MatMulIntegerCall: CodableKernelCall {
   public static let names = ["MatMulInteger"]
-  public let name = "MatMulInteger"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try QuantizedGemm.matMulInteger(
@@ -17,11 +15,9 @@ public struct MatMulIntegerCall: KernelCall {
 }
 
 /// ONNX `QLinearMatMul` (`QuantizedGemm.qlinearMatMul`).
-public struct QLinearMatMulCall: KernelCall {
+public struct QLinearMatMulCall: CodableKernelCall {
   public static let names = ["QLinearMatMul"]
-  public let name = "QLinearMatMul"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try (0..<8).map { try KernelCalls.input(inputs, $0) }
@@ -37,9 +33,8 @@ public struct QLinearMatMulCall: KernelCall {
 }
 
 /// ONNX `ConvInteger` (`QuantizedGemm.convInteger`).
-public struct ConvIntegerCall: ConvolutionCall {
+public struct ConvIntegerCall: CodableKernelCall {
   public static let names = ["ConvInteger"]
-  public let name = "ConvInteger"
   public var geometry: ConvolutionGeometry
 
   public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
@@ -59,9 +54,8 @@ public struct ConvIntegerCall: ConvolutionCall {
 }
 
 /// ONNX `QLinearConv` (`QuantizedGemm.qlinearConv`).
-public struct QLinearConvCall: ConvolutionCall {
+public struct QLinearConvCall: CodableKernelCall {
   public static let names = ["QLinearConv"]
-  public let name = "QLinearConv"
   public var geometry: ConvolutionGeometry
 
   public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
@@ -84,11 +78,9 @@ public struct QLinearConvCall: ConvolutionCall {
 
 /// `com.microsoft.MatMulIntegerToFloat`: `(A − a_zero)(B − b_zero) · a_scale · b_scale + bias`,
 /// A's scale and zero point one value, B's one value or one per column.
-public struct MatMulIntegerToFloatCall: KernelCall {
+public struct MatMulIntegerToFloatCall: CodableKernelCall {
   public static let names = ["MatMulIntegerToFloat"]
-  public let name = "MatMulIntegerToFloat"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let a = try KernelCalls.input(inputs, 0), aScale = try KernelCalls.input(inputs, 2)
@@ -107,11 +99,9 @@ public struct MatMulIntegerToFloatCall: KernelCall {
 
 /// `com.microsoft.DynamicQuantizeMatMul`: A (float) quantized as `DynamicQuantizeLinear` does,
 /// then `MatMulIntegerToFloat` with B's scale and zero point and the bias.
-public struct DynamicQuantizeMatMulCall: KernelCall {
+public struct DynamicQuantizeMatMulCall: CodableKernelCall {
   public static let names = ["DynamicQuantizeMatMul"]
-  public let name = "DynamicQuantizeMatMul"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let quantized = try Quantization.dynamicQuantize(try KernelCalls.input(inputs, 0))
@@ -127,24 +117,11 @@ public struct DynamicQuantizeMatMulCall: KernelCall {
 
 /// `com.microsoft.MatMulNBits`: A times the block-quantized weight
 /// (`BlockQuantizedWeights.dequantize`), plus the bias.
-public struct MatMulNBitsCall: KernelCall {
+public struct MatMulNBitsCall: CodableKernelCall {
   public static let names = ["MatMulNBits"]
-  public let name = "MatMulNBits"
   public var layout: BlockQuantizedWeights.Layout
 
   public init(layout: BlockQuantizedWeights.Layout) { self.layout = layout }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      layout: .init(
-        k: try parameters.int("K"), n: try parameters.int("N"), bits: try parameters.int("bits"),
-        blockSize: try parameters.int("block_size")))
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["K": .int(Int64(layout.k)), "N": .int(Int64(layout.n)), "bits": .int(Int64(layout.bits)),
-     "block_size": .int(Int64(layout.blockSize))]
-  }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let a = try KernelCalls.input(inputs, 0)
@@ -169,27 +146,34 @@ public struct MatMulNBitsCall: KernelCall {
 
 /// attnc's `QuantizedMatMul`: the dynamically quantized linear layer on a weight packed at
 /// conversion (`QuantizedGemm.dynamicProduct`), with its fused epilogue.
-public struct QuantizedMatMulCall: PackedProductCall {
+public struct QuantizedMatMulCall: CodableKernelCall {
   public static let names = ["QuantizedMatMul"]
-  public let name = "QuantizedMatMul"
-  public var epilogue: PackedEpilogue
-  public init(epilogue: PackedEpilogue) { self.epilogue = epilogue }
+  public var alpha: Float
+  /// `none`, `gelu`, `gelu_tanh` or `relu`.
+  public var activation: String
+  /// n: the product's last dim.
+  public var columns: Int
+
+  public init(alpha: Float, activation: String, columns: Int) {
+    (self.alpha, self.activation, self.columns) = (alpha, activation, columns)
+  }
+
+  public var memory: KernelMemory { .output }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let weights = try QuantizedGemm.WeightQuantization(
-      scale: try KernelCalls.input(inputs, 2), zero: KernelCalls.optional(inputs, 3), columns: epilogue.columns,
-      shift: 0, op: name)
+      scale: try KernelCalls.input(inputs, 2), zero: KernelCalls.optional(inputs, 3), columns: columns, shift: 0,
+      op: name)
     return [try QuantizedGemm.dynamicProduct(
-      KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: epilogue.columns, weights: weights,
-      addends: try KernelCalls.inputs(inputs, from: 4), alpha: epilogue.alpha, activation: epilogue.activation,
-      output: context.output(0))]
+      KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: columns, weights: weights,
+      addends: try KernelCalls.inputs(inputs, from: 4), alpha: alpha, activation: activation, output: context.output(0))]
   }
 
   /// 2·m·n·k, counted at the float GEMM rate (the int8 tiles run faster; the cost model does not
   /// know that yet).
   public func cost(_ shapes: KernelShapes) -> KernelCost {
     let k = shapes.inputs.first??.last ?? 1
-    let n = epilogue.columns
+    let n = columns
     let m = shapes.outputElements(0) / Double(max(1, n))
     return KernelCost(flops: 2 * m * Double(n * k), product: .init(m: Int(m), n: n, k: k))
   }

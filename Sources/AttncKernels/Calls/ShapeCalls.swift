@@ -2,15 +2,11 @@ import AttncTensor
 
 /// A view of input 0 under dims known at conversion (symbolic dims resolved per run):
 /// `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze` with static output shapes.
-public struct ReshapeCall: KernelCall {
+public struct ReshapeCall: CodableKernelCall {
   public static let names = ["Reshape"]
-  public let name = "Reshape"
   public var dims: [Dim]
 
   public init(dims: [Dim]) { self.dims = dims }
-  public init(name: String, parameters: KernelParameters) throws { self.init(dims: try parameters.dims("dims")) }
-
-  public var parameters: [String: KernelParameter] { ["dims": .dims(dims)] }
   public var memory: KernelMemory { .viewOfInput }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -24,15 +20,12 @@ public struct ReshapeCall: KernelCall {
 }
 
 /// `Reshape` to a shape tensor known only at run time (ONNX `0` and `-1` rules).
-public struct ReshapeDynamicCall: KernelCall {
+public struct ReshapeDynamicCall: CodableKernelCall {
   public static let names = ["ReshapeDynamic"]
-  public let name = "ReshapeDynamic"
   public var allowZero: Bool
+  enum CodingKeys: String, CodingKey { case allowZero = "allowzero" }
 
   public init(allowZero: Bool) { self.allowZero = allowZero }
-  public init(name: String, parameters: KernelParameters) throws { self.init(allowZero: try parameters.int("allowzero", default: 0) != 0) }
-
-  public var parameters: [String: KernelParameter] { ["allowzero": allowZero.parameter] }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try KernelCalls.input(inputs, 0)
@@ -51,22 +44,17 @@ public struct ReshapeDynamicCall: KernelCall {
 
 /// `Squeeze` or `Unsqueeze` whose output shape is known only at run time; axes from the
 /// attribute (opset < 13) or input 1.
-public struct SqueezeDynamicCall: KernelCall {
+public struct SqueezeDynamicCall: CodableKernelCall {
   public static let names = ["SqueezeDynamic", "UnsqueezeDynamic"]
-  public var unsqueeze: Bool
+  public var name: String
   public var axes: [Int]?
 
   public init(unsqueeze: Bool, axes: [Int]?) {
-    self.unsqueeze = unsqueeze
+    name = Self.names[unsqueeze ? 1 : 0]
     self.axes = axes
   }
 
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(unsqueeze: name == "UnsqueezeDynamic", axes: try parameters.ints("axes"))
-  }
-
-  public var name: String { unsqueeze ? "UnsqueezeDynamic" : "SqueezeDynamic" }
-  public var parameters: [String: KernelParameter] { axes.map { ["axes": .ints($0.map { Int64($0) })] } ?? [:] }
+  public var unsqueeze: Bool { name == "UnsqueezeDynamic" }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let given = KernelCalls.optional(inputs, 1)?.ints.map { Int($0) }
@@ -81,11 +69,9 @@ public struct SqueezeDynamicCall: KernelCall {
 }
 
 /// Input 0 unchanged (`Identity`, inference `Dropout`).
-public struct IdentityCall: KernelCall {
+public struct IdentityCall: CodableKernelCall {
   public static let names = ["Identity"]
-  public let name = "Identity"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public var memory: KernelMemory { .viewOfInput }
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] { [try KernelCalls.input(inputs, 0)] }
@@ -93,9 +79,8 @@ public struct IdentityCall: KernelCall {
 }
 
 /// An integer tensor of dims resolved at run time (shape arithmetic folded at conversion).
-public struct DimExpressionsCall: KernelCall {
+public struct DimExpressionsCall: CodableKernelCall {
   public static let names = ["DimExpressions"]
-  public let name = "DimExpressions"
   public var dims: [Dim]
   public var dtype: DType
   /// Rank 0 (one dim) instead of rank 1.
@@ -107,16 +92,6 @@ public struct DimExpressionsCall: KernelCall {
     self.scalar = scalar
   }
 
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      dims: try parameters.dims("dims"), dtype: try DType(onnx: Int32(try parameters.int("dtype"))),
-      scalar: try parameters.int("scalar", default: 0) != 0)
-  }
-
-  public var parameters: [String: KernelParameter] {
-    ["dims": .dims(dims), "dtype": .int(Int64(dtype.rawValue)), "scalar": scalar.parameter]
-  }
-
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let values = try context.resolve(dims).map { Int64($0) }
     return [.int(values, scalar ? [] : [values.count], dtype: dtype)]
@@ -126,25 +101,14 @@ public struct DimExpressionsCall: KernelCall {
 }
 
 /// `Shape` of input 0, axes `start..<end` (ONNX clamping).
-public struct ShapeCall: KernelCall {
+public struct ShapeCall: CodableKernelCall {
   public static let names = ["Shape"]
-  public let name = "Shape"
   public var start: Int
   public var end: Int?
 
   public init(start: Int, end: Int?) {
     self.start = start
     self.end = end
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(start: try parameters.int("start", default: 0), end: parameters.values["end"] == nil ? nil : try parameters.int("end"))
-  }
-
-  public var parameters: [String: KernelParameter] {
-    var result: [String: KernelParameter] = ["start": .int(Int64(start))]
-    if let end { result["end"] = .int(Int64(end)) }
-    return result
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -154,27 +118,26 @@ public struct ShapeCall: KernelCall {
     return [.int(dims, [dims.count])]
   }
 
+  public var readsInputValues: Bool { false }
   public func cost(_ shapes: KernelShapes) -> KernelCost { KernelCost() }
 }
 
 /// `Size`: input 0's element count.
-public struct SizeCall: KernelCall {
+public struct SizeCall: CodableKernelCall {
   public static let names = ["Size"]
-  public let name = "Size"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [.int([Int64(try KernelCalls.input(inputs, 0).count)], [])]
   }
 
+  public var readsInputValues: Bool { false }
   public func cost(_ shapes: KernelShapes) -> KernelCost { KernelCost() }
 }
 
 /// `ConstantOfShape`: a tensor of the shape input 0 gives, filled with one value.
 public struct ConstantOfShapeCall: KernelCall {
   public static let names = ["ConstantOfShape"]
-  public let name = "ConstantOfShape"
   public var dtype: DType
   /// The fill value (read as an integer for integer dtypes).
   public var value: Double
@@ -202,11 +165,9 @@ public struct ConstantOfShapeCall: KernelCall {
 }
 
 /// `Range(start, limit, delta)`.
-public struct RangeCall: KernelCall {
+public struct RangeCall: CodableKernelCall {
   public static let names = ["Range"]
-  public let name = "Range"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let start = try KernelCalls.input(inputs, 0), limit = try KernelCalls.input(inputs, 1), delta = try KernelCalls.input(inputs, 2)
@@ -224,22 +185,16 @@ public struct RangeCall: KernelCall {
 }
 
 /// `Dropout` in training mode, or with its mask used: a seeded Mersenne Twister draws the mask.
-public struct DropoutCall: KernelCall {
+public struct DropoutCall: CodableKernelCall {
   public static let names = ["Dropout"]
-  public let name = "Dropout"
   /// The op's seed; nil draws one per call.
   public var seed: Int?
   public var maskType: DType
+  enum CodingKeys: String, CodingKey { case seed, maskType = "mask_dtype" }
 
   public init(seed: Int?, maskType: DType) {
     self.seed = seed
     self.maskType = maskType
-  }
-
-  public init(name: String, parameters: KernelParameters) throws {
-    self.init(
-      seed: parameters.values["seed"] == nil ? nil : try parameters.int("seed"),
-      maskType: try DType(onnx: Int32(try parameters.int("mask_dtype", default: Int(DType.bool.rawValue)))))
   }
 
   /// Random only in training mode with a ratio above 0 (inputs 2 and 1).
@@ -247,12 +202,6 @@ public struct DropoutCall: KernelCall {
     let training = KernelCalls.optional(inputs, 2)?.ints.first.map { $0 != 0 } ?? false
     let ratio = KernelCalls.optional(inputs, 1)?.floats.first ?? 0.5
     return !training || ratio == 0
-  }
-
-  public var parameters: [String: KernelParameter] {
-    var result: [String: KernelParameter] = ["mask_dtype": .int(Int64(maskType.rawValue))]
-    if let seed { result["seed"] = .int(Int64(seed)) }
-    return result
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {

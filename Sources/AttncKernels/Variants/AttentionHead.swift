@@ -19,26 +19,7 @@ public struct AttentionHead: @unchecked Sendable {
   /// `key_weights`), 0 = masked; key padding arrives as 0/1. nil = every key weighs 1.
   public var keyWeights: UnsafePointer<Float>?
   /// This head's seed for random features and projections (`VariantParameters.seed(head:)`).
-  public var seed: UInt64
-
-  public init(
-    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-    queries: Int, keys: Int, depth: Int, valueDepth: Int, scale: Float, causalOffset: Int? = nil,
-    keyWeights: UnsafePointer<Float>? = nil, seed: UInt64 = 0
-  ) {
-    self.q = q
-    self.k = k
-    self.v = v
-    self.y = y
-    self.queries = queries
-    self.keys = keys
-    self.depth = depth
-    self.valueDepth = valueDepth
-    self.scale = scale
-    self.causalOffset = causalOffset
-    self.keyWeights = keyWeights
-    self.seed = seed
-  }
+  public var seed: UInt64 = 0
 
   /// Keys `0..<visibleKeys(i)` are the ones query `i` may see (before padding).
   @inline(__always) func visibleKeys(_ i: Int) -> Int {

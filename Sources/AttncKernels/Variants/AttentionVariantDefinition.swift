@@ -19,6 +19,11 @@ public struct AttentionVariantDefinition: Sendable {
       self.integer = integer
       self.help = help
     }
+
+    /// The `seed` of a variant's random features or projections (any integer a Double holds).
+    public static func seed(help: String) -> Parameter {
+      Parameter("seed", default: 0, 0...9_007_199_254_740_991, help: help)
+    }
   }
 
   public var name: String
@@ -28,21 +33,22 @@ public struct AttentionVariantDefinition: Sendable {
   /// Whether the kernel honours causal masking (prefix sums or an in-support cut).
   public var supportsCausal: Bool
   /// Whether it honours a `[B, L]` key-padding mask (masked keys get weight zero).
-  public var supportsKeyPadding: Bool
+  public var supportsKeyPadding = true
   /// Whether, with these parameters, it honours `[B, L]` per-key weights (`key_weights`,
   /// proportional attention: key `j` counts `w_j` times). What a variant computes with weights
   /// is written in its doc comment; with weights in {0, 1} every supporting variant computes
   /// exactly what it computes with the same key-padding mask.
-  public var supportsKeyWeights: @Sendable (VariantParameters) -> Bool
+  public var supportsKeyWeights: @Sendable (VariantParameters) -> Bool = { _ in true }
   /// True when the variant computes a different score function from softmax (Fastmax), so
   /// `inspect` says so instead of calling it an approximation.
-  public var changesScoreFunction: Bool
-  /// Whether the parameters include a `seed` for random features or projections.
-  public var usesSeed: Bool
+  public var changesScoreFunction = false
   /// FLOPs, exponentials, bytes and extra memory for one (batch, head).
   public var cost: @Sendable (AttentionShape, VariantParameters) -> AttentionCost
   /// The per-head kernel; nil for `softmax`, which runs as the fused tiled kernel.
   public var kernel: (@Sendable (AttentionHead, VariantParameters) -> Void)?
+
+  /// Whether the parameters include a `seed` for random features or projections.
+  public var usesSeed: Bool { parameters.contains { $0.name == "seed" } }
 
   /// Why this variant cannot run an attention with these properties, or nil if it can.
   /// - Parameters:
@@ -139,11 +145,10 @@ public struct AttentionCost: Sendable, Equatable {
   public var bytes: Double
   public var extraMemoryBytes: Double
 
-  public init(flops: Double, exponentials: Double, bytes: Double, extraMemoryBytes: Double) {
-    self.flops = flops
-    self.exponentials = exponentials
-    self.bytes = bytes
-    self.extraMemoryBytes = extraMemoryBytes
+  /// The cost of `count` such heads.
+  public func times(_ count: Int) -> AttentionCost {
+    let n = Double(count)
+    return AttentionCost(flops: flops * n, exponentials: exponentials * n, bytes: bytes * n, extraMemoryBytes: extraMemoryBytes * n)
   }
 
   /// Reading Q, K, V and writing the output once, in bytes.

@@ -20,8 +20,7 @@ extension AttentionVariantDefinition {
       .init("p", default: 2, 1...2, help: "degree of the polynomial"),
       .init("normalize", default: 1, 0...1, help: "1: centre tokens and divide by the largest norm (paper); 0: raw scaled q·k"),
     ],
-    supportsCausal: true, supportsKeyPadding: true, supportsKeyWeights: { _ in true }, changesScoreFunction: true,
-    usesSeed: false,
+    supportsCausal: true, changesScoreFunction: true,
     cost: { s, p in
       var cost = KernelizedCost.of(s, features: Fastmax.featureCount(depth: s.depth, degree: p.int("p")), featureFLOPsPerInput: 1, exponentials: false)
       if p.int("normalize") != 0 { cost.flops += Double(s.queries + s.keys) * Double(s.depth) * 5 }

@@ -22,11 +22,11 @@ extension AttentionVariantDefinition {
     if favor { parameters.append(.init("m", default: 128, 1...8192, help: "random features")) }
     if random { parameters.append(.init("delta", default: 1, 0...16, integer: false, help: "δ of the random construction")) }
     if favor || random {
-      parameters.append(.init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the features and projection"))
+      parameters.append(.seed(help: "seed of the features and projection"))
     }
     return AttentionVariantDefinition(
-      name: name, summary: summary, parameters: parameters, supportsCausal: false, supportsKeyPadding: true,
-      supportsKeyWeights: { _ in !random }, changesScoreFunction: !favor, usesSeed: favor || random,
+      name: name, summary: summary, parameters: parameters, supportsCausal: false,
+      supportsKeyWeights: { _ in !random }, changesScoreFunction: !favor,
       cost: { s, p in
         let rank = min(p.int("k"), s.keys)
         let projection = LowRankCost.projection(s, rank: rank, random: random)

@@ -17,10 +17,9 @@ extension AttentionVariantDefinition {
       .init("k", default: 128, 1...65536, help: "projected length"),
       .init("random", default: 0, 0...1, help: "1: random E=δR, F=e^-δ R; 0: segment-mean pooling"),
       .init("delta", default: 1, 0...16, integer: false, help: "δ of the random construction"),
-      .init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the random projection"),
+      .seed(help: "seed of the random projection"),
     ],
-    supportsCausal: false, supportsKeyPadding: true, supportsKeyWeights: { $0.int("random") == 0 },
-    changesScoreFunction: false, usesSeed: true,
+    supportsCausal: false, supportsKeyWeights: { $0.int("random") == 0 },
     cost: { s, p in
       let (n, d, dv, k) = (Double(s.queries), Double(s.depth), Double(s.valueDepth), Double(min(p.int("k"), s.keys)))
       let projection = LowRankCost.projection(s, rank: p.int("k"), random: p.int("random") != 0)

@@ -20,8 +20,7 @@ extension AttentionVariantDefinition {
       .init("m", default: 64, 1...4096, help: "landmarks"),
       .init("iterations", default: 6, 1...50, help: "pseudo-inverse iterations"),
     ],
-    supportsCausal: false, supportsKeyPadding: true, supportsKeyWeights: { _ in true }, changesScoreFunction: false,
-    usesSeed: false,
+    supportsCausal: false,
     cost: { s, p in
       let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
       let m = Double(min(p.int("m"), s.queries, s.keys)), iterations = Double(p.int("iterations"))

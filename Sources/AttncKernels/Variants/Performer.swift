@@ -13,10 +13,9 @@ extension AttentionVariantDefinition {
     summary: "FAVOR+ positive orthogonal random features (m), causal by prefix sums",
     parameters: [
       .init("m", default: 256, 1...8192, help: "random features per head"),
-      .init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the feature draw (mixed with layer and head)"),
+      .seed(help: "seed of the feature draw (mixed with layer and head)"),
     ],
-    supportsCausal: true, supportsKeyPadding: true, supportsKeyWeights: { _ in true }, changesScoreFunction: false,
-    usesSeed: true,
+    supportsCausal: true,
     cost: { shape, p in KernelizedCost.of(shape, features: p.int("m"), featureFLOPsPerInput: 2 * Double(shape.depth) + 2, exponentials: true) },
     kernel: { head, p in
       let map = PositiveRandomFeatures(features: p.int("m"), depth: head.depth, seed: head.seed)

@@ -29,10 +29,9 @@ extension AttentionVariantDefinition {
       .init("m", default: 64, 0...8192, help: "random features of the low-rank part (0 = sparse only)"),
       .init("b", default: 0, 0...65536, help: "LSH bucket size (0 = no LSH)"),
       .init("hashes", default: 2, 1...16, help: "LSH rounds"),
-      .init("seed", default: 0, 0...9_007_199_254_740_991, help: "seed of the features and hash projections"),
+      .seed(help: "seed of the features and hash projections"),
     ],
-    supportsCausal: true, supportsKeyPadding: true, supportsKeyWeights: { _ in true }, changesScoreFunction: false,
-    usesSeed: true,
+    supportsCausal: true,
     cost: { s, p in
       let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
       let m = p.int("m"), w = p.int("w"), b = p.int("b"), hashes = Double(p.int("hashes"))

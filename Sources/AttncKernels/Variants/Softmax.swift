@@ -4,8 +4,7 @@ extension AttentionVariantDefinition {
   public static let softmax = AttentionVariantDefinition(
     name: "softmax",
     summary: "exact attention, tiled with an online softmax (the reference every variant is measured against)",
-    parameters: [], supportsCausal: true, supportsKeyPadding: true, supportsKeyWeights: { _ in true },
-    changesScoreFunction: false, usesSeed: false,
+    parameters: [], supportsCausal: true,
     cost: { s, _ in
       let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
       // Causal: the visible fraction of the score matrix (bottom-right aligned).

@@ -12,11 +12,11 @@ typedef struct {
   long column_stride;
 } attnc_addend;
 
-enum { ATTNC_EPILOGUE_NONE = 0, ATTNC_EPILOGUE_GELU = 1, ATTNC_EPILOGUE_GELU_TANH = 2 };
+enum { ATTNC_EPILOGUE_NONE = 0, ATTNC_EPILOGUE_GELU = 1, ATTNC_EPILOGUE_GELU_TANH = 2, ATTNC_EPILOGUE_RELU = 3 };
 
 /* c[r][j] = activation(c[r][j] + Σ_e addend_e(r, j)) for r < rows, j < n, where c[r][j] is
  * c[r·row_stride + j] (a block of a wider row-major product when row_stride > n). The GELUs are
- * attnc_gelu's. */
+ * attnc_gelu's; RELU is max(x, 0). */
 void attnc_epilogue_rows(float *c, long rows, long n, long row_stride, const attnc_addend *addends, int count,
                          int activation);
 

@@ -17,10 +17,11 @@ void attnc_pool_configure(int threads);
 /* The configured thread count. */
 int attnc_pool_threads(void);
 
-/* Runs task(context, p) for p in 0..<parts and returns when all are done: thread t (the caller
- * is 0) runs parts t, t + threads, t + 2·threads, …. Runs the parts one after another on the
- * caller when parts ≤ 1, when called from inside a part (a nested region), or when another thread
- * is running a region. */
+/* Runs task(context, p) for p in 0..<parts (at most 65535) and returns when all are done. The
+ * caller and the workers claim parts one at a time, so a worker that is not running (another
+ * process has its core) takes none and the caller does its share; which thread runs a part is
+ * not fixed. Runs the parts one after another on the caller when parts ≤ 1, when called from
+ * inside a part (a nested region), or when another thread is running a region. */
 void attnc_pool_run(int parts, attnc_pool_task task, void *context);
 
 /* 1 inside a part of a region (on any thread), else 0. */
