@@ -70,6 +70,25 @@ public enum Convolution {
     }
   }
 
+  /// Fills `columns` (`[channels · kernelSize, outSize]`) with one image's group of channels:
+  /// entry `(c·K + k, o)` is `element(start + c·inSize + offset)` for the window offset of
+  /// kernel point k at output position o (`windowOffsets`), or `padding` outside the input.
+  @inline(__always) static func im2col<T>(
+    _ columns: inout [T], offsets: [Int], channels: Int, kernelSize: Int, outSize: Int, inSize: Int, start: Int,
+    padding: T, element: (Int) -> T
+  ) {
+    for c in 0..<channels {
+      let base = start + c * inSize
+      for k in 0..<kernelSize {
+        let row = (c * kernelSize + k) * outSize
+        for o in 0..<outSize {
+          let offset = offsets[k * outSize + o]
+          columns[row + o] = offset < 0 ? padding : element(base + offset)
+        }
+      }
+    }
+  }
+
   /// The im2col table shared by Conv and ConvTranspose: for kernel offset `k` and position `p`
   /// of `walk`, the row-major offset in `target` of `p·stride − padBegin + k·dilation` per
   /// spatial axis, or -1 where that falls outside `target` (padding, or cropped away).

@@ -126,7 +126,7 @@ public enum PackedGemm {
   /// Splits the call over the threads (`Parallel.product`).
   static func run(_ call: attnc_gemm) {
     withUnsafePointer(to: call) { call in
-      Parallel.product(rows: call.pointee.m, columns: call.pointee.n, depth: call.pointee.k, panel: panel) { rows, columns in
+      Parallel.product(rows: call.pointee.m, columns: call.pointee.n, depth: Int(call.pointee.k), panel: panel) { rows, columns in
         attnc_gemm_run(call, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
       }
     }

@@ -54,14 +54,11 @@ public enum Parallel {
     rows / threads >= 32 || (n + 2 * panel - 1) / (2 * panel) < 2
   }
 
-  /// Runs a `rows × n × depth` product (attnc's packed GEMMs) over the threads:
-  /// `body(rows, columns)` per part; on the calling thread alone below `productsPerChunk`
-  /// multiply-adds, else by rows when `splitsProductByRows`, else by pairs of panels (each thread
-  /// then streams only its own columns of the weight). Column ranges start at multiples of
-  /// `panel`.
-  public static func product(
-    rows: Int, columns n: Int, depth: Int, panel: Int, _ body: (Range<Int>, Range<Int>) -> Void
-  ) {
+  /// Runs a `rows × n` product (attnc's packed GEMMs) over the threads: `body(rows, columns)`
+  /// per part, by rows when `splitsProductByRows`, else by pairs of panels (each thread then
+  /// streams only its own columns of the weight); one part on the calling thread when the product
+  /// has fewer than `productsPerChunk` multiply-adds. Column ranges start at multiples of `panel`.
+  public static func product(rows: Int, columns n: Int, depth: Int, panel: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
     if rows * n * depth < productsPerChunk {
       body(0..<rows, 0..<n)
     } else if splitsProductByRows(rows: rows, columns: n, panel: panel) {

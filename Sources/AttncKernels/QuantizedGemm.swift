@@ -88,7 +88,7 @@ public enum QuantizedGemm {
   /// Splits a call over the threads (`Parallel.product`).
   static func split(_ call: attnc_qgemm) {
     withUnsafePointer(to: call) { call in
-      Parallel.product(rows: call.pointee.m, columns: call.pointee.n, depth: call.pointee.k, panel: panel) { rows, columns in
+      Parallel.product(rows: call.pointee.m, columns: call.pointee.n, depth: Int(call.pointee.k), panel: panel) { rows, columns in
         attnc_qgemm_run(call, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
       }
     }

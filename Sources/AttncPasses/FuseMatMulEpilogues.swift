@@ -4,9 +4,9 @@ import AttncTensor
 /// `fuse-matmul-epilogues`: folds the elementwise chain after a float32 `MatMul` into one
 /// `FusedMatMul` node: scalar `Mul`/`Div` (into alpha, only before any add), up to two `Add`s of
 /// values that broadcast into the product without growing it (bias, residual, attention mask),
-/// then optionally `Gelu`, `Relu` or a last-axis `Softmax`. Every interior value must have one
-/// reader and not be a graph output. A `QuantizedMatMul` (whose kernel finishes tiles the same
-/// way) takes the same epilogue after the addends it already has, without the softmax.
+/// then optionally `Gelu`, `Relu` or a last-axis `Softmax`. Every interior value must have one reader and
+/// not be a graph output. A `QuantizedMatMul` (whose kernel finishes tiles the same way) takes
+/// the same epilogue after the addends it already has, without the softmax.
 public enum FuseMatMulEpilogues {
   public static let pass = Pass("fuse-matmul-epilogues") { graph in try run(&graph) }
 

@@ -83,14 +83,12 @@ public enum AttentionMatching {
 }
 
 /// The lowering stage, run on a copy of the canonical graph just before codegen: fuse spelled-out
-/// GELUs, LayerNorms, RMSNorms and SiLUs, turn dynamically quantized linear layers into
-/// `QuantizedMatMul`, give products on flattened views their leading axes back, fuse MatMul epilogues (all to
+/// GELUs, LayerNorms, RMSNorms and SiLUs, turn dynamically quantized linear layers into `QuantizedMatMul`, give products on flattened views their leading axes back, fuse MatMul epilogues (all to
 /// their fixed point), then pack constant weights for attnc's GEMM, which must see the finished
 /// epilogues. (Inspect shows the canonical, unfused graph.)
 public enum Fusion {
   public static let fusions = Pipeline([
-    FuseGelu.pass, FuseNormalizations.pass, FuseSiLU.pass, EliminateDeadNodes.pass, FuseQuantizedMatMul.pass,
-    EliminateDeadNodes.pass, UnflattenMatMul.pass, RemoveNoOps.pass, EliminateDeadNodes.pass,
+    FuseGelu.pass, FuseNormalizations.pass, FuseSiLU.pass, EliminateDeadNodes.pass, FuseQuantizedMatMul.pass, EliminateDeadNodes.pass, UnflattenMatMul.pass, RemoveNoOps.pass, EliminateDeadNodes.pass,
     FuseMatMulEpilogues.pass, EliminateDeadNodes.pass,
   ])
   public static let packing = Pipeline([PackWeights.pass, EliminateDeadNodes.pass])

@@ -17,7 +17,9 @@ public struct Conv: Op {
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     let (x, w, _) = try geometry.operands(inputs)
-    if let b = inputs.optional(2) { try b.expectSameType(as: x, "B", "X") }
+    if let b = inputs.optional(2) {
+      try b.expectSameType(as: x, "B", "X")
+    }
     return [TensorType(x.dtype, try outputDims(x, w, bias: inputs.optional(2)))]
   }
 
@@ -186,12 +188,12 @@ public struct ConvGeometry: Sendable {
   }
 
   /// The node's kernel call (`call` of the geometry with the begin pads `beginPads` gives);
-  /// nil when those need a symbolic dim.
+  /// nil when those need a symbolic dim. `weight`: W's input index (3 for `QLinearConv`).
   func lowering(
-    _ context: NodeContext, beginPads: ([Dim], [Dim], [Dim]) throws -> [Int]?,
+    _ context: NodeContext, weight: Int = 1, beginPads: ([Dim], [Dim], [Dim]) throws -> [Int]?,
     _ call: (ConvolutionGeometry) -> any KernelCall
   ) throws -> Lowering? {
-    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > 1 ? context.inputs[1] : nil,
+    guard let x = context.inputs.first ?? nil, let w = context.inputs.count > weight ? context.inputs[weight] : nil,
       let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
     else { return nil }
     return Lowering(call(self.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))

@@ -33,9 +33,6 @@ public struct QLinearConv: Op {
 
 extension QLinearConv: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    // The geometry reads X and W as inputs 0 and 1; here W is input 3.
-    var operands = context
-    operands.inputs = [context.inputs.first ?? nil, context.inputs.count > 3 ? context.inputs[3] : nil]
-    return try conv.geometry.lowering(operands, beginPads: conv.beginPads) { QLinearConvCall(geometry: $0) }
+    try conv.geometry.lowering(context, weight: 3, beginPads: conv.beginPads) { QLinearConvCall(geometry: $0) }
   }
 }

@@ -45,8 +45,15 @@ public struct ConvolutionGeometry: Sendable, Equatable, Codable {
   }
 }
 
+/// A convolution call (`Conv`, `ConvTranspose`, `ConvInteger`, `QLinearConv`): its parameters
+/// are one `ConvolutionGeometry` (encoded and decoded as a `CodableKernelCall`).
+public protocol ConvolutionCall: CodableKernelCall {
+  var geometry: ConvolutionGeometry { get }
+  init(geometry: ConvolutionGeometry)
+}
+
 /// `Conv` (any spatial rank, groups, dilations) by im2col and GEMM.
-public struct ConvCall: CodableKernelCall {
+public struct ConvCall: ConvolutionCall {
   public static let names = ["Conv"]
   public var geometry: ConvolutionGeometry
 
@@ -66,7 +73,7 @@ public struct ConvCall: CodableKernelCall {
 }
 
 /// `ConvTranspose` (any spatial rank, groups, dilations).
-public struct ConvTransposeCall: CodableKernelCall {
+public struct ConvTransposeCall: ConvolutionCall {
   public static let names = ["ConvTranspose"]
   public var geometry: ConvolutionGeometry
 

@@ -37,27 +37,46 @@ public struct FusedMatMulCall: CodableKernelCall {
   public func cost(_ shapes: KernelShapes) -> KernelCost { .product(shapes) }
 }
 
-/// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels.
-public struct PackedMatMulCall: CodableKernelCall {
-  public static let names = ["PackedMatMul"]
+/// The epilogue of attnc's products on packed weights (`PackedMatMul`, `QuantizedMatMul`):
+/// `activation(alpha · product + addends)` over `columns` columns.
+public struct PackedEpilogue: Sendable, Equatable, Codable {
   public var alpha: Float
-  /// `none`, `gelu` or `gelu_tanh`.
+  /// `none`, `gelu`, `gelu_tanh` or `relu`.
   public var activation: String
   /// n: the product's last dim.
   public var columns: Int
 
   public init(alpha: Float, activation: String, columns: Int) {
-    self.alpha = alpha
-    self.activation = activation
-    self.columns = columns
+    (self.alpha, self.activation, self.columns) = (alpha, activation, columns)
+  }
+}
+
+/// A call on a packed weight: its parameters are one `PackedEpilogue` (encoded and decoded as a
+/// `CodableKernelCall`).
+public protocol PackedProductCall: CodableKernelCall {
+  var epilogue: PackedEpilogue { get }
+  init(epilogue: PackedEpilogue)
+}
+
+extension PackedProductCall {
+  public init(alpha: Float, activation: String, columns: Int) {
+    self.init(epilogue: PackedEpilogue(alpha: alpha, activation: activation, columns: columns))
   }
 
   public var memory: KernelMemory { .output }
+}
+
+/// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels.
+public struct PackedMatMulCall: PackedProductCall {
+  public static let names = ["PackedMatMul"]
+  public var epilogue: PackedEpilogue
+  public init(epilogue: PackedEpilogue) { self.epilogue = epilogue }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try PackedGemm.multiply(
-      KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: columns,
-      addends: try KernelCalls.inputs(inputs, from: 2), alpha: alpha, activation: activation, output: context.output(0))]
+      KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: epilogue.columns,
+      addends: try KernelCalls.inputs(inputs, from: 2), alpha: epilogue.alpha, activation: epilogue.activation,
+      output: context.output(0))]
   }
 
   /// 2·m·n·k: the output's elements times twice A's last dim (the packed panels' padding is

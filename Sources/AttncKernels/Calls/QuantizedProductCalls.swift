@@ -1,9 +1,11 @@
 import AttncTensor
 
 /// ONNX `MatMulInteger`: the exact int32 product (`QuantizedGemm.matMulInteger`).
-public struct MatMulIntegerCall: CodableKernelCall {
+public struct MatMulIntegerCall: KernelCall {
   public static let names = ["MatMulInteger"]
+  public let name = "MatMulInteger"
   public init() {}
+  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try QuantizedGemm.matMulInteger(
@@ -15,9 +17,11 @@ public struct MatMulIntegerCall: CodableKernelCall {
 }
 
 /// ONNX `QLinearMatMul` (`QuantizedGemm.qlinearMatMul`).
-public struct QLinearMatMulCall: CodableKernelCall {
+public struct QLinearMatMulCall: KernelCall {
   public static let names = ["QLinearMatMul"]
+  public let name = "QLinearMatMul"
   public init() {}
+  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try (0..<8).map { try KernelCalls.input(inputs, $0) }
@@ -33,8 +37,9 @@ public struct QLinearMatMulCall: CodableKernelCall {
 }
 
 /// ONNX `ConvInteger` (`QuantizedGemm.convInteger`).
-public struct ConvIntegerCall: CodableKernelCall {
+public struct ConvIntegerCall: ConvolutionCall {
   public static let names = ["ConvInteger"]
+  public let name = "ConvInteger"
   public var geometry: ConvolutionGeometry
 
   public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
@@ -54,8 +59,9 @@ public struct ConvIntegerCall: CodableKernelCall {
 }
 
 /// ONNX `QLinearConv` (`QuantizedGemm.qlinearConv`).
-public struct QLinearConvCall: CodableKernelCall {
+public struct QLinearConvCall: ConvolutionCall {
   public static let names = ["QLinearConv"]
+  public let name = "QLinearConv"
   public var geometry: ConvolutionGeometry
 
   public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
@@ -78,9 +84,11 @@ public struct QLinearConvCall: CodableKernelCall {
 
 /// `com.microsoft.MatMulIntegerToFloat`: `(A − a_zero)(B − b_zero) · a_scale · b_scale + bias`,
 /// A's scale and zero point one value, B's one value or one per column.
-public struct MatMulIntegerToFloatCall: CodableKernelCall {
+public struct MatMulIntegerToFloatCall: KernelCall {
   public static let names = ["MatMulIntegerToFloat"]
+  public let name = "MatMulIntegerToFloat"
   public init() {}
+  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let a = try KernelCalls.input(inputs, 0), aScale = try KernelCalls.input(inputs, 2)
@@ -99,9 +107,11 @@ public struct MatMulIntegerToFloatCall: CodableKernelCall {
 
 /// `com.microsoft.DynamicQuantizeMatMul`: A (float) quantized as `DynamicQuantizeLinear` does,
 /// then `MatMulIntegerToFloat` with B's scale and zero point and the bias.
-public struct DynamicQuantizeMatMulCall: CodableKernelCall {
+public struct DynamicQuantizeMatMulCall: KernelCall {
   public static let names = ["DynamicQuantizeMatMul"]
+  public let name = "DynamicQuantizeMatMul"
   public init() {}
+  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let quantized = try Quantization.dynamicQuantize(try KernelCalls.input(inputs, 0))
@@ -117,11 +127,24 @@ public struct DynamicQuantizeMatMulCall: CodableKernelCall {
 
 /// `com.microsoft.MatMulNBits`: A times the block-quantized weight
 /// (`BlockQuantizedWeights.dequantize`), plus the bias.
-public struct MatMulNBitsCall: CodableKernelCall {
+public struct MatMulNBitsCall: KernelCall {
   public static let names = ["MatMulNBits"]
+  public let name = "MatMulNBits"
   public var layout: BlockQuantizedWeights.Layout
 
   public init(layout: BlockQuantizedWeights.Layout) { self.layout = layout }
+
+  public init(name: String, parameters: KernelParameters) throws {
+    self.init(
+      layout: .init(
+        k: try parameters.int("K"), n: try parameters.int("N"), bits: try parameters.int("bits"),
+        blockSize: try parameters.int("block_size")))
+  }
+
+  public var parameters: [String: KernelParameter] {
+    ["K": .int(Int64(layout.k)), "N": .int(Int64(layout.n)), "bits": .int(Int64(layout.bits)),
+     "block_size": .int(Int64(layout.blockSize))]
+  }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let a = try KernelCalls.input(inputs, 0)
@@ -146,34 +169,26 @@ public struct MatMulNBitsCall: CodableKernelCall {
 
 /// attnc's `QuantizedMatMul`: the dynamically quantized linear layer on a weight packed at
 /// conversion (`QuantizedGemm.dynamicProduct`), with its fused epilogue.
-public struct QuantizedMatMulCall: CodableKernelCall {
+public struct QuantizedMatMulCall: PackedProductCall {
   public static let names = ["QuantizedMatMul"]
-  public var alpha: Float
-  /// `none`, `gelu`, `gelu_tanh` or `relu`.
-  public var activation: String
-  /// n: the product's last dim.
-  public var columns: Int
-
-  public init(alpha: Float, activation: String, columns: Int) {
-    (self.alpha, self.activation, self.columns) = (alpha, activation, columns)
-  }
-
-  public var memory: KernelMemory { .output }
+  public var epilogue: PackedEpilogue
+  public init(epilogue: PackedEpilogue) { self.epilogue = epilogue }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let weights = try QuantizedGemm.WeightQuantization(
-      scale: try KernelCalls.input(inputs, 2), zero: KernelCalls.optional(inputs, 3), columns: columns, shift: 0,
-      op: name)
+      scale: try KernelCalls.input(inputs, 2), zero: KernelCalls.optional(inputs, 3), columns: epilogue.columns,
+      shift: 0, op: name)
     return [try QuantizedGemm.dynamicProduct(
-      KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: columns, weights: weights,
-      addends: try KernelCalls.inputs(inputs, from: 4), alpha: alpha, activation: activation, output: context.output(0))]
+      KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: epilogue.columns, weights: weights,
+      addends: try KernelCalls.inputs(inputs, from: 4), alpha: epilogue.alpha, activation: epilogue.activation,
+      output: context.output(0))]
   }
 
   /// 2·m·n·k, counted at the float GEMM rate (the int8 tiles run faster; the cost model does not
   /// know that yet).
   public func cost(_ shapes: KernelShapes) -> KernelCost {
     let k = shapes.inputs.first??.last ?? 1
-    let n = columns
+    let n = epilogue.columns
     let m = shapes.outputElements(0) / Double(max(1, n))
     return KernelCost(flops: 2 * m * Double(n * k), product: .init(m: Int(m), n: n, k: k))
   }
