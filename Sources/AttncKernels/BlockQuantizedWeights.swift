@@ -10,11 +10,12 @@ import AttncTensor
 /// `k / block_size`.
 public enum BlockQuantizedWeights {
   /// The geometry of one weight.
-  public struct Layout: Sendable, Equatable {
+  public struct Layout: Sendable, Equatable, Codable {
     public var k: Int
     public var n: Int
     public var bits: Int
     public var blockSize: Int
+    enum CodingKeys: String, CodingKey { case k = "K", n = "N", bits, blockSize = "block_size" }
 
     public init(k: Int, n: Int, bits: Int, blockSize: Int) {
       (self.k, self.n, self.bits, self.blockSize) = (k, n, bits, blockSize)

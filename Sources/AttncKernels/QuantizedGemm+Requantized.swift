@@ -110,10 +110,15 @@ extension QuantizedGemm {
       }
       let za = (0..<mPerGroup).map { Int32(truncatingIfNeeded: filterZeros.value(0, g * mPerGroup + $0) + wShift) }
       for image in 0..<batch {
-        Convolution.im2col(
-          &columns, offsets: offsets, channels: cPerGroup, kernelSize: kernelSize, outSize: outSize, inSize: inSize,
-          start: (image * channels + g * cPerGroup) * inSize, padding: Int8(truncatingIfNeeded: xz)
-        ) { Int8(truncatingIfNeeded: x.ints[$0] + xShift) }
+        // im2col of the shifted input: rows (c, k), columns o; the padding holds x's zero point.
+        for ck in 0..<depth {
+          let (c, k) = ck.quotientAndRemainder(dividingBy: kernelSize)
+          let base = (image * channels + g * cPerGroup + c) * inSize
+          for o in 0..<outSize {
+            let offset = offsets[k * outSize + o]
+            columns[ck * outSize + o] = Int8(truncatingIfNeeded: offset < 0 ? xz : x.ints[base + offset] + xShift)
+          }
+        }
         let packed = pack(columns, k: depth, n: outSize)
         out.withUnsafeMutableBufferPointer { out in
           multiply(

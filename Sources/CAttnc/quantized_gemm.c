@@ -157,6 +157,16 @@ static ALWAYS_INLINE int32_t corrected(const attnc_qgemm *g, int32_t dot, long i
   return (int32_t)v;
 }
 
+/* The activation over `count` finished floats of one row (none, GELU, tanh GELU or ReLU). */
+static ALWAYS_INLINE void activate_row(const attnc_qgemm *g, float *out, long count) {
+  if (g->activation == ATTNC_EPILOGUE_NONE) return;
+  if (g->activation == ATTNC_EPILOGUE_RELU) {
+    for (long j = 0; j < count; j++) out[j] = out[j] > 0 ? out[j] : 0;
+    return;
+  }
+  attnc_gelu_limited(out, out, count, g->activation == ATTNC_EPILOGUE_GELU_TANH, g->kernels);
+}
+
 /* Stores one row of a finished tile: exact int32 sums `dots` of columns [column, column + count). */
 static ALWAYS_INLINE void store_row(const attnc_qgemm *g, long i, long column, long count, const int32_t *dots) {
   const int32_t *sums = column_sums(g->packed_b, g->k, g->n);
@@ -176,8 +186,7 @@ static ALWAYS_INLINE void store_row(const attnc_qgemm *g, long i, long column, l
     }
     out[c] = x;
   }
-  if (g->activation != ATTNC_EPILOGUE_NONE)
-    attnc_gelu_limited(out, out, count, g->activation == ATTNC_EPILOGUE_GELU_TANH, g->kernels);
+  activate_row(g, out, count);
 }
 
 /* ---- plain C: 4 rows × 16 columns ---- */
@@ -307,10 +316,7 @@ ATTNC_VNNI static ALWAYS_INLINE void tile_rows_vnni(int rows, int vectors, const
   for (int r = 0; r < rows; r++) {
     long i = s->row + r;
     for (int v = 0; v < vectors; v++) store_vnni(g, i, s->column + 16 * v, mask[v], acc[r][v], sums);
-    if (!g->c_int && g->activation != ATTNC_EPILOGUE_NONE) {
-      float *out = g->c + i * g->n + s->column;
-      attnc_gelu_limited(out, out, s->columns, g->activation == ATTNC_EPILOGUE_GELU_TANH, g->kernels);
-    }
+    if (!g->c_int) activate_row(g, g->c + i * g->n + s->column, s->columns);
   }
 }
 

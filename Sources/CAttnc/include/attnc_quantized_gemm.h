@@ -70,7 +70,7 @@ typedef struct {
   float alpha;
   attnc_addend addends[2];
   int addend_count;
-  int activation; /* ATTNC_EPILOGUE_NONE, _GELU or _GELU_TANH */
+  int activation; /* ATTNC_EPILOGUE_NONE, _GELU, _GELU_TANH or _RELU */
   int kernels;    /* ATTNC_QGEMM_WIDEST, _AVX2 or _PORTABLE */
 } attnc_qgemm;
 
