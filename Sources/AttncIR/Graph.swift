@@ -60,6 +60,11 @@ public struct Node: Sendable {
     self.op = op
   }
 
+  /// A node of one of attnc's own ops, typed and placed in the domain the op states.
+  public init(name: String, op: some NamedOp, inputs: [ValueID?], outputs: [ValueID], opset: Int = 1) {
+    self.init(name: name, domain: type(of: op).domain, opType: type(of: op).type, inputs: inputs, outputs: outputs, opset: opset, op: op)
+  }
+
   /// `node 'encoder/Softmax_3' (Softmax)`, the context entry errors carry.
   public var label: String { "node '\(name)' (\(opType))" }
 

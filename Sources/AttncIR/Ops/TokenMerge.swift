@@ -8,9 +8,8 @@ import AttncTensor
 /// → `(x' [B, N − r, D], sizes' [B, N − r], origin' [B, N₀])`. The first merge of a model has no
 /// `sizes` (every token size 1, or 0 where `padding` is 0) and no `origin` (`N₀ = N`); later ones
 /// take the previous merge's outputs. Kernel: `TokenMergeKernel.merge`.
-public struct TokenMergeOp: Op {
+public struct TokenMergeOp: NamedOp {
   public static let type = "TokenMerge"
-  public static let domain = "attnc"
 
   /// Tokens merged away per batch item.
   public var r: Int
@@ -59,9 +58,8 @@ public struct TokenMergeOp: Op {
 
 /// attnc op: `TokenUnmerge(y [B, N', …], origin [B, N₀])` → `[B, N₀, …]`, row `n` a copy of
 /// `y[origin[n]]`: a per-token output of a merged model back at every original position.
-public struct TokenUnmergeOp: Op {
+public struct TokenUnmergeOp: NamedOp {
   public static let type = "TokenUnmerge"
-  public static let domain = "attnc"
 
   public init() {}
 
