@@ -23,9 +23,8 @@ public enum MatchRotary {
   /// What one rule found: the value it replaces and the rotary it computes.
   struct Match {
     var output: ValueID
-    var x: ValueID
-    var cos: ValueID
-    var sin: ValueID
+    /// The rotated tensor and its tables, the fused node's inputs.
+    var x, cos, sin: ValueID
     var op: FusedRotary
   }
 

@@ -235,7 +235,7 @@ public enum MergeTokens {
       if mergeNodes.contains(node.name) {
         let level = node.inputs[0].flatMap { tracked[$0]?.level } ?? 0
         let before = node.inputs[0].flatMap { graph.values[$0].type?.dims[1] } ?? .symbol("seq")
-        let length = (lengthAt[level] ?? before) - Dim((node.op as! TokenMergeOp).r)
+        let length = (lengthAt[level] ?? before) - Dim((node.op as! TokenMergeOp).call.r)
         lengthAt[level + 1] = length
         tracked[node.outputs[0]] = Tracked(axis: 1, level: level + 1)
         tracked[node.outputs[1]] = Tracked(axis: 1, level: level + 1)

@@ -11,15 +11,11 @@ import AttncTensor
 public struct TokenMergeOp: NamedOp {
   public static let type = "TokenMerge"
 
-  /// Tokens merged away per batch item.
-  public var r: Int
-  /// The first token (a class token) never merges.
-  public var protectFirst: Bool
+  /// The merge as the kernel runs it: `r` tokens merged away per batch item, the first token
+  /// (a class token) protected or not.
+  public var call: TokenMergeCall
 
-  public init(r: Int, protectFirst: Bool = true) {
-    self.r = r
-    self.protectFirst = protectFirst
-  }
+  public init(r: Int, protectFirst: Bool = true) { call = TokenMergeCall(r: r, protectFirst: protectFirst) }
 
   /// - Throws: "keys [batch, 12, seq, 32] do not fit x [batch, seq - 8, 384]"…
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
@@ -29,9 +25,10 @@ public struct TokenMergeOp: NamedOp {
     guard keys.dtype == .float, keys.rank == 4 else { throw AttncError.invalid("keys must be a float32 [B, H, N, d] tensor, got \(keys.type)") }
     let batch = try DimCheck.unify(x.dims[0], keys.dims[0], "batch of x and keys")
     let tokens = try DimCheck.unify(x.dims[1], keys.dims[2], "token counts of x and keys")
+    let r = call.r
     guard r >= 0 else { throw AttncError.invalid("r must be non-negative, got \(r)") }
-    if let n = tokens.value, r > (n + 1) / 2 - (protectFirst ? 1 : 0) {
-      throw AttncError.invalid("cannot merge \(r) of \(n) tokens (at most \((n + 1) / 2 - (protectFirst ? 1 : 0)))")
+    if let n = tokens.value, r > (n + 1) / 2 - (call.protectFirst ? 1 : 0) {
+      throw AttncError.invalid("cannot merge \(r) of \(n) tokens (at most \((n + 1) / 2 - (call.protectFirst ? 1 : 0)))")
     }
     var original = tokens
     if let sizes = inputs.optional(2) {
@@ -77,7 +74,7 @@ public struct TokenUnmergeOp: NamedOp {
 
 extension TokenMergeOp: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    Lowering(TokenMergeCall(r: r, protectFirst: protectFirst))
+    Lowering(call)
   }
 }
 

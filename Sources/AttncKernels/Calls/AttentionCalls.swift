@@ -280,10 +280,7 @@ public struct TokenMergeCall: CodableKernelCall {
   public var protectFirst: Bool
   enum CodingKeys: String, CodingKey { case r, protectFirst = "protect_first" }
 
-  public init(r: Int, protectFirst: Bool) {
-    self.r = r
-    self.protectFirst = protectFirst
-  }
+  public init(r: Int, protectFirst: Bool) { (self.r, self.protectFirst) = (r, protectFirst) }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     try TokenMergeKernel.merge(
