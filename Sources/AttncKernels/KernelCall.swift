@@ -110,6 +110,8 @@ public struct KernelCost: Sendable, Equatable {
     public var m: Int
     public var n: Int
     public var k: Int
+    /// The operands' precision (the cost model prices bfloat16 products at their own rate).
+    public var precision: LinearPrecision = .float32
   }
 
   /// Every non-constant input read and every output written once, four bytes an element.

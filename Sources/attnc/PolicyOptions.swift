@@ -6,6 +6,7 @@ import AttncTensor
 import Foundation
 
 extension AttentionPolicy: ExpressibleByArgument {}
+extension LinearPrecisionChoice: ExpressibleByArgument {}
 
 /// The cost-model options `convert`, `inspect` and `bench` share.
 struct PolicyOptions: ParsableArguments {
@@ -48,6 +49,11 @@ struct PolicyOptions: ParsableArguments {
     valueName: "schedule"))
   var tokenMerge: String?
 
+  @Option(help: ArgumentHelp(
+    "The linear layers' operands. f32: float32. bf16: weights rounded to bfloat16 when packed (half their bytes) and activations per call, sums in float32 (AVX-512 BF16 where the CPU has it; about 0.2–0.5% output error). auto: bf16 when the cost model predicts it faster and the outputs on the calibration inputs stay within --max-output-error of f32's (that error then counts against the budget). Default: f32, auto under --policy fastest.",
+    valueName: "f32|bf16|auto"))
+  var linearPrecision: LinearPrecisionChoice?
+
   /// The options as the compiler takes them.
   /// - Throws: `.usage` for a malformed --seq-len, --memory-budget, --layers or limit.
   func conversion() throws -> ConversionOptions {
@@ -72,6 +78,7 @@ struct PolicyOptions: ParsableArguments {
     if let memoryBudget { options.limits.memoryBudget = try Self.bytes(memoryBudget) }
     options.calibration = calibration
     if let tokenMerge { options.tokenMerge = try TokenMergeSchedule(parsing: tokenMerge) }
+    options.linearPrecision = linearPrecision
     return options
   }
 

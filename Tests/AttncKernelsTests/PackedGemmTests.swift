@@ -27,7 +27,11 @@ import Testing
         for t in 0..<k { sum += Double(a[i * k + t]) * Double(b[t * n + j]) }
         var v = alpha * sum
         for (values, row, column) in addends { v += Double(values[i * row + j * column]) }
-        if activation != "none" { v = VectorMathTests.gelu(v, tanh: activation == "gelu_tanh") }
+        if activation == "relu" {
+          v = max(v, 0)
+        } else if activation != "none" {
+          v = VectorMathTests.gelu(v, tanh: activation == "gelu_tanh")
+        }
         y[i * n + j] = v
       }
     }
