@@ -169,6 +169,20 @@ def attnc_convert(attnc, model, plan, extra=("--policy", "exact")):
     subprocess.run([attnc, "convert", model, "-o", plan, "--force", *extra], check=True, capture_output=True)
 
 
+def attnc_outputs(attnc, plan, feeds, folder, threads=2):
+    """The plan's outputs on `feeds` (`attnc run --input name=FILE.npy --output-dir FOLDER`), as
+    {output name: array}."""
+    import os
+    os.makedirs(folder, exist_ok=True)
+    command = [attnc, "run", plan, "--threads", str(threads), "--output-dir", folder]
+    for name, value in feeds.items():
+        path = os.path.join(folder, f"input_{len(command)}.npy")
+        np.save(path, value)
+        command += ["--input", f"{name}={path}"]
+    subprocess.run(command, check=True, capture_output=True)
+    return {f[:-4]: np.load(os.path.join(folder, f)) for f in os.listdir(folder) if f.endswith(".npy") and not f.startswith("input_")}
+
+
 def attnc_bench(attnc, plan, n, threads, repeat, dims=None):
     """`attnc bench --format json` on the plan at length n: its result entry and the sgemm peak."""
     command = [attnc, "bench", plan, "--seq", str(n), "--threads", str(threads), "--repeat", str(repeat),

@@ -28,10 +28,9 @@ extension PackedGemm {
   }
 
   /// Runs `call` (its A still float32 at `a`) on bfloat16 operands: A's rows are rounded into a
-  /// scratch of ⌈k/2⌉ words per row, by each thread for its own rows when the product splits by
-  /// rows, else all first.
+  /// scratch of ⌈k/2⌉ words per row as the threads reach them (`Parallel.product(preparing:)`).
   static func runBFloat16(_ call: attnc_gemm, a: UnsafePointer<Float>) {
-    let rows = call.m, k = call.k, n = call.n, depth = (k + 1) / 2
+    let rows = call.m, k = call.k, depth = (k + 1) / 2
     var rounded = [UInt32](unsafeUninitializedCapacity: rows * depth) { _, count in count = rows * depth }
     rounded.withUnsafeMutableBufferPointer { scratch in
       let target = scratch.baseAddress!
@@ -41,16 +40,10 @@ extension PackedGemm {
       let round = { (range: Range<Int>) in
         attnc_gemm_bf16_round_rows(a + range.lowerBound * k, range.count, k, k, target + range.lowerBound * depth)
       }
-      if Parallel.splitsProductByRows(rows: rows, columns: n, panel: panel) {
-        withUnsafePointer(to: call) { call in
-          Parallel.chunks(rows, minimumPerChunk: 32) { range in
-            round(range)
-            attnc_gemm_run(call, range.lowerBound, range.upperBound, 0, n)
-          }
+      withUnsafePointer(to: call) { call in
+        Parallel.product(rows: rows, columns: call.pointee.n, depth: k, panel: panel, preparing: round) { rows, columns in
+          attnc_gemm_run(call, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
         }
-      } else {
-        round(0..<rows)
-        run(call)
       }
     }
   }

@@ -97,7 +97,7 @@ public enum Fusion {
 
   /// The packing stage with the linear layers' operands at `precision`.
   public static func packingStage(precision: LinearPrecision) -> Pipeline {
-    Pipeline([PackWeights.pass(precision: precision), EliminateDeadNodes.pass])
+    Pipeline([PackWeights.pass(precision: precision), PackConvolutionWeights.pass(precision: precision), EliminateDeadNodes.pass])
   }
 
   /// Runs `fusions`, then `packing` at `linearPrecision`.

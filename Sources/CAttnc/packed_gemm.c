@@ -122,12 +122,8 @@ ATTNC_AVX512 static ALWAYS_INLINE void tile_rows_avx512(int rows, int vectors, c
   const float *second = panel + g->k * W;
   __m512 acc[STRIP_AVX512][2];
   for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  const float *next = s->next;
   for (long t = 0; t < kc; t++) {
-    if (next) {
-      _mm_prefetch((const char *)(next + t * W), _MM_HINT_T0);
-      _mm_prefetch((const char *)(next + g->k * W + t * W), _MM_HINT_T0);
-    }
+    gemm_prefetch_next(s, g->k, t);
     __m512 b0 = _mm512_loadu_ps(panel + t * W), b1 = _mm512_setzero_ps();
     if (vectors == 2) b1 = _mm512_loadu_ps(second + t * W);
     for (int r = 0; r < rows; r++) {

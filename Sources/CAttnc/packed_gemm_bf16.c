@@ -160,12 +160,8 @@ ATTNC_BF16 static ALWAYS_INLINE void tile_rows_dot(int rows, int vectors, const 
   const uint32_t *second = panel + lda * W;
   __m512 acc[STRIP_DOT][2];
   for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  const uint32_t *next = s->next;
   for (long t = 0; t < kc; t++) {
-    if (next) {
-      _mm_prefetch((const char *)(next + t * W), _MM_HINT_T0);
-      _mm_prefetch((const char *)(next + lda * W + t * W), _MM_HINT_T0);
-    }
+    gemm_prefetch_next(s, lda, t);
     __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + t * W), b1 = b0;
     if (vectors == 2) b1 = (__m512bh)_mm512_loadu_si512(second + t * W);
     for (int r = 0; r < rows; r++) {

@@ -100,6 +100,14 @@ static ALWAYS_INLINE void gemm_store_portable(const attnc_gemm *g, const gemm_ti
 }
 
 #ifdef ATTNC_X86
+/* Prefetches depth unit t of the next tile's two panels (each `units` depth units deep). */
+static ALWAYS_INLINE void gemm_prefetch_next(const gemm_tile *s, long units, long t) {
+  const uint32_t *next = s->next;
+  if (!next) return;
+  _mm_prefetch((const char *)(next + t * W), _MM_HINT_T0);
+  _mm_prefetch((const char *)(next + units * W + t * W), _MM_HINT_T0);
+}
+
 ATTNC_AVX512 static ALWAYS_INLINE __m512 gemm_addend_avx512(const attnc_addend *d, long i, long j, __mmask16 mask) {
   if (d->column_stride == 0) return _mm512_set1_ps(d->values[i * d->row_stride]);
   return _mm512_maskz_loadu_ps(mask, d->values + i * d->row_stride + j);

@@ -52,19 +52,9 @@ import Testing
   /// activation.
   @Test(arguments: [InstructionSets.widest, .portable])
   func matchesTheExactProductOfTheRoundedInputs(kernels: InstructionSets) throws {
-    var generator = SystemRandomNumberGenerator()
     for (batch, m, k, n) in [(1, 1, 1, 1), (1, 1, 33, 17), (1, 13, 7, 15), (2, 25, 601, 50), (1, 40, 64, 33), (1, 130, 257, 70)] {
       let rows = batch * m
-      let a = (0..<(rows * k)).map { _ in Float.random(in: -1...1, using: &generator) }
-      let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &generator) }
-      let bias = (0..<n).map { _ in Float.random(in: -1...1, using: &generator) }
-      let residual = (0..<(rows * n)).map { _ in Float.random(in: -1...1, using: &generator) }
-      let sets: [[(Tensor, ([Float], Int, Int))]] = [
-        [],
-        [(.float(bias, [n]), (bias, 0, 1))],
-        [(.float(residual, [batch, m, n]), (residual, n, 1)), (.float(bias, [1, 1, n]), (bias, 0, 1))],
-        [(.float([0.25], [1]), ([0.25], 0, 0))],
-      ]
+      let (a, b, sets) = PackedGemmTests.operands(batch: batch, m: m, k: k, n: n)
       let roundedA = a.map(PackedGemm.roundToBFloat16), roundedB = b.map(PackedGemm.roundToBFloat16)
       for addends in sets {
         for activation in ["none", "gelu", "gelu_tanh", "relu"] {
