@@ -32,6 +32,10 @@ public enum MachineCalibration {
     var profile = MachineProfile(
       threads: threads, measuredAt: ISO8601DateFormatter().string(from: Date()), gemm: gemm,
       bandwidthBytesPerSecond: bandwidth(), exponentialsPerSecond: exponentialRate(), callOverheadSeconds: callOverhead())
+    profile.bfloat16Gemm = gemmShapes.map { shape in
+      MachineProfile.GemmRate(
+        m: shape.m, n: shape.n, k: shape.k, flopsPerSecond: bfloat16GemmRate(m: shape.m, n: shape.n, k: shape.k))
+    }
     // Every setting is timed at one grid point before the next point, and the whole grid twice,
     // keeping each timing's least: a burst of other work on a shared machine then slows every
     // setting alike instead of inflating one setting's whole fit (which flips near-ties).
