@@ -38,6 +38,8 @@ public struct ConversionOptions: Sendable {
   /// `--linear-precision`: the linear layers' operands (nil = the policy's default,
   /// `LinearPrecisionChoice.default(for:)`).
   public var linearPrecision: LinearPrecisionChoice?
+  /// `--search-time`: the most seconds `--token-merge auto` spends measuring schedules.
+  public var searchSeconds: Double = 120
 
   public init(policy: AttentionPolicy = .balanced) { self.policy = policy }
 

@@ -54,6 +54,11 @@ struct PolicyOptions: ParsableArguments {
     valueName: "f32|bf16|auto"))
   var linearPrecision: LinearPrecisionChoice?
 
+  @Option(help: ArgumentHelp(
+    "Most seconds --token-merge auto spends measuring schedules on the calibration inputs (each measurement runs the model once); it keeps the best schedule found by then.",
+    valueName: "seconds"))
+  var searchTime: Double = 120
+
   /// The options as the compiler takes them.
   /// - Throws: `.usage` for a malformed --seq-len, --memory-budget, --layers or limit.
   func conversion() throws -> ConversionOptions {
@@ -79,6 +84,8 @@ struct PolicyOptions: ParsableArguments {
     options.calibration = calibration
     if let tokenMerge { options.tokenMerge = try TokenMergeSchedule(parsing: tokenMerge) }
     options.linearPrecision = linearPrecision
+    guard searchTime > 0 else { throw AttncError(.usage, "--search-time must be > 0 seconds") }
+    options.searchSeconds = searchTime
     return options
   }
 
