@@ -7,6 +7,7 @@
 
 #include "attnc_packed_gemm.h"
 #include "attnc_vector_math.h"
+#include "gemm_tiles.h"
 
 #include <stdint.h>
 
@@ -37,24 +38,6 @@ typedef struct {
   int strip, width; /* rows and columns of one tile */
   gemm_tile_kernel tile;
 } gemm_tile_kernels;
-
-/* The case of a tile kernel for `rows` (1…12) rows: TILE_ROWS(n, vectors) with 2 vectors when
- * the tile is wider than one panel (the switch of a 12 × 32 tile kernel). */
-#define GEMM_SWITCH_ROWS_12(rows, columns, TILE_ROWS)                                                   \
-  switch (rows) {                                                                                    \
-  case 12: if ((columns) > 16) TILE_ROWS(12, 2); else TILE_ROWS(12, 1); break;                        \
-  case 11: if ((columns) > 16) TILE_ROWS(11, 2); else TILE_ROWS(11, 1); break;                        \
-  case 10: if ((columns) > 16) TILE_ROWS(10, 2); else TILE_ROWS(10, 1); break;                        \
-  case 9: if ((columns) > 16) TILE_ROWS(9, 2); else TILE_ROWS(9, 1); break;                           \
-  case 8: if ((columns) > 16) TILE_ROWS(8, 2); else TILE_ROWS(8, 1); break;                           \
-  case 7: if ((columns) > 16) TILE_ROWS(7, 2); else TILE_ROWS(7, 1); break;                           \
-  case 6: if ((columns) > 16) TILE_ROWS(6, 2); else TILE_ROWS(6, 1); break;                           \
-  case 5: if ((columns) > 16) TILE_ROWS(5, 2); else TILE_ROWS(5, 1); break;                           \
-  case 4: if ((columns) > 16) TILE_ROWS(4, 2); else TILE_ROWS(4, 1); break;                           \
-  case 3: if ((columns) > 16) TILE_ROWS(3, 2); else TILE_ROWS(3, 1); break;                           \
-  case 2: if ((columns) > 16) TILE_ROWS(2, 2); else TILE_ROWS(2, 1); break;                           \
-  default: if ((columns) > 16) TILE_ROWS(1, 2); else TILE_ROWS(1, 1); break;                          \
-  }
 
 /* The bfloat16 tiles for an instruction-set limit (packed_gemm_bf16.c). */
 __attribute__((visibility("hidden"))) gemm_tile_kernels attnc_gemm_bf16_kernels(int limit);
@@ -108,11 +91,6 @@ static ALWAYS_INLINE void gemm_prefetch_next(const gemm_tile *s, long units, lon
   _mm_prefetch((const char *)(next + units * W + t * W), _MM_HINT_T0);
 }
 
-ATTNC_AVX512 static ALWAYS_INLINE __m512 gemm_addend_avx512(const attnc_addend *d, long i, long j, __mmask16 mask) {
-  if (d->column_stride == 0) return _mm512_set1_ps(d->values[i * d->row_stride]);
-  return _mm512_maskz_loadu_ps(mask, d->values + i * d->row_stride + j);
-}
-
 /* Stores an AVX-512 tile's sums `acc` (rows × `vectors` panels of 16), as gemm_store_portable. */
 ATTNC_AVX512 static ALWAYS_INLINE void gemm_store_avx512(const attnc_gemm *g, const gemm_tile *s, int rows, int vectors,
                                                          __m512 acc[][2]) {
@@ -130,7 +108,7 @@ ATTNC_AVX512 static ALWAYS_INLINE void gemm_store_avx512(const attnc_gemm *g, co
       if (s->last) {
         x = _mm512_mul_ps(x, alpha);
         for (int e = 0; e < g->addend_count; e++)
-          x = _mm512_add_ps(x, gemm_addend_avx512(&g->addends[e], i, s->column + 16 * v, mask[v]));
+          x = _mm512_add_ps(x, addend_avx512(&g->addends[e], i, s->column + 16 * v, mask[v]));
       }
       _mm512_mask_storeu_ps(out + 16 * v, mask[v], x);
     }

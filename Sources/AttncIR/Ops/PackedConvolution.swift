@@ -43,7 +43,7 @@ extension PackedConvolution: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
     var original = context
     original.inputs = originalInputs(context.inputs)
-    guard let call = try convolution.lower(original)?.call as? any ConvolutionCall else { return nil }
+    guard let call = try convolution.lower(original)?.call as? ConvolutionCall else { return nil }
     return Lowering(
       PackedConvolutionCall(geometry: call.geometry, transposed: transposed, weightShape: weightShape, precision: precision))
   }
