@@ -75,6 +75,15 @@ def print_row(row):
           f"| {ms['bf16'] / ms['ov_default']:.2f} | {e['f32']:.1e} | {e['bf16']:.1e} | {e['ov_default']:.1e} |", flush=True)
 
 
+def convert_both(args, model, stem):
+    """{precision: plan path} of `model` converted exact at f32 and at bf16 (STEM_f32.attnc, ...)."""
+    plans = {}
+    for precision in ["f32", "bf16"]:
+        plans[precision] = f"{stem}_{precision}.attnc"
+        common.attnc_convert(args.attnc, model, plans[precision], ("--policy", "exact", "--linear-precision", precision))
+    return plans
+
+
 def layer_rows(args, work):
     print("\n| layer [seq, k] x [k, n] | f32 GFLOP/s | bf16 GFLOP/s | bf16/f32 |")
     print("|---|---:|---:|---:|", flush=True)
@@ -83,10 +92,7 @@ def layer_rows(args, work):
         if not os.path.exists(model):
             print(f"skipped layer {shape}: {model} is missing", file=sys.stderr)
             continue
-        plans = {}
-        for precision in ["f32", "bf16"]:
-            plans[precision] = os.path.join(work, f"layer_{shape}_{precision}.attnc")
-            common.attnc_convert(args.attnc, model, plans[precision], ("--policy", "exact", "--linear-precision", precision))
+        plans = convert_both(args, model, os.path.join(work, f"layer_{shape}"))
         for n in [128, 512]:
             rates = {p: [] for p in plans}
             for _ in range(args.rounds):
@@ -100,15 +106,8 @@ def layer_rows(args, work):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--attnc", default=os.path.join(ROOT, ".build", "release", "attnc"))
-    parser.add_argument("--shared", default=os.environ.get("ATTNC_SHARED", os.path.join(ROOT, "..", "shared")))
-    parser.add_argument("--real", default="/tmp/attnc-real", help="real-models.sh's output folder")
+    common.add_zoo_arguments(parser, ROOT)
     parser.add_argument("--minilm", default="/tmp/minilm", help="export_minilm.py's output folder")
-    parser.add_argument("--models", default="", help="comma-separated substrings of model names to keep")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--budget", type=float, default=4000, help="milliseconds a measurement aims at")
     parser.add_argument("--layers", action="store_true", help="also the per-layer GEMM rates")
     args = parser.parse_args()
     wanted = [m for m in args.models.split(",") if m]
@@ -123,10 +122,7 @@ def main():
             if not os.path.exists(model):
                 print(f"skipped {name}: {model} is missing", file=sys.stderr)
                 continue
-            plans = {}
-            for precision in ["f32", "bf16"]:
-                plans[precision] = os.path.join(work, f"{name.split()[0]}_{precision}.attnc")
-                common.attnc_convert(args.attnc, model, plans[precision], ("--policy", "exact", "--linear-precision", precision))
+            plans = convert_both(args, model, os.path.join(work, name.split()[0]))
             for n in lengths:
                 print_row(bench_row(name, model, n, args, plans, work, rng))
         if args.layers:
