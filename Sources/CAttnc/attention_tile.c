@@ -1,6 +1,7 @@
 #include "attnc_attention_tile.h"
 
 #include "attnc_vector_math.h"
+#include "gemm_tiles.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -191,15 +192,7 @@ ATTNC_AVX2 static ALWAYS_INLINE void qk_rows_avx2(int rows, const float *q, long
   for (long p = 0; p < panels; p++) {
     const float *panel = packed + p * depth * PANEL_AVX2;
     __m256 acc[STRIP_AVX2][2];
-    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    for (long t = 0; t < depth; t++) {
-      __m256 k0 = _mm256_loadu_ps(panel + t * PANEL_AVX2), k1 = _mm256_loadu_ps(panel + t * PANEL_AVX2 + 8);
-      for (int r = 0; r < rows; r++) {
-        __m256 x = _mm256_broadcast_ss(q + r * depth + t);
-        acc[r][0] = _mm256_fmadd_ps(x, k0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(x, k1, acc[r][1]);
-      }
-    }
+    panel_product_avx2(rows, q, depth, panel, depth, acc);
     for (int r = 0; r < rows; r++) {
       _mm256_storeu_ps(strip + r * stride + p * PANEL_AVX2, _mm256_mul_ps(acc[r][0], factor));
       _mm256_storeu_ps(strip + r * stride + p * PANEL_AVX2 + 8, _mm256_mul_ps(acc[r][1], factor));
@@ -209,14 +202,10 @@ ATTNC_AVX2 static ALWAYS_INLINE void qk_rows_avx2(int rows, const float *q, long
 
 ATTNC_AVX2 static void qk_strip_avx2(int rows, const float *q, long depth, const float *packed, long panels,
                                      float scale, float *strip, long stride) {
-  switch (rows) {
-  case 6: qk_rows_avx2(6, q, depth, packed, panels, scale, strip, stride); break;
-  case 5: qk_rows_avx2(5, q, depth, packed, panels, scale, strip, stride); break;
-  case 4: qk_rows_avx2(4, q, depth, packed, panels, scale, strip, stride); break;
-  case 3: qk_rows_avx2(3, q, depth, packed, panels, scale, strip, stride); break;
-  case 2: qk_rows_avx2(2, q, depth, packed, panels, scale, strip, stride); break;
-  default: qk_rows_avx2(1, q, depth, packed, panels, scale, strip, stride); break;
-  }
+#define QK_ROWS(n) \
+  case n: qk_rows_avx2(n, q, depth, packed, panels, scale, strip, stride); break;
+  switch (rows) { ATTNC_ROW_CASES_6(QK_ROWS) }
+#undef QK_ROWS
 }
 
 /* Columns [column, column + 8·vectors) of y[r] = correction[r]·y[r] + Σ_j p[r][j]·v[j], j < count;
@@ -278,14 +267,10 @@ ATTNC_AVX2 static ALWAYS_INLINE void pv_columns_avx2(int rows, const float *p, l
 
 ATTNC_AVX2 static void pv_strip_avx2(int rows, const float *p, long p_stride, const float *v, long value_depth,
                                      long count, float *y, const float *corrections) {
-  switch (rows) {
-  case 6: pv_columns_avx2(6, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 5: pv_columns_avx2(5, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 4: pv_columns_avx2(4, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 3: pv_columns_avx2(3, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 2: pv_columns_avx2(2, p, p_stride, v, value_depth, count, y, corrections); break;
-  default: pv_columns_avx2(1, p, p_stride, v, value_depth, count, y, corrections); break;
-  }
+#define PV_ROWS(n) \
+  case n: pv_columns_avx2(n, p, p_stride, v, value_depth, count, y, corrections); break;
+  switch (rows) { ATTNC_ROW_CASES_6(PV_ROWS) }
+#undef PV_ROWS
 }
 #endif
 
@@ -348,10 +333,7 @@ ATTNC_AVX512 static void qk_strip_avx512(int rows, const float *q, long depth, c
                                          float scale, float *strip, long stride) {
 #define QK_ROWS(n) \
   case n: qk_rows_avx512(n, q, depth, packed, panels, scale, strip, stride); break;
-  switch (rows) {
-    QK_ROWS(12) QK_ROWS(11) QK_ROWS(10) QK_ROWS(9) QK_ROWS(8) QK_ROWS(7)
-    QK_ROWS(6) QK_ROWS(5) QK_ROWS(4) QK_ROWS(3) QK_ROWS(2) QK_ROWS(1)
-  }
+  switch (rows) { ATTNC_ROW_CASES_12(QK_ROWS) }
 #undef QK_ROWS
 }
 
@@ -410,10 +392,7 @@ ATTNC_AVX512 static void pv_strip_avx512(int rows, const float *p, long p_stride
                                          long count, float *y, const float *corrections) {
 #define PV_ROWS(n) \
   case n: pv_columns_avx512(n, p, p_stride, v, value_depth, count, y, corrections); break;
-  switch (rows) {
-    PV_ROWS(12) PV_ROWS(11) PV_ROWS(10) PV_ROWS(9) PV_ROWS(8) PV_ROWS(7)
-    PV_ROWS(6) PV_ROWS(5) PV_ROWS(4) PV_ROWS(3) PV_ROWS(2) PV_ROWS(1)
-  }
+  switch (rows) { ATTNC_ROW_CASES_12(PV_ROWS) }
 #undef PV_ROWS
 }
 

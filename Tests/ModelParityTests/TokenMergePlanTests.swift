@@ -1,5 +1,5 @@
 import AttncCodegen
-import AttncCost
+@testable import AttncCost
 import AttncIR
 import AttncKit
 import AttncPasses
@@ -119,6 +119,45 @@ import Testing
     let rows = try Interpreter(plan: perTokenPlan).run(inputs)[0].floats()
     let first = try Interpreter(plan: pooledPlan).run(inputs)[0].floats()
     #expect(first == Array(rows[0..<64]) + Array(rows[(48 * 64)..<(49 * 64)]))
+  }
+
+  /// A ViT whose LayerNorms are spelled out (`ReduceMean` … `Div`, as the legacy exporter writes
+  /// below opset 17, like the real ViT-S of `real-models.sh`): the reductions over the feature
+  /// axis act per token, so the stream stays merged from block to block (one unmerge, at the
+  /// per-token output; none for the class-token pooler) and the plan runs. It failed at run
+  /// ("sizes must be float [1, 4097], got [1, 4089]") when every ReduceMean unmerged the stream.
+  @Test(.enabled(if: Fixtures.exportsAvailable, Comment(rawValue: Fixtures.exportsMissing)))
+  func spelledOutNormsKeepTheStreamMerged() throws {
+    let folder = Fixtures.exports.appendingPathComponent("vit_opset16_legacy")
+    let path = folder.appendingPathComponent("model.onnx").path
+    let exact = try Self.convert(path, nil)
+    let merged = try Self.convert(path, "4")
+    #expect(merged.tokenMerge?.rates == [4, 4])
+    #expect(merged.tokenMerge?.unmerges == 1)
+    let inputs = try TestDataSet.inputs(folder.appendingPathComponent("test_data_set_0"), count: exact.plan.inputs.count)
+    let expected = try Interpreter(plan: exact.plan).run(inputs)
+    let actual = try Interpreter(plan: merged.plan).run(inputs)
+    #expect(actual.map(\.shape) == expected.map(\.shape))
+    let hidden = AttentionQuality.relativeError(actual[0].floats()[...], expected[0].floats()[...])
+    let pooled = AttentionQuality.relativeError(actual[1].floats()[...], expected[1].floats()[...])
+    #expect(hidden > 0 && pooled > 0 && pooled < hidden, "per-token error \(hidden), pooled \(pooled)")
+  }
+
+  @Test func autoSearchSteps() {
+    // Only a feasible point: grow by the budget's ratio, at least 1.25x, at most 4x.
+    #expect(TokenMergePlanner.nextRate(feasible: (100, 0.001), infeasible: nil, budget: 0.01, largest: 2048) == 400)
+    #expect(TokenMergePlanner.nextRate(feasible: (100, 0.0099), infeasible: nil, budget: 0.01, largest: 2048) == 125)
+    // Nothing measured: the middle of the range.
+    #expect(TokenMergePlanner.nextRate(feasible: (0, 0), infeasible: nil, budget: 0.01, largest: 2048) == 1025)
+    // Only an infeasible point: shrink by the ratio, at most to a quarter.
+    #expect(TokenMergePlanner.nextRate(feasible: (0, 0), infeasible: (128, 0.02), budget: 0.01, largest: 2048) == 64)
+    #expect(TokenMergePlanner.nextRate(feasible: (0, 0), infeasible: (128, 1), budget: 0.01, largest: 2048) == 32)
+    // Both: the power law through them (error ∝ r² here: 0.0025 at 50, 0.04 at 200 → r = 100),
+    // kept in the bracket's middle half.
+    #expect(TokenMergePlanner.nextRate(feasible: (50, 0.0025), infeasible: (200, 0.04), budget: 0.01, largest: 2048) == 100)
+    #expect(TokenMergePlanner.nextRate(feasible: (100, 0.0099), infeasible: (200, 0.5), budget: 0.01, largest: 2048) == 125)
+    // Never past the largest merge a block allows.
+    #expect(TokenMergePlanner.nextRate(feasible: (1000, 0.0001), infeasible: nil, budget: 0.01, largest: 1500) == 1500)
   }
 
   @Test func paddingNeverReachesRealTokens() throws {
