@@ -41,20 +41,14 @@ public struct ArenaPlaces: Sendable {
   public struct Place: Sendable, Equatable {
     public var offset: Int
     public var count: Int
-    public init(offset: Int, count: Int) {
-      self.offset = offset
-      self.count = count
-    }
+    public init(offset: Int, count: Int) { (self.offset, self.count) = (offset, count) }
   }
 
   public var arena: Arena
   /// Per output position: its place, or nil when the interpreter did not plan it.
   public var outputs: [Place?]
 
-  public init(arena: Arena, outputs: [Place?]) {
-    self.arena = arena
-    self.outputs = outputs
-  }
+  public init(arena: Arena, outputs: [Place?]) { (self.arena, self.outputs) = (arena, outputs) }
 
   /// Output `index`'s arena region when it is planned at exactly `count` floats; nil otherwise.
   public func region(_ index: Int, count: Int) -> FloatBuffer? {
