@@ -126,6 +126,25 @@ def export(module, path, dynamo, decoder):
         torch.onnx.export(module, example, path, dynamo=False, opset_version=17, dynamic_axes=axes, **names)
 
 
+def vit_opset16_legacy(folder):
+    """A ViT written as the legacy exporter writes it below opset 17 (like many published ViT
+    files): LayerNorm spelled out as ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div. 32x32 images,
+    8x8 patches: 17 tokens. Outputs the per-token states and the class-token pooler."""
+    torch.manual_seed(0)
+    config = transformers.ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
+                                    num_attention_heads=2, intermediate_size=64)
+    config._attn_implementation = "eager"
+    model = transformers.ViTModel(config).eval()
+    path = os.path.join(folder, "model.onnx")
+    pixels = np.random.default_rng(1).standard_normal((BATCH, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        torch.onnx.export(model, (torch.from_numpy(pixels),), path, dynamo=False, opset_version=16,
+                          input_names=["pixel_values"], output_names=["last_hidden_state", "pooler_output"],
+                          dynamic_axes={"pixel_values": {0: "batch"}})
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    write_session_data(session, {"pixel_values": pixels}, os.path.join(folder, "test_data_set_0"))
+
+
 def strip_node_metadata(path):
     """The dynamo exporter puts a stack trace on every node: two thirds of the file. Drop them."""
     model = onnx.load(path)
@@ -555,6 +574,8 @@ def main():
             kind = "half" if dtype == torch.float16 else "bfloat16"
             produce(f"{name}_{kind}_{'dynamo' if dynamo else 'legacy'}",
                     lambda folder, n=name, t=dtype, d=dynamo: torch_low_precision(n, t, folder, d))
+    if not (args.cache_only or args.ort_only or low_or_encdec or args.quantized_only or args.contrib_only) and (not only or "vit" in only):
+        produce("vit_opset16_legacy", vit_opset16_legacy)
     if args.encoder_decoder_only:
         for name in encoder_decoder_configs():
             if not only or name in only:

@@ -35,6 +35,8 @@ public struct ConversionOptions: Sendable {
   public var profilePath = MachineProfile.defaultPath
   /// `--token-merge`: merge tokens between blocks (nil = none).
   public var tokenMerge: TokenMergeSchedule?
+  /// `--search-time`: the most seconds `--token-merge auto` spends measuring schedules.
+  public var searchSeconds: Double = 120
 
   public init(policy: AttentionPolicy = .balanced) { self.policy = policy }
 

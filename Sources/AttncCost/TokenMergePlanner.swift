@@ -4,16 +4,22 @@ import AttncRuntime
 import AttncTensor
 import Foundation
 
-/// `--token-merge auto`: the cost model picks `r` per block.
+/// `--token-merge auto`: the cost model picks `r` per block, within a time budget.
 ///
-/// First two schedule shapes are searched, a constant `r` and ToMe's decreasing one (`2r`
-/// falling to 0); for each, bisection finds the largest `r` whose merged exact plan stays within
-/// the merge budget on the calibration inputs (the relative error of every output against the
-/// unmerged model), and the one with the least predicted time (the whole plan at the
-/// calibration length: attention at each block's merged length, projections and MLP, the
-/// matching) is kept. Then each block in turn raises its own `r` (doubling, then two bisection
-/// steps) while the error stays within budget, keeping a change only when the predicted time
-/// falls. The budget is `--max-output-error` under `--policy exact`, and half of it otherwise,
+/// Every measurement runs the merged exact plan on the calibration inputs (the relative error of
+/// every output against the unmerged model), so the search measures few schedules and predicts
+/// where to measure next:
+/// 1. A constant `r` in every block: the error grows with `r`, roughly as a power of it, so
+///    each step fits `error ∝ r^α` through the nearest measured points on either side of the
+///    budget and measures where the fit meets the budget (safeguarded to stay inside the
+///    bracket), until the bracket is within 10% of its low end.
+/// 2. ToMe's decreasing schedule (`2r` falling to 0) at the same total merge, then at the next
+///    larger `r`, kept when its predicted time (the whole plan at the calibration length) is less.
+/// 3. Each block in turn raises its own `r` (×2, then ×1.5) while the error stays within budget,
+///    keeping a change only when the predicted time falls.
+/// A stage or step starts only when the time left (`--search-time`, from the start of the
+/// search) holds one more measurement at the longest seen so far; the best schedule found is
+/// kept. The budget is `--max-output-error` under `--policy exact`, and half of it otherwise,
 /// leaving the other half to the attention variants the policy then picks on the merged graph.
 public enum TokenMergePlanner {
   /// What `auto` chose and why.
@@ -61,6 +67,13 @@ public enum TokenMergePlanner {
       PolicyPlanner.exactSeconds(plan, graph, seqLen: length, profile: profile)
     }
     var tried: [(rates: [Int], error: Double)] = []
+    let started = ContinuousClock.now
+    func seconds(since instant: ContinuousClock.Instant) -> Double {
+      let duration = ContinuousClock.now - instant
+      return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+    func elapsed() -> Double { seconds(since: started) }
+    var durations: [Double] = []
     typealias Candidate = (rates: [Int], error: Double, seconds: Double)
     /// The merged exact plan for `rates`: its output error and predicted time (nil when the
     /// pass or a run refuses it, e.g. more tokens than a block holds).
@@ -72,58 +85,95 @@ public enum TokenMergePlanner {
       let error: Double
       do { error = try PolicyPlanner.outputError(plan, inputs: inputs, reference: expected) } catch { return nil }
       tried.append((report.rates, error))
-      progress("  token merge \(report.rates.map(String.init).joined(separator: ",")): output error \(String(format: "%.4f", error))")
+      progress("  token merge \(report.rates.map(String.init).joined(separator: ",")): output error \(String(format: "%.4f", error)) (budget \(String(format: "%.4f", budget)); \(Int(elapsed())) s of \(Int(options.searchSeconds)) s)")
       return (report.rates, error, predicted(plan, merged))
     }
     let unmerged = predicted(reference, graph)
     var best: Candidate = (Array(repeating: 0, count: blocks.count), 0, unmerged)
-    // 1. Two schedule shapes; for each, bisection for the largest r within budget (the error
-    //    grows with r). The largest r a block may merge is about half the tokens left.
-    let largest = max(1, length / 2)
-    for shape in [TokenMergeSchedule.Form.constant(0), .decreasing(0)] {
-      func rates(_ r: Int) -> [Int] {
-        let form: TokenMergeSchedule.Form = if case .constant = shape { .constant(r) } else { .decreasing(r) }
-        return TokenMergeSchedule(form).rates(blocks: blocks.count)!
+    /// Measures `rates` unless the time left cannot hold one more measurement (nil then, and
+    /// `stopped` says so).
+    var stopped = false
+    func measure(_ rates: [Int]) throws -> Candidate? {
+      if let longest = durations.max(), elapsed() + longest > options.searchSeconds {
+        if !stopped { progress("  token merge: --search-time \(Int(options.searchSeconds)) s reached; keeping the best schedule found") }
+        stopped = true
+        return nil
       }
-      var (low, high) = (0, largest)
-      var found: Candidate?
-      while low < high {
-        let mid = (low + high + 1) / 2
-        if let result = try evaluate(rates(mid)), result.error <= budget {
-          (low, found) = (mid, result)
-        } else {
-          high = mid - 1
-        }
-      }
-      if let found, found.seconds < best.seconds { best = found }
+      let began = ContinuousClock.now
+      defer { durations.append(seconds(since: began)) }
+      return try evaluate(rates)
     }
-    // 2. Per block, first to last: raise its r (doubling, then two bisection steps) while the
-    //    error stays within budget, keeping a change only when the predicted time falls (a merge
-    //    in the last blocks may cost more matching than it saves).
-    for block in blocks.indices {
-      var (ok, failed) = (best.rates[block], Int?.none)
-      while failed == nil {
-        var rates = best.rates
-        rates[block] = max(1, 2 * ok)
-        guard rates[block] <= largest, let result = try evaluate(rates), result.error <= budget, result.rates[block] == rates[block]
-        else { failed = max(1, 2 * ok); break }
-        if result.seconds < best.seconds { best = result }
-        ok = rates[block]
+    func keep(_ result: Candidate?) {
+      if let result, result.error <= budget, result.seconds < best.seconds { best = result }
+    }
+    // 1. A constant r, by a safeguarded power-law search for the largest r within budget.
+    let largest = max(1, length / 2)
+    var feasible: (r: Int, error: Double) = (0, 0)
+    var infeasible: (r: Int, error: Double)?
+    var next = max(1, largest / 16)
+    while !stopped {
+      guard let result = try measure(TokenMergeSchedule(.constant(next)).rates(blocks: blocks.count)!) else { break }
+      let r = result.rates.max() ?? next
+      if result.error <= budget {
+        keep(result)
+        if r > feasible.r { feasible = (r, result.error) }
+      } else if infeasible == nil || r < infeasible!.r {
+        infeasible = (r, result.error)
       }
-      for _ in 0..<2 {
-        guard let bad = failed, bad - ok > 1 else { break }
+      // A measured r below `next` means the pass clamped it: nothing larger fits.
+      if result.error <= budget && r < next { break }
+      let high = infeasible?.r ?? largest + 1
+      if high - feasible.r <= max(1, feasible.r / 10) { break }
+      next = Self.nextRate(feasible: feasible, infeasible: infeasible, budget: budget, largest: largest)
+    }
+    // 2. The decreasing schedule at the same total merge (2r falling to 0 averages r), then one
+    //    step larger.
+    if best.rates.contains(where: { $0 > 0 }) {
+      let r = best.rates.max()!
+      for candidate in [r, r + max(1, r / 4)] where !stopped {
+        let result = try measure(TokenMergeSchedule(.decreasing(candidate)).rates(blocks: blocks.count)!)
+        keep(result)
+        guard let result, result.error <= budget else { break }
+      }
+    }
+    // 3. Per block, first to last: raise its r while the error stays within budget, keeping a
+    //    change only when the predicted time falls (a merge in the last blocks may cost more
+    //    matching than it saves).
+    for block in blocks.indices where !stopped {
+      for factor in [2.0, 1.5] {
         var rates = best.rates
-        rates[block] = (ok + bad) / 2
-        if let result = try evaluate(rates), result.error <= budget {
-          if result.seconds < best.seconds { best = result }
-          ok = rates[block]
-        } else {
-          failed = rates[block]
-        }
+        rates[block] = min(largest, max(1, Int((Double(rates[block]) * factor).rounded())))
+        guard rates[block] > best.rates[block], let result = try measure(rates) else { continue }
+        if result.rates[block] == rates[block] { keep(result) }
+        if result.error <= budget { break }
       }
     }
     return Choice(
       rates: best.rates, outputError: best.error, budget: budget, predictedSeconds: best.seconds, unmergedSeconds: unmerged,
       length: length, tried: tried)
+  }
+
+  /// The next constant `r` to measure: where `error ∝ r^α` meets the budget, fitted through the
+  /// largest feasible and the smallest infeasible `r` measured (α = 1 until both are known with
+  /// errors above 0), kept inside the bracket's middle half, and at most 4× (at least ¼×) the
+  /// point it extrapolates from.
+  static func nextRate(feasible: (r: Int, error: Double), infeasible: (r: Int, error: Double)?, budget: Double, largest: Int) -> Int {
+    let high = infeasible?.r ?? largest + 1
+    var guess: Double
+    if feasible.r > 0, feasible.error > 0, let infeasible, infeasible.error > feasible.error {
+      let alpha = log(infeasible.error / feasible.error) / log(Double(infeasible.r) / Double(feasible.r))
+      guess = Double(feasible.r) * pow(budget / feasible.error, 1 / max(alpha, 0.25))
+    } else if feasible.r > 0 {
+      guess = feasible.error > 0 ? Double(feasible.r) * min(4, budget / feasible.error) : Double(feasible.r) * 4
+    } else if let infeasible {
+      guess = Double(infeasible.r) * max(0.25, budget / infeasible.error)
+    } else {
+      guess = Double(high) / 2
+    }
+    if infeasible != nil {
+      let span = Double(high - feasible.r)
+      guess = min(max(guess, Double(feasible.r) + span / 4), Double(high) - span / 4)
+    }
+    return min(max(Int(guess.rounded()), feasible.r + 1), high - 1, largest)
   }
 }

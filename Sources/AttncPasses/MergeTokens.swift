@@ -235,6 +235,11 @@ public enum MergeTokens {
     for var node in graph.nodes {
       if mergeNodes.contains(node.name) {
         let level = node.inputs[0].flatMap { tracked[$0]?.level } ?? 0
+        // The sizes of the previous merge must describe the stream this merge reads: an op
+        // between them that is not per token unmerged the stream.
+        if node.inputs.count > 2, let sizes = node.inputs[2], let sizesLevel = tracked[sizes]?.level, sizesLevel != level {
+          throw Refusal("\(node.name) reads a residual stream that an earlier op unmerged (merge level \(level), sizes at level \(sizesLevel)): some op between the merges is not per token")
+        }
         let before = node.inputs[0].flatMap { graph.values[$0].type?.dims[1] } ?? .symbol("seq")
         let length = (lengthAt[level] ?? before) - Dim((node.op as! TokenMergeOp).r)
         lengthAt[level + 1] = length

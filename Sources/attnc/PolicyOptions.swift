@@ -48,6 +48,11 @@ struct PolicyOptions: ParsableArguments {
     valueName: "schedule"))
   var tokenMerge: String?
 
+  @Option(help: ArgumentHelp(
+    "Most seconds --token-merge auto spends measuring schedules on the calibration inputs (each measurement runs the model once); it keeps the best schedule found by then.",
+    valueName: "seconds"))
+  var searchTime: Double = 120
+
   /// The options as the compiler takes them.
   /// - Throws: `.usage` for a malformed --seq-len, --memory-budget, --layers or limit.
   func conversion() throws -> ConversionOptions {
@@ -72,6 +77,8 @@ struct PolicyOptions: ParsableArguments {
     if let memoryBudget { options.limits.memoryBudget = try Self.bytes(memoryBudget) }
     options.calibration = calibration
     if let tokenMerge { options.tokenMerge = try TokenMergeSchedule(parsing: tokenMerge) }
+    guard searchTime > 0 else { throw AttncError(.usage, "--search-time must be > 0 seconds") }
+    options.searchSeconds = searchTime
     return options
   }
 

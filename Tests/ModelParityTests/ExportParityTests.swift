@@ -72,7 +72,9 @@ import Testing
       // 4 query heads on 2 KV heads, read without the repeat (folded-key-transpose, repeat-kv).
       #expect(report.matches.allSatisfy { $0.spec.qHeads == 4 && $0.spec.kvHeads == 2 }, "\(name)")
     }
-    if !name.hasPrefix("bert") {
+    if name.hasPrefix("vit") {
+      #expect(report.matches.allSatisfy { !$0.spec.causal && $0.spec.mask == .none }, "\(name)")
+    } else if !name.hasPrefix("bert") {
       // Causal and key padding, probed from attention_mask: no mask subgraph is left.
       #expect(report.matches.allSatisfy { $0.spec.causal && $0.spec.mask == .keyPadding }, "\(name)")
     }

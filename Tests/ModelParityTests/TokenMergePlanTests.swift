@@ -121,6 +121,28 @@ import Testing
     #expect(first == Array(rows[0..<64]) + Array(rows[(48 * 64)..<(49 * 64)]))
   }
 
+  /// A ViT whose LayerNorms are spelled out (`ReduceMean` … `Div`, as the legacy exporter writes
+  /// below opset 17, like the real ViT-S of `real-models.sh`): the reductions over the feature
+  /// axis act per token, so the stream stays merged from block to block (one unmerge, at the
+  /// per-token output; none for the class-token pooler) and the plan runs. It failed at run
+  /// ("sizes must be float [1, 4097], got [1, 4089]") when every ReduceMean unmerged the stream.
+  @Test(.enabled(if: Fixtures.exportsAvailable, Comment(rawValue: Fixtures.exportsMissing)))
+  func spelledOutNormsKeepTheStreamMerged() throws {
+    let folder = Fixtures.exports.appendingPathComponent("vit_opset16_legacy")
+    let path = folder.appendingPathComponent("model.onnx").path
+    let exact = try Self.convert(path, nil)
+    let merged = try Self.convert(path, "4")
+    #expect(merged.tokenMerge?.rates == [4, 4])
+    #expect(merged.tokenMerge?.unmerges == 1)
+    let inputs = try TestDataSet.inputs(folder.appendingPathComponent("test_data_set_0"), count: exact.plan.inputs.count)
+    let expected = try Interpreter(plan: exact.plan).run(inputs)
+    let actual = try Interpreter(plan: merged.plan).run(inputs)
+    #expect(actual.map(\.shape) == expected.map(\.shape))
+    let hidden = AttentionQuality.relativeError(actual[0].floats()[...], expected[0].floats()[...])
+    let pooled = AttentionQuality.relativeError(actual[1].floats()[...], expected[1].floats()[...])
+    #expect(hidden > 0 && pooled > 0 && pooled < hidden, "per-token error \(hidden), pooled \(pooled)")
+  }
+
   @Test func paddingNeverReachesRealTokens() throws {
     // Two batches that differ only in the ids at padded positions give the same outputs at the
     // real positions: padding never merges and weighs 0 as a key.

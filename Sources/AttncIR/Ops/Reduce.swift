@@ -125,3 +125,19 @@ extension Reduce: Lowerable {
     return Lowering(ReduceCall(function.rawValue, axes: axesAttribute, keepDims: keepDims, noopWithEmptyAxes: noopWithEmptyAxes))
   }
 }
+
+extension Reduce: Tokenwise {
+  /// Per token when the token axis is not reduced (a norm spelled out as `ReduceMean` over the
+  /// feature axis); the axis moves left by the reduced axes before it when they are dropped.
+  public func tokenRule(_ reads: [TokenRead], _ context: NodeContext) -> TokenRule {
+    guard reads.count == 1, reads[0].position == 0, let x = context.inputs[0] else {
+      return .notPerToken("\(function.rawValue) reads a merged value as its axes")
+    }
+    guard let axes = try? axes(rank: x.rank, context.inputs) else {
+      return .notPerToken("\(function.rawValue) over axes not known at conversion")
+    }
+    let token = reads[0].axis
+    guard !axes.contains(token) else { return .notPerToken("\(function.rawValue) over the token axis") }
+    return .perToken([keepDims ? token : token - axes.filter { $0 < token }.count])
+  }
+}
