@@ -2,15 +2,19 @@
 """Exact attention in float32 against bfloat16 products (`softmax:prec=bf16`) end to end on a
 real image model, with ONNX Runtime and OpenVINO's default (bfloat16 on this CPU) beside them.
 
-The model's test_data_set_0 and _1 images are resized (bilinear) to --size: set 0 calibrates
-`--policy balanced`, set 1 is held out; every output error is measured on set 1 against ONNX
-Runtime (float32). Plans: `--policy exact`, `--variant softmax:prec=bf16`, and `--policy balanced
---max-output-error E --calibration set0`. Each round times every runtime once (`attnc run --repeat
-R --stats` medians; ONNX Runtime and OpenVINO the median of R runs), alternating; the table gives
-medians over rounds and the range of the per-round ratios to the exact plan.
+One photograph (--calibrate, an ONNX test_data_set folder) calibrates `--policy balanced`,
+another (--check) is held out: every output error is measured on it against ONNX Runtime
+(float32). Plans: `--policy exact`, `--variant softmax:prec=bf16`, and `--policy balanced
+--max-output-error E --calibration (the calibrating photograph)`. Each round times every runtime
+once (`attnc run --repeat R --stats` medians; ONNX Runtime and OpenVINO the median of R runs),
+alternating; the table gives medians over rounds and the range of the per-round ratios to the
+exact plan.
 
+    python3 scripts/real_photos.py /tmp/attnc-real --size 896 --photo astronaut --photo coffee
     python3 scripts/bench_precision.py --attnc .build/release/attnc \\
-        --model /tmp/attnc-real/vit_s_focus/model.onnx --size 896 --rounds 3
+        --model /tmp/attnc-real/vit_s_focus/model.onnx \\
+        --calibrate /tmp/attnc-real/photos/astronaut_896/test_data_set_0 \\
+        --check /tmp/attnc-real/photos/coffee_896/test_data_set_0 --rounds 3
 """
 import argparse
 import os
@@ -29,13 +33,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import openvino_outputs, openvino_precision, openvino_request, ort_session, relative_error, timed  # noqa: E402
 
 
-def image(model_dir, index, size):
+def image(test_data):
     tensor = onnx.TensorProto()
-    with open(os.path.join(model_dir, f"test_data_set_{index}", "input_0.pb"), "rb") as f:
+    with open(os.path.join(test_data, "input_0.pb"), "rb") as f:
         tensor.ParseFromString(f.read())
-    import torch
-    x = torch.from_numpy(numpy_helper.to_array(tensor).astype(np.float32))
-    return torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).numpy()
+    return numpy_helper.to_array(tensor).astype(np.float32)
 
 
 def attnc_run(attnc, plan, name, path, repeat, threads, out):
@@ -51,7 +53,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--attnc", default=".build/release/attnc")
     parser.add_argument("--model", required=True)
-    parser.add_argument("--size", type=int, default=896)
+    parser.add_argument("--calibrate", required=True, help="test_data_set folder of the calibrating photograph")
+    parser.add_argument("--check", required=True, help="test_data_set folder of the held-out photograph")
     parser.add_argument("--max-output-error", type=float, default=0.01)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=2)
@@ -59,16 +62,15 @@ def main():
     parser.add_argument("--skip-balanced", action="store_true")
     args = parser.parse_args()
 
-    model_dir = os.path.dirname(os.path.abspath(args.model))
     name = onnx.load(args.model, load_external_data=False).graph.input[0].name
     folder = tempfile.mkdtemp(prefix="attnc-precision-")
     calibration = os.path.join(folder, "calibration", "sample_0")
     os.makedirs(calibration)
-    np.save(os.path.join(calibration, f"{name}.npy"), image(model_dir, 0, args.size))
-    held = image(model_dir, 1, args.size)
+    np.save(os.path.join(calibration, f"{name}.npy"), image(args.calibrate))
+    held = image(args.check)
     held_path = os.path.join(folder, "held.npy")
     np.save(held_path, held)
-    shape = f"{name}=1,3,{args.size},{args.size}"
+    shape = f"{name}=" + ",".join(str(d) for d in held.shape)
 
     plans = {"attnc exact": ["--policy", "exact"], "attnc softmax:prec=bf16": ["--variant", "softmax:prec=bf16"]}
     if not args.skip_balanced:
@@ -109,7 +111,7 @@ def main():
         print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1]:.0f} ms" for k, v in times.items()), file=sys.stderr)
 
     exact = times["attnc exact"]
-    print(f"| runtime | median ms | vs attnc exact (range) | output error vs ONNX Runtime (held-out image, {args.size}x{args.size}) |")
+    print(f"| runtime | median ms | vs attnc exact (range) | output error vs ONNX Runtime (held-out {os.path.basename(os.path.dirname(os.path.abspath(args.check)))}) |")
     print("|---|---:|---:|---:|")
     for label, values in times.items():
         ratios = [v / e for v, e in zip(values, exact)]
