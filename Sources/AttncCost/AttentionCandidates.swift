@@ -28,20 +28,30 @@ public struct AttentionLayer: Sendable {
         layer: layers.count, node: node.name, spec: op.spec, queries: length(0), keys: length(1),
         cacheLength: FuseCacheAppend.cacheLength(of: node, in: graph)))
     }
-    return layers
+    let tokens = layers.first?.queries
+    return layers.map { var layer = $0; layer.tokens = tokens; return layer }
   }
 
   /// Whether the sequence length is symbolic (then `--seq-len auto` plans a dispatch table).
   public var isSymbolic: Bool { keys.value == nil || queries.value == nil }
 
-  /// The per-head shape at `seqLen` tokens: every symbol of the query and key lengths bound to
-  /// it, except a KV cache's own length, bound to 0 (a prompt on an empty cache, as
-  /// `Plan.symbolBindings` binds it); a fixed length keeps its value.
+  /// The model's token count as a dim: the first layer's query length (`all(in:)` sets it). A
+  /// sequence length binds its symbols to the values that make it that many tokens (the image
+  /// size of a ViT), so every layer is priced at the same input.
+  public var tokens: Dim? = nil
+
+  /// The per-head shape at `seqLen` tokens: the symbols of the query and key lengths bound so the
+  /// model has `seqLen` tokens (`tokens`; without it every symbol is `seqLen`), except a KV
+  /// cache's own length, bound to 0 (a prompt on an empty cache, as `Plan.symbolBindings` binds
+  /// it); a fixed length keeps its value.
   public func shape(seqLen: Int) -> AttentionShape {
     let cacheOnly = (cacheLength?.symbols ?? []).subtracting(queries.symbols)
+    let zeros = Dictionary(uniqueKeysWithValues: cacheOnly.map { ($0, 0) })
+    let solved = tokens?.bindings(reaching: seqLen, fixed: zeros) ?? [:]
     func length(_ dim: Dim) -> Int {
       if let value = dim.value { return value }
-      return dim.evaluate(Dictionary(uniqueKeysWithValues: dim.symbols.map { ($0, cacheOnly.contains($0) ? 0 : seqLen) })) ?? seqLen
+      let bindings = zeros.merging(dim.symbols.map { ($0, solved[$0] ?? seqLen) }) { old, _ in old }
+      return dim.evaluate(bindings) ?? seqLen
     }
     return AttentionShape(
       queries: length(queries), keys: length(keys), depth: spec.headDim, valueDepth: spec.valueDim, causal: spec.causal)

@@ -36,7 +36,11 @@ public struct ConversionOptions: Sendable {
   /// `--token-merge`: merge tokens between blocks (nil = none).
   public var tokenMerge: TokenMergeSchedule?
   /// `--search-time`: the most seconds `--token-merge auto` spends measuring schedules.
-  public var searchSeconds: Double = 120
+  public var searchSeconds: Double = 100
+  /// `--outputs`: the outputs the output-error budget applies to (nil: every floating-point
+  /// output). A pooled or class-token output loses little to token merging; per-token outputs
+  /// lose with every merge.
+  public var judgedOutputs: [String]?
 
   public init(policy: AttentionPolicy = .balanced) { self.policy = policy }
 
@@ -57,6 +61,7 @@ public struct ConversionOptions: Sendable {
       parts.append("max-output-error=\(limits.maxOutputError)")
       if let budget = limits.memoryBudget { parts.append("memory-budget=\(Int(budget))") }
       if let calibration { parts.append("calibration=\(calibration)") }
+      if let judgedOutputs { parts.append("outputs=\(judgedOutputs.joined(separator: ","))") }
     }
     return parts.joined(separator: " ")
   }
@@ -230,7 +235,7 @@ public enum PolicyPlanner {
       if let referencePlan {
         let interpreter = try Interpreter(plan: referencePlan)
         let outputs = try inputs.samples.map { try interpreter.run($0) }
-        let mergeError = try outputError(exactPlan, inputs: inputs, reference: outputs)
+        let mergeError = try outputError(exactPlan, inputs: inputs, reference: outputs, judged: options.judgedOutputs)
         report.mergeError = mergeError
         budget = max(0, budget - mergeError)
         original = outputs
@@ -238,7 +243,7 @@ public enum PolicyPlanner {
       while true {
         let plan = try lower(result)
         checked = plan
-        let error = try outputError(plan, inputs: inputs, reference: errors.exactOutputs)
+        let error = try outputError(plan, inputs: inputs, reference: errors.exactOutputs, judged: options.judgedOutputs)
         report.outputError = error
         guard error > budget else { break }
         let approximated = decisions.indices.filter { decisions[$0].chosen != "softmax" || decisions[$0].dispatch != nil }
@@ -255,7 +260,7 @@ public enum PolicyPlanner {
         result = graph
         outcomes = try ApplyAttentionVariant.apply(assignments, to: &result)
       }
-      if let original, let checked { report.outputError = try outputError(checked, inputs: inputs, reference: original) }
+      if let original, let checked { report.outputError = try outputError(checked, inputs: inputs, reference: original, judged: options.judgedOutputs) }
     }
     report.layers = decisions
     // The last plan checked is the final graph's unless a revert followed it (then the loop ran
@@ -297,13 +302,19 @@ public enum PolicyPlanner {
     return nil
   }
 
-  /// The largest relative output error of `plan` against `reference` over the samples.
-  static func outputError(_ plan: Plan, inputs: CalibrationInputs, reference: [[HostTensor]]) throws -> Double {
+  /// The largest relative output error of `plan` against `reference` over the samples, over the
+  /// floating-point outputs named in `judged` (`--outputs`; nil: all of them).
+  /// - Throws: `.usage` when `judged` names an output the plan does not have.
+  static func outputError(_ plan: Plan, inputs: CalibrationInputs, reference: [[HostTensor]], judged: [String]? = nil) throws -> Double {
+    let names = plan.outputs.map { plan.slots[$0].name }
+    if let judged, let unknown = judged.first(where: { !names.contains($0) }) {
+      throw AttncError(.usage, "--outputs names '\(unknown)', which is not an output of the model (its outputs: \(names.joined(separator: ", ")))")
+    }
     let interpreter = try Interpreter(plan: plan)
     var worst = 0.0
     for (sample, expected) in zip(inputs.samples, reference) {
       let actual = try interpreter.run(sample)
-      for (a, b) in zip(actual, expected) where a.dtype.isFloatingPoint {
+      for (k, (a, b)) in zip(actual, expected).enumerated() where a.dtype.isFloatingPoint && judged.map({ $0.contains(names[k]) }) ?? true {
         worst = max(worst, AttentionQuality.relativeError(a.floats()[...], b.floats()[...]))
       }
     }

@@ -18,7 +18,7 @@ import Foundation
 /// 3. Each block in turn raises its own `r` (×2, then ×1.5) while the error stays within budget,
 ///    keeping a change only when the predicted time falls.
 /// A stage or step starts only when the time left (`--search-time`, from the start of the
-/// search) holds one more measurement at the longest seen so far; the best schedule found is
+/// search, the reference run included) holds one more measurement at the longest seen so far; the best schedule found is
 /// kept. The budget is `--max-output-error` under `--policy exact`, and half of it otherwise,
 /// leaving the other half to the attention variants the policy then picks on the merged graph.
 public enum TokenMergePlanner {
@@ -51,6 +51,7 @@ public enum TokenMergePlanner {
     _ graph: Graph, options: ConversionOptions, lower: (Graph) throws -> Plan, loadCalibration: CalibrationInputs.Loader,
     progress: (String) -> Void
   ) throws -> Choice {
+    let started = ContinuousClock.now
     let blocks: [MergeTokens.Block]
     do { blocks = try MergeTokens.blocks(graph) } catch { throw AttncError.unsupported("token merging: \(error.reason)") }
     let reference = try lower(graph)
@@ -63,11 +64,13 @@ public enum TokenMergePlanner {
     length = try PolicyPlanner.observedLength(reference, inputs.samples[0]) ?? length
     let profile = try MachineProfile.current(at: options.profilePath, progress: progress)
     let budget = options.policy == .exact ? options.limits.maxOutputError : options.limits.maxOutputError / 2
+    // Predictions at the calibration inputs' own symbol values (a ViT's image size), every call
+    // by its own cost and each attention at its merged length.
+    let bindings = try interpreter.bind(inputs.samples[0])
     func predicted(_ plan: Plan, _ graph: Graph) -> Double {
-      PolicyPlanner.exactSeconds(plan, graph, seqLen: length, profile: profile)
+      PlanCost.predictedSecondsByKernel(plan, bindings: bindings, profile: profile).values.reduce(0, +)
     }
     var tried: [(rates: [Int], error: Double)] = []
-    let started = ContinuousClock.now
     func seconds(since instant: ContinuousClock.Instant) -> Double {
       let duration = ContinuousClock.now - instant
       return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
@@ -83,9 +86,13 @@ public enum TokenMergePlanner {
       do { report = try MergeTokens.apply(rates, to: &merged) } catch { return nil }
       let plan = try lower(merged)
       let error: Double
-      do { error = try PolicyPlanner.outputError(plan, inputs: inputs, reference: expected) } catch { return nil }
+      do {
+        error = try PolicyPlanner.outputError(plan, inputs: inputs, reference: expected, judged: options.judgedOutputs)
+      } catch let error as AttncError where error.code == .usage {
+        throw error
+      } catch { return nil }
       tried.append((report.rates, error))
-      progress("  token merge \(report.rates.map(String.init).joined(separator: ",")): output error \(String(format: "%.4f", error)) (budget \(String(format: "%.4f", budget)); \(Int(elapsed())) s of \(Int(options.searchSeconds)) s)")
+      progress("  token merge \(report.rates.map(String.init).joined(separator: ",")): output error \(String(format: "%.4f", error)) (budget \(String(format: "%.4f", budget)); \(Int(elapsed())) s of \(String(format: "%g", options.searchSeconds)) s)")
       return (report.rates, error, predicted(plan, merged))
     }
     let unmerged = predicted(reference, graph)
@@ -95,7 +102,7 @@ public enum TokenMergePlanner {
     var stopped = false
     func measure(_ rates: [Int]) throws -> Candidate? {
       if let longest = durations.max(), elapsed() + longest > options.searchSeconds {
-        if !stopped { progress("  token merge: --search-time \(Int(options.searchSeconds)) s reached; keeping the best schedule found") }
+        if !stopped { progress("  token merge: --search-time \(String(format: "%g", options.searchSeconds)) s reached; keeping the best schedule found") }
         stopped = true
         return nil
       }
@@ -155,8 +162,8 @@ public enum TokenMergePlanner {
 
   /// The next constant `r` to measure: where `error ∝ r^α` meets the budget, fitted through the
   /// largest feasible and the smallest infeasible `r` measured (α = 1 until both are known with
-  /// errors above 0), kept inside the bracket's middle half, and at most 4× (at least ¼×) the
-  /// point it extrapolates from.
+  /// errors above 0), kept inside the bracket's middle half; extrapolating, at most 4× (at least
+  /// ¼×) the point it starts from, and above a feasible point by at least 1.25× (errors are noisy in `r`).
   static func nextRate(feasible: (r: Int, error: Double), infeasible: (r: Int, error: Double)?, budget: Double, largest: Int) -> Int {
     let high = infeasible?.r ?? largest + 1
     var guess: Double
@@ -164,7 +171,7 @@ public enum TokenMergePlanner {
       let alpha = log(infeasible.error / feasible.error) / log(Double(infeasible.r) / Double(feasible.r))
       guess = Double(feasible.r) * pow(budget / feasible.error, 1 / max(alpha, 0.25))
     } else if feasible.r > 0 {
-      guess = feasible.error > 0 ? Double(feasible.r) * min(4, budget / feasible.error) : Double(feasible.r) * 4
+      guess = Double(feasible.r) * (feasible.error > 0 ? min(4, max(1.25, budget / feasible.error)) : 4)
     } else if let infeasible {
       guess = Double(infeasible.r) * max(0.25, budget / infeasible.error)
     } else {

@@ -50,14 +50,14 @@ public struct Node: Sendable {
     name: String, domain: String = "", opType: String, inputs: [ValueID?], outputs: [ValueID],
     attributes: Attributes = Attributes(), opset: Int, op: any Op
   ) {
-    self.name = name
-    self.domain = domain
-    self.opType = opType
-    self.inputs = inputs
-    self.outputs = outputs
-    self.attributes = attributes
-    self.opset = opset
-    self.op = op
+    (self.name, self.domain, self.opType) = (name, domain, opType)
+    (self.inputs, self.outputs) = (inputs, outputs)
+    (self.attributes, self.opset, self.op) = (attributes, opset, op)
+  }
+
+  /// A node of one of attnc's own ops, typed and placed in the domain the op states.
+  public init(name: String, op: some NamedOp, inputs: [ValueID?], outputs: [ValueID], opset: Int = 1) {
+    self.init(name: name, domain: type(of: op).domain, opType: type(of: op).type, inputs: inputs, outputs: outputs, opset: opset, op: op)
   }
 
   /// `node 'encoder/Softmax_3' (Softmax)`, the context entry errors carry.

@@ -46,14 +46,43 @@ public struct ValueFact: Sendable {
 /// Everything attnc knows about one operator, in one place: attributes (parsed with ONNX
 /// defaults, per the model's opset), the shape rule, and optionally evaluation and dim propagation.
 ///
-/// Adding an op: one file under `Ops/` whose type has an initializer
-/// `init(attributes: Attributes, opset: Int) throws` (ONNX defaults, opset-specific semantics),
-/// and one entry in `OpRegistry.entries`.
+/// Adding an op: one file under `Ops/` whose type is an `AttributedOp` (its initializer
+/// `init(attributes: Attributes, opset: Int) throws` parses ONNX defaults and opset-specific
+/// semantics), and one entry in `OpRegistry.entries`: `Entry("Softmax", since: 1, Softmax.self)`.
 public protocol Op: Sendable {
   /// The output types from the inputs' facts (nil for an omitted optional input); validates arity,
   /// axes, dtypes and broadcastability.
   /// - Throws: `AttncError` whose message states the fact ("axis 5 is out of range for rank 2").
   func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType]
+}
+
+/// An op the registry builds from a node's attributes.
+public protocol AttributedOp: Op {
+  /// Parses the attributes with ONNX's defaults, as `opset` defines them.
+  /// - Throws: a missing, mistyped or out-of-range attribute.
+  init(attributes: Attributes, opset: Int) throws
+}
+
+/// An op with no attributes: any node of its type builds `init()`.
+public protocol AttributelessOp: AttributedOp {
+  init()
+}
+
+extension AttributelessOp {
+  public init(attributes: Attributes, opset: Int) throws { self.init() }
+}
+
+/// An op of attnc's own, made by passes (never read from ONNX): its node's op type and domain
+/// are stated once, on the type, and `Node(name:op:inputs:outputs:)` fills them in.
+public protocol NamedOp: Op {
+  /// The node's op type ("FusedAttention").
+  static var type: String { get }
+  /// The node's domain: "attnc".
+  static var domain: String { get }
+}
+
+extension NamedOp {
+  public static var domain: String { "attnc" }
 }
 
 /// Ops that propagate small integer contents symbolically (`Shape`, `Gather`, `Concat`, `Add`…).

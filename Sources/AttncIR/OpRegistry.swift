@@ -24,6 +24,13 @@ public enum OpRegistry {
       self.make = make
     }
 
+    /// The entry that builds `definition` from a node's attributes.
+    public init<Definition: AttributedOp>(
+      _ type: String, domain: String = "", since: Int = 1, _ definition: Definition.Type
+    ) {
+      self.init(type, domain: domain, since: since) { try Definition(attributes: $0, opset: $1) }
+    }
+
     /// One entry per function of an op family (`Binary.Function`: `Add`, `Sub`, …) whose raw
     /// values are the ONNX op types.
     static func family<Function: CaseIterable & RawRepresentable & Sendable>(

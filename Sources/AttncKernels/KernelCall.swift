@@ -141,11 +141,11 @@ public enum KernelCalls {
     DimExpressionsCall.self, ShapeCall.self, SizeCall.self, ConstantOfShapeCall.self, RangeCall.self, DropoutCall.self,
     TransposeCall.self, GatherCall.self, GatherNDCall.self, ScatterNDCall.self, ConcatCall.self, ExpandCall.self,
     TileCall.self, SliceCall.self, SplitCall.self, TriluCall.self, CumSumCall.self, ReduceCall.self,
-    ConvCall.self, ConvTransposeCall.self, ResizeCall.self,
+    ConvolutionCall.self, ResizeCall.self,
     FusedAttentionCall.self, AttentionCall.self, RotaryEmbeddingCall.self, LinearAttentionCall.self,
     TokenMergeCall.self, TokenUnmergeCall.self,
     QuantizeLinearCall.self, DequantizeLinearCall.self, DynamicQuantizeLinearCall.self, MatMulIntegerCall.self,
-    QLinearMatMulCall.self, ConvIntegerCall.self, QLinearConvCall.self, MatMulIntegerToFloatCall.self,
+    QLinearMatMulCall.self, MatMulIntegerToFloatCall.self,
     DynamicQuantizeMatMulCall.self, MatMulNBitsCall.self, QuantizedMatMulCall.self,
   ]
 

@@ -49,11 +49,11 @@ public enum TiledAttention {
   public struct Options: Sendable {
     public var scale: Float
     public var causal = false
-    /// What the model adds past the diagonal (`AttentionSpec.causalFill`): −inf, or a finite
+    /// What the model adds past the diagonal (`AttentionScores.causalFill`): −inf, or a finite
     /// value that decides the rows whose visible keys are all padded.
     public var causalFill: Float = -.infinity
     /// Rows whose probabilities are NaN (a NaN score) give zeros instead of NaN: the NaN guard
-    /// of SDPA exports (`AttentionSpec.zeroesNaNRows`).
+    /// of SDPA exports (`AttentionScores.zeroNaNRows`).
     public var zeroNaNRows = false
     public var softcap: Float = 0
     public var queryBlock = 256

@@ -100,8 +100,7 @@ public enum FoldShapeArithmetic {
         let op = DimExpressions(dims: content, dtype: type.dtype, scalar: type.rank == 0)
         rewritten.append(
           Node(
-            name: node.name, domain: DimExpressions.domain, opType: DimExpressions.type,
-            inputs: [], outputs: [output], opset: 1, op: op))
+            name: node.name, op: op, inputs: [], outputs: [output]))
       }
       hits += 1
     }

@@ -15,27 +15,22 @@ public enum FuseCacheAppend {
 
   static func run(_ graph: inout Graph) throws -> Int {
     let m = GraphMatching(graph)
-    var inserted: [Int: [Node]] = [:]
-    var redirects: [(old: ValueID, new: ValueID)] = []
+    var edit = GraphEdit()
     for (index, node) in graph.nodes.enumerated() {
       guard let op = node.op as? FusedAttention, node.inputs.count >= 3, let q = node.inputs[0], let k = node.inputs[1],
         let v = node.inputs[2], let y = node.outputs.first, let keys = appended(k, before: index, m),
         let values = appended(v, before: index, m), k != v
       else { continue }
-      let present = [k, v].map { old in
-        graph.addValue(Value(name: graph.freshName(graph.values[old].name + "__present"), type: graph.values[old].type))
-      }
-      let output = graph.addValue(Value(name: graph.freshName(graph.values[y].name + "__cached"), type: graph.values[y].type))
+      let present = [k, v].map { graph.addValue(replacing: $0, suffix: "__present") }
+      let output = graph.addValue(replacing: y, suffix: "__cached")
+      let cached = Node(
+        name: node.name + "/cache", op: CachedAttention(op),
+        inputs: [q, keys.past, keys.new, values.past, values.new] + node.inputs.dropFirst(3), outputs: [output] + present)
       // Before the attention, so that it (now dead) reads the present it is redirected to.
-      inserted[index - 1] = [Node(
-        name: node.name + "/cache", domain: CachedAttention.domain, opType: CachedAttention.type,
-        inputs: [q, keys.past, keys.new, values.past, values.new] + node.inputs.dropFirst(3), outputs: [output] + present,
-        opset: 1, op: CachedAttention(spec: op.spec))]
-      redirects += [(y, output), (k, present[0]), (v, present[1])]
+      edit.insert([cached], after: index - 1, replacing: [(y, output), (k, present[0]), (v, present[1])])
     }
-    graph.insert(after: inserted)
-    for (old, new) in redirects { graph.redirect(old, to: new) }
-    return inserted.count
+    edit.apply(to: &graph)
+    return edit.count
   }
 
   /// The cache's length when `attention` (a `FusedAttention` node) reads its K and V as

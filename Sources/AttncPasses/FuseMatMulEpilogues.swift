@@ -47,30 +47,20 @@ public enum FuseMatMulEpilogues {
       }
     }
     guard !matches.isEmpty else { return 0 }
-    var inserted: [Int: [Node]] = [:]
-    var replaced: [(old: ValueID, new: ValueID)] = []
+    var edit = GraphEdit()
     for match in matches {
-      let type = graph.values[match.output].type
-      let fused = graph.addValue(Value(name: graph.freshName(graph.values[match.output].name + "__fused"), type: type))
-      let name = graph.nodes[match.last].name + "/fused"
-      if let quantized = match.quantized {
-        let op = QuantizedMatMul(alpha: match.alpha, activation: match.activation, columns: quantized.columns)
-        inserted[match.last] = [Node(
-          name: name, domain: QuantizedMatMul.domain, opType: QuantizedMatMul.type,
-          inputs: match.operands + match.addends, outputs: [fused], opset: 1, op: op)]
-      } else {
-        let op = FusedMatMul(alpha: match.alpha, activation: match.activation)
-        inserted[match.last] = [Node(
-          name: name, domain: FusedMatMul.domain, opType: FusedMatMul.type,
-          inputs: match.operands + match.addends, outputs: [fused], opset: 1, op: op)]
-      }
-      replaced.append((match.output, fused))
+      let fused = graph.addValue(replacing: match.output, suffix: "__fused")
+      let op: any NamedOp = match.quantized.map {
+        QuantizedMatMul(alpha: match.alpha, activation: match.activation, columns: $0.columns)
+      } ?? FusedMatMul(alpha: match.alpha, activation: match.activation)
+      let product = Node(
+        name: graph.nodes[match.last].name + "/fused", op: op, inputs: match.operands + match.addends, outputs: [fused])
+      // A fused node may read another match's output (a residual that is the previous
+      // product's): `GraphEdit` then has it read the replacement.
+      edit.insert([product], after: match.last, replacing: [(match.output, fused)])
     }
-    // Insert first, then redirect: a fused node may read another match's output (a residual
-    // that is the previous product's), and must then read its replacement.
-    graph.insert(after: inserted)
-    for (old, new) in replaced { graph.redirect(old, to: new) }
-    return matches.count
+    edit.apply(to: &graph)
+    return edit.count
   }
 
   /// The epilogue after MatMul `node` (at `index`), through no node of `claimed`.

@@ -40,8 +40,7 @@ public enum FuseQuantizedMatMul {
       if let match = self.match(index, node, graph, m) { matches.append(match) }
     }
     guard !matches.isEmpty else { return 0 }
-    var inserted: [Int: [Node]] = [:]
-    var replaced: [(old: ValueID, new: ValueID)] = []
+    var edit = GraphEdit()
     for match in matches {
       let node = graph.nodes[match.last]
       let (k, n) = (match.weight.shape[0], match.weight.shape[1])
@@ -55,17 +54,14 @@ public enum FuseQuantizedMatMul {
       if zeros.allSatisfy({ $0 == 0 }) { zeros = [] }
       let zero: ValueID? = zeros.isEmpty
         ? nil : graph.addConstant(HostTensor(dtype: .int32, shape: [zeros.count], integers: zeros), name: node.name + "__zero")
-      let type = graph.values[match.output].type
-      let fused = graph.addValue(Value(name: graph.freshName(graph.values[match.output].name + "__quantized"), type: type))
-      inserted[match.last, default: []].append(Node(
-        name: node.name + "/quantized", domain: QuantizedMatMul.domain, opType: QuantizedMatMul.type,
-        inputs: [match.x, packed, scale, zero] + (match.bias.map { [$0] } ?? []), outputs: [fused], opset: 1,
-        op: QuantizedMatMul(columns: n)))
-      replaced.append((match.output, fused))
+      let fused = graph.addValue(replacing: match.output, suffix: "__quantized")
+      let product = Node(
+        name: node.name + "/quantized", op: QuantizedMatMul(columns: n),
+        inputs: [match.x, packed, scale, zero] + (match.bias.map { [$0] } ?? []), outputs: [fused])
+      edit.insert([product], after: match.last, replacing: [(match.output, fused)])
     }
-    graph.insert(after: inserted)
-    for (old, new) in replaced { graph.redirect(old, to: new) }
-    return matches.count
+    edit.apply(to: &graph)
+    return edit.count
   }
 
   /// The layer ending at `node`, in any of the three forms.

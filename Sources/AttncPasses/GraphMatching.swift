@@ -82,7 +82,36 @@ struct GraphMatching {
   }
 }
 
+/// What one sweep of a pass adds to a graph: nodes to put after given nodes, and the values
+/// their outputs take over. `apply` inserts first and redirects after, so a new node that reads
+/// another replaced value (a residual that is the previous product's) reads its replacement.
+/// Nothing is deleted: dead-code elimination removes what the replaced values leave unread.
+struct GraphEdit {
+  private var inserted: [Int: [Node]] = [:]
+  private var replaced: [(old: ValueID, new: ValueID)] = []
+  /// How many times `insert` was called: the pass's hits.
+  private(set) var count = 0
+
+  /// Puts `nodes` after node `index` (after those already put there), and lets each `new`
+  /// value take over every use of its `old` one.
+  mutating func insert(_ nodes: [Node], after index: Int, replacing replacements: [(old: ValueID, new: ValueID)]) {
+    inserted[index, default: []] += nodes
+    replaced += replacements
+    count += 1
+  }
+
+  func apply(to graph: inout Graph) {
+    graph.insert(after: inserted)
+    for (old, new) in replaced { graph.redirect(old, to: new) }
+  }
+}
+
 extension Graph {
+  /// A new value of `old`'s type, named after it with `suffix`: what replaces `old`.
+  mutating func addValue(replacing old: ValueID, suffix: String) -> ValueID {
+    addValue(Value(name: freshName(values[old].name + suffix), type: values[old].type))
+  }
+
   /// Puts `inserted[i]` right after node `i`, for every `i` (indices of the current node list).
   mutating func insert(after inserted: [Int: [Node]]) {
     guard !inserted.isEmpty else { return }

@@ -130,9 +130,8 @@ public enum MatchAttention {
     let type = TensorType(.float, [qType.dims[0], qType.dims[1], qType.dims[2], vType.dims[3]])
     var output = graph.addValue(Value(name: graph.freshName(graph.values[candidate.output].name + "__attention"), type: type))
     nodes.append(Node(
-      name: label + "/attention", domain: FusedAttention.domain, opType: FusedAttention.type,
-      inputs: [q, k, v] + (candidate.mask.map { [$0] } ?? []), outputs: [output], opset: 1,
-      op: FusedAttention(spec: spec)))
+      name: label + "/attention", op: FusedAttention(spec: spec), inputs: [q, k, v] + (candidate.mask.map { [$0] } ?? []),
+      outputs: [output]))
     if candidate.foldedHeads {
       output = try mergeHeads(output, label + "/merge_heads", &nodes, &graph)
     }
@@ -271,7 +270,7 @@ public enum MatchAttention {
       }
     }
     var spec = AttentionSpec(qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias)
-    spec.zeroesNaNRows = read != probabilities
+    spec.zeroNaNRows = read != probabilities
     return Candidate(
       softmax: index, last: last, output: output, q: q, k: keyT, keyPermutation: [0, 1, 3, 2], v: v, mask: mask,
       spec: spec, queries: qType.dims[2], keys: kType.dims[3])

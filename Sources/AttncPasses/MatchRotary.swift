@@ -23,28 +23,23 @@ public enum MatchRotary {
   /// What one rule found: the value it replaces and the rotary it computes.
   struct Match {
     var output: ValueID
-    var x: ValueID
-    var cos: ValueID
-    var sin: ValueID
+    /// The rotated tensor and its tables, the fused node's inputs.
+    var x, cos, sin: ValueID
     var op: FusedRotary
   }
 
   static func run(_ graph: inout Graph) throws -> Int {
     let m = GraphMatching(graph)
-    var inserted: [Int: [Node]] = [:]
-    var redirects: [(old: ValueID, new: ValueID)] = []
+    var edit = GraphEdit()
     for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty {
       guard let match = (node.opType == "Add" ? rotation(node, m) : node.opType == "Concat" ? passThrough(node, m) : nil)
       else { continue }
-      let output = graph.addValue(Value(name: graph.freshName(graph.values[match.output].name + "__rotary"), type: graph.values[match.output].type))
-      inserted[index] = [Node(
-        name: node.name + "/rotary", domain: FusedRotary.domain, opType: FusedRotary.type, inputs: [match.x, match.cos, match.sin],
-        outputs: [output], opset: 1, op: match.op)]
-      redirects.append((match.output, output))
+      let output = graph.addValue(replacing: match.output, suffix: "__rotary")
+      let rotary = Node(name: node.name + "/rotary", op: match.op, inputs: [match.x, match.cos, match.sin], outputs: [output])
+      edit.insert([rotary], after: index, replacing: [(match.output, output)])
     }
-    graph.insert(after: inserted)
-    for (old, new) in redirects { graph.redirect(old, to: new) }
-    return inserted.count
+    edit.apply(to: &graph)
+    return edit.count
   }
 
   /// What the pass finds in `graph` without changing it: how many rotary embeddings, how many of

@@ -156,8 +156,7 @@ public enum MergeTokens {
       var trimmed = inputs
       while let last = trimmed.last, last == nil { trimmed.removeLast() }
       let node = Node(
-        name: name, domain: TokenMergeOp.domain, opType: TokenMergeOp.type, inputs: trimmed,
-        outputs: [x, newSizes, newOrigin], opset: 1, op: TokenMergeOp(r: applied[layer]))
+        name: name, op: TokenMergeOp(r: applied[layer]), inputs: trimmed, outputs: [x, newSizes, newOrigin])
       work.replaceUses(of: block.mergePoint, with: x)
       inserted[at, default: []].append(node)
       mergeNodes.insert(name)
@@ -230,7 +229,7 @@ public enum MergeTokens {
       let name = graph.freshName(graph.values[value].name + "/unmerged")
       let output = graph.addValue(Value(name: name))
       unmerges += 1
-      return (Node(name: name, domain: TokenUnmergeOp.domain, opType: TokenUnmergeOp.type, inputs: [value, origin], outputs: [output], opset: 1, op: TokenUnmergeOp()), output)
+      return (Node(name: name, op: TokenUnmergeOp(), inputs: [value, origin], outputs: [output]), output)
     }
     for var node in graph.nodes {
       if mergeNodes.contains(node.name) {
@@ -241,7 +240,7 @@ public enum MergeTokens {
           throw Refusal("\(node.name) reads a residual stream that an earlier op unmerged (merge level \(level), sizes at level \(sizesLevel)): some op between the merges is not per token")
         }
         let before = node.inputs[0].flatMap { graph.values[$0].type?.dims[1] } ?? .symbol("seq")
-        let length = (lengthAt[level] ?? before) - Dim((node.op as! TokenMergeOp).r)
+        let length = (lengthAt[level] ?? before) - Dim((node.op as! TokenMergeOp).call.r)
         lengthAt[level + 1] = length
         tracked[node.outputs[0]] = Tracked(axis: 1, level: level + 1)
         tracked[node.outputs[1]] = Tracked(axis: 1, level: level + 1)
@@ -273,8 +272,7 @@ public enum MergeTokens {
         let name = graph.freshName(node.name + "/merged_shape")
         let shape = graph.addValue(Value(name: name))
         rebuilt.append(Node(
-          name: name, domain: DimExpressions.domain, opType: DimExpressions.type, inputs: [], outputs: [shape], opset: 1,
-          op: DimExpressions(dims: dims)))
+          name: name, op: DimExpressions(dims: dims), inputs: [], outputs: [shape]))
         node.inputs[1] = shape
         tracked[node.outputs[0]] = Tracked(axis: axis, level: first.2.level)
       case .leaves:

@@ -44,8 +44,7 @@ public enum PackWeights {
       }
       let op = PackedMatMul(alpha: alpha, activation: activation, columns: weight.shape[1])
       graph.nodes[index] = Node(
-        name: node.name, domain: PackedMatMul.domain, opType: PackedMatMul.type, inputs: [a, panels] + addends,
-        outputs: node.outputs, opset: 1, op: op)
+        name: node.name, op: op, inputs: [a, panels] + addends, outputs: node.outputs)
       hits += 1
     }
     return hits

@@ -142,8 +142,7 @@ struct Rule: Sendable {
     Pass(name) { graph in
       let matcher = PatternMatcher(graph)
       var inside = Set<Int>()
-      var inserted: [Int: [Node]] = [:]
-      var replaced: [(old: ValueID, new: ValueID)] = []
+      var edit = GraphEdit()
       for index in graph.nodes.indices.reversed() where !inside.contains(index) {
         guard let root = graph.nodes[index].outputs.first else { continue }
         for rule in rules {
@@ -151,14 +150,12 @@ struct Rule: Sendable {
             let nodes = try rule.rewrite(match, root, &graph), let replacement = nodes.last?.outputs.first
           else { continue }
           inside.formUnion(match.nodes)
-          inserted[index] = nodes
-          replaced.append((root, replacement))
+          edit.insert(nodes, after: index, replacing: [(root, replacement)])
           break
         }
       }
-      graph.insert(after: inserted)
-      for (old, new) in replaced { graph.redirect(old, to: new) }
-      return replaced.count
+      edit.apply(to: &graph)
+      return edit.count
     }
   }
 }

@@ -16,8 +16,7 @@ public enum UnflattenMatMul {
 
   static func run(_ graph: inout Graph) throws -> Int {
     let matching = GraphMatching(graph)
-    var inserted: [Int: [Node]] = [:]
-    var replaced: [(old: ValueID, new: ValueID)] = []
+    var edit = GraphEdit()
     // Products on flat views.
     for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty && node.opType == "MatMul" {
       guard node.inputs.count == 2, let flat = node.inputs[0], let w = node.inputs[1], let product = node.outputs.first,
@@ -44,23 +43,20 @@ public enum UnflattenMatMul {
       let unflattened = graph.addValue(Value(
         name: graph.freshName(name + "__unflattened"), type: TensorType(productType.dtype, Array(xType.dims.prefix(leading)) + [Dim(n)])))
       let rows = graph.addConstant(HostTensor(int64s: [-1, Int64(n)], shape: [2]), name: name + "__rows")
-      let flattened = graph.addValue(Value(name: graph.freshName(name + "__flattened"), type: productType))
+      let flattened = graph.addValue(replacing: product, suffix: "__flattened")
       nodes += [
         Node(name: node.name + "/unflattened", opType: "MatMul", inputs: [input, w], outputs: [unflattened], opset: node.opset, op: node.op),
         Node(name: node.name + "/rows", opType: "Reshape", inputs: [unflattened, rows], outputs: [flattened], opset: view.opset, op: view.op),
       ]
-      inserted[index] = nodes
-      replaced.append((product, flattened))
+      edit.insert(nodes, after: index, replacing: [(product, flattened)])
     }
     // Bias adds between a product's Reshapes.
     for (index, node) in graph.nodes.enumerated() where node.domain.isEmpty && node.opType == "Add" {
       guard let sunk = sinkRows(node, graph: &graph, matching) else { continue }
-      inserted[index] = sunk.nodes
-      replaced.append((sunk.old, sunk.new))
+      edit.insert(sunk.nodes, after: index, replacing: [(sunk.old, sunk.new)])
     }
-    graph.insert(after: inserted)
-    for (old, new) in replaced { graph.redirect(old, to: new) }
-    return replaced.count
+    edit.apply(to: &graph)
+    return edit.count
   }
 
   /// How many leading axes of `dims` stay when its trailing axes, all of known length, merge
@@ -94,7 +90,7 @@ public enum UnflattenMatMul {
       else { continue }
       let name = graph.values[sum].name
       let unflattened = graph.addValue(Value(name: graph.freshName(name + "__unflattened"), type: TensorType(sumType.dtype, pType.dims)))
-      let flattened = graph.addValue(Value(name: graph.freshName(name + "__flattened"), type: sumType))
+      let flattened = graph.addValue(replacing: sum, suffix: "__flattened")
       let inputs: [ValueID?] = side == 0 ? [p, bias] : [bias, p]
       return ([
         Node(name: node.name + "/unflattened", opType: "Add", inputs: inputs, outputs: [unflattened], opset: node.opset, op: node.op),

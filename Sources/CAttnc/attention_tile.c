@@ -1,6 +1,7 @@
 #include "attnc_attention_tile.h"
 
 #include "attnc_vector_math.h"
+#include "gemm_tiles.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -23,24 +24,6 @@
 enum { STRIP = 12, PANEL = 32, STRIP_AVX2 = 6, PANEL_AVX2 = 16, STRIP_AVX512 = 12, PANEL_AVX512 = 32 };
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
-
-/* BODY(n) for n = rows (1 ≤ rows ≤ 12), so that each strip height compiles with its own unrolled
- * loops. */
-#define FOR_ROWS_12(rows, BODY)                                                                       \
-  switch (rows) {                                                                                    \
-  case 12: BODY(12); break;                                                                          \
-  case 11: BODY(11); break;                                                                          \
-  case 10: BODY(10); break;                                                                          \
-  case 9: BODY(9); break;                                                                            \
-  case 8: BODY(8); break;                                                                            \
-  case 7: BODY(7); break;                                                                            \
-  case 6: BODY(6); break;                                                                            \
-  case 5: BODY(5); break;                                                                            \
-  case 4: BODY(4); break;                                                                            \
-  case 3: BODY(3); break;                                                                            \
-  case 2: BODY(2); break;                                                                            \
-  default: BODY(1); break;                                                                           \
-  }
 
 static long min_long(long a, long b) { return a < b ? a : b; }
 static long max_long(long a, long b) { return a > b ? a : b; }
@@ -274,15 +257,7 @@ ATTNC_AVX2 static ALWAYS_INLINE void qk_rows_avx2(int rows, const float *q, long
   for (long p = 0; p < panels; p++) {
     const float *panel = packed + p * depth * PANEL_AVX2;
     __m256 acc[STRIP_AVX2][2];
-    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    for (long t = 0; t < depth; t++) {
-      __m256 k0 = _mm256_loadu_ps(panel + t * PANEL_AVX2), k1 = _mm256_loadu_ps(panel + t * PANEL_AVX2 + 8);
-      for (int r = 0; r < rows; r++) {
-        __m256 x = _mm256_broadcast_ss(q + r * depth + t);
-        acc[r][0] = _mm256_fmadd_ps(x, k0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(x, k1, acc[r][1]);
-      }
-    }
+    panel_product_avx2(rows, q, depth, panel, depth, acc);
     for (int r = 0; r < rows; r++) {
       _mm256_storeu_ps(strip + r * stride + p * PANEL_AVX2, _mm256_mul_ps(acc[r][0], factor));
       _mm256_storeu_ps(strip + r * stride + p * PANEL_AVX2 + 8, _mm256_mul_ps(acc[r][1], factor));
@@ -292,14 +267,10 @@ ATTNC_AVX2 static ALWAYS_INLINE void qk_rows_avx2(int rows, const float *q, long
 
 ATTNC_AVX2 static void qk_strip_avx2(int rows, const float *q, long depth, const float *packed, long panels,
                                      float scale, float *strip, long stride) {
-  switch (rows) {
-  case 6: qk_rows_avx2(6, q, depth, packed, panels, scale, strip, stride); break;
-  case 5: qk_rows_avx2(5, q, depth, packed, panels, scale, strip, stride); break;
-  case 4: qk_rows_avx2(4, q, depth, packed, panels, scale, strip, stride); break;
-  case 3: qk_rows_avx2(3, q, depth, packed, panels, scale, strip, stride); break;
-  case 2: qk_rows_avx2(2, q, depth, packed, panels, scale, strip, stride); break;
-  default: qk_rows_avx2(1, q, depth, packed, panels, scale, strip, stride); break;
-  }
+#define QK_ROWS(n) \
+  case n: qk_rows_avx2(n, q, depth, packed, panels, scale, strip, stride); break;
+  switch (rows) { ATTNC_ROW_CASES_6(QK_ROWS) }
+#undef QK_ROWS
 }
 
 /* Columns [column, column + 8·vectors) of y[r] = correction[r]·y[r] + Σ_j p[r][j]·v[j], j < count;
@@ -361,14 +332,10 @@ ATTNC_AVX2 static ALWAYS_INLINE void pv_columns_avx2(int rows, const float *p, l
 
 ATTNC_AVX2 static void pv_strip_avx2(int rows, const float *p, long p_stride, const float *v, long value_depth,
                                      long count, float *y, const float *corrections) {
-  switch (rows) {
-  case 6: pv_columns_avx2(6, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 5: pv_columns_avx2(5, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 4: pv_columns_avx2(4, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 3: pv_columns_avx2(3, p, p_stride, v, value_depth, count, y, corrections); break;
-  case 2: pv_columns_avx2(2, p, p_stride, v, value_depth, count, y, corrections); break;
-  default: pv_columns_avx2(1, p, p_stride, v, value_depth, count, y, corrections); break;
-  }
+#define PV_ROWS(n) \
+  case n: pv_columns_avx2(n, p, p_stride, v, value_depth, count, y, corrections); break;
+  switch (rows) { ATTNC_ROW_CASES_6(PV_ROWS) }
+#undef PV_ROWS
 }
 #endif
 
@@ -468,8 +435,9 @@ ATTNC_AVX512 static ALWAYS_INLINE void qk_rows_avx512(int rows, const float *q, 
 
 ATTNC_AVX512 static void qk_strip_avx512(int rows, const float *q, long depth, const float *packed, long panels,
                                          float scale, float *strip, long stride) {
-#define QK_ROWS(n) qk_rows_avx512(n, q, depth, packed, panels, scale, strip, stride)
-  FOR_ROWS_12(rows, QK_ROWS)
+#define QK_ROWS(n) \
+  case n: qk_rows_avx512(n, q, depth, packed, panels, scale, strip, stride); break;
+  switch (rows) { ATTNC_ROW_CASES_12(QK_ROWS) }
 #undef QK_ROWS
 }
 
@@ -511,8 +479,9 @@ ATTNC_AVX512 static ALWAYS_INLINE void pv_columns_avx512(int rows, const float *
 
 ATTNC_AVX512 static void pv_strip_avx512(int rows, const float *p, long p_stride, const float *v, long value_depth,
                                          long count, float *y, const float *corrections) {
-#define PV_ROWS(n) pv_columns_avx512(n, p, p_stride, v, value_depth, count, y, corrections)
-  FOR_ROWS_12(rows, PV_ROWS)
+#define PV_ROWS(n) \
+  case n: pv_columns_avx512(n, p, p_stride, v, value_depth, count, y, corrections); break;
+  switch (rows) { ATTNC_ROW_CASES_12(PV_ROWS) }
 #undef PV_ROWS
 }
 
@@ -542,8 +511,9 @@ ATTNC_BF16 static ALWAYS_INLINE void qk_rows_bf16(int rows, const float *q, long
 
 ATTNC_BF16 static void qk_strip_bf16(int rows, const float *q, long depth, const float *packed, long panels, float scale,
                                      float *strip, long stride) {
-#define QK_ROWS(n) qk_rows_bf16(n, q, depth, packed, panels, scale, strip, stride)
-  FOR_ROWS_12(rows, QK_ROWS)
+#define QK_ROWS(n) \
+  case n: qk_rows_bf16(n, q, depth, packed, panels, scale, strip, stride); break;
+  switch (rows) { ATTNC_ROW_CASES_12(QK_ROWS) }
 #undef QK_ROWS
 }
 
@@ -579,8 +549,9 @@ ATTNC_BF16 static ALWAYS_INLINE void pv_columns_bf16(int rows, const float *p, l
 
 ATTNC_BF16 static void pv_strip_bf16(int rows, const float *p, long p_stride, const float *v, long value_depth, long count,
                                      float *y, const float *corrections) {
-#define PV_ROWS(n) pv_columns_bf16(n, p, p_stride, v, value_depth, count, y, corrections)
-  FOR_ROWS_12(rows, PV_ROWS)
+#define PV_ROWS(n) \
+  case n: pv_columns_bf16(n, p, p_stride, v, value_depth, count, y, corrections); break;
+  switch (rows) { ATTNC_ROW_CASES_12(PV_ROWS) }
 #undef PV_ROWS
 }
 

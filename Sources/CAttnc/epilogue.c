@@ -1,6 +1,7 @@
 #include "attnc_epilogue.h"
 
 #include "attnc_vector_math.h"
+#include "avx2_dispatch.h"
 
 #if defined(__x86_64__)
 #define ATTNC_AVX2 __attribute__((target("avx2,fma")))
@@ -60,11 +61,6 @@ ATTNC_AVX2 static void rows_avx2(float *c, long rows, long n, long row_stride, c
 
 void attnc_epilogue_rows(float *c, long rows, long n, long row_stride, const attnc_addend *addends, int count,
                          int activation) {
-#ifdef ATTNC_AVX2
-  if (attnc_vector_math_uses_avx2()) {
-    rows_avx2(c, rows, n, row_stride, addends, count, activation);
-    return;
-  }
-#endif
-  rows_generic(c, rows, n, row_stride, addends, count, activation);
+  ATTNC_AVX2_OR_PORTABLE(rows_avx2(c, rows, n, row_stride, addends, count, activation),
+                         rows_generic(c, rows, n, row_stride, addends, count, activation));
 }

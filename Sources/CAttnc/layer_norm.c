@@ -1,6 +1,7 @@
 #include "attnc_layer_norm.h"
 
 #include "attnc_vector_math.h"
+#include "avx2_dispatch.h"
 
 #include <math.h>
 
@@ -69,13 +70,8 @@ ATTNC_AVX2 static void rows_avx2(const float *x, float *y, long rows, long inner
 
 void attnc_layer_norm(const float *x, float *y, long rows, long inner, const float *gamma, const float *beta,
                       float epsilon, int rms, float *means, float *inverses) {
-#ifdef ATTNC_AVX2
-  if (attnc_vector_math_uses_avx2()) {
-    rows_avx2(x, y, rows, inner, gamma, beta, epsilon, rms, means, inverses);
-    return;
-  }
-#endif
-  rows_generic(x, y, rows, inner, gamma, beta, epsilon, rms, means, inverses);
+  ATTNC_AVX2_OR_PORTABLE(rows_avx2(x, y, rows, inner, gamma, beta, epsilon, rms, means, inverses),
+                         rows_generic(x, y, rows, inner, gamma, beta, epsilon, rms, means, inverses));
 }
 
 /* One row of attnc_center_rows. */
@@ -119,21 +115,9 @@ ATTNC_AVX2 static void scale_avx2(float *x, long n, float factor) {
 #endif
 
 void attnc_center_rows(const float *x, long x_stride, float *y, long rows, long depth, float *norms) {
-#ifdef ATTNC_AVX2
-  if (attnc_vector_math_uses_avx2()) {
-    center_avx2(x, x_stride, y, rows, depth, norms);
-    return;
-  }
-#endif
-  center_generic(x, x_stride, y, rows, depth, norms);
+  ATTNC_AVX2_OR_PORTABLE(center_avx2(x, x_stride, y, rows, depth, norms), center_generic(x, x_stride, y, rows, depth, norms));
 }
 
 void attnc_scale(float *x, long n, float factor) {
-#ifdef ATTNC_AVX2
-  if (attnc_vector_math_uses_avx2()) {
-    scale_avx2(x, n, factor);
-    return;
-  }
-#endif
-  scale_generic(x, n, factor);
+  ATTNC_AVX2_OR_PORTABLE(scale_avx2(x, n, factor), scale_generic(x, n, factor));
 }

@@ -1,6 +1,7 @@
 #include "attnc_packed_gemm.h"
 
 #include "attnc_vector_math.h"
+#include "gemm_tiles.h"
 
 #include <string.h>
 
@@ -103,24 +104,10 @@ static void tile_portable(const attnc_gemm *g, const tile *s, int rows, const fl
 #ifdef ATTNC_X86
 enum { STRIP_AVX2 = 6 };
 
-ATTNC_AVX2 static ALWAYS_INLINE __m256 addend_avx2(const attnc_addend *d, long i, long j, __m256i mask) {
-  if (d->column_stride == 0) return _mm256_broadcast_ss(d->values + i * d->row_stride);
-  return _mm256_maskload_ps(d->values + i * d->row_stride + j, mask);
-}
-
 ATTNC_AVX2 static ALWAYS_INLINE void tile_rows_avx2(int rows, const attnc_gemm *g, const tile *s, const float *a,
                                                      const float *panel, long kc) {
-  const long lda = g->k;
   __m256 acc[STRIP_AVX2][2];
-  for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-  for (long t = 0; t < kc; t++) {
-    __m256 b0 = _mm256_loadu_ps(panel + t * W), b1 = _mm256_loadu_ps(panel + t * W + 8);
-    for (int r = 0; r < rows; r++) {
-      __m256 x = _mm256_broadcast_ss(a + r * lda + t);
-      acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
-    }
-  }
+  panel_product_avx2(rows, a, g->k, panel, kc, acc);
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256i mask[2] = {_mm256_cmpgt_epi32(_mm256_set1_epi32((int)s->columns), lanes),
                      _mm256_cmpgt_epi32(_mm256_set1_epi32((int)s->columns - 8), lanes)};
@@ -142,24 +129,15 @@ ATTNC_AVX2 static ALWAYS_INLINE void tile_rows_avx2(int rows, const attnc_gemm *
 }
 
 ATTNC_AVX2 static void tile_avx2(const attnc_gemm *g, const tile *s, int rows, const float *a, const float *panel, long kc) {
-  switch (rows) {
-  case 6: tile_rows_avx2(6, g, s, a, panel, kc); break;
-  case 5: tile_rows_avx2(5, g, s, a, panel, kc); break;
-  case 4: tile_rows_avx2(4, g, s, a, panel, kc); break;
-  case 3: tile_rows_avx2(3, g, s, a, panel, kc); break;
-  case 2: tile_rows_avx2(2, g, s, a, panel, kc); break;
-  default: tile_rows_avx2(1, g, s, a, panel, kc); break;
-  }
+#define ROWS(n) \
+  case n: tile_rows_avx2(n, g, s, a, panel, kc); break;
+  switch (rows) { ATTNC_ROW_CASES_6(ROWS) }
+#undef ROWS
 }
 
 /* ---- AVX-512: 12 rows × 32 columns (two panels) ---- */
 
 enum { STRIP_AVX512 = 12 };
-
-ATTNC_AVX512 static ALWAYS_INLINE __m512 addend_avx512(const attnc_addend *d, long i, long j, __mmask16 mask) {
-  if (d->column_stride == 0) return _mm512_set1_ps(d->values[i * d->row_stride]);
-  return _mm512_maskz_loadu_ps(mask, d->values + i * d->row_stride + j);
-}
 
 /* `vectors` (1 or 2) panels of 16 columns starting at `panel`. */
 ATTNC_AVX512 static ALWAYS_INLINE void tile_rows_avx512(int rows, int vectors, const attnc_gemm *g, const tile *s,
@@ -210,10 +188,7 @@ ATTNC_AVX512 static void tile_avx512(const attnc_gemm *g, const tile *s, int row
     if (s->columns > 16) tile_rows_avx512(n, 2, g, s, a, panel, kc);         \
     else tile_rows_avx512(n, 1, g, s, a, panel, kc);                         \
     break;
-  switch (rows) {
-    ROWS(12) ROWS(11) ROWS(10) ROWS(9) ROWS(8) ROWS(7)
-    ROWS(6) ROWS(5) ROWS(4) ROWS(3) ROWS(2) ROWS(1)
-  }
+  switch (rows) { ATTNC_ROW_CASES_12(ROWS) }
 #undef ROWS
 }
 

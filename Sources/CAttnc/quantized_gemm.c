@@ -1,6 +1,7 @@
 #include "attnc_quantized_gemm.h"
 
 #include "attnc_vector_math.h"
+#include "gemm_tiles.h"
 
 #include <math.h>
 #include <string.h>
@@ -250,23 +251,16 @@ ATTNC_AVX2 static ALWAYS_INLINE void half_rows_avx2(int rows, const attnc_qgemm 
 
 ATTNC_AVX2 static void tile_avx2(const attnc_qgemm *g, const tile *s, int rows, const uint8_t *a, const int8_t *panel) {
   for (int half = 0; half < 2; half++) {
-    switch (rows) {
-    case 4: half_rows_avx2(4, g, s, a, panel, half); break;
-    case 3: half_rows_avx2(3, g, s, a, panel, half); break;
-    case 2: half_rows_avx2(2, g, s, a, panel, half); break;
-    default: half_rows_avx2(1, g, s, a, panel, half); break;
-    }
+#define ROWS(n) \
+  case n: half_rows_avx2(n, g, s, a, panel, half); break;
+    switch (rows) { ATTNC_ROW_CASES_4(ROWS) }
+#undef ROWS
   }
 }
 
 /* ---- AVX-512 VNNI: 12 rows × 32 columns (two panels) ---- */
 
 enum { STRIP_VNNI = 12 };
-
-ATTNC_VNNI static ALWAYS_INLINE __m512 addend_vnni(const attnc_addend *d, long i, long j, __mmask16 mask) {
-  if (d->column_stride == 0) return _mm512_set1_ps(d->values[i * d->row_stride]);
-  return _mm512_maskz_loadu_ps(mask, d->values + i * d->row_stride + j);
-}
 
 /* The float epilogue of one row's 16 columns in registers. */
 ATTNC_VNNI static ALWAYS_INLINE void store_vnni(const attnc_qgemm *g, long i, long j, __mmask16 mask, __m512i dot,
@@ -286,7 +280,7 @@ ATTNC_VNNI static ALWAYS_INLINE void store_vnni(const attnc_qgemm *g, long i, lo
   __m512 bs = g->b_scale_stride ? _mm512_maskz_loadu_ps(mask, g->b_scale + j) : _mm512_set1_ps(g->b_scale[0]);
   __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(_mm512_set1_ps(g->a_scale), bs));
   if (g->alpha != 1) x = _mm512_mul_ps(x, _mm512_set1_ps(g->alpha));
-  for (int e = 0; e < g->addend_count; e++) x = _mm512_add_ps(x, addend_vnni(&g->addends[e], i, j, mask));
+  for (int e = 0; e < g->addend_count; e++) x = _mm512_add_ps(x, addend_avx512(&g->addends[e], i, j, mask));
   _mm512_mask_storeu_ps(g->c + i * g->n + j, mask, x);
 }
 
@@ -326,10 +320,7 @@ ATTNC_VNNI static void tile_vnni(const attnc_qgemm *g, const tile *s, int rows, 
     if (s->columns > 16) tile_rows_vnni(n, 2, g, s, a, panel);      \
     else tile_rows_vnni(n, 1, g, s, a, panel);                      \
     break;
-  switch (rows) {
-    ROWS(12) ROWS(11) ROWS(10) ROWS(9) ROWS(8) ROWS(7)
-    ROWS(6) ROWS(5) ROWS(4) ROWS(3) ROWS(2) ROWS(1)
-  }
+  switch (rows) { ATTNC_ROW_CASES_12(ROWS) }
 #undef ROWS
 }
 

@@ -9,6 +9,7 @@
 #define ATTNC_X86 1
 #endif
 
+#include "avx2_dispatch.h"
 #include "exp_reduction_avx2.h"
 
 /* e^x for one float: x = n·ln2 + r, e^r by a degree-7 polynomial, 2^n from the exponent bits
@@ -363,13 +364,7 @@ __attribute__((target("avx2,fma"))) static void softcap_avx2(float *x, long n, f
 #endif
 
 void attnc_softcap(float *x, long n, float cap) {
-#ifdef ATTNC_X86
-  if (has_avx2()) {
-    softcap_avx2(x, n, cap);
-    return;
-  }
-#endif
-  softcap_generic(x, n, cap);
+  ATTNC_AVX2_OR_PORTABLE(softcap_avx2(x, n, cap), softcap_generic(x, n, cap));
 }
 
 void attnc_gelu_limited(const float *x, float *y, long n, int use_tanh, int limit) {

@@ -49,9 +49,14 @@ struct PolicyOptions: ParsableArguments {
   var tokenMerge: String?
 
   @Option(help: ArgumentHelp(
-    "Most seconds --token-merge auto spends measuring schedules on the calibration inputs (each measurement runs the model once); it keeps the best schedule found by then.",
+    "Most seconds --token-merge auto spends measuring schedules on the calibration inputs (each measurement runs the model once; default 100, so a conversion takes about 2 minutes); it keeps the best schedule found by then.",
     valueName: "seconds"))
-  var searchTime: Double = 120
+  var searchTime: Double = 100
+
+  @Option(help: ArgumentHelp(
+    "The outputs --max-output-error applies to (default: every floating-point output): name a pooled or class-token output when that is what you use; per-token outputs lose accuracy with every token merge.",
+    valueName: "name,..."))
+  var outputs: String?
 
   /// The options as the compiler takes them.
   /// - Throws: `.usage` for a malformed --seq-len, --memory-budget, --layers or limit.
@@ -79,6 +84,11 @@ struct PolicyOptions: ParsableArguments {
     if let tokenMerge { options.tokenMerge = try TokenMergeSchedule(parsing: tokenMerge) }
     guard searchTime > 0 else { throw AttncError(.usage, "--search-time must be > 0 seconds") }
     options.searchSeconds = searchTime
+    if let outputs {
+      let names = outputs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+      guard !names.isEmpty else { throw AttncError(.usage, "--outputs needs at least one output name") }
+      options.judgedOutputs = names
+    }
     return options
   }
 

@@ -20,7 +20,7 @@ import Testing
     UnaryCall("LeakyRelu", alpha: 0.1),
     UnaryCall("Gelu", tanhApproximation: true),
     AttentionCall(options: .init(qHeads: 4, kvHeads: nil, scale: nil, causal: true, softcap: 0, qkMode: 0)),
-    ConvCall(geometry: ConvolutionGeometry(strides: [2], dilations: [1], padsBegin: [0], group: 1, output: [1, 8, 5])),
+    ConvolutionCall(.conv, geometry: ConvolutionGeometry(strides: [2], dilations: [1], padsBegin: [0], group: 1, output: [1, 8, 5])),
   ]
 
   @Test(arguments: calls.indices)
@@ -38,7 +38,7 @@ import Testing
         == ["keepdims": .int(1), "noop_with_empty_axes": .int(0)])
     #expect(CastCall(to: .float16).parameters == ["to": .int(10), "saturate": .int(1), "round_mode": .string("up")])
     #expect(
-      ConvCall(geometry: ConvolutionGeometry(strides: [2], dilations: [1], padsBegin: [0], group: 3, output: [1])).parameters
+      ConvolutionCall(.conv, geometry: ConvolutionGeometry(strides: [2], dilations: [1], padsBegin: [0], group: 3, output: [1])).parameters
         == ["strides": .ints([2]), "dilations": .ints([1]), "pads_begin": .ints([0]), "group": .int(3), "output": .dims([1])])
     #expect(UnaryCall("Exp").parameters.isEmpty)
   }

@@ -52,7 +52,7 @@ import Testing
     #expect(report.declined.isEmpty, "\(name): \(report.declined.map(\.reason))")
     let spec = try #require(report.matches.first?.spec)
     #expect(spec.scale == 0.25 && spec.mask == .none)
-    #expect(spec.zeroesNaNRows, "\(name): the guard's zeros for NaN rows are part of the spec")
+    #expect(spec.zeroNaNRows, "\(name): the guard's zeros for NaN rows are part of the spec")
     var graph = loaded.canonical
     try AttentionMatching.pipeline.run(&graph)
     try graph.verify()
@@ -87,6 +87,6 @@ import Testing
   @Test func withoutAGuardNaNRowsStayNaN() throws {
     let loaded = try model([("Identity", ["p"], ["g"], [])])
     let spec = try #require(MatchAttention.analyze(loaded.canonical).matches.first?.spec)
-    #expect(!spec.zeroesNaNRows)
+    #expect(!spec.zeroNaNRows)
   }
 }

@@ -97,3 +97,23 @@ extension DimTests {
     }
   }
 }
+
+// MARK: - Reaching a token count
+
+extension DimTests {
+  @Test func aTokenCountBecomesSymbolValues() {
+    // The length is the symbol: n itself.
+    #expect(seq.bindings(reaching: 512) == ["seq": 512])
+    // A ViT's token count from its image size: 4097 tokens at 896 pixels (64² patches of 14 + 1).
+    let hw = Dim.symbol("hw")
+    let tokens = hw.floorDivided(by: 14) * hw.floorDivided(by: 14) + 1
+    #expect(tokens.bindings(reaching: 4097) == ["hw": 896])
+    #expect(tokens.bindings(reaching: 257) == ["hw": 224])
+    // Between two sizes: the smallest that reaches it.
+    #expect(tokens.bindings(reaching: 4000) == ["hw": 896])
+    // Fixed symbols keep their values; a dim with no free symbol has no answer.
+    #expect((seq + .symbol("past")).bindings(reaching: 100, fixed: ["past": 0]) == ["seq": 100, "past": 0])
+    #expect(Dim(7).bindings(reaching: 100) == nil)
+    #expect(seq.bindings(reaching: 5, fixed: ["seq": 3]) == nil)
+  }
+}

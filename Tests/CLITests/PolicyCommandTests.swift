@@ -59,6 +59,23 @@ struct PolicyCommandTests {
     #expect(!line.contains("r per block 0,0;"), "\(line)")
   }
 
+  @Test func tokenMergeAutoStopsAtTheSearchTimeAndJudgesTheNamedOutputs() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let plan = folder.appendingPathComponent("auto.attnc").path
+    let arguments = ["convert", CostModelFixture.sampleModel, "-o", plan, "--policy", "exact", "--seq-len", "64", "--token-merge", "auto"]
+    // A budget that never binds and a search time one measurement long: it stops and keeps what
+    // it measured.
+    let result = try CLI.run(arguments + ["--max-output-error", "1000", "--search-time", "0.001"], environment: try Self.environment())
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("--search-time 0.001 s reached"), "\(result.stderr)")
+    #expect(result.stdout.contains("1 schedules tried"), "\(result.stdout)")
+    // --outputs must name outputs of the model.
+    let wrong = try CLI.run(arguments + ["--outputs", "pooled", "--force"], environment: try Self.environment())
+    #expect(wrong.status == 2)
+    #expect(wrong.stderr.contains("--outputs names 'pooled', which is not an output of the model (its outputs: last_hidden_state"), "\(wrong.stderr)")
+  }
+
   @Test func layersOverrideForcesVariantsOnRanges() throws {
     let folder = try Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: folder) }

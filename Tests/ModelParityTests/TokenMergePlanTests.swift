@@ -1,5 +1,5 @@
 import AttncCodegen
-import AttncCost
+@testable import AttncCost
 import AttncIR
 import AttncKit
 import AttncPasses
@@ -141,6 +141,23 @@ import Testing
     let hidden = AttentionQuality.relativeError(actual[0].floats()[...], expected[0].floats()[...])
     let pooled = AttentionQuality.relativeError(actual[1].floats()[...], expected[1].floats()[...])
     #expect(hidden > 0 && pooled > 0 && pooled < hidden, "per-token error \(hidden), pooled \(pooled)")
+  }
+
+  @Test func autoSearchSteps() {
+    // Only a feasible point: grow by the budget's ratio, at least 1.25x, at most 4x.
+    #expect(TokenMergePlanner.nextRate(feasible: (100, 0.001), infeasible: nil, budget: 0.01, largest: 2048) == 400)
+    #expect(TokenMergePlanner.nextRate(feasible: (100, 0.0099), infeasible: nil, budget: 0.01, largest: 2048) == 125)
+    // Nothing measured: the middle of the range.
+    #expect(TokenMergePlanner.nextRate(feasible: (0, 0), infeasible: nil, budget: 0.01, largest: 2048) == 1025)
+    // Only an infeasible point: shrink by the ratio, at most to a quarter.
+    #expect(TokenMergePlanner.nextRate(feasible: (0, 0), infeasible: (128, 0.02), budget: 0.01, largest: 2048) == 64)
+    #expect(TokenMergePlanner.nextRate(feasible: (0, 0), infeasible: (128, 1), budget: 0.01, largest: 2048) == 32)
+    // Both: the power law through them (error ∝ r² here: 0.0025 at 50, 0.04 at 200 → r = 100),
+    // kept in the bracket's middle half.
+    #expect(TokenMergePlanner.nextRate(feasible: (50, 0.0025), infeasible: (200, 0.04), budget: 0.01, largest: 2048) == 100)
+    #expect(TokenMergePlanner.nextRate(feasible: (100, 0.0099), infeasible: (200, 0.5), budget: 0.01, largest: 2048) == 125)
+    // Never past the largest merge a block allows.
+    #expect(TokenMergePlanner.nextRate(feasible: (1000, 0.0001), infeasible: nil, budget: 0.01, largest: 1500) == 1500)
   }
 
   @Test func paddingNeverReachesRealTokens() throws {

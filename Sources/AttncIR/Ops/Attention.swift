@@ -14,7 +14,7 @@ import AttncTensor
 /// `qk_matmul_output [B, Hq, S, T]`. `attn_mask` (bool: true = attend; or additive) broadcasts to
 /// `[B, Hq, S, T]`; from opset 24 its last axis may be shorter than `T` (padded with -inf).
 /// The shape rule returns all four output types whatever the node uses.
-public struct Attention: Op {
+public struct Attention: AttributedOp {
   public var isCausal: Bool
   public var qHeads: Int?
   public var kvHeads: Int?

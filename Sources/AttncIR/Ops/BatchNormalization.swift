@@ -8,7 +8,7 @@ import AttncTensor
 /// opset 14; before that, a node with more than one output) the batch statistics are used and the
 /// extra outputs are the running mean and variance (`[C]`; opsets 9–13 add saved mean and
 /// variance). `X [N, C, D…]`; the four statistics inputs are `[C]`. Opsets 7–8 need `spatial = 1`.
-public struct BatchNormalization: Op {
+public struct BatchNormalization: AttributedOp {
   public var epsilon: Float
   public var momentum: Float
   public var trainingMode: Bool

@@ -6,8 +6,6 @@ import AttncTensor
 /// Runtime's transformers optimizer writes after each MLP's first product. `B` / `bias` is 1-D,
 /// the size of the last axis of A.
 public struct BiasGelu: Op {
-  public static let domain = "com.microsoft"
-
   /// `FastGelu` (tanh form, bias optional) rather than `BiasGelu` (erf form, bias required).
   public var tanhApproximation: Bool
 

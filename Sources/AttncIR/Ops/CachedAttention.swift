@@ -4,24 +4,25 @@ import AttncTensor
 /// attnc op: attention on a KV cache that this step extends,
 /// `CachedAttention(Q, pastK, newK, pastV, newV, mask?) → Y, K, V` with
 /// `K = Concat(pastK, newK)` and `V = Concat(pastV, newV)` along the key axis (the present keys
-/// and values) and `Y = FusedAttention(Q, K, V, mask)` as `spec` says.
+/// and values) and `Y` the `attention` it extends, on them: `FusedAttention(Q, K, V, mask)`.
 ///
 /// Made at lowering by `fuse-cache-append` from a `FusedAttention` whose K and V are such
 /// Concats (decoders exported with `past_key_values`): a decoding step then reads the cache once,
 /// copying it into the present as it attends (`TiledAttention.runAppending`).
-public struct CachedAttention: Op {
+public struct CachedAttention: NamedOp {
   public static let type = "CachedAttention"
-  public static let domain = "attnc"
 
-  public var spec: AttentionSpec
+  /// The attention on the present keys and values (its spec, shape rule and kernel call).
+  public var attention: FusedAttention
 
-  public init(spec: AttentionSpec) { self.spec = spec }
+  public init(_ attention: FusedAttention) { self.attention = attention }
 
   /// `Y` as `FusedAttention` gives it on the concatenated keys and values, and their types.
   /// - Throws: "the cache and the new keys differ off the key axis…", and `FusedAttention`'s
   ///   shape errors.
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
-    try inputs.expectCount(spec.mask == .none ? 5...5 : 6...6)
+    let masked = attention.spec.mask != .none
+    try inputs.expectCount(masked ? 6...6 : 5...5)
     let q = try inputs.required(0)
     var present: [ValueFact] = []
     for (name, pastIndex) in [("keys", 1), ("values", 3)] {
@@ -34,14 +35,14 @@ public struct CachedAttention: Op {
       dims[2] = past.dims[2] + new.dims[2]
       present.append(ValueFact(type: TensorType(past.dtype, dims)))
     }
-    let y = try FusedAttention(spec: spec).outputTypes([q, present[0], present[1]] + (spec.mask == .none ? [] : [inputs.optional(5)]), outputCount: 1)
+    let y = try attention.outputTypes([q, present[0], present[1]] + (masked ? [inputs.optional(5)] : []), outputCount: 1)
     return y + present.map(\.type)
   }
 }
 
 extension CachedAttention: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    var call = FusedAttention(spec: spec).call
+    var call = attention.call
     call.appendsCache = true
     return Lowering(call)
   }

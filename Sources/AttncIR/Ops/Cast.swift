@@ -12,7 +12,7 @@ import AttncTensor
 /// kernel. Strings parse as numbers ("1e-5", "INF", "NaN") and
 /// numbers print in their shortest form. Integer contents pass through, so a `Cast` in the middle
 /// of shape arithmetic keeps the dims symbolic.
-public struct Cast: Op, ContentPropagating {
+public struct Cast: AttributedOp, ContentPropagating {
   /// How a value becomes a float8e8m0 power of two (`up`, `down`, `nearest`).
   public typealias RoundMode = NarrowFloat.Rounding
 

@@ -5,7 +5,7 @@ import AttncTensor
 ///
 /// The data of `like` is not read. `saturate`
 /// (opset 19) and `round_mode` (opset 24) mean what they mean for `Cast`.
-public struct CastLike: Op, ContentPropagating {
+public struct CastLike: AttributedOp, ContentPropagating {
   /// The `saturate` attribute (default 1).
   public var saturate: Bool
   /// The `round_mode` attribute (default "up").

@@ -6,7 +6,7 @@ import AttncTensor
 ///
 /// Before opset 11 the bounds are the float attributes `min`/`max` (defaults ∓FLT_MAX); from
 /// opset 11 they are optional scalar inputs 1 and 2 of the input's type (absent = unbounded).
-public struct Clip: Op {
+public struct Clip: AttributedOp {
   /// The attribute bounds of opsets before 11; nil from opset 11 on.
   public var attributeBounds: (min: Double, max: Double)?
 

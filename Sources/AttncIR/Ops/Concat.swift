@@ -7,7 +7,7 @@ import AttncTensor
 /// off the axis; on the axis the dims add (`[batch, past, 64] ++ [batch, seq, 64]` is
 /// `[batch, past + seq, 64]`). Concatenated vectors concatenate their contents, which is how
 /// exporters assemble shapes (`Concat(Unsqueeze(batch), Unsqueeze(seq), [12], [64])`).
-public struct Concat: Op, ContentPropagating {
+public struct Concat: AttributedOp, ContentPropagating {
   /// The `axis` attribute: required from opset 4 (default 1 before), negative from opset 11.
   public var axis: Int
 

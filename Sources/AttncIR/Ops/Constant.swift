@@ -5,7 +5,7 @@ import AttncTensor
 /// The tensor is given by exactly one of the attributes `value` (sparse values arrive
 /// densified from import), `value_float`, `value_floats`, `value_int`, `value_ints`,
 /// `value_string` or `value_strings`. Small integer constants have a content.
-public struct Constant: Op, ContentPropagating {
+public struct Constant: AttributedOp, ContentPropagating {
   /// The constant's data.
   public var value: HostTensor
 

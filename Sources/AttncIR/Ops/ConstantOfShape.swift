@@ -7,7 +7,7 @@ import AttncTensor
 /// those dims, symbolic ones included (`[batch, seq]`); an empty `shape` gives a scalar; unknown
 /// elements give fresh dims. A vector output of known length filled with an integer has a known
 /// content.
-public struct ConstantOfShape: Op, ContentPropagating {
+public struct ConstantOfShape: AttributedOp, ContentPropagating {
   /// The fill value, one element.
   public var value: HostTensor
   private let fresh = DataDependentDims("constantofshape")

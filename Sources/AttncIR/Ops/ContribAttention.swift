@@ -9,10 +9,7 @@ import AttncTensor
 /// standard ops it stands for, so attention matching, the policies and the variants apply to it
 /// as to any export: `unidirectional` (causal) and a `past`/`present` cache included. The forms
 /// it does not take (`ContribAttentionForms.attentionRefusal`) stay, and lowering names the reason.
-public struct ContribAttention: Op {
-  public static let type = "Attention"
-  public static let domain = "com.microsoft"
-
+public struct ContribAttention: AttributedOp {
   public var settings: ContribAttentionSettings
   public var heads: Int { settings.heads }
   /// Hidden sizes of Q, K and V when they differ (else three equal thirds of the weight).

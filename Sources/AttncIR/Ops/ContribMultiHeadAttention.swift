@@ -10,10 +10,7 @@ import AttncTensor
 /// to the 3-D Q, K, V; the past keys and values (`[B, H, P, d]`) come before the new ones
 /// (`present = Concat(past, new)`); `unidirectional` makes query `i` see keys up to `P + i`.
 /// attnc has no kernel for it: `expand-contrib-attention` rewrites it into standard ops.
-public struct ContribMultiHeadAttention: Op {
-  public static let type = "MultiHeadAttention"
-  public static let domain = "com.microsoft"
-
+public struct ContribMultiHeadAttention: AttributedOp {
   public var settings: ContribAttentionSettings
   public var heads: Int { settings.heads }
 

@@ -4,10 +4,7 @@ import AttncTensor
 /// sin_cache) → output`: the rotary embedding of ONNX's `RotaryEmbedding` (opset 23) with its
 /// inputs in another order, `position_ids` `[B, S]` or one start position `[1]`, and a `scale`.
 /// `expand-contrib-attention` rewrites it into ONNX's op.
-public struct ContribRotaryEmbedding: Op {
-  public static let type = "RotaryEmbedding"
-  public static let domain = "com.microsoft"
-
+public struct ContribRotaryEmbedding: AttributedOp {
   public var interleaved: Bool
   public var numHeads: Int
   /// 0 = the head size.

@@ -7,7 +7,7 @@ import AttncTensor
 /// axis, `O = floor((D + pad_begin + pad_end - dilation·(k-1) - 1) / stride) + 1` (explicit pads,
 /// `auto_pad = NOTSET`, or zero pads for `VALID`) or `O = ceil(D / stride)` for `SAME_UPPER` /
 /// `SAME_LOWER` (the odd pad goes to the end or the beginning). Symbolic `D` stay exact.
-public struct Conv: Op {
+public struct Conv: AttributedOp {
   /// Kernel, strides, dilations, pads and group.
   public internal(set) var geometry: ConvGeometry
 
@@ -191,12 +191,12 @@ public struct ConvGeometry: Sendable {
   /// nil when those need a symbolic dim. `weight`: W's input index (3 for `QLinearConv`).
   func lowering(
     _ context: NodeContext, weight: Int = 1, beginPads: ([Dim], [Dim], [Dim]) throws -> [Int]?,
-    _ call: (ConvolutionGeometry) -> any KernelCall
+    _ kind: ConvolutionCall.Kind
   ) throws -> Lowering? {
     guard let x = context.inputs.first ?? nil, let w = context.inputs.count > weight ? context.inputs[weight] : nil,
       let out = context.outputs.first ?? nil, let pads = try beginPads(x.dims, w.dims, out.dims)
     else { return nil }
-    return Lowering(call(self.call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))
+    return Lowering(ConvolutionCall(kind, geometry: call(spatial: x.rank - 2, padsBegin: pads, output: out.dims)))
   }
 
   /// Conv output length of spatial axis `axis` for input length `input`.
@@ -220,6 +220,6 @@ public struct ConvGeometry: Sendable {
 
 extension Conv: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    try geometry.lowering(context, beginPads: beginPads) { ConvCall(geometry: $0) }
+    try geometry.lowering(context, beginPads: beginPads, .conv)
   }
 }

@@ -5,7 +5,7 @@ import AttncTensor
 /// (a scalar) with `w − w_zero_point` (a scalar or one per output channel) as int32, padding
 /// with differences of 0. x and w are int8 or uint8; the attributes, shapes and padding are
 /// `Conv`'s. Each group runs as one exact integer product on attnc's int8 GEMM.
-public struct ConvInteger: Op {
+public struct ConvInteger: AttributedOp {
   /// The convolution's attributes and shape rule.
   public var conv: Conv
 
@@ -24,6 +24,6 @@ public struct ConvInteger: Op {
 
 extension ConvInteger: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    try conv.geometry.lowering(context, beginPads: conv.beginPads) { ConvIntegerCall(geometry: $0) }
+    try conv.geometry.lowering(context, beginPads: conv.beginPads, .integer)
   }
 }

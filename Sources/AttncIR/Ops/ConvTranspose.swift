@@ -8,7 +8,7 @@ import AttncTensor
 /// `SAME_LOWER`, else `O = stride·(D-1) + output_padding + dilation·(k-1) + 1 - pad_begin -
 /// pad_end` (pads zero for `VALID`). Attributes as `Conv`, plus `output_padding` (default 0) and
 /// `output_shape` (spatial dims, or a full shape whose last n entries are used).
-public struct ConvTranspose: Op {
+public struct ConvTranspose: AttributedOp {
   /// Kernel, strides, dilations, pads and group, as for `Conv`.
   public var geometry: ConvGeometry
   public var outputPadding: [Int]?
@@ -81,6 +81,6 @@ extension ConvTranspose {
 
 extension ConvTranspose: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    try geometry.lowering(context, beginPads: beginPads) { ConvTransposeCall(geometry: $0) }
+    try geometry.lowering(context, beginPads: beginPads, .transposed)
   }
 }

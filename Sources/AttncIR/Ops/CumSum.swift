@@ -6,7 +6,7 @@ import AttncTensor
 /// `exclusive = 1` leaves element `i` out of its own sum (`j < i`); `reverse = 1` sums from the
 /// end (`j ≥ i`). `axis` is an int32/int64 scalar (or one-element vector) in `-rank..<rank`.
 /// Integer evaluation is exact (wrapping).
-public struct CumSum: Op {
+public struct CumSum: AttributedOp {
   public var exclusive: Bool
   public var reverse: Bool
 

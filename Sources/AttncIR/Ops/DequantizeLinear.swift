@@ -10,20 +10,13 @@ import AttncTensor
 /// axis (opset 13) or per block (`block_size`, opset 21), as in `QuantizeLinear`. A constant
 /// scale that is NaN or infinite is refused. Weights stored this way fold to float constants at
 /// conversion.
-public struct DequantizeLinear: Op {
-  public var axis: Int
-  public var blockSize: Int
-  public var outputDType: DType?
-  public var opset: Int
+public struct DequantizeLinear: AttributedOp {
+  public var layout: QuantizationLayout
+  public var axis: Int { layout.axis }
 
   public init(attributes: Attributes, opset: Int) throws {
-    self.opset = opset
-    axis = try attributes.int("axis", default: 1)
-    blockSize = opset >= 21 ? try attributes.int("block_size", default: 0) : 0
-    let output = try attributes.int("output_dtype", default: 0)
-    outputDType = output == 0 ? nil : try DType(onnx: Int32(clamping: output))
-    guard blockSize >= 0 else { throw AttncError.invalid("attribute 'block_size' must not be negative, got \(blockSize)") }
-    if let outputDType, !outputDType.isFloatingPoint || NarrowFloat.covers(outputDType) {
+    layout = try QuantizationLayout(attributes: attributes, opset: opset)
+    if let outputDType = layout.outputDType, !outputDType.isFloatingPoint || NarrowFloat.covers(outputDType) {
       throw AttncError.invalid("attribute 'output_dtype' must be float32, float16 or bfloat16, got \(outputDType)")
     }
   }
@@ -43,15 +36,14 @@ public struct DequantizeLinear: Op {
       throw AttncError.invalid("int32 x takes no zero point (it is 0)")
     }
     guard scale.dtype.isFloatingPoint else { throw AttncError.invalid("x_scale must be a float type, got \(scale.dtype)") }
-    try QuantizationCheck.parameters(x: x, scale: scale, zero: zero, axis: axis, blockSize: blockSize, opset: opset)
-    try QuantizationCheck.constantScale(scale, dividing: false)
+    try layout.check(x: x, scale: scale, zero: zero, dividing: false)
     return [TensorType(outputType(scale), x.dims)]
   }
 
   /// `output_dtype`, else the scale's float type (float8e8m0 scales give float32).
   func outputType(_ scale: ValueFact) -> DType {
-    if let outputDType { return outputDType }
-    if opset < 19 || NarrowFloat.covers(scale.dtype) { return .float }
+    if let outputDType = layout.outputDType { return outputDType }
+    if layout.opset < 19 || NarrowFloat.covers(scale.dtype) { return .float }
     return scale.dtype
   }
 }
@@ -59,6 +51,6 @@ public struct DequantizeLinear: Op {
 extension DequantizeLinear: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
     guard let output = context.outputs.first ?? nil else { return nil }
-    return Lowering(DequantizeLinearCall(axis: axis, blockSize: blockSize, to: output.dtype))
+    return Lowering(DequantizeLinearCall(axis: layout.axis, blockSize: layout.blockSize, to: output.dtype))
   }
 }

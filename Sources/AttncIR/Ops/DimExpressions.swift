@@ -6,9 +6,8 @@ import AttncTensor
 ///
 /// Canonicalization replaces exporter shape arithmetic (`Shape → Gather → Unsqueeze → Concat`)
 /// by one of these, so `Reshape(x, [batch, seq, 12, 64])` needs no shape computation at run time.
-public struct DimExpressions: Op, ContentPropagating {
+public struct DimExpressions: NamedOp, ContentPropagating {
   public static let type = "DimExpressions"
-  public static let domain = "attnc"
   public var dims: [Dim]
   public var dtype: DType
   /// Rank 0 output when true (a single dim), else rank 1.

@@ -10,7 +10,7 @@ import AttncTensor
 ///
 /// The mask has the data's dims; it is bool from opset 10 and of the data's dtype before.
 /// Opsets before 7 (`is_test`) are treated as inference.
-public struct Dropout: Op {
+public struct Dropout: AttributedOp {
   /// True from opset 10, where the mask is bool.
   public var boolMask: Bool
   /// True from opset 12, where `ratio` and `training_mode` are inputs.

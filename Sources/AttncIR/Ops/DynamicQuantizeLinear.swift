@@ -7,9 +7,8 @@ import AttncTensor
 /// `y = saturate(round(x / y_scale) + y_zero_point)`, rounding half to even. NaN elements are
 /// skipped by the range and quantize to 0; an all-zero x gives scale 1 and zero point 0 (as
 /// ONNX Runtime; the ONNX formula would divide by zero).
-public struct DynamicQuantizeLinear: Op {
+public struct DynamicQuantizeLinear: AttributelessOp {
   public init() {}
-  public init(attributes: Attributes, opset: Int) throws {}
 
   /// - Throws: "input 'x' must be float32, got float16".
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {

@@ -6,11 +6,8 @@ import AttncTensor
 /// `MatMulIntegerToFloat` with B (int8 or uint8), its scale and zero point (one value or one per
 /// column) and the bias. ONNX Runtime's graph optimizer writes it; `fuse-quantized-matmul`
 /// turns one on a constant B into `QuantizedMatMul` (the same arithmetic on a packed weight).
-public struct DynamicQuantizeMatMul: Op {
-  public static let domain = "com.microsoft"
-
+public struct DynamicQuantizeMatMul: AttributelessOp {
   public init() {}
-  public init(attributes: Attributes, opset: Int) throws {}
 
   /// - Throws: A that is not float32, B that is not an 8-bit integer, a zero point of another
   ///   type, shapes that do not multiply, a constant scale that is NaN or infinite.

@@ -9,7 +9,7 @@ import AttncTensor
 /// numpy-style, and so do size-1 axes of a label shared by several inputs (a label repeated within
 /// one term must have equal dims). Without `->` the output is the ellipsis axes followed by the
 /// labels used exactly once, in ASCII order.
-public struct Einsum: Op {
+public struct Einsum: AttributedOp {
   /// One subscript of a term.
   public enum Label: Hashable, Sendable {
     case letter(Character)

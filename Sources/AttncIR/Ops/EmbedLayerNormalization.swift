@@ -8,10 +8,7 @@ import AttncTensor
 /// lengths contrib `Attention` reads) and optionally the sum before the norm.
 ///
 /// `expand-embed-layer-normalization` rewrites it into the standard ops it stands for.
-public struct EmbedLayerNormalization: Op {
-  public static let type = "EmbedLayerNormalization"
-  public static let domain = "com.microsoft"
-
+public struct EmbedLayerNormalization: AttributedOp {
   public var epsilon: Float
 
   public init(attributes: Attributes, opset: Int) throws {

@@ -8,11 +8,11 @@ import AttncTensor
 /// A `shape` whose elements are unknown gives `max(rank, length)` dims: `x`'s constant dims
 /// above 1 where it has them (the shape entry must then be 1 or that dim), fresh dims elsewhere.
 /// Expanding a vector of known content repeats it.
-public struct Expand: Op, ContentPropagating {
+public struct Expand: AttributelessOp, ContentPropagating {
   private let fresh = DataDependentDims("expand")
 
   /// Expand has no attributes.
-  public init(attributes: Attributes, opset: Int) throws {}
+  public init() {}
 
   /// The broadcast of `x`'s dims with `shape`'s elements.
   /// - Throws: "cannot broadcast [2, 3] with [4]"; "shape entry -2 is negative"; "input 'shape'

@@ -5,7 +5,7 @@ import AttncTensor
 ///
 /// `axis` defaults to 1 and may equal the rank (then the second dim is 1) or be negative (opset
 /// 11). Dims multiply symbolically: `[batch, seq, 12, 64]` at axis 2 is `[batch*seq, 768]`.
-public struct Flatten: Op {
+public struct Flatten: AttributedOp {
   /// The `axis` attribute, in `-rank...rank`.
   public var axis: Int
 

@@ -3,7 +3,9 @@ import AttncKernels
 
 /// What one attention computes, whatever exporter wrote it: the matcher's result and the
 /// variant's input. `Y = softmax(softcap(scale·Q·Kᵀ) + mask) · V` per query head, each query head
-/// reading key/value head `h / (qHeads / kvHeads)` (GQA, MQA).
+/// reading key/value head `h / (qHeads / kvHeads)` (GQA, MQA). The scale, causality, softcap
+/// and mask are the kernel call's own `AttentionScores`, read as the spec's fields (`spec.causal`).
+@dynamicMemberLookup
 public struct AttentionSpec: Sendable, Equatable {
   /// What the optional fourth input of the attention holds: the kernel call's own mask kinds
   /// (`FusedAttentionCall.MaskKind`), one definition for the IR and the plan.
@@ -13,23 +15,7 @@ public struct AttentionSpec: Sendable, Equatable {
   public var kvHeads: Int
   public var headDim: Int
   public var valueDim: Int
-  public var scale: Float
-  /// Query `i` sees keys `j ≤ i + (L − S)` only (bottom-right alignment).
-  public var causal: Bool
-  public var mask: Mask
-  /// Added to masked scores of a `keyPadding` mask.
-  public var maskFill: Float
-  /// What the exported mask adds past the diagonal of a causal attention (−inf, or a finite
-  /// value such as `finfo.min`). It decides only the rows whose visible keys are all padded:
-  /// with −inf they are zeros (SDPA's NaN guard); with a finite value every key of the row is
-  /// masked alike, so the row is the softmax over all `L` keys of `score + fill`, as the
-  /// exported mask computes it.
-  public var causalFill: Float = -.infinity
-  /// The model guards its probabilities with `Where(IsNaN(p), 0, p)` (SDPA exports): a row with
-  /// a NaN score gives zeros rather than NaN. (Fully masked rows give zeros either way.)
-  public var zeroesNaNRows = false
-  /// `c·tanh(x/c)` of the scaled scores; 0 = none.
-  public var softcap: Float
+  public var scores: AttentionScores
   public var variant: AttentionVariant
   /// With `--seq-len auto`: the variant per range of key lengths, picked per call (then
   /// `variant` is the one planned for the model's nominal length, for reports).
@@ -43,22 +29,24 @@ public struct AttentionSpec: Sendable, Equatable {
     self.kvHeads = kvHeads
     self.headDim = headDim
     self.valueDim = valueDim
-    self.scale = scale
-    self.causal = causal
-    self.mask = mask
-    self.maskFill = maskFill
-    self.softcap = softcap
+    scores = AttentionScores(scale: scale, causal: causal, softcap: softcap, mask: mask, maskFill: maskFill)
     self.variant = variant
+  }
+
+  /// The scores' fields, read and written as the spec's own (`spec.causal`).
+  public subscript<Value>(dynamicMember field: WritableKeyPath<AttentionScores, Value>) -> Value {
+    get { scores[keyPath: field] }
+    set { scores[keyPath: field] = newValue }
   }
 
   /// `none`, `causal`, `key_padding`, `causal+key_padding`, `additive_bias`, `key_weights`…, as
   /// `inspect` shows.
   public var maskDescription: String {
-    switch (causal, mask) {
+    switch (scores.causal, scores.mask) {
     case (false, .none): return "none"
     case (true, .none): return "causal"
-    case (false, _): return mask.rawValue
-    case (true, _): return "causal+" + mask.rawValue
+    case (false, let mask): return mask.rawValue
+    case (true, let mask): return "causal+" + mask.rawValue
     }
   }
 }
@@ -85,9 +73,8 @@ public struct AttentionVariant: Sendable, Equatable, CustomStringConvertible {
 ///
 /// Produced by the `match-attention` pass from exported softmax attention, and from ONNX
 /// `Attention` nodes that need no cache or score outputs.
-public struct FusedAttention: Op {
+public struct FusedAttention: NamedOp {
   public static let type = "FusedAttention"
-  public static let domain = "attnc"
 
   public var spec: AttentionSpec
 
@@ -144,12 +131,9 @@ public struct FusedAttention: Op {
 extension FusedAttention: Lowerable {
   /// The kernel call that computes `spec`.
   public var call: FusedAttentionCall {
-    var call = FusedAttentionCall(
-      scale: spec.scale, causal: spec.causal, softcap: spec.softcap, mask: spec.mask, maskFill: spec.maskFill,
-      variant: spec.variant.name, variantValues: spec.variant.parameters, dispatch: spec.dispatch?.description)
-    call.causalFill = spec.causalFill
-    call.zeroNaNRows = spec.zeroesNaNRows
-    return call
+    FusedAttentionCall(
+      scores: spec.scores, variant: spec.variant.name, variantValues: spec.variant.parameters,
+      dispatch: spec.dispatch?.description)
   }
 
   public func lower(_ context: NodeContext) throws -> Lowering? { Lowering(call) }

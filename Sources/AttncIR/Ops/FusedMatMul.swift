@@ -8,9 +8,8 @@ import AttncTensor
 /// Produced by the `fuse-matmul-epilogues` pass from `MatMul` followed by single-use
 /// `Mul`/`Div` by a scalar constant, `Add`s of values that broadcast into the product's shape
 /// without growing it, and `Gelu` or `Softmax(axis: -1)`. Both matrix inputs have rank ≥ 2.
-public struct FusedMatMul: Op {
+public struct FusedMatMul: NamedOp {
   public static let type = "FusedMatMul"
-  public static let domain = "attnc"
 
   /// The function applied last.
   public enum Activation: String, Sendable {

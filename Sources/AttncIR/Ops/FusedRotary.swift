@@ -10,9 +10,8 @@ import AttncTensor
 /// `interleaved`. `cos` and `sin` broadcast to X's leading axes and hold `R` entries a row (one
 /// per feature, as the model multiplies them) or `R/2`. Made by `match-rotary` from the exported
 /// `Slice`/`Neg`/`Concat`/`Mul`/`Add` chains; runs `RotaryEmbeddingKernel.runBroadcast`.
-public struct FusedRotary: Op {
+public struct FusedRotary: NamedOp {
   public static let type = "FusedRotary"
-  public static let domain = "attnc"
 
   /// `R`: the features rotated, a prefix of the last axis; 0 = all of it.
   public var rotaryDim: Int

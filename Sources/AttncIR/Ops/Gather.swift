@@ -9,7 +9,7 @@ import AttncTensor
 /// Gathering constant indices from a vector of known content picks the content's dims — with a
 /// scalar index the output is a scalar holding one dim, which is how exporters read `seq` out of
 /// `Shape(x)`.
-public struct Gather: Op, ContentPropagating {
+public struct Gather: AttributedOp, ContentPropagating {
   /// The `axis` attribute (default 0).
   public var axis: Int
 

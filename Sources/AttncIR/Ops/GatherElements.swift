@@ -4,7 +4,7 @@ import AttncTensor
 /// `GatherElements(data, indices)` on `axis`: the output has the dims of `indices` and
 /// `out[i][j][k] = data[indices[i][j][k]][j][k]` for axis 0 (likewise on other axes); negative
 /// indices count from the end.
-public struct GatherElements: Op {
+public struct GatherElements: AttributedOp {
   /// The `axis` attribute (default 0).
   public var axis: Int
 

@@ -6,7 +6,7 @@ import AttncTensor
 /// With `batch_dims` b, the last axis of `indices` (length q) holds
 /// index tuples into axes `b..<b+q` of `data`; the leading b axes of both are shared batch axes.
 /// Output dims: `indices[..<(rank - 1)] + data[(b + q)...]`.
-public struct GatherND: Op {
+public struct GatherND: AttributedOp {
   /// The `batch_dims` attribute (opset 12; default 0).
   public var batchDims: Int
 

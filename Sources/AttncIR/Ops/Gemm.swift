@@ -6,7 +6,7 @@ import AttncTensor
 ///
 /// `A' [M, K]`, `B' [K, N]` → `Y [M, N]`; C broadcasts one way to `[M, N]` (a scalar, `[N]`,
 /// `[M, 1]`, `[1, N]`, `[M, N]`) and is optional from opset 11.
-public struct Gemm: Op {
+public struct Gemm: AttributedOp {
   public var alpha: Float
   public var beta: Float
   public var transA: Bool

@@ -9,10 +9,7 @@ import AttncTensor
 /// `query` is `[B, S, H·d]`, or packed `[B, S, (H + 2·Hkv)·d]` with no key and value. attnc reads
 /// the growing-cache form (`present = Concat(past, new)`, every batch entry's cache full:
 /// `seqlens_k + 1 = P + S`); `expand-contrib-attention` rewrites it into standard ops.
-public struct GroupQueryAttention: Op {
-  public static let type = "GroupQueryAttention"
-  public static let domain = "com.microsoft"
-
+public struct GroupQueryAttention: AttributedOp {
   public var heads: Int
   public var kvHeads: Int
   /// 0 = `1/√(head size)`.

@@ -5,9 +5,9 @@ import AttncTensor
 ///
 /// Sequence and optional values, which attnc does not type,
 /// pass through shape inference unknown). Its content is the input's.
-public struct Identity: Op, ContentPropagating {
+public struct Identity: AttributelessOp, ContentPropagating {
   /// Identity has no attributes in any opset.
-  public init(attributes: Attributes, opset: Int) throws {}
+  public init() {}
 
   /// The input's type.
   /// - Throws: "expects 1 inputs, got 2".

@@ -9,7 +9,7 @@ import AttncTensor
 /// optional outputs `Mean` and `InvStdDev` keep the leading dims and have size 1 on the
 /// normalised axes; their type is `stash_type` (default 1, float32), which for RMSNorm is the
 /// precision of the mean of squares.
-public struct LayerNormalization: Op {
+public struct LayerNormalization: AttributedOp {
   /// `RMSNormalization`: no mean subtracted, no bias, no statistics outputs.
   public var rms: Bool
   public var axis: Int
@@ -19,6 +19,12 @@ public struct LayerNormalization: Op {
 
   public init(attributes: Attributes, opset: Int) throws {
     try self.init(rms: false, attributes: attributes)
+  }
+
+  /// The RMS form, as the registry builds it (`RMSNormalization`, and ONNX Runtime's
+  /// `SimplifiedLayerNormalization`).
+  @Sendable static func rms(attributes: Attributes, opset: Int) throws -> any Op {
+    try LayerNormalization(rms: true, attributes: attributes)
   }
 
   public init(rms: Bool, attributes: Attributes) throws {

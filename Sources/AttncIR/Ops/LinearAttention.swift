@@ -14,7 +14,7 @@ import AttncTensor
 /// the gated rules), `beta? β [B, T, Hkv]` or `[B, T, 1]` (required by the delta rules).
 /// Outputs `output [B, T, Hq·dv]` and `present_state [B, Hkv, dk, dv]`. `q_num_heads` and
 /// `kv_num_heads` are required; `Hq` is a multiple of `Hkv`.
-public struct LinearAttention: Op {
+public struct LinearAttention: AttributedOp {
   /// The recurrence (`update_rule`).
   public enum UpdateRule: String, Sendable {
     case linear, gated, delta

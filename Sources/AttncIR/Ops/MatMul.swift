@@ -6,10 +6,9 @@ import AttncTensor
 /// The leading (batch) axes broadcast; a 1-D `A [K]` is read as `[1, K]` and a 1-D `B [K]` as
 /// `[K, 1]`, and the added axis is dropped from the result (`[K] × [K] → []`). Both inputs share
 /// one numeric type; integer evaluation is exact (wrapping).
-public struct MatMul: Op {
+public struct MatMul: AttributelessOp {
   /// MatMul has no attributes.
   public init() {}
-  public init(attributes: Attributes, opset: Int) throws {}
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(2...2)

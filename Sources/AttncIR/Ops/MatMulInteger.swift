@@ -9,9 +9,8 @@ import AttncTensor
 /// (`attnc_quantized_gemm.h`); in the dynamically quantized linear layer ONNX Runtime's
 /// quantizer writes, `fuse-quantized-matmul` replaces the node, its scaling and its bias by one
 /// `QuantizedMatMul`.
-public struct MatMulInteger: Op {
+public struct MatMulInteger: AttributelessOp {
   public init() {}
-  public init(attributes: Attributes, opset: Int) throws {}
 
   /// - Throws: operands that are not 8-bit integers, zero points of another type, shapes that
   ///   do not multiply.

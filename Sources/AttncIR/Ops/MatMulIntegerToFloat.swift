@@ -8,11 +8,8 @@ import AttncTensor
 /// per column; bias has B's column count. ONNX Runtime's graph optimizer writes it for the
 /// dynamically quantized linear layer (after `DynamicQuantizeLinear`); `fuse-quantized-matmul`
 /// then turns it into one `QuantizedMatMul` on a packed weight.
-public struct MatMulIntegerToFloat: Op {
-  public static let domain = "com.microsoft"
-
+public struct MatMulIntegerToFloat: AttributelessOp {
   public init() {}
-  public init(attributes: Attributes, opset: Int) throws {}
 
   /// - Throws: operands that are not 8-bit integers, zero points of another type, shapes that
   ///   do not multiply, scales that are not float32, a constant B scale that is NaN or infinite.

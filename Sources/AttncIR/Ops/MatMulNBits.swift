@@ -10,9 +10,7 @@ import AttncTensor
 /// product runs on the packed float32 GEMM with its epilogue; this op's own kernel dequantizes
 /// per call. A prepacked B (`weight_prepacked`) and the omitted-projection form (B with a dim of
 /// 0) are refused.
-public struct MatMulNBits: Op {
-  public static let domain = "com.microsoft"
-
+public struct MatMulNBits: AttributedOp {
   public var layout: BlockQuantizedWeights.Layout
 
   /// Reads K, N, bits (default 4) and block_size.

@@ -9,9 +9,8 @@ import AttncTensor
 /// constant matrix, so the plan stores the weight as the kernel reads it and nothing repacks it
 /// per call. A has rank ≥ 2; every leading axis is a batch of rows sharing B. Each addend either
 /// has the product's dims (residual) or broadcasts along every axis but the last (bias).
-public struct PackedMatMul: Op {
+public struct PackedMatMul: NamedOp {
   public static let type = "PackedMatMul"
-  public static let domain = "attnc"
   /// Columns per packed panel (`ATTNC_GEMM_PANEL`).
   public static let panel = 16
 

@@ -6,7 +6,7 @@ import AttncTensor
 /// `y = saturate(round(acc · x_scale · w_scale[m] / y_scale) + y_zero_point)`, rounding half to
 /// even. x, w and y are int8 or uint8; x and y have scalar scales and zero points, w scalar or
 /// per output channel ones. The attributes, shapes and padding are `Conv`'s.
-public struct QLinearConv: Op {
+public struct QLinearConv: AttributedOp {
   /// The convolution's attributes and shape rule.
   public var conv: Conv
 
@@ -33,6 +33,6 @@ public struct QLinearConv: Op {
 
 extension QLinearConv: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    try conv.geometry.lowering(context, weight: 3, beginPads: conv.beginPads) { QLinearConvCall(geometry: $0) }
+    try conv.geometry.lowering(context, weight: 3, beginPads: conv.beginPads, .qlinear)
   }
 }

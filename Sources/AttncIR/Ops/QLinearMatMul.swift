@@ -8,9 +8,8 @@ import AttncTensor
 /// The product is exact (`MatMulInteger`'s kernel); the multiplier is computed in the scales'
 /// type and applied in float64, as the ONNX reference does. Opset 21's float8 operands are
 /// refused.
-public struct QLinearMatMul: Op {
+public struct QLinearMatMul: AttributelessOp {
   public init() {}
-  public init(attributes: Attributes, opset: Int) throws {}
 
   /// - Throws: operands that are not 8-bit integers, zero points of another type, shapes that
   ///   do not multiply, a constant scale that is 0, NaN or infinite.

@@ -13,24 +13,16 @@ import AttncTensor
 /// in `precision` (opset 23) when given, else in float16 / bfloat16 when x and the scale both
 /// are, else in float32 (the ONNX reference's numpy promotion). A constant scale that is 0, NaN or
 /// infinite is refused: it can only come from a broken file.
-public struct QuantizeLinear: Op {
-  public var axis: Int
-  public var blockSize: Int
-  public var outputDType: DType?
+public struct QuantizeLinear: AttributedOp {
+  public var layout: QuantizationLayout
   public var saturate: Bool
   public var precision: DType?
-  public var opset: Int
 
   public init(attributes: Attributes, opset: Int) throws {
-    self.opset = opset
-    axis = try attributes.int("axis", default: 1)
-    blockSize = opset >= 21 ? try attributes.int("block_size", default: 0) : 0
+    layout = try QuantizationLayout(attributes: attributes, opset: opset)
     saturate = try attributes.int("saturate", default: 1) != 0
-    let output = try attributes.int("output_dtype", default: 0)
-    outputDType = output == 0 ? nil : try DType(onnx: Int32(clamping: output))
     let precision = try attributes.int("precision", default: 0)
     self.precision = precision == 0 ? nil : try DType(onnx: Int32(clamping: precision))
-    guard blockSize >= 0 else { throw AttncError.invalid("attribute 'block_size' must not be negative, got \(blockSize)") }
     if let p = self.precision, !p.isFloatingPoint && p != .int32 {
       throw AttncError.invalid("attribute 'precision' must name a float type, got \(p)")
     }
@@ -45,13 +37,13 @@ public struct QuantizeLinear: Op {
       throw AttncError.invalid("input 'x' must be a float type or int32, got \(x.dtype)")
     }
     let type = try outputType(zero)
-    try QuantizationCheck.parameters(x: x, scale: scale, zero: zero, axis: axis, blockSize: blockSize, opset: opset)
-    try QuantizationCheck.constantScale(scale, dividing: true)
+    try layout.check(x: x, scale: scale, zero: zero, dividing: true)
     return [TensorType(type, x.dims)]
   }
 
   /// The quantized type: the zero point's, else `output_dtype`, else uint8.
   func outputType(_ zero: ValueFact?) throws -> DType {
+    let outputDType = layout.outputDType
     if let zero, let outputDType, zero.dtype != outputDType {
       throw AttncError.invalid("y_zero_point is \(zero.dtype) but output_dtype is \(outputDType)")
     }
@@ -71,8 +63,35 @@ extension QuantizeLinear: Lowerable {
     let narrow = x.dtype == scale.dtype && NarrowFloatArithmetic(x.dtype) != nil ? x.dtype : nil
     return Lowering(
       QuantizeLinearCall(
-        axis: axis, blockSize: blockSize, to: try outputType(context.inputs.count > 2 ? context.inputs[2] : nil),
+        axis: layout.axis, blockSize: layout.blockSize, to: try outputType(context.inputs.count > 2 ? context.inputs[2] : nil),
         saturate: saturate, precision: precision ?? narrow))
+  }
+}
+
+/// What `QuantizeLinear` and `DequantizeLinear` both read from their attributes: where the
+/// scale and zero point apply (`axis`, `block_size` from opset 21), the stored type
+/// (`output_dtype`, 0 = none), and the model's opset, which decides the forms allowed.
+public struct QuantizationLayout: Sendable {
+  public var axis: Int
+  public var blockSize: Int
+  public var outputDType: DType?
+  public var opset: Int
+
+  /// - Throws: a negative `block_size`, an `output_dtype` that names no type.
+  init(attributes: Attributes, opset: Int) throws {
+    self.opset = opset
+    axis = try attributes.int("axis", default: 1)
+    blockSize = opset >= 21 ? try attributes.int("block_size", default: 0) : 0
+    let output = try attributes.int("output_dtype", default: 0)
+    outputDType = output == 0 ? nil : try DType(onnx: Int32(clamping: output))
+    guard blockSize >= 0 else { throw AttncError.invalid("attribute 'block_size' must not be negative, got \(blockSize)") }
+  }
+
+  /// Throws unless the scale and zero point fit x (`QuantizationCheck.parameters`) and a
+  /// constant scale is finite (and, where it divides, not 0).
+  func check(x: ValueFact, scale: ValueFact, zero: ValueFact?, dividing: Bool) throws {
+    try QuantizationCheck.parameters(x: x, scale: scale, zero: zero, axis: axis, blockSize: blockSize, opset: opset)
+    try QuantizationCheck.constantScale(scale, dividing: dividing)
   }
 }
 

@@ -15,9 +15,8 @@ import AttncTensor
 /// `DynamicQuantizeLinear → MatMulIntegerToFloat`, and `DynamicQuantizeMatMul`; then
 /// `fuse-matmul-epilogues` adds the bias, residual and GELU. Not per token: the quantization
 /// scale depends on every row.
-public struct QuantizedMatMul: Op {
+public struct QuantizedMatMul: NamedOp {
   public static let type = "QuantizedMatMul"
-  public static let domain = "attnc"
 
   public var alpha: Float
   /// `none`, `gelu` or `geluTanh`.

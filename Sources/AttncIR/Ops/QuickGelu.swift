@@ -4,7 +4,7 @@ import AttncTensor
 /// ONNX Runtime contrib op `com.microsoft.QuickGelu`: `Y = X·sigmoid(α·X)` (α = 1.702 by
 /// default), the sigmoid approximation of GELU that CLIP-style models and ONNX Runtime's
 /// optimizer write. It is ONNX `Swish` with that α, so it runs (and folds) on `Swish`'s kernel.
-public struct QuickGelu: Op {
+public struct QuickGelu: AttributedOp {
   public static let type = "QuickGelu"
   public static let domain = "com.microsoft"
 

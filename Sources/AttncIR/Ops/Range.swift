@@ -10,11 +10,11 @@ import Foundation
 /// elements, with delta k the length is `(limit - start + k - 1) / k`. Unknown bounds give a fresh
 /// length. A result of constant length over known bounds has a known content (`[0, 1, …]`, or
 /// `past + i` for `Range(past, past + 3, 1)`).
-public struct Range: Op, ContentPropagating {
+public struct Range: AttributelessOp, ContentPropagating {
   private let fresh = DataDependentDims("range")
 
   /// Range has no attributes.
-  public init(attributes: Attributes, opset: Int) throws {}
+  public init() {}
 
   /// The length, or nil when the bounds are not known statically.
   /// - Throws: "delta is 0".

@@ -8,7 +8,7 @@ import AttncTensor
 /// symbolic: `[batch, seq, 768]` with shape `[batch, seq, 12, -1]` is `[batch, seq, 12, 64]`.
 /// Opsets 1–4 read `shape` from an attribute. A `shape` whose elements are unknown gives fresh
 /// dims of the known output rank.
-public struct Reshape: Op, ContentPropagating {
+public struct Reshape: AttributedOp, ContentPropagating {
   /// The `allowzero` attribute (opset 14): a 0 in `shape` is a literal 0, not "copy".
   public var allowZero: Bool
   /// The opset 1–4 `shape` attribute.

@@ -10,7 +10,7 @@ import AttncTensor
 /// stretch` (default), else one scale `s = min` (`not_larger`) or `max` (`not_smaller`) of
 /// `size / D` over the axes and `O = round_half_up(D · s)`. The other axes keep their dims. When
 /// scales or sizes are not constants, the resized dims are fresh symbols; the rank stays exact.
-public struct Resize: Op {
+public struct Resize: AttributedOp {
   /// The interpolation `mode`.
   public enum Mode: String, Sendable { case nearest, linear, cubic }
 

@@ -9,7 +9,7 @@ import AttncTensor
 /// `X [B, H, S, D]`, or `[B, S, H·D]` with `num_heads` given. With `position_ids [B, S]` (int64)
 /// the caches are tables `cos_cache, sin_cache [max_position, R/2]`; without, they are
 /// `[B, S, R/2]`; `R` (the rotary dim) is even and at most `D`.
-public struct RotaryEmbedding: Op {
+public struct RotaryEmbedding: AttributedOp {
   public var interleaved: Bool
   public var numHeads: Int?
   /// `rotary_embedding_dim`; 0 = the head size.

@@ -10,7 +10,7 @@ import AttncTensor
 /// repeated index wins, as in the reference), `add`, `mul`, `max` or `min` (opset 18). The output
 /// has `data`'s type. Hugging Face encoder-decoder exports (T5, BART) write it when they fill the
 /// padded part of the causal mask.
-public struct ScatterND: Op {
+public struct ScatterND: AttributedOp {
   public typealias Reduction = Movement.ScatterReduction
 
   /// The `reduction` attribute.

@@ -3,7 +3,7 @@ import AttncTensor
 
 /// `Shape(x)`: the dims of `x` as an int64 vector, optionally sliced by `start`/`end` (opset 15).
 /// Its content is the (possibly symbolic) dims themselves.
-public struct Shape: Op, ContentPropagating {
+public struct Shape: AttributedOp, ContentPropagating {
   public var start: Int
   public var end: Int?
 

@@ -5,9 +5,9 @@ import AttncTensor
 ///
 /// Its content is the product of the
 /// dims, so `Size` of a `[batch, seq, 768]` tensor is `768*batch*seq` before any input is bound.
-public struct Size: Op, ContentPropagating {
+public struct Size: AttributelessOp, ContentPropagating {
   /// Size has no attributes in any opset.
-  public init(attributes: Attributes, opset: Int) throws {}
+  public init() {}
 
   /// One int64 scalar; any input type (string tensors included).
   /// - Throws: "expects 1 inputs, got 2".

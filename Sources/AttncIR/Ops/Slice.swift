@@ -14,7 +14,7 @@ import AttncTensor
 /// at least as large as the constants a model slices them with). A symbolic position that cannot
 /// be compared with the dim (`seq` against a constant 1024) gives a fresh dim, as do positions
 /// unknown statically. Slicing a vector of known content slices the content.
-public struct Slice: Op, ContentPropagating {
+public struct Slice: AttributedOp, ContentPropagating {
   /// The `starts`, `ends` and `axes` attributes of opsets 1–9.
   public struct Bounds: Sendable, Hashable {
     public var starts: [Int]

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Opset 1 and 11 coerce the input to 2-D at `axis` (default 1) and normalise over everything from
 /// `axis` on; opset 13 normalises over the single `axis` (default -1). `coercesTo2D` records which.
-public struct Softmax: Op {
+public struct Softmax: AttributedOp {
   public var axis: Int
   public var coercesTo2D: Bool
 

@@ -8,7 +8,7 @@ import AttncTensor
 /// (opset 18), into parts of `ceil(d / n)` with a smaller last part. Symbolic axes stay exact:
 /// `2*seq` in two parts is `seq` each; `seq` in two uneven parts is `(seq + 1)/2` and
 /// `seq - (seq + 1)/2`. Sizes given by an input not known statically become fresh dims.
-public struct Split: Op {
+public struct Split: AttributedOp {
   /// The `axis` attribute (default 0).
   public var axis: Int
   /// The opset 1–12 `split` attribute.

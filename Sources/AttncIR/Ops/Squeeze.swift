@@ -9,7 +9,7 @@ import AttncTensor
 ///
 /// When the `axes` input is not known statically the output has `rank - count(axes)` fresh dims.
 /// Its content (a `[1]` vector squeezed to a scalar) is the input's.
-public struct Squeeze: AxesView {
+public struct Squeeze: AxesView, AttributedOp {
   public static let inserts = false
   public var axes: AxesOperand
 

@@ -5,12 +5,12 @@ import AttncTensor
 ///
 /// Output dim `i` is `dims[i] * repeats[i]` (symbolic products stay exact). Unknown `repeats` give
 /// fresh dims; tiling a vector of known content repeats the content.
-public struct Tile: Op, ContentPropagating {
+public struct Tile: AttributelessOp, ContentPropagating {
   private let fresh = DataDependentDims("tile")
 
   /// Tile has no attributes (the opset-6 form; opset 1's `tiles` and `axis` inputs are not
   /// registered).
-  public init(attributes: Attributes, opset: Int) throws {}
+  public init() {}
 
   /// `dims[i] * repeats[i]`.
   /// - Throws: "repeats has 1 entries for rank 2"; "repeats [2, -1] has a negative entry";

@@ -8,19 +8,14 @@ import AttncTensor
 /// → `(x' [B, N − r, D], sizes' [B, N − r], origin' [B, N₀])`. The first merge of a model has no
 /// `sizes` (every token size 1, or 0 where `padding` is 0) and no `origin` (`N₀ = N`); later ones
 /// take the previous merge's outputs. Kernel: `TokenMergeKernel.merge`.
-public struct TokenMergeOp: Op {
+public struct TokenMergeOp: NamedOp {
   public static let type = "TokenMerge"
-  public static let domain = "attnc"
 
-  /// Tokens merged away per batch item.
-  public var r: Int
-  /// The first token (a class token) never merges.
-  public var protectFirst: Bool
+  /// The merge as the kernel runs it: `r` tokens merged away per batch item, the first token
+  /// (a class token) protected or not.
+  public var call: TokenMergeCall
 
-  public init(r: Int, protectFirst: Bool = true) {
-    self.r = r
-    self.protectFirst = protectFirst
-  }
+  public init(r: Int, protectFirst: Bool = true) { call = TokenMergeCall(r: r, protectFirst: protectFirst) }
 
   /// - Throws: "keys [batch, 12, seq, 32] do not fit x [batch, seq - 8, 384]"…
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
@@ -30,9 +25,10 @@ public struct TokenMergeOp: Op {
     guard keys.dtype == .float, keys.rank == 4 else { throw AttncError.invalid("keys must be a float32 [B, H, N, d] tensor, got \(keys.type)") }
     let batch = try DimCheck.unify(x.dims[0], keys.dims[0], "batch of x and keys")
     let tokens = try DimCheck.unify(x.dims[1], keys.dims[2], "token counts of x and keys")
+    let r = call.r
     guard r >= 0 else { throw AttncError.invalid("r must be non-negative, got \(r)") }
-    if let n = tokens.value, r > (n + 1) / 2 - (protectFirst ? 1 : 0) {
-      throw AttncError.invalid("cannot merge \(r) of \(n) tokens (at most \((n + 1) / 2 - (protectFirst ? 1 : 0)))")
+    if let n = tokens.value, r > (n + 1) / 2 - (call.protectFirst ? 1 : 0) {
+      throw AttncError.invalid("cannot merge \(r) of \(n) tokens (at most \((n + 1) / 2 - (call.protectFirst ? 1 : 0)))")
     }
     var original = tokens
     if let sizes = inputs.optional(2) {
@@ -59,9 +55,8 @@ public struct TokenMergeOp: Op {
 
 /// attnc op: `TokenUnmerge(y [B, N', …], origin [B, N₀])` → `[B, N₀, …]`, row `n` a copy of
 /// `y[origin[n]]`: a per-token output of a merged model back at every original position.
-public struct TokenUnmergeOp: Op {
+public struct TokenUnmergeOp: NamedOp {
   public static let type = "TokenUnmerge"
-  public static let domain = "attnc"
 
   public init() {}
 
@@ -79,7 +74,7 @@ public struct TokenUnmergeOp: Op {
 
 extension TokenMergeOp: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    Lowering(TokenMergeCall(r: r, protectFirst: protectFirst))
+    Lowering(call)
   }
 }
 

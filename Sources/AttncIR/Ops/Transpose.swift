@@ -3,7 +3,7 @@ import AttncTensor
 
 /// `Transpose(x)`: output axis `i` is input axis `perm[i]` (default: the axes reversed), so
 /// `[batch, seq, 12, 64]` with `perm = [0, 2, 1, 3]` becomes `[batch, 12, seq, 64]`.
-public struct Transpose: Op, ContentPropagating {
+public struct Transpose: AttributedOp, ContentPropagating {
   /// The `perm` attribute; nil reverses the axes.
   public var perm: [Int]?
 

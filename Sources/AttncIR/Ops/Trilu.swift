@@ -5,7 +5,7 @@ import AttncTensor
 ///
 /// With `upper = 1` (default) element `[…, i, j]` is kept when `j - i ≥ k`, with `upper = 0` when
 /// `j - i ≤ k`; `k` is an optional int64 scalar (default 0, the main diagonal).
-public struct Trilu: Op {
+public struct Trilu: AttributedOp {
   public var upper: Bool
 
   /// Keeps the upper (default) or lower triangle.

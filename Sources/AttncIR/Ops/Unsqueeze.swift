@@ -10,7 +10,7 @@ import AttncTensor
 /// When the `axes` input is not known statically the output has `rank + count(axes)` fresh dims.
 /// Its content (a scalar unsqueezed to `[1]`, the `Shape → Gather → Unsqueeze → Concat` idiom) is
 /// the input's.
-public struct Unsqueeze: AxesView {
+public struct Unsqueeze: AxesView, AttributedOp {
   public static let inserts = true
   public var axes: AxesOperand
 

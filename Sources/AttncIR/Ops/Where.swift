@@ -6,9 +6,9 @@ import AttncTensor
 ///
 /// A condition of known content selects dims elementwise, which is how legacy torch exports
 /// write `Where(Equal(shape, -1), ones, shape)` (a `-1` in a shape becomes 1).
-public struct Where: Op, ContentPropagating {
+public struct Where: AttributelessOp, ContentPropagating {
   /// Where has no attributes.
-  public init(attributes: Attributes, opset: Int) throws {}
+  public init() {}
 
   /// The broadcast of the three inputs' dims, in `x`'s dtype.
   /// - Throws: "condition must be bool, got int64"; "x has type float32 but y has int64";

@@ -1,7 +1,35 @@
 import AttncTensor
 
+/// How one attention turns `Q·Kᵀ` into weights: the scale, causality, softcap and mask, as the
+/// IR's `AttentionSpec` and the plan's `FusedAttentionCall` both state them (each reads these
+/// fields as its own: `spec.causal`, `call.scale`).
+public struct AttentionScores: Sendable, Equatable {
+  public var scale: Float
+  /// Query `i` sees keys `j ≤ i + (L − S)` only (bottom-right alignment).
+  public var causal: Bool
+  /// `c·tanh(x/c)` of the scaled scores; 0 = none.
+  public var softcap: Float
+  public var mask: FusedAttentionCall.MaskKind
+  /// Added to masked scores of a key-padding mask.
+  public var maskFill: Float
+  /// What the exported mask adds past the diagonal of a causal attention (−inf, or a finite
+  /// value such as `finfo.min`). It decides only the rows whose visible keys are all padded:
+  /// with −inf they are zeros (SDPA's NaN guard); with a finite value every key of the row is
+  /// masked alike, so the row is the softmax over all `L` keys of `score + fill`, as the
+  /// exported mask computes it.
+  public var causalFill: Float = -.infinity
+  /// The model guards its probabilities with `Where(IsNaN(p), 0, p)` (SDPA exports): a row with
+  /// a NaN score gives zeros rather than NaN. (Fully masked rows give zeros either way.)
+  public var zeroNaNRows = false
+
+  public init(scale: Float, causal: Bool, softcap: Float, mask: FusedAttentionCall.MaskKind, maskFill: Float) {
+    (self.scale, self.causal, self.softcap, self.mask, self.maskFill) = (scale, causal, softcap, mask, maskFill)
+  }
+}
+
 /// attnc's fused attention on `[B, H, S, d]` heads: the exact tiled kernel, or the variant the
 /// policy chose (`dispatch`: a variant per range of key lengths, picked per call).
+@dynamicMemberLookup
 public struct FusedAttentionCall: KernelCall {
   public static let names = ["FusedAttention"]
 
@@ -20,17 +48,7 @@ public struct FusedAttentionCall: KernelCall {
     case keyWeights = "key_weights"
   }
 
-  public var scale: Float
-  public var causal: Bool
-  public var softcap: Float
-  public var mask: MaskKind
-  /// Added to masked scores of a key-padding mask.
-  public var maskFill: Float
-  /// What the model adds past the causal diagonal (`AttentionSpec.causalFill`): −inf, or a
-  /// finite value that decides the rows whose visible keys are all padded.
-  public var causalFill: Float = -.infinity
-  /// A NaN-score row gives zeros (SDPA's guard `Where(IsNaN(p), 0, p)`, `AttentionSpec.zeroesNaNRows`).
-  public var zeroNaNRows = false
+  public var scores: AttentionScores
   /// The variant's name and its parameters (`performer`, `["m": 256]`).
   public var variant: String
   public var variantValues: [String: Double]
@@ -41,18 +59,26 @@ public struct FusedAttentionCall: KernelCall {
   /// `K`, `V` (`TiledAttention.runAppending`). Otherwise inputs `Q, K, V, mask?`, output `Y`.
   public var appendsCache = false
 
+  public init(scores: AttentionScores, variant: String = "softmax", variantValues: [String: Double] = [:], dispatch: String? = nil) {
+    self.scores = scores
+    self.variant = variant
+    self.variantValues = variantValues
+    self.dispatch = dispatch
+  }
+
   public init(
     scale: Float, causal: Bool, softcap: Float, mask: MaskKind, maskFill: Float, variant: String = "softmax",
     variantValues: [String: Double] = [:], dispatch: String? = nil
   ) {
-    self.scale = scale
-    self.causal = causal
-    self.softcap = softcap
-    self.mask = mask
-    self.maskFill = maskFill
-    self.variant = variant
-    self.variantValues = variantValues
-    self.dispatch = dispatch
+    self.init(
+      scores: AttentionScores(scale: scale, causal: causal, softcap: softcap, mask: mask, maskFill: maskFill),
+      variant: variant, variantValues: variantValues, dispatch: dispatch)
+  }
+
+  /// The scores' fields, read and written as the call's own (`call.scale`).
+  public subscript<Value>(dynamicMember field: WritableKeyPath<AttentionScores, Value>) -> Value {
+    get { scores[keyPath: field] }
+    set { scores[keyPath: field] = newValue }
   }
 
   public init(name: String, parameters p: KernelParameters) throws {
@@ -68,20 +94,21 @@ public struct FusedAttentionCall: KernelCall {
       mask: mask, maskFill: mask == .keyPadding ? try p.float("mask_fill") : 0,
       variant: try p.string("variant", default: "softmax"), variantValues: values,
       dispatch: p.values["dispatch"] == nil ? nil : try p.string("dispatch"))
-    causalFill = try p.float("causal_fill", default: -.infinity)
-    zeroNaNRows = try p.int("zero_nan_rows", default: 0) != 0
+    scores.causalFill = try p.float("causal_fill", default: -.infinity)
+    scores.zeroNaNRows = try p.int("zero_nan_rows", default: 0) != 0
     appendsCache = try p.int("appends_cache", default: 0) != 0
     // A plan naming an unknown variant or an out-of-range parameter is refused when read.
     _ = try AttentionVariants.named(variant).resolve(variantValues)
   }
 
   public var parameters: [String: KernelParameter] {
+    let s = scores
     var base: [String: KernelParameter] = [
-      "scale": .float(Double(scale)), "causal": causal.parameter, "softcap": .float(Double(softcap)), "mask": .string(mask.rawValue),
+      "scale": .float(Double(s.scale)), "causal": s.causal.parameter, "softcap": .float(Double(s.softcap)), "mask": .string(s.mask.rawValue),
     ]
-    if mask == .keyPadding { base["mask_fill"] = .float(Double(maskFill)) }
-    if causal && causalFill.isFinite { base["causal_fill"] = .float(Double(causalFill)) }
-    if zeroNaNRows { base["zero_nan_rows"] = .int(1) }
+    if s.mask == .keyPadding { base["mask_fill"] = .float(Double(s.maskFill)) }
+    if s.causal && s.causalFill.isFinite { base["causal_fill"] = .float(Double(s.causalFill)) }
+    if s.zeroNaNRows { base["zero_nan_rows"] = .int(1) }
     if appendsCache { base["appends_cache"] = .int(1) }
     var result = AttentionVariants.kernelParameters(base, variant: variant, values: variantValues)
     if let dispatch { result["dispatch"] = .string(dispatch) }
@@ -116,7 +143,7 @@ public struct FusedAttentionCall: KernelCall {
   /// `Q, K, V` and the mask (nil without one) of a run of this call from its `inputs` and
   /// `outputs`: the present keys and values when it appends to a cache.
   public func attentionOperands(_ inputs: [Tensor?], _ outputs: [Tensor]) -> [Tensor?] {
-    let mask = mask == .none || inputs.count <= maskInput ? nil : inputs[maskInput]
+    let mask = scores.mask == .none || inputs.count <= maskInput ? nil : inputs[maskInput]
     guard appendsCache else { return Array(inputs.prefix(3)) + [mask] }
     return [inputs.first ?? nil, outputs.count > 1 ? outputs[1] : nil, outputs.count > 2 ? outputs[2] : nil, mask]
   }
@@ -131,13 +158,15 @@ public struct FusedAttentionCall: KernelCall {
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let q = try KernelCalls.input(inputs, 0)
     let mask: TiledAttention.Mask
-    switch self.mask {
+    let s = scores
+    switch s.mask {
     case .none: mask = .none
-    case .keyPadding: mask = .keyPadding(try KernelCalls.input(inputs, maskInput), fill: maskFill)
+    case .keyPadding: mask = .keyPadding(try KernelCalls.input(inputs, maskInput), fill: s.maskFill)
     case .bias: mask = .bias(try KernelCalls.input(inputs, maskInput))
     case .keyWeights: mask = .keyWeights(try KernelCalls.input(inputs, maskInput))
     }
-    var options = TiledAttention.Options(scale: scale, causal: causal, causalFill: causalFill, zeroNaNRows: zeroNaNRows, softcap: softcap)
+    var options = TiledAttention.Options(
+      scale: s.scale, causal: s.causal, causalFill: s.causalFill, zeroNaNRows: s.zeroNaNRows, softcap: s.softcap)
     var k: Tensor, v: Tensor
     if appendsCache {
       let past = (keys: try KernelCalls.input(inputs, 1), values: try KernelCalls.input(inputs, 3))
@@ -159,7 +188,7 @@ public struct FusedAttentionCall: KernelCall {
       options.setPrecision(values)
       y = try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options, output: context.output(0))
     } else {
-      y = try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: scale, causal: causal)
+      y = try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: s.scale, causal: s.causal)
     }
     return appendsCache ? [y, k, v] : [y]
   }
@@ -170,7 +199,7 @@ public struct FusedAttentionCall: KernelCall {
     guard shapes.inputs.count >= 3, let q = shapes.inputs[0], let k = keyShape(shapes), let out = shapes.outputs.first,
       q.count == 4, k.count == 4, out.count == 4, let (definition, values) = try? variant(forKeys: k[2], queries: q[2])
     else { return KernelCost(isAttention: true) }
-    let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: causal)
+    let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: scores.causal)
     return KernelCost(flops: Double(q[0] * q[1]) * definition.cost(head, values).flops, isAttention: true)
   }
 }
@@ -254,10 +283,7 @@ public struct TokenMergeCall: CodableKernelCall {
   public var protectFirst: Bool
   enum CodingKeys: String, CodingKey { case r, protectFirst = "protect_first" }
 
-  public init(r: Int, protectFirst: Bool) {
-    self.r = r
-    self.protectFirst = protectFirst
-  }
+  public init(r: Int, protectFirst: Bool) { (self.r, self.protectFirst) = (r, protectFirst) }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     try TokenMergeKernel.merge(

@@ -45,49 +45,66 @@ public struct ConvolutionGeometry: Sendable, Equatable, Codable {
   }
 }
 
-/// A convolution call (`Conv`, `ConvTranspose`, `ConvInteger`, `QLinearConv`): its parameters
-/// are one `ConvolutionGeometry` (encoded and decoded as a `CodableKernelCall`).
-public protocol ConvolutionCall: CodableKernelCall {
-  var geometry: ConvolutionGeometry { get }
-  init(geometry: ConvolutionGeometry)
-}
+/// A convolution (`Conv` and `ConvTranspose` in float, `ConvInteger` and `QLinearConv` on
+/// 8-bit integers; any spatial rank, groups, dilations): its parameters are one
+/// `ConvolutionGeometry` (encoded and decoded as a `CodableKernelCall`), its name says which
+/// kernel runs.
+public struct ConvolutionCall: CodableKernelCall {
+  public enum Kind: String, CaseIterable, Sendable {
+    /// `Conv` by im2col and GEMM.
+    case conv = "Conv"
+    /// `ConvTranspose`.
+    case transposed = "ConvTranspose"
+    /// `ConvInteger` (`QuantizedGemm.convInteger`).
+    case integer = "ConvInteger"
+    /// `QLinearConv` (`QuantizedGemm.qlinearConv`).
+    case qlinear = "QLinearConv"
+  }
 
-/// `Conv` (any spatial rank, groups, dilations) by im2col and GEMM.
-public struct ConvCall: ConvolutionCall {
-  public static let names = ["Conv"]
+  public static let names = Kind.allCases.map(\.rawValue)
+  public var name: String
   public var geometry: ConvolutionGeometry
 
-  public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
+  public init(_ kind: Kind, geometry: ConvolutionGeometry) {
+    name = kind.rawValue
+    self.geometry = geometry
+  }
+
+  public var kind: Kind { Kind(rawValue: name) ?? .conv }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try KernelCalls.input(inputs, 0)
     let g = try geometry.resolved(spatial: x.rank - 2, context)
-    return [try Convolution.conv(
-      x, try KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2), strides: g.strides,
-      dilations: g.dilations, padsBegin: g.padsBegin, outputSpatial: g.outputSpatial, group: geometry.group)]
+    switch kind {
+    case .conv:
+      return [try Convolution.conv(
+        x, try KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2), strides: g.strides,
+        dilations: g.dilations, padsBegin: g.padsBegin, outputSpatial: g.outputSpatial, group: geometry.group)]
+    case .transposed:
+      return [try TransposedConvolution.convTranspose(
+        x, KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2),
+        strides: geometry.strides, dilations: geometry.dilations, padsBegin: geometry.padsBegin,
+        outputSpatial: g.outputSpatial, group: geometry.group)]
+    case .integer:
+      return [try QuantizedGemm.convInteger(
+        x, try KernelCalls.input(inputs, 1), xZero: KernelCalls.optional(inputs, 2), wZero: KernelCalls.optional(inputs, 3),
+        strides: g.strides, dilations: g.dilations, padsBegin: g.padsBegin, outputSpatial: g.outputSpatial,
+        group: geometry.group)]
+    case .qlinear:
+      let q = try (0..<8).map { try KernelCalls.input(inputs, $0) }
+      return [try QuantizedGemm.qlinearConv(
+        q[0], xScale: q[1], xZero: q[2], q[3], wScale: q[4], wZero: q[5], yScale: q[6], yZero: q[7],
+        bias: KernelCalls.optional(inputs, 8), strides: g.strides, dilations: g.dilations, padsBegin: g.padsBegin,
+        outputSpatial: g.outputSpatial, group: geometry.group)]
+    }
   }
 
+  /// The products' FLOPs (`ConvolutionGeometry.flops`; `QLinearConv` reads X and W at inputs 0
+  /// and 3) and the streamed operands.
   public func cost(_ shapes: KernelShapes) -> KernelCost {
-    KernelCost(flops: geometry.flops(shapes, transposed: false), bytes: KernelCost.streaming(shapes).bytes)
-  }
-}
-
-/// `ConvTranspose` (any spatial rank, groups, dilations).
-public struct ConvTransposeCall: ConvolutionCall {
-  public static let names = ["ConvTranspose"]
-  public var geometry: ConvolutionGeometry
-
-  public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
-
-  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    [try TransposedConvolution.convTranspose(
-      KernelCalls.input(inputs, 0), KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2),
-      strides: geometry.strides, dilations: geometry.dilations, padsBegin: geometry.padsBegin,
-      outputSpatial: Array(try context.resolve(geometry.output).dropFirst(2)), group: geometry.group)]
-  }
-
-  public func cost(_ shapes: KernelShapes) -> KernelCost {
-    KernelCost(flops: geometry.flops(shapes, transposed: true), bytes: KernelCost.streaming(shapes).bytes)
+    var shapes = shapes
+    if kind == .qlinear { shapes.inputs = [shapes.inputs[0], shapes.inputs[3]] }
+    return KernelCost(flops: geometry.flops(shapes, transposed: kind == .transposed), bytes: KernelCost.streaming(shapes).bytes)
   }
 }
 

@@ -196,10 +196,7 @@ public struct CumSumCall: CodableKernelCall {
   public var exclusive: Bool
   public var reverse: Bool
 
-  public init(exclusive: Bool, reverse: Bool) {
-    self.exclusive = exclusive
-    self.reverse = reverse
-  }
+  public init(exclusive: Bool, reverse: Bool) { (self.exclusive, self.reverse) = (exclusive, reverse) }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let axis = Int(try KernelCalls.input(inputs, 1).ints.first ?? 0)

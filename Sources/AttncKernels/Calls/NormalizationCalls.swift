@@ -7,10 +7,7 @@ public struct SoftmaxCall: CodableKernelCall {
   public var coerce2D: Bool
   enum CodingKeys: String, CodingKey { case axis, coerce2D = "coerce2d" }
 
-  public init(axis: Int, coerce2D: Bool) {
-    self.axis = axis
-    self.coerce2D = coerce2D
-  }
+  public init(axis: Int, coerce2D: Bool) { (self.axis, self.coerce2D) = (axis, coerce2D) }
 
   public var memory: KernelMemory { KernelMemory(outputs: [0], inPlace: [0]) }
 

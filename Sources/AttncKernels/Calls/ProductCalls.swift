@@ -21,10 +21,7 @@ public struct FusedMatMulCall: CodableKernelCall {
   /// `none`, `gelu`, `gelu_tanh` or `softmax`.
   public var activation: String
 
-  public init(alpha: Float, activation: String) {
-    self.alpha = alpha
-    self.activation = activation
-  }
+  public init(alpha: Float, activation: String) { (self.alpha, self.activation) = (alpha, activation) }
 
   public var memory: KernelMemory { .output }
 

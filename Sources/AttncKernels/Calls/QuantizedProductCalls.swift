@@ -1,11 +1,9 @@
 import AttncTensor
 
 /// ONNX `MatMulInteger`: the exact int32 product (`QuantizedGemm.matMulInteger`).
-public struct MatMulIntegerCall: KernelCall {
+public struct MatMulIntegerCall: CodableKernelCall {
   public static let names = ["MatMulInteger"]
-  public let name = "MatMulInteger"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try QuantizedGemm.matMulInteger(
@@ -17,11 +15,9 @@ public struct MatMulIntegerCall: KernelCall {
 }
 
 /// ONNX `QLinearMatMul` (`QuantizedGemm.qlinearMatMul`).
-public struct QLinearMatMulCall: KernelCall {
+public struct QLinearMatMulCall: CodableKernelCall {
   public static let names = ["QLinearMatMul"]
-  public let name = "QLinearMatMul"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try (0..<8).map { try KernelCalls.input(inputs, $0) }
@@ -36,59 +32,11 @@ public struct QLinearMatMulCall: KernelCall {
   }
 }
 
-/// ONNX `ConvInteger` (`QuantizedGemm.convInteger`).
-public struct ConvIntegerCall: ConvolutionCall {
-  public static let names = ["ConvInteger"]
-  public let name = "ConvInteger"
-  public var geometry: ConvolutionGeometry
-
-  public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
-
-  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    let x = try KernelCalls.input(inputs, 0)
-    let g = try geometry.resolved(spatial: x.rank - 2, context)
-    return [try QuantizedGemm.convInteger(
-      x, try KernelCalls.input(inputs, 1), xZero: KernelCalls.optional(inputs, 2), wZero: KernelCalls.optional(inputs, 3),
-      strides: g.strides, dilations: g.dilations, padsBegin: g.padsBegin, outputSpatial: g.outputSpatial,
-      group: geometry.group)]
-  }
-
-  public func cost(_ shapes: KernelShapes) -> KernelCost {
-    KernelCost(flops: geometry.flops(shapes, transposed: false), bytes: KernelCost.streaming(shapes).bytes)
-  }
-}
-
-/// ONNX `QLinearConv` (`QuantizedGemm.qlinearConv`).
-public struct QLinearConvCall: ConvolutionCall {
-  public static let names = ["QLinearConv"]
-  public let name = "QLinearConv"
-  public var geometry: ConvolutionGeometry
-
-  public init(geometry: ConvolutionGeometry) { self.geometry = geometry }
-
-  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    let x = try (0..<8).map { try KernelCalls.input(inputs, $0) }
-    let g = try geometry.resolved(spatial: x[0].rank - 2, context)
-    return [try QuantizedGemm.qlinearConv(
-      x[0], xScale: x[1], xZero: x[2], x[3], wScale: x[4], wZero: x[5], yScale: x[6], yZero: x[7],
-      bias: KernelCalls.optional(inputs, 8), strides: g.strides, dilations: g.dilations, padsBegin: g.padsBegin,
-      outputSpatial: g.outputSpatial, group: geometry.group)]
-  }
-
-  public func cost(_ shapes: KernelShapes) -> KernelCost {
-    var shapes = shapes
-    shapes.inputs = [shapes.inputs[0], shapes.inputs[3]]
-    return KernelCost(flops: geometry.flops(shapes, transposed: false), bytes: KernelCost.streaming(shapes).bytes)
-  }
-}
-
 /// `com.microsoft.MatMulIntegerToFloat`: `(A − a_zero)(B − b_zero) · a_scale · b_scale + bias`,
 /// A's scale and zero point one value, B's one value or one per column.
-public struct MatMulIntegerToFloatCall: KernelCall {
+public struct MatMulIntegerToFloatCall: CodableKernelCall {
   public static let names = ["MatMulIntegerToFloat"]
-  public let name = "MatMulIntegerToFloat"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let a = try KernelCalls.input(inputs, 0), aScale = try KernelCalls.input(inputs, 2)
@@ -107,11 +55,9 @@ public struct MatMulIntegerToFloatCall: KernelCall {
 
 /// `com.microsoft.DynamicQuantizeMatMul`: A (float) quantized as `DynamicQuantizeLinear` does,
 /// then `MatMulIntegerToFloat` with B's scale and zero point and the bias.
-public struct DynamicQuantizeMatMulCall: KernelCall {
+public struct DynamicQuantizeMatMulCall: CodableKernelCall {
   public static let names = ["DynamicQuantizeMatMul"]
-  public let name = "DynamicQuantizeMatMul"
   public init() {}
-  public init(name: String, parameters: KernelParameters) throws {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let quantized = try Quantization.dynamicQuantize(try KernelCalls.input(inputs, 0))

@@ -86,11 +86,7 @@ public struct DimExpressionsCall: CodableKernelCall {
   /// Rank 0 (one dim) instead of rank 1.
   public var scalar: Bool
 
-  public init(dims: [Dim], dtype: DType, scalar: Bool) {
-    self.dims = dims
-    self.dtype = dtype
-    self.scalar = scalar
-  }
+  public init(dims: [Dim], dtype: DType, scalar: Bool) { (self.dims, self.dtype, self.scalar) = (dims, dtype, scalar) }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let values = try context.resolve(dims).map { Int64($0) }
@@ -142,10 +138,7 @@ public struct ConstantOfShapeCall: KernelCall {
   /// The fill value (read as an integer for integer dtypes).
   public var value: Double
 
-  public init(dtype: DType, value: Double) {
-    self.dtype = dtype
-    self.value = value
-  }
+  public init(dtype: DType, value: Double) { (self.dtype, self.value) = (dtype, value) }
 
   public init(name: String, parameters: KernelParameters) throws {
     let dtype = try DType(onnx: Int32(try parameters.int("dtype")))

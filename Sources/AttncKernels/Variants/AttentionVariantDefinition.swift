@@ -162,6 +162,12 @@ public struct VariantParameters: Sendable, Equatable {
 
   public func int(_ name: String) -> Int { Int(values[name] ?? 0) }
 
+  /// The value of a declared parameter: the variants read theirs through the constant that
+  /// declares it (`p.int(Fastmax.degree)`), so a name is written once.
+  public subscript(_ parameter: AttentionVariantDefinition.Parameter) -> Double { self[parameter.name] }
+
+  public func int(_ parameter: AttentionVariantDefinition.Parameter) -> Int { int(parameter.name) }
+
   /// The seed for one head: the layer's recorded seed mixed with the head index.
   public func seed(head: Int) -> UInt64 { Self.mix(UInt64(values["seed"] ?? 0), head) }
 

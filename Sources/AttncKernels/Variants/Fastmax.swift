@@ -16,20 +16,21 @@ extension AttentionVariantDefinition {
   public static let fastmax = AttentionVariantDefinition(
     name: "fastmax",
     summary: "factorized polynomial score 1+x(+x²/2) (p=1|2), causal by prefix sums; changes the score function",
-    parameters: [
-      .init("p", default: 2, 1...2, help: "degree of the polynomial"),
-      .init("normalize", default: 1, 0...1, help: "1: centre tokens and divide by the largest norm (paper); 0: raw scaled q·k"),
-    ],
-    supportsCausal: true, changesScoreFunction: true,
+    parameters: [Fastmax.degree, Fastmax.normalize], supportsCausal: true, changesScoreFunction: true,
     cost: { s, p in
-      var cost = KernelizedCost.of(s, features: Fastmax.featureCount(depth: s.depth, degree: p.int("p")), featureFLOPsPerInput: 1, exponentials: false)
-      if p.int("normalize") != 0 { cost.flops += Double(s.queries + s.keys) * Double(s.depth) * 5 }
+      let features = Fastmax.featureCount(depth: s.depth, degree: p.int(Fastmax.degree))
+      var cost = KernelizedCost.of(s, features: features, featureFLOPsPerInput: 1, exponentials: false)
+      if p.int(Fastmax.normalize) != 0 { cost.flops += Double(s.queries + s.keys) * Double(s.depth) * 5 }
       return cost
     },
-    kernel: { head, p in Fastmax.run(head, degree: p.int("p"), normalize: p.int("normalize") != 0) })
+    kernel: { head, p in Fastmax.run(head, degree: p.int(Fastmax.degree), normalize: p.int(Fastmax.normalize) != 0) })
 }
 
 enum Fastmax {
+  static let degree = AttentionVariantDefinition.Parameter("p", default: 2, 1...2, help: "degree of the polynomial")
+  static let normalize = AttentionVariantDefinition.Parameter(
+    "normalize", default: 1, 0...1, help: "1: centre tokens and divide by the largest norm (paper); 0: raw scaled q·k")
+
   static func featureCount(depth d: Int, degree: Int) -> Int { 1 + d + (degree == 2 ? d * d : 0) }
 
   static func run(_ head: AttentionHead, degree: Int, normalize: Bool) {

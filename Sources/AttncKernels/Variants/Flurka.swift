@@ -18,9 +18,10 @@ extension AttentionVariantDefinition {
   public static let flurkaElu = flurka("flurka-elu", "segment-mean pooling (k) then elu+1 features, encoder only", random: false, favor: false)
 
   static func flurka(_ name: String, _ summary: String, random: Bool, favor: Bool) -> AttentionVariantDefinition {
-    var parameters: [Parameter] = [.init("k", default: 128, 1...65536, help: "projected length")]
-    if favor { parameters.append(.init("m", default: 128, 1...8192, help: "random features")) }
-    if random { parameters.append(.init("delta", default: 1, 0...16, integer: false, help: "δ of the random construction")) }
+    let features = Parameter("m", default: 128, 1...8192, help: "random features")
+    var parameters: [Parameter] = [SequenceProjection.rank]
+    if favor { parameters.append(features) }
+    if random { parameters.append(SequenceProjection.delta) }
     if favor || random {
       parameters.append(.seed(help: "seed of the features and projection"))
     }
@@ -28,13 +29,13 @@ extension AttentionVariantDefinition {
       name: name, summary: summary, parameters: parameters, supportsCausal: false,
       supportsKeyWeights: { _ in !random }, changesScoreFunction: !favor,
       cost: { s, p in
-        let rank = min(p.int("k"), s.keys)
+        let rank = min(p.int(SequenceProjection.rank), s.keys)
         let projection = LowRankCost.projection(s, rank: rank, random: random)
         var reduced = s
         reduced.keys = rank
-        let features = favor ? p.int("m") : s.depth
+        let featureCount = favor ? p.int(features) : s.depth
         var cost = KernelizedCost.of(
-          reduced, features: features, featureFLOPsPerInput: favor ? 2 * Double(s.depth) + 2 : 1, exponentials: favor)
+          reduced, features: featureCount, featureFLOPsPerInput: favor ? 2 * Double(s.depth) + 2 : 1, exponentials: favor)
         if !favor { cost.exponentials = Double(s.queries + rank) * Double(s.depth) / 2 }  // elu on negative inputs
         cost.flops += projection.flops
         cost.extraMemoryBytes += projection.memory
@@ -42,12 +43,10 @@ extension AttentionVariantDefinition {
         return cost
       },
       kernel: { head, p in
-        let projection: SequenceProjection = random ? .random(delta: Float(p["delta"]), seed: head.seed) : .pool
-        let pooled = projection.project(
-          head.k, width: head.depth, head.v, width2: head.valueDepth, length: head.keys, rank: p.int("k"), weights: head.keyWeights)
+        let pooled = SequenceProjection.keysAndValues(of: head, p, random: random)
         guard pooled.rows > 0 else { return }
         let map: FeatureMap =
-          favor ? PositiveRandomFeatures(features: p.int("m"), depth: head.depth, seed: head.seed &+ 1) : EluFeatures(count: head.depth)
+          favor ? PositiveRandomFeatures(features: p.int(features), depth: head.depth, seed: head.seed &+ 1) : EluFeatures(count: head.depth)
         func run(_ weights: UnsafePointer<Float>?) {
           pooled.x.withUnsafeBufferPointer { kp in
             pooled.y.withUnsafeBufferPointer { vp in

@@ -13,24 +13,18 @@ extension AttentionVariantDefinition {
   public static let linformer = AttentionVariantDefinition(
     name: "linformer",
     summary: "sequence-axis projection of K and V to k rows (pooling, or random E=δR, F=e^-δ R), encoder only",
-    parameters: [
-      .init("k", default: 128, 1...65536, help: "projected length"),
-      .init("random", default: 0, 0...1, help: "1: random E=δR, F=e^-δ R; 0: segment-mean pooling"),
-      .init("delta", default: 1, 0...16, integer: false, help: "δ of the random construction"),
-      .seed(help: "seed of the random projection"),
-    ],
-    supportsCausal: false, supportsKeyWeights: { $0.int("random") == 0 },
+    parameters: [SequenceProjection.rank, Linformer.random, SequenceProjection.delta, .seed(help: "seed of the random projection")],
+    supportsCausal: false, supportsKeyWeights: { $0.int(Linformer.random) == 0 },
     cost: { s, p in
-      let (n, d, dv, k) = (Double(s.queries), Double(s.depth), Double(s.valueDepth), Double(min(p.int("k"), s.keys)))
-      let projection = LowRankCost.projection(s, rank: p.int("k"), random: p.int("random") != 0)
+      let rank = p.int(SequenceProjection.rank)
+      let (n, d, dv, k) = (Double(s.queries), Double(s.depth), Double(s.valueDepth), Double(min(rank, s.keys)))
+      let projection = LowRankCost.projection(s, rank: rank, random: p.int(Linformer.random) != 0)
       return AttentionCost(
         flops: projection.flops + n * k * (2 * d + 2 * dv + 4), exponentials: n * k,
         bytes: AttentionCost.operandBytes(s) + 4 * k * (d + dv), extraMemoryBytes: projection.memory + 4 * min(n, 256) * k)
     },
     kernel: { head, p in
-      let projection: SequenceProjection = p.int("random") != 0 ? .random(delta: Float(p["delta"]), seed: head.seed) : .pool
-      let pooled = projection.project(
-        head.k, width: head.depth, head.v, width2: head.valueDepth, length: head.keys, rank: p.int("k"), weights: head.keyWeights)
+      let pooled = SequenceProjection.keysAndValues(of: head, p, random: p.int(Linformer.random) != 0)
       guard pooled.rows > 0 else { return }  // every key masked: zeros
       let q = head.scaledQueries()
       q.withUnsafeBufferPointer { qp in
@@ -43,6 +37,12 @@ extension AttentionVariantDefinition {
         }
       }
     })
+}
+
+enum Linformer {
+  /// The projection: random (1) or pooling (0).
+  static let random = AttentionVariantDefinition.Parameter(
+    "random", default: 0, 0...1, help: "1: random E=δR, F=e^-δ R; 0: segment-mean pooling")
 }
 
 /// Costs shared by the variants that shrink the sequence axis.

@@ -16,14 +16,10 @@ extension AttentionVariantDefinition {
   public static let nystrom = AttentionVariantDefinition(
     name: "nystrom",
     summary: "Nyström landmarks (m segment means) with an iterative pseudo-inverse, encoder only",
-    parameters: [
-      .init("m", default: 64, 1...4096, help: "landmarks"),
-      .init("iterations", default: 6, 1...50, help: "pseudo-inverse iterations"),
-    ],
-    supportsCausal: false,
+    parameters: [Nystrom.landmarks, Nystrom.iterations], supportsCausal: false,
     cost: { s, p in
       let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
-      let m = Double(min(p.int("m"), s.queries, s.keys)), iterations = Double(p.int("iterations"))
+      let m = Double(min(p.int(Nystrom.landmarks), s.queries, s.keys)), iterations = Double(p.int(Nystrom.iterations))
       let flops = (n + nk) * d  // landmarks
         + n * m * (2 * d + 4) + m * m * (2 * d + 4) + m * nk * (2 * d + 4)  // the three softmaxes
         + iterations * 8 * m * m * m  // pseudo-inverse
@@ -33,10 +29,13 @@ extension AttentionVariantDefinition {
         flops: flops, exponentials: n * m + m * m + m * nk, bytes: bytes,
         extraMemoryBytes: 4 * (m * nk + min(n, 256) * m + m * (2 * d + 2 * dv)) + 8 * 4 * m * m)
     },
-    kernel: { head, p in Nystrom.run(head, landmarks: p.int("m"), iterations: p.int("iterations")) })
+    kernel: { head, p in Nystrom.run(head, landmarks: p.int(Nystrom.landmarks), iterations: p.int(Nystrom.iterations)) })
 }
 
 enum Nystrom {
+  static let landmarks = AttentionVariantDefinition.Parameter("m", default: 64, 1...4096, help: "landmarks")
+  static let iterations = AttentionVariantDefinition.Parameter("iterations", default: 6, 1...50, help: "pseudo-inverse iterations")
+
   static func run(_ head: AttentionHead, landmarks: Int, iterations: Int) {
     let (d, dv) = (head.depth, head.valueDepth)
     let q = head.scaledQueries()

@@ -11,16 +11,18 @@ extension AttentionVariantDefinition {
   public static let performer = AttentionVariantDefinition(
     name: "performer",
     summary: "FAVOR+ positive orthogonal random features (m), causal by prefix sums",
-    parameters: [
-      .init("m", default: 256, 1...8192, help: "random features per head"),
-      .seed(help: "seed of the feature draw (mixed with layer and head)"),
-    ],
-    supportsCausal: true,
-    cost: { shape, p in KernelizedCost.of(shape, features: p.int("m"), featureFLOPsPerInput: 2 * Double(shape.depth) + 2, exponentials: true) },
+    parameters: [Performer.features, .seed(help: "seed of the feature draw (mixed with layer and head)")], supportsCausal: true,
+    cost: { shape, p in
+      KernelizedCost.of(shape, features: p.int(Performer.features), featureFLOPsPerInput: 2 * Double(shape.depth) + 2, exponentials: true)
+    },
     kernel: { head, p in
-      let map = PositiveRandomFeatures(features: p.int("m"), depth: head.depth, seed: head.seed)
+      let map = PositiveRandomFeatures(features: p.int(Performer.features), depth: head.depth, seed: head.seed)
       KernelizedAttention.run(head, map: map, q: head.scaledQueries())
     })
+}
+
+enum Performer {
+  static let features = AttentionVariantDefinition.Parameter("m", default: 256, 1...8192, help: "random features per head")
 }
 
 /// The cost of the kernelized skeleton (`KernelizedAttention`) with an `m`-feature map.

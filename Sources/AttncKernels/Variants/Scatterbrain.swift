@@ -25,16 +25,14 @@ extension AttentionVariantDefinition {
     name: "scatterbrain",
     summary: "sparse (local window w, LSH buckets b×hashes) + FAVOR+ low rank (m, may be 0), exact on the support",
     parameters: [
-      .init("w", default: 64, 0...65536, help: "local window: keys with |i−j| ≤ w/2 (0 = none)"),
-      .init("m", default: 64, 0...8192, help: "random features of the low-rank part (0 = sparse only)"),
-      .init("b", default: 0, 0...65536, help: "LSH bucket size (0 = no LSH)"),
-      .init("hashes", default: 2, 1...16, help: "LSH rounds"),
+      Scatterbrain.window, Scatterbrain.features, Scatterbrain.bucket, Scatterbrain.hashes,
       .seed(help: "seed of the features and hash projections"),
     ],
     supportsCausal: true,
     cost: { s, p in
       let (n, nk, d, dv) = (Double(s.queries), Double(s.keys), Double(s.depth), Double(s.valueDepth))
-      let m = p.int("m"), w = p.int("w"), b = p.int("b"), hashes = Double(p.int("hashes"))
+      let m = p.int(Scatterbrain.features), w = p.int(Scatterbrain.window), b = p.int(Scatterbrain.bucket)
+      let hashes = Double(p.int(Scatterbrain.hashes))
       var support = w > 0 ? Double(min(w / 2 * 2 + 1, s.keys)) : 0
       if s.causal { support = (support + 1) / 2 }
       if b > 0 { support += hashes * Double(min(b, s.keys)) * (s.causal ? 0.5 : 1) }
@@ -50,11 +48,20 @@ extension AttentionVariantDefinition {
       return cost
     },
     kernel: { head, p in
-      Scatterbrain.run(head, window: p.int("w"), features: p.int("m"), bucket: p.int("b"), hashes: p.int("hashes"))
+      Scatterbrain.run(
+        head, window: p.int(Scatterbrain.window), features: p.int(Scatterbrain.features), bucket: p.int(Scatterbrain.bucket),
+        hashes: p.int(Scatterbrain.hashes))
     })
 }
 
 enum Scatterbrain {
+  static let window = AttentionVariantDefinition.Parameter(
+    "w", default: 64, 0...65536, help: "local window: keys with |i−j| ≤ w/2 (0 = none)")
+  static let features = AttentionVariantDefinition.Parameter(
+    "m", default: 64, 0...8192, help: "random features of the low-rank part (0 = sparse only)")
+  static let bucket = AttentionVariantDefinition.Parameter("b", default: 0, 0...65536, help: "LSH bucket size (0 = no LSH)")
+  static let hashes = AttentionVariantDefinition.Parameter("hashes", default: 2, 1...16, help: "LSH rounds")
+
   /// One `N(0, I)` direction per LSH round, drawn from the head's seed.
   static func hashDirections(seed: UInt64, rounds: Int, width: Int) -> [[Float]] {
     var gaussian = GaussianStream(seed: seed ^ 0x5CA7_7E4B_5A17)

@@ -3,6 +3,12 @@ import Foundation
 /// Shrinking the sequence axis from `L` tokens to `k` pseudo-tokens (Linformer's `E·K`, `F·V`;
 /// FLuRKA's low-rank step; Nyström's landmarks).
 enum SequenceProjection {
+  /// The parameters of the variants that project the sequence axis (Linformer, FLuRKA): `k`
+  /// pseudo-tokens and the random construction's `δ`.
+  static let rank = AttentionVariantDefinition.Parameter("k", default: 128, 1...65536, help: "projected length")
+  static let delta = AttentionVariantDefinition.Parameter(
+    "delta", default: 1, 0...16, integer: false, help: "δ of the random construction")
+
   /// `E = F` = segment means: `k` contiguous segments with edges `⌊i·L/k⌋`; a segment averages
   /// its tokens weighted by their key weights (`Σ w_j·x_j / Σ w_j`, the unmasked tokens' plain
   /// mean under key padding), and a segment whose tokens all weigh 0 is dropped. `k ≥ L` keeps
@@ -28,6 +34,14 @@ enum SequenceProjection {
     var y: [Float]
     var rows: Int
     var weights: [Float]?
+  }
+
+  /// The head's keys and values projected to at most `k` (`rank`) pseudo-tokens: by the random
+  /// construction with `delta` and the head's seed when `random`, else by pooling.
+  static func keysAndValues(of head: AttentionHead, _ p: VariantParameters, random: Bool) -> Projected {
+    let projection: SequenceProjection = random ? .random(delta: Float(p[delta]), seed: head.seed) : .pool
+    return projection.project(
+      head.k, width: head.depth, head.v, width2: head.valueDepth, length: head.keys, rank: p.int(rank), weights: head.keyWeights)
   }
 
   /// Projects rows `x [L, width]` and `y [L, width2]` to at most `rank` pseudo-tokens.

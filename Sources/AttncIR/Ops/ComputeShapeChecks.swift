@@ -1,60 +1,7 @@
 import AttncTensor
 import Foundation
 
-extension OpRegistry {
-  /// Arithmetic, activations, normalisations, reductions, linear algebra, attention.
-  static var computeEntries: [Entry] {
-    binaryEntries + unaryEntries + variadicEntries + reduceEntries + [
-      Entry("Softmax") { a, o in try Softmax(attributes: a, opset: o) },
-      Entry("Clip", since: 6) { a, o in try Clip(attributes: a, opset: o) },
-      Entry("CumSum", since: 11) { a, o in try CumSum(attributes: a, opset: o) },
-      Entry("Trilu", since: 14) { a, o in try Trilu(attributes: a, opset: o) },
-      Entry("MatMul") { a, o in try MatMul(attributes: a, opset: o) },
-      Entry("Gemm", since: 7) { a, o in try Gemm(attributes: a, opset: o) },
-      Entry("Einsum", since: 12) { a, o in try Einsum(attributes: a, opset: o) },
-      Entry("Conv") { a, o in try Conv(attributes: a, opset: o) },
-      Entry("ConvTranspose") { a, o in try ConvTranspose(attributes: a, opset: o) },
-      Entry("BatchNormalization", since: 7) { a, o in
-        try BatchNormalization(attributes: a, opset: o)
-      },
-      Entry("LayerNormalization", since: 17) { a, o in
-        try LayerNormalization(attributes: a, opset: o)
-      },
-      Entry("RMSNormalization", since: 23) { a, _ in try LayerNormalization(rms: true, attributes: a) },
-      Entry("Resize", since: 10) { a, o in try Resize(attributes: a, opset: o) },
-      Entry("Attention", since: 23) { a, o in try Attention(attributes: a, opset: o) },
-      Entry("LinearAttention", since: 27) { a, o in try LinearAttention(attributes: a, opset: o) },
-      Entry("RotaryEmbedding", since: 23) { a, o in try RotaryEmbedding(attributes: a, opset: o) },
-      Entry("Attention", domain: "com.microsoft") { a, o in try ContribAttention(attributes: a, opset: o) },
-      Entry("MultiHeadAttention", domain: "com.microsoft") { a, o in try ContribMultiHeadAttention(attributes: a, opset: o) },
-      Entry("GroupQueryAttention", domain: "com.microsoft") { a, o in try GroupQueryAttention(attributes: a, opset: o) },
-      Entry("RotaryEmbedding", domain: "com.microsoft") { a, o in try ContribRotaryEmbedding(attributes: a, opset: o) },
-      Entry("EmbedLayerNormalization", domain: "com.microsoft") { a, o in try EmbedLayerNormalization(attributes: a, opset: o) },
-      Entry("QuickGelu", domain: "com.microsoft") { a, o in try QuickGelu(attributes: a, opset: o) },
-      Entry("Gelu", domain: "com.microsoft") { _, _ in Unary(.gelu(tanh: false)) },
-      Entry("BiasGelu", domain: "com.microsoft") { _, _ in BiasGelu(tanhApproximation: false) },
-      Entry("FastGelu", domain: "com.microsoft") { _, _ in BiasGelu(tanhApproximation: true) },
-      Entry("SkipLayerNormalization", domain: "com.microsoft") { a, _ in try SkipLayerNormalization(rms: false, attributes: a) },
-      Entry("SkipSimplifiedLayerNormalization", domain: "com.microsoft") { a, _ in
-        try SkipLayerNormalization(rms: true, attributes: a)
-      },
-      Entry("QuantizeLinear", since: 10) { a, o in try QuantizeLinear(attributes: a, opset: o) },
-      Entry("DequantizeLinear", since: 10) { a, o in try DequantizeLinear(attributes: a, opset: o) },
-      Entry("DynamicQuantizeLinear", since: 11) { a, o in try DynamicQuantizeLinear(attributes: a, opset: o) },
-      Entry("MatMulInteger", since: 10) { a, o in try MatMulInteger(attributes: a, opset: o) },
-      Entry("QLinearMatMul", since: 10) { a, o in try QLinearMatMul(attributes: a, opset: o) },
-      Entry("ConvInteger", since: 10) { a, o in try ConvInteger(attributes: a, opset: o) },
-      Entry("QLinearConv", since: 10) { a, o in try QLinearConv(attributes: a, opset: o) },
-      Entry("MatMulIntegerToFloat", domain: "com.microsoft") { a, o in try MatMulIntegerToFloat(attributes: a, opset: o) },
-      Entry("DynamicQuantizeMatMul", domain: "com.microsoft") { a, o in try DynamicQuantizeMatMul(attributes: a, opset: o) },
-      Entry("MatMulNBits", domain: "com.microsoft") { a, o in try MatMulNBits(attributes: a, opset: o) },
-      // ONNX Runtime registers its RMSNorm in the default domain under this name.
-      Entry("SimplifiedLayerNormalization") { a, _ in try LayerNormalization(rms: true, attributes: a) },
-    ]
-  }
-}
-
-// MARK: - Checks shared by the compute ops' shape rules
+// Checks shared by the compute ops' shape rules.
 
 extension ValueFact {
   /// Throws unless the value is a floating-point tensor.

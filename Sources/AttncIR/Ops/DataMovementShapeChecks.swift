@@ -1,38 +1,6 @@
 import AttncTensor
 
-extension OpRegistry {
-  /// Shape queries, reshaping, slicing, gathering, constants, casts.
-  static var dataMovementEntries: [Entry] {
-    [
-      Entry("Shape") { a, o in try Shape(attributes: a, opset: o) },
-      Entry("Size") { a, o in try Size(attributes: a, opset: o) },
-      Entry("Reshape") { a, o in try Reshape(attributes: a, opset: o) },
-      Entry("Flatten") { a, o in try Flatten(attributes: a, opset: o) },
-      Entry("Squeeze") { a, o in try Squeeze(attributes: a, opset: o) },
-      Entry("Unsqueeze") { a, o in try Unsqueeze(attributes: a, opset: o) },
-      Entry("Transpose") { a, o in try Transpose(attributes: a, opset: o) },
-      Entry("Concat") { a, o in try Concat(attributes: a, opset: o) },
-      Entry("Split") { a, o in try Split(attributes: a, opset: o) },
-      Entry("Slice") { a, o in try Slice(attributes: a, opset: o) },
-      Entry("Gather") { a, o in try Gather(attributes: a, opset: o) },
-      Entry("GatherElements", since: 11) { a, o in try GatherElements(attributes: a, opset: o) },
-      Entry("GatherND", since: 11) { a, o in try GatherND(attributes: a, opset: o) },
-      Entry("ScatterND", since: 11) { a, o in try ScatterND(attributes: a, opset: o) },
-      Entry("Expand", since: 8) { a, o in try Expand(attributes: a, opset: o) },
-      Entry("Tile", since: 6) { a, o in try Tile(attributes: a, opset: o) },
-      Entry("ConstantOfShape", since: 9) { a, o in try ConstantOfShape(attributes: a, opset: o) },
-      Entry("Constant") { a, o in try Constant(attributes: a, opset: o) },
-      Entry("Range", since: 11) { a, o in try Range(attributes: a, opset: o) },
-      Entry("Identity") { a, o in try Identity(attributes: a, opset: o) },
-      Entry("Dropout") { a, o in try Dropout(attributes: a, opset: o) },
-      Entry("Where", since: 9) { a, o in try Where(attributes: a, opset: o) },
-      Entry("Cast") { a, o in try Cast(attributes: a, opset: o) },
-      Entry("CastLike", since: 15) { a, o in try CastLike(attributes: a, opset: o) },
-    ]
-  }
-}
-
-// MARK: - Checks shared by the data-movement shape rules
+// Checks shared by the data-movement ops' shape rules.
 
 extension ValueFact {
   /// Reads a 1-D integer input that lists dims, indices or sizes (Reshape's `shape`, Tile's

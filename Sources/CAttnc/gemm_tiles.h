@@ -1,0 +1,51 @@
+#ifndef ATTNC_GEMM_TILES_H
+#define ATTNC_GEMM_TILES_H
+
+#include "attnc_epilogue.h"
+
+/* Pieces the register-blocked tile kernels share (packed_gemm.c, quantized_gemm.c,
+ * attention_tile.c).
+ *
+ * A tile routine takes its row count as a constant, so that each count gets its own unrolled
+ * code with the rows' accumulators in registers, and its caller switches from the run-time count
+ * (1 ≤ rows ≤ the strip) to it: ATTNC_ROW_CASES_n(ROWS) expands to ROWS(n) … ROWS(1), where the
+ * caller's ROWS(r) is `case r: …; break;`. */
+#define ATTNC_ROW_CASES_4(ROWS) ROWS(4) ROWS(3) ROWS(2) ROWS(1)
+#define ATTNC_ROW_CASES_6(ROWS) ROWS(6) ROWS(5) ATTNC_ROW_CASES_4(ROWS)
+#define ATTNC_ROW_CASES_12(ROWS) ROWS(12) ROWS(11) ROWS(10) ROWS(9) ROWS(8) ROWS(7) ATTNC_ROW_CASES_6(ROWS)
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* Columns j… of row i of an epilogue addend (attnc_addend): its one value of row i broadcast
+ * (column_stride 0), or the row's columns under `mask`. */
+__attribute__((target("avx2,fma"))) static inline __attribute__((always_inline)) __m256
+addend_avx2(const attnc_addend *d, long i, long j, __m256i mask) {
+  if (d->column_stride == 0) return _mm256_broadcast_ss(d->values + i * d->row_stride);
+  return _mm256_maskload_ps(d->values + i * d->row_stride + j, mask);
+}
+
+/* The AVX2 product tile: acc[r][0..1] = Σ_{t<depth} a[r·lda + t] · panel[16·t … 16·t + 15] for
+ * r < rows (at most 6, a constant after inlining), panel one packed panel of 16 columns. A GEMM
+ * tile against packed weights and a Q·Kᵀ strip against packed keys are both this. */
+__attribute__((target("avx2,fma"))) static inline __attribute__((always_inline)) void
+panel_product_avx2(int rows, const float *a, long lda, const float *panel, long depth, __m256 acc[][2]) {
+  for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (long t = 0; t < depth; t++) {
+    __m256 b0 = _mm256_loadu_ps(panel + t * 16), b1 = _mm256_loadu_ps(panel + t * 16 + 8);
+    for (int r = 0; r < rows; r++) {
+      __m256 x = _mm256_broadcast_ss(a + r * lda + t);
+      acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+    }
+  }
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static inline __attribute__((always_inline)) __m512
+addend_avx512(const attnc_addend *d, long i, long j, __mmask16 mask) {
+  if (d->column_stride == 0) return _mm512_set1_ps(d->values[i * d->row_stride]);
+  return _mm512_maskz_loadu_ps(mask, d->values + i * d->row_stride + j);
+}
+#endif
+
+#endif
