@@ -19,9 +19,9 @@ struct BenchQuality: ParsableCommand {
       (tools/attention_error_check.py) measures the same setting, the name of its row. \
       Random-feature settings move by about ±0.05 between seeds.
 
-      --budget E prints, per layer and head, the cheapest setting whose error on that head is
-      at most E, and its error: the settings are taken cheapest first in the order given by
-      --variant (default: softmax:prec=bf16, exact attention with bfloat16 products), exact
+      --budget E prints, per layer and head, the cheapest setting whose error on that head is \
+      at most E, and its error: the settings are taken cheapest first in the order given by \
+      --variant (default: softmax:prec=bf16, exact attention with bfloat16 products), exact \
       softmax when none is within E.
 
       Examples:

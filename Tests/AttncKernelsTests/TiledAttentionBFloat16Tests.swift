@@ -31,30 +31,25 @@ import Testing
     let (q, k, v) = TiledAttentionTests.operands(c)
     let (qr, kr, vr) = (q.floats.map(rounded), k.floats.map(rounded), v.floats.map(rounded))
     var y = [Float](repeating: 0, count: c.batch * c.heads * c.queries * c.valueDepth)
-    for b in 0..<c.batch {
-      for h in 0..<c.heads {
-        let g = h / (c.heads / c.kvHeads)
-        for i in 0..<c.queries {
-          let scores = TiledAttentionTests.scores(c, q: qr, k: kr, b, h, i, add: add)
-          // The running maximum after each key block; the last is the row's.
-          var running = [Double](repeating: -.infinity, count: c.keys)
-          var top = -Double.infinity
-          for start in stride(from: 0, to: c.keys, by: keyBlock) {
-            let block = start..<min(c.keys, start + keyBlock)
-            top = max(top, scores[block].max()!)
-            for j in block { running[j] = top }
-          }
-          guard top > -.infinity else { continue }
-          var total: Double = 0
-          var sums = [Double](repeating: 0, count: c.valueDepth)
-          for j in 0..<c.keys where scores[j] > -.infinity {
-            total += Foundation.exp(scores[j] - top)
-            let p = Double(rounded(Float(Foundation.exp(scores[j] - running[j])))) * Foundation.exp(running[j] - top)
-            for e in 0..<c.valueDepth { sums[e] += p * Double(vr[((b * c.kvHeads + g) * c.keys + j) * c.valueDepth + e]) }
-          }
-          for e in 0..<c.valueDepth { y[((b * c.heads + h) * c.queries + i) * c.valueDepth + e] = Float(sums[e] / total) }
-        }
+    TiledAttentionTests.forEachRow(c) { b, h, g, i in
+      let scores = TiledAttentionTests.scores(c, q: qr, k: kr, b, h, i, add: add)
+      // The running maximum after each key block; the last is the row's.
+      var running = [Double](repeating: -.infinity, count: c.keys)
+      var top = -Double.infinity
+      for start in stride(from: 0, to: c.keys, by: keyBlock) {
+        let block = start..<min(c.keys, start + keyBlock)
+        top = max(top, scores[block].max()!)
+        for j in block { running[j] = top }
       }
+      guard top > -.infinity else { return }
+      var total: Double = 0
+      var sums = [Double](repeating: 0, count: c.valueDepth)
+      for j in 0..<c.keys where scores[j] > -.infinity {
+        total += Foundation.exp(scores[j] - top)
+        let p = Double(rounded(Float(Foundation.exp(scores[j] - running[j])))) * Foundation.exp(running[j] - top)
+        for e in 0..<c.valueDepth { sums[e] += p * Double(vr[((b * c.kvHeads + g) * c.keys + j) * c.valueDepth + e]) }
+      }
+      for e in 0..<c.valueDepth { y[((b * c.heads + h) * c.queries + i) * c.valueDepth + e] = Float(sums[e] / total) }
     }
     return y
   }

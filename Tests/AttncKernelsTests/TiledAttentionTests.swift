@@ -42,27 +42,31 @@ import Testing
     return scores
   }
 
+  /// `body(b, h, g, i)` for every batch item, query head, its key/value head and query row.
+  static func forEachRow(_ c: Case, _ body: (Int, Int, Int, Int) -> Void) {
+    for b in 0..<c.batch {
+      for h in 0..<c.heads {
+        for i in 0..<c.queries { body(b, h, h / (c.heads / c.kvHeads), i) }
+      }
+    }
+  }
+
   /// `softmax(softcap(scale·q·kᵀ) + add(b, h, i, j)) · v`, causal cut with −inf, in Double;
   /// an all −inf row gives zeros.
   static func reference(_ c: Case, add: (Int, Int, Int, Int) -> Float) -> [Float] {
     let (q, k, v) = operands(c)
     let (qf, kf) = (q.floats.owned, k.floats.owned)
     var y = [Float](repeating: 0, count: c.batch * c.heads * c.queries * c.valueDepth)
-    for b in 0..<c.batch {
-      for h in 0..<c.heads {
-        let g = h / (c.heads / c.kvHeads)
-        for i in 0..<c.queries {
-          let scores = Self.scores(c, q: qf, k: kf, b, h, i, add: add)
-          let top = scores.max()!
-          guard top > -.infinity else { continue }
-          let weights = scores.map { Foundation.exp($0 - top) }
-          let total = weights.reduce(0, +)
-          for e in 0..<c.valueDepth {
-            var sum: Double = 0
-            for j in 0..<c.keys { sum += weights[j] * Double(v.floats[((b * c.kvHeads + g) * c.keys + j) * c.valueDepth + e]) }
-            y[((b * c.heads + h) * c.queries + i) * c.valueDepth + e] = Float(sum / total)
-          }
-        }
+    forEachRow(c) { b, h, g, i in
+      let scores = Self.scores(c, q: qf, k: kf, b, h, i, add: add)
+      let top = scores.max()!
+      guard top > -.infinity else { return }
+      let weights = scores.map { Foundation.exp($0 - top) }
+      let total = weights.reduce(0, +)
+      for e in 0..<c.valueDepth {
+        var sum: Double = 0
+        for j in 0..<c.keys { sum += weights[j] * Double(v.floats[((b * c.kvHeads + g) * c.keys + j) * c.valueDepth + e]) }
+        y[((b * c.heads + h) * c.queries + i) * c.valueDepth + e] = Float(sum / total)
       }
     }
     return y
