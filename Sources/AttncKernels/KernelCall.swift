@@ -59,7 +59,12 @@ extension KernelCall {
   /// float result (float16, bfloat16, float8, float4) holds what the ONNX op would store. The
   /// interpreter, constant folding and the cost model's measurements all call this.
   public func evaluate(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    try run(context, inputs).map { $0.roundedToDType() }
+    var results = try run(context, inputs)
+    for index in results.indices {
+      let dtype = results[index].dtype
+      if dtype.isFloatingPoint && dtype != .float && dtype != .double { results[index] = results[index].roundedToDType() }
+    }
+    return results
   }
 }
 
@@ -110,6 +115,8 @@ public struct KernelCost: Sendable, Equatable {
     public var m: Int
     public var n: Int
     public var k: Int
+    /// The operands' precision (the cost model prices bfloat16 products at their own rate).
+    public var precision: LinearPrecision = .float32
   }
 
   /// Every non-constant input read and every output written once, four bytes an element.
@@ -141,7 +148,7 @@ public enum KernelCalls {
     DimExpressionsCall.self, ShapeCall.self, SizeCall.self, ConstantOfShapeCall.self, RangeCall.self, DropoutCall.self,
     TransposeCall.self, GatherCall.self, GatherNDCall.self, ScatterNDCall.self, ConcatCall.self, ExpandCall.self,
     TileCall.self, SliceCall.self, SplitCall.self, TriluCall.self, CumSumCall.self, ReduceCall.self,
-    ConvolutionCall.self, ResizeCall.self,
+    ConvolutionCall.self, PackedConvolutionCall.self, ResizeCall.self,
     FusedAttentionCall.self, AttentionCall.self, RotaryEmbeddingCall.self, LinearAttentionCall.self,
     TokenMergeCall.self, TokenUnmergeCall.self,
     QuantizeLinearCall.self, DequantizeLinearCall.self, DynamicQuantizeLinearCall.self, MatMulIntegerCall.self,

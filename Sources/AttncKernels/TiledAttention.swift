@@ -78,7 +78,8 @@ public enum TiledAttention {
 
   /// An additive mask as a base pointer and element strides per score axis (0 = broadcast).
   struct AdditiveTerm {
-    var values: [Float]
+    /// The mask's elements where they are (a bias is read in place, not copied per call).
+    var values: FloatBuffer
     var strides: (batch: Int, head: Int, query: Int, key: Int)
 
     func offset(batch b: Int, head h: Int, query i: Int) -> Int {
@@ -233,9 +234,9 @@ public enum TiledAttention {
         throw AttncError.invalid("key-padding mask has shape \(padding.shape), expected [\(batch), \(keys)]")
       }
       let values = padding.isFloat ? padding.floats.map { $0 == 0 ? fill : 0 } : padding.ints.map { $0 == 0 ? fill : 0 }
-      return AdditiveTerm(values: values, strides: (keys, 0, 0, 1))
+      return AdditiveTerm(values: FloatBuffer(values), strides: (keys, 0, 0, 1))
     case .keyWeights(let weights):
-      return AdditiveTerm(values: try logKeyWeights(weights, batch: batch, keys: keys), strides: (keys, 0, 0, 1))
+      return AdditiveTerm(values: FloatBuffer(try logKeyWeights(weights, batch: batch, keys: keys)), strides: (keys, 0, 0, 1))
     case .bias(let bias):
       guard bias.isFloat, bias.rank <= 4 else { throw AttncError.invalid("attention bias must be float of rank ≤ 4, got \(bias.shape)") }
       let shape = [Int](repeating: 1, count: 4 - bias.rank) + bias.shape
@@ -249,7 +250,7 @@ public enum TiledAttention {
         strides[axis] = shape[axis] == 1 ? 0 : stride
         stride *= shape[axis]
       }
-      return AdditiveTerm(values: bias.floats.owned, strides: (strides[0], strides[1], strides[2], strides[3]))
+      return AdditiveTerm(values: bias.floats, strides: (strides[0], strides[1], strides[2], strides[3]))
     }
   }
 
