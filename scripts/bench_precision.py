@@ -2,7 +2,9 @@
 """Exact attention in float32 against bfloat16 products (`softmax:prec=bf16`) end to end on a
 real image model, with ONNX Runtime and OpenVINO's default (bfloat16 on this CPU) beside them.
 
-One photograph (--calibrate, an ONNX test_data_set folder) calibrates `--policy balanced`,
+Also `all bf16`: bf16 attention with bf16 linear layers (`--linear-precision bf16`), which
+`balanced` picks by default where they fit the budget. One photograph (--calibrate, an ONNX
+test_data_set folder) calibrates `--policy balanced`,
 another (--check) is held out: every output error is measured on it against ONNX Runtime
 (float32). Plans: `--policy exact`, `--variant softmax:prec=bf16`, and `--policy balanced
 --max-output-error E --calibration (the calibrating photograph)`. Each round times every runtime
@@ -72,7 +74,8 @@ def main():
     np.save(held_path, held)
     shape = f"{name}=" + ",".join(str(d) for d in held.shape)
 
-    plans = {"attnc exact": ["--policy", "exact"], "attnc softmax:prec=bf16": ["--variant", "softmax:prec=bf16"]}
+    plans = {"attnc exact": ["--policy", "exact"], "attnc softmax:prec=bf16": ["--variant", "softmax:prec=bf16"],
+             "attnc all bf16": ["--variant", "softmax:prec=bf16", "--linear-precision", "bf16"]}
     if not args.skip_balanced:
         plans[f"attnc balanced ({args.max_output_error})"] = [
             "--policy", "balanced", "--max-output-error", str(args.max_output_error),
