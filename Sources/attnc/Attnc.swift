@@ -6,16 +6,16 @@ struct Attnc: ParsableCommand {
     commandName: "attnc",
     abstract: "Compile transformer ONNX models into fast attention plans.",
     discussion: """
-      attnc reads an ONNX model (any opset a real exporter writes, external
-      data included), canonicalizes it into a typed IR with symbolic shapes,
-      finds every softmax attention, and compiles it into a plan that its
-      interpreter runs on CPU. A cost model picks each attention layer's
-      variant (Performer, Linformer, FLuRKA, Fastmax, Scatterbrain, Nyström or
-      exact) from predicted time on this machine and measured error, under a
-      policy: exact, fastest, balanced (default) or accurate. `verify`
+      attnc reads an ONNX model (any opset a real exporter writes, external \
+      data included), canonicalizes it into a typed IR with symbolic shapes, \
+      finds every softmax attention, and compiles it into a plan that its \
+      interpreter runs on CPU. A cost model picks each attention layer's \
+      variant (Performer, Linformer, FLuRKA, Fastmax, Scatterbrain, Nyström or \
+      exact) from predicted time on this machine and measured error, under a \
+      policy: exact, fastest, balanced (default) or accurate. `verify` \
       measures what a plan costs in accuracy.
 
-      Exit status: 0 ok, 1 verification failure (or a failed model in a batch),
+      Exit status: 0 ok, 1 verification failure (or a failed model in a batch), \
       2 bad input or usage.
 
       Examples:

@@ -26,11 +26,11 @@ struct BenchModel: ParsableCommand {
     commandName: "model",
     abstract: "Time a model or plan at several sequence lengths and compare with sgemm peak.",
     discussion: """
-      Converts an .onnx model in memory under --policy (or loads an .attnc plan), binds the
-      symbols of its inputs (names containing "batch" to --batch, every other symbol to each
-      --seq; --dim overrides one), feeds synthetic inputs (token ids 0..99, all-ones masks,
-      seeded normal floats), and reports the median wall time of --repeat runs after one
-      warm-up. It also measures this machine's sgemm rate (1024³, same threads) and gives each
+      Converts an .onnx model in memory under --policy (or loads an .attnc plan), binds the \
+      symbols of its inputs (names containing "batch" to --batch, every other symbol to each \
+      --seq; --dim overrides one), feeds synthetic inputs (token ids 0..99, all-ones masks, \
+      seeded normal floats), and reports the median wall time of --repeat runs after one \
+      warm-up. It also measures this machine's sgemm rate (1024³, same threads) and gives each \
       configuration's matrix-product rate as a fraction of it, and the cost model's predicted time \
       of the whole plan (every call by its own cost, attention by its variant's fitted formula) \
       beside the measured one.

@@ -10,11 +10,11 @@ struct BenchCostModel: ParsableCommand {
     commandName: "cost-model",
     abstract: "Check the cost model: predicted against measured attention time on a grid of shapes.",
     discussion: """
-      For every grid point (each --seq × --depth × --heads, causal and not) it times every
-      candidate setting the policies weigh (each variant at its defaults, and fastmax:p=1) on
-      seeded random q, k, v, and compares the setting with the least predicted time against the
-      measured fastest. It reports the share of points where the choice is within 10% of the
-      fastest (target ≥ 90%), the median predicted/measured ratio (target 0.8–1.25) and the worst
+      For every grid point (each --seq × --depth × --heads, causal and not) it times every \
+      candidate setting the policies weigh (each variant at its defaults, and fastmax:p=1) on \
+      seeded random q, k, v, and compares the setting with the least predicted time against the \
+      measured fastest. It reports the share of points where the choice is within 10% of the \
+      fastest (target ≥ 90%), the median predicted/measured ratio (target 0.8–1.25) and the worst \
       regret. The default grid holds only shapes the fit never saw (other N, d and head counts \
       than the calibration grid); the output counts the points the fit never saw. The machine \
       profile is measured first if this machine has none cached.
@@ -62,13 +62,13 @@ struct CalibrateMachine: ParsableCommand {
     commandName: "calibrate-machine",
     abstract: "Measure this machine's rates for the cost model and cache them.",
     discussion: """
-      Measures sgemm over the GEMM shapes transformers produce, memory bandwidth, exp
-      throughput and per-call overhead, then times every attention setting on a small grid
-      (N = 256, 1024, 4096; d = 32, 64; 2 and 8 heads; causal and not; every setting at a
-      point before the next point, the grid twice, least kept) and fits each one's weights on
-      those rates by non-negative least squares. The profile is written to
-      ~/.cache/attnc/machine.json ($XDG_CACHE_HOME, or $ATTNC_MACHINE_PROFILE for another
-      path); convert measures it on first use and re-measures when the CPU, the thread count
+      Measures sgemm over the GEMM shapes transformers produce, memory bandwidth, exp \
+      throughput and per-call overhead, then times every attention setting on a small grid \
+      (N = 256, 1024, 4096; d = 32, 64; 2 and 8 heads; causal and not; every setting at a \
+      point before the next point, the grid twice, least kept) and fits each one's weights on \
+      those rates by non-negative least squares. The profile is written to \
+      ~/.cache/attnc/machine.json ($XDG_CACHE_HOME, or $ATTNC_MACHINE_PROFILE for another \
+      path); convert measures it on first use and re-measures when the CPU, the thread count \
       or attnc's version changes. Takes about 70 seconds on 2 cores.
 
       Examples:

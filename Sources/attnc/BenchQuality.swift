@@ -11,12 +11,12 @@ struct BenchQuality: ParsableCommand {
     commandName: "quality",
     abstract: "Measure each attention variant's error against exact attention on captured Q/K/V.",
     discussion: """
-      DIR holds layerL_q.npy, layerL_k.npy, layerL_v.npy ([heads, N, d], q already scaled), or
-      subfolders that do (as ../shared/attention-data). For every variant setting, every head's
-      relative error ‖Ô − O‖_F / ‖O‖_F against softmax(q·kᵀ)·v is measured; the table gives the
-      median and the 10th and 90th percentiles over heads (and over --draws seeds for the
-      settings with random features or projections), and, where the numpy reference
-      (tools/attention_error_check.py) measures the same setting, the name of its row.
+      DIR holds layerL_q.npy, layerL_k.npy, layerL_v.npy ([heads, N, d], q already scaled), or \
+      subfolders that do (as ../shared/attention-data). For every variant setting, every head's \
+      relative error ‖Ô − O‖_F / ‖O‖_F against softmax(q·kᵀ)·v is measured; the table gives the \
+      median and the 10th and 90th percentiles over heads (and over --draws seeds for the \
+      settings with random features or projections), and, where the numpy reference \
+      (tools/attention_error_check.py) measures the same setting, the name of its row. \
       Random-feature settings move by about ±0.05 between seeds.
 
       Examples:

@@ -9,10 +9,10 @@ struct BenchScaling: ParsableCommand {
     commandName: "scaling",
     abstract: "Time each attention variant on one layer (batch 1) as the sequence grows.",
     discussion: """
-      Times the attention alone — Q, K, V [1, heads, N, d] of seeded normal values, q scaled by
-      1/√d — for every variant (default: all at their defaults) at each --seq, and prints the
-      median time, the FLOPs its cost formula predicts, the achieved rate and the speedup over
-      the fused exact kernel at the same N. The linear variants' times grow linearly in N; exact
+      Times the attention alone — Q, K, V [1, heads, N, d] of seeded normal values, q scaled by \
+      1/√d — for every variant (default: all at their defaults) at each --seq, and prints the \
+      median time, the FLOPs its cost formula predicts, the achieved rate and the speedup over \
+      the fused exact kernel at the same N. The linear variants' times grow linearly in N; exact \
       attention's quadratically.
 
       Examples:

@@ -10,37 +10,37 @@ struct Convert: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Compile an ONNX model into an attnc plan.",
     discussion: """
-      Imports and canonicalizes the model, lowers every node to a kernel and
-      writes one versioned, checksummed plan file (weights zstd-compressed in
-      chunks). The file is written to a temporary name and renamed, so an
+      Imports and canonicalizes the model, lowers every node to a kernel and \
+      writes one versioned, checksummed plan file (weights zstd-compressed in \
+      chunks). The file is written to a temporary name and renamed, so an \
       interrupted run never leaves a partial plan.
 
-      Every softmax attention the matcher finds runs as one fused attention
-      node. --policy chooses each layer's variant from predicted time (a
-      machine profile measured once and cached) and measured error
-      (--calibration DIR, else generated inputs): exact keeps exact attention,
-      fastest takes the least predicted time, balanced (the default) the least
-      time within --max-error and then checks the outputs end to end against
-      --max-output-error, accurate the least error within --memory-budget.
-      --seq-len auto (the default for a symbolic length) stores per-layer
-      tables so each call runs the variant for its actual length.
-      --variant NAME[:key=value,...] puts one variant on every layer that can
+      Every softmax attention the matcher finds runs as one fused attention \
+      node. --policy chooses each layer's variant from predicted time (a \
+      machine profile measured once and cached) and measured error \
+      (--calibration DIR, else generated inputs): exact keeps exact attention, \
+      fastest takes the least predicted time, balanced (the default) the least \
+      time within --max-error and then checks the outputs end to end against \
+      --max-output-error, accurate the least error within --memory-budget. \
+      --seq-len auto (the default for a symbolic length) stores per-layer \
+      tables so each call runs the variant for its actual length. \
+      --variant NAME[:key=value,...] puts one variant on every layer that can \
       honour its mask; --layers forces variants on ranges of layers. Variants:
-      \(VariantCatalog.names). `attnc variants` describes them; docs/cost-model.md
+      \(VariantCatalog.names). `attnc variants` describes them; docs/cost-model.md \
       the cost model.
 
-      --token-merge merges tokens between encoder blocks (ToMe): r per block,
-      r:decreasing, a list, or auto (the largest merge within the error budget);
+      --token-merge merges tokens between encoder blocks (ToMe): r per block, \
+      r:decreasing, a list, or auto (the largest merge within the error budget); \
       outputs keep their shapes; docs/token-merging.md.
 
-      Batch conversion: given a folder, a quoted glob or several models, -o names
-      a folder, and every .onnx found (recursively in folders, with its external
-      data) becomes OUTDIR/<relative path>.attnc, keeping the folder structure.
-      A model that fails is reported and the others convert; the exit status is
-      1 if any failed. A plan made by this attnc from the same model with the
-      same options is skipped (unless --force), so an interrupted batch continues
-      where it stopped. --jobs N converts N at once within the machine's memory;
-      --shard i/n converts the i-th of n fixed parts of the inputs (job arrays);
+      Batch conversion: given a folder, a quoted glob or several models, -o names \
+      a folder, and every .onnx found (recursively in folders, with its external \
+      data) becomes OUTDIR/<relative path>.attnc, keeping the folder structure. \
+      A model that fails is reported and the others convert; the exit status is \
+      1 if any failed. A plan made by this attnc from the same model with the \
+      same options is skipped (unless --force), so an interrupted batch continues \
+      where it stopped. --jobs N converts N at once within the machine's memory; \
+      --shard i/n converts the i-th of n fixed parts of the inputs (job arrays); \
       --report FILE.json writes the per-model results.
 
       Examples:

@@ -9,12 +9,12 @@ struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run a plan on inputs and write or check its outputs.",
     discussion: """
-      Inputs come from --input name=FILE (.npy or ONNX TensorProto .pb) or from --test-data, an
-      ONNX test_data_set_N folder whose input_i.pb are fed in order and whose output_i.pb are
-      compared with the results: element by element (|actual - expected| <= atol + rtol*|expected|)
-      for a float32 model; by relative Frobenius error per output (||actual - expected|| /
-      ||expected|| <= --max-relative-error) when the model computes in float16 or bfloat16 or is
-      quantized (attnc computes it in float32; the reference rounds to the narrow type). The rule
+      Inputs come from --input name=FILE (.npy or ONNX TensorProto .pb) or from --test-data, an \
+      ONNX test_data_set_N folder whose input_i.pb are fed in order and whose output_i.pb are \
+      compared with the results: element by element (|actual - expected| <= atol + rtol*|expected|) \
+      for a float32 model; by relative Frobenius error per output (||actual - expected|| / \
+      ||expected|| <= --max-relative-error) when the model computes in float16 or bfloat16 or is \
+      quantized (attnc computes it in float32; the reference rounds to the narrow type). The rule \
       used is printed first. Exit status 0 when every output passes, 1 otherwise.
 
       Examples:

@@ -9,9 +9,9 @@ struct Verify: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Compare a plan's results with the exact model's, end to end and per attention layer.",
     discussion: """
-      Converts --reference exactly, runs both on the same inputs (--test-data and/or --input, as
-      in `attnc run`) and prints each output's relative error ‖y − y_ref‖_F / ‖y_ref‖_F and,
-      for every attention layer, its own error: its output against exact attention on the
+      Converts --reference exactly, runs both on the same inputs (--test-data and/or --input, as \
+      in `attnc run`) and prints each output's relative error ‖y − y_ref‖_F / ‖y_ref‖_F and, \
+      for every attention layer, its own error: its output against exact attention on the \
       same q, k, v. Exit status 1 when --max-output-error is given and exceeded.
 
       Examples:
