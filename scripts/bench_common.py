@@ -169,6 +169,35 @@ def attnc_convert(attnc, model, plan, extra=("--policy", "exact")):
     subprocess.run([attnc, "convert", model, "-o", plan, "--force", *extra], check=True, capture_output=True)
 
 
+def add_zoo_arguments(parser, root):
+    """The options the zoo-style benchmarks share: the attnc binary, where the shared and real
+    models are, which to keep, threads, repeats, rounds and the time budget of a measurement."""
+    import os
+    parser.add_argument("--attnc", default=os.path.join(root, ".build", "release", "attnc"))
+    parser.add_argument("--shared", default=os.environ.get("ATTNC_SHARED", os.path.join(root, "..", "shared")))
+    parser.add_argument("--real", default="/tmp/attnc-real", help="real-models.sh's output folder")
+    parser.add_argument("--models", default="", help="comma-separated substrings of model names to keep")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=4000,
+                        help="milliseconds a measurement aims at: rows slower than budget/repeat get fewer repeats (at least 2)")
+
+
+def attnc_outputs(attnc, plan, feeds, folder, threads=2):
+    """The plan's outputs on `feeds` (`attnc run --input name=FILE.npy --output-dir FOLDER`), as
+    {output name: array}."""
+    import os
+    os.makedirs(folder, exist_ok=True)
+    command = [attnc, "run", plan, "--threads", str(threads), "--output-dir", folder]
+    for name, value in feeds.items():
+        path = os.path.join(folder, f"input_{len(command)}.npy")
+        np.save(path, value)
+        command += ["--input", f"{name}={path}"]
+    subprocess.run(command, check=True, capture_output=True)
+    return {f[:-4]: np.load(os.path.join(folder, f)) for f in os.listdir(folder) if f.endswith(".npy") and not f.startswith("input_")}
+
+
 def attnc_bench(attnc, plan, n, threads, repeat, dims=None):
     """`attnc bench --format json` on the plan at length n: its result entry and the sgemm peak."""
     command = [attnc, "bench", plan, "--seq", str(n), "--threads", str(threads), "--repeat", str(repeat),

@@ -133,17 +133,9 @@ def summary(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--attnc", default=os.path.join(ROOT, ".build", "release", "attnc"))
-    parser.add_argument("--shared", default=os.environ.get("ATTNC_SHARED", os.path.join(ROOT, "..", "shared")))
-    parser.add_argument("--real", default="/tmp/attnc-real", help="real-models.sh's output folder")
+    common.add_zoo_arguments(parser, ROOT)
     parser.add_argument("--cache", default="/tmp/attnc-zoo", help="zoo_models.py's output folder")
-    parser.add_argument("--models", default="", help="comma-separated substrings of model names to keep")
     parser.add_argument("--lengths", default="", help="comma-separated lengths for models with a length symbol")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--budget", type=float, default=4000,
-                        help="milliseconds a measurement aims at: rows slower than budget/repeat get fewer repeats (at least 2)")
     parser.add_argument("--json", help="also write every row (all rounds) to this file")
     args = parser.parse_args()
     wanted = [m for m in args.models.split(",") if m]

@@ -25,13 +25,17 @@ public enum MachineCalibration {
     let previous = Parallel.threads
     Parallel.configure(threads: threads)
     defer { Parallel.configure(threads: previous) }
-    progress("  sgemm over \(gemmShapes.count) shapes, bandwidth, exp throughput, call overhead")
+    progress("  sgemm and bfloat16 GEMM over \(gemmShapes.count) shapes, bandwidth, exp throughput, call overhead")
     let gemm = gemmShapes.map { shape in
       MachineProfile.GemmRate(m: shape.m, n: shape.n, k: shape.k, flopsPerSecond: gemmRate(m: shape.m, n: shape.n, k: shape.k))
     }
     var profile = MachineProfile(
       threads: threads, measuredAt: ISO8601DateFormatter().string(from: Date()), gemm: gemm,
       bandwidthBytesPerSecond: bandwidth(), exponentialsPerSecond: exponentialRate(), callOverheadSeconds: callOverhead())
+    profile.bfloat16Gemm = gemmShapes.map { shape in
+      MachineProfile.GemmRate(
+        m: shape.m, n: shape.n, k: shape.k, flopsPerSecond: bfloat16GemmRate(m: shape.m, n: shape.n, k: shape.k))
+    }
     // Every setting is timed at one grid point before the next point, and the whole grid twice,
     // keeping each timing's least: a burst of other work on a shared machine then slows every
     // setting alike instead of inflating one setting's whole fit (which flips near-ties).
@@ -126,6 +130,29 @@ public enum MachineCalibration {
             c.withUnsafeMutableBufferPointer { z in gemm(m: m, n: n, k: k, x.baseAddress!, y.baseAddress!, into: z.baseAddress!) }
           }
         }
+      }
+      if run > 0 { times.append(time) }
+    }
+    return 2 * Double(m * n * k) / median(times)
+  }
+
+  /// FLOP/s of attnc's packed GEMM on bfloat16 operands (`PackedMatMul` at `bf16`: A rounded per
+  /// call, the weight packed beforehand) for one `[m, k] × [k, n]` product on the current thread
+  /// budget (median of 5 after a warm-up).
+  public static func bfloat16GemmRate(m: Int, n: Int, k: Int) -> Double {
+    let a = Tensor.float([Float](repeating: 0.5, count: m * k), [m, k])
+    let b = [Float](repeating: 0.25, count: k * n)
+    let shape = PackedGemm.packedShape(k: k, n: n, precision: .bfloat16)
+    var words = [UInt32](repeating: 0, count: shape.reduce(1, *))
+    b.withUnsafeBufferPointer { b in
+      words.withUnsafeMutableBufferPointer { PackedGemm.packBFloat16(b.baseAddress!, k: k, n: n, into: $0.baseAddress!) }
+    }
+    let packed = Tensor.float(words.map { Float(bitPattern: $0) }, shape)
+    var times: [Double] = []
+    for run in 0..<6 {
+      let time = seconds {
+        _ = try? PackedGemm.multiply(
+          a, packed: packed, columns: n, addends: [], alpha: 1, activation: "none", precision: .bfloat16)
       }
       if run > 0 { times.append(time) }
     }

@@ -13,7 +13,7 @@ import Foundation
 /// exp-bound kernel wrongly.
 public struct MachineProfile: Codable, Sendable, Equatable {
   /// Bumped when what is measured or how it is fitted changes; older files are re-measured.
-  public static let formatVersion = 7
+  public static let formatVersion = 8
 
   /// One measured sgemm shape.
   public struct GemmRate: Codable, Sendable, Equatable {
@@ -52,6 +52,9 @@ public struct MachineProfile: Codable, Sendable, Equatable {
   public var gemm: [GemmRate]
   /// Median sgemm rate over `gemm`, FLOP/s.
   public var gemmFlopsPerSecond: Double
+  /// attnc's packed GEMM on bfloat16 operands over the same shapes (`--linear-precision bf16`);
+  /// empty: priced as float32.
+  public var bfloat16Gemm: [GemmRate] = []
   /// Copy bandwidth (bytes read + written per second) over a buffer far larger than the caches.
   public var bandwidthBytesPerSecond: Double
   /// `exp` throughput of the vectorised loop the kernels use, per second.
@@ -110,14 +113,16 @@ public struct MachineProfile: Codable, Sendable, Equatable {
   /// Predicted seconds of a matrix product of `flops` FLOPs (the rest of a layer: projections, MLP).
   public func gemmSeconds(flops: Double) -> Double { flops / gemmFlopsPerSecond }
 
-  /// Predicted seconds of an `[m, k] × [k, n]` product: at the rate measured for the nearest
-  /// shape of the profile's grid (distance in log m, log n, log k), else the mean rate.
-  public func gemmSeconds(flops: Double, m: Int, n: Int, k: Int) -> Double {
+  /// Predicted seconds of an `[m, k] × [k, n]` product at `precision`: at the rate measured for
+  /// the nearest shape of the profile's grid for that precision (distance in log m, log n,
+  /// log k), else the mean rate.
+  public func gemmSeconds(flops: Double, m: Int, n: Int, k: Int, precision: LinearPrecision = .float32) -> Double {
     func distance(_ rate: GemmRate) -> Double {
       func term(_ a: Int, _ b: Int) -> Double { let d = log(Double(max(a, 1))) - log(Double(max(b, 1))); return d * d }
       return term(rate.m, m) + term(rate.n, n) + term(rate.k, k)
     }
-    guard let nearest = gemm.min(by: { distance($0) < distance($1) }), nearest.flopsPerSecond > 0 else {
+    let grid = precision == .bfloat16 && !bfloat16Gemm.isEmpty ? bfloat16Gemm : gemm
+    guard let nearest = grid.min(by: { distance($0) < distance($1) }), nearest.flopsPerSecond > 0 else {
       return gemmSeconds(flops: flops)
     }
     return flops / nearest.flopsPerSecond

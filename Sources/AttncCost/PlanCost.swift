@@ -21,11 +21,13 @@ public enum PlanCost {
   }
 
   /// Seconds of one call of cost `cost` on `profile`: its products at the GEMM rate measured
-  /// nearest their shape, plus its bytes at the memory rate, and one call's overhead.
+  /// nearest their shape (the bfloat16 rate for bfloat16 products), plus its bytes at the memory rate, and one call's overhead.
   public static func seconds(_ cost: KernelCost, profile: MachineProfile) -> Double {
     var products = 0.0
     if cost.flops > 0 {
-      products = cost.product.map { profile.gemmSeconds(flops: cost.flops, m: $0.m, n: $0.n, k: $0.k) }
+      products = cost.product.map {
+        profile.gemmSeconds(flops: cost.flops, m: $0.m, n: $0.n, k: $0.k, precision: $0.precision)
+      }
         ?? profile.gemmSeconds(flops: cost.flops)
     }
     return products + profile.streamSeconds(bytes: cost.bytes)

@@ -35,6 +35,9 @@ public struct ConversionOptions: Sendable {
   public var profilePath = MachineProfile.defaultPath
   /// `--token-merge`: merge tokens between blocks (nil = none).
   public var tokenMerge: TokenMergeSchedule?
+  /// `--linear-precision`: the linear layers' operands (nil = the policy's default,
+  /// `LinearPrecisionChoice.default(for:)`).
+  public var linearPrecision: LinearPrecisionChoice?
   /// `--search-time`: the most seconds `--token-merge auto` spends measuring schedules.
   public var searchSeconds: Double = 100
   /// `--outputs`: the outputs the output-error budget applies to (nil: every floating-point
@@ -55,6 +58,8 @@ public struct ConversionOptions: Sendable {
     if let variant { parts.append("variant=\(variant)") }
     if let layers { parts.append("layers=" + layers.entries.map { "\($0.first)-\($0.last.map(String.init) ?? ""):\($0.variant)" }.joined(separator: ",")) }
     if let tokenMerge { parts.append("token-merge=\(tokenMerge)") }
+    let precision = linearPrecision ?? .default(for: policy)
+    if precision != .f32 { parts.append("linear-precision=\(precision.rawValue)") }
     if needsCostModel {
       parts.append("seq-len=\(seqLen?.description ?? "default")")
       parts.append("max-error=\(limits.maxError)")

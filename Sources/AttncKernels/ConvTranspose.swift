@@ -12,16 +12,35 @@ public enum TransposedConvolution {
     _ x: Tensor, _ w: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
     outputSpatial: [Int], group: Int
   ) throws -> Tensor {
+    try w.floats.withUnsafeBufferPointer { wp in
+      try convTranspose(
+        x, weightShape: w.shape, bias: bias, strides: strides, dilations: dilations, padsBegin: padsBegin,
+        outputSpatial: outputSpatial, group: group
+      ) { g, m, n, k, input, columns in
+        // cols [M/group·K, inSize] = W_gᵀ [M/group·K, C/group] · X_g [C/group, inSize]
+        gemm(m: m, n: n, k: k, wp.baseAddress! + g * k * m, transposeA: true, input, into: columns)
+      }
+    }
+  }
+
+  /// `convTranspose` with each group's columns left to `product(g, m, n, k, input, columns)`:
+  /// `columns [m, n] = W_gᵀ [m, k] · X_g [k, n]` (m = M/group·K, k = C/group, n = input
+  /// positions). `weightShape` is W's `[C, M/group, K…]`.
+  static func convTranspose(
+    _ x: Tensor, weightShape: [Int], bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
+    outputSpatial: [Int], group: Int,
+    product: (_ group: Int, _ m: Int, _ n: Int, _ k: Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+  ) throws -> Tensor {
     let spatial = x.rank - 2
-    guard w.rank == x.rank, strides.count == spatial, dilations.count == spatial,
+    guard weightShape.count == x.rank, strides.count == spatial, dilations.count == spatial,
       padsBegin.count == spatial, outputSpatial.count == spatial
     else { throw AttncError.invalid("ConvTranspose parameters do not fit rank \(x.rank)") }
     let batch = x.shape[0], channels = x.shape[1]
-    let cPerGroup = channels / group, mPerGroup = w.shape[1], filters = mPerGroup * group
-    guard w.shape[0] == channels else {
-      throw AttncError.invalid("W has \(w.shape[0]) input channels, X has \(channels)")
+    let cPerGroup = channels / group, mPerGroup = weightShape[1], filters = mPerGroup * group
+    guard weightShape[0] == channels else {
+      throw AttncError.invalid("W has \(weightShape[0]) input channels, X has \(channels)")
     }
-    let kernel = Array(w.shape[2...])
+    let kernel = Array(weightShape[2...])
     let inSpatial = Array(x.shape[2...])
     let kernelSize = kernel.reduce(1, *)
     let inSize = inSpatial.reduce(1, *)
@@ -34,14 +53,10 @@ public enum TransposedConvolution {
     var out = [Float](repeating: 0, count: batch * filters * outSize)
     for n in 0..<batch {
       for g in 0..<group {
-        w.floats.withUnsafeBufferPointer { wp in
-          x.floats.withUnsafeBufferPointer { xp in
-            columns.withUnsafeMutableBufferPointer { cp in
-              guard let wb = wp.baseAddress, let xb = xp.baseAddress, let cb = cp.baseAddress else { return }
-              // cols [M/group·K, inSize] = W_gᵀ [M/group·K, C/group] · X_g [C/group, inSize]
-              gemm(m: rows, n: inSize, k: cPerGroup, wb + g * cPerGroup * rows, transposeA: true,
-                   xb + (n * channels + g * cPerGroup) * inSize, into: cb)
-            }
+        x.floats.withUnsafeBufferPointer { xp in
+          columns.withUnsafeMutableBufferPointer { cp in
+            guard let xb = xp.baseAddress, let cb = cp.baseAddress else { return }
+            product(g, rows, inSize, cPerGroup, xb + (n * channels + g * cPerGroup) * inSize, cb)
           }
         }
         // col2im: each output channel's plane gathers its own rows of the columns.

@@ -8,8 +8,26 @@ public enum Convolution {
     _ x: Tensor, _ w: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
     outputSpatial: [Int], group: Int
   ) throws -> Tensor {
-    let batch = x.shape[0], channels = x.shape[1], filters = w.shape[0]
-    let kernel = Array(w.shape[2...])
+    try w.floats.withUnsafeBufferPointer { wp in
+      try conv(
+        x, weightShape: w.shape, bias: bias, strides: strides, dilations: dilations, padsBegin: padsBegin,
+        outputSpatial: outputSpatial, group: group
+      ) { g, m, n, k, columns, out in
+        gemm(m: m, n: n, k: k, wp.baseAddress! + g * m * k, columns, into: out)
+      }
+    }
+  }
+
+  /// `conv` with the product of each group's filter and its columns left to `product(g, m, n, k,
+  /// columns, out)`: `out [m, n] = W_g [m, k] · columns [k, n]` (m = M/group, k = C/group·K,
+  /// n = output positions). `weightShape` is W's `[M, C/group, K…]`.
+  static func conv(
+    _ x: Tensor, weightShape: [Int], bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
+    outputSpatial: [Int], group: Int,
+    product: (_ group: Int, _ m: Int, _ n: Int, _ k: Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+  ) throws -> Tensor {
+    let batch = x.shape[0], channels = x.shape[1], filters = weightShape[0]
+    let kernel = Array(weightShape[2...])
     let inSpatial = Array(x.shape[2...])
     let cPerGroup = channels / group, mPerGroup = filters / group
     let kernelSize = kernel.reduce(1, *)
@@ -42,13 +60,10 @@ public enum Convolution {
             }
           }
         }
-        w.floats.withUnsafeBufferPointer { wp in
-          columns.withUnsafeBufferPointer { cp in
-            out.withUnsafeMutableBufferPointer { op in
-              guard let wb = wp.baseAddress, let cb = cp.baseAddress, let ob = op.baseAddress else { return }
-              gemm(m: mPerGroup, n: outSize, k: rows, wb + g * mPerGroup * rows, cb,
-                   into: ob + (n * filters + g * mPerGroup) * outSize)
-            }
+        columns.withUnsafeBufferPointer { cp in
+          out.withUnsafeMutableBufferPointer { op in
+            guard let cb = cp.baseAddress, let ob = op.baseAddress else { return }
+            product(g, mPerGroup, outSize, rows, cb, ob + (n * filters + g * mPerGroup) * outSize)
           }
         }
       }

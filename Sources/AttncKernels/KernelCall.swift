@@ -110,6 +110,8 @@ public struct KernelCost: Sendable, Equatable {
     public var m: Int
     public var n: Int
     public var k: Int
+    /// The operands' precision (the cost model prices bfloat16 products at their own rate).
+    public var precision: LinearPrecision = .float32
   }
 
   /// Every non-constant input read and every output written once, four bytes an element.
@@ -141,7 +143,7 @@ public enum KernelCalls {
     DimExpressionsCall.self, ShapeCall.self, SizeCall.self, ConstantOfShapeCall.self, RangeCall.self, DropoutCall.self,
     TransposeCall.self, GatherCall.self, GatherNDCall.self, ScatterNDCall.self, ConcatCall.self, ExpandCall.self,
     TileCall.self, SliceCall.self, SplitCall.self, TriluCall.self, CumSumCall.self, ReduceCall.self,
-    ConvolutionCall.self, ResizeCall.self,
+    ConvolutionCall.self, PackedConvolutionCall.self, ResizeCall.self,
     FusedAttentionCall.self, AttentionCall.self, RotaryEmbeddingCall.self, LinearAttentionCall.self,
     TokenMergeCall.self, TokenUnmergeCall.self,
     QuantizeLinearCall.self, DequantizeLinearCall.self, DynamicQuantizeLinearCall.self, MatMulIntegerCall.self,

@@ -20,6 +20,12 @@ public enum PackedGemm {
   /// Floats of a `[k, n]` weight once packed.
   public static func packedCount(k: Int, n: Int) -> Int { (n + panel - 1) / panel * panel * k }
 
+  /// The packed tensor's shape for a `[k, n]` weight: `[⌈n/16⌉, k, 16]` floats, or for bfloat16
+  /// `[⌈n/16⌉, ⌈k/2⌉, 16]` 32-bit elements each holding a pair of bfloat16 (half the bytes).
+  public static func packedShape(k: Int, n: Int, precision: LinearPrecision) -> [Int] {
+    [(n + panel - 1) / panel, precision == .bfloat16 ? (k + 1) / 2 : k, panel]
+  }
+
   /// Packs row-major `b [k, n]` into `packedCount(k:n:)` floats at `packed`.
   public static func pack(_ b: UnsafePointer<Float>, k: Int, n: Int, into packed: UnsafeMutablePointer<Float>) {
     attnc_gemm_pack(b, k, n, packed)
@@ -40,27 +46,29 @@ public enum PackedGemm {
   ///
   /// - Parameters:
   ///   - a: `[…, m, k]` float32.
-  ///   - packed: `[⌈n/16⌉, k, 16]`, as `pack` wrote it.
+  ///   - packed: `packedShape(k:n:precision:)`, as `pack` (float32) or `packBFloat16` wrote it.
   ///   - columns: n.
   ///   - addends: up to two, each of the product's shape or a bias over its last axis (`[…, 1, n]`
   ///     or `[…, 1, 1]`).
   ///   - activation: `none`, `gelu`, `gelu_tanh` or `relu`.
+  ///   - precision: the operands' precision: `bfloat16` rounds A's rows to bfloat16 (the weight
+  ///     was rounded when packed) and accumulates the products in float32, at any row count.
   ///   - kernels: the instruction sets the tiles may use (tests compare them).
   /// - Throws: shapes that do not fit, naming them.
   public static func multiply(
     _ a: Tensor, packed: Tensor, columns n: Int, addends: [Tensor], alpha: Float, activation: String,
-    kernels: InstructionSets = .widest, output: FloatOutput = FloatBuffer.init(uninitializedCount:)
+    precision: LinearPrecision = .float32, kernels: InstructionSets = .widest,
+    output: FloatOutput = FloatBuffer.init(uninitializedCount:)
   ) throws -> Tensor {
-    guard a.isFloat, packed.isFloat, a.rank >= 2, packed.rank == 3, packed.shape[2] == panel,
-      packed.shape[0] == (n + panel - 1) / panel, packed.shape[1] == a.shape[a.rank - 1]
-    else {
-      throw AttncError.invalid("PackedMatMul: A \(a.shape) does not fit packed weight \(packed.shape) of \(n) columns")
+    let k = a.shape.last ?? 0
+    guard a.isFloat, packed.isFloat, a.rank >= 2, packed.shape == packedShape(k: k, n: n, precision: precision) else {
+      throw AttncError.invalid(
+        "PackedMatMul: A \(a.shape) does not fit packed \(precision.rawValue) weight \(packed.shape) of \(n) columns")
     }
-    let k = a.shape[a.rank - 1]
     let rows = a.shape.dropLast().reduce(1, *)
     let shape = Array(a.shape.dropLast()) + [n]
     let (layouts, code) = try epilogue(addends, shape: shape, activation: activation, op: "PackedMatMul")
-    if rows > rowLimit {
+    if rows > rowLimit && precision == .float32 {
       // One [rows, k] × [k, n] product through OpenBLAS; addends as [rows, n] or [n] / [1].
       let flat = addends.enumerated().map { e, addend in
         Tensor.float(addend.floats, layouts[e].row == 0 ? [addend.shape.last ?? 1] : [rows, n])
@@ -76,8 +84,8 @@ public enum PackedGemm {
     LinearAlgebra.withBaseAddresses(inputs[...], []) { bases in
       out.withUnsafeMutableBufferPointer { z in
         var call = attnc_gemm()
-        call.a = bases[0]
-        call.packed_b = bases[1]
+        call.a = UnsafeRawPointer(bases[0])
+        call.packed_b = UnsafeRawPointer(bases[1])
         call.c = z.baseAddress!
         call.m = rows
         call.n = n
@@ -87,7 +95,11 @@ public enum PackedGemm {
         call.addends = addendSlots(layouts, bases.dropFirst(2))
         call.activation = code
         call.kernels = kernels.rawValue
-        run(call)
+        if precision == .bfloat16 {
+          runBFloat16(call, a: bases[0])
+        } else {
+          run(call)
+        }
       }
     }
     return .float(out, shape, dtype: a.dtype)

@@ -70,6 +70,24 @@ public enum Parallel {
     }
   }
 
+  /// `product` for operands whose A rows are prepared per call (quantized, rounded):
+  /// `prepare(rows)` before `body` reads them. Split by rows, each thread prepares its own rows
+  /// and multiplies them without waiting for the others; else every row is prepared first.
+  public static func product(
+    rows: Int, columns n: Int, depth: Int, panel: Int, preparing prepare: (Range<Int>) -> Void,
+    _ body: (Range<Int>, Range<Int>) -> Void
+  ) {
+    if rows * n * depth >= productsPerChunk && splitsProductByRows(rows: rows, columns: n, panel: panel) {
+      chunks(rows, minimumPerChunk: 32) { range in
+        prepare(range)
+        body(range, 0..<n)
+      }
+    } else {
+      prepare(0..<rows)
+      product(rows: rows, columns: n, depth: depth, panel: panel, body)
+    }
+  }
+
   /// Calls `body(part)` for each part in `0..<parts`, spread over the threads, and returns when
   /// all are done.
   public static func run(parts: Int, _ body: (Int) -> Void) {

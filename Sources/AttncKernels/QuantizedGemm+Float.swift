@@ -37,7 +37,8 @@ extension QuantizedGemm {
   /// by `a_scale · b_scale[j] · alpha`, plus up to two addends (bias, residual), then `activation`.
   ///
   /// Rows are split over the threads; each thread quantizes its own rows and multiplies them
-  /// without waiting for the others (short inputs quantize first, then split by columns).
+  /// without waiting for the others (short inputs quantize first, then split by columns:
+  /// `Parallel.product(preparing:)`).
   /// - Throws: shapes that do not fit, naming them.
   public static func dynamicProduct(
     _ a: Tensor, packed: Tensor, columns n: Int, weights: WeightQuantization, addends: [Tensor], alpha: Float,
@@ -90,16 +91,10 @@ extension QuantizedGemm {
                   source + range.lowerBound * k, range.count, k, k, parameters.scale, parameters.zero,
                   target + range.lowerBound * lda, lda, rowSums.map { $0 + range.lowerBound })
               }
-              if Parallel.splitsProductByRows(rows: rows, columns: n, panel: panel) {
-                withUnsafePointer(to: call) { call in
-                  Parallel.chunks(rows, minimumPerChunk: 32) { range in
-                    quantize(range)
-                    attnc_qgemm_run(call, range.lowerBound, range.upperBound, 0, n)
-                  }
+              withUnsafePointer(to: call) { call in
+                Parallel.product(rows: rows, columns: n, depth: k, panel: panel, preparing: quantize) { rows, columns in
+                  attnc_qgemm_run(call, rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
                 }
-              } else {
-                quantize(0..<rows)
-                split(call)
               }
             }
           }

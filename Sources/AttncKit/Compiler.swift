@@ -27,6 +27,8 @@ public enum Compiler {
     public var tokenMerge: MergeTokens.Report?
     /// Under `--token-merge auto`: what the cost model chose.
     public var tokenMergeChoice: TokenMergePlanner.Choice?
+    /// The linear layers' precision and why (`--linear-precision`).
+    public var linearPrecision: LinearPrecisionPlanner.Decision
   }
 
   /// Loads, canonicalizes and lowers `path` under `policy` (`exact` by default here); `variant`
@@ -74,11 +76,12 @@ public enum Compiler {
     return try withContext(path) { () throws -> Conversion in
       var graph = model.canonical
       try AttentionMatching.pipeline.run(&graph)
-      let lower = { (graph: Graph) throws -> Plan in
+      let lowerAt = { (graph: Graph, precision: LinearPrecision) throws -> Plan in
         var fused = graph
-        try Fusion.run(&fused)
+        try Fusion.run(&fused, linearPrecision: precision)
         return try Lower.plan(fused, sourceSHA256: digest, producer: version, policy: policy)
       }
+      let lower = { (graph: Graph) throws -> Plan in try lowerAt(graph, .float32) }
       var merged = graph
       var mergeReport: MergeTokens.Report?
       var choice: TokenMergePlanner.Choice?
@@ -92,15 +95,22 @@ public enum Compiler {
         }
         mergeReport = try mergeTokens(schedule, &merged)
       }
+      // The linear layers' precision first; bf16's output error comes out of the budget the
+      // attention variants are checked against (the errors add at most).
+      let linear = try LinearPrecisionPlanner.choose(
+        merged, options: conversion, lower: lowerAt, loadCalibration: CalibrationInputs.load, progress: progress)
+      var planning = conversion
+      if let error = linear.outputError { planning.limits.maxOutputError = max(0, planning.limits.maxOutputError - error) }
+      let lowerChosen = { (graph: Graph) throws -> Plan in try lowerAt(graph, linear.precision) }
       let planned = try PolicyPlanner.plan(
-        merged, reference: mergeReport == nil ? nil : graph, options: conversion, lower: lower,
+        merged, reference: mergeReport == nil ? nil : graph, options: planning, lower: lowerChosen,
         loadCalibration: CalibrationInputs.load, progress: progress)
-      var plan = try planned.plan ?? lower(planned.graph)
+      var plan = try planned.plan ?? lowerChosen(planned.graph)
       plan.options = conversion.canonical
       plan.sourcePrecision = SourcePrecision.of(model.imported)
       plan.decisions = decisions(planned.outcomes, report: planned.report)
       return Conversion(model: model, plan: plan, attention: planned.outcomes, report: planned.report, tokenMerge: mergeReport,
-        tokenMergeChoice: choice)
+        tokenMergeChoice: choice, linearPrecision: linear)
     }
   }
 

@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncRuntime
 import AttncTensor
 
@@ -31,11 +32,16 @@ public struct ParityRule: Sendable, CustomStringConvertible {
   }
 
   /// The rule for `plan`: element-wise with `relative`/`absolute` for float32 models, relative
-  /// Frobenius error ≤ `frobeniusLimit` when the plan records a narrow or quantized source.
+  /// Frobenius error ≤ `frobeniusLimit` when the plan records a narrow or quantized source or
+  /// runs its linear layers on bfloat16 operands.
   public static func forPlan(
     _ plan: Plan, relative: Double = 1e-3, absolute: Double = 1e-5, frobeniusLimit: Double = lowPrecisionLimit
   ) -> ParityRule {
     switch plan.sourcePrecision {
+    case "" where plan.instructions.contains { ($0.call as? PackedMatMulCall)?.operandPrecision == .bfloat16 }:
+      return ParityRule(
+        kind: .relativeFrobenius(limit: frobeniusLimit),
+        reason: "the plan's linear layers compute in bfloat16 (--linear-precision)")
     case "":
       return ParityRule(kind: .elementwise(relative: relative, absolute: absolute))
     case "int8":

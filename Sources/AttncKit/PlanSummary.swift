@@ -1,3 +1,4 @@
+import AttncKernels
 import AttncRuntime
 import AttncTensor
 import Foundation
@@ -27,6 +28,32 @@ public struct PlanSummary: Sendable {
   }
 
   var weightBytes: Int { plan.constants.values.reduce(0) { $0 + $1.storage.count } }
+
+  /// One linear layer on a packed weight: its node, `[k, n]`, operand precision and weight bytes.
+  struct LinearLayer {
+    var node: String
+    var k: String
+    var n: Int
+    var precision: String
+    var weightBytes: Int
+  }
+
+  /// Every `PackedMatMul` (`f32` or `bf16`) and `QuantizedMatMul` (`int8`), in plan order.
+  var linearLayers: [LinearLayer] {
+    plan.instructions.compactMap { instruction in
+      let precision: String, columns: Int
+      if let packed = instruction.call as? PackedMatMulCall {
+        (precision, columns) = (packed.operandPrecision.rawValue, packed.epilogue.columns)
+      } else if let quantized = instruction.call as? QuantizedMatMulCall {
+        (precision, columns) = ("int8", quantized.epilogue.columns)
+      } else {
+        return nil
+      }
+      let depth = instruction.inputs.first.flatMap { $0 }.flatMap { plan.slots[$0].dims.last?.description } ?? "?"
+      let weight = instruction.inputs.dropFirst().first.flatMap { $0 }.flatMap { plan.constants[$0]?.storage.count } ?? 0
+      return LinearLayer(node: instruction.label, k: depth, n: columns, precision: precision, weightBytes: weight)
+    }
+  }
 
   func port(_ slot: Int) -> JSON {
     let s = plan.slots[slot]
@@ -63,6 +90,12 @@ public struct PlanSummary: Sendable {
               ("error_source", .string(c.errorSource)), ("allowed", .bool(c.allowed)), ("reason", c.reason.isEmpty ? .null : .string(c.reason)),
             ])
           })),
+        ])
+      })),
+      ("linear_layers", .array(linearLayers.map { layer in
+        .object([
+          ("node", .string(layer.node)), ("k", Int(layer.k).map(JSON.int) ?? .string(layer.k)), ("n", .int(layer.n)),
+          ("precision", .string(layer.precision)), ("weight_bytes", .int(layer.weightBytes)),
         ])
       })),
       ("options", .string(plan.options)),
@@ -109,6 +142,13 @@ public struct PlanSummary: Sendable {
           "\(c.variant) \(String(format: "%.3f", c.predictedMilliseconds)) ms" + (c.error.map { String(format: " err %.3f", $0) } ?? "") + (c.allowed ? "" : " (no)")
         }.joined(separator: ", "))
       }
+    }
+    let linear = linearLayers
+    lines.append("")
+    let counts = Dictionary(grouping: linear, by: \.precision).map { "\($0.value.count) \($0.key)" }.sorted()
+    lines.append("linear      \(linear.isEmpty ? "none" : "\(linear.count) layers on packed weights (\(counts.joined(separator: ", ")))")")
+    for layer in linear {
+      lines.append("  \(layer.precision.padding(toLength: 6, withPad: " ", startingAt: 0)) [\(layer.k), \(layer.n)] \(layer.weightBytes) bytes  \(layer.node)")
     }
     lines.append("")
     lines.append("kernel                count")

@@ -5,11 +5,18 @@ import AttncTensor
 /// `pack-weights`: turns a float32 `MatMul` or `FusedMatMul` (without a softmax epilogue) whose B
 /// is a constant `[k, n]` matrix into `PackedMatMul` with B packed into the panels attnc's GEMM
 /// reads, once, at conversion. The plan stores the packed weight; the unpacked one is dropped
-/// when nothing else reads it. A weight read by several products is packed once.
+/// when nothing else reads it. A weight read by several products is packed once. At `bfloat16`
+/// (`--linear-precision bf16`) the weights are rounded to bfloat16 as they are packed (half the
+/// bytes) and the products run on bfloat16 operands.
 public enum PackWeights {
-  public static let pass = Pass("pack-weights") { graph in run(&graph) }
+  public static let pass = pass(precision: .float32)
 
-  static func run(_ graph: inout Graph) -> Int {
+  /// The pass packing at `precision`.
+  public static func pass(precision: LinearPrecision) -> Pass {
+    Pass("pack-weights") { graph in run(&graph, precision: precision) }
+  }
+
+  static func run(_ graph: inout Graph, precision: LinearPrecision) -> Int {
     var packed: [ValueID: ValueID] = [:]
     var hits = 0
     for index in graph.nodes.indices {
@@ -38,11 +45,11 @@ public enum PackWeights {
       if let existing = packed[b] {
         panels = existing
       } else {
-        guard let tensor = pack(weight) else { continue }
+        guard let tensor = pack(weight, precision: precision) else { continue }
         panels = graph.addConstant(tensor, name: graph.values[b].name + "__packed")
         packed[b] = panels
       }
-      let op = PackedMatMul(alpha: alpha, activation: activation, columns: weight.shape[1])
+      let op = PackedMatMul(alpha: alpha, activation: activation, columns: weight.shape[1], precision: precision)
       graph.nodes[index] = Node(
         name: node.name, op: op, inputs: [a, panels] + addends, outputs: node.outputs)
       hits += 1
@@ -50,18 +57,25 @@ public enum PackWeights {
     return hits
   }
 
-  /// `weight [k, n]` as `[⌈n/16⌉, k, 16]` panels.
-  static func pack(_ weight: HostTensor) -> HostTensor? {
+  /// `weight [k, n]` as the panels of `precision` (`PackedMatMul.packedShape`).
+  static func pack(_ weight: HostTensor, precision: LinearPrecision) -> HostTensor? {
     let (k, n) = (weight.shape[0], weight.shape[1])
-    let shape = PackedMatMul.packedShape(k: k, n: n)
-    let storage = ByteStorage.build(count: PackedGemm.packedCount(k: k, n: n) * 4) { target in
-      let out = target.bindMemory(to: Float.self).baseAddress!
+    let shape = PackedMatMul.packedShape(k: k, n: n, precision: precision)
+    let storage = ByteStorage.build(count: shape.reduce(1, *) * 4) { target in
       let source = weight.storage.bytes
-      if Int(bitPattern: source.baseAddress) % MemoryLayout<Float>.alignment == 0 {
-        PackedGemm.pack(source.baseAddress!.assumingMemoryBound(to: Float.self), k: k, n: n, into: out)
+      let aligned = Int(bitPattern: source.baseAddress) % MemoryLayout<Float>.alignment == 0
+      let copy = aligned ? nil : weight.floats()
+      func packFloats(_ floats: UnsafePointer<Float>) {
+        if precision == .bfloat16 {
+          PackedGemm.packBFloat16(floats, k: k, n: n, into: target.bindMemory(to: UInt32.self).baseAddress!)
+        } else {
+          PackedGemm.pack(floats, k: k, n: n, into: target.bindMemory(to: Float.self).baseAddress!)
+        }
+      }
+      if let copy {
+        copy.withUnsafeBufferPointer { packFloats($0.baseAddress!) }
       } else {
-        let floats = weight.floats()
-        PackedGemm.pack(floats, k: k, n: n, into: out)
+        packFloats(source.baseAddress!.assumingMemoryBound(to: Float.self))
       }
     }
     return try? HostTensor(dtype: .float, shape: shape, storage: storage)

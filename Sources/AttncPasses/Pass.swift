@@ -1,4 +1,5 @@
 import AttncIR
+import AttncKernels
 import AttncTensor
 import Foundation
 
@@ -92,12 +93,17 @@ public enum Fusion {
     FuseGelu.pass, FuseNormalizations.pass, FuseSiLU.pass, FuseCacheAppend.pass, EliminateDeadNodes.pass, FuseQuantizedMatMul.pass, EliminateDeadNodes.pass, UnflattenMatMul.pass, RemoveNoOps.pass, EliminateDeadNodes.pass,
     FuseMatMulEpilogues.pass, EliminateDeadNodes.pass,
   ])
-  public static let packing = Pipeline([PackWeights.pass, EliminateDeadNodes.pass])
+  public static let packing = packingStage(precision: .float32)
 
-  /// Runs `fusions`, then `packing`.
-  public static func run(_ graph: inout Graph) throws {
+  /// The packing stage with the linear layers' operands at `precision`.
+  public static func packingStage(precision: LinearPrecision) -> Pipeline {
+    Pipeline([PackWeights.pass(precision: precision), PackConvolutionWeights.pass(precision: precision), EliminateDeadNodes.pass])
+  }
+
+  /// Runs `fusions`, then `packing` at `linearPrecision`.
+  public static func run(_ graph: inout Graph, linearPrecision: LinearPrecision = .float32) throws {
     try fusions.run(&graph)
-    try packing.run(&graph)
+    try packingStage(precision: linearPrecision).run(&graph)
   }
 }
 

@@ -33,6 +33,12 @@ struct Convert: ParsableCommand {
       r:decreasing, a list, or auto (the largest merge within the error budget); \
       outputs keep their shapes; docs/token-merging.md.
 
+      --linear-precision bf16 rounds the linear layers' weights to bfloat16 as \
+      they are packed (half their bytes in the plan) and their inputs per call, \
+      summing in float32 on AVX-512 BF16 (plain C elsewhere); auto takes bf16 \
+      when it is predicted faster and the outputs stay within --max-output-error. \
+      `attnc inspect PLAN` shows each linear layer's precision.
+
       Batch conversion: given a folder, a quoted glob or several models, -o names \
       a folder, and every .onnx found (recursively in folders, with its external \
       data) becomes OUTDIR/<relative path>.attnc, keeping the folder structure. \
@@ -52,6 +58,7 @@ struct Convert: ParsableCommand {
         attnc convert bert.onnx -o m.attnc --token-merge auto --calibration data/
         attnc convert model.onnx -o fast.attnc --variant performer:m=128
         attnc convert bert.onnx -o nys.attnc --variant nystrom:m=64 --force
+        attnc convert vit.onnx -o vit.attnc --policy exact --linear-precision bf16
         attnc run model.attnc --test-data test_data_set_0
         attnc convert zoo/ -o plans/ --jobs 2 --report report.json
         attnc convert 'zoo/*/model.onnx' -o plans/ --shard 3/8
@@ -104,6 +111,7 @@ struct Convert: ParsableCommand {
     print("  policy \(plan.policy), \(plan.instructions.count) kernel calls, \(plan.slots.count) slots, \(plan.constants.count) weights")
     print("  nodes \(summary.opsBefore.reduce(0) { $0 + $1.count }) -> \(summary.opsAfter.reduce(0) { $0 + $1.count }) after canonicalization; plan \(size) bytes")
     print(summary.opChanges(plan))
+    print("  " + conversion.linearPrecision.summary)
     if let merge = conversion.tokenMerge {
       print("  token merging: r per block \(merge.rates.map(String.init).joined(separator: ",")); keys per layer \(merge.lengths.map(\.description).joined(separator: ", "))")
       if let choice = conversion.tokenMergeChoice { print("  " + choice.summary) }

@@ -6,6 +6,7 @@ import AttncTensor
 import Foundation
 
 extension AttentionPolicy: ExpressibleByArgument {}
+extension LinearPrecisionChoice: ExpressibleByArgument {}
 
 /// The cost-model options `convert`, `inspect` and `bench` share.
 struct PolicyOptions: ParsableArguments {
@@ -49,6 +50,11 @@ struct PolicyOptions: ParsableArguments {
   var tokenMerge: String?
 
   @Option(help: ArgumentHelp(
+    "The linear layers' operands. f32: float32. bf16: weights rounded to bfloat16 when packed (half their bytes) and activations per call, sums in float32 (AVX-512 BF16 where the CPU has it; about 0.2–0.5% output error). auto: bf16 when the cost model predicts it faster and the outputs on the calibration inputs stay within --max-output-error of f32's (that error then counts against the budget). Default: f32, auto under --policy fastest.",
+    valueName: "f32|bf16|auto"))
+  var linearPrecision: LinearPrecisionChoice?
+
+  @Option(help: ArgumentHelp(
     "Most seconds --token-merge auto spends measuring schedules on the calibration inputs (each measurement runs the model once; default 100, so a conversion takes about 2 minutes); it keeps the best schedule found by then.",
     valueName: "seconds"))
   var searchTime: Double = 100
@@ -82,6 +88,7 @@ struct PolicyOptions: ParsableArguments {
     if let memoryBudget { options.limits.memoryBudget = try Self.bytes(memoryBudget) }
     options.calibration = calibration
     if let tokenMerge { options.tokenMerge = try TokenMergeSchedule(parsing: tokenMerge) }
+    options.linearPrecision = linearPrecision
     guard searchTime > 0 else { throw AttncError(.usage, "--search-time must be > 0 seconds") }
     options.searchSeconds = searchTime
     if let outputs {

@@ -27,11 +27,35 @@ import Testing
         for t in 0..<k { sum += Double(a[i * k + t]) * Double(b[t * n + j]) }
         var v = alpha * sum
         for (values, row, column) in addends { v += Double(values[i * row + j * column]) }
-        if activation != "none" { v = VectorMathTests.gelu(v, tanh: activation == "gelu_tanh") }
+        if activation == "relu" {
+          v = max(v, 0)
+        } else if activation != "none" {
+          v = VectorMathTests.gelu(v, tanh: activation == "gelu_tanh")
+        }
         y[i * n + j] = v
       }
     }
     return y
+  }
+
+  /// An addend as the tensor given to the kernel and as (values, row stride, column stride) for
+  /// `reference`.
+  typealias Addend = (Tensor, ([Float], Int, Int))
+
+  /// Random A `[batch·m, k]` and B `[k, n]` in [-1, 1], and the addend sets each epilogue test
+  /// runs: none, a bias, a residual plus a bias, a one-element bias.
+  static func operands(batch: Int, m: Int, k: Int, n: Int) -> (a: [Float], b: [Float], addends: [[Addend]]) {
+    var generator = SystemRandomNumberGenerator()
+    func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &generator) } }
+    let rows = batch * m
+    let a = random(rows * k), b = random(k * n), bias = random(n), residual = random(rows * n)
+    let sets: [[Addend]] = [
+      [],
+      [(.float(bias, [n]), (bias, 0, 1))],
+      [(.float(residual, [batch, m, n]), (residual, n, 1)), (.float(bias, [1, 1, n]), (bias, 0, 1))],
+      [(.float([0.25], [1]), ([0.25], 0, 0))],
+    ]
+    return (a, b, sets)
   }
 
   @Test func packingRoundTripsAndPadsWithZeros() {
@@ -48,19 +72,9 @@ import Testing
   /// (its leading axes are rows); a bias, a bias plus a residual, a one-element bias.
   @Test(arguments: InstructionSets.allCases)
   func matchesThePlainProduct(kernels: InstructionSets) throws {
-    var generator = SystemRandomNumberGenerator()
     for (batch, m, k, n) in [(1, 1, 1, 1), (1, 13, 7, 15), (2, 25, 300, 50), (1, 40, 64, 33), (1, 130, 257, 70)] {
       let rows = batch * m
-      let a = (0..<(rows * k)).map { _ in Float.random(in: -1...1, using: &generator) }
-      let b = (0..<(k * n)).map { _ in Float.random(in: -1...1, using: &generator) }
-      let bias = (0..<n).map { _ in Float.random(in: -1...1, using: &generator) }
-      let residual = (0..<(rows * n)).map { _ in Float.random(in: -1...1, using: &generator) }
-      let sets: [[(Tensor, ([Float], Int, Int))]] = [
-        [],
-        [(.float(bias, [n]), (bias, 0, 1))],
-        [(.float(residual, [batch, m, n]), (residual, n, 1)), (.float(bias, [1, 1, n]), (bias, 0, 1))],
-        [(.float([0.25], [1]), ([0.25], 0, 0))],
-      ]
+      let (a, b, sets) = Self.operands(batch: batch, m: m, k: k, n: n)
       for addends in sets {
         for activation in ["none", "gelu", "gelu_tanh"] {
           let y = try PackedGemm.multiply(

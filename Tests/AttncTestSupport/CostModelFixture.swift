@@ -13,12 +13,12 @@ public enum CostModelFixture {
       exponentialsPerSecond: 1e9, callOverheadSeconds: 1e-6)
   }
 
-  /// Writes `profile()` to a fresh temporary file and returns its path.
-  public static func profilePath() throws -> String {
+  /// Writes `profile` (default `profile()`) to a fresh temporary file and returns its path.
+  public static func profilePath(_ profile: MachineProfile = profile()) throws -> String {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("attnc-profile-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let path = folder.appendingPathComponent("machine.json").path
-    try profile().save(to: path)
+    try profile.save(to: path)
     return path
   }
 

@@ -3,7 +3,10 @@ import AttncTensor
 
 /// attnc op: `PackedMatMul(A, P, addend…)` = `activation(alpha · A×B + addend₁ + addend₂)` where
 /// `P` is a constant weight `B [k, n]` packed into panels of 16 columns (`[⌈n/16⌉, k, 16]`, zeros
-/// past column n), the layout attnc's own GEMM tiles read (`attnc_packed_gemm.h`).
+/// past column n), the layout attnc's own GEMM tiles read (`attnc_packed_gemm.h`). With
+/// `precision` bfloat16, B was rounded to bfloat16 when packed (`[⌈n/16⌉, ⌈k/2⌉, 16]` 32-bit
+/// elements, each a pair of bfloat16 along k) and A is rounded when the call runs; the products
+/// are summed in float32.
 ///
 /// Produced by the `pack-weights` pass from a `MatMul` or `FusedMatMul` whose B is a float32
 /// constant matrix, so the plan stores the weight as the kernel reads it and nothing repacks it
@@ -19,15 +22,20 @@ public struct PackedMatMul: NamedOp {
   public var activation: FusedMatMul.Activation
   /// n: the product's last dim (the packed panels are padded past it).
   public var columns: Int
+  /// The operands' precision (`--linear-precision`).
+  public var precision: LinearPrecision
 
-  public init(alpha: Float, activation: FusedMatMul.Activation, columns: Int) {
+  public init(alpha: Float, activation: FusedMatMul.Activation, columns: Int, precision: LinearPrecision = .float32) {
     self.alpha = alpha
     self.activation = activation
     self.columns = columns
+    self.precision = precision
   }
 
-  /// The packed shape of a `[k, n]` weight.
-  public static func packedShape(k: Int, n: Int) -> [Int] { [(n + panel - 1) / panel, k, panel] }
+  /// The packed shape of a `[k, n]` weight at `precision`.
+  public static func packedShape(k: Int, n: Int, precision: LinearPrecision = .float32) -> [Int] {
+    PackedGemm.packedShape(k: k, n: n, precision: precision)
+  }
 
   public func outputTypes(_ inputs: [ValueFact?], outputCount: Int) throws -> [TensorType] {
     try inputs.expectCount(2...4)
@@ -35,10 +43,10 @@ public struct PackedMatMul: NamedOp {
     guard a.type.dtype == .float, packed.type.dtype == .float, a.type.rank >= 2 else {
       throw AttncError.invalid("PackedMatMul takes a float32 matrix of rank ≥ 2 and packed float32 panels, got \(a.type) and \(packed.type)")
     }
-    guard packed.type.rank == 3, let k = packed.type.dims[1].value, a.type.dims.last == Dim(k),
-      packed.type.dims == PackedMatMul.packedShape(k: k, n: columns).map({ Dim($0) })
+    guard let k = a.type.dims.last?.value,
+      packed.type.dims == PackedMatMul.packedShape(k: k, n: columns, precision: precision).map({ Dim($0) })
     else {
-      throw AttncError.invalid("packed weight \(packed.type.dims.shapeDescription) does not hold \(columns) columns of depth \(a.type.dims.last?.description ?? "?")")
+      throw AttncError.invalid("packed \(precision.rawValue) weight \(packed.type.dims.shapeDescription) does not hold \(columns) columns of depth \(a.type.dims.last?.description ?? "?")")
     }
     let product = TensorType(.float, Array(a.type.dims.dropLast()) + [Dim(columns)])
     for index in 2..<inputs.count {
@@ -61,6 +69,6 @@ public struct PackedMatMul: NamedOp {
 
 extension PackedMatMul: Lowerable {
   public func lower(_ context: NodeContext) throws -> Lowering? {
-    Lowering(PackedMatMulCall(alpha: alpha, activation: activation.rawValue, columns: columns))
+    Lowering(PackedMatMulCall(alpha: alpha, activation: activation.rawValue, columns: columns, precision: precision))
   }
 }

@@ -130,3 +130,45 @@ public struct ResizeCall: CodableKernelCall {
     return [try Resampling.resize(KernelCalls.input(inputs, 0), roi: roi, scales: sizes == nil ? scales : nil, sizes: sizes, options: options)]
   }
 }
+
+/// attnc's `PackedConvolution`: a `Conv` or `ConvTranspose` of one group on the packed GEMM, its
+/// filter stored at conversion as the product's rows (`ConvolutionGemm`), float32 or bfloat16.
+public struct PackedConvolutionCall: CodableKernelCall {
+  public static let names = ["PackedConvolution"]
+  public var geometry: ConvolutionGeometry
+  /// `ConvTranspose` (else `Conv`).
+  public var transposed: Bool
+  /// The filter's ONNX shape: `[M, C, K…]` (Conv) or `[C, M, K…]` (ConvTranspose).
+  public var weightShape: [Int]
+  public var precision: LinearPrecision
+  enum CodingKeys: String, CodingKey { case geometry, transposed, weightShape = "weight_shape", precision }
+
+  public init(geometry: ConvolutionGeometry, transposed: Bool, weightShape: [Int], precision: LinearPrecision) {
+    (self.geometry, self.transposed, self.weightShape, self.precision) = (geometry, transposed, weightShape, precision)
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let x = try KernelCalls.input(inputs, 0), rows = try KernelCalls.input(inputs, 1)
+    let g = try geometry.resolved(spatial: x.rank - 2, context)
+    let bias = KernelCalls.optional(inputs, 2)
+    if transposed {
+      return [try ConvolutionGemm.convTranspose(
+        x, rows: rows, weightShape: weightShape, bias: bias, strides: g.strides, dilations: g.dilations,
+        padsBegin: g.padsBegin, outputSpatial: g.outputSpatial, precision: precision)]
+    }
+    return [try ConvolutionGemm.conv(
+      x, rows: rows, weightShape: weightShape, bias: bias, strides: g.strides, dilations: g.dilations,
+      padsBegin: g.padsBegin, outputSpatial: g.outputSpatial, precision: precision)]
+  }
+
+  /// The product `[rows, depth] × [depth, positions]` (positions: the output's, or the input's
+  /// when transposed) at the precision's rate, and the streamed bytes.
+  public func cost(_ shapes: KernelShapes) -> KernelCost {
+    let (rows, depth) = ConvolutionGemm.productDims(weightShape: weightShape, transposed: transposed)
+    let positions = (transposed ? shapes.inputs.first??.dropFirst(2) : shapes.outputs.first?.dropFirst(2))?.reduce(1, *) ?? 1
+    let batch = shapes.inputs.first??.first ?? 1
+    return KernelCost(
+      flops: 2 * Double(batch * rows * depth * positions), bytes: KernelCost.streaming(shapes).bytes,
+      product: .init(m: rows, n: batch * positions, k: depth, precision: precision))
+  }
+}

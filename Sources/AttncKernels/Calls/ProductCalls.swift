@@ -63,22 +63,38 @@ extension PackedProductCall {
   public var memory: KernelMemory { .output }
 }
 
-/// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels.
+/// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels, its
+/// operands float32 or rounded to bfloat16 (`LinearPrecision`).
 public struct PackedMatMulCall: PackedProductCall {
   public static let names = ["PackedMatMul"]
   public var epilogue: PackedEpilogue
+  /// nil: float32 (no parameter, so float32 plans are as before and plans written before
+  /// bfloat16 existed read as float32).
+  public var precision: LinearPrecision?
   public init(epilogue: PackedEpilogue) { self.epilogue = epilogue }
+
+  public init(alpha: Float, activation: String, columns: Int, precision: LinearPrecision) {
+    self.init(alpha: alpha, activation: activation, columns: columns)
+    self.precision = precision == .float32 ? nil : precision
+  }
+
+  /// The precision the call runs at.
+  public var operandPrecision: LinearPrecision { precision ?? .float32 }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     [try PackedGemm.multiply(
       KernelCalls.input(inputs, 0), packed: KernelCalls.input(inputs, 1), columns: epilogue.columns,
       addends: try KernelCalls.inputs(inputs, from: 2), alpha: epilogue.alpha, activation: epilogue.activation,
-      output: context.output(0))]
+      precision: operandPrecision, output: context.output(0))]
   }
 
   /// 2·m·n·k: the output's elements times twice A's last dim (the packed panels' padding is
-  /// not counted).
-  public func cost(_ shapes: KernelShapes) -> KernelCost { .product(shapes) }
+  /// not counted), at the rate of the operands' precision.
+  public func cost(_ shapes: KernelShapes) -> KernelCost {
+    var cost = KernelCost.product(shapes)
+    cost.product?.precision = operandPrecision
+    return cost
+  }
 }
 
 /// `Einsum` as a contraction over numbered axis labels.

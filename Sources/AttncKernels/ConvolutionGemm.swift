@@ -1,0 +1,129 @@
+import AttncTensor
+import CAttnc
+
+/// `Conv` and `ConvTranspose` of one group on attnc's packed GEMM (the `PackedConvolution` op).
+///
+/// The filter is the product's A operand, stored at conversion as rows: `Conv`'s `W [M, C·K]`
+/// as it is, `ConvTranspose`'s `W [C, M·K]` transposed to `[M·K, C]`; float32, or rounded to
+/// bfloat16 pairs (`[rows, ⌈depth/2⌉]` 32-bit elements, half the bytes). The im2col columns
+/// (`Conv`) or the input's channels (`ConvTranspose`) are the B operand, packed per call at the
+/// same precision; the rest (im2col, col2im, bias) is `Convolution`'s and
+/// `TransposedConvolution`'s.
+public enum ConvolutionGemm {
+  /// The product's A dims for a weight of `weightShape`: rows (M, or M·K transposed) and depth
+  /// (C·K, or C transposed).
+  public static func productDims(weightShape: [Int], transposed: Bool) -> (rows: Int, depth: Int) {
+    let kernelPoints = weightShape.dropFirst(2).reduce(1, *)
+    return transposed
+      ? (weightShape[1] * kernelPoints, weightShape[0]) : (weightShape[0], weightShape[1] * kernelPoints)
+  }
+
+  /// The stored rows' shape: `[rows, depth]` floats, or `[rows, ⌈depth/2⌉]` bfloat16 pairs.
+  public static func packedShape(weightShape: [Int], transposed: Bool, precision: LinearPrecision) -> [Int] {
+    let (rows, depth) = productDims(weightShape: weightShape, transposed: transposed)
+    return [rows, precision == .bfloat16 ? (depth + 1) / 2 : depth]
+  }
+
+  /// The rows of `w` (row-major, of `weightShape`) at `precision`, as the elements of a float
+  /// tensor of `packedShape` (bfloat16 pairs carried bit for bit).
+  public static func weightRows(_ w: UnsafePointer<Float>, weightShape: [Int], transposed: Bool, precision: LinearPrecision)
+    -> [Float]
+  {
+    let (rows, depth) = productDims(weightShape: weightShape, transposed: transposed)
+    var floats = [Float](unsafeUninitializedCapacity: rows * depth) { buffer, count in
+      if transposed {
+        // [C, M·K] → [M·K, C]
+        for r in 0..<rows { for t in 0..<depth { buffer[r * depth + t] = w[t * rows + r] } }
+      } else {
+        buffer.baseAddress!.update(from: w, count: rows * depth)
+      }
+      count = rows * depth
+    }
+    guard precision == .bfloat16 else { return floats }
+    let units = (depth + 1) / 2
+    var words = [UInt32](repeating: 0, count: rows * units)
+    floats.withUnsafeMutableBufferPointer { source in
+      words.withUnsafeMutableBufferPointer { attnc_gemm_bf16_round_rows(source.baseAddress!, rows, depth, depth, $0.baseAddress!) }
+    }
+    return words.map { Float(bitPattern: $0) }
+  }
+
+  /// `c [m, n] = A [m, k] · b [k, n]` with A the stored rows at `precision` and b packed here.
+  static func multiply(
+    rows a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, m: Int, n: Int, k: Int, precision: LinearPrecision,
+    into c: UnsafeMutablePointer<Float>
+  ) {
+    var call = attnc_gemm()
+    call.a = UnsafeRawPointer(a)
+    call.c = c
+    call.m = m
+    call.n = n
+    call.k = k
+    call.alpha = 1
+    call.kernels = InstructionSets.widest.rawValue
+    if precision == .bfloat16 {
+      call.precision = Int32(ATTNC_GEMM_BFLOAT16)
+      var packed = [UInt32](unsafeUninitializedCapacity: attnc_gemm_bf16_packed_words(k, n)) { buffer, count in
+        attnc_gemm_bf16_pack(b, k, n, buffer.baseAddress!)
+        count = buffer.count
+      }
+      packed.withUnsafeMutableBufferPointer { p in
+        call.packed_b = UnsafeRawPointer(p.baseAddress!)
+        PackedGemm.run(call)
+      }
+    } else {
+      var packed = [Float](unsafeUninitializedCapacity: attnc_gemm_packed_floats(k, n)) { buffer, count in
+        attnc_gemm_pack(b, k, n, buffer.baseAddress!)
+        count = buffer.count
+      }
+      packed.withUnsafeMutableBufferPointer { p in
+        call.packed_b = UnsafeRawPointer(p.baseAddress!)
+        PackedGemm.run(call)
+      }
+    }
+  }
+
+  /// `Conv` (group 1) of `x [N, C, D…]` with the filter of `weightShape` (`[M, C, K…]`) stored as
+  /// `rows`. - Throws: shapes that do not fit.
+  public static func conv(
+    _ x: Tensor, rows: Tensor, weightShape: [Int], bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
+    outputSpatial: [Int], precision: LinearPrecision
+  ) throws -> Tensor {
+    try check(x, rows: rows, weightShape: weightShape, transposed: false, precision: precision)
+    return try rows.floats.withUnsafeBufferPointer { a in
+      try Convolution.conv(
+        x, weightShape: weightShape, bias: bias, strides: strides, dilations: dilations, padsBegin: padsBegin,
+        outputSpatial: outputSpatial, group: 1
+      ) { _, m, n, k, columns, out in
+        multiply(rows: a.baseAddress!, columns, m: m, n: n, k: k, precision: precision, into: out)
+      }
+    }
+  }
+
+  /// `ConvTranspose` (group 1) of `x [N, C, D…]` with the filter of `weightShape` (`[C, M, K…]`)
+  /// stored as `rows`. - Throws: shapes that do not fit.
+  public static func convTranspose(
+    _ x: Tensor, rows: Tensor, weightShape: [Int], bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
+    outputSpatial: [Int], precision: LinearPrecision
+  ) throws -> Tensor {
+    try check(x, rows: rows, weightShape: weightShape, transposed: true, precision: precision)
+    return try rows.floats.withUnsafeBufferPointer { a in
+      try TransposedConvolution.convTranspose(
+        x, weightShape: weightShape, bias: bias, strides: strides, dilations: dilations, padsBegin: padsBegin,
+        outputSpatial: outputSpatial, group: 1
+      ) { _, m, n, k, input, columns in
+        multiply(rows: a.baseAddress!, input, m: m, n: n, k: k, precision: precision, into: columns)
+      }
+    }
+  }
+
+  static func check(_ x: Tensor, rows: Tensor, weightShape: [Int], transposed: Bool, precision: LinearPrecision) throws {
+    let channels = transposed ? weightShape.first : weightShape.dropFirst().first
+    guard x.isFloat, x.rank == weightShape.count, x.rank >= 3, x.shape[1] == channels,
+      rows.shape == packedShape(weightShape: weightShape, transposed: transposed, precision: precision)
+    else {
+      throw AttncError.invalid(
+        "PackedConvolution: X \(x.shape) does not fit the \(precision.rawValue) rows \(rows.shape) of weight \(weightShape)")
+    }
+  }
+}
