@@ -88,32 +88,62 @@ public struct AttentionCandidate: Sendable {
   /// Why the layer cannot run it ("nystrom has no causal form"), or why the policy rules it out
   /// ("error 0.31 > --max-error 0.05"); nil when allowed.
   public var refusal: String?
+  /// Each query head's error, where measured (calibration inputs).
+  public var headErrors: [Double]? = nil
 
   public var variant: String { definition.name }
   public var allowed: Bool { refusal == nil }
+  /// Exact attention in float32 (`softmax`; not `softmax:prec=bf16`).
+  public var isExact: Bool { definition.isExact(parameters) }
 
-  /// The settings every policy weighs: each variant at its defaults, and Fastmax at p = 1 too
-  /// (its cost is d times lower than the default p = 2).
-  public static let settings = AttentionVariants.all.map(\.name) + ["fastmax:p=1"]
+  /// The settings every policy weighs: each variant at its defaults, Fastmax at p = 1 too (its
+  /// cost is d times lower than the default p = 2), and exact attention in bfloat16.
+  public static let settings = AttentionVariants.all.map(\.name) + ["fastmax:p=1", "softmax:prec=bf16"]
 
   /// Every setting for `layer` at `seqLen` tokens; `errors` by setting (with their source).
   public static func all(
     for layer: AttentionLayer, seqLen: Int, profile: MachineProfile? = nil,
-    errors: [String: (error: Double, source: String)] = [:]
+    errors: [String: (error: Double, source: String)] = [:], headErrors: [String: [Double]] = [:]
   ) -> [AttentionCandidate] {
     let shape = layer.shape(seqLen: seqLen)
     let spec = layer.spec
     return settings.compactMap { setting in
       guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { return nil }
       let cost = definition.cost(shape, parameters).times(spec.qHeads)
-      let estimate = definition.name == "softmax" ? (0, "exact") : errors[setting]
+      let estimate = definition.isExact(parameters) ? (0, "exact") : errors[setting]
       return AttentionCandidate(
         setting: setting, definition: definition, parameters: parameters, cost: cost,
         predictedSeconds: profile?.predictSeconds(definition, parameters, shape: shape, heads: spec.qHeads, setting: setting),
         error: estimate?.error, errorSource: estimate?.source ?? "unmeasured",
         refusal: definition.refusal(
-          causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap, parameters: parameters))
+          causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap, parameters: parameters),
+        headErrors: headErrors[setting])
     }
+  }
+
+  /// Per-head choice: this bfloat16 setting on only the heads whose own error is within
+  /// `budget`, the other heads float32 (`softmax:f32heads=1+3,prec=bf16`). Its error is the root
+  /// mean square of the kept heads' errors over all heads (heads of equal norm), its predicted
+  /// time exact attention's plus the kept fraction of the saving. Nil when the setting has no
+  /// per-head form or per-head errors, or when no head or every head is within `budget`.
+  public func keepingHeads(within budget: Double, exactSeconds: Double?) -> AttentionCandidate? {
+    guard definition.parameters.contains(where: { $0.name == "f32heads" }), parameters["prec"] != 0,
+      let heads = headErrors, (1...52).contains(heads.count)
+    else { return nil }
+    let kept = heads.indices.filter { heads[$0] <= budget }
+    guard !kept.isEmpty, kept.count < heads.count else { return nil }
+    var values = parameters.values
+    values["f32heads"] = Double(heads.indices.filter { heads[$0] > budget }.reduce(UInt64(0)) { $0 | 1 << UInt64($1) })
+    guard let resolved = try? definition.resolve(values) else { return nil }
+    var candidate = self
+    candidate.parameters = resolved
+    candidate.setting = definition.text(resolved.values)
+    candidate.error = (kept.reduce(0) { $0 + heads[$1] * heads[$1] } / Double(heads.count)).squareRoot()
+    candidate.headErrors = heads.indices.map { heads[$0] <= budget ? heads[$0] : 0 }
+    if let seconds = predictedSeconds, let exactSeconds {
+      candidate.predictedSeconds = exactSeconds + (seconds - exactSeconds) * Double(kept.count) / Double(heads.count)
+    }
+    return candidate
   }
 
   /// Backwards-compatible form for a matcher result.

@@ -15,11 +15,16 @@ public struct AttentionErrors: Sendable {
   public var exactOutputs: [[HostTensor]]
   /// `measured` or `synthetic`, from the inputs.
   public var source: String
+  /// By layer index, by setting: each query head's error (the mean over samples and batch items).
+  public var byHead: [Int: [String: [Double]]] = [:]
 
   /// The estimates of one layer, with their source, as `AttentionCandidate.all` takes them.
   public func estimates(layer: Int) -> [String: (error: Double, source: String)] {
     (byLayer[layer] ?? [:]).mapValues { ($0, source) }
   }
+
+  /// The per-head errors of one layer, as `AttentionCandidate.all` takes them.
+  public func headEstimates(layer: Int) -> [String: [Double]] { byHead[layer] ?? [:] }
 
   /// - Parameters:
   ///   - exactPlan: the model with every attention exact.
@@ -32,13 +37,15 @@ public struct AttentionErrors: Sendable {
     let layerOf = Dictionary(layers.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
     var sums: [Int: [String: Double]] = [:]
     var counts: [Int: [String: Int]] = [:]
+    var headSums: [Int: [String: [Double]]] = [:]
     var outputs: [[HostTensor]] = []
     let interpreter = try Interpreter(plan: exactPlan)
     interpreter.observer = { instruction, arguments, results in
       guard let attention = instruction.call as? FusedAttentionCall, let layer = layerOf[instruction.label] else { return }
       let exact = results[0].floats[...]
       for setting in settings {
-        guard let (definition, variant) = try? ApplyAttentionVariant.resolve(setting, layer: layer.layer), definition.name != "softmax",
+        guard let (definition, variant) = try? ApplyAttentionVariant.resolve(setting, layer: layer.layer),
+          !definition.isExact(VariantParameters(variant.parameters)),
           definition.refusal(
             causal: layer.spec.causal, mask: layer.spec.mask.rawValue, softcap: layer.spec.softcap,
             parameters: VariantParameters(variant.parameters)) == nil
@@ -47,6 +54,9 @@ public struct AttentionErrors: Sendable {
         (call.variant, call.variantValues, call.dispatch) = (definition.name, variant.parameters, nil)
         let approximate = try call.evaluate(KernelContext(), attention.attentionOperands(arguments, results))
         sums[layer.layer, default: [:]][setting, default: 0] += AttentionQuality.relativeError(approximate[0].floats[...], exact)
+        let heads = AttentionQuality.headErrors(approximate[0], results[0])
+        let previous = headSums[layer.layer]?[setting] ?? [Double](repeating: 0, count: heads.count)
+        headSums[layer.layer, default: [:]][setting] = zip(previous, heads).map(+)
         counts[layer.layer, default: [:]][setting, default: 0] += 1
       }
     }
@@ -58,6 +68,10 @@ public struct AttentionErrors: Sendable {
     for (layer, settingSums) in sums {
       for (setting, sum) in settingSums { byLayer[layer, default: [:]][setting] = sum / Double(counts[layer]?[setting] ?? 1) }
     }
-    return AttentionErrors(byLayer: byLayer, exactOutputs: outputs, source: inputs.source)
+    var byHead: [Int: [String: [Double]]] = [:]
+    for (layer, settingSums) in headSums {
+      for (setting, sum) in settingSums { byHead[layer, default: [:]][setting] = sum.map { $0 / Double(counts[layer]?[setting] ?? 1) } }
+    }
+    return AttentionErrors(byLayer: byLayer, exactOutputs: outputs, source: inputs.source, byHead: byHead)
   }
 }

@@ -29,16 +29,23 @@ public enum AttentionPolicy: String, CaseIterable, Sendable {
   /// Marks what the policy rules out (with the reason) and returns the index of its choice.
   /// Exact attention is always a candidate, so there is always a choice.
   public func choose(_ candidates: inout [AttentionCandidate], limits: Limits) -> Int {
+    let exactSeconds = candidates.first { $0.isExact }?.predictedSeconds
     for index in candidates.indices where candidates[index].refusal == nil {
       let candidate = candidates[index]
       switch self {
       case .exact:
-        if candidate.variant != "softmax" { candidates[index].refusal = "the exact policy keeps exact attention" }
+        if !candidate.isExact { candidates[index].refusal = "the exact policy keeps exact attention" }
       case .fastest:
         break
       case .balanced:
         if let error = candidate.error {
-          if error > limits.maxError { candidates[index].refusal = "error \(format(error)) > --max-error \(format(limits.maxError))" }
+          // Per-head choice: a precision setting over --max-error on the layer may still hold on
+          // some of its heads.
+          if error > limits.maxError, let heads = candidate.keepingHeads(within: limits.maxError, exactSeconds: exactSeconds) {
+            candidates[index] = heads
+          } else if error > limits.maxError {
+            candidates[index].refusal = "error \(format(error)) > --max-error \(format(limits.maxError))"
+          }
         } else {
           candidates[index].refusal = "error not estimated"
         }
@@ -51,7 +58,7 @@ public enum AttentionPolicy: String, CaseIterable, Sendable {
       }
     }
     let allowed = candidates.indices.filter { candidates[$0].allowed }
-    let exact = candidates.firstIndex { $0.variant == "softmax" } ?? 0
+    let exact = candidates.firstIndex { $0.isExact } ?? 0
     func time(_ index: Int) -> Double { candidates[index].predictedSeconds ?? .infinity }
     switch self {
     case .exact:

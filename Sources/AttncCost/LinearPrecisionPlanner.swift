@@ -14,10 +14,11 @@ public enum LinearPrecisionChoice: String, CaseIterable, Sendable {
   /// plan's outputs on the calibration inputs stay within `--max-output-error` of float32's.
   case auto
 
-  /// The default of each policy: `f32` for exact, accurate and balanced (a plan's numbers do
-  /// not move unless asked), `auto` for fastest (bf16 where it is faster, whatever the error).
+  /// The default of each policy: `f32` for exact and accurate (their numbers do not move unless
+  /// asked), `auto` for balanced (bf16 where it is faster and the outputs stay within
+  /// `--max-output-error`) and fastest (bf16 where it is faster, whatever the error).
   public static func `default`(for policy: AttentionPolicy) -> LinearPrecisionChoice {
-    policy == .fastest ? .auto : .f32
+    policy == .fastest || policy == .balanced ? .auto : .f32
   }
 }
 
@@ -84,7 +85,7 @@ public enum LinearPrecisionPlanner {
       let interpreter = try Interpreter(plan: f32)
       return try inputs.samples.map { try interpreter.run($0) }
     }
-    let error = try PolicyPlanner.outputError(bf16, inputs: inputs, reference: reference)
+    let error = try PolicyPlanner.outputError(bf16, inputs: inputs, reference: reference, judged: options.judgedOutputs)
     let limit = options.limits.maxOutputError
     let measured = "output error \(PolicyPlanner.errorText(error)) against f32 on \(inputs.description)"
     if error <= limit {

@@ -13,7 +13,7 @@ import Foundation
 /// exp-bound kernel wrongly.
 public struct MachineProfile: Codable, Sendable, Equatable {
   /// Bumped when what is measured or how it is fitted changes; older files are re-measured.
-  public static let formatVersion = 8
+  public static let formatVersion = 9
 
   /// One measured sgemm shape.
   public struct GemmRate: Codable, Sendable, Equatable {

@@ -88,7 +88,7 @@ public struct LayerDecision: Sendable {
   public var tokens: Int = 0
 
   public var chosenCandidate: AttentionCandidate? { candidates.first { $0.setting == chosen } }
-  public var exactCandidate: AttentionCandidate? { candidates.first { $0.variant == "softmax" } }
+  public var exactCandidate: AttentionCandidate? { candidates.first { $0.isExact } }
 }
 
 /// The cost model's account of a conversion, printed by `convert` and stored in the plan.
@@ -188,7 +188,9 @@ public enum PolicyPlanner {
     var decisions: [LayerDecision] = []
     var assignments: [Int: ApplyAttentionVariant.Assignment] = [:]
     for layer in layers {
-      var candidates = AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile, errors: errors.estimates(layer: layer.layer))
+      var candidates = AttentionCandidate.all(
+        for: layer, seqLen: seqLen, profile: profile, errors: errors.estimates(layer: layer.layer),
+        headErrors: errors.headEstimates(layer: layer.layer))
       let choice = options.policy.choose(&candidates, limits: options.limits)
       var chosen = candidates[choice].setting
       var reason = reasonText(options.policy, chosen: candidates[choice])
@@ -287,7 +289,7 @@ public enum PolicyPlanner {
     switch policy {
     case .exact: return "exact policy"
     case .fastest: return "least predicted time"
-    case .balanced: return chosen.variant == "softmax" ? "least predicted time within --max-error (exact)" : "least predicted time within --max-error"
+    case .balanced: return chosen.isExact ? "least predicted time within --max-error (exact)" : "least predicted time within --max-error"
     case .accurate: return "least error within --memory-budget"
     }
   }
@@ -368,7 +370,7 @@ public enum PolicyPlanner {
     var result = PlanCost.secondsByKernel(
       plan, bindings: plan.symbolBindings(batch: 1, sequence: seqLen), profile: profile)
     for layer in layers {
-      let exact = AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile).first { $0.variant == "softmax" }
+      let exact = AttentionCandidate.all(for: layer, seqLen: seqLen, profile: profile).first { $0.isExact }
       result["FusedAttention", default: 0] += exact?.predictedSeconds ?? 0
     }
     return result

@@ -58,7 +58,7 @@ public enum ScalingBenchmark {
           times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         let median = times.sorted()[times.count / 2]
-        if definition.name == "softmax" { exactTime = median }
+        if definition.isExact(parameters) { exactTime = median }
         let cost = definition.cost(AttentionShape(queries: n, keys: n, depth: depth, valueDepth: depth, causal: causal), parameters)
         let point = Point(
           length: n, setting: text, medianMilliseconds: median, flops: cost.flops * Double(heads),

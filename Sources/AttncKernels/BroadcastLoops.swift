@@ -142,6 +142,50 @@ enum BroadcastLoops {
     return true
   }
 
+  /// Add, Sub, Mul or Div of same-shape float operands, or with `b` one row over `a`'s last axis
+  /// (a bias): the loops `floatArithmetic` runs for these layouts, without working out a `Walk`
+  /// (a tiny tensor's call is mostly that bookkeeping); nil for other layouts and ops.
+  static func plainFloatArithmetic(_ op: String, _ a: Tensor, _ b: Tensor, output: FloatOutput) -> Tensor? {
+    let count = a.count, n = a.shape.last ?? 1
+    let sameShape = a.shape == b.shape
+    guard count > 0, n > 0, sameShape || (a.rank >= b.rank && b.shape.last == n && b.count == n) else { return nil }
+    switch op {
+    case "Add", "Sub", "Mul", "Div": break
+    default: return nil
+    }
+    var out = output(count)
+    a.floats.withUnsafeBufferPointer { x in
+      b.floats.withUnsafeBufferPointer { y in
+        out.withUnsafeMutableBufferPointer { z in
+          guard let xp = x.baseAddress, let yp = y.baseAddress, let zp = z.baseAddress else { return }
+          switch op {
+          case "Add": plainApply(count, row: sameShape ? nil : n, xp, yp, zp, +)
+          case "Sub": plainApply(count, row: sameShape ? nil : n, xp, yp, zp, -)
+          case "Mul": plainApply(count, row: sameShape ? nil : n, xp, yp, zp, *)
+          default: plainApply(count, row: sameShape ? nil : n, xp, yp, zp, /)
+          }
+        }
+      }
+    }
+    return .float(out, a.shape, dtype: a.dtype)
+  }
+
+  /// `z = f(x, y)` over `count` elements: same shapes as one row split over the threads (`apply`'s
+  /// coalesced case), or `y` one row of `row` elements repeated, row by row.
+  @inline(__always) static func plainApply(
+    _ count: Int, row n: Int?, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
+    _ f: (Float, Float) -> Float
+  ) {
+    guard let n else {
+      Parallel.chunks(count, minimumPerChunk: Parallel.elementsPerChunk) { range in
+        let i = range.lowerBound
+        row(x + i, 1, y + i, 1, z + i, range.count, f)
+      }
+      return
+    }
+    for start in stride(from: 0, to: count, by: n) { row(x + start, 1, y, 1, z + start, n, f) }
+  }
+
   /// Integer and bool ops that cannot fail (no division) on two int tensors; nil for others.
   /// Comparisons and logic give 0/1.
   static func integer(_ op: String, _ a: Tensor, _ b: Tensor, walk: Walk) -> [Int64]? {
@@ -186,6 +230,7 @@ enum BroadcastLoops {
     guard a.dtype == b.dtype || (a.isFloat && b.isFloat) || (!a.isFloat && !b.isFloat && comparisons.contains(op)),
       a.dtype != .string, b.dtype != .string
     else { return nil }
+    if a.isFloat && b.isFloat, let plain = plainFloatArithmetic(op, a, b, output: output) { return plain }
     let shape = try Elementwise.broadcastShape([a.shape, b.shape])
     let walk = Walk(output: shape, operands: [a.shape, b.shape])
     if a.isFloat && b.isFloat {

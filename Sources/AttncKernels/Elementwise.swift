@@ -45,7 +45,7 @@ public enum Elementwise {
   /// The numpy broadcast of `shapes` (no index tables).
   /// - Throws: "cannot broadcast [2, 3] with [4]".
   static func broadcastShape(_ shapes: [[Int]]) throws -> [Int] {
-    let rank = shapes.map(\.count).max() ?? 0
+    let rank = shapes.reduce(0) { Swift.max($0, $1.count) }
     var out = [Int](repeating: 1, count: rank)
     for shape in shapes {
       for (i, d) in shape.enumerated() {

@@ -125,10 +125,20 @@ extension LinearAlgebra {
   static func withBaseAddresses<R>(
     _ buffers: ArraySlice<FloatBuffer>, _ collected: [UnsafePointer<Float>], _ body: ([UnsafePointer<Float>]) -> R
   ) -> R {
+    var addresses = collected
+    addresses.reserveCapacity(collected.count + buffers.count)
+    return collectingBaseAddresses(buffers, &addresses, body)
+  }
+
+  /// `withBaseAddresses`, appending to one array (no array per buffer).
+  private static func collectingBaseAddresses<R>(
+    _ buffers: ArraySlice<FloatBuffer>, _ collected: inout [UnsafePointer<Float>], _ body: ([UnsafePointer<Float>]) -> R
+  ) -> R {
     guard let first = buffers.first else { return body(collected) }
     return first.withUnsafeBufferPointer { p in
       // An empty addend is never read (the product is empty too); any address will do.
-      withBaseAddresses(buffers.dropFirst(), collected + [p.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<Float>.alignment)!], body)
+      collected.append(p.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<Float>.alignment)!)
+      return collectingBaseAddresses(buffers.dropFirst(), &collected, body)
     }
   }
 }

@@ -59,7 +59,12 @@ extension KernelCall {
   /// float result (float16, bfloat16, float8, float4) holds what the ONNX op would store. The
   /// interpreter, constant folding and the cost model's measurements all call this.
   public func evaluate(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    try run(context, inputs).map { $0.roundedToDType() }
+    var results = try run(context, inputs)
+    for index in results.indices {
+      let dtype = results[index].dtype
+      if dtype.isFloatingPoint && dtype != .float && dtype != .double { results[index] = results[index].roundedToDType() }
+    }
+    return results
   }
 }
 

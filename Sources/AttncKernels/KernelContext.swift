@@ -5,19 +5,21 @@ import AttncTensor
 public struct KernelContext: Sendable {
   public var outputCount: Int
   public var bindings: [String: Int]
-  /// The interpreter's memory for output `index` of `count` floats, when it planned that output
-  /// into its arena and the count matches the plan; nil otherwise.
-  public var allocate: (@Sendable (_ index: Int, _ count: Int) -> FloatBuffer?)?
+  /// The interpreter's arena and where in it each output goes (nil: a fresh array), when it
+  /// planned this call's outputs.
+  public var places: ArenaPlaces?
 
   public init(outputCount: Int = 1, bindings: [String: Int] = [:]) {
     self.outputCount = outputCount
     self.bindings = bindings
   }
 
-  /// Where float output `index` goes: planned arena memory, or a fresh array. Calls that
-  /// write their outputs through this say so in their `memory`.
+  /// Where float output `index` goes: planned arena memory when the interpreter planned that
+  /// output at `count` floats, or a fresh array. Calls that write their outputs through this say
+  /// so in their `memory`.
   public func output(_ index: Int = 0) -> FloatOutput {
-    { count in allocate?(index, count) ?? FloatBuffer(uninitializedCount: count) }
+    guard let places else { return FloatBuffer.init(uninitializedCount:) }
+    return { count in places.region(index, count: count) ?? FloatBuffer(uninitializedCount: count) }
   }
 
   /// Evaluates plan dims under the bindings.
@@ -30,6 +32,28 @@ public struct KernelContext: Sendable {
       }
       return value
     }
+  }
+}
+
+/// The arena places of one instruction's outputs: a region of `arena` per planned output.
+public struct ArenaPlaces: Sendable {
+  /// One planned output: its byte offset in the arena and its size in floats.
+  public struct Place: Sendable, Equatable {
+    public var offset: Int
+    public var count: Int
+    public init(offset: Int, count: Int) { (self.offset, self.count) = (offset, count) }
+  }
+
+  public var arena: Arena
+  /// Per output position: its place, or nil when the interpreter did not plan it.
+  public var outputs: [Place?]
+
+  public init(arena: Arena, outputs: [Place?]) { (self.arena, self.outputs) = (arena, outputs) }
+
+  /// Output `index`'s arena region when it is planned at exactly `count` floats; nil otherwise.
+  public func region(_ index: Int, count: Int) -> FloatBuffer? {
+    guard index < outputs.count, let place = outputs[index], place.count == count else { return nil }
+    return arena.region(offset: place.offset, count: count)
   }
 }
 

@@ -94,9 +94,14 @@ public enum LinearAlgebra {
     let rows = inner == 0 ? 0 : x.count / inner
     // scale and bias broadcast to one row of `inner` elements, once per call.
     let row = Array(x.shape[a...])
-    let (_, sidx) = try Elementwise.broadcastIndices([scale.shape, row])
-    let gamma = sidx[0].map { scale.floats[$0] }
-    let beta = try bias.map { b in try Elementwise.broadcastIndices([b.shape, row]).indices[0].map { b.floats[$0] } }
+    /// `t` broadcast to one row: its own elements when it already has the row's shape (or its
+    /// size, over leading 1s), else gathered.
+    func perRow(_ t: Tensor) throws -> FloatBuffer {
+      if t.count == inner && t.shape.drop(while: { $0 == 1 }).elementsEqual(row.drop(while: { $0 == 1 })) { return t.floats }
+      return FloatBuffer(try Elementwise.broadcastIndices([t.shape, row]).indices[0].map { t.floats[$0] })
+    }
+    let gamma = try perRow(scale)
+    let beta = try bias.map(perRow)
     var out = output(x.count)
     var means = [Float](repeating: 0, count: statistics ? rows : 0)
     var inverses = [Float](repeating: 0, count: statistics ? rows : 0)

@@ -80,7 +80,8 @@ public enum PackedGemm {
     }
     var out = output(rows * n)
     guard rows > 0, n > 0 else { return .float(out, shape, dtype: a.dtype) }
-    let inputs = [a.floats, packed.floats] + addends.map(\.floats)
+    var inputs = [a.floats, packed.floats]
+    for addend in addends { inputs.append(addend.floats) }
     LinearAlgebra.withBaseAddresses(inputs[...], []) { bases in
       out.withUnsafeMutableBufferPointer { z in
         var call = attnc_gemm()

@@ -16,7 +16,21 @@ import Foundation
 /// what SDPA exports' guard `Where(IsNaN(p), 0, p)` defines. With a finite `causalFill`, rows
 /// that see only padded keys are the softmax over all keys instead (`recomputeFullyMaskedRows`),
 /// as eager exports' masks compute them.
+///
+/// In `bfloat16` precision (`softmax:prec=bf16`) Q, K, V and each tile's probabilities are rounded
+/// to bfloat16 and multiplied with float32 accumulation (AVX512-BF16 `vdpbf16ps` where the machine
+/// has it: K and V packed as bfloat16 once per call; elsewhere the float32 loops on rounded
+/// operands); maxima, exponentials and sums stay float32. A decoding step (the row kernel) stays
+/// float32: it is bound by reading the cache, not by the products.
 public enum TiledAttention {
+  /// The precision of the products `Q·Kᵀ` and `P·V` (`attnc_attention_tile.h`).
+  public enum Precision: Int32, Sendable, CaseIterable {
+    case float32 = 0, bfloat16 = 1
+
+    /// The name `softmax:prec=` takes (`f32`, `bf16`).
+    public var name: String { self == .float32 ? "f32" : "bf16" }
+  }
+
   /// The mask, in the form the kernel adds it to score tiles.
   public enum Mask {
     case none
@@ -47,6 +61,16 @@ public enum TiledAttention {
     public var keyBlock = 512
     /// The widest instruction set the kernel may use (tests run each on one machine).
     public var kernels: Kernels = .widest
+    /// The precision of the products.
+    public var precision: Precision = .float32
+    /// Query heads that stay float32 under bfloat16 precision (bit `h`: head `h`), the policy's
+    /// per-head choice (`softmax:prec=bf16,f32heads=0+3`).
+    public var float32Heads: UInt64 = 0
+
+    /// The precision query head `h` runs in.
+    public func precision(ofHead h: Int) -> Precision {
+      precision == .bfloat16 && (h >= 64 || float32Heads & (1 << UInt64(h)) == 0) ? .bfloat16 : .float32
+    }
     /// At most `attnc_attention_rows_limit()` query rows (a decoding step) go to the row kernel,
     /// which reads K in place; false keeps them on the tiles (tests compare the two).
     public var rowKernel = true
@@ -54,7 +78,8 @@ public enum TiledAttention {
 
   /// An additive mask as a base pointer and element strides per score axis (0 = broadcast).
   struct AdditiveTerm {
-    var values: [Float]
+    /// The mask's elements where they are (a bias is read in place, not copied per call).
+    var values: FloatBuffer
     var strides: (batch: Int, head: Int, query: Int, key: Int)
 
     func offset(batch b: Int, head h: Int, query i: Int) -> Int {
@@ -87,14 +112,14 @@ public enum TiledAttention {
     output.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     let termValues = term?.values ?? []
     // Each key head once as panels: `packedHead` floats per (batch, key/value head).
-    let packedHead = attnc_attention_packed_floats(keys, depth)
-    var packed = [Float](repeating: 0, count: batch * kvHeads * packedHead)
+    let layout = PackedLayout(options, batch: batch, heads: heads, kvHeads: kvHeads, keys: keys, depth: depth, valueDepth: valueDepth)
+    var packed = [Float](repeating: 0, count: layout.count)
     k.floats.withUnsafeBufferPointer { kp in
-      packed.withUnsafeMutableBufferPointer { pp in
-        let (kp, pp) = (kp.baseAddress!, pp.baseAddress!)
-        Parallel.chunks(batch * kvHeads, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, keys * depth))) { range in
-          for head in range {
-            attnc_attention_pack_keys(kp + head * keys * depth, keys, depth, options.kernels.rawValue, pp + head * packedHead)
+      v.floats.withUnsafeBufferPointer { vp in
+        packed.withUnsafeMutableBufferPointer { pp in
+          let (kp, vp, pp) = (kp.baseAddress!, vp.baseAddress!, pp.baseAddress!)
+          Parallel.chunks(batch * kvHeads, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, keys * (depth + valueDepth)))) { range in
+            for head in range { layout.pack(head, k: kp, v: vp, into: pp, kernels: options.kernels.rawValue) }
           }
         }
       }
@@ -105,14 +130,13 @@ public enum TiledAttention {
           termValues.withUnsafeBufferPointer { tp in
             output.withUnsafeMutableBufferPointer { yp in
               let operands = Operands(
-                q: qp.baseAddress!, packedKeys: kp.baseAddress!, packedHead: packedHead, v: vp.baseAddress!,
-                y: yp.baseAddress!, term: term == nil ? nil : tp.baseAddress!)
+                q: qp.baseAddress!, packed: kp.baseAddress!, layout: layout, v: vp.baseAddress!, y: yp.baseAddress!, term: term == nil ? nil : tp.baseAddress!)
               let blocksPerHead = (queries + geometry.queryBlock - 1) / geometry.queryBlock
               let items = batch * heads * blocksPerHead
               let itemProducts = geometry.queryBlock * keys * (depth + valueDepth)
               Parallel.chunks(items, minimumPerChunk: max(1, Parallel.productsPerChunk / max(1, itemProducts))) { range in
                 var scratch = [Float](
-                  repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, geometry.keyBlock))
+                  repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, geometry.keyBlock, depth))
                 scratch.withUnsafeMutableBufferPointer { scratch in
                   for item in range {
                     let block = item % blocksPerHead, head = (item / blocksPerHead) % heads
@@ -154,11 +178,47 @@ public enum TiledAttention {
     var batch, heads, kvHeads, queries, keys, depth, valueDepth, queryBlock, keyBlock: Int
   }
 
+  /// Where one call keeps its packed operands, in one buffer: the keys packed for float32 heads,
+  /// then (when a head runs bfloat16) the keys and values packed for bfloat16, each
+  /// (batch, key/value head) `keyHead` or `valueHead` floats apart.
+  struct PackedLayout {
+    var keyHead, valueHead: Int
+    var float32Keys: Int?, bfloat16Keys: Int?, bfloat16Values: Int?
+    var count: Int
+    var keys, depth, valueDepth: Int
+
+    init(_ options: Options, batch: Int, heads: Int, kvHeads: Int, keys: Int, depth: Int, valueDepth: Int) {
+      (self.keys, self.depth, self.valueDepth) = (keys, depth, valueDepth)
+      keyHead = attnc_attention_packed_floats(keys, depth)
+      valueHead = attnc_attention_packed_value_floats(keys, valueDepth)
+      let used = Set((0..<heads).map(options.precision(ofHead:)))
+      count = 0
+      func take(_ floats: Int) -> Int {
+        defer { count += batch * kvHeads * floats }
+        return count
+      }
+      if used.contains(.float32) { float32Keys = take(keyHead) }
+      if used.contains(.bfloat16) { (bfloat16Keys, bfloat16Values) = (take(keyHead), take(valueHead)) }
+    }
+
+    /// Packs key/value head `head` (of all batches' heads) from `k` and `v` for every precision used.
+    func pack(_ head: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, into base: UnsafeMutablePointer<Float>, kernels: Int32) {
+      let (key, value) = (k + head * keys * depth, v + head * keys * valueDepth)
+      if let float32Keys {
+        attnc_attention_pack_keys(key, keys, depth, kernels, Precision.float32.rawValue, base + float32Keys + head * keyHead)
+      }
+      if let bfloat16Keys, let bfloat16Values {
+        attnc_attention_pack_keys(key, keys, depth, kernels, Precision.bfloat16.rawValue, base + bfloat16Keys + head * keyHead)
+        attnc_attention_pack_values(value, keys, valueDepth, kernels, base + bfloat16Values + head * valueHead)
+      }
+    }
+  }
+
   struct Operands {
     var q: UnsafePointer<Float>
-    /// Every (batch, key/value head) packed, `packedHead` floats apart.
-    var packedKeys: UnsafePointer<Float>
-    var packedHead: Int
+    /// The packed keys (and values) as `layout` places them.
+    var packed: UnsafePointer<Float>
+    var layout: PackedLayout
     var v: UnsafePointer<Float>
     var y: UnsafeMutablePointer<Float>
     /// `AdditiveTerm.values`, when there is a term.
@@ -174,9 +234,9 @@ public enum TiledAttention {
         throw AttncError.invalid("key-padding mask has shape \(padding.shape), expected [\(batch), \(keys)]")
       }
       let values = padding.isFloat ? padding.floats.map { $0 == 0 ? fill : 0 } : padding.ints.map { $0 == 0 ? fill : 0 }
-      return AdditiveTerm(values: values, strides: (keys, 0, 0, 1))
+      return AdditiveTerm(values: FloatBuffer(values), strides: (keys, 0, 0, 1))
     case .keyWeights(let weights):
-      return AdditiveTerm(values: try logKeyWeights(weights, batch: batch, keys: keys), strides: (keys, 0, 0, 1))
+      return AdditiveTerm(values: FloatBuffer(try logKeyWeights(weights, batch: batch, keys: keys)), strides: (keys, 0, 0, 1))
     case .bias(let bias):
       guard bias.isFloat, bias.rank <= 4 else { throw AttncError.invalid("attention bias must be float of rank ≤ 4, got \(bias.shape)") }
       let shape = [Int](repeating: 1, count: 4 - bias.rank) + bias.shape
@@ -190,7 +250,7 @@ public enum TiledAttention {
         strides[axis] = shape[axis] == 1 ? 0 : stride
         stride *= shape[axis]
       }
-      return AdditiveTerm(values: bias.floats.owned, strides: (strides[0], strides[1], strides[2], strides[3]))
+      return AdditiveTerm(values: bias.floats, strides: (strides[0], strides[1], strides[2], strides[3]))
     }
   }
 
@@ -223,15 +283,17 @@ public enum TiledAttention {
     let diagonal = g.keys - g.queries
     // Keys past the last row's diagonal are never seen by this block.
     let keyEnd = options.causal ? max(0, min(g.keys, start + rows + diagonal)) : g.keys
+    let precision = options.precision(ofHead: head), kv = b * g.kvHeads + kvHead
+    let bfloat16 = precision == .bfloat16
     var block = attnc_attention_block(
       q: x.q + ((b * g.heads + head) * g.queries + start) * g.depth,
-      packed_keys: x.packedKeys + (b * g.kvHeads + kvHead) * x.packedHead,
-      v: x.v + (b * g.kvHeads + kvHead) * g.keys * g.valueDepth,
+      packed_keys: x.packed + ((bfloat16 ? x.layout.bfloat16Keys : x.layout.float32Keys) ?? 0) + kv * x.layout.keyHead,
+      v: bfloat16 ? x.packed + (x.layout.bfloat16Values ?? 0) + kv * x.layout.valueHead : x.v + kv * g.keys * g.valueDepth,
       y: x.y + ((b * g.heads + head) * g.queries + start) * g.valueDepth,
       term: nil, term_query_stride: 0, term_key_stride: 0,
       rows: rows, depth: g.depth, value_depth: g.valueDepth, key_end: keyEnd, key_block: g.keyBlock,
       causal: options.causal ? 1 : 0, diagonal: start + diagonal, scale: options.scale, softcap: options.softcap,
-      kernels: options.kernels.rawValue, scratch: scratch, zero_nan_rows: options.zeroNaNRows ? 1 : 0)
+      kernels: options.kernels.rawValue, precision: precision.rawValue, scratch: scratch, zero_nan_rows: options.zeroNaNRows ? 1 : 0)
     if let term, let values = x.term {
       block.term = values + term.offset(batch: b, head: head, query: start)
       block.term_query_stride = term.strides.query

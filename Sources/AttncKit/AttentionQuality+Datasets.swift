@@ -43,6 +43,7 @@ extension AttentionQuality {
     Setting("scatterbrain:w=0,b=32,m=64", numpy: "scatterbrain lsh b=32 x2 + m=64"),
     Setting("scatterbrain:w=64,b=32,m=64"),
     Setting("nystrom:m=32", numpy: "nystrom landmarks=32 (6 pinv iters)"), Setting("nystrom", numpy: "nystrom landmarks=64 (6 pinv iters)"),
+    Setting("softmax:prec=bf16"),
   ]
 
   public struct Dataset: Sendable {
@@ -65,6 +66,8 @@ extension AttentionQuality {
     public var p90: Double
     /// Heads × draws measured.
     public var heads: Int
+    /// The first draw's error by layer and head.
+    public var headErrors: [[Double]] = []
   }
 
   /// The datasets under `path`: the folder itself if it holds `layer0_q.npy`, else each
@@ -124,6 +127,7 @@ extension AttentionQuality {
       progress(setting.variant)
       let (definition, parameters) = try AttentionVariants.parse(setting.variant)
       var errors: [Double] = []
+      var headErrors: [[Double]] = []
       for draw in 0..<(definition.usesSeed ? max(1, draws) : 1) {
       for (index, layer) in dataset.layers.enumerated() {
         var layerParameters = parameters
@@ -131,14 +135,40 @@ extension AttentionQuality {
         let y = try VariantAttention.run(
           definition, parameters: layerParameters, q: layer.q, k: layer.k, v: layer.v, mask: .none, scale: 1, causal: false)
         let size = layer.q.shape[2] * layer.v.shape[3]
-        for head in 0..<layer.q.shape[1] {
-          errors.append(relativeError(y.floats[(head * size)..<((head + 1) * size)], exact[index][(head * size)..<((head + 1) * size)]))
+        let layerErrors = (0..<layer.q.shape[1]).map { head in
+          relativeError(y.floats[(head * size)..<((head + 1) * size)], exact[index][(head * size)..<((head + 1) * size)])
         }
+        errors += layerErrors
+        if draw == 0 { headErrors.append(layerErrors) }
       }
       }
       return Row(
         dataset: dataset.name, setting: setting, variant: definition.name, parameters: parameters.values,
-        median: percentile(errors, 50), p10: percentile(errors, 10), p90: percentile(errors, 90), heads: errors.count)
+        median: percentile(errors, 50), p10: percentile(errors, 10), p90: percentile(errors, 90), heads: errors.count,
+        headErrors: headErrors)
+    }
+  }
+
+  /// One head's cheapest setting within an error budget.
+  public struct HeadChoice: Sendable {
+    public var layer: Int
+    public var head: Int
+    /// The setting's text (`softmax:prec=bf16`), `softmax` when none is within the budget.
+    public var setting: String
+    public var error: Double
+  }
+
+  /// Per layer and head of `dataset`, the first of `rows` (cheapest first) whose error on that
+  /// head is at most `budget`; exact `softmax` (error 0) when none is.
+  public static func cheapest(_ rows: [Row], dataset: Dataset, budget: Double) -> [HeadChoice] {
+    (0..<dataset.layers.count).flatMap { layer in
+      (0..<dataset.heads).map { head in
+        for row in rows where row.dataset == dataset.name && layer < row.headErrors.count && head < row.headErrors[layer].count {
+          let error = row.headErrors[layer][head]
+          if error <= budget { return HeadChoice(layer: layer, head: head, setting: row.setting.variant, error: error) }
+        }
+        return HeadChoice(layer: layer, head: head, setting: "softmax", error: 0)
+      }
     }
   }
 

@@ -73,7 +73,7 @@ public struct ModelResult: Sendable {
     var chosen = 0.0
     for decision in decisions {
       guard decision.predictedMilliseconds > 0,
-        let softmax = decision.candidates.first(where: { $0.variant == "softmax" }),
+        let softmax = decision.candidates.first(where: { $0.variant == "softmax" && $0.parameters.isEmpty }),
         softmax.predictedMilliseconds > 0
       else { return nil }
       exact += softmax.predictedMilliseconds

@@ -313,7 +313,7 @@ public struct ModelSummary: Sendable {
     guard match.readsCache else { return nil }
     let exact = "K, V = Concat(past, new): a step of up to \(TiledAttention.decodeRows) new tokens runs exact over the cache, "
       + "in one pass with the cache append (O(L·d) per query)"
-    guard match.spec.variant.name != AttentionVariant.softmax.name || match.spec.dispatch != nil else { return exact }
+    guard match.spec.variant != AttentionVariant.softmax || match.spec.dispatch != nil else { return exact }
     return exact + "; \(match.spec.dispatch?.description ?? match.spec.variant.description) applies to longer steps (the prompt) only: "
       + "a variant carries no state between steps, so per step it would recompute its features over the whole cache "
       + "(more than exact's O(L·d) per query), and its error is measured on full-length inputs"

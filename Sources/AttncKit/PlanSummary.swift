@@ -129,17 +129,17 @@ public struct PlanSummary: Sendable {
     lines.append("")
     lines.append("decisions   \(plan.decisions.isEmpty ? "none" : "\(plan.decisions.count) attention layers")")
     for d in plan.decisions {
-      let parameters = d.parameters.sorted { $0.key < $1.key }.compactMap { key, value -> String? in
+      let numbers = d.parameters.compactMapValues { value -> Double? in
         guard case .float(let number) = value else { return nil }
-        return number == number.rounded() && abs(number) < 1e15 ? "\(key)=\(Int(number))" : "\(key)=\(number)"
+        return number
       }
-      let variant = d.variant + (parameters.isEmpty ? "" : ":" + parameters.joined(separator: ","))
+      let variant = AttentionVariants.text(d.variant, numbers)
       let predicted = d.predictedMilliseconds > 0 ? String(format: "predicted %.3f ms", d.predictedMilliseconds) : "not predicted"
       lines.append("  layer \(d.layer) \(d.node): \(variant), \(predicted), error \(d.error.map { String(format: "%.4f", $0) } ?? "-") (\(d.errorSource))")
       if !d.dispatch.isEmpty { lines.append("    by key length: \(d.dispatch)") }
       if !d.candidates.isEmpty {
         lines.append("    weighed: " + d.candidates.map { c in
-          "\(c.variant) \(String(format: "%.3f", c.predictedMilliseconds)) ms" + (c.error.map { String(format: " err %.3f", $0) } ?? "") + (c.allowed ? "" : " (no)")
+          "\(AttentionVariants.text(c.variant, c.parameters.compactMapValues { if case .float(let x) = $0 { x } else { nil } })) \(String(format: "%.3f", c.predictedMilliseconds)) ms" + (c.error.map { String(format: " err %.3f", $0) } ?? "") + (c.allowed ? "" : " (no)")
         }.joined(separator: ", "))
       }
     }

@@ -39,7 +39,7 @@ public enum VariantCatalog {
       lines.append("    \(d.summary)")
       lines.append("    \(limits.joined(separator: ", "))")
       for p in d.parameters {
-        let value = p.defaultValue == p.defaultValue.rounded() ? String(Int(p.defaultValue)) : String(p.defaultValue)
+        let value = p.choices.isEmpty ? p.text(p.defaultValue) : p.choices.joined(separator: "|")
         lines.append("    \(p.name)=\(value)".padding(toLength: 22, withPad: " ", startingAt: 0) + p.help)
       }
     }

@@ -51,9 +51,13 @@ public enum Verification {
       guard let attention = instruction.call as? FusedAttentionCall else { return }
       let operands = attention.attentionOperands(arguments, results)
       let keys = operands[1]?.shape.dropLast().last, queries = operands[0]?.shape.dropLast().last
-      let variant = (try? attention.variant(forKeys: keys ?? 0, queries: queries))?.0.name ?? "softmax"
+      let chosen = try? attention.variant(forKeys: keys ?? 0, queries: queries)
+      // The name, with the parameters that say how exact attention runs (`softmax:prec=bf16`).
+      let variant = chosen.map { definition, values in
+        definition.text(values.values.filter { key, _ in definition.parameters.contains { $0.name == key && (!$0.choices.isEmpty || $0.isHeadSet) } })
+      } ?? "softmax"
       let layer = plan.decisions.first { $0.node == instruction.label }?.layer ?? layers.count
-      guard variant != "softmax" else {
+      guard let chosen, !chosen.0.isExact(chosen.1) else {
         layers.append((layer, instruction.label, variant, 0))
         return
       }

@@ -34,7 +34,12 @@ public final class Interpreter: @unchecked Sendable {
   private let arenaLock = NSLock()
   /// What depends only on weights and input shapes, computed once per set of bindings.
   private let shapeOnly: ShapeOnlyValues
-  private var shapeOnlyCache = ShapeOnlyCache()
+  /// Per set of input shapes: bindings, output shapes, arena places, shape-only values.
+  private var schedules = RunSchedules()
+  /// The value slots with the constants in place, copied at the start of each run.
+  private let constantValues: [Tensor?]
+  /// Per instruction, the slots whose last reader it is (inputs, not constants): freed after it.
+  private let releases: [[Int]]
   /// Instructions the last `run` skipped because their values were cached for its shapes.
   public private(set) var skippedInstructions = 0
   /// Called after each instruction with its inputs and outputs (`attnc verify` uses it to
@@ -52,6 +57,18 @@ public final class Interpreter: @unchecked Sendable {
     constants = Interpreter.load(plan.constants)
     let loaded = constants
     shapeOnly = ShapeOnlyValues(plan) { loaded[$0] }
+    var values = [Tensor?](repeating: nil, count: plan.slots.count)
+    for (slot, tensor) in loaded { values[slot] = tensor }
+    constantValues = values
+    let lastUse = lastUse
+    releases = plan.instructions.enumerated().map { index, instruction in
+      var slots: [Int] = []
+      for case let slot? in instruction.inputs
+      where lastUse[slot] == index && plan.constants[slot] == nil && !slots.contains(slot) {
+        slots.append(slot)
+      }
+      return slots
+    }
   }
 
   /// The plan's weights in compute form, floating-point ones in one 64-byte aligned block
@@ -149,16 +166,51 @@ public final class Interpreter: @unchecked Sendable {
     return made
   }
 
-  private func cachedShapeOnlyValues(for bindings: [String: Int]) -> [Int: Tensor]? {
+  /// The schedule for inputs of these element types and shapes: the cached one, or a new one
+  /// (binding the symbols, which checks the inputs against the plan).
+  /// - Throws: as `bind(_:)`, or when the arena plan fails its check (an internal error).
+  private func schedule(for inputs: [(dtype: DType, shape: [Int])]) throws -> RunSchedule {
     arenaLock.lock()
-    defer { arenaLock.unlock() }
-    return shapeOnlyCache.values(for: bindings)
+    let found = schedules.find(inputs)
+    arenaLock.unlock()
+    let schedule: RunSchedule
+    if let found {
+      schedule = found
+    } else {
+      schedule = RunSchedule(plan, inputs: inputs, bindings: try bind(shapes: inputs))
+      arenaLock.lock()
+      schedules.insert(schedule)
+      arenaLock.unlock()
+    }
+    if usesArena {
+      arenaLock.lock()
+      let planned = schedule.arena != nil
+      arenaLock.unlock()
+      if !planned {
+        let arenaPlan = try arenaPlan(for: schedule.bindings)
+        arenaLock.lock()
+        schedule.setArena(arenaPlan, of: plan)
+        arenaLock.unlock()
+      }
+    }
+    return schedule
   }
 
-  private func storeShapeOnlyValues(_ values: [Int: Tensor], for bindings: [String: Int]) {
+  /// The arena for a run: the schedule's spare one when nothing of its last run still holds it,
+  /// else a new one.
+  private func takeArena(_ schedule: RunSchedule, bytes: Int) throws -> Arena {
+    arenaLock.lock()
+    var spare = schedule.spareArena
+    schedule.spareArena = nil
+    arenaLock.unlock()
+    if isKnownUniquelyReferenced(&spare), let arena = spare, arena.bytes == bytes { return arena }
+    return try Arena(bytes: bytes)
+  }
+
+  private func withScheduleLocked(_ body: () -> Void) {
     arenaLock.lock()
     defer { arenaLock.unlock() }
-    shapeOnlyCache.store(values, for: bindings)
+    body()
   }
 
   /// Bytes of a value in compute form (4 per float element, 8 per integer).
@@ -174,40 +226,38 @@ public final class Interpreter: @unchecked Sendable {
   /// `run` on values in compute form, without converting inputs and outputs to stored form: a
   /// decoding loop feeds one step's outputs (its present keys and values) to the next as they are.
   public func run(tensors inputs: [Tensor], profile enabled: Bool = false) throws -> [Tensor] {
-    let bindings = try bind(shapes: inputs.map { ($0.dtype, $0.shape) })
-    var values = [Tensor?](repeating: nil, count: plan.slots.count)
-    for (slot, tensor) in constants { values[slot] = tensor }
+    let schedule = try schedule(for: inputs.map { ($0.dtype, $0.shape) })
+    let bindings = schedule.bindings
+    var values = constantValues
     for (slot, tensor) in zip(plan.inputs, inputs) { values[slot] = tensor }
     if enabled { profile = [:] }
     var liveBytes = inputs.reduce(0) { $0 + Interpreter.bytes(of: $1) }
     peakBytes = liveBytes
     var heapBytes = liveBytes
     peakBytesOutsideArena = heapBytes
-    let arenaPlan = usesArena ? try arenaPlan(for: bindings) : nil
-    let arena = try arenaPlan.map { try Arena(bytes: $0.bytes) }
+    var planned: (plan: ArenaPlan, places: [[ArenaPlaces.Place?]])?
+    if usesArena { withScheduleLocked { planned = schedule.arena } }
+    let arenaPlan = planned?.plan
+    let arena = try planned.map { try takeArena(schedule, bytes: $0.plan.bytes) }
     lastArena = arenaPlan
     // Values that depend only on weights and shapes: from the cache, or kept from this run.
     // (Not with an observer, which sees every instruction.)
     let caches = observer == nil && !shapeOnly.isEmpty
-    let cached = caches ? cachedShapeOnlyValues(for: bindings) : nil
+    var cached: [Int: Tensor]?
+    if caches { withScheduleLocked { cached = schedule.shapeOnlyValues } }
     for (slot, tensor) in cached ?? [:] { values[slot] = tensor }
     var kept: [Int: Tensor] = [:]
     skippedInstructions = 0
+    var arguments: [Tensor?] = []
     for (index, instruction) in plan.instructions.enumerated() {
       if cached != nil && shapeOnly.instructions[index] {
         skippedInstructions += 1
         continue
       }
-      let arguments = instruction.inputs.map { slot in slot.flatMap { values[$0] } }
+      for slot in instruction.inputs { arguments.append(slot.flatMap { values[$0] }) }
       var context = KernelContext(outputCount: instruction.outputs.count, bindings: bindings)
-      if let arenaPlan, let arena {
-        let outputs = instruction.outputs
-        context.allocate = { position, count in
-          guard position < outputs.count, let offset = arenaPlan.offsets[outputs[position]],
-            arenaPlan.counts[outputs[position]] == count
-          else { return nil }
-          return arena.region(offset: offset, count: count)
-        }
+      if let arena, let planned {
+        context.places = ArenaPlaces(arena: arena, outputs: planned.places[index])
       }
       let start = enabled ? DispatchTime.now().uptimeNanoseconds : 0
       let results = try withContext("node '\(instruction.label)' (\(instruction.kernel))") {
@@ -215,16 +265,9 @@ public final class Interpreter: @unchecked Sendable {
         guard results.count >= instruction.outputs.count else {
           throw AttncError.invalid("kernel returned \(results.count) outputs, the plan expects \(instruction.outputs.count)")
         }
-        for (slot, result) in zip(instruction.outputs, results) {
-          let dims = plan.slots[slot].dims
-          if dims.count != result.rank {
-            throw AttncError.invalid("internal: output '\(plan.slots[slot].name)' has shape \(result.shape) but the plan says \(dims.shapeDescription)")
-          }
-          for (dim, actual) in zip(dims, result.shape) {
-            if let expected = dim.evaluate(bindings), expected != actual {
-              throw AttncError.invalid("internal: output '\(plan.slots[slot].name)' has shape \(result.shape) but the plan says \(dims.shapeDescription)")
-            }
-          }
+        for (position, slot) in instruction.outputs.enumerated()
+        where !schedule.expects(results[position].shape, instruction: index, output: position) {
+          throw AttncError.invalid("internal: output '\(plan.slots[slot].name)' has shape \(results[position].shape) but the plan says \(plan.slots[slot].dims.shapeDescription)")
         }
         return results
       }
@@ -234,6 +277,7 @@ public final class Interpreter: @unchecked Sendable {
       if let observer {
         try withContext("node '\(instruction.label)' (\(instruction.kernel))") { try observer(instruction, arguments, results) }
       }
+      arguments.removeAll(keepingCapacity: true)
       if caches && cached == nil && shapeOnly.instructions[index] {
         for (slot, result) in zip(instruction.outputs, results) where shapeOnly.kept.contains(slot) {
           var copy = result
@@ -241,10 +285,11 @@ public final class Interpreter: @unchecked Sendable {
           kept[slot] = copy
         }
       }
-      for (slot, var result) in zip(instruction.outputs, results) {
+      for (position, slot) in instruction.outputs.enumerated() {
+        var result = results[position]
         // Arena memory a value may keep is only its own planned place (or its group's): anything
         // else (an input handed back by a kernel the plan does not know as a view) is copied out.
-        if let arena, let offset = arena.offset(of: result.floats), offset != arenaPlan?.offsets[slot] {
+        if let arena, let offset = arena.offset(of: result.floats), offset != planned?.places[index][position]?.offset {
           result.floats = FloatBuffer(result.floats.owned)
         }
         values[slot] = result
@@ -260,7 +305,7 @@ public final class Interpreter: @unchecked Sendable {
           FileHandle.standardError.write(Data("trace \(index) \(instruction.kernel) '\(plan.slots[slot].name)' \(result.shape) sum \(sum) \(took)\n".utf8))
         }
       }
-      for case let slot? in instruction.inputs where lastUse[slot] == index && plan.constants[slot] == nil {
+      for slot in releases[index] {
         if let value = values[slot] {
           liveBytes -= Interpreter.bytes(of: value)
           if !value.floats.isInArena { heapBytes -= Interpreter.bytes(of: value) }
@@ -268,7 +313,8 @@ public final class Interpreter: @unchecked Sendable {
         values[slot] = nil
       }
     }
-    if caches && cached == nil { storeShapeOnlyValues(kept, for: bindings) }
+    if caches && cached == nil { withScheduleLocked { schedule.shapeOnlyValues = kept } }
+    if let arena { withScheduleLocked { schedule.spareArena = arena } }
     return try plan.outputs.map { slot in
       guard let tensor = values[slot] else {
         throw AttncError.invalid("internal: output '\(plan.slots[slot].name)' was not computed")

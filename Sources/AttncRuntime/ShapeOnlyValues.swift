@@ -44,19 +44,3 @@ public struct ShapeOnlyValues: Sendable {
   /// Whether any instruction can be skipped.
   public var isEmpty: Bool { !instructions.contains(true) }
 }
-
-/// The kept values per set of bindings, the most recent `capacity` of them.
-struct ShapeOnlyCache {
-  private var entries: [(bindings: [String: Int], values: [Int: Tensor])] = []
-  let capacity = 8
-
-  func values(for bindings: [String: Int]) -> [Int: Tensor]? {
-    entries.first { $0.bindings == bindings }?.values
-  }
-
-  mutating func store(_ values: [Int: Tensor], for bindings: [String: Int]) {
-    entries.removeAll { $0.bindings == bindings }
-    entries.append((bindings, values))
-    if entries.count > capacity { entries.removeFirst() }
-  }
-}

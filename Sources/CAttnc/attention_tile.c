@@ -12,6 +12,7 @@
 #define ATTNC_X86 1
 #define ATTNC_AVX2 __attribute__((target("avx2,fma")))
 #define ATTNC_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define ATTNC_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16,avx2,fma")))
 #endif
 
 #include "exp_reduction_avx2.h"
@@ -29,12 +30,76 @@ static long max_long(long a, long b) { return a > b ? a : b; }
 
 long attnc_attention_panel_width(void) { return PANEL; }
 
-long attnc_attention_scratch_floats(long rows, long key_block) {
-  /* the scores of one strip, running maxima and sums, per-strip corrections */
-  return STRIP * key_block + 2 * rows + STRIP;
+long attnc_attention_scratch_floats(long rows, long key_block, long depth) {
+  /* the scores of one strip, running maxima and sums, per-strip corrections; in bfloat16 the
+   * rounded queries and a strip of rounded probabilities */
+  return STRIP * key_block + 2 * rows + STRIP + rows * depth + STRIP * key_block;
 }
 
 long attnc_attention_packed_floats(long keys, long depth) { return (keys + PANEL - 1) / PANEL * PANEL * depth; }
+
+/* ---- bfloat16 operands ---- */
+
+/* The bfloat16 nearest x (ties to even), as its 16 bits; NaN stays NaN. */
+static uint16_t bf16_bits(float x) {
+  uint32_t bits;
+  memcpy(&bits, &x, sizeof bits);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((bits >> 16) | 0x40);
+  bits += 0x7FFFu + ((bits >> 16) & 1);
+  return (uint16_t)(bits >> 16);
+}
+
+/* x[0..<n] rounded to bfloat16, as floats, into y (may be x). */
+static void round_floats(const float *x, long n, float *y) {
+  for (long i = 0; i < n; i++) {
+    uint32_t bits = (uint32_t)bf16_bits(x[i]) << 16;
+    memcpy(y + i, &bits, sizeof bits);
+  }
+}
+
+/* Pairs of a length (an odd one padded with a zero), and value columns padded to a vector. */
+static long pairs(long n) { return (n + 1) / 2; }
+static long value_columns(long value_depth) { return (value_depth + 15) / 16 * 16; }
+
+/* Rows [rows, depth] of x as bfloat16 pairs along the depth: out[r][t] = x[r][t] rounded, the
+ * odd depth's last pair ending in a zero. One 32-bit unit a pair: the products broadcast it. */
+static void pair_rows(const float *x, long rows, long depth, uint16_t *out) {
+  const long width = 2 * pairs(depth);
+  for (long r = 0; r < rows; r++) {
+    for (long t = 0; t < width; t++) out[r * width + t] = t < depth ? bf16_bits(x[r * depth + t]) : 0;
+  }
+}
+
+/* Keys as bfloat16 panels for vdpbf16ps: panel p holds keys p·W..<p·W + W (W = PANEL_AVX512) as
+ * packed[p][t][c][e] = k[p·W + c][2t + e], zeros past count and depth. */
+static void pack_keys_bf16(const float *k, long count, long depth, uint16_t *packed) {
+  const long width = PANEL_AVX512, depth_pairs = pairs(depth), panels = (count + width - 1) / width;
+  for (long p = 0; p < panels; p++) {
+    uint16_t *panel = packed + p * depth_pairs * width * 2;
+    for (long c = 0; c < width; c++) {
+      const long j = p * width + c;
+      for (long t = 0; t < 2 * depth_pairs; t++) {
+        panel[((t / 2) * width + c) * 2 + t % 2] = j < count && t < depth ? bf16_bits(k[j * depth + t]) : 0;
+      }
+    }
+  }
+}
+
+/* Values as bfloat16 pairs of keys: packed[j][c][e] = v[2j + e][c], columns padded to 16, zeros
+ * past count and value_depth. */
+static void pack_values_bf16(const float *v, long count, long value_depth, uint16_t *packed) {
+  const long columns = value_columns(value_depth);
+  for (long j = 0; j < 2 * pairs(count); j++) {
+    for (long c = 0; c < columns; c++) {
+      packed[((j / 2) * columns + c) * 2 + j % 2] = j < count && c < value_depth ? bf16_bits(v[j * value_depth + c]) : 0;
+    }
+  }
+}
+
+long attnc_attention_packed_value_floats(long keys, long value_depth) {
+  long native = pairs(keys) * value_columns(value_depth), rounded = keys * value_depth;
+  return native > rounded ? native : rounded;
+}
 
 /* Keys k[0..<count] of row stride depth as panels of `width` keys:
  * packed[p][t][c] = k[p·width + c][t], zeros past count. */
@@ -307,9 +372,51 @@ ATTNC_AVX512 static float row_max_avx512(const float *row, long width) {
   return rest > m ? rest : m;
 }
 
+/* strip[r][column..<column + 32] = scale · acc[r] for the strip's rows. */
+ATTNC_AVX512 static ALWAYS_INLINE void store_scores_avx512(int rows, __m512 acc[][2], float scale, float *strip, long stride,
+                                                            long column) {
+  const __m512 factor = _mm512_set1_ps(scale);
+  for (int r = 0; r < rows; r++) {
+    _mm512_storeu_ps(strip + r * stride + column, _mm512_mul_ps(acc[r][0], factor));
+    _mm512_storeu_ps(strip + r * stride + column + 16, _mm512_mul_ps(acc[r][1], factor));
+  }
+}
+
+/* y[r] = correction[r]·y[r] + acc[r] over `vectors` (1 or 2) of 16 columns, the last one's lanes
+ * masked by `tail`. */
+ATTNC_AVX512 static ALWAYS_INLINE void update_outputs_avx512(int rows, int vectors, __mmask16 tail, __m512 acc[][2], float *y,
+                                                              long value_depth, const float *corrections) {
+  for (int r = 0; r < rows; r++) {
+    float *out = y + r * value_depth;
+    __m512 c = _mm512_set1_ps(corrections[r]);
+    if (vectors == 2) {
+      _mm512_storeu_ps(out, _mm512_fmadd_ps(_mm512_loadu_ps(out), c, acc[r][0]));
+      _mm512_mask_storeu_ps(out + 16, tail, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, out + 16), c, acc[r][1]));
+    } else {
+      _mm512_mask_storeu_ps(out, tail, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, out), c, acc[r][0]));
+    }
+  }
+}
+
+/* The value columns of a P·V strip in chunks of 32, then a rest of up to 16 (masked): at most
+ * value_depth / 32 + 1 chunks, each a first column, 1 or 2 vectors and the last one's mask. */
+typedef struct {
+  long column;
+  int vectors;
+  __mmask16 tail;
+} column_chunk;
+
+static long column_chunks(long value_depth, column_chunk *chunks) {
+  long n = 0, c = 0;
+  for (; c + 32 <= value_depth; c += 32) chunks[n++] = (column_chunk){c, 2, 0xFFFF};
+  long rest = value_depth - c;
+  if (rest > 16) chunks[n++] = (column_chunk){c, 2, (__mmask16)((1u << (rest - 16)) - 1)};
+  else if (rest > 0) chunks[n++] = (column_chunk){c, 1, (__mmask16)((1u << rest) - 1)};
+  return n;
+}
+
 ATTNC_AVX512 static ALWAYS_INLINE void qk_rows_avx512(int rows, const float *q, long depth, const float *packed,
                                                        long panels, float scale, float *strip, long stride) {
-  const __m512 factor = _mm512_set1_ps(scale);
   for (long p = 0; p < panels; p++) {
     const float *panel = packed + p * depth * PANEL_AVX512;
     __m512 acc[STRIP_AVX512][2];
@@ -322,10 +429,7 @@ ATTNC_AVX512 static ALWAYS_INLINE void qk_rows_avx512(int rows, const float *q, 
         acc[r][1] = _mm512_fmadd_ps(x, k1, acc[r][1]);
       }
     }
-    for (int r = 0; r < rows; r++) {
-      _mm512_storeu_ps(strip + r * stride + p * PANEL_AVX512, _mm512_mul_ps(acc[r][0], factor));
-      _mm512_storeu_ps(strip + r * stride + p * PANEL_AVX512 + 16, _mm512_mul_ps(acc[r][1], factor));
-    }
+    store_scores_avx512(rows, acc, scale, strip, stride, p * PANEL_AVX512);
   }
 }
 
@@ -358,33 +462,18 @@ ATTNC_AVX512 static ALWAYS_INLINE void pv_rows_avx512(int rows, int vectors, __m
       if (vectors == 2) acc[r][1] = _mm512_fmadd_ps(w, v1, acc[r][1]);
     }
   }
-  for (int r = 0; r < rows; r++) {
-    float *out = y + r * value_depth;
-    __m512 c = _mm512_set1_ps(corrections[r]);
-    if (vectors == 2) {
-      _mm512_storeu_ps(out, _mm512_fmadd_ps(_mm512_loadu_ps(out), c, acc[r][0]));
-      _mm512_mask_storeu_ps(out + 16, tail, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, out + 16), c, acc[r][1]));
-    } else {
-      _mm512_mask_storeu_ps(out, tail, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, out), c, acc[r][0]));
-    }
-  }
+  update_outputs_avx512(rows, vectors, tail, acc, y, value_depth, corrections);
 }
 
 /* Every value column in chunks of 32, then a rest of up to 16 (masked). */
 ATTNC_AVX512 static ALWAYS_INLINE void pv_columns_avx512(int rows, const float *p, long p_stride, const float *v,
                                                           long value_depth, long count, float *y,
                                                           const float *corrections) {
-  long c = 0;
-  for (; c + 32 <= value_depth; c += 32) {
-    pv_rows_avx512(rows, 2, 0xFFFF, p, p_stride, v + c, value_depth, count, y + c, corrections);
-  }
-  long rest = value_depth - c;
-  if (rest > 16) {
-    __mmask16 tail = (__mmask16)((1u << (rest - 16)) - 1);
-    pv_rows_avx512(rows, 2, tail, p, p_stride, v + c, value_depth, count, y + c, corrections);
-  } else if (rest > 0) {
-    __mmask16 tail = (__mmask16)((1u << rest) - 1);
-    pv_rows_avx512(rows, 1, tail, p, p_stride, v + c, value_depth, count, y + c, corrections);
+  column_chunk chunks[value_depth / 32 + 1];
+  const long n = column_chunks(value_depth, chunks);
+  for (long i = 0; i < n; i++) {
+    const column_chunk k = chunks[i];
+    pv_rows_avx512(rows, k.vectors, k.tail, p, p_stride, v + k.column, value_depth, count, y + k.column, corrections);
   }
 }
 
@@ -396,12 +485,96 @@ ATTNC_AVX512 static void pv_strip_avx512(int rows, const float *p, long p_stride
 #undef PV_ROWS
 }
 
+/* ---- AVX512-BF16: the AVX-512 strip with bfloat16 operands (vdpbf16ps: two products a lane) ---- */
+
+/* As qk_rows_avx512 with q as bfloat16 pairs along the depth (pair_rows) and the keys as
+ * pack_keys_bf16 packs them: each step adds two depths of 32 keys. */
+ATTNC_BF16 static ALWAYS_INLINE void qk_rows_bf16(int rows, const float *q, long depth, const float *packed,
+                                                   long panels, float scale, float *strip, long stride) {
+  const long depth_pairs = pairs(depth);
+  for (long p = 0; p < panels; p++) {
+    const float *panel = packed + p * depth_pairs * PANEL_AVX512;
+    __m512 acc[STRIP_AVX512][2];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (long t = 0; t < depth_pairs; t++) {
+      const __m512bh k0 = (__m512bh)_mm512_loadu_ps(panel + t * PANEL_AVX512);
+      const __m512bh k1 = (__m512bh)_mm512_loadu_ps(panel + t * PANEL_AVX512 + 16);
+      for (int r = 0; r < rows; r++) {
+        const __m512bh x = (__m512bh)_mm512_set1_ps(q[r * depth_pairs + t]);
+        acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, k0);
+        acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, k1);
+      }
+    }
+    store_scores_avx512(rows, acc, scale, strip, stride, p * PANEL_AVX512);
+  }
+}
+
+ATTNC_BF16 static void qk_strip_bf16(int rows, const float *q, long depth, const float *packed, long panels, float scale,
+                                     float *strip, long stride) {
+#define QK_ROWS(n) \
+  case n: qk_rows_bf16(n, q, depth, packed, panels, scale, strip, stride); break;
+  switch (rows) { ATTNC_ROW_CASES_12(QK_ROWS) }
+#undef QK_ROWS
+}
+
+/* As pv_rows_avx512 with p as bfloat16 pairs of keys (p_stride pairs a row) and v as
+ * pack_values_bf16 packs them (rows of `columns` pairs); `count` keys. */
+ATTNC_BF16 static ALWAYS_INLINE void pv_rows_bf16(int rows, int vectors, __mmask16 tail, const float *p, long p_stride,
+                                                   const float *v, long columns, long count, float *y, long value_depth,
+                                                   const float *corrections) {
+  __m512 acc[STRIP_AVX512][2];
+  for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (long j = 0; j < pairs(count); j++) {
+    const __m512bh v0 = (__m512bh)_mm512_loadu_ps(v + j * columns);
+    const __m512bh v1 = vectors == 2 ? (__m512bh)_mm512_loadu_ps(v + j * columns + 16) : v0;
+    for (int r = 0; r < rows; r++) {
+      const __m512bh w = (__m512bh)_mm512_set1_ps(p[r * p_stride + j]);
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], w, v0);
+      if (vectors == 2) acc[r][1] = _mm512_dpbf16_ps(acc[r][1], w, v1);
+    }
+  }
+  update_outputs_avx512(rows, vectors, tail, acc, y, value_depth, corrections);
+}
+
+ATTNC_BF16 static ALWAYS_INLINE void pv_columns_bf16(int rows, const float *p, long p_stride, const float *v,
+                                                      long value_depth, long count, float *y,
+                                                      const float *corrections) {
+  column_chunk chunks[value_depth / 32 + 1];
+  const long n = column_chunks(value_depth, chunks), columns = value_columns(value_depth);
+  for (long i = 0; i < n; i++) {
+    const column_chunk k = chunks[i];
+    pv_rows_bf16(rows, k.vectors, k.tail, p, p_stride, v + k.column, columns, count, y + k.column, value_depth, corrections);
+  }
+}
+
+ATTNC_BF16 static void pv_strip_bf16(int rows, const float *p, long p_stride, const float *v, long value_depth, long count,
+                                     float *y, const float *corrections) {
+#define PV_ROWS(n) \
+  case n: pv_columns_bf16(n, p, p_stride, v, value_depth, count, y, corrections); break;
+  switch (rows) { ATTNC_ROW_CASES_12(PV_ROWS) }
+#undef PV_ROWS
+}
+
+/* Rows [0, rows) of the probability strip, columns [0, width) (a multiple of 32), as bfloat16
+ * into out (rows of `stride` halves). */
+ATTNC_BF16 static void round_probabilities_bf16(const float *strip, int rows, long width, long stride, uint16_t *out) {
+  for (int r = 0; r < rows; r++) {
+    for (long j = 0; j < width; j += 32) {
+      __m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(strip + r * stride + j + 16), _mm512_loadu_ps(strip + r * stride + j));
+      _mm512_storeu_ps((float *)(out + r * stride + j), (__m512)h);
+    }
+  }
+}
+
 #endif
 
 /* ---- driver ---- */
 
 typedef struct {
   int strip, panel;
+  /* 1: q, the packed keys and values and the probabilities reach qk_strip and pv_strip as
+   * bfloat16 pairs (AVX512-BF16); 0: as floats. */
+  int bf16_operands;
   void (*qk_strip)(int, const float *, long, const float *, long, float, float *, long);
   void (*adjust_row)(float *, long, long, const attnc_attention_block *, const float *);
   float (*row_max)(const float *, long);
@@ -409,32 +582,77 @@ typedef struct {
   void (*pv_strip)(int, const float *, long, const float *, long, long, float *, const float *);
 } tile_kernels;
 
-/* The widest kernels the machine runs (AVX-512, AVX2, plain C) up to the block's limit. */
-static tile_kernels kernels_for(int limit) {
+int attnc_attention_native_bfloat16(int kernels) {
 #ifdef ATTNC_X86
+  /* -1 until asked; attnc_vector_math_uses_avx512 initialises the CPU feature query. */
+  static int machine = -1;
+  if (machine < 0) {
+    machine = attnc_vector_math_uses_avx512() && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16");
+  }
+  return kernels == ATTNC_ATTENTION_WIDEST && machine;
+#else
+  return 0;
+#endif
+}
+
+/* The widest kernels the machine runs (AVX-512, AVX2, plain C) up to the block's limit; in
+ * bfloat16 precision the AVX512-BF16 products where the machine has them, else the float32 loops
+ * (on rounded operands). */
+static tile_kernels kernels_for(int limit, int precision) {
+#ifdef ATTNC_X86
+  if (precision == ATTNC_ATTENTION_BFLOAT16 && attnc_attention_native_bfloat16(limit)) {
+    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, 1, qk_strip_bf16, adjust_row_avx512, row_max_avx512, exp_sum_avx512, pv_strip_bf16};
+  }
   if (limit == ATTNC_ATTENTION_WIDEST && attnc_vector_math_uses_avx512()) {
-    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, qk_strip_avx512, adjust_row_avx512, row_max_avx512, exp_sum_avx512, pv_strip_avx512};
+    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, 0, qk_strip_avx512, adjust_row_avx512, row_max_avx512, exp_sum_avx512, pv_strip_avx512};
   }
   if (limit != ATTNC_ATTENTION_PORTABLE && attnc_vector_math_uses_avx2()) {
-    return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_avx2, adjust_row_avx2, row_max_avx2, exp_sum_avx2, pv_strip_avx2};
+    return (tile_kernels){STRIP_AVX2, PANEL_AVX2, 0, qk_strip_avx2, adjust_row_avx2, row_max_avx2, exp_sum_avx2, pv_strip_avx2};
   }
 #endif
-  return (tile_kernels){STRIP_AVX2, PANEL_AVX2, qk_strip_portable, adjust_row_portable, row_max_portable, attnc_exp_shift_sum_portable,
+  return (tile_kernels){STRIP_AVX2, PANEL_AVX2, 0, qk_strip_portable, adjust_row_portable, row_max_portable, attnc_exp_shift_sum_portable,
                         pv_strip_portable};
 }
 
-void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, float *packed) {
-  pack_keys(k, keys, depth, kernels_for(kernels).panel, packed);
+void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, int precision, float *packed) {
+  const tile_kernels chosen = kernels_for(kernels, precision);
+  if (chosen.bf16_operands) {
+    pack_keys_bf16(k, keys, depth, (uint16_t *)packed);
+    return;
+  }
+  pack_keys(k, keys, depth, chosen.panel, packed);
+  if (precision == ATTNC_ATTENTION_BFLOAT16) {
+    round_floats(packed, (keys + chosen.panel - 1) / chosen.panel * chosen.panel * depth, packed);
+  }
+}
+
+void attnc_attention_pack_values(const float *v, long keys, long value_depth, int kernels, float *packed) {
+  if (kernels_for(kernels, ATTNC_ATTENTION_BFLOAT16).bf16_operands) {
+    pack_values_bf16(v, keys, value_depth, (uint16_t *)packed);
+  } else {
+    round_floats(v, keys * value_depth, packed);
+  }
 }
 
 void attnc_attention_run(const attnc_attention_block *b) {
-  const tile_kernels kernels = kernels_for(b->kernels);
+  const tile_kernels kernels = kernels_for(b->kernels, b->precision);
+  const int rounded = b->precision == ATTNC_ATTENTION_BFLOAT16, paired = kernels.bf16_operands;
   const long rows = b->rows, depth = b->depth, value_depth = b->value_depth, stride = b->key_block;
   const long panel = kernels.panel;
   workspace w = {b->scratch, 0, 0, 0};
   w.maxima = w.strip + STRIP * stride;
   w.sums = w.maxima + rows;
   w.corrections = w.sums + rows;
+  /* The operands as the products read them: per query row and per key, `query_units` and
+   * `key_units` 32-bit units (floats, or bfloat16 pairs); per key of V, `value_units`. */
+  float *queries = w.corrections + STRIP;
+  uint16_t *probabilities = (uint16_t *)(queries + rows * depth);
+  const long query_units = paired ? pairs(depth) : depth;
+  const long value_units = paired ? value_columns(value_depth) / 2 : value_depth;
+  const float *q = b->q;
+  if (paired) pair_rows(b->q, rows, depth, (uint16_t *)queries);
+  if (rounded && !paired) round_floats(b->q, rows * depth, queries);
+  if (rounded) q = queries;
   for (long r = 0; r < rows; r++) {
     w.maxima[r] = -INFINITY;
     w.sums[r] = 0;
@@ -443,7 +661,7 @@ void attnc_attention_run(const attnc_attention_block *b) {
 
   for (long start = 0; start < b->key_end; start += b->key_block) {
     const long columns = min_long(b->key_block, b->key_end - start);
-    const float *packed = b->packed_keys + start * depth;
+    const float *packed = b->packed_keys + start * query_units;
     for (long first = 0; first < rows; first += kernels.strip) {
       const int strip_rows = (int)min_long(kernels.strip, rows - first);
       /* Columns the strip's last row can see; none: the strip skips this block. */
@@ -451,7 +669,7 @@ void attnc_attention_run(const attnc_attention_block *b) {
       if (b->causal) limit = min_long(columns, first + strip_rows + b->diagonal - start);
       if (limit <= 0) continue;
       const long width = (limit + panel - 1) / panel * panel;
-      kernels.qk_strip(strip_rows, b->q + first * depth, depth, packed, width / panel, b->scale, w.strip, stride);
+      kernels.qk_strip(strip_rows, q + first * query_units, depth, packed, width / panel, b->scale, w.strip, stride);
       for (int r = 0; r < strip_rows; r++) {
         const long query = first + r;
         float *row = w.strip + r * stride;
@@ -461,8 +679,18 @@ void attnc_attention_run(const attnc_attention_block *b) {
         w.corrections[r] = update_row(row, width, kernels.row_max(row, width), &w.maxima[query], &w.sums[query],
                                       kernels.exp_sum);
       }
-      kernels.pv_strip(strip_rows, w.strip, stride, b->v + start * value_depth, value_depth, limit,
-                       b->y + first * value_depth, w.corrections);
+      const float *p = w.strip;
+      long p_stride = stride;
+      if (paired) {
+#ifdef ATTNC_X86
+        round_probabilities_bf16(w.strip, strip_rows, width, stride, probabilities);
+#endif
+        p = (const float *)probabilities, p_stride = stride / 2;
+      } else if (rounded) {
+        for (int r = 0; r < strip_rows; r++) round_floats(w.strip + r * stride, limit, w.strip + r * stride);
+      }
+      kernels.pv_strip(strip_rows, p, p_stride, b->v + start * value_units, value_depth, limit, b->y + first * value_depth,
+                       w.corrections);
     }
   }
 

@@ -19,10 +19,16 @@ struct BenchQuality: ParsableCommand {
       (tools/attention_error_check.py) measures the same setting, the name of its row. \
       Random-feature settings move by about ±0.05 between seeds.
 
+      --budget E prints, per layer and head, the cheapest setting whose error on that head is \
+      at most E, and its error: the settings are taken cheapest first in the order given by \
+      --variant (default: softmax:prec=bf16, exact attention with bfloat16 products), exact \
+      softmax when none is within E.
+
       Examples:
         attnc bench quality --attention-data ../shared/attention-data
         attnc bench quality --attention-data DIR --variant performer:m=512 --variant nystrom:m=128
         attnc bench quality --attention-data DIR --format json
+        attnc bench quality --attention-data DIR --budget 0.01
       """)
 
   @Option(name: .customLong("attention-data"), help: "Folder of captured q/k/v arrays.")
@@ -30,6 +36,9 @@ struct BenchQuality: ParsableCommand {
 
   @Option(name: .customLong("variant"), help: ArgumentHelp("A setting to evaluate (NAME[:key=value,...]). Repeatable; default: every variant at its default and a few other settings.", valueName: "variant"))
   var variants: [String] = []
+
+  @Option(help: ArgumentHelp("Print the cheapest setting within this error per layer and head.", valueName: "E"))
+  var budget: Double?
 
   @Option(help: "Seeds per random-feature setting; statistics pool the heads of all draws.")
   var draws: Int = 4
@@ -42,7 +51,9 @@ struct BenchQuality: ParsableCommand {
   func run() throws {
     guard draws >= 1 else { throw ValidationError("--draws must be at least 1") }
     threading.configure()
-    let settings = variants.isEmpty ? AttentionQuality.standardSettings : variants.map { AttentionQuality.Setting($0) }
+    if let budget, !(budget >= 0) { throw ValidationError("--budget must be a non-negative number") }
+    let defaults = budget == nil ? AttentionQuality.standardSettings : [AttentionQuality.Setting("softmax:prec=bf16")]
+    let settings = variants.isEmpty ? defaults : variants.map { AttentionQuality.Setting($0) }
     for setting in settings { try VariantCatalog.check(setting.variant) }  // fail before the work
     var rows: [AttentionQuality.Row] = []
     let datasets = try AttentionQuality.datasets(at: attentionData)
@@ -66,11 +77,26 @@ struct BenchQuality: ParsableCommand {
     }
     for dataset in datasets {
       print("\(dataset.name): \(dataset.layers.count) layers × \(dataset.heads) heads, N = \(dataset.tokens), d = \(dataset.depth)")
+      if let budget { printCheapest(AttentionQuality.cheapest(rows, dataset: dataset, budget: budget), budget: budget, heads: dataset.heads) }
       print("  setting                            median      p10      p90   numpy reference row")
       for row in rows where row.dataset == dataset.name {
         print("  " + row.setting.variant.padding(toLength: 30, withPad: " ", startingAt: 0)
           + String(format: " %9.4f %8.4f %8.4f   ", row.median, row.p10, row.p90) + (row.setting.numpyLabel ?? "-"))
       }
     }
+  }
+
+  /// A layer a line: each head's cheapest setting within `budget` and its error.
+  func printCheapest(_ choices: [AttentionQuality.HeadChoice], budget: Double, heads: Int) {
+    print("  cheapest setting within \(budget) per head (setting error):")
+    print("  layer  " + (0..<heads).map { "head \($0)".padding(toLength: 26, withPad: " ", startingAt: 0) }.joined())
+    for layer in Set(choices.map(\.layer)).sorted() {
+      let cells = choices.filter { $0.layer == layer }.sorted { $0.head < $1.head }.map { choice in
+        "\(choice.setting) \(String(format: "%.4f", choice.error))".padding(toLength: 26, withPad: " ", startingAt: 0)
+      }
+      print("  " + String(layer).padding(toLength: 7, withPad: " ", startingAt: 0) + cells.joined())
+    }
+    let counts = Dictionary(grouping: choices, by: \.setting).mapValues(\.count).sorted { $0.key < $1.key }
+    print("  heads: " + counts.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
   }
 }

@@ -50,7 +50,7 @@ struct PolicyOptions: ParsableArguments {
   var tokenMerge: String?
 
   @Option(help: ArgumentHelp(
-    "The linear layers' operands. f32: float32. bf16: weights rounded to bfloat16 when packed (half their bytes) and activations per call, sums in float32 (AVX-512 BF16 where the CPU has it; about 0.2–0.5% output error). auto: bf16 when the cost model predicts it faster and the outputs on the calibration inputs stay within --max-output-error of f32's (that error then counts against the budget). Default: f32, auto under --policy fastest.",
+    "The linear layers' operands. f32: float32. bf16: weights rounded to bfloat16 when packed (half their bytes) and activations per call, sums in float32 (AVX-512 BF16 where the CPU has it; about 0.2–0.5% output error). auto: bf16 when the cost model predicts it faster and the outputs on the calibration inputs stay within --max-output-error of f32's (that error then counts against the budget). Default: auto under --policy balanced and fastest, f32 otherwise.",
     valueName: "f32|bf16|auto"))
   var linearPrecision: LinearPrecisionChoice?
 

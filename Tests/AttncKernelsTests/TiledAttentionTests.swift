@@ -25,35 +25,48 @@ import Testing
      .float(values(c.batch * c.kvHeads * c.keys * c.valueDepth, seed: 3), [c.batch, c.kvHeads, c.keys, c.valueDepth]))
   }
 
+  /// Row `i` of head `h`, batch `b`: `softcap(scale·q·kᵀ) + add(b, h, i, j)` over the keys, −inf
+  /// past the causal diagonal, in Double.
+  static func scores(_ c: Case, q: [Float], k: [Float], _ b: Int, _ h: Int, _ i: Int, add: (Int, Int, Int, Int) -> Float) -> [Double] {
+    let g = h / (c.heads / c.kvHeads)
+    var scores = [Double](repeating: -.infinity, count: c.keys)
+    for j in 0..<c.keys where !(c.causal && j > i + c.keys - c.queries) {
+      var dot: Double = 0
+      for t in 0..<c.depth {
+        dot += Double(q[((b * c.heads + h) * c.queries + i) * c.depth + t]) * Double(k[((b * c.kvHeads + g) * c.keys + j) * c.depth + t])
+      }
+      var s = dot * Double(c.scale)
+      if c.softcap > 0 { s = Double(c.softcap) * Foundation.tanh(s / Double(c.softcap)) }
+      scores[j] = s + Double(add(b, h, i, j))
+    }
+    return scores
+  }
+
+  /// `body(b, h, g, i)` for every batch item, query head, its key/value head and query row.
+  static func forEachRow(_ c: Case, _ body: (Int, Int, Int, Int) -> Void) {
+    for b in 0..<c.batch {
+      for h in 0..<c.heads {
+        for i in 0..<c.queries { body(b, h, h / (c.heads / c.kvHeads), i) }
+      }
+    }
+  }
+
   /// `softmax(softcap(scale·q·kᵀ) + add(b, h, i, j)) · v`, causal cut with −inf, in Double;
   /// an all −inf row gives zeros.
   static func reference(_ c: Case, add: (Int, Int, Int, Int) -> Float) -> [Float] {
     let (q, k, v) = operands(c)
+    let (qf, kf) = (q.floats.owned, k.floats.owned)
     var y = [Float](repeating: 0, count: c.batch * c.heads * c.queries * c.valueDepth)
-    for b in 0..<c.batch {
-      for h in 0..<c.heads {
-        let g = h / (c.heads / c.kvHeads)
-        for i in 0..<c.queries {
-          var scores = [Double](repeating: -.infinity, count: c.keys)
-          for j in 0..<c.keys where !(c.causal && j > i + c.keys - c.queries) {
-            var dot: Double = 0
-            for t in 0..<c.depth {
-              dot += Double(q.floats[((b * c.heads + h) * c.queries + i) * c.depth + t]) * Double(k.floats[((b * c.kvHeads + g) * c.keys + j) * c.depth + t])
-            }
-            var s = dot * Double(c.scale)
-            if c.softcap > 0 { s = Double(c.softcap) * Foundation.tanh(s / Double(c.softcap)) }
-            scores[j] = s + Double(add(b, h, i, j))
-          }
-          let top = scores.max()!
-          guard top > -.infinity else { continue }
-          let weights = scores.map { Foundation.exp($0 - top) }
-          let total = weights.reduce(0, +)
-          for e in 0..<c.valueDepth {
-            var sum: Double = 0
-            for j in 0..<c.keys { sum += weights[j] * Double(v.floats[((b * c.kvHeads + g) * c.keys + j) * c.valueDepth + e]) }
-            y[((b * c.heads + h) * c.queries + i) * c.valueDepth + e] = Float(sum / total)
-          }
-        }
+    forEachRow(c) { b, h, g, i in
+      let scores = Self.scores(c, q: qf, k: kf, b, h, i, add: add)
+      let top = scores.max()!
+      guard top > -.infinity else { return }
+      let weights = scores.map { Foundation.exp($0 - top) }
+      let total = weights.reduce(0, +)
+      for e in 0..<c.valueDepth {
+        var sum: Double = 0
+        for j in 0..<c.keys { sum += weights[j] * Double(v.floats[((b * c.kvHeads + g) * c.keys + j) * c.valueDepth + e]) }
+        y[((b * c.heads + h) * c.queries + i) * c.valueDepth + e] = Float(sum / total)
       }
     }
     return y

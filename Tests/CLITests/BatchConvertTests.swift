@@ -133,7 +133,7 @@ extension BatchConvertTests {
       #expect(status["\(models)/\(name)/model.onnx"] == "converted", "\(name)")
       // The folder structure is kept below OUTDIR.
       let plan = try PlanFile.readHeader("\(out)/\(name)/model.attnc")
-      #expect(plan.options.hasPrefix("policy=balanced seq-len=default"))  // the default policy
+      #expect(plan.options.hasPrefix("policy=balanced linear-precision=auto seq-len=default"))  // the default policy
       #expect(plan.producer == "attnc 0.1.0")
     }
     let errors = Dictionary(

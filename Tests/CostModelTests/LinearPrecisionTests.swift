@@ -63,7 +63,8 @@ import Testing
   @Test func fastestDefaultsToAutoWithoutAnErrorCheck() throws {
     let fastest = try Self.convert(nil, policy: .fastest)
     #expect(fastest.linearPrecision.precision == .bfloat16 && fastest.linearPrecision.outputError == nil)
-    #expect(LinearPrecisionChoice.default(for: .exact) == .f32 && LinearPrecisionChoice.default(for: .balanced) == .f32)
+    #expect(LinearPrecisionChoice.default(for: .exact) == .f32 && LinearPrecisionChoice.default(for: .accurate) == .f32)
+    #expect(LinearPrecisionChoice.default(for: .balanced) == .auto)
     #expect(try Self.convert(nil, policy: .exact).linearPrecision.precision == .float32)
   }
 }

@@ -38,7 +38,7 @@ struct PolicyTests {
     var limits = AttentionPolicy.Limits()
     limits.maxError = 0.035
     let choice = AttentionPolicy.balanced.choose(&candidates, limits: limits)
-    let within = candidates.filter { $0.variant == "softmax" || ($0.error ?? 1) <= 0.035 }
+    let within = candidates.filter { $0.isExact || ($0.error ?? 1) <= 0.035 }
     #expect(candidates[choice].predictedSeconds == within.compactMap(\.predictedSeconds).min())
     #expect(candidates.filter { ($0.error ?? 0) > 0.035 }.allSatisfy { !$0.allowed && $0.refusal!.contains("--max-error") })
     // Without estimates nothing but exact attention is allowed.
@@ -54,9 +54,9 @@ struct PolicyTests {
     // One approximation predicted at `fraction` of exact attention's time, the others slower.
     func choose(fraction: Double) throws -> (candidates: [AttentionCandidate], choice: Int, fast: Int) {
       var candidates = Self.candidates(Self.encoder, seqLen: 512, errors: errors)
-      let exact = try #require(candidates.first { $0.variant == "softmax" }?.predictedSeconds)
-      let fast = try #require(candidates.firstIndex { $0.variant != "softmax" && $0.allowed })
-      for index in candidates.indices where candidates[index].variant != "softmax" {
+      let exact = try #require(candidates.first { $0.isExact }?.predictedSeconds)
+      let fast = try #require(candidates.firstIndex { !$0.isExact && $0.allowed })
+      for index in candidates.indices where !candidates[index].isExact {
         candidates[index].predictedSeconds = exact * (index == fast ? fraction : 2)
       }
       let choice = AttentionPolicy.balanced.choose(&candidates, limits: .init())
@@ -71,7 +71,7 @@ struct PolicyTests {
 
     // On the fixture profile's own predictions, 8 tokens stay exact: nothing is 10% faster.
     var short = Self.candidates(Self.encoder, seqLen: 8, errors: errors)
-    let exact = try #require(short.first { $0.variant == "softmax" }?.predictedSeconds)
+    let exact = try #require(short.first { $0.isExact }?.predictedSeconds)
     let best = try #require(short.compactMap(\.predictedSeconds).min())
     #expect(best > exact * (1 - AttentionPolicy.minimumGain), "fastest \(best) s vs exact \(exact) s")
     #expect(short[AttentionPolicy.balanced.choose(&short, limits: .init())].variant == "softmax")
@@ -83,7 +83,7 @@ struct PolicyTests {
     #expect(candidates[AttentionPolicy.accurate.choose(&candidates, limits: .init())].variant == "softmax")
     // A budget below exact attention's tile buffers leaves the smallest-error variant that fits.
     var limits = AttentionPolicy.Limits()
-    let softmaxMemory = candidates.first { $0.variant == "softmax" }!.cost.extraMemoryBytes
+    let softmaxMemory = candidates.first { $0.isExact }!.cost.extraMemoryBytes
     limits.memoryBudget = softmaxMemory - 1
     var tight = Self.candidates(Self.encoder, seqLen: 4096, errors: errors)
     let choice = AttentionPolicy.accurate.choose(&tight, limits: limits)
@@ -97,7 +97,52 @@ struct PolicyTests {
 
   @Test func exactPolicyAlwaysPicksSoftmax() {
     var candidates = Self.candidates(Self.decoder, seqLen: 65536)
-    #expect(candidates[AttentionPolicy.exact.choose(&candidates, limits: .init())].variant == "softmax")
+    #expect(candidates[AttentionPolicy.exact.choose(&candidates, limits: .init())].setting == "softmax")
+    #expect(candidates.first { $0.setting == "softmax:prec=bf16" }?.refusal == "the exact policy keeps exact attention")
+  }
+
+  /// Exact attention in bfloat16 is a candidate like any variant: `balanced` takes it where its
+  /// measured error is within --max-error and it is predicted faster, and not under a tiny budget.
+  @Test func balancedTakesBFloat16WithinTheBudget() throws {
+    var errors = Dictionary(uniqueKeysWithValues: AttentionCandidate.settings.map { ($0, 0.5) })
+    errors["softmax:prec=bf16"] = 0.002
+    func choose(maxError: Double) throws -> AttentionCandidate {
+      var candidates = Self.candidates(Self.encoder, seqLen: 4096, errors: errors)
+      let exact = try #require(candidates.first { $0.isExact }?.predictedSeconds)
+      let bf16 = try #require(candidates.firstIndex { $0.setting == "softmax:prec=bf16" })
+      #expect(candidates[bf16].errorSource == "measured" && !candidates[bf16].isExact)
+      candidates[bf16].predictedSeconds = exact * 0.55
+      var limits = AttentionPolicy.Limits()
+      limits.maxError = maxError
+      return candidates[AttentionPolicy.balanced.choose(&candidates, limits: limits)]
+    }
+    #expect(try choose(maxError: 0.01).setting == "softmax:prec=bf16")
+    #expect(try choose(maxError: 0.001).setting == "softmax")
+  }
+
+  /// Per-head choice: when bfloat16 is over the budget on the layer but within it on some heads,
+  /// `balanced` runs those heads in bfloat16 and keeps the others float32.
+  @Test func balancedChoosesPrecisionPerHead() throws {
+    var errors = Dictionary(uniqueKeysWithValues: AttentionCandidate.settings.map { ($0, 0.5) })
+    errors["softmax:prec=bf16"] = 0.18
+    var candidates = AttentionCandidate.all(
+      for: Self.encoder, seqLen: 4096, profile: CostModelFixture.profile(), errors: errors.mapValues { ($0, "measured") },
+      headErrors: ["softmax:prec=bf16": [0.001, 0.2, 0.002, 0.3]])
+    let exact = try #require(candidates.first { $0.isExact }?.predictedSeconds)
+    let bf16 = try #require(candidates.firstIndex { $0.setting == "softmax:prec=bf16" })
+    candidates[bf16].predictedSeconds = exact * 0.5
+    var limits = AttentionPolicy.Limits()
+    limits.maxError = 0.05
+    let chosen = candidates[AttentionPolicy.balanced.choose(&candidates, limits: limits)]
+    #expect(chosen.setting == "softmax:f32heads=1+3,prec=bf16")
+    #expect(abs(chosen.error! - ((0.001 * 0.001 + 0.002 * 0.002) / 4).squareRoot()) < 1e-12)
+    #expect(abs(chosen.predictedSeconds! - exact * 0.75) < exact * 1e-9)
+    // No head within the budget: refused as a whole.
+    limits.maxError = 0.0005
+    var tight = AttentionCandidate.all(
+      for: Self.encoder, seqLen: 4096, profile: CostModelFixture.profile(), errors: errors.mapValues { ($0, "measured") },
+      headErrors: ["softmax:prec=bf16": [0.001, 0.2, 0.002, 0.3]])
+    #expect(tight[AttentionPolicy.balanced.choose(&tight, limits: limits)].setting == "softmax")
   }
 
   // MARK: - The planner on the bundled sample

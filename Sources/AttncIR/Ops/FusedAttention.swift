@@ -64,14 +64,8 @@ public struct AttentionVariant: Sendable, Equatable, CustomStringConvertible {
   /// Exact attention, fused and tiled.
   public static let softmax = AttentionVariant(name: "softmax")
 
-  /// `name` or `name:key=value,...` with keys sorted.
-  public var description: String {
-    guard !parameters.isEmpty else { return name }
-    let pairs = parameters.sorted { $0.key < $1.key }.map { key, value in
-      value == value.rounded() && abs(value) < 1e15 ? "\(key)=\(Int(value))" : "\(key)=\(value)"
-    }
-    return name + ":" + pairs.joined(separator: ",")
-  }
+  /// `name` or `name:key=value,...` with keys sorted, choices by name (`softmax:prec=bf16`).
+  public var description: String { AttentionVariants.text(name, parameters) }
 }
 
 /// attnc op: one attention, `FusedAttention(Q, K, V, mask?)` with `Q [B, Hq, S, d]`,

@@ -165,14 +165,16 @@ public struct FusedAttentionCall: KernelCall {
     case .bias: mask = .bias(try KernelCalls.input(inputs, maskInput))
     case .keyWeights: mask = .keyWeights(try KernelCalls.input(inputs, maskInput))
     }
-    let options = TiledAttention.Options(
+    var options = TiledAttention.Options(
       scale: s.scale, causal: s.causal, causalFill: s.causalFill, zeroNaNRows: s.zeroNaNRows, softcap: s.softcap)
     var k: Tensor, v: Tensor
     if appendsCache {
       let past = (keys: try KernelCalls.input(inputs, 1), values: try KernelCalls.input(inputs, 3))
       let new = (keys: try KernelCalls.input(inputs, 2), values: try KernelCalls.input(inputs, 4))
       let keys = (past.keys.shape.dropLast().last ?? 0) + (new.keys.shape.dropLast().last ?? 0)
-      guard try variant(forKeys: keys, queries: q.shape.dropLast().last).0.kernel != nil else {
+      let (definition, values) = try variant(forKeys: keys, queries: q.shape.dropLast().last)
+      guard definition.kernel != nil else {
+        options.setPrecision(values)
         return try TiledAttention.runAppending(q: q, past: past, new: new, mask: mask, options: options, output: context.output)
       }
       k = try Movement.concat([past.keys, new.keys], axis: 2, output: context.output(1))
@@ -183,6 +185,7 @@ public struct FusedAttentionCall: KernelCall {
     let (definition, values) = try variant(forKeys: k.shape.dropLast().last ?? 0, queries: q.shape.dropLast().last)
     let y: Tensor
     if definition.kernel == nil {
+      options.setPrecision(values)
       y = try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options, output: context.output(0))
     } else {
       y = try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: s.scale, causal: s.causal)

@@ -59,7 +59,9 @@ public enum VariantAttention {
     mask: TiledAttention.Mask, scale: Float, causal: Bool
   ) throws -> Tensor {
     guard let kernel = definition.kernel else {
-      return try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: .init(scale: scale, causal: causal))
+      var options = TiledAttention.Options(scale: scale, causal: causal)
+      options.setPrecision(parameters)
+      return try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options)
     }
     let (batch, heads, kvHeads, queries, keys, depth, valueDepth) = try TiledAttention.operandShape(q: q, k: k, v: v)
     let maskName: String

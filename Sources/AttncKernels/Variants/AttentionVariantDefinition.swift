@@ -11,6 +11,15 @@ public struct AttentionVariantDefinition: Sendable {
     public var range: ClosedRange<Double>
     public var integer: Bool
     public var help: String
+    /// A choice among names (`prec=bf16`): value `i` is `choices[i]`, the default 0. At its
+    /// default it is left out of the resolved parameters, so `softmax` stays `softmax`.
+    public var choices: [String] = []
+    /// A set of heads (`f32heads=0+3`): bit `h` of the value is head `h`, the default none.
+    /// Left out of the resolved parameters when empty, as a choice at its default.
+    public var isHeadSet = false
+
+    /// Whether the parameter is left out of the resolved parameters at its default.
+    var omittedAtDefault: Bool { !choices.isEmpty || isHeadSet }
 
     public init(_ name: String, default defaultValue: Double, _ range: ClosedRange<Double>, integer: Bool = true, help: String) {
       self.name = name
@@ -18,6 +27,39 @@ public struct AttentionVariantDefinition: Sendable {
       self.range = range
       self.integer = integer
       self.help = help
+    }
+
+    /// A parameter taking one of `choices` by name (or index), the first by default.
+    public static func choice(_ name: String, _ choices: [String], help: String) -> Parameter {
+      var parameter = Parameter(name, default: 0, 0...Double(choices.count - 1), help: help)
+      parameter.choices = choices
+      return parameter
+    }
+
+    /// A set of heads, written `0+3` (at most 52 heads: a plan parameter is a Double).
+    public static func heads(_ name: String, help: String) -> Parameter {
+      var parameter = Parameter(name, default: 0, 0...Double((1 << 52) - 1), help: help)
+      parameter.isHeadSet = true
+      return parameter
+    }
+
+    /// The bit set of heads `text` lists (`0+3`), nil when it is not such a list.
+    public static func headSet(_ text: String) -> Double? {
+      var bits: UInt64 = 0
+      for part in text.split(separator: "+", omittingEmptySubsequences: false) {
+        guard let head = Int(part), (0..<52).contains(head) else { return nil }
+        bits |= 1 << UInt64(head)
+      }
+      return Double(bits)
+    }
+
+    /// `value` as the text form writes it: the choice's name, the heads, else the number.
+    public func text(_ value: Double) -> String {
+      if Int(exactly: value).map({ choices.indices.contains($0) }) == true { return choices[Int(value)] }
+      if isHeadSet, let bits = UInt64(exactly: value), bits > 0 {
+        return (0..<64).filter { bits & (1 << UInt64($0)) != 0 }.map(String.init).joined(separator: "+")
+      }
+      return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     /// The `seed` of a variant's random features or projections (any integer a Double holds).
@@ -87,8 +129,23 @@ public struct AttentionVariantDefinition: Sendable {
       resolved[key] = value
     }
     for parameter in parameters where resolved[parameter.name] == nil { resolved[parameter.name] = parameter.defaultValue }
+    for parameter in parameters where parameter.omittedAtDefault && resolved[parameter.name] == parameter.defaultValue {
+      resolved[parameter.name] = nil
+    }
     return VariantParameters(resolved)
   }
+
+  /// `name` or `name:key=value,...`, keys sorted, choices by name (`softmax:prec=bf16`).
+  public func text(_ values: [String: Double]) -> String {
+    guard !values.isEmpty else { return name }
+    let pairs = values.sorted { $0.key < $1.key }.map { key, value in
+      "\(key)=" + (parameters.first { $0.name == key } ?? Parameter(key, default: 0, 0...0, help: "")).text(value)
+    }
+    return name + ":" + pairs.joined(separator: ",")
+  }
+
+  /// Whether this is exact attention in float32 (`softmax` without reduced precision).
+  public func isExact(_ values: VariantParameters) -> Bool { name == "softmax" && values["prec"] == 0 }
 
   private func format(_ value: Double) -> String {
     value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
@@ -193,6 +250,13 @@ public enum AttentionVariants {
     return (definition, try definition.resolve(values))
   }
 
+  /// `name:key=value,...` as `definition.text` writes it (numbers for a variant not known).
+  public static func text(_ name: String, _ values: [String: Double]) -> String {
+    ((try? named(name)) ?? AttentionVariantDefinition(
+      name: name, summary: "", parameters: [], supportsCausal: false,
+      cost: { _, _ in AttentionCost(flops: 0, exponentials: 0, bytes: 0, extraMemoryBytes: 0) }, kernel: nil)).text(values)
+  }
+
   /// Kernel parameters `variant_<key>` hold the variant's parameters.
   public static let variantPrefix = "variant_"
 
@@ -217,10 +281,18 @@ public enum AttentionVariants {
     if parts.count == 2 {
       for pair in parts[1].split(separator: ",") {
         let kv = pair.split(separator: "=", maxSplits: 1)
-        guard kv.count == 2, let value = Double(kv[1].filter { $0 != " " }) else {
-          throw AttncError.invalid("variant parameter '\(pair)' in '\(text)' is not key=number")
+        let key = kv.first.map { $0.filter { $0 != " " } } ?? ""
+        let parameter = definition.parameters.first { $0.name == key }
+        let choices = parameter?.choices ?? []
+        let word = kv.count == 2 ? kv[1].filter { $0 != " " } : ""
+        guard kv.count == 2,
+          let value = Double(word) ?? choices.firstIndex(of: word).map(Double.init)
+            ?? (parameter?.isHeadSet == true ? AttentionVariantDefinition.Parameter.headSet(word) : nil)
+        else {
+          let expected = choices.isEmpty ? "key=number" : "\(key)=\(choices.joined(separator: "|"))"
+          throw AttncError.invalid("variant parameter '\(pair)' in '\(text)' is not \(expected)")
         }
-        values[kv[0].filter { $0 != " " }] = value
+        values[key] = value
       }
     }
     return (definition, try definition.resolve(values))

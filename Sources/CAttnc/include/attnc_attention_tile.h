@@ -5,18 +5,29 @@
  * (batch, query head): Y = softmax(softcap(scale·Q·Kᵀ) + term) · V with an online softmax over
  * key blocks. Q·Kᵀ and P·V are register-blocked tiles (6 query rows at a time) over keys packed
  * in panels, with 16-wide AVX-512 or 8-wide AVX2/FMA code where the machine has it (chosen at run
- * time) and plain C otherwise. */
+ * time) and plain C otherwise.
+ *
+ * In bfloat16 precision Q, K, V and the probabilities P are rounded to bfloat16 (round to nearest
+ * even) and multiplied with float32 accumulation; the softmax (maxima, exponentials, sums) stays
+ * float32, and the sums add the unrounded probabilities. With AVX512-BF16 (`vdpbf16ps`) K and V
+ * are packed as bfloat16 pairs; elsewhere they are packed as rounded floats and the float32 loops
+ * run on them: the same products, in another order. */
 
 /* Which kernels a block may use: the widest the machine runs, at most AVX2, or plain C (tests
  * compare all three on one machine). */
 enum { ATTNC_ATTENTION_WIDEST = 0, ATTNC_ATTENTION_AVX2 = 1, ATTNC_ATTENTION_PORTABLE = 2 };
+
+/* Precision of the products Q·Kᵀ and P·V. */
+enum { ATTNC_ATTENTION_FLOAT32 = 0, ATTNC_ATTENTION_BFLOAT16 = 1 };
 
 /* One query block: rows query rows of one (batch, query head) against keys 0..<key_end of its
  * key/value head. */
 typedef struct {
   const float *q;              /* [rows, depth] */
   const float *packed_keys;    /* the key head as attnc_attention_pack_keys packed it */
-  const float *v;              /* [keys, value_depth] */
+  /* [keys, value_depth] in float32 precision; in bfloat16 the values as
+   * attnc_attention_pack_values packed them. */
+  const float *v;
   float *y;                    /* [rows, value_depth]: written, never read before */
   /* Additive term of query row 0, key 0 (NULL for none); the row r, key j entry is
    * term[r·term_query_stride + j·term_key_stride], term_key_stride 0 or 1. */
@@ -33,9 +44,10 @@ typedef struct {
   float scale;
   /* > 0: scores become softcap·tanh(score / softcap) before the term is added. */
   float softcap;
-  /* ATTNC_ATTENTION_WIDEST, _AVX2 or _PORTABLE, as when the keys were packed. */
-  int kernels;
-  /* attnc_attention_scratch_floats(rows, key_block) floats, owned by the caller. */
+  /* ATTNC_ATTENTION_WIDEST, _AVX2 or _PORTABLE, and ATTNC_ATTENTION_FLOAT32 or _BFLOAT16, as when
+   * the keys (and values) were packed. */
+  int kernels, precision;
+  /* attnc_attention_scratch_floats(rows, key_block, depth) floats, owned by the caller. */
   float *scratch;
   /* != 0: a row whose probabilities are NaN (a NaN score) gives zeros, as SDPA exports' guard
    * Where(IsNaN(p), 0, p) defines; 0: it gives NaN, as a plain softmax. */
@@ -46,14 +58,25 @@ typedef struct {
 long attnc_attention_panel_width(void);
 
 /* Floats of scratch that attnc_attention_run needs. */
-long attnc_attention_scratch_floats(long rows, long key_block);
+long attnc_attention_scratch_floats(long rows, long key_block, long depth);
 
-/* Floats of one packed key head. */
+/* Floats of one packed key head (either precision). */
 long attnc_attention_packed_floats(long keys, long depth);
 
-/* Packs one key head k [keys, depth] into panels for the kernels `kernels` will choose
- * (attnc_attention_packed_floats(keys, depth) floats at `packed`). */
-void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, float *packed);
+/* Packs one key head k [keys, depth] into panels for the kernels `kernels` will choose in
+ * `precision` (attnc_attention_packed_floats(keys, depth) floats at `packed`). */
+void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, int precision, float *packed);
+
+/* Floats of one value head packed for bfloat16 precision. */
+long attnc_attention_packed_value_floats(long keys, long value_depth);
+
+/* Packs one value head v [keys, value_depth] for bfloat16 precision with the kernels `kernels`
+ * will choose (attnc_attention_packed_value_floats(keys, value_depth) floats at `packed`). */
+void attnc_attention_pack_values(const float *v, long keys, long value_depth, int kernels, float *packed);
+
+/* Whether bfloat16 precision with `kernels` multiplies with AVX512-BF16 (1) or rounds and runs the
+ * float32 loops (0). */
+int attnc_attention_native_bfloat16(int kernels);
 
 /* Computes the block's output rows. A row whose visible keys all score −inf gives zeros; a NaN
  * score makes its row NaN, or zeros under zero_nan_rows. */
