@@ -7,6 +7,8 @@ let package = Package(
   products: [
     .executable(name: "attnc", targets: ["attnc"]),
     .library(name: "AttncKit", targets: ["AttncKit"]),
+    // The C interface (include/attnc.h) that the Python package in python/ loads with ctypes.
+    .library(name: "attnc_c", type: .dynamic, targets: ["AttncC"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -45,6 +47,11 @@ let package = Package(
       dependencies: [
         "AttncCodegen", "AttncCost", "AttncIR", "AttncKernels", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor",
       ]),
+    // The C interface: attnc.h and its C part (status names); the Swift target implements the rest.
+    .target(name: "CAttncAPI"),
+    .target(
+      name: "AttncC",
+      dependencies: ["AttncCost", "AttncKit", "AttncKernels", "AttncONNX", "AttncPasses", "AttncRuntime", "AttncTensor", "CAttncAPI"]),
     .executableTarget(
       name: "attnc",
       dependencies: [
