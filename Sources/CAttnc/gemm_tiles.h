@@ -14,6 +14,20 @@
 #define ATTNC_ROW_CASES_6(ROWS) ROWS(6) ROWS(5) ATTNC_ROW_CASES_4(ROWS)
 #define ATTNC_ROW_CASES_12(ROWS) ROWS(12) ROWS(11) ROWS(10) ROWS(9) ROWS(8) ROWS(7) ATTNC_ROW_CASES_6(ROWS)
 
+/* The strip dispatch the GEMM tile kernels share: the row count (1…12) and one or two 16-wide
+ * column vectors chosen at run time, each case a call of ATTNC_TILE_KERNEL(n, vectors), which the
+ * including function defines (and undefines after) to its own row kernel with its arguments. */
+#define ATTNC_TILE_ROW_CASE(n)                                     \
+  case n:                                                          \
+    if (attnc_tile_wide_) ATTNC_TILE_KERNEL(n, 2);                 \
+    else ATTNC_TILE_KERNEL(n, 1);                                  \
+    break;
+#define ATTNC_TILE_SWITCH_12(rows, wide)                                       \
+  do {                                                                         \
+    const int attnc_tile_wide_ = (wide);                                       \
+    switch (rows) { ATTNC_ROW_CASES_12(ATTNC_TILE_ROW_CASE) }                  \
+  } while (0)
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 

@@ -120,13 +120,9 @@ ATTNC_AVX512 static ALWAYS_INLINE void tile_rows_avx512(int rows, int vectors, c
 ATTNC_AVX512 static void tile_avx512(const attnc_gemm *g, const gemm_tile *s, int rows, const void *a_,
                                      const void *panel_, long kc) {
   const float *a = a_, *panel = panel_;
-#define ROWS(n)                                                              \
-  case n:                                                                    \
-    if (s->columns > 16) tile_rows_avx512(n, 2, g, s, a, panel, kc);         \
-    else tile_rows_avx512(n, 1, g, s, a, panel, kc);                         \
-    break;
-  switch (rows) { ATTNC_ROW_CASES_12(ROWS) }
-#undef ROWS
+#define ATTNC_TILE_KERNEL(n, v) tile_rows_avx512(n, v, g, s, a, panel, kc)
+  ATTNC_TILE_SWITCH_12(rows, s->columns > 16);
+#undef ATTNC_TILE_KERNEL
 }
 
 #endif

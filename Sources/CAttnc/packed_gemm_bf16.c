@@ -176,13 +176,9 @@ ATTNC_BF16 static ALWAYS_INLINE void tile_rows_dot(int rows, int vectors, const 
 ATTNC_BF16 static void tile_dot(const attnc_gemm *g, const gemm_tile *s, int rows, const void *a_, const void *panel_,
                                 long kc) {
   const uint32_t *a = a_, *panel = panel_;
-#define ROWS(n)                                                              \
-  case n:                                                                    \
-    if (s->columns > 16) tile_rows_dot(n, 2, g, s, a, panel, kc);            \
-    else tile_rows_dot(n, 1, g, s, a, panel, kc);                            \
-    break;
-  switch (rows) { ATTNC_ROW_CASES_12(ROWS) }
-#undef ROWS
+#define ATTNC_TILE_KERNEL(n, v) tile_rows_dot(n, v, g, s, a, panel, kc)
+  ATTNC_TILE_SWITCH_12(rows, s->columns > 16);
+#undef ATTNC_TILE_KERNEL
 }
 
 /* CPUID leaf 7, subleaf 1, EAX bit 5: AVX512_BF16 (the OS's AVX-512 state is checked by

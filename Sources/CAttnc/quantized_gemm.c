@@ -315,13 +315,9 @@ ATTNC_VNNI static ALWAYS_INLINE void tile_rows_vnni(int rows, int vectors, const
 }
 
 ATTNC_VNNI static void tile_vnni(const attnc_qgemm *g, const tile *s, int rows, const uint8_t *a, const int8_t *panel) {
-#define ROWS(n)                                                     \
-  case n:                                                           \
-    if (s->columns > 16) tile_rows_vnni(n, 2, g, s, a, panel);      \
-    else tile_rows_vnni(n, 1, g, s, a, panel);                      \
-    break;
-  switch (rows) { ATTNC_ROW_CASES_12(ROWS) }
-#undef ROWS
+#define ATTNC_TILE_KERNEL(n, v) tile_rows_vnni(n, v, g, s, a, panel)
+  ATTNC_TILE_SWITCH_12(rows, s->columns > 16);
+#undef ATTNC_TILE_KERNEL
 }
 
 static int has_vnni(void) {
