@@ -46,7 +46,16 @@ class Entry:
 
     def overrides(self, n):
         # A KV-cache step: one new token on n - 1 cached ones.
-        return {"seq": 1, "past": n - 1, "total": n} if self.kv else {}
+        if self.kv:
+            return {"seq": 1, "past": n - 1, "total": n}
+        # An image model's length is its image side: bind the input's size symbols to it
+        # (`attnc bench --seq N` means N tokens, which a ViT reaches at another image size).
+        if "vit" in self.name or "deit" in self.name:
+            import onnx
+            model = onnx.load(self.path, load_external_data=False)
+            return {d.dim_param: n for i in model.graph.input for d in i.type.tensor_type.shape.dim
+                    if d.dim_param and "batch" not in d.dim_param.lower()}
+        return {}
 
 
 def zoo(shared, real, cache):
