@@ -67,7 +67,7 @@ public enum TokenMergePlanner {
     // Predictions at the calibration inputs' own symbol values (a ViT's image size), every call
     // by its own cost and each attention at its merged length.
     let bindings = try interpreter.bind(inputs.samples[0])
-    func predicted(_ plan: Plan, _ graph: Graph) -> Double {
+    func predicted(_ plan: Plan) -> Double {
       PlanCost.predictedSecondsByKernel(plan, bindings: bindings, profile: profile).values.reduce(0, +)
     }
     var tried: [(rates: [Int], error: Double)] = []
@@ -93,9 +93,9 @@ public enum TokenMergePlanner {
       } catch { return nil }
       tried.append((report.rates, error))
       progress("  token merge \(report.rates.map(String.init).joined(separator: ",")): output error \(String(format: "%.4f", error)) (budget \(String(format: "%.4f", budget)); \(Int(elapsed())) s of \(String(format: "%g", options.searchSeconds)) s)")
-      return (report.rates, error, predicted(plan, merged))
+      return (report.rates, error, predicted(plan))
     }
-    let unmerged = predicted(reference, graph)
+    let unmerged = predicted(reference)
     var best: Candidate = (Array(repeating: 0, count: blocks.count), 0, unmerged)
     /// Measures `rates` unless the time left cannot hold one more measurement (nil then, and
     /// `stopped` says so).
