@@ -27,6 +27,8 @@ public struct CalibrationInputs: Sendable {
   /// each integer input feeds (ones for attention masks, 0..<N for positions), standard normal
   /// floats (images); seeded, so conversions repeat.
   public static func synthetic(for plan: Plan, bindings: [String: Int], seed: UInt64 = 0xCA1B) throws -> CalibrationInputs {
+    // Refuse lengths whose inputs or values could not fit before generating anything.
+    try MemoryBound.checkValues(plan, bindings: bindings)
     var generator = SplitMix(seed: seed)
     let samples = try plan.inputs.map { slot -> HostTensor in
       let spec = plan.slots[slot]

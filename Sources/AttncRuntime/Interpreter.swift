@@ -160,6 +160,7 @@ public final class Interpreter: @unchecked Sendable {
     defer { arenaLock.unlock() }
     if let cached = arenaPlans[bindings] { return cached }
     let made = ArenaPlan.make(plan, bindings: bindings)
+    try MemoryBound.checkArena(made, bindings: bindings)
     // Overlaps and bounds, under the project's self-checks (debug builds, ATTNC_VERIFY=1).
     if SelfChecks.enabled { try made.validate(against: plan) }
     arenaPlans[bindings] = made
@@ -177,7 +178,10 @@ public final class Interpreter: @unchecked Sendable {
     if let found {
       schedule = found
     } else {
-      schedule = RunSchedule(plan, inputs: inputs, bindings: try bind(shapes: inputs))
+      let bindings = try bind(shapes: inputs)
+      // Before anything of this run is allocated: each value must fit in memory.
+      try MemoryBound.checkValues(plan, bindings: bindings)
+      schedule = RunSchedule(plan, inputs: inputs, bindings: bindings)
       arenaLock.lock()
       schedules.insert(schedule)
       arenaLock.unlock()
@@ -220,7 +224,9 @@ public final class Interpreter: @unchecked Sendable {
 
   /// Runs the plan on `inputs` (in the plan's input order) and returns the outputs in order.
   public func run(_ inputs: [HostTensor], profile enabled: Bool = false) throws -> [HostTensor] {
-    try run(tensors: inputs.map { Tensor($0) }, profile: enabled).map(\.host)
+    // Bind and check the memory the shapes need before the inputs are copied to compute form.
+    _ = try schedule(for: inputs.map { ($0.dtype, $0.shape) })
+    return try run(tensors: inputs.map { Tensor($0) }, profile: enabled).map(\.host)
   }
 
   /// `run` on values in compute form, without converting inputs and outputs to stored form: a

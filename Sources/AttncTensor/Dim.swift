@@ -160,22 +160,42 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
 
   // MARK: - Evaluation
 
-  /// The value under `bindings` (symbol → value), or nil if a symbol is unbound.
+  /// The value under `bindings` (symbol → value), or nil if a symbol is unbound or the value
+  /// does not fit in an `Int` (see `checkedValue` to tell the two apart).
   public func evaluate(_ bindings: [String: Int]) -> Int? {
+    (try? checkedValue(bindings)) ?? nil
+  }
+
+  /// The value under `bindings`, or nil if a symbol is unbound; every product and sum is
+  /// overflow-checked, so a hostile coefficient or binding cannot trap.
+  /// - Throws: `AttncError.invalid` "dim 2*seq + 1 does not fit in 64 bits at seq = …".
+  public func checkedValue(_ bindings: [String: Int]) throws -> Int? {
     var total = 0
+    var overflow = false
     for (monomial, c) in terms {
       var product = c
       for atom in monomial.atoms {
+        let factor: Int
         switch atom {
         case .symbol(let name):
           guard let v = bindings[name] else { return nil }
-          product *= v
+          factor = v
         case .floorDiv(let dim, let divisor):
-          guard let v = dim.evaluate(bindings) else { return nil }
-          product *= Int((Double(v) / Double(divisor)).rounded(.down))
+          guard let v = try dim.checkedValue(bindings) else { return nil }
+          factor = Int((Double(v) / Double(divisor)).rounded(.down))
         }
+        let (next, over) = product.multipliedReportingOverflow(by: factor)
+        product = next
+        overflow = overflow || over
       }
-      total += product
+      let (sum, over) = total.addingReportingOverflow(product)
+      total = sum
+      overflow = overflow || over
+    }
+    guard !overflow else {
+      let at = symbols.sorted().compactMap { name in bindings[name].map { "\(name) = \($0)" } }
+      throw AttncError.invalid(
+        "dim \(self) does not fit in 64 bits at \(at.joined(separator: ", "))")
     }
     return total
   }
