@@ -76,3 +76,15 @@ let package = Package(
   ],
   swiftLanguageModes: [.v5]
 )
+
+// libFuzzer targets for the readers, only when scripts/fuzz.sh builds them (ATTNC_FUZZ=1, its
+// own build path, -sanitize=fuzzer,address): `swift build` and the tests never compile them.
+if Context.environment["ATTNC_FUZZ"] == "1" {
+  package.targets.append(
+    .executableTarget(
+      name: "attnc-fuzz",
+      dependencies: ["AttncKit", "AttncONNX", "AttncRuntime", "AttncTensor", "CSchemas"],
+      path: "Fuzz/AttncFuzz",
+      // No main: libFuzzer's runtime provides it and calls LLVMFuzzerTestOneInput.
+      swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

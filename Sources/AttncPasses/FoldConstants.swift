@@ -56,7 +56,11 @@ public enum FoldConstants {
     var outputElements = 0
     for output in node.outputs {
       guard let type = graph.values[output].type, let dims = type.concreteDims else { return nil }
-      outputElements += dims.reduce(1, *)
+      // Hostile dims can overflow the count: such an output is never folded (nor allocated).
+      guard let elements = try? HostTensor.elementCount(dims) else { return nil }
+      let (sum, overflow) = outputElements.addingReportingOverflow(elements)
+      guard !overflow else { return nil }
+      outputElements = sum
     }
     guard outputElements <= max(smallOutputElements, inputElements) else { return nil }
     do {

@@ -72,6 +72,23 @@ enum PlanCodec {
     }
   }
 
+  /// Decodes one serialized `attnc.DimExpr` with the header's rules (the dim fuzz target's
+  /// entry to the decoder that every slot's and parameter's dims go through).
+  /// - Throws: as `unpack`.
+  static func unpackDim(_ bytes: UnsafeRawBufferPointer) throws -> Dim {
+    switch NestingCheck.scan(bytes, root: .dimExpr, limit: nestingLimit) {
+    case .ok: break
+    case .malformed: throw corrupted("protobuf decoding failed")
+    case .tooDeep: throw corrupted("messages nest more than \(nestingLimit) levels deep")
+    }
+    let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+    guard let proto = attnc__dim_expr__unpack(nil, bytes.count, data) else {
+      throw corrupted("protobuf decoding failed")
+    }
+    defer { attnc__dim_expr__free_unpacked(proto, nil) }
+    return try Reader.dim(proto.pointee)
+  }
+
   private static func corrupted(_ what: String) -> AttncError {
     AttncError.invalid("plan header is corrupted: \(what)")
   }
@@ -581,8 +598,10 @@ private enum NestingCheck {
   ]
 
   /// Walks `bytes` as a `PlanHeader`: `ProtobufNesting.scan` with plan.proto's message fields.
-  static func scan(_ bytes: UnsafeRawBufferPointer, limit: Int) -> ProtobufNesting.Outcome {
-    ProtobufNesting.scan(bytes, root: Kind.header, limit: limit) { child(of: $0, field: $1) }
+  static func scan(_ bytes: UnsafeRawBufferPointer, root: Kind = .header, limit: Int)
+    -> ProtobufNesting.Outcome
+  {
+    ProtobufNesting.scan(bytes, root: root, limit: limit) { child(of: $0, field: $1) }
   }
 }
 
