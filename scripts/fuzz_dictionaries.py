@@ -8,22 +8,14 @@ the schemas or the registries change: python3 scripts/fuzz_dictionaries.py
 import pathlib
 import re
 
+from fuzz_seeds import varint
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "Fuzz" / "dictionaries"
 
 # Wire type per protobuf scalar type (2 = length-delimited: strings, bytes, messages, packed).
 WIRE = {"int64": 0, "int32": 0, "uint64": 0, "uint32": 0, "bool": 0, "sint64": 0, "sint32": 0,
         "double": 1, "fixed64": 1, "float": 5, "fixed32": 5}
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def escaped(data):

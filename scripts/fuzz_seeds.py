@@ -5,7 +5,7 @@
 
 npy: small arrays of every dtype attnc reads, in formats 1.0 and 2.0, and an empty one.
 dims: serialized attnc.DimExpr messages (schemas/plan.proto): constants, seq, 2*seq + 1,
-batch*seq, (seq + 1)/2, a nested division. Written by hand (no protobuf module needed).
+batch*seq, (seq + 1)/2, a nested division, coefficients of 2^62 and -2^63. Written by hand (no protobuf module needed).
 """
 import pathlib
 import struct
@@ -75,6 +75,9 @@ def dims_seeds():
         "negative.dim": dim((1, [symbol("seq")]), (-1, [])),
         "division.dim": dim((1, [floor_div(seq_plus_one, 2)])),
         "nested.dim": dim((3, [floor_div(dim((1, [floor_div(seq, 2)]), (1, [])), 4)]), (7, [])),
+        # Coefficients at the ends of 64 bits: the algebra must mark overflow, not trap.
+        "huge.dim": dim((1 << 62, [symbol("seq")])),
+        "smallest.dim": dim((-(1 << 63), [symbol("seq")]), (-(1 << 63), [])),
     }
 
 

@@ -17,6 +17,10 @@ public enum InferShapes {
         throw AttncError.invalid(
           "has \(node.outputs.count) outputs but the op defines \(types.count)")
       }
+      // Dim arithmetic on hostile declared dims overflows to `Dim.overflowed`, refused here.
+      if let index = types.firstIndex(where: { $0.dims.contains(where: \.isOverflowed) }) {
+        throw AttncError.invalid("output \(index)'s dims do not fit in 64 bits (the input dims are too large to be real)")
+      }
       return types
     }
   }

@@ -54,11 +54,7 @@ enum PlanCodec {
   ///   failed"; "plan header is corrupted: messages nest more than 64 levels deep"; "plan
   ///   header is corrupted: <where>: <what>" for a value that breaks the schema's rules.
   static func unpack(_ bytes: UnsafeRawBufferPointer) throws -> PlanFile.Header {
-    switch NestingCheck.scan(bytes, limit: nestingLimit) {
-    case .ok: break
-    case .malformed: throw corrupted("protobuf decoding failed")
-    case .tooDeep: throw corrupted("messages nest more than \(nestingLimit) levels deep")
-    }
+    try checkNesting(bytes, root: .header)
     // An empty buffer has no base address; protobuf-c reads nothing at a zero length.
     let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
     guard let proto = attnc__plan_header__unpack(nil, bytes.count, data) else {
@@ -76,17 +72,22 @@ enum PlanCodec {
   /// entry to the decoder that every slot's and parameter's dims go through).
   /// - Throws: as `unpack`.
   static func unpackDim(_ bytes: UnsafeRawBufferPointer) throws -> Dim {
-    switch NestingCheck.scan(bytes, root: .dimExpr, limit: nestingLimit) {
-    case .ok: break
-    case .malformed: throw corrupted("protobuf decoding failed")
-    case .tooDeep: throw corrupted("messages nest more than \(nestingLimit) levels deep")
-    }
+    try checkNesting(bytes, root: .dimExpr)
     let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
     guard let proto = attnc__dim_expr__unpack(nil, bytes.count, data) else {
       throw corrupted("protobuf decoding failed")
     }
     defer { attnc__dim_expr__free_unpacked(proto, nil) }
     return try Reader.dim(proto.pointee)
+  }
+
+  /// Bounds how deeply messages nest before protobuf-c (which recurses) sees `bytes`.
+  private static func checkNesting(_ bytes: UnsafeRawBufferPointer, root: NestingCheck.Kind) throws {
+    switch NestingCheck.scan(bytes, root: root, limit: nestingLimit) {
+    case .ok: break
+    case .malformed: throw corrupted("protobuf decoding failed")
+    case .tooDeep: throw corrupted("messages nest more than \(nestingLimit) levels deep")
+    }
   }
 
   private static func corrupted(_ what: String) -> AttncError {

@@ -48,6 +48,16 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
   /// A named symbol, as an exporter's `dim_param` (`batch`, `sequence`).
   public static func symbol(_ name: String) -> Dim { Dim(terms: [Monomial([.symbol(name)]): 1]) }
 
+  /// The symbol of a dim whose arithmetic overflowed 64 bits (a hostile declared dim): no
+  /// binding names it, so it never evaluates, and shape inference refuses it (`isOverflowed`).
+  public static let overflowSymbol = "dim_overflow__"
+
+  /// What arithmetic returns instead of trapping when a coefficient would overflow.
+  public static var overflowed: Dim { .symbol(overflowSymbol) }
+
+  /// True when arithmetic on this dim (or one it came from) overflowed.
+  public var isOverflowed: Bool { symbols.contains(Dim.overflowSymbol) }
+
   /// Prefix of the fresh symbols shape inference invents for data-dependent dims.
   public static let unknownPrefix = "unk__"
 
@@ -82,13 +92,22 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
 
   // MARK: - Arithmetic
 
+  // Arithmetic never traps: a coefficient that would overflow 64 bits gives `overflowed`.
+
   public static func + (lhs: Dim, rhs: Dim) -> Dim {
     var terms = lhs.terms
-    for (monomial, c) in rhs.terms { terms[monomial, default: 0] += c }
+    for (monomial, c) in rhs.terms {
+      let (sum, overflow) = terms[monomial, default: 0].addingReportingOverflow(c)
+      if overflow { return .overflowed }
+      terms[monomial] = sum
+    }
     return Dim(terms: terms)
   }
 
-  public static prefix func - (dim: Dim) -> Dim { Dim(terms: dim.terms.mapValues { -$0 }) }
+  public static prefix func - (dim: Dim) -> Dim {
+    if dim.terms.values.contains(Int.min) { return .overflowed }
+    return Dim(terms: dim.terms.mapValues { -$0 })
+  }
 
   public static func - (lhs: Dim, rhs: Dim) -> Dim { lhs + (-rhs) }
 
@@ -96,7 +115,10 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
     var terms: [Monomial: Int] = [:]
     for (a, ca) in lhs.terms {
       for (b, cb) in rhs.terms {
-        terms[Monomial(a.atoms + b.atoms), default: 0] += ca * cb
+        let (product, overflow) = ca.multipliedReportingOverflow(by: cb)
+        let (sum, overflowed) = terms[Monomial(a.atoms + b.atoms), default: 0].addingReportingOverflow(product)
+        if overflow || overflowed { return .overflowed }
+        terms[Monomial(a.atoms + b.atoms)] = sum
       }
     }
     return Dim(terms: terms)
@@ -106,7 +128,7 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
   public func floorDivided(by divisor: Int) -> Dim {
     precondition(divisor > 0, "division by a non-positive constant")
     if divisor == 1 { return self }
-    if let value { return Dim(Int((Double(value) / Double(divisor)).rounded(.down))) }
+    if let value { return Dim(Dim.floor(value, divisor)) }
     if terms.values.allSatisfy({ $0 % divisor == 0 }) {
       return Dim(terms: terms.mapValues { $0 / divisor })
     }
@@ -114,14 +136,20 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
     var exact: [Monomial: Int] = [:]
     var rest: [Monomial: Int] = [:]
     for (monomial, c) in terms {
-      let q = c >= 0 ? c / divisor : -((-c + divisor - 1) / divisor)
-      exact[monomial] = q
-      rest[monomial] = c - q * divisor
+      exact[monomial] = Dim.floor(c, divisor)
+      let r = c % divisor
+      rest[monomial] = r < 0 ? r + divisor : r
     }
     let remainder = Dim(terms: rest)
     let quotient = Dim(terms: exact)
-    if let r = remainder.value { return quotient + Dim(r >= 0 ? r / divisor : -((-r + divisor - 1) / divisor)) }
+    if let r = remainder.value { return quotient + Dim(Dim.floor(r, divisor)) }
     return quotient + Dim(terms: [Monomial([.floorDiv(remainder, divisor)]): 1])
+  }
+
+  /// ⌊a / b⌋ for b > 0, without the overflow of the usual `-((-a + b - 1) / b)`.
+  static func floor(_ a: Int, _ b: Int) -> Int {
+    let q = a / b
+    return a % b < 0 ? q - 1 : q
   }
 
   /// Division by another dim when it is exact in the algebra (a constant, a monomial dividing
@@ -139,7 +167,9 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
     var result: [Monomial: Int] = [:]
     for (m, coefficient) in terms {
       guard coefficient % c == 0, let rest = m.removing(monomial) else { return nil }
-      result[rest, default: 0] += coefficient / c
+      let (sum, overflow) = result[rest, default: 0].addingReportingOverflow(coefficient / c)
+      if overflow { return .overflowed }
+      result[rest] = sum
     }
     return Dim(terms: result)
   }
@@ -147,7 +177,8 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
   /// The single-term `q` with `q · divisor == self`, tried against the divisor's leading term.
   private func monomialQuotient(by divisor: Dim) -> Dim? {
     guard let (lead, c) = divisor.terms.max(by: { $0.key > $1.key }) else { return nil }
-    for (m, a) in terms where a % c == 0 {
+    // Int.min / -1 is the one quotient that overflows.
+    for (m, a) in terms where !(a == Int.min && c == -1) && a % c == 0 {
       guard let rest = m.removing(lead) else { continue }
       let candidate = Dim(terms: [rest: a / c])
       if candidate * divisor == self { return candidate }
@@ -182,7 +213,7 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
           factor = v
         case .floorDiv(let dim, let divisor):
           guard let v = try dim.checkedValue(bindings) else { return nil }
-          factor = Int((Double(v) / Double(divisor)).rounded(.down))
+          factor = Dim.floor(v, divisor)
         }
         let (next, over) = product.multipliedReportingOverflow(by: factor)
         product = next

@@ -60,3 +60,23 @@ extension PlanFileTests {
     #expect(!PlanFile.isTemporary(".other.attnc.tmp-1", for: "model.attnc"))
   }
 }
+
+// MARK: - Fuzz regressions
+
+/// A plan dim whose coefficient is 2^62 (the dims fuzz target's input): it decodes, and the
+/// algebra the runtime applies to it marks the overflow instead of trapping.
+@Suite struct PlanDimOverflowTests {
+  /// attnc.DimExpr { terms { coefficient: 2^62, atoms { symbol: "seq" } } }
+  static let bytes: [UInt8] = [
+    0x0a, 0x11, 0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0x12, 0x05, 0x0a, 0x03, 0x73, 0x65, 0x71,
+  ]
+
+  @Test func aHugeCoefficientDecodesAndItsArithmeticDoesNotTrap() throws {
+    let dim = try Self.bytes.withUnsafeBytes { try PlanCodec.unpackDim($0) }
+    #expect(dim == Dim.symbol("seq") * Dim(1 << 62))
+    #expect((dim * 2).isOverflowed)
+    #expect((dim + dim).isOverflowed)
+    #expect(dim.evaluate(["seq": 4]) == nil)
+    #expect(throws: AttncError.self) { try dim.checkedValue(["seq": 4]) }
+  }
+}

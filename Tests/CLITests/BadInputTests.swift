@@ -130,3 +130,19 @@ extension BadInputTests {
     #expect(result.stderr == "error: \(url.path): node 'quantize_x' (QuantizeLinear): the scale holds 0 at index 0: quantizing divides by it\n")
   }
 }
+
+// MARK: - Dims too large to be real (found by the onnx fuzz target's seed)
+
+extension BadInputTests {
+  /// Two inputs declared with 2^62 elements, concatenated: the output dim would overflow 64 bits
+  /// (it trapped in `Dim.+`), and is refused naming the node.
+  @Test func aConcatenationWhoseDimOverflowsIsRefused() throws {
+    let big = "\(1 << 62)"
+    let model = OnnxBuilder().input("a", [big]).input("b", [big])
+      .node("Concat", ["a", "b"], ["y"], name: "cat", attributes: [("axis", 0)]).output("y")
+    let result = try inspect(model.bytes())
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("'cat'"), "\(result.stderr)")
+    #expect(result.stderr.contains("output 0's dims do not fit in 64 bits (the input dims are too large to be real)"), "\(result.stderr)")
+  }
+}

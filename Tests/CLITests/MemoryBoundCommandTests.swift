@@ -18,7 +18,7 @@ import Testing
     var fixed = text.replacingOccurrences(of: "(0,)", with: shapeText)
     fixed = String(fixed.dropLast(fixed.utf8.count - text.utf8.count + 1)) + "\n"
     bytes.replaceSubrange(10..., with: Array(fixed.utf8))
-    FileManager.default.createFile(atPath: url.path, contents: Data(bytes))
+    try Data(bytes).write(to: url)
     let handle = try FileHandle(forWritingTo: url)
     try handle.truncate(atOffset: UInt64(bytes.count + shape.reduce(4, *)))
     try handle.close()
