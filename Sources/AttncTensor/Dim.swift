@@ -256,7 +256,7 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
     var parts: [String] = []
     for monomial in terms.keys.sorted() {
       guard let c = terms[monomial] else { continue }
-      let magnitude = abs(c)
+      let magnitude = c.magnitude  // abs(Int.min) would trap
       let body: String
       if monomial == .one {
         body = "\(magnitude)"

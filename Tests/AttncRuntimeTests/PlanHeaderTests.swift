@@ -79,4 +79,17 @@ extension PlanFileTests {
     #expect(dim.evaluate(["seq": 4]) == nil)
     #expect(throws: AttncError.self) { try dim.checkedValue(["seq": 4]) }
   }
+
+  /// The dims fuzz target's crash of the CI smoke run: -2^63 * seq - 2^63 printed with abs(),
+  /// which traps on Int.min.
+  static let smallest: [UInt8] = [
+    0x0a, 0x12, 0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x12, 0x05, 0x0a, 0x03, 0x73,
+    0x65, 0x71, 0x0a, 0x0b, 0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01,
+  ]
+
+  @Test func theSmallestCoefficientPrints() throws {
+    let dim = try Self.smallest.withUnsafeBytes { try PlanCodec.unpackDim($0) }
+    #expect(dim.description == "-9223372036854775808*seq - 9223372036854775808")
+    #expect((-dim).isOverflowed)
+  }
 }
