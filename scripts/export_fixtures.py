@@ -19,13 +19,13 @@ True: float32 inputs and outputs with Casts inside); `<name>_half_<exporter>` ar
 bfloat16 kernels, so that fixture's outputs are ONNX Runtime's on the same graph with its weights
 and casts widened to float32 (exact for bfloat16), then rounded to bfloat16 at the output.
 
-Encoder-decoder (`--encoder-decoder-only`): T5, Whisper and BART as Optimum's ONNX exporter splits
+Encoder-decoder (`--encoder-decoder-only`): T5, Whisper, BART and Marian as Optimum's ONNX exporter splits
 them (`optimum.exporters.onnx.main_export`, task text2text-generation-with-past or
 automatic-speech-recognition-with-past): `<name>_optimum/encoder_model.onnx`, `decoder_model.onnx`
 and `decoder_with_past_model.onnx`, with test data in `<name>_optimum/<model>/test_data_set_N`
 chained as in generation (the encoder's output feeds the decoders, the decoder's `present.*` the
 with-past decoder's `past_key_values.*`). Set 0 is unpadded, set 1 right-pads the second encoder
-input (T5, BART) or is a second audio clip (Whisper). `decoder_model_merged.onnx` (an `If` over the
+input (T5, BART, Marian) or is a second audio clip (Whisper). `decoder_model_merged.onnx` (an `If` over the
 two decoders) is not kept: attnc refuses `If`. optimum-onnx pins transformers<4.58, so run this part
 from a virtual environment: `python3 -m venv --system-site-packages V && V/bin/pip install
 optimum-onnx 'optimum~=2.1.0' 'transformers>=4.57,<4.58' && V/bin/python scripts/export_fixtures.py
@@ -417,6 +417,11 @@ def encoder_decoder_configs():
             decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, d_model=32, max_source_positions=16,
             max_target_positions=32, decoder_start_token_id=1, pad_token_id=0, eos_token_id=2, bos_token_id=1,
             suppress_tokens=[], begin_suppress_tokens=[]), "automatic-speech-recognition-with-past"),
+        "marian": (transformers.MarianMTModel, transformers.MarianConfig(
+            vocab_size=VOCAB, decoder_vocab_size=VOCAB, d_model=32, encoder_layers=2, decoder_layers=2,
+            encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
+            max_position_embeddings=64, pad_token_id=0, decoder_start_token_id=0, eos_token_id=1),
+            "text2text-generation-with-past"),
     }
 
 

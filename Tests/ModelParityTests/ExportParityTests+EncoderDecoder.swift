@@ -8,7 +8,7 @@ import Foundation
 import Testing
 
 /// Encoder-decoder models as Optimum's ONNX exporter splits them (`Tests/Fixtures/exports/
-/// <name>_optimum`: T5, BART, Whisper; `scripts/export_fixtures.py --encoder-decoder-only`):
+/// <name>_optimum`: T5, BART, Marian, Whisper; `scripts/export_fixtures.py --encoder-decoder-only`):
 /// the encoder, the decoder (causal self-attention, cross-attention over the encoder's states,
 /// whose key length differs from the query length) and the decoder on a KV cache (one new token
 /// on the decoder's own `present.*` as `past_key_values.*`). Every Softmax is matched with the
@@ -32,15 +32,15 @@ extension ExportParityTests {
   }
 
   /// The masks each attention layer should match with, in graph order: T5 adds its relative
-  /// position bias (and in the encoder the padding) as a bias; its cross-attention, like BART's,
-  /// reads the encoder's padding mask; Whisper's encoder and cross-attention have no mask.
+  /// position bias (and in the encoder the padding) as a bias; its cross-attention, like BART's
+  /// and Marian's, reads the encoder's padding mask; Whisper's encoder and cross-attention have no mask.
   static func expectedMasks(_ model: String) -> [String] {
     let (name, part) = (model.split(separator: "/")[0], model.split(separator: "/")[1])
     switch (name, part) {
     case ("t5_optimum", "encoder_model"): return ["additive_bias", "additive_bias"]
     case ("t5_optimum", _): return ["causal+additive_bias", "key_padding", "causal+additive_bias", "key_padding"]
-    case ("bart_optimum", "encoder_model"): return ["key_padding", "key_padding"]
-    case ("bart_optimum", _): return ["causal", "key_padding", "causal", "key_padding"]
+    case ("bart_optimum", "encoder_model"), ("marian_optimum", "encoder_model"): return ["key_padding", "key_padding"]
+    case ("bart_optimum", _), ("marian_optimum", _): return ["causal", "key_padding", "causal", "key_padding"]
     case ("whisper_optimum", "encoder_model"): return ["none", "none"]
     default: return ["causal", "none", "causal", "none"]
     }
