@@ -80,19 +80,4 @@ extension ExportParityTests {
       #expect(passed, "\(testCase): output \(index): max abs error \(comparison.maxAbsolute), max rel error \(comparison.maxRelative)")
     }
   }
-
-  /// Optimum's `decoder_model_merged.onnx` puts both decoders in the branches of one `If`:
-  /// attnc plans have no control flow, and the refusal says which files to convert instead.
-  @Test func theMergedDecoderIsRefusedWithWhatToConvert() throws {
-    let merged = OnnxBuilder().input("use_cache_branch", dataType: 9, ["1"])
-      .node("If", ["use_cache_branch"], ["logits"], name: "optimum::if").output("logits")
-    let (path, error) = try Fixtures.withTemporaryDirectory { directory in
-      let path = try merged.write(to: directory, name: "decoder_model_merged.onnx")
-      return (path, #expect(throws: AttncError.self) { try Compiler.plan(path) })
-    }
-    #expect(
-      error?.description == "\(path): unsupported op type: If (node 'optimum::if'); "
-        + "If, Loop and Scan are control flow, which attnc's plans do not have: convert the branches' models "
-        + "instead (Optimum's decoder_model_merged.onnx holds decoder_model.onnx and decoder_with_past_model.onnx)")
-  }
 }
