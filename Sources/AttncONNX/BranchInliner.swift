@@ -47,6 +47,10 @@ struct BranchInliner {
     var constants: [String: Bool] = [:]
     for tensor in graph.initializers { if let value = try? Self.truth(tensor) { constants[tensor.name] = value } }
     try expand(graph.nodes, constants: constants, inputs: inputs, into: &result)
+    let conditions = Set(result.guards.map(\.condition))
+    if let unused = pinned.keys.sorted().first(where: { !conditions.contains($0) }) {
+      throw AttncError(.usage, "--branch names '\(unused)', which is not the condition of an If the model takes")
+    }
     return result
   }
 

@@ -61,6 +61,17 @@ import Testing
       + "else_branch of node 'choose' (converted with --branch flag=false): convert the model again with --branch flag=true for the other branch")
   }
 
+  /// `--branch` must name the condition of an `If`.
+  @Test func aBranchOptionOnAnotherInputIsRefused() throws {
+    let builder = OnnxBuilder().input("x", ["n"]).input("flag", dataType: 9, ["1"])
+      .ifNode("flag", ["y"], name: "choose", then: OnnxBuilder().node("Abs", ["x"], ["a"]).output("a"),
+              otherwise: OnnxBuilder().node("Neg", ["x"], ["b"]).output("b"))
+      .output("y")
+    let error = #expect(throws: AttncError.self) { _ = try load(builder, branches: ["flag": true, "x": true]) }
+    #expect(error?.description.hasSuffix("--branch names 'x', which is not the condition of an If the model takes") == true,
+            "\(error?.description ?? "")")
+  }
+
   /// A condition computed by the graph stays an `If`, which conversion refuses.
   @Test func aComputedConditionIsRefused() throws {
     let builder = OnnxBuilder().input("x", ["n"]).node("ReduceSum", ["x"], ["total"]).node("Greater", ["total", "zero"], ["positive"])
