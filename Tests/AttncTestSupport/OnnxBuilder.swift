@@ -108,6 +108,9 @@ public struct OnnxBuilder {
   public var opsets: [(String, Int64)] = [("", 17)]
   public var producer = "attnc-tests"
   var nodes: [(name: String, type: String, inputs: [String], outputs: [String], attributes: [(String, Int64)], domain: String)] = []
+  /// Graph attributes (`If`'s branches) by node index: each a builder whose nodes, initializers
+  /// and outputs make the subgraph.
+  var graphAttributes: [Int: [(String, OnnxBuilder)]] = [:]
   var inputs: [(String, Int64, [String])] = []
   var outputs: [(String, Int64, [String])] = []
   var initializers: [Tensor] = []
@@ -134,6 +137,14 @@ public struct OnnxBuilder {
   ) -> OnnxBuilder {
     var copy = self
     copy.nodes.append((name, type, inputs, outputs, attributes, domain))
+    return copy
+  }
+
+  /// An `If` node: `then` and `otherwise` are its branches (their nodes, initializers and
+  /// outputs; names they do not define come from the enclosing graph).
+  public func ifNode(_ condition: String, _ outputs: [String], name: String = "", then: OnnxBuilder, otherwise: OnnxBuilder) -> OnnxBuilder {
+    var copy = node("If", [condition], outputs, name: name)
+    copy.graphAttributes[copy.nodes.count - 1] = [("then_branch", then), ("else_branch", otherwise)]
     return copy
   }
 
@@ -166,41 +177,7 @@ public struct OnnxBuilder {
     var model = ProtoWriter()
     model.int(1, irVersion)
     model.string(2, producer)
-    model.message(7) { graph in
-      for node in nodes {
-        graph.message(1) { n in
-          for i in node.inputs { n.string(1, i) }
-          for o in node.outputs { n.string(2, o) }
-          if !node.name.isEmpty { n.string(3, node.name) }
-          n.string(4, node.type)
-          for (name, value) in node.attributes {
-            n.message(5) { a in a.string(1, name); a.int(3, value); a.int(20, 2) }
-          }
-          if !node.domain.isEmpty { n.string(7, node.domain) }
-        }
-      }
-      graph.string(2, "test")
-      for tensor in initializers { graph.message(5) { tensor.write(&$0) } }
-      for (list, field) in [(inputs, 11), (outputs, 12)] {
-        for (name, dataType, dims) in list {
-          graph.message(field) { v in
-            v.string(1, name)
-            v.message(2) { t in
-              t.message(1) { tt in
-                tt.int(1, dataType)
-                tt.message(2) { shape in
-                  for d in dims {
-                    shape.message(1) { dim in
-                      if let value = Int64(d) { dim.int(1, value) } else { dim.string(2, d) }
-                    }
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
-    }
+    model.message(7) { writeGraph(&$0) }
     for (domain, version) in opsets {
       model.message(8) { o in
         if !domain.isEmpty { o.string(1, domain) }
@@ -227,6 +204,46 @@ public struct OnnxBuilder {
       }
     }
     return model.bytes
+  }
+
+  /// The GraphProto's fields: nodes (with their graph attributes), initializers, inputs, outputs.
+  func writeGraph(_ graph: inout ProtoWriter) {
+    for (index, node) in nodes.enumerated() {
+      graph.message(1) { n in
+        for i in node.inputs { n.string(1, i) }
+        for o in node.outputs { n.string(2, o) }
+        if !node.name.isEmpty { n.string(3, node.name) }
+        n.string(4, node.type)
+        for (name, value) in node.attributes {
+          n.message(5) { a in a.string(1, name); a.int(3, value); a.int(20, 2) }
+        }
+        for (name, subgraph) in graphAttributes[index] ?? [] {
+          n.message(5) { a in a.string(1, name); a.message(6) { subgraph.writeGraph(&$0) }; a.int(20, 5) }
+        }
+        if !node.domain.isEmpty { n.string(7, node.domain) }
+      }
+    }
+    graph.string(2, "test")
+    for tensor in initializers { graph.message(5) { tensor.write(&$0) } }
+    for (list, field) in [(inputs, 11), (outputs, 12)] {
+      for (name, dataType, dims) in list {
+        graph.message(field) { v in
+          v.string(1, name)
+          v.message(2) { t in
+            t.message(1) { tt in
+              tt.int(1, dataType)
+              tt.message(2) { shape in
+                for d in dims {
+                  shape.message(1) { dim in
+                    if let value = Int64(d) { dim.int(1, value) } else { dim.string(2, d) }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
   }
 
   /// Writes the model to `directory/name` and returns the path.
