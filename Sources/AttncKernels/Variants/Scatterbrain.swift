@@ -51,7 +51,8 @@ extension AttentionVariantDefinition {
       Scatterbrain.run(
         head, window: p.int(Scatterbrain.window), features: p.int(Scatterbrain.features), bucket: p.int(Scatterbrain.bucket),
         hashes: p.int(Scatterbrain.hashes))
-    })
+    },
+    onnxRefusal: "its sparse support (the window cut and the LSH buckets) is chosen per head from the data, which standard ops cannot express at this cost")
 }
 
 enum Scatterbrain {

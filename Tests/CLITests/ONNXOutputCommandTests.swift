@@ -1,0 +1,48 @@
+import AttncTestSupport
+import Foundation
+import Testing
+
+/// `convert --to onnx` as a user runs it: the written model reads back through attnc's own
+/// decoder and runs to the same outputs; what has no standard form is refused with the reason.
+/// (ONNX Runtime and the onnx checker on the written files: python/tests/test_onnx_output.py.)
+@Suite struct ONNXOutputCommandTests {
+  static let sample = Fixtures.packageRoot.appendingPathComponent("samples/bert_tiny").path
+
+  @Test(arguments: [[String](), ["--target-opset", "23"], ["--variant", "performer:m=16"], ["--variant", "linformer:k=4"]])
+  func writtenModelConvertsAgainAndMatches(_ options: [String]) throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let onnx = folder.appendingPathComponent("out.onnx").path, plan = folder.appendingPathComponent("again.attnc").path
+    let convert = try CLI.run(["convert", Self.sample + "/model.onnx", "--to", "onnx", "-o", onnx] + options)
+    #expect(convert.status == 0, "\(convert.stderr)")
+    #expect(convert.stdout.contains("standard ONNX"))
+    let again = try CLI.run(["convert", onnx, "-o", plan, "--policy", "exact"])
+    #expect(again.status == 0, "\(again.stderr)")
+    if options.first == "--variant" {
+      // attnc inlines the ai.attnc function on reading (its attention is no longer softmax, so
+      // it runs as the standard ops written): verify the direct variant plan against it.
+      let direct = folder.appendingPathComponent("direct.attnc").path
+      #expect(try CLI.run(["convert", Self.sample + "/model.onnx", "-o", direct] + options).status == 0)
+      let verify = try CLI.run([
+        "verify", direct, "--reference", onnx, "--test-data", Self.sample + "/test_data_set_0", "--max-output-error", "1e-4",
+      ])
+      #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    } else {
+      let run = try CLI.run(["run", plan, "--test-data", Self.sample + "/test_data_set_0"])
+      #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+    }
+  }
+
+  @Test func refusesWhatHasNoStandardFormWithTheReason() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let onnx = folder.appendingPathComponent("sb.onnx").path
+    let result = try CLI.run(["convert", Self.sample + "/model.onnx", "--to", "onnx", "-o", onnx, "--variant", "scatterbrain"])
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("scatterbrain") && result.stderr.contains("sparse support"), "\(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: onnx))
+    let old = try CLI.run(["convert", Self.sample + "/model.onnx", "--to", "onnx", "-o", onnx, "--target-opset", "14"])
+    #expect(old.status == 2)
+    #expect(old.stderr.contains("older than the model's opset 17"), "\(old.stderr)")
+  }
+}
