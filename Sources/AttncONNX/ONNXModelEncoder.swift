@@ -120,6 +120,18 @@ enum ONNXModelEncoder {
     case .strings(let ss):
       for s in ss { w.string(9, s) }
       w.int(20, 8)
+    case .graph(let graph):
+      try w.message(6) { g in
+        for node in graph.nodes { try g.message(1) { try encode(node, into: &$0) } }
+        g.string(2, graph.name)
+        for (name, dtype) in graph.outputs {
+          g.message(12) { info in
+            info.string(1, name)
+            info.message(2) { type in type.message(1) { $0.int(1, Int64(dtype.rawValue)) } }
+          }
+        }
+      }
+      w.int(20, 5)
     }
   }
 

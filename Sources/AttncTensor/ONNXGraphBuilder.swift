@@ -7,6 +7,8 @@ public enum ONNXAttribute: Sendable, Equatable {
   case floats([Float])
   case strings([String])
   case tensor(HostTensor)
+  /// A subgraph (`If` branches).
+  case graph(ONNXSubgraph)
 
   public static func == (lhs: ONNXAttribute, rhs: ONNXAttribute) -> Bool {
     switch (lhs, rhs) {
@@ -17,6 +19,7 @@ public enum ONNXAttribute: Sendable, Equatable {
     case (.floats(let a), .floats(let b)): a == b
     case (.strings(let a), .strings(let b)): a == b
     case (.tensor(let a), .tensor(let b)): a.dtype == b.dtype && a.shape == b.shape && a.storage === b.storage
+    case (.graph(let a), .graph(let b)): a.name == b.name
     default: false
     }
   }
@@ -39,6 +42,18 @@ public struct ONNXNode: Sendable {
   ) {
     (self.name, self.opType, self.domain) = (name, opType, domain)
     (self.inputs, self.outputs, self.attributes) = (inputs, outputs, attributes)
+  }
+}
+
+/// A subgraph (an `If` branch): nodes that may read the enclosing graph's values, and its
+/// outputs with their element types.
+public struct ONNXSubgraph: Sendable {
+  public var name: String
+  public var nodes: [ONNXNode]
+  public var outputs: [(name: String, dtype: DType)]
+
+  public init(name: String, nodes: [ONNXNode], outputs: [(name: String, dtype: DType)]) {
+    (self.name, self.nodes, self.outputs) = (name, nodes, outputs)
   }
 }
 
@@ -212,7 +227,19 @@ public struct ONNXGraphBuilder: Sendable {
     return value
   }
 
-  // MARK: - Functions
+  // MARK: - Subgraphs and functions
+
+  /// A branch built by `build` into fresh nodes, writing one float output (returned in the
+  /// subgraph); its constants and functions join this builder's, its symbol reads stay inside.
+  public mutating func subgraph(_ base: String, _ build: (inout ONNXGraphBuilder, String) throws -> Void) rethrows -> ONNXSubgraph {
+    let (outerNodes, outerSymbols) = (nodes, symbolValues)
+    nodes = []
+    let output = fresh(base + "_y")
+    try build(&self, output)
+    let branch = nodes
+    (nodes, symbolValues) = (outerNodes, outerSymbols)
+    return ONNXSubgraph(name: fresh(base), nodes: branch, outputs: [(output, .float)])
+  }
 
   /// Adds `function` unless one with its domain and name is there.
   public mutating func define(_ function: ONNXFunction) {

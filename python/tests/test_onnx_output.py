@@ -10,6 +10,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import subprocess
 
 import numpy as np
@@ -138,6 +139,28 @@ def test_variant_function_matches_attncs_plan(model, variant, tmp_path):
         if np.issubdtype(e.dtype, np.floating):
             error = relative_error(a.astype(np.float64), e.astype(np.float64))
             assert error <= 1e-4, "%s %s output %d: relative error %.3g against attnc's plan" % (model, variant, index, error)
+
+
+def test_per_length_table_becomes_if_on_the_key_length(tmp_path):
+    # balanced on a symbolic length plans a table by key length (from this machine's profile).
+    plan = str(tmp_path / "auto.attnc")
+    result = subprocess.run([BINARY, "convert", SAMPLE, "-o", plan, "--linear-precision", "f32"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    table = re.search(r"by length: 1-(\d+):", result.stdout)
+    if not table:
+        pytest.skip("the cost model chose one variant for every length here: no table to write")
+    written = converted(SAMPLE, str(tmp_path / "auto.onnx"))
+    onnx.checker.check_model(written, full_check=True)
+    assert any(n.op_type == "If" for n in onnx.load(written).graph.node)
+    session = attnc.InferenceSession(plan)
+    bound = int(table.group(1))
+    for length in sorted({8, bound, bound + 1, 300}):
+        rng = np.random.default_rng(length)
+        ids = rng.integers(0, 1000, size=(1, length), dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        (expected,) = session.run(None, feeds)
+        (actual,) = run_onnx(written, feeds)
+        assert relative_error(actual, expected) <= 1e-4, length
 
 
 def test_variant_without_a_standard_form_is_refused_with_the_reason(tmp_path):

@@ -18,10 +18,7 @@ extension FusedAttention: ONNXExpressible {
   public static let functionDomain = "ai.attnc"
 
   public func onnxForm(_ node: ONNXFormNode, into b: inout ONNXGraphBuilder) throws {
-    if let dispatch = spec.dispatch {
-      throw AttncError.unsupported(
-        "this layer picks its variant per call by key length (\(dispatch), --seq-len auto); an ONNX file holds one variant per layer: convert with --seq-len N")
-    }
+    if let dispatch = spec.dispatch { return try dispatched(dispatch, &b, node) }
     let (q, k, v) = (try node.input(0), try node.input(1), try node.input(2))
     let mask = spec.mask == .none ? nil : try node.input(3)
     let definition = try AttentionVariants.named(spec.variant.name)
@@ -32,9 +29,34 @@ extension FusedAttention: ONNXExpressible {
       return
     }
     guard let form = definition.onnxForm else {
-      throw AttncError.unsupported("\(spec.variant) \(definition.onnxRefusal)")
+      throw AttncError.unsupported("\(spec.variant) has no standard ONNX form: \(definition.onnxRefusal)")
     }
     try variantCall(&b, form, parameters, q, k, v, mask, node)
+  }
+
+  // MARK: - Per-length tables
+
+  /// `--seq-len auto`'s table as nested `If`s on the key length: entry `i` runs while
+  /// `L < entries[i + 1].minimumKeys`, each branch the entry's variant in its own form.
+  private func dispatched(_ dispatch: AttentionDispatch, _ b: inout ONNXGraphBuilder, _ node: ONNXFormNode) throws {
+    let keys = b.scalarDimension(of: try node.input(1), axis: 2)
+    func run(_ entry: Int, _ b: inout ONNXGraphBuilder, into output: String) throws {
+      var fixed = self
+      let (definition, parameters) = try AttentionVariants.parse(dispatch.entries[entry].variant)
+      fixed.spec.variant = AttentionVariant(name: definition.name, parameters: parameters.values)
+      fixed.spec.dispatch = nil
+      var branch = node
+      branch.outputs = [output]
+      try fixed.onnxForm(branch, into: &b)
+    }
+    func select(from entry: Int, _ b: inout ONNXGraphBuilder, into output: String) throws {
+      guard entry + 1 < dispatch.entries.count else { return try run(entry, &b, into: output) }
+      let shorter = b.op("Less", keys, b.int(dispatch.entries[entry + 1].minimumKeys, "keys_bound"))
+      let then = try b.subgraph("below_\(dispatch.entries[entry + 1].minimumKeys)") { try run(entry, &$0, into: $1) }
+      let otherwise = try b.subgraph("from_\(dispatch.entries[entry + 1].minimumKeys)") { try select(from: entry + 1, &$0, into: $1) }
+      b.add("If", [shorter], [("then_branch", .graph(then)), ("else_branch", .graph(otherwise))], outputs: [output])
+    }
+    try select(from: 0, &b, into: node.outputs[0])
   }
 
   // MARK: - Exact

@@ -92,7 +92,7 @@ public struct AttentionVariantDefinition: Sendable {
   /// function); nil when it has none, `onnxRefusal` saying why.
   public var onnxForm: AttentionFormBuilder? = nil
   /// Why the variant has no ONNX form (when `onnxForm` is nil).
-  public var onnxRefusal = "has no ONNX form"
+  public var onnxRefusal = "it is not written yet"
 
   /// Whether the parameters include a `seed` for random features or projections.
   public var usesSeed: Bool { parameters.contains { $0.name == "seed" } }

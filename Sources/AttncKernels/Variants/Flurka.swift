@@ -27,6 +27,21 @@ extension AttentionVariantDefinition {
     if favor || random {
       parameters.append(.seed(help: "seed of the features and projection"))
     }
+    let form: AttentionFormBuilder = { b, x, p in
+      // Pooled keys and values (their mean weights on the features), then FAVOR+ or elu + 1.
+      let pooled = SequenceProjection.poolForm(&b, x, rank: p.int(SequenceProjection.rank))
+      let m = favor ? p.int(features) : x.depth
+      var phiQ: String, phiK: String
+      if favor {
+        (phiQ, phiK) = Performer.featureForms(&b, x, keys: pooled.keys, features: m) { p.seed(head: $0) &+ 1 }
+      } else {
+        let one = b.scalar(1, "one")
+        phiQ = b.op("Add", b.op("Elu", b.op("Mul", x.q, b.scalar(x.scale, "scale"))), one)
+        phiK = b.op("Add", b.op("Elu", pooled.keys), one)
+      }
+      phiK = b.op("Mul", phiK, pooled.weights)
+      return KernelizedForm.attend(&b, phiQ: phiQ, phiK: phiK, v: pooled.values, features: m, valueDepth: x.valueDepth, causal: false)
+    }
     return AttentionVariantDefinition(
       name: name, summary: summary, parameters: parameters, supportsCausal: false,
       supportsKeyWeights: { _ in !random }, changesScoreFunction: !favor,
@@ -67,21 +82,7 @@ extension AttentionVariantDefinition {
           run(nil)
         }
       },
-      onnxForm: random ? nil : { b, x, p in
-        // Pooled keys and values (their mean weights on the features), then FAVOR+ or elu + 1.
-        let pooled = SequenceProjection.poolForm(&b, x, rank: p.int(SequenceProjection.rank))
-        let m = favor ? p.int(features) : x.depth
-        var phiQ: String, phiK: String
-        if favor {
-          (phiQ, phiK) = Performer.featureForms(&b, x, keys: pooled.keys, features: m) { p.seed(head: $0) &+ 1 }
-        } else {
-          let one = b.scalar(1, "one")
-          phiQ = b.op("Add", b.op("Elu", b.op("Mul", x.q, b.scalar(x.scale, "scale"))), one)
-          phiK = b.op("Add", b.op("Elu", pooled.keys), one)
-        }
-        phiK = b.op("Mul", phiK, pooled.weights)
-        return KernelizedForm.attend(&b, phiQ: phiQ, phiK: phiK, v: pooled.values, features: m, valueDepth: x.valueDepth, causal: false)
-      },
-      onnxRefusal: "its random projection is drawn for each key length, so it has no form for a symbolic length")
+      onnxForm: random ? nil : form,
+      onnxRefusal: "its random projection is drawn for each key length, so a symbolic length has no fixed projection")
   }
 }

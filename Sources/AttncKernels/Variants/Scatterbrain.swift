@@ -52,7 +52,7 @@ extension AttentionVariantDefinition {
         head, window: p.int(Scatterbrain.window), features: p.int(Scatterbrain.features), bucket: p.int(Scatterbrain.bucket),
         hashes: p.int(Scatterbrain.hashes))
     },
-    onnxRefusal: "its sparse support (the window cut and the LSH buckets) is chosen per head from the data, which standard ops cannot express at this cost")
+    onnxRefusal: "its sparse support is data-dependent (LSH buckets sorted from each head's queries and keys, block-sparse around the window)")
 }
 
 enum Scatterbrain {
