@@ -138,7 +138,7 @@ enum ONNXModelEncoder {
   /// A `TensorProto`: dims, type, and the data as `raw_data` (strings as `string_data`), or an
   /// external-data reference when it is large enough and `external` is set.
   static func encode(_ tensor: HostTensor, name: String, into w: inout ProtobufWriter, external: inout ExternalData?) throws {
-    w.packedInts(1, tensor.shape.map(Int64.init))
+    w.packed(1, tensor.shape.map(Int64.init))
     w.int(2, Int64(tensor.dtype.rawValue))
     if !name.isEmpty { w.string(8, name) }
     if tensor.dtype == .string {
@@ -161,7 +161,7 @@ enum ONNXModelEncoder {
       w.int(14, 1)
       return
     }
-    w.data(9, bytes)
+    w.bytes(9, bytes)
   }
 
   /// A `ValueInfoProto` of a tensor.

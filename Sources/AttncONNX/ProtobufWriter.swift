@@ -1,18 +1,13 @@
-/// The protobuf wire format, written: varints, fixed 32-bit floats and length-delimited fields
-/// (strings, bytes, nested messages, packed repeated scalars). Nested messages are encoded into
-/// their own writer first and appended with their length.
-struct ProtobufWriter {
-  private(set) var bytes: [UInt8] = []
+/// The protobuf wire format, written: varints, fixed 32/64-bit numbers and length-delimited
+/// fields (strings, bytes, nested messages, packed repeated scalars). A nested message is encoded
+/// into its own writer first and appended with its length. `ONNXExport` writes models with it;
+/// tests build ONNX files with it, malformed ones included (field numbers are the caller's).
+public struct ProtobufWriter {
+  public private(set) var bytes: [UInt8] = []
 
-  private enum WireType: UInt64 {
-    case varint = 0
-    case lengthDelimited = 2
-    case fixed32 = 5
-  }
+  public init() {}
 
-  private mutating func tag(_ field: Int, _ wire: WireType) { varint(UInt64(field) << 3 | wire.rawValue) }
-
-  private mutating func varint(_ value: UInt64) {
+  public mutating func varint(_ value: UInt64) {
     var v = value
     while v >= 0x80 {
       bytes.append(UInt8(v & 0x7F) | 0x80)
@@ -21,49 +16,67 @@ struct ProtobufWriter {
     bytes.append(UInt8(v))
   }
 
-  /// An int64/int32/enum field (negative values as ten-byte varints, as protobuf does).
-  mutating func int(_ field: Int, _ value: Int64) {
-    tag(field, .varint)
+  /// A field's key: `field << 3 | wireType` (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32).
+  public mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
+
+  /// An int32/int64/enum/bool field (negative values as ten-byte varints, as protobuf does).
+  public mutating func int(_ field: Int, _ value: Int64) {
+    tag(field, 0)
     varint(UInt64(bitPattern: value))
   }
 
-  mutating func float(_ field: Int, _ value: Float) {
-    tag(field, .fixed32)
+  public mutating func float(_ field: Int, _ value: Float) {
+    tag(field, 5)
     withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
   }
 
-  mutating func string(_ field: Int, _ value: String) { data(field, Array(value.utf8)) }
-
-  mutating func data(_ field: Int, _ value: [UInt8]) {
-    tag(field, .lengthDelimited)
-    varint(UInt64(value.count))
-    bytes.append(contentsOf: value)
+  public mutating func double(_ field: Int, _ value: Double) {
+    tag(field, 1)
+    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
   }
 
-  mutating func data(_ field: Int, _ value: UnsafeRawBufferPointer) {
-    tag(field, .lengthDelimited)
-    varint(UInt64(value.count))
-    bytes.append(contentsOf: value)
+  public mutating func string(_ field: Int, _ text: String) { bytes(field, Array(text.utf8)) }
+
+  /// A length-delimited field: bytes, a string's UTF-8 or a serialized message.
+  public mutating func bytes(_ field: Int, _ data: [UInt8]) {
+    tag(field, 2)
+    varint(UInt64(data.count))
+    bytes.append(contentsOf: data)
   }
 
-  mutating func message(_ field: Int, _ build: (inout ProtobufWriter) throws -> Void) rethrows {
+  /// A length-delimited field from memory (tensor data).
+  public mutating func bytes(_ field: Int, _ data: UnsafeRawBufferPointer) {
+    tag(field, 2)
+    varint(UInt64(data.count))
+    bytes.append(contentsOf: data)
+  }
+
+  public mutating func message(_ field: Int, _ build: (inout ProtobufWriter) throws -> Void) rethrows {
     var inner = ProtobufWriter()
     try build(&inner)
-    data(field, inner.bytes)
+    bytes(field, inner.bytes)
   }
 
-  /// A packed repeated int64 field.
-  mutating func packedInts(_ field: Int, _ values: [Int64]) {
+  /// A packed repeated varint field (int32, int64, uint64).
+  public mutating func packed(_ field: Int, _ values: [Int64]) {
     var inner = ProtobufWriter()
     for value in values { inner.varint(UInt64(bitPattern: value)) }
-    data(field, inner.bytes)
+    bytes(field, inner.bytes)
   }
 
   /// A packed repeated float field.
-  mutating func packedFloats(_ field: Int, _ values: [Float]) {
-    var inner: [UInt8] = []
-    inner.reserveCapacity(values.count * 4)
-    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { inner.append(contentsOf: $0) } }
-    data(field, inner)
+  public mutating func packed(_ field: Int, floats values: [Float]) {
+    var payload: [UInt8] = []
+    payload.reserveCapacity(values.count * 4)
+    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload.append(contentsOf: $0) } }
+    bytes(field, payload)
+  }
+
+  /// A packed repeated double field.
+  public mutating func packed(_ field: Int, doubles values: [Double]) {
+    var payload: [UInt8] = []
+    payload.reserveCapacity(values.count * 8)
+    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload.append(contentsOf: $0) } }
+    bytes(field, payload)
   }
 }
