@@ -12,8 +12,9 @@ import Foundation
 /// the way tract fits its matmul cost model. FLOPs alone would rank a GEMM-bound and an
 /// exp-bound kernel wrongly.
 public struct MachineProfile: Codable, Sendable, Equatable {
-  /// Bumped when what is measured or how it is fitted changes; older files are re-measured.
-  public static let formatVersion = 9
+  /// Bumped when what is measured or how it is fitted changes, or when a kernel's speed does
+  /// (10: the fused attention's P·V at full speed); older files are re-measured.
+  public static let formatVersion = 10
 
   /// One measured sgemm shape.
   public struct GemmRate: Codable, Sendable, Equatable {

@@ -70,6 +70,13 @@ public enum PlanCost {
       q.count == 4, k.count == 4, out.count == 4, let (definition, values) = try? call.variant(forKeys: k[2], queries: q[2])
     else { return profile.streamSeconds(bytes: 0) }
     let head = AttentionShape(queries: q[2], keys: k[2], depth: q[3], valueDepth: out[3], causal: call.causal)
+    // An additive bias (T5's relative positions, an ALiBi or a full mask) is read from memory
+    // with the scores: the profile's fits are measured without one.
+    var biasBytes = 0.0
+    if call.scores.mask == .bias, shapes.inputs.count > call.maskInput, let bias = shapes.inputs[call.maskInput] {
+      biasBytes = 4 * Double(bias.reduce(1, *))
+    }
     return profile.predictSeconds(definition, values, shape: head, heads: q[0] * q[1])
+      + (biasBytes > 0 ? profile.streamSeconds(bytes: biasBytes) : 0)
   }
 }

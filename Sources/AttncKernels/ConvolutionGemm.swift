@@ -6,9 +6,10 @@ import CAttnc
 /// The filter is the product's A operand, stored at conversion as rows: `Conv`'s `W [M, C·K]`
 /// as it is, `ConvTranspose`'s `W [C, M·K]` transposed to `[M·K, C]`; float32, or rounded to
 /// bfloat16 pairs (`[rows, ⌈depth/2⌉]` 32-bit elements, half the bytes). The im2col columns
-/// (`Conv`) or the input's channels (`ConvTranspose`) are the B operand, packed per call at the
-/// same precision; the rest (im2col, col2im, bias) is `Convolution`'s and
-/// `TransposedConvolution`'s.
+/// (`Conv`) are the B operand, packed per call at the same precision on the threads; the rest
+/// (im2col, bias) is `Convolution`'s. `ConvTranspose` runs as one convolution per output phase
+/// (`ConvTransposePhases`), or, for bfloat16 rows of an odd channel count, as GEMM + col2im
+/// (`TransposedConvolution`).
 public enum ConvolutionGemm {
   /// The product's A dims for a weight of `weightShape`: rows (M, or M·K transposed) and depth
   /// (C·K, or C transposed).
@@ -53,34 +54,60 @@ public enum ConvolutionGemm {
     rows a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, m: Int, n: Int, k: Int, precision: LinearPrecision,
     into c: UnsafeMutablePointer<Float>
   ) {
+    let packed = pack(k: k, n: n, precision: precision) { first, count, target in
+      target.update(from: b + first * n, count: count * n)
+    }
+    packed.withUnsafeBufferPointer { multiply(rows: a, packed: $0.baseAddress!, m: m, n: n, k: k, precision: precision, into: c) }
+  }
+
+  /// B `[k, n]` packed for the GEMM at `precision` (`attnc_gemm_pack` or `attnc_gemm_bf16_pack`
+  /// layout, 32-bit words), its rows written by `rows(first, count, target)` (row-major into
+  /// `target`) on the threads, each range packed as soon as it is written: B never exists whole.
+  static func pack(
+    k: Int, n: Int, precision: LinearPrecision,
+    rows: (_ first: Int, _ count: Int, _ target: UnsafeMutablePointer<Float>) -> Void
+  ) -> [UInt32] {
+    let bfloat16 = precision == .bfloat16
+    let words = bfloat16 ? attnc_gemm_bf16_packed_words(k, n) : attnc_gemm_packed_floats(k, n)
+    // Ranges of 16 rows (even, as bfloat16 pairs need), a few per thread.
+    let group = 16, groups = (k + group - 1) / group
+    return [UInt32](unsafeUninitializedCapacity: words) { buffer, count in
+      let packed = buffer.baseAddress!
+      Parallel.chunks(groups, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, group * n))) { range in
+        var scratch = [Float](unsafeUninitializedCapacity: group * n) { _, count in count = group * n }
+        scratch.withUnsafeMutableBufferPointer { scratch in
+          for g in range {
+            let first = g * group, count = min(group, k - first)
+            rows(first, count, scratch.baseAddress!)
+            if bfloat16 {
+              attnc_gemm_bf16_pack_rows(scratch.baseAddress!, first, count, k, n, packed)
+            } else {
+              attnc_gemm_pack_rows(
+                scratch.baseAddress!, first, count, k, n, UnsafeMutableRawPointer(packed).assumingMemoryBound(to: Float.self))
+            }
+          }
+        }
+      }
+      count = words
+    }
+  }
+
+  /// `c [m, n] = A [m, k] · B` with A the stored rows and B as `pack` wrote it, at `precision`.
+  static func multiply(
+    rows a: UnsafePointer<Float>, packed b: UnsafePointer<UInt32>, m: Int, n: Int, k: Int, precision: LinearPrecision,
+    into c: UnsafeMutablePointer<Float>
+  ) {
     var call = attnc_gemm()
     call.a = UnsafeRawPointer(a)
+    call.packed_b = UnsafeRawPointer(b)
     call.c = c
     call.m = m
     call.n = n
     call.k = k
     call.alpha = 1
     call.kernels = InstructionSets.widest.rawValue
-    if precision == .bfloat16 {
-      call.precision = Int32(ATTNC_GEMM_BFLOAT16)
-      var packed = [UInt32](unsafeUninitializedCapacity: attnc_gemm_bf16_packed_words(k, n)) { buffer, count in
-        attnc_gemm_bf16_pack(b, k, n, buffer.baseAddress!)
-        count = buffer.count
-      }
-      packed.withUnsafeMutableBufferPointer { p in
-        call.packed_b = UnsafeRawPointer(p.baseAddress!)
-        PackedGemm.run(call)
-      }
-    } else {
-      var packed = [Float](unsafeUninitializedCapacity: attnc_gemm_packed_floats(k, n)) { buffer, count in
-        attnc_gemm_pack(b, k, n, buffer.baseAddress!)
-        count = buffer.count
-      }
-      packed.withUnsafeMutableBufferPointer { p in
-        call.packed_b = UnsafeRawPointer(p.baseAddress!)
-        PackedGemm.run(call)
-      }
-    }
+    call.precision = Int32(precision == .bfloat16 ? ATTNC_GEMM_BFLOAT16 : ATTNC_GEMM_FLOAT32)
+    PackedGemm.run(call)
   }
 
   /// `Conv` (group 1) of `x [N, C, D…]` with the filter of `weightShape` (`[M, C, K…]`) stored as
@@ -107,6 +134,13 @@ public enum ConvolutionGemm {
     outputSpatial: [Int], precision: LinearPrecision
   ) throws -> Tensor {
     try check(x, rows: rows, weightShape: weightShape, transposed: true, precision: precision)
+    if ConvTransposePhases.applies(channels: weightShape[0], precision: precision) {
+      return rows.floats.withUnsafeBufferPointer { a in
+        ConvTransposePhases.run(
+          x, rows: a.baseAddress!, weightShape: weightShape, bias: bias, strides: strides, dilations: dilations,
+          padsBegin: padsBegin, outputSpatial: outputSpatial, precision: precision)
+      }
+    }
     return try rows.floats.withUnsafeBufferPointer { a in
       try TransposedConvolution.convTranspose(
         x, weightShape: weightShape, bias: bias, strides: strides, dilations: dilations, padsBegin: padsBegin,

@@ -108,12 +108,13 @@ public enum TiledAttention {
     let geometry = Geometry(
       batch: batch, heads: heads, kvHeads: kvHeads, queries: queries, keys: keys, depth: depth, valueDepth: valueDepth,
       queryBlock: max(1, min(options.queryBlock, queries)), keyBlock: keyBlock)
+    // Every row is written by its query block (`attnc_attention_run` clears y first).
     var output = output(batch * heads * queries * valueDepth)
-    output.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     let termValues = term?.values ?? []
     // Each key head once as panels: `packedHead` floats per (batch, key/value head).
     let layout = PackedLayout(options, batch: batch, heads: heads, kvHeads: kvHeads, keys: keys, depth: depth, valueDepth: valueDepth)
-    var packed = [Float](repeating: 0, count: layout.count)
+    // Every float is written by `layout.pack` (panels padded with zeros).
+    var packed = [Float](unsafeUninitializedCapacity: layout.count) { _, count in count = layout.count }
     k.floats.withUnsafeBufferPointer { kp in
       v.floats.withUnsafeBufferPointer { vp in
         packed.withUnsafeMutableBufferPointer { pp in

@@ -156,18 +156,22 @@ extension AttentionQuality {
     /// The setting's text (`softmax:prec=bf16`), `softmax` when none is within the budget.
     public var setting: String
     public var error: Double
+    /// When none is within the budget: the smallest error among the rows, and its setting.
+    public var closest: (setting: String, error: Double)? = nil
   }
 
   /// Per layer and head of `dataset`, the first of `rows` (cheapest first) whose error on that
-  /// head is at most `budget`; exact `softmax` (error 0) when none is.
+  /// head is at most `budget`; exact `softmax` (error 0) when none is, with the closest row.
   public static func cheapest(_ rows: [Row], dataset: Dataset, budget: Double) -> [HeadChoice] {
     (0..<dataset.layers.count).flatMap { layer in
       (0..<dataset.heads).map { head in
+        var closest: (setting: String, error: Double)?
         for row in rows where row.dataset == dataset.name && layer < row.headErrors.count && head < row.headErrors[layer].count {
           let error = row.headErrors[layer][head]
           if error <= budget { return HeadChoice(layer: layer, head: head, setting: row.setting.variant, error: error) }
+          if !(error >= closest?.error ?? .infinity) { closest = (row.setting.variant, error) }
         }
-        return HeadChoice(layer: layer, head: head, setting: "softmax", error: 0)
+        return HeadChoice(layer: layer, head: head, setting: "softmax", error: 0, closest: closest)
       }
     }
   }

@@ -31,6 +31,23 @@ public struct ParityRule: Sendable, CustomStringConvertible {
     self.reason = reason
   }
 
+  /// What of `plan` runs on bfloat16 operands: linear layers and convolutions
+  /// (`--linear-precision`), attention (`softmax:prec=bf16`).
+  static func bfloat16Kernels(_ plan: Plan) -> [String] {
+    let calls = plan.instructions.map(\.call)
+    var kernels: [String] = []
+    if calls.contains(where: { ($0 as? PackedMatMulCall)?.operandPrecision == .bfloat16 }) {
+      kernels.append("linear layers (--linear-precision)")
+    }
+    if calls.contains(where: { ($0 as? PackedConvolutionCall)?.precision == .bfloat16 }) {
+      kernels.append("convolutions (--linear-precision)")
+    }
+    if calls.contains(where: { ($0 as? FusedAttentionCall).map { TiledAttention.Precision(VariantParameters($0.variantValues)) == .bfloat16 } ?? false }) {
+      kernels.append("attention (softmax:prec=bf16)")
+    }
+    return kernels
+  }
+
   /// The rule for `plan`: element-wise with `relative`/`absolute` for float32 models, relative
   /// Frobenius error ≤ `frobeniusLimit` when the plan records a narrow or quantized source or
   /// runs its linear layers on bfloat16 operands.
@@ -38,10 +55,10 @@ public struct ParityRule: Sendable, CustomStringConvertible {
     _ plan: Plan, relative: Double = 1e-3, absolute: Double = 1e-5, frobeniusLimit: Double = lowPrecisionLimit
   ) -> ParityRule {
     switch plan.sourcePrecision {
-    case "" where plan.instructions.contains { ($0.call as? PackedMatMulCall)?.operandPrecision == .bfloat16 }:
+    case "" where !bfloat16Kernels(plan).isEmpty:
       return ParityRule(
         kind: .relativeFrobenius(limit: frobeniusLimit),
-        reason: "the plan's linear layers compute in bfloat16 (--linear-precision)")
+        reason: "the plan computes in bfloat16: \(bfloat16Kernels(plan).joined(separator: ", "))")
     case "":
       return ParityRule(kind: .elementwise(relative: relative, absolute: absolute))
     case "int8":

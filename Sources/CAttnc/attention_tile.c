@@ -473,7 +473,10 @@ ATTNC_AVX512 static ALWAYS_INLINE void pv_columns_avx512(int rows, const float *
   const long n = column_chunks(value_depth, chunks);
   for (long i = 0; i < n; i++) {
     const column_chunk k = chunks[i];
-    pv_rows_avx512(rows, k.vectors, k.tail, p, p_stride, v + k.column, value_depth, count, y + k.column, corrections);
+    /* `vectors` as a constant at each call: the branches inside the key loop fold away (at -O2,
+     * which SwiftPM uses, the compiler does not unswitch them itself: half the speed). */
+    if (k.vectors == 2) pv_rows_avx512(rows, 2, k.tail, p, p_stride, v + k.column, value_depth, count, y + k.column, corrections);
+    else pv_rows_avx512(rows, 1, k.tail, p, p_stride, v + k.column, value_depth, count, y + k.column, corrections);
   }
 }
 
@@ -543,7 +546,8 @@ ATTNC_BF16 static ALWAYS_INLINE void pv_columns_bf16(int rows, const float *p, l
   const long n = column_chunks(value_depth, chunks), columns = value_columns(value_depth);
   for (long i = 0; i < n; i++) {
     const column_chunk k = chunks[i];
-    pv_rows_bf16(rows, k.vectors, k.tail, p, p_stride, v + k.column, columns, count, y + k.column, value_depth, corrections);
+    if (k.vectors == 2) pv_rows_bf16(rows, 2, k.tail, p, p_stride, v + k.column, columns, count, y + k.column, value_depth, corrections);
+    else pv_rows_bf16(rows, 1, k.tail, p, p_stride, v + k.column, columns, count, y + k.column, value_depth, corrections);
   }
 }
 

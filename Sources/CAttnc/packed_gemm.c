@@ -13,18 +13,20 @@ static long min_long(long a, long b) { return a < b ? a : b; }
 
 long attnc_gemm_packed_floats(long k, long n) { return (n + W - 1) / W * W * k; }
 
-void attnc_gemm_pack(const float *b, long k, long n, float *packed) {
+void attnc_gemm_pack_rows(const float *rows, long first, long count, long k, long n, float *packed) {
   long panels = (n + W - 1) / W;
+  /* Panel by panel, so that the rows of one panel are written together (they are adjacent). */
   for (long p = 0; p < panels; p++) {
-    for (long t = 0; t < k; t++) {
-      float *out = packed + (p * k + t) * W;
-      for (long c = 0; c < W; c++) {
-        long column = p * W + c;
-        out[c] = column < n ? b[t * n + column] : 0;
-      }
+    long width = min_long(W, n - p * W);
+    for (long t = 0; t < count; t++) {
+      float *out = packed + (p * k + first + t) * W;
+      memcpy(out, rows + t * n + p * W, sizeof(float) * width);
+      for (long c = width; c < W; c++) out[c] = 0;
     }
   }
 }
+
+void attnc_gemm_pack(const float *b, long k, long n, float *packed) { attnc_gemm_pack_rows(b, 0, k, k, n, packed); }
 
 void attnc_gemm_unpack(const float *packed, long k, long n, float *b) {
   long panels = (n + W - 1) / W;

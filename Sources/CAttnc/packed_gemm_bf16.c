@@ -49,19 +49,31 @@ static uint32_t pair(float low, float high) {
 
 long attnc_gemm_bf16_packed_words(long k, long n) { return panels_of(n) * pairs_of(k) * W; }
 
-void attnc_gemm_bf16_pack(const float *b, long k, long n, uint32_t *packed) {
-  const long depth = pairs_of(k);
+#ifdef ATTNC_X86
+static void pack_pair_avx512(const float *low, const float *high, long width, uint32_t *out);
+#endif
+
+void attnc_gemm_bf16_pack_rows(const float *rows, long first, long count, long k, long n, uint32_t *packed) {
+  const long depth = pairs_of(k), q_begin = first / 2, q_end = (first + count + 1) / 2;
+  /* Panel by panel, so that the pairs of one panel are written together (they are adjacent). */
   for (long p = 0; p < panels_of(n); p++) {
-    for (long q = 0; q < depth; q++) {
+    for (long q = q_begin; q < q_end; q++) {
+      const float *low = rows + (2 * q - first) * n + p * W, *high = 2 * q + 1 < k ? low + n : 0;
+      const long width = n - p * W < W ? n - p * W : W;
       uint32_t *out = packed + (p * depth + q) * W;
-      for (long c = 0; c < W; c++) {
-        long column = p * W + c, t = 2 * q;
-        float low = column < n ? b[t * n + column] : 0;
-        float high = column < n && t + 1 < k ? b[(t + 1) * n + column] : 0;
-        out[c] = pair(low, high);
+#ifdef ATTNC_X86
+      if (attnc_vector_math_uses_avx512()) {
+        pack_pair_avx512(low, high, width, out);
+        continue;
       }
+#endif
+      for (long c = 0; c < W; c++) out[c] = c < width ? pair(low[c], high ? high[c] : 0) : 0;
     }
   }
+}
+
+void attnc_gemm_bf16_pack(const float *b, long k, long n, uint32_t *packed) {
+  attnc_gemm_bf16_pack_rows(b, 0, k, k, n, packed);
 }
 
 void attnc_gemm_bf16_unpack(const uint32_t *packed, long k, long n, float *b) {
@@ -81,21 +93,35 @@ void attnc_gemm_bf16_unpack(const uint32_t *packed, long k, long n, float *b) {
 /* ---- rounding A ---- */
 
 #ifdef ATTNC_X86
-/* attnc_bf16_round on 16 floats at a time; returns how many of the k were done. */
-ATTNC_AVX512 static long round_row_avx512(const float *x, long k, uint16_t *out) {
+/* attnc_bf16_round on 16 lanes: each 32-bit lane holds the rounded bfloat16 in its high half. */
+ATTNC_AVX512 static inline __m512i round16_avx512(__m512 x) {
   const __m512i sign = _mm512_set1_epi32((int)0x80000000u), quiet = _mm512_set1_epi32(0x00400000);
   const __m512i infinity = _mm512_set1_epi32(0x7F800000), smallest = _mm512_set1_epi32(0x00800000);
   const __m512i bias = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1);
+  __m512i u = _mm512_castps_si512(x);
+  __m512i magnitude = _mm512_andnot_si512(sign, u);
+  __m512i rounded = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+  rounded = _mm512_mask_mov_epi32(rounded, _mm512_cmpgt_epu32_mask(magnitude, infinity), _mm512_or_si512(u, quiet));
+  return _mm512_mask_mov_epi32(rounded, _mm512_cmplt_epu32_mask(magnitude, smallest), _mm512_and_si512(u, sign));
+}
+
+/* attnc_bf16_round on 16 floats at a time; returns how many of the k were done. */
+ATTNC_AVX512 static long round_row_avx512(const float *x, long k, uint16_t *out) {
   long t = 0;
   for (; t + 16 <= k; t += 16) {
-    __m512i u = _mm512_castps_si512(_mm512_loadu_ps(x + t));
-    __m512i magnitude = _mm512_andnot_si512(sign, u);
-    __m512i rounded = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
-    rounded = _mm512_mask_mov_epi32(rounded, _mm512_cmpgt_epu32_mask(magnitude, infinity), _mm512_or_si512(u, quiet));
-    rounded = _mm512_mask_mov_epi32(rounded, _mm512_cmplt_epu32_mask(magnitude, smallest), _mm512_and_si512(u, sign));
-    _mm256_storeu_si256((__m256i *)(out + t), _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16)));
+    _mm256_storeu_si256((__m256i *)(out + t), _mm512_cvtepi32_epi16(_mm512_srli_epi32(round16_avx512(_mm512_loadu_ps(x + t)), 16)));
   }
   return t;
+}
+
+/* One panel's pair word of B's rows: `width` (≤ 16) columns of low and high (NULL past k), the
+ * rest zeros. */
+ATTNC_AVX512 static void pack_pair_avx512(const float *low, const float *high, long width, uint32_t *out) {
+  const __m512i upper = _mm512_set1_epi32((int)0xFFFF0000u);
+  const __mmask16 lanes = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
+  __m512i l = round16_avx512(_mm512_maskz_loadu_ps(lanes, low));
+  __m512i h = high ? round16_avx512(_mm512_maskz_loadu_ps(lanes, high)) : _mm512_setzero_si512();
+  _mm512_storeu_si512(out, _mm512_or_si512(_mm512_srli_epi32(l, 16), _mm512_and_si512(h, upper)));
 }
 #endif
 

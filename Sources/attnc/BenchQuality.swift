@@ -92,7 +92,10 @@ struct BenchQuality: ParsableCommand {
     print("  layer  " + (0..<heads).map { "head \($0)".padding(toLength: 26, withPad: " ", startingAt: 0) }.joined())
     for layer in Set(choices.map(\.layer)).sorted() {
       let cells = choices.filter { $0.layer == layer }.sorted { $0.head < $1.head }.map { choice in
-        "\(choice.setting) \(String(format: "%.4f", choice.error))".padding(toLength: 26, withPad: " ", startingAt: 0)
+        // Over budget everywhere: exact, and the closest setting's error after a '>'.
+        let text = choice.closest.map { "softmax (>\(String(format: "%.4f", $0.error)))" }
+          ?? "\(choice.setting) \(String(format: "%.4f", choice.error))"
+        return text.padding(toLength: 26, withPad: " ", startingAt: 0)
       }
       print("  " + String(layer).padding(toLength: 7, withPad: " ", startingAt: 0) + cells.joined())
     }

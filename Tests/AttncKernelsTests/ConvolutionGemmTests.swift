@@ -45,20 +45,38 @@ import Testing
     #expect(Self.worst(y, expected) < (precision == .bfloat16 ? 1e-4 : 1e-5))
   }
 
-  /// ConvTranspose: stride 2, kernel 4, pads 1 (the upsampling head's geometry), a bias.
-  @Test(arguments: LinearPrecision.allCases)
-  func convTransposeMatchesTheUnpackedOne(precision: LinearPrecision) throws {
-    let xShape = [2, 5, 4, 6], wShape = [5, 3, 4, 4]
-    let x = Self.random(xShape.reduce(1, *), seed: 4), w = Self.random(wShape.reduce(1, *), seed: 5)
-    let bias = Tensor.float(Self.random(3, seed: 6), [3])
-    let spatial = [2 * (4 - 1) + 4 - 2, 2 * (6 - 1) + 4 - 2]
+  /// One ConvTranspose geometry: X and W shapes, strides, dilations, begin pads, output dims.
+  struct TransposedGeometry: Sendable, CustomStringConvertible {
+    var x: [Int], w: [Int], strides: [Int], dilations: [Int], pads: [Int], output: [Int]
+    var description: String { "X \(x) W \(w) s \(strides) d \(dilations) p \(pads) → \(output)" }
+  }
+
+  static let transposedGeometries = [
+    // the upsampling head's geometry (stride 2, kernel 4, pads 1), odd C (bfloat16: the col2im path)
+    TransposedGeometry(x: [2, 5, 4, 6], w: [5, 3, 4, 4], strides: [2, 2], dilations: [1, 1], pads: [1, 1], output: [8, 12]),
+    // the same with even C (bfloat16: one convolution per output phase)
+    TransposedGeometry(x: [1, 6, 4, 5], w: [6, 3, 4, 4], strides: [2, 2], dilations: [1, 1], pads: [1, 1], output: [8, 10]),
+    // stride 3 over a kernel of 2: a phase no tap reaches (bias only); an output past the last input
+    TransposedGeometry(x: [1, 4, 3, 3], w: [4, 2, 2, 2], strides: [3, 3], dilations: [1, 1], pads: [0, 0], output: [10, 9]),
+    // mixed strides, a dilation, a negative pad (output shifted right)
+    TransposedGeometry(x: [1, 4, 3, 2], w: [4, 3, 2, 3], strides: [2, 1], dilations: [1, 2], pads: [1, -1], output: [5, 7]),
+    // 1-D and 3-D
+    TransposedGeometry(x: [2, 2, 7], w: [2, 3, 3], strides: [2], dilations: [1], pads: [1], output: [13]),
+    TransposedGeometry(x: [1, 2, 2, 3, 2], w: [2, 2, 2, 3, 2], strides: [2, 1, 2], dilations: [1, 1, 1], pads: [0, 1, 0], output: [4, 3, 4]),
+  ]
+
+  /// ConvTranspose equals the unpacked one (GEMM + col2im) on every geometry, with a bias.
+  @Test(arguments: LinearPrecision.allCases, Self.transposedGeometries)
+  func convTransposeMatchesTheUnpackedOne(precision: LinearPrecision, g: TransposedGeometry) throws {
+    let x = Self.random(g.x.reduce(1, *), seed: 4), w = Self.random(g.w.reduce(1, *), seed: 5)
+    let bias = Tensor.float(Self.random(g.w[1], seed: 6), [g.w[1]])
     let round = { (v: [Float]) in precision == .bfloat16 ? v.map(PackedGemm.roundToBFloat16) : v }
     let expected = try TransposedConvolution.convTranspose(
-      .float(round(x), xShape), .float(round(w), wShape), bias: bias, strides: [2, 2], dilations: [1, 1],
-      padsBegin: [1, 1], outputSpatial: spatial, group: 1)
+      .float(round(x), g.x), .float(round(w), g.w), bias: bias, strides: g.strides, dilations: g.dilations,
+      padsBegin: g.pads, outputSpatial: g.output, group: 1)
     let y = try ConvolutionGemm.convTranspose(
-      .float(x, xShape), rows: Self.rows(w, wShape, transposed: true, precision), weightShape: wShape, bias: bias,
-      strides: [2, 2], dilations: [1, 1], padsBegin: [1, 1], outputSpatial: spatial, precision: precision)
+      .float(x, g.x), rows: Self.rows(w, g.w, transposed: true, precision), weightShape: g.w, bias: bias,
+      strides: g.strides, dilations: g.dilations, padsBegin: g.pads, outputSpatial: g.output, precision: precision)
     #expect(y.shape == expected.shape)
     #expect(Self.worst(y, expected) < (precision == .bfloat16 ? 1e-4 : 1e-5))
   }

@@ -1,6 +1,6 @@
 import AttncCost
 import AttncKernels
-import AttncKit
+@testable import AttncKit
 import AttncTestSupport
 import Foundation
 import Testing
@@ -85,5 +85,22 @@ import Testing
     #expect(compared == 2 * settings.count)
     // Two pooling Linformers, three Fastmax, two window-only Scatterbrains, two Nyströms.
     #expect(deterministic == 2 * 9)
+  }
+
+  /// `bench quality --budget`: the first setting within the budget per head; over budget, exact
+  /// softmax with the closest setting's error (not a silent 0).
+  @Test func cheapestPerHeadKeepsTheClosestErrorOverBudget() {
+    let q = Tensor.float([Float](repeating: 0, count: 2 * 4), [1, 2, 1, 4])
+    let dataset = AttentionQuality.Dataset(name: "d", layers: [(q, q, q)])
+    func row(_ variant: String, _ errors: [Double]) -> AttentionQuality.Row {
+      AttentionQuality.Row(
+        dataset: "d", setting: .init(variant), variant: variant, parameters: [:], median: 0, p10: 0, p90: 0, heads: 2,
+        headErrors: [errors])
+    }
+    let rows = [row("performer", [0.5, 0.004]), row("softmax:prec=bf16", [0.02, 0.001])]
+    let choices = AttentionQuality.cheapest(rows, dataset: dataset, budget: 0.01)
+    #expect(choices.map(\.setting) == ["softmax", "performer"])
+    #expect(choices[0].error == 0 && choices[0].closest?.setting == "softmax:prec=bf16" && choices[0].closest?.error == 0.02)
+    #expect(choices[1].error == 0.004 && choices[1].closest == nil)
   }
 }

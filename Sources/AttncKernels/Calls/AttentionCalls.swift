@@ -133,7 +133,7 @@ public struct FusedAttentionCall: KernelCall {
   }
 
   /// Input index of the mask: after `Q, K, V`, or after `Q, pastK, newK, pastV, newV`.
-  var maskInput: Int { appendsCache ? 5 : 3 }
+  public var maskInput: Int { appendsCache ? 5 : 3 }
 
   /// The shape of K (the present keys when the call appends to a cache) among `shapes`.
   public func keyShape(_ shapes: KernelShapes) -> [Int]? {

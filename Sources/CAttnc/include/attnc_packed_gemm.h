@@ -28,6 +28,10 @@ long attnc_gemm_packed_floats(long k, long n);
 /* packed[p][t][c] = b[t][16·p + c] for b row-major [k, n]; zeros past column n. */
 void attnc_gemm_pack(const float *b, long k, long n, float *packed);
 
+/* Rows [first, first + count) of B [k, n] into its packed panels: rows holds them row-major
+ * (count × n). Different row ranges may be packed by different threads. */
+void attnc_gemm_pack_rows(const float *rows, long first, long count, long k, long n, float *packed);
+
 /* The inverse of attnc_gemm_pack: b row-major [k, n] from its panels. */
 void attnc_gemm_unpack(const float *packed, long k, long n, float *b);
 
@@ -47,6 +51,11 @@ long attnc_gemm_bf16_packed_words(long k, long n);
 
 /* b row-major [k, n] rounded and packed (see above). */
 void attnc_gemm_bf16_pack(const float *b, long k, long n, uint32_t *packed);
+
+/* Rows [first, first + count) of B [k, n] rounded into its bfloat16 panels (rows holds them
+ * row-major, count × n); first and count even except at the end of B, so that each pair word is
+ * written by one call. Different row ranges may be packed by different threads. */
+void attnc_gemm_bf16_pack_rows(const float *rows, long first, long count, long k, long n, uint32_t *packed);
 
 /* The inverse of attnc_gemm_bf16_pack up to the rounding: b row-major [k, n]. */
 void attnc_gemm_bf16_unpack(const uint32_t *packed, long k, long n, float *b);
