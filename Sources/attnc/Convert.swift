@@ -124,15 +124,8 @@ struct Convert: ParsableCommand {
       }
     }
     let destination = output ?? URL(fileURLWithPath: model).deletingPathExtension().appendingPathExtension("attnc").path
-    if FileManager.default.fileExists(atPath: destination) && !force {
-      throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")
-    }
     let start = Date()
-    // Every core for the runs a policy makes while it measures error.
-    ProcessSetup.configureThreads(ProcessSetup.cores)
-    let conversion = try Compiler.convert(
-      model, options: try shapes.importOptions(), conversion: try policyOptions.conversion(),
-      progress: { FileHandleOutput.standardError($0 + "\n") })
+    let conversion = try convertModel(try policyOptions.conversion(), to: destination)
     let plan = conversion.plan
     try withContext(destination) { try PlanFile.write(plan, to: destination) }
     let summary = ModelSummary(conversion.model)
@@ -165,13 +158,8 @@ struct Convert: ParsableCommand {
     }
     options.linearPrecision = .f32
     let destination = output ?? URL(fileURLWithPath: model).deletingPathExtension().appendingPathExtension("attnc.onnx").path
-    if FileManager.default.fileExists(atPath: destination) && !force {
-      throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")
-    }
     let start = Date()
-    ProcessSetup.configureThreads(ProcessSetup.cores)
-    let conversion = try Compiler.convert(
-      model, options: try shapes.importOptions(), conversion: options, progress: { FileHandleOutput.standardError($0 + "\n") })
+    let conversion = try convertModel(options, to: destination)
     let data = try ONNXOutput.write(conversion, source: model, to: destination, targetOpset: targetOpset)
     let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
     print("converted \(model) -> \(destination) (standard ONNX, \(size) bytes\(data.map { ", weights in \($0)" } ?? ""))")
@@ -181,5 +169,16 @@ struct Convert: ParsableCommand {
       print(VariantHelp.outcomeTable(conversion.attention, requested: policyOptions.variant ?? policyOptions.layers))
     }
     print(String(format: "  took %.2f s", Date().timeIntervalSince(start)))
+  }
+
+  /// Converts the one model under `options` on every core (the runs a policy makes while it
+  /// measures error), after refusing an existing `destination` without --force.
+  func convertModel(_ options: ConversionOptions, to destination: String) throws -> Compiler.Conversion {
+    if FileManager.default.fileExists(atPath: destination) && !force {
+      throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")
+    }
+    ProcessSetup.configureThreads(ProcessSetup.cores)
+    return try Compiler.convert(
+      model, options: try shapes.importOptions(), conversion: options, progress: { FileHandleOutput.standardError($0 + "\n") })
   }
 }
