@@ -6,17 +6,11 @@ import AttncTensor
 /// `cols[(m, k), i] = Σ_c W[c, m, k] · X[n, c, i]` (one `gemm` with `Wᵀ`), then each column entry
 /// is added into `Y[n, m, i·stride - pad_begin + k·dilation]` when that lies inside the output.
 public enum TransposedConvolution {
-  /// - Parameters: `padsBegin` per spatial axis (may be negative, which shifts the output right),
-  ///   `outputSpatial` the output's spatial dims.
-  public static func convTranspose(
-    _ x: Tensor, _ w: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
-    outputSpatial: [Int], group: Int
-  ) throws -> Tensor {
+  /// `window.padsBegin` may be negative (the output shifted right); `window.outputSpatial` is the
+  /// output's spatial dims.
+  public static func convTranspose(_ x: Tensor, _ w: Tensor, bias: Tensor?, window: ConvolutionWindow) throws -> Tensor {
     try w.floats.withUnsafeBufferPointer { wp in
-      try convTranspose(
-        x, weightShape: w.shape, bias: bias, strides: strides, dilations: dilations, padsBegin: padsBegin,
-        outputSpatial: outputSpatial, group: group
-      ) { g, m, n, k, input, columns in
+      try convTranspose(x, weightShape: w.shape, bias: bias, window: window) { g, m, n, k, input, columns in
         // cols [M/group·K, inSize] = W_gᵀ [M/group·K, C/group] · X_g [C/group, inSize]
         gemm(m: m, n: n, k: k, wp.baseAddress! + g * k * m, transposeA: true, input, into: columns)
       }
@@ -27,13 +21,12 @@ public enum TransposedConvolution {
   /// `columns [m, n] = W_gᵀ [m, k] · X_g [k, n]` (m = M/group·K, k = C/group, n = input
   /// positions). `weightShape` is W's `[C, M/group, K…]`.
   static func convTranspose(
-    _ x: Tensor, weightShape: [Int], bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
-    outputSpatial: [Int], group: Int,
+    _ x: Tensor, weightShape: [Int], bias: Tensor?, window: ConvolutionWindow,
     product: (_ group: Int, _ m: Int, _ n: Int, _ k: Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
   ) throws -> Tensor {
-    let spatial = x.rank - 2
-    guard weightShape.count == x.rank, strides.count == spatial, dilations.count == spatial,
-      padsBegin.count == spatial, outputSpatial.count == spatial
+    let spatial = x.rank - 2, (group, outputSpatial) = (window.group, window.outputSpatial)
+    guard weightShape.count == x.rank, window.strides.count == spatial, window.dilations.count == spatial,
+      window.padsBegin.count == spatial, outputSpatial.count == spatial
     else { throw AttncError.invalid("ConvTranspose parameters do not fit rank \(x.rank)") }
     let batch = x.shape[0], channels = x.shape[1]
     let cPerGroup = channels / group, mPerGroup = weightShape[1], filters = mPerGroup * group
@@ -47,8 +40,7 @@ public enum TransposedConvolution {
     let outSize = outputSpatial.reduce(1, *)
     let rows = mPerGroup * kernelSize
     // For each (kernel offset, input position), the output offset or -1 (cropped away).
-    let offsets = Convolution.windowOffsets(
-      kernel: kernel, walk: inSpatial, target: outputSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
+    let offsets = Convolution.windowOffsets(kernel: kernel, walk: inSpatial, target: outputSpatial, window: window)
     var columns = [Float](unsafeUninitializedCapacity: rows * inSize) { _, count in count = rows * inSize }
     var out = [Float](repeating: 0, count: batch * filters * outSize)
     for n in 0..<batch {

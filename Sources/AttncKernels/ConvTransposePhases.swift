@@ -46,15 +46,17 @@ enum ConvTransposePhases {
   /// `ConvTranspose` of `x [N, C, D…]` with the filter `W [C, M, K…]` stored as `rows`
   /// (`ConvolutionGemm.weightRows`, transposed: `[M·K, C]` floats or `[M·K, C/2]` bfloat16 pairs).
   static func run(
-    _ x: Tensor, rows: UnsafePointer<Float>, weightShape: [Int], bias: Tensor?, strides: [Int], dilations: [Int],
-    padsBegin: [Int], outputSpatial: [Int], precision: LinearPrecision
+    _ x: Tensor, rows: UnsafePointer<Float>, weightShape: [Int], bias: Tensor?, window: ConvolutionWindow,
+    precision: LinearPrecision
   ) -> Tensor {
+    let (strides, outputSpatial) = (window.strides, window.outputSpatial)
     let spatial = x.rank - 2, batch = x.shape[0], channels = x.shape[1], filters = weightShape[1]
     let kernel = Array(weightShape[2...]), inSpatial = Array(x.shape[2...])
     let kernelSize = kernel.reduce(1, *), inSize = inSpatial.reduce(1, *), outSize = outputSpatial.reduce(1, *)
     let units = precision == .bfloat16 ? channels / 2 : channels
     let axes = (0..<spatial).map { a in
-      axisPhases(kernel: kernel[a], stride: strides[a], dilation: dilations[a], padBegin: padsBegin[a], output: outputSpatial[a])
+      axisPhases(
+        kernel: kernel[a], stride: strides[a], dilation: window.dilations[a], padBegin: window.padsBegin[a], output: outputSpatial[a])
     }
     let inStrides = rowMajorStrides(inSpatial), outStrides = rowMajorStrides(outputSpatial)
     let kernelStrides = rowMajorStrides(kernel)

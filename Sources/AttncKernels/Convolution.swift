@@ -1,18 +1,28 @@
 import AttncTensor
 
+/// Where a convolution's window goes in one call: per spatial axis its stride, dilation, padding
+/// before the axis and the output's size; and the number of groups. `Conv`, `ConvTranspose`,
+/// `ConvInteger`, `QLinearConv` and the packed convolutions all take it.
+public struct ConvolutionWindow: Sendable, Equatable {
+  public var strides: [Int]
+  public var dilations: [Int]
+  /// May be negative (`ConvTranspose`: the output shifted right).
+  public var padsBegin: [Int]
+  public var outputSpatial: [Int]
+  public var group: Int
+
+  public init(strides: [Int], dilations: [Int], padsBegin: [Int], outputSpatial: [Int], group: Int = 1) {
+    (self.strides, self.dilations, self.padsBegin, self.outputSpatial, self.group) =
+      (strides, dilations, padsBegin, outputSpatial, group)
+  }
+}
+
 /// N-D convolution by im2col + GEMM, per batch and group.
 public enum Convolution {
-  /// `Conv(x, w, b)` with explicit begin/end pads, strides, dilations and groups.
-  /// x `[N, C, D…]`, w `[M, C/group, K…]` → `[N, M, O…]`.
-  public static func conv(
-    _ x: Tensor, _ w: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
-    outputSpatial: [Int], group: Int
-  ) throws -> Tensor {
+  /// `Conv(x, w, b)`: x `[N, C, D…]`, w `[M, C/group, K…]` → `[N, M, O…]`.
+  public static func conv(_ x: Tensor, _ w: Tensor, bias: Tensor?, window: ConvolutionWindow) throws -> Tensor {
     try w.floats.withUnsafeBufferPointer { wp in
-      try conv(
-        x, weightShape: w.shape, bias: bias, strides: strides, dilations: dilations, padsBegin: padsBegin,
-        outputSpatial: outputSpatial, group: group
-      ) { g, m, n, k, columns, out in
+      try conv(x, weightShape: w.shape, bias: bias, window: window) { g, m, n, k, columns, out in
         gemm(m: m, n: n, k: k, wp.baseAddress! + g * m * k, columns, into: out)
       }
     }
@@ -22,10 +32,10 @@ public enum Convolution {
   /// columns, out)`: `out [m, n] = W_g [m, k] · columns [k, n]` (m = M/group, k = C/group·K,
   /// n = output positions). `weightShape` is W's `[M, C/group, K…]`.
   static func conv(
-    _ x: Tensor, weightShape: [Int], bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
-    outputSpatial: [Int], group: Int,
+    _ x: Tensor, weightShape: [Int], bias: Tensor?, window: ConvolutionWindow,
     product: (_ group: Int, _ m: Int, _ n: Int, _ k: Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
   ) throws -> Tensor {
+    let (group, outputSpatial) = (window.group, window.outputSpatial)
     let batch = x.shape[0], channels = x.shape[1], filters = weightShape[0]
     let kernel = Array(weightShape[2...])
     let inSpatial = Array(x.shape[2...])
@@ -37,8 +47,7 @@ public enum Convolution {
     var columns = [Float](unsafeUninitializedCapacity: rows * outSize) { _, count in count = rows * outSize }
     var out = [Float](unsafeUninitializedCapacity: batch * filters * outSize) { _, count in count = batch * filters * outSize }
     // For each (kernel offset, output position), the input offset or -1 (padding).
-    let offsets = windowOffsets(
-      kernel: kernel, walk: outputSpatial, target: inSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
+    let offsets = windowOffsets(kernel: kernel, walk: outputSpatial, target: inSpatial, window: window)
     for n in 0..<batch {
       for g in 0..<group {
         // im2col: columns[(c, k), o] = x[n, g·C/group + c, window(k, o)], 0 in the padding.
@@ -108,9 +117,8 @@ public enum Convolution {
   /// of `walk`, the row-major offset in `target` of `p·stride − padBegin + k·dilation` per
   /// spatial axis, or -1 where that falls outside `target` (padding, or cropped away).
   /// Entry `k · |walk| + p`.
-  static func windowOffsets(
-    kernel: [Int], walk: [Int], target: [Int], strides: [Int], dilations: [Int], padsBegin: [Int]
-  ) -> [Int] {
+  static func windowOffsets(kernel: [Int], walk: [Int], target: [Int], window: ConvolutionWindow) -> [Int] {
+    let (strides, dilations, padsBegin) = (window.strides, window.dilations, window.padsBegin)
     let spatial = kernel.count
     let kernelSize = kernel.reduce(1, *), walkSize = walk.reduce(1, *)
     let targetStrides = rowMajorStrides(target)

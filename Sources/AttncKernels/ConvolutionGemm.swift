@@ -110,50 +110,35 @@ public enum ConvolutionGemm {
     PackedGemm.run(call)
   }
 
-  /// `Conv` (group 1) of `x [N, C, D…]` with the filter of `weightShape` (`[M, C, K…]`) stored as
-  /// `rows`. - Throws: shapes that do not fit.
-  public static func conv(
-    _ x: Tensor, rows: Tensor, weightShape: [Int], bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
-    outputSpatial: [Int], precision: LinearPrecision
+  /// `Conv` (`window.group` 1) of `x [N, C, D…]` with the filter of `weightShape` (`[M, C, K…]`),
+  /// or `ConvTranspose` (`[C, M, K…]`), stored as `rows`. - Throws: shapes that do not fit.
+  public static func run(
+    _ x: Tensor, rows: Tensor, weightShape: [Int], transposed: Bool, bias: Tensor?, window: ConvolutionWindow,
+    precision: LinearPrecision
   ) throws -> Tensor {
-    try check(x, rows: rows, weightShape: weightShape, transposed: false, precision: precision)
+    try check(x, rows: rows, weightShape: weightShape, transposed: transposed, precision: precision, group: window.group)
     return try rows.floats.withUnsafeBufferPointer { a in
-      try Convolution.conv(
-        x, weightShape: weightShape, bias: bias, strides: strides, dilations: dilations, padsBegin: padsBegin,
-        outputSpatial: outputSpatial, group: 1
-      ) { _, m, n, k, columns, out in
-        multiply(rows: a.baseAddress!, columns, m: m, n: n, k: k, precision: precision, into: out)
+      let a = a.baseAddress!
+      if !transposed {
+        return try Convolution.conv(x, weightShape: weightShape, bias: bias, window: window) { _, m, n, k, columns, out in
+          multiply(rows: a, columns, m: m, n: n, k: k, precision: precision, into: out)
+        }
+      }
+      if ConvTransposePhases.applies(channels: weightShape[0], precision: precision) {
+        return ConvTransposePhases.run(x, rows: a, weightShape: weightShape, bias: bias, window: window, precision: precision)
+      }
+      return try TransposedConvolution.convTranspose(x, weightShape: weightShape, bias: bias, window: window) {
+        _, m, n, k, input, columns in
+        multiply(rows: a, input, m: m, n: n, k: k, precision: precision, into: columns)
       }
     }
   }
 
-  /// `ConvTranspose` (group 1) of `x [N, C, D…]` with the filter of `weightShape` (`[C, M, K…]`)
-  /// stored as `rows`. - Throws: shapes that do not fit.
-  public static func convTranspose(
-    _ x: Tensor, rows: Tensor, weightShape: [Int], bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
-    outputSpatial: [Int], precision: LinearPrecision
-  ) throws -> Tensor {
-    try check(x, rows: rows, weightShape: weightShape, transposed: true, precision: precision)
-    if ConvTransposePhases.applies(channels: weightShape[0], precision: precision) {
-      return rows.floats.withUnsafeBufferPointer { a in
-        ConvTransposePhases.run(
-          x, rows: a.baseAddress!, weightShape: weightShape, bias: bias, strides: strides, dilations: dilations,
-          padsBegin: padsBegin, outputSpatial: outputSpatial, precision: precision)
-      }
-    }
-    return try rows.floats.withUnsafeBufferPointer { a in
-      try TransposedConvolution.convTranspose(
-        x, weightShape: weightShape, bias: bias, strides: strides, dilations: dilations, padsBegin: padsBegin,
-        outputSpatial: outputSpatial, group: 1
-      ) { _, m, n, k, input, columns in
-        multiply(rows: a.baseAddress!, input, m: m, n: n, k: k, precision: precision, into: columns)
-      }
-    }
-  }
-
-  static func check(_ x: Tensor, rows: Tensor, weightShape: [Int], transposed: Bool, precision: LinearPrecision) throws {
+  static func check(
+    _ x: Tensor, rows: Tensor, weightShape: [Int], transposed: Bool, precision: LinearPrecision, group: Int
+  ) throws {
     let channels = transposed ? weightShape.first : weightShape.dropFirst().first
-    guard x.isFloat, x.rank == weightShape.count, x.rank >= 3, x.shape[1] == channels,
+    guard group == 1, x.isFloat, x.rank == weightShape.count, x.rank >= 3, x.shape[1] == channels,
       rows.shape == packedShape(weightShape: weightShape, transposed: transposed, precision: precision)
     else {
       throw AttncError.invalid(

@@ -67,9 +67,9 @@ extension QuantizedGemm {
   /// one integer product, W's rows times the input's im2col columns.
   /// - Throws: non-8-bit operands, zero points of the wrong type or shape.
   public static func convInteger(
-    _ x: Tensor, _ w: Tensor, xZero: Tensor?, wZero: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int],
-    outputSpatial: [Int], group: Int, kernels: InstructionSets = .widest
+    _ x: Tensor, _ w: Tensor, xZero: Tensor?, wZero: Tensor?, window: ConvolutionWindow, kernels: InstructionSets = .widest
   ) throws -> Tensor {
+    let (group, outputSpatial) = (window.group, window.outputSpatial)
     for (name, t) in [("x", x), ("w", w)] where t.dtype != .int8 && t.dtype != .uint8 {
       throw AttncError.invalid("ConvInteger input '\(name)' must be int8 or uint8, got \(t.dtype)")
     }
@@ -93,8 +93,7 @@ extension QuantizedGemm {
     // W as A (rows: output channels), shifted to unsigned; the im2col columns as B, signed.
     let wShift: Int64 = w.dtype == .int8 ? 128 : 0, xShift: Int64 = x.dtype == .uint8 ? -128 : 0
     let xz = (xZero?.ints.first ?? 0) + xShift
-    let offsets = Convolution.windowOffsets(
-      kernel: kernel, walk: outputSpatial, target: inSpatial, strides: strides, dilations: dilations, padsBegin: padsBegin)
+    let offsets = Convolution.windowOffsets(kernel: kernel, walk: outputSpatial, target: inSpatial, window: window)
     let lda = depthStride(depth)
     var out = [Int32](repeating: 0, count: batch * filters * outSize)
     var columns = [Int8](repeating: 0, count: depth * outSize)
@@ -136,16 +135,14 @@ extension QuantizedGemm {
   /// - Throws: as `convInteger`; scales or bias that do not fit.
   public static func qlinearConv(
     _ x: Tensor, xScale: Tensor, xZero: Tensor, _ w: Tensor, wScale: Tensor, wZero: Tensor, yScale: Tensor,
-    yZero: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padsBegin: [Int], outputSpatial: [Int],
-    group: Int, kernels: InstructionSets = .widest
+    yZero: Tensor, bias: Tensor?, window: ConvolutionWindow, kernels: InstructionSets = .widest
   ) throws -> Tensor {
+    let outputSpatial = window.outputSpatial
     let range = try outputRange(yZero.dtype, op: "QLinearConv")
     guard xScale.count == 1, yScale.count == 1, yZero.count == 1 else {
       throw AttncError.invalid("QLinearConv: x_scale, y_scale and y_zero_point must be scalars")
     }
-    let acc = try convInteger(
-      x, w, xZero: xZero, wZero: wZero, strides: strides, dilations: dilations, padsBegin: padsBegin,
-      outputSpatial: outputSpatial, group: group, kernels: kernels)
+    let acc = try convInteger(x, w, xZero: xZero, wZero: wZero, window: window, kernels: kernels)
     let filters = w.shape[0], outSize = outputSpatial.reduce(1, *)
     let scales = try perIndex(
       wScale.floats.owned, shape: wScale.shape, count: filters, batches: 1, along: "output channel", what: "w_scale")

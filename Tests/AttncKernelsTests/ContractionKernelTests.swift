@@ -55,7 +55,7 @@ import Testing
     let x = Self.values([1, 4, 3, 2], 1), w = Self.values([4, 3, 2, 3], 2), bias = Self.values([6], 3)
     let strides = [2, 1], dilations = [1, 2], pads = [1, -1], out = [5, 7]
     let y = try TransposedConvolution.convTranspose(
-      x, w, bias: bias, strides: strides, dilations: dilations, padsBegin: pads, outputSpatial: out, group: 2)
+      x, w, bias: bias, window: ConvolutionWindow(strides: strides, dilations: dilations, padsBegin: pads, outputSpatial: out, group: 2))
     var expected = [Float](repeating: 0, count: 6 * 35)
     for m in 0..<6 { for o in 0..<35 { expected[m * 35 + o] = bias.floats[m] } }
     for c in 0..<4 {

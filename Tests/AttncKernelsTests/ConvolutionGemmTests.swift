@@ -35,12 +35,11 @@ import Testing
     let (strides, pads) = ([2, 1], [1, 0])
     let spatial = [(10 + 2 - 3) / 2 + 1, (9 - 3) / 1 + 1]
     let round = { (v: [Float]) in precision == .bfloat16 ? v.map(PackedGemm.roundToBFloat16) : v }
-    let expected = try Convolution.conv(
-      .float(round(x), xShape), .float(round(w), wShape), bias: bias, strides: strides, dilations: [1, 1],
-      padsBegin: pads, outputSpatial: spatial, group: 1)
-    let y = try ConvolutionGemm.conv(
-      .float(x, xShape), rows: Self.rows(w, wShape, transposed: false, precision), weightShape: wShape, bias: bias,
-      strides: strides, dilations: [1, 1], padsBegin: pads, outputSpatial: spatial, precision: precision)
+    let window = ConvolutionWindow(strides: strides, dilations: [1, 1], padsBegin: pads, outputSpatial: spatial)
+    let expected = try Convolution.conv(.float(round(x), xShape), .float(round(w), wShape), bias: bias, window: window)
+    let y = try ConvolutionGemm.run(
+      .float(x, xShape), rows: Self.rows(w, wShape, transposed: false, precision), weightShape: wShape, transposed: false,
+      bias: bias, window: window, precision: precision)
     #expect(y.shape == expected.shape)
     #expect(Self.worst(y, expected) < (precision == .bfloat16 ? 1e-4 : 1e-5))
   }
@@ -71,12 +70,11 @@ import Testing
     let x = Self.random(g.x.reduce(1, *), seed: 4), w = Self.random(g.w.reduce(1, *), seed: 5)
     let bias = Tensor.float(Self.random(g.w[1], seed: 6), [g.w[1]])
     let round = { (v: [Float]) in precision == .bfloat16 ? v.map(PackedGemm.roundToBFloat16) : v }
-    let expected = try TransposedConvolution.convTranspose(
-      .float(round(x), g.x), .float(round(w), g.w), bias: bias, strides: g.strides, dilations: g.dilations,
-      padsBegin: g.pads, outputSpatial: g.output, group: 1)
-    let y = try ConvolutionGemm.convTranspose(
-      .float(x, g.x), rows: Self.rows(w, g.w, transposed: true, precision), weightShape: g.w, bias: bias,
-      strides: g.strides, dilations: g.dilations, padsBegin: g.pads, outputSpatial: g.output, precision: precision)
+    let window = ConvolutionWindow(strides: g.strides, dilations: g.dilations, padsBegin: g.pads, outputSpatial: g.output)
+    let expected = try TransposedConvolution.convTranspose(.float(round(x), g.x), .float(round(w), g.w), bias: bias, window: window)
+    let y = try ConvolutionGemm.run(
+      .float(x, g.x), rows: Self.rows(w, g.w, transposed: true, precision), weightShape: g.w, transposed: true, bias: bias,
+      window: window, precision: precision)
     #expect(y.shape == expected.shape)
     #expect(Self.worst(y, expected) < (precision == .bfloat16 ? 1e-4 : 1e-5))
   }
@@ -84,9 +82,10 @@ import Testing
   @Test func refusesRowsOfAnotherWeight() {
     let rows = Self.rows([Float](repeating: 1, count: 24), [2, 3, 2, 2], transposed: false, .float32)
     #expect(throws: AttncError.self) {
-      try ConvolutionGemm.conv(
-        .float([Float](repeating: 1, count: 16), [1, 1, 4, 4]), rows: rows, weightShape: [2, 3, 2, 2], bias: nil,
-        strides: [1, 1], dilations: [1, 1], padsBegin: [0, 0], outputSpatial: [3, 3], precision: .float32)
+      try ConvolutionGemm.run(
+        .float([Float](repeating: 1, count: 16), [1, 1, 4, 4]), rows: rows, weightShape: [2, 3, 2, 2], transposed: false,
+        bias: nil, window: ConvolutionWindow(strides: [1, 1], dilations: [1, 1], padsBegin: [0, 0], outputSpatial: [3, 3]),
+        precision: .float32)
     }
   }
 }

@@ -24,13 +24,13 @@ public struct ConvolutionGeometry: Sendable, Equatable, Codable {
     values.count == rank ? values : [Int](repeating: fill, count: rank)
   }
 
-  /// For `spatial` axes: strides, dilations and begin pads (defaults where not given) and the
-  /// output's spatial dims under `context`'s bindings.
-  func resolved(spatial: Int, _ context: KernelContext) throws
-    -> (strides: [Int], dilations: [Int], padsBegin: [Int], outputSpatial: [Int])
-  {
-    (self.spatial(strides, spatial, fill: 1), self.spatial(dilations, spatial, fill: 1),
-     self.spatial(padsBegin, spatial, fill: 0), Array(try context.resolve(output).dropFirst(2)))
+  /// The window for `spatial` axes: strides, dilations and begin pads (defaults where not
+  /// given) and the output's spatial dims under `context`'s bindings.
+  func window(spatial: Int, _ context: KernelContext) throws -> ConvolutionWindow {
+    ConvolutionWindow(
+      strides: self.spatial(strides, spatial, fill: 1), dilations: self.spatial(dilations, spatial, fill: 1),
+      padsBegin: self.spatial(padsBegin, spatial, fill: 0), outputSpatial: Array(try context.resolve(output).dropFirst(2)),
+      group: group)
   }
 
   /// 2 FLOPs per multiply-add: output elements × (input channels / group) × kernel points.
@@ -74,28 +74,22 @@ public struct ConvolutionCall: CodableKernelCall {
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try KernelCalls.input(inputs, 0)
-    let g = try geometry.resolved(spatial: x.rank - 2, context)
+    let window = try geometry.window(spatial: x.rank - 2, context)
     switch kind {
     case .conv:
-      return [try Convolution.conv(
-        x, try KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2), strides: g.strides,
-        dilations: g.dilations, padsBegin: g.padsBegin, outputSpatial: g.outputSpatial, group: geometry.group)]
+      return [try Convolution.conv(x, try KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2), window: window)]
     case .transposed:
       return [try TransposedConvolution.convTranspose(
-        x, KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2),
-        strides: geometry.strides, dilations: geometry.dilations, padsBegin: geometry.padsBegin,
-        outputSpatial: g.outputSpatial, group: geometry.group)]
+        x, KernelCalls.input(inputs, 1), bias: KernelCalls.optional(inputs, 2), window: window)]
     case .integer:
       return [try QuantizedGemm.convInteger(
         x, try KernelCalls.input(inputs, 1), xZero: KernelCalls.optional(inputs, 2), wZero: KernelCalls.optional(inputs, 3),
-        strides: g.strides, dilations: g.dilations, padsBegin: g.padsBegin, outputSpatial: g.outputSpatial,
-        group: geometry.group)]
+        window: window)]
     case .qlinear:
       let q = try (0..<8).map { try KernelCalls.input(inputs, $0) }
       return [try QuantizedGemm.qlinearConv(
         q[0], xScale: q[1], xZero: q[2], q[3], wScale: q[4], wZero: q[5], yScale: q[6], yZero: q[7],
-        bias: KernelCalls.optional(inputs, 8), strides: g.strides, dilations: g.dilations, padsBegin: g.padsBegin,
-        outputSpatial: g.outputSpatial, group: geometry.group)]
+        bias: KernelCalls.optional(inputs, 8), window: window)]
     }
   }
 
@@ -149,16 +143,9 @@ public struct PackedConvolutionCall: CodableKernelCall {
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try KernelCalls.input(inputs, 0), rows = try KernelCalls.input(inputs, 1)
-    let g = try geometry.resolved(spatial: x.rank - 2, context)
-    let bias = KernelCalls.optional(inputs, 2)
-    if transposed {
-      return [try ConvolutionGemm.convTranspose(
-        x, rows: rows, weightShape: weightShape, bias: bias, strides: g.strides, dilations: g.dilations,
-        padsBegin: g.padsBegin, outputSpatial: g.outputSpatial, precision: precision)]
-    }
-    return [try ConvolutionGemm.conv(
-      x, rows: rows, weightShape: weightShape, bias: bias, strides: g.strides, dilations: g.dilations,
-      padsBegin: g.padsBegin, outputSpatial: g.outputSpatial, precision: precision)]
+    return [try ConvolutionGemm.run(
+      x, rows: rows, weightShape: weightShape, transposed: transposed, bias: KernelCalls.optional(inputs, 2),
+      window: try geometry.window(spatial: x.rank - 2, context), precision: precision)]
   }
 
   /// The product `[rows, depth] × [depth, positions]` (positions: the output's, or the input's
