@@ -204,19 +204,37 @@ public struct FusedAttentionCall: KernelCall {
   }
 }
 
+/// A kernel whose parameters are one `Options` value and which takes its inputs in the ONNX op's
+/// order: its call is `OptionsCall<Self>`.
+public protocol OptionsKernel {
+  associatedtype Options: Codable & Sendable
+  /// The kernel's name in plans (the ONNX op's).
+  static var kernelName: String { get }
+  static func run(_ inputs: [Tensor?], options: Options) throws -> [Tensor]
+}
+
+/// The call of an `OptionsKernel`: its options, encoded as the plan's `options` parameter.
+public struct OptionsCall<Kernel: OptionsKernel>: CodableKernelCall {
+  public static var names: [String] { [Kernel.kernelName] }
+  public var options: Kernel.Options
+
+  public init(options: Kernel.Options) { self.options = options }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] { try Kernel.run(inputs, options: options) }
+}
+
 /// ONNX `Attention` (opset 23), run by the reference kernel (3-D or 4-D inputs, past key and
 /// value, GQA, windows, softcap, qk output modes).
-public struct AttentionCall: CodableKernelCall {
-  public static let names = ["Attention"]
-  public var options: AttentionReference.Options
+public typealias AttentionCall = OptionsCall<AttentionReference>
 
-  public init(options: AttentionReference.Options) { self.options = options }
+extension AttentionReference: OptionsKernel {
+  public static var kernelName: String { "Attention" }
 
-  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    try AttentionReference.run(
-      q: KernelCalls.input(inputs, 0), k: KernelCalls.input(inputs, 1), v: KernelCalls.input(inputs, 2),
-      mask: KernelCalls.optional(inputs, 3), pastKey: KernelCalls.optional(inputs, 4), pastValue: KernelCalls.optional(inputs, 5),
-      nonpad: KernelCalls.optional(inputs, 6), options: options)
+  public static func run(_ inputs: [Tensor?], options: Options) throws -> [Tensor] {
+    let q = try KernelCalls.input(inputs, 0), k = try KernelCalls.input(inputs, 1), v = try KernelCalls.input(inputs, 2)
+    return try run(
+      q: q, k: k, v: v, mask: KernelCalls.optional(inputs, 3), pastKey: KernelCalls.optional(inputs, 4),
+      pastValue: KernelCalls.optional(inputs, 5), nonpad: KernelCalls.optional(inputs, 6), options: options)
   }
 }
 
@@ -261,14 +279,13 @@ public struct RotaryEmbeddingCall: CodableKernelCall {
 
 /// ONNX `LinearAttention` (opset 27): the recurrent state update of linear attention and its
 /// gated and delta-rule forms.
-public struct LinearAttentionCall: CodableKernelCall {
-  public static let names = ["LinearAttention"]
-  public var options: LinearAttentionKernel.Options
+public typealias LinearAttentionCall = OptionsCall<LinearAttentionKernel>
 
-  public init(options: LinearAttentionKernel.Options) { self.options = options }
+extension LinearAttentionKernel: OptionsKernel {
+  public static var kernelName: String { "LinearAttention" }
 
-  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    try LinearAttentionKernel.run(
+  public static func run(_ inputs: [Tensor?], options: Options) throws -> [Tensor] {
+    try run(
       query: KernelCalls.input(inputs, 0), key: KernelCalls.input(inputs, 1), value: KernelCalls.input(inputs, 2),
       pastState: KernelCalls.optional(inputs, 3), decay: KernelCalls.optional(inputs, 4), beta: KernelCalls.optional(inputs, 5),
       options: options)
