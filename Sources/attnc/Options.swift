@@ -100,6 +100,9 @@ struct PlanInputOptions: ParsableArguments {
   func load(_ path: String) throws -> (plan: Plan, inputs: [HostTensor]) {
     threading.configure()
     let plan = try withContext(path) { try PlanFile.read(path) }
-    return (plan, try InputFeeds.load(for: plan, inputs: inputs, testData: testData))
+    return try (plan, feeds(for: plan))
   }
+
+  /// The inputs of `plan` from `--input` and `--test-data`.
+  func feeds(for plan: Plan) throws -> [HostTensor] { try InputFeeds.load(for: plan, inputs: inputs, testData: testData) }
 }

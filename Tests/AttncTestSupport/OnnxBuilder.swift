@@ -1,75 +1,9 @@
+import AttncONNX
 import Foundation
 
-/// A minimal protobuf writer for building ONNX files in tests (including malformed ones),
-/// independent of the decoder under test. Field numbers are the ONNX IR spec's.
-public struct ProtoWriter {
-  public private(set) var bytes: [UInt8] = []
-  public init() {}
-
-  public mutating func varint(_ value: UInt64) {
-    var v = value
-    while v >= 0x80 {
-      bytes.append(UInt8(v & 0x7F) | 0x80)
-      v >>= 7
-    }
-    bytes.append(UInt8(v))
-  }
-
-  /// A field's key: `field << 3 | wireType`.
-  public mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
-
-  /// An int32/int64/enum/bool field (negative numbers as 10-byte varints, like protobuf).
-  public mutating func int(_ field: Int, _ value: Int64) {
-    tag(field, 0)
-    varint(UInt64(bitPattern: value))
-  }
-
-  /// A length-delimited field: bytes, a string's UTF-8 or a serialized message.
-  public mutating func bytes(_ field: Int, _ data: [UInt8]) {
-    tag(field, 2)
-    varint(UInt64(data.count))
-    bytes += data
-  }
-
-  public mutating func string(_ field: Int, _ text: String) { bytes(field, Array(text.utf8)) }
-
-  public mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
-    var inner = ProtoWriter()
-    build(&inner)
-    bytes(field, inner.bytes)
-  }
-
-  public mutating func float(_ field: Int, _ value: Float) {
-    tag(field, 5)
-    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
-  }
-
-  public mutating func double(_ field: Int, _ value: Double) {
-    tag(field, 1)
-    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
-  }
-
-  /// A packed repeated varint field (int32, int64, uint64).
-  public mutating func packed(_ field: Int, _ values: [Int64]) {
-    var inner = ProtoWriter()
-    for value in values { inner.varint(UInt64(bitPattern: value)) }
-    bytes(field, inner.bytes)
-  }
-
-  /// A packed repeated float field.
-  public mutating func packed(_ field: Int, floats values: [Float]) {
-    var payload: [UInt8] = []
-    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload += $0 } }
-    bytes(field, payload)
-  }
-
-  /// A packed repeated double field.
-  public mutating func packed(_ field: Int, doubles values: [Double]) {
-    var payload: [UInt8] = []
-    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload += $0 } }
-    bytes(field, payload)
-  }
-}
+/// The protobuf writer tests build ONNX files with (malformed ones included): attnc's own
+/// (`AttncONNX.ProtobufWriter`), independent of the decoder under test.
+public typealias ProtoWriter = ProtobufWriter
 
 /// Builds ONNX models for tests: `OnnxBuilder().input(...).node(...).output(...).bytes()`.
 public struct OnnxBuilder {
