@@ -60,7 +60,7 @@ let package = Package(
       ]),
 
     // MARK: - Tests
-    .target(name: "AttncTestSupport", dependencies: ["AttncCost", "AttncKit"], path: "Tests/AttncTestSupport"),
+    .target(name: "AttncTestSupport", dependencies: ["AttncCost", "AttncKit", "AttncONNX"], path: "Tests/AttncTestSupport"),
     .testTarget(name: "AttncTensorTests", dependencies: ["AttncTensor", "AttncTestSupport"]),
     .testTarget(name: "AttncIRTests", dependencies: ["AttncIR", "AttncTestSupport"]),
     .testTarget(name: "AttncONNXTests", dependencies: ["AttncONNX", "AttncTestSupport"]),

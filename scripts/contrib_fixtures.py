@@ -156,12 +156,15 @@ def mha_packed_qkv(folder):
     save(folder, nodes, inputs, outputs, weights, feeds, reference=(apart, weights + extra))
 
 
-def group_query_attention(folder, rotary):
+def group_query_attention(folder, rotary, ragged=False):
     """GroupQueryAttention as ONNX Runtime's model builders write it for a growing cache (present
     = past + new): 4 query heads of 16 (its rotary needs head sizes in multiples of 16) on 2
     key/value heads, seqlens_k and total_sequence_length, and with `rotary` its own rotary
     embedding from cos/sin caches (do_rotary). A prompt on an empty cache, then a decoding step
-    (ONNX Runtime takes several new tokens on a cache only at batch 1)."""
+    (ONNX Runtime takes several new tokens on a cache only at batch 1). With `ragged`, the batch
+    entries' lengths differ (seqlens_k): the prompt's second entry is right-padded (2 of 4 tokens
+    real), and in the step the second entry has 4 of the buffer's 7 past keys (the other 3 hold
+    random values, which ONNX Runtime ignores and leaves out of the present)."""
     HIDDEN, DEPTH = 64, 16
     kv_hidden = KV_HEADS * DEPTH
     nodes = [helper.make_node("MatMul", ["x", "wq"], ["q"]), helper.make_node("MatMul", ["x", "wk"], ["k"]),
@@ -186,7 +189,8 @@ def group_query_attention(folder, rotary):
                     numpy_helper.from_array(np.sin(angles).astype(np.float32), "sin_cache")]
     feeds = [{"x": floats((BATCH, s, HIDDEN), 100 + s), "past_key": floats((BATCH, KV_HEADS, p, DEPTH), 110 + p),
               "past_value": floats((BATCH, KV_HEADS, p, DEPTH), 120 + p),
-              "seqlens_k": np.full((BATCH,), p + s - 1, np.int32), "total_sequence_length": np.array(p + s, np.int32)}
+              "seqlens_k": np.array([p + s - 1, (p + s - 1) - (3 if p else 2)] if ragged else [p + s - 1] * BATCH, np.int32),
+              "total_sequence_length": np.array(p + s, np.int32)}
              for p, s in [(0, 4), (7, 1)]]
     save(folder, nodes, inputs, outputs, weights, feeds)
 
@@ -219,5 +223,6 @@ FIXTURES = {
     "ortcontrib_mha_packed_qkv": mha_packed_qkv,
     "ortcontrib_gqa": lambda folder: group_query_attention(folder, rotary=False),
     "ortcontrib_gqa_rotary": lambda folder: group_query_attention(folder, rotary=True),
+    "ortcontrib_gqa_ragged": lambda folder: group_query_attention(folder, rotary=True, ragged=True),
     "ortcontrib_rotary_embedding": rotary_embedding,
 }

@@ -19,14 +19,16 @@ True: float32 inputs and outputs with Casts inside); `<name>_half_<exporter>` ar
 bfloat16 kernels, so that fixture's outputs are ONNX Runtime's on the same graph with its weights
 and casts widened to float32 (exact for bfloat16), then rounded to bfloat16 at the output.
 
-Encoder-decoder (`--encoder-decoder-only`): T5, Whisper and BART as Optimum's ONNX exporter splits
+Encoder-decoder (`--encoder-decoder-only`): T5, Whisper, BART and Marian as Optimum's ONNX exporter splits
 them (`optimum.exporters.onnx.main_export`, task text2text-generation-with-past or
 automatic-speech-recognition-with-past): `<name>_optimum/encoder_model.onnx`, `decoder_model.onnx`
 and `decoder_with_past_model.onnx`, with test data in `<name>_optimum/<model>/test_data_set_N`
 chained as in generation (the encoder's output feeds the decoders, the decoder's `present.*` the
 with-past decoder's `past_key_values.*`). Set 0 is unpadded, set 1 right-pads the second encoder
-input (T5, BART) or is a second audio clip (Whisper). `decoder_model_merged.onnx` (an `If` over the
-two decoders) is not kept: attnc refuses `If`. optimum-onnx pins transformers<4.58, so run this part
+input (T5, BART, Marian) or is a second audio clip (Whisper). T5 keeps `decoder_model_merged.onnx` (the two
+decoders as the branches of an `If` on `use_cache_branch`) with test data for each branch (set 0:
+false, the prompt on the zero-length past Optimum feeds; set 1: true, the step); so does
+`gpt2_merged_optimum`, a decoder-only model merged the same way. optimum-onnx pins transformers<4.58, so run this part
 from a virtual environment: `python3 -m venv --system-site-packages V && V/bin/pip install
 optimum-onnx 'optimum~=2.1.0' 'transformers>=4.57,<4.58' && V/bin/python scripts/export_fixtures.py
 --encoder-decoder-only`.
@@ -417,6 +419,11 @@ def encoder_decoder_configs():
             decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, d_model=32, max_source_positions=16,
             max_target_positions=32, decoder_start_token_id=1, pad_token_id=0, eos_token_id=2, bos_token_id=1,
             suppress_tokens=[], begin_suppress_tokens=[]), "automatic-speech-recognition-with-past"),
+        "marian": (transformers.MarianMTModel, transformers.MarianConfig(
+            vocab_size=VOCAB, decoder_vocab_size=VOCAB, d_model=32, encoder_layers=2, decoder_layers=2,
+            encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
+            max_position_embeddings=64, pad_token_id=0, decoder_start_token_id=0, eos_token_id=1),
+            "text2text-generation-with-past"),
     }
 
 
@@ -430,7 +437,7 @@ def encoder_decoder(name, folder):
     with tempfile.TemporaryDirectory() as source, tempfile.TemporaryDirectory() as exported:
         model.save_pretrained(source)
         main_export(source, output=exported, task=task, do_validation=False, nb_max_frames=32)
-        for part in ["encoder_model", "decoder_model", "decoder_with_past_model"]:
+        for part in ["encoder_model", "decoder_model", "decoder_with_past_model"] + (["decoder_model_merged"] if name == "t5" else []):
             shutil.copy(os.path.join(exported, f"{part}.onnx"), os.path.join(folder, f"{part}.onnx"))
     sessions = {part: ort.InferenceSession(os.path.join(folder, f"{part}.onnx"), providers=["CPUExecutionProvider"])
                 for part in ["encoder_model", "decoder_model", "decoder_with_past_model"]}
@@ -457,8 +464,61 @@ def encoder_decoder(name, folder):
                           encoder_attention_mask=mask)
         write_session_data(sessions["decoder_with_past_model"], step_feeds,
                            os.path.join(folder, "decoder_with_past_model", f"test_data_set_{index}"))
+        if name == "t5" and index == 0:
+            # The merged decoder: set 0 the else branch (the prompt, on the zero-length dummy
+            # past Optimum feeds), set 1 the then branch (the step on the prompt's cache).
+            merged = ort.InferenceSession(os.path.join(folder, "decoder_model_merged.onnx"),
+                                          providers=["CPUExecutionProvider"])
+            empty = {i.name: np.zeros((BATCH, 2, 0, 16), np.float32) for i in merged.get_inputs()
+                     if i.name.startswith("past_key_values")}
+            for data_index, feeds in enumerate([dict(empty, use_cache_branch=np.array([False]), **decoder_feeds),
+                                                dict(step_feeds, encoder_hidden_states=states,
+                                                     use_cache_branch=np.array([True]))]):
+                write_session_data(merged, feeds, os.path.join(folder, "decoder_model_merged", f"test_data_set_{data_index}"))
         write_session_data(sessions["encoder_model"], encoder_feeds,
                            os.path.join(folder, "encoder_model", f"test_data_set_{index}"))
+
+
+def gpt2_merged(folder):
+    """`gpt2_merged_optimum/decoder_model_merged.onnx`: a tiny GPT-2 as Optimum merged decoder-only
+    models before it exported them as one file with past inputs: the decoder without past (returning
+    `present.*`) and the one with past, the two branches of an `If` on `use_cache_branch`
+    (`optimum.onnx.merge_decoders`, which Optimum's exporter still runs for encoder-decoder models).
+    Set 0 is the prompt (5 tokens, the second row left-padded by 2) on the else branch with the
+    zero-length past Optimum feeds; set 1 one new token on the then branch, on set 0's cache."""
+    import tempfile
+    from optimum.exporters.onnx import main_export
+    from optimum.exporters.tasks import TasksManager
+    from optimum.onnx import merge_decoders
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=2, n_positions=64)
+    model = transformers.GPT2LMHeadModel(config).eval()
+    path = os.path.join(folder, "decoder_model_merged.onnx")
+    with tempfile.TemporaryDirectory() as source, tempfile.TemporaryDirectory() as plain, \
+            tempfile.TemporaryDirectory() as cached:
+        model.save_pretrained(source)
+        constructor = TasksManager.get_exporter_config_constructor(
+            "onnx", task="text-generation-with-past", model_type="gpt2", library_name="transformers")
+        without_past = constructor(model.config, task="text-generation", use_past=True, use_past_in_inputs=False)
+        main_export(source, output=plain, task="text-generation-with-past", do_validation=False,
+                    custom_onnx_configs={"model": without_past})
+        main_export(source, output=cached, task="text-generation-with-past", do_validation=False)
+        merge_decoders(os.path.join(plain, "model.onnx"), os.path.join(cached, "model.onnx"), save_path=path)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    generator = np.random.default_rng(30)
+    mask = np.ones((BATCH, 5), dtype=np.int64)
+    mask[1, :2] = 0
+    positions = np.where(mask == 0, 1, np.cumsum(mask, axis=1) - 1)
+    empty = {i.name: np.zeros((BATCH, 2, 0, 16), np.float32) for i in session.get_inputs() if i.name.startswith("past")}
+    prompt = dict(empty, input_ids=generator.integers(2, VOCAB, size=(BATCH, 5)).astype(np.int64),
+                  attention_mask=mask, position_ids=positions, use_cache_branch=np.array([False]))
+    outputs = write_session_data(session, prompt, os.path.join(folder, "decoder_model_merged", "test_data_set_0"))
+    past = {output.name.replace("present", "past_key_values"): value
+            for output, value in zip(session.get_outputs(), outputs) if output.name.startswith("present")}
+    step_mask = np.concatenate([mask, np.ones((BATCH, 1), dtype=np.int64)], axis=1)
+    step = dict(past, input_ids=generator.integers(2, VOCAB, size=(BATCH, 1)).astype(np.int64), attention_mask=step_mask,
+                position_ids=np.cumsum(step_mask, axis=1)[:, -1:] - 1, use_cache_branch=np.array([True]))
+    write_session_data(session, step, os.path.join(folder, "decoder_model_merged", "test_data_set_1"))
 
 
 def write_session_data(session, feeds, data):
@@ -580,6 +640,8 @@ def main():
         for name in encoder_decoder_configs():
             if not only or name in only:
                 produce(f"{name}_optimum", lambda folder, n=name: encoder_decoder(n, folder))
+        if not only or "gpt2" in only:
+            produce("gpt2_merged_optimum", gpt2_merged)
     for fixture, reason in failures:
         print(f"not exported {fixture}: {reason}", file=sys.stderr)
 

@@ -12,10 +12,11 @@ enum CConversion {
   /// The options of `attnc convert` from a JSON object whose keys are the CLI's option names
   /// with underscores (`seq_len`, `max_output_error`, ...).
   /// - Throws: `.usage` for malformed JSON, an unknown key or a value of the wrong kind.
-  static func options(_ text: String) throws -> (conversion: ConversionOptions, force: Bool) {
+  static func options(_ text: String) throws -> (conversion: ConversionOptions, imports: ImportOptions, force: Bool) {
     let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
     guard let object = parsed as? [String: Any] else { throw AttncError(.usage, "convert options are not a JSON object: \(text)") }
     var options = ConversionOptions()
+    var imports = ImportOptions()
     var force = false
     func string(_ key: String) throws -> String {
       guard let value = object[key] as? String else { throw AttncError(.usage, "convert option '\(key)' must be a string") }
@@ -63,16 +64,21 @@ enum CConversion {
       case "force":
         guard let value = object[key] as? Bool else { throw AttncError(.usage, "force must be true or false") }
         force = value
+      case "branch":
+        guard let pins = object[key] as? [String: Bool], !pins.isEmpty else {
+          throw AttncError(.usage, "branch must map condition inputs to true or false ({\"use_cache_branch\": true})")
+        }
+        imports.branches = pins
       default:
-        throw AttncError(.usage, "unknown convert option '\(key)' (known: policy, seq_len, max_error, max_output_error, memory_budget, calibration, variant, layers, token_merge, search_time, outputs, force)")
+        throw AttncError(.usage, "unknown convert option '\(key)' (known: policy, seq_len, max_error, max_output_error, memory_budget, calibration, variant, layers, token_merge, search_time, outputs, branch, force)")
       }
     }
-    return (options, force)
+    return (options, imports, force)
   }
 
   /// Converts `model` to a plan at `destination` and returns the plan's inspect JSON.
   static func convert(_ model: String, to destination: String, options text: String) throws -> String {
-    let (conversion, force) = try options(text)
+    let (conversion, imports, force) = try options(text)
     if FileManager.default.fileExists(atPath: destination) && !force {
       throw AttncError(.usage, "'\(destination)' exists; pass force=True to overwrite it")
     }
@@ -81,7 +87,7 @@ enum CConversion {
     let threads = ProcessSetup.threads
     ProcessSetup.configureThreads(ProcessSetup.cores)
     defer { ProcessSetup.configureThreads(threads) }
-    let converted = try Compiler.convert(model, conversion: conversion, progress: { fputs($0 + "\n", stderr) })
+    let converted = try Compiler.convert(model, options: imports, conversion: conversion, progress: { fputs($0 + "\n", stderr) })
     try withContext(destination) { try PlanFile.write(converted.plan, to: destination) }
     return try PlanSummary(path: destination).json.rendered()
   }

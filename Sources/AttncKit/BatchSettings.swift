@@ -33,6 +33,7 @@ public struct BatchSettings: Sendable {
     for (name, dims) in importOptions.inputShapes.sorted(by: { $0.key < $1.key }) {
       parts.append("input-shape=\(name)=\(dims.map(\.description).joined(separator: ","))")
     }
+    for (name, value) in importOptions.branches.sorted(by: { $0.key < $1.key }) { parts.append("branch=\(name)=\(value)") }
     options = parts.joined(separator: " ")
   }
 

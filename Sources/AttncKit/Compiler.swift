@@ -20,6 +20,9 @@ public enum Compiler {
   public struct Conversion: Sendable {
     public var model: LoadedModel
     public var plan: Plan
+    /// The rewritten graph the plan was lowered from (matched attention, the chosen variants,
+    /// token merging; before the lowering's fusions): what `convert --to onnx` writes.
+    public var graph: Graph
     public var attention: [AttentionOutcome]
     /// The cost model's account (nil for `exact` with nothing forced).
     public var report: PolicyReport?
@@ -109,7 +112,7 @@ public enum Compiler {
       plan.options = conversion.canonical
       plan.sourcePrecision = SourcePrecision.of(model.imported)
       plan.decisions = decisions(planned.outcomes, report: planned.report)
-      return Conversion(model: model, plan: plan, attention: planned.outcomes, report: planned.report, tokenMerge: mergeReport,
+      return Conversion(model: model, plan: plan, graph: planned.graph, attention: planned.outcomes, report: planned.report, tokenMerge: mergeReport,
         tokenMergeChoice: choice, linearPrecision: linear)
     }
   }

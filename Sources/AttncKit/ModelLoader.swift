@@ -54,13 +54,23 @@ public enum ModelLoader {
       return "\(type) (\(nodes.count == 1 ? "node" : "nodes") \(names))"
     }
     let controlFlow = byType.contains { ["If", "Loop", "Scan"].contains($0.0) }
-    let hint = controlFlow ? "; " + controlFlowHint : ""
+    let hint = controlFlow ? "; " + controlFlowHint(graph) : ""
     throw AttncError.unsupported(
       "unsupported op \(byType.count == 1 ? "type" : "types"): \(parts.joined(separator: "; "))\(hint)")
   }
 
-  /// What to do about `If`, `Loop` and `Scan`, which the refusal adds.
-  static let controlFlowHint =
-    "If, Loop and Scan are control flow, which attnc's plans do not have: convert the branches' models "
-    + "instead (Optimum's decoder_model_merged.onnx holds decoder_model.onnx and decoder_with_past_model.onnx)"
+  /// What to do about `If`, `Loop` and `Scan`, which the refusal adds: for an `If` whose
+  /// condition is a graph input, the `--branch` option that picks each branch.
+  static func controlFlowHint(_ graph: Graph) -> String {
+    let general =
+      "If, Loop and Scan are control flow, which attnc's plans do not have (an If is read when its condition is a "
+      + "constant, or a graph input given with --branch)"
+    let chosenByInput = graph.nodes.first { node in
+      node.opType == "If" && node.domain.isEmpty && node.inputs.first.map { $0.map(graph.inputs.contains) ?? false } == true
+    }
+    guard let node = chosenByInput, let condition = node.inputs[0].map({ graph.values[$0].name }) else { return general }
+    return "\(general): \(node.label) takes its branch from the graph input '\(condition)', so convert once per branch, "
+      + "with --branch \(condition)=true (then_branch) and --branch \(condition)=false (else_branch)"
+      + (condition == "use_cache_branch" ? " (Optimum's decoder_model_merged.onnx: true for steps on the cache, false for the first)" : "")
+  }
 }

@@ -6,8 +6,14 @@ public struct ImportOptions: Sendable {
   /// Replaces the declared dims of named inputs (`--input-shape input_ids=1,128`): each dim is a
   /// constant or a symbol name.
   public var inputShapes: [String: [Dim]] = [:]
+  /// Bool graph inputs that choose an `If`'s branch, pinned to a value (`--branch
+  /// use_cache_branch=true`): the `If` is replaced by that branch (`BranchInliner`).
+  public var branches: [String: Bool] = [:]
 
-  public init(inputShapes: [String: [Dim]] = [:]) { self.inputShapes = inputShapes }
+  public init(inputShapes: [String: [Dim]] = [:], branches: [String: Bool] = [:]) {
+    self.inputShapes = inputShapes
+    self.branches = branches
+  }
 }
 
 /// Turns a decoded `OnnxModel` into the IR: checks versions, inlines local functions, decodes
@@ -32,11 +38,12 @@ public struct Importer {
     graph.info = try modelInfo(model)
     let functions = Dictionary(
       model.functions.map { ("\($0.domain)::\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
-    let nodes = try FunctionInliner(functions: functions).inline(model.graph.nodes)
+    let inlined = try BranchInliner(pinned: options.branches).inline(model.graph)
+    let nodes = try FunctionInliner(functions: functions).inline(inlined.nodes)
     var names: [String: ValueID] = [:]
 
     // Initializers (dense and sparse) become constant values.
-    for tensor in model.graph.initializers {
+    for tensor in model.graph.initializers + inlined.initializers {
       let host = try withContext("initializer '\(tensor.name)'") {
         try tensor.hostTensor(externalData: externalData)
       }
@@ -142,7 +149,53 @@ public struct Importer {
       }
       graph.outputs.append(id)
     }
+    if !options.branches.isEmpty {
+      try guardBranches(inlined.guards, in: &graph, names: names)
+      unconstrainDeclaredInputs(&graph)
+    }
     return graph
+  }
+
+  /// Checks each pinned `If`'s condition first (`BranchGuard(condition)`, the first node), and
+  /// passes the `If`'s first output, which keeps its name, through `BranchGuard(value, checked)`
+  /// (which keeps the check alive).
+  func guardBranches(_ guards: [BranchInliner.BranchGuardRequest], in graph: inout Graph, names: [String: ValueID]) throws {
+    for request in guards {
+      guard let value = names[request.value], let condition = names[request.condition] else { continue }
+      let op = BranchGuard(expected: request.expected, condition: request.condition, node: request.node)
+      let checked = graph.addValue(Value(name: graph.freshName("\(request.condition)/checked")))
+      graph.nodes.insert(Node(name: "\(request.node)/check", op: op, inputs: [condition], outputs: [checked]), at: 0)
+      let producers = graph.producers()
+      let name = graph.values[value].name
+      graph.values[value].name = graph.freshName("\(name)/unguarded")
+      let guarded = graph.addValue(Value(name: name))
+      graph.replaceUses(of: value, with: guarded)
+      let node = Node(name: "\(request.node)/guard", op: op, inputs: [value, checked], outputs: [guarded])
+      graph.nodes.insert(node, at: producers[value].map { $0 + 1 } ?? graph.nodes.count)
+    }
+  }
+
+  /// Gives symbolic dims of graph inputs symbols of their own (`<input>_dim<axis>`) where a
+  /// merged file's declarations do not hold for the branch taken: every dim of an input no node
+  /// reads (callers feed the untaken branch's inputs placeholders, such as the zero-length past
+  /// Optimum passes on the first step, whose length symbol the encoder's inputs bind otherwise),
+  /// and the token axes (past axis 0) of integer inputs, the ids, masks and positions (a merged
+  /// file declares its inputs once, as the decoder without past has them, so `attention_mask` is
+  /// `[batch_size, sequence_length]` where the with-past branch reads past + new tokens' worth).
+  /// The lengths then follow from the branch's nodes; float inputs (the past keys and values, the
+  /// encoder's states) keep the symbols they share.
+  func unconstrainDeclaredInputs(_ graph: inout Graph) {
+    var read = Set(graph.outputs)
+    for node in graph.nodes { for case let input? in node.inputs { read.insert(input) } }
+    for id in graph.inputs {
+      guard let type = graph.values[id].type else { continue }
+      let name = graph.values[id].name
+      let tokenAxes = !type.dtype.isFloatingPoint && type.dtype != .bool
+      let dims = type.dims.enumerated().map { axis, dim in
+        dim.value == nil && (!read.contains(id) || (tokenAxes && axis > 0)) ? Dim.symbol("\(name)_dim\(axis)") : dim
+      }
+      graph.values[id].type = TensorType(type.dtype, dims)
+    }
   }
 
   // MARK: - Pieces

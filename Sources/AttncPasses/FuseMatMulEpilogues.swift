@@ -4,7 +4,10 @@ import AttncTensor
 /// `fuse-matmul-epilogues`: folds the elementwise chain after a float32 `MatMul` into one
 /// `FusedMatMul` node: scalar `Mul`/`Div` (into alpha, only before any add), up to two `Add`s of
 /// values that broadcast into the product without growing it (bias, residual, attention mask),
-/// then optionally `Gelu`, `Relu` or a last-axis `Softmax`. Every interior value must have one reader and
+/// then optionally `Gelu`, `Relu` or a last-axis `Softmax`. A `Mul` by a constant per-column
+/// scale after a constant weight and constant addends (LayerScale: `(x·W + b)·λ` in DINOv2 and
+/// CaiT) is folded into new constants `W·diag(λ)` and `b·λ`, so the residual `Add` after it joins
+/// the product too. Every interior value must have one reader and
 /// not be a graph output. A `QuantizedMatMul` (whose kernel finishes tiles the same way) takes
 /// the same epilogue after the addends it already has, without the softmax.
 public enum FuseMatMulEpilogues {
@@ -17,6 +20,10 @@ public enum FuseMatMulEpilogues {
     /// The `QuantizedMatMul` being extended (nil for a MatMul).
     var quantized: QuantizedMatMul?
     var addends: [ValueID] = []
+    /// Per-column factors folded into the weight and the first `scaledAddends` addends, those
+    /// before the scale (LayerScale).
+    var columnScale: [Float]?
+    var scaledAddends = 0
     var alpha: Float = 1
     var activation = FusedMatMul.Activation.none
     var output: ValueID
@@ -48,7 +55,8 @@ public enum FuseMatMulEpilogues {
     }
     guard !matches.isEmpty else { return 0 }
     var edit = GraphEdit()
-    for match in matches {
+    for var match in matches {
+      if let scale = match.columnScale { scaleColumns(&match, by: scale, &graph) }
       let fused = graph.addValue(replacing: match.output, suffix: "__fused")
       let op: any NamedOp = match.quantized.map {
         QuantizedMatMul(alpha: match.alpha, activation: match.activation, columns: $0.columns)
@@ -104,6 +112,9 @@ public enum FuseMatMulEpilogues {
         other == current, c != 0
       {
         match.alpha /= c
+      } else if let scale = columnScale(reader, of: current, match, type: type, graph, m) {
+        match.columnScale = zip(match.columnScale ?? [Float](repeating: 1, count: scale.count), scale).map { $0 * $1 }
+        match.scaledAddends = match.addends.count
       } else if match.addends.count < 2, let addend = m.otherOperand(reader, "Add", besides: current),
         let addendType = graph.values[addend].type, addendType.dtype == .float,
         (try? Shapes.broadcast([type.dims, addendType.dims])) == type.dims,
@@ -128,5 +139,38 @@ public enum FuseMatMulEpilogues {
       if match.activation != .none { break }
     }
     return match.output == product ? nil : match
+  }
+
+  /// The factors of `Mul(current, c)` (`reader`) with `c` a constant over the product's last axis
+  /// (n values, or one) when they can fold into the weight: a MatMul (not quantized) whose weight
+  /// is a constant `[k, n]` float and whose addends so far are constants of n columns or a scalar.
+  static func columnScale(_ reader: Node, of current: ValueID, _ match: Match, type: TensorType, _ graph: Graph, _ m: GraphMatching)
+    -> [Float]?
+  {
+    guard match.quantized == nil, match.activation == .none, let n = type.dims.last?.value,
+      let scale = m.otherOperand(reader, "Mul", besides: current), let c = graph.values[scale].constant,
+      c.dtype == .float, c.shape.dropLast().allSatisfy({ $0 == 1 }), c.count == n || c.count == 1,
+      let weight = match.operands[1], let w = graph.values[weight].constant, w.dtype == .float, w.shape.count == 2,
+      w.shape[1] == n,
+      match.addends.allSatisfy({ addend in
+        graph.values[addend].constant.map { $0.dtype == .float && $0.shape.dropLast().allSatisfy { $0 == 1 } && ($0.count == n || $0.count == 1) } ?? false
+      })
+    else { return nil }
+    let factors = c.floats()
+    return factors.count == n ? factors : [Float](repeating: factors[0], count: n)
+  }
+
+  /// `match` with its weight and addends replaced by new constants scaled per column.
+  static func scaleColumns(_ match: inout Match, by scale: [Float], _ graph: inout Graph) {
+    let n = scale.count
+    func scaled(_ value: ValueID) -> ValueID {
+      let tensor = graph.values[value].constant!, values = tensor.floats()
+      // A weight [k, n] or an addend of n columns keeps its shape; a one-element addend becomes n.
+      let result = values.count == 1 ? scale.map { values[0] * $0 } : values.enumerated().map { $1 * scale[$0 % n] }
+      let shape = values.count == 1 ? [n] : tensor.shape
+      return graph.addConstant(HostTensor(floats: result, shape: shape), name: graph.values[value].name + "_scaled")
+    }
+    match.operands[1] = scaled(match.operands[1]!)
+    for i in 0..<match.scaledAddends { match.addends[i] = scaled(match.addends[i]) }
   }
 }

@@ -410,6 +410,12 @@ public enum MatchAttention {
     guard let mask = c.mask else { return }
     var reason = ""
     guard let finding = MaskProbe.classify(mask, in: m.graph, declined: &reason) else { return }
+    // A padding mask over other positions than the keys (a fixed number of pooled pseudo-keys
+    // whose weights the mask derives from `attention_mask`) stays the additive mask the model
+    // computes. (A cache's mask length is its own symbol, which the probe binds to the keys'.)
+    if let padding = finding.padding, let length = m.graph.values[padding].type?.dims.last, length != c.keys,
+      length.isConstant || c.keys.isConstant
+    { return }
     c.spec.causal = c.spec.causal || finding.causal
     guard finding.explained else { return }
     if finding.causal { c.spec.causalFill = finding.causalFill }

@@ -17,9 +17,10 @@ extension StandardNodes {
   }
 
   /// `[B, Hkv, L, d]` with each head repeated `groups` times, `[B, Hkv·groups, L, d]`, as
-  /// `Unsqueeze → Expand → Reshape` (which `match-attention`'s `repeat-kv` reads through).
-  mutating func repeatHeads(_ x: ValueID, groups: Int, depth: Int, _ name: String) throws -> ValueID {
-    guard groups > 1, let heads = type(x)?.dims[1].value else { return x }
+  /// `Unsqueeze → Expand → Reshape` (which `match-attention`'s `repeat-kv` reads through); `Hkv`
+  /// from `x`'s type, or `kvHeads` for a value made by the expansion (not yet typed).
+  mutating func repeatHeads(_ x: ValueID, groups: Int, depth: Int, kvHeads: Int? = nil, _ name: String) throws -> ValueID {
+    guard groups > 1, let heads = type(x)?.dims[1].value ?? kvHeads else { return x }
     let wide = try add(name + "_unsqueezed", "Unsqueeze", [x, constant([2], name + "_axis")])
     let expanded = try add(name + "_expanded", "Expand", [wide, constant([1, 1, Int64(groups), 1, 1], name + "_groups")])
     let shape = try add(name + "_shape", "Shape", [x])

@@ -39,6 +39,20 @@ struct Convert: ParsableCommand {
       when it is predicted faster and the outputs stay within --max-output-error. \
       `attnc inspect PLAN` shows each linear layer's precision.
 
+      --to onnx writes the rewritten model as standard ONNX instead of a plan, \
+      for ONNX Runtime or any other ONNX runtime: the matched attention, each \
+      layer's chosen variant as a local function in domain ai.attnc whose body \
+      uses only standard ops (random features as initializers, drawn as attnc's \
+      plan draws them), attnc's own ops as their standard decomposition, the \
+      weights (in <output>.data when the model kept external data), and the \
+      policy, source SHA-256 and per-layer decisions in metadata_props beside \
+      the model's own. Exact attention is the plain MatMul/Softmax form, or the \
+      standard Attention op with --target-opset 23 or later. A per-length table \
+      (--seq-len auto) becomes If on the key length. Variants without a standard \
+      form (scatterbrain, nystrom, random projections) and token merging are \
+      refused with the reason. The linear layers stay float32. The default output \
+      is <model>.attnc.onnx; `attnc verify OUT.onnx --reference MODEL` checks it.
+
       Batch conversion: given a folder, a quoted glob or several models, -o names \
       a folder, and every .onnx found (recursively in folders, with its external \
       data) becomes OUTDIR/<relative path>.attnc, keeping the folder structure. \
@@ -51,6 +65,8 @@ struct Convert: ParsableCommand {
 
       Examples:
         attnc convert model.onnx -o model.attnc --policy exact
+        attnc convert model.onnx --to onnx -o exact.onnx --policy exact --target-opset 23
+        attnc convert gpt2.onnx --to onnx -o fast.onnx --policy fastest --seq-len 8192
         attnc convert model.onnx -o fast.attnc --calibration test_data/
         attnc convert gpt2.onnx -o gpt2.attnc --policy fastest --seq-len 8192
         attnc convert model.onnx -o mixed.attnc --layers 0-3:scatterbrain,4-:softmax
@@ -75,6 +91,18 @@ struct Convert: ParsableCommand {
 
   @OptionGroup var policyOptions: PolicyOptions
 
+  @Option(help: ArgumentHelp("What to write: an attnc plan, or the rewritten model as standard ONNX.", valueName: "plan|onnx"))
+  var to: OutputFormat = .plan
+
+  @Option(help: ArgumentHelp("With --to onnx: the ai.onnx opset to write (default: the model's); 23 or later writes exact attention as the standard Attention op.", valueName: "N"))
+  var targetOpset: Int?
+
+  /// `--to`: the file `convert` writes.
+  enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case plan
+    case onnx
+  }
+
   @Flag(help: "Overwrite an existing plan (for a batch: reconvert up-to-date plans too).")
   var force = false
 
@@ -83,6 +111,8 @@ struct Convert: ParsableCommand {
   @OptionGroup(title: "Batch conversion") var batch: BatchOptions
 
   func run() throws {
+    if to == .onnx { return try runONNX() }
+    if targetOpset != nil { throw AttncError(.usage, "--target-opset applies to --to onnx") }
     if batch.isBatch(models, output: output) {
       return try batch.run(models, output: output) {
         let conversion = try policyOptions.conversion()
@@ -94,15 +124,8 @@ struct Convert: ParsableCommand {
       }
     }
     let destination = output ?? URL(fileURLWithPath: model).deletingPathExtension().appendingPathExtension("attnc").path
-    if FileManager.default.fileExists(atPath: destination) && !force {
-      throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")
-    }
     let start = Date()
-    // Every core for the runs a policy makes while it measures error.
-    ProcessSetup.configureThreads(ProcessSetup.cores)
-    let conversion = try Compiler.convert(
-      model, options: try shapes.importOptions(), conversion: try policyOptions.conversion(),
-      progress: { FileHandleOutput.standardError($0 + "\n") })
+    let conversion = try convertModel(try policyOptions.conversion(), to: destination)
     let plan = conversion.plan
     try withContext(destination) { try PlanFile.write(plan, to: destination) }
     let summary = ModelSummary(conversion.model)
@@ -123,5 +146,39 @@ struct Convert: ParsableCommand {
     }
     print(String(format: "  took %.2f s", Date().timeIntervalSince(start)))
   }
-}
 
+  /// `--to onnx`: one model, written as standard ONNX.
+  func runONNX() throws {
+    guard !batch.isBatch(models, output: output) else {
+      throw AttncError(.usage, "--to onnx converts one model at a time")
+    }
+    var options = try policyOptions.conversion()
+    if let precision = options.linearPrecision, precision != .f32 {
+      throw AttncError(.usage, "--linear-precision \(precision.rawValue) is not written to ONNX (its linear layers stay float32)")
+    }
+    options.linearPrecision = .f32
+    let destination = output ?? URL(fileURLWithPath: model).deletingPathExtension().appendingPathExtension("attnc.onnx").path
+    let start = Date()
+    let conversion = try convertModel(options, to: destination)
+    let data = try ONNXOutput.write(conversion, source: model, to: destination, targetOpset: targetOpset)
+    let size = (try? FileManager.default.attributesOfItem(atPath: destination)[.size] as? Int) ?? 0
+    print("converted \(model) -> \(destination) (standard ONNX, \(size) bytes\(data.map { ", weights in \($0)" } ?? ""))")
+    if let report = conversion.report {
+      print(report.table)
+    } else {
+      print(VariantHelp.outcomeTable(conversion.attention, requested: policyOptions.variant ?? policyOptions.layers))
+    }
+    print(String(format: "  took %.2f s", Date().timeIntervalSince(start)))
+  }
+
+  /// Converts the one model under `options` on every core (the runs a policy makes while it
+  /// measures error), after refusing an existing `destination` without --force.
+  func convertModel(_ options: ConversionOptions, to destination: String) throws -> Compiler.Conversion {
+    if FileManager.default.fileExists(atPath: destination) && !force {
+      throw AttncError(.usage, "'\(destination)' exists; pass --force to overwrite it")
+    }
+    ProcessSetup.configureThreads(ProcessSetup.cores)
+    return try Compiler.convert(
+      model, options: try shapes.importOptions(), conversion: options, progress: { FileHandleOutput.standardError($0 + "\n") })
+  }
+}

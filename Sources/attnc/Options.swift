@@ -13,6 +13,13 @@ struct ShapeOptions: ParsableArguments {
       valueName: "name=dims"))
   var inputShapes: [String] = []
 
+  @Option(
+    name: .customLong("branch"),
+    help: ArgumentHelp(
+      "Pin a bool graph input that chooses an If's branch: name=true|false (Optimum's decoder_model_merged.onnx: use_cache_branch=true for the steps on a cache, =false for the first). The plan holds that branch only and refuses a run that feeds the other value. Repeatable.",
+      valueName: "name=bool"))
+  var branches: [String] = []
+
   /// The overrides as import options.
   func importOptions() throws -> ImportOptions {
     var shapes: [String: [Dim]] = [:]
@@ -46,7 +53,16 @@ struct ShapeOptions: ParsableArguments {
       }
       shapes[name] = dims
     }
-    return ImportOptions(inputShapes: shapes)
+    var pinned: [String: Bool] = [:]
+    for text in branches {
+      let parts = text.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
+      guard parts.count == 2, !parts[0].isEmpty, let value = ["true": true, "1": true, "false": false, "0": false][parts[1].lowercased()] else {
+        throw ValidationError("--branch '\(text)' must look like name=true or name=false")
+      }
+      guard pinned[parts[0]] == nil else { throw ValidationError("--branch gives '\(parts[0])' twice") }
+      pinned[parts[0]] = value
+    }
+    return ImportOptions(inputShapes: shapes, branches: pinned)
   }
 }
 
@@ -84,6 +100,9 @@ struct PlanInputOptions: ParsableArguments {
   func load(_ path: String) throws -> (plan: Plan, inputs: [HostTensor]) {
     threading.configure()
     let plan = try withContext(path) { try PlanFile.read(path) }
-    return (plan, try InputFeeds.load(for: plan, inputs: inputs, testData: testData))
+    return try (plan, feeds(for: plan))
   }
+
+  /// The inputs of `plan` from `--input` and `--test-data`.
+  func feeds(for plan: Plan) throws -> [HostTensor] { try InputFeeds.load(for: plan, inputs: inputs, testData: testData) }
 }

@@ -14,13 +14,20 @@ struct Verify: ParsableCommand {
       for every attention layer, its own error: its output against exact attention on the \
       same q, k, v. Exit status 1 when --max-output-error is given and exceeded.
 
+      Given an ONNX file that `convert --to onnx` wrote instead of a plan, verify converts it \
+      exactly (its ai.attnc variant functions inlined, so they run as the standard ops \
+      written) and compares its outputs with --reference's; its metadata must name \
+      --reference's SHA-256. Per-layer errors are given for plans only.
+
       Examples:
         attnc convert bert.onnx -o bert-nys.attnc --variant nystrom
         attnc verify bert-nys.attnc --reference bert.onnx --test-data test_data_set_0
         attnc verify bert-nys.attnc --reference bert.onnx --input input_ids=ids.npy --format json
+        attnc convert bert.onnx --to onnx -o fast.onnx --variant performer:m=64
+        attnc verify fast.onnx --reference bert.onnx --test-data test_data_set_0
       """)
 
-  @Argument(help: "The plan to check.")
+  @Argument(help: "The plan to check, or an ONNX file `convert --to onnx` wrote.")
   var plan: String
 
   @Option(help: "The ONNX model the plan was converted from.")
@@ -37,10 +44,21 @@ struct Verify: ParsableCommand {
   @OptionGroup var shapes: ShapeOptions
 
   func run() throws {
-    let (loaded, feeds) = try inputs.load(plan)
     let exact = try Compiler.plan(reference, options: try shapes.importOptions()).plan
-    guard exact.sourceSHA256 == loaded.sourceSHA256 else {
-      throw AttncError(.usage, "\(plan) was not converted from \(reference) (source SHA-256 differs)")
+    let loaded: Plan, feeds: [HostTensor]
+    if plan.hasSuffix(".onnx") {
+      inputs.threading.configure()
+      let written = try Compiler.plan(plan, options: try shapes.importOptions())
+      let source = written.model.imported.info.metadata["attnc.source_sha256"]
+      guard source == exact.sourceSHA256.map({ String(format: "%02x", $0) }).joined() else {
+        throw AttncError(.usage, "\(plan) was not written from \(reference) (its attnc.source_sha256 is \(source.map { "'\($0)'" } ?? "absent"))")
+      }
+      (loaded, feeds) = (written.plan, try inputs.feeds(for: written.plan))
+    } else {
+      (loaded, feeds) = try inputs.load(plan)
+      guard exact.sourceSHA256 == loaded.sourceSHA256 else {
+        throw AttncError(.usage, "\(plan) was not converted from \(reference) (source SHA-256 differs)")
+      }
     }
     let report = try withContext(plan) { try Verification.verify(loaded, reference: exact, inputs: feeds) }
     if format == .json {

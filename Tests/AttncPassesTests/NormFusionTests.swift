@@ -213,6 +213,34 @@ extension NormFusionTests {
     for (e, a) in zip(expected, actual) { #expect(abs(e - a) <= 1e-5 + 1e-5 * abs(e)) }
   }
 
+  /// LayerScale (DINOv2, CaiT): `(x·W + b)·λ + r` becomes one product: λ folds into new
+  /// constants `W·diag(λ)` and `b·λ`, and the residual joins as the second addend.
+  @Test func layerScaleFoldsIntoTheWeightAndTheResidualJoins() throws {
+    var s = Sketch(opset: 17)
+    let x = s.input("x", [Self.rows, Self.width]), r = s.input("r", [Self.rows, 24])
+    let w = s.constant("w", SeededValues.floats(Self.width * 24, seed: 10), [Self.width, 24])
+    let b = s.constant("b", SeededValues.floats(24, seed: 11), [24])
+    let lambda = s.constant("lambda", SeededValues.floats(24, seed: 12), [24])
+    let scaled = try s.node("Mul", [try s.node("Add", [b, try s.node("MatMul", [x, w])]), lambda])
+    let graph = try s.finish(try s.node("Add", [scaled, r]))
+    var fused = graph
+    try Fusion.run(&fused)
+    let packed = try #require(fused.nodes.first)
+    #expect(fused.nodes.count == 1 && packed.op is PackedMatMul && packed.inputs.count == 4)
+    let expected = try Self.run(graph), actual = try Self.run(fused)
+    for (e, a) in zip(expected, actual) { #expect(abs(e - a) <= 1e-5 + 1e-5 * abs(e)) }
+  }
+
+  /// A scale that is not constant per column (here a full activation) stays a `Mul`.
+  @Test func activationScaleDoesNotFold() throws {
+    var s = Sketch(opset: 17)
+    let x = s.input("x", [Self.rows, Self.width]), g = s.input("g", [Self.rows, 24])
+    let w = s.constant("w", SeededValues.floats(Self.width * 24, seed: 10), [Self.width, 24])
+    var fused = try s.finish(try s.node("Mul", [try s.node("MatMul", [x, w]), g]))
+    try Fusion.run(&fused)
+    #expect(fused.nodes.map(\.opType).contains("Mul"))
+  }
+
   // MARK: - GELU
 
   /// `s = 1 + erf(x/√2)` (or `1 + tanh(0.79788·(x + 0.044715·x³))`), then the three products:

@@ -1,75 +1,9 @@
+import AttncONNX
 import Foundation
 
-/// A minimal protobuf writer for building ONNX files in tests (including malformed ones),
-/// independent of the decoder under test. Field numbers are the ONNX IR spec's.
-public struct ProtoWriter {
-  public private(set) var bytes: [UInt8] = []
-  public init() {}
-
-  public mutating func varint(_ value: UInt64) {
-    var v = value
-    while v >= 0x80 {
-      bytes.append(UInt8(v & 0x7F) | 0x80)
-      v >>= 7
-    }
-    bytes.append(UInt8(v))
-  }
-
-  /// A field's key: `field << 3 | wireType`.
-  public mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
-
-  /// An int32/int64/enum/bool field (negative numbers as 10-byte varints, like protobuf).
-  public mutating func int(_ field: Int, _ value: Int64) {
-    tag(field, 0)
-    varint(UInt64(bitPattern: value))
-  }
-
-  /// A length-delimited field: bytes, a string's UTF-8 or a serialized message.
-  public mutating func bytes(_ field: Int, _ data: [UInt8]) {
-    tag(field, 2)
-    varint(UInt64(data.count))
-    bytes += data
-  }
-
-  public mutating func string(_ field: Int, _ text: String) { bytes(field, Array(text.utf8)) }
-
-  public mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
-    var inner = ProtoWriter()
-    build(&inner)
-    bytes(field, inner.bytes)
-  }
-
-  public mutating func float(_ field: Int, _ value: Float) {
-    tag(field, 5)
-    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
-  }
-
-  public mutating func double(_ field: Int, _ value: Double) {
-    tag(field, 1)
-    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
-  }
-
-  /// A packed repeated varint field (int32, int64, uint64).
-  public mutating func packed(_ field: Int, _ values: [Int64]) {
-    var inner = ProtoWriter()
-    for value in values { inner.varint(UInt64(bitPattern: value)) }
-    bytes(field, inner.bytes)
-  }
-
-  /// A packed repeated float field.
-  public mutating func packed(_ field: Int, floats values: [Float]) {
-    var payload: [UInt8] = []
-    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload += $0 } }
-    bytes(field, payload)
-  }
-
-  /// A packed repeated double field.
-  public mutating func packed(_ field: Int, doubles values: [Double]) {
-    var payload: [UInt8] = []
-    for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { payload += $0 } }
-    bytes(field, payload)
-  }
-}
+/// The protobuf writer tests build ONNX files with (malformed ones included): attnc's own
+/// (`AttncONNX.ProtobufWriter`), independent of the decoder under test.
+public typealias ProtoWriter = ProtobufWriter
 
 /// Builds ONNX models for tests: `OnnxBuilder().input(...).node(...).output(...).bytes()`.
 public struct OnnxBuilder {
@@ -108,6 +42,9 @@ public struct OnnxBuilder {
   public var opsets: [(String, Int64)] = [("", 17)]
   public var producer = "attnc-tests"
   var nodes: [(name: String, type: String, inputs: [String], outputs: [String], attributes: [(String, Int64)], domain: String)] = []
+  /// Graph attributes (`If`'s branches) by node index: each a builder whose nodes, initializers
+  /// and outputs make the subgraph.
+  var graphAttributes: [Int: [(String, OnnxBuilder)]] = [:]
   var inputs: [(String, Int64, [String])] = []
   var outputs: [(String, Int64, [String])] = []
   var initializers: [Tensor] = []
@@ -134,6 +71,14 @@ public struct OnnxBuilder {
   ) -> OnnxBuilder {
     var copy = self
     copy.nodes.append((name, type, inputs, outputs, attributes, domain))
+    return copy
+  }
+
+  /// An `If` node: `then` and `otherwise` are its branches (their nodes, initializers and
+  /// outputs; names they do not define come from the enclosing graph).
+  public func ifNode(_ condition: String, _ outputs: [String], name: String = "", then: OnnxBuilder, otherwise: OnnxBuilder) -> OnnxBuilder {
+    var copy = node("If", [condition], outputs, name: name)
+    copy.graphAttributes[copy.nodes.count - 1] = [("then_branch", then), ("else_branch", otherwise)]
     return copy
   }
 
@@ -166,41 +111,7 @@ public struct OnnxBuilder {
     var model = ProtoWriter()
     model.int(1, irVersion)
     model.string(2, producer)
-    model.message(7) { graph in
-      for node in nodes {
-        graph.message(1) { n in
-          for i in node.inputs { n.string(1, i) }
-          for o in node.outputs { n.string(2, o) }
-          if !node.name.isEmpty { n.string(3, node.name) }
-          n.string(4, node.type)
-          for (name, value) in node.attributes {
-            n.message(5) { a in a.string(1, name); a.int(3, value); a.int(20, 2) }
-          }
-          if !node.domain.isEmpty { n.string(7, node.domain) }
-        }
-      }
-      graph.string(2, "test")
-      for tensor in initializers { graph.message(5) { tensor.write(&$0) } }
-      for (list, field) in [(inputs, 11), (outputs, 12)] {
-        for (name, dataType, dims) in list {
-          graph.message(field) { v in
-            v.string(1, name)
-            v.message(2) { t in
-              t.message(1) { tt in
-                tt.int(1, dataType)
-                tt.message(2) { shape in
-                  for d in dims {
-                    shape.message(1) { dim in
-                      if let value = Int64(d) { dim.int(1, value) } else { dim.string(2, d) }
-                    }
-                  }
-                }
-              }
-            }
-          }
-        }
-      }
-    }
+    model.message(7) { writeGraph(&$0) }
     for (domain, version) in opsets {
       model.message(8) { o in
         if !domain.isEmpty { o.string(1, domain) }
@@ -227,6 +138,46 @@ public struct OnnxBuilder {
       }
     }
     return model.bytes
+  }
+
+  /// The GraphProto's fields: nodes (with their graph attributes), initializers, inputs, outputs.
+  func writeGraph(_ graph: inout ProtoWriter) {
+    for (index, node) in nodes.enumerated() {
+      graph.message(1) { n in
+        for i in node.inputs { n.string(1, i) }
+        for o in node.outputs { n.string(2, o) }
+        if !node.name.isEmpty { n.string(3, node.name) }
+        n.string(4, node.type)
+        for (name, value) in node.attributes {
+          n.message(5) { a in a.string(1, name); a.int(3, value); a.int(20, 2) }
+        }
+        for (name, subgraph) in graphAttributes[index] ?? [] {
+          n.message(5) { a in a.string(1, name); a.message(6) { subgraph.writeGraph(&$0) }; a.int(20, 5) }
+        }
+        if !node.domain.isEmpty { n.string(7, node.domain) }
+      }
+    }
+    graph.string(2, "test")
+    for tensor in initializers { graph.message(5) { tensor.write(&$0) } }
+    for (list, field) in [(inputs, 11), (outputs, 12)] {
+      for (name, dataType, dims) in list {
+        graph.message(field) { v in
+          v.string(1, name)
+          v.message(2) { t in
+            t.message(1) { tt in
+              tt.int(1, dataType)
+              tt.message(2) { shape in
+                for d in dims {
+                  shape.message(1) { dim in
+                    if let value = Int64(d) { dim.int(1, value) } else { dim.string(2, d) }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
   }
 
   /// Writes the model to `directory/name` and returns the path.

@@ -8,7 +8,7 @@ import Foundation
 import Testing
 
 /// Encoder-decoder models as Optimum's ONNX exporter splits them (`Tests/Fixtures/exports/
-/// <name>_optimum`: T5, BART, Whisper; `scripts/export_fixtures.py --encoder-decoder-only`):
+/// <name>_optimum`: T5, BART, Marian, Whisper; `scripts/export_fixtures.py --encoder-decoder-only`):
 /// the encoder, the decoder (causal self-attention, cross-attention over the encoder's states,
 /// whose key length differs from the query length) and the decoder on a KV cache (one new token
 /// on the decoder's own `present.*` as `past_key_values.*`). Every Softmax is matched with the
@@ -32,15 +32,15 @@ extension ExportParityTests {
   }
 
   /// The masks each attention layer should match with, in graph order: T5 adds its relative
-  /// position bias (and in the encoder the padding) as a bias; its cross-attention, like BART's,
-  /// reads the encoder's padding mask; Whisper's encoder and cross-attention have no mask.
+  /// position bias (and in the encoder the padding) as a bias; its cross-attention, like BART's
+  /// and Marian's, reads the encoder's padding mask; Whisper's encoder and cross-attention have no mask.
   static func expectedMasks(_ model: String) -> [String] {
     let (name, part) = (model.split(separator: "/")[0], model.split(separator: "/")[1])
     switch (name, part) {
     case ("t5_optimum", "encoder_model"): return ["additive_bias", "additive_bias"]
     case ("t5_optimum", _): return ["causal+additive_bias", "key_padding", "causal+additive_bias", "key_padding"]
-    case ("bart_optimum", "encoder_model"): return ["key_padding", "key_padding"]
-    case ("bart_optimum", _): return ["causal", "key_padding", "causal", "key_padding"]
+    case ("bart_optimum", "encoder_model"), ("marian_optimum", "encoder_model"): return ["key_padding", "key_padding"]
+    case ("bart_optimum", _), ("marian_optimum", _): return ["causal", "key_padding", "causal", "key_padding"]
     case ("whisper_optimum", "encoder_model"): return ["none", "none"]
     default: return ["causal", "none", "causal", "none"]
     }
@@ -79,20 +79,5 @@ extension ExportParityTests {
       let (comparison, passed) = rule.compare(output, expected)
       #expect(passed, "\(testCase): output \(index): max abs error \(comparison.maxAbsolute), max rel error \(comparison.maxRelative)")
     }
-  }
-
-  /// Optimum's `decoder_model_merged.onnx` puts both decoders in the branches of one `If`:
-  /// attnc plans have no control flow, and the refusal says which files to convert instead.
-  @Test func theMergedDecoderIsRefusedWithWhatToConvert() throws {
-    let merged = OnnxBuilder().input("use_cache_branch", dataType: 9, ["1"])
-      .node("If", ["use_cache_branch"], ["logits"], name: "optimum::if").output("logits")
-    let (path, error) = try Fixtures.withTemporaryDirectory { directory in
-      let path = try merged.write(to: directory, name: "decoder_model_merged.onnx")
-      return (path, #expect(throws: AttncError.self) { try Compiler.plan(path) })
-    }
-    #expect(
-      error?.description == "\(path): unsupported op type: If (node 'optimum::if'); "
-        + "If, Loop and Scan are control flow, which attnc's plans do not have: convert the branches' models "
-        + "instead (Optimum's decoder_model_merged.onnx holds decoder_model.onnx and decoder_with_past_model.onnx)")
   }
 }

@@ -33,7 +33,8 @@ def _json_call(function, *arguments):
 def convert(model, plan, policy="balanced", **options):
     """`attnc convert model -o plan --policy P ...`: options are the CLI's with underscores
     (seq_len=128 or "auto", calibration="dir", variant="performer:m=256", max_error=0.05,
-    max_output_error=0.02, layers="0-3:softmax", token_merge="8", force=True, ...). Returns the
+    max_output_error=0.02, layers="0-3:softmax", token_merge="8", force=True, ...;
+    branch={"use_cache_branch": True} for `--branch use_cache_branch=true`). Returns the
     written plan's `inspect` dict."""
     options = dict(options, policy=policy)
     lib = _library.load()

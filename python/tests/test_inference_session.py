@@ -155,6 +155,24 @@ def test_unknown_output_and_policy_raise(bert_tiny, tmp_path):
         attnc.convert(os.path.join(SAMPLE, "model.onnx"), str(tmp_path / "x.attnc"), policy="quickest")
 
 
+MERGED = os.path.join(ROOT, "Tests", "Fixtures", "exports", "gpt2_merged_optimum")
+
+
+@pytest.mark.skipif(not os.path.exists(MERGED), reason="Tests/Fixtures/exports/gpt2_merged_optimum is absent")
+@pytest.mark.parametrize("branch", [False, True])
+def test_merged_decoder_converts_one_branch(branch, tmp_path):
+    """Optimum's merged decoder: branch={"use_cache_branch": ...} is `--branch`; each plan agrees
+    with ONNX Runtime on its branch's test data (set 0: false, set 1: true)."""
+    model = os.path.join(MERGED, "decoder_model_merged.onnx")
+    plan = str(tmp_path / "merged.attnc")
+    attnc.convert(model, plan, policy="exact", branch={"use_cache_branch": branch})
+    session = attnc.InferenceSession(plan, threads=2)
+    assert "use_cache_branch" in [port.name for port in session.get_inputs()]
+    assert_parity(session, model, os.path.join(MERGED, "decoder_model_merged", "test_data_set_%d" % int(branch)))
+    with pytest.raises(attnc.UsageError, match="branch must map condition inputs to true or false"):
+        attnc.convert(model, plan, policy="exact", branch="use_cache_branch=true", force=True)
+
+
 # MARK: - threads
 
 

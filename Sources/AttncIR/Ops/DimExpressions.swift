@@ -36,3 +36,14 @@ extension DimExpressions: Lowerable {
     Lowering(DimExpressionsCall(dims: dims, dtype: dtype, scalar: scalar))
   }
 }
+
+extension DimExpressions: ONNXExpressible {
+  /// The dims computed from the graph inputs' shapes (`Shape`, `Mul`, `Div`, `Add`), squeezed
+  /// to a scalar and cast as the node says.
+  public func onnxForm(_ node: ONNXFormNode, into b: inout ONNXGraphBuilder) throws {
+    var value = try b.dims(dims)
+    if scalar { value = b.squeeze(value, axes: [0]) }
+    if dtype != .int64 { value = b.op("Cast", value, attributes: [("to", .int(Int64(dtype.rawValue)))]) }
+    b.op("Identity", value, output: node.outputs[0])
+  }
+}

@@ -55,3 +55,39 @@ extension FusedRotary: Lowerable {
     Lowering(RotaryEmbeddingCall(interleaved: interleaved, rotaryDim: rotaryDim, numHeads: 0, broadcastTables: true))
   }
 }
+
+extension FusedRotary: ONNXExpressible {
+  /// `x_rot·cos + rotate(x_rot)·sin` in standard ops: `rotate` is `Concat(−x₂, x₁)` of the
+  /// halves, or per neighbouring pair through a `[..., R/2, 2]` view when interleaved; tables of
+  /// `R/2` angles are widened to one per feature; the features past `R` are concatenated back.
+  public func onnxForm(_ node: ONNXFormNode, into b: inout ONNXGraphBuilder) throws {
+    let (x, cos, sin) = (try node.input(0), try node.input(1), try node.input(2))
+    guard let xFact = node.inputFacts[0], let depth = xFact.dims.last?.value, let tableFact = node.inputFacts[1],
+      let width = tableFact.dims.last?.value
+    else { throw AttncError.invalid("rotary X and tables need known last axes") }
+    let rotary = rotaryDim == 0 ? depth : rotaryDim, half = rotary / 2
+    let rotated = rotary < depth ? b.slice(x, axis: -1, start: 0, end: rotary) : x
+    let keep = { (rank: Int, tail: [Int]) in [Int](repeating: 0, count: rank - 1) + tail }
+    func widened(_ table: String) -> String {
+      guard width == half else { return table }
+      if !interleaved { return b.add("Concat", [table, table], [("axis", .int(-1))])[0] }
+      let pairs = b.add("Concat", [b.unsqueeze(table, axes: [tableFact.rank]), b.unsqueeze(table, axes: [tableFact.rank])], [("axis", .int(-1))])[0]
+      return b.reshape(pairs, keep(tableFact.rank, [rotary]))
+    }
+    let partner: String
+    if interleaved {
+      let pairs = b.reshape(rotated, keep(xFact.rank, [half, 2]))
+      let (first, second) = (b.slice(pairs, axis: -1, start: 0, end: 1), b.slice(pairs, axis: -1, start: 1, end: 2))
+      partner = b.reshape(b.add("Concat", [b.op("Neg", second), first], [("axis", .int(-1))])[0], keep(xFact.rank, [rotary]))
+    } else {
+      let (first, second) = (b.slice(rotated, axis: -1, start: 0, end: half), b.slice(rotated, axis: -1, start: half, end: rotary))
+      partner = b.add("Concat", [b.op("Neg", second), first], [("axis", .int(-1))])[0]
+    }
+    let y = b.op("Add", b.op("Mul", rotated, widened(cos)), b.op("Mul", partner, widened(sin)))
+    if rotary < depth {
+      b.add("Concat", [y, b.slice(x, axis: -1, start: rotary, end: depth)], [("axis", .int(-1))], outputs: node.outputs)
+    } else {
+      b.op("Identity", y, output: node.outputs[0])
+    }
+  }
+}

@@ -7,8 +7,9 @@ import AttncTensor
 /// Q and K (`do_rotary`, angles from `cos_cache`/`sin_cache` at positions `P + i`).
 ///
 /// `query` is `[B, S, H·d]`, or packed `[B, S, (H + 2·Hkv)·d]` with no key and value. attnc reads
-/// the growing-cache form (`present = Concat(past, new)`, every batch entry's cache full:
-/// `seqlens_k + 1 = P + S`); `expand-contrib-attention` rewrites it into standard ops.
+/// the growing-cache form (`total_sequence_length = P + S`, presents `[B, Hkv, P + S, d]`), batch
+/// entries' lengths from `seqlens_k` (a ragged batch: entry b's own cache is its first
+/// `seqlens_k[b] + 1 − S` past keys); `expand-contrib-attention` rewrites it into standard ops.
 public struct GroupQueryAttention: AttributedOp {
   public var heads: Int
   public var kvHeads: Int

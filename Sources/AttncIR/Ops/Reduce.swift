@@ -141,3 +141,13 @@ extension Reduce: Tokenwise {
     return .perToken([keepDims ? token : token - axes.filter { $0 < token }.count])
   }
 }
+
+extension Reduce: ONNXExpressible {
+  /// As read, except that a node read before its axes became an input (ReduceSum-13, the others
+  /// 18) and written at or after that opset takes its `axes` attribute as input 1.
+  public func onnxForm(_ node: ONNXFormNode, into b: inout ONNXGraphBuilder) throws {
+    guard !axesFromInput, b.opset >= function.axesInputSince else { return b.nodes.append(try node.passedThrough()) }
+    let axes = (axesAttribute ?? []).isEmpty ? [] : [b.ints(axesAttribute ?? [], "axes")]
+    b.nodes.append(try node.passedThrough(dropping: ["axes"], inputs: [node.inputs[0]] + axes))
+  }
+}

@@ -104,3 +104,16 @@ extension Split: Lowerable {
     Lowering(SplitCall(axis: axis, sizes: splitAttribute, numOutputs: numOutputs))
   }
 }
+
+extension Split: ONNXExpressible {
+  /// As read, except across the opsets that moved its sizes: the opset 2–12 `split` attribute
+  /// becomes input 1 from 13, and equal parts without sizes state `num_outputs` from 18.
+  public func onnxForm(_ node: ONNXFormNode, into b: inout ONNXGraphBuilder) throws {
+    var inputs = node.inputs
+    if let sizes = splitAttribute, b.opset >= 13 { inputs = [inputs[0], b.ints(sizes, "split")] }
+    var extra: [(name: String, value: ONNXAttribute)] = []
+    let hasSizes = inputs.count > 1 && inputs[1] != nil
+    if b.opset >= 18, !hasSizes, numOutputs == nil { extra.append(("num_outputs", .int(Int64(node.outputs.count)))) }
+    b.nodes.append(try node.passedThrough(attributes: extra, dropping: b.opset >= 13 ? ["split"] : [], inputs: inputs))
+  }
+}

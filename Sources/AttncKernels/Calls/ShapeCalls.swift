@@ -78,6 +78,40 @@ public struct IdentityCall: CodableKernelCall {
   public func cost(_ shapes: KernelShapes) -> KernelCost { KernelCost() }
 }
 
+/// Passes input 0 through when the bool last input (a graph input: an `If`'s condition) is
+/// `expected`; otherwise refuses the run: the plan holds only the branch it was converted for.
+public struct BranchGuardCall: CodableKernelCall {
+  public static let names = ["BranchGuard"]
+  public var expected: Bool
+  /// The graph input the condition is, and the `If` node, for the message.
+  public var condition: String
+  public var node: String
+
+  public init(expected: Bool, condition: String, node: String) {
+    (self.expected, self.condition, self.node) = (expected, condition, node)
+  }
+
+  public var memory: KernelMemory { .viewOfInput }
+
+  /// - Throws: "input 'use_cache_branch' is false, but this plan holds only the then_branch of
+  ///   node 'optimum::if' (converted with --branch use_cache_branch=true): …".
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let condition = try KernelCalls.input(inputs, inputs.count - 1)
+    guard condition.count == 1 else {
+      throw AttncError.invalid("input '\(self.condition)' (the condition of node '\(node)') must hold one element, got shape \(condition.shape)")
+    }
+    let value = condition.ints[0] != 0
+    guard value == expected else {
+      throw AttncError.invalid(
+        "input '\(self.condition)' is \(value), but this plan holds only the \(expected ? "then" : "else")_branch of node '\(node)' "
+          + "(converted with --branch \(self.condition)=\(expected)): convert the model again with --branch \(self.condition)=\(value) for the other branch")
+    }
+    return [try KernelCalls.input(inputs, 0)]
+  }
+
+  public func cost(_ shapes: KernelShapes) -> KernelCost { KernelCost() }
+}
+
 /// An integer tensor of dims resolved at run time (shape arithmetic folded at conversion).
 public struct DimExpressionsCall: CodableKernelCall {
   public static let names = ["DimExpressions"]

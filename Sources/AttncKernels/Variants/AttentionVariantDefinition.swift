@@ -88,6 +88,11 @@ public struct AttentionVariantDefinition: Sendable {
   public var cost: @Sendable (AttentionShape, VariantParameters) -> AttentionCost
   /// The per-head kernel; nil for `softmax`, which runs as the fused tiled kernel.
   public var kernel: (@Sendable (AttentionHead, VariantParameters) -> Void)?
+  /// The variant in standard ONNX ops (`convert --to onnx` writes it as an `ai.attnc` local
+  /// function); nil when it has none, `onnxRefusal` saying why.
+  public var onnxForm: AttentionFormBuilder? = nil
+  /// Why the variant has no ONNX form (when `onnxForm` is nil).
+  public var onnxRefusal = "it is not written yet"
 
   /// Whether the parameters include a `seed` for random features or projections.
   public var usesSeed: Bool { parameters.contains { $0.name == "seed" } }

@@ -1,3 +1,4 @@
+import AttncTensor
 import CAttnc
 
 /// `fastmax` (FAST, Gerami et al. 2024): the score weight is the degree-`p` Taylor polynomial
@@ -23,7 +24,8 @@ extension AttentionVariantDefinition {
       if p.int(Fastmax.normalize) != 0 { cost.flops += Double(s.queries + s.keys) * Double(s.depth) * 5 }
       return cost
     },
-    kernel: { head, p in Fastmax.run(head, degree: p.int(Fastmax.degree), normalize: p.int(Fastmax.normalize) != 0) })
+    kernel: { head, p in Fastmax.run(head, degree: p.int(Fastmax.degree), normalize: p.int(Fastmax.normalize) != 0) },
+    onnxForm: Fastmax.onnxForm)
 }
 
 enum Fastmax {
@@ -32,6 +34,42 @@ enum Fastmax {
     "normalize", default: 1, 0...1, help: "1: centre tokens and divide by the largest norm (paper); 0: raw scaled q·k")
 
   static func featureCount(depth d: Int, degree: Int) -> Int { 1 + d + (degree == 2 ? d * d : 0) }
+
+  /// The polynomial features in standard ops, then the kernelized skeleton. `normalize=1`:
+  /// each token minus its feature mean, all divided by the head's largest such norm (keys with
+  /// weight 0 left out of the largest), as `normalized`; else the scaled queries and raw keys.
+  static let onnxForm: AttentionFormBuilder = { b, x, p in
+    let d = x.depth, p2 = p.int(degree) == 2
+    var q = x.q, k = x.k
+    if p.int(normalize) != 0 {
+      let tiny = b.scalar(.leastNormalMagnitude, "tiny")
+      func centred(_ rows: String) -> (String, String) {
+        let c = b.op("Sub", rows, b.reduce("ReduceMean", rows, axes: [3]))
+        return (c, b.op("Sqrt", b.reduce("ReduceSum", b.op("Mul", c, c), axes: [3])))  // [B, H, N, 1]
+      }
+      let (cq, nq) = centred(x.q)
+      var (ck, nk) = centred(x.k)
+      if let w = x.weights { nk = b.op("Where", b.op("Equal", w, b.scalar(0, "zero")), b.scalar(0, "zero"), nk) }
+      q = b.op("Div", cq, b.op("Max", b.reduce("ReduceMax", nq, axes: [2]), tiny))
+      ck = b.op("Div", ck, b.op("Max", b.reduce("ReduceMax", nk, axes: [2]), tiny))
+      k = ck
+    } else {
+      q = b.op("Mul", x.q, b.scalar(x.scale, "scale"))
+    }
+    // φ(x) = [1, x, vec(x⊗x)/√2]: a leading 1 by padding the feature axis with ones.
+    let onePad = b.ints([0, 0, 0, 1, 0, 0, 0, 0], "one_pad")
+    func features(_ rows: String) -> String {
+      let linear = b.op("Pad", rows, onePad, b.scalar(1, "one"))
+      guard p2 else { return linear }
+      let outer = b.op("Mul", b.unsqueeze(rows, axes: [4]), b.unsqueeze(rows, axes: [3]))  // [B, H, N, d, d]
+      let square = b.op("Mul", b.reshape(outer, [0, 0, 0, d * d]), b.scalar(0.70710678118654752, "half_root"))
+      return b.add("Concat", [linear, square], [("axis", .int(3))])[0]
+    }
+    let phiK = KernelizedForm.weighted(&b, features(k), x.weights)
+    return KernelizedForm.attend(
+      &b, phiQ: features(q), phiK: phiK, v: x.v, features: featureCount(depth: d, degree: p.int(degree)),
+      valueDepth: x.valueDepth, causal: x.causal)
+  }
 
   static func run(_ head: AttentionHead, degree: Int, normalize: Bool) {
     let d = head.depth

@@ -1,3 +1,5 @@
+import AttncTensor
+
 /// FLuRKA (Gupta et al. 2023/24): low-rank then kernel, `D⁻¹·φ(Q)·(φ(E·K)ᵀ·(F·V))` — the sequence
 /// axis of K and V is shrunk to `k` rows first, then a feature map runs on Q and the `k`
 /// pseudo-keys (attention-variants.md §2.2); neither `N×N` nor `N×k` is formed. The paper's three
@@ -24,6 +26,21 @@ extension AttentionVariantDefinition {
     if random { parameters.append(SequenceProjection.delta) }
     if favor || random {
       parameters.append(.seed(help: "seed of the features and projection"))
+    }
+    let form: AttentionFormBuilder = { b, x, p in
+      // Pooled keys and values (their mean weights on the features), then FAVOR+ or elu + 1.
+      let pooled = SequenceProjection.poolForm(&b, x, rank: p.int(SequenceProjection.rank))
+      let m = favor ? p.int(features) : x.depth
+      var phiQ: String, phiK: String
+      if favor {
+        (phiQ, phiK) = Performer.featureForms(&b, x, keys: pooled.keys, features: m) { p.seed(head: $0) &+ 1 }
+      } else {
+        let one = b.scalar(1, "one")
+        phiQ = b.op("Add", b.op("Elu", b.op("Mul", x.q, b.scalar(x.scale, "scale"))), one)
+        phiK = b.op("Add", b.op("Elu", pooled.keys), one)
+      }
+      phiK = b.op("Mul", phiK, pooled.weights)
+      return KernelizedForm.attend(&b, phiQ: phiQ, phiK: phiK, v: pooled.values, features: m, valueDepth: x.valueDepth, causal: false)
     }
     return AttentionVariantDefinition(
       name: name, summary: summary, parameters: parameters, supportsCausal: false,
@@ -64,6 +81,8 @@ extension AttentionVariantDefinition {
         } else {
           run(nil)
         }
-      })
+      },
+      onnxForm: random ? nil : form,
+      onnxRefusal: "its random projection is drawn for each key length, so a symbolic length has no fixed projection")
   }
 }

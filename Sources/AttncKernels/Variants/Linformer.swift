@@ -1,3 +1,5 @@
+import AttncTensor
+
 /// `linformer` (Wang et al. 2020): `softmax(Q·(E·K)ᵀ)·(F·V)` with `E, F [k, L]` along the sequence
 /// axis — segment-mean pooling (`random=0`, the training-free stand-in) or the random
 /// `E = δR, F = e^{−δ}R` of the paper's existence proof (`random=1`). Every pseudo-token mixes all
@@ -36,13 +38,29 @@ extension AttentionVariantDefinition {
           }
         }
       }
-    })
+    }, onnxForm: Linformer.onnxForm)
 }
 
 enum Linformer {
   /// The projection: random (1) or pooling (0).
   static let random = AttentionVariantDefinition.Parameter(
     "random", default: 0, 0...1, help: "1: random E=δR, F=e^-δ R; 0: segment-mean pooling")
+
+  /// Segment-mean pooling in standard ops (`SequenceProjection.poolForm`), each pseudo-token
+  /// entering the softmax with the log of its mean weight (`−∞` for an empty or fully masked
+  /// segment, which the kernel drops). The random projection is drawn for each key length, so
+  /// it has no form for a symbolic length.
+  static let onnxForm: AttentionFormBuilder = { b, x, p in
+    guard p.int(random) == 0 else {
+      throw AttncError.unsupported("linformer:random=1 draws its projection for each key length; only pooling (random=0) has an ONNX form")
+    }
+    let pooled = SequenceProjection.poolForm(&b, x, rank: p.int(SequenceProjection.rank))
+    let bias = b.transpose(b.op("Log", pooled.weights), [0, 1, 3, 2])  // [B, 1, 1, k]
+    let scores = b.op("Add", b.op("MatMul", b.op("Mul", x.q, b.scalar(x.scale, "scale")), b.transpose(pooled.keys, [0, 1, 3, 2])), bias)
+    let probabilities = b.op("Softmax", scores, attributes: [("axis", .int(-1))])
+    let y = b.op("MatMul", probabilities, pooled.values)
+    return b.op("Where", b.op("IsNaN", y), b.scalar(0, "zero"), y)  // every key masked: zeros
+  }
 }
 
 /// Costs shared by the variants that shrink the sequence axis.

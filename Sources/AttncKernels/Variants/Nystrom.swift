@@ -29,7 +29,8 @@ extension AttentionVariantDefinition {
         flops: flops, exponentials: n * m + m * m + m * nk, bytes: bytes,
         extraMemoryBytes: 4 * (m * nk + min(n, 256) * m + m * (2 * d + 2 * dv)) + 8 * 4 * m * m)
     },
-    kernel: { head, p in Nystrom.run(head, landmarks: p.int(Nystrom.landmarks), iterations: p.int(Nystrom.iterations)) })
+    kernel: { head, p in Nystrom.run(head, landmarks: p.int(Nystrom.landmarks), iterations: p.int(Nystrom.iterations)) },
+    onnxRefusal: "its landmarks and iterated pseudo-inverse are standard ops, but that form is not written yet")
 }
 
 enum Nystrom {

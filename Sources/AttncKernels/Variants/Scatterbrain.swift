@@ -51,7 +51,8 @@ extension AttentionVariantDefinition {
       Scatterbrain.run(
         head, window: p.int(Scatterbrain.window), features: p.int(Scatterbrain.features), bucket: p.int(Scatterbrain.bucket),
         hashes: p.int(Scatterbrain.hashes))
-    })
+    },
+    onnxRefusal: "its sparse support is data-dependent (LSH buckets sorted from each head's queries and keys, block-sparse around the window)")
 }
 
 enum Scatterbrain {

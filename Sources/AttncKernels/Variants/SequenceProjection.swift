@@ -1,3 +1,4 @@
+import AttncTensor
 import Foundation
 
 /// Shrinking the sequence axis from `L` tokens to `k` pseudo-tokens (Linformer's `E·K`, `F·V`;
@@ -42,6 +43,33 @@ enum SequenceProjection {
     let projection: SequenceProjection = random ? .random(delta: Float(p[delta]), seed: head.seed) : .pool
     return projection.project(
       head.k, width: head.depth, head.v, width2: head.valueDepth, length: head.keys, rank: p.int(rank), weights: head.keyWeights)
+  }
+
+  /// Segment-mean pooling of `k` and `v` in standard ops: `E [rank, L]` built from the key
+  /// length (`E[s, j] = 1` for `⌊s·L/p⌋ ≤ j < ⌊(s+1)·L/p⌋`, `p = min(rank, L)`), the pooled rows
+  /// `E·(w⊙x) / E·w`, and each pseudo-token's mean weight `[B, 1, rank, 1]` (0 for a segment that
+  /// is empty or fully masked, which `pool` drops).
+  static func poolForm(_ b: inout ONNXGraphBuilder, _ x: AttentionFormOperands, rank: Int) -> (keys: String, values: String, weights: String) {
+    let length = b.scalarDimension(of: x.k, axis: 2)
+    let (zero, one) = (b.int(0, "zero"), b.int(1, "one"))
+    let parts = b.op("Min", b.int(rank, "rank"), length)
+    let segment = b.op("Range", zero, b.int(rank, "rank"), one)  // [k]
+    let start = b.op("Div", b.op("Mul", segment, length), parts)
+    let end = b.op("Div", b.op("Mul", b.op("Add", segment, one), length), parts)
+    let tokens = b.op("Range", zero, length, one)  // [L]
+    let token = b.unsqueeze(tokens, axes: [0])  // [1, L]
+    let inside = b.op("And", b.op("GreaterOrEqual", token, b.unsqueeze(start, axes: [1])), b.op("Less", token, b.unsqueeze(end, axes: [1])))
+    let toFloat: [(name: String, value: ONNXAttribute)] = [("to", .int(Int64(DType.float.rawValue)))]
+    let pool = b.op("Cast", inside, attributes: toFloat)  // [k, L]
+    let w = x.weights ?? b.unsqueeze(b.op("Cast", b.op("GreaterOrEqual", tokens, zero), attributes: toFloat), axes: [0, 1, 3])
+    let floatZero = b.scalar(0, "fzero")
+    let total = b.op("MatMul", pool, w)  // [B, 1, k, 1]: Σ w
+    let counted = b.op("MatMul", pool, b.op("Cast", b.op("Not", b.op("Equal", w, floatZero)), attributes: toFloat))
+    let safeTotal = b.op("Where", b.op("Equal", total, floatZero), b.scalar(1, "fone"), total)
+    let keys = b.op("Div", b.op("MatMul", pool, b.op("Mul", x.k, w)), safeTotal)
+    let values = b.op("Div", b.op("MatMul", pool, b.op("Mul", x.v, w)), safeTotal)
+    let meanWeight = b.op("Div", total, b.op("Where", b.op("Equal", counted, floatZero), b.scalar(1, "fone"), counted))
+    return (keys, values, meanWeight)
   }
 
   /// Projects rows `x [L, width]` and `y [L, width2]` to at most `rank` pseudo-tokens.

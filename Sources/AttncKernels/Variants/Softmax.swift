@@ -30,7 +30,8 @@ extension AttentionVariantDefinition {
         extraMemoryBytes: operand * ((nk / 32).rounded(.up) * 32 * d + (p.int("prec") == 0 ? 0 : nk * dv))
           + 4 * Double(12 * options.keyBlock + 2 * options.queryBlock))
     },
-    kernel: nil)
+    kernel: nil,
+    onnxRefusal: "prec=bf16 rounds Q, K, V and the probabilities to bfloat16 inside the fused kernel, which is not written yet")
 }
 
 extension TiledAttention.Precision {

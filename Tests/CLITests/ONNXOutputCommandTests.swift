@@ -1,0 +1,52 @@
+import AttncKit
+import AttncTestSupport
+import Foundation
+import Testing
+
+/// `convert --to onnx` as a user runs it: the written model reads back through attnc's own
+/// decoder and runs to the same outputs; what has no standard form is refused with the reason.
+/// (ONNX Runtime and the onnx checker on the written files: python/tests/test_onnx_output.py.)
+@Suite struct ONNXOutputCommandTests {
+  static let sample = Fixtures.packageRoot.appendingPathComponent("samples/bert_tiny").path
+
+  @Test(arguments: [["--policy", "exact"], ["--policy", "exact", "--target-opset", "23"], ["--variant", "performer:m=16"], ["--variant", "linformer:k=4"]])
+  func writtenModelConvertsAgainAndMatches(_ options: [String]) throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let onnx = folder.appendingPathComponent("out.onnx").path, plan = folder.appendingPathComponent("again.attnc").path
+    let convert = try CLI.run(["convert", Self.sample + "/model.onnx", "--to", "onnx", "-o", onnx] + options)
+    #expect(convert.status == 0, "\(convert.stderr)")
+    #expect(convert.stdout.contains("standard ONNX"))
+    let again = try CLI.run(["convert", onnx, "-o", plan, "--policy", "exact"])
+    #expect(again.status == 0, "\(again.stderr)")
+    if options.first == "--variant" {
+      // attnc inlines the ai.attnc function on reading (its attention is no longer softmax, so
+      // it runs as the standard ops written): the direct variant plan must agree with it.
+      let written = try Compiler.plan(onnx).plan
+      let direct = try Compiler.plan(Self.sample + "/model.onnx", variant: options[1]).plan
+      let inputs = try (0..<2).map { try TensorFiles.readProto(Self.sample + "/test_data_set_0/input_\($0).pb") }
+      let report = try Verification.verify(direct, reference: written, inputs: inputs)
+      #expect(report.outputError <= 1e-4, "\(report.outputs)")
+      // And the written file against the model it came from, as a user checks it.
+      let checked = try CLI.run(["verify", onnx, "--reference", Self.sample + "/model.onnx", "--test-data", Self.sample + "/test_data_set_0"])
+      #expect(checked.status == 0, "\(checked.stderr)")
+      #expect(checked.stdout.contains("output last_hidden_state: relative error"), "\(checked.stdout)")
+    } else {
+      let run = try CLI.run(["run", plan, "--test-data", Self.sample + "/test_data_set_0"])
+      #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+    }
+  }
+
+  @Test func refusesWhatHasNoStandardFormWithTheReason() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let onnx = folder.appendingPathComponent("sb.onnx").path
+    let result = try CLI.run(["convert", Self.sample + "/model.onnx", "--to", "onnx", "-o", onnx, "--variant", "scatterbrain"])
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("scatterbrain") && result.stderr.contains("has no standard ONNX form: its sparse support is data-dependent"), "\(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: onnx))
+    let old = try CLI.run(["convert", Self.sample + "/model.onnx", "--to", "onnx", "-o", onnx, "--policy", "exact", "--target-opset", "14"])
+    #expect(old.status == 2)
+    #expect(old.stderr.contains("older than the model's opset 17"), "\(old.stderr)")
+  }
+}

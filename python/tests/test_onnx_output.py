@@ -1,0 +1,170 @@
+"""`attnc convert --to onnx`: the written file passes the onnx checker and runs in ONNX Runtime.
+
+Exact attention (plain MatMul/Softmax at the model's opset, the standard Attention op at opset 23)
+must match ONNX Runtime on the input model within rtol 1e-3 for every model of ../shared/models;
+each variant written as an ai.attnc local function must match attnc's own plan of the same options
+within 1e-4 relative (Frobenius) error. Drives the built `attnc` binary; skips with the reason when
+it, onnx, onnxruntime or ../shared is absent."""
+
+import glob
+import hashlib
+import json
+import os
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+import attnc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.path.join(ROOT, ".build", "release", "attnc")
+SAMPLE = os.path.join(ROOT, "samples", "bert_tiny", "model.onnx")
+SHARED = os.environ.get("ATTNC_SHARED", os.path.join(ROOT, "..", "shared"))
+SHARED_MODELS = sorted(glob.glob(os.path.join(SHARED, "models", "*", "model.onnx")))
+MODELS = [SAMPLE] + SHARED_MODELS
+IDS = ["sample_bert_tiny"] + [os.path.basename(os.path.dirname(m)) for m in SHARED_MODELS]
+
+onnx = pytest.importorskip("onnx", reason="onnx is not installed: the written ONNX files are not checked")
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed: the written ONNX files are not run")
+from onnx import numpy_helper  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not os.path.exists(BINARY), reason="%s is not built (swift build -c release)" % BINARY)
+
+
+def convert(model, output, *options):
+    result = subprocess.run([BINARY, "convert", model, "-o", output, "--force"] + list(options), capture_output=True, text=True)
+    return result
+
+
+def converted(model, output, *options):
+    result = convert(model, output, "--to", "onnx", *options)
+    assert result.returncode == 0, result.stderr
+    return output
+
+
+def inputs_of(model):
+    data_set = sorted(glob.glob(os.path.join(os.path.dirname(model), "test_data_set_*")))[0]
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    feeds = {}
+    for index, port in enumerate(session.get_inputs()):
+        tensor = onnx.TensorProto()
+        with open(os.path.join(data_set, "input_%d.pb" % index), "rb") as f:
+            tensor.ParseFromString(f.read())
+        feeds[port.name] = numpy_helper.to_array(tensor)
+    return feeds
+
+
+def run_onnx(path, feeds):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return session.run(None, {port.name: feeds[port.name] for port in session.get_inputs()})
+
+
+def relative_error(actual, expected):
+    return float(np.linalg.norm((actual - expected).ravel()) / max(np.linalg.norm(expected.ravel()), 1e-30))
+
+
+# MARK: - exact attention
+
+
+@pytest.mark.parametrize("opset", [None, 23], ids=["model_opset", "opset23"])
+@pytest.mark.parametrize("model", MODELS, ids=IDS)
+def test_exact_onnx_matches_the_input_model(model, opset, tmp_path):
+    options = ["--policy", "exact"] + ([] if opset is None else ["--target-opset", str(opset)])
+    written = converted(model, str(tmp_path / "exact.onnx"), *options)
+    onnx.checker.check_model(written, full_check=True)
+    feeds = inputs_of(model)
+    expected = run_onnx(model, feeds)
+    actual = run_onnx(written, feeds)
+    assert len(actual) == len(expected)
+    for index, (a, e) in enumerate(zip(actual, expected)):
+        assert a.shape == e.shape, "output %d" % index
+        np.testing.assert_allclose(a, e, rtol=1e-3, atol=1e-5, err_msg="%s output %d" % (written, index))
+    written_model = onnx.load(written, load_external_data=False)
+    if opset is not None:
+        assert {o.domain: o.version for o in written_model.opset_import}[""] == opset
+        assert any(n.op_type == "Attention" for n in written_model.graph.node), "opset 23 writes the standard Attention op"
+    assert not any(n.op_type in ("Softmax", "FusedAttention") for n in written_model.graph.node if opset is not None)
+
+
+def test_metadata_records_the_conversion_and_keeps_the_models(tmp_path):
+    model = SAMPLE
+    source = onnx.load(model)
+    source.metadata_props.add(key="owner", value="attnc tests")
+    tagged = str(tmp_path / "tagged.onnx")
+    onnx.save(source, tagged)
+    written = converted(tagged, str(tmp_path / "out.onnx"), "--policy", "exact")
+    metadata = {p.key: p.value for p in onnx.load(written).metadata_props}
+    assert metadata["owner"] == "attnc tests"
+    with open(tagged, "rb") as f:
+        assert metadata["attnc.source_sha256"] == hashlib.sha256(f.read()).hexdigest()
+    assert metadata["attnc.policy"] == "exact"
+    layers = json.loads(metadata["attnc.layers"])
+    assert [layer["variant"] for layer in layers] == ["softmax", "softmax"]
+
+
+@pytest.mark.skipif(not SHARED_MODELS, reason="../shared/models is absent (set ATTNC_SHARED)")
+def test_external_data_stays_external(tmp_path):
+    model = os.path.join(SHARED, "models", "bert_tiny_external", "model.onnx")
+    if not os.path.exists(model):
+        pytest.skip("bert_tiny_external is absent")
+    written = converted(model, str(tmp_path / "ext.onnx"), "--policy", "exact")
+    assert os.path.exists(written + ".data")
+    assert os.path.getsize(written) < 100_000, "the weights went to ext.onnx.data"
+    onnx.checker.check_model(written)
+
+
+# MARK: - variants
+
+
+VARIANTS = ["performer:m=64", "fastmax:p=1", "fastmax:p=2", "linformer:k=8", "flurka-elu:k=8", "flurka-pool:k=8,m=32"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("model", MODELS, ids=IDS)
+def test_variant_function_matches_attncs_plan(model, variant, tmp_path):
+    written = converted(model, str(tmp_path / "variant.onnx"), "--variant", variant)
+    onnx.checker.check_model(written, full_check=True)
+    plan = str(tmp_path / "variant.attnc")
+    attnc.convert(model, plan, policy="exact", variant=variant, force=True)
+    feeds = inputs_of(model)
+    session = attnc.InferenceSession(plan)
+    expected = session.run(None, {port.name: feeds[port.name] for port in session.get_inputs()})
+    actual = run_onnx(written, feeds)
+    for index, (a, e) in enumerate(zip(actual, expected)):
+        assert a.shape == e.shape
+        if np.issubdtype(e.dtype, np.floating):
+            error = relative_error(a.astype(np.float64), e.astype(np.float64))
+            assert error <= 1e-4, "%s %s output %d: relative error %.3g against attnc's plan" % (model, variant, index, error)
+
+
+def test_per_length_table_becomes_if_on_the_key_length(tmp_path):
+    # balanced on a symbolic length plans a table by key length (from this machine's profile).
+    plan = str(tmp_path / "auto.attnc")
+    result = subprocess.run([BINARY, "convert", SAMPLE, "-o", plan, "--linear-precision", "f32"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    table = re.search(r"by length: 1-(\d+):", result.stdout)
+    if not table:
+        pytest.skip("the cost model chose one variant for every length here: no table to write")
+    written = converted(SAMPLE, str(tmp_path / "auto.onnx"))
+    onnx.checker.check_model(written, full_check=True)
+    assert any(n.op_type == "If" for n in onnx.load(written).graph.node)
+    session = attnc.InferenceSession(plan)
+    bound = int(table.group(1))
+    for length in sorted({8, bound, bound + 1, 300}):
+        rng = np.random.default_rng(length)
+        ids = rng.integers(0, 1000, size=(1, length), dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        (expected,) = session.run(None, feeds)
+        (actual,) = run_onnx(written, feeds)
+        assert relative_error(actual, expected) <= 1e-4, length
+
+
+def test_variant_without_a_standard_form_is_refused_with_the_reason(tmp_path):
+    result = convert(SAMPLE, str(tmp_path / "sb.onnx"), "--to", "onnx", "--variant", "scatterbrain")
+    assert result.returncode == 2
+    assert "scatterbrain" in result.stderr and "ONNX" in result.stderr or "data" in result.stderr, result.stderr
+    assert not os.path.exists(str(tmp_path / "sb.onnx"))
