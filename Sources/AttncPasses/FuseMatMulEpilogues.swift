@@ -149,7 +149,7 @@ public enum FuseMatMulEpilogues {
   {
     guard match.quantized == nil, match.activation == .none, let n = type.dims.last?.value,
       let scale = m.otherOperand(reader, "Mul", besides: current), let c = graph.values[scale].constant,
-      c.dtype == .float, c.shape.dropLast().allSatisfy({ $0 == 1 }), c.count == n || c.count == 1,
+      c.dtype == .float, c.rank <= type.rank, c.shape.dropLast().allSatisfy({ $0 == 1 }), c.count == n || c.count == 1,
       let weight = match.operands[1], let w = graph.values[weight].constant, w.dtype == .float, w.shape.count == 2,
       w.shape[1] == n,
       match.addends.allSatisfy({ addend in
