@@ -206,3 +206,60 @@ def attnc_bench(attnc, plan, n, threads, repeat, dims=None):
         command += ["--dim", f"{name}={value}"]
     report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     return report["results"][0], report["sgemm_peak_gflops"]
+
+
+def attnc_run_outputs(attnc, plan, paths, repeat, threads, out):
+    """`attnc run --stats` of `plan` on inputs {name: .npy path}: (median ms, {output name: array}
+    from --output-dir `out`)."""
+    import os
+    import re
+    import sys
+    arguments = [a for name, path in paths.items() for a in ("--input", f"{name}={path}")]
+    result = subprocess.run([attnc, "run", plan, *arguments, "--repeat", str(repeat), "--stats", "--threads", str(threads),
+                             "--output-dir", out], capture_output=True, text=True, check=True)
+    match = re.search(r"median\D*([0-9.]+) ms", result.stdout + result.stderr)
+    if not match:
+        sys.exit(f"no median in attnc run --stats output:\n{result.stdout}{result.stderr}")
+    return float(match.group(1)), {f[:-4]: np.load(os.path.join(out, f)) for f in os.listdir(out) if f.endswith(".npy")}
+
+
+def compare_rounds(attnc, plans, paths, peers, reference, errors, rounds, repeat, threads, folder, held):
+    """Times attnc `plans` {label: plan path} on inputs {name: .npy path} and `peers` {label:
+    callable} alternately for `rounds` rounds, each plan's output error (its output named
+    `reference[0]`, against `reference[1]`) into `errors`; prints the markdown table of medians
+    and per-round ratios to the first plan, with `held` naming the held-out input."""
+    import os
+    import statistics
+    import sys
+    name, expected = reference
+    times = {label: [] for label in list(plans) + list(peers)}
+    for round_index in range(rounds):
+        for label, path in plans.items():
+            out = os.path.join(folder, f"out{len(times[label])}_{abs(hash(label))}")
+            os.makedirs(out, exist_ok=True)
+            ms, outputs = attnc_run_outputs(attnc, path, paths, repeat, threads, out)
+            times[label].append(ms)
+            errors[label] = relative_error(outputs[name], expected)
+        for label, run in peers.items():
+            times[label].append(timed(run, repeat))
+        print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1]:.0f} ms" for k, v in times.items()), file=sys.stderr)
+    baseline = next(iter(plans))
+    print(f"| runtime | median ms | vs {baseline} (range) | output error vs ONNX Runtime (held-out {held}) |")
+    print("|---|---:|---:|---:|")
+    for label, values in times.items():
+        ratios = [v / e for v, e in zip(values, times[baseline])]
+        print(f"| {label} | {statistics.median(values):.0f} | {statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | {errors[label]:.2e} |")
+
+
+def calibrated_comparison_arguments(parser, what):
+    """The options of a calibrated-against-held-out comparison (bench_precision, bench_sparsity):
+    the attnc binary, the model, the calibrating and held-out test_data_set folders (of `what`),
+    the budget, rounds, repeats and threads."""
+    parser.add_argument("--attnc", default=".build/release/attnc")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--calibrate", required=True, help=f"test_data_set folder of the calibrating {what}")
+    parser.add_argument("--check", required=True, help=f"test_data_set folder of the held-out {what}")
+    parser.add_argument("--max-output-error", type=float, default=0.01)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)

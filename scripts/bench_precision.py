@@ -20,8 +20,6 @@ exact plan.
 """
 import argparse
 import os
-import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +30,7 @@ import onnx
 from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import openvino_outputs, openvino_precision, openvino_request, ort_session, relative_error, timed  # noqa: E402
+from bench_common import calibrated_comparison_arguments, compare_rounds, openvino_outputs, openvino_precision, openvino_request, ort_session, relative_error  # noqa: E402
 
 
 def image(test_data):
@@ -42,25 +40,9 @@ def image(test_data):
     return numpy_helper.to_array(tensor).astype(np.float32)
 
 
-def attnc_run(attnc, plan, name, path, repeat, threads, out):
-    result = subprocess.run([attnc, "run", plan, "--input", f"{name}={path}", "--repeat", str(repeat), "--stats",
-                             "--threads", str(threads), "--output-dir", out], capture_output=True, text=True, check=True)
-    match = re.search(r"median\D*([0-9.]+) ms", result.stdout + result.stderr)
-    if not match:
-        sys.exit(f"no median in attnc run --stats output:\n{result.stdout}{result.stderr}")
-    return float(match.group(1)), {f[:-4]: np.load(os.path.join(out, f)) for f in os.listdir(out) if f.endswith(".npy")}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--attnc", default=".build/release/attnc")
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--calibrate", required=True, help="test_data_set folder of the calibrating photograph")
-    parser.add_argument("--check", required=True, help="test_data_set folder of the held-out photograph")
-    parser.add_argument("--max-output-error", type=float, default=0.01)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    calibrated_comparison_arguments(parser, "photograph")
     parser.add_argument("--skip-balanced", action="store_true")
     args = parser.parse_args()
 
@@ -101,24 +83,10 @@ def main():
     compiled, request = openvino_request(args.model, feeds, args.threads)
     openvino_label = f"OpenVINO default ({openvino_precision(compiled)})"
     errors = {"ONNX Runtime": 0.0, openvino_label: relative_error(openvino_outputs(request, feeds)[0], reference[0])}
-    times = {label: [] for label in list(paths) + ["ONNX Runtime", openvino_label]}
-    for round_index in range(args.rounds):
-        for label, path in paths.items():
-            out = os.path.join(folder, f"out{len(times[label])}_{abs(hash(label))}")
-            os.makedirs(out, exist_ok=True)
-            ms, outputs = attnc_run(args.attnc, path, name, held_path, args.repeat, args.threads, out)
-            times[label].append(ms)
-            errors[label] = relative_error(outputs[first], reference[0])
-        times["ONNX Runtime"].append(timed(lambda: session.run(None, feeds), args.repeat))
-        times[openvino_label].append(timed(lambda: request.infer(feeds), args.repeat))
-        print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1]:.0f} ms" for k, v in times.items()), file=sys.stderr)
-
-    exact = times["attnc exact"]
-    print(f"| runtime | median ms | vs attnc exact (range) | output error vs ONNX Runtime (held-out {os.path.basename(os.path.dirname(os.path.abspath(args.check)))}) |")
-    print("|---|---:|---:|---:|")
-    for label, values in times.items():
-        ratios = [v / e for v, e in zip(values, exact)]
-        print(f"| {label} | {statistics.median(values):.0f} | {statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | {errors[label]:.2e} |")
+    peers = {"ONNX Runtime": lambda: session.run(None, feeds), openvino_label: lambda: request.infer(feeds)}
+    held_out = os.path.basename(os.path.dirname(os.path.abspath(args.check)))
+    compare_rounds(args.attnc, paths, {name: held_path}, peers, (first, reference[0]), errors, args.rounds, args.repeat,
+                   args.threads, folder, held_out)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,11 @@ public struct AttentionCandidate: Sendable {
   public var refusal: String?
   /// Each query head's error, where measured (calibration inputs).
   public var headErrors: [Double]? = nil
+  /// Sparse settings: the share of visible query-key pairs attended on the calibration inputs
+  /// (the cost formula's `AttentionShape.density`), over all heads and per head; nil where not
+  /// measured (then priced dense).
+  public var density: Double? = nil
+  public var headDensities: [Double]? = nil
 
   public var variant: String { definition.name }
   public var allowed: Bool { refusal == nil }
@@ -98,50 +103,82 @@ public struct AttentionCandidate: Sendable {
 
   /// The settings every policy weighs: each variant at its defaults, Fastmax at p = 1 too (its
   /// cost is d times lower than the default p = 2), and exact attention in bfloat16.
-  public static let settings = AttentionVariants.all.map(\.name) + ["fastmax:p=1", "softmax:prec=bf16"]
+  public static let settings = AttentionVariants.all.map(\.name).filter { $0 != "blocksparse" } + ["fastmax:p=1", "softmax:prec=bf16"]
+
+  /// The sparse settings every policy weighs besides `settings`: skip-softmax at three
+  /// thresholds and block-sparse attention at three shares. They run the exact kernel on fewer
+  /// tiles, so the machine profile times none of them (`timedSetting`): each is priced at the
+  /// density measured on the calibration inputs, and dense (never cheaper than exact) without.
+  public static let sparseSettings = [
+    "softmax:skip=6", "softmax:skip=9", "softmax:skip=12", "blocksparse:tau=0.9", "blocksparse", "blocksparse:tau=0.99",
+  ]
+
+  /// Every setting a policy weighs (and calibration measures).
+  public static var weighed: [String] { settings + sparseSettings }
 
   /// Every setting for `layer` at `seqLen` tokens; `errors` by setting (with their source).
   public static func all(
     for layer: AttentionLayer, seqLen: Int, profile: MachineProfile? = nil,
-    errors: [String: (error: Double, source: String)] = [:], headErrors: [String: [Double]] = [:]
+    errors: [String: (error: Double, source: String)] = [:], headErrors: [String: [Double]] = [:],
+    densities: Densities = Densities()
   ) -> [AttentionCandidate] {
-    let shape = layer.shape(seqLen: seqLen)
     let spec = layer.spec
-    return settings.compactMap { setting in
+    return weighed.compactMap { setting in
       guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { return nil }
+      var shape = layer.shape(seqLen: seqLen)
+      shape.density = densities.layer[setting] ?? 1
       let cost = definition.cost(shape, parameters).times(spec.qHeads)
       let estimate = definition.isExact(parameters) ? (0, "exact") : errors[setting]
       return AttentionCandidate(
         setting: setting, definition: definition, parameters: parameters, cost: cost,
-        predictedSeconds: profile?.predictSeconds(definition, parameters, shape: shape, heads: spec.qHeads, setting: setting),
+        predictedSeconds: profile?.predictSeconds(
+          definition, parameters, shape: shape, heads: spec.qHeads, setting: definition.timedSetting(parameters)),
         error: estimate?.error, errorSource: estimate?.source ?? "unmeasured",
         refusal: definition.refusal(
           causal: spec.causal, mask: spec.mask.rawValue, softcap: spec.softcap, parameters: parameters),
-        headErrors: headErrors[setting])
+        headErrors: headErrors[setting], density: densities.layer[setting], headDensities: densities.heads[setting])
     }
   }
 
-  /// Per-head choice: this bfloat16 setting on only the heads whose own error is within
-  /// `budget`, the other heads float32 (`softmax:f32heads=1+3,prec=bf16`). Its error is the root
-  /// mean square of the kept heads' errors over all heads (heads of equal norm), its predicted
-  /// time exact attention's plus the kept fraction of the saving. Nil when the setting has no
-  /// per-head form or per-head errors, or when no head or every head is within `budget`.
+  /// The measured densities of one layer's sparse settings, by setting: over all heads, and per
+  /// query head.
+  public struct Densities: Sendable {
+    public var layer: [String: Double] = [:]
+    public var heads: [String: [Double]] = [:]
+    public init(layer: [String: Double] = [:], heads: [String: [Double]] = [:]) { (self.layer, self.heads) = (layer, heads) }
+  }
+
+  /// Per-head choice: this setting (bfloat16, skip-softmax, block-sparse) on only the heads
+  /// whose own error is within `budget`, the other heads exact (the variant's head-set
+  /// parameter: `softmax:f32heads=1+3,prec=bf16`, `blocksparse:denseheads=0+2`). Its error is the
+  /// root mean square of the kept heads' errors over all heads (heads of equal norm), its
+  /// predicted time exact attention's plus the kept heads' part of the saving: their share of the
+  /// heads, or for a sparse setting with per-head densities `ρ_h` their share of `Σ (1 − ρ_h)`.
+  /// Nil when the setting has no per-head form or per-head errors, or when no head or every head
+  /// is within `budget`.
   public func keepingHeads(within budget: Double, exactSeconds: Double?) -> AttentionCandidate? {
-    guard definition.parameters.contains(where: { $0.name == "f32heads" }), parameters["prec"] != 0,
+    guard let headSet = definition.parameters.first(where: \.isHeadSet), !isExact,
       let heads = headErrors, (1...52).contains(heads.count)
     else { return nil }
     let kept = heads.indices.filter { heads[$0] <= budget }
     guard !kept.isEmpty, kept.count < heads.count else { return nil }
     var values = parameters.values
-    values["f32heads"] = Double(heads.indices.filter { heads[$0] > budget }.reduce(UInt64(0)) { $0 | 1 << UInt64($1) })
+    values[headSet.name] = Double(heads.indices.filter { heads[$0] > budget }.reduce(UInt64(0)) { $0 | 1 << UInt64($1) })
     guard let resolved = try? definition.resolve(values) else { return nil }
     var candidate = self
     candidate.parameters = resolved
     candidate.setting = definition.text(resolved.values)
     candidate.error = (kept.reduce(0) { $0 + heads[$1] * heads[$1] } / Double(heads.count)).squareRoot()
     candidate.headErrors = heads.indices.map { heads[$0] <= budget ? heads[$0] : 0 }
+    var share = Double(kept.count) / Double(heads.count)
+    if let densities = headDensities, densities.count == heads.count {
+      let savings = densities.map { 1 - $0 }, total = savings.reduce(0, +)
+      if total > 0 { share = kept.reduce(0) { $0 + savings[$1] } / total }
+      candidate.headDensities = heads.indices.map { heads[$0] <= budget ? densities[$0] : 1 }
+      candidate.density = candidate.headDensities.map { $0.reduce(0, +) / Double(heads.count) }
+    }
     if let seconds = predictedSeconds, let exactSeconds {
-      candidate.predictedSeconds = exactSeconds + (seconds - exactSeconds) * Double(kept.count) / Double(heads.count)
+      candidate.predictedSeconds = exactSeconds + (seconds - exactSeconds) * share
     }
     return candidate
   }

@@ -17,6 +17,9 @@ public struct AttentionErrors: Sendable {
   public var source: String
   /// By layer index, by setting: each query head's error (the mean over samples and batch items).
   public var byHead: [Int: [String: [Double]]] = [:]
+  /// By layer index, the sparse settings' measured densities (`TileCounts`: the share of visible
+  /// query-key pairs attended over all samples), over all heads and per query head.
+  public var densities: [Int: AttentionCandidate.Densities] = [:]
 
   /// The estimates of one layer, with their source, as `AttentionCandidate.all` takes them.
   public func estimates(layer: Int) -> [String: (error: Double, source: String)] {
@@ -26,18 +29,22 @@ public struct AttentionErrors: Sendable {
   /// The per-head errors of one layer, as `AttentionCandidate.all` takes them.
   public func headEstimates(layer: Int) -> [String: [Double]] { byHead[layer] ?? [:] }
 
+  /// The measured densities of one layer, as `AttentionCandidate.all` takes them.
+  public func densities(layer: Int) -> AttentionCandidate.Densities { densities[layer] ?? .init() }
+
   /// - Parameters:
   ///   - exactPlan: the model with every attention exact.
   ///   - layers: the matched attentions (node names are the plan's instruction labels).
   ///   - settings: which settings to measure on each layer (only those the layer allows run).
   public static func measure(
     exactPlan: Plan, layers: [AttentionLayer], inputs: CalibrationInputs,
-    settings: [String] = AttentionCandidate.settings, progress: (String) -> Void = { _ in }
+    settings: [String] = AttentionCandidate.weighed, progress: (String) -> Void = { _ in }
   ) throws -> AttentionErrors {
     let layerOf = Dictionary(layers.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
     var sums: [Int: [String: Double]] = [:]
     var counts: [Int: [String: Int]] = [:]
     var headSums: [Int: [String: [Double]]] = [:]
+    var tiles: [Int: [String: TileCounts]] = [:]
     var outputs: [[HostTensor]] = []
     let interpreter = try Interpreter(plan: exactPlan)
     interpreter.observer = { instruction, arguments, results in
@@ -52,7 +59,9 @@ public struct AttentionErrors: Sendable {
         else { continue }
         var call = attention.onOperands
         (call.variant, call.variantValues, call.dispatch) = (definition.name, variant.parameters, nil)
-        let approximate = try call.evaluate(KernelContext(), attention.attentionOperands(arguments, results))
+        let tileCounts = tiles[layer.layer]?[setting] ?? TileCounts()
+        tiles[layer.layer, default: [:]][setting] = tileCounts
+        let approximate = try tileCounts.measure { try call.evaluate(KernelContext(), attention.attentionOperands(arguments, results)) }
         sums[layer.layer, default: [:]][setting, default: 0] += AttentionQuality.relativeError(approximate[0].floats[...], exact)
         let heads = AttentionQuality.headErrors(approximate[0], results[0])
         let previous = headSums[layer.layer]?[setting] ?? [Double](repeating: 0, count: heads.count)
@@ -72,6 +81,13 @@ public struct AttentionErrors: Sendable {
     for (layer, settingSums) in headSums {
       for (setting, sum) in settingSums { byHead[layer, default: [:]][setting] = sum.map { $0 / Double(counts[layer]?[setting] ?? 1) } }
     }
-    return AttentionErrors(byLayer: byLayer, exactOutputs: outputs, source: inputs.source, byHead: byHead)
+    var densities: [Int: AttentionCandidate.Densities] = [:]
+    for (layer, settingCounts) in tiles {
+      for (setting, counts) in settingCounts where !counts.attended.isEmpty {
+        densities[layer, default: .init()].layer[setting] = counts.density
+        densities[layer, default: .init()].heads[setting] = counts.densities
+      }
+    }
+    return AttentionErrors(byLayer: byLayer, exactOutputs: outputs, source: inputs.source, byHead: byHead, densities: densities)
   }
 }

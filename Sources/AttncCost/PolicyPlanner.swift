@@ -190,7 +190,7 @@ public enum PolicyPlanner {
     for layer in layers {
       var candidates = AttentionCandidate.all(
         for: layer, seqLen: seqLen, profile: profile, errors: errors.estimates(layer: layer.layer),
-        headErrors: errors.headEstimates(layer: layer.layer))
+        headErrors: errors.headEstimates(layer: layer.layer), densities: errors.densities(layer: layer.layer))
       let choice = options.policy.choose(&candidates, limits: options.limits)
       var chosen = candidates[choice].setting
       var reason = reasonText(options.policy, chosen: candidates[choice])
@@ -200,7 +200,8 @@ public enum PolicyPlanner {
         reason = options.layers?.variant(for: layer.layer) != nil ? "--layers" : "--variant"
       } else if auto && layer.isSymbolic {
         dispatch = try dispatchTable(
-          layer, profile: profile, estimates: errors.estimates(layer: layer.layer), policy: options.policy, limits: options.limits)
+          layer, profile: profile, estimates: errors.estimates(layer: layer.layer), densities: errors.densities(layer: layer.layer),
+          policy: options.policy, limits: options.limits)
         if let table = dispatch, table.entries.count > 1 {
           reason += "; by length: \(table)"
         } else {
@@ -289,7 +290,9 @@ public enum PolicyPlanner {
     switch policy {
     case .exact: return "exact policy"
     case .fastest: return "least predicted time"
-    case .balanced: return chosen.isExact ? "least predicted time within --max-error (exact)" : "least predicted time within --max-error"
+    case .balanced:
+      let density = chosen.density.map { $0 < 1 ? String(format: ", density %.2f on the calibration inputs", $0) : "" } ?? ""
+      return chosen.isExact ? "least predicted time within --max-error (exact)" : "least predicted time within --max-error" + density
     case .accurate: return "least error within --memory-budget"
     }
   }
@@ -330,10 +333,10 @@ public enum PolicyPlanner {
   /// change located to the token by bisection between the powers of two around it.
   static func dispatchTable(
     _ layer: AttentionLayer, profile: MachineProfile, estimates: [String: (error: Double, source: String)],
-    policy: AttentionPolicy, limits: AttentionPolicy.Limits
+    densities: AttentionCandidate.Densities = .init(), policy: AttentionPolicy, limits: AttentionPolicy.Limits
   ) throws -> AttentionDispatch {
     func choice(_ n: Int) -> String {
-      var candidates = AttentionCandidate.all(for: layer, seqLen: n, profile: profile, errors: estimates)
+      var candidates = AttentionCandidate.all(for: layer, seqLen: n, profile: profile, errors: estimates, densities: densities)
       return candidates[policy.choose(&candidates, limits: limits)].setting
     }
     var entries = [AttentionDispatch.Entry(minimumKeys: 1, variant: choice(16))]

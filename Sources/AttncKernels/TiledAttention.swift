@@ -71,6 +71,17 @@ public enum TiledAttention {
     public func precision(ofHead h: Int) -> Precision {
       precision == .bfloat16 && (h >= 64 || float32Heads & (1 << UInt64(h)) == 0) ? .bfloat16 : .float32
     }
+    /// The skip-softmax threshold of query head `h` (0: it never skips).
+    public func skipBelow(ofHead h: Int) -> Float {
+      h < 64 && float32Heads & (1 << UInt64(h)) != 0 ? 0 : skipBelow
+    }
+    /// Skip-softmax threshold λ (`softmax:skip=λ`; 0 = never skip, λ = ∞): a key block whose scores
+    /// are, on every row of a query strip, more than λ under the rows' running maxima is not
+    /// exponentiated nor multiplied by V. Heads of `float32Heads` never skip.
+    public var skipBelow: Float = 0
+    /// Block-sparse attention (`blocksparse`): only the key blocks `BlockSelection` keeps per
+    /// query block are visited; nil = every block.
+    public var blockSparsity: BlockSelection? = nil
     /// At most `attnc_attention_rows_limit()` query rows (a decoding step) go to the row kernel,
     /// which reads K in place; false keeps them on the tiles (tests compare the two).
     public var rowKernel = true
@@ -104,10 +115,14 @@ public enum TiledAttention {
       return .float(output, [batch, heads, queries, valueDepth])
     }
     let panel = attnc_attention_panel_width()
-    let keyBlock = (max(1, min(options.keyBlock, keys)) + panel - 1) / panel * panel
+    let sparse = options.blockSparsity.map { $0.rounded(toPanel: panel) }
+    let keyBlock = sparse?.block ?? (max(1, min(options.keyBlock, keys)) + panel - 1) / panel * panel
     let geometry = Geometry(
       batch: batch, heads: heads, kvHeads: kvHeads, queries: queries, keys: keys, depth: depth, valueDepth: valueDepth,
-      queryBlock: max(1, min(options.queryBlock, queries)), keyBlock: keyBlock)
+      queryBlock: sparse?.block ?? max(1, min(options.queryBlock, queries)), keyBlock: keyBlock)
+    // Block-sparse: per (batch, query head, query block) the key blocks it visits.
+    let kept = try sparse.map { try $0.keptBlocks(q: q, k: k, term: term, geometry: geometry, options: options) } ?? []
+    let counter = TileCounts.current
     // Every row is written by its query block (`attnc_attention_run` clears y first).
     var output = output(batch * heads * queries * valueDepth)
     let termValues = term?.values ?? []
@@ -130,22 +145,29 @@ public enum TiledAttention {
         v.floats.withUnsafeBufferPointer { vp in
           termValues.withUnsafeBufferPointer { tp in
             output.withUnsafeMutableBufferPointer { yp in
-              let operands = Operands(
-                q: qp.baseAddress!, packed: kp.baseAddress!, layout: layout, v: vp.baseAddress!, y: yp.baseAddress!, term: term == nil ? nil : tp.baseAddress!)
               let blocksPerHead = (queries + geometry.queryBlock - 1) / geometry.queryBlock
               let items = batch * heads * blocksPerHead
               let itemProducts = geometry.queryBlock * keys * (depth + valueDepth)
-              Parallel.chunks(items, minimumPerChunk: max(1, Parallel.productsPerChunk / max(1, itemProducts))) { range in
-                var scratch = [Float](
-                  repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, geometry.keyBlock, depth))
-                scratch.withUnsafeMutableBufferPointer { scratch in
-                  for item in range {
-                    let block = item % blocksPerHead, head = (item / blocksPerHead) % heads
-                    let b = item / (blocksPerHead * heads)
-                    queryBlock(b, head, block * geometry.queryBlock, operands, geometry, term, options, scratch.baseAddress!)
+              var counts = [Int](repeating: 0, count: counter == nil ? 0 : 3 * items)
+              kept.withUnsafeBufferPointer { kept in
+                counts.withUnsafeMutableBufferPointer { counts in
+                  let operands = Operands(
+                    q: qp.baseAddress!, packed: kp.baseAddress!, layout: layout, v: vp.baseAddress!, y: yp.baseAddress!, term: term == nil ? nil : tp.baseAddress!,
+                    kept: sparse == nil ? nil : kept.baseAddress, counts: counter == nil ? nil : counts.baseAddress)
+                  Parallel.chunks(items, minimumPerChunk: max(1, Parallel.productsPerChunk / max(1, itemProducts))) { range in
+                    var scratch = [Float](
+                      repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, geometry.keyBlock, depth))
+                    scratch.withUnsafeMutableBufferPointer { scratch in
+                      for item in range {
+                        let block = item % blocksPerHead, head = (item / blocksPerHead) % heads
+                        let b = item / (blocksPerHead * heads)
+                        queryBlock(b, head, block * geometry.queryBlock, operands, geometry, term, options, scratch.baseAddress!)
+                      }
+                    }
                   }
                 }
               }
+              counter?.add(counts, heads: heads, blocksPerHead: blocksPerHead)
             }
           }
         }
@@ -224,6 +246,10 @@ public enum TiledAttention {
     var y: UnsafeMutablePointer<Float>
     /// `AdditiveTerm.values`, when there is a term.
     var term: UnsafePointer<Float>?
+    /// Block-sparse: per (batch, query head, query block), one byte per key block (1 = visit).
+    var kept: UnsafePointer<UInt8>? = nil
+    /// Counting tiles: three counters per (batch, query head, query block).
+    var counts: UnsafeMutablePointer<Int>? = nil
   }
 
   static func additiveTerm(_ mask: Mask, batch: Int, heads: Int, queries: Int, keys: Int) throws -> AdditiveTerm? {
@@ -294,7 +320,11 @@ public enum TiledAttention {
       term: nil, term_query_stride: 0, term_key_stride: 0,
       rows: rows, depth: g.depth, value_depth: g.valueDepth, key_end: keyEnd, key_block: g.keyBlock,
       causal: options.causal ? 1 : 0, diagonal: start + diagonal, scale: options.scale, softcap: options.softcap,
-      kernels: options.kernels.rawValue, precision: precision.rawValue, scratch: scratch, zero_nan_rows: options.zeroNaNRows ? 1 : 0)
+      kernels: options.kernels.rawValue, precision: precision.rawValue, scratch: scratch, zero_nan_rows: options.zeroNaNRows ? 1 : 0,
+      skip_below: options.skipBelow(ofHead: head), keep_blocks: nil, tile_counts: nil)
+    let item = (b * g.heads + head) * ((g.queries + g.queryBlock - 1) / g.queryBlock) + start / g.queryBlock
+    if let kept = x.kept { block.keep_blocks = kept + item * ((g.keys + g.keyBlock - 1) / g.keyBlock) }
+    if let counts = x.counts { block.tile_counts = counts + 3 * item }
     if let term, let values = x.term {
       block.term = values + term.offset(batch: b, head: head, query: start)
       block.term_query_stride = term.strides.query

@@ -2,7 +2,8 @@ import AttncCost
 
 extension AttentionCandidate {
   /// The candidate as `inspect --format json` lists it: variant, parameters, cost, predicted
-  /// milliseconds, error with its source, and whether (or why not) it is allowed.
+  /// milliseconds, error with its source, measured density (sparse settings), and whether (or why
+  /// not) it is allowed.
   public var json: JSON {
     .object([
       ("variant", .string(variant)),
@@ -10,7 +11,8 @@ extension AttentionCandidate {
       ("gflops", .number(cost.flops / 1e9)), ("exponentials", .number(cost.exponentials)), ("bytes", .number(cost.bytes)),
       ("extra_memory_bytes", .number(cost.extraMemoryBytes)),
       ("predicted_ms", predictedSeconds.map { .number($0 * 1e3) } ?? .null), ("error", error.map(JSON.number) ?? .null),
-      ("error_source", .string(errorSource)), ("allowed", .bool(allowed)), ("reason", refusal.map(JSON.string) ?? .null),
+      ("error_source", .string(errorSource)), ("density", density.map(JSON.number) ?? .null),
+      ("allowed", .bool(allowed)), ("reason", refusal.map(JSON.string) ?? .null),
     ])
   }
 }

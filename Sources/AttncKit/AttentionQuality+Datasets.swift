@@ -44,7 +44,17 @@ extension AttentionQuality {
     Setting("scatterbrain:w=64,b=32,m=64"),
     Setting("nystrom:m=32", numpy: "nystrom landmarks=32 (6 pinv iters)"), Setting("nystrom", numpy: "nystrom landmarks=64 (6 pinv iters)"),
     Setting("softmax:prec=bf16"),
+    Setting("softmax:skip=6"), Setting("softmax:skip=9"), Setting("softmax:skip=12"),
+    Setting("blocksparse:tau=0.9"), Setting("blocksparse"), Setting("blocksparse:tau=0.99"),
   ]
+
+  /// What `--budget` weighs per head by default: bfloat16 products, skip-softmax and block-sparse
+  /// attention (in float32 and bfloat16).
+  public static let budgetSettings: [Setting] = [
+    "softmax:prec=bf16", "softmax:skip=6", "softmax:skip=9", "softmax:skip=12", "softmax:prec=bf16,skip=9",
+    "softmax:prec=bf16,skip=12", "blocksparse:tau=0.9", "blocksparse", "blocksparse:tau=0.99", "blocksparse:prec=bf16,tau=0.95",
+    "blocksparse:prec=bf16,tau=0.99",
+  ].map { Setting($0) }
 
   public struct Dataset: Sendable {
     public var name: String
@@ -68,6 +78,9 @@ extension AttentionQuality {
     public var heads: Int
     /// The first draw's error by layer and head.
     public var headErrors: [[Double]] = []
+    /// Settings run by the tiled kernel: by layer and head, the share of visible query-key
+    /// pairs attended (`TileCounts`); empty for the others.
+    public var headDensities: [[Double]] = []
   }
 
   /// The datasets under `path`: the folder itself if it holds `layer0_q.npy`, else each
@@ -116,24 +129,34 @@ extension AttentionQuality {
   /// Evaluates `settings` on `dataset`; `progress` is told each setting as it starts. A
   /// setting with random features or projections is run with `draws` seeds and its statistics
   /// taken over all heads of all draws (one draw's median moves by ±0.1 on these heads).
+  /// `causal`: the heads are a decoder's, query `i` sees keys `j ≤ i` (settings without a causal
+  /// form are skipped).
   /// - Throws: a setting that does not parse.
   public static func evaluate(
-    _ dataset: Dataset, settings: [Setting], draws: Int = 1, progress: (String) -> Void = { _ in }
+    _ dataset: Dataset, settings: [Setting], draws: Int = 1, causal: Bool = false, progress: (String) -> Void = { _ in }
   ) throws -> [Row] {
+    var options = TiledAttention.Options(scale: 1)
+    options.causal = causal
     let exact = try dataset.layers.map { layer in
-      try TiledAttention.run(q: layer.q, k: layer.k, v: layer.v, mask: .none, options: .init(scale: 1)).floats
+      try TiledAttention.run(q: layer.q, k: layer.k, v: layer.v, mask: .none, options: options).floats
     }
+    let settings = try settings.filter { setting in try !causal || AttentionVariants.parse(setting.variant).0.supportsCausal }
     return try settings.map { setting in
       progress(setting.variant)
       let (definition, parameters) = try AttentionVariants.parse(setting.variant)
       var errors: [Double] = []
       var headErrors: [[Double]] = []
+      var headDensities: [[Double]] = []
       for draw in 0..<(definition.usesSeed ? max(1, draws) : 1) {
       for (index, layer) in dataset.layers.enumerated() {
         var layerParameters = parameters
         if definition.usesSeed { layerParameters.values["seed"] = Double((parameters.int("seed") &+ 7919 &* draw) &* 1000 &+ index) }
-        let y = try VariantAttention.run(
-          definition, parameters: layerParameters, q: layer.q, k: layer.k, v: layer.v, mask: .none, scale: 1, causal: false)
+        let counts = TileCounts()
+        let y = try counts.measure {
+          try VariantAttention.run(
+            definition, parameters: layerParameters, q: layer.q, k: layer.k, v: layer.v, mask: .none, scale: 1, causal: causal)
+        }
+        if draw == 0 && !counts.attended.isEmpty { headDensities.append(counts.densities) }
         let size = layer.q.shape[2] * layer.v.shape[3]
         let layerErrors = (0..<layer.q.shape[1]).map { head in
           relativeError(y.floats[(head * size)..<((head + 1) * size)], exact[index][(head * size)..<((head + 1) * size)])
@@ -145,7 +168,7 @@ extension AttentionQuality {
       return Row(
         dataset: dataset.name, setting: setting, variant: definition.name, parameters: parameters.values,
         median: percentile(errors, 50), p10: percentile(errors, 10), p90: percentile(errors, 90), heads: errors.count,
-        headErrors: headErrors)
+        headErrors: headErrors, headDensities: headDensities)
     }
   }
 
@@ -156,22 +179,53 @@ extension AttentionQuality {
     /// The setting's text (`softmax:prec=bf16`), `softmax` when none is within the budget.
     public var setting: String
     public var error: Double
+    /// The share of visible query-key pairs the setting attends on this head (1: dense).
+    public var density: Double = 1
+    /// Its cost relative to exact float32 attention on this head (`relativeCost`).
+    public var cost: Double = 1
     /// When none is within the budget: the smallest error among the rows, and its setting.
     public var closest: (setting: String, error: Double)? = nil
   }
 
-  /// Per layer and head of `dataset`, the first of `rows` (cheapest first) whose error on that
-  /// head is at most `budget`; exact `softmax` (error 0) when none is, with the closest row.
-  public static func cheapest(_ rows: [Row], dataset: Dataset, budget: Double) -> [HeadChoice] {
+  /// The cost of `setting` on one head of `dataset` at `density`, relative to exact float32
+  /// attention: the ratio of the cost formulas' FLOPs plus exponentials, products in bfloat16
+  /// counted at half (the machine's `vdpbf16ps` rate is twice the float32 one).
+  public static func relativeCost(_ setting: String, dataset: Dataset, density: Double, causal: Bool = false) -> Double {
+    guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { return .infinity }
+    var shape = AttentionShape(
+      queries: dataset.tokens, keys: dataset.tokens, depth: dataset.depth, valueDepth: dataset.depth, causal: causal)
+    let exact = AttentionVariantDefinition.softmax.cost(shape, VariantParameters([:]))
+    shape.density = density
+    let cost = definition.cost(shape, parameters)
+    let products = parameters["prec"] == 0 ? 1.0 : 0.5
+    return (cost.flops * products + cost.exponentials) / (exact.flops + exact.exponentials)
+  }
+
+  /// Per layer and head of `dataset`, the least costly of `rows` (`relativeCost` at that head's
+  /// measured density) whose error on that head is at most `budget` and that costs less than
+  /// exact attention; exact `softmax` (error 0) when none does, with the closest row when none
+  /// is within the budget.
+  public static func cheapest(_ rows: [Row], dataset: Dataset, budget: Double, causal: Bool = false) -> [HeadChoice] {
     (0..<dataset.layers.count).flatMap { layer in
       (0..<dataset.heads).map { head in
         var closest: (setting: String, error: Double)?
+        var best = HeadChoice(layer: layer, head: head, setting: "softmax", error: 0)
+        var withinBudget = false
         for row in rows where row.dataset == dataset.name && layer < row.headErrors.count && head < row.headErrors[layer].count {
           let error = row.headErrors[layer][head]
-          if error <= budget { return HeadChoice(layer: layer, head: head, setting: row.setting.variant, error: error) }
-          if !(error >= closest?.error ?? .infinity) { closest = (row.setting.variant, error) }
+          guard error <= budget else {
+            if !(error >= closest?.error ?? .infinity) { closest = (row.setting.variant, error) }
+            continue
+          }
+          withinBudget = true
+          let density = layer < row.headDensities.count && head < row.headDensities[layer].count ? row.headDensities[layer][head] : 1
+          let cost = relativeCost(row.setting.variant, dataset: dataset, density: density, causal: causal)
+          if cost < best.cost {
+            best = HeadChoice(layer: layer, head: head, setting: row.setting.variant, error: error, density: density, cost: cost)
+          }
         }
-        return HeadChoice(layer: layer, head: head, setting: "softmax", error: 0, closest: closest)
+        if !withinBudget { best.closest = closest }
+        return best
       }
     }
   }

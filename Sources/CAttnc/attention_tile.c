@@ -638,6 +638,30 @@ void attnc_attention_pack_values(const float *v, long keys, long value_depth, in
   }
 }
 
+/* Visible (query, key) pairs of strip rows [first, first + strip_rows) in keys [start, start + limit). */
+static long visible_pairs(const attnc_attention_block *b, long first, long strip_rows, long start, long limit) {
+  if (!b->causal) return strip_rows * limit;
+  long total = 0;
+  for (long query = first; query < first + strip_rows; query++) total += max_long(0, min_long(limit, query + b->diagonal + 1 - start));
+  return total;
+}
+
+/* Whether skip-softmax drops this strip's tile: every row's block maximum more than skip_below
+ * under its running maximum, and no NaN score (which must still reach its row). */
+static int skips_tile(const attnc_attention_block *b, const float *block_max, const float *maxima, const float *strip,
+                      int strip_rows, long width, long stride) {
+  if (!(b->skip_below > 0 && b->skip_below < INFINITY)) return 0;
+  for (int r = 0; r < strip_rows; r++) {
+    if (!(block_max[r] < maxima[r] - b->skip_below)) return 0;
+  }
+  for (int r = 0; r < strip_rows; r++) {
+    for (long j = 0; j < width; j++) {
+      if (strip[r * stride + j] != strip[r * stride + j]) return 0;
+    }
+  }
+  return 1;
+}
+
 void attnc_attention_run(const attnc_attention_block *b) {
   const tile_kernels kernels = kernels_for(b->kernels, b->precision);
   const int rounded = b->precision == ATTNC_ATTENTION_BFLOAT16, paired = kernels.bf16_operands;
@@ -666,21 +690,33 @@ void attnc_attention_run(const attnc_attention_block *b) {
   for (long start = 0; start < b->key_end; start += b->key_block) {
     const long columns = min_long(b->key_block, b->key_end - start);
     const float *packed = b->packed_keys + start * query_units;
+    const int dropped = b->keep_blocks && !b->keep_blocks[start / b->key_block];
     for (long first = 0; first < rows; first += kernels.strip) {
       const int strip_rows = (int)min_long(kernels.strip, rows - first);
       /* Columns the strip's last row can see; none: the strip skips this block. */
       long limit = columns;
       if (b->causal) limit = min_long(columns, first + strip_rows + b->diagonal - start);
       if (limit <= 0) continue;
+      if (dropped) {
+        if (b->tile_counts) b->tile_counts[2] += visible_pairs(b, first, strip_rows, start, limit);
+        continue;
+      }
       const long width = (limit + panel - 1) / panel * panel;
       kernels.qk_strip(strip_rows, q + first * query_units, depth, packed, width / panel, b->scale, w.strip, stride);
+      float block_max[STRIP];
       for (int r = 0; r < strip_rows; r++) {
         const long query = first + r;
         float *row = w.strip + r * stride;
         long visible = b->causal ? max_long(0, min_long(limit, query + b->diagonal + 1 - start)) : limit;
         const float *term = b->term ? b->term + query * b->term_query_stride + start * b->term_key_stride : 0;
         kernels.adjust_row(row, width, visible, b, term);
-        w.corrections[r] = update_row(row, width, kernels.row_max(row, width), &w.maxima[query], &w.sums[query],
+        block_max[r] = kernels.row_max(row, width);
+      }
+      const int skipped = skips_tile(b, block_max, w.maxima + first, w.strip, strip_rows, width, stride);
+      if (b->tile_counts) b->tile_counts[skipped ? 1 : 0] += visible_pairs(b, first, strip_rows, start, limit);
+      if (skipped) continue;
+      for (int r = 0; r < strip_rows; r++) {
+        w.corrections[r] = update_row(w.strip + r * stride, width, block_max[r], &w.maxima[first + r], &w.sums[first + r],
                                       kernels.exp_sum);
       }
       const float *p = w.strip;

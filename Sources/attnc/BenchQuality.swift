@@ -20,15 +20,19 @@ struct BenchQuality: ParsableCommand {
       Random-feature settings move by about ±0.05 between seeds.
 
       --budget E prints, per layer and head, the cheapest setting whose error on that head is \
-      at most E, and its error: the settings are taken cheapest first in the order given by \
-      --variant (default: softmax:prec=bf16, exact attention with bfloat16 products), exact \
-      softmax when none is within E.
+      at most E, with its error, its density (the share of query-key pairs the tiled kernel \
+      attended on that head: skip-softmax and block-sparse settings) and its cost relative to \
+      exact attention (the cost formula's FLOPs and exponentials at that density, bfloat16 \
+      products at half). The settings are those of --variant (default: softmax:prec=bf16, \
+      softmax:skip=6/9/12, blocksparse at tau 0.9/0.95/0.99, and bfloat16 with skip or \
+      block-sparse); exact softmax when none is within E and cheaper.
 
       Examples:
         attnc bench quality --attention-data ../shared/attention-data
         attnc bench quality --attention-data DIR --variant performer:m=512 --variant nystrom:m=128
         attnc bench quality --attention-data DIR --format json
         attnc bench quality --attention-data DIR --budget 0.01
+        attnc bench quality --attention-data DIR --causal --budget 0.01
       """)
 
   @Option(name: .customLong("attention-data"), help: "Folder of captured q/k/v arrays.")
@@ -39,6 +43,9 @@ struct BenchQuality: ParsableCommand {
 
   @Option(help: ArgumentHelp("Print the cheapest setting within this error per layer and head.", valueName: "E"))
   var budget: Double?
+
+  @Flag(help: "The heads are a decoder's: query i sees keys j ≤ i (settings without a causal form are left out).")
+  var causal = false
 
   @Option(help: "Seeds per random-feature setting; statistics pool the heads of all draws.")
   var draws: Int = 4
@@ -52,13 +59,13 @@ struct BenchQuality: ParsableCommand {
     guard draws >= 1 else { throw ValidationError("--draws must be at least 1") }
     threading.configure()
     if let budget, !(budget >= 0) { throw ValidationError("--budget must be a non-negative number") }
-    let defaults = budget == nil ? AttentionQuality.standardSettings : [AttentionQuality.Setting("softmax:prec=bf16")]
+    let defaults = budget == nil ? AttentionQuality.standardSettings : AttentionQuality.budgetSettings
     let settings = variants.isEmpty ? defaults : variants.map { AttentionQuality.Setting($0) }
     for setting in settings { try VariantCatalog.check(setting.variant) }  // fail before the work
     var rows: [AttentionQuality.Row] = []
     let datasets = try AttentionQuality.datasets(at: attentionData)
     for dataset in datasets {
-      rows += try AttentionQuality.evaluate(dataset, settings: settings, draws: draws) { variant in
+      rows += try AttentionQuality.evaluate(dataset, settings: settings, draws: draws, causal: causal) { variant in
         FileHandleOutput.standardError("\(dataset.name): \(variant)…\n")
       }
     }
@@ -77,7 +84,9 @@ struct BenchQuality: ParsableCommand {
     }
     for dataset in datasets {
       print("\(dataset.name): \(dataset.layers.count) layers × \(dataset.heads) heads, N = \(dataset.tokens), d = \(dataset.depth)")
-      if let budget { printCheapest(AttentionQuality.cheapest(rows, dataset: dataset, budget: budget), budget: budget, heads: dataset.heads) }
+      if let budget {
+        printCheapest(AttentionQuality.cheapest(rows, dataset: dataset, budget: budget, causal: causal), budget: budget, heads: dataset.heads)
+      }
       print("  setting                            median      p10      p90   numpy reference row")
       for row in rows where row.dataset == dataset.name {
         print("  " + row.setting.variant.padding(toLength: 30, withPad: " ", startingAt: 0)
@@ -86,20 +95,24 @@ struct BenchQuality: ParsableCommand {
     }
   }
 
-  /// A layer a line: each head's cheapest setting within `budget` and its error.
+  /// A head a line: its cheapest setting within `budget`, error, density and relative cost;
+  /// then how many heads took each setting and the mean cost.
   func printCheapest(_ choices: [AttentionQuality.HeadChoice], budget: Double, heads: Int) {
-    print("  cheapest setting within \(budget) per head (setting error):")
-    print("  layer  " + (0..<heads).map { "head \($0)".padding(toLength: 26, withPad: " ", startingAt: 0) }.joined())
-    for layer in Set(choices.map(\.layer)).sorted() {
-      let cells = choices.filter { $0.layer == layer }.sorted { $0.head < $1.head }.map { choice in
-        // Over budget everywhere: exact, and the closest setting's error after a '>'.
-        let text = choice.closest.map { "softmax (>\(String(format: "%.4f", $0.error)))" }
-          ?? "\(choice.setting) \(String(format: "%.4f", choice.error))"
-        return text.padding(toLength: 26, withPad: " ", startingAt: 0)
-      }
-      print("  " + String(layer).padding(toLength: 7, withPad: " ", startingAt: 0) + cells.joined())
+    print("  cheapest setting within \(budget) per head:")
+    print("  layer  head  setting                           error    density  cost")
+    for choice in choices.sorted(by: { ($0.layer, $0.head) < ($1.layer, $1.head) }) {
+      // Over budget everywhere: exact, and the closest setting's error after a '>'.
+      let error = choice.closest.map { ">" + String(format: "%.4f", $0.error) } ?? String(format: "%.4f", choice.error)
+      print(
+        "  " + String(choice.layer).padding(toLength: 7, withPad: " ", startingAt: 0)
+          + String(choice.head).padding(toLength: 6, withPad: " ", startingAt: 0)
+          + choice.setting.padding(toLength: 34, withPad: " ", startingAt: 0) + error.padding(toLength: 9, withPad: " ", startingAt: 0)
+          + String(format: "%-9.3f%.3f", choice.density, choice.cost))
     }
     let counts = Dictionary(grouping: choices, by: \.setting).mapValues(\.count).sorted { $0.key < $1.key }
     print("  heads: " + counts.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+    let cost = choices.reduce(0) { $0 + $1.cost } / Double(max(1, choices.count))
+    let density = choices.reduce(0) { $0 + $1.density } / Double(max(1, choices.count))
+    print(String(format: "  mean over heads: cost %.3f of exact float32, density %.3f", cost, density))
   }
 }

@@ -378,7 +378,9 @@ import Testing
   @Test func aFullyMaskedBatchGivesZeros() throws {
     var c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 5, keys: 5)
     c.padded = false
-    for name in AttentionVariants.all.map(\.name) where name != "softmax" {
+    // The variants with their own kernel (those run by the tiled kernel give its softmax over
+    // the finitely masked keys).
+    for name in AttentionVariants.all.filter({ $0.kernel != nil }).map(\.name) {
       let definition = try AttentionVariants.named(name)
       let y = try VariantAttention.run(
         definition, parameters: try definition.resolve([:]), q: .float(SeededValues.floats(2 * 5 * 8, seed: 1), [1, 2, 5, 8]),

@@ -9,7 +9,9 @@ import Testing
   @Test func variantsListsEveryVariantWithItsParameters() throws {
     let result = try CLI.run(["variants"])
     #expect(result.status == 0)
-    for name in ["softmax", "performer", "linformer", "flurka-rf", "flurka-pool", "flurka-elu", "fastmax", "scatterbrain", "nystrom"] {
+    for name in [
+      "softmax", "performer", "linformer", "flurka-rf", "flurka-pool", "flurka-elu", "fastmax", "scatterbrain", "nystrom", "blocksparse",
+    ] {
       #expect(result.stdout.contains("\n\(name)\n") || result.stdout.hasPrefix("\(name)\n"), "\(name)")
     }
     #expect(result.stdout.contains("changes the score function"))
@@ -108,7 +110,7 @@ import Testing
     #expect(!layers.isEmpty)
     for layer in layers {
       let candidates = try #require(layer["candidates"] as? [[String: Any]])
-      #expect(candidates.count == AttentionCandidate.settings.count)
+      #expect(candidates.count == AttentionCandidate.weighed.count)
       func candidate(_ name: String) -> [String: Any]? { candidates.first { $0["variant"] as? String == name } }
       // Causal GPT-2: the encoder-only variants may not run it, the prefix-sum ones may.
       #expect(candidate("nystrom")?["allowed"] as? Bool == false)

@@ -145,6 +145,32 @@ struct PolicyTests {
     #expect(tight[AttentionPolicy.balanced.choose(&tight, limits: limits)].setting == "softmax")
   }
 
+  /// Sparse settings are priced at their measured density (dense without one), and per head:
+  /// `balanced` keeps block-sparse attention on the heads within the budget (`denseheads` for
+  /// the others), the saving weighed by the kept heads' densities.
+  @Test func balancedPricesSparsityAtItsDensityPerHead() throws {
+    let setting = "blocksparse:tau=0.9"
+    let errors: [String: (error: Double, source: String)] = [setting: (0.3, "measured")]
+    let unmeasured = AttentionCandidate.all(for: Self.encoder, seqLen: 4096, profile: CostModelFixture.profile(), errors: errors)
+    let exact = try #require(unmeasured.first { $0.isExact }?.predictedSeconds)
+    let dense = try #require(unmeasured.first { $0.setting == setting }?.predictedSeconds)
+    #expect(dense >= exact, "priced dense without a measured density")
+    let densities = AttentionCandidate.Densities(layer: [setting: 0.4], heads: [setting: [0.1, 0.7, 0.1, 0.7]])
+    var candidates = AttentionCandidate.all(
+      for: Self.encoder, seqLen: 4096, profile: CostModelFixture.profile(), errors: errors,
+      headErrors: [setting: [0.001, 0.2, 0.002, 0.3]], densities: densities)
+    let sparse = try #require(candidates.first { $0.setting == setting })
+    #expect(sparse.density == 0.4 && sparse.predictedSeconds! < exact * 0.7)
+    var limits = AttentionPolicy.Limits()
+    limits.maxError = 0.05
+    let chosen = candidates[AttentionPolicy.balanced.choose(&candidates, limits: limits)]
+    #expect(chosen.setting == "blocksparse:block=64,denseheads=1+3,tau=0.9")
+    // Heads 0 and 2 hold 1.8 of the 2.4 of Σ(1 − ρ).
+    let expected = exact + (sparse.predictedSeconds! - exact) * 1.8 / 2.4
+    #expect(abs(chosen.predictedSeconds! - expected) < exact * 1e-9)
+    #expect(chosen.headDensities == [0.1, 1, 0.1, 1] && abs(chosen.density! - 0.55) < 1e-12)
+  }
+
   // MARK: - The planner on the bundled sample
 
   static func convert(_ configure: (inout ConversionOptions) -> Void) throws -> Compiler.Conversion {
@@ -170,7 +196,7 @@ struct PolicyTests {
     }
     let decisions = conversion.plan.decisions
     #expect(decisions.count == report.layers.count)
-    #expect(decisions.allSatisfy { $0.candidates.count == AttentionCandidate.settings.count && $0.predictedMilliseconds > 0 })
+    #expect(decisions.allSatisfy { $0.candidates.count == AttentionCandidate.weighed.count && $0.predictedMilliseconds > 0 })
     #expect(conversion.plan.options.contains("policy=fastest") && conversion.plan.options.contains("seq-len=256"))
     // The plan survives the file format with its candidates.
     let bytes = try PlanFile.encode(conversion.plan)

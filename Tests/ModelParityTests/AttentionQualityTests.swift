@@ -87,20 +87,25 @@ import Testing
     #expect(deterministic == 2 * 9)
   }
 
-  /// `bench quality --budget`: the first setting within the budget per head; over budget, exact
-  /// softmax with the closest setting's error (not a silent 0).
+  /// `bench quality --budget`: per head the least costly setting within the budget, priced at
+  /// that head's density; over budget, exact softmax with the closest setting's error (not a
+  /// silent 0).
   @Test func cheapestPerHeadKeepsTheClosestErrorOverBudget() {
-    let q = Tensor.float([Float](repeating: 0, count: 2 * 4), [1, 2, 1, 4])
+    let q = Tensor.float([Float](repeating: 0, count: 3 * 1024 * 64), [1, 3, 1024, 64])
     let dataset = AttentionQuality.Dataset(name: "d", layers: [(q, q, q)])
-    func row(_ variant: String, _ errors: [Double]) -> AttentionQuality.Row {
+    func row(_ variant: String, _ errors: [Double], densities: [Double] = []) -> AttentionQuality.Row {
       AttentionQuality.Row(
-        dataset: "d", setting: .init(variant), variant: variant, parameters: [:], median: 0, p10: 0, p90: 0, heads: 2,
-        headErrors: [errors])
+        dataset: "d", setting: .init(variant), variant: variant, parameters: [:], median: 0, p10: 0, p90: 0, heads: 3,
+        headErrors: [errors], headDensities: densities.isEmpty ? [] : [densities])
     }
-    let rows = [row("performer", [0.5, 0.004]), row("softmax:prec=bf16", [0.02, 0.001])]
+    let rows = [
+      row("softmax:prec=bf16", [0.02, 0.001, 0.001]), row("blocksparse", [0.5, 0.004, 0.002], densities: [0.9, 0.8, 0.2]),
+    ]
     let choices = AttentionQuality.cheapest(rows, dataset: dataset, budget: 0.01)
-    #expect(choices.map(\.setting) == ["softmax", "performer"])
+    // Head 1: bfloat16 (about half the cost) beats block-sparse at density 0.8; head 2: density 0.2 wins.
+    #expect(choices.map(\.setting) == ["softmax", "softmax:prec=bf16", "blocksparse"])
     #expect(choices[0].error == 0 && choices[0].closest?.setting == "softmax:prec=bf16" && choices[0].closest?.error == 0.02)
-    #expect(choices[1].error == 0.004 && choices[1].closest == nil)
+    #expect(choices[1].error == 0.001 && choices[1].closest == nil && abs(choices[1].cost - 0.5) < 0.01)
+    #expect(choices[2].density == 0.2 && choices[2].cost > 0.19 && choices[2].cost < 0.25)
   }
 }

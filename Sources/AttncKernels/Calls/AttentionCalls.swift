@@ -174,7 +174,7 @@ public struct FusedAttentionCall: KernelCall {
       let keys = (past.keys.shape.dropLast().last ?? 0) + (new.keys.shape.dropLast().last ?? 0)
       let (definition, values) = try variant(forKeys: keys, queries: q.shape.dropLast().last)
       guard definition.kernel != nil else {
-        options.setPrecision(values)
+        definition.configure(&options, values)
         return try TiledAttention.runAppending(q: q, past: past, new: new, mask: mask, options: options, output: context.output)
       }
       k = try Movement.concat([past.keys, new.keys], axis: 2, output: context.output(1))
@@ -185,7 +185,7 @@ public struct FusedAttentionCall: KernelCall {
     let (definition, values) = try variant(forKeys: k.shape.dropLast().last ?? 0, queries: q.shape.dropLast().last)
     let y: Tensor
     if definition.kernel == nil {
-      options.setPrecision(values)
+      definition.configure(&options, values)
       y = try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options, output: context.output(0))
     } else {
       y = try VariantAttention.run(definition, parameters: values, q: q, k: k, v: v, mask: mask, scale: s.scale, causal: s.causal)

@@ -60,7 +60,7 @@ public enum VariantAttention {
   ) throws -> Tensor {
     guard let kernel = definition.kernel else {
       var options = TiledAttention.Options(scale: scale, causal: causal)
-      options.setPrecision(parameters)
+      definition.configure(&options, parameters)
       return try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options)
     }
     let (batch, heads, kvHeads, queries, keys, depth, valueDepth) = try TiledAttention.operandShape(q: q, k: k, v: v)

@@ -17,9 +17,14 @@ public struct AttentionVariantDefinition: Sendable {
     /// A set of heads (`f32heads=0+3`): bit `h` of the value is head `h`, the default none.
     /// Left out of the resolved parameters when empty, as a choice at its default.
     public var isHeadSet = false
+    /// A number whose default 0 turns it off (`skip`), left out of the resolved parameters at 0.
+    public var isOffAtDefault = false
+    /// Whether the machine profile times the kernel per value (false: the parameter only changes
+    /// how many tiles run, which the cost formula's measured density prices: `skip`, `tau`).
+    public var timed = true
 
     /// Whether the parameter is left out of the resolved parameters at its default.
-    var omittedAtDefault: Bool { !choices.isEmpty || isHeadSet }
+    var omittedAtDefault: Bool { !choices.isEmpty || isHeadSet || isOffAtDefault }
 
     public init(_ name: String, default defaultValue: Double, _ range: ClosedRange<Double>, integer: Bool = true, help: String) {
       self.name = name
@@ -62,6 +67,20 @@ public struct AttentionVariantDefinition: Sendable {
       return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
+    /// A sparsity threshold whose default 0 means off (`skip=λ`), not timed per value.
+    public static func off(_ name: String, _ range: ClosedRange<Double>, integer: Bool = false, help: String) -> Parameter {
+      var parameter = Parameter(name, default: 0, range, integer: integer, help: help)
+      (parameter.isOffAtDefault, parameter.timed) = (true, false)
+      return parameter
+    }
+
+    /// The same parameter, not timed per value (it changes the density only).
+    public var untimed: Parameter {
+      var parameter = self
+      parameter.timed = false
+      return parameter
+    }
+
     /// The `seed` of a variant's random features or projections (any integer a Double holds).
     public static func seed(help: String) -> Parameter {
       Parameter("seed", default: 0, 0...9_007_199_254_740_991, help: help)
@@ -88,6 +107,13 @@ public struct AttentionVariantDefinition: Sendable {
   public var cost: @Sendable (AttentionShape, VariantParameters) -> AttentionCost
   /// The per-head kernel; nil for `softmax`, which runs as the fused tiled kernel.
   public var kernel: (@Sendable (AttentionHead, VariantParameters) -> Void)?
+  /// For variants that run as the fused tiled kernel (`kernel` nil): the kernel options their
+  /// parameters set beyond precision (skip-softmax, block sparsity).
+  public var tiledOptions: (@Sendable (inout TiledAttention.Options, VariantParameters) -> Void)? = nil
+  /// The setting whose fitted time prices these parameters when the variant runs another's
+  /// kernel on fewer tiles (`blocksparse`: `softmax` at its precision); nil: its own setting
+  /// without its untimed parameters.
+  public var timedAs: (@Sendable (VariantParameters) -> String)? = nil
   /// The variant in standard ONNX ops (`convert --to onnx` writes it as an `ai.attnc` local
   /// function); nil when it has none, `onnxRefusal` saying why.
   public var onnxForm: AttentionFormBuilder? = nil
@@ -112,8 +138,9 @@ public struct AttentionVariantDefinition: Sendable {
       }
     }
     let perKey = ["none", "key_padding", "key_weights"]
-    if name != "softmax" && !perKey.contains(mask) { return "\(name) cannot honour an additive mask" }
-    if name != "softmax" && softcap > 0 { return "\(name) cannot apply a softcap" }
+    // The fused tiled kernel (kernel nil) honours every mask and the softcap.
+    if kernel != nil && !perKey.contains(mask) { return "\(name) cannot honour an additive mask" }
+    if kernel != nil && softcap > 0 { return "\(name) cannot apply a softcap" }
     return nil
   }
 
@@ -149,8 +176,20 @@ public struct AttentionVariantDefinition: Sendable {
     return name + ":" + pairs.joined(separator: ",")
   }
 
-  /// Whether this is exact attention in float32 (`softmax` without reduced precision).
-  public func isExact(_ values: VariantParameters) -> Bool { name == "softmax" && values["prec"] == 0 }
+  /// Whether this is exact attention in float32 (`softmax` without reduced precision or skipping).
+  public func isExact(_ values: VariantParameters) -> Bool { name == "softmax" && values["prec"] == 0 && values["skip"] == 0 }
+
+  /// The setting whose fitted weights price these parameters (`timedAs`, else this setting
+  /// without its untimed parameters: `softmax:skip=8` is priced as `softmax` at its density).
+  public func timedSetting(_ values: VariantParameters) -> String {
+    timedAs?(values) ?? text(values.values.filter { key, _ in parameters.first { $0.name == key }?.timed ?? true })
+  }
+
+  /// Applies what `parameters` ask of the fused tiled kernel: precision and `tiledOptions`.
+  public func configure(_ options: inout TiledAttention.Options, _ parameters: VariantParameters) {
+    options.setPrecision(parameters)
+    tiledOptions?(&options, parameters)
+  }
 
   private func format(_ value: Double) -> String {
     value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
@@ -194,6 +233,9 @@ public struct AttentionShape: Sendable, Equatable {
   public var depth: Int
   public var valueDepth: Int
   public var causal: Bool
+  /// The share of visible (query, key) pairs a sparse setting attends (measured on calibration
+  /// inputs, `TileCounts`); 1 for dense attention.
+  public var density: Double = 1
 
   public init(queries: Int, keys: Int, depth: Int, valueDepth: Int, causal: Bool = false) {
     self.queries = queries
@@ -229,6 +271,7 @@ public struct AttentionCost: Sendable, Equatable {
 public enum AttentionVariants {
   public static let all: [AttentionVariantDefinition] = [
     .softmax, .performer, .linformer, .flurkaRandom, .flurkaPool, .flurkaElu, .fastmax, .scatterbrain, .nystrom,
+    .blockSparse,
   ]
 
   /// - Throws: "unknown attention variant 'perfomer' (known: softmax, performer, …)".

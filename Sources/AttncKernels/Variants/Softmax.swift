@@ -5,13 +5,19 @@
 /// multiplied with float32 accumulation (AVX512-BF16 where the machine has it), the softmax in
 /// float32 (`TiledAttention.Precision`). Its time is fitted from its own timings in the machine
 /// profile (`MachineCalibration`), so its cost is the measured bfloat16 rate.
+///
+/// `skip=λ` (skip-softmax, BLASST): a key block whose scores are, on every row of a query strip,
+/// more than λ under the rows' running maxima adds less than `e^-λ` per key to each row's sum,
+/// so its exponentials and P·V are skipped (its Q·Kᵀ still runs). 0, the default, never skips
+/// (λ = ∞): exactly the plain kernel. Its cost counts the density measured on calibration inputs.
 extension AttentionVariantDefinition {
   public static let softmax = AttentionVariantDefinition(
     name: "softmax",
     summary: "exact attention, tiled with an online softmax (the reference every variant is measured against); prec=bf16 multiplies in bfloat16",
     parameters: [
       .choice("prec", TiledAttention.Precision.allCases.map(\.name), help: "precision of Q·Kᵀ and P·V (f32, or bf16 with float32 accumulation)"),
-      .heads("f32heads", help: "with prec=bf16: query heads kept in float32 (0+3), the policy's per-head choice"),
+      .heads("f32heads", help: "with prec=bf16 or skip: query heads kept exact, float32 without skipping (0+3), the policy's per-head choice").untimed,
+      .off("skip", 0...1000, help: "skip-softmax λ: skip a key block's exponentials and P·V when every row scores λ under its running maximum (0: never)"),
     ],
     supportsCausal: true,
     cost: { s, p in
@@ -19,19 +25,25 @@ extension AttentionVariantDefinition {
       // Causal: the visible fraction of the score matrix (bottom-right aligned).
       let visible = s.causal ? min(1, (nk - n + (n + 1) / 2) / nk) : 1
       let pairs = n * nk * visible
+      // Skip-softmax: Q·Kᵀ on every tile, the exponentials and P·V on the attended share.
+      let attended = p["skip"] > 0 ? s.density : 1
       let options = TiledAttention.Options(scale: 1)
       let queryBlocks = (n / Double(options.queryBlock)).rounded(.up)
       // K and V are read once per query block: packed as bfloat16 they are half the bytes.
       let operand = p.int("prec") == 0 ? 4.0 : 2.0
       let bytes = 4 * n * (d + dv) + operand * nk * (d + dv) * queryBlocks * visible
       return AttentionCost(
-        flops: pairs * (2 * d + 2 * dv + 4), exponentials: pairs, bytes: bytes,
+        flops: pairs * (2 * d + (2 * dv + 4) * attended), exponentials: pairs * attended, bytes: bytes,
         // K (and V) packed, and per thread a 12-row score strip with the running maxima and sums.
         extraMemoryBytes: operand * ((nk / 32).rounded(.up) * 32 * d + (p.int("prec") == 0 ? 0 : nk * dv))
           + 4 * Double(12 * options.keyBlock + 2 * options.queryBlock))
     },
     kernel: nil,
-    onnxRefusal: "prec=bf16 rounds Q, K, V and the probabilities to bfloat16 inside the fused kernel, which is not written yet")
+    tiledOptions: { options, p in
+      // Skipping decides per strip and key block: 64 keys a step give it more tiles to drop.
+      if p["skip"] > 0 { (options.skipBelow, options.keyBlock) = (Float(p["skip"]), 64) }
+    },
+    onnxRefusal: "prec=bf16 (rounding Q, K, V and the probabilities) and skip (skipping tiles) act inside the fused kernel, which is not written yet")
 }
 
 extension TiledAttention.Precision {

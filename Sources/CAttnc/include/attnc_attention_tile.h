@@ -52,6 +52,16 @@ typedef struct {
   /* != 0: a row whose probabilities are NaN (a NaN score) gives zeros, as SDPA exports' guard
    * Where(IsNaN(p), 0, p) defines; 0: it gives NaN, as a plain softmax. */
   int zero_nan_rows;
+  /* Skip-softmax (0 or +inf: never): a key block whose every row of a query strip scores more than
+   * skip_below under that row's running maximum adds less than e^-skip_below of the row's sum, so
+   * its exponentials and P·V are skipped (its Q·Kᵀ is computed to know). */
+  float skip_below;
+  /* Block-sparse attention (NULL: every block): key block i, keys i·key_block..<(i + 1)·key_block,
+   * is visited only when keep_blocks[i] != 0. */
+  const unsigned char *keep_blocks;
+  /* NULL, or 3 counters of visible (query, key) pairs the call adds to: [0] scored and attended,
+   * [1] scored but skipped by skip_below, [2] in blocks keep_blocks leaves out. */
+  long *tile_counts;
 } attnc_attention_block;
 
 /* Keys per packed panel of the widest kernels; key_block must be a multiple of it. */
