@@ -116,6 +116,14 @@ public struct AttentionCandidate: Sendable {
   /// Every setting a policy weighs (and calibration measures).
   public static var weighed: [String] { settings + sparseSettings }
 
+  /// The kernels that price the sparse settings (`timedSetting`), timed by the machine
+  /// calibration beside `settings`: the tiled kernel stepping 64 keys at a time (skip-softmax;
+  /// λ = 1000 never skips on the calibration's inputs) and on blocks of 64 with every block kept
+  /// (block-sparse), in both precisions.
+  public static let sparseKernels = [
+    "softmax:skip=1000", "softmax:prec=bf16,skip=1000", "blocksparse:block=64,tau=1", "blocksparse:block=64,prec=bf16,tau=1",
+  ]
+
   /// Every setting for `layer` at `seqLen` tokens; `errors` by setting (with their source).
   public static func all(
     for layer: AttentionLayer, seqLen: Int, profile: MachineProfile? = nil,

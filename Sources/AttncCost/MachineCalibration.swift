@@ -40,7 +40,7 @@ public enum MachineCalibration {
     // keeping each timing's least: a burst of other work on a shared machine then slows every
     // setting alike instead of inflating one setting's whole fit (which flips near-ties).
     var kernels: [(key: String, definition: AttentionVariantDefinition, parameters: VariantParameters, causal: Bool)] = []
-    for setting in AttentionCandidate.settings {
+    for setting in AttentionCandidate.settings + AttentionCandidate.sparseKernels {
       guard let (definition, parameters) = try? AttentionVariants.parse(setting) else { continue }
       for causal in definition.supportsCausal ? [false, true] : [false] {
         kernels.append((MachineProfile.fitKey(setting, causal: causal), definition, parameters, causal))

@@ -203,8 +203,8 @@ extension AttentionQuality {
 
   /// Per layer and head of `dataset`, the least costly of `rows` (`relativeCost` at that head's
   /// measured density) whose error on that head is at most `budget` and that costs less than
-  /// exact attention; exact `softmax` (error 0) when none does, with the closest row when none
-  /// is within the budget.
+  /// exact attention, taken in order, a later row only when it costs at least 1% less; exact
+  /// `softmax` (error 0) when none does, with the closest row when none is within the budget.
   public static func cheapest(_ rows: [Row], dataset: Dataset, budget: Double, causal: Bool = false) -> [HeadChoice] {
     (0..<dataset.layers.count).flatMap { layer in
       (0..<dataset.heads).map { head in
@@ -220,7 +220,8 @@ extension AttentionQuality {
           withinBudget = true
           let density = layer < row.headDensities.count && head < row.headDensities[layer].count ? row.headDensities[layer][head] : 1
           let cost = relativeCost(row.setting.variant, dataset: dataset, density: density, causal: causal)
-          if cost < best.cost {
+          // A later (more elaborate) setting must save at least 1% more to replace the best.
+          if cost < best.cost * 0.99 {
             best = HeadChoice(layer: layer, head: head, setting: row.setting.variant, error: error, density: density, cost: cost)
           }
         }

@@ -17,7 +17,9 @@ struct BenchQuality: ParsableCommand {
       median and the 10th and 90th percentiles over heads (and over --draws seeds for the \
       settings with random features or projections), and, where the numpy reference \
       (tools/attention_error_check.py) measures the same setting, the name of its row. \
-      Random-feature settings move by about ±0.05 between seeds.
+      Random-feature settings move by about ±0.05 between seeds. For the settings the tiled \
+      kernel runs (softmax, skip-softmax, blocksparse), density is the median over heads of the \
+      share of query-key pairs attended.
 
       --budget E prints, per layer and head, the cheapest setting whose error on that head is \
       at most E, with its error, its density (the share of query-key pairs the tiled kernel \
@@ -76,6 +78,7 @@ struct BenchQuality: ParsableCommand {
             ("dataset", .string(row.dataset)), ("variant", .string(row.variant)),
             ("params", .object(row.parameters.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
             ("median", .number(row.median)), ("p10", .number(row.p10)), ("p90", .number(row.p90)), ("heads", .int(row.heads)),
+            ("density_median", row.headDensities.isEmpty ? .null : .number(AttentionQuality.percentile(row.headDensities.flatMap { $0 }, 50))),
             ("numpy_reference", row.setting.numpyLabel.map(JSON.string) ?? .null),
           ])
         }))
@@ -87,10 +90,14 @@ struct BenchQuality: ParsableCommand {
       if let budget {
         printCheapest(AttentionQuality.cheapest(rows, dataset: dataset, budget: budget, causal: causal), budget: budget, heads: dataset.heads)
       }
-      print("  setting                            median      p10      p90   numpy reference row")
+      print("  setting                            median      p10      p90  density   numpy reference row")
       for row in rows where row.dataset == dataset.name {
+        // The median over heads of the share of query-key pairs attended (tiled-kernel settings).
+        let densities = row.headDensities.flatMap { $0 }
+        let density = densities.isEmpty ? "-" : String(format: "%.3f", AttentionQuality.percentile(densities, 50))
         print("  " + row.setting.variant.padding(toLength: 30, withPad: " ", startingAt: 0)
-          + String(format: " %9.4f %8.4f %8.4f   ", row.median, row.p10, row.p90) + (row.setting.numpyLabel ?? "-"))
+          + String(format: " %9.4f %8.4f %8.4f  ", row.median, row.p10, row.p90) + density.padding(toLength: 10, withPad: " ", startingAt: 0)
+          + (row.setting.numpyLabel ?? "-"))
       }
     }
   }

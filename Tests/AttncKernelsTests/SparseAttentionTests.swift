@@ -205,7 +205,8 @@ extension SparseAttentionTests {
   @Test func skipIsAVariantParameter() throws {
     let (definition, parameters) = try AttentionVariants.parse("softmax:skip=6")
     #expect(definition.text(parameters.values) == "softmax:skip=6" && !definition.isExact(parameters))
-    #expect(definition.timedSetting(parameters) == "softmax")
+    #expect(definition.timedSetting(parameters) == "softmax:skip=1000")
+    #expect(try AttentionVariants.parse("softmax:prec=bf16").0.timedSetting(try AttentionVariants.parse("softmax:prec=bf16").1) == "softmax:prec=bf16")
     let off = try AttentionVariants.parse("softmax:skip=0")
     #expect(off.1.values.isEmpty && off.0.isExact(off.1))
     #expect(throws: AttncError.self) { try AttentionVariants.parse("softmax:skip=-1") }
@@ -348,7 +349,7 @@ extension SparseAttentionTests {
     let padding = (0..<200).map { $0 < 100 || $0 % 100 < 70 ? Int64(1) : 0 }
     let (definition, parameters) = try AttentionVariants.parse("blocksparse:tau=0.8,block=32")
     #expect(definition.text(parameters.values) == "blocksparse:block=32,tau=0.8")
-    #expect(definition.timedSetting(parameters) == "softmax" && !definition.isExact(parameters))
+    #expect(definition.timedSetting(parameters) == "blocksparse:block=64,tau=1" && !definition.isExact(parameters))
     #expect(definition.refusal(causal: true, mask: "additive_bias", softcap: 2) == nil)
     let (q, k, v) = o.tensors
     let call = FusedAttentionCall(

@@ -15,8 +15,9 @@
 ///
 /// `prec=bf16` multiplies the kept blocks in bfloat16, as `softmax:prec=bf16`.
 ///
-/// Its time is the exact kernel's fitted time at the density (share of visible query-key pairs
-/// attended) measured on the calibration inputs, plus the estimate. Under per-key weights the
+/// Its time is the fitted time of the kernel on blocks of `block` with every block kept
+/// (`blocksparse:tau=1`, which the machine calibration times) at the density (share of visible
+/// query-key pairs attended) measured on the calibration inputs, plus the estimate. Under per-key weights the
 /// blocks' masses are `Σ w_j` and the kernel adds `log w_j`, as exact attention does.
 extension AttentionVariantDefinition {
   public static let blockSparse = AttentionVariantDefinition(
@@ -61,7 +62,9 @@ extension AttentionVariantDefinition {
       options.float32Heads = dense
     },
     timedAs: { p in
-      (try? AttentionVariantDefinition.softmax.resolve(["prec": p["prec"]])).map { AttentionVariantDefinition.softmax.text($0.values) } ?? "softmax"
+      // The kernel on blocks of 64 with every block kept, timed by the machine calibration.
+      let precision = TiledAttention.Precision(p)
+      return "blocksparse:block=64" + (precision == .float32 ? "" : ",prec=\(precision.name)") + ",tau=1"
     },
     onnxRefusal: "its block selection depends on the inputs; the standard ops have no block-sparse attention")
 }

@@ -43,6 +43,13 @@ extension AttentionVariantDefinition {
       // Skipping decides per strip and key block: 64 keys a step give it more tiles to drop.
       if p["skip"] > 0 { (options.skipBelow, options.keyBlock) = (Float(p["skip"]), 64) }
     },
+    timedAs: { p in
+      // With skip the kernel steps 64 keys at a time: priced at the rate timed for that kernel
+      // (`skip=1000`, which never skips on the calibration's normal inputs) at the density.
+      let precision = TiledAttention.Precision(p)
+      let parts = (precision == .float32 ? [] : ["prec=\(precision.name)"]) + (p["skip"] > 0 ? ["skip=1000"] : [])
+      return parts.isEmpty ? "softmax" : "softmax:" + parts.joined(separator: ",")
+    },
     onnxRefusal: "prec=bf16 (rounding Q, K, V and the probabilities) and skip (skipping tiles) act inside the fused kernel, which is not written yet")
 }
 
