@@ -66,7 +66,16 @@ def zoo(shared, real, cache):
     entries.append(Entry("vit_s_focus (real)", os.path.join(real, "vit_s_focus", "model.onnx"), [224, 896]))
     for folder in sorted(glob.glob(os.path.join(ROOT, "Tests", "Fixtures", "exports", "*"))):
         name = os.path.basename(folder)
-        entries.append(Entry(name, os.path.join(folder, "model.onnx"), [16, 64], kv="_kv_" in name))
+        if name.endswith("_optimum"):
+            # Optimum's splits: the encoder and the first decoder call (no cache) at each length;
+            # the merged decoders need `--branch` (tests/bench_decode.py measure those).
+            for part in ("encoder_model", "decoder_model"):
+                path = os.path.join(folder, part + ".onnx")
+                if os.path.exists(path):
+                    # Whisper's decoder positions end before 64 tokens.
+                    entries.append(Entry(f"{name}/{part}", path, [16, 32] if "whisper" in name else [16, 64]))
+            continue
+        entries.append(Entry(name, os.path.join(folder, "model.onnx"), [16, 64], kv="_kv" in name))
     lengths = {"t5_encoder_dynamo": [128, 1500], "whisper_encoder_dynamo": [1500], "deit_legacy": [224],
                "distilbert_legacy": [128, 512], "roberta_legacy": [128, 512]}
     for name, ns in lengths.items():
@@ -159,10 +168,10 @@ def main():
             if not os.path.exists(entry.path):
                 print(f"skipped {entry.name}: {entry.path} is missing", file=sys.stderr)
                 continue
-            lengths = entry.lengths
+            lengths = entry.lengths if symbolic(entry.path) or entry.kv else entry.lengths[:1]
             if args.lengths and symbolic(entry.path) and not entry.kv:
                 lengths = [int(x) for x in args.lengths.split(",")]
-            plan = os.path.join(work, entry.name.split()[0] + ".attnc")
+            plan = os.path.join(work, entry.name.split()[0].replace("/", "-") + ".attnc")
             try:
                 common.attnc_convert(args.attnc, entry.path, plan)
             except Exception as error:  # noqa: BLE001 - the row says what failed
