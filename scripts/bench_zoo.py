@@ -9,8 +9,9 @@ same input shapes (bench_common.py: ids below the model's vocabulary, all-ones m
 floats; attnc draws its own values of the same shapes). The four run in turn, --rounds times, so
 that load from other work on a shared machine hits all of them; the table shows the median over
 rounds of each one's median of --repeat runs (fewer, at least 2, where one run is longer than
---budget / --repeat), the ratios of those medians, and attnc's three
-slowest kernels (ms in one profiled run, from `attnc bench --format json`).
+--budget / --repeat), the ratios of those medians, the fused attention's rate in the model
+(its cost formula's FLOPs over its time) and attnc's three slowest kernels (ms in one profiled
+run after the timed ones, from `attnc bench --format json`).
 
 The zoo (missing parts are skipped with a note):
   ../shared/models/*                 token models at 128 and 512, vit_tiny at its fixed 64x64
@@ -92,6 +93,12 @@ def top_kernels(result, count=3):
     return ", ".join(f"{k} {v:.2f}" for k, v in kernels)
 
 
+def attention_rate(result):
+    """The fused attention's GFLOP/s in the profiled run (its cost formula's FLOPs over its ms)."""
+    ms, gflop = result.get("kernel_ms", {}).get("FusedAttention"), result.get("kernel_gflop", {}).get("FusedAttention")
+    return gflop / ms * 1e3 if ms and gflop else None
+
+
 def bench_row(entry, n, args, plan, rng):
     overrides = entry.overrides(n)
     feeds = common.make_feeds(entry.path, n, rng, overrides=overrides)
@@ -121,20 +128,22 @@ def bench_row(entry, n, args, plan, rng):
         "attnc_over_ov_f32": median["attnc"] / median["ov_f32"], "ov_f32_over_ort": median["ov_f32"] / median["ort"],
         "ov_default_precision": common.openvino_precision(ovd), "ov_default_error": ovd_error,
         "ov_f32_error": ov32_error, "attnc_gflops": last["gflops_per_s"], "attnc_kernel_ms": last.get("kernel_ms", {}),
+        "attention_gflops": attention_rate(last),
         "top_kernels": top_kernels(last),
     }
 
 
 def print_row(row):
     if "error" in row:
-        print(f"| {row['model']} | {row['length']} | failed: {row['error']} |||||||||", flush=True)
+        print(f"| {row['model']} | {row['length']} | failed: {row['error']} ||||||||||", flush=True)
         return
     ms = row["ms"]
     lo, hi = row["attnc_over_ort_range"]
+    attention = f"{row['attention_gflops']:.0f}" if row.get("attention_gflops") else "–"
     print(f"| {row['model']} | {row['shape']} | {ms['attnc']:.2f} | {ms['ort']:.2f} | {ms['ov_f32']:.2f} "
           f"| {ms['ov_default']:.2f} ({row['ov_default_precision']}, err {row['ov_default_error']:.1e}) "
           f"| **{row['attnc_over_ort']:.2f}** ({lo:.2f}–{hi:.2f}) | {row['attnc_over_ov_f32']:.2f} "
-          f"| {row['attnc_gflops']:.1f} | {row['top_kernels']} |", flush=True)
+          f"| {row['attnc_gflops']:.1f} | {attention} | {row['top_kernels']} |", flush=True)
 
 
 def summary(rows):
@@ -161,8 +170,8 @@ def main():
     rng = np.random.default_rng(0)
     rows = []
     print("| model | input | attnc ms | ORT ms | OpenVINO f32 ms | OpenVINO default ms | attnc/ORT (range) "
-          "| attnc/OV-f32 | attnc GFLOP/s | attnc top kernels (ms) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|", flush=True)
+          "| attnc/OV-f32 | attnc GFLOP/s | attention GFLOP/s | attnc top kernels (ms) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|", flush=True)
     with tempfile.TemporaryDirectory() as work:
         for entry in entries:
             if not os.path.exists(entry.path):

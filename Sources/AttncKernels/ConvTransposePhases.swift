@@ -129,7 +129,12 @@ enum ConvTransposePhases {
     let phases = phases(rows: rows, kernel: kernel, filters: filters, channels: channels, units: units, window: window)
     let inStrides = rowMajorStrides(inSpatial), outStrides = rowMajorStrides(outputSpatial)
     let maxDepth = phases.map(\.depth).max() ?? 0, block = blockColumns(depth: maxDepth)
-    let items = phases.indices.flatMap { p in (0..<(phases[p].positions + block - 1) / block).map { (phase: p, block: $0) } }
+    // Block-major: the phases of one block read the same input lines and write interleaved
+    // outputs of the same lines, so those stay in cache between them.
+    let blockCount = phases.map { ($0.positions + block - 1) / block }
+    let items = (0..<(blockCount.max() ?? 0)).flatMap { b in
+      phases.indices.filter { b < blockCount[$0] }.map { (phase: $0, block: b) }
+    }
     let bfloat16 = precision == .bfloat16
     let packedWords = bfloat16 ? attnc_gemm_bf16_packed_words(maxDepth, block) : attnc_gemm_packed_floats(maxDepth, block)
     let flops = 2 * filters * phases.map { $0.depth * $0.positions }.reduce(0, +)
