@@ -48,8 +48,10 @@ public enum Selection {
   /// The `k` largest (`largest`) or smallest elements along `axis` and their indices, in order
   /// (largest first, or smallest first), equal values by the lower index first. `sorted = false`
   /// returns the same order (ONNX leaves it open).
-  /// - Throws: an axis out of range, `k` negative or above the axis length.
-  public static func topK(_ x: Tensor, k: Int, axis: Int, largest: Bool) throws -> [Tensor] {
+  /// - Throws: an axis out of range, `k` not one integer, negative or above the axis length.
+  public static func topK(_ x: Tensor, k count: Tensor, axis: Int, largest: Bool) throws -> [Tensor] {
+    guard let first = count.ints.first, count.count == 1 else { throw AttncError.invalid("TopK: k must hold one integer, got shape \(count.shape)") }
+    let k = Int(first)
     let axis = try Shapes.normalize(axis: axis, rank: x.rank)
     let (outer, length, inner) = around(x.shape, axis)
     guard k >= 0, k <= length else { throw AttncError.invalid("TopK: k = \(k) is outside 0...\(length) (axis \(axis))") }

@@ -9,7 +9,10 @@ branches of the merged decoders.
   the rule of attnc's own parity tests, ParityRule). Where ONNX Runtime cannot run the input
   model (bfloat16 on CPU) the stored outputs are the reference.
 - a variant (`performer:m=16`): ONNX Runtime on the written file matches attnc's own plan of the
-  same options within 1e-4 relative error.
+  same options within 1e-4 relative error (a bfloat16 output within one bfloat16 rounding step,
+  2⁻⁸, both sides rounding it). A decoding step on a KV cache (queries ≠ keys) is
+  refused for a variant (the plan decides per call: exact for up to 4 new tokens) and skipped
+  with the reason.
 
 A fixture whose test data is absent is skipped with the path."""
 
@@ -20,7 +23,7 @@ import numpy as np
 import pytest
 
 from onnx_output_support import (  # noqa: F401  (skips this module without onnx / onnxruntime)
-    ROOT, converted, inputs_of, needs_binary, onnx, ort, read_pb, relative_error, run_onnx, run_plan)
+    ROOT, convert, converted, inputs_of, needs_binary, onnx, ort, read_pb, relative_error, run_onnx, run_plan)
 
 pytestmark = needs_binary
 
@@ -96,15 +99,24 @@ def test_variant_onnx_matches_attncs_plan(case, tmp_path):
 
     name, model, data_set, branch = case
     feeds = feeds_of(model, data_set)
-    written = converted(model, str(tmp_path / "variant.onnx"), "--variant", VARIANT, *branch_options(branch))
+    written = str(tmp_path / "variant.onnx")
+    result = convert(model, written, "--to", "onnx", "--variant", VARIANT, *branch_options(branch))
+    if result.returncode == 2 and "has no ONNX form" in result.stderr:
+        # A decoding step on a cache (queries ≠ keys): attnc's plan runs it exact for up to 4 new
+        # tokens and the variant beyond, a choice per call that the written file does not make.
+        pytest.skip("refused: %s" % result.stderr.strip().splitlines()[-1])
+    assert result.returncode == 0, result.stderr
     plan = str(tmp_path / "variant.attnc")
     options = {} if branch is None else {"branch": {"use_cache_branch": branch}}
     attnc.convert(model, plan, policy="exact", variant=VARIANT, force=True, **options)
     expected = run_plan(plan, feeds)
     actual = run_onnx(written, feeds)
     assert len(actual) == len(expected)
+    # A bfloat16 output is rounded to 8 significant bits by both: an element near a rounding
+    # boundary may land one step (2⁻⁸ relative) apart.
+    limit = 2.0 ** -8 if "bfloat16" in name else 1e-4
     for index, (a, e) in enumerate(zip(actual, expected)):
         assert a.shape == e.shape, "%s output %d" % (name, index)
         if np.issubdtype(e.dtype, np.floating):
             error = relative_error(a.astype(np.float64), e.astype(np.float64))
-            assert error <= 1e-4, "%s output %d: relative error %.3g against attnc's plan" % (name, index, error)
+            assert error <= limit, "%s output %d: relative error %.3g against attnc's plan" % (name, index, error)

@@ -44,16 +44,10 @@ extension TokenMergeOp: ONNXExpressible {
     let (sizes, origin, padding) = (optional(2, "S"), optional(3, "O"), optional(4, "P"))
     for name in ["X", "K", "Y", "SIZES", "ORIGIN"] { f.reserve(name) }
     try body(&f, x: x, keys: keys, sizes: sizes, origin: origin, padding: padding, heads: node.inputFacts[1]?.dims[1].value)
-    for (name, tensor) in f.captured {
-      arguments.append(b.constant(tensor, "token_merge_constant"))
-      inputs.append(name)
-    }
-    let name = "token_merge_\(b.functions.count)"
-    b.define(
-      ONNXFunction(
-        domain: FusedAttention.functionDomain, name: name, inputs: inputs, outputs: ["Y", "SIZES", "ORIGIN"], nodes: f.nodes,
-        docString: "attnc token merge (ToMe bipartite soft matching) of r = \(call.r) tokens\(call.protectFirst ? ", first token protected" : "")"))
-    b.add(name, arguments, outputs: node.outputs, domain: FusedAttention.functionDomain)
+    b.call(
+      f, named: "token_merge", domain: FusedAttention.functionDomain, inputs: inputs, arguments: arguments,
+      results: ["Y", "SIZES", "ORIGIN"], outputs: node.outputs,
+      docString: "attnc token merge (ToMe bipartite soft matching) of r = \(call.r) tokens\(call.protectFirst ? ", first token protected" : "")")
   }
 
   /// Writes the function body: `X [B, N, D]`, `K [B, H, N, d]` and the optional inputs →

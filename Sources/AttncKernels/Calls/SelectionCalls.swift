@@ -24,8 +24,6 @@ public struct TopKCall: CodableKernelCall {
   public init(axis: Int, largest: Bool) { (self.axis, self.largest) = (axis, largest) }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
-    let k = try KernelCalls.input(inputs, 1)
-    guard let first = k.ints.first, k.count == 1 else { throw AttncError.invalid("TopK: k must hold one integer, got shape \(k.shape)") }
-    return try Selection.topK(KernelCalls.input(inputs, 0), k: Int(first), axis: axis, largest: largest)
+    try Selection.topK(KernelCalls.input(inputs, 0), k: KernelCalls.input(inputs, 1), axis: axis, largest: largest)
   }
 }
