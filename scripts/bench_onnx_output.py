@@ -7,10 +7,15 @@ times ONNX Runtime (default graph optimizations, --threads intra-op threads) on 
 and on each written file, alternating over --rounds so that load from other work on a shared
 machine hits both sides of each ratio; prints the median latency per file, the median ratio
 (original / written: the speedup) with its range over rounds, and the written file's output
-error against the original's (the variants change the outputs).
+error against the original's (the variants and token merging change the outputs).
+--check-plan also converts each option set to an attnc plan, runs it once on the same inputs
+and prints the written file's error against it (ONNX Runtime and attnc computing the same
+rewrite: the same tokens merged, the same variants).
 
   python3 scripts/bench_onnx_output.py --attnc .build/release/attnc \\
       --model ../shared/models/gpt2_mini_dynamo/model.onnx --seq 8192 --rounds 3
+  python3 scripts/bench_onnx_output.py --model ../shared/models/bert_mini_legacy/model.onnx \\
+      --seq 4096 --options "--policy exact --token-merge 1024" --rounds 5 --check-plan
 """
 import argparse, os, subprocess, sys, tempfile
 
@@ -31,6 +36,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--check-plan", action="store_true",
+                        help="also run attnc's plan of each option set once and print the written file's error against it")
     args = parser.parse_args()
     option_sets = args.options or ["--policy fastest --seq-len %d" % args.seq]
 
@@ -54,6 +61,8 @@ def main():
     errors = [max(relative_error(a, e) for a, e in zip(s.run(None, feeds), reference) if np.issubdtype(e.dtype, np.floating))
               for _, s in sessions]
 
+    plan_errors = [plan_error(args, options, folder, feeds, session) if args.check_plan else None for options, session in sessions]
+
     times = {"original": []}
     for options, _ in sessions:
         times[options] = []
@@ -64,15 +73,40 @@ def main():
 
     print("\nONNX Runtime %s, %d threads, %s at %d tokens, %d rounds of %d runs (median ms per round, alternating)"
           % (__import__("onnxruntime").__version__, args.threads, args.model, args.seq, args.rounds, args.repeat))
-    print("%-44s %10s %10s %18s %12s" % ("file", "median ms", "min ms", "speedup (range)", "output err"))
+    print("%-44s %10s %10s %18s %12s %12s" % ("file", "median ms", "min ms", "speedup (range)", "output err", "vs plan"))
     base = np.array(times["original"])
-    print("%-44s %10.1f %10.1f %18s %12s" % ("original", np.median(base), base.min(), "1.00", "-"))
-    for (options, _), error in zip(sessions, errors):
+    print("%-44s %10.1f %10.1f %18s %12s %12s" % ("original", np.median(base), base.min(), "1.00", "-", "-"))
+    for (options, _), error, against_plan in zip(sessions, errors, plan_errors):
         t = np.array(times[options])
         ratios = base / t
-        print("%-44s %10.1f %10.1f %18s %12.3g" % (
+        print("%-44s %10.1f %10.1f %18s %12.3g %12s" % (
             "--to onnx " + options, np.median(t), t.min(),
-            "%.2f (%.2f-%.2f)" % (np.median(ratios), ratios.min(), ratios.max()), error))
+            "%.2f (%.2f-%.2f)" % (np.median(ratios), ratios.min(), ratios.max()), error,
+            "-" if against_plan is None else "%.3g" % against_plan))
+
+
+def plan_error(args, options, folder, feeds, session):
+    """The written file's largest output error against attnc's plan of the same options."""
+    plan = os.path.join(folder, "check.attnc")
+    command = [args.attnc, "convert", args.model, "-o", plan, "--force", "--linear-precision", "f32"] + options.split()
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit("attnc convert failed: %s\n%s" % (" ".join(command), result.stderr))
+    with tempfile.TemporaryDirectory() as data:
+        names = [port.name for port in session.get_inputs()]
+        from onnx import numpy_helper
+        for index, name in enumerate(names):
+            with open(os.path.join(data, "input_%d.pb" % index), "wb") as f:
+                f.write(numpy_helper.from_array(feeds[name], name).SerializeToString())
+        outputs = session.run(None, feeds)
+        for index, value in enumerate(outputs):
+            with open(os.path.join(data, "output_%d.pb" % index), "wb") as f:
+                f.write(numpy_helper.from_array(value, session.get_outputs()[index].name).SerializeToString())
+        run = subprocess.run([args.attnc, "run", plan, "--test-data", data, "--max-relative-error", "1"], capture_output=True, text=True)
+    errors = [float(x) for x in __import__("re").findall(r"relative error ([0-9.eE+-]+)", run.stdout + run.stderr)]
+    if not errors:
+        sys.exit("attnc run printed no error:\n%s\n%s" % (run.stdout, run.stderr))
+    return max(errors)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,17 @@ public struct ONNXFormNode {
 /// moved to inputs between the opset they were read at and the one written. Every other op of
 /// a standard domain is written as read (`ONNXExport`).
 public protocol ONNXExpressible: Op {
+  /// The oldest `ai.onnx` opset the form can be written at: the exporter raises the model's
+  /// opset to it (0: any).
+  var minimumONNXOpset: Int { get }
+
   /// Writes the node's standard form into `builder`, producing `node.outputs`.
   /// - Throws: `.unsupported` with the reason when this node has no standard form.
   func onnxForm(_ node: ONNXFormNode, into builder: inout ONNXGraphBuilder) throws
+}
+
+extension ONNXExpressible {
+  public var minimumONNXOpset: Int { 0 }
 }
 
 extension AttributeValue {

@@ -33,6 +33,8 @@ extension OpRegistry {
       Entry("Softmax", since: 1, Softmax.self),
       Entry("Clip", since: 6, Clip.self),
       Entry("CumSum", since: 11, CumSum.self),
+      Entry("ArgMax", since: 1, ArgMax.self),
+      Entry("TopK", since: 10, TopK.self),
       Entry("Trilu", since: 14, Trilu.self),
       Entry("MatMul", since: 1, MatMul.self),
       Entry("Gemm", since: 7, Gemm.self),

@@ -59,7 +59,7 @@ public enum ONNXExport {
           builder.nodes.append(try form.passedThrough())
           if !node.domain.isEmpty && node.domain != "ai.onnx" { domains[node.domain] = max(domains[node.domain] ?? 1, node.opset) }
         } else {
-          throw AttncError.unsupported("attnc's own op \(node.opType) has no standard ONNX form" + hint(node.opType))
+          throw AttncError.unsupported("attnc's own op \(node.opType) has no standard ONNX form")
         }
       }
     }
@@ -112,14 +112,20 @@ public enum ONNXExport {
     return model.graph.initializers.contains { $0.dataLocationExternal }
   }
 
-  /// The model's `ai.onnx` opset, raised to what its nodes were read at, or `target`.
+  /// The model's `ai.onnx` opset, raised to what its nodes were read at and what attnc's own
+  /// ops' forms need (`minimumONNXOpset`: token merging's scatters with reduction), or `target`.
   static func writtenOpset(_ graph: Graph, target: Int?) throws -> Int {
     let declared = graph.info.opsets[""] ?? graph.info.opsets["ai.onnx"] ?? 0
     let needed = graph.nodes.filter { $0.domain.isEmpty || $0.domain == "ai.onnx" }.map(\.opset).max() ?? declared
-    let opset = max(declared, needed)
+    let forms = graph.nodes.compactMap { node in (node.op as? any ONNXExpressible).map { (node.opType, $0.minimumONNXOpset) } }
+    let required = forms.max { $0.1 < $1.1 }
+    let opset = max(declared, needed, required?.1 ?? 0)
     if let target {
       guard opsets.contains(target) else {
         throw AttncError(.usage, "--target-opset \(target) is outside the opsets attnc writes (\(opsets.lowerBound)–\(opsets.upperBound))")
+      }
+      if let required, target < required.1, required.1 > max(declared, needed) {
+        throw AttncError(.usage, "--target-opset \(target) is older than \(required.1), which the standard form of \(required.0) needs")
       }
       guard target >= opset else {
         throw AttncError(.usage, "--target-opset \(target) is older than the model's opset \(opset); attnc writes the same or a newer one")
@@ -140,13 +146,6 @@ public enum ONNXExport {
     case 21...22: 10
     case 23...24: 11
     default: 12
-    }
-  }
-
-  static func hint(_ opType: String) -> String {
-    switch opType {
-    case "TokenMerge", "TokenUnmerge": " (token merging is not written to ONNX yet: convert without --token-merge)"
-    default: ""
     }
   }
 }

@@ -1,3 +1,5 @@
+import CAttnc
+
 /// SHA-256 (FIPS 180-4): plan checksums and source-model digests.
 ///
 /// A plain one-shot implementation: the message is hashed in 64-byte blocks straight from the
@@ -7,7 +9,11 @@ public enum SHA256 {
   /// The 32-byte digest of `bytes`.
   ///
   /// - Complexity: O(n); no allocation beyond the result and fixed scratch space.
-  public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+  public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] { digest(bytes, portable: false) }
+
+  /// `digest`, on the CPU's SHA extensions where it has them (`attnc_sha256_blocks`, ~5 times
+  /// the Swift loop's 0.4 GB/s) unless `portable`.
+  static func digest(_ bytes: UnsafeRawBufferPointer, portable: Bool) -> [UInt8] {
     // Scratch: H0…H7, the message schedule W0…W63 and a copy of K0…K63.
     withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 8 + 64 + 64) { scratch in
       guard let h = scratch.baseAddress else { return [] }
@@ -16,11 +22,11 @@ public enum SHA256 {
       for index in 0..<8 { h[index] = initialHash[index] }
       for index in 0..<64 { k[index] = roundConstants[index] }
       let fullBlocks = bytes.count / 64
-      if let base = bytes.baseAddress {
-        for block in 0..<fullBlocks {
-          compress(base + block * 64, hash: h, schedule: w, constants: k)
-        }
+      func blocks(_ base: UnsafeRawPointer, _ count: Int) {
+        if !portable && attnc_sha256_blocks(h, base.assumingMemoryBound(to: UInt8.self), count) != 0 { return }
+        for block in 0..<count { compress(base + block * 64, hash: h, schedule: w, constants: k) }
       }
+      if let base = bytes.baseAddress { blocks(base, fullBlocks) }
       // Padding: 0x80, zeros, then the message length in bits as a big-endian u64.
       let tailCount = bytes.count - fullBlocks * 64
       var tail = [UInt8](repeating: 0, count: tailCount < 56 ? 64 : 128)
@@ -34,9 +40,7 @@ public enum SHA256 {
       }
       tail.withUnsafeBytes { padded in
         guard let base = padded.baseAddress else { return }
-        for block in 0..<(padded.count / 64) {
-          compress(base + block * 64, hash: h, schedule: w, constants: k)
-        }
+        blocks(base, padded.count / 64)
       }
       var result: [UInt8] = []
       result.reserveCapacity(32)

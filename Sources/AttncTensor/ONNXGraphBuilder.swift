@@ -241,6 +241,23 @@ public struct ONNXGraphBuilder: Sendable {
     return ONNXSubgraph(name: fresh(base), nodes: branch, outputs: [(output, .float)])
   }
 
+  /// Defines `body` as the local function `domain::<base>_<n>` (its captured constants become
+  /// extra inputs bound to initializers) with `inputs` and `results`, and calls it with
+  /// `arguments`, writing `outputs`.
+  public mutating func call(
+    _ body: ONNXGraphBuilder, named base: String, domain: String, inputs: [String], arguments: [String], results: [String],
+    outputs: [String], docString: String
+  ) {
+    var (inputs, arguments) = (inputs, arguments)
+    for (name, tensor) in body.captured {
+      arguments.append(constant(tensor, "\(base)_constant"))
+      inputs.append(name)
+    }
+    let name = "\(base)_\(functions.count)"
+    define(ONNXFunction(domain: domain, name: name, inputs: inputs, outputs: results, nodes: body.nodes, docString: docString))
+    add(name, arguments, outputs: outputs, domain: domain)
+  }
+
   /// Adds `function` unless one with its domain and name is there.
   public mutating func define(_ function: ONNXFunction) {
     guard !functions.contains(where: { $0.domain == function.domain && $0.name == function.name }) else { return }

@@ -48,9 +48,11 @@ struct Convert: ParsableCommand {
       policy, source SHA-256 and per-layer decisions in metadata_props beside \
       the model's own. Exact attention is the plain MatMul/Softmax form, or the \
       standard Attention op with --target-opset 23 or later. A per-length table \
-      (--seq-len auto) becomes If on the key length. Variants without a standard \
-      form (scatterbrain, nystrom, random projections) and token merging are \
-      refused with the reason. The linear layers stay float32. The default output \
+      (--seq-len auto) becomes If on the key length. --token-merge writes each \
+      block's merge as a local function (ArgMax, TopK, ScatterND with reduction; \
+      opset 16 or later) and the unmerges as Gather. Variants without a standard \
+      form (scatterbrain, random projections) are refused with the reason. The \
+      linear layers stay float32. The default output \
       is <model>.attnc.onnx; `attnc verify OUT.onnx --reference MODEL` checks it.
 
       Batch conversion: given a folder, a quoted glob or several models, -o names \

@@ -44,6 +44,40 @@ import Testing
     #expect(Self.worst(y, expected) < (precision == .bfloat16 ? 1e-4 : 1e-5))
   }
 
+  /// A 1×1 Conv at stride 1 (the head's last layer, channel mixers) reads the input planes in
+  /// place: checked against the sum written out, with groups, and a Relu.
+  @Test(arguments: LinearPrecision.allCases, [1, 2])
+  func pointwiseConvIsTheChannelSum(precision: LinearPrecision, group: Int) throws {
+    let (batch, channels, filters, size) = (2, 6, 4, 35)
+    let xShape = [batch, channels, 5, 7], wShape = [filters, channels / group, 1, 1]
+    let x = Self.random(xShape.reduce(1, *), seed: 7), w = Self.random(wShape.reduce(1, *), seed: 8)
+    let bias = Self.random(filters, seed: 9)
+    let round = { (v: Float) in precision == .bfloat16 ? PackedGemm.roundToBFloat16(v) : v }
+    let window = ConvolutionWindow(strides: [1, 1], dilations: [1, 1], padsBegin: [0, 0], outputSpatial: [5, 7], group: group)
+    let y: Tensor
+    if group == 1 {
+      y = try ConvolutionGemm.run(
+        .float(x, xShape), rows: Self.rows(w, wShape, transposed: false, precision), weightShape: wShape, transposed: false,
+        bias: .float(bias, [filters]), window: window, precision: precision, relu: true)
+    } else {
+      y = try Convolution.conv(.float(x.map(round), xShape), .float(w.map(round), wShape), bias: .float(bias, [filters]), window: window)
+    }
+    let perGroup = channels / group, mPerGroup = filters / group
+    for n in 0..<batch {
+      for m in 0..<filters {
+        for o in 0..<size {
+          var sum = Double(bias[m])
+          for c in 0..<perGroup {
+            let channel = (m / mPerGroup) * perGroup + c
+            sum += Double(round(w[m * perGroup + c])) * Double(round(x[(n * channels + channel) * size + o]))
+          }
+          let expected = group == 1 ? max(sum, 0) : sum
+          #expect(abs(Double(y.floats[(n * filters + m) * size + o]) - expected) < 1e-4)
+        }
+      }
+    }
+  }
+
   /// One ConvTranspose geometry: X and W shapes, strides, dilations, begin pads, output dims.
   struct TransposedGeometry: Sendable, CustomStringConvertible {
     var x: [Int], w: [Int], strides: [Int], dilations: [Int], pads: [Int], output: [Int]
@@ -62,6 +96,8 @@ import Testing
     // 1-D and 3-D
     TransposedGeometry(x: [2, 2, 7], w: [2, 3, 3], strides: [2], dilations: [1], pads: [1], output: [13]),
     TransposedGeometry(x: [1, 2, 2, 3, 2], w: [2, 2, 2, 3, 2], strides: [2, 1, 2], dilations: [1, 1, 1], pads: [0, 1, 0], output: [4, 3, 4]),
+    // a deep product: each phase's 460 positions in blocks of 64 that end mid-row, several per thread
+    TransposedGeometry(x: [1, 512, 20, 23], w: [512, 3, 4, 4], strides: [2, 2], dilations: [1, 1], pads: [1, 1], output: [40, 46]),
   ]
 
   /// ConvTranspose equals the unpacked one (GEMM + col2im) on every geometry, with a bias.

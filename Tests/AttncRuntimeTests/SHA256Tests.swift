@@ -1,4 +1,4 @@
-import AttncRuntime
+@testable import AttncRuntime
 import Testing
 
 @Suite struct SHA256Tests {
@@ -69,5 +69,21 @@ extension SHA256Tests {
   @Test func hexIsLowercaseTwoDigitsPerByte() {
     #expect(SHA256.hex([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
     #expect(SHA256.hex([]) == "")
+  }
+}
+
+extension SHA256Tests {
+  /// The SHA-extension blocks (where the CPU has them) and the Swift loop give the same digest,
+  /// on lengths around the block and padding boundaries and on a megabyte.
+  @Test(arguments: [0, 1, 55, 56, 63, 64, 65, 127, 128, 1000, 1 << 20])
+  func extensionsAgreeWithTheLoop(length: Int) {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(length)
+    let bytes = (0..<length).map { _ -> UInt8 in
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return UInt8(truncatingIfNeeded: state >> 56)
+    }
+    bytes.withUnsafeBytes { raw in
+      #expect(SHA256.digest(raw, portable: false) == SHA256.digest(raw, portable: true))
+    }
   }
 }

@@ -9,7 +9,7 @@ import Testing
 @Suite struct ONNXOutputCommandTests {
   static let sample = Fixtures.packageRoot.appendingPathComponent("samples/bert_tiny").path
 
-  @Test(arguments: [["--policy", "exact"], ["--policy", "exact", "--target-opset", "23"], ["--variant", "performer:m=16"], ["--variant", "linformer:k=4"]])
+  @Test(arguments: [["--policy", "exact"], ["--policy", "exact", "--target-opset", "23"], ["--variant", "performer:m=16"], ["--variant", "linformer:k=4"], ["--variant", "nystrom:m=8"]])
   func writtenModelConvertsAgainAndMatches(_ options: [String]) throws {
     let folder = try Fixtures.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: folder) }
@@ -48,5 +48,29 @@ import Testing
     let old = try CLI.run(["convert", Self.sample + "/model.onnx", "--to", "onnx", "-o", onnx, "--policy", "exact", "--target-opset", "14"])
     #expect(old.status == 2)
     #expect(old.stderr.contains("older than the model's opset 17"), "\(old.stderr)")
+  }
+
+  @Test func writesTokenMergingAsLocalFunctions() throws {
+    let folder = try Fixtures.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let onnx = folder.appendingPathComponent("merged.onnx").path
+    let result = try CLI.run(["convert", Self.sample + "/model.onnx", "--to", "onnx", "-o", onnx, "--policy", "exact", "--token-merge", "1"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: onnx))
+    // The merges as ai.attnc functions; the unmerge of the per-token output as a Gather.
+    #expect(bytes.range(of: Data("token_merge_0".utf8)) != nil && bytes.range(of: Data("ScatterND".utf8)) != nil)
+    // attnc reads the written merge back (ArgMax, TopK, ScatterND): its error against the
+    // model is the merged plan's.
+    let plan = folder.appendingPathComponent("merged.attnc").path
+    let direct = try CLI.run(["convert", Self.sample + "/model.onnx", "-o", plan, "--policy", "exact", "--token-merge", "1"])
+    #expect(direct.status == 0, "\(direct.stderr)")
+    func outputError(_ path: String) throws -> String? {
+      let verified = try CLI.run(["verify", path, "--reference", Self.sample + "/model.onnx", "--test-data", Self.sample + "/test_data_set_0"])
+      return verified.stdout.split(separator: "\n").first { $0.contains("output last_hidden_state") }.map(String.init)
+    }
+    let (written, planned) = (try outputError(onnx), try outputError(plan))
+    #expect(written != nil && written == planned, "\(String(describing: written)) vs \(String(describing: planned))")
+    let tooOld = try CLI.run(["convert", Self.sample + "/model.onnx", "--to", "onnx", "-o", onnx, "--force", "--token-merge", "1", "--target-opset", "15"])
+    #expect(tooOld.status == 2)
   }
 }

@@ -6,7 +6,6 @@ each variant written as an ai.attnc local function must match attnc's own plan o
 within 1e-4 relative (Frobenius) error. Drives the built `attnc` binary; skips with the reason when
 it, onnx, onnxruntime or ../shared is absent."""
 
-import glob
 import hashlib
 import json
 import os
@@ -17,54 +16,10 @@ import numpy as np
 import pytest
 
 import attnc
+from onnx_output_support import (  # noqa: F401  (skips this module without onnx / onnxruntime)
+    BINARY, IDS, MODELS, SAMPLE, SHARED, SHARED_MODELS, convert, converted, inputs_of, needs_binary, onnx, relative_error, run_onnx)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.join(ROOT, ".build", "release", "attnc")
-SAMPLE = os.path.join(ROOT, "samples", "bert_tiny", "model.onnx")
-SHARED = os.environ.get("ATTNC_SHARED", os.path.join(ROOT, "..", "shared"))
-SHARED_MODELS = sorted(glob.glob(os.path.join(SHARED, "models", "*", "model.onnx")))
-MODELS = [SAMPLE] + SHARED_MODELS
-IDS = ["sample_bert_tiny"] + [os.path.basename(os.path.dirname(m)) for m in SHARED_MODELS]
-
-onnx = pytest.importorskip("onnx", reason="onnx is not installed: the written ONNX files are not checked")
-ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed: the written ONNX files are not run")
-from onnx import numpy_helper  # noqa: E402
-
-pytestmark = pytest.mark.skipif(not os.path.exists(BINARY), reason="%s is not built (swift build -c release)" % BINARY)
-
-
-def convert(model, output, *options):
-    result = subprocess.run([BINARY, "convert", model, "-o", output, "--force"] + list(options), capture_output=True, text=True)
-    return result
-
-
-def converted(model, output, *options):
-    result = convert(model, output, "--to", "onnx", *options)
-    assert result.returncode == 0, result.stderr
-    return output
-
-
-def inputs_of(model):
-    data_set = sorted(glob.glob(os.path.join(os.path.dirname(model), "test_data_set_*")))[0]
-    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    feeds = {}
-    for index, port in enumerate(session.get_inputs()):
-        tensor = onnx.TensorProto()
-        with open(os.path.join(data_set, "input_%d.pb" % index), "rb") as f:
-            tensor.ParseFromString(f.read())
-        feeds[port.name] = numpy_helper.to_array(tensor)
-    return feeds
-
-
-def run_onnx(path, feeds):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    return session.run(None, {port.name: feeds[port.name] for port in session.get_inputs()})
-
-
-def relative_error(actual, expected):
-    return float(np.linalg.norm((actual - expected).ravel()) / max(np.linalg.norm(expected.ravel()), 1e-30))
+pytestmark = needs_binary
 
 
 # MARK: - exact attention
@@ -120,7 +75,7 @@ def test_external_data_stays_external(tmp_path):
 # MARK: - variants
 
 
-VARIANTS = ["performer:m=64", "fastmax:p=1", "fastmax:p=2", "linformer:k=8", "flurka-elu:k=8", "flurka-pool:k=8,m=32"]
+VARIANTS = ["performer:m=64", "fastmax:p=1", "fastmax:p=2", "linformer:k=8", "flurka-elu:k=8", "flurka-pool:k=8,m=32", "nystrom:m=8", "nystrom:m=64"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -41,3 +41,21 @@ extension BranchGuard: Lowerable {
     Lowering(BranchGuardCall(expected: expected, condition: condition, node: node))
   }
 }
+
+/// The standard form: ONNX has no run-time error, so the written file (one branch, as the plan)
+/// passes the value through when the condition is `expected` and gives NaN otherwise (a float
+/// value; others pass through); the one-input form passes the condition through.
+extension BranchGuard: ONNXExpressible {
+  public func onnxForm(_ node: ONNXFormNode, into b: inout ONNXGraphBuilder) throws {
+    let value = try node.input(0)
+    guard node.inputs.count == 2, let dtype = node.inputFacts[0]?.dtype, dtype.isFloatingPoint else {
+      b.op("Identity", value, output: node.outputs[0])
+      return
+    }
+    let condition = try node.input(1)
+    let taken = expected ? condition : b.op("Not", condition)
+    var nan = b.scalar(.nan, "nan")
+    if dtype != .float { nan = b.op("CastLike", nan, value) }
+    b.op("Where", taken, value, nan, output: node.outputs[0])
+  }
+}

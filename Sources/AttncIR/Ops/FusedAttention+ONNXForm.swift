@@ -18,6 +18,45 @@ extension FusedAttention: ONNXExpressible {
   public static let functionDomain = "ai.attnc"
 
   public func onnxForm(_ node: ONNXFormNode, into b: inout ONNXGraphBuilder) throws {
+    let definition = try AttentionVariants.named(spec.variant.name)
+    let substitutes = try spec.dispatch != nil || !definition.isExact(definition.resolve(spec.variant.parameters))
+    guard substitutes else {
+      return try substitutedForm(node, into: &b)
+    }
+    var exact = self
+    (exact.spec.variant, exact.spec.dispatch) = (.softmax, nil)
+    switch decodingStep(node) {
+    case false?: try substitutedForm(node, into: &b)
+    case true?: try exact.substitutedForm(node, into: &b)
+    case nil:
+      // As the plan decides per call: a step of at most `decodeRows` queries on more keys is exact.
+      let queries = b.scalarDimension(of: try node.input(0), axis: 2), keys = b.scalarDimension(of: try node.input(1), axis: 2)
+      let step = b.op("And", b.op("LessOrEqual", queries, b.int(TiledAttention.decodeRows, "decode_rows")), b.op("Less", queries, keys))
+      func branch(_ form: FusedAttention, _ base: String, _ b: inout ONNXGraphBuilder) throws -> ONNXSubgraph {
+        try b.subgraph(base) { builder, output in
+          var inner = node
+          inner.outputs = [output]
+          try form.substitutedForm(inner, into: &builder)
+        }
+      }
+      let then = try branch(exact, "decoding_step", &b), otherwise = try branch(self, "substituted", &b)
+      b.add("If", [step], [("then_branch", .graph(then)), ("else_branch", .graph(otherwise))], outputs: node.outputs)
+    }
+  }
+
+  /// Whether attnc's plan runs this attention exact as a decoding step (at most
+  /// `TiledAttention.decodeRows` queries on more keys, `FusedAttentionCall.variant(forKeys:queries:)`):
+  /// known from the dims, or nil when it depends on the call.
+  private func decodingStep(_ node: ONNXFormNode) -> Bool? {
+    guard let queries = node.inputFacts[0]?.dims[2], let keys = node.inputFacts[1]?.dims[2] else { return nil }
+    if queries == keys { return false }
+    if let s = queries.value, s > TiledAttention.decodeRows { return false }
+    if let s = queries.value, let l = keys.value { return s < l }
+    return nil
+  }
+
+  /// The form of the layer's variant (or table), exact included.
+  private func substitutedForm(_ node: ONNXFormNode, into b: inout ONNXGraphBuilder) throws {
     if let dispatch = spec.dispatch { return try dispatched(dispatch, &b, node) }
     let (q, k, v) = (try node.input(0), try node.input(1), try node.input(2))
     let mask = spec.mask == .none ? nil : try node.input(3)
@@ -47,7 +86,7 @@ extension FusedAttention: ONNXExpressible {
       fixed.spec.dispatch = nil
       var branch = node
       branch.outputs = [output]
-      try fixed.onnxForm(branch, into: &b)
+      try fixed.substitutedForm(branch, into: &b)
     }
     func select(from entry: Int, _ b: inout ONNXGraphBuilder, into output: String) throws {
       guard entry + 1 < dispatch.entries.count else { return try run(entry, &b, into: output) }
@@ -68,8 +107,7 @@ extension FusedAttention: ONNXExpressible {
       let cap = b.scalar(spec.softcap, "softcap")
       scores = b.op("Mul", b.op("Tanh", b.op("Div", scores, cap)), cap)
     }
-    if let additive = additiveMask(&b, mask) { scores = b.op("Add", scores, additive) }
-    if spec.causal { scores = b.op("Add", scores, causalMask(&b, q, k)) }
+    if let additive = causalAndMask(&b, q, k, mask) { scores = b.op("Add", scores, additive) }
     let probabilities = b.op("Softmax", scores, attributes: [("axis", .int(-1))])
     return b.op("MatMul", probabilities, values)
   }
@@ -80,18 +118,17 @@ extension FusedAttention: ONNXExpressible {
     _ b: inout ONNXGraphBuilder, _ q: String, _ k: String, _ v: String, _ mask: String?, _ node: ONNXFormNode
   ) throws -> String {
     let sameLength = node.inputFacts[0]?.dims[2] == node.inputFacts[1]?.dims[2]
-    var additive = additiveMask(&b, mask)
-    if spec.causal && !sameLength {
-      let cut = causalMask(&b, q, k)
-      additive = additive.map { b.op("Add", $0, cut) } ?? cut
-    }
+    // is_causal cuts with −∞; a finite causal fill beside key padding keeps the model's rows that
+    // see only padding (`causalAndMask`), so it is written as a mask.
+    let cutByOp = spec.causal && sameLength && !(spec.mask == .keyPadding && spec.causalFill.isFinite)
+    var additive = cutByOp ? additiveMask(&b, mask) : causalAndMask(&b, q, k, mask)
     if let mask = additive {
       // ONNX Runtime wants the mask's query axis spelled out (no broadcasting over S).
       let rows = b.add("Concat", [b.ints([1, 1], "ones"), b.dimension(of: q, axis: 2), b.ints([1], "one")], [("axis", .int(0))])[0]
       additive = b.op("Expand", mask, rows)
     }
     var attributes: [(name: String, value: ONNXAttribute)] = [("scale", .float(spec.scale))]
-    if spec.causal && sameLength { attributes.append(("is_causal", .int(1))) }
+    if cutByOp { attributes.append(("is_causal", .int(1))) }
     if spec.softcap > 0 { attributes.append(("softcap", .float(spec.softcap))) }
     return b.add("Attention", [q, k, v] + (additive.map { [$0] } ?? []), attributes)[0]
   }
@@ -110,13 +147,23 @@ extension FusedAttention: ONNXExpressible {
     }
   }
 
-  /// `[S, L]`: 0 where key `j ≤ i + L − S`, `causalFill` elsewhere.
-  private func causalMask(_ b: inout ONNXGraphBuilder, _ q: String, _ k: String) -> String {
+  /// The mask and the causal cut added to the scores, nil for neither. The cut is `[S, L]`: 0
+  /// where key `j ≤ i + L − S`, `causalFill` elsewhere; with key padding a key past the cut gets
+  /// `causalFill` alone, as the exporters' combined masks give it (so a row that sees only
+  /// padding is, with finite fills, the model's softmax over every key, as the kernel's
+  /// `recomputeFullyMaskedRows`), other masks add to the cut.
+  private func causalAndMask(_ b: inout ONNXGraphBuilder, _ q: String, _ k: String, _ mask: String?) -> String? {
+    let additive = additiveMask(&b, mask)
+    guard spec.causal else { return additive }
     let queries = b.scalarDimension(of: q, axis: 2), keys = b.scalarDimension(of: k, axis: 2)
     let (zero, one) = (b.int(0, "zero"), b.int(1, "one"))
     let rows = b.unsqueeze(b.op("Add", b.op("Range", zero, queries, one), b.op("Sub", keys, queries)), axes: [1])
     let columns = b.unsqueeze(b.op("Range", zero, keys, one), axes: [0])
-    return b.op("Where", b.op("LessOrEqual", columns, rows), b.scalar(0, "zero"), b.scalar(spec.causalFill, "causal_fill"))
+    let visible = b.op("LessOrEqual", columns, rows)
+    let fill = b.scalar(spec.causalFill, "causal_fill")
+    if spec.mask == .keyPadding, let additive { return b.op("Where", visible, additive, fill) }
+    let cut = b.op("Where", visible, b.scalar(0, "zero"), fill)
+    return additive.map { b.op("Add", $0, cut) } ?? cut
   }
 
   /// `x [B, Hkv, L, w]` repeated to `[B, Hq, L, w]` (each KV head `Hq/Hkv` times in a row).
@@ -153,16 +200,10 @@ extension FusedAttention: ONNXExpressible {
       arguments.append(weights)
       inputs.append("W")
     }
-    for (name, tensor) in body.captured {
-      arguments.append(b.constant(tensor, "\(spec.variant.name)_constant"))
-      inputs.append(name)
-    }
-    let name = "\(spec.variant.name)_\(b.functions.count)"
-    b.define(
-      ONNXFunction(
-        domain: Self.functionDomain, name: name, inputs: inputs, outputs: [y], nodes: body.nodes,
-        docString: "attnc attention variant \(spec.variant) (\(spec.maskDescription), \(spec.qHeads) heads of \(spec.headDim))"))
-    b.add(name, arguments, outputs: node.outputs, domain: Self.functionDomain)
+    b.call(
+      body, named: spec.variant.name, domain: Self.functionDomain, inputs: inputs, arguments: arguments, results: [y],
+      outputs: node.outputs,
+      docString: "attnc attention variant \(spec.variant) (\(spec.maskDescription), \(spec.qHeads) heads of \(spec.headDim))")
   }
 
   /// `[B, 1, L, 1]` float weights: key padding as 0/1, key weights as given; nil without a mask.

@@ -1,3 +1,4 @@
+import AttncTensor
 import COpenBLAS
 import Foundation
 
@@ -30,7 +31,7 @@ extension AttentionVariantDefinition {
         extraMemoryBytes: 4 * (m * nk + min(n, 256) * m + m * (2 * d + 2 * dv)) + 8 * 4 * m * m)
     },
     kernel: { head, p in Nystrom.run(head, landmarks: p.int(Nystrom.landmarks), iterations: p.int(Nystrom.iterations)) },
-    onnxRefusal: "its landmarks and iterated pseudo-inverse are standard ops, but that form is not written yet")
+    onnxForm: Nystrom.onnxForm)
 }
 
 enum Nystrom {
@@ -107,6 +108,57 @@ enum Nystrom {
         }
       }
     }
+  }
+
+  /// `run` in standard ops, padded to `m` landmarks on both sides so every shape is fixed:
+  /// a query segment that does not exist (`S < m`) gives a zero row of `softmax(Q̃·K̃ᵀ)`, a key
+  /// segment that does not exist or is fully masked a zero column (its mean weight 0, `log 0 =
+  /// −∞`), and the iteration maps zero rows and columns of `X` to zero columns and rows of `Z`
+  /// exactly, so the result is the kernel's on the landmarks it keeps. The pseudo-inverse and
+  /// its product with `K3·V` run in float64, as the kernel's.
+  static let onnxForm: AttentionFormBuilder = { b, x, p in
+    let m = p.int(landmarks)
+    let toFloat: [(name: String, value: ONNXAttribute)] = [("to", .int(Int64(DType.float.rawValue)))]
+    let toDouble: [(name: String, value: ONNXAttribute)] = [("to", .int(Int64(DType.double.rawValue)))]
+    let softmax: [(name: String, value: ONNXAttribute)] = [("axis", .int(-1))]
+    let (zero, one) = (b.scalar(0, "fzero"), b.scalar(1, "fone"))
+    let q = b.op("Mul", x.q, b.scalar(x.scale, "scale"))
+    // Query landmarks: plain segment means of the scaled queries; a missing segment is a zero row.
+    let queryPool = SequenceProjection.segmentForm(&b, length: b.scalarDimension(of: q, axis: 2), rank: m)  // [m, S]
+    let queryCounts = b.reduce("ReduceSum", queryPool, axes: [1])  // [m, 1]
+    let present = b.op("Cast", b.op("Greater", queryCounts, zero), attributes: toFloat)
+    let queryLandmarks = b.op("Mul", b.op("MatMul", queryPool, q), b.op("Reciprocal", b.op("Max", queryCounts, one)))
+    // Key landmarks: weighted segment means, each with the log of its mean weight (−∞: dropped).
+    let pooled = SequenceProjection.poolForm(&b, x, rank: m, rows: [x.k])
+    let keyLandmarks = pooled.rows[0]  // [B, H, m, d]
+    let landmarkBias = b.transpose(b.op("Log", pooled.weights), [0, 1, 3, 2])  // [B, 1, 1, m]
+    func attend(_ rows: String, _ columns: String, _ bias: String?) -> String {
+      let scores = b.op("MatMul", rows, b.transpose(columns, [0, 1, 3, 2]))
+      return b.op("Softmax", bias.map { b.op("Add", scores, $0) } ?? scores, attributes: softmax)
+    }
+    // K3·V over every key, softmax(Q̃·Kᵀ + log w).
+    let keyBias = x.weights.map { b.transpose(b.op("Log", $0), [0, 1, 3, 2]) }
+    let summary = b.op("MatMul", attend(queryLandmarks, x.k, keyBias), x.v)  // [B, H, m, dv]
+    // pinv(softmax(Q̃·K̃ᵀ + log w̄)) by the iteration, from Z₀ = Xᵀ/(‖X‖₁·‖X‖∞).
+    let kernel = b.op("Cast", b.op("Mul", attend(queryLandmarks, keyLandmarks, landmarkBias), present), attributes: toDouble)
+    let magnitudes = b.op("Abs", kernel)
+    let largestColumn = b.reduce("ReduceMax", b.reduce("ReduceSum", magnitudes, axes: [2]), axes: [3])
+    let largestRow = b.reduce("ReduceMax", b.reduce("ReduceSum", magnitudes, axes: [3]), axes: [2])
+    var z = b.op("Div", b.transpose(kernel, [0, 1, 3, 2]), b.op("Mul", largestColumn, largestRow))
+    let indices = b.op("Range", b.int(0, "zero"), b.int(m, "landmarks"), b.int(1, "one"))
+    let identity = b.op("Cast", b.op("Equal", b.unsqueeze(indices, axes: [1]), b.unsqueeze(indices, axes: [0])), attributes: toDouble)
+    func times(_ a: Double) -> String { b.op("Mul", identity, b.constant(HostTensor(doubles: [a], shape: []), "coefficient")) }
+    let (seven, fifteen, thirteen) = (times(7), times(15), times(13))
+    let quarter = b.constant(HostTensor(doubles: [0.25], shape: []), "quarter")
+    for _ in 0..<p.int(iterations) {
+      let xz = b.op("MatMul", kernel, z)
+      let inner = b.op("MatMul", xz, b.op("Sub", seven, xz))
+      let middle = b.op("MatMul", xz, b.op("Sub", fifteen, inner))
+      z = b.op("Mul", b.op("MatMul", z, b.op("Sub", thirteen, middle)), quarter)
+    }
+    let mixed = b.op("Cast", b.op("MatMul", z, b.op("Cast", summary, attributes: toDouble)), attributes: toFloat)  // [B, H, m, dv]
+    let y = b.op("MatMul", attend(q, keyLandmarks, landmarkBias), mixed)
+    return b.op("Where", b.op("IsNaN", y), zero, y)  // every key masked: zeros
   }
 
   /// Moore–Penrose pseudo-inverse of `x [rows, columns]` by the Nyströmformer iteration, in

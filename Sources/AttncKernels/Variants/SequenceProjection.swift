@@ -50,26 +50,40 @@ enum SequenceProjection {
   /// `E·(w⊙x) / E·w`, and each pseudo-token's mean weight `[B, 1, rank, 1]` (0 for a segment that
   /// is empty or fully masked, which `pool` drops).
   static func poolForm(_ b: inout ONNXGraphBuilder, _ x: AttentionFormOperands, rank: Int) -> (keys: String, values: String, weights: String) {
+    let pooled = poolForm(&b, x, rank: rank, rows: [x.k, x.v])
+    return (pooled.rows[0], pooled.rows[1], pooled.weights)
+  }
+
+  /// `poolForm` of any rows over the keys' axis (`[B, H, L, ·]` each): their weighted segment
+  /// means and the segments' mean weights.
+  static func poolForm(_ b: inout ONNXGraphBuilder, _ x: AttentionFormOperands, rank: Int, rows: [String]) -> (rows: [String], weights: String) {
     let length = b.scalarDimension(of: x.k, axis: 2)
-    let (zero, one) = (b.int(0, "zero"), b.int(1, "one"))
-    let parts = b.op("Min", b.int(rank, "rank"), length)
-    let segment = b.op("Range", zero, b.int(rank, "rank"), one)  // [k]
-    let start = b.op("Div", b.op("Mul", segment, length), parts)
-    let end = b.op("Div", b.op("Mul", b.op("Add", segment, one), length), parts)
-    let tokens = b.op("Range", zero, length, one)  // [L]
-    let token = b.unsqueeze(tokens, axes: [0])  // [1, L]
-    let inside = b.op("And", b.op("GreaterOrEqual", token, b.unsqueeze(start, axes: [1])), b.op("Less", token, b.unsqueeze(end, axes: [1])))
+    let pool = segmentForm(&b, length: length, rank: rank)  // [k, L]
     let toFloat: [(name: String, value: ONNXAttribute)] = [("to", .int(Int64(DType.float.rawValue)))]
-    let pool = b.op("Cast", inside, attributes: toFloat)  // [k, L]
+    let zero = b.int(0, "zero")
+    let tokens = b.op("Range", zero, length, b.int(1, "one"))  // [L]
     let w = x.weights ?? b.unsqueeze(b.op("Cast", b.op("GreaterOrEqual", tokens, zero), attributes: toFloat), axes: [0, 1, 3])
     let floatZero = b.scalar(0, "fzero")
     let total = b.op("MatMul", pool, w)  // [B, 1, k, 1]: Σ w
     let counted = b.op("MatMul", pool, b.op("Cast", b.op("Not", b.op("Equal", w, floatZero)), attributes: toFloat))
     let safeTotal = b.op("Where", b.op("Equal", total, floatZero), b.scalar(1, "fone"), total)
-    let keys = b.op("Div", b.op("MatMul", pool, b.op("Mul", x.k, w)), safeTotal)
-    let values = b.op("Div", b.op("MatMul", pool, b.op("Mul", x.v, w)), safeTotal)
+    let means = rows.map { b.op("Div", b.op("MatMul", pool, b.op("Mul", $0, w)), safeTotal) }
     let meanWeight = b.op("Div", total, b.op("Where", b.op("Equal", counted, floatZero), b.scalar(1, "fone"), counted))
-    return (keys, values, meanWeight)
+    return (means, meanWeight)
+  }
+
+  /// `segments` in standard ops: `E [rank, L]` float, `E[s, j] = 1` for
+  /// `⌊s·L/p⌋ ≤ j < ⌊(s+1)·L/p⌋`, `p = min(rank, L)`, so rows past `p` are empty; `length` is
+  /// `L` as an int64 scalar.
+  static func segmentForm(_ b: inout ONNXGraphBuilder, length: String, rank: Int) -> String {
+    let (zero, one) = (b.int(0, "zero"), b.int(1, "one"))
+    let parts = b.op("Min", b.int(rank, "rank"), length)
+    let segment = b.op("Range", zero, b.int(rank, "rank"), one)  // [k]
+    let start = b.op("Div", b.op("Mul", segment, length), parts)
+    let end = b.op("Div", b.op("Mul", b.op("Add", segment, one), length), parts)
+    let token = b.unsqueeze(b.op("Range", zero, length, one), axes: [0])  // [1, L]
+    let inside = b.op("And", b.op("GreaterOrEqual", token, b.unsqueeze(start, axes: [1])), b.op("Less", token, b.unsqueeze(end, axes: [1])))
+    return b.op("Cast", inside, attributes: [("to", .int(Int64(DType.float.rawValue)))])
   }
 
   /// Projects rows `x [L, width]` and `y [L, width2]` to at most `rank` pseudo-tokens.
