@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Exact attention in float32 against bfloat16 products (`softmax:prec=bf16`) end to end on a
-real image model, with ONNX Runtime and OpenVINO's default (bfloat16 on this CPU) beside them.
+"""Exact attention in float32 against bfloat16 products (`softmax:prec=bf16`) and int8 Q·Kᵀ
+(`softmax:prec=int8`) end to end on a real image model, with ONNX Runtime and OpenVINO's default
+(bfloat16 on this CPU) beside them.
 
 Also `all bf16`: bf16 attention with bf16 linear layers (`--linear-precision bf16`), which
-`balanced` picks by default where they fit the budget. One photograph (--calibrate, an ONNX
+`balanced` picks by default where they fit the budget, and `int8 attention + bf16 linear`. One photograph (--calibrate, an ONNX
 test_data_set folder) calibrates `--policy balanced`,
 another (--check) is held out: every output error is measured on it against ONNX Runtime
 (float32). Plans: `--policy exact`, `--variant softmax:prec=bf16`, and `--policy balanced
---max-output-error E --calibration (the calibrating photograph)`. Each round times every runtime
+--max-output-error E --calibration (the calibrating photograph)`; `--variant softmax:prec=int8`
+and its bf16-linear form. Each round times every runtime
 once (`attnc run --repeat R --stats` medians; ONNX Runtime and OpenVINO the median of R runs),
 alternating; the table gives medians over rounds and the range of the per-round ratios to the
 exact plan.
@@ -75,7 +77,9 @@ def main():
     shape = f"{name}=" + ",".join(str(d) for d in held.shape)
 
     plans = {"attnc exact": ["--policy", "exact"], "attnc softmax:prec=bf16": ["--variant", "softmax:prec=bf16"],
-             "attnc all bf16": ["--variant", "softmax:prec=bf16", "--linear-precision", "bf16"]}
+             "attnc all bf16": ["--variant", "softmax:prec=bf16", "--linear-precision", "bf16"],
+             "attnc softmax:prec=int8": ["--variant", "softmax:prec=int8"],
+             "attnc int8 attention + bf16 linear": ["--variant", "softmax:prec=int8", "--linear-precision", "bf16"]}
     if not args.skip_balanced:
         plans[f"attnc balanced ({args.max_output_error})"] = [
             "--policy", "balanced", "--max-output-error", str(args.max_output_error),
@@ -88,8 +92,8 @@ def main():
                                    capture_output=True, text=True)
         if converted.returncode != 0:
             sys.exit(converted.stderr)
-        chosen = [line.strip() for line in converted.stdout.splitlines() if "prec=bf16" in line or "least predicted" in line]
-        print(f"{label}: converted in {time.perf_counter() - start:.1f} s" + (f"; {len(chosen)} layer lines name bf16 or a choice" if chosen else ""), file=sys.stderr)
+        chosen = [line.strip() for line in converted.stdout.splitlines() if "prec=" in line or "least predicted" in line]
+        print(f"{label}: converted in {time.perf_counter() - start:.1f} s" + (f"; {len(chosen)} layer lines name a precision or a choice" if chosen else ""), file=sys.stderr)
         for line in chosen[:14]:
             print(f"    {line}", file=sys.stderr)
         paths[label] = path

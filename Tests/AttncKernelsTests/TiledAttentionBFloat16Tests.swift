@@ -26,10 +26,15 @@ import Testing
     return (max(1, min(requested, keys)) + panel - 1) / panel * panel
   }
 
-  /// Exact attention over the rounded operands with the kernel's probability rounding, in Double.
-  static func reference(_ c: Case, keyBlock: Int, add: (Int, Int, Int, Int) -> Float) -> [Float] {
+  /// Exact attention over the rounded operands with the kernel's probability rounding, in Double;
+  /// the scores from `scoring` (Q and K as the products see them) when given, else from Q and K
+  /// rounded to bfloat16.
+  static func reference(
+    _ c: Case, keyBlock: Int, scoring: (q: [Float], k: [Float])? = nil, add: (Int, Int, Int, Int) -> Float
+  ) -> [Float] {
     let (q, k, v) = TiledAttentionTests.operands(c)
-    let (qr, kr, vr) = (q.floats.map(rounded), k.floats.map(rounded), v.floats.map(rounded))
+    let (qr, kr) = scoring ?? (q.floats.map(rounded), k.floats.map(rounded))
+    let vr = v.floats.map(rounded)
     var y = [Float](repeating: 0, count: c.batch * c.heads * c.queries * c.valueDepth)
     TiledAttentionTests.forEachRow(c) { b, h, g, i in
       let scores = TiledAttentionTests.scores(c, q: qr, k: kr, b, h, i, add: add)
