@@ -29,9 +29,15 @@ static long panel_units(long depth) { return attnc_attention_int8_key_units(dept
 
 long attnc_attention_int8_packed_floats(long keys, long depth) { return (keys + W - 1) / W * panel_units(depth); }
 
-/* x · inverse rounded to the nearest integer (ties to even), within ±127. */
+/* x · inverse rounded to the nearest integer (ties to even), within ±127. On x86 cvtss2si
+ * rounds as rintf does in the default rounding mode, without a call into libm (SSE4.1's
+ * roundss is not in the baseline). */
 static int8_t quantized(float x, float inverse) {
+#ifdef ATTNC_X86
+  int r = _mm_cvtss_si32(_mm_set_ss(x * inverse));
+#else
   float r = rintf(x * inverse);
+#endif
   return (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
 }
 
