@@ -9,8 +9,9 @@ same input shapes (bench_common.py: ids below the model's vocabulary, all-ones m
 floats; attnc draws its own values of the same shapes). The four run in turn, --rounds times, so
 that load from other work on a shared machine hits all of them; the table shows the median over
 rounds of each one's median of --repeat runs (fewer, at least 2, where one run is longer than
---budget / --repeat), the ratios of those medians, and attnc's three
-slowest kernels (ms in one profiled run, from `attnc bench --format json`).
+--budget / --repeat), the ratios of those medians, the fused attention's rate in the model
+(its cost formula's FLOPs over its time) and attnc's three slowest kernels (ms in one profiled
+run after the timed ones, from `attnc bench --format json`).
 
 The zoo (missing parts are skipped with a note):
   ../shared/models/*                 token models at 128 and 512, vit_tiny at its fixed 64x64
@@ -66,7 +67,16 @@ def zoo(shared, real, cache):
     entries.append(Entry("vit_s_focus (real)", os.path.join(real, "vit_s_focus", "model.onnx"), [224, 896]))
     for folder in sorted(glob.glob(os.path.join(ROOT, "Tests", "Fixtures", "exports", "*"))):
         name = os.path.basename(folder)
-        entries.append(Entry(name, os.path.join(folder, "model.onnx"), [16, 64], kv="_kv_" in name))
+        if name.endswith("_optimum"):
+            # Optimum's splits: the encoder and the first decoder call (no cache) at each length;
+            # the merged decoders need `--branch` (tests/bench_decode.py measure those).
+            for part in ("encoder_model", "decoder_model"):
+                path = os.path.join(folder, part + ".onnx")
+                if os.path.exists(path):
+                    # Whisper's decoder positions end before 64 tokens.
+                    entries.append(Entry(f"{name}/{part}", path, [16, 32] if "whisper" in name else [16, 64]))
+            continue
+        entries.append(Entry(name, os.path.join(folder, "model.onnx"), [16, 64], kv="_kv" in name))
     lengths = {"t5_encoder_dynamo": [128, 1500], "whisper_encoder_dynamo": [1500], "deit_legacy": [224],
                "distilbert_legacy": [128, 512], "roberta_legacy": [128, 512]}
     for name, ns in lengths.items():
@@ -81,6 +91,12 @@ def symbolic(model):
 def top_kernels(result, count=3):
     kernels = sorted(result.get("kernel_ms", {}).items(), key=lambda kv: -kv[1])[:count]
     return ", ".join(f"{k} {v:.2f}" for k, v in kernels)
+
+
+def attention_rate(result):
+    """The fused attention's GFLOP/s in the profiled run (its cost formula's FLOPs over its ms)."""
+    ms, gflop = result.get("kernel_ms", {}).get("FusedAttention"), result.get("kernel_gflop", {}).get("FusedAttention")
+    return gflop / ms * 1e3 if ms and gflop else None
 
 
 def bench_row(entry, n, args, plan, rng):
@@ -112,20 +128,22 @@ def bench_row(entry, n, args, plan, rng):
         "attnc_over_ov_f32": median["attnc"] / median["ov_f32"], "ov_f32_over_ort": median["ov_f32"] / median["ort"],
         "ov_default_precision": common.openvino_precision(ovd), "ov_default_error": ovd_error,
         "ov_f32_error": ov32_error, "attnc_gflops": last["gflops_per_s"], "attnc_kernel_ms": last.get("kernel_ms", {}),
+        "attention_gflops": attention_rate(last),
         "top_kernels": top_kernels(last),
     }
 
 
 def print_row(row):
     if "error" in row:
-        print(f"| {row['model']} | {row['length']} | failed: {row['error']} |||||||||", flush=True)
+        print(f"| {row['model']} | {row['length']} | failed: {row['error']} ||||||||||", flush=True)
         return
     ms = row["ms"]
     lo, hi = row["attnc_over_ort_range"]
+    attention = f"{row['attention_gflops']:.0f}" if row.get("attention_gflops") else "–"
     print(f"| {row['model']} | {row['shape']} | {ms['attnc']:.2f} | {ms['ort']:.2f} | {ms['ov_f32']:.2f} "
           f"| {ms['ov_default']:.2f} ({row['ov_default_precision']}, err {row['ov_default_error']:.1e}) "
           f"| **{row['attnc_over_ort']:.2f}** ({lo:.2f}–{hi:.2f}) | {row['attnc_over_ov_f32']:.2f} "
-          f"| {row['attnc_gflops']:.1f} | {row['top_kernels']} |", flush=True)
+          f"| {row['attnc_gflops']:.1f} | {attention} | {row['top_kernels']} |", flush=True)
 
 
 def summary(rows):
@@ -152,17 +170,17 @@ def main():
     rng = np.random.default_rng(0)
     rows = []
     print("| model | input | attnc ms | ORT ms | OpenVINO f32 ms | OpenVINO default ms | attnc/ORT (range) "
-          "| attnc/OV-f32 | attnc GFLOP/s | attnc top kernels (ms) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|", flush=True)
+          "| attnc/OV-f32 | attnc GFLOP/s | attention GFLOP/s | attnc top kernels (ms) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|", flush=True)
     with tempfile.TemporaryDirectory() as work:
         for entry in entries:
             if not os.path.exists(entry.path):
                 print(f"skipped {entry.name}: {entry.path} is missing", file=sys.stderr)
                 continue
-            lengths = entry.lengths
+            lengths = entry.lengths if symbolic(entry.path) or entry.kv else entry.lengths[:1]
             if args.lengths and symbolic(entry.path) and not entry.kv:
                 lengths = [int(x) for x in args.lengths.split(",")]
-            plan = os.path.join(work, entry.name.split()[0] + ".attnc")
+            plan = os.path.join(work, entry.name.split()[0].replace("/", "-") + ".attnc")
             try:
                 common.attnc_convert(args.attnc, entry.path, plan)
             except Exception as error:  # noqa: BLE001 - the row says what failed

@@ -43,91 +43,155 @@ enum ConvTransposePhases {
     precision == .float32 || channels % 2 == 0
   }
 
-  /// `ConvTranspose` of `x [N, C, D…]` with the filter `W [C, M, K…]` stored as `rows`
-  /// (`ConvolutionGemm.weightRows`, transposed: `[M·K, C]` floats or `[M·K, C/2]` bfloat16 pairs).
-  static func run(
-    _ x: Tensor, rows: UnsafePointer<Float>, weightShape: [Int], bias: Tensor?, window: ConvolutionWindow,
-    precision: LinearPrecision
-  ) -> Tensor {
-    let (strides, outputSpatial) = (window.strides, window.outputSpatial)
-    let spatial = x.rank - 2, batch = x.shape[0], channels = x.shape[1], filters = weightShape[1]
-    let kernel = Array(weightShape[2...]), inSpatial = Array(x.shape[2...])
-    let kernelSize = kernel.reduce(1, *), inSize = inSpatial.reduce(1, *), outSize = outputSpatial.reduce(1, *)
-    let units = precision == .bfloat16 ? channels / 2 : channels
+  /// One phase of the whole call: its residue per axis, its output grid, each tap's input shift
+  /// and its `A_r` rows.
+  struct Phase {
+    var axes: [AxisPhase]
+    var outputs: [Int], positions: Int
+    var tapShift: [[Int]]
+    /// `A_r [M, taps·units]`: row m gathers the stored rows `(m·K + k_j)` of its taps.
+    var a: [Float]
+    /// `taps·C`: the product's depth in floats (0 for a phase no tap reaches: bias only).
+    var depth: Int
+  }
+
+  /// The phases of a call with a non-empty output grid.
+  static func phases(
+    rows: UnsafePointer<Float>, kernel: [Int], filters: Int, channels: Int, units: Int, window: ConvolutionWindow
+  ) -> [Phase] {
+    let strides = window.strides, spatial = kernel.count
+    let kernelSize = kernel.reduce(1, *), kernelStrides = rowMajorStrides(kernel)
     let axes = (0..<spatial).map { a in
       axisPhases(
-        kernel: kernel[a], stride: strides[a], dilation: window.dilations[a], padBegin: window.padsBegin[a], output: outputSpatial[a])
+        kernel: kernel[a], stride: strides[a], dilation: window.dilations[a], padBegin: window.padsBegin[a],
+        output: window.outputSpatial[a])
     }
+    // Every phase: one residue per axis, the last axis fastest.
+    return (0..<strides.reduce(1, *)).compactMap { phaseIndex in
+      var rest = phaseIndex
+      var phase = [AxisPhase](repeating: axes[0][0], count: spatial)
+      for a in stride(from: spatial - 1, through: 0, by: -1) {
+        phase[a] = axes[a][rest % strides[a]]
+        rest /= strides[a]
+      }
+      let outputs = phase.map(\.count), positions = outputs.reduce(1, *)
+      guard positions > 0 else { return nil }
+      let tapCounts = phase.map(\.taps.count), taps = tapCounts.reduce(1, *)
+      // Each tap of the phase: its flat kernel index and its input shift per axis.
+      var tapKernel = [Int](repeating: 0, count: taps), tapShift = [[Int]](repeating: [], count: taps)
+      for j in 0..<taps {
+        var r = j, k = 0, shift = [Int](repeating: 0, count: spatial)
+        for a in stride(from: spatial - 1, through: 0, by: -1) {
+          let e = r % tapCounts[a]
+          r /= tapCounts[a]
+          k += phase[a].taps[e] * kernelStrides[a]
+          shift[a] = phase[a].shifts[e]
+        }
+        tapKernel[j] = k
+        tapShift[j] = shift
+      }
+      let a = [Float](unsafeUninitializedCapacity: filters * taps * units) { buffer, count in
+        for m in 0..<filters {
+          for j in 0..<taps {
+            (buffer.baseAddress! + (m * taps + j) * units).update(from: rows + (m * kernelSize + tapKernel[j]) * units, count: units)
+          }
+        }
+        count = filters * taps * units
+      }
+      return Phase(axes: phase, outputs: outputs, positions: positions, tapShift: tapShift, a: a, depth: taps * channels)
+    }
+  }
+
+  /// Output positions per block of a phase's product: B's block (`depth × block` floats) stays
+  /// near 1 MiB, in the core's cache from its gather to the GEMM's last use of it (measured on
+  /// the real ViT-S head at 896: 256 KiB blocks 7% slower, 2 MiB no faster).
+  static func blockColumns(depth: Int) -> Int {
+    max(32, min(1024, (262_144 / max(1, depth)) / 16 * 16))
+  }
+
+  /// `ConvTranspose` of `x [N, C, D…]` with the filter `W [C, M, K…]` stored as `rows`
+  /// (`ConvolutionGemm.weightRows`, transposed: `[M·K, C]` floats or `[M·K, C/2]` bfloat16 pairs),
+  /// then `activation` on each output.
+  ///
+  /// The work is (phase, block of the phase's output positions) items over the threads; each
+  /// item gathers its block of `B_r` and packs it in cache, multiplies it on the packed GEMM and
+  /// writes the block's outputs (bias added) straight into the output planes: no buffer of a
+  /// phase's size exists, and nothing leaves the core's cache between the gather and the store.
+  static func run(
+    _ x: Tensor, rows: UnsafePointer<Float>, weightShape: [Int], bias: Tensor?, window: ConvolutionWindow,
+    precision: LinearPrecision, activation: Int32 = Int32(ATTNC_EPILOGUE_NONE)
+  ) -> Tensor {
+    let (strides, outputSpatial) = (window.strides, window.outputSpatial)
+    let batch = x.shape[0], channels = x.shape[1], filters = weightShape[1]
+    let kernel = Array(weightShape[2...]), inSpatial = Array(x.shape[2...])
+    let inSize = inSpatial.reduce(1, *), outSize = outputSpatial.reduce(1, *)
+    let units = precision == .bfloat16 ? channels / 2 : channels
+    let phases = phases(rows: rows, kernel: kernel, filters: filters, channels: channels, units: units, window: window)
     let inStrides = rowMajorStrides(inSpatial), outStrides = rowMajorStrides(outputSpatial)
-    let kernelStrides = rowMajorStrides(kernel)
+    let maxDepth = phases.map(\.depth).max() ?? 0, block = blockColumns(depth: maxDepth)
+    // Block-major: the phases of one block read the same input lines and write interleaved
+    // outputs of the same lines, so those stay in cache between them.
+    let blockCount = phases.map { ($0.positions + block - 1) / block }
+    let items = (0..<(blockCount.max() ?? 0)).flatMap { b in
+      phases.indices.filter { b < blockCount[$0] }.map { (phase: $0, block: b) }
+    }
+    let bfloat16 = precision == .bfloat16
+    let packedWords = bfloat16 ? attnc_gemm_bf16_packed_words(maxDepth, block) : attnc_gemm_packed_floats(maxDepth, block)
+    let flops = 2 * filters * phases.map { $0.depth * $0.positions }.reduce(0, +)
     var out = [Float](unsafeUninitializedCapacity: batch * filters * outSize) { _, count in count = batch * filters * outSize }
     let biasValues = bias?.floats ?? FloatBuffer([Float](repeating: 0, count: filters))
-    // Every phase: one residue per axis, the last axis fastest.
-    let phaseCount = strides.reduce(1, *)
     x.floats.withUnsafeBufferPointer { xp in
       out.withUnsafeMutableBufferPointer { op in
         biasValues.withUnsafeBufferPointer { bp in
           let (xb, ob, bb) = (xp.baseAddress!, op.baseAddress!, bp.baseAddress!)
-          for phaseIndex in 0..<phaseCount {
-            var rest = phaseIndex
-            var phase = [AxisPhase](repeating: axes[0][0], count: spatial)
-            for a in stride(from: spatial - 1, through: 0, by: -1) {
-              phase[a] = axes[a][rest % strides[a]]
-              rest /= strides[a]
-            }
-            let outputs = phase.map(\.count), positions = outputs.reduce(1, *)
-            guard positions > 0 else { continue }
-            let tapCounts = phase.map(\.taps.count), taps = tapCounts.reduce(1, *)
-            // Each tap of the phase: its flat kernel index and its flat input shift per axis.
-            var tapKernel = [Int](repeating: 0, count: taps), tapShift = [[Int]](repeating: [], count: taps)
-            for j in 0..<taps {
-              var r = j, k = 0, shift = [Int](repeating: 0, count: spatial)
-              for a in stride(from: spatial - 1, through: 0, by: -1) {
-                let e = r % tapCounts[a]
-                r /= tapCounts[a]
-                k += phase[a].taps[e] * kernelStrides[a]
-                shift[a] = phase[a].shifts[e]
-              }
-              tapKernel[j] = k
-              tapShift[j] = shift
-            }
-            let depth = taps * channels, phaseStrides = rowMajorStrides(outputs)
-            // A_r [M, taps·units]: row m gathers the stored rows (m·K + k_j) of its taps.
-            let a = [Float](unsafeUninitializedCapacity: filters * taps * units) { buffer, count in
-              for m in 0..<filters {
-                for j in 0..<taps {
-                  (buffer.baseAddress! + (m * taps + j) * units).update(from: rows + (m * kernelSize + tapKernel[j]) * units, count: units)
-                }
-              }
-              count = filters * taps * units
-            }
-            var y = [Float](unsafeUninitializedCapacity: filters * positions) { _, count in count = filters * positions }
-            for n in 0..<batch {
-              let image = xb + n * channels * inSize
-              y.withUnsafeMutableBufferPointer { yp in
-                // A phase no tap reaches holds only the bias.
-                guard depth > 0 else { yp.update(repeating: 0); return }
-                let b = ConvolutionGemm.pack(k: depth, n: positions, precision: precision) { first, count, target in
-                  for row in first..<(first + count) {
-                    gatherRow(
-                      image + (row % channels) * inSize, shift: tapShift[row / channels], outputs: outputs, phaseStrides: phaseStrides,
-                      inSpatial: inSpatial, inStrides: inStrides, into: target + (row - first) * positions)
+          for n in 0..<batch {
+            let image = xb + n * channels * inSize, planes = ob + n * filters * outSize
+            Parallel.chunks(items.count, minimumPerChunk: max(1, items.count * Parallel.productsPerChunk / max(1, flops))) {
+              range in
+              var scratch = [Float](repeating: 0, count: 16 * block), y = [Float](repeating: 0, count: filters * block)
+              var packed = [UInt32](repeating: 0, count: packedWords)
+              for item in items[range] {
+                let phase = phases[item.phase], first = item.block * block
+                let columns = min(block, phase.positions - first), depth = phase.depth
+                let grid = Grid(outputs: phase.outputs, first: first, count: columns)
+                y.withUnsafeMutableBufferPointer { yp in
+                  guard depth > 0 else { yp.update(repeating: 0); return }
+                  scratch.withUnsafeMutableBufferPointer { sp in
+                    packed.withUnsafeMutableBufferPointer { pp in
+                      var group = 0
+                      while group < depth {
+                        let count = min(16, depth - group)
+                        for row in group..<(group + count) {
+                          gather(
+                            image + (row % channels) * inSize, shift: phase.tapShift[row / channels], grid: grid,
+                            inSpatial: inSpatial, inStrides: inStrides, into: sp.baseAddress! + (row - group) * columns)
+                        }
+                        if bfloat16 {
+                          attnc_gemm_bf16_pack_rows(sp.baseAddress!, group, count, depth, columns, pp.baseAddress!)
+                        } else {
+                          attnc_gemm_pack_rows(
+                            sp.baseAddress!, group, count, depth, columns,
+                            UnsafeMutableRawPointer(pp.baseAddress!).assumingMemoryBound(to: Float.self))
+                        }
+                        group += count
+                      }
+                      phase.a.withUnsafeBufferPointer { ap in
+                        var call = attnc_gemm()
+                        call.a = UnsafeRawPointer(ap.baseAddress!)
+                        call.packed_b = UnsafeRawPointer(pp.baseAddress!)
+                        call.c = yp.baseAddress!
+                        (call.m, call.n, call.k, call.alpha) = (filters, columns, depth, 1)
+                        call.kernels = InstructionSets.widest.rawValue
+                        call.precision = Int32(bfloat16 ? ATTNC_GEMM_BFLOAT16 : ATTNC_GEMM_FLOAT32)
+                        attnc_gemm_run(&call, 0, filters, 0, columns)
+                      }
+                    }
                   }
                 }
-                a.withUnsafeBufferPointer { ap in
-                  b.withUnsafeBufferPointer { bp in
-                    ConvolutionGemm.multiply(
-                      rows: ap.baseAddress!, packed: bp.baseAddress!, m: filters, n: positions, k: depth, precision: precision,
-                      into: yp.baseAddress!)
-                  }
-                }
-              }
-              y.withUnsafeBufferPointer { yp in
-                let source = yp.baseAddress!, planes = ob + n * filters * outSize
-                Parallel.chunks(filters, minimumPerChunk: max(1, Parallel.elementsPerChunk / positions)) { range in
-                  for m in range {
-                    scatterPlane(
-                      source + m * positions, adding: bb[m], phase: phase, outputs: outputs, phaseStrides: phaseStrides,
+                y.withUnsafeBufferPointer { yp in
+                  for m in 0..<filters {
+                    scatter(
+                      yp.baseAddress! + m * columns, adding: bb[m], activation: activation, phase: phase.axes, grid: grid,
                       strides: strides, outStrides: outStrides, into: planes + m * outSize)
                   }
                 }
@@ -140,49 +204,72 @@ enum ConvTransposePhases {
     return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
   }
 
-  /// `target[t] = channel[t + shift]` over the phase's output grid (`outputs`), 0 outside the input.
-  static func gatherRow(
-    _ channel: UnsafePointer<Float>, shift: [Int], outputs: [Int], phaseStrides: [Int], inSpatial: [Int], inStrides: [Int],
-    into target: UnsafeMutablePointer<Float>
-  ) {
-    let last = outputs.count - 1, width = outputs[last]
-    // The run of t along the last axis whose input lies inside: [low, high).
-    let low = min(width, max(0, -shift[last])), high = max(low, min(width, inSpatial[last] - shift[last]))
-    let lines = outputs.count == 1 ? 1 : outputs[..<last].reduce(1, *)
-    for line in 0..<lines {
-      var rest = line, source = shift[last], inside = true
-      for a in stride(from: last - 1, through: 0, by: -1) {
-        let t = rest % outputs[a]
-        rest /= outputs[a]
-        let i = t + shift[a]
-        if i < 0 || i >= inSpatial[a] { inside = false; break }
-        source += i * inStrides[a]
+  /// A block `[first, first + count)` of a phase's output positions (row-major over `outputs`),
+  /// as runs along the last axis: run `r` covers block positions `offset[r] ..< offset[r] +
+  /// length[r]`, last-axis indices from `t[r]`, the other axes' indices `line[r·(rank−1) …]`.
+  struct Grid {
+    var offset: [Int] = [], t: [Int] = [], length: [Int] = [], line: [Int] = []
+    var axes: Int
+
+    init(outputs: [Int], first: Int, count: Int) {
+      let last = outputs.count - 1, width = outputs[last]
+      axes = last
+      var p = first
+      while p < first + count {
+        var rest = p / width
+        let start = line.count
+        line.append(contentsOf: repeatElement(0, count: last))
+        for a in stride(from: last - 1, through: 0, by: -1) {
+          line[start + a] = rest % outputs[a]
+          rest /= outputs[a]
+        }
+        let t = p % width, length = min(width - t, first + count - p)
+        (self.offset.append(p - first), self.t.append(t), self.length.append(length))
+        p += length
       }
-      let row = target + line * width
-      guard inside else { row.update(repeating: 0, count: width); continue }
-      if low > 0 { row.update(repeating: 0, count: low) }
-      if high > low { (row + low).update(from: channel + source + low, count: high - low) }
-      if width > high { (row + high).update(repeating: 0, count: width - high) }
     }
   }
 
-  /// Writes one filter's phase outputs (`source`, the phase grid) plus `bias` into every output
-  /// of the phase: output `first + s·t` per axis.
-  static func scatterPlane(
-    _ source: UnsafePointer<Float>, adding bias: Float, phase: [AxisPhase], outputs: [Int], phaseStrides: [Int], strides: [Int],
+  /// `target[j] = channel[position j of the grid + shift]`, 0 outside the input.
+  static func gather(
+    _ channel: UnsafePointer<Float>, shift: [Int], grid: Grid, inSpatial: [Int], inStrides: [Int],
+    into target: UnsafeMutablePointer<Float>
+  ) {
+    let last = grid.axes
+    for r in grid.offset.indices {
+      let (t, length) = (grid.t[r], grid.length[r])
+      var source = shift[last], inside = true
+      for a in 0..<last {
+        let i = grid.line[r * last + a] + shift[a]
+        if i < 0 || i >= inSpatial[a] { inside = false; break }
+        source += i * inStrides[a]
+      }
+      let row = target + grid.offset[r]
+      // The part of [t, t + length) whose input lies inside: [low, high).
+      let low = inside ? min(t + length, max(t, -shift[last])) : t + length
+      let high = inside ? max(low, min(t + length, inSpatial[last] - shift[last])) : t + length
+      if low > t { row.update(repeating: 0, count: low - t) }
+      if high > low { (row + (low - t)).update(from: channel + source + low, count: high - low) }
+      if t + length > high { (row + (high - t)).update(repeating: 0, count: t + length - high) }
+    }
+  }
+
+  /// Writes one filter's block of phase outputs (`source`) plus `bias`, through `activation`,
+  /// into their outputs of the plane: output `first + s·t` per axis.
+  static func scatter(
+    _ source: UnsafePointer<Float>, adding bias: Float, activation: Int32, phase: [AxisPhase], grid: Grid, strides: [Int],
     outStrides: [Int], into plane: UnsafeMutablePointer<Float>
   ) {
-    let last = outputs.count - 1, width = outputs[last], step = strides[last]
-    let lines = outputs.count == 1 ? 1 : outputs[..<last].reduce(1, *)
-    for line in 0..<lines {
-      var rest = line, offset = phase[last].first
-      for a in stride(from: last - 1, through: 0, by: -1) {
-        let t = rest % outputs[a]
-        rest /= outputs[a]
-        offset += (phase[a].first + strides[a] * t) * outStrides[a]
+    let last = grid.axes, step = strides[last], relu = activation == Int32(ATTNC_EPILOGUE_RELU)
+    for r in grid.offset.indices {
+      var target = phase[last].first + step * grid.t[r]
+      for a in 0..<last { target += (phase[a].first + strides[a] * grid.line[r * last + a]) * outStrides[a] }
+      let from = source + grid.offset[r], to = plane + target, length = grid.length[r]
+      if relu {
+        for j in 0..<length { to[j * step] = max(from[j] + bias, 0) }
+      } else {
+        for j in 0..<length { to[j * step] = from[j] + bias }
       }
-      let from = source + line * width, to = plane + offset
-      for t in 0..<width { to[t * step] = from[t] + bias }
     }
   }
 }

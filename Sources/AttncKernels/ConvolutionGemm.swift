@@ -111,13 +111,14 @@ public enum ConvolutionGemm {
   }
 
   /// `Conv` (`window.group` 1) of `x [N, C, D…]` with the filter of `weightShape` (`[M, C, K…]`),
-  /// or `ConvTranspose` (`[C, M, K…]`), stored as `rows`. - Throws: shapes that do not fit.
+  /// or `ConvTranspose` (`[C, M, K…]`), stored as `rows`, then `Relu` when `relu`.
+  /// - Throws: shapes that do not fit.
   public static func run(
     _ x: Tensor, rows: Tensor, weightShape: [Int], transposed: Bool, bias: Tensor?, window: ConvolutionWindow,
-    precision: LinearPrecision
+    precision: LinearPrecision, relu: Bool = false
   ) throws -> Tensor {
     try check(x, rows: rows, weightShape: weightShape, transposed: transposed, precision: precision, group: window.group)
-    return try rows.floats.withUnsafeBufferPointer { a in
+    let y = try rows.floats.withUnsafeBufferPointer { a in
       let a = a.baseAddress!
       if !transposed {
         return try Convolution.conv(x, weightShape: weightShape, bias: bias, window: window) { _, m, n, k, columns, out in
@@ -125,14 +126,20 @@ public enum ConvolutionGemm {
         }
       }
       if ConvTransposePhases.applies(channels: weightShape[0], precision: precision) {
-        return ConvTransposePhases.run(x, rows: a, weightShape: weightShape, bias: bias, window: window, precision: precision)
+        // The phases apply the Relu as they store.
+        return ConvTransposePhases.run(
+          x, rows: a, weightShape: weightShape, bias: bias, window: window, precision: precision,
+          activation: Int32(relu ? ATTNC_EPILOGUE_RELU : ATTNC_EPILOGUE_NONE))
       }
       return try TransposedConvolution.convTranspose(x, weightShape: weightShape, bias: bias, window: window) {
         _, m, n, k, input, columns in
         multiply(rows: a, input, m: m, n: n, k: k, precision: precision, into: columns)
       }
     }
+    guard relu, !(transposed && ConvTransposePhases.applies(channels: weightShape[0], precision: precision)) else { return y }
+    return .float(y.floats.map { $0 < 0 ? 0 : $0 }, y.shape, dtype: y.dtype)
   }
+
 
   static func check(
     _ x: Tensor, rows: Tensor, weightShape: [Int], transposed: Bool, precision: LinearPrecision, group: Int

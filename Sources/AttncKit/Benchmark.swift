@@ -21,6 +21,9 @@ public enum Benchmark {
     public var predicted: Double?
     /// Milliseconds per kernel name in one profiled run after the timed ones.
     public var kernels: [String: Double] = [:]
+    /// Matrix-product FLOPs per kernel name (each call's own cost), beside `kernels`: their
+    /// ratio is a kernel's achieved rate in the model (the fused attention's on every shape).
+    public var kernelFLOPs: [String: Double] = [:]
   }
 
   /// Synthetic inputs for `plan` with its symbols bound, as the cost model generates them
@@ -49,12 +52,24 @@ public enum Benchmark {
       for (slot, argument) in zip(instruction.inputs, arguments) { if let slot, let argument { shapes[plan.slots[slot].name] = argument.shape } }
       for (slot, result) in zip(instruction.outputs, results) { shapes[plan.slots[slot].name] = result.shape }
     }
-    defer { interpreter.observer = observer }
+    _ = try interpreter.run(feeds)
+    interpreter.observer = observer
+    // The profile comes from a run without the observer: with one, the interpreter recomputes
+    // the shape-only values it caches (a T5 position bias), which the timed runs did not.
     _ = try interpreter.run(feeds, profile: true)
     return Result(
       bindings: bindings, median: times[times.count / 2], minimum: times.first ?? 0, maximum: times.last ?? 0,
       flops: matrixFLOPs(plan, shapes: shapes), peakBytes: peakBytes,
-      kernels: interpreter.profile.mapValues { $0 * 1e3 })
+      kernels: interpreter.profile.mapValues { $0 * 1e3 }, kernelFLOPs: kernelFLOPs(plan, shapes: shapes))
+  }
+
+  /// `matrixFLOPs` per kernel name.
+  public static func kernelFLOPs(_ plan: Plan, shapes: [String: [Int]]) -> [String: Double] {
+    plan.instructions.reduce(into: [:]) { totals, instruction in
+      let operands = PlanCost.shapes(instruction, in: plan) { shapes[plan.slots[$0].name] }
+      let flops = instruction.call.cost(operands).flops
+      if flops > 0 { totals[instruction.kernel, default: 0] += flops }
+    }
   }
 
   /// The FLOPs of every call's matrix products by its own cost (`KernelCall.cost`): 2·m·n·k

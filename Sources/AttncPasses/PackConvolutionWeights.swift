@@ -13,6 +13,8 @@ public enum PackConvolutionWeights {
 
   static func run(_ graph: inout Graph, precision: LinearPrecision) -> Int {
     var hits = 0
+    let matching = GraphMatching(graph)
+    var absorbed = Set<Int>()
     for index in graph.nodes.indices {
       let node = graph.nodes[index]
       guard node.domain.isEmpty, let op = node.op as? any Lowerable else { continue }
@@ -37,11 +39,24 @@ public enum PackConvolutionWeights {
       let packed = graph.addConstant(tensor, name: graph.values[w].name + "__rows")
       var inputs = node.inputs
       inputs[1] = packed
+      var outputs = node.outputs
+      let relu = matching.soleConsumer(output).flatMap { reader in
+        reader.node.domain.isEmpty && reader.node.opType == "Relu" && graph.values[reader.node.outputs[0]].type?.dtype == .float
+          ? reader : nil
+      }
+      if let relu {
+        outputs = relu.node.outputs
+        absorbed.insert(relu.index)
+      }
       graph.nodes[index] = Node(
         name: node.name, domain: PackedConvolution.domain, opType: PackedConvolution.type, inputs: inputs,
-        outputs: node.outputs, opset: 1,
-        op: PackedConvolution(convolution: op, transposed: transposed, weightShape: weight.shape, precision: precision))
+        outputs: outputs, opset: 1,
+        op: PackedConvolution(
+          convolution: op, transposed: transposed, weightShape: weight.shape, precision: precision, relu: relu != nil))
       hits += 1
+    }
+    if !absorbed.isEmpty {
+      graph.nodes = graph.nodes.enumerated().filter { !absorbed.contains($0.offset) }.map(\.element)
     }
     return hits
   }

@@ -91,7 +91,7 @@ public enum AttentionMatching {
 public enum Fusion {
   public static let fusions = Pipeline([
     FuseGelu.pass, FuseNormalizations.pass, FuseSiLU.pass, FuseCacheAppend.pass, EliminateDeadNodes.pass, FuseQuantizedMatMul.pass, EliminateDeadNodes.pass, UnflattenMatMul.pass, RemoveNoOps.pass, EliminateDeadNodes.pass,
-    FuseMatMulEpilogues.pass, EliminateDeadNodes.pass,
+    FuseMatMulEpilogues.pass, FoldBatchNormalization.pass, EliminateDeadNodes.pass,
   ])
   public static let packing = packingStage(precision: .float32)
 

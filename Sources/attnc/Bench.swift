@@ -98,7 +98,7 @@ struct BenchModel: ParsableCommand {
          "matmul_gflop": r.flops / 1e9, "gflops_per_s": r.flops / r.median / 1e6,
          "fraction_of_sgemm_peak": r.flops / r.median / 1e-3 / peak, "peak_value_bytes": r.peakBytes,
          "predicted_ms": r.predicted ?? 0, "predicted_over_measured": (r.predicted ?? 0) / r.median,
-         "kernel_ms": r.kernels]
+         "kernel_ms": r.kernels, "kernel_gflop": r.kernelFLOPs.mapValues { $0 / 1e9 }]
       }
       let object: [String: Any] = ["model": model, "variant": variant ?? "softmax", "threads": ProcessSetup.threads, "sgemm_peak_gflops": peak / 1e9, "results": entries]
       let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

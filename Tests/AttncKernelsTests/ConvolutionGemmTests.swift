@@ -62,6 +62,8 @@ import Testing
     // 1-D and 3-D
     TransposedGeometry(x: [2, 2, 7], w: [2, 3, 3], strides: [2], dilations: [1], pads: [1], output: [13]),
     TransposedGeometry(x: [1, 2, 2, 3, 2], w: [2, 2, 2, 3, 2], strides: [2, 1, 2], dilations: [1, 1, 1], pads: [0, 1, 0], output: [4, 3, 4]),
+    // a deep product: each phase's 460 positions in blocks of 64 that end mid-row, several per thread
+    TransposedGeometry(x: [1, 512, 20, 23], w: [512, 3, 4, 4], strides: [2, 2], dilations: [1, 1], pads: [1, 1], output: [40, 46]),
   ]
 
   /// ConvTranspose equals the unpacked one (GEMM + col2im) on every geometry, with a bias.

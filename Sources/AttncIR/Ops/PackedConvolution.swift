@@ -17,9 +17,13 @@ public struct PackedConvolution: Op {
   /// `W`'s ONNX shape.
   public var weightShape: [Int]
   public var precision: LinearPrecision
+  /// A `Relu` after the product, applied as each output is stored (`pack-convolution-weights`
+  /// takes the convolution's only reader when it is one).
+  public var relu: Bool
 
-  public init(convolution: any Lowerable, transposed: Bool, weightShape: [Int], precision: LinearPrecision) {
+  public init(convolution: any Lowerable, transposed: Bool, weightShape: [Int], precision: LinearPrecision, relu: Bool = false) {
     (self.convolution, self.transposed, self.weightShape, self.precision) = (convolution, transposed, weightShape, precision)
+    self.relu = relu
   }
 
   /// The original op's input facts: `W`'s type in place of the stored rows.
@@ -45,6 +49,7 @@ extension PackedConvolution: Lowerable {
     original.inputs = originalInputs(context.inputs)
     guard let call = try convolution.lower(original)?.call as? ConvolutionCall else { return nil }
     return Lowering(
-      PackedConvolutionCall(geometry: call.geometry, transposed: transposed, weightShape: weightShape, precision: precision))
+      PackedConvolutionCall(
+        geometry: call.geometry, transposed: transposed, weightShape: weightShape, precision: precision, relu: relu))
   }
 }

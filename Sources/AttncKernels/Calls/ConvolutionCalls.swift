@@ -135,17 +135,29 @@ public struct PackedConvolutionCall: CodableKernelCall {
   /// The filter's ONNX shape: `[M, C, K…]` (Conv) or `[C, M, K…]` (ConvTranspose).
   public var weightShape: [Int]
   public var precision: LinearPrecision
-  enum CodingKeys: String, CodingKey { case geometry, transposed, weightShape = "weight_shape", precision }
+  /// `Relu` on each output as it is stored.
+  public var relu: Bool
+  enum CodingKeys: String, CodingKey { case geometry, transposed, weightShape = "weight_shape", precision, relu }
 
-  public init(geometry: ConvolutionGeometry, transposed: Bool, weightShape: [Int], precision: LinearPrecision) {
+  public init(geometry: ConvolutionGeometry, transposed: Bool, weightShape: [Int], precision: LinearPrecision, relu: Bool = false) {
     (self.geometry, self.transposed, self.weightShape, self.precision) = (geometry, transposed, weightShape, precision)
+    self.relu = relu
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    geometry = try c.decode(ConvolutionGeometry.self, forKey: .geometry)
+    transposed = try c.decode(Bool.self, forKey: .transposed)
+    weightShape = try c.decode([Int].self, forKey: .weightShape)
+    precision = try c.decode(LinearPrecision.self, forKey: .precision)
+    relu = try c.decodeIfPresent(Bool.self, forKey: .relu) ?? false
   }
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
     let x = try KernelCalls.input(inputs, 0), rows = try KernelCalls.input(inputs, 1)
     return [try ConvolutionGemm.run(
       x, rows: rows, weightShape: weightShape, transposed: transposed, bias: KernelCalls.optional(inputs, 2),
-      window: try geometry.window(spatial: x.rank - 2, context), precision: precision)]
+      window: try geometry.window(spatial: x.rank - 2, context), precision: precision, relu: relu)]
   }
 
   /// The product `[rows, depth] × [depth, positions]` (positions: the output's, or the input's
