@@ -10,7 +10,8 @@ import Testing
 /// rows of each query block, 32 keys), the scores the exact products of the dequantized
 /// operands, then the bfloat16 kernel's softmax and P·V (`TiledAttentionBFloat16Tests`). Every
 /// instruction set the machine has is checked: AVX512-VNNI where present, plain C otherwise and
-/// under the AVX2 and portable limits.
+/// under the AVX2 and portable limits (`TiledAttentionBFloat16Tests` also compares the two
+/// directly, and checks that decoding rows stay float32).
 @Suite struct TiledAttentionInt8Tests {
   typealias Case = TiledAttentionTests.Case
 
@@ -95,39 +96,7 @@ import Testing
 
   @Test(arguments: TiledAttention.Kernels.allCases)
   func keyPaddingAndBias(_ kernels: TiledAttention.Kernels) throws {
-    let c = Case(batch: 2, heads: 2, kvHeads: 2, queries: 23, keys: 75, depth: 20, valueDepth: 18, scale: 0.3, causal: true)
-    let padding = (0..<150).map { $0 % 75 < 60 || $0 < 75 ? Int64(1) : 0 }
-    try check(c, kernels, .keyPadding(.int(padding, [2, 75]), fill: -.infinity), keyBlock: 32) { b, _, _, j in
-      padding[b * 75 + j] == 0 ? -.infinity : 0
-    }
-    let bias = SeededValues.floats(2 * 23 * 75, seed: 9, amplitude: 2)
-    try check(c, kernels, .bias(.float(bias, [1, 2, 23, 75])), keyBlock: 32) { _, h, i, j in bias[(h * 23 + i) * 75 + j] }
-  }
-
-  /// A decoding step's few rows go to the row kernel, which stays float32 in every precision.
-  @Test func decodeRowsStayFloat32() throws {
-    let c = Case(batch: 1, heads: 4, kvHeads: 2, queries: 3, keys: 130, depth: 32, valueDepth: 32, scale: 0.18, causal: true)
-    try check(c, .widest, keyBlock: 64, rowKernel: false)
-    let (q, k, v) = TiledAttentionTests.operands(c)
-    var options = TiledAttention.Options(scale: c.scale, causal: true)
-    options.precision = .int8
-    let y = try TiledAttention.run(q: q, k: k, v: v, mask: .none, options: options)
-    let worst = Reference.maxDifference(y.floats, TiledAttentionTests.reference(c) { _, _, _, _ in 0 })
-    #expect(worst < 1e-5, "row kernel: max abs error \(worst)")
-  }
-
-  /// VNNI and plain C sum the same integers: the scores agree; P·V differs only by the order of
-  /// the bfloat16 products.
-  @Test func nativeProductsAgreeWithTheFallback() throws {
-    let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 40, keys: 300, depth: 64, valueDepth: 48, scale: 0.125)
-    let (q, k, v) = TiledAttentionTests.operands(c)
-    func run(_ kernels: TiledAttention.Kernels) throws -> [Float] {
-      var options = TiledAttention.Options(scale: c.scale)
-      (options.kernels, options.precision) = (kernels, .int8)
-      return try TiledAttention.run(q: q, k: k, v: v, mask: .none, options: options).floats.owned
-    }
-    let worst = Reference.maxDifference(try run(.widest), try run(.portable))
-    #expect(worst < 1e-5, "native (VNNI: \(attnc_attention_int8_native())) against plain C: \(worst)")
+    for (c, mask, add) in TiledAttentionBFloat16Tests.maskedCases() { try check(c, kernels, mask, keyBlock: 32, add: add) }
   }
 
   /// Smoothing is what keeps int8 close on keys with a large common offset (a channel-wise
