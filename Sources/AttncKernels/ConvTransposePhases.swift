@@ -166,23 +166,16 @@ enum ConvTransposePhases {
                             image + (row % channels) * inSize, shift: phase.tapShift[row / channels], grid: grid,
                             inSpatial: inSpatial, inStrides: inStrides, into: sp.baseAddress! + (row - group) * columns)
                         }
-                        if bfloat16 {
-                          attnc_gemm_bf16_pack_rows(sp.baseAddress!, group, count, depth, columns, pp.baseAddress!)
-                        } else {
-                          attnc_gemm_pack_rows(
-                            sp.baseAddress!, group, count, depth, columns,
-                            UnsafeMutableRawPointer(pp.baseAddress!).assumingMemoryBound(to: Float.self))
-                        }
+                        ConvolutionGemm.packRows(
+                          sp.baseAddress!, first: group, count: count, k: depth, n: columns, precision: precision,
+                          into: pp.baseAddress!)
                         group += count
                       }
                       phase.a.withUnsafeBufferPointer { ap in
-                        var call = attnc_gemm()
-                        call.a = UnsafeRawPointer(ap.baseAddress!)
-                        call.packed_b = UnsafeRawPointer(pp.baseAddress!)
-                        call.c = yp.baseAddress!
-                        (call.m, call.n, call.k, call.alpha) = (filters, columns, depth, 1)
-                        call.kernels = InstructionSets.widest.rawValue
-                        call.precision = Int32(bfloat16 ? ATTNC_GEMM_BFLOAT16 : ATTNC_GEMM_FLOAT32)
+                        // On this thread: the items are the parallel parts.
+                        var call = ConvolutionGemm.call(
+                          rows: ap.baseAddress!, packed: pp.baseAddress!, m: filters, n: columns, k: depth, precision: precision,
+                          into: yp.baseAddress!)
                         attnc_gemm_run(&call, 0, filters, 0, columns)
                       }
                     }

@@ -44,12 +44,26 @@ public enum Convolution {
     let outSize = outputSpatial.reduce(1, *)
     let inSize = inSpatial.reduce(1, *)
     let rows = cPerGroup * kernelSize
-    var columns = [Float](unsafeUninitializedCapacity: rows * outSize) { _, count in count = rows * outSize }
     var out = [Float](unsafeUninitializedCapacity: batch * filters * outSize) { _, count in count = batch * filters * outSize }
     // For each (kernel offset, output position), the input offset or -1 (padding).
     let offsets = windowOffsets(kernel: kernel, walk: outputSpatial, target: inSpatial, window: window)
+    // A 1×1 filter at stride 1 without padding reads the input planes as they are: no im2col.
+    let pointwise = kernelSize == 1 && window.strides.allSatisfy { $0 == 1 } && window.padsBegin.allSatisfy { $0 == 0 }
+      && outputSpatial == inSpatial
+    let columnCount = pointwise ? 0 : rows * outSize
+    var columns = [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount }
     for n in 0..<batch {
       for g in 0..<group {
+        if pointwise {
+          x.floats.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { op in
+              guard let xb = xp.baseAddress, let ob = op.baseAddress else { return }
+              product(
+                g, mPerGroup, outSize, rows, xb + (n * channels + g * cPerGroup) * inSize, ob + (n * filters + g * mPerGroup) * outSize)
+            }
+          }
+          continue
+        }
         // im2col: columns[(c, k), o] = x[n, g·C/group + c, window(k, o)], 0 in the padding.
         x.floats.withUnsafeBufferPointer { xp in
           columns.withUnsafeMutableBufferPointer { cp in

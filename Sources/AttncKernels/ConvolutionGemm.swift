@@ -54,41 +54,37 @@ public enum ConvolutionGemm {
     rows a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, m: Int, n: Int, k: Int, precision: LinearPrecision,
     into c: UnsafeMutablePointer<Float>
   ) {
-    let packed = pack(k: k, n: n, precision: precision) { first, count, target in
-      target.update(from: b + first * n, count: count * n)
-    }
+    let packed = pack(k: k, n: n, precision: precision, from: b)
     packed.withUnsafeBufferPointer { multiply(rows: a, packed: $0.baseAddress!, m: m, n: n, k: k, precision: precision, into: c) }
   }
 
-  /// B `[k, n]` packed for the GEMM at `precision` (`attnc_gemm_pack` or `attnc_gemm_bf16_pack`
-  /// layout, 32-bit words), its rows written by `rows(first, count, target)` (row-major into
-  /// `target`) on the threads, each range packed as soon as it is written: B never exists whole.
-  static func pack(
-    k: Int, n: Int, precision: LinearPrecision,
-    rows: (_ first: Int, _ count: Int, _ target: UnsafeMutablePointer<Float>) -> Void
-  ) -> [UInt32] {
-    let bfloat16 = precision == .bfloat16
-    let words = bfloat16 ? attnc_gemm_bf16_packed_words(k, n) : attnc_gemm_packed_floats(k, n)
-    // Ranges of 16 rows (even, as bfloat16 pairs need), a few per thread.
+  /// Row-major `b [k, n]` packed for the GEMM at `precision` (`attnc_gemm_pack` or
+  /// `attnc_gemm_bf16_pack` layout, 32-bit words), ranges of 16 rows (even, as bfloat16 pairs
+  /// need) on the threads, read in place.
+  static func pack(k: Int, n: Int, precision: LinearPrecision, from b: UnsafePointer<Float>) -> [UInt32] {
+    let words = precision == .bfloat16 ? attnc_gemm_bf16_packed_words(k, n) : attnc_gemm_packed_floats(k, n)
     let group = 16, groups = (k + group - 1) / group
     return [UInt32](unsafeUninitializedCapacity: words) { buffer, count in
       let packed = buffer.baseAddress!
       Parallel.chunks(groups, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, group * n))) { range in
-        var scratch = [Float](unsafeUninitializedCapacity: group * n) { _, count in count = group * n }
-        scratch.withUnsafeMutableBufferPointer { scratch in
-          for g in range {
-            let first = g * group, count = min(group, k - first)
-            rows(first, count, scratch.baseAddress!)
-            if bfloat16 {
-              attnc_gemm_bf16_pack_rows(scratch.baseAddress!, first, count, k, n, packed)
-            } else {
-              attnc_gemm_pack_rows(
-                scratch.baseAddress!, first, count, k, n, UnsafeMutableRawPointer(packed).assumingMemoryBound(to: Float.self))
-            }
-          }
+        for g in range {
+          let first = g * group
+          packRows(b + first * n, first: first, count: min(group, k - first), k: k, n: n, precision: precision, into: packed)
         }
       }
       count = words
+    }
+  }
+
+  /// Rows `first ..< first + count` of B (`rows`, row-major `count × n`) into their panels.
+  static func packRows(
+    _ rows: UnsafePointer<Float>, first: Int, count: Int, k: Int, n: Int, precision: LinearPrecision,
+    into packed: UnsafeMutablePointer<UInt32>
+  ) {
+    if precision == .bfloat16 {
+      attnc_gemm_bf16_pack_rows(rows, first, count, k, n, packed)
+    } else {
+      attnc_gemm_pack_rows(rows, first, count, k, n, UnsafeMutableRawPointer(packed).assumingMemoryBound(to: Float.self))
     }
   }
 
@@ -97,18 +93,24 @@ public enum ConvolutionGemm {
     rows a: UnsafePointer<Float>, packed b: UnsafePointer<UInt32>, m: Int, n: Int, k: Int, precision: LinearPrecision,
     into c: UnsafeMutablePointer<Float>
   ) {
+    PackedGemm.run(call(rows: a, packed: b, m: m, n: n, k: k, precision: precision, into: c))
+  }
+
+  /// The GEMM call `c [m, n] = A [m, k] · B` (`multiply`), for a caller that runs its parts.
+  static func call(
+    rows a: UnsafePointer<Float>, packed b: UnsafePointer<UInt32>, m: Int, n: Int, k: Int, precision: LinearPrecision,
+    into c: UnsafeMutablePointer<Float>
+  ) -> attnc_gemm {
     var call = attnc_gemm()
     call.a = UnsafeRawPointer(a)
     call.packed_b = UnsafeRawPointer(b)
     call.c = c
-    call.m = m
-    call.n = n
-    call.k = k
-    call.alpha = 1
+    (call.m, call.n, call.k, call.alpha) = (m, n, k, 1)
     call.kernels = InstructionSets.widest.rawValue
     call.precision = Int32(precision == .bfloat16 ? ATTNC_GEMM_BFLOAT16 : ATTNC_GEMM_FLOAT32)
-    PackedGemm.run(call)
+    return call
   }
+
 
   /// `Conv` (`window.group` 1) of `x [N, C, D…]` with the filter of `weightShape` (`[M, C, K…]`),
   /// or `ConvTranspose` (`[C, M, K…]`), stored as `rows`, then `Relu` when `relu`.

@@ -44,6 +44,40 @@ import Testing
     #expect(Self.worst(y, expected) < (precision == .bfloat16 ? 1e-4 : 1e-5))
   }
 
+  /// A 1×1 Conv at stride 1 (the head's last layer, channel mixers) reads the input planes in
+  /// place: checked against the sum written out, with groups, and a Relu.
+  @Test(arguments: LinearPrecision.allCases, [1, 2])
+  func pointwiseConvIsTheChannelSum(precision: LinearPrecision, group: Int) throws {
+    let (batch, channels, filters, size) = (2, 6, 4, 35)
+    let xShape = [batch, channels, 5, 7], wShape = [filters, channels / group, 1, 1]
+    let x = Self.random(xShape.reduce(1, *), seed: 7), w = Self.random(wShape.reduce(1, *), seed: 8)
+    let bias = Self.random(filters, seed: 9)
+    let round = { (v: Float) in precision == .bfloat16 ? PackedGemm.roundToBFloat16(v) : v }
+    let window = ConvolutionWindow(strides: [1, 1], dilations: [1, 1], padsBegin: [0, 0], outputSpatial: [5, 7], group: group)
+    let y: Tensor
+    if group == 1 {
+      y = try ConvolutionGemm.run(
+        .float(x, xShape), rows: Self.rows(w, wShape, transposed: false, precision), weightShape: wShape, transposed: false,
+        bias: .float(bias, [filters]), window: window, precision: precision, relu: true)
+    } else {
+      y = try Convolution.conv(.float(x.map(round), xShape), .float(w.map(round), wShape), bias: .float(bias, [filters]), window: window)
+    }
+    let perGroup = channels / group, mPerGroup = filters / group
+    for n in 0..<batch {
+      for m in 0..<filters {
+        for o in 0..<size {
+          var sum = Double(bias[m])
+          for c in 0..<perGroup {
+            let channel = (m / mPerGroup) * perGroup + c
+            sum += Double(round(w[m * perGroup + c])) * Double(round(x[(n * channels + channel) * size + o]))
+          }
+          let expected = group == 1 ? max(sum, 0) : sum
+          #expect(abs(Double(y.floats[(n * filters + m) * size + o]) - expected) < 1e-4)
+        }
+      }
+    }
+  }
+
   /// One ConvTranspose geometry: X and W shapes, strides, dilations, begin pads, output dims.
   struct TransposedGeometry: Sendable, CustomStringConvertible {
     var x: [Int], w: [Int], strides: [Int], dilations: [Int], pads: [Int], output: [Int]
