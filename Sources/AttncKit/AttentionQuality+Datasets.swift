@@ -44,6 +44,7 @@ extension AttentionQuality {
     Setting("scatterbrain:w=64,b=32,m=64"),
     Setting("nystrom:m=32", numpy: "nystrom landmarks=32 (6 pinv iters)"), Setting("nystrom", numpy: "nystrom landmarks=64 (6 pinv iters)"),
     Setting("softmax:prec=bf16"),
+    Setting("softmax:prec=int8"),
   ]
 
   public struct Dataset: Sendable {

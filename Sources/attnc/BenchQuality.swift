@@ -21,7 +21,8 @@ struct BenchQuality: ParsableCommand {
 
       --budget E prints, per layer and head, the cheapest setting whose error on that head is \
       at most E, and its error: the settings are taken cheapest first in the order given by \
-      --variant (default: softmax:prec=bf16, exact attention with bfloat16 products), exact \
+      --variant (default: softmax:prec=int8, then softmax:prec=bf16: exact attention with int8 \
+      Q·Kᵀ, then with bfloat16 products), exact \
       softmax when none is within E.
 
       Examples:
@@ -52,7 +53,7 @@ struct BenchQuality: ParsableCommand {
     guard draws >= 1 else { throw ValidationError("--draws must be at least 1") }
     threading.configure()
     if let budget, !(budget >= 0) { throw ValidationError("--budget must be a non-negative number") }
-    let defaults = budget == nil ? AttentionQuality.standardSettings : [AttentionQuality.Setting("softmax:prec=bf16")]
+    let defaults = budget == nil ? AttentionQuality.standardSettings : ["softmax:prec=int8", "softmax:prec=bf16"].map { AttentionQuality.Setting($0) }
     let settings = variants.isEmpty ? defaults : variants.map { AttentionQuality.Setting($0) }
     for setting in settings { try VariantCatalog.check(setting.variant) }  // fail before the work
     var rows: [AttentionQuality.Row] = []
