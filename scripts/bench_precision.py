@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""Exact attention in float32 against bfloat16 products (`softmax:prec=bf16`) end to end on a
-real image model, with ONNX Runtime and OpenVINO's default (bfloat16 on this CPU) beside them.
+"""Exact attention in float32 against bfloat16 products (`softmax:prec=bf16`) and int8 Q·Kᵀ
+(`softmax:prec=int8`) end to end on a real image model, with ONNX Runtime and OpenVINO's default
+(bfloat16 on this CPU) beside them.
 
 Also `all bf16`: bf16 attention with bf16 linear layers (`--linear-precision bf16`), which
-`balanced` picks by default where they fit the budget. One photograph (--calibrate, an ONNX
+`balanced` picks by default where they fit the budget, and `int8 attention + bf16 linear`. One photograph (--calibrate, an ONNX
 test_data_set folder) calibrates `--policy balanced`,
 another (--check) is held out: every output error is measured on it against ONNX Runtime
 (float32). Plans: `--policy exact`, `--variant softmax:prec=bf16`, and `--policy balanced
---max-output-error E --calibration (the calibrating photograph)`. Each round times every runtime
+--max-output-error E --calibration (the calibrating photograph)`; `--variant softmax:prec=int8`
+and its bf16-linear form. Each round times every runtime
 once (`attnc run --repeat R --stats` medians; ONNX Runtime and OpenVINO the median of R runs),
 alternating; the table gives medians over rounds and the range of the per-round ratios to the
 exact plan.
+
+On a loaded machine wall time measures the other jobs as much as the runtimes: `--cpu-time`
+times CPU seconds instead (run it with `--threads 1`): per attnc plan the CPU its `attnc run`
+child used over `--repeat R+1` calls less a 1-call run (loading the plan), over R; ONNX Runtime
+and OpenVINO the process CPU time of R calls after a warm-up, over R.
 
     python3 scripts/real_photos.py /tmp/attnc-real --size 896 --photo astronaut --photo coffee
     python3 scripts/bench_precision.py --attnc .build/release/attnc \\
@@ -20,6 +27,9 @@ exact plan.
 """
 import argparse
 import os
+import re
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +40,7 @@ import onnx
 from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import calibrated_comparison_arguments, compare_rounds, openvino_outputs, openvino_precision, openvino_request, ort_session, relative_error  # noqa: E402
+from bench_common import openvino_outputs, openvino_precision, openvino_request, ort_session, relative_error, timed  # noqa: E402
 
 
 def image(test_data):
@@ -40,10 +50,50 @@ def image(test_data):
     return numpy_helper.to_array(tensor).astype(np.float32)
 
 
+def attnc_run(attnc, plan, name, path, repeat, threads, out):
+    result = subprocess.run([attnc, "run", plan, "--input", f"{name}={path}", "--repeat", str(repeat), "--stats",
+                             "--threads", str(threads), "--output-dir", out], capture_output=True, text=True, check=True)
+    match = re.search(r"median\D*([0-9.]+) ms", result.stdout + result.stderr)
+    if not match:
+        sys.exit(f"no median in attnc run --stats output:\n{result.stdout}{result.stderr}")
+    return float(match.group(1)), {f[:-4]: np.load(os.path.join(out, f)) for f in os.listdir(out) if f.endswith(".npy")}
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def attnc_cpu_ms(attnc, plan, name, path, repeat, threads, out):
+    """CPU milliseconds per call of `attnc run`: (R + 1 calls) − (1 call), over R."""
+    spent = []
+    for calls in (repeat + 1, 1):
+        before = children_cpu()
+        attnc_run(attnc, plan, name, path, calls, threads, out)
+        spent.append(children_cpu() - before)
+    return (spent[0] - spent[1]) / repeat * 1e3
+
+
+def process_cpu_ms(run, repeat):
+    run()
+    before = time.process_time()
+    for _ in range(repeat):
+        run()
+    return (time.process_time() - before) / repeat * 1e3
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    calibrated_comparison_arguments(parser, "photograph")
+    parser.add_argument("--attnc", default=".build/release/attnc")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--calibrate", required=True, help="test_data_set folder of the calibrating photograph")
+    parser.add_argument("--check", required=True, help="test_data_set folder of the held-out photograph")
+    parser.add_argument("--max-output-error", type=float, default=0.01)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-balanced", action="store_true")
+    parser.add_argument("--cpu-time", action="store_true", help="time CPU seconds per call instead of wall time")
     args = parser.parse_args()
 
     name = onnx.load(args.model, load_external_data=False).graph.input[0].name
@@ -57,7 +107,9 @@ def main():
     shape = f"{name}=" + ",".join(str(d) for d in held.shape)
 
     plans = {"attnc exact": ["--policy", "exact"], "attnc softmax:prec=bf16": ["--variant", "softmax:prec=bf16"],
-             "attnc all bf16": ["--variant", "softmax:prec=bf16", "--linear-precision", "bf16"]}
+             "attnc all bf16": ["--variant", "softmax:prec=bf16", "--linear-precision", "bf16"],
+             "attnc softmax:prec=int8": ["--variant", "softmax:prec=int8"],
+             "attnc int8 attention + bf16 linear": ["--variant", "softmax:prec=int8", "--linear-precision", "bf16"]}
     if not args.skip_balanced:
         plans[f"attnc balanced ({args.max_output_error})"] = [
             "--policy", "balanced", "--max-output-error", str(args.max_output_error),
@@ -70,8 +122,8 @@ def main():
                                    capture_output=True, text=True)
         if converted.returncode != 0:
             sys.exit(converted.stderr)
-        chosen = [line.strip() for line in converted.stdout.splitlines() if "prec=bf16" in line or "least predicted" in line]
-        print(f"{label}: converted in {time.perf_counter() - start:.1f} s" + (f"; {len(chosen)} layer lines name bf16 or a choice" if chosen else ""), file=sys.stderr)
+        chosen = [line.strip() for line in converted.stdout.splitlines() if "prec=" in line or "least predicted" in line]
+        print(f"{label}: converted in {time.perf_counter() - start:.1f} s" + (f"; {len(chosen)} layer lines name a precision or a choice" if chosen else ""), file=sys.stderr)
         for line in chosen[:14]:
             print(f"    {line}", file=sys.stderr)
         paths[label] = path
@@ -83,10 +135,28 @@ def main():
     compiled, request = openvino_request(args.model, feeds, args.threads)
     openvino_label = f"OpenVINO default ({openvino_precision(compiled)})"
     errors = {"ONNX Runtime": 0.0, openvino_label: relative_error(openvino_outputs(request, feeds)[0], reference[0])}
-    peers = {"ONNX Runtime": lambda: session.run(None, feeds), openvino_label: lambda: request.infer(feeds)}
-    held_out = os.path.basename(os.path.dirname(os.path.abspath(args.check)))
-    compare_rounds(args.attnc, paths, {name: held_path}, peers, (first, reference[0]), errors, args.rounds, args.repeat,
-                   args.threads, folder, held_out)
+    times = {label: [] for label in list(paths) + ["ONNX Runtime", openvino_label]}
+    for round_index in range(args.rounds):
+        for label, path in paths.items():
+            out = os.path.join(folder, f"out{len(times[label])}_{abs(hash(label))}")
+            os.makedirs(out, exist_ok=True)
+            ms, outputs = attnc_run(args.attnc, path, name, held_path, args.repeat, args.threads, out)
+            if args.cpu_time:
+                ms = attnc_cpu_ms(args.attnc, path, name, held_path, args.repeat, args.threads, out)
+            times[label].append(ms)
+            errors[label] = relative_error(outputs[first], reference[0])
+        measure = process_cpu_ms if args.cpu_time else timed
+        times["ONNX Runtime"].append(measure(lambda: session.run(None, feeds), args.repeat))
+        times[openvino_label].append(measure(lambda: request.infer(feeds), args.repeat))
+        print(f"round {round_index + 1}: " + ", ".join(f"{k} {v[-1]:.0f} ms" for k, v in times.items()), file=sys.stderr)
+
+    exact = times["attnc exact"]
+    unit = "median CPU ms per call" if args.cpu_time else "median ms"
+    print(f"| runtime | {unit} | vs attnc exact (range) | output error vs ONNX Runtime (held-out {os.path.basename(os.path.dirname(os.path.abspath(args.check)))}) |")
+    print("|---|---:|---:|---:|")
+    for label, values in times.items():
+        ratios = [v / e for v, e in zip(values, exact)]
+        print(f"| {label} | {statistics.median(values):.0f} | {statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | {errors[label]:.2e} |")
 
 
 if __name__ == "__main__":

@@ -102,8 +102,10 @@ public struct AttentionCandidate: Sendable {
   public var isExact: Bool { definition.isExact(parameters) }
 
   /// The settings every policy weighs: each variant at its defaults, Fastmax at p = 1 too (its
-  /// cost is d times lower than the default p = 2), and exact attention in bfloat16.
-  public static let settings = AttentionVariants.all.map(\.name).filter { $0 != "blocksparse" } + ["fastmax:p=1", "softmax:prec=bf16"]
+  /// cost is d times lower than the default p = 2), and exact attention in bfloat16 and with
+  /// Q·Kᵀ in int8.
+  public static let settings = AttentionVariants.all.map(\.name).filter { $0 != "blocksparse" }
+    + ["fastmax:p=1", "softmax:prec=bf16", "softmax:prec=int8"]
 
   /// The sparse settings every policy weighs besides `settings`: skip-softmax at three
   /// thresholds and block-sparse attention at three shares. They run the exact kernel on fewer
@@ -156,28 +158,39 @@ public struct AttentionCandidate: Sendable {
     public init(layer: [String: Double] = [:], heads: [String: [Double]] = [:]) { (self.layer, self.heads) = (layer, heads) }
   }
 
-  /// Per-head choice: this setting (bfloat16, skip-softmax, block-sparse) on only the heads
+  /// Per-head choice: this setting (bfloat16, int8, skip-softmax, block-sparse) on only the heads
   /// whose own error is within `budget`, the other heads exact (the variant's head-set
-  /// parameter: `softmax:f32heads=1+3,prec=bf16`, `blocksparse:denseheads=0+2`). Its error is the
-  /// root mean square of the kept heads' errors over all heads (heads of equal norm), its
-  /// predicted time exact attention's plus the kept heads' part of the saving: their share of the
-  /// heads, or for a sparse setting with per-head densities `ρ_h` their share of `Σ (1 − ρ_h)`.
-  /// Nil when the setting has no per-head form or per-head errors, or when no head or every head
-  /// is within `budget`.
-  public func keepingHeads(within budget: Double, exactSeconds: Double?) -> AttentionCandidate? {
+  /// parameter: `softmax:f32heads=1+3,prec=bf16`, `blocksparse:denseheads=0+2`) or, for int8
+  /// given the bfloat16 candidate as `fallback`, bfloat16 where that head's bfloat16 error is
+  /// within `budget` (`softmax:bf16heads=1,f32heads=3,prec=int8`). Its error is the root mean
+  /// square of the heads' errors over all heads (heads of equal norm, exact heads 0), its
+  /// predicted time exact attention's plus each setting's saving times its share: the kept heads'
+  /// share of the heads, or for a sparse setting with per-head densities `ρ_h` their share of
+  /// `Σ (1 − ρ_h)`; the fallback's heads their share of the heads. Nil when the setting has no
+  /// per-head form or per-head errors, or when no head or every head is within `budget`.
+  public func keepingHeads(within budget: Double, exactSeconds: Double?, fallback: AttentionCandidate? = nil) -> AttentionCandidate? {
     guard let headSet = definition.parameters.first(where: \.isHeadSet), !isExact,
       let heads = headErrors, (1...52).contains(heads.count)
     else { return nil }
     let kept = heads.indices.filter { heads[$0] <= budget }
     guard !kept.isEmpty, kept.count < heads.count else { return nil }
+    // Heads over the budget here run the fallback's precision where its own error is within it.
+    let lower = fallback?.headErrors.flatMap { errors in
+      errors.count == heads.count && TiledAttention.Precision(parameters) == .int8 && definition.parameters.contains { $0.name == "bf16heads" }
+        ? errors : nil
+    }
+    let stepped = heads.indices.filter { heads[$0] > budget && (lower?[$0] ?? .infinity) <= budget }
+    func mask(_ set: [Int]) -> Double { Double(set.reduce(UInt64(0)) { $0 | 1 << UInt64($1) }) }
     var values = parameters.values
-    values[headSet.name] = Double(heads.indices.filter { heads[$0] > budget }.reduce(UInt64(0)) { $0 | 1 << UInt64($1) })
+    values[headSet.name] = mask(heads.indices.filter { heads[$0] > budget && !stepped.contains($0) })
+    if !stepped.isEmpty { values["bf16heads"] = mask(stepped) }
     guard let resolved = try? definition.resolve(values) else { return nil }
+    let chosen = heads.indices.map { kept.contains($0) ? heads[$0] : stepped.contains($0) ? lower?[$0] ?? 0 : 0 }
     var candidate = self
     candidate.parameters = resolved
     candidate.setting = definition.text(resolved.values)
-    candidate.error = (kept.reduce(0) { $0 + heads[$1] * heads[$1] } / Double(heads.count)).squareRoot()
-    candidate.headErrors = heads.indices.map { heads[$0] <= budget ? heads[$0] : 0 }
+    candidate.error = (chosen.reduce(0) { $0 + $1 * $1 } / Double(heads.count)).squareRoot()
+    candidate.headErrors = chosen
     var share = Double(kept.count) / Double(heads.count)
     if let densities = headDensities, densities.count == heads.count {
       let savings = densities.map { 1 - $0 }, total = savings.reduce(0, +)
@@ -186,7 +199,9 @@ public struct AttentionCandidate: Sendable {
       candidate.density = candidate.headDensities.map { $0.reduce(0, +) / Double(heads.count) }
     }
     if let seconds = predictedSeconds, let exactSeconds {
-      candidate.predictedSeconds = exactSeconds + (seconds - exactSeconds) * share
+      let lowerShare = Double(stepped.count) / Double(heads.count)
+      let lowerSeconds = fallback?.predictedSeconds ?? exactSeconds
+      candidate.predictedSeconds = exactSeconds + (seconds - exactSeconds) * share + (lowerSeconds - exactSeconds) * lowerShare
     }
     return candidate
   }

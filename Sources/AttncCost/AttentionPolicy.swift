@@ -30,6 +30,8 @@ public enum AttentionPolicy: String, CaseIterable, Sendable {
   /// Exact attention is always a candidate, so there is always a choice.
   public func choose(_ candidates: inout [AttentionCandidate], limits: Limits) -> Int {
     let exactSeconds = candidates.first { $0.isExact }?.predictedSeconds
+    // The bfloat16 setting as measured: int8's per-head form runs it on the heads int8 does not fit.
+    let bfloat16 = candidates.first { $0.variant == "softmax" && TiledAttention.Precision($0.parameters) == .bfloat16 && $0.allowed }
     for index in candidates.indices where candidates[index].refusal == nil {
       let candidate = candidates[index]
       switch self {
@@ -41,7 +43,9 @@ public enum AttentionPolicy: String, CaseIterable, Sendable {
         if let error = candidate.error {
           // Per-head choice: a precision setting over --max-error on the layer may still hold on
           // some of its heads.
-          if error > limits.maxError, let heads = candidate.keepingHeads(within: limits.maxError, exactSeconds: exactSeconds) {
+          if error > limits.maxError,
+            let heads = candidate.keepingHeads(within: limits.maxError, exactSeconds: exactSeconds, fallback: bfloat16)
+          {
             candidates[index] = heads
           } else if error > limits.maxError {
             candidates[index].refusal = "error \(format(error)) > --max-error \(format(limits.maxError))"

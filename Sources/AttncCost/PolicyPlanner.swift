@@ -230,7 +230,8 @@ public enum PolicyPlanner {
     }
 
     // Balanced: check the outputs end to end; put the worst approximated layer back to exact
-    // until they are within --max-output-error.
+    // (a layer in int8 first down to bfloat16, where that was allowed) until they are within
+    // --max-output-error.
     var checked: Plan?
     if options.policy == .balanced {
       // With token merging, the variants answer for what they add to the merged exact plan,
@@ -257,12 +258,18 @@ public enum PolicyPlanner {
         let limit = report.mergeError == nil
           ? "--max-output-error \(options.limits.maxOutputError)"
           : "\(errorText(budget)) (--max-output-error \(options.limits.maxOutputError) less token merging's \(errorText(report.mergeError!)))"
-        progress("output error \(errorText(error)) > \(limit): layer \(decisions[worst].layer) back to exact")
-        decisions[worst].reason = "reverted to exact: output error \(errorText(error)) > \(limit) with \(decisions[worst].chosen)"
-        decisions[worst].chosen = "softmax"
+        if let lower = steppedDown(decisions[worst]) {
+          progress("output error \(errorText(error)) > \(limit): layer \(decisions[worst].layer) down to \(lower)")
+          decisions[worst].reason = "stepped down to \(lower): output error \(errorText(error)) > \(limit) with \(decisions[worst].chosen)"
+          decisions[worst].chosen = lower
+        } else {
+          progress("output error \(errorText(error)) > \(limit): layer \(decisions[worst].layer) back to exact")
+          decisions[worst].reason = "reverted to exact: output error \(errorText(error)) > \(limit) with \(decisions[worst].chosen)"
+          decisions[worst].chosen = "softmax"
+          report.reverted.append(decisions[worst].layer)
+        }
         decisions[worst].dispatch = nil
-        report.reverted.append(decisions[worst].layer)
-        assignments[decisions[worst].layer] = .init(variant: "softmax")
+        assignments[decisions[worst].layer] = .init(variant: decisions[worst].chosen)
         result = graph
         outcomes = try ApplyAttentionVariant.apply(assignments, to: &result)
       }
@@ -277,6 +284,15 @@ public enum PolicyPlanner {
   /// `0.0123`, or `4.2e-05` below 0.001 (so a small error never reads as 0).
   static func errorText(_ error: Double) -> String {
     error > 0 && error < 0.001 ? String(format: "%.1e", error) : String(format: "%.4f", error)
+  }
+
+  /// The bfloat16 setting a layer that runs int8 attention steps down to before exact, when the
+  /// policy allowed it on the layer (nil otherwise).
+  static func steppedDown(_ decision: LayerDecision) -> String? {
+    guard decision.dispatch == nil, let chosen = decision.chosenCandidate, chosen.variant == AttentionVariant.softmax.name,
+      TiledAttention.Precision(chosen.parameters) == .int8
+    else { return nil }
+    return decision.candidates.first { $0.allowed && $0.variant == chosen.variant && TiledAttention.Precision($0.parameters) == .bfloat16 }?.setting
   }
 
   /// The worst error among what a layer may run (its choice and its dispatch entries).

@@ -217,7 +217,9 @@ enum ConvTransposePhases {
           rest /= outputs[a]
         }
         let t = p % width, length = min(width - t, first + count - p)
-        (self.offset.append(p - first), self.t.append(t), self.length.append(length))
+        self.offset.append(p - first)
+        self.t.append(t)
+        self.length.append(length)
         p += length
       }
     }

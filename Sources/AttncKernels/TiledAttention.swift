@@ -20,15 +20,26 @@ import Foundation
 /// In `bfloat16` precision (`softmax:prec=bf16`) Q, K, V and each tile's probabilities are rounded
 /// to bfloat16 and multiplied with float32 accumulation (AVX512-BF16 `vdpbf16ps` where the machine
 /// has it: K and V packed as bfloat16 once per call; elsewhere the float32 loops on rounded
-/// operands); maxima, exponentials and sums stay float32. A decoding step (the row kernel) stays
+/// operands); maxima, exponentials and sums stay float32. In `int8` precision
+/// (`softmax:prec=int8`, SageAttention's scheme, `attnc_attention_int8.h`) K is smoothed by its
+/// mean over the keys (exact for the softmax; skipped under a softcap, where it is not), Q and K
+/// are quantized to int8 per block (16 query rows, 32 keys) and `Q·Kᵀ` sums their products
+/// exactly in int32 (AVX512-VNNI where the machine has it, else plain C), dequantized by the two
+/// scales; the softmax and `P·V` run as in bfloat16. A decoding step (the row kernel) stays
 /// float32: it is bound by reading the cache, not by the products.
 public enum TiledAttention {
   /// The precision of the products `Q·Kᵀ` and `P·V` (`attnc_attention_tile.h`).
   public enum Precision: Int32, Sendable, CaseIterable {
-    case float32 = 0, bfloat16 = 1
+    case float32 = 0, bfloat16 = 1, int8 = 2
 
-    /// The name `softmax:prec=` takes (`f32`, `bf16`).
-    public var name: String { self == .float32 ? "f32" : "bf16" }
+    /// The name `softmax:prec=` takes (`f32`, `bf16`, `int8`).
+    public var name: String {
+      switch self {
+      case .float32: "f32"
+      case .bfloat16: "bf16"
+      case .int8: "int8"
+      }
+    }
   }
 
   /// The mask, in the form the kernel adds it to score tiles.
@@ -63,13 +74,17 @@ public enum TiledAttention {
     public var kernels: Kernels = .widest
     /// The precision of the products.
     public var precision: Precision = .float32
-    /// Query heads that stay float32 under bfloat16 precision (bit `h`: head `h`), the policy's
-    /// per-head choice (`softmax:prec=bf16,f32heads=0+3`).
+    /// Query heads that stay float32 under bfloat16 or int8 precision (bit `h`: head `h`), the
+    /// policy's per-head choice (`softmax:prec=bf16,f32heads=0+3`).
     public var float32Heads: UInt64 = 0
+    /// Query heads that run bfloat16 under int8 precision (`softmax:bf16heads=1,prec=int8`).
+    public var bfloat16Heads: UInt64 = 0
 
     /// The precision query head `h` runs in.
     public func precision(ofHead h: Int) -> Precision {
-      precision == .bfloat16 && (h >= 64 || float32Heads & (1 << UInt64(h)) == 0) ? .bfloat16 : .float32
+      guard h < 64 else { return precision }
+      if float32Heads & (1 << UInt64(h)) != 0 { return .float32 }
+      return precision == .int8 && bfloat16Heads & (1 << UInt64(h)) != 0 ? .bfloat16 : precision
     }
     /// The skip-softmax threshold of query head `h` (0: it never skips).
     public func skipBelow(ofHead h: Int) -> Float {
@@ -202,18 +217,24 @@ public enum TiledAttention {
   }
 
   /// Where one call keeps its packed operands, in one buffer: the keys packed for float32 heads,
-  /// then (when a head runs bfloat16) the keys and values packed for bfloat16, each
-  /// (batch, key/value head) `keyHead` or `valueHead` floats apart.
+  /// then (when a head runs bfloat16) the keys packed for bfloat16, (when a head runs int8) the
+  /// keys packed in int8, and (for either) the values packed for bfloat16, each
+  /// (batch, key/value head) `keyHead`, `int8KeyHead` or `valueHead` floats apart.
   struct PackedLayout {
-    var keyHead, valueHead: Int
-    var float32Keys: Int?, bfloat16Keys: Int?, bfloat16Values: Int?
+    var keyHead, int8KeyHead, valueHead: Int
+    var float32Keys: Int?, bfloat16Keys: Int?, int8Keys: Int?, bfloat16Values: Int?
     var count: Int
     var keys, depth, valueDepth: Int
+    /// Whether int8 keys are smoothed by their mean (not under a softcap, where a shift of the
+    /// scores changes the result).
+    var smooth: Bool
 
     init(_ options: Options, batch: Int, heads: Int, kvHeads: Int, keys: Int, depth: Int, valueDepth: Int) {
       (self.keys, self.depth, self.valueDepth) = (keys, depth, valueDepth)
       keyHead = attnc_attention_packed_floats(keys, depth)
+      int8KeyHead = attnc_attention_int8_packed_floats(keys, depth)
       valueHead = attnc_attention_packed_value_floats(keys, valueDepth)
+      smooth = options.softcap <= 0
       let used = Set((0..<heads).map(options.precision(ofHead:)))
       count = 0
       func take(_ floats: Int) -> Int {
@@ -221,7 +242,18 @@ public enum TiledAttention {
         return count
       }
       if used.contains(.float32) { float32Keys = take(keyHead) }
-      if used.contains(.bfloat16) { (bfloat16Keys, bfloat16Values) = (take(keyHead), take(valueHead)) }
+      if used.contains(.bfloat16) { bfloat16Keys = take(keyHead) }
+      if used.contains(.int8) { int8Keys = take(int8KeyHead) }
+      if used.contains(.bfloat16) || used.contains(.int8) { bfloat16Values = take(valueHead) }
+    }
+
+    /// Where the keys query heads of `precision` read, for key/value head `kv` (of all batches').
+    func keyOffset(_ precision: Precision, _ kv: Int) -> Int {
+      switch precision {
+      case .float32: (float32Keys ?? 0) + kv * keyHead
+      case .bfloat16: (bfloat16Keys ?? 0) + kv * keyHead
+      case .int8: (int8Keys ?? 0) + kv * int8KeyHead
+      }
     }
 
     /// Packs key/value head `head` (of all batches' heads) from `k` and `v` for every precision used.
@@ -230,8 +262,11 @@ public enum TiledAttention {
       if let float32Keys {
         attnc_attention_pack_keys(key, keys, depth, kernels, Precision.float32.rawValue, base + float32Keys + head * keyHead)
       }
-      if let bfloat16Keys, let bfloat16Values {
+      if let bfloat16Keys {
         attnc_attention_pack_keys(key, keys, depth, kernels, Precision.bfloat16.rawValue, base + bfloat16Keys + head * keyHead)
+      }
+      if let int8Keys { attnc_attention_int8_pack_keys(key, keys, depth, smooth ? 1 : 0, base + int8Keys + head * int8KeyHead) }
+      if let bfloat16Values {
         attnc_attention_pack_values(value, keys, valueDepth, kernels, base + bfloat16Values + head * valueHead)
       }
     }
@@ -311,11 +346,11 @@ public enum TiledAttention {
     // Keys past the last row's diagonal are never seen by this block.
     let keyEnd = options.causal ? max(0, min(g.keys, start + rows + diagonal)) : g.keys
     let precision = options.precision(ofHead: head), kv = b * g.kvHeads + kvHead
-    let bfloat16 = precision == .bfloat16
+    let packedValues = precision != .float32
     var block = attnc_attention_block(
       q: x.q + ((b * g.heads + head) * g.queries + start) * g.depth,
-      packed_keys: x.packed + ((bfloat16 ? x.layout.bfloat16Keys : x.layout.float32Keys) ?? 0) + kv * x.layout.keyHead,
-      v: bfloat16 ? x.packed + (x.layout.bfloat16Values ?? 0) + kv * x.layout.valueHead : x.v + kv * g.keys * g.valueDepth,
+      packed_keys: x.packed + x.layout.keyOffset(precision, kv),
+      v: packedValues ? x.packed + (x.layout.bfloat16Values ?? 0) + kv * x.layout.valueHead : x.v + kv * g.keys * g.valueDepth,
       y: x.y + ((b * g.heads + head) * g.queries + start) * g.valueDepth,
       term: nil, term_query_stride: 0, term_key_stride: 0,
       rows: rows, depth: g.depth, value_depth: g.valueDepth, key_end: keyEnd, key_block: g.keyBlock,

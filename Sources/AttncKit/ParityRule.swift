@@ -31,9 +31,9 @@ public struct ParityRule: Sendable, CustomStringConvertible {
     self.reason = reason
   }
 
-  /// What of `plan` runs on bfloat16 operands: linear layers and convolutions
-  /// (`--linear-precision`), attention (`softmax:prec=bf16`).
-  static func bfloat16Kernels(_ plan: Plan) -> [String] {
+  /// What of `plan` runs on bfloat16 or int8 operands: linear layers and convolutions
+  /// (`--linear-precision`), attention (`softmax:prec=bf16`, `softmax:prec=int8`).
+  static func reducedPrecisionKernels(_ plan: Plan) -> [String] {
     let calls = plan.instructions.map(\.call)
     var kernels: [String] = []
     if calls.contains(where: { ($0 as? PackedMatMulCall)?.operandPrecision == .bfloat16 }) {
@@ -42,8 +42,9 @@ public struct ParityRule: Sendable, CustomStringConvertible {
     if calls.contains(where: { ($0 as? PackedConvolutionCall)?.precision == .bfloat16 }) {
       kernels.append("convolutions (--linear-precision)")
     }
-    if calls.contains(where: { ($0 as? FusedAttentionCall).map { TiledAttention.Precision(VariantParameters($0.variantValues)) == .bfloat16 } ?? false }) {
-      kernels.append("attention (softmax:prec=bf16)")
+    let attention = Set(calls.compactMap { ($0 as? FusedAttentionCall).map { TiledAttention.Precision(VariantParameters($0.variantValues)) } })
+    for precision in [TiledAttention.Precision.bfloat16, .int8] where attention.contains(precision) {
+      kernels.append("attention (softmax:prec=\(precision.name))")
     }
     return kernels
   }
@@ -55,10 +56,10 @@ public struct ParityRule: Sendable, CustomStringConvertible {
     _ plan: Plan, relative: Double = 1e-3, absolute: Double = 1e-5, frobeniusLimit: Double = lowPrecisionLimit
   ) -> ParityRule {
     switch plan.sourcePrecision {
-    case "" where !bfloat16Kernels(plan).isEmpty:
+    case "" where !reducedPrecisionKernels(plan).isEmpty:
       return ParityRule(
         kind: .relativeFrobenius(limit: frobeniusLimit),
-        reason: "the plan computes in bfloat16: \(bfloat16Kernels(plan).joined(separator: ", "))")
+        reason: "the plan computes in reduced precision: \(reducedPrecisionKernels(plan).joined(separator: ", "))")
     case "":
       return ParityRule(kind: .elementwise(relative: relative, absolute: absolute))
     case "int8":

@@ -1,5 +1,6 @@
 #include "attnc_attention_tile.h"
 
+#include "attnc_attention_int8.h"
 #include "attnc_vector_math.h"
 #include "gemm_tiles.h"
 
@@ -32,8 +33,9 @@ long attnc_attention_panel_width(void) { return PANEL; }
 
 long attnc_attention_scratch_floats(long rows, long key_block, long depth) {
   /* the scores of one strip, running maxima and sums, per-strip corrections; in bfloat16 the
-   * rounded queries and a strip of rounded probabilities */
-  return STRIP * key_block + 2 * rows + STRIP + rows * depth + STRIP * key_block;
+   * rounded queries (in int8 the quantized ones and their scales) and a strip of rounded
+   * probabilities */
+  return STRIP * key_block + 2 * rows + STRIP + rows * (depth + 1) + STRIP * key_block;
 }
 
 long attnc_attention_packed_floats(long keys, long depth) { return (keys + PANEL - 1) / PANEL * PANEL * depth; }
@@ -601,8 +603,15 @@ int attnc_attention_native_bfloat16(int kernels) {
 
 /* The widest kernels the machine runs (AVX-512, AVX2, plain C) up to the block's limit; in
  * bfloat16 precision the AVX512-BF16 products where the machine has them, else the float32 loops
- * (on rounded operands). */
+ * (on rounded operands). In int8 precision P·V as in bfloat16, Q·Kᵀ on int8 panels of 32 keys
+ * (attnc_attention_int8.h), with AVX512-VNNI under the widest limit where the machine has it. */
 static tile_kernels kernels_for(int limit, int precision) {
+  if (precision == ATTNC_ATTENTION_INT8) {
+    tile_kernels chosen = kernels_for(limit, ATTNC_ATTENTION_BFLOAT16);
+    chosen.panel = attnc_attention_int8_panel_width();
+    chosen.qk_strip = limit == ATTNC_ATTENTION_WIDEST ? attnc_attention_int8_qk_strip_native : attnc_attention_int8_qk_strip_portable;
+    return chosen;
+  }
 #ifdef ATTNC_X86
   if (precision == ATTNC_ATTENTION_BFLOAT16 && attnc_attention_native_bfloat16(limit)) {
     return (tile_kernels){STRIP_AVX512, PANEL_AVX512, 1, qk_strip_bf16, adjust_row_avx512, row_max_avx512, exp_sum_avx512, pv_strip_bf16};
@@ -664,7 +673,8 @@ static int skips_tile(const attnc_attention_block *b, const float *block_max, co
 
 void attnc_attention_run(const attnc_attention_block *b) {
   const tile_kernels kernels = kernels_for(b->kernels, b->precision);
-  const int rounded = b->precision == ATTNC_ATTENTION_BFLOAT16, paired = kernels.bf16_operands;
+  const int int8 = b->precision == ATTNC_ATTENTION_INT8;
+  const int rounded = b->precision != ATTNC_ATTENTION_FLOAT32, paired = kernels.bf16_operands;
   const long rows = b->rows, depth = b->depth, value_depth = b->value_depth, stride = b->key_block;
   const long panel = kernels.panel;
   workspace w = {b->scratch, 0, 0, 0};
@@ -674,12 +684,14 @@ void attnc_attention_run(const attnc_attention_block *b) {
   /* The operands as the products read them: per query row and per key, `query_units` and
    * `key_units` 32-bit units (floats, or bfloat16 pairs); per key of V, `value_units`. */
   float *queries = w.corrections + STRIP;
-  uint16_t *probabilities = (uint16_t *)(queries + rows * depth);
-  const long query_units = paired ? pairs(depth) : depth;
+  uint16_t *probabilities = (uint16_t *)(queries + rows * (depth + 1));
+  const long query_units = int8 ? attnc_attention_int8_query_units(depth) : paired ? pairs(depth) : depth;
+  const long key_units = int8 ? attnc_attention_int8_key_units(depth) : query_units;
   const long value_units = paired ? value_columns(value_depth) / 2 : value_depth;
   const float *q = b->q;
-  if (paired) pair_rows(b->q, rows, depth, (uint16_t *)queries);
-  if (rounded && !paired) round_floats(b->q, rows * depth, queries);
+  if (int8) attnc_attention_int8_quantize_queries(b->q, rows, depth, queries);
+  else if (paired) pair_rows(b->q, rows, depth, (uint16_t *)queries);
+  else if (rounded) round_floats(b->q, rows * depth, queries);
   if (rounded) q = queries;
   for (long r = 0; r < rows; r++) {
     w.maxima[r] = -INFINITY;
@@ -689,7 +701,7 @@ void attnc_attention_run(const attnc_attention_block *b) {
 
   for (long start = 0; start < b->key_end; start += b->key_block) {
     const long columns = min_long(b->key_block, b->key_end - start);
-    const float *packed = b->packed_keys + start * query_units;
+    const float *packed = b->packed_keys + start * key_units;
     const int dropped = b->keep_blocks && !b->keep_blocks[start / b->key_block];
     for (long first = 0; first < rows; first += kernels.strip) {
       const int strip_rows = (int)min_long(kernels.strip, rows - first);

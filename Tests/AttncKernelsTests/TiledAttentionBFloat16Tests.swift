@@ -26,10 +26,15 @@ import Testing
     return (max(1, min(requested, keys)) + panel - 1) / panel * panel
   }
 
-  /// Exact attention over the rounded operands with the kernel's probability rounding, in Double.
-  static func reference(_ c: Case, keyBlock: Int, add: (Int, Int, Int, Int) -> Float) -> [Float] {
+  /// Exact attention over the rounded operands with the kernel's probability rounding, in Double;
+  /// the scores from `scoring` (Q and K as the products see them) when given, else from Q and K
+  /// rounded to bfloat16.
+  static func reference(
+    _ c: Case, keyBlock: Int, scoring: (q: [Float], k: [Float])? = nil, add: (Int, Int, Int, Int) -> Float
+  ) -> [Float] {
     let (q, k, v) = TiledAttentionTests.operands(c)
-    let (qr, kr, vr) = (q.floats.map(rounded), k.floats.map(rounded), v.floats.map(rounded))
+    let (qr, kr) = scoring ?? (q.floats.map(rounded), k.floats.map(rounded))
+    let vr = v.floats.map(rounded)
     var y = [Float](repeating: 0, count: c.batch * c.heads * c.queries * c.valueDepth)
     TiledAttentionTests.forEachRow(c) { b, h, g, i in
       let scores = TiledAttentionTests.scores(c, q: qr, k: kr, b, h, i, add: add)
@@ -92,41 +97,54 @@ import Testing
     try check(c, .widest, keyBlock: 512)
   }
 
-  @Test(arguments: TiledAttention.Kernels.allCases)
-  func keyPaddingAndBias(_ kernels: TiledAttention.Kernels) throws {
+  /// The masks the precision tests run on one causal case, each with the term it adds to the
+  /// scores: key padding (batch 1's last 15 keys) and a per-head bias.
+  static func maskedCases() -> [(Case, TiledAttention.Mask, (Int, Int, Int, Int) -> Float)] {
     let c = Case(batch: 2, heads: 2, kvHeads: 2, queries: 23, keys: 75, depth: 20, valueDepth: 18, scale: 0.3, causal: true)
     let padding = (0..<150).map { $0 % 75 < 60 || $0 < 75 ? Int64(1) : 0 }
-    try check(c, kernels, .keyPadding(.int(padding, [2, 75]), fill: -.infinity), keyBlock: 32) { b, _, _, j in
-      padding[b * 75 + j] == 0 ? -.infinity : 0
-    }
     let bias = SeededValues.floats(2 * 23 * 75, seed: 9, amplitude: 2)
-    try check(c, kernels, .bias(.float(bias, [1, 2, 23, 75])), keyBlock: 32) { _, h, i, j in bias[(h * 23 + i) * 75 + j] }
+    return [
+      (c, .keyPadding(.int(padding, [2, 75]), fill: -.infinity), { b, _, _, j in padding[b * 75 + j] == 0 ? -.infinity : 0 }),
+      (c, .bias(.float(bias, [1, 2, 23, 75])), { _, h, i, j in bias[(h * 23 + i) * 75 + j] }),
+    ]
+  }
+
+  @Test(arguments: TiledAttention.Kernels.allCases)
+  func keyPaddingAndBias(_ kernels: TiledAttention.Kernels) throws {
+    for (c, mask, add) in Self.maskedCases() { try check(c, kernels, mask, keyBlock: 32, add: add) }
   }
 
   /// A decoding step's few rows: on the tiles they are rounded like any other; the row kernel
-  /// (the default for them) stays float32, as exact as the float32 kernel.
+  /// (the default for them) stays float32 in every precision, as exact as the float32 kernel.
   @Test func decodeRows() throws {
     let c = Case(batch: 1, heads: 4, kvHeads: 2, queries: 3, keys: 130, depth: 32, valueDepth: 32, scale: 0.18, causal: true)
     try check(c, .widest, keyBlock: 64, rowKernel: false)
+  }
+
+  @Test(arguments: [TiledAttention.Precision.bfloat16, .int8])
+  func decodeRowsStayFloat32(_ precision: TiledAttention.Precision) throws {
+    let c = Case(batch: 1, heads: 4, kvHeads: 2, queries: 3, keys: 130, depth: 32, valueDepth: 32, scale: 0.18, causal: true)
     let (q, k, v) = TiledAttentionTests.operands(c)
     var options = TiledAttention.Options(scale: c.scale, causal: true)
-    options.precision = .bfloat16
+    options.precision = precision
     let y = try TiledAttention.run(q: q, k: k, v: v, mask: .none, options: options)
     let worst = Reference.maxDifference(y.floats, TiledAttentionTests.reference(c) { _, _, _, _ in 0 })
     #expect(worst < 1e-5, "row kernel: max abs error \(worst)")
   }
 
-  /// AVX512-BF16 and the rounded float32 loops compute the same products (in another order).
-  @Test func nativeProductsAgreeWithTheFallback() throws {
+  /// The native products (AVX512-BF16; for int8 AVX512-VNNI) and the fallback (the rounded
+  /// float32 loops; plain C summing the same integers) agree but for the order of the products.
+  @Test(arguments: [TiledAttention.Precision.bfloat16, .int8])
+  func nativeProductsAgreeWithTheFallback(_ precision: TiledAttention.Precision) throws {
     let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 40, keys: 300, depth: 64, valueDepth: 48, scale: 0.125)
     let (q, k, v) = TiledAttentionTests.operands(c)
     func run(_ kernels: TiledAttention.Kernels) throws -> [Float] {
       var options = TiledAttention.Options(scale: c.scale)
-      (options.kernels, options.precision) = (kernels, .bfloat16)
+      (options.kernels, options.precision) = (kernels, precision)
       return try TiledAttention.run(q: q, k: k, v: v, mask: .none, options: options).floats.owned
     }
     let worst = Reference.maxDifference(try run(.widest), try run(.portable))
-    #expect(worst < 1e-5, "native against rounded float32: \(worst)")
+    #expect(worst < 1e-5, "\(precision) native against the fallback: \(worst)")
   }
 
   /// Per-head precision: the heads `float32Heads` names run float32 (the float32 reference), the

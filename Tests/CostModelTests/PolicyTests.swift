@@ -120,6 +120,48 @@ struct PolicyTests {
     #expect(try choose(maxError: 0.001).setting == "softmax")
   }
 
+  /// Int8 Q·Kᵀ is one more precision candidate: `balanced` takes it where it is within
+  /// --max-error and predicted fastest, bfloat16 under a budget only bfloat16 meets, exact under
+  /// a tinier one.
+  @Test func balancedTakesInt8WithinTheBudget() throws {
+    var errors = Dictionary(uniqueKeysWithValues: AttentionCandidate.settings.map { ($0, 0.5) })
+    (errors["softmax:prec=bf16"], errors["softmax:prec=int8"]) = (0.001, 0.004)
+    func choose(maxError: Double) throws -> AttentionCandidate {
+      var candidates = Self.candidates(Self.encoder, seqLen: 4096, errors: errors)
+      let exact = try #require(candidates.first { $0.isExact }?.predictedSeconds)
+      let bf16 = try #require(candidates.firstIndex { $0.setting == "softmax:prec=bf16" })
+      let int8 = try #require(candidates.firstIndex { $0.setting == "softmax:prec=int8" })
+      #expect(!candidates[int8].isExact && candidates[int8].cost.bytes < candidates[bf16].cost.bytes)
+      (candidates[bf16].predictedSeconds, candidates[int8].predictedSeconds) = (exact * 0.55, exact * 0.4)
+      var limits = AttentionPolicy.Limits()
+      limits.maxError = maxError
+      return candidates[AttentionPolicy.balanced.choose(&candidates, limits: limits)]
+    }
+    #expect(try choose(maxError: 0.01).setting == "softmax:prec=int8")
+    #expect(try choose(maxError: 0.002).setting == "softmax:prec=bf16")
+    #expect(try choose(maxError: 0.0005).setting == "softmax")
+  }
+
+  /// The end-to-end check takes an int8 layer back one precision at a time: to bfloat16 where the
+  /// policy allowed it on the layer, then to exact.
+  @Test func endToEndCheckStepsInt8DownToBFloat16() throws {
+    var errors = Dictionary(uniqueKeysWithValues: AttentionCandidate.settings.map { ($0, 0.5) })
+    (errors["softmax:prec=bf16"], errors["softmax:prec=int8"]) = (0.001, 0.004)
+    var candidates = Self.candidates(Self.encoder, seqLen: 4096, errors: errors)
+    var limits = AttentionPolicy.Limits()
+    limits.maxError = 0.01
+    _ = AttentionPolicy.balanced.choose(&candidates, limits: limits)
+    var decision = LayerDecision(layer: 0, node: "attn", candidates: candidates, chosen: "softmax:prec=int8", reason: "", dispatch: nil)
+    #expect(PolicyPlanner.steppedDown(decision) == "softmax:prec=bf16")
+    decision.chosen = "softmax:prec=bf16"
+    #expect(PolicyPlanner.steppedDown(decision) == nil)
+    // bfloat16 over the budget: int8 goes straight back to exact.
+    limits.maxError = 0.0005
+    var tight = Self.candidates(Self.encoder, seqLen: 4096, errors: errors)
+    _ = AttentionPolicy.balanced.choose(&tight, limits: limits)
+    #expect(PolicyPlanner.steppedDown(LayerDecision(layer: 0, node: "attn", candidates: tight, chosen: "softmax:prec=int8", reason: "", dispatch: nil)) == nil)
+  }
+
   /// Per-head choice: when bfloat16 is over the budget on the layer but within it on some heads,
   /// `balanced` runs those heads in bfloat16 and keeps the others float32.
   @Test func balancedChoosesPrecisionPerHead() throws {
@@ -169,6 +211,28 @@ struct PolicyTests {
     let expected = exact + (sparse.predictedSeconds! - exact) * 1.8 / 2.4
     #expect(abs(chosen.predictedSeconds! - expected) < exact * 1e-9)
     #expect(chosen.headDensities == [0.1, 1, 0.1, 1] && abs(chosen.density! - 0.55) < 1e-12)
+  /// Per-head choice in int8: heads within the budget in int8 stay int8, the others run
+  /// bfloat16 where their bfloat16 error is within it, float32 otherwise.
+  @Test func balancedStepsInt8HeadsDownToBFloat16() throws {
+    var errors = Dictionary(uniqueKeysWithValues: AttentionCandidate.settings.map { ($0, 0.5) })
+    (errors["softmax:prec=bf16"], errors["softmax:prec=int8"]) = (0.15, 0.18)
+    var candidates = AttentionCandidate.all(
+      for: Self.encoder, seqLen: 4096, profile: CostModelFixture.profile(), errors: errors.mapValues { ($0, "measured") },
+      headErrors: ["softmax:prec=bf16": [0.0005, 0.005, 0.001, 0.2], "softmax:prec=int8": [0.001, 0.02, 0.002, 0.3]])
+    let exact = try #require(candidates.first { $0.isExact }?.predictedSeconds)
+    let bf16 = try #require(candidates.firstIndex { $0.setting == "softmax:prec=bf16" })
+    let int8 = try #require(candidates.firstIndex { $0.setting == "softmax:prec=int8" })
+    (candidates[bf16].predictedSeconds, candidates[int8].predictedSeconds) = (exact * 0.6, exact * 0.4)
+    var limits = AttentionPolicy.Limits()
+    limits.maxError = 0.01
+    let chosen = candidates[AttentionPolicy.balanced.choose(&candidates, limits: limits)]
+    #expect(chosen.setting == "softmax:bf16heads=1,f32heads=3,prec=int8")
+    #expect(abs(chosen.error! - ((0.001 * 0.001 + 0.005 * 0.005 + 0.002 * 0.002) / 4).squareRoot()) < 1e-12)
+    // Two heads int8 (saving 0.6 each), one bf16 (0.4), one exact.
+    #expect(abs(chosen.predictedSeconds! - exact * (1 - 0.6 * 0.5 - 0.4 * 0.25)) < exact * 1e-9)
+    var options = TiledAttention.Options(scale: 1)
+    options.setPrecision(chosen.parameters)
+    #expect((0..<4).map(options.precision(ofHead:)) == [.int8, .bfloat16, .int8, .float32])
   }
 
   // MARK: - The planner on the bundled sample

@@ -333,10 +333,9 @@ public enum AttentionVariants {
         let parameter = definition.parameters.first { $0.name == key }
         let choices = parameter?.choices ?? []
         let word = kv.count == 2 ? kv[1].filter { $0 != " " } : ""
-        guard kv.count == 2,
-          let value = Double(word) ?? choices.firstIndex(of: word).map(Double.init)
-            ?? (parameter?.isHeadSet == true ? AttentionVariantDefinition.Parameter.headSet(word) : nil)
-        else {
+        // A head set is always a list (`3` is head 3, as `text` prints it), never its bits.
+        let number = parameter?.isHeadSet == true ? AttentionVariantDefinition.Parameter.headSet(word) : Double(word)
+        guard kv.count == 2, let value = number ?? choices.firstIndex(of: word).map(Double.init) else {
           let expected = choices.isEmpty ? "key=number" : "\(key)=\(choices.joined(separator: "|"))"
           throw AttncError.invalid("variant parameter '\(pair)' in '\(text)' is not \(expected)")
         }

@@ -6,6 +6,12 @@
 /// float32 (`TiledAttention.Precision`). Its time is fitted from its own timings in the machine
 /// profile (`MachineCalibration`), so its cost is the measured bfloat16 rate.
 ///
+/// `prec=int8`: Q·Kᵀ as SageAttention (Zhang et al., 2024) computes it: K smoothed by its mean
+/// over the keys (a constant shift of each score row, which the softmax ignores; skipped under a
+/// softcap), Q and K quantized to int8 per block (16 query rows, 32 keys), their products summed
+/// exactly in int32 (AVX512-VNNI) and dequantized by the blocks' scales; P·V as in `prec=bf16`.
+/// Its cost is fitted from its own timings too (the int8 rate).
+///
 /// `skip=λ` (skip-softmax, BLASST): a key block whose scores are, on every row of a query strip,
 /// more than λ under the rows' running maxima adds less than `e^-λ` per key to each row's sum,
 /// so its exponentials and P·V are skipped (its Q·Kᵀ still runs). 0, the default, never skips
@@ -15,8 +21,13 @@ extension AttentionVariantDefinition {
     name: "softmax",
     summary: "exact attention, tiled with an online softmax (the reference every variant is measured against); prec=bf16 multiplies in bfloat16",
     parameters: [
-      .choice("prec", TiledAttention.Precision.allCases.map(\.name), help: "precision of Q·Kᵀ and P·V (f32, or bf16 with float32 accumulation)"),
-      .heads("f32heads", help: "with prec=bf16 or skip: query heads kept exact, float32 without skipping (0+3), the policy's per-head choice").untimed,
+      .choice(
+        "prec", TiledAttention.Precision.allCases.map(\.name),
+        help: "precision of Q·Kᵀ and P·V (f32; bf16 with float32 accumulation; int8: Q·Kᵀ in int8 with K smoothed, P·V in bf16)"),
+      .heads(
+        "f32heads", help: "with prec=bf16, int8 or skip: query heads kept exact, float32 without skipping (0+3), the policy's per-head choice"
+      ).untimed,
+      .heads("bf16heads", help: "with prec=int8: query heads run in bf16 instead (1+4), the policy's per-head choice").untimed,
       .off("skip", 0...1000, help: "skip-softmax λ: skip a key block's exponentials and P·V when every row scores λ under its running maximum (0: never)"),
     ],
     supportsCausal: true,
@@ -29,13 +40,19 @@ extension AttentionVariantDefinition {
       let attended = p["skip"] > 0 ? s.density : 1
       let options = TiledAttention.Options(scale: 1)
       let queryBlocks = (n / Double(options.queryBlock)).rounded(.up)
-      // K and V are read once per query block: packed as bfloat16 they are half the bytes.
-      let operand = p.int("prec") == 0 ? 4.0 : 2.0
-      let bytes = 4 * n * (d + dv) + operand * nk * (d + dv) * queryBlocks * visible
+      // K and V are read once per query block: packed as bfloat16 they are half the bytes, K in
+      // int8 a quarter.
+      let precision = TiledAttention.Precision(p)
+      let operand = precision == .float32 ? 4.0 : 2.0
+      let keyOperand = precision == .int8 ? 1.0 : operand
+      // In int8, quantizing reads Q once more (its blocks' maxima) and float K twice more (its
+      // mean, its blocks' maxima) before packing.
+      let quantizing = precision == .int8 ? 4 * n * d + 8 * nk * d : 0
+      let bytes = 4 * n * (d + dv) + quantizing + (keyOperand * d + operand * dv) * nk * queryBlocks * visible
       return AttentionCost(
         flops: pairs * (2 * d + (2 * dv + 4) * attended), exponentials: pairs * attended, bytes: bytes,
         // K (and V) packed, and per thread a 12-row score strip with the running maxima and sums.
-        extraMemoryBytes: operand * ((nk / 32).rounded(.up) * 32 * d + (p.int("prec") == 0 ? 0 : nk * dv))
+        extraMemoryBytes: keyOperand * (nk / 32).rounded(.up) * 32 * d + (precision == .float32 ? 0 : operand * nk * dv)
           + 4 * Double(12 * options.keyBlock + 2 * options.queryBlock))
     },
     kernel: nil,
@@ -50,7 +67,7 @@ extension AttentionVariantDefinition {
       let parts = (precision == .float32 ? [] : ["prec=\(precision.name)"]) + (p["skip"] > 0 ? ["skip=1000"] : [])
       return parts.isEmpty ? "softmax" : "softmax:" + parts.joined(separator: ",")
     },
-    onnxRefusal: "prec=bf16 (rounding Q, K, V and the probabilities) and skip (skipping tiles) act inside the fused kernel, which is not written yet")
+    onnxRefusal: "prec=bf16 and int8 (rounding Q, K, V and the probabilities, quantizing Q and K) and skip (skipping tiles) act inside the fused kernel, which is not written yet")
 }
 
 extension TiledAttention.Precision {
@@ -59,10 +76,11 @@ extension TiledAttention.Precision {
 }
 
 extension TiledAttention.Options {
-  /// Takes the precision a `softmax` setting's parameters ask for: `prec`, and the heads
-  /// `f32heads` keeps in float32.
+  /// Takes the precision a `softmax` setting's parameters ask for: `prec`, the heads
+  /// `f32heads` keeps in float32 and those `bf16heads` runs in bfloat16.
   public mutating func setPrecision(_ parameters: VariantParameters) {
     precision = TiledAttention.Precision(parameters)
     float32Heads = UInt64(exactly: parameters["f32heads"]) ?? 0
+    bfloat16Heads = UInt64(exactly: parameters["bf16heads"]) ?? 0
   }
 }

@@ -17,15 +17,17 @@
  * compare all three on one machine). */
 enum { ATTNC_ATTENTION_WIDEST = 0, ATTNC_ATTENTION_AVX2 = 1, ATTNC_ATTENTION_PORTABLE = 2 };
 
-/* Precision of the products Q·Kᵀ and P·V. */
-enum { ATTNC_ATTENTION_FLOAT32 = 0, ATTNC_ATTENTION_BFLOAT16 = 1 };
+/* Precision of the products Q·Kᵀ and P·V; ATTNC_ATTENTION_INT8: Q·Kᵀ in int8
+ * (attnc_attention_int8.h), P·V as in bfloat16. */
+enum { ATTNC_ATTENTION_FLOAT32 = 0, ATTNC_ATTENTION_BFLOAT16 = 1, ATTNC_ATTENTION_INT8 = 2 };
 
 /* One query block: rows query rows of one (batch, query head) against keys 0..<key_end of its
  * key/value head. */
 typedef struct {
   const float *q;              /* [rows, depth] */
-  const float *packed_keys;    /* the key head as attnc_attention_pack_keys packed it */
-  /* [keys, value_depth] in float32 precision; in bfloat16 the values as
+  /* the key head as attnc_attention_pack_keys packed it (in int8, attnc_attention_int8_pack_keys) */
+  const float *packed_keys;
+  /* [keys, value_depth] in float32 precision; in bfloat16 and int8 the values as
    * attnc_attention_pack_values packed them. */
   const float *v;
   float *y;                    /* [rows, value_depth]: written, never read before */

@@ -1,0 +1,172 @@
+@testable import AttncKernels
+import AttncTensor
+import AttncTestSupport
+import CAttnc
+import Foundation
+import Testing
+
+/// The fused kernel in int8 precision against a Double reference of its own math: K smoothed by
+/// its mean over the keys (not under a softcap), Q and K quantized to int8 per block (16 query
+/// rows of each query block, 32 keys), the scores the exact products of the dequantized
+/// operands, then the bfloat16 kernel's softmax and P·V (`TiledAttentionBFloat16Tests`). Every
+/// instruction set the machine has is checked: AVX512-VNNI where present, plain C otherwise and
+/// under the AVX2 and portable limits (`TiledAttentionBFloat16Tests` also compares the two
+/// directly, and checks that decoding rows stay float32).
+@Suite struct TiledAttentionInt8Tests {
+  typealias Case = TiledAttentionTests.Case
+
+  /// Rows of one quantization block, dequantized: `s · round(x · 127 / max|x|)` with
+  /// `s = max|x| / 127` over the block's finite rows; a row holding NaN or ±inf is NaN.
+  static func dequantized(_ rows: [[Float]]) -> [[Float]] {
+    let live = rows.map { $0.allSatisfy(\.isFinite) }
+    var top: Float = 0
+    for (r, row) in rows.enumerated() where live[r] { for x in row { top = max(top, abs(x)) } }
+    let inverse: Float = top > 0 ? 127 / top : 0, scale = top / 127
+    return rows.indices.map { r in
+      rows[r].map { x in live[r] ? scale * min(127, max(-127, (x * inverse).rounded(.toNearestOrEven))) : .nan }
+    }
+  }
+
+  /// Q and K as the int8 products see them (dequantized, K smoothed unless `c.softcap > 0`), for
+  /// query blocks of `queryBlock` rows.
+  static func scoring(_ c: Case, queryBlock: Int) -> (q: [Float], k: [Float]) {
+    let (q, k, _) = TiledAttentionTests.operands(c)
+    let (qf, kf) = (q.floats.owned, k.floats.owned)
+    let d = c.depth
+    func row(_ x: [Float], _ index: Int) -> [Float] { Array(x[(index * d)..<((index + 1) * d)]) }
+    var kq = [Float](), qq = [Float]()
+    for head in 0..<(c.batch * c.kvHeads) {
+      var keys = (0..<c.keys).map { row(kf, head * c.keys + $0) }
+      if c.softcap <= 0 {
+        for t in 0..<d {
+          let finite = keys.map { $0[t] }.filter(\.isFinite)
+          let mean = finite.isEmpty ? 0 : Float(finite.reduce(0.0) { $0 + Double($1) } / Double(finite.count))
+          for j in keys.indices { keys[j][t] -= mean }
+        }
+      }
+      for start in stride(from: 0, to: c.keys, by: Int(attnc_attention_int8_panel_width())) {
+        kq += dequantized(Array(keys[start..<min(c.keys, start + Int(attnc_attention_int8_panel_width()))])).flatMap { $0 }
+      }
+    }
+    let block = max(1, min(queryBlock, c.queries)), rowsPerScale = Int(attnc_attention_int8_query_rows())
+    for head in 0..<(c.batch * c.heads) {
+      for blockStart in stride(from: 0, to: c.queries, by: block) {
+        let blockEnd = min(c.queries, blockStart + block)
+        for start in stride(from: blockStart, to: blockEnd, by: rowsPerScale) {
+          let rows = (start..<min(blockEnd, start + rowsPerScale)).map { row(qf, head * c.queries + $0) }
+          qq += dequantized(rows).flatMap { $0 }
+        }
+      }
+    }
+    return (qq, kq)
+  }
+
+  static func reference(_ c: Case, queryBlock: Int, keyBlock: Int, add: (Int, Int, Int, Int) -> Float) -> [Float] {
+    TiledAttentionBFloat16Tests.reference(
+      c, keyBlock: TiledAttentionBFloat16Tests.keyBlock(keyBlock, keys: c.keys), scoring: scoring(c, queryBlock: queryBlock), add: add)
+  }
+
+  func check(
+    _ c: Case, _ kernels: TiledAttention.Kernels, _ mask: TiledAttention.Mask = .none, queryBlock: Int = 16, keyBlock: Int = 64,
+    rowKernel: Bool = false, add: (Int, Int, Int, Int) -> Float = { _, _, _, _ in 0 }
+  ) throws {
+    let (q, k, v) = TiledAttentionTests.operands(c)
+    var options = TiledAttention.Options(
+      scale: c.scale, causal: c.causal, softcap: c.softcap, queryBlock: queryBlock, keyBlock: keyBlock, kernels: kernels)
+    options.precision = .int8
+    options.rowKernel = rowKernel
+    let y = try TiledAttention.run(q: q, k: k, v: v, mask: mask, options: options)
+    let expected = Self.reference(c, queryBlock: queryBlock, keyBlock: keyBlock, add: add)
+    let worst = Reference.maxDifference(y.floats, expected)
+    #expect(worst < 1e-4, "\(kernels): max abs error \(worst)")
+    #expect(!y.floats.contains { $0.isNaN })
+  }
+
+  @Test(arguments: TiledAttention.Kernels.allCases, TiledAttentionBFloat16Tests.cases)
+  func everyInstructionSetMatchesTheQuantizedReference(_ kernels: TiledAttention.Kernels, _ c: Case) throws {
+    try check(c, kernels, keyBlock: 32)
+  }
+
+  /// ViT-S's 257 tokens and an odd 1500 over several key blocks, heads of 64, default tiling.
+  @Test(arguments: [(257, false), (1500, false), (257, true)])
+  func oddLengths(_ length: Int, _ causal: Bool) throws {
+    let c = Case(batch: 1, heads: 1, kvHeads: 1, queries: length, keys: length, depth: 64, valueDepth: 64, scale: 0.125, causal: causal)
+    try check(c, .widest, queryBlock: 256, keyBlock: 512)
+  }
+
+  @Test(arguments: TiledAttention.Kernels.allCases)
+  func keyPaddingAndBias(_ kernels: TiledAttention.Kernels) throws {
+    for (c, mask, add) in TiledAttentionBFloat16Tests.maskedCases() { try check(c, kernels, mask, keyBlock: 32, add: add) }
+  }
+
+  /// Smoothing is what keeps int8 close on keys with a large common offset (a channel-wise
+  /// outlier, as SageAttention found in real K): with it the error stays near the plain keys'.
+  @Test func smoothingRemovesACommonKeyOffset() throws {
+    let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 64, keys: 200, depth: 32, valueDepth: 32, scale: 0.18)
+    let (q, k, v) = TiledAttentionTests.operands(c)
+    let shifted = Tensor.float(k.floats.enumerated().map { index, x in index % c.depth == 3 ? x + 40 : x }, k.shape)
+    func error(_ keys: Tensor, softcap: Float) throws -> Double {
+      var options = TiledAttention.Options(scale: c.scale, softcap: softcap)
+      options.precision = .int8
+      let y = try TiledAttention.run(q: q, k: keys, v: v, mask: .none, options: options)
+      options.precision = .float32
+      let exact = try TiledAttention.run(q: q, k: keys, v: v, mask: .none, options: options)
+      let (a, b) = (y.floats.owned, exact.floats.owned)
+      let difference = zip(a, b).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+      return (difference / b.reduce(0.0) { $0 + Double($1) * Double($1) }).squareRoot()
+    }
+    let plain = try error(k, softcap: 0), smoothed = try error(shifted, softcap: 0)
+    // A softcap of 1000 changes nothing measurable but turns smoothing off.
+    let unsmoothed = try error(shifted, softcap: 1000)
+    #expect(plain < 0.02 && smoothed < 2 * plain + 1e-3, "plain \(plain), offset keys smoothed \(smoothed)")
+    #expect(unsmoothed > 2 * smoothed, "offset keys without smoothing \(unsmoothed), smoothed \(smoothed)")
+  }
+
+  /// Per-head precision: head 0 float32 (`float32Heads`), head 2 bfloat16 (`bfloat16Heads`),
+  /// heads 1 and 3 int8, GQA heads of one key/value head mixed; each against its own reference.
+  @Test(arguments: TiledAttention.Kernels.allCases)
+  func headsMixPrecisions(_ kernels: TiledAttention.Kernels) throws {
+    let c = Case(batch: 2, heads: 4, kvHeads: 2, queries: 21, keys: 70, depth: 24, valueDepth: 24, scale: 0.3, causal: true)
+    let (q, k, v) = TiledAttentionTests.operands(c)
+    var options = TiledAttention.Options(scale: c.scale, causal: true, queryBlock: 16, keyBlock: 32, kernels: kernels)
+    (options.precision, options.float32Heads, options.bfloat16Heads) = (.int8, 0b0001, 0b0100)
+    let y = try TiledAttention.run(q: q, k: k, v: v, mask: .none, options: options).floats
+    let none: (Int, Int, Int, Int) -> Float = { _, _, _, _ in 0 }
+    let expected = [
+      TiledAttentionTests.reference(c, add: none), Self.reference(c, queryBlock: 16, keyBlock: 32, add: none),
+      TiledAttentionBFloat16Tests.reference(c, keyBlock: TiledAttentionBFloat16Tests.keyBlock(32, keys: c.keys), add: none),
+    ]
+    let size = c.queries * c.valueDepth
+    for b in 0..<c.batch {
+      for h in 0..<c.heads {
+        let rows = ((b * c.heads + h) * size)..<((b * c.heads + h + 1) * size)
+        let kind = h == 0 ? 0 : h == 2 ? 2 : 1
+        let worst = Reference.maxDifference(Array(y[rows]), Array(expected[kind][rows]))
+        #expect(worst < (kind == 0 ? 1e-5 : 1e-4), "batch \(b) head \(h): \(worst)")
+      }
+    }
+    #expect((0..<4).map(options.precision(ofHead:)) == [.float32, .int8, .bfloat16, .int8])
+  }
+
+  /// The variant parameter reaches the kernel and prints as it parses; int8 is not exact.
+  @Test func precisionIsAVariantParameter() throws {
+    let (definition, parameters) = try AttentionVariants.parse("softmax:prec=int8,f32heads=2")
+    #expect(definition.text(parameters.values) == "softmax:f32heads=2,prec=int8")
+    // A set of one head reads back as that head: the text round-trips.
+    let mixed = try AttentionVariants.parse("softmax:bf16heads=0+5,f32heads=3,prec=int8")
+    #expect(mixed.1["bf16heads"] == 33 && mixed.1["f32heads"] == 8)
+    #expect(try AttentionVariants.parse(mixed.0.text(mixed.1.values)).1 == mixed.1)
+    #expect(!definition.isExact(parameters))
+    var options = TiledAttention.Options(scale: 1)
+    options.setPrecision(parameters)
+    #expect(options.precision == .int8 && options.float32Heads == 4)
+    let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 40, keys: 40, depth: 16, valueDepth: 16)
+    let (q, k, v) = TiledAttentionTests.operands(c)
+    func run(_ values: [String: Double]) throws -> [Float] {
+      let call = FusedAttentionCall(scale: c.scale, causal: false, softcap: 0, mask: .none, maskFill: 0, variantValues: values)
+      return try call.evaluate(KernelContext(), [q, k, v])[0].floats.owned
+    }
+    let difference = Reference.maxDifference(try run(["prec": 2]), try run([:]))
+    #expect(difference > 1e-4 && difference < 0.05, "int8 against f32: \(difference)")
+  }
+}
