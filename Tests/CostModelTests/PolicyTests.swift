@@ -211,6 +211,8 @@ struct PolicyTests {
     let expected = exact + (sparse.predictedSeconds! - exact) * 1.8 / 2.4
     #expect(abs(chosen.predictedSeconds! - expected) < exact * 1e-9)
     #expect(chosen.headDensities == [0.1, 1, 0.1, 1] && abs(chosen.density! - 0.55) < 1e-12)
+  }
+
   /// Per-head choice in int8: heads within the budget in int8 stay int8, the others run
   /// bfloat16 where their bfloat16 error is within it, float32 otherwise.
   @Test func balancedStepsInt8HeadsDownToBFloat16() throws {

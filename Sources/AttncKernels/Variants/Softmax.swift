@@ -67,7 +67,7 @@ extension AttentionVariantDefinition {
       let parts = (precision == .float32 ? [] : ["prec=\(precision.name)"]) + (p["skip"] > 0 ? ["skip=1000"] : [])
       return parts.isEmpty ? "softmax" : "softmax:" + parts.joined(separator: ",")
     },
-    onnxRefusal: "prec=bf16 and int8 (rounding Q, K, V and the probabilities, quantizing Q and K) and skip (skipping tiles) act inside the fused kernel, which is not written yet")
+    onnxRefusal: "prec=bf16 rounds Q, K, V and the probabilities to bfloat16 (prec=int8 quantizes Q and K to int8) and skip skips tiles inside the fused kernel, which is not written yet")
 }
 
 extension TiledAttention.Precision {
