@@ -20,6 +20,9 @@ public enum AttentionPolicy: String, CaseIterable, Sendable {
     public var maxOutputError = 0.02
     /// Largest extra memory per attention call, in bytes (`accurate`); nil = no limit.
     public var memoryBudget: Double?
+    /// Only settings with a standard ONNX form (`convert --to onnx`): reduced precision and
+    /// skip-softmax, which only attnc's kernels run, are ruled out.
+    public var standardONNXOnly = false
     public init() {}
   }
 
@@ -30,6 +33,11 @@ public enum AttentionPolicy: String, CaseIterable, Sendable {
   /// Exact attention is always a candidate, so there is always a choice.
   public func choose(_ candidates: inout [AttentionCandidate], limits: Limits) -> Int {
     let exactSeconds = candidates.first { $0.isExact }?.predictedSeconds
+    if limits.standardONNXOnly {
+      for index in candidates.indices where !candidates[index].isExact && candidates[index].definition.onnxForm == nil {
+        candidates[index].refusal = "no standard ONNX form (--to onnx)"
+      }
+    }
     // The bfloat16 setting as measured: int8's per-head form runs it on the heads int8 does not fit.
     let bfloat16 = candidates.first { $0.variant == "softmax" && TiledAttention.Precision($0.parameters) == .bfloat16 && $0.allowed }
     for index in candidates.indices where candidates[index].refusal == nil {

@@ -159,6 +159,7 @@ struct Convert: ParsableCommand {
       throw AttncError(.usage, "--linear-precision \(precision.rawValue) is not written to ONNX (its linear layers stay float32)")
     }
     options.linearPrecision = .f32
+    options.limits.standardONNXOnly = true
     let destination = output ?? URL(fileURLWithPath: model).deletingPathExtension().appendingPathExtension("attnc.onnx").path
     let start = Date()
     let conversion = try convertModel(options, to: destination)
