@@ -45,11 +45,11 @@ public enum Convolution {
     let inSize = inSpatial.reduce(1, *)
     let rows = cPerGroup * kernelSize
     var out = [Float](unsafeUninitializedCapacity: batch * filters * outSize) { _, count in count = batch * filters * outSize }
-    // For each (kernel offset, output position), the input offset or -1 (padding).
-    let offsets = windowOffsets(kernel: kernel, walk: outputSpatial, target: inSpatial, window: window)
     // A 1×1 filter at stride 1 without padding reads the input planes as they are: no im2col.
     let pointwise = kernelSize == 1 && window.strides.allSatisfy { $0 == 1 } && window.padsBegin.allSatisfy { $0 == 0 }
       && outputSpatial == inSpatial
+    // For each (kernel offset, output position), the input offset or -1 (padding).
+    let offsets = pointwise ? [] : windowOffsets(kernel: kernel, walk: outputSpatial, target: inSpatial, window: window)
     let columnCount = pointwise ? 0 : rows * outSize
     var columns = [Float](unsafeUninitializedCapacity: columnCount) { _, count in count = columnCount }
     for n in 0..<batch {

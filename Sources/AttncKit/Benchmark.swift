@@ -77,11 +77,9 @@ public enum Benchmark {
   /// (exact attention: the visible part of QKᵀ and P·V), convolutions, Einsum and token
   /// merging's similarity product; from the values' shapes in a run (by slot name).
   public static func matrixFLOPs(_ plan: Plan, shapes: [String: [Int]]) -> Double {
-    plan.instructions.reduce(0.0) { total, instruction in
-      let operands = PlanCost.shapes(instruction, in: plan) { shapes[plan.slots[$0].name] }
-      return total + instruction.call.cost(operands).flops
-    }
+    kernelFLOPs(plan, shapes: shapes).values.reduce(0, +)
   }
+
 
 
   /// The machine's sgemm rate in FLOP/s: a square `size³` product on the current thread budget
