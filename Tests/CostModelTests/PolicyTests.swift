@@ -46,6 +46,20 @@ struct PolicyTests {
     #expect(unmeasured[AttentionPolicy.balanced.choose(&unmeasured, limits: limits)].variant == "softmax")
   }
 
+  /// `convert --to onnx`: settings only attnc's kernels run (reduced precision, skip-softmax,
+  /// block-sparse) are ruled out with the reason; exact attention and the standard forms stay.
+  @Test func standardONNXOnlyRulesOutSettingsWithoutAForm() {
+    var candidates = Self.candidates(Self.encoder, seqLen: 8192, errors: Dictionary(uniqueKeysWithValues: AttentionCandidate.settings.map { ($0, 0.0) }))
+    var limits = AttentionPolicy.Limits()
+    limits.standardONNXOnly = true
+    let choice = AttentionPolicy.fastest.choose(&candidates, limits: limits)
+    #expect(candidates[choice].isExact || candidates[choice].definition.onnxForm != nil)
+    let formless = candidates.filter { !$0.isExact && $0.definition.onnxForm == nil }
+    #expect(formless.contains { TiledAttention.Precision($0.parameters) == .bfloat16 })
+    #expect(formless.allSatisfy { $0.refusal == "no standard ONNX form (--to onnx)" })
+    #expect(candidates.contains { !$0.isExact && $0.definition.onnxForm != nil && $0.allowed })
+  }
+
   /// `balanced` approximates a layer only when the fastest allowed setting is predicted at least
   /// `minimumGain` (10%) faster than exact attention; otherwise the layer stays exact and that
   /// setting carries the reason.

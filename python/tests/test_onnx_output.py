@@ -97,25 +97,34 @@ def test_variant_function_matches_attncs_plan(model, variant, tmp_path):
 
 
 def test_per_length_table_becomes_if_on_the_key_length(tmp_path):
-    # balanced on a symbolic length plans a table by key length (from this machine's profile).
-    plan = str(tmp_path / "auto.attnc")
-    result = subprocess.run([BINARY, "convert", SAMPLE, "-o", plan, "--linear-precision", "f32"], capture_output=True, text=True)
+    # balanced on a symbolic length plans a table by key length (from this machine's profile),
+    # of settings with a standard form only; each branch of the written If runs its entry's variant.
+    written = str(tmp_path / "auto.onnx")
+    result = convert(SAMPLE, written, "--to", "onnx")
     assert result.returncode == 0, result.stderr
-    table = re.search(r"by length: 1-(\d+):", result.stdout)
+    table = re.search(r"by length: (.*)$", result.stdout, re.MULTILINE)
     if not table:
         pytest.skip("the cost model chose one variant for every length here: no table to write")
-    written = converted(SAMPLE, str(tmp_path / "auto.onnx"))
+    entries = [re.match(r"(\d+)-(\d*):(\S+)", e).groups() for e in table.group(1).split()]
+    assert len(entries) > 1, table.group(0)
+    assert not any("prec=" in v or "skip=" in v for _, _, v in entries), "--to onnx chose a setting without an ONNX form"
     onnx.checker.check_model(written, full_check=True)
     assert any(n.op_type == "If" for n in onnx.load(written).graph.node)
-    session = attnc.InferenceSession(plan)
-    bound = int(table.group(1))
-    for length in sorted({8, bound, bound + 1, 300}):
-        rng = np.random.default_rng(length)
-        ids = rng.integers(0, 1000, size=(1, length), dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-        (expected,) = session.run(None, feeds)
-        (actual,) = run_onnx(written, feeds)
-        assert relative_error(actual, expected) <= 1e-4, length
+    sessions = {}
+    for low, high, variant in entries:
+        lengths = {int(low), int(high)} if high else {int(low), int(low) + 1}
+        if variant not in sessions:
+            plan = str(tmp_path / f"entry{len(sessions)}.attnc")
+            result = convert(SAMPLE, plan, "--variant", variant, "--linear-precision", "f32")
+            assert result.returncode == 0, result.stderr
+            sessions[variant] = attnc.InferenceSession(plan)
+        for length in sorted(n for n in lengths if 2 <= n <= 512):
+            rng = np.random.default_rng(length)
+            ids = rng.integers(0, 1000, size=(1, length), dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+            (expected,) = sessions[variant].run(None, feeds)
+            (actual,) = run_onnx(written, feeds)
+            assert relative_error(actual, expected) <= 1e-4, (length, variant)
 
 
 def test_variant_without_a_standard_form_is_refused_with_the_reason(tmp_path):
