@@ -160,10 +160,7 @@ ATTNC_VNNI static ALWAYS_INLINE void qk_rows_vnni(int rows, const float *q, long
 
 ATTNC_VNNI static void qk_strip_vnni(int rows, const float *q, long depth, const float *packed, long panels,
                                      float scale, float *strip, long stride) {
-#define QK_ROWS(n) \
-  case n: qk_rows_vnni(n, q, depth, packed, panels, scale, strip, stride); break;
-  switch (rows) { ATTNC_ROW_CASES_12(QK_ROWS) }
-#undef QK_ROWS
+  ATTNC_ROW_DISPATCH_12(rows, qk_rows_vnni, q, depth, packed, panels, scale, strip, stride);
 }
 #endif
 

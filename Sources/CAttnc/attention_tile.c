@@ -269,10 +269,7 @@ ATTNC_AVX2 static ALWAYS_INLINE void qk_rows_avx2(int rows, const float *q, long
 
 ATTNC_AVX2 static void qk_strip_avx2(int rows, const float *q, long depth, const float *packed, long panels,
                                      float scale, float *strip, long stride) {
-#define QK_ROWS(n) \
-  case n: qk_rows_avx2(n, q, depth, packed, panels, scale, strip, stride); break;
-  switch (rows) { ATTNC_ROW_CASES_6(QK_ROWS) }
-#undef QK_ROWS
+  ATTNC_ROW_DISPATCH_6(rows, qk_rows_avx2, q, depth, packed, panels, scale, strip, stride);
 }
 
 /* Columns [column, column + 8·vectors) of y[r] = correction[r]·y[r] + Σ_j p[r][j]·v[j], j < count;
@@ -334,10 +331,7 @@ ATTNC_AVX2 static ALWAYS_INLINE void pv_columns_avx2(int rows, const float *p, l
 
 ATTNC_AVX2 static void pv_strip_avx2(int rows, const float *p, long p_stride, const float *v, long value_depth,
                                      long count, float *y, const float *corrections) {
-#define PV_ROWS(n) \
-  case n: pv_columns_avx2(n, p, p_stride, v, value_depth, count, y, corrections); break;
-  switch (rows) { ATTNC_ROW_CASES_6(PV_ROWS) }
-#undef PV_ROWS
+  ATTNC_ROW_DISPATCH_6(rows, pv_columns_avx2, p, p_stride, v, value_depth, count, y, corrections);
 }
 #endif
 
@@ -437,10 +431,7 @@ ATTNC_AVX512 static ALWAYS_INLINE void qk_rows_avx512(int rows, const float *q, 
 
 ATTNC_AVX512 static void qk_strip_avx512(int rows, const float *q, long depth, const float *packed, long panels,
                                          float scale, float *strip, long stride) {
-#define QK_ROWS(n) \
-  case n: qk_rows_avx512(n, q, depth, packed, panels, scale, strip, stride); break;
-  switch (rows) { ATTNC_ROW_CASES_12(QK_ROWS) }
-#undef QK_ROWS
+  ATTNC_ROW_DISPATCH_12(rows, qk_rows_avx512, q, depth, packed, panels, scale, strip, stride);
 }
 
 /* As pv_rows_avx2: `vectors` (1 or 2) of 16 columns, lanes of the last one masked by `tail`. */
@@ -484,10 +475,7 @@ ATTNC_AVX512 static ALWAYS_INLINE void pv_columns_avx512(int rows, const float *
 
 ATTNC_AVX512 static void pv_strip_avx512(int rows, const float *p, long p_stride, const float *v, long value_depth,
                                          long count, float *y, const float *corrections) {
-#define PV_ROWS(n) \
-  case n: pv_columns_avx512(n, p, p_stride, v, value_depth, count, y, corrections); break;
-  switch (rows) { ATTNC_ROW_CASES_12(PV_ROWS) }
-#undef PV_ROWS
+  ATTNC_ROW_DISPATCH_12(rows, pv_columns_avx512, p, p_stride, v, value_depth, count, y, corrections);
 }
 
 /* ---- AVX512-BF16: the AVX-512 strip with bfloat16 operands (vdpbf16ps: two products a lane) ---- */
@@ -516,10 +504,7 @@ ATTNC_BF16 static ALWAYS_INLINE void qk_rows_bf16(int rows, const float *q, long
 
 ATTNC_BF16 static void qk_strip_bf16(int rows, const float *q, long depth, const float *packed, long panels, float scale,
                                      float *strip, long stride) {
-#define QK_ROWS(n) \
-  case n: qk_rows_bf16(n, q, depth, packed, panels, scale, strip, stride); break;
-  switch (rows) { ATTNC_ROW_CASES_12(QK_ROWS) }
-#undef QK_ROWS
+  ATTNC_ROW_DISPATCH_12(rows, qk_rows_bf16, q, depth, packed, panels, scale, strip, stride);
 }
 
 /* As pv_rows_avx512 with p as bfloat16 pairs of keys (p_stride pairs a row) and v as
@@ -555,10 +540,7 @@ ATTNC_BF16 static ALWAYS_INLINE void pv_columns_bf16(int rows, const float *p, l
 
 ATTNC_BF16 static void pv_strip_bf16(int rows, const float *p, long p_stride, const float *v, long value_depth, long count,
                                      float *y, const float *corrections) {
-#define PV_ROWS(n) \
-  case n: pv_columns_bf16(n, p, p_stride, v, value_depth, count, y, corrections); break;
-  switch (rows) { ATTNC_ROW_CASES_12(PV_ROWS) }
-#undef PV_ROWS
+  ATTNC_ROW_DISPATCH_12(rows, pv_columns_bf16, p, p_stride, v, value_depth, count, y, corrections);
 }
 
 /* Rows [0, rows) of the probability strip, columns [0, width) (a multiple of 32), as bfloat16

@@ -14,6 +14,23 @@
 #define ATTNC_ROW_CASES_6(ROWS) ROWS(6) ROWS(5) ATTNC_ROW_CASES_4(ROWS)
 #define ATTNC_ROW_CASES_12(ROWS) ROWS(12) ROWS(11) ROWS(10) ROWS(9) ROWS(8) ROWS(7) ATTNC_ROW_CASES_6(ROWS)
 
+/* `switch (rows)` calling kernel(n, arguments…) with the constant n for rows 1…6 (or 1…12): a
+ * strip function's whole body. */
+#define ATTNC_ROW_CALL_(n, kernel, ...) case n: kernel(n, __VA_ARGS__); break;
+#define ATTNC_ROW_DISPATCH_6(rows, kernel, ...)                                                              \
+  switch (rows) {                                                                                            \
+    ATTNC_ROW_CALL_(6, kernel, __VA_ARGS__) ATTNC_ROW_CALL_(5, kernel, __VA_ARGS__)                          \
+    ATTNC_ROW_CALL_(4, kernel, __VA_ARGS__) ATTNC_ROW_CALL_(3, kernel, __VA_ARGS__)                          \
+    ATTNC_ROW_CALL_(2, kernel, __VA_ARGS__) ATTNC_ROW_CALL_(1, kernel, __VA_ARGS__)                          \
+  }
+#define ATTNC_ROW_DISPATCH_12(rows, kernel, ...)                                                             \
+  switch (rows) {                                                                                            \
+    ATTNC_ROW_CALL_(12, kernel, __VA_ARGS__) ATTNC_ROW_CALL_(11, kernel, __VA_ARGS__)                        \
+    ATTNC_ROW_CALL_(10, kernel, __VA_ARGS__) ATTNC_ROW_CALL_(9, kernel, __VA_ARGS__)                         \
+    ATTNC_ROW_CALL_(8, kernel, __VA_ARGS__) ATTNC_ROW_CALL_(7, kernel, __VA_ARGS__)                          \
+    default: ATTNC_ROW_DISPATCH_6(rows, kernel, __VA_ARGS__)                                                 \
+  }
+
 /* The strip dispatch the GEMM tile kernels share: the row count (1…12) and one or two 16-wide
  * column vectors chosen at run time, each case a call of ATTNC_TILE_KERNEL(n, vectors), which the
  * including function defines (and undefines after) to its own row kernel with its arguments. */
