@@ -51,8 +51,10 @@ struct Convert: ParsableCommand {
       (--seq-len auto) becomes If on the key length. --token-merge writes each \
       block's merge as a local function (ArgMax, TopK, ScatterND with reduction; \
       opset 16 or later) and the unmerges as Gather. Variants without a standard \
-      form (scatterbrain, random projections) are refused with the reason. The \
-      linear layers stay float32. The default output \
+      form (scatterbrain, random projections) are refused with the reason, and \
+      the policies weigh only settings that have one (no bf16/int8 products or \
+      skip-softmax, which only attnc's kernels run). The linear layers stay \
+      float32. The default output \
       is <model>.attnc.onnx; `attnc verify OUT.onnx --reference MODEL` checks it.
 
       Batch conversion: given a folder, a quoted glob or several models, -o names \
