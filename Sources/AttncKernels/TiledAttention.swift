@@ -265,7 +265,10 @@ public enum TiledAttention {
       if let bfloat16Keys {
         attnc_attention_pack_keys(key, keys, depth, kernels, Precision.bfloat16.rawValue, base + bfloat16Keys + head * keyHead)
       }
-      if let int8Keys { attnc_attention_int8_pack_keys(key, keys, depth, smooth ? 1 : 0, base + int8Keys + head * int8KeyHead) }
+      if let int8Keys {
+        let widest: Int32 = kernels == TiledAttention.Kernels.widest.rawValue ? 1 : 0
+        attnc_attention_int8_pack_keys(key, keys, depth, smooth ? 1 : 0, widest, base + int8Keys + head * int8KeyHead)
+      }
       if let bfloat16Values {
         attnc_attention_pack_values(value, keys, valueDepth, kernels, base + bfloat16Values + head * valueHead)
       }

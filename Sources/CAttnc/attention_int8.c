@@ -41,67 +41,153 @@ static int8_t quantized(float x, float inverse) {
   return (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
 }
 
-static int finite_row(const float *x, long n) {
+/* ---- the operands' quantization: per row, plain C or AVX-512 (the same numbers) ---- */
+
+/* sum[t] += x[t] and count[t] += 1 for the finite x[t], t < n. */
+static void add_finite_portable(const float *x, long n, double *sum, double *count) {
   for (long t = 0; t < n; t++) {
-    if (!isfinite(x[t])) return 0;
+    if (isfinite(x[t])) sum[t] += x[t], count[t] += 1;
   }
-  return 1;
 }
 
-void attnc_attention_int8_pack_keys(const float *k, long keys, long depth, int smooth, float *packed) {
-  const long quads = quads_of(depth), panels = (keys + W - 1) / W;
-  float mean[depth > 0 ? depth : 1];
-  for (long t = 0; t < depth; t++) {
-    double sum = 0;
-    long count = 0;
-    for (long j = 0; smooth && j < keys; j++) {
-      if (isfinite(k[j * depth + t])) sum += k[j * depth + t], count++;
-    }
-    mean[t] = count > 0 ? (float)(sum / (double)count) : 0;
+/* max |x[t] − shift[t]| over t < n (shift NULL: 0), or −1 when some x[t] is NaN or ±inf. */
+static float row_top_portable(const float *x, const float *shift, long n) {
+  float top = 0;
+  for (long t = 0; t < n; t++) {
+    if (!isfinite(x[t])) return -1;
+    top = fmaxf(top, fabsf(shift ? x[t] - shift[t] : x[t]));
   }
+  return top;
+}
+
+/* out[t] = quantized(x[t] − shift[t], inverse) + bias for t < n, bias for n ≤ t < padded (a
+ * multiple of 4); returns Σ quantized. */
+static int32_t quantize_row_portable(const float *x, const float *shift, long n, long padded, float inverse, int bias,
+                                     int8_t *out) {
+  int32_t sum = 0;
+  for (long t = 0; t < padded; t++) {
+    const int8_t v = t < n ? quantized(shift ? x[t] - shift[t] : x[t], inverse) : 0;
+    out[t] = (int8_t)(v + bias);
+    sum += v;
+  }
+  return sum;
+}
+
+#ifdef ATTNC_X86
+static __mmask16 lanes_below(long n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+
+ATTNC_VNNI static void add_finite_avx512(const float *x, long n, double *sum, double *count) {
+  const __m512d one = _mm512_set1_pd(1), infinity = _mm512_set1_pd(INFINITY);
+  for (long t = 0; t < n; t += 8) {
+    const __mmask8 lanes = (__mmask8)lanes_below(n - t < 8 ? n - t : 8);
+    const __m512d v = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(lanes, x + t)));
+    const __mmask8 finite = _mm512_mask_cmp_pd_mask(lanes, _mm512_abs_pd(v), infinity, _CMP_LT_OQ);
+    _mm512_mask_storeu_pd(sum + t, finite, _mm512_add_pd(_mm512_maskz_loadu_pd(finite, sum + t), v));
+    _mm512_mask_storeu_pd(count + t, finite, _mm512_add_pd(_mm512_maskz_loadu_pd(finite, count + t), one));
+  }
+}
+
+ATTNC_VNNI static float row_top_avx512(const float *x, const float *shift, long n) {
+  const __m512 infinity = _mm512_set1_ps(INFINITY);
+  __m512 top = _mm512_setzero_ps();
+  for (long t = 0; t < n; t += 16) {
+    const __mmask16 lanes = lanes_below(n - t);
+    const __m512 v = _mm512_maskz_loadu_ps(lanes, x + t);
+    if (_mm512_mask_cmp_ps_mask(lanes, _mm512_abs_ps(v), infinity, _CMP_LT_OQ) != lanes) return -1;
+    const __m512 d = shift ? _mm512_sub_ps(v, _mm512_maskz_loadu_ps(lanes, shift + t)) : v;
+    top = _mm512_max_ps(top, _mm512_abs_ps(d));
+  }
+  return _mm512_reduce_max_ps(top);
+}
+
+ATTNC_VNNI static int32_t quantize_row_avx512(const float *x, const float *shift, long n, long padded, float inverse, int bias,
+                                               int8_t *out) {
+  const __m512 factor = _mm512_set1_ps(inverse);
+  const __m512i low = _mm512_set1_epi32(-127), high = _mm512_set1_epi32(127), offset = _mm512_set1_epi32(bias);
+  __m512i sum = _mm512_setzero_si512();
+  for (long t = 0; t < padded; t += 16) {
+    const __mmask16 lanes = lanes_below(n - t > 0 ? n - t : 0);
+    __m512 v = _mm512_maskz_loadu_ps(lanes, x + t);
+    if (shift) v = _mm512_sub_ps(v, _mm512_maskz_loadu_ps(lanes, shift + t));
+    /* cvtps2dq rounds to nearest even, as cvtss2si; out-of-range gives INT32_MIN, clamped to −127 */
+    const __m512i q = _mm512_maskz_mov_epi32(lanes, _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, factor)), low), high));
+    sum = _mm512_add_epi32(sum, q);
+    _mm512_mask_cvtepi32_storeu_epi8(out + t, lanes_below(padded - t), _mm512_add_epi32(q, offset));
+  }
+  return _mm512_reduce_add_epi32(sum);
+}
+#endif
+
+static void add_finite(int wide, const float *x, long n, double *sum, double *count) {
+#ifdef ATTNC_X86
+  if (wide) return add_finite_avx512(x, n, sum, count);
+#endif
+  add_finite_portable(x, n, sum, count);
+}
+
+static float row_top(int wide, const float *x, const float *shift, long n) {
+#ifdef ATTNC_X86
+  if (wide) return row_top_avx512(x, shift, n);
+#endif
+  return row_top_portable(x, shift, n);
+}
+
+static int32_t quantize_row(int wide, const float *x, const float *shift, long n, long padded, float inverse, int bias,
+                            int8_t *out) {
+#ifdef ATTNC_X86
+  if (wide) return quantize_row_avx512(x, shift, n, padded, inverse, bias, out);
+#endif
+  return quantize_row_portable(x, shift, n, padded, inverse, bias, out);
+}
+
+void attnc_attention_int8_pack_keys(const float *k, long keys, long depth, int smooth, int widest, float *packed) {
+  const int wide = widest && attnc_attention_int8_native();
+  const long quads = quads_of(depth), panels = (keys + W - 1) / W, n = depth > 0 ? depth : 1;
+  double sum[n], count[n];
+  float mean[n];
+  for (long t = 0; t < n; t++) sum[t] = count[t] = 0;
+  for (long j = 0; smooth && j < keys; j++) add_finite(wide, k + j * depth, depth, sum, count);
+  for (long t = 0; t < n; t++) mean[t] = count[t] > 0 ? (float)(sum[t] / count[t]) : 0;
+  int8_t row[4 * quads + 16];
   for (long p = 0; p < panels; p++) {
     float *panel = packed + p * panel_units(depth);
-    int8_t *bytes = (int8_t *)panel;
     int32_t *offsets = (int32_t *)(panel + quads * W);
     float *scales = panel + quads * W + W;
-    float top = 0;
-    for (long c = 0; c < W && p * W + c < keys; c++) {
-      const float *key = k + (p * W + c) * depth;
-      if (!finite_row(key, depth)) continue;
-      for (long t = 0; t < depth; t++) top = fmaxf(top, fabsf(key[t] - mean[t]));
+    float tops[W], top = 0;
+    for (long c = 0; c < W; c++) {
+      tops[c] = p * W + c < keys ? row_top(wide, k + (p * W + c) * depth, mean, depth) : -1;
+      top = fmaxf(top, tops[c]);
     }
     const float inverse = top > 0 ? 127.0f / top : 0, scale = top / 127.0f;
     for (long c = 0; c < W; c++) {
       const long j = p * W + c;
-      const int live = j < keys && finite_row(k + j * depth, depth);
-      int32_t sum = 0;
-      for (long t = 0; t < 4 * quads; t++) {
-        int8_t x = live && t < depth ? quantized(k[j * depth + t] - mean[t], inverse) : 0;
-        bytes[((t / 4) * W + c) * 4 + t % 4] = x;
-        sum += x;
-      }
-      offsets[c] = 128 * sum;
+      const int live = tops[c] >= 0;
+      offsets[c] = live ? 128 * quantize_row(wide, k + j * depth, mean, depth, 4 * quads, inverse, 0, row) : 0;
+      if (!live) memset(row, 0, (size_t)(4 * quads));
+      /* four channels a 32-bit unit, the key's units W apart */
+      for (long g = 0; g < quads; g++) memcpy(panel + g * W + c, row + 4 * g, 4);
       scales[c] = j >= keys ? 0 : live ? scale : NAN;
     }
   }
 }
 
-void attnc_attention_int8_quantize_queries(const float *q, long rows, long depth, float *out) {
+void attnc_attention_int8_quantize_queries(const float *q, long rows, long depth, int widest, float *out) {
+  const int wide = widest && attnc_attention_int8_native();
   const long quads = quads_of(depth), units = quads + 1;
   for (long first = 0; first < rows; first += QUERY_ROWS) {
     const long last = first + QUERY_ROWS < rows ? first + QUERY_ROWS : rows;
-    float top = 0;
+    float tops[QUERY_ROWS], top = 0;
     for (long r = first; r < last; r++) {
-      if (!finite_row(q + r * depth, depth)) continue;
-      for (long t = 0; t < depth; t++) top = fmaxf(top, fabsf(q[r * depth + t]));
+      tops[r - first] = row_top(wide, q + r * depth, NULL, depth);
+      top = fmaxf(top, tops[r - first]);
     }
     const float inverse = top > 0 ? 127.0f / top : 0, scale = top / 127.0f;
     for (long r = first; r < last; r++) {
-      const int live = finite_row(q + r * depth, depth);
-      uint8_t *bytes = (uint8_t *)(out + r * units);
-      for (long t = 0; t < 4 * quads; t++) {
-        bytes[t] = (uint8_t)(128 + (live && t < depth ? quantized(q[r * depth + t], inverse) : 0));
-      }
+      const int live = tops[r - first] >= 0;
+      int8_t *bytes = (int8_t *)(out + r * units);
+      /* the bytes are q8 + 128 as uint8: the same bits as int8 q8 − 128 */
+      if (live) quantize_row(wide, q + r * depth, NULL, depth, 4 * quads, inverse, -128, bytes);
+      else memset(bytes, 0x80, (size_t)(4 * quads));
       out[r * units + quads] = live ? scale : NAN;
     }
   }

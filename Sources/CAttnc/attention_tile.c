@@ -148,9 +148,11 @@ static ALWAYS_INLINE void adjust_row(float *row, long width, long visible, const
 /* Online-softmax step for one row whose adjusted scores have maximum `block_max` (NaN skipped):
  * turns the row into probabilities against the new running maximum and returns the factor for
  * the row's partial output. `exp_sum` exponentiates row[0..width) against a shift in place and
- * returns the sum. */
+ * returns the sum; with `halves` (not NULL) `exp_sum_bf16` writes the probabilities as bfloat16
+ * there instead (the row keeps its scores) and returns the sum of the unrounded ones. */
 static ALWAYS_INLINE float update_row(float *row, long width, float block_max, float *maximum, float *sum,
-                                      float (*exp_sum)(float *, long, float)) {
+                                      float (*exp_sum)(float *, long, float),
+                                      float (*exp_sum_bf16)(const float *, long, float, uint16_t *), uint16_t *halves) {
   float old = *maximum;
   float top = block_max > old ? block_max : old;
   if (top == -INFINITY) {
@@ -159,10 +161,11 @@ static ALWAYS_INLINE float update_row(float *row, long width, float block_max, f
     for (long j = 0; j < width; j++) poisoned |= row[j] != row[j];
     float fill = poisoned ? NAN : 0.0f;
     for (long j = 0; j < width; j++) row[j] = fill;
+    for (long j = 0; halves && j < width; j++) halves[j] = bf16_bits(fill);
     if (poisoned) *sum = NAN;
     return 1;
   }
-  float block_sum = exp_sum(row, width, top);
+  float block_sum = halves ? exp_sum_bf16(row, width, top, halves) : exp_sum(row, width, top);
   float correction = old == -INFINITY ? 0 : attnc_exp(old - top);
   *sum = *sum * correction + block_sum;
   *maximum = top;
@@ -543,15 +546,28 @@ ATTNC_BF16 static void pv_strip_bf16(int rows, const float *p, long p_stride, co
   ATTNC_ROW_DISPATCH_12(rows, pv_columns_bf16, p, p_stride, v, value_depth, count, y, corrections);
 }
 
-/* Rows [0, rows) of the probability strip, columns [0, width) (a multiple of 32), as bfloat16
- * into out (rows of `stride` halves). */
-ATTNC_BF16 static void round_probabilities_bf16(const float *strip, int rows, long width, long stride, uint16_t *out) {
-  for (int r = 0; r < rows; r++) {
-    for (long j = 0; j < width; j += 32) {
-      __m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(strip + r * stride + j + 16), _mm512_loadu_ps(strip + r * stride + j));
-      _mm512_storeu_ps((float *)(out + r * stride + j), (__m512)h);
-    }
+/* exp(x[j] − shift) for j < n (every x[j] ≤ shift) as bfloat16 into out (round to nearest even,
+ * as round_floats), x left as it is; returns the sum of the unrounded exponentials, as
+ * exp_sum_avx512 adds them. */
+ATTNC_BF16 static float exp_sum_bf16(const float *x, long n, float shift, uint16_t *out) {
+  __m512 s = _mm512_set1_ps(shift), total0 = _mm512_setzero_ps(), total1 = _mm512_setzero_ps();
+  long i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m512 e0 = attnc_exp_nonpositive_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+    __m512 e1 = attnc_exp_nonpositive_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), s));
+    _mm512_storeu_ps((float *)(out + i), (__m512)_mm512_cvtne2ps_pbh(e1, e0));
+    total0 = _mm512_add_ps(total0, e0);
+    total1 = _mm512_add_ps(total1, e1);
   }
+  float total = _mm512_reduce_add_ps(_mm512_add_ps(total0, total1));
+  if (i < n) {
+    /* a rest shorter than 32 (not reached from attnc_attention_run, whose widths are whole panels) */
+    float rest[32];
+    memcpy(rest, x + i, sizeof(float) * (size_t)(n - i));
+    total += attnc_exp_shift_sum_portable(rest, n - i, shift);
+    for (long j = i; j < n; j++) out[j] = bf16_bits(rest[j - i]);
+  }
+  return total;
 }
 
 #endif
@@ -567,6 +583,8 @@ typedef struct {
   void (*adjust_row)(float *, long, long, const attnc_attention_block *, const float *);
   float (*row_max)(const float *, long);
   float (*exp_sum)(float *, long, float);
+  /* bf16_operands: the exponentials written as bfloat16 pairs for pv_strip (else NULL) */
+  float (*exp_sum_bf16)(const float *, long, float, uint16_t *);
   void (*pv_strip)(int, const float *, long, const float *, long, long, float *, const float *);
 } tile_kernels;
 
@@ -596,17 +614,19 @@ static tile_kernels kernels_for(int limit, int precision) {
   }
 #ifdef ATTNC_X86
   if (precision == ATTNC_ATTENTION_BFLOAT16 && attnc_attention_native_bfloat16(limit)) {
-    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, 1, qk_strip_bf16, adjust_row_avx512, row_max_avx512, exp_sum_avx512, pv_strip_bf16};
+    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, 1, qk_strip_bf16, adjust_row_avx512, row_max_avx512, exp_sum_avx512, exp_sum_bf16,
+                          pv_strip_bf16};
   }
   if (limit == ATTNC_ATTENTION_WIDEST && attnc_vector_math_uses_avx512()) {
-    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, 0, qk_strip_avx512, adjust_row_avx512, row_max_avx512, exp_sum_avx512, pv_strip_avx512};
+    return (tile_kernels){STRIP_AVX512, PANEL_AVX512, 0, qk_strip_avx512, adjust_row_avx512, row_max_avx512, exp_sum_avx512, NULL,
+                          pv_strip_avx512};
   }
   if (limit != ATTNC_ATTENTION_PORTABLE && attnc_vector_math_uses_avx2()) {
-    return (tile_kernels){STRIP_AVX2, PANEL_AVX2, 0, qk_strip_avx2, adjust_row_avx2, row_max_avx2, exp_sum_avx2, pv_strip_avx2};
+    return (tile_kernels){STRIP_AVX2, PANEL_AVX2, 0, qk_strip_avx2, adjust_row_avx2, row_max_avx2, exp_sum_avx2, NULL, pv_strip_avx2};
   }
 #endif
   return (tile_kernels){STRIP_AVX2, PANEL_AVX2, 0, qk_strip_portable, adjust_row_portable, row_max_portable, attnc_exp_shift_sum_portable,
-                        pv_strip_portable};
+                        NULL, pv_strip_portable};
 }
 
 void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, int precision, float *packed) {
@@ -671,7 +691,7 @@ void attnc_attention_run(const attnc_attention_block *b) {
   const long key_units = int8 ? attnc_attention_int8_key_units(depth) : query_units;
   const long value_units = paired ? value_columns(value_depth) / 2 : value_depth;
   const float *q = b->q;
-  if (int8) attnc_attention_int8_quantize_queries(b->q, rows, depth, queries);
+  if (int8) attnc_attention_int8_quantize_queries(b->q, rows, depth, b->kernels == ATTNC_ATTENTION_WIDEST, queries);
   else if (paired) pair_rows(b->q, rows, depth, (uint16_t *)queries);
   else if (rounded) round_floats(b->q, rows * depth, queries);
   if (rounded) q = queries;
@@ -711,14 +731,11 @@ void attnc_attention_run(const attnc_attention_block *b) {
       if (skipped) continue;
       for (int r = 0; r < strip_rows; r++) {
         w.corrections[r] = update_row(w.strip + r * stride, width, block_max[r], &w.maxima[first + r], &w.sums[first + r],
-                                      kernels.exp_sum);
+                                      kernels.exp_sum, kernels.exp_sum_bf16, paired ? probabilities + r * stride : NULL);
       }
       const float *p = w.strip;
       long p_stride = stride;
       if (paired) {
-#ifdef ATTNC_X86
-        round_probabilities_bf16(w.strip, strip_rows, width, stride, probabilities);
-#endif
         p = (const float *)probabilities, p_stride = stride / 2;
       } else if (rounded) {
         for (int r = 0; r < strip_rows; r++) round_floats(w.strip + r * stride, limit, w.strip + r * stride);

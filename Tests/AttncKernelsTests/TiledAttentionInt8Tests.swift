@@ -148,6 +148,30 @@ import Testing
     #expect((0..<4).map(options.precision(ofHead:)) == [.float32, .int8, .bfloat16, .int8])
   }
 
+  /// The AVX-512 quantization loops write the same bytes as the plain C ones: odd depths, a
+  /// partial last panel and query block, rows holding NaN or ±inf, smoothing on and off.
+  @Test(arguments: [1, 7, 33, 64])
+  func packingIsTheSameOnEveryInstructionSet(_ depth: Int) {
+    let (keys, rows) = (45, 21)
+    var k = SeededValues.floats(keys * depth, seed: UInt64(depth), amplitude: 3).map { $0 + 5 }
+    var q = SeededValues.floats(rows * depth, seed: UInt64(depth) + 100, amplitude: 2)
+    k[3 * depth] = .nan
+    k[40 * depth + depth - 1] = .infinity
+    q[17 * depth] = -.infinity
+    func keysPacked(smooth: Int32, widest: Int32) -> [UInt32] {
+      var packed = [Float](repeating: 0, count: attnc_attention_int8_packed_floats(keys, depth))
+      attnc_attention_int8_pack_keys(k, keys, depth, smooth, widest, &packed)
+      return packed.map(\.bitPattern)
+    }
+    func queriesQuantized(widest: Int32) -> [UInt32] {
+      var out = [Float](repeating: 0, count: rows * attnc_attention_int8_query_units(depth))
+      attnc_attention_int8_quantize_queries(q, rows, depth, widest, &out)
+      return out.map(\.bitPattern)
+    }
+    for smooth: Int32 in [0, 1] { #expect(keysPacked(smooth: smooth, widest: 1) == keysPacked(smooth: smooth, widest: 0)) }
+    #expect(queriesQuantized(widest: 1) == queriesQuantized(widest: 0))
+  }
+
   /// The variant parameter reaches the kernel and prints as it parses; int8 is not exact.
   @Test func precisionIsAVariantParameter() throws {
     let (definition, parameters) = try AttentionVariants.parse("softmax:prec=int8,f32heads=2")

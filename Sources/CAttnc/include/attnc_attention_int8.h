@@ -38,11 +38,13 @@ long attnc_attention_int8_query_units(long depth);
 long attnc_attention_int8_packed_floats(long keys, long depth);
 
 /* Packs key head k [keys, depth] (smoothed when `smooth` != 0) into
- * attnc_attention_int8_packed_floats(keys, depth) floats at `packed`. */
-void attnc_attention_int8_pack_keys(const float *k, long keys, long depth, int smooth, float *packed);
+ * attnc_attention_int8_packed_floats(keys, depth) floats at `packed`. With `widest` != 0 the loops
+ * run on AVX-512 where attnc_attention_int8_native(), else in plain C: the same bytes. */
+void attnc_attention_int8_pack_keys(const float *k, long keys, long depth, int smooth, int widest, float *packed);
 
-/* Quantizes rows q [rows, depth] into rows · attnc_attention_int8_query_units(depth) units. */
-void attnc_attention_int8_quantize_queries(const float *q, long rows, long depth, float *out);
+/* Quantizes rows q [rows, depth] into rows · attnc_attention_int8_query_units(depth) units
+ * (`widest` as for the keys). */
+void attnc_attention_int8_quantize_queries(const float *q, long rows, long depth, int widest, float *out);
 
 /* Whether the widest int8 products run on AVX512-VNNI (1) or plain C (0) on this machine. */
 int attnc_attention_int8_native(void);
