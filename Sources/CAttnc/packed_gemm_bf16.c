@@ -51,6 +51,8 @@ long attnc_gemm_bf16_packed_words(long k, long n) { return panels_of(n) * pairs_
 
 #ifdef ATTNC_X86
 static void pack_pair_avx512(const float *low, const float *high, long width, uint32_t *out);
+static void pack_pair_bf16(const float *low, const float *high, long width, uint32_t *out);
+static int machine_has_bf16(void);
 #endif
 
 void attnc_gemm_bf16_pack_rows(const float *rows, long first, long count, long k, long n, uint32_t *packed) {
@@ -62,6 +64,10 @@ void attnc_gemm_bf16_pack_rows(const float *rows, long first, long count, long k
       const long width = n - p * W < W ? n - p * W : W;
       uint32_t *out = packed + (p * depth + q) * W;
 #ifdef ATTNC_X86
+      if (machine_has_bf16()) {
+        pack_pair_bf16(low, high, width, out);
+        continue;
+      }
       if (attnc_vector_math_uses_avx512()) {
         pack_pair_avx512(low, high, width, out);
         continue;
@@ -114,6 +120,21 @@ ATTNC_AVX512 static long round_row_avx512(const float *x, long k, uint16_t *out)
   return t;
 }
 
+/* round_row_avx512 and pack_pair_avx512 with vcvtneps2bf16, which rounds as attnc_bf16_round does
+ * (nearest even, NaN quieted, subnormals to a signed zero): the same bits in one instruction. */
+ATTNC_BF16 static long round_row_bf16(const float *x, long k, uint16_t *out) {
+  long t = 0;
+  for (; t + 16 <= k; t += 16) _mm256_storeu_si256((__m256i *)(out + t), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + t)));
+  return t;
+}
+
+ATTNC_BF16 static void pack_pair_bf16(const float *low, const float *high, long width, uint32_t *out) {
+  const __mmask16 lanes = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
+  const __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(lanes, low)));
+  const __m512i h = high ? _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(lanes, high))) : _mm512_setzero_si512();
+  _mm512_storeu_si512(out, _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+}
+
 /* One panel's pair word of B's rows: `width` (≤ 16) columns of low and high (NULL past k), the
  * rest zeros. */
 ATTNC_AVX512 static void pack_pair_avx512(const float *low, const float *high, long width, uint32_t *out) {
@@ -133,8 +154,10 @@ void attnc_gemm_bf16_round_rows(const float *x, long rows, long k, long ldx, uin
     uint32_t *target = out + r * depth;
     long t = 0;
 #ifdef ATTNC_X86
-    if (attnc_vector_math_uses_avx512()) {
-      t = round_row_avx512(row, k / 16 * 16, (uint16_t *)target); /* whole words: a multiple of 16 */
+    if (machine_has_bf16()) {
+      t = round_row_bf16(row, k / 16 * 16, (uint16_t *)target); /* whole words: a multiple of 16 */
+    } else if (attnc_vector_math_uses_avx512()) {
+      t = round_row_avx512(row, k / 16 * 16, (uint16_t *)target);
     }
 #endif
     for (; t < k; t += 2) {

@@ -1,5 +1,6 @@
 import AttncKernels
 import AttncTensor
+import CAttnc
 import Foundation
 import Testing
 
@@ -15,6 +16,34 @@ import Testing
       words.withUnsafeMutableBufferPointer { PackedGemm.packBFloat16(source.baseAddress!, k: k, n: n, into: $0.baseAddress!) }
     }
     return .float(words.map { Float(bitPattern: $0) }, shape)
+  }
+
+  /// The vector rounding of activation rows and of packed B (vcvtneps2bf16 where the machine has
+  /// AVX-512 BF16, the integer emulation on other AVX-512, plain C past a multiple of 16) gives
+  /// the bits of `attnc_bf16_round` on ties, NaN, ±inf, subnormals and overflow.
+  @Test func vectorRoundingMatchesTheScalarBits() {
+    let one = Float(1), step = Float(1) / 128
+    let specials: [Float] = [
+      one + step / 2, one + 3 * step / 2, -3.140625, .infinity, -.infinity, .nan, -.nan, Float(bitPattern: 0x7F80_0001),
+      Float.leastNonzeroMagnitude, -Float.leastNormalMagnitude / 2, Float.leastNormalMagnitude, .greatestFiniteMagnitude, 0, -0.0,
+    ]
+    let k = 45
+    let row = (0..<k).map { $0 < specials.count ? specials[$0] : Float($0) * 0.37 - 7 }
+    var words = [UInt32](repeating: 0, count: (k + 1) / 2)
+    attnc_gemm_bf16_round_rows(row, 1, k, k, &words)
+    for t in 0..<k {
+      let half = UInt16(truncatingIfNeeded: t % 2 == 0 ? words[t / 2] : words[t / 2] >> 16)
+      #expect(half == attnc_bf16_round(row[t]), "element \(t): \(row[t])")
+    }
+    // B [2, n]: each column's pair word is (row 0, row 1) rounded.
+    let n = 21
+    let b = (0..<(2 * n)).map { row[$0 % k] }
+    var packed = [UInt32](repeating: 0, count: attnc_gemm_bf16_packed_words(2, n))
+    attnc_gemm_bf16_pack(b, 2, n, &packed)
+    for c in 0..<n {
+      let word = packed[(c / 16) * 16 + c % 16]
+      #expect(UInt16(truncatingIfNeeded: word) == attnc_bf16_round(b[c]) && UInt16(word >> 16) == attnc_bf16_round(b[n + c]), "column \(c)")
+    }
   }
 
   @Test func roundsToNearestEven() {
