@@ -259,12 +259,7 @@ enum ConvTransposePhases {
     for r in grid.offset.indices {
       var target = phase[last].first + step * grid.t[r]
       for a in 0..<last { target += (phase[a].first + strides[a] * grid.line[r * last + a]) * outStrides[a] }
-      let from = source + grid.offset[r], to = plane + target, length = grid.length[r]
-      if relu {
-        for j in 0..<length { to[j * step] = max(from[j] + bias, 0) }
-      } else {
-        for j in 0..<length { to[j * step] = from[j] + bias }
-      }
+      attnc_store_strided(source + grid.offset[r], grid.length[r], bias, relu ? 1 : 0, plane + target, step)
     }
   }
 }

@@ -414,3 +414,30 @@ int attnc_vector_math_uses_avx2(void) {
   return 0;
 #endif
 }
+
+#if defined(__x86_64__)
+/* Eight inputs a step: spread over the even lanes of 16 (vexpandps) and stored by a mask of those
+ * lanes, so the odd outputs, another phase's, are not touched. */
+__attribute__((target("avx512f,avx2,fma"))) static long store_every_other_avx512(const float *x, long n, float add, int relu,
+                                                                                 float *y) {
+  const __m512 shift = _mm512_set1_ps(add), zero = _mm512_setzero_ps();
+  long j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m512 v = _mm512_add_ps(_mm512_maskz_expandloadu_ps((__mmask16)0x5555, x + j), shift);
+    if (relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LE_OQ), zero); /* as 0 >= v ? 0 : v */
+    _mm512_mask_storeu_ps(y + 2 * j, (__mmask16)0x5555, v);
+  }
+  return j;
+}
+#endif
+
+void attnc_store_strided(const float *x, long n, float add, int relu, float *y, long step) {
+  long j = 0;
+#if defined(__x86_64__)
+  if (step == 2 && has_avx512()) j = store_every_other_avx512(x, n, add, relu, y);
+#endif
+  for (; j < n; j++) {
+    const float v = x[j] + add;
+    y[j * step] = relu && 0 >= v ? 0 : v; /* Swift's max(v, 0): NaN stays, −0 becomes +0 */
+  }
+}

@@ -16,6 +16,30 @@ import Testing
     return y
   }
 
+  /// `attnc_store_strided` writes `x + add` (through Swift's `max(·, 0)` under relu: NaN kept, −0
+  /// to +0) to every `step`-th output and nothing between (another phase's outputs), for lengths
+  /// around the 8-wide vector steps.
+  @Test(arguments: [1, 2, 3])
+  func stridedStoreWritesOnlyItsOutputs(_ step: Int) {
+    for relu in [false, true] {
+      for n in [0, 1, 7, 8, 9, 16, 37] {
+        var x = (0..<n).map { Float($0) * 0.75 - 2 }
+        if n > 5 { (x[3], x[5]) = (.nan, -0.5) }
+        let sentinel: Float = 1234.5
+        var y = [Float](repeating: sentinel, count: max(1, n * step + step))
+        attnc_store_strided(x, n, 0.5, relu ? 1 : 0, &y, step)
+        for (i, value) in y.enumerated() {
+          guard i % step == 0, i / step < n else {
+            #expect(value == sentinel, "step \(step) n \(n): output \(i) written")
+            continue
+          }
+          let v = x[i / step] + 0.5, expected = relu ? max(v, 0) : v
+          #expect(value.bitPattern == expected.bitPattern || (value.isNaN && expected.isNaN), "step \(step) n \(n) relu \(relu): \(i)")
+        }
+      }
+    }
+  }
+
   @Test func expWithinTwoUlp() {
     let y = run({ VectorMath.exp($0, into: $1, count: $2) }, Self.grid)
     for (x, value) in zip(Self.grid, y) {

@@ -45,6 +45,11 @@ void attnc_sigmoid(const float *x, float *y, long n);
 void attnc_sigmoid_limited(const float *x, float *y, long n, int limit);
 
 /* 1 when the AVX2/FMA versions are in use. */
+/* y[j·step] = x[j] + add for j < n, through max(·, 0) when relu != 0 (NaN stays NaN, −0 becomes
+ * +0): a ConvTranspose phase's row into its outputs. Only those elements of y are written (other threads may be writing the
+ * ones between), on AVX-512 for step 2 by masked stores. */
+void attnc_store_strided(const float *x, long n, float add, int relu, float *y, long step);
+
 int attnc_vector_math_uses_avx2(void);
 
 /* 1 when the machine also runs AVX-512F (the 16-wide versions are in use where they exist). */
