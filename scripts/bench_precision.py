@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""Exact attention in float32 against bfloat16 products (`softmax:prec=bf16`) and int8 Q·Kᵀ
-(`softmax:prec=int8`) end to end on a real image model, with ONNX Runtime and OpenVINO's default
+"""Exact attention in float32 against bfloat16 products (`softmax:prec=bf16`), int8 Q·Kᵀ
+(`softmax:prec=int8`) and 8-bit P·V (`softmax:prec=int8pv`) end to end on a real image model, with ONNX Runtime and OpenVINO's default
 (bfloat16 on this CPU) beside them.
 
 Also `all bf16`: bf16 attention with bf16 linear layers (`--linear-precision bf16`), which
-`balanced` picks by default where they fit the budget, and `int8 attention + bf16 linear`. One photograph (--calibrate, an ONNX
+`balanced` picks by default where they fit the budget. One photograph (--calibrate, an ONNX
 test_data_set folder) calibrates `--policy balanced`,
 another (--check) is held out: every output error is measured on it against ONNX Runtime
 (float32). Plans: `--policy exact`, `--variant softmax:prec=bf16`, and `--policy balanced
 --max-output-error E --calibration (the calibrating photograph)`; `--variant softmax:prec=int8`
-and its bf16-linear form. Each round times every runtime
+and `--variant softmax:prec=int8pv` (P·V in 8 bits too; `--variant` plans take the default
+`--linear-precision auto`). Each round times every runtime
 once (`attnc run --repeat R --stats` medians; ONNX Runtime and OpenVINO the median of R runs),
-alternating; the table gives medians over rounds and the range of the per-round ratios to the
-exact plan.
+alternating; the table gives medians over rounds and the medians and ranges of the per-round
+ratios to the exact plan and to OpenVINO. `--only TEXT` times only the attnc plans whose label
+holds TEXT (and the exact plan), for more rounds of the rows a claim rests on.
 
 On a loaded machine wall time measures the other jobs as much as the runtimes: `--cpu-time`
 times CPU seconds instead (run it with `--threads 1`): per attnc plan the CPU its `attnc run`
@@ -93,6 +95,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-balanced", action="store_true")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="time only the attnc plans whose label contains TEXT (repeatable; the exact plan always runs)")
     parser.add_argument("--cpu-time", action="store_true", help="time CPU seconds per call instead of wall time")
     args = parser.parse_args()
 
@@ -109,11 +113,13 @@ def main():
     plans = {"attnc exact": ["--policy", "exact"], "attnc softmax:prec=bf16": ["--variant", "softmax:prec=bf16"],
              "attnc all bf16": ["--variant", "softmax:prec=bf16", "--linear-precision", "bf16"],
              "attnc softmax:prec=int8": ["--variant", "softmax:prec=int8"],
-             "attnc int8 attention + bf16 linear": ["--variant", "softmax:prec=int8", "--linear-precision", "bf16"]}
+             "attnc softmax:prec=int8pv": ["--variant", "softmax:prec=int8pv"]}
     if not args.skip_balanced:
         plans[f"attnc balanced ({args.max_output_error})"] = [
             "--policy", "balanced", "--max-output-error", str(args.max_output_error),
             "--calibration", os.path.dirname(calibration)]
+    if args.only:
+        plans = {label: extra for label, extra in plans.items() if label == "attnc exact" or any(t in label for t in args.only)}
     paths = {}
     for label, extra in plans.items():
         path = os.path.join(folder, f"{len(paths)}.attnc")
@@ -152,11 +158,14 @@ def main():
 
     exact = times["attnc exact"]
     unit = "median CPU ms per call" if args.cpu_time else "median ms"
-    print(f"| runtime | {unit} | vs attnc exact (range) | output error vs ONNX Runtime (held-out {os.path.basename(os.path.dirname(os.path.abspath(args.check)))}) |")
-    print("|---|---:|---:|---:|")
+    peer = times[openvino_label]
+    print(f"| runtime | {unit} | vs attnc exact (range) | vs OpenVINO (range) | output error vs ONNX Runtime (held-out {os.path.basename(os.path.dirname(os.path.abspath(args.check)))}) |")
+    print("|---|---:|---:|---:|---:|")
     for label, values in times.items():
         ratios = [v / e for v, e in zip(values, exact)]
-        print(f"| {label} | {statistics.median(values):.0f} | {statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | {errors[label]:.2e} |")
+        against = [v / o for v, o in zip(values, peer)]
+        print(f"| {label} | {statistics.median(values):.0f} | {statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) "
+              f"| {statistics.median(against):.2f} ({min(against):.2f}–{max(against):.2f}) | {errors[label]:.2e} |")
 
 
 if __name__ == "__main__":

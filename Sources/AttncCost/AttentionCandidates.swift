@@ -102,10 +102,10 @@ public struct AttentionCandidate: Sendable {
   public var isExact: Bool { definition.isExact(parameters) }
 
   /// The settings every policy weighs: each variant at its defaults, Fastmax at p = 1 too (its
-  /// cost is d times lower than the default p = 2), and exact attention in bfloat16 and with
-  /// Q·Kᵀ in int8.
+  /// cost is d times lower than the default p = 2), and exact attention in bfloat16, with Q·Kᵀ
+  /// in int8, and with both products in 8 bits.
   public static let settings = AttentionVariants.all.map(\.name).filter { $0 != "blocksparse" }
-    + ["fastmax:p=1", "softmax:prec=bf16", "softmax:prec=int8"]
+    + ["fastmax:p=1", "softmax:prec=bf16", "softmax:prec=int8", "softmax:prec=int8pv"]
 
   /// The sparse settings every policy weighs besides `settings`: skip-softmax at three
   /// thresholds and block-sparse attention at three shares. They run the exact kernel on fewer
@@ -176,7 +176,7 @@ public struct AttentionCandidate: Sendable {
     guard !kept.isEmpty, kept.count < heads.count else { return nil }
     // Heads over the budget here run the fallback's precision where its own error is within it.
     let lower = fallback?.headErrors.flatMap { errors in
-      errors.count == heads.count && TiledAttention.Precision(parameters) == .int8 && definition.parameters.contains { $0.name == "bf16heads" }
+      errors.count == heads.count && TiledAttention.Precision(parameters).quantizesScores && definition.parameters.contains { $0.name == "bf16heads" }
         ? errors : nil
     }
     let stepped = heads.indices.filter { heads[$0] > budget && (lower?[$0] ?? .infinity) <= budget }

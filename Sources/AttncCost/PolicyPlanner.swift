@@ -286,11 +286,11 @@ public enum PolicyPlanner {
     error > 0 && error < 0.001 ? String(format: "%.1e", error) : String(format: "%.4f", error)
   }
 
-  /// The bfloat16 setting a layer that runs int8 attention steps down to before exact, when the
+  /// The bfloat16 setting a layer that runs int8 (or int8pv) attention steps down to before exact, when the
   /// policy allowed it on the layer (nil otherwise).
   static func steppedDown(_ decision: LayerDecision) -> String? {
     guard decision.dispatch == nil, let chosen = decision.chosenCandidate, chosen.variant == AttentionVariant.softmax.name,
-      TiledAttention.Precision(chosen.parameters) == .int8
+      TiledAttention.Precision(chosen.parameters).quantizesScores
     else { return nil }
     return decision.candidates.first { $0.allowed && $0.variant == chosen.variant && TiledAttention.Precision($0.parameters) == .bfloat16 }?.setting
   }

@@ -25,21 +25,31 @@ import Foundation
 /// mean over the keys (exact for the softmax; skipped under a softcap, where it is not), Q and K
 /// are quantized to int8 per block (16 query rows, 32 keys) and `Q·Kᵀ` sums their products
 /// exactly in int32 (AVX512-VNNI where the machine has it, else plain C), dequantized by the two
-/// scales; the softmax and `P·V` run as in bfloat16. A decoding step (the row kernel) stays
+/// scales; the softmax and `P·V` run as in bfloat16. In `int8pv` (`softmax:prec=int8pv`) `P·V` is
+/// 8-bit too, after SageAttention2: the probabilities of each row and panel of 32 keys as uint8
+/// against the panel's largest, V per value column in int8, the products exact in int32 per panel;
+/// the softmax in float32. A decoding step (the row kernel) stays
 /// float32: it is bound by reading the cache, not by the products.
 public enum TiledAttention {
   /// The precision of the products `Q·Kᵀ` and `P·V` (`attnc_attention_tile.h`).
   public enum Precision: Int32, Sendable, CaseIterable {
     case float32 = 0, bfloat16 = 1, int8 = 2
+    /// `Q·Kᵀ` as `int8`, and `P·V` in 8 bits too: uint8 probabilities (per row and panel of 32
+    /// keys against the panel's largest) times int8 V (per value column), `attnc_attention_int8.h`.
+    case int8pv = 3
 
-    /// The name `softmax:prec=` takes (`f32`, `bf16`, `int8`).
+    /// The name `softmax:prec=` takes (`f32`, `bf16`, `int8`, `int8pv`).
     public var name: String {
       switch self {
       case .float32: "f32"
       case .bfloat16: "bf16"
       case .int8: "int8"
+      case .int8pv: "int8pv"
       }
     }
+
+    /// Whether `Q·Kᵀ` runs in int8 (`int8`, `int8pv`).
+    public var quantizesScores: Bool { self == .int8 || self == .int8pv }
   }
 
   /// The mask, in the form the kernel adds it to score tiles.
@@ -84,7 +94,7 @@ public enum TiledAttention {
     public func precision(ofHead h: Int) -> Precision {
       guard h < 64 else { return precision }
       if float32Heads & (1 << UInt64(h)) != 0 { return .float32 }
-      return precision == .int8 && bfloat16Heads & (1 << UInt64(h)) != 0 ? .bfloat16 : precision
+      return precision.quantizesScores && bfloat16Heads & (1 << UInt64(h)) != 0 ? .bfloat16 : precision
     }
     /// The skip-softmax threshold of query head `h` (0: it never skips).
     public func skipBelow(ofHead h: Int) -> Float {
@@ -217,12 +227,13 @@ public enum TiledAttention {
   }
 
   /// Where one call keeps its packed operands, in one buffer: the keys packed for float32 heads,
-  /// then (when a head runs bfloat16) the keys packed for bfloat16, (when a head runs int8) the
-  /// keys packed in int8, and (for either) the values packed for bfloat16, each
-  /// (batch, key/value head) `keyHead`, `int8KeyHead` or `valueHead` floats apart.
+  /// then (when a head runs bfloat16) the keys packed for bfloat16, (when a head runs int8 or
+  /// int8pv) the keys packed in int8, (bfloat16 or int8) the values packed for bfloat16 and
+  /// (int8pv) the values packed in int8, each (batch, key/value head) `keyHead`, `int8KeyHead`,
+  /// `valueHead` or `int8ValueHead` floats apart.
   struct PackedLayout {
-    var keyHead, int8KeyHead, valueHead: Int
-    var float32Keys: Int?, bfloat16Keys: Int?, int8Keys: Int?, bfloat16Values: Int?
+    var keyHead, int8KeyHead, valueHead, int8ValueHead: Int
+    var float32Keys: Int?, bfloat16Keys: Int?, int8Keys: Int?, bfloat16Values: Int?, int8Values: Int?
     var count: Int
     var keys, depth, valueDepth: Int
     /// Whether int8 keys are smoothed by their mean (not under a softcap, where a shift of the
@@ -234,6 +245,7 @@ public enum TiledAttention {
       keyHead = attnc_attention_packed_floats(keys, depth)
       int8KeyHead = attnc_attention_int8_packed_floats(keys, depth)
       valueHead = attnc_attention_packed_value_floats(keys, valueDepth)
+      int8ValueHead = attnc_attention_int8_packed_value_floats(keys, valueDepth)
       smooth = options.softcap <= 0
       let used = Set((0..<heads).map(options.precision(ofHead:)))
       count = 0
@@ -243,8 +255,9 @@ public enum TiledAttention {
       }
       if used.contains(.float32) { float32Keys = take(keyHead) }
       if used.contains(.bfloat16) { bfloat16Keys = take(keyHead) }
-      if used.contains(.int8) { int8Keys = take(int8KeyHead) }
+      if used.contains(.int8) || used.contains(.int8pv) { int8Keys = take(int8KeyHead) }
       if used.contains(.bfloat16) || used.contains(.int8) { bfloat16Values = take(valueHead) }
+      if used.contains(.int8pv) { int8Values = take(int8ValueHead) }
     }
 
     /// Where the keys query heads of `precision` read, for key/value head `kv` (of all batches').
@@ -252,7 +265,17 @@ public enum TiledAttention {
       switch precision {
       case .float32: (float32Keys ?? 0) + kv * keyHead
       case .bfloat16: (bfloat16Keys ?? 0) + kv * keyHead
-      case .int8: (int8Keys ?? 0) + kv * int8KeyHead
+      case .int8, .int8pv: (int8Keys ?? 0) + kv * int8KeyHead
+      }
+    }
+
+    /// Where heads of `precision` read the packed values of key/value head `kv` (nil: float32
+    /// heads read V itself).
+    func valueOffset(_ precision: Precision, _ kv: Int) -> Int? {
+      switch precision {
+      case .float32: nil
+      case .bfloat16, .int8: (bfloat16Values ?? 0) + kv * valueHead
+      case .int8pv: (int8Values ?? 0) + kv * int8ValueHead
       }
     }
 
@@ -272,6 +295,7 @@ public enum TiledAttention {
       if let bfloat16Values {
         attnc_attention_pack_values(value, keys, valueDepth, kernels, base + bfloat16Values + head * valueHead)
       }
+      if let int8Values { attnc_attention_int8_pack_values(value, keys, valueDepth, base + int8Values + head * int8ValueHead) }
     }
   }
 
@@ -349,11 +373,10 @@ public enum TiledAttention {
     // Keys past the last row's diagonal are never seen by this block.
     let keyEnd = options.causal ? max(0, min(g.keys, start + rows + diagonal)) : g.keys
     let precision = options.precision(ofHead: head), kv = b * g.kvHeads + kvHead
-    let packedValues = precision != .float32
     var block = attnc_attention_block(
       q: x.q + ((b * g.heads + head) * g.queries + start) * g.depth,
       packed_keys: x.packed + x.layout.keyOffset(precision, kv),
-      v: packedValues ? x.packed + (x.layout.bfloat16Values ?? 0) + kv * x.layout.valueHead : x.v + kv * g.keys * g.valueDepth,
+      v: x.layout.valueOffset(precision, kv).map { x.packed + $0 } ?? x.v + kv * g.keys * g.valueDepth,
       y: x.y + ((b * g.heads + head) * g.queries + start) * g.valueDepth,
       term: nil, term_query_stride: 0, term_key_stride: 0,
       rows: rows, depth: g.depth, value_depth: g.valueDepth, key_end: keyEnd, key_block: g.keyBlock,

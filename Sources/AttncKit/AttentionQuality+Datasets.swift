@@ -46,7 +46,7 @@ extension AttentionQuality {
     Setting("softmax:prec=bf16"),
     Setting("softmax:skip=6"), Setting("softmax:skip=9"), Setting("softmax:skip=12"),
     Setting("blocksparse:tau=0.9"), Setting("blocksparse"), Setting("blocksparse:tau=0.99"),
-    Setting("softmax:prec=int8"),
+    Setting("softmax:prec=int8"), Setting("softmax:prec=int8pv"),
   ]
 
   /// What `--budget` weighs per head by default: bfloat16 products, skip-softmax and block-sparse

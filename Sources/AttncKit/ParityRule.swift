@@ -43,7 +43,7 @@ public struct ParityRule: Sendable, CustomStringConvertible {
       kernels.append("convolutions (--linear-precision)")
     }
     let attention = Set(calls.compactMap { ($0 as? FusedAttentionCall).map { TiledAttention.Precision(VariantParameters($0.variantValues)) } })
-    for precision in [TiledAttention.Precision.bfloat16, .int8] where attention.contains(precision) {
+    for precision in [TiledAttention.Precision.bfloat16, .int8, .int8pv] where attention.contains(precision) {
       kernels.append("attention (softmax:prec=\(precision.name))")
     }
     return kernels

@@ -250,6 +250,185 @@ ATTNC_VNNI static void qk_strip_vnni(int rows, const float *q, long depth, const
 }
 #endif
 
+/* ---- P·V ---- */
+
+long attnc_attention_int8_value_columns(long value_depth) { return (value_depth + 15) / 16 * 16; }
+
+long attnc_attention_int8_packed_value_floats(long keys, long value_depth) {
+  return (1 + quads_of(keys)) * attnc_attention_int8_value_columns(value_depth);
+}
+
+void attnc_attention_int8_pack_values(const float *v, long keys, long value_depth, float *packed) {
+  const long columns = attnc_attention_int8_value_columns(value_depth), groups = quads_of(keys);
+  int8_t *bytes = (int8_t *)(packed + columns);
+  for (long c = 0; c < columns; c++) {
+    float top = 0;
+    int finite = 1;
+    for (long j = 0; c < value_depth && j < keys; j++) {
+      const float x = v[j * value_depth + c];
+      if (!isfinite(x)) finite = 0;
+      else top = fmaxf(top, fabsf(x));
+    }
+    const float inverse = top > 0 ? 127.0f / top : 0;
+    for (long j = 0; j < 4 * groups; j++) {
+      const int live = finite && c < value_depth && j < keys;
+      bytes[((j / 4) * columns + c) * 4 + j % 4] = live ? quantized(v[j * value_depth + c], inverse) : 0;
+    }
+    packed[c] = c >= value_depth ? 0 : finite ? top / 127.0f : NAN;
+  }
+}
+
+/* The probability bytes of a strip row take `stride` bytes; the rows' panel factors follow the
+ * rows' bytes, stride / 32 floats a row. */
+static float *panel_factors(void *out, int rows, long stride) { return (float *)((uint8_t *)out + rows * stride); }
+
+void attnc_attention_int8_quantize_probabilities_portable(const float *strip, int rows, long width, long stride, void *out) {
+  float *factors = panel_factors(out, STRIP, stride);
+  for (int r = 0; r < rows; r++) {
+    uint8_t *row = (uint8_t *)out + r * stride;
+    for (long first = 0; first < width; first += W) {
+      float top = 0;
+      for (long j = first; j < first + W; j++) top = fmaxf(top, strip[r * stride + j]);
+      const float inverse = top > 0 ? 255.0f / top : 0;
+      for (long j = first; j < first + W; j++) {
+        const float p = strip[r * stride + j] * inverse;
+        row[j] = p > 0 ? (uint8_t)rintf(p > 255 ? 255 : p) : 0;
+      }
+      factors[r * (stride / W) + first / W] = top / 255.0f;
+    }
+  }
+}
+
+void attnc_attention_int8_pv_strip_portable(int rows, const float *p, long p_stride, const float *v, long value_depth,
+                                            long count, float *y, const float *corrections) {
+  const long columns = attnc_attention_int8_value_columns(value_depth), keys = 4 * quads_of(count);
+  const int8_t *bytes = (const int8_t *)v;
+  const float *factors = panel_factors((void *)p, STRIP, 4 * p_stride);
+  for (int r = 0; r < rows; r++) {
+    const uint8_t *weights = (const uint8_t *)(p + r * p_stride);
+    for (long c = 0; c < value_depth; c++) {
+      float sum = 0;
+      for (long first = 0; first < keys; first += W) {
+        int32_t acc = 0;
+        for (long j = first; j < first + W && j < keys; j++) acc += (int32_t)weights[j] * bytes[((j / 4) * columns + c) * 4 + j % 4];
+        sum += (float)acc * factors[r * (p_stride / 8) + first / W];
+      }
+      y[r * value_depth + c] = corrections[r] * y[r * value_depth + c] + sum;
+    }
+  }
+}
+
+#ifdef ATTNC_X86
+ATTNC_VNNI static void quantize_probabilities_avx512(const float *strip, int rows, long width, long stride, void *out) {
+  float *factors = panel_factors(out, STRIP, stride);
+  const __m512i zero = _mm512_setzero_si512();
+  for (int r = 0; r < rows; r++) {
+    for (long j = 0; j < width; j += W) {
+      const __m512 p0 = _mm512_loadu_ps(strip + r * stride + j), p1 = _mm512_loadu_ps(strip + r * stride + j + 16);
+      /* the panel's largest probability (NaN skipped, as fmaxf) */
+      const float top = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(p0, _mm512_setzero_ps()), _mm512_max_ps(p1, _mm512_setzero_ps())));
+      const __m512 inverse = _mm512_set1_ps(top > 0 ? 255.0f / top : 0);
+      /* NaN converts to INT32_MIN, which the max turns into 0; the unsigned pack saturates at 255. */
+      const __m512i n0 = _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(p0, inverse)), zero);
+      const __m512i n1 = _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(p1, inverse)), zero);
+      _mm_storeu_si128((__m128i *)((uint8_t *)out + r * stride + j), _mm512_cvtusepi32_epi8(n0));
+      _mm_storeu_si128((__m128i *)((uint8_t *)out + r * stride + j + 16), _mm512_cvtusepi32_epi8(n1));
+      factors[r * (stride / W) + j / W] = top / 255.0f;
+    }
+  }
+}
+
+/* `vectors` (1 or 2) of 16 value columns for `rows` (at most 6) rows, the last vector's lanes
+ * masked by `tail`: per panel of 32 keys, eight groups of four keys, each one or two loads of V, a
+ * broadcast of each row's four probability bytes and vpdpbusd into int32; then the panel's sum in
+ * float times the row's panel factor. */
+ATTNC_VNNI static ALWAYS_INLINE void pv_rows_vnni(int rows, int vectors, __mmask16 tail, const float *p, long p_stride,
+                                                  const float *factors, long factor_stride, const float *v, long columns,
+                                                  long groups, float *y, long value_depth, const float *corrections) {
+  __m512 sum[6][2];
+  for (int r = 0; r < rows; r++) sum[r][0] = sum[r][1] = _mm512_setzero_ps();
+  for (long first = 0; first < groups; first += W / 4) {
+    __m512i acc[6][2];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    const long last = first + W / 4 < groups ? first + W / 4 : groups;
+    for (long g = first; g < last; g++) {
+      const __m512i v0 = _mm512_loadu_si512(v + g * columns);
+      const __m512i v1 = vectors == 2 ? _mm512_loadu_si512(v + g * columns + 16) : v0;
+      for (int r = 0; r < rows; r++) {
+        int32_t four;
+        memcpy(&four, p + r * p_stride + g, 4);
+        const __m512i x = _mm512_set1_epi32(four);
+        acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x, v0);
+        if (vectors == 2) acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x, v1);
+      }
+    }
+    for (int r = 0; r < rows; r++) {
+      const __m512 factor = _mm512_set1_ps(factors[r * factor_stride + first / (W / 4)]);
+      sum[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][0]), factor, sum[r][0]);
+      if (vectors == 2) sum[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][1]), factor, sum[r][1]);
+    }
+  }
+  for (int r = 0; r < rows; r++) {
+    float *out = y + r * value_depth;
+    const __m512 c = _mm512_set1_ps(corrections[r]);
+    const __mmask16 first = vectors == 2 ? (__mmask16)0xFFFF : tail;
+    _mm512_mask_storeu_ps(out, first, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(first, out), c, sum[r][0]));
+    if (vectors == 2) _mm512_mask_storeu_ps(out + 16, tail, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, out + 16), c, sum[r][1]));
+  }
+}
+
+/* The value columns in chunks of 32, the last chunk's rest masked. */
+ATTNC_VNNI static ALWAYS_INLINE void pv_columns_vnni(int rows, const float *p, long p_stride, const float *factors,
+                                                     long factor_stride, const float *v, long value_depth, long count,
+                                                     float *y, const float *corrections) {
+  const long columns = attnc_attention_int8_value_columns(value_depth), groups = quads_of(count);
+  for (long c = 0; c < value_depth; c += 32) {
+    const long rest = value_depth - c;
+    if (rest > 16) {
+      const __mmask16 tail = rest >= 32 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rest - 16)) - 1);
+      pv_rows_vnni(rows, 2, tail, p, p_stride, factors, factor_stride, v + c, columns, groups, y + c, value_depth, corrections);
+    } else {
+      pv_rows_vnni(rows, 1, (__mmask16)((1u << rest) - 1), p, p_stride, factors, factor_stride, v + c, columns, groups, y + c,
+                   value_depth, corrections);
+    }
+  }
+}
+
+/* Six rows at a time: 12 int32 and 12 float accumulators. */
+ATTNC_VNNI static void pv_strip_vnni(int rows, const float *p, long p_stride, const float *v, long value_depth, long count,
+                                     float *y, const float *corrections) {
+  const float *factors = panel_factors((void *)p, STRIP, 4 * p_stride);
+  const long factor_stride = p_stride / 8;
+  for (int first = 0; first < rows; first += 6) {
+    const int n = rows - first < 6 ? rows - first : 6;
+    const float *pr = p + first * p_stride, *fr = factors + first * factor_stride;
+    float *yr = y + first * value_depth;
+    ATTNC_ROW_DISPATCH_6(n, pv_columns_vnni, pr, p_stride, fr, factor_stride, v, value_depth, count, yr, corrections + first);
+  }
+}
+#endif
+
+void attnc_attention_int8_quantize_probabilities_native(const float *strip, int rows, long width, long stride, void *out) {
+#ifdef ATTNC_X86
+  if (attnc_attention_int8_native()) {
+    quantize_probabilities_avx512(strip, rows, width, stride, out);
+    return;
+  }
+#endif
+  attnc_attention_int8_quantize_probabilities_portable(strip, rows, width, stride, out);
+}
+
+void attnc_attention_int8_pv_strip_native(int rows, const float *p, long p_stride, const float *v, long value_depth, long count,
+                                          float *y, const float *corrections) {
+#ifdef ATTNC_X86
+  if (attnc_attention_int8_native()) {
+    pv_strip_vnni(rows, p, p_stride, v, value_depth, count, y, corrections);
+    return;
+  }
+#endif
+  attnc_attention_int8_pv_strip_portable(rows, p, p_stride, v, value_depth, count, y, corrections);
+}
+
 int attnc_attention_int8_native(void) {
 #ifdef ATTNC_X86
   return attnc_qgemm_uses_vnni();

@@ -586,6 +586,8 @@ typedef struct {
   /* bf16_operands: the exponentials written as bfloat16 pairs for pv_strip (else NULL) */
   float (*exp_sum_bf16)(const float *, long, float, uint16_t *);
   void (*pv_strip)(int, const float *, long, const float *, long, long, float *, const float *);
+  /* int8pv: the strip's probabilities as uint8 quads for pv_strip (else NULL) */
+  void (*probabilities)(const float *, int, long, long, void *);
 } tile_kernels;
 
 int attnc_attention_native_bfloat16(int kernels) {
@@ -604,29 +606,37 @@ int attnc_attention_native_bfloat16(int kernels) {
 /* The widest kernels the machine runs (AVX-512, AVX2, plain C) up to the block's limit; in
  * bfloat16 precision the AVX512-BF16 products where the machine has them, else the float32 loops
  * (on rounded operands). In int8 precision P·V as in bfloat16, Q·Kᵀ on int8 panels of 32 keys
- * (attnc_attention_int8.h), with AVX512-VNNI under the widest limit where the machine has it. */
+ * (attnc_attention_int8.h), with AVX512-VNNI under the widest limit where the machine has it; in
+ * int8pv P·V on uint8 probabilities and int8 values too, the softmax as in float32. */
 static tile_kernels kernels_for(int limit, int precision) {
-  if (precision == ATTNC_ATTENTION_INT8) {
-    tile_kernels chosen = kernels_for(limit, ATTNC_ATTENTION_BFLOAT16);
+  const int widest = limit == ATTNC_ATTENTION_WIDEST;
+  if (precision == ATTNC_ATTENTION_INT8 || precision == ATTNC_ATTENTION_INT8PV) {
+    const int pv8 = precision == ATTNC_ATTENTION_INT8PV;
+    tile_kernels chosen = kernels_for(limit, pv8 ? ATTNC_ATTENTION_FLOAT32 : ATTNC_ATTENTION_BFLOAT16);
     chosen.panel = attnc_attention_int8_panel_width();
-    chosen.qk_strip = limit == ATTNC_ATTENTION_WIDEST ? attnc_attention_int8_qk_strip_native : attnc_attention_int8_qk_strip_portable;
+    chosen.qk_strip = widest ? attnc_attention_int8_qk_strip_native : attnc_attention_int8_qk_strip_portable;
+    if (pv8) {
+      chosen.pv_strip = widest ? attnc_attention_int8_pv_strip_native : attnc_attention_int8_pv_strip_portable;
+      chosen.probabilities =
+          widest ? attnc_attention_int8_quantize_probabilities_native : attnc_attention_int8_quantize_probabilities_portable;
+    }
     return chosen;
   }
 #ifdef ATTNC_X86
   if (precision == ATTNC_ATTENTION_BFLOAT16 && attnc_attention_native_bfloat16(limit)) {
     return (tile_kernels){STRIP_AVX512, PANEL_AVX512, 1, qk_strip_bf16, adjust_row_avx512, row_max_avx512, exp_sum_avx512, exp_sum_bf16,
-                          pv_strip_bf16};
+                          pv_strip_bf16, NULL};
   }
   if (limit == ATTNC_ATTENTION_WIDEST && attnc_vector_math_uses_avx512()) {
     return (tile_kernels){STRIP_AVX512, PANEL_AVX512, 0, qk_strip_avx512, adjust_row_avx512, row_max_avx512, exp_sum_avx512, NULL,
-                          pv_strip_avx512};
+                          pv_strip_avx512, NULL};
   }
   if (limit != ATTNC_ATTENTION_PORTABLE && attnc_vector_math_uses_avx2()) {
-    return (tile_kernels){STRIP_AVX2, PANEL_AVX2, 0, qk_strip_avx2, adjust_row_avx2, row_max_avx2, exp_sum_avx2, NULL, pv_strip_avx2};
+    return (tile_kernels){STRIP_AVX2, PANEL_AVX2, 0, qk_strip_avx2, adjust_row_avx2, row_max_avx2, exp_sum_avx2, NULL, pv_strip_avx2, NULL};
   }
 #endif
   return (tile_kernels){STRIP_AVX2, PANEL_AVX2, 0, qk_strip_portable, adjust_row_portable, row_max_portable, attnc_exp_shift_sum_portable,
-                        NULL, pv_strip_portable};
+                        NULL, pv_strip_portable, NULL};
 }
 
 void attnc_attention_pack_keys(const float *k, long keys, long depth, int kernels, int precision, float *packed) {
@@ -675,7 +685,7 @@ static int skips_tile(const attnc_attention_block *b, const float *block_max, co
 
 void attnc_attention_run(const attnc_attention_block *b) {
   const tile_kernels kernels = kernels_for(b->kernels, b->precision);
-  const int int8 = b->precision == ATTNC_ATTENTION_INT8;
+  const int int8pv = b->precision == ATTNC_ATTENTION_INT8PV, int8 = b->precision == ATTNC_ATTENTION_INT8 || int8pv;
   const int rounded = b->precision != ATTNC_ATTENTION_FLOAT32, paired = kernels.bf16_operands;
   const long rows = b->rows, depth = b->depth, value_depth = b->value_depth, stride = b->key_block;
   const long panel = kernels.panel;
@@ -689,7 +699,9 @@ void attnc_attention_run(const attnc_attention_block *b) {
   uint16_t *probabilities = (uint16_t *)(queries + rows * (depth + 1));
   const long query_units = int8 ? attnc_attention_int8_query_units(depth) : paired ? pairs(depth) : depth;
   const long key_units = int8 ? attnc_attention_int8_key_units(depth) : query_units;
-  const long value_units = paired ? value_columns(value_depth) / 2 : value_depth;
+  const long value_units = int8pv ? value_columns(value_depth) / 4 : paired ? value_columns(value_depth) / 2 : value_depth;
+  /* In int8pv the packed values start with their column scales (applied at the end). */
+  const float *values = int8pv ? b->v + value_columns(value_depth) : b->v;
   const float *q = b->q;
   if (int8) attnc_attention_int8_quantize_queries(b->q, rows, depth, b->kernels == ATTNC_ATTENTION_WIDEST, queries);
   else if (paired) pair_rows(b->q, rows, depth, (uint16_t *)queries);
@@ -737,10 +749,13 @@ void attnc_attention_run(const attnc_attention_block *b) {
       long p_stride = stride;
       if (paired) {
         p = (const float *)probabilities, p_stride = stride / 2;
+      } else if (kernels.probabilities) {
+        kernels.probabilities(w.strip, strip_rows, width, stride, probabilities);
+        p = (const float *)probabilities, p_stride = stride / 4;
       } else if (rounded) {
         for (int r = 0; r < strip_rows; r++) round_floats(w.strip + r * stride, limit, w.strip + r * stride);
       }
-      kernels.pv_strip(strip_rows, p, p_stride, b->v + start * value_units, value_depth, limit, b->y + first * value_depth,
+      kernels.pv_strip(strip_rows, p, p_stride, values + start * value_units, value_depth, limit, b->y + first * value_depth,
                        w.corrections);
     }
   }
@@ -749,7 +764,11 @@ void attnc_attention_run(const attnc_attention_block *b) {
     float sum = w.sums[r];
     float inverse = sum > 0 ? 1 / sum : 0;
     float *out = b->y + r * value_depth;
-    if (b->zero_nan_rows && sum != sum) inverse = 0, memset(out, 0, sizeof(float) * value_depth);
-    for (long c = 0; c < value_depth; c++) out[c] *= inverse;
+    if (b->zero_nan_rows && sum != sum) {
+      memset(out, 0, sizeof(float) * value_depth);
+      continue;
+    }
+    /* int8pv: times each value column's scale too */
+    for (long c = 0; c < value_depth; c++) out[c] *= int8pv ? inverse * b->v[c] : inverse;
   }
 }

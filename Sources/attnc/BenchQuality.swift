@@ -25,8 +25,8 @@ struct BenchQuality: ParsableCommand {
       at most E, with its error, its density (the share of query-key pairs the tiled kernel \
       attended on that head: skip-softmax and block-sparse settings) and its cost relative to \
       exact attention (the cost formula's FLOPs and exponentials at that density, bfloat16 \
-      products at half). The settings are those of --variant (default: softmax:prec=int8, \
-      softmax:prec=bf16, softmax:skip=6/9/12, blocksparse at tau 0.9/0.95/0.99, and bfloat16 with \
+      products at half). The settings are those of --variant (default: softmax:prec=int8pv, \
+      softmax:prec=int8, softmax:prec=bf16, softmax:skip=6/9/12, blocksparse at tau 0.9/0.95/0.99, and bfloat16 with \
       skip or block-sparse); exact softmax when none is within E and cheaper.
 
       Examples:
@@ -62,7 +62,8 @@ struct BenchQuality: ParsableCommand {
     threading.configure()
     if let budget, !(budget >= 0) { throw ValidationError("--budget must be a non-negative number") }
     let defaults = budget == nil
-      ? AttentionQuality.standardSettings : [AttentionQuality.Setting("softmax:prec=int8")] + AttentionQuality.budgetSettings
+      ? AttentionQuality.standardSettings
+      : ["softmax:prec=int8pv", "softmax:prec=int8"].map { AttentionQuality.Setting($0) } + AttentionQuality.budgetSettings
     let settings = variants.isEmpty ? defaults : variants.map { AttentionQuality.Setting($0) }
     for setting in settings { try VariantCatalog.check(setting.variant) }  // fail before the work
     var rows: [AttentionQuality.Row] = []

@@ -28,13 +28,15 @@ import Testing
 
   /// Exact attention over the rounded operands with the kernel's probability rounding, in Double;
   /// the scores from `scoring` (Q and K as the products see them) when given, else from Q and K
-  /// rounded to bfloat16.
+  /// rounded to bfloat16; V as the products see it (`values`, else rounded to bfloat16) and the
+  /// probabilities of each panel of 32 keys through `probabilities` (else each rounded to bfloat16).
   static func reference(
-    _ c: Case, keyBlock: Int, scoring: (q: [Float], k: [Float])? = nil, add: (Int, Int, Int, Int) -> Float
+    _ c: Case, keyBlock: Int, scoring: (q: [Float], k: [Float])? = nil, values: [Float]? = nil,
+    probabilities: ([Float]) -> [Float] = { $0.map(rounded) }, add: (Int, Int, Int, Int) -> Float
   ) -> [Float] {
     let (q, k, v) = TiledAttentionTests.operands(c)
     let (qr, kr) = scoring ?? (q.floats.map(rounded), k.floats.map(rounded))
-    let vr = v.floats.map(rounded)
+    let vr = values ?? v.floats.map(rounded)
     var y = [Float](repeating: 0, count: c.batch * c.heads * c.queries * c.valueDepth)
     TiledAttentionTests.forEachRow(c) { b, h, g, i in
       let scores = TiledAttentionTests.scores(c, q: qr, k: kr, b, h, i, add: add)
@@ -49,10 +51,15 @@ import Testing
       guard top > -.infinity else { return }
       var total: Double = 0
       var sums = [Double](repeating: 0, count: c.valueDepth)
-      for j in 0..<c.keys where scores[j] > -.infinity {
-        total += Foundation.exp(scores[j] - top)
-        let p = Double(rounded(Float(Foundation.exp(scores[j] - running[j])))) * Foundation.exp(running[j] - top)
-        for e in 0..<c.valueDepth { sums[e] += p * Double(vr[((b * c.kvHeads + g) * c.keys + j) * c.valueDepth + e]) }
+      let panel = Int(attnc_attention_panel_width())
+      for first in stride(from: 0, to: c.keys, by: panel) {
+        let keys = first..<min(c.keys, first + panel)
+        let p = probabilities(keys.map { scores[$0] > -.infinity ? Float(Foundation.exp(scores[$0] - running[$0])) : 0 })
+        for (j, pj) in zip(keys, p) where scores[j] > -.infinity {
+          total += Foundation.exp(scores[j] - top)
+          let weight = Double(pj) * Foundation.exp(running[j] - top)
+          for e in 0..<c.valueDepth { sums[e] += weight * Double(vr[((b * c.kvHeads + g) * c.keys + j) * c.valueDepth + e]) }
+        }
       }
       for e in 0..<c.valueDepth { y[((b * c.heads + h) * c.queries + i) * c.valueDepth + e] = Float(sums[e] / total) }
     }

@@ -12,6 +12,11 @@
 /// exactly in int32 (AVX512-VNNI) and dequantized by the blocks' scales; P·V as in `prec=bf16`.
 /// Its cost is fitted from its own timings too (the int8 rate).
 ///
+/// `prec=int8pv`: Q·Kᵀ as `prec=int8`, and P·V in 8 bits too (after SageAttention2, int8 for its
+/// FP8): the probabilities of each row and panel of 32 keys as uint8 against the panel's largest,
+/// V in int8 per value column, the products exact in int32 (`vpdpbusd`). Fitted from its own
+/// timings.
+///
 /// `skip=λ` (skip-softmax, BLASST): a key block whose scores are, on every row of a query strip,
 /// more than λ under the rows' running maxima adds less than `e^-λ` per key to each row's sum,
 /// so its exponentials and P·V are skipped (its Q·Kᵀ still runs). 0, the default, never skips
@@ -23,11 +28,11 @@ extension AttentionVariantDefinition {
     parameters: [
       .choice(
         "prec", TiledAttention.Precision.allCases.map(\.name),
-        help: "precision of Q·Kᵀ and P·V (f32; bf16 with float32 accumulation; int8: Q·Kᵀ in int8 with K smoothed, P·V in bf16)"),
+        help: "precision of Q·Kᵀ and P·V (f32; bf16 with float32 accumulation; int8: Q·Kᵀ in int8 with K smoothed, P·V in bf16; int8pv: P·V in 8 bits too)"),
       .heads(
         "f32heads", help: "with prec=bf16, int8 or skip: query heads kept exact, float32 without skipping (0+3), the policy's per-head choice"
       ).untimed,
-      .heads("bf16heads", help: "with prec=int8: query heads run in bf16 instead (1+4), the policy's per-head choice").untimed,
+      .heads("bf16heads", help: "with prec=int8 or int8pv: query heads run in bf16 instead (1+4), the policy's per-head choice").untimed,
       .off("skip", 0...1000, help: "skip-softmax λ: skip a key block's exponentials and P·V when every row scores λ under its running maximum (0: never)"),
     ],
     supportsCausal: true,
@@ -40,19 +45,19 @@ extension AttentionVariantDefinition {
       let attended = p["skip"] > 0 ? s.density : 1
       let options = TiledAttention.Options(scale: 1)
       let queryBlocks = (n / Double(options.queryBlock)).rounded(.up)
-      // K and V are read once per query block: packed as bfloat16 they are half the bytes, K in
+      // K and V are read once per query block: packed as bfloat16 they are half the bytes, in
       // int8 a quarter.
       let precision = TiledAttention.Precision(p)
       let operand = precision == .float32 ? 4.0 : 2.0
-      let keyOperand = precision == .int8 ? 1.0 : operand
+      let keyOperand = precision.quantizesScores ? 1.0 : operand, valueOperand = precision == .int8pv ? 1.0 : operand
       // In int8, quantizing reads Q once more (its blocks' maxima) and float K twice more (its
-      // mean, its blocks' maxima) before packing.
-      let quantizing = precision == .int8 ? 4 * n * d + 8 * nk * d : 0
-      let bytes = 4 * n * (d + dv) + quantizing + (keyOperand * d + operand * dv) * nk * queryBlocks * visible
+      // mean, its blocks' maxima) before packing; in int8pv float V twice more (column maxima).
+      let quantizing = (precision.quantizesScores ? 4 * n * d + 8 * nk * d : 0) + (precision == .int8pv ? 8 * nk * dv : 0)
+      let bytes = 4 * n * (d + dv) + quantizing + (keyOperand * d + valueOperand * dv) * nk * queryBlocks * visible
       return AttentionCost(
         flops: pairs * (2 * d + (2 * dv + 4) * attended), exponentials: pairs * attended, bytes: bytes,
         // K (and V) packed, and per thread a 12-row score strip with the running maxima and sums.
-        extraMemoryBytes: keyOperand * (nk / 32).rounded(.up) * 32 * d + (precision == .float32 ? 0 : operand * nk * dv)
+        extraMemoryBytes: keyOperand * (nk / 32).rounded(.up) * 32 * d + (precision == .float32 ? 0 : valueOperand * nk * dv)
           + 4 * Double(12 * options.keyBlock + 2 * options.queryBlock))
     },
     kernel: nil,
@@ -67,7 +72,7 @@ extension AttentionVariantDefinition {
       let parts = (precision == .float32 ? [] : ["prec=\(precision.name)"]) + (p["skip"] > 0 ? ["skip=1000"] : [])
       return parts.isEmpty ? "softmax" : "softmax:" + parts.joined(separator: ",")
     },
-    onnxRefusal: "prec=bf16 rounds Q, K, V and the probabilities to bfloat16 (prec=int8 quantizes Q and K to int8) and skip skips tiles inside the fused kernel, which is not written yet")
+    onnxRefusal: "prec=bf16 rounds Q, K, V and the probabilities to bfloat16 (prec=int8 quantizes Q and K to int8, int8pv P and V too) and skip skips tiles inside the fused kernel, which is not written yet")
 }
 
 extension TiledAttention.Precision {

@@ -18,8 +18,8 @@
 enum { ATTNC_ATTENTION_WIDEST = 0, ATTNC_ATTENTION_AVX2 = 1, ATTNC_ATTENTION_PORTABLE = 2 };
 
 /* Precision of the products Q·Kᵀ and P·V; ATTNC_ATTENTION_INT8: Q·Kᵀ in int8
- * (attnc_attention_int8.h), P·V as in bfloat16. */
-enum { ATTNC_ATTENTION_FLOAT32 = 0, ATTNC_ATTENTION_BFLOAT16 = 1, ATTNC_ATTENTION_INT8 = 2 };
+ * (attnc_attention_int8.h), P·V as in bfloat16; ATTNC_ATTENTION_INT8PV: both in 8-bit integers. */
+enum { ATTNC_ATTENTION_FLOAT32 = 0, ATTNC_ATTENTION_BFLOAT16 = 1, ATTNC_ATTENTION_INT8 = 2, ATTNC_ATTENTION_INT8PV = 3 };
 
 /* One query block: rows query rows of one (batch, query head) against keys 0..<key_end of its
  * key/value head. */
@@ -28,7 +28,7 @@ typedef struct {
   /* the key head as attnc_attention_pack_keys packed it (in int8, attnc_attention_int8_pack_keys) */
   const float *packed_keys;
   /* [keys, value_depth] in float32 precision; in bfloat16 and int8 the values as
-   * attnc_attention_pack_values packed them. */
+   * attnc_attention_pack_values packed them, in int8pv as attnc_attention_int8_pack_values. */
   const float *v;
   float *y;                    /* [rows, value_depth]: written, never read before */
   /* Additive term of query row 0, key 0 (NULL for none); the row r, key j entry is
