@@ -408,25 +408,20 @@ ATTNC_VNNI static void pv_strip_vnni(int rows, const float *p, long p_stride, co
 }
 #endif
 
-void attnc_attention_int8_quantize_probabilities_native(const float *strip, int rows, long width, long stride, void *out) {
+/* The AVX-512 (VNNI) kernel where attnc_attention_int8_native(), else the plain C one. */
 #ifdef ATTNC_X86
-  if (attnc_attention_int8_native()) {
-    quantize_probabilities_avx512(strip, rows, width, stride, out);
-    return;
-  }
+#define WIDEST_OR_PORTABLE(widest, portable) (attnc_attention_int8_native() ? (widest) : (portable))
+#else
+#define WIDEST_OR_PORTABLE(widest, portable) (portable)
 #endif
-  attnc_attention_int8_quantize_probabilities_portable(strip, rows, width, stride, out);
+
+void attnc_attention_int8_quantize_probabilities_native(const float *strip, int rows, long width, long stride, void *out) {
+  WIDEST_OR_PORTABLE(quantize_probabilities_avx512, attnc_attention_int8_quantize_probabilities_portable)(strip, rows, width, stride, out);
 }
 
 void attnc_attention_int8_pv_strip_native(int rows, const float *p, long p_stride, const float *v, long value_depth, long count,
                                           float *y, const float *corrections) {
-#ifdef ATTNC_X86
-  if (attnc_attention_int8_native()) {
-    pv_strip_vnni(rows, p, p_stride, v, value_depth, count, y, corrections);
-    return;
-  }
-#endif
-  attnc_attention_int8_pv_strip_portable(rows, p, p_stride, v, value_depth, count, y, corrections);
+  WIDEST_OR_PORTABLE(pv_strip_vnni, attnc_attention_int8_pv_strip_portable)(rows, p, p_stride, v, value_depth, count, y, corrections);
 }
 
 int attnc_attention_int8_native(void) {
@@ -439,11 +434,5 @@ int attnc_attention_int8_native(void) {
 
 void attnc_attention_int8_qk_strip_native(int rows, const float *q, long depth, const float *packed, long panels,
                                           float scale, float *strip, long stride) {
-#ifdef ATTNC_X86
-  if (attnc_attention_int8_native()) {
-    qk_strip_vnni(rows, q, depth, packed, panels, scale, strip, stride);
-    return;
-  }
-#endif
-  attnc_attention_int8_qk_strip_portable(rows, q, depth, packed, panels, scale, strip, stride);
+  WIDEST_OR_PORTABLE(qk_strip_vnni, attnc_attention_int8_qk_strip_portable)(rows, q, depth, packed, panels, scale, strip, stride);
 }
