@@ -40,7 +40,9 @@ public enum VariantCatalog {
       lines.append("    \(limits.joined(separator: ", "))")
       for p in d.parameters {
         let value = p.choices.isEmpty ? p.text(p.defaultValue) : p.choices.joined(separator: "|")
-        lines.append("    \(p.name)=\(value)".padding(toLength: 22, withPad: " ", startingAt: 0) + p.help)
+        // The name column is 22 wide; a longer one (a list of choices) keeps a space before the help.
+        let name = "    \(p.name)=\(value)"
+        lines.append((name.count < 22 ? name.padding(toLength: 22, withPad: " ", startingAt: 0) : name + " ") + p.help)
       }
     }
     return lines.joined(separator: "\n")

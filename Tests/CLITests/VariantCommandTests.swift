@@ -16,6 +16,8 @@ import Testing
     }
     #expect(result.stdout.contains("changes the score function"))
     #expect(result.stdout.contains("m=256"))
+    // A list of choices longer than the name column stays whole and apart from its help.
+    #expect(result.stdout.contains("    prec=f32|bf16|int8|int8pv precision of Q·Kᵀ and P·V"))
     // Each variant: its name, its summary, then its limits.
     let lines = result.stdout.split(separator: "\n").map(String.init)
     func limits(_ name: String) -> String? { lines.firstIndex(of: name).map { lines[$0 + 2] } }
