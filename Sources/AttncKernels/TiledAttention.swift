@@ -84,10 +84,10 @@ public enum TiledAttention {
     public var kernels: Kernels = .widest
     /// The precision of the products.
     public var precision: Precision = .float32
-    /// Query heads that stay float32 under bfloat16 or int8 precision (bit `h`: head `h`), the
+    /// Query heads that stay float32 under bfloat16, int8 or int8pv precision (bit `h`: head `h`), the
     /// policy's per-head choice (`softmax:prec=bf16,f32heads=0+3`).
     public var float32Heads: UInt64 = 0
-    /// Query heads that run bfloat16 under int8 precision (`softmax:bf16heads=1,prec=int8`).
+    /// Query heads that run bfloat16 under int8 or int8pv precision (`softmax:bf16heads=1,prec=int8`).
     public var bfloat16Heads: UInt64 = 0
 
     /// The precision query head `h` runs in.

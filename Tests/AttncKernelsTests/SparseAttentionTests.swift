@@ -212,11 +212,9 @@ extension SparseAttentionTests {
     #expect(throws: AttncError.self) { try AttentionVariants.parse("softmax:skip=-1") }
     let o = Operands.peaked(heads: 2, queries: 60, keys: 300)
     let (q, k, v) = o.tensors
-    func run(_ values: [String: Double]) throws -> [Float] {
-      let call = FusedAttentionCall(scale: o.scale, causal: false, softcap: 0, mask: .none, maskFill: 0, variantValues: values)
-      return try call.evaluate(KernelContext(), [q, k, v])[0].floats.owned
-    }
-    #expect(Reference.maxDifference(try run(["skip": 3]), try run([:])) > 1e-6)
+    #expect(Reference.maxDifference(
+      try TiledAttentionTests.viaCall(q, k, v, scale: o.scale, ["skip": 3]),
+      try TiledAttentionTests.viaCall(q, k, v, scale: o.scale, [:])) > 1e-6)
   }
 }
 

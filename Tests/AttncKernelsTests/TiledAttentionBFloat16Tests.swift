@@ -199,11 +199,9 @@ import Testing
     #expect(throws: AttncError.self) { try AttentionVariants.parse("softmax:prec=fp8") }
     let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 40, keys: 40, depth: 16, valueDepth: 16)
     let (q, k, v) = TiledAttentionTests.operands(c)
-    func run(_ values: [String: Double]) throws -> [Float] {
-      let call = FusedAttentionCall(scale: c.scale, causal: false, softcap: 0, mask: .none, maskFill: 0, variantValues: values)
-      return try call.evaluate(KernelContext(), [q, k, v])[0].floats.owned
-    }
-    let difference = Reference.maxDifference(try run(["prec": 1]), try run([:]))
+    let difference = Reference.maxDifference(
+      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, ["prec": 1]),
+      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, [:]))
     #expect(difference > 1e-4 && difference < 0.05, "bf16 against f32: \(difference)")
   }
 }

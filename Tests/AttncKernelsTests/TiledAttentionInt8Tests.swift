@@ -208,16 +208,16 @@ import Testing
     #expect(options.precision == .int8 && options.float32Heads == 4)
     let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 40, keys: 40, depth: 16, valueDepth: 16)
     let (q, k, v) = TiledAttentionTests.operands(c)
-    func run(_ values: [String: Double]) throws -> [Float] {
-      let call = FusedAttentionCall(scale: c.scale, causal: false, softcap: 0, mask: .none, maskFill: 0, variantValues: values)
-      return try call.evaluate(KernelContext(), [q, k, v])[0].floats.owned
-    }
-    let difference = Reference.maxDifference(try run(["prec": 2]), try run([:]))
+    let difference = Reference.maxDifference(
+      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, ["prec": 2]),
+      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, [:]))
     #expect(difference > 1e-4 && difference < 0.05, "int8 against f32: \(difference)")
     // int8pv: P·V in 8 bits too moves the outputs again, within a few percent.
     let (eight, both) = try AttentionVariants.parse("softmax:prec=int8pv,bf16heads=1")
     #expect(eight.text(both.values) == "softmax:bf16heads=1,prec=int8pv" && !eight.isExact(both))
-    let further = Reference.maxDifference(try run(["prec": 3]), try run(["prec": 2]))
+    let further = Reference.maxDifference(
+      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, ["prec": 3]),
+      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, ["prec": 2]))
     #expect(further > 1e-5 && further < 0.05, "int8pv against int8: \(further)")
   }
 }

@@ -19,6 +19,13 @@ import Testing
     SeededValues.floats(count, seed: seed, amplitude: 2)
   }
 
+  /// Attention as a plan's softmax setting runs it: `FusedAttentionCall` (no mask, not causal)
+  /// with the variant parameters `values` on q, k, v.
+  static func viaCall(_ q: Tensor, _ k: Tensor, _ v: Tensor, scale: Float, _ values: [String: Double]) throws -> [Float] {
+    let call = FusedAttentionCall(scale: scale, causal: false, softcap: 0, mask: .none, maskFill: 0, variantValues: values)
+    return try call.evaluate(KernelContext(), [q, k, v])[0].floats.owned
+  }
+
   static func operands(_ c: Case) -> (q: Tensor, k: Tensor, v: Tensor) {
     (.float(values(c.batch * c.heads * c.queries * c.depth, seed: 1), [c.batch, c.heads, c.queries, c.depth]),
      .float(values(c.batch * c.kvHeads * c.keys * c.depth, seed: 2), [c.batch, c.kvHeads, c.keys, c.depth]),
