@@ -206,18 +206,12 @@ import Testing
     var options = TiledAttention.Options(scale: 1)
     options.setPrecision(parameters)
     #expect(options.precision == .int8 && options.float32Heads == 4)
-    let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 40, keys: 40, depth: 16, valueDepth: 16)
-    let (q, k, v) = TiledAttentionTests.operands(c)
-    let difference = Reference.maxDifference(
-      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, ["prec": 2]),
-      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, [:]))
+    let difference = try TiledAttentionTests.difference(["prec": 2])
     #expect(difference > 1e-4 && difference < 0.05, "int8 against f32: \(difference)")
     // int8pv: P·V in 8 bits too moves the outputs again, within a few percent.
     let (eight, both) = try AttentionVariants.parse("softmax:prec=int8pv,bf16heads=1")
     #expect(eight.text(both.values) == "softmax:bf16heads=1,prec=int8pv" && !eight.isExact(both))
-    let further = Reference.maxDifference(
-      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, ["prec": 3]),
-      try TiledAttentionTests.viaCall(q, k, v, scale: c.scale, ["prec": 2]))
+    let further = try TiledAttentionTests.difference(["prec": 3], from: ["prec": 2])
     #expect(further > 1e-5 && further < 0.05, "int8pv against int8: \(further)")
   }
 }

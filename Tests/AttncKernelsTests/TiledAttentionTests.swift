@@ -26,6 +26,15 @@ import Testing
     return try call.evaluate(KernelContext(), [q, k, v])[0].floats.owned
   }
 
+  /// How far variant parameters `values` move the outputs from `base`'s (largest difference) on
+  /// a small case (2 heads, 40 tokens, d = 16) through `viaCall`: the check that a setting reaches
+  /// the kernel.
+  static func difference(_ values: [String: Double], from base: [String: Double] = [:]) throws -> Float {
+    let c = Case(batch: 1, heads: 2, kvHeads: 2, queries: 40, keys: 40, depth: 16, valueDepth: 16)
+    let (q, k, v) = operands(c)
+    return Reference.maxDifference(try viaCall(q, k, v, scale: c.scale, values), try viaCall(q, k, v, scale: c.scale, base))
+  }
+
   static func operands(_ c: Case) -> (q: Tensor, k: Tensor, v: Tensor) {
     (.float(values(c.batch * c.heads * c.queries * c.depth, seed: 1), [c.batch, c.heads, c.queries, c.depth]),
      .float(values(c.batch * c.kvHeads * c.keys * c.depth, seed: 2), [c.batch, c.kvHeads, c.keys, c.depth]),
