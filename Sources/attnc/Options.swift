@@ -6,24 +6,20 @@ import Foundation
 
 /// `--input-shape name=d0,d1,...`, repeatable.
 struct ShapeOptions: ParsableArguments {
-  @Option(
-    name: .customLong("input-shape"),
-    help: ArgumentHelp(
-      "Override an input's declared dims: name=d0,d1,... (numbers or symbol names). Repeatable.",
+  @Option(help: ArgumentHelp(
+    "Override an input's declared dims: name=d0,d1,... (numbers or symbol names). Repeatable.",
       valueName: "name=dims"))
-  var inputShapes: [String] = []
+  var inputShape: [String] = []
 
-  @Option(
-    name: .customLong("branch"),
-    help: ArgumentHelp(
-      "Pin a bool graph input that chooses an If's branch: name=true|false (Optimum's decoder_model_merged.onnx: use_cache_branch=true for the steps on a cache, =false for the first). The plan holds that branch only and refuses a run that feeds the other value. Repeatable.",
-      valueName: "name=bool"))
-  var branches: [String] = []
+  @Option(help: ArgumentHelp(
+    "Pin a bool graph input that chooses an If's branch: name=true|false (Optimum's decoder_model_merged.onnx: use_cache_branch=true for the steps on a cache, =false for the first). The plan holds that branch only and refuses a run that feeds the other value. Repeatable.",
+    valueName: "name=bool"))
+  var branch: [String] = []
 
   /// The overrides as import options.
   func importOptions() throws -> ImportOptions {
     var shapes: [String: [Dim]] = [:]
-    for text in inputShapes {
+    for text in inputShape {
       guard let equals = text.lastIndex(of: "=") else {
         throw ValidationError("--input-shape '\(text)' must look like name=d0,d1,...")
       }
@@ -54,7 +50,7 @@ struct ShapeOptions: ParsableArguments {
       shapes[name] = dims
     }
     var pinned: [String: Bool] = [:]
-    for text in branches {
+    for text in branch {
       let parts = text.split(separator: "=", omittingEmptySubsequences: false).map(String.init)
       guard parts.count == 2, !parts[0].isEmpty, let value = ["true": true, "1": true, "false": false, "0": false][parts[1].lowercased()] else {
         throw ValidationError("--branch '\(text)' must look like name=true or name=false")
