@@ -114,9 +114,13 @@ enum ConvTransposePhases {
   /// then `activation` on each output.
   ///
   /// The work is (phase, block of the phase's output positions) items over the threads; each
-  /// item gathers its block of `B_r` and packs it in cache, multiplies it on the packed GEMM and
-  /// writes the block's outputs (bias added) straight into the output planes: no buffer of a
-  /// phase's size exists, and nothing leaves the core's cache between the gather and the store.
+  /// item packs its block of `B_r` in cache, multiplies it on the packed GEMM and writes the
+  /// block's outputs (bias added) straight into the output planes: no buffer of a phase's size
+  /// exists, and nothing leaves the core's cache between the packing and the store. In float32
+  /// an item gathers its block's shifted inputs and packs them; in bfloat16 the image is first
+  /// rounded once into `PairPlanes` and an item's panels are copies of their words (the real
+  /// ViT-S head at 896, `--linear-precision bf16`: 180 → 144 ms, the gather and the rounding
+  /// per tap were a quarter of it).
   static func run(
     _ x: Tensor, rows: UnsafePointer<Float>, weightShape: [Int], bias: Tensor?, window: ConvolutionWindow,
     precision: LinearPrecision, activation: Int32 = Int32(ATTNC_EPILOGUE_NONE)
@@ -144,11 +148,19 @@ enum ConvTransposePhases {
       out.withUnsafeMutableBufferPointer { op in
         biasValues.withUnsafeBufferPointer { bp in
           let (xb, ob, bb) = (xp.baseAddress!, op.baseAddress!, bp.baseAddress!)
+          // bfloat16: the image once as padded pair lines, from which each item packs its B
+          // panels by copying words (no gathered float copy, no rounding per tap).
+          let planes = bfloat16 ? PairPlanes(phases: phases, inSpatial: inSpatial, pairs: units) : nil
+          var pairWords = [UInt32](repeating: 0, count: planes?.words ?? 0)
           for n in 0..<batch {
-            let image = xb + n * channels * inSize, planes = ob + n * filters * outSize
+            let image = xb + n * channels * inSize, target = ob + n * filters * outSize
+            if let planes {
+              pairWords.withUnsafeMutableBufferPointer { wp in planes.fill(wp.baseAddress!, from: image, inSpatial: inSpatial) }
+            }
             Parallel.chunks(items.count, minimumPerChunk: max(1, items.count * Parallel.productsPerChunk / max(1, flops))) {
               range in
-              var scratch = [Float](repeating: 0, count: 16 * block), y = [Float](repeating: 0, count: filters * block)
+              var scratch = [Float](repeating: 0, count: planes == nil ? 16 * block : 0)
+              var y = [Float](repeating: 0, count: filters * block), offsets = [Int](repeating: 0, count: block)
               var packed = [UInt32](repeating: 0, count: packedWords)
               for item in items[range] {
                 let phase = phases[item.phase], first = item.block * block
@@ -156,28 +168,40 @@ enum ConvTransposePhases {
                 let grid = Grid(outputs: phase.outputs, first: first, count: columns)
                 y.withUnsafeMutableBufferPointer { yp in
                   guard depth > 0 else { yp.update(repeating: 0); return }
-                  scratch.withUnsafeMutableBufferPointer { sp in
-                    packed.withUnsafeMutableBufferPointer { pp in
-                      var group = 0
-                      while group < depth {
-                        let count = min(16, depth - group)
-                        for row in group..<(group + count) {
-                          gather(
-                            image + (row % channels) * inSize, shift: phase.tapShift[row / channels], grid: grid,
-                            inSpatial: inSpatial, inStrides: inStrides, into: sp.baseAddress! + (row - group) * columns)
+                  packed.withUnsafeMutableBufferPointer { pp in
+                    if let planes {
+                      planes.columnOffsets(grid, into: &offsets)
+                      let taps = planes.tapOffsets(phase)
+                      pairWords.withUnsafeBufferPointer { wp in
+                        offsets.withUnsafeBufferPointer { op in
+                          attnc_gemm_bf16_pack_shifted(
+                            wp.baseAddress!, planes.unitStride, units, taps.count, taps, op.baseAddress!, columns, pp.baseAddress!,
+                            InstructionSets.widest.rawValue)
                         }
-                        ConvolutionGemm.packRows(
-                          sp.baseAddress!, first: group, count: count, k: depth, n: columns, precision: precision,
-                          into: pp.baseAddress!)
-                        group += count
                       }
-                      phase.a.withUnsafeBufferPointer { ap in
-                        // On this thread: the items are the parallel parts.
-                        var call = ConvolutionGemm.call(
-                          rows: ap.baseAddress!, packed: pp.baseAddress!, m: filters, n: columns, k: depth, precision: precision,
-                          into: yp.baseAddress!)
-                        attnc_gemm_run(&call, 0, filters, 0, columns)
+                    } else {
+                      scratch.withUnsafeMutableBufferPointer { sp in
+                        var group = 0
+                        while group < depth {
+                          let count = min(16, depth - group)
+                          for row in group..<(group + count) {
+                            gather(
+                              image + (row % channels) * inSize, shift: phase.tapShift[row / channels], grid: grid,
+                              inSpatial: inSpatial, inStrides: inStrides, into: sp.baseAddress! + (row - group) * columns)
+                          }
+                          ConvolutionGemm.packRows(
+                            sp.baseAddress!, first: group, count: count, k: depth, n: columns, precision: precision,
+                            into: pp.baseAddress!)
+                          group += count
+                        }
                       }
+                    }
+                    phase.a.withUnsafeBufferPointer { ap in
+                      // On this thread: the items are the parallel parts.
+                      var call = ConvolutionGemm.call(
+                        rows: ap.baseAddress!, packed: pp.baseAddress!, m: filters, n: columns, k: depth, precision: precision,
+                        into: yp.baseAddress!)
+                      attnc_gemm_run(&call, 0, filters, 0, columns)
                     }
                   }
                 }
@@ -185,7 +209,7 @@ enum ConvTransposePhases {
                   for m in 0..<filters {
                     scatter(
                       yp.baseAddress! + m * columns, adding: bb[m], activation: activation, phase: phase.axes, grid: grid,
-                      strides: strides, outStrides: outStrides, into: planes + m * outSize)
+                      strides: strides, outStrides: outStrides, into: target + m * outSize)
                   }
                 }
               }
@@ -195,6 +219,75 @@ enum ConvTransposePhases {
       }
     }
     return .float(out, [batch, filters] + outputSpatial, dtype: x.dtype)
+  }
+
+  /// A bfloat16 call's input as pair lines: channels `2u` and `2u + 1` interleaved as B's pair
+  /// words (`attnc_gemm_bf16_pair_row`), padded with zeros by as much as any tap's shift reaches
+  /// outside the input, and laid out line by line (every pair's copy of one input line, then the
+  /// next line), so that a phase's B panels are copies of adjacent words
+  /// (`attnc_gemm_bf16_pack_shifted`) at a column's offset plus its tap's plus `u · unitStride`,
+  /// and the pairs of one panel lie close together.
+  struct PairPlanes {
+    /// Zeros before and after the input, per axis.
+    var low: [Int], high: [Int]
+    /// The padded dims; each axis's stride in words (the last 1, the others a padded line of
+    /// every pair per step); the words from one pair to the next (a padded line); all words.
+    var dims: [Int], strides: [Int], unitStride: Int, words: Int
+    var pairs: Int
+
+    init(phases: [Phase], inSpatial: [Int], pairs: Int) {
+      var low = [Int](repeating: 0, count: inSpatial.count), high = low
+      for phase in phases {
+        for shift in phase.tapShift {
+          for a in inSpatial.indices {
+            low[a] = max(low[a], -shift[a])
+            high[a] = max(high[a], phase.outputs[a] - 1 + shift[a] - (inSpatial[a] - 1))
+          }
+        }
+      }
+      (self.low, self.high) = (low, high)
+      dims = inSpatial.indices.map { inSpatial[$0] + low[$0] + high[$0] }
+      let last = dims.count - 1
+      strides = rowMajorStrides(dims).enumerated().map { a, stride in a == last ? 1 : stride * pairs }
+      unitStride = dims[last]
+      words = dims.reduce(1, *) * pairs
+      self.pairs = pairs
+    }
+
+    /// Writes the pair lines of one image `[2·pairs, inSpatial…]` into `planes` (`words` words,
+    /// zero where the padding is).
+    func fill(_ planes: UnsafeMutablePointer<UInt32>, from image: UnsafePointer<Float>, inSpatial: [Int]) {
+      let last = inSpatial.count - 1, width = inSpatial[last], inSize = inSpatial.reduce(1, *)
+      let lines = width == 0 ? 0 : inSize / width
+      Parallel.chunks(lines, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, 2 * pairs * width))) { range in
+        for line in range {
+          var rest = line, offset = low[last]
+          for a in stride(from: last - 1, through: 0, by: -1) {
+            offset += (rest % inSpatial[a] + low[a]) * strides[a]
+            rest /= inSpatial[a]
+          }
+          for u in 0..<pairs {
+            let source = image + 2 * u * inSize + line * width
+            attnc_gemm_bf16_pair_row(source, source + inSize, width, planes + offset + u * unitStride)
+          }
+        }
+      }
+    }
+
+    /// Each block column's offset without its tap's shift.
+    func columnOffsets(_ grid: Grid, into offsets: inout [Int]) {
+      let last = grid.axes
+      for r in grid.offset.indices {
+        var base = grid.t[r] + low[last]
+        for a in 0..<last { base += (grid.line[r * last + a] + low[a]) * strides[a] }
+        for i in 0..<grid.length[r] { offsets[grid.offset[r] + i] = base + i }
+      }
+    }
+
+    /// Each tap's offset: its shift along every axis.
+    func tapOffsets(_ phase: Phase) -> [Int] {
+      phase.tapShift.map { shift in zip(shift, strides).reduce(0) { $0 + $1.0 * $1.1 } }
+    }
   }
 
   /// A block `[first, first + count)` of a phase's output positions (row-major over `outputs`),

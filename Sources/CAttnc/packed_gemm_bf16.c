@@ -53,6 +53,8 @@ long attnc_gemm_bf16_packed_words(long k, long n) { return panels_of(n) * pairs_
 static void pack_pair_avx512(const float *low, const float *high, long width, uint32_t *out);
 static void pack_pair_bf16(const float *low, const float *high, long width, uint32_t *out);
 static int machine_has_bf16(void);
+static void pack_shifted_avx512(const uint32_t *planes, long plane_words, long units, long taps,
+                                const long *tap_offsets, const long *column_offsets, long n, uint32_t *packed);
 #endif
 
 void attnc_gemm_bf16_pack_rows(const float *rows, long first, long count, long k, long n, uint32_t *packed) {
@@ -91,6 +93,47 @@ void attnc_gemm_bf16_unpack(const uint32_t *packed, long k, long n, float *b) {
         long column = p * W + c, t = 2 * q;
         b[t * n + column] = low_of(in[c]);
         if (t + 1 < k) b[(t + 1) * n + column] = high_of(in[c]);
+      }
+    }
+  }
+}
+
+void attnc_gemm_bf16_pair_row(const float *low, const float *high, long n, uint32_t *out) {
+  long c = 0;
+#ifdef ATTNC_X86
+  const int dot = machine_has_bf16(), wide = attnc_vector_math_uses_avx512();
+  if (dot || wide) {
+    for (; c < n; c += W) {
+      uint32_t tail[W];
+      const long width = n - c < W ? n - c : W;
+      uint32_t *target = width == W ? out + c : tail;
+      if (dot) pack_pair_bf16(low + c, high ? high + c : 0, width, target);
+      else pack_pair_avx512(low + c, high ? high + c : 0, width, target);
+      if (width < W) memcpy(out + c, tail, sizeof(uint32_t) * (size_t)width);
+    }
+    return;
+  }
+#endif
+  for (; c < n; c++) out[c] = pair(low[c], high ? high[c] : 0);
+}
+
+void attnc_gemm_bf16_pack_shifted(const uint32_t *planes, long plane_words, long units, long taps,
+                                  const long *tap_offsets, const long *column_offsets, long n, uint32_t *packed,
+                                  int kernels) {
+#ifdef ATTNC_X86
+  if (kernels == ATTNC_GEMM_WIDEST && attnc_vector_math_uses_avx512()) {
+    pack_shifted_avx512(planes, plane_words, units, taps, tap_offsets, column_offsets, n, packed);
+    return;
+  }
+#endif
+  const long depth = taps * units;
+  for (long p = 0; p < panels_of(n); p++) {
+    const long first = p * W, width = n - first < W ? n - first : W;
+    for (long j = 0; j < taps; j++) {
+      for (long u = 0; u < units; u++) {
+        const uint32_t *source = planes + tap_offsets[j] + u * plane_words;
+        uint32_t *out = packed + (p * depth + j * units + u) * W;
+        for (long c = 0; c < W; c++) out[c] = c < width ? source[column_offsets[first + c]] : 0;
       }
     }
   }
@@ -143,6 +186,36 @@ ATTNC_AVX512 static void pack_pair_avx512(const float *low, const float *high, l
   __m512i l = round16_avx512(_mm512_maskz_loadu_ps(lanes, low));
   __m512i h = high ? round16_avx512(_mm512_maskz_loadu_ps(lanes, high)) : _mm512_setzero_si512();
   _mm512_storeu_si512(out, _mm512_or_si512(_mm512_srli_epi32(l, 16), _mm512_and_si512(h, upper)));
+}
+
+/* attnc_gemm_bf16_pack_shifted, 16 words at a time where a panel's columns are adjacent words
+ * of a plane line (all but the panels that straddle two lines), gathered otherwise. */
+ATTNC_AVX512 static void pack_shifted_avx512(const uint32_t *planes, long plane_words, long units, long taps,
+                                             const long *tap_offsets, const long *column_offsets, long n,
+                                             uint32_t *packed) {
+  const long depth = taps * units;
+  for (long p = 0; p < panels_of(n); p++) {
+    const long first = p * W, width = n - first < W ? n - first : W;
+    const long *columns = column_offsets + first;
+    const __mmask16 lanes = width >= W ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
+    int adjacent = 1;
+    for (long c = 1; c < width; c++) adjacent &= columns[c] == columns[0] + c;
+    __m512i gather_index = _mm512_setzero_si512();
+    if (!adjacent) {
+      int32_t index[W] = {0};
+      for (long c = 0; c < width; c++) index[c] = (int32_t)(columns[c] - columns[0]);
+      gather_index = _mm512_loadu_si512(index);
+    }
+    uint32_t *out = packed + p * depth * W;
+    for (long j = 0; j < taps; j++) {
+      const uint32_t *source = planes + tap_offsets[j] + columns[0];
+      for (long u = 0; u < units; u++, source += plane_words, out += W) {
+        __m512i words = adjacent ? _mm512_maskz_loadu_epi32(lanes, source)
+                                 : _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), lanes, gather_index, source, 4);
+        _mm512_storeu_si512(out, words);
+      }
+    }
+  }
 }
 #endif
 

@@ -46,6 +46,42 @@ import Testing
     }
   }
 
+  /// A line of pair words (ConvTranspose's pair lines): low and high rounded as the packing
+  /// rounds them, over vector widths and a tail; no word past n written.
+  @Test func pairRowInterleavesTwoRoundedLines() {
+    for n in [1, 15, 16, 37] {
+      let low = (0..<n).map { Float($0) * 0.731 - 5 }, high = (0..<n).map { Float($0) * -1.37 + 2.001 }
+      var out = [UInt32](repeating: 0xDEAD_BEEF, count: n + 3)
+      attnc_gemm_bf16_pair_row(low, high, n, &out)
+      for c in 0..<n {
+        #expect(UInt16(truncatingIfNeeded: out[c]) == attnc_bf16_round(low[c]) && UInt16(out[c] >> 16) == attnc_bf16_round(high[c]), "n \(n) column \(c)")
+      }
+      #expect(out[n...].allSatisfy { $0 == 0xDEAD_BEEF }, "n \(n): written past the line")
+    }
+  }
+
+  /// Packing B from pair words at a column's offset plus its tap's gives the panels of
+  /// attnc_gemm_bf16_pack's layout, zeros past n, on AVX-512 and plain C alike: columns adjacent
+  /// within a panel (copied 16 at a time) and a panel that crosses from one line to the next
+  /// (gathered).
+  @Test(arguments: [InstructionSets.widest, .portable])
+  func packShiftedCopiesEachPairFromItsOffset(kernels: InstructionSets) {
+    let (units, taps, unitStride) = (3, 2, 40)
+    let planes = (0..<(4 * units * unitStride)).map { UInt32($0) &* 2_654_435_761 }
+    let tapOffsets = [1, units * unitStride + 2]
+    // 21 columns of one line from 0, then 16 of the next line (a panel crosses the break).
+    let columns = (0..<21).map { $0 } + (0..<16).map { units * unitStride + $0 }
+    let n = columns.count, depth = taps * units
+    var packed = [UInt32](repeating: 0xDEAD_BEEF, count: attnc_gemm_bf16_packed_words(2 * depth, n))
+    attnc_gemm_bf16_pack_shifted(planes, unitStride, units, taps, tapOffsets, columns, n, &packed, kernels.rawValue)
+    for (index, word) in packed.enumerated() {
+      let (p, t, c) = (index / (depth * 16), index / 16 % depth, index % 16)
+      let column = 16 * p + c, (j, u) = (t / units, t % units)
+      let expected = column < n ? planes[u * unitStride + tapOffsets[j] + columns[column]] : 0
+      #expect(word == expected, "\(kernels): panel \(p) pair \(t) column \(c)")
+    }
+  }
+
   @Test func roundsToNearestEven() {
     let one = Float(1), step = Float(1) / 128  // bfloat16's spacing at 1
     #expect(PackedGemm.roundToBFloat16(one + step / 2) == one)  // a tie: to the even 1

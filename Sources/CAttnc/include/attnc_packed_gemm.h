@@ -57,6 +57,19 @@ void attnc_gemm_bf16_pack(const float *b, long k, long n, uint32_t *packed);
  * written by one call. Different row ranges may be packed by different threads. */
 void attnc_gemm_bf16_pack_rows(const float *rows, long first, long count, long k, long n, uint32_t *packed);
 
+/* out[c] = bf16(low[c]) | bf16(high[c]) << 16 for c < n (zeros for the high halves when high is
+ * NULL): a line of "pair planes", two channels of an image interleaved as B's pair words. */
+void attnc_gemm_bf16_pair_row(const float *low, const float *high, long n, uint32_t *out);
+
+/* Packs B [taps * units pairs, n] (as attnc_gemm_bf16_pack) straight from pair words: pair u of
+ * tap j in column c is planes[u * plane_words + tap_offsets[j] + column_offsets[c]]. A
+ * convolution's shifted inputs without a gathered copy; the planes carry any zero padding the
+ * offsets reach. kernels: ATTNC_GEMM_WIDEST (AVX-512 where the machine has it) or any other
+ * value for plain C. */
+void attnc_gemm_bf16_pack_shifted(const uint32_t *planes, long plane_words, long units, long taps,
+                                  const long *tap_offsets, const long *column_offsets, long n, uint32_t *packed,
+                                  int kernels);
+
 /* The inverse of attnc_gemm_bf16_pack up to the rounding: b row-major [k, n]. */
 void attnc_gemm_bf16_unpack(const uint32_t *packed, long k, long n, float *b);
 
