@@ -212,19 +212,42 @@ __attribute__((target("avx2,fma"))) static inline __m256 tanh_avx2(__m256 x) {
   return _mm256_blendv_ps(with_sign_avx2(large, x), small, _mm256_cmp_ps(a, _mm256_set1_ps(0.3f), _CMP_LT_OQ));
 }
 
+/* GELU's Φ(x) = (1 + erf(x/√2))/2 from erf's formula (A&S 7.1.26) as h = p(t)·t·e^{−a²}/2,
+ * a = |x|/√2: Φ = h for negative x and 1 − h otherwise, so the tail x → −∞ keeps its relative
+ * accuracy (1 + erf there cancels), and no branch for small |x| is needed (the formula's absolute
+ * error, 1.5e-7, is what GELU's x·Φ can afford). t = 1/(1 + 0.3275911a) by a reciprocal estimate
+ * and a Newton step. */
+__attribute__((target("avx2,fma"))) static inline __m256 phi_avx2(__m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  /* a at most 10 (Φ is 1 or 0 in float long before): the Newton step stays finite at ±inf */
+  __m256 a = _mm256_min_ps(_mm256_mul_ps(abs_avx2(v), _mm256_set1_ps(0.7071067811865476f)), _mm256_set1_ps(10.0f));
+  __m256 d = _mm256_fmadd_ps(a, _mm256_set1_ps(0.3275911f), one);
+  __m256 t = _mm256_rcp_ps(d);
+  t = _mm256_mul_ps(t, _mm256_fnmadd_ps(d, t, _mm256_set1_ps(2.0f)));
+  t = _mm256_mul_ps(t, _mm256_fnmadd_ps(d, t, _mm256_set1_ps(2.0f)));
+  __m256 p = _mm256_set1_ps(1.061405429f / 2);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f / 2));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f / 2));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f / 2));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f / 2));
+  __m256 e = attnc_exp_nonpositive_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), a), a));
+  __m256 h = _mm256_mul_ps(_mm256_mul_ps(p, t), e);
+  return _mm256_blendv_ps(_mm256_sub_ps(one, h), h, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ));
+}
+
 __attribute__((target("avx2,fma"))) static void gelu_avx2(const float *x, float *y, long n, int use_tanh) {
   const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
   long i = 0;
   for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_loadu_ps(x + i), phi;
+    __m256 v = _mm256_loadu_ps(x + i);
     if (use_tanh) {
       __m256 cube = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
       __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), _mm256_fmadd_ps(cube, _mm256_set1_ps(0.044715f), v));
-      phi = _mm256_add_ps(one, tanh_avx2(u));
+      __m256 phi = _mm256_add_ps(one, tanh_avx2(u));
+      _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(half, v), phi));
     } else {
-      phi = _mm256_add_ps(one, erf_avx2(_mm256_mul_ps(v, _mm256_set1_ps(0.7071067811865476f))));
+      _mm256_storeu_ps(y + i, _mm256_mul_ps(v, phi_avx2(v)));
     }
-    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(half, v), phi));
   }
   gelu_generic(x + i, y + i, n - i, use_tanh);
 }
@@ -282,19 +305,36 @@ __attribute__((target("avx512f,avx2,fma"))) static inline __m512 tanh_avx512(__m
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(0.3f), _CMP_LT_OQ), signed_large, small);
 }
 
+/* phi_avx2 at 16 lanes (vrcp14ps and one Newton step). */
+__attribute__((target("avx512f,avx2,fma"))) static inline __m512 phi_avx512(__m512 v) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 a = _mm512_min_ps(_mm512_mul_ps(_mm512_abs_ps(v), _mm512_set1_ps(0.7071067811865476f)), _mm512_set1_ps(10.0f));
+  __m512 d = _mm512_fmadd_ps(a, _mm512_set1_ps(0.3275911f), one);
+  __m512 t = _mm512_rcp14_ps(d);
+  t = _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
+  __m512 p = _mm512_set1_ps(1.061405429f / 2);
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f / 2));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f / 2));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f / 2));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f / 2));
+  __m512 e = attnc_exp_nonpositive_avx512(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), a), a));
+  __m512 h = _mm512_mul_ps(_mm512_mul_ps(p, t), e);
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), _mm512_sub_ps(one, h), h);
+}
+
 __attribute__((target("avx512f,avx2,fma"))) static void gelu_avx512(const float *x, float *y, long n, int use_tanh) {
   const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
   long i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m512 v = _mm512_loadu_ps(x + i), phi;
+    __m512 v = _mm512_loadu_ps(x + i);
     if (use_tanh) {
       __m512 cube = _mm512_mul_ps(_mm512_mul_ps(v, v), v);
       __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), _mm512_fmadd_ps(cube, _mm512_set1_ps(0.044715f), v));
-      phi = _mm512_add_ps(one, tanh_avx512(u));
+      __m512 phi = _mm512_add_ps(one, tanh_avx512(u));
+      _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(half, v), phi));
     } else {
-      phi = _mm512_add_ps(one, erf_avx512(_mm512_mul_ps(v, _mm512_set1_ps(0.7071067811865476f))));
+      _mm512_storeu_ps(y + i, _mm512_mul_ps(v, phi_avx512(v)));
     }
-    _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_mul_ps(half, v), phi));
   }
   gelu_avx2(x + i, y + i, n - i, use_tanh);
 }

@@ -110,6 +110,21 @@ import Testing
     }
   }
 
+  /// The vector GELUs keep their relative accuracy in the negative tail, where 1 + erf(x/√2)
+  /// cancels (they compute Φ = 1 − Φ(−x) from the complement), and give GELU's values at ±inf
+  /// and NaN as the formula does (+inf, NaN, NaN).
+  @Test(arguments: [Int32(ATTNC_VECTOR_WIDEST), Int32(ATTNC_VECTOR_AVX2)])
+  func vectorGeluKeepsTheNegativeTailRelativelyAccurate(limit: Int32) {
+    let x = (0..<(16 * 40)).map { -0.01 - Float($0) * 5.99 / Float(16 * 40 - 1) }  // -0.01 … -6
+    let y = run({ attnc_gelu_limited($0, $1, $2, 0, limit) }, x)
+    for (i, value) in x.enumerated() {
+      let exact = Self.gelu(Double(value), tanh: false)
+      #expect(abs(Double(y[i]) - exact) <= 1e-2 * abs(exact), "limit \(limit) x \(value): \(y[i]) vs \(exact)")
+    }
+    let specials = run({ attnc_gelu_limited($0, $1, $2, 0, limit) }, [Float.infinity, -.infinity, .nan] + Array(repeating: 1, count: 13))
+    #expect(specials[0] == .infinity && specials[1].isNaN && specials[2].isNaN, "limit \(limit): \(specials[0..<3])")
+  }
+
   /// GELU in Double: `x·Φ(x)` with erf, or the tanh approximation.
   static func gelu(_ v: Double, tanh: Bool) -> Double {
     tanh
