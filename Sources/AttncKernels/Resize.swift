@@ -219,23 +219,49 @@ public enum Resampling {
     return taps.map { $0 / sum }
   }
 
-  /// Resamples `values` (of `shape`) along `axis` with one tap list per output index.
+  /// Resamples `values` (of `shape`) along `axis` with one tap list per output index: each
+  /// output is 0 plus weight · value over its taps in order (zero weights skipped). The taps are
+  /// flattened once and the outputs split over the threads by (outer index, output index) lines.
   static func apply(_ taps: [Taps], to values: [Double], shape: [Int], axis: Int, extrapolation: Double) -> [Double] {
     let outer = shape[..<axis].reduce(1, *)
     let inner = shape[(axis + 1)...].reduce(1, *)
-    let length = shape[axis]
-    var out = [Double](repeating: 0, count: outer * taps.count * inner)
-    for o in 0..<outer {
-      let source = o * length * inner
-      for (y, tap) in taps.enumerated() {
-        let target = (o * taps.count + y) * inner
-        guard let tap else {
-          for e in 0..<inner { out[target + e] = extrapolation }
-          continue
-        }
-        for (index, weight) in zip(tap.indices, tap.weights) where weight != 0 {
-          let from = source + index * inner
-          for e in 0..<inner { out[target + e] += weight * values[from + e] }
+    let length = shape[axis], lines = outer * taps.count
+    // Output y's nonzero taps are flat[start[y] ..< start[y + 1]]; start[y] < 0: outside (extrapolated).
+    var start = [Int](), index = [Int](), weight = [Double]()
+    for tap in taps {
+      start.append(tap == nil ? -1 : index.count)
+      for (i, w) in zip(tap?.indices ?? [], tap?.weights ?? []) where w != 0 {
+        index.append(i)
+        weight.append(w)
+      }
+    }
+    start.append(index.count)
+    var out = [Double](repeating: 0, count: lines * inner)
+    values.withUnsafeBufferPointer { source in
+      out.withUnsafeMutableBufferPointer { target in
+        let (source, target) = (source.baseAddress!, target.baseAddress!)
+        Parallel.chunks(lines, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, inner))) { range in
+          for line in range {
+            let (o, y) = line.quotientAndRemainder(dividingBy: taps.count)
+            let row = target + line * inner
+            guard start[y] >= 0 else {
+              row.update(repeating: extrapolation, count: inner)
+              continue
+            }
+            var end = y + 1
+            while start[end] < 0 { end += 1 }
+            let from = source + o * length * inner
+            if inner == 1 {
+              var sum = 0.0
+              for t in start[y]..<start[end] { sum += weight[t] * from[index[t]] }
+              row[0] = sum
+            } else {
+              for t in start[y]..<start[end] {
+                let (w, column) = (weight[t], from + index[t] * inner)
+                for e in 0..<inner { row[e] += w * column[e] }
+              }
+            }
+          }
         }
       }
     }
