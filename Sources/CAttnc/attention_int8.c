@@ -319,21 +319,62 @@ void attnc_attention_int8_pv_strip_portable(int rows, const float *p, long p_str
 }
 
 #ifdef ATTNC_X86
+/* One 32-key panel of a row: bytes p · inverse rounded to nearest (NaN converts to INT32_MIN,
+ * which the max turns into 0; the unsigned pack saturates at 255). */
+ATTNC_VNNI static ALWAYS_INLINE void quantize_panel_avx512(const float *p, __m512 inverse, uint8_t *out) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i n0 = _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(p), inverse)), zero);
+  const __m512i n1 = _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(p + 16), inverse)), zero);
+  _mm_storeu_si128((__m128i *)out, _mm512_cvtusepi32_epi8(n0));
+  _mm_storeu_si128((__m128i *)(out + 16), _mm512_cvtusepi32_epi8(n1));
+}
+
+/* A panel's largest probability per lane, NaN skipped (as fmaxf): max(p, 0) keeps the 0. */
+ATTNC_VNNI static ALWAYS_INLINE __m512 panel_top_avx512(const float *p) {
+  const __m512 zero = _mm512_setzero_ps();
+  return _mm512_max_ps(_mm512_max_ps(_mm512_loadu_ps(p), zero), _mm512_max_ps(_mm512_loadu_ps(p + 16), zero));
+}
+
+/* The lane maxima of 16 panels' vectors in one vector, lane i for panel i: pairs of vectors
+ * folded by halves, quarters, pairs and single lanes (each fold keeps both inputs' partial
+ * maxima), then the lanes put back in panel order. */
+ATTNC_VNNI static ALWAYS_INLINE __m512 panel_tops16_avx512(__m512 m[16]) {
+  __m512 a[8], b[4], c[2];
+  for (int k = 0; k < 8; k++)
+    a[k] = _mm512_max_ps(_mm512_shuffle_f32x4(m[2 * k], m[2 * k + 1], 0x44), _mm512_shuffle_f32x4(m[2 * k], m[2 * k + 1], 0xEE));
+  for (int k = 0; k < 4; k++)
+    b[k] = _mm512_max_ps(_mm512_shuffle_f32x4(a[2 * k], a[2 * k + 1], 0x88), _mm512_shuffle_f32x4(a[2 * k], a[2 * k + 1], 0xDD));
+  for (int k = 0; k < 2; k++)
+    c[k] = _mm512_max_ps(_mm512_shuffle_ps(b[2 * k], b[2 * k + 1], 0x44), _mm512_shuffle_ps(b[2 * k], b[2 * k + 1], 0xEE));
+  const __m512 folded = _mm512_max_ps(_mm512_shuffle_ps(c[0], c[1], 0x88), _mm512_shuffle_ps(c[0], c[1], 0xDD));
+  /* folded holds panels 0, 4, 8, 12, 1, 5, … (the permutation is its own inverse) */
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), folded);
+}
+
+/* The plain C kernel's bytes and factors. Sixteen panels at a time: their largest probabilities
+ * in one vector (no horizontal reduction per panel) and their 255/top and top/255 by vector
+ * division (the same IEEE quotients as the scalar ones); the rest panel by panel. */
 ATTNC_VNNI static void quantize_probabilities_avx512(const float *strip, int rows, long width, long stride, void *out) {
   float *factors = panel_factors(out, STRIP, stride);
-  const __m512i zero = _mm512_setzero_si512();
+  const __m512 largest = _mm512_set1_ps(255.0f);
   for (int r = 0; r < rows; r++) {
-    for (long j = 0; j < width; j += W) {
-      const __m512 p0 = _mm512_loadu_ps(strip + r * stride + j), p1 = _mm512_loadu_ps(strip + r * stride + j + 16);
-      /* the panel's largest probability (NaN skipped, as fmaxf) */
-      const float top = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(p0, _mm512_setzero_ps()), _mm512_max_ps(p1, _mm512_setzero_ps())));
-      const __m512 inverse = _mm512_set1_ps(top > 0 ? 255.0f / top : 0);
-      /* NaN converts to INT32_MIN, which the max turns into 0; the unsigned pack saturates at 255. */
-      const __m512i n0 = _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(p0, inverse)), zero);
-      const __m512i n1 = _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(p1, inverse)), zero);
-      _mm_storeu_si128((__m128i *)((uint8_t *)out + r * stride + j), _mm512_cvtusepi32_epi8(n0));
-      _mm_storeu_si128((__m128i *)((uint8_t *)out + r * stride + j + 16), _mm512_cvtusepi32_epi8(n1));
-      factors[r * (stride / W) + j / W] = top / 255.0f;
+    const float *row = strip + r * stride;
+    uint8_t *bytes = (uint8_t *)out + r * stride;
+    float *row_factors = factors + r * (stride / W);
+    long j = 0;
+    for (; j + 16 * W <= width; j += 16 * W) {
+      __m512 m[16];
+      for (int i = 0; i < 16; i++) m[i] = panel_top_avx512(row + j + i * W);
+      const __m512 tops = panel_tops16_avx512(m);
+      float inverses[16];
+      _mm512_storeu_ps(inverses, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(tops, _mm512_setzero_ps(), _CMP_GT_OQ), largest, tops));
+      _mm512_storeu_ps(row_factors + j / W, _mm512_div_ps(tops, largest));
+      for (int i = 0; i < 16; i++) quantize_panel_avx512(row + j + i * W, _mm512_set1_ps(inverses[i]), bytes + j + i * W);
+    }
+    for (; j < width; j += W) {
+      const float top = _mm512_reduce_max_ps(panel_top_avx512(row + j));
+      quantize_panel_avx512(row + j, _mm512_set1_ps(top > 0 ? 255.0f / top : 0), bytes + j);
+      row_factors[j / W] = top / 255.0f;
     }
   }
 }

@@ -112,12 +112,12 @@ import Testing
     }
   }
 
-  /// M = 1 rows, odd k, k not a multiple of 32, two depth passes (k > 512), partial strips and
+  /// M = 1 rows, an empty depth (k = 0: alpha · 0 plus the addends), odd k, k not a multiple of 32, two depth passes (k > 512), partial strips and
   /// column tails; every epilogue: none, bias, bias + residual, a one-element bias; each
   /// activation.
   @Test(arguments: [InstructionSets.widest, .portable])
   func matchesTheExactProductOfTheRoundedInputs(kernels: InstructionSets) throws {
-    for (batch, m, k, n) in [(1, 1, 1, 1), (1, 1, 33, 17), (1, 13, 7, 15), (2, 25, 601, 50), (1, 40, 64, 33), (1, 130, 257, 70)] {
+    for (batch, m, k, n) in [(1, 1, 1, 1), (1, 14, 0, 33), (1, 1, 33, 17), (1, 13, 7, 15), (2, 25, 601, 50), (1, 40, 64, 33), (1, 130, 257, 70)] {
       let rows = batch * m
       let (a, b, sets) = PackedGemmTests.operands(batch: batch, m: m, k: k, n: n)
       let roundedA = a.map(PackedGemm.roundToBFloat16), roundedB = b.map(PackedGemm.roundToBFloat16)

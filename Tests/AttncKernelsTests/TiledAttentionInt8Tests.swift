@@ -194,6 +194,29 @@ import Testing
     #expect(queriesQuantized(widest: 1) == queriesQuantized(widest: 0))
   }
 
+  /// int8pv's probability bytes and panel factors are the same on AVX-512 (sixteen panels at a
+  /// time, then panel by panel) as in plain C: widths of 16 panels and more with a rest, a panel
+  /// of zeros (factor 0), NaN, values outside [0, 1], fewer rows than the strip.
+  @Test(arguments: [(12, 21, 21), (5, 21, 16), (12, 40, 37)])
+  func probabilityBytesAreTheSameOnEveryInstructionSet(rows: Int, stridePanels: Int, panels: Int) {
+    let (stride, width) = (32 * stridePanels, 32 * panels)
+    var strip = SeededValues.floats(12 * stride, seed: UInt64(panels), amplitude: 1).map { abs($0) * $0 + 0.3 }
+    for j in (5 * 32)..<(6 * 32) { strip[j] = 0 }  // row 0, panel 5: all zeros
+    strip[stride + 7] = .nan
+    strip[2 * stride + 40] = -0.5
+    strip[3 * stride + 18 * 32 + 3] = 1.75
+    func quantized(_ native: Bool) -> [UInt8] {
+      var out = [UInt8](repeating: 0xAB, count: 12 * stride + 12 * stridePanels * 4)
+      if native {
+        attnc_attention_int8_quantize_probabilities_native(strip, Int32(rows), width, stride, &out)
+      } else {
+        attnc_attention_int8_quantize_probabilities_portable(strip, Int32(rows), width, stride, &out)
+      }
+      return out
+    }
+    #expect(quantized(true) == quantized(false), "rows \(rows), \(panels) panels")
+  }
+
   /// The variant parameter reaches the kernel and prints as it parses; int8 is not exact.
   @Test func precisionIsAVariantParameter() throws {
     let (definition, parameters) = try AttentionVariants.parse("softmax:prec=int8,f32heads=2")
