@@ -157,8 +157,10 @@ enum ConvTransposePhases {
             if let planes {
               pairWords.withUnsafeMutableBufferPointer { wp in planes.fill(wp.baseAddress!, from: image, inSpatial: inSpatial) }
             }
-            Parallel.chunks(items.count, minimumPerChunk: max(1, items.count * Parallel.productsPerChunk / max(1, flops))) {
-              range in
+            Parallel.chunks(
+              items.count, minimumPerChunk: max(1, items.count * Parallel.productsPerChunk / max(1, flops)),
+              partsPerThread: Parallel.balancingParts
+            ) { range in
               var scratch = [Float](repeating: 0, count: planes == nil ? 16 * block : 0)
               var y = [Float](repeating: 0, count: filters * block), offsets = [Int](repeating: 0, count: block)
               var packed = [UInt32](repeating: 0, count: packedWords)

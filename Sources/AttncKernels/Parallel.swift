@@ -35,9 +35,15 @@ public enum Parallel {
   /// few microseconds of work: a region's hand-off costs about as much).
   public static let productsPerChunk = 1 << 16
 
-  /// Calls `body(range)` for `threads` contiguous chunks of `0..<count`, concurrently.
-  public static func chunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
-    let parts = isInsideLoop ? 1 : min(threads, max(1, count / max(1, minimumPerChunk)))
+  /// Parts per thread for the long compute loops (attention query blocks, GEMM rows, convolution
+  /// items): the pool hands parts out as threads come free, so when another process takes one of
+  /// the cores for a while, the other threads take over its parts instead of waiting for it.
+  public static let balancingParts = 4
+
+  /// Calls `body(range)` for contiguous chunks of `0..<count`, concurrently: `threads` chunks, or
+  /// up to `threads · partsPerThread` (`balancingParts` for the long loops).
+  public static func chunks(_ count: Int, minimumPerChunk: Int = 1, partsPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+    let parts = isInsideLoop ? 1 : min(threads * max(1, partsPerThread), max(1, count / max(1, minimumPerChunk)))
     guard parts > 1 else {
       body(0..<count)
       return
@@ -46,6 +52,12 @@ public enum Parallel {
       let start = count * part / parts, end = count * (part + 1) / parts
       if start < end { body(start..<end) }
     }
+  }
+
+  /// Parts per thread for a product split by rows: `balancingParts` while each part keeps 256
+  /// rows (each part streams the whole weight once, and short parts end in partial tiles).
+  static func balancedParts(rows: Int) -> Int {
+    rows >= threads * balancingParts * 256 ? balancingParts : 1
   }
 
   /// Whether a `rows × n` product splits over the threads by rows (each thread at least 32 rows,
@@ -62,7 +74,7 @@ public enum Parallel {
     if rows * n * depth < productsPerChunk {
       body(0..<rows, 0..<n)
     } else if splitsProductByRows(rows: rows, columns: n, panel: panel) {
-      chunks(rows, minimumPerChunk: 32) { range in body(range, 0..<n) }
+      chunks(rows, minimumPerChunk: 32, partsPerThread: balancedParts(rows: rows)) { range in body(range, 0..<n) }
     } else {
       chunks((n + 2 * panel - 1) / (2 * panel)) { range in
         body(0..<rows, (range.lowerBound * 2 * panel)..<min(n, range.upperBound * 2 * panel))
@@ -78,7 +90,7 @@ public enum Parallel {
     _ body: (Range<Int>, Range<Int>) -> Void
   ) {
     if rows * n * depth >= productsPerChunk && splitsProductByRows(rows: rows, columns: n, panel: panel) {
-      chunks(rows, minimumPerChunk: 32) { range in
+      chunks(rows, minimumPerChunk: 32, partsPerThread: balancedParts(rows: rows)) { range in
         prepare(range)
         body(range, 0..<n)
       }

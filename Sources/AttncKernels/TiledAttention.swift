@@ -159,7 +159,10 @@ public enum TiledAttention {
       v.floats.withUnsafeBufferPointer { vp in
         packed.withUnsafeMutableBufferPointer { pp in
           let (kp, vp, pp) = (kp.baseAddress!, vp.baseAddress!, pp.baseAddress!)
-          Parallel.chunks(batch * kvHeads, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, keys * (depth + valueDepth)))) { range in
+          Parallel.chunks(
+            batch * kvHeads, minimumPerChunk: max(1, Parallel.elementsPerChunk / max(1, keys * (depth + valueDepth))),
+            partsPerThread: Parallel.balancingParts
+          ) { range in
             for head in range { layout.pack(head, k: kp, v: vp, into: pp, kernels: options.kernels.rawValue) }
           }
         }
@@ -179,7 +182,10 @@ public enum TiledAttention {
                   let operands = Operands(
                     q: qp.baseAddress!, packed: kp.baseAddress!, layout: layout, v: vp.baseAddress!, y: yp.baseAddress!, term: term == nil ? nil : tp.baseAddress!,
                     kept: sparse == nil ? nil : kept.baseAddress, counts: counter == nil ? nil : counts.baseAddress)
-                  Parallel.chunks(items, minimumPerChunk: max(1, Parallel.productsPerChunk / max(1, itemProducts))) { range in
+                  Parallel.chunks(
+                    items, minimumPerChunk: max(1, Parallel.productsPerChunk / max(1, itemProducts)),
+                    partsPerThread: Parallel.balancingParts
+                  ) { range in
                     var scratch = [Float](
                       repeating: 0, count: attnc_attention_scratch_floats(geometry.queryBlock, geometry.keyBlock, depth))
                     scratch.withUnsafeMutableBufferPointer { scratch in
