@@ -210,13 +210,14 @@ def attnc_bench(attnc, plan, n, threads, repeat, dims=None):
 
 def attnc_run_outputs(attnc, plan, paths, repeat, threads, out):
     """`attnc run --stats` of `plan` on inputs {name: .npy path}: (median ms, {output name: array}
-    from --output-dir `out`)."""
+    from --output-dir `out`). One untimed run first (`--warmup 1`), as the peers are warmed up:
+    a process's first run also allocates its buffers and first touches the weights."""
     import os
     import re
     import sys
     arguments = [a for name, path in paths.items() for a in ("--input", f"{name}={path}")]
-    result = subprocess.run([attnc, "run", plan, *arguments, "--repeat", str(repeat), "--stats", "--threads", str(threads),
-                             "--output-dir", out], capture_output=True, text=True, check=True)
+    result = subprocess.run([attnc, "run", plan, *arguments, "--warmup", "1", "--repeat", str(repeat), "--stats",
+                             "--threads", str(threads), "--output-dir", out], capture_output=True, text=True, check=True)
     match = re.search(r"median\D*([0-9.]+) ms", result.stdout + result.stderr)
     if not match:
         sys.exit(f"no median in attnc run --stats output:\n{result.stdout}{result.stderr}")

@@ -11,7 +11,9 @@ another (--check) is held out: every output error is measured on it against ONNX
 --max-output-error E --calibration (the calibrating photograph)`; `--variant softmax:prec=int8`
 and `--variant softmax:prec=int8pv` (P·V in 8 bits too; `--variant` plans take the default
 `--linear-precision auto`). Each round times every runtime
-once (`attnc run --repeat R --stats` medians; ONNX Runtime and OpenVINO the median of R runs),
+once, each after one untimed run (`attnc run --warmup 1 --repeat R --stats` medians; ONNX
+Runtime and OpenVINO the median of R runs after a warm-up; medians of an even count average the
+middle two, for every runtime alike),
 alternating; the table gives medians over rounds and the medians and ranges of the per-round
 ratios to the exact plan and to OpenVINO. `--only TEXT` times only the attnc plans whose label
 holds TEXT (and the exact plan), for more rounds of the rows a claim rests on.
@@ -29,7 +31,6 @@ and OpenVINO the process CPU time of R calls after a warm-up, over R.
 """
 import argparse
 import os
-import re
 import resource
 import statistics
 import subprocess
@@ -42,7 +43,7 @@ import onnx
 from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import openvino_outputs, openvino_precision, openvino_request, ort_session, relative_error, timed  # noqa: E402
+from bench_common import attnc_run_outputs, openvino_outputs, openvino_precision, openvino_request, ort_session, relative_error, timed  # noqa: E402
 
 
 def image(test_data):
@@ -50,15 +51,6 @@ def image(test_data):
     with open(os.path.join(test_data, "input_0.pb"), "rb") as f:
         tensor.ParseFromString(f.read())
     return numpy_helper.to_array(tensor).astype(np.float32)
-
-
-def attnc_run(attnc, plan, name, path, repeat, threads, out):
-    result = subprocess.run([attnc, "run", plan, "--input", f"{name}={path}", "--repeat", str(repeat), "--stats",
-                             "--threads", str(threads), "--output-dir", out], capture_output=True, text=True, check=True)
-    match = re.search(r"median\D*([0-9.]+) ms", result.stdout + result.stderr)
-    if not match:
-        sys.exit(f"no median in attnc run --stats output:\n{result.stdout}{result.stderr}")
-    return float(match.group(1)), {f[:-4]: np.load(os.path.join(out, f)) for f in os.listdir(out) if f.endswith(".npy")}
 
 
 def children_cpu():
@@ -71,7 +63,7 @@ def attnc_cpu_ms(attnc, plan, name, path, repeat, threads, out):
     spent = []
     for calls in (repeat + 1, 1):
         before = children_cpu()
-        attnc_run(attnc, plan, name, path, calls, threads, out)
+        attnc_run_outputs(attnc, plan, {name: path}, calls, threads, out)
         spent.append(children_cpu() - before)
     return (spent[0] - spent[1]) / repeat * 1e3
 
@@ -146,7 +138,7 @@ def main():
         for label, path in paths.items():
             out = os.path.join(folder, f"out{len(times[label])}_{abs(hash(label))}")
             os.makedirs(out, exist_ok=True)
-            ms, outputs = attnc_run(args.attnc, path, name, held_path, args.repeat, args.threads, out)
+            ms, outputs = attnc_run_outputs(args.attnc, path, {name: held_path}, args.repeat, args.threads, out)
             if args.cpu_time:
                 ms = attnc_cpu_ms(args.attnc, path, name, held_path, args.repeat, args.threads, out)
             times[label].append(ms)

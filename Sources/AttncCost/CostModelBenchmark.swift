@@ -92,7 +92,7 @@ public enum CostModelBenchmark {
     let worst = points.max { $0.regret < $1.regret }
     return Summary(
       points: points, withinTenPercentShare: Double(points.filter { $0.regret <= 0.1 }.count) / Double(max(points.count, 1)),
-      medianPredictedOverMeasured: MachineCalibration.median(ratios), worstRegret: worst?.regret ?? 0, worstRegretPoint: worst)
+      medianPredictedOverMeasured: ratios.median, worstRegret: worst?.regret ?? 0, worstRegretPoint: worst)
   }
 }
 

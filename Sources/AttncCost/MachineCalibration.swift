@@ -75,7 +75,7 @@ public enum MachineCalibration {
     let weights = NonNegativeLeastSquares.solve(rows: rows, targets: [Double](repeating: 1, count: samples.count))
     let ratios = samples.map { sample in zip(weights, sample.features).reduce(0) { $0 + $1.0 * $1.1 } / sample.seconds }
     let worst = ratios.map { $0 > 0 ? max($0, 1 / $0) : .infinity }.max() ?? 1
-    return MachineProfile.KernelFit(coefficients: weights, points: samples.count, medianRatio: median(ratios), worstRatio: worst)
+    return MachineProfile.KernelFit(coefficients: weights, points: samples.count, medianRatio: ratios.median, worstRatio: worst)
   }
 
   /// Wall time (seconds) of the plan's own `FusedAttention` kernel on random q, k, v of `heads`
@@ -111,11 +111,6 @@ public enum MachineCalibration {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
   }
 
-  static func median(_ values: [Double]) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-  }
 
   /// sgemm FLOP/s of one `[m, k] × [k, n]` product on the current thread budget (median of 5
   /// after a warm-up).
@@ -133,7 +128,7 @@ public enum MachineCalibration {
       }
       if run > 0 { times.append(time) }
     }
-    return 2 * Double(m * n * k) / median(times)
+    return 2 * Double(m * n * k) / times.median
   }
 
   /// FLOP/s of attnc's packed GEMM on bfloat16 operands (`PackedMatMul` at `bf16`: A rounded per
@@ -156,7 +151,7 @@ public enum MachineCalibration {
       }
       if run > 0 { times.append(time) }
     }
-    return 2 * Double(m * n * k) / median(times)
+    return 2 * Double(m * n * k) / times.median
   }
 
   /// Bytes read plus written per second copying 64 MiB (median of 5).
@@ -173,7 +168,7 @@ public enum MachineCalibration {
       }
       if run > 0 { times.append(time) }
     }
-    return 2 * Double(count * 4) / median(times)
+    return 2 * Double(count * 4) / times.median
   }
 
   /// Exponentials per second of the kernels' exp-and-sum loop over 1 Mi floats (median of 5);
@@ -186,7 +181,7 @@ public enum MachineCalibration {
       let time = seconds { values.withUnsafeMutableBufferPointer { _ = attnc_exp_shift_sum($0.baseAddress!, count, 1) } }
       if run > 0 { times.append(time) }
     }
-    return Double(count) / median(times)
+    return Double(count) / times.median
   }
 
   /// Seconds per call of a kernel on one-element tensors, as the interpreter calls it.
@@ -197,6 +192,6 @@ public enum MachineCalibration {
     let calls = 2000
     var times: [Double] = []
     for _ in 0..<5 { times.append(seconds { for _ in 0..<calls { _ = try? call.evaluate(context, [x, x]) } } / Double(calls)) }
-    return median(times)
+    return times.median
   }
 }

@@ -79,7 +79,7 @@ public struct MachineProfile: Codable, Sendable, Equatable {
     self.threads = threads
     self.measuredAt = measuredAt
     self.gemm = gemm
-    gemmFlopsPerSecond = MachineCalibration.median(gemm.map(\.flopsPerSecond))
+    gemmFlopsPerSecond = gemm.map(\.flopsPerSecond).median
     self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
     self.exponentialsPerSecond = exponentialsPerSecond
     self.callOverheadSeconds = callOverheadSeconds

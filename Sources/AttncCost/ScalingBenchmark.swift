@@ -57,7 +57,7 @@ public enum ScalingBenchmark {
           _ = try VariantAttention.run(definition, parameters: parameters, q: q, k: k, v: v, mask: .none, scale: 1, causal: causal)
           times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        let median = times.sorted()[times.count / 2]
+        let median = times.median
         if definition.isExact(parameters) { exactTime = median }
         let cost = definition.cost(AttentionShape(queries: n, keys: n, depth: depth, valueDepth: depth, causal: causal), parameters)
         let point = Point(

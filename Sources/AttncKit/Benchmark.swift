@@ -58,7 +58,7 @@ public enum Benchmark {
     // the shape-only values it caches (a T5 position bias), which the timed runs did not.
     _ = try interpreter.run(feeds, profile: true)
     return Result(
-      bindings: bindings, median: times[times.count / 2], minimum: times.first ?? 0, maximum: times.last ?? 0,
+      bindings: bindings, median: times.median, minimum: times.first ?? 0, maximum: times.last ?? 0,
       flops: matrixFLOPs(plan, shapes: shapes), peakBytes: peakBytes,
       kernels: interpreter.profile.mapValues { $0 * 1e3 }, kernelFLOPs: kernelFLOPs(plan, shapes: shapes))
   }

@@ -33,13 +33,8 @@ public enum DecodeBenchmark {
     public var prefillProfile: [String: Double] = [:]
     public var stepProfile: [String: Double] = [:]
 
-    public var prefillMedian: Double { Self.median(prefillMilliseconds) }
-    public var stepMedian: Double { Self.median(stepMilliseconds) }
-
-    static func median(_ values: [Double]) -> Double {
-      let sorted = values.sorted()
-      return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-    }
+    public var prefillMedian: Double { prefillMilliseconds.median }
+    public var stepMedian: Double { stepMilliseconds.median }
   }
 
   /// Finds the roles of `plan`'s inputs and outputs: past inputs (float, rank 4, named `past…`)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttncCost
 import AttncKit
 import AttncRuntime
 import AttncTensor
@@ -20,7 +21,7 @@ struct Run: ParsableCommand {
       Examples:
         attnc run model.attnc --test-data samples/bert_tiny/test_data_set_0
         attnc run model.attnc --input input_ids=ids.npy --input attention_mask=mask.npy --output-dir out
-        attnc run model.attnc --test-data test_data_set_0 --repeat 20 --stats
+        attnc run model.attnc --test-data test_data_set_0 --warmup 1 --repeat 20 --stats
       """)
 
   @Argument(help: "The plan file written by 'attnc convert'.")
@@ -33,6 +34,11 @@ struct Run: ParsableCommand {
 
   @Option(name: .customLong("repeat"), help: "Run this many times (timing uses the median).")
   var repetitions: Int = 1
+
+  @Option(help: ArgumentHelp(
+    "Untimed runs before the timed ones. A process's first run also allocates its buffers and first touches the weights (on the real ViT-S at 896 about 5-10% slower than the next): use --warmup 1 to time the steady state, as ONNX Runtime's and OpenVINO's benchmarks do.",
+    valueName: "n"))
+  var warmup: Int = 0
 
   @Flag(help: "Print the median wall time and the kernels that took longest.")
   var stats = false
@@ -48,6 +54,7 @@ struct Run: ParsableCommand {
 
   func validate() throws {
     guard repetitions >= 1 else { throw ValidationError("--repeat must be at least 1") }
+    guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more") }
     guard maxRelativeError > 0 else { throw ValidationError("--max-relative-error must be positive") }
   }
 
@@ -56,10 +63,10 @@ struct Run: ParsableCommand {
     let interpreter = try withContext(plan) { try Interpreter(plan: loaded) }
     var times: [Double] = []
     var outputs: [HostTensor] = []
-    for _ in 0..<repetitions {
+    for run in 0..<(warmup + repetitions) {
       let start = DispatchTime.now().uptimeNanoseconds
       outputs = try withContext(plan) { try interpreter.run(arguments, profile: stats) }
-      times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+      if run >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
     }
     let outputNames = loaded.outputs.map { loaded.slots[$0].name }
     if let outputDir {
@@ -71,7 +78,10 @@ struct Run: ParsableCommand {
     }
     if stats {
       let sorted = times.sorted()
-      print(String(format: "wall time: median %.3f ms over %d runs (min %.3f, max %.3f), %d threads", sorted[sorted.count / 2], sorted.count, sorted.first ?? 0, sorted.last ?? 0, ProcessSetup.threads))
+      let warmed = warmup > 0 ? " after \(warmup) untimed" : ""
+      print(
+        String(format: "wall time: median %.3f ms over %d runs", times.median, sorted.count) + warmed
+          + String(format: " (min %.3f, max %.3f), %d threads", sorted.first ?? 0, sorted.last ?? 0, ProcessSetup.threads))
       if let arena = interpreter.lastArena {
         print(String(format: "memory: arena %.2f MiB planned for these input shapes (%d values, %d written in place; at least %.2f MiB alive at once), %.2f MiB peak outside the arena", Double(arena.bytes) / 1_048_576, arena.offsets.count, arena.inPlace, Double(arena.liveBytes) / 1_048_576, Double(interpreter.peakBytesOutsideArena) / 1_048_576))
       } else {
