@@ -36,7 +36,7 @@ struct Run: ParsableCommand {
   var repetitions: Int = 1
 
   @Option(help: ArgumentHelp(
-    "Untimed runs before the timed ones. A process's first run also allocates its buffers and first touches the weights (on the real ViT-S at 896 about 5-10% slower than the next): use --warmup 1 to time the steady state, as ONNX Runtime's and OpenVINO's benchmarks do.",
+    "Untimed runs before the timed ones. A process's first run also allocates its buffers and first touches the weights (on the real ViT-S at 896 3-10% slower than the next): use --warmup 1 to time the steady state, as ONNX Runtime's and OpenVINO's benchmarks do.",
     valueName: "n"))
   var warmup: Int = 0
 
