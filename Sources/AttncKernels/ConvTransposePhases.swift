@@ -151,6 +151,7 @@ enum ConvTransposePhases {
           // bfloat16: the image once as padded pair lines, from which each item packs its B
           // panels by copying words (no gathered float copy, no rounding per tap).
           let planes = bfloat16 ? PairPlanes(phases: phases, inSpatial: inSpatial, pairs: units) : nil
+          let tapOffsets = planes.map { planes in phases.map(planes.tapOffsets) } ?? []
           var pairWords = [UInt32](repeating: 0, count: planes?.words ?? 0)
           for n in 0..<batch {
             let image = xb + n * channels * inSize, target = ob + n * filters * outSize
@@ -173,7 +174,7 @@ enum ConvTransposePhases {
                   packed.withUnsafeMutableBufferPointer { pp in
                     if let planes {
                       planes.columnOffsets(grid, into: &offsets)
-                      let taps = planes.tapOffsets(phase)
+                      let taps = tapOffsets[item.phase]
                       pairWords.withUnsafeBufferPointer { wp in
                         offsets.withUnsafeBufferPointer { op in
                           attnc_gemm_bf16_pack_shifted(
