@@ -231,11 +231,11 @@ enum ConvTransposePhases {
   /// (`attnc_gemm_bf16_pack_shifted`) at a column's offset plus its tap's plus `u · unitStride`,
   /// and the pairs of one panel lie close together.
   struct PairPlanes {
-    /// Zeros before and after the input, per axis.
-    var low: [Int], high: [Int]
-    /// The padded dims; each axis's stride in words (the last 1, the others a padded line of
-    /// every pair per step); the words from one pair to the next (a padded line); all words.
-    var dims: [Int], strides: [Int], unitStride: Int, words: Int
+    /// Zeros before the input, per axis (the padding after it only sizes the lines).
+    var low: [Int]
+    /// Each axis's stride in words (the last 1, the others a padded line of every pair per
+    /// step); the words from one pair to the next (a padded line); all words.
+    var strides: [Int], unitStride: Int, words: Int
     var pairs: Int
 
     init(phases: [Phase], inSpatial: [Int], pairs: Int) {
@@ -248,8 +248,8 @@ enum ConvTransposePhases {
           }
         }
       }
-      (self.low, self.high) = (low, high)
-      dims = inSpatial.indices.map { inSpatial[$0] + low[$0] + high[$0] }
+      self.low = low
+      let dims = inSpatial.indices.map { inSpatial[$0] + low[$0] + high[$0] }
       let last = dims.count - 1
       strides = rowMajorStrides(dims).enumerated().map { a, stride in a == last ? 1 : stride * pairs }
       unitStride = dims[last]
