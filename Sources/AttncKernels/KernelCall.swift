@@ -11,8 +11,11 @@ import AttncTensor
 /// Adding a kernel: one type conforming to `CodableKernelCall` (its stored fields are its
 /// parameters, written and read by Codable) or, for an encoding of its own, to `KernelCall`
 /// (encode in `parameters`, decode in `init(name:parameters:)`); and its type in `KernelCalls.all`.
+/// `XCall` is kernel `X` in the plan unless it lists other `names`, as Codable names a field's
+/// key after the property.
 public protocol KernelCall: Sendable {
-  /// The plan names this type decodes ("Add", "Sub", … for a family; one name for most).
+  /// The plan names this type decodes ("Add", "Sub", … for a family); by default one, the
+  /// type's name without its `Call` suffix (`TopKCall` decodes "TopK").
   static var names: [String] { get }
 
   /// Reads a call back from the plan.
@@ -45,6 +48,10 @@ public protocol KernelCall: Sendable {
 }
 
 extension KernelCall {
+  public static var names: [String] {
+    let type = String(describing: Self.self)
+    return [type.hasSuffix("Call") ? String(type.dropLast(4)) : type]
+  }
   public var name: String { Self.names[0] }
   public var parameters: [String: KernelParameter] { [:] }
   public var memory: KernelMemory { .none }

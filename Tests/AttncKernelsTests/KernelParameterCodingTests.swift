@@ -59,4 +59,30 @@ import Testing
       try KernelCalls.decode(name: "Cast", parameters: ["to": .int(1), "saturate": .int(1), "round_mode": .string("sideways")])
     }
   }
+
+  /// The kernel names a plan may hold are its file format: a renamed call type (`XCall` is
+  /// kernel "X" unless it lists its `names`) must not rename a kernel unnoticed.
+  @Test func theKernelNamesAreThePlanFormats() {
+    let fixed: Set<String> = [
+      "Abs", "Add", "And", "ArgMax", "Attention", "BatchNormalization", "BiasGelu", "BranchGuard", "Cast", "Ceil",
+      "Clip", "Concat", "ConstantOfShape", "Conv", "ConvInteger", "ConvTranspose", "Cos", "CumSum",
+      "DequantizeLinear", "DimExpressions", "Div", "Dropout", "DynamicQuantizeLinear", "DynamicQuantizeMatMul",
+      "Einsum", "Equal", "Erf", "Exp", "Expand", "Floor", "FusedAttention", "FusedMatMul", "Gather", "GatherElements",
+      "GatherND", "Gelu", "Gemm", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "IsInf",
+      "IsNaN", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "LinearAttention", "Log", "MatMul",
+      "MatMulInteger", "MatMulIntegerToFloat", "MatMulNBits", "Max", "Min", "Mish", "Mod", "Mul", "Neg", "Not", "Or",
+      "PackedConvolution", "PackedMatMul", "Pow", "QLinearConv", "QLinearMatMul", "QuantizeLinear", "QuantizedMatMul",
+      "RMSNormalization", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu", "Reshape",
+      "ReshapeDynamic", "Resize", "RotaryEmbedding", "Round", "ScatterND", "Shape", "Sigmoid", "Sign", "Sin", "Size",
+      "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "Slice", "Softmax", "Softplus", "Split", "Sqrt",
+      "SqueezeDynamic", "Sub", "Sum", "Swish", "Tanh", "Tile", "TokenMerge", "TokenUnmerge", "TopK", "Transpose",
+      "Trilu", "UnsqueezeDynamic", "Where", "Xor",
+    ]
+    let all = KernelCalls.all.flatMap { $0.names }
+    #expect(all.count == Set(all).count, "a kernel name is decoded by two call types")
+    #expect(fixed.subtracting(all).isEmpty, "no longer decoded: \(fixed.subtracting(all).sorted())")
+    let unlisted = Set(all).subtracting(fixed)
+    #expect(unlisted.isEmpty, "not in this list: \(unlisted.sorted())")
+    #expect(TopKCall.names == ["TopK"] && SoftmaxCall(axis: 0, coerce2D: false).name == "Softmax")
+  }
 }

@@ -31,7 +31,6 @@ public struct AttentionScores: Sendable, Equatable {
 /// policy chose (`dispatch`: a variant per range of key lengths, picked per call).
 @dynamicMemberLookup
 public struct FusedAttentionCall: KernelCall {
-  public static let names = ["FusedAttention"]
 
   /// What input 3 holds (`AttentionSpec.Mask` in the IR).
   public enum MaskKind: String, Sendable {
@@ -242,7 +241,6 @@ extension AttentionReference: OptionsKernel {
 /// (`RotaryEmbeddingKernel`). Inputs `X, cos, sin, positions?` as ONNX's `RotaryEmbedding` takes
 /// them, or, with `broadcastTables` (`FusedRotary`), `X, cos, sin` with tables broadcasting to X.
 public struct RotaryEmbeddingCall: CodableKernelCall {
-  public static let names = ["RotaryEmbedding"]
   public var interleaved: Bool
   /// 0 = the whole head.
   public var rotaryDim: Int
@@ -294,7 +292,6 @@ extension LinearAttentionKernel: OptionsKernel {
 
 /// Token merging between encoder blocks (ToMe bipartite soft matching): merges `r` tokens.
 public struct TokenMergeCall: CodableKernelCall {
-  public static let names = ["TokenMerge"]
   public var r: Int
   /// The first token (a class token) never merges.
   public var protectFirst: Bool
@@ -319,7 +316,6 @@ public struct TokenMergeCall: CodableKernelCall {
 
 /// Token unmerging at the outputs: every original token takes its merged token's value.
 public struct TokenUnmergeCall: CodableKernelCall {
-  public static let names = ["TokenUnmerge"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {

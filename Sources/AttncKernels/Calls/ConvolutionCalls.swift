@@ -104,7 +104,6 @@ public struct ConvolutionCall: CodableKernelCall {
 
 /// `Resize` with every ONNX mode and coordinate transformation.
 public struct ResizeCall: CodableKernelCall {
-  public static let names = ["Resize"]
   public var options: Resampling.Options
   /// Opset 10's form: input 1 is `scales` (no `roi`, no `sizes`).
   public var scalesOnly: Bool
@@ -128,7 +127,6 @@ public struct ResizeCall: CodableKernelCall {
 /// attnc's `PackedConvolution`: a `Conv` or `ConvTranspose` of one group on the packed GEMM, its
 /// filter stored at conversion as the product's rows (`ConvolutionGemm`), float32 or bfloat16.
 public struct PackedConvolutionCall: CodableKernelCall {
-  public static let names = ["PackedConvolution"]
   public var geometry: ConvolutionGeometry
   /// `ConvTranspose` (else `Conv`).
   public var transposed: Bool

@@ -59,7 +59,6 @@ public struct UnaryCall: CodableKernelCall {
 
 /// `IsInf`: which infinities count.
 public struct IsInfCall: CodableKernelCall {
-  public static let names = ["IsInf"]
   public var detectNegative: Bool
   public var detectPositive: Bool
   enum CodingKeys: String, CodingKey { case detectNegative = "detect_negative", detectPositive = "detect_positive" }
@@ -92,7 +91,6 @@ public struct VariadicCall: CodableKernelCall {
 
 /// `Where(condition, x, y)` with broadcasting.
 public struct WhereCall: CodableKernelCall {
-  public static let names = ["Where"]
   public init() {}
 
   public var memory: KernelMemory { .output }
@@ -104,7 +102,6 @@ public struct WhereCall: CodableKernelCall {
 
 /// `Cast` (and `CastLike`) to a dtype, with the float8 saturation and rounding modes.
 public struct CastCall: CodableKernelCall {
-  public static let names = ["Cast"]
   public var to: DType
   public var saturate: Bool
   public var rounding: NarrowFloat.Rounding
@@ -123,7 +120,6 @@ public struct CastCall: CodableKernelCall {
 
 /// `Clip` to bounds given as attributes (opset < 11) or as inputs 1 and 2.
 public struct ClipCall: KernelCall {
-  public static let names = ["Clip"]
   /// The attribute bounds, when the op has them.
   public var bounds: (min: Double, max: Double)?
 
@@ -158,7 +154,6 @@ public struct ClipCall: KernelCall {
 /// `Gelu(x + bias)` with `bias` (when given) broadcast along the last axis: ONNX Runtime's
 /// `BiasGelu` (erf form) and `FastGelu` (tanh form).
 public struct BiasGeluCall: CodableKernelCall {
-  public static let names = ["BiasGelu"]
   /// The tanh approximation (`FastGelu`) or the erf form.
   public var approximate: GeluApproximation
 

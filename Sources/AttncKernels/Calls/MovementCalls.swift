@@ -2,7 +2,6 @@ import AttncTensor
 
 /// `Transpose` by a full permutation.
 public struct TransposeCall: CodableKernelCall {
-  public static let names = ["Transpose"]
   public var perm: [Int]
 
   public init(perm: [Int]) { self.perm = perm }
@@ -43,7 +42,6 @@ public struct GatherCall: CodableKernelCall {
 
 /// `GatherND` with `batchDims` leading batch axes.
 public struct GatherNDCall: CodableKernelCall {
-  public static let names = ["GatherND"]
   public var batchDims: Int
   enum CodingKeys: String, CodingKey { case batchDims = "batch_dims" }
 
@@ -56,7 +54,6 @@ public struct GatherNDCall: CodableKernelCall {
 
 /// `ScatterND` with its `reduction`.
 public struct ScatterNDCall: CodableKernelCall {
-  public static let names = ["ScatterND"]
   public var reduction: Movement.ScatterReduction
 
   public init(reduction: Movement.ScatterReduction) { self.reduction = reduction }
@@ -68,7 +65,6 @@ public struct ScatterNDCall: CodableKernelCall {
 
 /// `Concat` along `axis`.
 public struct ConcatCall: CodableKernelCall {
-  public static let names = ["Concat"]
   public var axis: Int
 
   public init(axis: Int) { self.axis = axis }
@@ -81,7 +77,6 @@ public struct ConcatCall: CodableKernelCall {
 
 /// `Expand` to the shape input 1 gives (bidirectional broadcasting).
 public struct ExpandCall: CodableKernelCall {
-  public static let names = ["Expand"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -91,7 +86,6 @@ public struct ExpandCall: CodableKernelCall {
 
 /// `Tile` by the repeats input 1 gives.
 public struct TileCall: CodableKernelCall {
-  public static let names = ["Tile"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -101,7 +95,6 @@ public struct TileCall: CodableKernelCall {
 
 /// `Slice`: bounds from attributes (opset < 10) or from inputs 1–4.
 public struct SliceCall: CodableKernelCall {
-  public static let names = ["Slice"]
   /// The attribute form's starts, ends and axes; nil when they come from inputs.
   public var starts: [Int]?
   public var ends: [Int]?
@@ -141,7 +134,6 @@ public struct SliceCall: CodableKernelCall {
 
 /// `Split` along `axis` into the sizes given (attribute or input 1) or `numOutputs` equal parts.
 public struct SplitCall: CodableKernelCall {
-  public static let names = ["Split"]
   public var axis: Int
   public var sizes: [Int]?
   public var numOutputs: Int?
@@ -170,7 +162,6 @@ public struct SplitCall: CodableKernelCall {
 
 /// `Trilu`: zeros above (`upper` false) or below the `k`-th diagonal of the last two axes.
 public struct TriluCall: CodableKernelCall {
-  public static let names = ["Trilu"]
   public var upper: Bool
 
   public init(upper: Bool) { self.upper = upper }
@@ -192,7 +183,6 @@ public struct TriluCall: CodableKernelCall {
 
 /// `CumSum` along the axis input 1 gives.
 public struct CumSumCall: CodableKernelCall {
-  public static let names = ["CumSum"]
   public var exclusive: Bool
   public var reverse: Bool
 

@@ -2,7 +2,6 @@ import AttncTensor
 
 /// `Softmax` along `axis` (already normalized); `coerce2D` for opset < 13's flattening.
 public struct SoftmaxCall: CodableKernelCall {
-  public static let names = ["Softmax"]
   public var axis: Int
   public var coerce2D: Bool
   enum CodingKeys: String, CodingKey { case axis, coerce2D = "coerce2d" }
@@ -46,7 +45,6 @@ public struct LayerNormalizationCall: CodableKernelCall {
 
 /// `BatchNormalization` in inference form, or training form with running statistics.
 public struct BatchNormalizationCall: CodableKernelCall {
-  public static let names = ["BatchNormalization"]
   public var epsilon: Float
   public var momentum: Float
   public var training: Bool

@@ -2,7 +2,6 @@ import AttncTensor
 
 /// `MatMul` with numpy broadcasting of the batch axes (OpenBLAS for float32).
 public struct MatMulCall: CodableKernelCall {
-  public static let names = ["MatMul"]
   public init() {}
 
   public var memory: KernelMemory { .output }
@@ -16,7 +15,6 @@ public struct MatMulCall: CodableKernelCall {
 
 /// `FusedMatMul`: `activation(alpha · A×B + addends…)`, the epilogue applied per output block.
 public struct FusedMatMulCall: CodableKernelCall {
-  public static let names = ["FusedMatMul"]
   public var alpha: Float
   /// `none`, `gelu`, `gelu_tanh` or `softmax`.
   public var activation: String
@@ -66,7 +64,6 @@ extension PackedProductCall {
 /// `PackedMatMul`: `FusedMatMul` on a weight packed at conversion into 16-column panels, its
 /// operands float32 or rounded to bfloat16 (`LinearPrecision`).
 public struct PackedMatMulCall: PackedProductCall {
-  public static let names = ["PackedMatMul"]
   public var epilogue: PackedEpilogue
   /// nil: float32 (no parameter, so float32 plans are as before and plans written before
   /// bfloat16 existed read as float32).
@@ -99,7 +96,6 @@ public struct PackedMatMulCall: PackedProductCall {
 
 /// `Einsum` as a contraction over numbered axis labels.
 public struct EinsumCall: KernelCall {
-  public static let names = ["Einsum"]
   /// Each input's axis labels, and the output's.
   public var terms: [[Int]]
   public var output: [Int]
@@ -149,7 +145,6 @@ public struct EinsumCall: KernelCall {
 /// broadcasting into the `[m, n]` result. (Canonicalization rewrites Gemm into MatMul and
 /// adds; this call runs what is left, and folds constant ones.)
 public struct GemmCall: CodableKernelCall {
-  public static let names = ["Gemm"]
   public var alpha: Float
   public var beta: Float
   public var transposeA: Bool

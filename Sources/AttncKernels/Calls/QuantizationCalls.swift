@@ -2,7 +2,6 @@ import AttncTensor
 
 /// ONNX `QuantizeLinear` (`Quantization.quantize`).
 public struct QuantizeLinearCall: CodableKernelCall {
-  public static let names = ["QuantizeLinear"]
   public var axis: Int
   public var blockSize: Int
   /// The quantized type written.
@@ -25,7 +24,6 @@ public struct QuantizeLinearCall: CodableKernelCall {
 
 /// ONNX `DequantizeLinear` (`Quantization.dequantize`).
 public struct DequantizeLinearCall: CodableKernelCall {
-  public static let names = ["DequantizeLinear"]
   public var axis: Int
   public var blockSize: Int
   /// The float type written.
@@ -43,7 +41,6 @@ public struct DequantizeLinearCall: CodableKernelCall {
 
 /// ONNX `DynamicQuantizeLinear` (`Quantization.dynamicQuantize`): three outputs.
 public struct DynamicQuantizeLinearCall: CodableKernelCall {
-  public static let names = ["DynamicQuantizeLinear"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {

@@ -2,7 +2,6 @@ import AttncTensor
 
 /// ONNX `MatMulInteger`: the exact int32 product (`QuantizedGemm.matMulInteger`).
 public struct MatMulIntegerCall: CodableKernelCall {
-  public static let names = ["MatMulInteger"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -16,7 +15,6 @@ public struct MatMulIntegerCall: CodableKernelCall {
 
 /// ONNX `QLinearMatMul` (`QuantizedGemm.qlinearMatMul`).
 public struct QLinearMatMulCall: CodableKernelCall {
-  public static let names = ["QLinearMatMul"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -35,7 +33,6 @@ public struct QLinearMatMulCall: CodableKernelCall {
 /// `com.microsoft.MatMulIntegerToFloat`: `(A − a_zero)(B − b_zero) · a_scale · b_scale + bias`,
 /// A's scale and zero point one value, B's one value or one per column.
 public struct MatMulIntegerToFloatCall: CodableKernelCall {
-  public static let names = ["MatMulIntegerToFloat"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -56,7 +53,6 @@ public struct MatMulIntegerToFloatCall: CodableKernelCall {
 /// `com.microsoft.DynamicQuantizeMatMul`: A (float) quantized as `DynamicQuantizeLinear` does,
 /// then `MatMulIntegerToFloat` with B's scale and zero point and the bias.
 public struct DynamicQuantizeMatMulCall: CodableKernelCall {
-  public static let names = ["DynamicQuantizeMatMul"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -74,7 +70,6 @@ public struct DynamicQuantizeMatMulCall: CodableKernelCall {
 /// `com.microsoft.MatMulNBits`: A times the block-quantized weight
 /// (`BlockQuantizedWeights.dequantize`), plus the bias.
 public struct MatMulNBitsCall: KernelCall {
-  public static let names = ["MatMulNBits"]
   public let name = "MatMulNBits"
   public var layout: BlockQuantizedWeights.Layout
 
@@ -116,7 +111,6 @@ public struct MatMulNBitsCall: KernelCall {
 /// attnc's `QuantizedMatMul`: the dynamically quantized linear layer on a weight packed at
 /// conversion (`QuantizedGemm.dynamicProduct`), with its fused epilogue.
 public struct QuantizedMatMulCall: PackedProductCall {
-  public static let names = ["QuantizedMatMul"]
   public var epilogue: PackedEpilogue
   public init(epilogue: PackedEpilogue) { self.epilogue = epilogue }
 

@@ -2,7 +2,6 @@ import AttncTensor
 
 /// `ArgMax` along `axis` (`Selection.argMax`).
 public struct ArgMaxCall: CodableKernelCall {
-  public static let names = ["ArgMax"]
   public var axis: Int
   public var keepDims: Bool
   public var selectLast: Bool
@@ -17,7 +16,6 @@ public struct ArgMaxCall: CodableKernelCall {
 
 /// `TopK` with `k` from input 1 (`Selection.topK`).
 public struct TopKCall: CodableKernelCall {
-  public static let names = ["TopK"]
   public var axis: Int
   public var largest: Bool
 

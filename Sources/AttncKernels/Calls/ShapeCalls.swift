@@ -3,7 +3,6 @@ import AttncTensor
 /// A view of input 0 under dims known at conversion (symbolic dims resolved per run):
 /// `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze` with static output shapes.
 public struct ReshapeCall: CodableKernelCall {
-  public static let names = ["Reshape"]
   public var dims: [Dim]
 
   public init(dims: [Dim]) { self.dims = dims }
@@ -21,7 +20,6 @@ public struct ReshapeCall: CodableKernelCall {
 
 /// `Reshape` to a shape tensor known only at run time (ONNX `0` and `-1` rules).
 public struct ReshapeDynamicCall: CodableKernelCall {
-  public static let names = ["ReshapeDynamic"]
   public var allowZero: Bool
   enum CodingKeys: String, CodingKey { case allowZero = "allowzero" }
 
@@ -70,7 +68,6 @@ public struct SqueezeDynamicCall: CodableKernelCall {
 
 /// Input 0 unchanged (`Identity`, inference `Dropout`).
 public struct IdentityCall: CodableKernelCall {
-  public static let names = ["Identity"]
   public init() {}
 
   public var memory: KernelMemory { .viewOfInput }
@@ -81,7 +78,6 @@ public struct IdentityCall: CodableKernelCall {
 /// Passes input 0 through when the bool last input (a graph input: an `If`'s condition) is
 /// `expected`; otherwise refuses the run: the plan holds only the branch it was converted for.
 public struct BranchGuardCall: CodableKernelCall {
-  public static let names = ["BranchGuard"]
   public var expected: Bool
   /// The graph input the condition is, and the `If` node, for the message.
   public var condition: String
@@ -114,7 +110,6 @@ public struct BranchGuardCall: CodableKernelCall {
 
 /// An integer tensor of dims resolved at run time (shape arithmetic folded at conversion).
 public struct DimExpressionsCall: CodableKernelCall {
-  public static let names = ["DimExpressions"]
   public var dims: [Dim]
   public var dtype: DType
   /// Rank 0 (one dim) instead of rank 1.
@@ -132,7 +127,6 @@ public struct DimExpressionsCall: CodableKernelCall {
 
 /// `Shape` of input 0, axes `start..<end` (ONNX clamping).
 public struct ShapeCall: CodableKernelCall {
-  public static let names = ["Shape"]
   public var start: Int
   public var end: Int?
 
@@ -154,7 +148,6 @@ public struct ShapeCall: CodableKernelCall {
 
 /// `Size`: input 0's element count.
 public struct SizeCall: CodableKernelCall {
-  public static let names = ["Size"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -167,7 +160,6 @@ public struct SizeCall: CodableKernelCall {
 
 /// `ConstantOfShape`: a tensor of the shape input 0 gives, filled with one value.
 public struct ConstantOfShapeCall: KernelCall {
-  public static let names = ["ConstantOfShape"]
   public var dtype: DType
   /// The fill value (read as an integer for integer dtypes).
   public var value: Double
@@ -193,7 +185,6 @@ public struct ConstantOfShapeCall: KernelCall {
 
 /// `Range(start, limit, delta)`.
 public struct RangeCall: CodableKernelCall {
-  public static let names = ["Range"]
   public init() {}
 
   public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
@@ -213,7 +204,6 @@ public struct RangeCall: CodableKernelCall {
 
 /// `Dropout` in training mode, or with its mask used: a seeded Mersenne Twister draws the mask.
 public struct DropoutCall: CodableKernelCall {
-  public static let names = ["Dropout"]
   /// The op's seed; nil draws one per call.
   public var seed: Int?
   public var maskType: DType
