@@ -54,10 +54,20 @@ public enum ModelLoader {
       return "\(type) (\(nodes.count == 1 ? "node" : "nodes") \(names))"
     }
     let controlFlow = byType.contains { ["If", "Loop", "Scan"].contains($0.0) }
-    let hint = controlFlow ? "; " + controlFlowHint(graph) : ""
+    var hint = controlFlow ? "; " + controlFlowHint(graph) : ""
+    if byType.contains(where: { $0.0.hasPrefix(nchwcDomain + ".") }) { hint += "; " + nchwcHint }
     throw AttncError.unsupported(
       "unsupported op \(byType.count == 1 ? "type" : "types"): \(parts.joined(separator: "; "))\(hint)")
   }
+
+  /// The domain of ONNX Runtime's blocked-layout kernels (`Conv`, `ReorderInput`, `ReorderOutput`…).
+  static let nchwcDomain = "com.microsoft.nchwc"
+
+  /// What to do about a file ONNX Runtime's optimizer wrote at its layout level.
+  static let nchwcHint =
+    "com.microsoft.nchwc ops are ONNX Runtime's blocked memory layout for this machine's vector width, which its "
+    + "optimizer writes at level 99 (ORT_ENABLE_ALL; it warns that such files belong to the machine that made them): "
+    + "convert the model before that optimization, or optimize it at level 2 (ORT_ENABLE_EXTENDED) or below"
 
   /// What to do about `If`, `Loop` and `Scan`, which the refusal adds: for an `If` whose
   /// condition is a graph input, the `--branch` option that picks each branch.

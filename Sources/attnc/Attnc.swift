@@ -10,10 +10,12 @@ struct Attnc: ParsableCommand {
       data included), canonicalizes it into a typed IR with symbolic shapes, \
       finds every softmax attention, and compiles it into a plan that its \
       interpreter runs on CPU. A cost model picks each attention layer's \
-      variant (Performer, Linformer, FLuRKA, Fastmax, Scatterbrain, Nyström or \
-      exact) from predicted time on this machine and measured error, under a \
-      policy: exact, fastest, balanced (default) or accurate. `verify` \
-      measures what a plan costs in accuracy.
+      variant (exact softmax in float32, bfloat16 or int8 products, block-sparse \
+      or skip-softmax, Performer, Linformer, FLuRKA, Fastmax, Scatterbrain, \
+      Nyström) and the linear layers' precision from predicted time on this \
+      machine and measured error, under a policy: exact, fastest, balanced \
+      (default) or accurate. `verify` measures what a plan costs in accuracy; \
+      `attnc variants` lists the variants.
 
       Exit status: 0 ok, 1 verification failure (or a failed model in a batch), \
       2 bad input or usage.

@@ -102,6 +102,23 @@ extension BadInputTests {
     #expect(result.stdout.contains("op type"))
   }
 
+  /// A file ONNX Runtime optimized at level 99 holds its machine-specific blocked-layout ops:
+  /// the refusal says where they come from and which file to convert instead.
+  @Test func blockedLayoutOpsSayHowToAvoidThem() throws {
+    let model = OnnxBuilder().input("x", ["1", "8", "4", "4"])
+      .node("ReorderInput", ["x"], ["b"], name: "reorder_in", domain: "com.microsoft.nchwc")
+      .node("ReorderOutput", ["b"], ["y"], name: "reorder_out", domain: "com.microsoft.nchwc")
+      .output("y")
+    let result = try inspect(model.with(opsets: [("", 17), ("com.microsoft.nchwc", 1)]).bytes())
+    expectRefused(
+      result,
+      "unsupported op types: com.microsoft.nchwc.ReorderInput (node 'reorder_in'); com.microsoft.nchwc.ReorderOutput "
+        + "(node 'reorder_out'); com.microsoft.nchwc ops are ONNX Runtime's blocked memory layout for this machine's "
+        + "vector width, which its optimizer writes at level 99 (ORT_ENABLE_ALL; it warns that such files belong to the "
+        + "machine that made them): convert the model before that optimization, or optimize it at level 2 "
+        + "(ORT_ENABLE_EXTENDED) or below")
+  }
+
   @Test func shapeRuleErrorsNameTheNode() throws {
     let model = OnnxBuilder().input("x", ["2", "3"])
       .node("Softmax", ["x"], ["y"], name: "encoder/Softmax_3", attributes: [("axis", 5)])
