@@ -6,7 +6,10 @@ INFERENCE_PRECISION_HINT=f32 (the exact comparison), OpenVINO at its default pre
 CPUs with AVX-512 BF16 / AMX; its output error against ONNX Runtime is printed beside it) and
 `attnc bench` on the plan `attnc convert --policy exact` wrote, all on --threads threads, on the
 same input shapes (bench_common.py: ids below the model's vocabulary, all-ones masks, normal
-floats; attnc draws its own values of the same shapes). The four run in turn, --rounds times, so
+floats; attnc draws its own values of the same shapes). --policy balanced (or fastest) times the
+plan that policy writes instead (calibrated on generated inputs, as a user without data gets it):
+set it against OpenVINO's default precision, the peer that also trades accuracy for time; every
+row gives attnc's output error against ONNX Runtime on the peers' inputs beside OpenVINO's. The four run in turn, --rounds times, so
 that load from other work on a shared machine hits all of them; the table shows the median over
 rounds of each one's median of --repeat runs (fewer, at least 2, where one run is longer than
 --budget / --repeat), the ratios of those medians, the fused attention's rate in the model
@@ -22,6 +25,7 @@ The zoo (missing parts are skipped with a note):
                                      (python3 scripts/zoo_models.py)
 
   python3 scripts/bench_zoo.py [--models t5,vit_s] [--lengths 128,512] [--rounds 3] [--json zoo.json]
+  python3 scripts/bench_zoo.py --policy balanced --models bert_mini,t5_encoder,vit_s
 """
 import argparse
 import glob
@@ -109,6 +113,9 @@ def bench_row(entry, n, args, plan, rng):
     ovd, ovd_request = common.openvino_request(entry.path, feeds, args.threads)
     ovd_error = common.relative_error(common.openvino_outputs(ovd_request, feeds)[0], reference[0])
     ov32_error = common.relative_error(common.openvino_outputs(ov32_request, feeds)[0], reference[0])
+    first = session.get_outputs()[0].name
+    with tempfile.TemporaryDirectory() as folder:
+        attnc_error = common.relative_error(common.attnc_outputs(args.attnc, plan, feeds, folder, args.threads)[first], reference[0])
     rounds = {"ort": [], "ov_f32": [], "ov_default": [], "attnc": []}
     # Long rows (the real ViT-S at 896) get fewer repeats: about --budget ms per measurement.
     one = common.ort_latency(session, feeds, 1)
@@ -127,7 +134,8 @@ def bench_row(entry, n, args, plan, rng):
         "attnc_over_ort": median["attnc"] / median["ort"], "attnc_over_ort_range": [min(ratios), max(ratios)],
         "attnc_over_ov_f32": median["attnc"] / median["ov_f32"], "ov_f32_over_ort": median["ov_f32"] / median["ort"],
         "ov_default_precision": common.openvino_precision(ovd), "ov_default_error": ovd_error,
-        "ov_f32_error": ov32_error, "attnc_gflops": last["gflops_per_s"], "attnc_kernel_ms": last.get("kernel_ms", {}),
+        "ov_f32_error": ov32_error, "attnc_error": attnc_error, "policy": args.policy,
+        "attnc_over_ov_default": median["attnc"] / median["ov_default"], "attnc_gflops": last["gflops_per_s"], "attnc_kernel_ms": last.get("kernel_ms", {}),
         "attention_gflops": attention_rate(last),
         "top_kernels": top_kernels(last),
     }
@@ -135,14 +143,16 @@ def bench_row(entry, n, args, plan, rng):
 
 def print_row(row):
     if "error" in row:
-        print(f"| {row['model']} | {row['length']} | failed: {row['error']} ||||||||||", flush=True)
+        print(f"| {row['model']} | {row['length']} | failed: {row['error']} |||||||||||", flush=True)
         return
     ms = row["ms"]
     lo, hi = row["attnc_over_ort_range"]
     attention = f"{row['attention_gflops']:.0f}" if row.get("attention_gflops") else "–"
-    print(f"| {row['model']} | {row['shape']} | {ms['attnc']:.2f} | {ms['ort']:.2f} | {ms['ov_f32']:.2f} "
+    print(f"| {row['model']} | {row['shape']} | {ms['attnc']:.2f} (err {row['attnc_error']:.1e}) | {ms['ort']:.2f} "
+          f"| {ms['ov_f32']:.2f} "
           f"| {ms['ov_default']:.2f} ({row['ov_default_precision']}, err {row['ov_default_error']:.1e}) "
           f"| **{row['attnc_over_ort']:.2f}** ({lo:.2f}–{hi:.2f}) | {row['attnc_over_ov_f32']:.2f} "
+          f"| {row['attnc_over_ov_default']:.2f} "
           f"| {row['attnc_gflops']:.1f} | {attention} | {row['top_kernels']} |", flush=True)
 
 
@@ -152,9 +162,11 @@ def summary(rows):
         return "no rows"
     ort = [r["attnc_over_ort"] for r in done]
     ov = [r["attnc_over_ov_f32"] for r in done]
+    ovd = [r["attnc_over_ov_default"] for r in done]
     above = [f"{r['model']}@{r['length']} {r['attnc_over_ort']:.2f}" for r in done if r["attnc_over_ort"] > 1.1]
     return (f"{len(done)} rows ({len(rows) - len(done)} failed): median attnc/ORT {statistics.median(ort):.3f}, "
-            f"median attnc/OpenVINO-f32 {statistics.median(ov):.3f}, rows above 1.1x ORT: {len(above)}"
+            f"median attnc/OpenVINO-f32 {statistics.median(ov):.3f}, median attnc/OpenVINO-default "
+            f"{statistics.median(ovd):.3f}, rows above 1.1x ORT: {len(above)}"
             + (f" ({'; '.join(above)})" if above else ""))
 
 
@@ -164,14 +176,17 @@ def main():
     parser.add_argument("--cache", default="/tmp/attnc-zoo", help="zoo_models.py's output folder")
     parser.add_argument("--lengths", default="", help="comma-separated lengths for models with a length symbol")
     parser.add_argument("--json", help="also write every row (all rounds) to this file")
+    parser.add_argument("--policy", default="exact", choices=["exact", "balanced", "fastest", "accurate"],
+                        help="the policy attnc converts with (default exact: the float32 comparison)")
     args = parser.parse_args()
     wanted = [m for m in args.models.split(",") if m]
     entries = [e for e in zoo(args.shared, args.real, args.cache) if not wanted or any(w in e.name for w in wanted)]
     rng = np.random.default_rng(0)
     rows = []
-    print("| model | input | attnc ms | ORT ms | OpenVINO f32 ms | OpenVINO default ms | attnc/ORT (range) "
-          "| attnc/OV-f32 | attnc GFLOP/s | attention GFLOP/s | attnc top kernels (ms) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|", flush=True)
+    print(f"attnc plans: --policy {args.policy}")
+    print("| model | input | attnc ms (error) | ORT ms | OpenVINO f32 ms | OpenVINO default ms | attnc/ORT (range) "
+          "| attnc/OV-f32 | attnc/OV-default | attnc GFLOP/s | attention GFLOP/s | attnc top kernels (ms) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|", flush=True)
     with tempfile.TemporaryDirectory() as work:
         for entry in entries:
             if not os.path.exists(entry.path):
@@ -182,7 +197,7 @@ def main():
                 lengths = [int(x) for x in args.lengths.split(",")]
             plan = os.path.join(work, entry.name.split()[0].replace("/", "-") + ".attnc")
             try:
-                common.attnc_convert(args.attnc, entry.path, plan)
+                common.attnc_convert(args.attnc, entry.path, plan, ("--policy", args.policy))
             except Exception as error:  # noqa: BLE001 - the row says what failed
                 detail = getattr(error, "stderr", b"") or b""
                 row = {"model": entry.name, "length": "-", "error": f"attnc convert: {detail.decode().strip()[-200:] or error}"}
