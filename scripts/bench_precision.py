@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Exact attention in float32 against bfloat16 products (`softmax:prec=bf16`), int8 Q·Kᵀ
-(`softmax:prec=int8`) and 8-bit P·V (`softmax:prec=int8pv`) end to end on a real image model, with ONNX Runtime and OpenVINO's default
-(bfloat16 on this CPU) beside them.
+(`softmax:prec=int8`) and 8-bit P·V (`softmax:prec=int8pv`) end to end on a real model, with ONNX
+Runtime and OpenVINO's default (bfloat16 on this CPU) beside them.
 
 Also `all bf16`: bf16 attention with bf16 linear layers (`--linear-precision bf16`), which
-`balanced` picks by default where they fit the budget. One photograph (--calibrate, an ONNX
-test_data_set folder) calibrates `--policy balanced`,
-another (--check) is held out: every output error is measured on it against ONNX Runtime
-(float32). Plans: `--policy exact`, `--variant softmax:prec=bf16`, and `--policy balanced
+`balanced` picks by default where they fit the budget. One input (--calibrate, an ONNX
+test_data_set folder: input_0.pb, input_1.pb, … for the graph's inputs in order, a photograph or
+a sentence's ids and mask) calibrates `--policy balanced`, another (--check) is held out: every
+output error is measured on it against ONNX Runtime (float32). Plans: `--policy exact`, `--variant softmax:prec=bf16`, and `--policy balanced
 --max-output-error E --calibration (the calibrating photograph)`; `--variant softmax:prec=int8`
 and `--variant softmax:prec=int8pv` (P·V in 8 bits too; `--variant` plans take the default
 `--linear-precision auto`). Each round times every runtime
@@ -46,11 +46,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import attnc_run_outputs, openvino_outputs, openvino_precision, openvino_request, ort_session, relative_error, timed  # noqa: E402
 
 
-def image(test_data):
-    tensor = onnx.TensorProto()
-    with open(os.path.join(test_data, "input_0.pb"), "rb") as f:
-        tensor.ParseFromString(f.read())
-    return numpy_helper.to_array(tensor).astype(np.float32)
+def test_inputs(test_data, names):
+    """The folder's input_i.pb as {graph input i's name: array} (floats as float32)."""
+    inputs = {}
+    for index, name in enumerate(names):
+        path = os.path.join(test_data, f"input_{index}.pb")
+        if not os.path.exists(path):
+            sys.exit(f"{test_data}: no input_{index}.pb for the model's input '{name}'")
+        tensor = onnx.TensorProto()
+        with open(path, "rb") as f:
+            tensor.ParseFromString(f.read())
+        value = numpy_helper.to_array(tensor)
+        inputs[name] = value.astype(np.float32) if value.dtype.kind == "f" else value
+    return inputs
 
 
 def children_cpu():
@@ -58,12 +66,13 @@ def children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
-def attnc_cpu_ms(attnc, plan, name, path, repeat, threads, out):
-    """CPU milliseconds per call of `attnc run`: (R + 1 calls) − (1 call), over R."""
+def attnc_cpu_ms(attnc, plan, paths, repeat, threads, out):
+    """CPU milliseconds per call of `attnc run` on inputs {name: .npy path}: (R + 1 calls) −
+    (1 call), over R."""
     spent = []
     for calls in (repeat + 1, 1):
         before = children_cpu()
-        attnc_run_outputs(attnc, plan, {name: path}, calls, threads, out)
+        attnc_run_outputs(attnc, plan, paths, calls, threads, out)
         spent.append(children_cpu() - before)
     return (spent[0] - spent[1]) / repeat * 1e3
 
@@ -80,8 +89,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--attnc", default=".build/release/attnc")
     parser.add_argument("--model", required=True)
-    parser.add_argument("--calibrate", required=True, help="test_data_set folder of the calibrating photograph")
-    parser.add_argument("--check", required=True, help="test_data_set folder of the held-out photograph")
+    parser.add_argument("--calibrate", required=True, help="test_data_set folder of the calibrating input")
+    parser.add_argument("--check", required=True, help="test_data_set folder of the held-out input")
     parser.add_argument("--max-output-error", type=float, default=0.01)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=2)
@@ -92,15 +101,20 @@ def main():
     parser.add_argument("--cpu-time", action="store_true", help="time CPU seconds per call instead of wall time")
     args = parser.parse_args()
 
-    name = onnx.load(args.model, load_external_data=False).graph.input[0].name
+    model = onnx.load(args.model, load_external_data=False)
+    initializers = {i.name for i in model.graph.initializer}
+    names = [i.name for i in model.graph.input if i.name not in initializers]
     folder = tempfile.mkdtemp(prefix="attnc-precision-")
     calibration = os.path.join(folder, "calibration", "sample_0")
     os.makedirs(calibration)
-    np.save(os.path.join(calibration, f"{name}.npy"), image(args.calibrate))
-    held = image(args.check)
-    held_path = os.path.join(folder, "held.npy")
-    np.save(held_path, held)
-    shape = f"{name}=" + ",".join(str(d) for d in held.shape)
+    for name, value in test_inputs(args.calibrate, names).items():
+        np.save(os.path.join(calibration, f"{name}.npy"), value)
+    feeds = test_inputs(args.check, names)
+    held_paths = {}
+    for name, value in feeds.items():
+        held_paths[name] = os.path.join(folder, f"held_{len(held_paths)}.npy")
+        np.save(held_paths[name], value)
+    shapes = [a for name, value in feeds.items() for a in ("--input-shape", f"{name}=" + ",".join(map(str, value.shape)))]
 
     plans = {"attnc exact": ["--policy", "exact"], "attnc softmax:prec=bf16": ["--variant", "softmax:prec=bf16"],
              "attnc all bf16": ["--variant", "softmax:prec=bf16", "--linear-precision", "bf16"],
@@ -116,7 +130,7 @@ def main():
     for label, extra in plans.items():
         path = os.path.join(folder, f"{len(paths)}.attnc")
         start = time.perf_counter()
-        converted = subprocess.run([args.attnc, "convert", args.model, "-o", path, "--force", "--input-shape", shape, *extra],
+        converted = subprocess.run([args.attnc, "convert", args.model, "-o", path, "--force", *shapes, *extra],
                                    capture_output=True, text=True)
         if converted.returncode != 0:
             sys.exit(converted.stderr)
@@ -126,7 +140,6 @@ def main():
             print(f"    {line}", file=sys.stderr)
         paths[label] = path
 
-    feeds = {name: held}
     session = ort_session(args.model, feeds, args.threads)
     first = session.get_outputs()[0].name
     reference = session.run(None, feeds)
@@ -138,9 +151,9 @@ def main():
         for label, path in paths.items():
             out = os.path.join(folder, f"out{len(times[label])}_{abs(hash(label))}")
             os.makedirs(out, exist_ok=True)
-            ms, outputs = attnc_run_outputs(args.attnc, path, {name: held_path}, args.repeat, args.threads, out)
+            ms, outputs = attnc_run_outputs(args.attnc, path, held_paths, args.repeat, args.threads, out)
             if args.cpu_time:
-                ms = attnc_cpu_ms(args.attnc, path, name, held_path, args.repeat, args.threads, out)
+                ms = attnc_cpu_ms(args.attnc, path, held_paths, args.repeat, args.threads, out)
             times[label].append(ms)
             errors[label] = relative_error(outputs[first], reference[0])
         measure = process_cpu_ms if args.cpu_time else timed
