@@ -1,8 +1,10 @@
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include "attnc_pool.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 
 #if defined(__x86_64__)
 #include <x86intrin.h>
@@ -22,6 +24,18 @@ static unsigned long long attnc_ticks(void) {
 /* About 0.5 ms at 2-4 GHz: longer than the serial work between two regions of a run, short
  * enough that an idle worker leaves the core soon after a run ends. */
 #define ATTNC_POOL_SPIN_CYCLES (1ull << 21)
+
+/* About 40 µs: the spin of a worker that another process has been taking the core from. A
+ * spinning thread uses up its share of a contended core, so when the next region comes the
+ * scheduler leaves it waiting for the core, and the region for it; a thread that sleeps instead
+ * runs at once when woken. The gaps between the regions of a short run stay within the spin.
+ * Measured with another job busy on the 2 cores (BENCHMARKS.md, session 18): bert_mini at 128
+ * tokens 32 ms spinning 0.5 ms, 24 ms spinning 40 µs; a 24-product bfloat16 chain of 128 rows
+ * 14.7 ms, 10.3 ms (OpenVINO 11.8 ms in the same run). */
+#define ATTNC_POOL_CONTENDED_SPIN_CYCLES (1ull << 17)
+
+/* About 0.1 s: how long a worker keeps the short spin after the scheduler last took its core. */
+#define ATTNC_POOL_CONTENDED_TICKS (1ull << 28)
 
 static struct {
   int threads;   /* caller included */
@@ -53,14 +67,28 @@ int attnc_pool_inside(void) { return inside; }
 
 int attnc_pool_threads(void) { return pool.threads; }
 
-/* Waits until `generation` differs from `seen`: spinning first, then asleep. Returns the new
- * generation, or `seen` when the pool is stopping. */
+/* How long this worker spins before it sleeps, given the time: ATTNC_POOL_CONTENDED_SPIN_CYCLES
+ * within ATTNC_POOL_CONTENDED_TICKS of a wait that found its involuntary context switches grown
+ * (the scheduler took its core for another thread), else ATTNC_POOL_SPIN_CYCLES. */
+static unsigned long long spin_budget(unsigned long long now) {
+  static _Thread_local long switches = -1;
+  static _Thread_local unsigned long long contended_until;
+  struct rusage usage;
+  if (getrusage(RUSAGE_THREAD, &usage) == 0) {
+    if (switches >= 0 && usage.ru_nivcsw > switches) contended_until = now + ATTNC_POOL_CONTENDED_TICKS;
+    switches = usage.ru_nivcsw;
+  }
+  return now < contended_until ? ATTNC_POOL_CONTENDED_SPIN_CYCLES : ATTNC_POOL_SPIN_CYCLES;
+}
+
+/* Waits until `generation` differs from `seen`: spinning first (`spin_budget`), then asleep.
+ * Returns the new generation, or `seen` when the pool is stopping. */
 static unsigned long wait_for_region(unsigned long seen) {
-  unsigned long long start = ATTNC_TICKS();
+  const unsigned long long start = ATTNC_TICKS(), spin = spin_budget(start);
   for (;;) {
     unsigned long now = atomic_load_explicit(&pool.generation, memory_order_acquire);
     if (now != seen) return now;
-    if (ATTNC_TICKS() - start > ATTNC_POOL_SPIN_CYCLES) break;
+    if (ATTNC_TICKS() - start > spin) break;
     ATTNC_PAUSE();
   }
   pthread_mutex_lock(&pool.lock);
