@@ -74,29 +74,34 @@ public struct BlockSelection: Sendable, Equatable {
     return kept
   }
 
-  /// The rows of `x [count, depth]` averaged per block of `block` rows, and each block's mean
-  /// pairwise cosine similarity `‖Σ x̂‖² / n²` (x̂ = x/‖x‖).
-  func pool(_ x: UnsafePointer<Float>, count: Int, depth: Int) -> (means: [Float], similarities: [Double]) {
+  /// The rows of `x [count, depth]` averaged per block of `block` rows, and, when
+  /// `similarities`, each block's mean pairwise cosine similarity `‖Σ x̂‖² / n²` (x̂ = x/‖x‖;
+  /// else the list is empty: only `similarity > 0` reads it).
+  func pool(_ x: UnsafePointer<Float>, count: Int, depth: Int, similarities: Bool) -> (means: [Float], similarities: [Double]) {
     let blocks = (count + block - 1) / block
     var means = [Float](repeating: 0, count: blocks * depth)
-    var similarities = [Double](repeating: 1, count: blocks)
-    var unit = [Double](repeating: 0, count: depth)
+    var alike = [Double](repeating: 1, count: similarities ? blocks : 0)
+    var unit = [Double](repeating: 0, count: similarities ? depth : 0)
     for index in 0..<blocks {
       let rows = (index * block)..<min(count, (index + 1) * block)
+      means.withUnsafeMutableBufferPointer { m in
+        let mean = m.baseAddress! + index * depth
+        for r in rows {
+          for t in 0..<depth { mean[t] += x[r * depth + t] }
+        }
+        for t in 0..<depth { mean[t] /= Float(rows.count) }
+      }
+      guard similarities else { continue }
       for t in 0..<depth { unit[t] = 0 }
       for r in rows {
         var norm = 0.0
-        for t in 0..<depth {
-          means[index * depth + t] += x[r * depth + t]
-          norm += Double(x[r * depth + t]) * Double(x[r * depth + t])
-        }
+        for t in 0..<depth { norm += Double(x[r * depth + t]) * Double(x[r * depth + t]) }
         let inverse = norm > 0 ? 1 / norm.squareRoot() : 0
         for t in 0..<depth { unit[t] += Double(x[r * depth + t]) * inverse }
       }
-      for t in 0..<depth { means[index * depth + t] /= Float(rows.count) }
-      similarities[index] = unit.reduce(0) { $0 + $1 * $1 } / Double(rows.count * rows.count)
+      alike[index] = unit.reduce(0) { $0 + $1 * $1 } / Double(rows.count * rows.count)
     }
-    return (means, similarities)
+    return (means, alike)
   }
 
   /// One head's kept blocks into `out [queryBlocks, keyBlocks]` (entries left 1 are visited).
@@ -105,7 +110,12 @@ public struct BlockSelection: Sendable, Equatable {
     options: TiledAttention.Options, into out: UnsafeMutablePointer<UInt8>
   ) {
     let (queryBlocks, keyBlocks) = ((g.queries + block - 1) / block, (g.keys + block - 1) / block)
-    let (queries, keys) = (pool(q, count: g.queries, depth: g.depth), pool(k, count: g.keys, depth: g.depth))
+    // The means feed the pooled estimate, the similarities only `similarity > 0`.
+    let alike = similarity > 0
+    let unused: (means: [Float], similarities: [Double]) = ([], [])
+    let needed = stride == 0 || alike
+    let queries = needed ? pool(q, count: g.queries, depth: g.depth, similarities: alike) : unused
+    let keys = needed ? pool(k, count: g.keys, depth: g.depth, similarities: alike) : unused
     let diagonal = g.keys - g.queries
     let estimate = stride > 0
       ? Estimate.antidiagonal(q, k, masses: masses, selection: self, geometry: g, options: options)

@@ -227,6 +227,39 @@ struct PolicyTests {
     #expect(chosen.headDensities == [0.1, 1, 0.1, 1] && abs(chosen.density! - 0.55) < 1e-12)
   }
 
+  /// A sparse setting is priced from exact attention at its precision, scaled by its own
+  /// kernel's fitted saving at the measured density: with fits whose overhead terms differ (this
+  /// machine's: exact attention's overhead per serial head, block-sparse's per call), block-sparse
+  /// with every block kept is still not predicted faster than exact, and `balanced` keeps exact
+  /// attention on a 128-token layer of 12 heads; at density 0.4 it is predicted cheaper.
+  @Test func sparseSettingsAreNeverCheaperThanExactAtDensityOne() throws {
+    var profile = CostModelFixture.profile()
+    profile.fits[MachineProfile.fitKey("softmax", causal: false)] = .init(
+      coefficients: [1.62, 0.634, 0, 0, 51.1], points: 12, medianRatio: 1, worstRatio: 1.1)
+    profile.fits[MachineProfile.fitKey("blocksparse:block=64,tau=1", causal: false)] = .init(
+      coefficients: [1.61, 1.4, 0, 33.9, 0], points: 12, medianRatio: 1, worstRatio: 1.1)
+    let layer = AttentionLayer(
+      layer: 0, node: "attn", spec: AttentionSpec(qHeads: 12, kvHeads: 12, headDim: 32, valueDim: 32, scale: 0.18),
+      queries: .symbol("seq"), keys: .symbol("seq"))
+    let setting = "blocksparse:tau=0.9"
+    let errors = [setting: (error: 0.0, source: "measured")]
+    var candidates = AttentionCandidate.all(
+      for: layer, seqLen: 128, profile: profile, errors: errors, densities: .init(layer: [setting: 1]))
+    let exact = try #require(candidates.first { $0.isExact }?.predictedSeconds)
+    let sparse = try #require(candidates.first { $0.setting == setting }?.predictedSeconds)
+    // The block-sparse fit alone predicts it cheaper than exact attention.
+    let (definition, parameters) = try AttentionVariants.parse(setting)
+    let alone = profile.predictSeconds(
+      definition, parameters, shape: layer.shape(seqLen: 128), heads: 12, setting: definition.timedSetting(parameters))
+    #expect(alone < exact)
+    #expect(sparse >= exact)
+    #expect(candidates[AttentionPolicy.balanced.choose(&candidates, limits: .init())].setting == "softmax")
+    let thinner = AttentionCandidate.all(
+      for: layer, seqLen: 4096, profile: profile, errors: errors, densities: .init(layer: [setting: 0.4]))
+    let exactLong = try #require(thinner.first { $0.isExact }?.predictedSeconds)
+    #expect(try #require(thinner.first { $0.setting == setting }?.predictedSeconds) < exactLong * 0.7)
+  }
+
   /// Per-head choice in int8: heads within the budget in int8 stay int8, the others run
   /// bfloat16 where their bfloat16 error is within it, float32 otherwise.
   @Test func balancedStepsInt8HeadsDownToBFloat16() throws {
