@@ -3,9 +3,9 @@ import AttncTensor
 
 /// `match-attention`: turns every exported softmax attention into one `FusedAttention` node.
 ///
-/// The core is the invariant `MatMul(q, kᵀ) → [Mul|Div by a scalar] → [Add mask] → Softmax(-1)
-/// → MatMul(·, v)` on `[B, H, S, ·]` tensors (with the √scale form `Mul(q, c₁)`, `Mul(kᵀ, c₂)` as
-/// well). Named rules then grow it outward: `key-transpose` reads K through the transpose that
+/// The core is the invariant `MatMul(q, kᵀ) → [Mul|Div by a scalar] → [softcap c·tanh(·/c)] →
+/// [Add mask] → Softmax(-1) → MatMul(·, v)` on `[B, H, S, ·]` tensors (with the √scale form
+/// `Mul(q, c₁)`, `Mul(kᵀ, c₂)` as well). Named rules then grow it outward: `key-transpose` reads K through the transpose that
 /// made `kᵀ`, `repeat-kv` reads the grouped K/V before a GQA `Unsqueeze → Expand → Reshape`, and
 /// `mask-form` probes the mask (`MaskProbe`) to recognise causal and key-padding masks. Each
 /// Softmax left exact is reported with the check that failed. ONNX `Attention` nodes that need
@@ -229,6 +229,13 @@ public enum MatchAttention {
     }
     var scale: Float = 1
     var current = scaled
+    // Softcapping of the scaled scores before the mask (Gemma 2): c·tanh(s / c).
+    var softcap: Float = 0
+    if let (inner, cap) = Softcap.capped(scaled, m) {
+      guard m.soleConsumer(scaled) != nil else { throw Decline("the softcapped scores '\(graph.values[scaled].name)' are used more than once") }
+      softcap = cap
+      current = inner
+    }
     while let producer = m.producer(current), producer.domain.isEmpty, producer.opType != "MatMul" {
       guard m.soleConsumer(current) != nil else { throw Decline("'\(graph.values[current].name)' is used more than once") }
       if let (other, c) = m.withScalar(producer, "Mul") {
@@ -269,7 +276,8 @@ public enum MatchAttention {
         throw Decline("the mask \(maskType) does not broadcast into the scores \(scores.shapeDescription)")
       }
     }
-    var spec = AttentionSpec(qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias)
+    var spec = AttentionSpec(
+      qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias, softcap: softcap)
     spec.zeroNaNRows = read != probabilities
     return Candidate(
       softmax: index, last: last, output: output, q: q, k: keyT, keyPermutation: [0, 1, 3, 2], v: v, mask: mask,
@@ -331,9 +339,9 @@ public enum MatchAttention {
     return TensorType(type.dtype, [type.dims[0], Dim(heads), type.dims[1], Dim(hidden / heads)])
   }
 
-  /// True when `value` is (a scalar scaling of) a MatMul product.
+  /// True when `value` is (a softcap of) a scalar scaling of a MatMul product.
   static func leadsToProduct(_ value: ValueID, _ m: GraphMatching) -> Bool {
-    var current = value
+    var current = Softcap.capped(value, m)?.scores ?? value
     while let producer = m.producer(current), producer.domain.isEmpty {
       if producer.opType == "MatMul" { return true }
       if let (other, _) = m.withScalar(producer, "Mul") ?? m.withScalar(producer, "Div", constantSecond: true) {
