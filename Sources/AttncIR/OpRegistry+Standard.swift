@@ -21,6 +21,7 @@ extension OpRegistry {
       Entry("ScatterND", since: 11, ScatterND.self),
       Entry("Expand", since: 8, Expand.self),
       Entry("Tile", since: 6, Tile.self),
+      Entry("Pad", since: 2, Pad.self),
       Entry("ConstantOfShape", since: 9, ConstantOfShape.self),
       Entry("Constant", since: 1, Constant.self),
       Entry("Range", since: 11, Range.self),

@@ -71,7 +71,7 @@ import Testing
       "GatherND", "Gelu", "Gemm", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "IsInf",
       "IsNaN", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "LinearAttention", "Log", "MatMul",
       "MatMulInteger", "MatMulIntegerToFloat", "MatMulNBits", "Max", "Min", "Mish", "Mod", "Mul", "Neg", "Not", "Or",
-      "PackedConvolution", "PackedMatMul", "Pow", "QLinearConv", "QLinearMatMul", "QuantizeLinear", "QuantizedMatMul",
+      "PackedConvolution", "PackedMatMul", "Pad", "Pow", "QLinearConv", "QLinearMatMul", "QuantizeLinear", "QuantizedMatMul",
       "RMSNormalization", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu", "Reshape",
       "ReshapeDynamic", "Resize", "RotaryEmbedding", "Round", "ScatterND", "Shape", "Sigmoid", "Sign", "Sin", "Size",
       "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "Slice", "Softmax", "Softplus", "Split", "Sqrt",
