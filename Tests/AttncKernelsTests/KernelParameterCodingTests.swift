@@ -72,7 +72,7 @@ import Testing
       "IsNaN", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "LinearAttention", "Log", "MatMul",
       "MatMulInteger", "MatMulIntegerToFloat", "MatMulNBits", "Max", "Min", "Mish", "Mod", "Mul", "Neg", "Not", "Or",
       "PackedConvolution", "PackedMatMul", "Pad", "Pow", "QLinearConv", "QLinearMatMul", "QuantizeLinear", "QuantizedMatMul",
-      "RMSNormalization", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu", "Reshape",
+      "RMSNormalization", "Range", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceMax", "ReduceMean", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape",
       "ReshapeDynamic", "Resize", "RotaryEmbedding", "Round", "ScatterND", "Shape", "Sigmoid", "Sign", "Sin", "Size",
       "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "Slice", "Softmax", "Softplus", "Split", "Sqrt",
       "SqueezeDynamic", "Sub", "Sum", "Swish", "Tanh", "Tile", "TokenMerge", "TokenUnmerge", "TopK", "Transpose",

@@ -196,7 +196,7 @@ public struct CumSumCall: CodableKernelCall {
 
 /// `ReduceSum`, `ReduceMean`, `ReduceMax` over axes from the attribute or input 1.
 public struct ReduceCall: CodableKernelCall {
-  public static let names = ["ReduceSum", "ReduceMean", "ReduceMax"]
+  public static let names = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceL1", "ReduceL2", "ReduceSumSquare"]
   public var name: String
   public var axes: [Int]?
   public var keepDims: Bool
