@@ -44,6 +44,7 @@ extension OpRegistry {
       Entry("ConvTranspose", since: 1, ConvTranspose.self),
       Entry("BatchNormalization", since: 7, BatchNormalization.self),
       Entry("LayerNormalization", since: 17, LayerNormalization.self),
+      Entry("InstanceNormalization", since: 1, InstanceNormalization.self),
       Entry("RMSNormalization", since: 23, LayerNormalization.rms(attributes:opset:)),
       // ONNX Runtime registers its RMSNorm in the default domain under this name.
       Entry("SimplifiedLayerNormalization", since: 1, LayerNormalization.rms(attributes:opset:)),

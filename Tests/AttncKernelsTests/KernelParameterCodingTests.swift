@@ -69,7 +69,7 @@ import Testing
       "DequantizeLinear", "DimExpressions", "Div", "Dropout", "DynamicQuantizeLinear", "DynamicQuantizeMatMul",
       "Einsum", "Equal", "Erf", "Exp", "Expand", "Floor", "FusedAttention", "FusedMatMul", "Gather", "GatherElements",
       "GatherND", "Gelu", "Gemm", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "IsInf",
-      "IsNaN", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "LinearAttention", "Log", "MatMul",
+      "InstanceNormalization", "IsNaN", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual", "LinearAttention", "Log", "MatMul",
       "MatMulInteger", "MatMulIntegerToFloat", "MatMulNBits", "Max", "Min", "Mish", "Mod", "Mul", "Neg", "Not", "Or",
       "PackedConvolution", "PackedMatMul", "Pad", "Pow", "QLinearConv", "QLinearMatMul", "QuantizeLinear", "QuantizedMatMul",
       "RMSNormalization", "Range", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceMax", "ReduceMean", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape",
