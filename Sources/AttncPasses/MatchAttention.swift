@@ -467,8 +467,10 @@ public enum MatchAttention {
       length.isConstant || c.keys.isConstant
     { return }
     c.spec.causal = c.spec.causal || finding.causal
-    guard finding.explained else { return }
+    // What the mask adds past the diagonal: rows that see only masked keys are recomputed over
+    // every key with it, as the model computes them (also when the mask stays an additive bias).
     if finding.causal { c.spec.causalFill = finding.causalFill }
+    guard finding.explained else { return }
     if let padding = finding.padding {
       c.mask = padding
       c.spec.mask = .keyPadding
