@@ -21,6 +21,7 @@ extension OpRegistry {
       Entry("ScatterND", since: 11, ScatterND.self),
       Entry("Expand", since: 8, Expand.self),
       Entry("Tile", since: 6, Tile.self),
+      Entry("Pad", since: 2, Pad.self),
       Entry("ConstantOfShape", since: 9, ConstantOfShape.self),
       Entry("Constant", since: 1, Constant.self),
       Entry("Range", since: 11, Range.self),
@@ -43,6 +44,7 @@ extension OpRegistry {
       Entry("ConvTranspose", since: 1, ConvTranspose.self),
       Entry("BatchNormalization", since: 7, BatchNormalization.self),
       Entry("LayerNormalization", since: 17, LayerNormalization.self),
+      Entry("InstanceNormalization", since: 1, InstanceNormalization.self),
       Entry("RMSNormalization", since: 23, LayerNormalization.rms(attributes:opset:)),
       // ONNX Runtime registers its RMSNorm in the default domain under this name.
       Entry("SimplifiedLayerNormalization", since: 1, LayerNormalization.rms(attributes:opset:)),

@@ -150,11 +150,11 @@ public enum KernelCalls {
   public static let all: [any KernelCall.Type] = [
     BinaryCall.self, UnaryCall.self, BiasGeluCall.self, IsInfCall.self, VariadicCall.self, WhereCall.self, CastCall.self, ClipCall.self,
     MatMulCall.self, GemmCall.self, FusedMatMulCall.self, PackedMatMulCall.self, EinsumCall.self,
-    SoftmaxCall.self, LayerNormalizationCall.self, SkipNormalizationCall.self, BatchNormalizationCall.self,
+    SoftmaxCall.self, LayerNormalizationCall.self, SkipNormalizationCall.self, BatchNormalizationCall.self, InstanceNormalizationCall.self,
     ReshapeCall.self, ReshapeDynamicCall.self, SqueezeDynamicCall.self, IdentityCall.self, BranchGuardCall.self,
     DimExpressionsCall.self, ShapeCall.self, SizeCall.self, ConstantOfShapeCall.self, RangeCall.self, DropoutCall.self,
     TransposeCall.self, GatherCall.self, GatherNDCall.self, ScatterNDCall.self, ConcatCall.self, ExpandCall.self,
-    TileCall.self, SliceCall.self, SplitCall.self, TriluCall.self, CumSumCall.self, ReduceCall.self, ArgMaxCall.self, TopKCall.self,
+    TileCall.self, PadCall.self, SliceCall.self, SplitCall.self, TriluCall.self, CumSumCall.self, ReduceCall.self, ArgMaxCall.self, TopKCall.self,
     ConvolutionCall.self, PackedConvolutionCall.self, ResizeCall.self,
     FusedAttentionCall.self, AttentionCall.self, RotaryEmbeddingCall.self, LinearAttentionCall.self,
     TokenMergeCall.self, TokenUnmergeCall.self,

@@ -152,6 +152,14 @@ public enum LinearAlgebra {
         k += 1
       }
     }
+    // Each element's term of the sum (ReduceL1, ReduceL2, ReduceSumSquare), and the root of L2.
+    let term: (Double) -> Double =
+      switch op {
+      case "ReduceL1": { abs($0) }
+      case "ReduceL2", "ReduceSumSquare": { $0 * $0 }
+      default: { $0 }
+      }
+    let finish: (Double) -> Double = op == "ReduceL2" ? { $0.squareRoot() } : { $0 }
     if x.isFloat, let first = axes.first, axes == Array(first..<x.rank) {
       // Trailing axes: each output is one contiguous row, summed in the same order as below.
       let inner = reduced
@@ -166,9 +174,9 @@ public enum LinearAlgebra {
               total = total.isNaN || value.isNaN ? .nan : max(total, value)
             }
           } else {
-            for j in 0..<inner { total += Double(values[base + j]) }
+            for j in 0..<inner { total += term(Double(values[base + j])) }
           }
-          acc[row] = total
+          acc[row] = finish(total)
         }
       }
       if op == "ReduceMean" { acc = acc.map { $0 / Double(reduced) } }
@@ -181,17 +189,26 @@ public enum LinearAlgebra {
         if op == "ReduceMax" {
           acc[flat] = acc[flat].isNaN || value.isNaN ? .nan : max(acc[flat], value)
         } else {
-          acc[flat] += value
+          acc[flat] += term(value)
         }
       }
+      acc = acc.map(finish)
       if op == "ReduceMean" { acc = acc.map { $0 / Double(reduced) } }
       return .float(acc.map { Float($0) }, shape, dtype: x.dtype)
     }
     let lowest: Int64 = x.dtype.isSignedInteger ? Int64.min >> Int64(64 - min(x.dtype.bitWidth, 64)) : 0
     var acc = [Int64](repeating: op == "ReduceMax" ? lowest : 0, count: count)
     forEach { flat, k in
-      if op == "ReduceMax" { acc[flat] = max(acc[flat], x.ints[k]) } else { acc[flat] &+= x.ints[k] }
+      let value = x.ints[k]
+      switch op {
+      case "ReduceMax": acc[flat] = max(acc[flat], value)
+      case "ReduceL1": acc[flat] &+= abs(value)
+      case "ReduceL2", "ReduceSumSquare": acc[flat] &+= value &* value
+      default: acc[flat] &+= value
+      }
     }
+    // An integer L2 is the root truncated, as ONNX's reference casts it.
+    if op == "ReduceL2" { acc = acc.map { Int64(Double($0).squareRoot()) } }
     if op == "ReduceMean", reduced > 0 { acc = acc.map { $0 / Int64(reduced) } }
     return .int(acc, shape, dtype: x.dtype)
   }

@@ -8,8 +8,11 @@ extension TiledAttention {
   /// a visible unmasked key; a row without one is, in the model, the softmax over all `L` keys
   /// of `score + fill` (with `finfo.min` a uniform average of V). Such rows are recomputed so.
   ///
-  /// Handles no mask (rows before the first key when `S > L`) and key padding (rows that see only
-  /// padded keys). Additive biases and key weights are left as the tiled pass computed them.
+  /// Handles no mask (rows before the first key when `S > L`), key padding (rows that see only
+  /// padded keys) and an additive bias that holds the fill itself past the diagonal (a sliding
+  /// window's mask, kept as the model computes it: rows whose visible keys all get at most
+  /// `causalFill` are the softmax of `score + bias` over all keys). Key weights are left as the
+  /// tiled pass computed them.
   static func recomputeFullyMaskedRows(
     q: Tensor, k: Tensor, v: Tensor, mask: Mask, options: Options, output y: UnsafeMutableBufferPointer<Float>
   ) throws {
@@ -21,6 +24,7 @@ extension TiledAttention {
     var firstVisible = [Int](repeating: 0, count: batch)
     var padded: ((Int, Int) -> Bool)?
     var fill: Float = 0
+    var bias: AdditiveTerm?
     switch mask {
     case .none:
       break
@@ -30,7 +34,9 @@ extension TiledAttention {
       for b in 0..<batch { firstVisible[b] = (0..<keys).first { !zero[b * keys + $0] } ?? keys }
       padded = { b, j in zero[b * keys + j] }
       fill = value
-    case .bias, .keyWeights:
+    case .bias:
+      bias = try additiveTerm(mask, batch: batch, heads: heads, queries: queries, keys: keys)
+    case .keyWeights:
       return
     }
     var scores = [Float](repeating: 0, count: keys)
@@ -39,10 +45,16 @@ extension TiledAttention {
         v.floats.withUnsafeBufferPointer { vp in
           for b in 0..<batch {
             // Row i sees keys j ≤ i + diagonal; none of them unpadded while i + diagonal < firstVisible.
-            let rows = min(queries, max(0, firstVisible[b] - diagonal))
+            // Under a bias any row may be masked: each is checked.
+            let rows = bias == nil ? min(queries, max(0, firstVisible[b] - diagonal)) : queries
             for h in 0..<heads {
               let g = h / (heads / kvHeads)
               for i in 0..<rows {
+                let biasRow = bias.map { term in { (j: Int) in term.values[term.offset(batch: b, head: h, query: i) + j * term.strides.key] } }
+                // A row with a visible key the bias does not mask is exact as the tiled pass computed it.
+                if let biasRow, i + diagonal >= 0, (0...min(i + diagonal, keys - 1)).contains(where: { biasRow($0) > options.causalFill }) {
+                  continue
+                }
                 let query = qp.baseAddress! + ((b * heads + h) * queries + i) * depth
                 for j in 0..<keys {
                   let key = kp.baseAddress! + ((b * kvHeads + g) * keys + j) * depth
@@ -51,7 +63,7 @@ extension TiledAttention {
                   var s = options.scale * dot
                   if options.softcap > 0 { s = options.softcap * Foundation.tanh(s / options.softcap) }
                   let visible = j <= i + diagonal
-                  scores[j] = s + (visible ? (padded?(b, j) == true ? fill : 0) : options.causalFill)
+                  scores[j] = s + (biasRow?(j) ?? (visible ? (padded?(b, j) == true ? fill : 0) : options.causalFill))
                 }
                 let top = scores.max() ?? -.infinity
                 let out = y.baseAddress! + ((b * heads + h) * queries + i) * valueDepth

@@ -3,9 +3,9 @@ import AttncTensor
 
 /// `match-attention`: turns every exported softmax attention into one `FusedAttention` node.
 ///
-/// The core is the invariant `MatMul(q, kᵀ) → [Mul|Div by a scalar] → [Add mask] → Softmax(-1)
-/// → MatMul(·, v)` on `[B, H, S, ·]` tensors (with the √scale form `Mul(q, c₁)`, `Mul(kᵀ, c₂)` as
-/// well). Named rules then grow it outward: `key-transpose` reads K through the transpose that
+/// The core is the invariant `MatMul(q, kᵀ) → [Mul|Div by a scalar] → [softcap c·tanh(·/c)] →
+/// [Add mask] → Softmax(-1) → MatMul(·, v)` on `[B, H, S, ·]` tensors (with the √scale form
+/// `Mul(q, c₁)`, `Mul(kᵀ, c₂)` as well). Named rules then grow it outward: `key-transpose` reads K through the transpose that
 /// made `kᵀ`, `repeat-kv` reads the grouped K/V before a GQA `Unsqueeze → Expand → Reshape`, and
 /// `mask-form` probes the mask (`MaskProbe`) to recognise causal and key-padding masks. Each
 /// Softmax left exact is reported with the check that failed. ONNX `Attention` nodes that need
@@ -53,6 +53,9 @@ public enum MatchAttention {
     var keyPermutation: [Int]?
     var v: ValueID
     var mask: ValueID?
+    /// A second additive term of the scores besides `mask` (MPNet's relative position bias:
+    /// `(scaled + bias) + mask`): the two are summed into one additive bias.
+    var bias: ValueID?
     var spec: AttentionSpec
     var queries: Dim
     var keys: Dim
@@ -126,11 +129,15 @@ public enum MatchAttention {
     if let perm = candidate.keyPermutation {
       k = try transpose(k, perm: perm, label + "/key_transpose", &nodes, &graph)
     }
+    var mask = candidate.mask
+    if let bias = candidate.bias, let given = mask {
+      mask = try add(bias, given, label + "/bias_and_mask", &nodes, &graph)
+    }
     guard let qType = graph.values[q].type, let vType = graph.values[v].type else { return [] }
     let type = TensorType(.float, [qType.dims[0], qType.dims[1], qType.dims[2], vType.dims[3]])
     var output = graph.addValue(Value(name: graph.freshName(graph.values[candidate.output].name + "__attention"), type: type))
     nodes.append(Node(
-      name: label + "/attention", op: FusedAttention(spec: spec), inputs: [q, k, v] + (candidate.mask.map { [$0] } ?? []),
+      name: label + "/attention", op: FusedAttention(spec: spec), inputs: [q, k, v] + (mask.map { [$0] } ?? []),
       outputs: [output]))
     if candidate.foldedHeads {
       output = try mergeHeads(output, label + "/merge_heads", &nodes, &graph)
@@ -158,6 +165,18 @@ public enum MatchAttention {
     let output = graph.addValue(Value(name: graph.freshName(name), type: TensorType(.float, dims)))
     nodes.append(Node(name: name, opType: "Reshape", inputs: [x, target], outputs: [output], opset: 14,
                       op: try Reshape(attributes: Attributes(), opset: 14)))
+    return output
+  }
+
+  /// `Add(a, b)` of two float32 values, appended to `nodes`.
+  static func add(_ a: ValueID, _ b: ValueID, _ name: String, _ nodes: inout [Node], _ graph: inout Graph) throws -> ValueID {
+    guard let aType = graph.values[a].type, let bType = graph.values[b].type else {
+      throw AttncError.invalid("node '\(name)': the scores' bias and mask have no types")
+    }
+    let dims = try Shapes.broadcast([aType.dims, bType.dims])
+    let output = graph.addValue(Value(name: graph.freshName(name), type: TensorType(.float, dims)))
+    nodes.append(Node(name: name, opType: "Add", inputs: [a, b], outputs: [output], opset: 14,
+                      op: try OpRegistry.make(domain: "", type: "Add", attributes: Attributes(), opset: 14)))
     return output
   }
 
@@ -216,6 +235,7 @@ public enum MatchAttention {
     // Scores: [mask +] scale · MatMul(q, kᵀ).
     guard let scoresNode = m.producer(input) else { throw Decline("the scores have no producer") }
     var mask: ValueID?
+    var bias: ValueID?
     var scaled = input
     if scoresNode.domain.isEmpty, scoresNode.opType == "Add", m.soleConsumer(input) != nil {
       let operands = scoresNode.inputs.compactMap { $0 }
@@ -223,12 +243,25 @@ public enum MatchAttention {
       if let side = operands.firstIndex(where: { leadsToProduct($0, m) }) {
         scaled = operands[side]
         mask = operands[1 - side]
+      } else if let side = operands.indices.first(where: { biasedProduct(operands[$0], m) != nil }),
+        let (product, positionBias) = biasedProduct(operands[side], m)
+      {
+        scaled = product
+        bias = positionBias
+        mask = operands[1 - side]
       } else {
         throw Decline("neither operand of the mask Add '\(scoresNode.name)' is a scaled Q·Kᵀ product")
       }
     }
     var scale: Float = 1
     var current = scaled
+    // Softcapping of the scaled scores before the mask (Gemma 2): c·tanh(s / c).
+    var softcap: Float = 0
+    if let (inner, cap) = Softcap.capped(scaled, m) {
+      guard m.soleConsumer(scaled) != nil else { throw Decline("the softcapped scores '\(graph.values[scaled].name)' are used more than once") }
+      softcap = cap
+      current = inner
+    }
     while let producer = m.producer(current), producer.domain.isEmpty, producer.opType != "MatMul" {
       guard m.soleConsumer(current) != nil else { throw Decline("'\(graph.values[current].name)' is used more than once") }
       if let (other, c) = m.withScalar(producer, "Mul") {
@@ -263,16 +296,19 @@ public enum MatchAttention {
     guard kHeads == heads, vHeads == heads, kType.dims[2] == qType.dims[3] else {
       throw Decline("Q \(qType.dims.shapeDescription), Kᵀ \(kType.dims.shapeDescription) and V \(vType.dims.shapeDescription) are not per-head [B, H, S, d], [B, H, d, L], [B, H, L, dv]")
     }
-    if let mask, let maskType = graph.values[mask].type {
+    for term in [mask, bias].compactMap({ $0 }) {
       let scores = [qType.dims[0], Dim(heads), qType.dims[2], kType.dims[3]]
-      guard maskType.dtype == .float, maskType.rank <= 4, (try? Shapes.broadcast([scores, maskType.dims])) == scores else {
-        throw Decline("the mask \(maskType) does not broadcast into the scores \(scores.shapeDescription)")
+      guard let termType = graph.values[term].type, termType.dtype == .float, termType.rank <= 4,
+        (try? Shapes.broadcast([scores, termType.dims])) == scores
+      else {
+        throw Decline("the mask \(graph.values[term].type.map { "\($0)" } ?? "(untyped)") does not broadcast into the scores \(scores.shapeDescription)")
       }
     }
-    var spec = AttentionSpec(qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias)
+    var spec = AttentionSpec(
+      qHeads: heads, kvHeads: heads, headDim: depth, valueDim: valueDepth, scale: scale, mask: mask == nil ? .none : .bias, softcap: softcap)
     spec.zeroNaNRows = read != probabilities
     return Candidate(
-      softmax: index, last: last, output: output, q: q, k: keyT, keyPermutation: [0, 1, 3, 2], v: v, mask: mask,
+      softmax: index, last: last, output: output, q: q, k: keyT, keyPermutation: [0, 1, 3, 2], v: v, mask: mask, bias: bias,
       spec: spec, queries: qType.dims[2], keys: kType.dims[3])
   }
 
@@ -331,9 +367,9 @@ public enum MatchAttention {
     return TensorType(type.dtype, [type.dims[0], Dim(heads), type.dims[1], Dim(hidden / heads)])
   }
 
-  /// True when `value` is (a scalar scaling of) a MatMul product.
+  /// True when `value` is (a softcap of) a scalar scaling of a MatMul product.
   static func leadsToProduct(_ value: ValueID, _ m: GraphMatching) -> Bool {
-    var current = value
+    var current = Softcap.capped(value, m)?.scores ?? value
     while let producer = m.producer(current), producer.domain.isEmpty {
       if producer.opType == "MatMul" { return true }
       if let (other, _) = m.withScalar(producer, "Mul") ?? m.withScalar(producer, "Div", constantSecond: true) {
@@ -346,6 +382,19 @@ public enum MatchAttention {
   }
 
   // MARK: - Rules
+
+  /// `(product, bias)` when `value` is `Add(product, bias)` read once, `product` a (softcapped)
+  /// scaled Q·Kᵀ and `bias` not: an additive term such as a relative position bias.
+  static func biasedProduct(_ value: ValueID, _ m: GraphMatching) -> (product: ValueID, bias: ValueID)? {
+    guard m.soleConsumer(value) != nil, let node = m.producer(value), node.domain.isEmpty, node.opType == "Add",
+      node.inputs.count == 2, let left = node.inputs[0], let right = node.inputs[1]
+    else { return nil }
+    switch (leadsToProduct(left, m), leadsToProduct(right, m)) {
+    case (true, false): return (left, right)
+    case (false, true): return (right, left)
+    default: return nil
+    }
+  }
 
   /// `key-transpose`: when `kᵀ` is itself a Transpose, read K from its input with the composed
   /// permutation (none at all when they cancel).
@@ -407,7 +456,8 @@ public enum MatchAttention {
 
   /// `mask-form`: replaces a probed causal / key-padding mask by the spec's mask kind.
   static func classifyMask(_ c: inout Candidate, _ m: GraphMatching) throws {
-    guard let mask = c.mask else { return }
+    // A mask summed with another bias stays additive: the sum is what the kernel reads.
+    guard let mask = c.mask, c.bias == nil else { return }
     var reason = ""
     guard let finding = MaskProbe.classify(mask, in: m.graph, declined: &reason) else { return }
     // A padding mask over other positions than the keys (a fixed number of pooled pseudo-keys
@@ -417,8 +467,10 @@ public enum MatchAttention {
       length.isConstant || c.keys.isConstant
     { return }
     c.spec.causal = c.spec.causal || finding.causal
-    guard finding.explained else { return }
+    // What the mask adds past the diagonal: rows that see only masked keys are recomputed over
+    // every key with it, as the model computes them (also when the mask stays an additive bias).
     if finding.causal { c.spec.causalFill = finding.causalFill }
+    guard finding.explained else { return }
     if let padding = finding.padding {
       c.mask = padding
       c.spec.mask = .keyPadding

@@ -143,6 +143,14 @@ public struct Dim: Hashable, Sendable, CustomStringConvertible, ExpressibleByInt
     let remainder = Dim(terms: rest)
     let quotient = Dim(terms: exact)
     if let r = remainder.value { return quotient + Dim(Dim.floor(r, divisor)) }
+    // ⌊⌊x / a⌋ / b⌋ = ⌊x / (a·b)⌋ for integer x and a, b > 0: strided convolutions in a row
+    // (Wav2Vec2's feature extractor) give `samples/20`, as torch's own shapes say, not `samples/5/2/2`.
+    if remainder.terms.count == 1, let (monomial, coefficient) = remainder.terms.first, coefficient == 1,
+      monomial.atoms.count == 1, case .floorDiv(let inner, let first) = monomial.atoms[0]
+    {
+      let (product, overflow) = first.multipliedReportingOverflow(by: divisor)
+      if !overflow { return quotient + inner.floorDivided(by: product) }
+    }
     return quotient + Dim(terms: [Monomial([.floorDiv(remainder, divisor)]): 1])
   }
 

@@ -129,6 +129,37 @@ import Testing
     #expect(guarded.floats[(2 * 8 * 8)..<(2 * 8 * 8 + 3 * 8)].allSatisfy { $0 == 0 })
   }
 
+  /// A sliding window kept as the model's additive bias (`[B, 1, S, L]`: `fill` past the
+  /// diagonal, more than 2 keys back and on padded keys; Mistral's and Gemma 2's eager masks) with
+  /// the causal cut: rows whose visible keys are all masked are the softmax of `score + bias` over
+  /// every key, as without the cut; the others are exact under the cut.
+  @Test(arguments: [-Float.greatestFiniteMagnitude, -1e4])
+  func aCausalBiasWithAFiniteFillKeepsTheModelsMaskedRows(_ fill: Float) throws {
+    let c = Case(batch: 2, heads: 2, kvHeads: 1, queries: 8, keys: 8, depth: 8, valueDepth: 8, scale: 0.35, causal: true)
+    let (q, k, v) = TiledAttentionTests.operands(c)
+    let padding: [Int64] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1]
+    let mask = (0..<(2 * 8 * 8)).map { (index: Int) -> Float in
+      let (j, i, b) = (index % 8, (index / 8) % 8, index / 64)
+      let hidden: Bool = j > i || j < i - 2 || padding[b * 8 + j] == 0
+      return hidden ? fill : 0
+    }
+    var options = TiledAttention.Options(scale: c.scale, causal: true)
+    options.causalFill = fill
+    let y = try TiledAttention.run(q: q, k: k, v: v, mask: .bias(.float(mask, [2, 1, 8, 8])), options: options)
+    // [B, H, S, L]: batch b's rows for each of the two heads.
+    let perHead: [Float] = (0..<2).flatMap { (b: Int) -> [Float] in
+      let rows = Array(mask[(b * 64)..<(b * 64 + 64)])
+      return rows + rows
+    }
+    var plain = c
+    plain.causal = false
+    let expected = Self.guarded(plain, bias: perHead)
+    let worst = zip(y.floats, expected).map { abs($0 - $1) }.max() ?? .nan
+    #expect(worst < 1e-5, "fill \(fill): max abs error \(worst)")
+    // Batch 1's first three queries see only padding: not the average of their visible keys.
+    #expect(y.floats[(2 * 8 * 8)..<(2 * 8 * 8 + 3 * 8)].contains { $0 != 0 })
+  }
+
   /// A KV-cache step: 3 queries on 8 keys (bottom-right diagonal, query i sees j ≤ i + 5), batch 1
   /// left-padded by 6, so its first query sees only padded keys.
   @Test(arguments: [-Float.greatestFiniteMagnitude, -.infinity])

@@ -519,9 +519,10 @@ extension PlanFileTests {
   }
 
   @Test func encodeRefusesDimsNestedTooDeeplyToReadBack() throws {
-    // seq/2/2/…/2: one floor division inside another, `depth` times.
+    // ((seq/2 + 1)/2 + 1)/2…: one floor division inside another, `depth` times (without the
+    // `+ 1`, ⌊⌊x/2⌋/2⌋ would merge into ⌊x/4⌋).
     func nested(_ depth: Int) -> Dim {
-      (0..<depth).reduce(Self.seq) { dim, _ in dim.floorDivided(by: 2) }
+      (0..<depth).reduce(Self.seq) { dim, _ in (dim + 1).floorDivided(by: 2) }
     }
     let message = Self.encodingError { $0.slots[0].dims = [nested(15)] }
     #expect(message?.hasPrefix("invalid plan: a dim expression nests floor divisions") == true)

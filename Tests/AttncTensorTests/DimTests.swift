@@ -33,6 +33,21 @@ extension DimTests {
     #expect((seq * 2 + 1).floorDivided(by: 2) == seq)
   }
 
+  @Test func nestedFloorDivisionsMerge() {
+    // ⌊⌊x/a⌋/b⌋ = ⌊x/(a·b)⌋: three strided convolutions of samples give samples/20 - 1.
+    let samples = Dim.symbol("samples")
+    let first = (samples - 10).floorDivided(by: 5) + 1
+    let second = (first - 3).floorDivided(by: 2) + 1
+    let third = (second - 3).floorDivided(by: 2) + 1
+    #expect(third == samples.floorDivided(by: 20) - 1)
+    #expect(third.description == "samples/20 - 1")
+    #expect((seq.floorDivided(by: 3) + 1).floorDivided(by: 2) != seq.floorDivided(by: 6))
+    func floor(_ a: Int, _ b: Int) -> Int { Int((Double(a) / Double(b)).rounded(.down)) }
+    for value in [-13, -1, 0, 1, 19, 20, 41] {
+      #expect(third.evaluate(["samples": value]) == floor(floor(floor(value - 10, 5) + 1 - 3, 2) + 1 - 3, 2) + 1)
+    }
+  }
+
   @Test func divisionByAMonomial() {
     #expect((batch * seq * 768).divided(by: batch * seq) == 768)
     #expect((batch * seq * 768).divided(by: seq * 12) == batch * 64)

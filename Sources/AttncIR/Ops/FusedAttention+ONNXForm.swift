@@ -120,7 +120,7 @@ extension FusedAttention: ONNXExpressible {
     let sameLength = node.inputFacts[0]?.dims[2] == node.inputFacts[1]?.dims[2]
     // is_causal cuts with −∞; a finite causal fill beside key padding keeps the model's rows that
     // see only padding (`causalAndMask`), so it is written as a mask.
-    let cutByOp = spec.causal && sameLength && !(spec.mask == .keyPadding && spec.causalFill.isFinite)
+    let cutByOp = spec.causal && sameLength && !([.keyPadding, .bias].contains(spec.mask) && spec.causalFill.isFinite)
     var additive = cutByOp ? additiveMask(&b, mask) : causalAndMask(&b, q, k, mask)
     if let mask = additive {
       // ONNX Runtime wants the mask's query axis spelled out (no broadcasting over S).
@@ -155,6 +155,8 @@ extension FusedAttention: ONNXExpressible {
   private func causalAndMask(_ b: inout ONNXGraphBuilder, _ q: String, _ k: String, _ mask: String?) -> String? {
     let additive = additiveMask(&b, mask)
     guard spec.causal else { return additive }
+    // A bias with a finite fill holds the model's own values past the cut (its causal part).
+    if spec.mask == .bias && spec.causalFill.isFinite, let additive { return additive }
     let queries = b.scalarDimension(of: q, axis: 2), keys = b.scalarDimension(of: k, axis: 2)
     let (zero, one) = (b.int(0, "zero"), b.int(1, "one"))
     let rows = b.unsqueeze(b.op("Add", b.op("Range", zero, queries, one), b.op("Sub", keys, queries)), axes: [1])

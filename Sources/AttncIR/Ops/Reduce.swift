@@ -1,19 +1,23 @@
 import AttncKernels
 import AttncTensor
 
-/// Reductions over a set of axes: `ReduceSum` (`Σ x`), `ReduceMean` (`Σ x / n`) and `ReduceMax`
-/// (`max x`; on bool, any). Reduced axes become 1 (`keepdims = 1`, the default) or disappear.
+/// Reductions over a set of axes: `ReduceSum` (`Σ x`), `ReduceMean` (`Σ x / n`), `ReduceMax`
+/// (`max x`; on bool, any), `ReduceL1` (`Σ |x|`), `ReduceL2` (`√Σ x²`; torch's `vector_norm`,
+/// weight norm) and `ReduceSumSquare` (`Σ x²`). Reduced axes become 1 (`keepdims = 1`, the default) or disappear.
 ///
 /// The axes are an attribute before ReduceSum-13 and ReduceMax/ReduceMean-18, and the optional
 /// int64 input 1 from then on. No axes reduce everything, unless `noop_with_empty_axes = 1`
-/// (input form only), which makes the op the identity. Over an empty set, Sum gives 0, Mean NaN,
-/// Max -inf (the type's lowest value for integers).
+/// (input form only), which makes the op the identity. Over an empty set, Sum, L1, L2 and
+/// SumSquare give 0, Mean NaN, Max -inf (the type's lowest value for integers).
 public struct Reduce: Op {
   /// The reduction; raw values are the ONNX op types.
   public enum Function: String, Sendable, CaseIterable {
     case max = "ReduceMax"
     case mean = "ReduceMean"
     case sum = "ReduceSum"
+    case l1 = "ReduceL1"
+    case l2 = "ReduceL2"
+    case sumSquare = "ReduceSumSquare"
 
     /// First opset that reads the axes from input 1.
     var axesInputSince: Int { self == .sum ? 13 : 18 }

@@ -196,7 +196,7 @@ public struct CumSumCall: CodableKernelCall {
 
 /// `ReduceSum`, `ReduceMean`, `ReduceMax` over axes from the attribute or input 1.
 public struct ReduceCall: CodableKernelCall {
-  public static let names = ["ReduceSum", "ReduceMean", "ReduceMax"]
+  public static let names = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceL1", "ReduceL2", "ReduceSumSquare"]
   public var name: String
   public var axes: [Int]?
   public var keepDims: Bool
@@ -219,5 +219,38 @@ public struct ReduceCall: CodableKernelCall {
     }
     let normalized = Array(Set(try axes.map { try normalizedAxis($0, rank: x.rank) })).sorted()
     return [LinearAlgebra.reduce(name, x, axes: normalized, keepDims: keepDims)]
+  }
+}
+
+/// `Pad` in `mode`: the pads and value from the attributes (opsets 2–10) or inputs 1–3.
+public struct PadCall: CodableKernelCall {
+  public var mode: String
+  /// The attribute form's pads (begins, then ends); nil when they come from input 1.
+  public var pads: [Int]?
+  /// The attribute form's constant; input 2 overrides it.
+  public var value: Float
+
+  public init(mode: String, pads: [Int]?, value: Float) {
+    self.mode = mode
+    self.pads = pads
+    self.value = value
+  }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    let x = try KernelCalls.input(inputs, 0)
+    guard let mode = Movement.PadMode(rawValue: mode) else { throw AttncError.invalid("unknown Pad mode '\(mode)'") }
+    let pads = try self.pads ?? KernelCalls.input(inputs, 1).ints.map { Int($0) }
+    let axes = try KernelCalls.optional(inputs, 3)?.ints.map { try normalizedAxis(Int($0), rank: x.rank) } ?? Array(0..<x.rank)
+    guard pads.count == 2 * axes.count else { throw AttncError.invalid("pads has \(pads.count) entries for \(axes.count) axes") }
+    var (before, after) = ([Int](repeating: 0, count: x.rank), [Int](repeating: 0, count: x.rank))
+    for (k, axis) in axes.enumerated() {
+      before[axis] = pads[k]
+      after[axis] = pads[k + axes.count]
+    }
+    var fill = Double(value)
+    if let constant = KernelCalls.optional(inputs, 2), constant.count > 0 {
+      fill = constant.isFloat ? Double(constant.floats[0]) : Double(constant.ints[0])
+    }
+    return [try Movement.pad(x, before: before, after: after, mode: mode, value: fill)]
   }
 }

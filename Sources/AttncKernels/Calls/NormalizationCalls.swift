@@ -108,3 +108,18 @@ public struct SkipNormalizationCall: CodableKernelCall {
     return Array(outputs.prefix(context.outputCount))
   }
 }
+
+/// `InstanceNormalization`: each (item, channel) row of `X [N, C, D…]` over its spatial axes.
+public struct InstanceNormalizationCall: CodableKernelCall {
+  public var epsilon: Float
+
+  public init(epsilon: Float) { self.epsilon = epsilon }
+
+  public var memory: KernelMemory { KernelMemory(outputs: [0], inPlace: [0]) }
+
+  public func run(_ context: KernelContext, _ inputs: [Tensor?]) throws -> [Tensor] {
+    [try LinearAlgebra.instanceNorm(
+      KernelCalls.input(inputs, 0), scale: KernelCalls.input(inputs, 1), bias: KernelCalls.input(inputs, 2),
+      epsilon: epsilon, output: context.output(0))]
+  }
+}

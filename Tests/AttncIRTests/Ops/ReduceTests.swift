@@ -94,6 +94,27 @@ import Testing
       inputs: [bools([false, true, false, false], [2, 2]), int64s([1], [1])],
       expected: [bools([true, false], [2, 1])]),
     ComputeEvalCase(
+      name: "sums magnitudes (L1)", type: "ReduceL1", opset: 18,
+      inputs: [floats([1, -2, 3, -4, 5, -6], [2, 3]), int64s([1], [1])], expected: [floats([6, 15], [2, 1])]),
+    ComputeEvalCase(
+      name: "takes the Euclidean norm of rows (L2)", type: "ReduceL2", opset: 18,
+      inputs: [floats([3, -4, 0, 5, 12, 0], [2, 3]), int64s([1], [1])], expected: [floats([5, 13], [2, 1])]),
+    ComputeEvalCase(
+      name: "takes the Euclidean norm over leading axes (L2)", type: "ReduceL2", attributes: ["keepdims": .int(0)],
+      opset: 18, inputs: [floats([3, 5, 4, 12], [2, 2]), int64s([0], [1])], expected: [floats([5, 13], [2])]),
+    ComputeEvalCase(
+      name: "reads L2's attribute axes before opset 18", type: "ReduceL2", attributes: ["axes": .ints([0])],
+      opset: 13, inputs: [floats([3, 5, 4, 12], [2, 2])], expected: [floats([5, 13], [1, 2])]),
+    ComputeEvalCase(
+      name: "sums squares", type: "ReduceSumSquare", attributes: ["keepdims": .int(0)], opset: 18,
+      inputs: [matrix], expected: [floats([91], [])]),
+    ComputeEvalCase(
+      name: "takes an integer L2 truncated", type: "ReduceL2", opset: 18,
+      inputs: [int64s([1, 2, 2, 3], [4]), int64s([0], [1])], expected: [int64s([4], [1])]),
+    ComputeEvalCase(
+      name: "gives 0 for the L2 of an empty set", type: "ReduceL2", opset: 18,
+      inputs: [floats([], [1, 0]), int64s([1], [1])], expected: [floats([0], [1, 1])]),
+    ComputeEvalCase(
       name: "propagates NaN through the maximum", type: "ReduceMax", opset: 18,
       inputs: [floats([1, .nan, 3], [3])], expected: [floats([.nan], [1])]),
   ]
