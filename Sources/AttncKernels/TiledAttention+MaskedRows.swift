@@ -51,8 +51,11 @@ extension TiledAttention {
               let g = h / (heads / kvHeads)
               for i in 0..<rows {
                 let biasRow = bias.map { term in { (j: Int) in term.values[term.offset(batch: b, head: h, query: i) + j * term.strides.key] } }
-                // A row with a visible key the bias does not mask is exact as the tiled pass computed it.
-                if let biasRow, i + diagonal >= 0, (0...min(i + diagonal, keys - 1)).contains(where: { biasRow($0) > options.causalFill }) {
+                // A row with a visible key the bias does not mask is exact as the tiled pass computed
+                // it. Looked for from the diagonal back: a sliding window's visible keys are the last.
+                if let biasRow, i + diagonal >= 0,
+                  stride(from: min(i + diagonal, keys - 1), through: 0, by: -1).contains(where: { biasRow($0) > options.causalFill })
+                {
                   continue
                 }
                 let query = qp.baseAddress! + ((b * heads + h) * queries + i) * depth
