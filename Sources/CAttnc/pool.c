@@ -29,13 +29,16 @@ static unsigned long long attnc_ticks(void) {
  * spinning thread uses up its share of a contended core, so when the next region comes the
  * scheduler leaves it waiting for the core, and the region for it; a thread that sleeps instead
  * runs at once when woken. The gaps between the regions of a short run stay within the spin.
- * Measured with another job busy on the 2 cores (BENCHMARKS.md, session 18): bert_mini at 128
- * tokens 32 ms spinning 0.5 ms, 24 ms spinning 40 µs; a 24-product bfloat16 chain of 128 rows
- * 14.7 ms, 10.3 ms (OpenVINO 11.8 ms in the same run). */
+ * Measured with a busy loop on one of the 2 cores (BENCHMARKS.md, session 18): bert_mini at 128
+ * tokens 28.9 ms before, 21.4 ms now; gpt2_mini 14.3 and 10.3 ms; bert_tiny 0.47 and 0.46 ms. */
 #define ATTNC_POOL_CONTENDED_SPIN_CYCLES (1ull << 17)
 
-/* About 0.1 s: how long a worker keeps the short spin after the scheduler last took its core. */
+/* About 0.1 s: the window over which a worker counts the times the scheduler took its core
+ * (its involuntary context switches), and how long it keeps the short spin after a window with
+ * at least ATTNC_POOL_CONTENDED_SWITCHES of them. An idle machine takes a worker's core a few
+ * times a second (2 to 3 times a window on this VM); another busy process, about 20 times. */
 #define ATTNC_POOL_CONTENDED_TICKS (1ull << 28)
+#define ATTNC_POOL_CONTENDED_SWITCHES 8
 
 static struct {
   int threads;   /* caller included */
@@ -68,15 +71,22 @@ int attnc_pool_inside(void) { return inside; }
 int attnc_pool_threads(void) { return pool.threads; }
 
 /* How long this worker spins before it sleeps, given the time: ATTNC_POOL_CONTENDED_SPIN_CYCLES
- * within ATTNC_POOL_CONTENDED_TICKS of a wait that found its involuntary context switches grown
- * (the scheduler took its core for another thread), else ATTNC_POOL_SPIN_CYCLES. */
+ * within ATTNC_POOL_CONTENDED_TICKS of a window in which the scheduler took its core
+ * ATTNC_POOL_CONTENDED_SWITCHES times (its involuntary context switches), else
+ * ATTNC_POOL_SPIN_CYCLES. */
 static unsigned long long spin_budget(unsigned long long now) {
   static _Thread_local long switches = -1;
-  static _Thread_local unsigned long long contended_until;
+  static _Thread_local unsigned long long window_start, contended_until;
+  static _Thread_local long window_switches;
   struct rusage usage;
   if (getrusage(RUSAGE_THREAD, &usage) == 0) {
-    if (switches >= 0 && usage.ru_nivcsw > switches) contended_until = now + ATTNC_POOL_CONTENDED_TICKS;
+    if (switches >= 0) window_switches += usage.ru_nivcsw - switches;
     switches = usage.ru_nivcsw;
+  }
+  if (window_switches >= ATTNC_POOL_CONTENDED_SWITCHES) contended_until = now + ATTNC_POOL_CONTENDED_TICKS;
+  if (now - window_start > ATTNC_POOL_CONTENDED_TICKS || window_switches >= ATTNC_POOL_CONTENDED_SWITCHES) {
+    window_start = now;
+    window_switches = 0;
   }
   return now < contended_until ? ATTNC_POOL_CONTENDED_SPIN_CYCLES : ATTNC_POOL_SPIN_CYCLES;
 }

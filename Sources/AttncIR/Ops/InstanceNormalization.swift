@@ -8,9 +8,7 @@ import AttncTensor
 public struct InstanceNormalization: AttributedOp {
   public var epsilon: Float
 
-  public init(attributes: Attributes, opset: Int) throws {
-    epsilon = try attributes.float("epsilon", default: 1e-5)
-  }
+  public init(attributes: Attributes, opset: Int) throws { epsilon = try attributes.float("epsilon", default: 1e-5) }
 
   /// Y has X's type.
   /// - Throws: "input 'input' must have rank ≥ 3, got rank 2"; "channels of input and 'B' differ: 4 and 3".

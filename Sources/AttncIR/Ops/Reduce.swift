@@ -12,12 +12,8 @@ import AttncTensor
 public struct Reduce: Op {
   /// The reduction; raw values are the ONNX op types.
   public enum Function: String, Sendable, CaseIterable {
-    case max = "ReduceMax"
-    case mean = "ReduceMean"
-    case sum = "ReduceSum"
-    case l1 = "ReduceL1"
-    case l2 = "ReduceL2"
-    case sumSquare = "ReduceSumSquare"
+    case max = "ReduceMax", mean = "ReduceMean", sum = "ReduceSum"
+    case l1 = "ReduceL1", l2 = "ReduceL2", sumSquare = "ReduceSumSquare"
 
     /// First opset that reads the axes from input 1.
     var axesInputSince: Int { self == .sum ? 13 : 18 }
