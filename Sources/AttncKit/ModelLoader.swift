@@ -65,9 +65,10 @@ public enum ModelLoader {
 
   /// What to do about a file ONNX Runtime's optimizer wrote at its layout level.
   static let nchwcHint =
-    "com.microsoft.nchwc ops are ONNX Runtime's blocked memory layout for this machine's vector width, which its "
-    + "optimizer writes at level 99 (ORT_ENABLE_ALL; it warns that such files belong to the machine that made them): "
-    + "convert the model before that optimization, or optimize it at level 2 (ORT_ENABLE_EXTENDED) or below"
+    "com.microsoft.nchwc ops are ONNX Runtime's blocked memory layout for the vector width of the machine that "
+    + "saved the file, which its optimizer writes at level 99 (ORT_ENABLE_ALL; it warns that such files belong to the "
+    + "machine that made them): convert the model before that optimization, or optimize it at level 2 "
+    + "(ORT_ENABLE_EXTENDED) or below"
 
   /// What to do about `If`, `Loop` and `Scan`, which the refusal adds: for an `If` whose
   /// condition is a graph input, the `--branch` option that picks each branch.

@@ -113,8 +113,8 @@ extension BadInputTests {
     expectRefused(
       result,
       "unsupported op types: com.microsoft.nchwc.ReorderInput (node 'reorder_in'); com.microsoft.nchwc.ReorderOutput "
-        + "(node 'reorder_out'); com.microsoft.nchwc ops are ONNX Runtime's blocked memory layout for this machine's "
-        + "vector width, which its optimizer writes at level 99 (ORT_ENABLE_ALL; it warns that such files belong to the "
+        + "(node 'reorder_out'); com.microsoft.nchwc ops are ONNX Runtime's blocked memory layout for the vector width "
+        + "of the machine that saved the file, which its optimizer writes at level 99 (ORT_ENABLE_ALL; it warns that such files belong to the "
         + "machine that made them): convert the model before that optimization, or optimize it at level 2 "
         + "(ORT_ENABLE_EXTENDED) or below")
   }

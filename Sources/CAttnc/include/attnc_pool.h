@@ -7,9 +7,9 @@
  *
  * A worker that finishes a region spins for about ATTNC_POOL_SPIN_CYCLES (TSC ticks) waiting for
  * the next one, then sleeps on a condition variable until woken; for a tenth of a second after
- * the scheduler has taken its core for another thread, it spins only ATTNC_POOL_CONTENDED_SPIN_CYCLES
- * (a busy machine: spinning would use up its share of the core, and the next region would wait
- * for it). */
+ * the scheduler has taken its core for other threads 8 times within a tenth of a second, it spins
+ * only ATTNC_POOL_CONTENDED_SPIN_CYCLES (a busy machine: spinning would use up its share of the
+ * core, and the next region would wait for it). */
 
 typedef void (*attnc_pool_task)(void *context, int part);
 
