@@ -14,9 +14,9 @@ import Foundation
 public struct MachineProfile: Codable, Sendable, Equatable {
   /// Bumped when what is measured or how it is fitted changes, or when a kernel's speed does
   /// (10: the fused attention's P·V at full speed; 11: the int8 attention kernel, softmax:prec=int8;
-  /// 12: the sparse settings' kernels timed; 13: softmax:prec=int8pv timed);
-  /// older files are re-measured.
-  public static let formatVersion = 13
+  /// 12: the sparse settings' kernels timed; 13: softmax:prec=int8pv timed; 14: N = 128 in the
+  /// grid); older files are re-measured.
+  public static let formatVersion = 14
 
   /// One measured sgemm shape.
   public struct GemmRate: Codable, Sendable, Equatable {

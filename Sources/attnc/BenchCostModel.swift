@@ -64,7 +64,7 @@ struct CalibrateMachine: ParsableCommand {
     discussion: """
       Measures sgemm over the GEMM shapes transformers produce, memory bandwidth, exp \
       throughput and per-call overhead, then times every attention setting on a small grid \
-      (N = 256, 1024, 4096; d = 32, 64; 2 and 8 heads; causal and not; every setting at a \
+      (N = 128, 256, 1024, 4096; d = 32, 64; 2 and 8 heads; causal and not; every setting at a \
       point before the next point, the grid twice, least kept) and fits each one's weights on \
       those rates by non-negative least squares. The profile is written to \
       ~/.cache/attnc/machine.json ($XDG_CACHE_HOME, or $ATTNC_MACHINE_PROFILE for another \
